@@ -1,0 +1,134 @@
+//! What the kernel says about a daemon process: resident memory, thread
+//! count and consumed CPU time, read from /proc.
+
+use std::fs;
+use std::io;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProcError {
+    #[error("reading /proc/{pid}/{file}: {source}")]
+    Read {
+        pid: u32,
+        file: &'static str,
+        source: io::Error,
+    },
+    #[error("/proc/{pid}/{file} has no usable {field}")]
+    Field {
+        pid: u32,
+        file: &'static str,
+        field: &'static str,
+    },
+}
+
+/// Memory and threads of a process at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemorySample {
+    pub rss_kib: u64,
+    pub threads: u64,
+}
+
+fn read(pid: u32, file: &'static str) -> Result<String, ProcError> {
+    fs::read_to_string(format!("/proc/{pid}/{file}"))
+        .map_err(|source| ProcError::Read { pid, file, source })
+}
+
+/// VmRSS and Threads from /proc/PID/status.
+pub fn memory(pid: u32) -> Result<MemorySample, ProcError> {
+    let text = read(pid, "status")?;
+    let field = |name: &'static str| {
+        status_field(&text, name).ok_or(ProcError::Field {
+            pid,
+            file: "status",
+            field: name,
+        })
+    };
+    Ok(MemorySample {
+        rss_kib: field("VmRSS")?,
+        threads: field("Threads")?,
+    })
+}
+
+/// The first number after `name:` in a status file ("VmRSS:  1234 kB").
+pub fn status_field(text: &str, name: &str) -> Option<u64> {
+    text.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(':'))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+}
+
+/// User plus system CPU time of the whole process (every thread), in clock
+/// ticks.
+pub fn cpu_ticks(pid: u32) -> Result<u64, ProcError> {
+    let text = read(pid, "stat")?;
+    stat_cpu_ticks(&text).ok_or(ProcError::Field {
+        pid,
+        file: "stat",
+        field: "utime/stime",
+    })
+}
+
+/// utime + stime from a /proc/PID/stat line. The command name in field 2
+/// may contain spaces and parentheses, so fields are counted after the last
+/// ')'; utime and stime are fields 14 and 15 of the line.
+pub fn stat_cpu_ticks(text: &str) -> Option<u64> {
+    let after_name = &text[text.rfind(')')? + 1..];
+    let mut fields = after_name.split_whitespace().skip(11);
+    let utime: u64 = fields.next()?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some(utime + stime)
+}
+
+/// Clock ticks per second, the unit of [`cpu_ticks`].
+pub fn ticks_per_second() -> u64 {
+    // SAFETY: sysconf has no memory-safety preconditions.
+    let n = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if n > 0 {
+        n as u64
+    } else {
+        100
+    }
+}
+
+/// This process's own CPU time (all threads), in microseconds: used to show
+/// how much of the machine the load generator itself took.
+pub fn own_cpu_micros() -> u64 {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage writes one rusage into the pointer we own.
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr()) };
+    if rc != 0 {
+        return 0;
+    }
+    // SAFETY: getrusage succeeded, so the struct is initialised.
+    let usage = unsafe { usage.assume_init() };
+    let micros = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
+    micros(usage.ru_utime) + micros(usage.ru_stime)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_fields_are_parsed() {
+        let text = "Name:\tlibvirtd\nVmRSS:\t   25124 kB\nThreads:\t18\n";
+        assert_eq!(status_field(text, "VmRSS"), Some(25124));
+        assert_eq!(status_field(text, "Threads"), Some(18));
+        assert_eq!(status_field(text, "VmSwap"), None);
+    }
+
+    #[test]
+    fn stat_ticks_skip_a_name_with_spaces() {
+        let text = "42 (a) b) S 1 42 42 0 -1 4194560 100 0 0 0 17 5 0 0 20 0 1 0";
+        assert_eq!(stat_cpu_ticks(text), Some(22));
+    }
+
+    #[test]
+    fn own_process_is_readable() {
+        let pid = std::process::id();
+        let sample = memory(pid).unwrap();
+        assert!(sample.rss_kib > 0);
+        assert!(sample.threads >= 1);
+        assert!(cpu_ticks(pid).is_ok());
+        assert!(ticks_per_second() >= 1);
+    }
+}

@@ -1,0 +1,216 @@
+//! The few remote-program calls the benchmark makes, and a blocking client
+//! that performs them one at a time on a Unix socket.
+//!
+//! Both daemons are driven with byte-identical messages built here, so any
+//! difference in the figures comes from the servers.
+
+use std::io::{self, Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+
+use protocol::frame::{encode_message, message_len, split_message, LEN_WORD};
+use protocol::header::{Header, MessageType, Status};
+use protocol::programs::{remote_proc, REMOTE_PROGRAM};
+use protocol::remote::{ConnectGetLibVersionRet, ConnectOpenArgs};
+use protocol::xdr::{from_bytes, to_bytes};
+use protocol::RemoteError;
+
+/// The hypervisor URI every connection opens: libvirt's built-in test
+/// driver, so no hypervisor is involved on either side.
+pub const TEST_URI: &str = "test:///default";
+
+/// Offset of the serial word inside an encoded message (after the length
+/// word and four header words).
+pub const SERIAL_OFFSET: usize = LEN_WORD + 16;
+
+#[derive(Debug, thiserror::Error)]
+pub enum WireError {
+    #[error("socket i/o: {0}")]
+    Io(#[from] io::Error),
+    #[error("bad frame from the daemon: {0}")]
+    Frame(#[from] protocol::frame::FrameError),
+    #[error("the daemon closed the connection")]
+    Closed,
+    #[error("reply to {proc_name} carries serial {got}, expected {want}")]
+    SerialMismatch {
+        proc_name: &'static str,
+        got: u32,
+        want: u32,
+    },
+    #[error("{proc_name} failed: {message}")]
+    Remote {
+        proc_name: &'static str,
+        message: String,
+    },
+    #[error("unexpected reply body to {0}")]
+    Body(&'static str),
+}
+
+/// Builds one call message of the remote program.
+pub fn call_message(proc_: i32, serial: u32, body: &[u8]) -> Vec<u8> {
+    let header = Header::new(REMOTE_PROGRAM, proc_, MessageType::Call, serial);
+    encode_message(&header, body)
+}
+
+/// The arguments of CONNECT_OPEN for [`TEST_URI`], read-write.
+pub fn connect_open_body() -> Vec<u8> {
+    to_bytes(&ConnectOpenArgs {
+        name: Some(TEST_URI.to_string()),
+        flags: 0,
+    })
+}
+
+/// Checks a reply header against the call it answers and turns an error
+/// reply into [`WireError::Remote`] with libvirt's message.
+pub fn check_reply(
+    header: &Header,
+    body: &[u8],
+    proc_: i32,
+    serial: u32,
+) -> Result<(), WireError> {
+    let proc_name = remote_proc::name(proc_).unwrap_or("call");
+    if header.serial != serial || header.proc_ != proc_ {
+        return Err(WireError::SerialMismatch {
+            proc_name,
+            got: header.serial,
+            want: serial,
+        });
+    }
+    if header.status_kind() == Some(Status::Ok) {
+        return Ok(());
+    }
+    let message = from_bytes::<RemoteError>(body)
+        .ok()
+        .and_then(|e| e.message)
+        .unwrap_or_else(|| format!("status {}", header.status));
+    Err(WireError::Remote { proc_name, message })
+}
+
+/// One connection used in lock-step: send a call, wait for its reply.
+pub struct Session {
+    stream: UnixStream,
+    next_serial: u32,
+    buf: Vec<u8>,
+}
+
+impl Session {
+    pub fn connect(socket: &Path) -> Result<Session, WireError> {
+        Ok(Session::from_stream(UnixStream::connect(socket)?))
+    }
+
+    pub fn from_stream(stream: UnixStream) -> Session {
+        Session {
+            stream,
+            next_serial: 0,
+            buf: Vec::with_capacity(256),
+        }
+    }
+
+    pub fn stream(&self) -> &UnixStream {
+        &self.stream
+    }
+
+    pub fn stream_mut(&mut self) -> &mut UnixStream {
+        &mut self.stream
+    }
+
+    /// Sends one call and returns the body of its successful reply.
+    /// Asynchronous messages (keepalive, events) are skipped.
+    pub fn call(&mut self, proc_: i32, body: &[u8]) -> Result<Vec<u8>, WireError> {
+        let serial = self.next_serial;
+        self.next_serial = self.next_serial.wrapping_add(1);
+        self.stream.write_all(&call_message(proc_, serial, body))?;
+        loop {
+            self.read_message()?;
+            let (header, reply) = split_message(&self.buf)?;
+            if header.message_type() != Some(MessageType::Reply) {
+                continue;
+            }
+            check_reply(&header, reply, proc_, serial)?;
+            return Ok(reply.to_vec());
+        }
+    }
+
+    /// AUTH_LIST then CONNECT_OPEN of [`TEST_URI`]: what every client does
+    /// before its first API call.
+    pub fn open_test_driver(&mut self) -> Result<(), WireError> {
+        self.call(remote_proc::AUTH_LIST, &[])?;
+        self.call(remote_proc::CONNECT_OPEN, &connect_open_body())?;
+        Ok(())
+    }
+
+    /// CONNECT_GET_LIB_VERSION, returning the version number.
+    pub fn lib_version(&mut self) -> Result<u64, WireError> {
+        let body = self.call(remote_proc::CONNECT_GET_LIB_VERSION, &[])?;
+        from_bytes::<ConnectGetLibVersionRet>(&body)
+            .map(|r| r.lib_ver)
+            .map_err(|_| WireError::Body("CONNECT_GET_LIB_VERSION"))
+    }
+
+    /// CONNECT_CLOSE, the polite end of a session.
+    pub fn close(&mut self) -> Result<(), WireError> {
+        self.call(remote_proc::CONNECT_CLOSE, &[])?;
+        Ok(())
+    }
+
+    /// Reads exactly one whole message into `self.buf`.
+    fn read_message(&mut self) -> Result<(), WireError> {
+        let mut word = [0u8; LEN_WORD];
+        read_full(&mut self.stream, &mut word)?;
+        let len = message_len(word)?;
+        self.buf.clear();
+        self.buf.extend_from_slice(&word);
+        self.buf.resize(len, 0);
+        read_full(&mut self.stream, &mut self.buf[LEN_WORD..])
+    }
+}
+
+fn read_full(stream: &mut UnixStream, out: &mut [u8]) -> Result<(), WireError> {
+    match stream.read_exact(out) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Err(WireError::Closed),
+        Err(e) => Err(WireError::Io(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    #[test]
+    fn auth_list_call_matches_the_captured_bytes() {
+        let msg = call_message(remote_proc::AUTH_LIST, 0, &[]);
+        assert_eq!(
+            hex(&msg),
+            "0000001c200080860000000100000042000000000000000000000000"
+        );
+    }
+
+    #[test]
+    fn connect_open_carries_the_test_uri() {
+        let msg = call_message(remote_proc::CONNECT_OPEN, 1, &connect_open_body());
+        // length 28 + present word + length word + 15 bytes padded to 16 + flags
+        assert_eq!(msg.len(), 28 + 4 + 4 + 16 + 4);
+        assert_eq!(&msg[SERIAL_OFFSET..SERIAL_OFFSET + 4], &[0, 0, 0, 1]);
+        assert_eq!(&msg[36..51], TEST_URI.as_bytes());
+    }
+
+    #[test]
+    fn error_reply_becomes_remote_error_with_message() {
+        let call = Header::new(REMOTE_PROGRAM, 1, MessageType::Call, 7);
+        let body = to_bytes(&RemoteError::new(1, 7, "boom"));
+        let err = check_reply(&call.error_reply_to(), &body, 1, 7).unwrap_err();
+        assert_eq!(err.to_string(), "CONNECT_OPEN failed: boom");
+    }
+
+    #[test]
+    fn reply_with_other_serial_is_refused() {
+        let call = Header::new(REMOTE_PROGRAM, 157, MessageType::Call, 3);
+        let err = check_reply(&call.reply_to(), &[], 157, 4).unwrap_err();
+        assert!(matches!(err, WireError::SerialMismatch { got: 3, want: 4, .. }));
+    }
+}

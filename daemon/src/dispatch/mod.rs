@@ -1,0 +1,142 @@
+//! From a decoded message to a reply: program routing, the authentication gate,
+//! the read-only check, and the procedure handlers.
+
+pub mod admin;
+mod names;
+pub mod readonly;
+mod remote;
+mod reply;
+
+use std::sync::Arc;
+
+use drivers::api::Connection;
+use protocol::error::{codes, domains, RemoteError};
+use protocol::header::{Header, MessageType, Status};
+use protocol::programs::{ADMIN_PROGRAM, LXC_PROGRAM, PROTOCOL_VERSION, QEMU_PROGRAM, REMOTE_PROGRAM};
+
+use crate::context::Daemon;
+use crate::server::client::OutgoingSender;
+use crate::server::registry::ClientInfo;
+use crate::server::ServiceKind;
+
+pub use reply::{error_reply, rpc_error};
+
+/// A call that may block (starting a guest, probing the host): it runs on a
+/// worker thread and its reply comes back through the session's channel.
+pub struct Job {
+    pub header: Header,
+    pub run: Box<dyn FnOnce() -> Vec<u8> + Send + 'static>,
+}
+
+/// What the session loop does with a message.
+pub enum Action {
+    Nothing,
+    Reply(Vec<u8>),
+    Job(Job),
+}
+
+/// Per-client protocol state.
+pub struct Session {
+    pub info: ClientInfo,
+    pub kind: ServiceKind,
+    pub authenticated: bool,
+    pub read_only: bool,
+    pub conn: Option<Arc<dyn Connection>>,
+    pub scheme: &'static str,
+    pub keepalive_requested: bool,
+    pub keepalive_armed: bool,
+    /// Set once CONNECT_CLOSE was answered: the loop writes the reply and hangs up.
+    pub closing: bool,
+    pub admin_open: bool,
+    sender: OutgoingSender,
+}
+
+impl Session {
+    pub fn new(info: ClientInfo, kind: ServiceKind, authenticated: bool, sender: OutgoingSender) -> Self {
+        Session {
+            read_only: kind.read_only,
+            info,
+            kind,
+            authenticated,
+            conn: None,
+            scheme: "",
+            keepalive_requested: false,
+            keepalive_armed: false,
+            closing: false,
+            admin_open: false,
+            sender,
+        }
+    }
+
+    pub fn sender(&self) -> OutgoingSender {
+        self.sender.clone()
+    }
+
+    /// Releases what the session holds: event registrations and the driver connection.
+    pub fn finish(&mut self, daemon: &Daemon) {
+        daemon.events.forget_client(self.info.id);
+        if let Some(conn) = self.conn.take() {
+            conn.close();
+        }
+    }
+}
+
+/// Handles one non-keepalive message from the client.
+pub fn handle_message(daemon: &Arc<Daemon>, session: &mut Session, header: &Header, body: &[u8]) -> Action {
+    let call = matches!(
+        header.message_type(),
+        Some(MessageType::Call) | Some(MessageType::CallWithFds)
+    );
+    if !call {
+        // Replies, stray stream packets and unknown types from a client are
+        // ignored, as libvirtd does: no answer, no disconnect.
+        return Action::Nothing;
+    }
+    if header.status != Status::Ok as u32 {
+        let msg = format!("Unexpected message status {}", header.status);
+        return Action::Reply(error_reply(header, &rpc_error(codes::RPC, &msg)));
+    }
+    let served = if session.kind.admin {
+        header.prog == ADMIN_PROGRAM
+    } else {
+        matches!(header.prog, REMOTE_PROGRAM | QEMU_PROGRAM | LXC_PROGRAM)
+    };
+    if !served || header.vers != PROTOCOL_VERSION {
+        let msg = format!("Cannot find program {} version {}", header.prog, header.vers);
+        return Action::Reply(error_reply(header, &rpc_error(codes::RPC, &msg)));
+    }
+    let body = if header.message_type() == Some(MessageType::CallWithFds) {
+        // The descriptor count word precedes the arguments; descriptors passed
+        // over unix sockets are not used by any procedure served yet.
+        body.get(4..).unwrap_or(&[])
+    } else {
+        body
+    };
+    match header.prog {
+        ADMIN_PROGRAM => admin::handle(daemon, session, header, body),
+        REMOTE_PROGRAM => remote::handle(daemon, session, header, body),
+        _ => other_program(session, header),
+    }
+}
+
+/// QEMU and LXC programs: their procedures need the matching driver, which
+/// arrives with the qemu and lxc drivers.
+fn other_program(session: &Session, header: &Header) -> Action {
+    if !session.authenticated {
+        return Action::Reply(error_reply(header, &rpc_error(codes::RPC, "authentication required")));
+    }
+    let err = RemoteError::new(
+        codes::NO_SUPPORT,
+        domains::NONE,
+        format!(
+            "this function is not supported by the connection driver: {}",
+            names::other_program_api(header.prog, header.proc_)
+        ),
+    );
+    Action::Reply(error_reply(header, &err))
+}
+
+/// The libvirt version this daemon answers as (9.0.0).
+pub fn remote_lib_version() -> u64 {
+    remote::LIB_VERSION
+}

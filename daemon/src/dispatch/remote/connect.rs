@@ -1,0 +1,242 @@
+//! Connection-level procedures: authentication, open/close, features and the
+//! getters about the hypervisor and the host.
+
+use std::sync::Arc;
+
+use drivers::api::Connection;
+use protocol::error::{codes, domains, RemoteError};
+use protocol::header::Header;
+use protocol::programs::remote_proc as p;
+use protocol::remote::*;
+use protocol::xdr;
+
+use super::{drv, inline, job, reply_err, Action, Session};
+use crate::context::Daemon;
+use crate::dispatch::reply::{empty_reply, ok_reply, rpc_error, with_template};
+use crate::server::AuthScheme;
+
+/// VIR_CONNECT_RO in CONNECT_OPEN flags.
+const CONNECT_RO: u32 = 1;
+/// Features the daemon itself provides, whatever the driver.
+const FEATURE_FD_PASSING: i32 = 8;
+const FEATURE_PROGRAM_KEEPALIVE: i32 = 10;
+const FEATURE_REMOTE_EVENT_CALLBACK: i32 = 14;
+const FEATURE_REMOTE_CLOSE_CALLBACK: i32 = 15;
+
+/// libvirt 9.0.0 as a version number.
+pub const LIB_VERSION: u64 = 9_000_000;
+
+/// AUTH_LIST is the gate: a root peer on a polkit socket is admitted here, as
+/// libvirtd admits uid 0 without asking polkitd.
+pub fn auth_list(daemon: &Arc<Daemon>, session: &mut Session, h: &Header) -> Action {
+    let scheme = session.kind.auth;
+    let admitted = match scheme {
+        AuthScheme::None => true,
+        AuthScheme::Polkit => session.info.peer_uid == Some(0),
+        AuthScheme::Sasl => false,
+    };
+    let types = if admitted {
+        if !session.authenticated {
+            session.authenticated = true;
+            daemon.main.clients.authenticated();
+            daemon.main.capacity_freed.notify_waiters();
+        }
+        vec![AuthScheme::None.wire_value()]
+    } else {
+        vec![scheme.wire_value()]
+    };
+    Action::Reply(ok_reply(h, &AuthListRet { types }))
+}
+
+/// polkit and SASL exchanges are not available yet: refuse clearly.
+pub fn auth_other(h: &Header) -> Action {
+    reply_err(
+        h,
+        with_template(
+            codes::AUTH_FAILED,
+            domains::RPC,
+            "authentication failed: this daemon supports only root peers on polkit sockets and auth \"none\"",
+            "authentication failed: %s",
+            "this daemon supports only root peers on polkit sockets and auth \"none\"",
+        ),
+    )
+}
+
+pub fn feature_before_open(session: &mut Session, h: &Header, body: &[u8]) -> Action {
+    inline(h, body, |a: ConnectSupportsFeatureArgs| {
+        if a.feature == FEATURE_PROGRAM_KEEPALIVE {
+            session.keepalive_requested = true;
+            Ok(ConnectSupportsFeatureRet { supported: 1 })
+        } else {
+            Err(with_template(
+                codes::INTERNAL_ERROR,
+                domains::RPC,
+                "internal error: hypervisor connection not open",
+                "internal error: %s",
+                "hypervisor connection not open",
+            ))
+        }
+    })
+}
+
+pub fn supports_feature(session: &mut Session, conn: &Arc<dyn Connection>, h: &Header, body: &[u8]) -> Action {
+    inline(h, body, |a: ConnectSupportsFeatureArgs| {
+        let supported = match a.feature {
+            FEATURE_PROGRAM_KEEPALIVE => {
+                session.keepalive_requested = true;
+                true
+            }
+            FEATURE_FD_PASSING | FEATURE_REMOTE_EVENT_CALLBACK | FEATURE_REMOTE_CLOSE_CALLBACK => true,
+            other => conn.supports_feature(other),
+        };
+        Ok(ConnectSupportsFeatureRet {
+            supported: supported as i32,
+        })
+    })
+}
+
+pub fn open(daemon: &Arc<Daemon>, session: &mut Session, h: &Header, body: &[u8]) -> Action {
+    let args: ConnectOpenArgs = match xdr::from_bytes(body) {
+        Ok(a) => a,
+        Err(_) => return reply_err(h, rpc_error(codes::RPC, "Unable to decode message payload")),
+    };
+    if session.conn.is_some() {
+        return reply_err(
+            h,
+            with_template(
+                codes::INTERNAL_ERROR,
+                domains::RPC,
+                "internal error: connection already open",
+                "internal error: %s",
+                "connection already open",
+            ),
+        );
+    }
+    let name = args.name.unwrap_or_default();
+    let driver = if name.is_empty() {
+        daemon.drivers.default_driver()
+    } else {
+        daemon.drivers.for_uri(&name)
+    };
+    let Some(driver) = driver else {
+        let shown = if name.is_empty() { "(null)".to_string() } else { name.clone() };
+        return reply_err(
+            h,
+            with_template(
+                codes::NO_CONNECT,
+                domains::NONE,
+                &format!("no connection driver available for {shown}"),
+                "no connection driver available for %s",
+                &shown,
+            ),
+        );
+    };
+    if args.flags & CONNECT_RO != 0 {
+        session.read_only = true;
+    }
+    let uri = if name.is_empty() { format!("{}:///default", driver.scheme()) } else { name };
+    match driver.open(&uri, session.read_only) {
+        Ok(conn) => {
+            session.scheme = driver.scheme();
+            session.conn = Some(conn);
+            Action::Reply(empty_reply(h))
+        }
+        Err(e) => reply_err(h, crate::dispatch::reply::from_driver(e)),
+    }
+}
+
+pub fn close(session: &mut Session, h: &Header) -> Action {
+    session.closing = true;
+    if let Some(conn) = session.conn.take() {
+        conn.close();
+    }
+    Action::Reply(empty_reply(h))
+}
+
+const SERVED: &[i32] = &[
+    p::CONNECT_GET_TYPE,
+    p::CONNECT_GET_VERSION,
+    p::CONNECT_GET_LIB_VERSION,
+    p::CONNECT_GET_HOSTNAME,
+    p::CONNECT_GET_URI,
+    p::CONNECT_GET_SYSINFO,
+    p::CONNECT_GET_CAPABILITIES,
+    p::CONNECT_GET_DOMAIN_CAPABILITIES,
+    p::CONNECT_GET_MAX_VCPUS,
+    p::CONNECT_IS_SECURE,
+    p::NODE_GET_INFO,
+    p::NODE_GET_FREE_MEMORY,
+    p::NODE_GET_CELLS_FREE_MEMORY,
+    p::NODE_GET_SECURITY_MODEL,
+];
+
+pub fn serves(proc_: i32) -> bool {
+    SERVED.contains(&proc_)
+}
+
+pub fn handle(conn: &Arc<dyn Connection>, h: &Header, body: &[u8]) -> Action {
+    let conn = conn.clone();
+    match h.proc_ {
+        p::CONNECT_GET_TYPE => inline(h, body, |(): ()| Ok(ConnectGetTypeRet { type_: conn.hv_type() })),
+        p::CONNECT_GET_VERSION => inline(h, body, |(): ()| {
+            drv(conn.hv_version()).map(|hv_ver| ConnectGetVersionRet { hv_ver })
+        }),
+        p::CONNECT_GET_LIB_VERSION => inline(h, body, |(): ()| Ok(ConnectGetLibVersionRet { lib_ver: LIB_VERSION })),
+        p::CONNECT_GET_HOSTNAME => inline(h, body, |(): ()| {
+            drv(conn.hostname()).map(|hostname| ConnectGetHostnameRet { hostname })
+        }),
+        p::CONNECT_GET_URI => inline(h, body, |(): ()| Ok(ConnectGetUriRet { uri: conn.uri() })),
+        p::CONNECT_GET_SYSINFO => job(h, body, move |a: ConnectGetSysinfoArgs| {
+            drv(conn.sysinfo(a.flags)).map(|sysinfo| ConnectGetSysinfoRet { sysinfo })
+        }),
+        p::CONNECT_GET_CAPABILITIES => job(h, body, move |(): ()| {
+            drv(conn.capabilities()).map(|capabilities| ConnectGetCapabilitiesRet { capabilities })
+        }),
+        p::CONNECT_GET_DOMAIN_CAPABILITIES => job(h, body, move |a: ConnectGetDomainCapabilitiesArgs| {
+            drv(conn.domain_capabilities(
+                a.emulatorbin.as_deref(),
+                a.arch.as_deref(),
+                a.machine.as_deref(),
+                a.virttype.as_deref(),
+                a.flags,
+            ))
+            .map(|capabilities| ConnectGetDomainCapabilitiesRet { capabilities })
+        }),
+        p::CONNECT_GET_MAX_VCPUS => inline(h, body, |a: ConnectGetMaxVcpusArgs| {
+            drv(conn.max_vcpus(a.type_.as_deref())).map(|max_vcpus| ConnectGetMaxVcpusRet { max_vcpus })
+        }),
+        p::CONNECT_IS_SECURE => inline(h, body, |(): ()| {
+            Ok(ConnectIsSecureRet {
+                secure: conn.is_secure() as i32,
+            })
+        }),
+        p::NODE_GET_INFO => inline(h, body, |(): ()| {
+            drv(conn.node_info()).map(|n| NodeGetInfoRet {
+                model: NodeGetInfoRet::model_from_str(&n.model),
+                memory: n.memory_kib,
+                cpus: n.cpus as i32,
+                mhz: n.mhz as i32,
+                nodes: n.nodes as i32,
+                sockets: n.sockets as i32,
+                cores: n.cores as i32,
+                threads: n.threads as i32,
+            })
+        }),
+        p::NODE_GET_FREE_MEMORY => inline(h, body, |(): ()| {
+            drv(conn.node_free_memory()).map(|free_mem| NodeGetFreeMemoryRet { free_mem })
+        }),
+        p::NODE_GET_CELLS_FREE_MEMORY => inline(h, body, |a: NodeGetCellsFreeMemoryArgs| {
+            drv(conn.node_cells_free_memory(a.start_cell, a.maxcells)).map(|cells| NodeGetCellsFreeMemoryRet { cells })
+        }),
+        p::NODE_GET_SECURITY_MODEL => inline(h, body, |(): ()| {
+            drv(conn.node_security_model()).map(|m| NodeGetSecurityModelRet {
+                model: CharArray::with_nul(&m.model),
+                doi: CharArray::with_nul(&m.doi),
+            })
+        }),
+        other => reply_err(
+            h,
+            RemoteError::new(codes::INTERNAL_ERROR, domains::RPC, format!("unrouted procedure {other}")),
+        ),
+    }
+}

@@ -1,0 +1,51 @@
+//! Encoding replies and the error bodies libvirtd sends.
+
+use drivers::api::DriverError;
+use protocol::error::{domains, RemoteError};
+use protocol::frame;
+use protocol::header::{Header, Status};
+use protocol::xdr::Xdr;
+
+/// A successful reply carrying `ret`.
+pub fn ok_reply<T: Xdr>(call: &Header, ret: &T) -> Vec<u8> {
+    frame::encode_message_with(&call.reply_to(), ret)
+}
+
+/// An empty successful reply.
+pub fn empty_reply(call: &Header) -> Vec<u8> {
+    frame::encode_message(&call.reply_to(), &[])
+}
+
+pub fn error_reply(call: &Header, err: &RemoteError) -> Vec<u8> {
+    let mut header = call.reply_to();
+    header.status = Status::Error as u32;
+    frame::encode_message_with(&header, err)
+}
+
+/// An error from the RPC layer itself (domain VIR_FROM_RPC), formatted like
+/// libvirtd's: the template is "%s" and the detail is the whole message.
+pub fn rpc_error(code: i32, message: &str) -> RemoteError {
+    with_template(code, domains::RPC, message, "%s", message)
+}
+
+pub fn with_template(code: i32, domain: i32, message: &str, str1: &str, str2: &str) -> RemoteError {
+    let mut err = RemoteError::new(code, domain, message);
+    err.str1 = Some(str1.to_string());
+    err.str2 = Some(str2.to_string());
+    err
+}
+
+pub fn from_driver(err: DriverError) -> RemoteError {
+    let mut out = RemoteError::new(err.code, err.domain, err.message);
+    out.str1 = err.str1;
+    out.str2 = err.str2;
+    out
+}
+
+/// Encodes the outcome of a handler: a value or the driver's error.
+pub fn respond<T: Xdr>(call: &Header, result: Result<T, RemoteError>) -> Vec<u8> {
+    match result {
+        Ok(ret) => ok_reply(call, &ret),
+        Err(err) => error_reply(call, &err),
+    }
+}

@@ -1,0 +1,167 @@
+//! Fan-out of driver events to the clients that registered for them.
+//!
+//! Callback IDs are daemon-wide counters, as in libvirtd: clients route event
+//! messages by the ID they were given, so every registration gets a new one.
+
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::Mutex;
+
+use drivers::api::{DomainEvent, DomainEventKind, Uuid};
+use protocol::header::{Header, MessageType};
+use protocol::programs::{remote_proc, PROTOCOL_VERSION, REMOTE_PROGRAM};
+use protocol::remote::NonnullDomain;
+use protocol::xdr::Xdr;
+
+use crate::server::client::{Outgoing, OutgoingSender};
+
+/// Domain event IDs libvirt 9.0 knows (0 LIFECYCLE .. 26 MEMORY_DEVICE_SIZE_CHANGE).
+pub const DOMAIN_EVENT_ID_LAST: i32 = 27;
+pub const EVENT_ID_LIFECYCLE: i32 = 0;
+pub const EVENT_ID_REBOOT: i32 = 1;
+
+/// How the client asked: modern callback registrations carry the callback ID
+/// in each message; legacy ones (feature 14 off) do not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Style {
+    Callback,
+    Legacy,
+}
+
+struct Registration {
+    callback_id: i32,
+    client_id: u64,
+    scheme: &'static str,
+    event_id: i32,
+    domain: Option<Uuid>,
+    style: Style,
+    sender: OutgoingSender,
+}
+
+#[derive(Default)]
+pub struct EventHub {
+    next_id: AtomicI32,
+    registrations: Mutex<Vec<Registration>>,
+}
+
+impl EventHub {
+    #[allow(clippy::too_many_arguments)]
+    pub fn register(
+        &self,
+        client_id: u64,
+        scheme: &'static str,
+        event_id: i32,
+        domain: Option<Uuid>,
+        style: Style,
+        sender: OutgoingSender,
+    ) -> i32 {
+        let callback_id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        self.lock().push(Registration {
+            callback_id,
+            client_id,
+            scheme,
+            event_id,
+            domain,
+            style,
+            sender,
+        });
+        callback_id
+    }
+
+    /// Removes one registration of this client; false when it has none with that ID.
+    pub fn deregister(&self, client_id: u64, callback_id: i32) -> bool {
+        let mut regs = self.lock();
+        let before = regs.len();
+        regs.retain(|r| !(r.client_id == client_id && r.callback_id == callback_id));
+        regs.len() != before
+    }
+
+    /// Removes a legacy registration by event ID (legacy deregistration names no callback).
+    pub fn deregister_legacy(&self, client_id: u64, event_id: i32) -> bool {
+        let mut regs = self.lock();
+        if let Some(pos) = regs
+            .iter()
+            .position(|r| r.client_id == client_id && r.style == Style::Legacy && r.event_id == event_id)
+        {
+            regs.remove(pos);
+            true
+        } else {
+            false
+        }
+    }
+
+    pub fn has_legacy(&self, client_id: u64, event_id: i32) -> bool {
+        self.lock()
+            .iter()
+            .any(|r| r.client_id == client_id && r.style == Style::Legacy && r.event_id == event_id)
+    }
+
+    pub fn forget_client(&self, client_id: u64) {
+        self.lock().retain(|r| r.client_id != client_id);
+    }
+
+    /// Sends `event` from the driver serving `scheme` to every matching registration.
+    pub fn publish(&self, scheme: &str, event: &DomainEvent) {
+        let event_id = match event.kind {
+            DomainEventKind::Lifecycle { .. } => EVENT_ID_LIFECYCLE,
+            DomainEventKind::Reboot => EVENT_ID_REBOOT,
+        };
+        let regs = self.lock();
+        for reg in regs.iter() {
+            if reg.scheme != scheme || reg.event_id != event_id {
+                continue;
+            }
+            if reg.domain.is_some_and(|uuid| uuid != event.domain.uuid) {
+                continue;
+            }
+            let message = encode_event(reg.style, reg.callback_id, event);
+            let _ = reg.sender.send(Outgoing::Message(message));
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Registration>> {
+        self.registrations.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+fn encode_event(style: Style, callback_id: i32, event: &DomainEvent) -> Vec<u8> {
+    let dom = NonnullDomain {
+        name: event.domain.name.clone(),
+        uuid: event.domain.uuid,
+        id: event.domain.id,
+    };
+    let mut body = Vec::with_capacity(64);
+    let proc_ = match (style, &event.kind) {
+        (Style::Callback, DomainEventKind::Lifecycle { event, detail }) => {
+            callback_id.encode(&mut body);
+            dom.encode(&mut body);
+            event.encode(&mut body);
+            detail.encode(&mut body);
+            remote_proc::DOMAIN_EVENT_CALLBACK_LIFECYCLE
+        }
+        (Style::Legacy, DomainEventKind::Lifecycle { event, detail }) => {
+            dom.encode(&mut body);
+            event.encode(&mut body);
+            detail.encode(&mut body);
+            remote_proc::DOMAIN_EVENT_LIFECYCLE
+        }
+        (Style::Callback, DomainEventKind::Reboot) => {
+            callback_id.encode(&mut body);
+            dom.encode(&mut body);
+            remote_proc::DOMAIN_EVENT_CALLBACK_REBOOT
+        }
+        (Style::Legacy, DomainEventKind::Reboot) => {
+            dom.encode(&mut body);
+            remote_proc::DOMAIN_EVENT_REBOOT
+        }
+    };
+    // Event messages carry serial 1, as libvirtd sends them.
+    let header = Header {
+        prog: REMOTE_PROGRAM,
+        vers: PROTOCOL_VERSION,
+        proc_,
+        mtype: MessageType::Message as u32,
+        serial: 1,
+        status: 0,
+    };
+    protocol::frame::encode_message(&header, &body)
+}

@@ -1,0 +1,17 @@
+//! The `libvirtd` daemon: command line, configuration, paths, listeners,
+//! client sessions, dispatch to drivers, events, signals and logging.
+//! It knows no QEMU or LXC specifics: drivers come from the `drivers` crate.
+
+pub mod cli;
+pub mod config;
+pub mod context;
+pub mod daemonize;
+pub mod dispatch;
+pub mod events;
+pub mod logging;
+pub mod paths;
+pub mod pidfile;
+pub mod run;
+pub mod server;
+pub mod signals;
+pub mod startup;

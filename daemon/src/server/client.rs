@@ -1,0 +1,204 @@
+//! One client's session: reads framed messages, answers keepalive at once,
+//! runs calls, writes replies and events, and probes an idle peer.
+//!
+//! A single task owns the stream: replies to inline calls are written from the
+//! loop itself, while replies of calls that ran on a worker thread and event
+//! messages arrive through a channel. Keepalive is answered here, never queued
+//! behind calls, so a client with busy workers is not mistaken for a dead one.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use protocol::frame::{self, LEN_WORD};
+use protocol::header::{Header, HEADER_LEN};
+use protocol::programs::{keepalive, KEEPALIVE_PROGRAM, PROTOCOL_VERSION};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::mpsc;
+use tokio::time;
+use tracing::{debug, info, warn};
+
+use super::keepalive::{Keepalive, KeepaliveAction};
+use super::registry::ClientInfo;
+use super::{Server, ServiceKind};
+use crate::context::Daemon;
+use crate::dispatch::{self, Action, Session};
+
+/// Buffers above this are returned to the allocator once drained, so that one
+/// large message does not pin memory for an otherwise idle connection.
+const KEEP_BUFFER: usize = 64 * 1024;
+
+/// Messages produced outside the session loop for this client.
+pub enum Outgoing {
+    /// Reply of a call that ran on a worker thread.
+    CallDone(Vec<u8>),
+    /// An event message (or anything else unsolicited).
+    Message(Vec<u8>),
+}
+
+pub type OutgoingSender = mpsc::UnboundedSender<Outgoing>;
+
+/// Runs a session until the peer leaves, breaks the protocol, asks to close, or
+/// the daemon shuts down.
+pub async fn serve<S>(mut stream: S, daemon: Arc<Daemon>, server: Arc<Server>, kind: ServiceKind, info: ClientInfo)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let client_id = info.id;
+    let authenticated = kind.auth == super::AuthScheme::None;
+    let close = server.clients.insert(info.clone(), authenticated);
+    let (tx, mut rx) = mpsc::unbounded_channel::<Outgoing>();
+    let mut session = Session::new(info, kind, authenticated, tx);
+    let limits = server.limits();
+    let mut keepalive = Keepalive::new(limits.keepalive_interval, limits.keepalive_count, Instant::now());
+    let mut buf: Vec<u8> = Vec::new();
+    let mut in_flight = 0usize;
+    debug!(client = client_id, server = server.name, "client connected");
+
+    let reason = loop {
+        let limits = server.limits();
+        keepalive.reconfigure(limits.keepalive_interval, limits.keepalive_count);
+        let can_read = in_flight < limits.max_client_requests.max(1);
+        let deadline = keepalive.deadline().map(tokio::time::Instant::from_std);
+        tokio::select! {
+            biased;
+            _ = close.notified() => break "closed by the daemon",
+            Some(out) = rx.recv() => {
+                let bytes = match out {
+                    Outgoing::CallDone(bytes) => { in_flight -= 1; bytes }
+                    Outgoing::Message(bytes) => bytes,
+                };
+                if stream.write_all(&bytes).await.is_err() {
+                    break "write failed";
+                }
+            }
+            read = stream.read_buf(&mut buf), if can_read => {
+                match read {
+                    Ok(0) => break "end of file",
+                    Err(_) => break "read failed",
+                    Ok(_) => {}
+                }
+                keepalive.received(Instant::now());
+                match drain_messages(&mut buf, &daemon, &mut session, &mut keepalive, &mut in_flight, &server).await {
+                    Ok(out) => {
+                        if !out.is_empty() && stream.write_all(&out).await.is_err() {
+                            break "write failed";
+                        }
+                        if session.closing {
+                            break "client closed the connection";
+                        }
+                    }
+                    Err(why) => break why,
+                }
+                if buf.is_empty() && buf.capacity() > KEEP_BUFFER {
+                    buf = Vec::new();
+                }
+            }
+            _ = sleep_until_opt(deadline), if deadline.is_some() => {
+                match keepalive.on_deadline(Instant::now()) {
+                    Some(KeepaliveAction::SendPing) => {
+                        let ping = keepalive_message(keepalive::PING);
+                        if stream.write_all(&ping).await.is_err() {
+                            break "write failed";
+                        }
+                    }
+                    Some(KeepaliveAction::Disconnect) => {
+                        warn!(client = client_id, "no keepalive response from client, closing");
+                        break "keepalive timeout";
+                    }
+                    None => {}
+                }
+            }
+        }
+    };
+    let _ = stream.flush().await;
+    debug!(client = client_id, reason, "client disconnected");
+    if reason == "keepalive timeout" {
+        info!(client = client_id, "client dropped after keepalive timeout");
+    }
+    session.finish(&daemon);
+    server.clients.remove(client_id, session.authenticated);
+    server.capacity_freed.notify_waiters();
+}
+
+async fn sleep_until_opt(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(d) => time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+fn keepalive_message(proc_: i32) -> Vec<u8> {
+    let header = Header {
+        prog: KEEPALIVE_PROGRAM,
+        vers: PROTOCOL_VERSION,
+        proc_,
+        mtype: protocol::header::MessageType::Message as u32,
+        serial: 0,
+        status: 0,
+    };
+    frame::encode_message(&header, &[])
+}
+
+/// Handles every complete message in `buf`; returns the bytes to write now.
+/// A framing error is returned as Err: libvirtd hangs up without a reply.
+async fn drain_messages(
+    buf: &mut Vec<u8>,
+    daemon: &Arc<Daemon>,
+    session: &mut Session,
+    keepalive: &mut Keepalive,
+    in_flight: &mut usize,
+    server: &Arc<Server>,
+) -> Result<Vec<u8>, &'static str> {
+    let mut out = Vec::new();
+    let mut consumed = 0;
+    while buf.len() - consumed >= LEN_WORD {
+        let word: [u8; 4] = buf[consumed..consumed + LEN_WORD].try_into().expect("4 bytes");
+        let len = frame::message_len(word).map_err(|_| "bad message length")?;
+        if buf.len() - consumed < len {
+            buf.reserve(len - (buf.len() - consumed));
+            break;
+        }
+        let message = &buf[consumed..consumed + len];
+        consumed += len;
+        let header_bytes: &[u8; HEADER_LEN] = message[LEN_WORD..LEN_WORD + HEADER_LEN].try_into().expect("header");
+        let header = Header::decode(header_bytes);
+        let body = &message[LEN_WORD + HEADER_LEN..];
+        if header.prog == KEEPALIVE_PROGRAM {
+            if header.proc_ == keepalive::PING {
+                out.extend_from_slice(&keepalive_message(keepalive::PONG));
+            }
+            continue;
+        }
+        match dispatch::handle_message(daemon, session, &header, body) {
+            Action::Nothing => {}
+            Action::Reply(bytes) => out.extend_from_slice(&bytes),
+            Action::Job(job) => {
+                *in_flight += 1;
+                let tx = session.sender();
+                let workers = server.workers.clone();
+                tokio::spawn(async move {
+                    let permit = workers.acquire_owned().await;
+                    let header = job.header;
+                    let reply = match tokio::task::spawn_blocking(job.run).await {
+                        Ok(reply) => reply,
+                        Err(_) => dispatch::error_reply(
+                            &header,
+                            &dispatch::rpc_error(protocol::error::codes::INTERNAL_ERROR, "internal error: call failed"),
+                        ),
+                    };
+                    drop(permit);
+                    let _ = tx.send(Outgoing::CallDone(reply));
+                });
+            }
+        }
+        if session.keepalive_requested && !session.keepalive_armed {
+            session.keepalive_armed = true;
+            keepalive.arm(Instant::now());
+        }
+        if session.closing {
+            break;
+        }
+    }
+    buf.drain(..consumed);
+    Ok(out)
+}

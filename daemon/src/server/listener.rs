@@ -1,0 +1,194 @@
+//! Listening sockets: created in traditional mode, inherited under socket
+//! activation, or handed in by tests. All of them end up as [`Listener`]s
+//! served by the same accept loop.
+
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, warn};
+
+use super::registry::{ClientInfo, Transport};
+use super::{client, Server, ServiceKind};
+use crate::context::Daemon;
+
+/// A listening socket in blocking std form: made before the runtime exists.
+pub enum Socket {
+    Unix(std::os::unix::net::UnixListener),
+    Tcp(std::net::TcpListener),
+}
+
+pub struct Listener {
+    pub socket: Socket,
+    pub kind: ServiceKind,
+    /// Unlinked on exit: only for socket files this daemon created itself.
+    pub unlink_on_exit: Option<PathBuf>,
+}
+
+/// Creates a unix socket at `path` (replacing a stale file), with `mode` and
+/// optional group, listening with `backlog`.
+pub fn bind_unix(path: &Path, mode: u32, gid: Option<u32>, backlog: u32) -> io::Result<std::os::unix::net::UnixListener> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    match std::fs::remove_file(path) {
+        Ok(()) => debug!(path = %path.display(), "removed stale socket"),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    let listener = std::os::unix::net::UnixListener::bind(path)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
+    if let Some(gid) = gid {
+        std::os::unix::fs::chown(path, None, Some(gid))?;
+    }
+    set_backlog(listener.as_raw_fd(), backlog)?;
+    Ok(listener)
+}
+
+/// Binds every address `host:port` resolves to (all addresses when `host` is
+/// None, as libvirtd does), each listening with `backlog`.
+pub fn bind_tcp(host: Option<&str>, port: &str, backlog: u32) -> io::Result<Vec<std::net::TcpListener>> {
+    let port: u16 = port
+        .parse()
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, format!("Unable to resolve port '{port}'")))?;
+    let addrs: Vec<SocketAddr> = match host {
+        Some(host) => (host, port).to_socket_addrs()?.collect(),
+        None => vec![SocketAddr::from(([0u8; 16], port)), SocketAddr::from(([0u8; 4], port))],
+    };
+    let mut listeners = Vec::new();
+    let mut last_err = None;
+    for addr in addrs {
+        match std::net::TcpListener::bind(addr) {
+            Ok(l) => {
+                set_backlog(l.as_raw_fd(), backlog)?;
+                listeners.push(l);
+            }
+            // With no host, [::] is usually dual-stack and 0.0.0.0 then fails: fine.
+            Err(e) if host.is_none() && e.kind() == io::ErrorKind::AddrInUse && !listeners.is_empty() => {}
+            Err(e) => last_err = Some(e),
+        }
+    }
+    match (listeners.is_empty(), last_err) {
+        (true, Some(e)) => Err(e),
+        (true, None) => Err(io::Error::new(io::ErrorKind::AddrNotAvailable, "no address to listen on")),
+        _ => Ok(listeners),
+    }
+}
+
+/// `listen()` again with the configured queue length (`max_queued_clients`).
+pub fn set_backlog(fd: i32, backlog: u32) -> io::Result<()> {
+    let backlog = backlog.min(i32::MAX as u32) as i32;
+    // SAFETY: fd is a valid, bound socket owned by the caller.
+    if unsafe { libc::listen(fd, backlog) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+fn now_secs() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+/// Accepts clients while the server has room, until `shutdown`.
+pub async fn accept_loop(listener: Listener, daemon: Arc<Daemon>, shutdown: CancellationToken) {
+    let server = if listener.kind.admin { daemon.admin.clone() } else { daemon.main.clone() };
+    let kind = listener.kind;
+    match listener.socket {
+        Socket::Unix(std_listener) => {
+            let listener = match to_tokio_unix(std_listener) {
+                Ok(l) => l,
+                Err(e) => return warn!("cannot serve unix socket: {e}"),
+            };
+            loop {
+                if !wait_for_room(&server, &shutdown).await {
+                    return;
+                }
+                let accepted = tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    a = listener.accept() => a,
+                };
+                match accepted {
+                    Ok((stream, _)) => {
+                        let cred = stream.peer_cred().ok();
+                        let info = ClientInfo {
+                            id: server.clients.next_id(),
+                            connected_at: now_secs(),
+                            transport: Transport::Unix,
+                            read_only: kind.read_only,
+                            peer_uid: cred.map(|c| c.uid()),
+                            peer_gid: cred.map(|c| c.gid()),
+                            peer_pid: cred.and_then(|c| c.pid()),
+                            peer_addr: None,
+                        };
+                        tokio::spawn(client::serve(stream, daemon.clone(), server.clone(), kind, info));
+                    }
+                    Err(e) => warn!("accept failed: {e}"),
+                }
+            }
+        }
+        Socket::Tcp(std_listener) => {
+            let listener = match to_tokio_tcp(std_listener) {
+                Ok(l) => l,
+                Err(e) => return warn!("cannot serve tcp socket: {e}"),
+            };
+            loop {
+                if !wait_for_room(&server, &shutdown).await {
+                    return;
+                }
+                let accepted = tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    a = listener.accept() => a,
+                };
+                match accepted {
+                    Ok((stream, peer)) => {
+                        let _ = stream.set_nodelay(true);
+                        let info = ClientInfo {
+                            id: server.clients.next_id(),
+                            connected_at: now_secs(),
+                            transport: kind.transport,
+                            read_only: kind.read_only,
+                            peer_uid: None,
+                            peer_gid: None,
+                            peer_pid: None,
+                            peer_addr: Some(peer.to_string()),
+                        };
+                        tokio::spawn(client::serve(stream, daemon.clone(), server.clone(), kind, info));
+                    }
+                    Err(e) => warn!("accept failed: {e}"),
+                }
+            }
+        }
+    }
+}
+
+/// Waits until `max_clients` and `max_anonymous_clients` allow one more
+/// client; meanwhile new connections wait in the listen queue, as in libvirtd.
+async fn wait_for_room(server: &Server, shutdown: &CancellationToken) -> bool {
+    loop {
+        let freed = server.capacity_freed.notified();
+        tokio::pin!(freed);
+        freed.as_mut().enable();
+        if server.has_room() {
+            return true;
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return false,
+            _ = &mut freed => {}
+        }
+    }
+}
+
+fn to_tokio_unix(l: std::os::unix::net::UnixListener) -> io::Result<tokio::net::UnixListener> {
+    l.set_nonblocking(true)?;
+    tokio::net::UnixListener::from_std(l)
+}
+
+fn to_tokio_tcp(l: std::net::TcpListener) -> io::Result<tokio::net::TcpListener> {
+    l.set_nonblocking(true)?;
+    tokio::net::TcpListener::from_std(l)
+}

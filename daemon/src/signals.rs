@@ -1,0 +1,40 @@
+//! The one place where signals become daemon events.
+
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::mpsc;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignalEvent {
+    /// SIGTERM, SIGINT or SIGQUIT: orderly shutdown.
+    Shutdown(&'static str),
+    /// SIGHUP: reload the configuration.
+    Reload,
+}
+
+/// Installs the handlers and returns the stream of events. Must run inside the runtime.
+pub fn listen() -> std::io::Result<mpsc::UnboundedReceiver<SignalEvent>> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let kinds = [
+        (SignalKind::terminate(), SignalEvent::Shutdown("SIGTERM")),
+        (SignalKind::interrupt(), SignalEvent::Shutdown("SIGINT")),
+        (SignalKind::quit(), SignalEvent::Shutdown("SIGQUIT")),
+        (SignalKind::hangup(), SignalEvent::Reload),
+    ];
+    for (kind, event) in kinds {
+        let mut stream = signal(kind)?;
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            while stream.recv().await.is_some() {
+                if tx.send(event).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    // SIGPIPE must not kill the daemon when a client goes away mid-write.
+    // SAFETY: setting a signal disposition to SIG_IGN is always sound.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+    }
+    Ok(rx)
+}

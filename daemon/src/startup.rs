@@ -1,0 +1,297 @@
+//! From `argv` to a running daemon: options, paths, settings, logging,
+//! detaching, the pid file, the listening sockets, then [`crate::run`].
+//! Exit statuses follow libvirtd (1 pid file and config, 6 network, ...).
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use tracing::error;
+
+use crate::cli::{self, CliAction, Options, UsageDefaults};
+use crate::config::{self, AuthMethod, ServerLimits, Settings};
+use crate::daemonize::{self, StartupFailure, StartupReporter};
+use crate::logging::{self, LogConfig, LogHandle, LogInputs};
+use crate::paths::Paths;
+use crate::pidfile::PidFile;
+use crate::run::{self, Reloader, RunOptions};
+use crate::server::listener::{self, Listener, Socket};
+use crate::server::{AuthScheme, Limits, ServiceKind, Transport};
+
+/// Runs the daemon; returns the process exit status.
+pub fn main_entry(args: Vec<OsString>) -> i32 {
+    // SAFETY: geteuid has no preconditions.
+    let privileged = unsafe { libc::geteuid() } == 0;
+    let paths = Paths::from_env(privileged);
+    let defaults = usage_defaults(&paths);
+    let opts = match cli::parse(&args, &defaults) {
+        CliAction::Run(opts) => opts,
+        CliAction::Exit { code, stdout, stderr } => {
+            print!("{stdout}");
+            eprint!("{stderr}");
+            return code;
+        }
+        CliAction::Fail { code, message } => {
+            let _log = logging::install(logging::resolve(&LogInputs::default()).0);
+            error!(target: "daemon::startup", "{message}");
+            return code;
+        }
+    };
+    let settings = match config::load(opts.config.as_deref(), &paths.config_file, privileged) {
+        Ok(s) => s,
+        Err(e) => {
+            let _log = logging::install(logging::resolve(&LogInputs::default()).0);
+            error!(target: "daemon::startup", "Can't load config file: {e}");
+            return e.exit_status();
+        }
+    };
+    let log = logging::install(log_config(&settings, &opts, &paths));
+    tracing::info!(target: "daemon::startup", "{}", logging::VERSION_BANNER);
+
+    let reporter = if opts.daemon {
+        match daemonize::daemonize("libvirtd") {
+            Ok(r) => r,
+            Err(e) => {
+                error!(target: "daemon::startup", "Failed to fork as daemon: {e}");
+                return 1;
+            }
+        }
+    } else {
+        StartupReporter::foreground()
+    };
+    start(opts, settings, paths, log, reporter)
+}
+
+fn start(opts: Options, settings: Settings, paths: Paths, log: LogHandle, reporter: StartupReporter) -> i32 {
+    let fail = |reporter: StartupReporter, failure: StartupFailure, message: String| {
+        error!(target: "daemon::startup", "{message}");
+        reporter.report_error(failure);
+        failure.code() as i32
+    };
+    let pid_path = opts.pid_file.clone().unwrap_or_else(|| paths.pid_file.clone());
+    let pid_file = match PidFile::acquire(&pid_path, std::process::id()) {
+        Ok(p) => p,
+        Err(e) => return fail(reporter, StartupFailure::PidFile, e.to_string()),
+    };
+    let listeners = match create_listeners(&settings, &paths, opts.listen) {
+        Ok(l) => l,
+        Err(message) => {
+            let code = fail(reporter, StartupFailure::Network, message);
+            let _ = pid_file.remove();
+            return code;
+        }
+    };
+    let run_opts = RunOptions {
+        main_limits: main_limits(&settings.reloadable().libvirtd),
+        admin_limits: admin_limits(&settings.reloadable().admin),
+        idle_timeout: opts.timeout.or(settings.timeout).filter(|t| *t > 0).map(|t| Duration::from_secs(t.into())),
+    };
+    let reloader = Box::new(ConfigReloader {
+        explicit: opts.config.clone(),
+        default_path: paths.config_file.clone(),
+        privileged: paths.privileged,
+        opts: opts.clone(),
+        paths: paths.clone(),
+        log,
+    });
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => return fail(reporter, StartupFailure::Init, format!("Unable to start the event loop: {e}")),
+    };
+    let daemon = run::build_daemon(&run_opts);
+    let result = runtime.block_on(run::run(daemon, listeners, run_opts, reloader, move || reporter.report_ok()));
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    if let Err(e) = pid_file.remove() {
+        error!(target: "daemon::startup", "Failed to remove pid file: {e}");
+    }
+    match result {
+        Ok(_) => 0,
+        Err(e) => {
+            error!(target: "daemon::startup", "{e}");
+            1
+        }
+    }
+}
+
+fn usage_defaults(paths: &Paths) -> UsageDefaults {
+    let mut defaults = if paths.privileged {
+        UsageDefaults::privileged()
+    } else {
+        UsageDefaults::unprivileged()
+    };
+    if paths.root.is_some() {
+        let sockets = paths.unix_sockets(None);
+        defaults.config_file = paths.config_file.display().to_string();
+        defaults.sockets = std::iter::once(sockets.rw).chain(sockets.ro).map(|p| p.display().to_string()).collect();
+        defaults.ca_certificate = paths.pki.ca_cert.display().to_string();
+        defaults.server_certificate = paths.pki.server_cert.display().to_string();
+        defaults.server_key = paths.pki.server_key.display().to_string();
+        defaults.pid_file = paths.pid_file.display().to_string();
+    }
+    defaults
+}
+
+fn log_config(settings: &Settings, opts: &Options, paths: &Paths) -> LogConfig {
+    let env_debug = std::env::var("LIBVIRT_DEBUG").ok();
+    let env_filters = std::env::var("LIBVIRT_LOG_FILTERS").ok();
+    let env_outputs = std::env::var("LIBVIRT_LOG_OUTPUTS").ok();
+    let inputs = LogInputs {
+        level: settings.log_level.map(|l| l as u32).unwrap_or(0),
+        filters: settings.log_filters.as_deref().unwrap_or(""),
+        outputs: settings.log_outputs.as_deref().unwrap_or(""),
+        env_debug: env_debug.as_deref(),
+        env_filters: env_filters.as_deref(),
+        env_outputs: env_outputs.as_deref(),
+        verbose: opts.verbose,
+        daemon: opts.daemon,
+        journald_available: logging::journald_available(),
+        log_dir: &paths.log_dir,
+    };
+    let (config, problems) = logging::resolve(&inputs);
+    for p in problems {
+        eprintln!("libvirtd: {p}");
+    }
+    config
+}
+
+fn main_limits(l: &ServerLimits) -> Limits {
+    Limits {
+        max_clients: l.max_clients as usize,
+        max_anonymous_clients: l.max_anonymous_clients as usize,
+        max_client_requests: l.max_client_requests as usize,
+        max_workers: l.max_workers as usize,
+        keepalive_interval: l.keepalive_interval.into(),
+        keepalive_count: l.keepalive_count,
+    }
+}
+
+/// The admin server has no anonymous-client limit (0 in its settings).
+fn admin_limits(l: &ServerLimits) -> Limits {
+    let mut limits = main_limits(l);
+    if l.max_anonymous_clients == 0 {
+        limits.max_anonymous_clients = usize::MAX;
+    }
+    limits
+}
+
+fn scheme(method: AuthMethod) -> AuthScheme {
+    match method {
+        AuthMethod::None => AuthScheme::None,
+        AuthMethod::Sasl => AuthScheme::Sasl,
+        AuthMethod::Polkit => AuthScheme::Polkit,
+    }
+}
+
+fn lookup_group(name: &str) -> Result<u32, String> {
+    if let Ok(gid) = name.parse::<u32>() {
+        return Ok(gid);
+    }
+    let cname = std::ffi::CString::new(name).map_err(|_| format!("Failed to parse group '{name}'"))?;
+    // SAFETY: getgrnam takes a NUL-terminated name and returns a pointer into static storage or NULL.
+    let entry = unsafe { libc::getgrnam(cname.as_ptr()) };
+    if entry.is_null() {
+        return Err(format!("Failed to parse group '{name}'"));
+    }
+    // SAFETY: entry is non-null and points at a valid struct group.
+    Ok(unsafe { (*entry).gr_gid })
+}
+
+/// Creates the sockets of traditional mode: rw, ro and admin unix sockets,
+/// plus TCP with `--listen`.
+fn create_listeners(settings: &Settings, paths: &Paths, listen: bool) -> Result<Vec<Listener>, String> {
+    let backlog = settings.max_queued_clients;
+    let gid = settings.unix_sock_group.as_deref().map(lookup_group).transpose()?;
+    let sockets = paths.unix_sockets(settings.unix_sock_dir.as_deref());
+    let mut out = Vec::new();
+    let unix = |path: &Path, mode: u32, kind: ServiceKind, out: &mut Vec<Listener>| -> Result<(), String> {
+        let l = listener::bind_unix(path, mode, gid, backlog)
+            .map_err(|e| format!("Failed to bind socket to '{}': {}", path.display(), logging::os_error_text(&e)))?;
+        out.push(Listener {
+            socket: Socket::Unix(l),
+            kind,
+            unlink_on_exit: Some(path.to_path_buf()),
+        });
+        Ok(())
+    };
+    let rw = ServiceKind {
+        admin: false,
+        read_only: false,
+        auth: scheme(settings.auth_unix_rw),
+        transport: Transport::Unix,
+    };
+    unix(&sockets.rw, settings.unix_sock_rw_perms, rw, &mut out)?;
+    if let Some(ro) = &sockets.ro {
+        let kind = ServiceKind {
+            read_only: true,
+            auth: scheme(settings.auth_unix_ro),
+            ..rw
+        };
+        unix(ro, settings.unix_sock_ro_perms, kind, &mut out)?;
+    }
+    if let Some(admin) = &sockets.admin {
+        let kind = ServiceKind {
+            admin: true,
+            read_only: false,
+            auth: AuthScheme::None,
+            transport: Transport::Unix,
+        };
+        unix(admin, settings.unix_sock_admin_perms, kind, &mut out)?;
+    }
+    if listen {
+        if settings.listen_tls {
+            return Err(
+                "TLS listening (listen_tls = 1) is not available in this version of the daemon; set listen_tls = 0 to use --listen with TCP only"
+                    .to_string(),
+            );
+        }
+        if settings.listen_tcp {
+            if settings.auth_tcp == AuthMethod::Sasl {
+                return Err(
+                    "SASL authentication (auth_tcp = \"sasl\") is not supported by this daemon; set auth_tcp = \"none\" to accept TCP clients without authentication"
+                        .to_string(),
+                );
+            }
+            let kind = ServiceKind {
+                admin: false,
+                read_only: false,
+                auth: scheme(settings.auth_tcp),
+                transport: Transport::Tcp,
+            };
+            let tcp = listener::bind_tcp(settings.listen_addr.as_deref(), &settings.tcp_port, backlog).map_err(|e| {
+                format!(
+                    "Failed to bind TCP socket on {}:{}: {}",
+                    settings.listen_addr.as_deref().unwrap_or("*"),
+                    settings.tcp_port,
+                    logging::os_error_text(&e)
+                )
+            })?;
+            out.extend(tcp.into_iter().map(|l| Listener {
+                socket: Socket::Tcp(l),
+                kind,
+                unlink_on_exit: None,
+            }));
+        }
+    }
+    Ok(out)
+}
+
+/// SIGHUP: re-read the same file; apply logging and limits.
+struct ConfigReloader {
+    explicit: Option<PathBuf>,
+    default_path: PathBuf,
+    privileged: bool,
+    opts: Options,
+    paths: Paths,
+    log: LogHandle,
+}
+
+impl Reloader for ConfigReloader {
+    fn reload(&mut self) -> Result<(Limits, Limits), String> {
+        let settings = config::load(self.explicit.as_deref(), &self.default_path, self.privileged)
+            .map_err(|e| e.to_string())?;
+        let log_config = log_config(&settings, &self.opts, &self.paths);
+        self.log.reload(log_config).map_err(|e| e.to_string())?;
+        let r = settings.reloadable();
+        Ok((main_limits(&r.libvirtd), admin_limits(&r.admin)))
+    }
+}

@@ -1,0 +1,188 @@
+//! The two traits the daemon dispatches to: a [`Driver`] per hypervisor kind and a
+//! [`Connection`] per client.
+
+use std::sync::Arc;
+
+use super::{
+    DomainHandle, DomainInfo, DomainRef, DriverError, DriverResult, NodeInfo, SecurityLabel,
+    SecurityModel, Uuid,
+};
+
+/// A hypervisor driver: one per kind (test, qemu, lxc). Holds the state shared by all connections.
+pub trait Driver: Send + Sync {
+    /// URI scheme this driver serves, e.g. "test", "qemu", "lxc".
+    fn scheme(&self) -> &'static str;
+    /// Open a connection for a client. `uri` is the full URI the client sent (e.g.
+    /// "test:///default"). Errors carry the code and message libvirt gives for a URI it
+    /// cannot serve.
+    fn open(&self, uri: &str, read_only: bool) -> DriverResult<Arc<dyn Connection>>;
+}
+
+/// One client's open connection. Every method but `uri` and `hv_type` has a default that
+/// answers like libvirt does for a driver lacking the entry point (code 3 naming the public
+/// API), so a driver implements only what it supports.
+pub trait Connection: Send + Sync {
+    /// Canonical URI, e.g. "test:///default".
+    fn uri(&self) -> String;
+    /// Hypervisor type for `virConnectGetType`, e.g. "TEST".
+    fn hv_type(&self) -> String;
+    fn hv_version(&self) -> DriverResult<u64> {
+        Err(DriverError::no_support("virConnectGetVersion"))
+    }
+    fn hostname(&self) -> DriverResult<String> {
+        Err(DriverError::no_support("virConnectGetHostname"))
+    }
+    fn sysinfo(&self, _flags: u32) -> DriverResult<String> {
+        Err(DriverError::no_support("virConnectGetSysinfo"))
+    }
+    fn capabilities(&self) -> DriverResult<String> {
+        Err(DriverError::no_support("virConnectGetCapabilities"))
+    }
+    fn domain_capabilities(
+        &self,
+        _emulator: Option<&str>,
+        _arch: Option<&str>,
+        _machine: Option<&str>,
+        _virttype: Option<&str>,
+        _flags: u32,
+    ) -> DriverResult<String> {
+        Err(DriverError::no_support("virConnectGetDomainCapabilities"))
+    }
+    fn node_info(&self) -> DriverResult<NodeInfo> {
+        Err(DriverError::no_support("virNodeGetInfo"))
+    }
+    fn max_vcpus(&self, _hv_type: Option<&str>) -> DriverResult<i32> {
+        Err(DriverError::no_support("virConnectGetMaxVcpus"))
+    }
+    fn node_free_memory(&self) -> DriverResult<u64> {
+        Err(DriverError::no_support("virNodeGetFreeMemory"))
+    }
+    fn node_cells_free_memory(&self, _start: i32, _max: i32) -> DriverResult<Vec<u64>> {
+        Err(DriverError::no_support("virNodeGetCellsFreeMemory"))
+    }
+    fn node_security_model(&self) -> DriverResult<SecurityModel> {
+        Err(DriverError::no_support("virNodeGetSecurityModel"))
+    }
+    /// Whether the channel to the hypervisor is safe from eavesdropping.
+    fn is_secure(&self) -> bool {
+        true
+    }
+    /// Whether the channel to the hypervisor is encrypted.
+    fn is_encrypted(&self) -> bool {
+        false
+    }
+    /// `virDrvFeature` support, see [`super::feature`].
+    fn supports_feature(&self, _feature: i32) -> bool {
+        false
+    }
+    fn list_all_domains(&self, _flags: u32) -> DriverResult<Vec<DomainHandle>> {
+        Err(DriverError::no_support("virConnectListAllDomains"))
+    }
+    fn list_domain_ids(&self, _max: usize) -> DriverResult<Vec<i32>> {
+        Err(DriverError::no_support("virConnectListDomains"))
+    }
+    fn num_of_domains(&self) -> DriverResult<i32> {
+        Err(DriverError::no_support("virConnectNumOfDomains"))
+    }
+    fn list_defined_domains(&self, _max: usize) -> DriverResult<Vec<String>> {
+        Err(DriverError::no_support("virConnectListDefinedDomains"))
+    }
+    fn num_of_defined_domains(&self) -> DriverResult<i32> {
+        Err(DriverError::no_support("virConnectNumOfDefinedDomains"))
+    }
+    fn lookup_by_name(&self, _name: &str) -> DriverResult<DomainHandle> {
+        Err(DriverError::no_support("virDomainLookupByName"))
+    }
+    fn lookup_by_uuid(&self, _uuid: &Uuid) -> DriverResult<DomainHandle> {
+        Err(DriverError::no_support("virDomainLookupByUUID"))
+    }
+    fn lookup_by_id(&self, _id: i32) -> DriverResult<DomainHandle> {
+        Err(DriverError::no_support("virDomainLookupByID"))
+    }
+    fn define_xml(&self, _xml: &str, _flags: u32) -> DriverResult<DomainHandle> {
+        Err(DriverError::no_support("virDomainDefineXMLFlags"))
+    }
+    fn create_xml(&self, _xml: &str, _flags: u32) -> DriverResult<DomainHandle> {
+        Err(DriverError::no_support("virDomainCreateXML"))
+    }
+    // Per-domain calls take the domain by UUID; the name in the reference only feeds messages.
+    fn undefine(&self, _dom: &DomainRef, _flags: u32) -> DriverResult<()> {
+        Err(DriverError::no_support("virDomainUndefineFlags"))
+    }
+    /// Start a defined domain; returns the handle with its new id.
+    fn create(&self, _dom: &DomainRef, _flags: u32) -> DriverResult<DomainHandle> {
+        Err(DriverError::no_support("virDomainCreateWithFlags"))
+    }
+    fn destroy(&self, _dom: &DomainRef, _flags: u32) -> DriverResult<()> {
+        Err(DriverError::no_support("virDomainDestroyFlags"))
+    }
+    fn suspend(&self, _dom: &DomainRef) -> DriverResult<()> {
+        Err(DriverError::no_support("virDomainSuspend"))
+    }
+    fn resume(&self, _dom: &DomainRef) -> DriverResult<()> {
+        Err(DriverError::no_support("virDomainResume"))
+    }
+    fn shutdown(&self, _dom: &DomainRef, _flags: u32) -> DriverResult<()> {
+        Err(DriverError::no_support("virDomainShutdownFlags"))
+    }
+    fn reboot(&self, _dom: &DomainRef, _flags: u32) -> DriverResult<()> {
+        Err(DriverError::no_support("virDomainReboot"))
+    }
+    fn reset(&self, _dom: &DomainRef, _flags: u32) -> DriverResult<()> {
+        Err(DriverError::no_support("virDomainReset"))
+    }
+    fn get_info(&self, _dom: &DomainRef) -> DriverResult<DomainInfo> {
+        Err(DriverError::no_support("virDomainGetInfo"))
+    }
+    /// (state, reason).
+    fn get_state(&self, _dom: &DomainRef, _flags: u32) -> DriverResult<(i32, i32)> {
+        Err(DriverError::no_support("virDomainGetState"))
+    }
+    fn get_xml_desc(&self, _dom: &DomainRef, _flags: u32) -> DriverResult<String> {
+        Err(DriverError::no_support("virDomainGetXMLDesc"))
+    }
+    fn get_autostart(&self, _dom: &DomainRef) -> DriverResult<bool> {
+        Err(DriverError::no_support("virDomainGetAutostart"))
+    }
+    fn set_autostart(&self, _dom: &DomainRef, _autostart: bool) -> DriverResult<()> {
+        Err(DriverError::no_support("virDomainSetAutostart"))
+    }
+    fn is_active(&self, _dom: &DomainRef) -> DriverResult<bool> {
+        Err(DriverError::no_support("virDomainIsActive"))
+    }
+    fn is_persistent(&self, _dom: &DomainRef) -> DriverResult<bool> {
+        Err(DriverError::no_support("virDomainIsPersistent"))
+    }
+    fn is_updated(&self, _dom: &DomainRef) -> DriverResult<bool> {
+        Err(DriverError::no_support("virDomainIsUpdated"))
+    }
+    fn get_os_type(&self, _dom: &DomainRef) -> DriverResult<String> {
+        Err(DriverError::no_support("virDomainGetOSType"))
+    }
+    fn get_max_memory(&self, _dom: &DomainRef) -> DriverResult<u64> {
+        Err(DriverError::no_support("virDomainGetMaxMemory"))
+    }
+    fn get_max_vcpus(&self, _dom: &DomainRef) -> DriverResult<i32> {
+        Err(DriverError::no_support("virDomainGetMaxVcpus"))
+    }
+    fn get_vcpus_flags(&self, _dom: &DomainRef, _flags: u32) -> DriverResult<i32> {
+        Err(DriverError::no_support("virDomainGetVcpusFlags"))
+    }
+    fn has_managed_save_image(&self, _dom: &DomainRef, _flags: u32) -> DriverResult<bool> {
+        Err(DriverError::no_support("virDomainHasManagedSaveImage"))
+    }
+    fn snapshot_num(&self, _dom: &DomainRef, _flags: u32) -> DriverResult<i32> {
+        Err(DriverError::no_support("virDomainSnapshotNum"))
+    }
+    fn security_label(&self, _dom: &DomainRef) -> DriverResult<SecurityLabel> {
+        Err(DriverError::no_support("virDomainGetSecurityLabel"))
+    }
+    fn get_messages(&self, _dom: &DomainRef, _flags: u32) -> DriverResult<Vec<String>> {
+        Err(DriverError::no_support("virDomainGetMessages"))
+    }
+    fn get_hostname(&self, _dom: &DomainRef, _flags: u32) -> DriverResult<String> {
+        Err(DriverError::no_support("virDomainGetHostname"))
+    }
+    /// The client closed the connection (or went away).
+    fn close(&self) {}
+}

@@ -1,0 +1,160 @@
+//! The driver API the daemon dispatches to. Plain Rust values only: no XDR, no sockets.
+
+mod connection;
+mod consts;
+mod error;
+mod registry;
+
+use std::sync::Arc;
+
+pub use connection::{Connection, Driver};
+pub use consts::{
+    create_flags, define_flags, event, feature, list_flags, reason, state, undefine_flags,
+    vcpu_flags, xml_flags,
+};
+pub use error::{codes, domains, DriverError, DriverResult};
+pub use registry::DriverRegistry;
+
+/// A domain UUID in its 16 raw bytes, as on the wire.
+pub type Uuid = [u8; 16];
+
+/// What a client holds for a domain (libvirt's `remote_nonnull_domain`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DomainHandle {
+    pub name: String,
+    pub uuid: Uuid,
+    /// -1 while the domain is inactive.
+    pub id: i32,
+}
+
+/// The reference the client sent: the daemon resolves by uuid; name is used only in error messages.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DomainRef {
+    pub name: String,
+    pub uuid: Uuid,
+}
+
+impl From<&DomainHandle> for DomainRef {
+    fn from(handle: &DomainHandle) -> Self {
+        DomainRef {
+            name: handle.name.clone(),
+            uuid: handle.uuid,
+        }
+    }
+}
+
+/// `virDomainGetInfo`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DomainInfo {
+    pub state: u8,
+    pub max_mem_kib: u64,
+    pub memory_kib: u64,
+    pub nr_virt_cpu: u16,
+    pub cpu_time_ns: u64,
+}
+
+/// `virNodeGetInfo`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeInfo {
+    pub model: String,
+    pub memory_kib: u64,
+    pub cpus: u32,
+    pub mhz: u32,
+    pub nodes: u32,
+    pub sockets: u32,
+    pub cores: u32,
+    pub threads: u32,
+}
+
+/// `virNodeGetSecurityModel`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SecurityModel {
+    pub model: String,
+    pub doi: String,
+}
+
+/// `virDomainGetSecurityLabel`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SecurityLabel {
+    pub label: String,
+    pub enforcing: bool,
+}
+
+/// Lifecycle and other domain events, pushed by drivers to the daemon's fan-out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DomainEventKind {
+    /// `VIR_DOMAIN_EVENT_ID_LIFECYCLE` with a [`event`] type and detail.
+    Lifecycle { event: i32, detail: i32 },
+    /// `VIR_DOMAIN_EVENT_ID_REBOOT`.
+    Reboot,
+}
+
+/// One event about one domain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DomainEvent {
+    pub domain: DomainHandle,
+    pub kind: DomainEventKind,
+}
+
+/// Where a driver delivers its events; the daemon fans them out to registered clients.
+pub type EventSink = Arc<dyn Fn(DomainEvent) + Send + Sync>;
+
+/// Lower-case hyphenated text form of a UUID ("6695eb01-f6a4-8304-79aa-97f2502e193f").
+pub fn format_uuid(uuid: &Uuid) -> String {
+    uuid::Uuid::from_bytes(*uuid).hyphenated().to_string()
+}
+
+/// Parses a UUID the way libvirt accepts it: 32 hex digits, hyphens anywhere between
+/// pairs and surrounding whitespace ignored.
+pub fn parse_uuid(text: &str) -> Option<Uuid> {
+    let digits: Vec<u8> = text
+        .trim()
+        .bytes()
+        .filter(|b| *b != b'-')
+        .collect();
+    if digits.len() != 32 {
+        return None;
+    }
+    let mut out = [0u8; 16];
+    for (i, pair) in digits.chunks(2).enumerate() {
+        let text = std::str::from_utf8(pair).ok()?;
+        out[i] = u8::from_str_radix(text, 16).ok()?;
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uuid_round_trip() {
+        let uuid = parse_uuid("6695eb01-f6a4-8304-79aa-97f2502e193f");
+        assert_eq!(
+            uuid.map(|u| format_uuid(&u)).as_deref(),
+            Some("6695eb01-f6a4-8304-79aa-97f2502e193f")
+        );
+        assert_eq!(
+            parse_uuid("6695EB01F6A4830479AA97F2502E193F"),
+            uuid
+        );
+    }
+
+    #[test]
+    fn uuid_rejects_bad_text() {
+        assert_eq!(parse_uuid("6695eb01"), None);
+        assert_eq!(parse_uuid("zz95eb01-f6a4-8304-79aa-97f2502e193f"), None);
+    }
+
+    #[test]
+    fn ref_from_handle_keeps_name_and_uuid() {
+        let handle = DomainHandle {
+            name: "a".into(),
+            uuid: [7; 16],
+            id: 3,
+        };
+        let r = DomainRef::from(&handle);
+        assert_eq!(r.name, "a");
+        assert_eq!(r.uuid, [7; 16]);
+    }
+}

@@ -1,0 +1,78 @@
+//! Choosing a driver from the URI a client opens.
+
+use std::sync::Arc;
+
+use super::Driver;
+
+/// The set of drivers a daemon runs; picks one by URI scheme ("test:///default" -> test driver).
+#[derive(Default)]
+pub struct DriverRegistry {
+    drivers: Vec<Arc<dyn Driver>>,
+}
+
+impl DriverRegistry {
+    pub fn new() -> Self {
+        DriverRegistry::default()
+    }
+
+    /// Adds a driver; the first one registered also serves clients that send an empty URI.
+    pub fn register(&mut self, driver: Arc<dyn Driver>) {
+        self.drivers.push(driver);
+    }
+
+    /// The driver whose scheme is the URI's scheme. A transport suffix ("test+unix") is
+    /// ignored: clients strip it before talking to a daemon, but tolerate it anyway.
+    pub fn for_uri(&self, uri: &str) -> Option<Arc<dyn Driver>> {
+        let scheme = uri.split_once(':')?.0;
+        let scheme = scheme.split('+').next().unwrap_or(scheme);
+        self.drivers
+            .iter()
+            .find(|d| d.scheme().eq_ignore_ascii_case(scheme))
+            .cloned()
+    }
+
+    /// The driver for a client that sent no URI: the first registered.
+    pub fn default_driver(&self) -> Option<Arc<dyn Driver>> {
+        self.drivers.first().cloned()
+    }
+
+    /// Schemes served, in registration order.
+    pub fn schemes(&self) -> Vec<&'static str> {
+        self.drivers.iter().map(|d| d.scheme()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::{Connection, DriverError, DriverResult};
+
+    struct Fake(&'static str);
+    impl Driver for Fake {
+        fn scheme(&self) -> &'static str {
+            self.0
+        }
+        fn open(&self, _uri: &str, _ro: bool) -> DriverResult<Arc<dyn Connection>> {
+            Err(DriverError::internal("fake"))
+        }
+    }
+
+    #[test]
+    fn picks_driver_by_scheme() {
+        let mut reg = DriverRegistry::new();
+        reg.register(Arc::new(Fake("qemu")));
+        reg.register(Arc::new(Fake("test")));
+        assert_eq!(reg.for_uri("test:///default").map(|d| d.scheme()), Some("test"));
+        assert_eq!(reg.for_uri("qemu:///system").map(|d| d.scheme()), Some("qemu"));
+        assert_eq!(reg.for_uri("test+unix:///default").map(|d| d.scheme()), Some("test"));
+        assert!(reg.for_uri("lxc:///").is_none());
+        assert!(reg.for_uri("").is_none());
+        assert_eq!(reg.default_driver().map(|d| d.scheme()), Some("qemu"));
+        assert_eq!(reg.schemes(), vec!["qemu", "test"]);
+    }
+
+    #[test]
+    fn empty_registry_has_no_default() {
+        assert!(DriverRegistry::new().default_driver().is_none());
+    }
+}

@@ -1,0 +1,10 @@
+//! Driver API, domain XML model and the hypervisor drivers.
+//!
+//! The daemon talks to hypervisors only through [`api::Driver`] and [`api::Connection`];
+//! drivers never see the wire protocol.
+
+pub mod api;
+pub mod domain_xml;
+pub mod test_driver;
+pub mod virconf;
+pub mod host;

@@ -1,0 +1,203 @@
+//! Framing: a 4-byte length word (counting itself), the header, the body.
+//!
+//! libvirtd answers a bad length word by closing the connection, so framing
+//! errors carry no libvirt error code: the caller just hangs up.
+
+use crate::header::{Header, HEADER_LEN};
+use crate::xdr::{put_u32, Xdr};
+
+/// Largest header + body (32 MiB in libvirt 9.0).
+pub const MAX_PAYLOAD: usize = 33_554_432;
+/// Size of the length word.
+pub const LEN_WORD: usize = 4;
+/// Smallest legal length word: a header with an empty body.
+pub const MIN_MESSAGE_LEN: usize = LEN_WORD + HEADER_LEN;
+/// Largest legal length word.
+pub const MAX_MESSAGE_LEN: usize = LEN_WORD + MAX_PAYLOAD;
+
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum FrameError {
+    /// The length word is below 28 (it cannot even hold a header).
+    #[error("message length {0} is shorter than a header")]
+    TooShort(u32),
+    /// The length word is above 32 MiB + 4.
+    #[error("message length {0} exceeds the maximum")]
+    TooLong(u32),
+    /// A complete message was expected but fewer bytes were given.
+    #[error("message declares {declared} bytes but only {available} are present")]
+    Incomplete { declared: usize, available: usize },
+}
+
+/// Validates a length word and returns the whole message length in bytes,
+/// including the 4 bytes of the length word itself.
+pub fn message_len(word: [u8; 4]) -> Result<usize, FrameError> {
+    let len = u32::from_be_bytes(word);
+    let n = len as usize;
+    if n < MIN_MESSAGE_LEN {
+        Err(FrameError::TooShort(len))
+    } else if n > MAX_MESSAGE_LEN {
+        Err(FrameError::TooLong(len))
+    } else {
+        Ok(n)
+    }
+}
+
+/// Builds a whole message: length word, header, body.
+pub fn encode_message(h: &Header, body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(MIN_MESSAGE_LEN + body.len());
+    put_u32(&mut out, (MIN_MESSAGE_LEN + body.len()) as u32);
+    h.encode(&mut out);
+    out.extend_from_slice(body);
+    out
+}
+
+/// Builds a whole message whose body is an XDR value.
+pub fn encode_message_with<T: Xdr>(h: &Header, body: &T) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256);
+    put_u32(&mut out, 0);
+    h.encode(&mut out);
+    body.encode(&mut out);
+    let len = out.len() as u32;
+    out[..LEN_WORD].copy_from_slice(&len.to_be_bytes());
+    out
+}
+
+/// Splits one whole message (starting with its length word) into header and
+/// body. Bytes after the declared length are not part of the message and are
+/// ignored.
+pub fn split_message(buf: &[u8]) -> Result<(Header, &[u8]), FrameError> {
+    let word: [u8; 4] = match buf.get(..LEN_WORD) {
+        Some(w) => [w[0], w[1], w[2], w[3]],
+        None => {
+            return Err(FrameError::Incomplete {
+                declared: LEN_WORD,
+                available: buf.len(),
+            })
+        }
+    };
+    let len = message_len(word)?;
+    if buf.len() < len {
+        return Err(FrameError::Incomplete {
+            declared: len,
+            available: buf.len(),
+        });
+    }
+    let mut hb = [0u8; HEADER_LEN];
+    hb.copy_from_slice(&buf[LEN_WORD..MIN_MESSAGE_LEN]);
+    Ok((Header::decode(&hb), &buf[MIN_MESSAGE_LEN..len]))
+}
+
+/// One decoded message with an owned body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Message {
+    pub header: Header,
+    pub body: Vec<u8>,
+}
+
+impl Message {
+    /// The bytes of this message as sent on the wire.
+    pub fn to_wire(&self) -> Vec<u8> {
+        encode_message(&self.header, &self.body)
+    }
+}
+
+/// Incremental reassembly of messages from a byte stream: push whatever the
+/// transport delivered, then pop whole messages.
+#[derive(Debug, Default)]
+pub struct FrameDecoder {
+    buf: Vec<u8>,
+    start: usize,
+}
+
+impl FrameDecoder {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends received bytes.
+    pub fn push(&mut self, bytes: &[u8]) {
+        if self.start > 0 && self.start == self.buf.len() {
+            self.buf.clear();
+            self.start = 0;
+        }
+        self.buf.extend_from_slice(bytes);
+    }
+
+    /// Bytes received but not yet returned as messages.
+    pub fn buffered(&self) -> usize {
+        self.buf.len() - self.start
+    }
+
+    /// Returns the next whole message, `Ok(None)` if more bytes are needed,
+    /// or an error for an illegal length word (the stream is then unusable).
+    pub fn next_message(&mut self) -> Result<Option<Message>, FrameError> {
+        let pending = &self.buf[self.start..];
+        let Some(w) = pending.get(..LEN_WORD) else {
+            return Ok(None);
+        };
+        let len = message_len([w[0], w[1], w[2], w[3]])?;
+        if pending.len() < len {
+            return Ok(None);
+        }
+        let (header, body) = split_message(&pending[..len])?;
+        let msg = Message {
+            header,
+            body: body.to_vec(),
+        };
+        self.start += len;
+        if self.start > 64 * 1024 && self.start * 2 > self.buf.len() {
+            self.buf.drain(..self.start);
+            self.start = 0;
+        }
+        Ok(Some(msg))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::header::MessageType;
+
+    #[test]
+    fn length_word_limits() {
+        assert_eq!(message_len(28u32.to_be_bytes()), Ok(28));
+        assert_eq!(
+            message_len(27u32.to_be_bytes()),
+            Err(FrameError::TooShort(27))
+        );
+        let max = MAX_MESSAGE_LEN as u32;
+        assert_eq!(message_len(max.to_be_bytes()), Ok(33_554_436));
+        assert_eq!(
+            message_len((max + 1).to_be_bytes()),
+            Err(FrameError::TooLong(max + 1))
+        );
+    }
+
+    #[test]
+    fn decoder_reassembles_split_messages() {
+        let h = Header::new(0x6b65_6570, 1, MessageType::Message, 0);
+        let one = encode_message(&h, &[]);
+        let two = encode_message(&h, &[0, 0, 0, 7]);
+        let mut wire = one.clone();
+        wire.extend_from_slice(&two);
+        let mut dec = FrameDecoder::new();
+        dec.push(&wire[..3]);
+        assert_eq!(dec.next_message(), Ok(None));
+        dec.push(&wire[3..30]);
+        assert_eq!(dec.next_message().unwrap().unwrap().to_wire(), one);
+        assert_eq!(dec.next_message(), Ok(None));
+        dec.push(&wire[30..]);
+        let m = dec.next_message().unwrap().unwrap();
+        assert_eq!(m.body, vec![0, 0, 0, 7]);
+        assert_eq!(dec.buffered(), 0);
+    }
+
+    #[test]
+    fn encode_with_value_matches_encode_raw() {
+        let h = Header::new(1, 2, MessageType::Call, 3);
+        assert_eq!(
+            encode_message_with(&h, &7u32),
+            encode_message(&h, &[0, 0, 0, 7])
+        );
+    }
+}

@@ -1,0 +1,24 @@
+//! Typed arguments, return values and event messages of the remote program,
+//! split by area. Each `<Proc>Args` / `<Proc>Ret` / `<Event>Msg` struct
+//! mirrors the layout of the libvirt 9.0 protocol definition field by field.
+
+mod chars;
+mod connect;
+mod domain;
+mod domain_info;
+mod events;
+pub mod limits;
+mod network;
+mod node;
+mod objects;
+mod storage;
+
+pub use chars::CharArray;
+pub use connect::*;
+pub use domain::*;
+pub use domain_info::*;
+pub use events::*;
+pub use network::*;
+pub use node::*;
+pub use objects::*;
+pub use storage::*;

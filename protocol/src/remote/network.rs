@@ -1,0 +1,156 @@
+//! Virtual network procedures and network events.
+
+use super::limits::NETWORK_LIST_MAX;
+use super::objects::NonnullNetwork;
+use crate::xdr_struct;
+
+xdr_struct! {
+    pub struct NetworkLookupByNameArgs {
+        pub name: String,
+    }
+}
+
+xdr_struct! {
+    pub struct NetworkLookupByNameRet {
+        pub net: NonnullNetwork,
+    }
+}
+
+xdr_struct! {
+    pub struct NetworkLookupByUuidArgs {
+        pub uuid: [u8; 16],
+    }
+}
+
+xdr_struct! {
+    pub struct NetworkLookupByUuidRet {
+        pub net: NonnullNetwork,
+    }
+}
+
+xdr_struct! {
+    /// Arguments of calls that take only a network: CREATE, DESTROY,
+    /// UNDEFINE, GET_AUTOSTART, GET_BRIDGE_NAME, IS_ACTIVE, IS_PERSISTENT.
+    pub struct NetworkRefArgs {
+        pub net: NonnullNetwork,
+    }
+}
+
+xdr_struct! {
+    pub struct NetworkDefineXmlArgs {
+        pub xml: String,
+    }
+}
+
+xdr_struct! {
+    /// Reply of DEFINE_XML, CREATE_XML and their _FLAGS variants.
+    pub struct NetworkRefRet {
+        pub net: NonnullNetwork,
+    }
+}
+
+xdr_struct! {
+    pub struct NetworkDefineXmlFlagsArgs {
+        pub xml: String,
+        pub flags: u32,
+    }
+}
+
+xdr_struct! {
+    pub struct NetworkCreateXmlArgs {
+        pub xml: String,
+    }
+}
+
+xdr_struct! {
+    pub struct NetworkCreateXmlFlagsArgs {
+        pub xml: String,
+        pub flags: u32,
+    }
+}
+
+xdr_struct! {
+    pub struct NetworkGetXmlDescArgs {
+        pub net: NonnullNetwork,
+        pub flags: u32,
+    }
+}
+
+xdr_struct! {
+    pub struct NetworkGetXmlDescRet {
+        pub xml: String,
+    }
+}
+
+xdr_struct! {
+    pub struct NetworkGetAutostartRet {
+        pub autostart: i32,
+    }
+}
+
+xdr_struct! {
+    pub struct NetworkSetAutostartArgs {
+        pub net: NonnullNetwork,
+        pub autostart: i32,
+    }
+}
+
+xdr_struct! {
+    pub struct NetworkGetBridgeNameRet {
+        pub name: String,
+    }
+}
+
+xdr_struct! {
+    pub struct NetworkIsActiveRet {
+        pub active: i32,
+    }
+}
+
+xdr_struct! {
+    pub struct NetworkIsPersistentRet {
+        pub persistent: i32,
+    }
+}
+
+xdr_struct! {
+    pub struct ConnectListAllNetworksArgs {
+        pub need_results: i32,
+        pub flags: u32,
+    }
+}
+
+xdr_struct! {
+    pub struct ConnectListAllNetworksRet {
+        pub nets: Vec<NonnullNetwork> [NETWORK_LIST_MAX],
+        pub ret: u32,
+    }
+}
+
+xdr_struct! {
+    pub struct ConnectNetworkEventRegisterAnyArgs {
+        pub event_id: i32,
+        pub net: Option<NonnullNetwork>,
+    }
+}
+
+xdr_struct! {
+    pub struct ConnectNetworkEventRegisterAnyRet {
+        pub callback_id: i32,
+    }
+}
+
+xdr_struct! {
+    pub struct ConnectNetworkEventDeregisterAnyArgs {
+        pub callback_id: i32,
+    }
+}
+
+xdr_struct! {
+    pub struct NetworkEventLifecycleMsg {
+        pub callback_id: i32,
+        pub net: NonnullNetwork,
+        pub event: i32,
+        pub detail: i32,
+    }
+}
