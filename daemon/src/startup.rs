@@ -46,10 +46,10 @@ pub fn main_entry(args: Vec<OsString>) -> i32 {
         }
     };
     let log = logging::install(log_config(&settings, &opts, &paths));
-    tracing::info!(target: "daemon::startup", "{}", logging::VERSION_BANNER);
 
     let reporter = if opts.daemon {
-        match daemonize::daemonize("libvirtd") {
+        let prog = args.first().map(|a| a.to_string_lossy().into_owned()).unwrap_or_else(|| "libvirtd".into());
+        match daemonize::daemonize(&prog) {
             Ok(r) => r,
             Err(e) => {
                 error!(target: "daemon::startup", "Failed to fork as daemon: {e}");

@@ -2,7 +2,7 @@
 //! deadline, and checking that they are installed.
 
 use std::fmt;
-use std::io::Read;
+use std::io::{Read, Write};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -144,6 +144,25 @@ pub fn run_with_deadline(command: &mut Command, timeout: Duration) -> CmdOutput 
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+    wait_with_deadline(child, timeout, &program)
+}
+
+/// Like [`run_with_deadline`], with `input` written to the command's stdin
+/// (which is then closed).
+pub fn run_with_stdin(command: &mut Command, input: &[u8], timeout: Duration) -> CmdOutput {
+    let program = describe(command);
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+    if let Some(mut stdin) = child.stdin.take() {
+        let input = input.to_vec();
+        std::thread::spawn(move || {
+            let _ = stdin.write_all(&input);
+        });
+    }
     wait_with_deadline(child, timeout, &program)
 }
 

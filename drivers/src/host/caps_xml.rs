@@ -219,6 +219,11 @@ fn format_host(out: &mut String, opts: &CapsOptions) {
 }
 
 /// The capabilities document of this host as the QEMU driver reports it.
+///
+/// This blocks: it reads sysfs, may create a throw-away KVM VM for the TSC rate, and the
+/// first call for each QEMU binary starts it to list its machine types (bounded by
+/// `probe_timeout`; answers, and failures, are cached until the binary changes). Async
+/// callers should run it on a blocking thread.
 pub fn capabilities_xml(opts: &CapsOptions) -> String {
     let mut out = String::from("<capabilities>\n\n");
     format_host(&mut out, opts);

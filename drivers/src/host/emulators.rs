@@ -7,15 +7,9 @@ use std::path::{Path, PathBuf};
 
 use super::arch::{by_name, guest_is_native, Arch};
 
-/// Directories searched when the environment has no `PATH`.
-const FALLBACK_SEARCH_DIRS: &[&str] = &[
-    "/usr/local/sbin",
-    "/usr/local/bin",
-    "/usr/sbin",
-    "/usr/bin",
-    "/sbin",
-    "/bin",
-];
+/// Directories searched when the environment has no `PATH` (GLib's default search
+/// path without the current directory, which is what libvirt falls back to).
+const FALLBACK_SEARCH_DIRS: &[&str] = &["/bin", "/usr/bin"];
 
 /// The directories the daemon searches for emulators: its `PATH`, like libvirtd.
 pub(crate) fn default_search_dirs() -> Vec<PathBuf> {

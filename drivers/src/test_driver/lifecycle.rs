@@ -144,8 +144,9 @@ impl TestState {
         let ev = obj.lifecycle_event(event::UNDEFINED, event::UNDEFINED_REMOVED);
         obj.has_managed_save = false;
         if obj.is_active() {
+            // The saved configuration stays until the domain stops, as in libvirt: a
+            // redefinition before then counts as an update.
             obj.persistent = false;
-            obj.new_def = None;
         } else {
             self.remove(index);
         }

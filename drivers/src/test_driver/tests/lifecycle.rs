@@ -282,3 +282,17 @@ fn connections_share_one_state() {
     h.define_small("shared");
     assert!(other.lookup_by_name("shared").is_ok());
 }
+
+#[test]
+fn redefine_after_undefine_while_running_counts_as_update() {
+    let h = Harness::new();
+    let dom = h.dom("test");
+    h.conn.undefine(&dom, 0).expect("undefine");
+    h.take_events();
+    let xml = h.conn.get_xml_desc(&dom, 0).expect("xml");
+    h.conn.define_xml(&xml, 0).expect("define again");
+    assert_eq!(
+        h.take_events(),
+        vec![("test".into(), 1, event::DEFINED, event::DEFINED_UPDATED)]
+    );
+}

@@ -1,0 +1,324 @@
+//! The whole benchmark: start both daemons, run every phase on each of them
+//! back to back, print one table.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+
+use crate::cli::{Options, Theirs};
+use crate::isolation::{Isolation, IsolationError};
+use crate::launch::{self, DaemonSpec, Flavor, LaunchError, RunningDaemon};
+use crate::load::Bounds;
+use crate::machine;
+use crate::phases::{self, PhaseError};
+use crate::procfs::{self, ProcError};
+use crate::report::{self, Figures};
+
+/// Where Debian's libvirt-daemon package installs the real daemon.
+pub const INSTALLED_LIBVIRTD: &str = "/usr/sbin/libvirtd";
+/// Debian's tini, used as a child subreaper for the real daemon.
+pub const TINI: &str = "/usr/bin/tini";
+
+pub const OURS_LABEL: &str = "ours";
+pub const THEIRS_LABEL: &str = "libvirtd 9.0";
+
+/// Time for a freshly started daemon to finish its start-up work before
+/// its idle memory is read.
+const SETTLE: Duration = Duration::from_millis(300);
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("our daemon {0} does not exist: build it with `cargo build --release -p daemon` or pass --ours PATH")]
+    OursMissing(PathBuf),
+    #[error("the real libvirtd {0} does not exist")]
+    TheirsMissing(PathBuf),
+    #[error("locating this program: {0}")]
+    SelfPath(io::Error),
+    #[error("raising the descriptor limit to {limit}: {source}")]
+    Limit { limit: u64, source: io::Error },
+    #[error("creating the scratch directory: {0}")]
+    Scratch(io::Error),
+    #[error(transparent)]
+    Isolation(#[from] IsolationError),
+    #[error(transparent)]
+    Launch(#[from] LaunchError),
+    #[error("{label}: {phase}: {source}")]
+    Phase {
+        label: &'static str,
+        phase: &'static str,
+        source: PhaseError,
+    },
+    #[error("{label}: {source}")]
+    Proc {
+        label: &'static str,
+        source: ProcError,
+    },
+    #[error("writing the report: {0}")]
+    Output(io::Error),
+}
+
+/// Sizes of every phase.
+#[derive(Debug, Clone, Copy)]
+pub struct Plan {
+    pub starts: usize,
+    pub warmup: Bounds,
+    pub phase: Bounds,
+    pub connect_phase: Bounds,
+    pub idle_clients: usize,
+    pub concurrency: [usize; 4],
+}
+
+impl Plan {
+    pub fn full() -> Plan {
+        Plan {
+            starts: 7,
+            warmup: bounds(20_000, 300),
+            phase: bounds(2_000_000, 3_000),
+            connect_phase: bounds(20_000, 2_000),
+            idle_clients: 1000,
+            concurrency: [1, 4, 16, 64],
+        }
+    }
+
+    pub fn quick() -> Plan {
+        Plan {
+            starts: 3,
+            warmup: bounds(5_000, 100),
+            phase: bounds(500_000, 750),
+            connect_phase: bounds(5_000, 500),
+            ..Plan::full()
+        }
+    }
+}
+
+fn bounds(max_calls: u64, millis: u64) -> Bounds {
+    Bounds {
+        max_calls,
+        max_time: Duration::from_millis(millis),
+    }
+}
+
+/// One daemon under test and what was measured on it.
+struct Subject {
+    spec: DaemonSpec,
+    running: Option<RunningDaemon>,
+    figures: Figures,
+}
+
+impl Subject {
+    fn daemon(&self) -> &RunningDaemon {
+        // Phases run only after every subject's final start succeeded.
+        self.running
+            .as_ref()
+            .expect("phases run only on started daemons")
+    }
+
+    fn phase<T>(
+        &self,
+        phase: &'static str,
+        f: impl FnOnce(&RunningDaemon) -> Result<T, PhaseError>,
+    ) -> Result<T, RunError> {
+        progress(&format!("{}: {phase}", self.spec.label));
+        f(self.daemon()).map_err(|source| RunError::Phase {
+            label: self.spec.label,
+            phase,
+            source,
+        })
+    }
+}
+
+fn progress(text: &str) {
+    eprintln!("libvirtd-bench: {text}");
+}
+
+fn ours_binary(opts: &Options) -> Result<PathBuf, RunError> {
+    let path = match &opts.ours {
+        Some(p) => p.clone(),
+        None => std::env::current_exe()
+            .map_err(RunError::SelfPath)?
+            .with_file_name("libvirtd"),
+    };
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(RunError::OursMissing(path))
+    }
+}
+
+/// The real libvirtd to compare with, or the reason there is none.
+fn theirs_binary(opts: &Options) -> Result<Result<PathBuf, String>, RunError> {
+    match &opts.theirs {
+        Theirs::Skip => Ok(Err("the comparison was skipped (--no-theirs)".into())),
+        Theirs::Path(p) if p.is_file() => Ok(Ok(p.clone())),
+        Theirs::Path(p) => Err(RunError::TheirsMissing(p.clone())),
+        Theirs::Installed if Path::new(INSTALLED_LIBVIRTD).is_file() => {
+            Ok(Ok(PathBuf::from(INSTALLED_LIBVIRTD)))
+        }
+        Theirs::Installed => Ok(Err(format!(
+            "the comparison was skipped because package libvirt-daemon is not installed \
+             ({INSTALLED_LIBVIRTD} is missing; `apt-get install libvirt-daemon` provides it)"
+        ))),
+    }
+}
+
+/// Runs everything and writes the report to `out`.
+pub fn run(opts: &Options, out: &mut impl Write) -> Result<(), RunError> {
+    let plan = if opts.quick {
+        Plan::quick()
+    } else {
+        Plan::full()
+    };
+    launch::raise_nofile_limit().map_err(|source| RunError::Limit {
+        limit: launch::NOFILE_LIMIT,
+        source,
+    })?;
+    let scratch = tempfile::Builder::new()
+        .prefix("libvirtd-bench.")
+        .tempdir()
+        .map_err(RunError::Scratch)?;
+    let mut notes = Vec::new();
+    let mut subjects = vec![Subject {
+        spec: DaemonSpec {
+            label: OURS_LABEL,
+            binary: ours_binary(opts)?,
+            flavor: Flavor::Ours,
+        },
+        running: None,
+        figures: Figures::default(),
+    }];
+    match theirs_binary(opts)? {
+        Ok(binary) => {
+            let isolation = Isolation::prepare(scratch.path())?;
+            if isolation.adds_qemu_account() {
+                notes.push("the real libvirtd saw a `libvirt-qemu` account added in its private namespace".to_string());
+            }
+            let subreaper = Path::new(TINI).is_file().then(|| PathBuf::from(TINI));
+            if subreaper.is_none() {
+                notes.push(format!("{TINI} (Debian package tini) is missing: the real libvirtd ran without a child subreaper"));
+            }
+            subjects.push(Subject {
+                spec: DaemonSpec {
+                    label: THEIRS_LABEL,
+                    binary,
+                    flavor: Flavor::Theirs {
+                        isolation: Arc::new(isolation),
+                        subreaper,
+                    },
+                },
+                running: None,
+                figures: Figures::default(),
+            });
+        }
+        Err(reason) => notes.push(reason),
+    }
+
+    measure_startups(&mut subjects, &plan, scratch.path())?;
+    thread::sleep(SETTLE);
+    measure_load(&mut subjects, &plan)?;
+    for s in &mut subjects {
+        if let Some(d) = s.running.take() {
+            d.stop()?;
+        }
+    }
+    let client_notes = client_cost_notes(&subjects[0].figures);
+    notes.extend(client_notes);
+    write_report(out, &subjects, &notes).map_err(RunError::Output)
+}
+
+/// Starts each daemon `plan.starts` times, alternating between them; the
+/// last instance of each stays up for the load phases.
+fn measure_startups(subjects: &mut [Subject], plan: &Plan, scratch: &Path) -> Result<(), RunError> {
+    for round in 0..plan.starts {
+        for s in subjects.iter_mut() {
+            let tag = if matches!(s.spec.flavor, Flavor::Ours) { "ours" } else { "theirs" };
+            progress(&format!("{}: start {}/{}", s.spec.label, round + 1, plan.starts));
+            let daemon = s.spec.start(&scratch.join(format!("{tag}-{round}")))?;
+            s.figures.startups.push(daemon.startup);
+            if round + 1 < plan.starts {
+                daemon.stop()?;
+            } else {
+                s.running = Some(daemon);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn measure_load(subjects: &mut [Subject], plan: &Plan) -> Result<(), RunError> {
+    for s in subjects.iter_mut() {
+        let pid = s.daemon().pid;
+        s.figures.idle = Some(procfs::memory(pid).map_err(|source| RunError::Proc {
+            label: s.spec.label,
+            source,
+        })?);
+    }
+    for s in subjects.iter_mut() {
+        let busy = s.phase("busy client alone", |d| {
+            phases::busy_latency(d, plan.warmup, plan.phase)
+        })?;
+        s.figures.busy_alone = Some(busy);
+    }
+    for s in subjects.iter_mut() {
+        let idle = s.phase("idle clients", |d| {
+            phases::with_idle_clients(d, plan.idle_clients, plan.warmup, plan.phase)
+        })?;
+        s.figures.idle_clients = Some(idle);
+    }
+    for n in plan.concurrency {
+        for s in subjects.iter_mut() {
+            let label = match n {
+                1 => "throughput, 1 connection",
+                4 => "throughput, 4 connections",
+                16 => "throughput, 16 connections",
+                _ => "throughput, 64 connections",
+            };
+            let tp = s.phase(label, |d| phases::throughput(d, n, plan.warmup, plan.phase))?;
+            s.figures.throughput.push(tp);
+        }
+    }
+    for s in subjects.iter_mut() {
+        let rate = s.phase("connect rate", |d| phases::connect_rate(d, plan.connect_phase))?;
+        s.figures.connects_per_second = Some(rate);
+    }
+    Ok(())
+}
+
+/// How much CPU the load generator itself used per call: on 2 cores it
+/// competes with the daemon, which caps what a fast daemon can show.
+fn client_cost_notes(ours: &Figures) -> Vec<String> {
+    let parts: Vec<String> = ours
+        .throughput
+        .iter()
+        .map(|t| {
+            format!(
+                "{} conn {:.1} us",
+                t.connections,
+                t.client_cpu_per_call.as_secs_f64() * 1e6
+            )
+        })
+        .collect();
+    if parts.is_empty() {
+        return Vec::new();
+    }
+    vec![format!(
+        "load generator CPU per call while driving ours: {}",
+        parts.join(", ")
+    )]
+}
+
+fn write_report(out: &mut impl Write, subjects: &[Subject], notes: &[String]) -> io::Result<()> {
+    let ours = &subjects[0].figures;
+    let theirs = subjects.get(1).map(|s| &s.figures);
+    writeln!(out, "libvirtd-bench {} on {}", machine::today_utc(), machine::describe())?;
+    writeln!(out)?;
+    write!(out, "{}", report::render(&report::rows(ours, theirs), THEIRS_LABEL))?;
+    if !notes.is_empty() {
+        writeln!(out)?;
+        for note in notes {
+            writeln!(out, "note: {note}")?;
+        }
+    }
+    out.flush()
+}
