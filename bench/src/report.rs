@@ -245,7 +245,7 @@ pub fn render(rows: &[Row], theirs_label: &str) -> String {
         }
     }
     let mut out = String::new();
-    let mut line = |cols: &[String; 6], out: &mut String| {
+    let line = |cols: &[String; 6], out: &mut String| {
         out.push('|');
         for (i, (c, w)) in cols.iter().zip(widths).enumerate() {
             // Numbers right-aligned, names left-aligned.

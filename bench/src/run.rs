@@ -103,30 +103,22 @@ fn bounds(max_calls: u64, millis: u64) -> Bounds {
 /// One daemon under test and what was measured on it.
 struct Subject {
     spec: DaemonSpec,
-    running: Option<RunningDaemon>,
     figures: Figures,
 }
 
-impl Subject {
-    fn daemon(&self) -> &RunningDaemon {
-        // Phases run only after every subject's final start succeeded.
-        self.running
-            .as_ref()
-            .expect("phases run only on started daemons")
-    }
-
-    fn phase<T>(
-        &self,
-        phase: &'static str,
-        f: impl FnOnce(&RunningDaemon) -> Result<T, PhaseError>,
-    ) -> Result<T, RunError> {
-        progress(&format!("{}: {phase}", self.spec.label));
-        f(self.daemon()).map_err(|source| RunError::Phase {
-            label: self.spec.label,
-            phase,
-            source,
-        })
-    }
+/// Runs one phase on one daemon, naming both in any error.
+fn phase<T>(
+    label: &'static str,
+    phase: &'static str,
+    daemon: &RunningDaemon,
+    f: impl FnOnce(&RunningDaemon) -> Result<T, PhaseError>,
+) -> Result<T, RunError> {
+    progress(&format!("{label}: {phase}"));
+    f(daemon).map_err(|source| RunError::Phase {
+        label,
+        phase,
+        source,
+    })
 }
 
 fn progress(text: &str) {
@@ -185,7 +177,6 @@ pub fn run(opts: &Options, out: &mut impl Write) -> Result<(), RunError> {
             binary: ours_binary(opts)?,
             flavor: Flavor::Ours,
         },
-        running: None,
         figures: Figures::default(),
     }];
     match theirs_binary(opts)? {
@@ -207,20 +198,17 @@ pub fn run(opts: &Options, out: &mut impl Write) -> Result<(), RunError> {
                         subreaper,
                     },
                 },
-                running: None,
                 figures: Figures::default(),
             });
         }
         Err(reason) => notes.push(reason),
     }
 
-    measure_startups(&mut subjects, &plan, scratch.path())?;
+    let daemons = measure_startups(&mut subjects, &plan, scratch.path())?;
     thread::sleep(SETTLE);
-    measure_load(&mut subjects, &plan)?;
-    for s in &mut subjects {
-        if let Some(d) = s.running.take() {
-            d.stop()?;
-        }
+    measure_load(&mut subjects, &daemons, &plan)?;
+    for d in daemons {
+        d.stop()?;
     }
     let client_notes = client_cost_notes(&subjects[0].figures);
     notes.extend(client_notes);
@@ -228,58 +216,62 @@ pub fn run(opts: &Options, out: &mut impl Write) -> Result<(), RunError> {
 }
 
 /// Starts each daemon `plan.starts` times, alternating between them; the
-/// last instance of each stays up for the load phases.
-fn measure_startups(subjects: &mut [Subject], plan: &Plan, scratch: &Path) -> Result<(), RunError> {
+/// last instance of each (in `subjects` order) stays up for the load phases.
+fn measure_startups(
+    subjects: &mut [Subject],
+    plan: &Plan,
+    scratch: &Path,
+) -> Result<Vec<RunningDaemon>, RunError> {
+    let mut kept = Vec::new();
     for round in 0..plan.starts {
-        for s in subjects.iter_mut() {
-            let tag = if matches!(s.spec.flavor, Flavor::Ours) { "ours" } else { "theirs" };
+        for (index, s) in subjects.iter_mut().enumerate() {
             progress(&format!("{}: start {}/{}", s.spec.label, round + 1, plan.starts));
-            let daemon = s.spec.start(&scratch.join(format!("{tag}-{round}")))?;
+            let daemon = s.spec.start(&scratch.join(format!("daemon{index}-start{round}")))?;
             s.figures.startups.push(daemon.startup);
             if round + 1 < plan.starts {
                 daemon.stop()?;
             } else {
-                s.running = Some(daemon);
+                kept.push(daemon);
             }
         }
     }
-    Ok(())
+    Ok(kept)
 }
 
-fn measure_load(subjects: &mut [Subject], plan: &Plan) -> Result<(), RunError> {
-    for s in subjects.iter_mut() {
-        let pid = s.daemon().pid;
-        s.figures.idle = Some(procfs::memory(pid).map_err(|source| RunError::Proc {
-            label: s.spec.label,
-            source,
-        })?);
+fn measure_load(
+    subjects: &mut [Subject],
+    daemons: &[RunningDaemon],
+    plan: &Plan,
+) -> Result<(), RunError> {
+    for (s, d) in subjects.iter_mut().zip(daemons) {
+        let label = s.spec.label;
+        let idle = procfs::memory(d.pid).map_err(|source| RunError::Proc { label, source })?;
+        s.figures.idle = Some(idle);
     }
-    for s in subjects.iter_mut() {
-        let busy = s.phase("busy client alone", |d| {
+    for (s, d) in subjects.iter_mut().zip(daemons) {
+        let busy = phase(s.spec.label, "busy client alone", d, |d| {
             phases::busy_latency(d, plan.warmup, plan.phase)
         })?;
         s.figures.busy_alone = Some(busy);
     }
-    for s in subjects.iter_mut() {
-        let idle = s.phase("idle clients", |d| {
+    for (s, d) in subjects.iter_mut().zip(daemons) {
+        let idle = phase(s.spec.label, "idle clients", d, |d| {
             phases::with_idle_clients(d, plan.idle_clients, plan.warmup, plan.phase)
         })?;
         s.figures.idle_clients = Some(idle);
     }
     for n in plan.concurrency {
-        for s in subjects.iter_mut() {
-            let label = match n {
-                1 => "throughput, 1 connection",
-                4 => "throughput, 4 connections",
-                16 => "throughput, 16 connections",
-                _ => "throughput, 64 connections",
-            };
-            let tp = s.phase(label, |d| phases::throughput(d, n, plan.warmup, plan.phase))?;
+        for (s, d) in subjects.iter_mut().zip(daemons) {
+            let tp = phase(s.spec.label, "throughput", d, |d| {
+                phases::throughput(d, n, plan.warmup, plan.phase)
+            })?;
             s.figures.throughput.push(tp);
         }
     }
-    for s in subjects.iter_mut() {
-        let rate = s.phase("connect rate", |d| phases::connect_rate(d, plan.connect_phase))?;
+    for (s, d) in subjects.iter_mut().zip(daemons) {
+        let rate = phase(s.spec.label, "connect rate", d, |d| {
+            phases::connect_rate(d, plan.connect_phase)
+        })?;
         s.figures.connects_per_second = Some(rate);
     }
     Ok(())

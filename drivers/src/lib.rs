@@ -5,6 +5,6 @@
 
 pub mod api;
 pub mod domain_xml;
+pub mod host;
 pub mod test_driver;
 pub mod virconf;
-pub mod host;

@@ -1,14 +1,8 @@
 //! `dumpxml` output compared byte for byte with what libvirt 9.0's test driver printed for
 //! the same input (files in tests/data, recorded with `virsh -c test:///default`).
 
-use drivers::domain_xml::{parse_domain_xml, FormatOptions, ParseOptions};
-
-fn test_driver_options() -> ParseOptions {
-    ParseOptions {
-        ifname_prefix: Some("testnet".to_string()),
-        ..ParseOptions::default()
-    }
-}
+use drivers::domain_xml::{parse_domain_xml, FormatOptions};
+use drivers::test_driver::parse_options as test_driver_options;
 
 fn check(name: &str, input: &str, inactive: &str, running: &str) {
     let def = match parse_domain_xml(input, &test_driver_options()) {

@@ -92,6 +92,7 @@ pub struct DaemonBuilder {
     tcp: bool,
     nofile: Option<u64>,
     no_log_file: bool,
+    arg0: Option<OsString>,
 }
 
 impl DaemonBuilder {
@@ -120,6 +121,13 @@ impl DaemonBuilder {
     /// Gives the daemon at least this many open files.
     pub fn nofile(mut self, limit: u64) -> Self {
         self.nofile = Some(limit);
+        self
+    }
+
+    /// Sets the program name the daemon sees as `argv[0]` (libvirtd prints
+    /// it in `--version` and in command line errors).
+    pub fn arg0(mut self, name: impl AsRef<OsStr>) -> Self {
+        self.arg0 = Some(name.as_ref().to_os_string());
         self
     }
 
@@ -162,6 +170,9 @@ impl DaemonBuilder {
         fs::write(&conf_file, conf).expect("write libvirtd.conf");
 
         let mut command = Command::new(libvirtd_bin());
+        if let Some(name) = &self.arg0 {
+            command.arg0(name);
+        }
         if tcp_port.is_some() {
             command.arg("--listen");
         }

@@ -6,6 +6,7 @@
 //! messages arrive through a channel. Keepalive is answered here, never queued
 //! behind calls, so a client with busy workers is not mistaken for a dead one.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -26,6 +27,10 @@ use crate::dispatch::{self, Action, Session};
 /// Buffers above this are returned to the allocator once drained, so that one
 /// large message does not pin memory for an otherwise idle connection.
 const KEEP_BUFFER: usize = 64 * 1024;
+
+/// Calls held back while `max_client_requests` calls of this client run. We
+/// keep reading (so keepalive is still answered) until this many wait.
+const MAX_DEFERRED_CALLS: usize = 64;
 
 /// Messages produced outside the session loop for this client.
 pub enum Outgoing {
@@ -52,23 +57,32 @@ where
     let mut keepalive = Keepalive::new(limits.keepalive_interval, limits.keepalive_count, Instant::now());
     let mut buf: Vec<u8> = Vec::new();
     let mut in_flight = 0usize;
+    let mut deferred: VecDeque<Vec<u8>> = VecDeque::new();
     debug!(client = client_id, server = server.name, "client connected");
 
     let reason = loop {
         let limits = server.limits();
         keepalive.reconfigure(limits.keepalive_interval, limits.keepalive_count);
-        let can_read = in_flight < limits.max_client_requests.max(1);
+        let can_read = deferred.len() < MAX_DEFERRED_CALLS;
         let deadline = keepalive.deadline().map(tokio::time::Instant::from_std);
         tokio::select! {
             biased;
             _ = close.notified() => break "closed by the daemon",
             Some(out) = rx.recv() => {
-                let bytes = match out {
+                let mut bytes = match out {
                     Outgoing::CallDone(bytes) => { in_flight -= 1; bytes }
                     Outgoing::Message(bytes) => bytes,
                 };
+                while in_flight < limits.max_client_requests.max(1) {
+                    let Some(message) = deferred.pop_front() else { break };
+                    let mut calls = Calls { daemon: &daemon, session: &mut session, in_flight: &mut in_flight, server: &server };
+                    calls.run(&message, &mut bytes);
+                }
                 if stream.write_all(&bytes).await.is_err() {
                     break "write failed";
+                }
+                if session.closing {
+                    break "client closed the connection";
                 }
             }
             read = stream.read_buf(&mut buf), if can_read => {
@@ -78,7 +92,9 @@ where
                     Ok(_) => {}
                 }
                 keepalive.received(Instant::now());
-                match drain_messages(&mut buf, &daemon, &mut session, &mut keepalive, &mut in_flight, &server).await {
+                let mut calls = Calls { daemon: &daemon, session: &mut session, in_flight: &mut in_flight, server: &server };
+                let max_requests = limits.max_client_requests.max(1);
+                match drain_messages(&mut buf, &mut calls, &mut deferred, max_requests) {
                     Ok(out) => {
                         if !out.is_empty() && stream.write_all(&out).await.is_err() {
                             break "write failed";
@@ -88,6 +104,10 @@ where
                         }
                     }
                     Err(why) => break why,
+                }
+                if session.keepalive_requested && !session.keepalive_armed {
+                    session.keepalive_armed = true;
+                    keepalive.arm(Instant::now());
                 }
                 if buf.is_empty() && buf.capacity() > KEEP_BUFFER {
                     buf = Vec::new();
@@ -139,43 +159,27 @@ fn keepalive_message(proc_: i32) -> Vec<u8> {
     frame::encode_message(&header, &[])
 }
 
-/// Handles every complete message in `buf`; returns the bytes to write now.
-/// A framing error is returned as Err: libvirtd hangs up without a reply.
-async fn drain_messages(
-    buf: &mut Vec<u8>,
-    daemon: &Arc<Daemon>,
-    session: &mut Session,
-    keepalive: &mut Keepalive,
-    in_flight: &mut usize,
-    server: &Arc<Server>,
-) -> Result<Vec<u8>, &'static str> {
-    let mut out = Vec::new();
-    let mut consumed = 0;
-    while buf.len() - consumed >= LEN_WORD {
-        let word: [u8; 4] = buf[consumed..consumed + LEN_WORD].try_into().expect("4 bytes");
-        let len = frame::message_len(word).map_err(|_| "bad message length")?;
-        if buf.len() - consumed < len {
-            buf.reserve(len - (buf.len() - consumed));
-            break;
-        }
-        let message = &buf[consumed..consumed + len];
-        consumed += len;
+/// What running a call needs from the session loop.
+struct Calls<'a> {
+    daemon: &'a Arc<Daemon>,
+    session: &'a mut Session,
+    in_flight: &'a mut usize,
+    server: &'a Arc<Server>,
+}
+
+impl Calls<'_> {
+    /// Runs one whole non-keepalive message; inline replies are appended to `out`.
+    fn run(&mut self, message: &[u8], out: &mut Vec<u8>) {
         let header_bytes: &[u8; HEADER_LEN] = message[LEN_WORD..LEN_WORD + HEADER_LEN].try_into().expect("header");
         let header = Header::decode(header_bytes);
         let body = &message[LEN_WORD + HEADER_LEN..];
-        if header.prog == KEEPALIVE_PROGRAM {
-            if header.proc_ == keepalive::PING {
-                out.extend_from_slice(&keepalive_message(keepalive::PONG));
-            }
-            continue;
-        }
-        match dispatch::handle_message(daemon, session, &header, body) {
+        match dispatch::handle_message(self.daemon, self.session, &header, body) {
             Action::Nothing => {}
             Action::Reply(bytes) => out.extend_from_slice(&bytes),
             Action::Job(job) => {
-                *in_flight += 1;
-                let tx = session.sender();
-                let workers = server.workers.clone();
+                *self.in_flight += 1;
+                let tx = self.session.sender();
+                let workers = self.server.workers.clone();
                 tokio::spawn(async move {
                     let permit = workers.acquire_owned().await;
                     let header = job.header;
@@ -191,11 +195,44 @@ async fn drain_messages(
                 });
             }
         }
-        if session.keepalive_requested && !session.keepalive_armed {
-            session.keepalive_armed = true;
-            keepalive.arm(Instant::now());
+    }
+}
+
+/// Handles every complete message in `buf`; returns the bytes to write now.
+/// Keepalive is answered at once; calls beyond `max_requests` running ones
+/// wait in `deferred`. A framing error is returned as Err: libvirtd hangs up
+/// without a reply.
+fn drain_messages(
+    buf: &mut Vec<u8>,
+    calls: &mut Calls<'_>,
+    deferred: &mut VecDeque<Vec<u8>>,
+    max_requests: usize,
+) -> Result<Vec<u8>, &'static str> {
+    let mut out = Vec::new();
+    let mut consumed = 0;
+    while buf.len() - consumed >= LEN_WORD {
+        let word: [u8; 4] = buf[consumed..consumed + LEN_WORD].try_into().expect("4 bytes");
+        let len = frame::message_len(word).map_err(|_| "bad message length")?;
+        if buf.len() - consumed < len {
+            buf.reserve(len - (buf.len() - consumed));
+            break;
         }
-        if session.closing {
+        let message = &buf[consumed..consumed + len];
+        consumed += len;
+        let header_bytes: &[u8; HEADER_LEN] = message[LEN_WORD..LEN_WORD + HEADER_LEN].try_into().expect("header");
+        let header = Header::decode(header_bytes);
+        if header.prog == KEEPALIVE_PROGRAM {
+            if header.proc_ == keepalive::PING {
+                out.extend_from_slice(&keepalive_message(keepalive::PONG));
+            }
+            continue;
+        }
+        if *calls.in_flight >= max_requests || !deferred.is_empty() {
+            deferred.push_back(message.to_vec());
+            continue;
+        }
+        calls.run(message, &mut out);
+        if calls.session.closing {
             break;
         }
     }

@@ -107,11 +107,7 @@ pub fn format_uuid(uuid: &Uuid) -> String {
 /// Parses a UUID the way libvirt accepts it: 32 hex digits, hyphens anywhere between
 /// pairs and surrounding whitespace ignored.
 pub fn parse_uuid(text: &str) -> Option<Uuid> {
-    let digits: Vec<u8> = text
-        .trim()
-        .bytes()
-        .filter(|b| *b != b'-')
-        .collect();
+    let digits: Vec<u8> = text.trim().bytes().filter(|b| *b != b'-').collect();
     if digits.len() != 32 {
         return None;
     }
@@ -134,10 +130,7 @@ mod tests {
             uuid.map(|u| format_uuid(&u)).as_deref(),
             Some("6695eb01-f6a4-8304-79aa-97f2502e193f")
         );
-        assert_eq!(
-            parse_uuid("6695EB01F6A4830479AA97F2502E193F"),
-            uuid
-        );
+        assert_eq!(parse_uuid("6695EB01F6A4830479AA97F2502E193F"), uuid);
     }
 
     #[test]

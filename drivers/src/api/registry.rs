@@ -62,9 +62,18 @@ mod tests {
         let mut reg = DriverRegistry::new();
         reg.register(Arc::new(Fake("qemu")));
         reg.register(Arc::new(Fake("test")));
-        assert_eq!(reg.for_uri("test:///default").map(|d| d.scheme()), Some("test"));
-        assert_eq!(reg.for_uri("qemu:///system").map(|d| d.scheme()), Some("qemu"));
-        assert_eq!(reg.for_uri("test+unix:///default").map(|d| d.scheme()), Some("test"));
+        assert_eq!(
+            reg.for_uri("test:///default").map(|d| d.scheme()),
+            Some("test")
+        );
+        assert_eq!(
+            reg.for_uri("qemu:///system").map(|d| d.scheme()),
+            Some("qemu")
+        );
+        assert_eq!(
+            reg.for_uri("test+unix:///default").map(|d| d.scheme()),
+            Some("test")
+        );
         assert!(reg.for_uri("lxc:///").is_none());
         assert!(reg.for_uri("").is_none());
         assert_eq!(reg.default_driver().map(|d| d.scheme()), Some("qemu"));

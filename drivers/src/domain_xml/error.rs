@@ -99,9 +99,7 @@ impl DomainXmlError {
 impl From<DomainXmlError> for DriverError {
     fn from(err: DomainXmlError) -> Self {
         match err {
-            DomainXmlError::MissingName => {
-                DriverError::bare(codes::NO_NAME, domains::DOMAIN)
-            }
+            DomainXmlError::MissingName => DriverError::bare(codes::NO_NAME, domains::DOMAIN),
             other => DriverError::new(other.code(), other.error_domain(), other.to_string()),
         }
     }

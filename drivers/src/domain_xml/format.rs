@@ -55,9 +55,26 @@ const TOP_LEVEL_ORDER: &[&str] = &[
 ];
 
 const OS_CHILD_ORDER: &[&str] = &[
-    "type", "firmware", "init", "initarg", "initenv", "initdir", "inituser", "initgroup",
-    "loader", "nvram", "kernel", "initrd", "cmdline", "dtb", "root", "acpi", "boot",
-    "bootmenu", "smbios", "bios",
+    "type",
+    "firmware",
+    "init",
+    "initarg",
+    "initenv",
+    "initdir",
+    "inituser",
+    "initgroup",
+    "loader",
+    "nvram",
+    "kernel",
+    "initrd",
+    "cmdline",
+    "dtb",
+    "root",
+    "acpi",
+    "boot",
+    "bootmenu",
+    "smbios",
+    "bios",
 ];
 
 fn rank(name: &str) -> usize {
@@ -88,12 +105,18 @@ impl DomainDef {
         if let Some(description) = &self.description {
             add(&mut parts, &text_element("description", description));
         }
-        add(&mut parts, &Element::new("memory")
-            .with_attr("unit", "KiB")
-            .with_text(&self.max_memory_kib.to_string()));
-        add(&mut parts, &Element::new("currentMemory")
-            .with_attr("unit", "KiB")
-            .with_text(&self.current_memory_kib.to_string()));
+        add(
+            &mut parts,
+            &Element::new("memory")
+                .with_attr("unit", "KiB")
+                .with_text(&self.max_memory_kib.to_string()),
+        );
+        add(
+            &mut parts,
+            &Element::new("currentMemory")
+                .with_attr("unit", "KiB")
+                .with_text(&self.current_memory_kib.to_string()),
+        );
         add(&mut parts, &self.vcpu_element());
         add(&mut parts, &self.os_element());
         add(&mut parts, &self.clock);

@@ -11,6 +11,8 @@ mod element;
 mod error;
 mod format;
 mod parse;
+#[cfg(test)]
+mod parse_tests;
 mod units;
 
 pub use element::{escape, Element};

@@ -124,7 +124,9 @@ pub fn parse_domain_xml(xml: &str, options: &ParseOptions) -> Result<DomainDef, 
     let doc = Document::parse(xml).map_err(|err| malformed(xml, &err))?;
     let root = doc.root_element();
     if root.tag_name().name() != "domain" {
-        return Err(DomainXmlError::WrongRoot(root.tag_name().name().to_string()));
+        return Err(DomainXmlError::WrongRoot(
+            root.tag_name().name().to_string(),
+        ));
     }
     let virt_type = root
         .attribute("type")
@@ -292,7 +294,10 @@ fn parse_memory(root: Node) -> Result<(u64, u64), DomainXmlError> {
     if max == 0 {
         return Err(DomainXmlError::MissingMemory);
     }
-    let current = match (child(root, "currentMemory"), child_text(root, "currentMemory")) {
+    let current = match (
+        child(root, "currentMemory"),
+        child_text(root, "currentMemory"),
+    ) {
         (Some(node), Some(text)) => {
             parse_memory_kib(&text, node.attribute("unit"), "./currentMemory[1]")?
         }
@@ -329,9 +334,7 @@ fn parse_vcpu(root: Node) -> Result<VcpuDef, DomainXmlError> {
         return Err(DomainXmlError::CurrentVcpusAboveMax);
     }
     let current = if current == 0 { max } else { current };
-    let cpuset = node
-        .and_then(|n| n.attribute("cpuset"))
-        .map(str::to_string);
+    let cpuset = node.and_then(|n| n.attribute("cpuset")).map(str::to_string);
     let placement = match node.and_then(|n| n.attribute("placement")) {
         Some(p @ ("static" | "auto")) => p.to_string(),
         Some(other) => return Err(DomainXmlError::BadPlacement(other.to_string())),

@@ -32,18 +32,12 @@ fn unit_scale(unit: &str) -> Option<u128> {
 
 /// Parses a memory element's text and unit into KiB (rounded up), with libvirt's errors.
 /// `path` is the XPath libvirt names when the number is malformed.
-pub fn parse_memory_kib(
-    text: &str,
-    unit: Option<&str>,
-    path: &str,
-) -> Result<u64, DomainXmlError> {
+pub fn parse_memory_kib(text: &str, unit: Option<&str>, path: &str) -> Result<u64, DomainXmlError> {
     let trimmed = text.trim();
-    let value: u64 = trimmed
-        .parse()
-        .map_err(|_| DomainXmlError::InvalidValue {
-            path: path.to_string(),
-            value: text.to_string(),
-        })?;
+    let value: u64 = trimmed.parse().map_err(|_| DomainXmlError::InvalidValue {
+        path: path.to_string(),
+        value: text.to_string(),
+    })?;
     let scale = match unit {
         None | Some("") => 1024,
         Some(unit) => unit_scale(unit).ok_or_else(|| DomainXmlError::UnknownUnit(unit.into()))?,

@@ -25,7 +25,9 @@ impl TestConnection {
     /// Locks the state; a panic in another call must not make the driver unusable, so a
     /// poisoned lock is recovered (every mutation leaves the state consistent).
     fn lock(&self) -> MutexGuard<'_, TestState> {
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Runs a mutation under the lock, then emits its events.

@@ -44,7 +44,10 @@ pub const SECURITY_LABEL: &str = "libvirt-test";
 pub const DEFAULT_URI: &str = "test:///default";
 
 /// NUMA cells of the fake host: (memory KiB, free memory KiB), 8 CPUs each.
-pub const CELLS: [(u64, u64); 2] = [(2048 * 1024, 1024 * 1024), (2 * 2048 * 1024, 2 * 1024 * 1024)];
+pub const CELLS: [(u64, u64); 2] = [
+    (2048 * 1024, 1024 * 1024),
+    (2 * 2048 * 1024, 2 * 1024 * 1024),
+];
 const CPUS_PER_CELL: usize = 8;
 
 pub fn node_info() -> NodeInfo {
@@ -86,7 +89,9 @@ pub fn capabilities_xml() -> String {
     for size in [4, 8, 2048, 1048576] {
         out.push_str(&format!("      <pages unit='KiB' size='{size}'/>\n"));
     }
-    out.push_str("    </cpu>\n    <power_management/>\n    <iommu support='no'/>\n    <topology>\n");
+    out.push_str(
+        "    </cpu>\n    <power_management/>\n    <iommu support='no'/>\n    <topology>\n",
+    );
     out.push_str(&format!("      <cells num='{}'>\n", CELLS.len()));
     for (cell, (memory, _)) in CELLS.iter().enumerate() {
         // The first cell counts 4 KiB pages, the second 8 KiB pages.

@@ -15,7 +15,11 @@ fn not_running() -> DriverError {
     DriverError::operation_invalid("domain is not running")
 }
 
-pub(super) fn check_unsupported_flags(flags: u32, allowed: u32, function: &str) -> DriverResult<()> {
+pub(super) fn check_unsupported_flags(
+    flags: u32,
+    allowed: u32,
+    function: &str,
+) -> DriverResult<()> {
     if flags & !allowed != 0 {
         return Err(DriverError::unsupported_flags(
             domains::TEST,
@@ -154,7 +158,11 @@ impl TestState {
     }
 
     /// `virDomainCreateWithFlags`.
-    pub fn create(&mut self, dom: &DomainRef, flags: u32) -> DriverResult<WithEvents<DomainHandle>> {
+    pub fn create(
+        &mut self,
+        dom: &DomainRef,
+        flags: u32,
+    ) -> DriverResult<WithEvents<DomainHandle>> {
         check_unsupported_flags(flags, 0, "testDomainCreateWithFlags")?;
         let index = self.resolve(dom)?;
         if self.domains[index].state != state::SHUTOFF {
@@ -192,7 +200,10 @@ impl TestState {
         }
         obj.state = state::PAUSED;
         obj.reason = reason::PAUSED_USER;
-        Ok(((), vec![obj.lifecycle_event(event::SUSPENDED, event::SUSPENDED_PAUSED)]))
+        Ok((
+            (),
+            vec![obj.lifecycle_event(event::SUSPENDED, event::SUSPENDED_PAUSED)],
+        ))
     }
 
     /// `virDomainResume`.
@@ -206,7 +217,10 @@ impl TestState {
         }
         obj.state = state::RUNNING;
         obj.reason = reason::RUNNING_UNPAUSED;
-        Ok(((), vec![obj.lifecycle_event(event::RESUMED, event::RESUMED_UNPAUSED)]))
+        Ok((
+            (),
+            vec![obj.lifecycle_event(event::RESUMED, event::RESUMED_UNPAUSED)],
+        ))
     }
 
     /// Applies an `on_poweroff`/`on_reboot` action; stops the domain when the action
@@ -256,4 +270,3 @@ impl TestState {
         Ok(((), Vec::new()))
     }
 }
-

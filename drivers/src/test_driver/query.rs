@@ -55,7 +55,11 @@ impl TestState {
     }
 
     pub fn count(&self, active: bool) -> i32 {
-        let n = self.domains.iter().filter(|d| d.is_active() == active).count();
+        let n = self
+            .domains
+            .iter()
+            .filter(|d| d.is_active() == active)
+            .count();
         i32::try_from(n).unwrap_or(i32::MAX)
     }
 
@@ -89,10 +93,8 @@ impl TestState {
     }
 
     pub fn xml_desc(&self, dom: &DomainRef, flags: u32) -> DriverResult<String> {
-        let allowed = xml_flags::SECURE
-            | xml_flags::INACTIVE
-            | xml_flags::UPDATE_CPU
-            | xml_flags::MIGRATABLE;
+        let allowed =
+            xml_flags::SECURE | xml_flags::INACTIVE | xml_flags::UPDATE_CPU | xml_flags::MIGRATABLE;
         check_unsupported_flags(flags, allowed, "testDomainGetXMLDesc")?;
         let obj = self.get(dom)?;
         Ok(obj.xml(

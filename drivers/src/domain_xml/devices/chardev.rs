@@ -13,7 +13,10 @@ pub fn normalise_chardevs(devices: &mut Vec<Element>, os_type: &str) {
         pair_first_console_with_serial(devices);
     }
     for device in devices.iter_mut() {
-        if matches!(device.name.as_str(), "serial" | "parallel" | "console" | "channel") {
+        if matches!(
+            device.name.as_str(),
+            "serial" | "parallel" | "console" | "channel"
+        ) {
             if let Some(target) = device.child_mut("target") {
                 target.order_attrs(&["type", "port", "name", "state"]);
             }

@@ -38,7 +38,12 @@ pub fn normalise_controllers(devices: &mut [Element]) {
 /// virtio-serial for virtio consoles and channels. A new controller goes after the last
 /// controller of its type with a lower index, or after all devices.
 pub fn add_implicit_controllers(devices: &mut Vec<Element>) {
-    for (controller_type, bus) in [("scsi", "scsi"), ("fdc", "fdc"), ("ide", "ide"), ("sata", "sata")] {
+    for (controller_type, bus) in [
+        ("scsi", "scsi"),
+        ("fdc", "fdc"),
+        ("ide", "ide"),
+        ("sata", "sata"),
+    ] {
         let mut wanted: Vec<u64> = devices
             .iter()
             .filter(|d| d.name == "disk")

@@ -24,7 +24,9 @@ const DISK_CHILD_ORDER: &[&str] = &[
     "address",
 ];
 
-const DISK_BUSES: &[&str] = &["ide", "fdc", "scsi", "virtio", "xen", "usb", "uml", "sata", "sd"];
+const DISK_BUSES: &[&str] = &[
+    "ide", "fdc", "scsi", "virtio", "xen", "usb", "uml", "sata", "sd",
+];
 
 /// Target-name prefixes and the bus each implies, longest first.
 const NAME_PREFIXES: &[(&str, &str)] = &[
@@ -42,7 +44,10 @@ pub fn disk_name_index(name: &str) -> Option<u64> {
     let rest = NAME_PREFIXES
         .iter()
         .find_map(|(prefix, _)| name.strip_prefix(prefix))?;
-    let letters: String = rest.chars().take_while(|c| c.is_ascii_lowercase()).collect();
+    let letters: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_lowercase())
+        .collect();
     let digits = &rest[letters.len()..];
     if letters.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) {
         return None;
@@ -50,7 +55,11 @@ pub fn disk_name_index(name: &str) -> Option<u64> {
     let mut index: u64 = 0;
     for (i, ch) in letters.bytes().enumerate() {
         let value = u64::from(ch - b'a');
-        index = if i == 0 { value } else { (index + 1) * 26 + value };
+        index = if i == 0 {
+            value
+        } else {
+            (index + 1) * 26 + value
+        };
     }
     Some(index)
 }
@@ -170,7 +179,10 @@ mod tests {
     }
 
     fn attrs(el: &Element) -> Vec<(&str, &str)> {
-        el.attrs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+        el.attrs
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect()
     }
 
     #[test]
@@ -185,22 +197,41 @@ mod tests {
         let address = disk.child("address").expect("address added");
         assert_eq!(
             attrs(address),
-            vec![("type", "drive"), ("controller", "0"), ("bus", "1"), ("target", "0"), ("unit", "0")]
+            vec![
+                ("type", "drive"),
+                ("controller", "0"),
+                ("bus", "1"),
+                ("target", "0"),
+                ("unit", "0")
+            ]
         );
-        assert_eq!(disk.child("target").and_then(|t| t.attr("bus")), Some("ide"));
+        assert_eq!(
+            disk.child("target").and_then(|t| t.attr("bus")),
+            Some("ide")
+        );
     }
 
     #[test]
     fn scsi_and_sata_units() {
-        let address = drive_address("scsi", "sdb").ok().flatten().expect("address");
+        let address = drive_address("scsi", "sdb")
+            .ok()
+            .flatten()
+            .expect("address");
         assert_eq!(address.attr("unit"), Some("1"));
-        let address = drive_address("sata", "sdh").ok().flatten().expect("address");
-        assert_eq!((address.attr("controller"), address.attr("unit")), (Some("1"), Some("1")));
+        let address = drive_address("sata", "sdh")
+            .ok()
+            .flatten()
+            .expect("address");
+        assert_eq!(
+            (address.attr("controller"), address.attr("unit")),
+            (Some("1"), Some("1"))
+        );
     }
 
     #[test]
     fn errors_for_bad_targets() {
-        let mut disk = Element::new("disk").with_child(Element::new("target").with_attr("dev", "xyz"));
+        let mut disk =
+            Element::new("disk").with_child(Element::new("target").with_attr("dev", "xyz"));
         assert_eq!(
             normalise_disk(&mut disk),
             Err(DomainXmlError::UnknownDiskName("xyz".into()))
@@ -210,8 +241,11 @@ mod tests {
             normalise_disk(&mut disk),
             Err(DomainXmlError::DiskWithoutTarget(_))
         ));
-        let mut disk = Element::new("disk")
-            .with_child(Element::new("target").with_attr("dev", "vda").with_attr("bus", "nope"));
+        let mut disk = Element::new("disk").with_child(
+            Element::new("target")
+                .with_attr("dev", "vda")
+                .with_attr("bus", "nope"),
+        );
         assert_eq!(
             normalise_disk(&mut disk),
             Err(DomainXmlError::UnknownDiskBus("nope".into()))

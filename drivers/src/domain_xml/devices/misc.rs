@@ -45,9 +45,9 @@ pub fn normalise_interface(interface: &mut Element) -> Result<(), DomainXmlError
     }
     if interface.attr("type") == Some("network") {
         if let Some(source) = interface.child_mut("source") {
-            source.attrs.retain(|(key, _)| {
-                matches!(key.as_str(), "network" | "portgroup" | "portid")
-            });
+            source
+                .attrs
+                .retain(|(key, _)| matches!(key.as_str(), "network" | "portgroup" | "portid"));
             source.order_attrs(&["network", "portgroup", "portid"]);
         }
     }
@@ -75,7 +75,10 @@ fn normalise_mac(text: &str) -> Option<String> {
 fn generate_mac() -> String {
     let random = uuid::Uuid::new_v4();
     let bytes = random.as_bytes();
-    format!("52:54:00:{:02x}:{:02x}:{:02x}", bytes[0], bytes[1], bytes[2])
+    format!(
+        "52:54:00:{:02x}:{:02x}:{:02x}",
+        bytes[0], bytes[1], bytes[2]
+    )
 }
 
 /// Gives every interface without `<target dev>` the first free `<prefix>N` name.
@@ -90,7 +93,11 @@ pub fn assign_interface_names(devices: &mut [Element], prefix: Option<&str>) {
         .map(str::to_string)
         .collect();
     for interface in devices.iter_mut().filter(|d| d.name == "interface") {
-        if interface.child("target").and_then(|t| t.attr("dev")).is_some() {
+        if interface
+            .child("target")
+            .and_then(|t| t.attr("dev"))
+            .is_some()
+        {
             continue;
         }
         let name = (0..)
@@ -225,7 +232,9 @@ pub fn normalise_video(video: &mut Element, os_type: &str, default_model: &str, 
     if primary && model.attr("primary").is_none() {
         model.set_attr("primary", "yes");
     }
-    model.order_attrs(&["type", "ram", "vram", "vram64", "vgamem", "heads", "primary"]);
+    model.order_attrs(&[
+        "type", "ram", "vram", "vram64", "vgamem", "heads", "primary",
+    ]);
 }
 
 #[cfg(test)]
@@ -240,7 +249,10 @@ mod tests {
 
     #[test]
     fn mac_is_lowercased_and_generated() {
-        assert_eq!(normalise_mac("AA:BB:cc:0:1:2").as_deref(), Some("aa:bb:cc:00:01:02"));
+        assert_eq!(
+            normalise_mac("AA:BB:cc:0:1:2").as_deref(),
+            Some("aa:bb:cc:00:01:02")
+        );
         assert_eq!(normalise_mac("aa:bb"), None);
         let generated = generate_mac();
         assert!(generated.starts_with("52:54:00:"));
@@ -251,7 +263,11 @@ mod tests {
     fn network_interface_drops_bridge_and_gets_name() {
         let mut devices = vec![Element::new("interface")
             .with_attr("type", "network")
-            .with_child(Element::new("source").with_attr("network", "default").with_attr("bridge", "virbr0"))
+            .with_child(
+                Element::new("source")
+                    .with_attr("network", "default")
+                    .with_attr("bridge", "virbr0"),
+            )
             .with_child(Element::new("mac").with_attr("address", "AA:BB:CC:DD:EE:FF"))];
         normalise_interface(&mut devices[0]).expect("valid");
         assign_interface_names(&mut devices, Some("testnet"));
@@ -264,7 +280,8 @@ mod tests {
     #[test]
     fn second_interface_skips_used_names() {
         let mut devices = vec![
-            Element::new("interface").with_child(Element::new("target").with_attr("dev", "testnet0")),
+            Element::new("interface")
+                .with_child(Element::new("target").with_attr("dev", "testnet0")),
             Element::new("interface"),
         ];
         assign_interface_names(&mut devices, Some("testnet"));
@@ -300,10 +317,7 @@ mod tests {
         );
         let mut v = Element::new("video");
         normalise_video(&mut v, "xen", "cirrus", true);
-        assert_eq!(
-            v.child("model").and_then(|m| m.attr("vram")),
-            Some("4096")
-        );
+        assert_eq!(v.child("model").and_then(|m| m.attr("vram")), Some("4096"));
     }
 
     #[test]

@@ -57,11 +57,7 @@ pub fn normalise_devices(
             "input" => misc::normalise_input(device, os_type),
             "graphics" => misc::normalise_graphics(device),
             "video" => {}
-            "watchdog" => {
-                if device.attr("action").is_none() {
-                    device.set_attr("action", "reset");
-                }
-            }
+            "watchdog" if device.attr("action").is_none() => device.set_attr("action", "reset"),
             _ => {}
         }
         normalise_addresses(device);

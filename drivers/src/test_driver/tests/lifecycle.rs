@@ -36,7 +36,11 @@ fn cpu_time_is_wall_clock_nanoseconds() {
         .as_nanos() as u64;
     let info = h.conn.get_info(&dom).expect("info");
     let diff = info.cpu_time_ns.abs_diff(now_ns);
-    assert!(diff < 60_000_000_000, "cpu time {} vs now {now_ns}", info.cpu_time_ns);
+    assert!(
+        diff < 60_000_000_000,
+        "cpu time {} vs now {now_ns}",
+        info.cpu_time_ns
+    );
     assert_eq!(info.cpu_time_ns % 1000, 0, "microsecond precision");
 }
 
@@ -49,9 +53,7 @@ fn default_domain_xml_matches_libvirt() {
         include_str!("../../../tests/data/default-test.running.xml")
     );
     assert_eq!(
-        h.conn
-            .get_xml_desc(&dom, xml_flags::INACTIVE)
-            .expect("xml"),
+        h.conn.get_xml_desc(&dom, xml_flags::INACTIVE).expect("xml"),
         include_str!("../../../tests/data/default-test.inactive.xml")
     );
 }
@@ -167,7 +169,12 @@ fn define_start_and_undefine_emit_events() {
         vec![("small".into(), -1, event::DEFINED, event::DEFINED_ADDED)]
     );
     assert_eq!(h.state(&dom), (SHUTOFF, reason::SHUTOFF_UNKNOWN));
-    h.define_small("small");
+    let uuid = crate::api::format_uuid(&dom.uuid);
+    let again = format!(
+        "<domain type='test'><name>small</name><uuid>{uuid}</uuid><memory>1024</memory><os><type>hvm</type></os></domain>"
+    );
+    h.conn.define_xml(&again, 0).expect("redefine");
+    assert_eq!(h.conn.get_max_memory(&dom).expect("mem"), 1024);
     assert_eq!(
         h.take_events(),
         vec![("small".into(), -1, event::DEFINED, event::DEFINED_UPDATED)]
@@ -175,7 +182,12 @@ fn define_start_and_undefine_emit_events() {
     h.conn.undefine(&dom, 0).expect("undefine");
     assert_eq!(
         h.take_events(),
-        vec![("small".into(), -1, event::UNDEFINED, event::UNDEFINED_REMOVED)]
+        vec![(
+            "small".into(),
+            -1,
+            event::UNDEFINED,
+            event::UNDEFINED_REMOVED
+        )]
     );
     assert!(h.conn.lookup_by_name("small").is_err());
 }
@@ -192,7 +204,10 @@ fn redefine_while_running_changes_only_the_persistent_config() {
     );
     assert_eq!(h.conn.get_max_memory(&dom).expect("mem"), 8388608);
     let inactive = h.conn.get_xml_desc(&dom, xml_flags::INACTIVE).expect("xml");
-    assert!(inactive.contains("<memory unit='KiB'>4096</memory>"), "{inactive}");
+    assert!(
+        inactive.contains("<memory unit='KiB'>4096</memory>"),
+        "{inactive}"
+    );
     h.conn.destroy(&dom, 0).expect("destroy");
     assert_eq!(h.conn.get_max_memory(&dom).expect("mem"), 4096);
 }
@@ -262,7 +277,10 @@ fn define_over_transient_running_domain_is_added() {
     );
     assert!(h.conn.is_persistent(&dom).expect("persistent"));
     h.conn.destroy(&dom, 0).expect("destroy");
-    assert!(h.conn.lookup_by_name("t").is_ok(), "persistent survives stop");
+    assert!(
+        h.conn.lookup_by_name("t").is_ok(),
+        "persistent survives stop"
+    );
 }
 
 #[test]

@@ -100,8 +100,14 @@ fn lookups_by_name_uuid_and_id() {
     let h = populated();
     let paused = h.conn.lookup_by_name("paused").expect("by name");
     assert_eq!(h.conn.lookup_by_id(2).expect("by id"), paused);
-    assert_eq!(h.conn.lookup_by_uuid(&paused.uuid).expect("by uuid"), paused);
+    assert_eq!(
+        h.conn.lookup_by_uuid(&paused.uuid).expect("by uuid"),
+        paused
+    );
     let off = DomainRef::from(&h.conn.lookup_by_name("off").expect("off"));
-    assert!(h.conn.lookup_by_id(-1).is_err(), "inactive domains have no id");
+    assert!(
+        h.conn.lookup_by_id(-1).is_err(),
+        "inactive domains have no id"
+    );
     assert_eq!(h.conn.lookup_by_uuid(&off.uuid).expect("by uuid").id, -1);
 }

@@ -10,7 +10,10 @@ fn identity() {
     assert_eq!(h.conn.uri(), "test:///default");
     assert_eq!(h.conn.hv_type(), "TEST");
     assert_eq!(h.conn.hv_version().expect("version"), 2);
-    assert_eq!(h.conn.hostname().expect("hostname"), crate::host::hostname());
+    assert_eq!(
+        h.conn.hostname().expect("hostname"),
+        crate::host::hostname()
+    );
     assert!(h.conn.is_secure());
     assert!(!h.conn.is_encrypted());
 }
@@ -21,7 +24,15 @@ fn node_info_and_memory() {
     let info = h.conn.node_info().expect("node info");
     assert_eq!(info.model, "i686");
     assert_eq!(
-        (info.memory_kib, info.cpus, info.mhz, info.nodes, info.sockets, info.cores, info.threads),
+        (
+            info.memory_kib,
+            info.cpus,
+            info.mhz,
+            info.nodes,
+            info.sockets,
+            info.cores,
+            info.threads
+        ),
         (3145728, 16, 1400, 2, 2, 2, 2)
     );
     assert_eq!(h.conn.node_free_memory().expect("free"), 3145728);
@@ -29,11 +40,20 @@ fn node_info_and_memory() {
         h.conn.node_cells_free_memory(0, 5).expect("cells"),
         [2097152, 4194304]
     );
-    assert_eq!(h.conn.node_cells_free_memory(1, 5).expect("cells"), [4194304]);
-    assert_eq!(h.conn.node_cells_free_memory(0, 1).expect("cells"), [2097152]);
+    assert_eq!(
+        h.conn.node_cells_free_memory(1, 5).expect("cells"),
+        [4194304]
+    );
+    assert_eq!(
+        h.conn.node_cells_free_memory(0, 1).expect("cells"),
+        [2097152]
+    );
     let err = h.conn.node_cells_free_memory(5, 2).expect_err("range");
     assert_eq!((err.code, err.domain), (8, 12));
-    assert_eq!(err.message, "invalid argument: Range exceeds available cells");
+    assert_eq!(
+        err.message,
+        "invalid argument: Range exceeds available cells"
+    );
     assert_eq!(h.conn.max_vcpus(None).expect("max"), 32);
     assert_eq!(h.conn.max_vcpus(Some("kvm")).expect("max"), 32);
 }
@@ -50,21 +70,29 @@ fn capabilities_and_sysinfo_match_libvirt() {
         include_str!("../../../tests/data/test-sysinfo.xml")
     );
     let err = h.conn.sysinfo(1).expect_err("flags");
-    assert_eq!(err.message, "unsupported flags (0x1) in function testConnectGetSysinfo");
+    assert_eq!(
+        err.message,
+        "unsupported flags (0x1) in function testConnectGetSysinfo"
+    );
 }
 
 #[test]
 fn security_model() {
     let h = Harness::new();
     let model = h.conn.node_security_model().expect("model");
-    assert_eq!((model.model.as_str(), model.doi.as_str()), ("testSecurity", ""));
+    assert_eq!(
+        (model.model.as_str(), model.doi.as_str()),
+        ("testSecurity", "")
+    );
 }
 
 #[test]
 fn features() {
     let h = Harness::new();
     assert!(h.conn.supports_feature(feature::TYPED_PARAM_STRING));
-    assert!(h.conn.supports_feature(feature::NETWORK_UPDATE_HAS_CORRECT_ORDER));
+    assert!(h
+        .conn
+        .supports_feature(feature::NETWORK_UPDATE_HAS_CORRECT_ORDER));
     assert!(!h.conn.supports_feature(feature::PROGRAM_KEEPALIVE));
     assert!(!h.conn.supports_feature(feature::MIGRATION_V3));
     assert!(!h.conn.supports_feature(999));
@@ -95,7 +123,11 @@ fn open_refuses_other_paths() {
             "invalid argument: testOpen: supply a path or use test:///default"
         );
     }
-    let err = h.driver.open("test:///tmp/node.xml", false).err().expect("file");
+    let err = h
+        .driver
+        .open("test:///tmp/node.xml", false)
+        .err()
+        .expect("file");
     assert_eq!(err.code, 5);
     assert!(err.message.contains("/tmp/node.xml"), "{}", err.message);
     assert!(h.driver.open("test://localhost/default", false).is_ok());
