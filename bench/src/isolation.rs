@@ -89,7 +89,9 @@ pub fn free_id(text: &str, preferred: u32) -> u32 {
         .lines()
         .filter_map(|l| l.split(':').nth(2)?.parse().ok())
         .collect();
-    (preferred..).find(|id| !used.contains(id)).unwrap_or(preferred)
+    (preferred..)
+        .find(|id| !used.contains(id))
+        .unwrap_or(preferred)
 }
 
 impl Isolation {
@@ -205,7 +207,8 @@ fn account_overlays() -> Result<Vec<(&'static str, String)>, IsolationError> {
     let gid = free_id(&group, 64055);
     let uid = free_id(&passwd, 64055);
     let mut out = Vec::new();
-    let user_line = format!("{QEMU_ACCOUNT}:x:{uid}:{gid}:Libvirt Qemu:/var/lib/libvirt:/usr/sbin/nologin");
+    let user_line =
+        format!("{QEMU_ACCOUNT}:x:{uid}:{gid}:Libvirt Qemu:/var/lib/libvirt:/usr/sbin/nologin");
     if let Some(text) = with_entry(&passwd, QEMU_ACCOUNT, &user_line) {
         out.push(("/etc/passwd", text));
     }
@@ -229,7 +232,10 @@ mod tests {
             "root:x:0:0:root:/root:/bin/bash\nlibvirt-qemu:x:9:9::/:/bin/false\n"
         );
         assert_eq!(with_entry(&added, "libvirt-qemu", "x"), None);
-        assert_eq!(with_entry("root:x:0:", "roo", "roo:x:1:").unwrap(), "root:x:0:\nroo:x:1:\n");
+        assert_eq!(
+            with_entry("root:x:0:", "roo", "roo:x:1:").unwrap(),
+            "root:x:0:\nroo:x:1:\n"
+        );
     }
 
     #[test]

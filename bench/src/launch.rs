@@ -158,10 +158,12 @@ impl DaemonSpec {
             path: log.clone(),
             source,
         })?;
-        let log_err = log_file.try_clone().map_err(|source| LaunchError::Prepare {
-            path: log.clone(),
-            source,
-        })?;
+        let log_err = log_file
+            .try_clone()
+            .map_err(|source| LaunchError::Prepare {
+                path: log.clone(),
+                source,
+            })?;
 
         let mut command = self.command(dir, &config, &pid_file)?;
         command
@@ -279,12 +281,16 @@ impl RunningDaemon {
             }
             match Session::connect(&self.socket) {
                 Ok(mut session) => {
-                    let served = session.open_test_driver().and_then(|()| session.lib_version());
-                    return served.map(|_| ()).map_err(|source| LaunchError::FirstClient {
-                        label,
-                        source,
-                        log: self.log.clone(),
-                    });
+                    let served = session
+                        .open_test_driver()
+                        .and_then(|()| session.lib_version());
+                    return served
+                        .map(|_| ())
+                        .map_err(|source| LaunchError::FirstClient {
+                            label,
+                            source,
+                            log: self.log.clone(),
+                        });
                 }
                 Err(WireError::Io(e))
                     if matches!(
@@ -328,7 +334,9 @@ impl RunningDaemon {
                 Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(5)),
                 Ok(None) => {
                     kill_group(&child);
-                    child.wait().map_err(|source| LaunchError::Wait { label, source })?;
+                    child
+                        .wait()
+                        .map_err(|source| LaunchError::Wait { label, source })?;
                     break;
                 }
                 Err(source) => return Err(LaunchError::Wait { label, source }),
@@ -393,7 +401,10 @@ mod tests {
             rlim_max: 0,
         };
         // SAFETY: valid out-pointer.
-        assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut current) }, 0);
+        assert_eq!(
+            unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut current) },
+            0
+        );
         assert_eq!(current.rlim_cur, NOFILE_LIMIT);
     }
 }

@@ -28,8 +28,11 @@ pub struct MemorySample {
 }
 
 fn read(pid: u32, file: &'static str) -> Result<String, ProcError> {
-    fs::read_to_string(format!("/proc/{pid}/{file}"))
-        .map_err(|source| ProcError::Read { pid, file, source })
+    fs::read_to_string(format!("/proc/{pid}/{file}")).map_err(|source| ProcError::Read {
+        pid,
+        file,
+        source,
+    })
 }
 
 /// VmRSS and Threads from /proc/PID/status.

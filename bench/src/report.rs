@@ -121,8 +121,13 @@ pub fn rows(ours: &Figures, theirs: Option<&Figures>) -> Vec<Row> {
     let (o, t) = both(&|f| median_ms(&f.startups));
     let starts = ours.startups.len();
     out.push(
-        Row::new(format!("start-up to first answer (median of {starts})"), Unit::Millis, o, t)
-            .with_target(Target::RatioAtMost(0.25)),
+        Row::new(
+            format!("start-up to first answer (median of {starts})"),
+            Unit::Millis,
+            o,
+            t,
+        )
+        .with_target(Target::RatioAtMost(0.25)),
     );
     let (o, t) = both(&|f| f.idle.map(|m| m.rss_kib as f64 / 1024.0));
     out.push(Row::new("idle RSS", Unit::MiB, o, t).with_target(Target::RatioAtMost(0.25)));
@@ -173,16 +178,36 @@ pub fn rows(ours: &Figures, theirs: Option<&Figures>) -> Vec<Row> {
         );
     }
     let (o, t) = both(&|f| f.busy_alone.map(|l| us(l.p50)));
-    out.push(Row::new("busy client p50, no idle clients", Unit::Micros, o, t));
+    out.push(Row::new(
+        "busy client p50, no idle clients",
+        Unit::Micros,
+        o,
+        t,
+    ));
     let (o, t) = both(&|f| f.idle_clients.map(|c| us(c.busy.p50)));
-    out.push(Row::new(format!("busy client p50, {count} idle clients"), Unit::Micros, o, t));
+    out.push(Row::new(
+        format!("busy client p50, {count} idle clients"),
+        Unit::Micros,
+        o,
+        t,
+    ));
     let (o, t) = both(&busy_growth);
     out.push(
-        Row::new(format!("  growth from 0 to {count} idle"), Unit::Times, o, t)
-            .with_target(Target::OursAtMost(1.5)),
+        Row::new(
+            format!("  growth from 0 to {count} idle"),
+            Unit::Times,
+            o,
+            t,
+        )
+        .with_target(Target::OursAtMost(1.5)),
     );
     let (o, t) = both(&|f| f.connects_per_second);
-    out.push(Row::new("connect+AUTH_LIST+OPEN+CLOSE per s", Unit::PerSecond, o, t));
+    out.push(Row::new(
+        "connect+AUTH_LIST+OPEN+CLOSE per s",
+        Unit::PerSecond,
+        o,
+        t,
+    ));
     out
 }
 
@@ -228,7 +253,9 @@ pub fn render(rows: &[Row], theirs_label: &str) -> String {
                 r.metric.clone(),
                 value(r.ours, r.unit),
                 value(r.theirs, r.unit),
-                r.ratio().map(|x| format!("{x:.3}")).unwrap_or_else(|| "-".into()),
+                r.ratio()
+                    .map(|x| format!("{x:.3}"))
+                    .unwrap_or_else(|| "-".into()),
                 target_text(r.target),
                 match r.met() {
                     Some(true) => "yes".into(),

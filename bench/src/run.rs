@@ -183,7 +183,10 @@ pub fn run(opts: &Options, out: &mut impl Write) -> Result<(), RunError> {
         Ok(binary) => {
             let isolation = Isolation::prepare(scratch.path())?;
             if isolation.adds_qemu_account() {
-                notes.push("the real libvirtd saw a `libvirt-qemu` account added in its private namespace".to_string());
+                notes.push(
+                    "the real libvirtd saw a `libvirt-qemu` account added in its private namespace"
+                        .to_string(),
+                );
             }
             let subreaper = Path::new(TINI).is_file().then(|| PathBuf::from(TINI));
             if subreaper.is_none() {
@@ -225,8 +228,15 @@ fn measure_startups(
     let mut kept = Vec::new();
     for round in 0..plan.starts {
         for (index, s) in subjects.iter_mut().enumerate() {
-            progress(&format!("{}: start {}/{}", s.spec.label, round + 1, plan.starts));
-            let daemon = s.spec.start(&scratch.join(format!("daemon{index}-start{round}")))?;
+            progress(&format!(
+                "{}: start {}/{}",
+                s.spec.label,
+                round + 1,
+                plan.starts
+            ));
+            let daemon = s
+                .spec
+                .start(&scratch.join(format!("daemon{index}-start{round}")))?;
             s.figures.startups.push(daemon.startup);
             if round + 1 < plan.starts {
                 daemon.stop()?;
@@ -303,9 +313,18 @@ fn client_cost_notes(ours: &Figures) -> Vec<String> {
 fn write_report(out: &mut impl Write, subjects: &[Subject], notes: &[String]) -> io::Result<()> {
     let ours = &subjects[0].figures;
     let theirs = subjects.get(1).map(|s| &s.figures);
-    writeln!(out, "libvirtd-bench {} on {}", machine::today_utc(), machine::describe())?;
+    writeln!(
+        out,
+        "libvirtd-bench {} on {}",
+        machine::today_utc(),
+        machine::describe()
+    )?;
     writeln!(out)?;
-    write!(out, "{}", report::render(&report::rows(ours, theirs), THEIRS_LABEL))?;
+    write!(
+        out,
+        "{}",
+        report::render(&report::rows(ours, theirs), THEIRS_LABEL)
+    )?;
     if !notes.is_empty() {
         writeln!(out)?;
         for note in notes {

@@ -62,12 +62,7 @@ pub fn connect_open_body() -> Vec<u8> {
 
 /// Checks a reply header against the call it answers and turns an error
 /// reply into [`WireError::Remote`] with libvirt's message.
-pub fn check_reply(
-    header: &Header,
-    body: &[u8],
-    proc_: i32,
-    serial: u32,
-) -> Result<(), WireError> {
+pub fn check_reply(header: &Header, body: &[u8], proc_: i32, serial: u32) -> Result<(), WireError> {
     let proc_name = remote_proc::name(proc_).unwrap_or("call");
     if header.serial != serial || header.proc_ != proc_ {
         return Err(WireError::SerialMismatch {
@@ -211,6 +206,13 @@ mod tests {
     fn reply_with_other_serial_is_refused() {
         let call = Header::new(REMOTE_PROGRAM, 157, MessageType::Call, 3);
         let err = check_reply(&call.reply_to(), &[], 157, 4).unwrap_err();
-        assert!(matches!(err, WireError::SerialMismatch { got: 3, want: 4, .. }));
+        assert!(matches!(
+            err,
+            WireError::SerialMismatch {
+                got: 3,
+                want: 4,
+                ..
+            }
+        ));
     }
 }

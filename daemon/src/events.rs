@@ -78,10 +78,9 @@ impl EventHub {
     /// Removes a legacy registration by event ID (legacy deregistration names no callback).
     pub fn deregister_legacy(&self, client_id: u64, event_id: i32) -> bool {
         let mut regs = self.lock();
-        if let Some(pos) = regs
-            .iter()
-            .position(|r| r.client_id == client_id && r.style == Style::Legacy && r.event_id == event_id)
-        {
+        if let Some(pos) = regs.iter().position(|r| {
+            r.client_id == client_id && r.style == Style::Legacy && r.event_id == event_id
+        }) {
             regs.remove(pos);
             true
         } else {

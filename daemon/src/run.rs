@@ -69,7 +69,11 @@ pub async fn run(
         if let Some(path) = l.unlink_on_exit.clone() {
             to_unlink.push(path);
         }
-        loops.push(tokio::spawn(listener::accept_loop(l, daemon.clone(), shutdown.clone())));
+        loops.push(tokio::spawn(listener::accept_loop(
+            l,
+            daemon.clone(),
+            shutdown.clone(),
+        )));
     }
     ready();
     info!("daemon ready");

@@ -26,7 +26,11 @@ pub fn main_entry(args: Vec<OsString>) -> i32 {
     let defaults = usage_defaults(&paths);
     let opts = match cli::parse(&args, &defaults) {
         CliAction::Run(opts) => opts,
-        CliAction::Exit { code, stdout, stderr } => {
+        CliAction::Exit {
+            code,
+            stdout,
+            stderr,
+        } => {
             print!("{stdout}");
             eprint!("{stderr}");
             return code;
@@ -48,7 +52,10 @@ pub fn main_entry(args: Vec<OsString>) -> i32 {
     let log = logging::install(log_config(&settings, &opts, &paths));
 
     let reporter = if opts.daemon {
-        let prog = args.first().map(|a| a.to_string_lossy().into_owned()).unwrap_or_else(|| "libvirtd".into());
+        let prog = args
+            .first()
+            .map(|a| a.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "libvirtd".into());
         match daemonize::daemonize(&prog) {
             Ok(r) => r,
             Err(e) => {
@@ -62,13 +69,22 @@ pub fn main_entry(args: Vec<OsString>) -> i32 {
     start(opts, settings, paths, log, reporter)
 }
 
-fn start(opts: Options, settings: Settings, paths: Paths, log: LogHandle, reporter: StartupReporter) -> i32 {
+fn start(
+    opts: Options,
+    settings: Settings,
+    paths: Paths,
+    log: LogHandle,
+    reporter: StartupReporter,
+) -> i32 {
     let fail = |reporter: StartupReporter, failure: StartupFailure, message: String| {
         error!(target: "daemon::startup", "{message}");
         reporter.report_error(failure);
         failure.code() as i32
     };
-    let pid_path = opts.pid_file.clone().unwrap_or_else(|| paths.pid_file.clone());
+    let pid_path = opts
+        .pid_file
+        .clone()
+        .unwrap_or_else(|| paths.pid_file.clone());
     let pid_file = match PidFile::acquire(&pid_path, std::process::id()) {
         Ok(p) => p,
         Err(e) => return fail(reporter, StartupFailure::PidFile, e.to_string()),
@@ -84,7 +100,11 @@ fn start(opts: Options, settings: Settings, paths: Paths, log: LogHandle, report
     let run_opts = RunOptions {
         main_limits: main_limits(&settings.reloadable().libvirtd),
         admin_limits: admin_limits(&settings.reloadable().admin),
-        idle_timeout: opts.timeout.or(settings.timeout).filter(|t| *t > 0).map(|t| Duration::from_secs(t.into())),
+        idle_timeout: opts
+            .timeout
+            .or(settings.timeout)
+            .filter(|t| *t > 0)
+            .map(|t| Duration::from_secs(t.into())),
     };
     let reloader = Box::new(ConfigReloader {
         explicit: opts.config.clone(),
@@ -94,12 +114,23 @@ fn start(opts: Options, settings: Settings, paths: Paths, log: LogHandle, report
         paths: paths.clone(),
         log,
     });
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
-        Err(e) => return fail(reporter, StartupFailure::Init, format!("Unable to start the event loop: {e}")),
+        Err(e) => {
+            return fail(
+                reporter,
+                StartupFailure::Init,
+                format!("Unable to start the event loop: {e}"),
+            )
+        }
     };
     let daemon = run::build_daemon(&run_opts);
-    let result = runtime.block_on(run::run(daemon, listeners, run_opts, reloader, move || reporter.report_ok()));
+    let result = runtime.block_on(run::run(daemon, listeners, run_opts, reloader, move || {
+        reporter.report_ok()
+    }));
     runtime.shutdown_timeout(Duration::from_secs(1));
     if let Err(e) = pid_file.remove() {
         error!(target: "daemon::startup", "Failed to remove pid file: {e}");
@@ -122,7 +153,10 @@ fn usage_defaults(paths: &Paths) -> UsageDefaults {
     if paths.root.is_some() {
         let sockets = paths.unix_sockets(None);
         defaults.config_file = paths.config_file.display().to_string();
-        defaults.sockets = std::iter::once(sockets.rw).chain(sockets.ro).map(|p| p.display().to_string()).collect();
+        defaults.sockets = std::iter::once(sockets.rw)
+            .chain(sockets.ro)
+            .map(|p| p.display().to_string())
+            .collect();
         defaults.ca_certificate = paths.pki.ca_cert.display().to_string();
         defaults.server_certificate = paths.pki.server_cert.display().to_string();
         defaults.server_key = paths.pki.server_key.display().to_string();
@@ -186,7 +220,8 @@ fn lookup_group(name: &str) -> Result<u32, String> {
     if let Ok(gid) = name.parse::<u32>() {
         return Ok(gid);
     }
-    let cname = std::ffi::CString::new(name).map_err(|_| format!("Failed to parse group '{name}'"))?;
+    let cname =
+        std::ffi::CString::new(name).map_err(|_| format!("Failed to parse group '{name}'"))?;
     // SAFETY: getgrnam takes a NUL-terminated name and returns a pointer into static storage or NULL.
     let entry = unsafe { libc::getgrnam(cname.as_ptr()) };
     if entry.is_null() {
@@ -198,14 +233,31 @@ fn lookup_group(name: &str) -> Result<u32, String> {
 
 /// Creates the sockets of traditional mode: rw, ro and admin unix sockets,
 /// plus TCP with `--listen`.
-fn create_listeners(settings: &Settings, paths: &Paths, listen: bool) -> Result<Vec<Listener>, String> {
+fn create_listeners(
+    settings: &Settings,
+    paths: &Paths,
+    listen: bool,
+) -> Result<Vec<Listener>, String> {
     let backlog = settings.max_queued_clients;
-    let gid = settings.unix_sock_group.as_deref().map(lookup_group).transpose()?;
+    let gid = settings
+        .unix_sock_group
+        .as_deref()
+        .map(lookup_group)
+        .transpose()?;
     let sockets = paths.unix_sockets(settings.unix_sock_dir.as_deref());
     let mut out = Vec::new();
-    let unix = |path: &Path, mode: u32, kind: ServiceKind, out: &mut Vec<Listener>| -> Result<(), String> {
-        let l = listener::bind_unix(path, mode, gid, backlog)
-            .map_err(|e| format!("Failed to bind socket to '{}': {}", path.display(), logging::os_error_text(&e)))?;
+    let unix = |path: &Path,
+                mode: u32,
+                kind: ServiceKind,
+                out: &mut Vec<Listener>|
+     -> Result<(), String> {
+        let l = listener::bind_unix(path, mode, gid, backlog).map_err(|e| {
+            format!(
+                "Failed to bind socket to '{}': {}",
+                path.display(),
+                logging::os_error_text(&e)
+            )
+        })?;
         out.push(Listener {
             socket: Socket::Unix(l),
             kind,
@@ -257,14 +309,16 @@ fn create_listeners(settings: &Settings, paths: &Paths, listen: bool) -> Result<
                 auth: scheme(settings.auth_tcp),
                 transport: Transport::Tcp,
             };
-            let tcp = listener::bind_tcp(settings.listen_addr.as_deref(), &settings.tcp_port, backlog).map_err(|e| {
-                format!(
-                    "Failed to bind TCP socket on {}:{}: {}",
-                    settings.listen_addr.as_deref().unwrap_or("*"),
-                    settings.tcp_port,
-                    logging::os_error_text(&e)
-                )
-            })?;
+            let tcp =
+                listener::bind_tcp(settings.listen_addr.as_deref(), &settings.tcp_port, backlog)
+                    .map_err(|e| {
+                        format!(
+                            "Failed to bind TCP socket on {}:{}: {}",
+                            settings.listen_addr.as_deref().unwrap_or("*"),
+                            settings.tcp_port,
+                            logging::os_error_text(&e)
+                        )
+                    })?;
             out.extend(tcp.into_iter().map(|l| Listener {
                 socket: Socket::Tcp(l),
                 kind,
@@ -287,8 +341,12 @@ struct ConfigReloader {
 
 impl Reloader for ConfigReloader {
     fn reload(&mut self) -> Result<(Limits, Limits), String> {
-        let settings = config::load(self.explicit.as_deref(), &self.default_path, self.privileged)
-            .map_err(|e| e.to_string())?;
+        let settings = config::load(
+            self.explicit.as_deref(),
+            &self.default_path,
+            self.privileged,
+        )
+        .map_err(|e| e.to_string())?;
         let log_config = log_config(&settings, &self.opts, &self.paths);
         self.log.reload(log_config).map_err(|e| e.to_string())?;
         let r = settings.reloadable();

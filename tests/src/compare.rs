@@ -34,7 +34,10 @@ fn map_lines(text: &str, f: impl Fn(&str) -> String) -> String {
 /// output for further checks.
 pub fn assert_virsh_matches_reference(uri: &str, commands: &str) -> CmdOutput {
     let normalize = |text: &str| normalize_cpu_time(&normalize_uri(text, uri));
-    let reference = map_output(&crate::tools::virsh(crate::tools::reference_uri(), commands), normalize);
+    let reference = map_output(
+        &crate::tools::virsh(crate::tools::reference_uri(), commands),
+        normalize,
+    );
     let ours = map_output(&crate::tools::virsh(uri, commands), normalize);
     assert_same_output(&format!("virsh '{commands}'"), &reference, &ours);
     ours
@@ -109,8 +112,14 @@ mod tests {
 
     #[test]
     fn first_difference_names_the_line() {
-        assert_eq!(first_difference("x", "a\nb\n", "a\nc\n"), "x line 2: reference \"b\", ours \"c\"\n");
+        assert_eq!(
+            first_difference("x", "a\nb\n", "a\nc\n"),
+            "x line 2: reference \"b\", ours \"c\"\n"
+        );
         assert_eq!(first_difference("x", "a\n", "a\n"), "");
-        assert_eq!(first_difference("x", "a", "a\nb"), "x line 2: reference \"<end>\", ours \"b\"\n");
+        assert_eq!(
+            first_difference("x", "a", "a\nb"),
+            "x line 2: reference \"<end>\", ours \"b\"\n"
+        );
     }
 }

@@ -71,11 +71,19 @@ pub fn raise_own_nofile_limit(wanted: u64) {
     };
     // SAFETY: setrlimit only reads the struct we pass.
     let rc = unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) };
-    assert_eq!(rc, 0, "setrlimit(RLIMIT_NOFILE, {wanted}) failed: {}", std::io::Error::last_os_error());
+    assert_eq!(
+        rc,
+        0,
+        "setrlimit(RLIMIT_NOFILE, {wanted}) failed: {}",
+        std::io::Error::last_os_error()
+    );
 }
 
 fn nofile_limit() -> (u64, u64) {
-    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
     // SAFETY: getrlimit writes into the struct we own.
     let rc = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) };
     assert_eq!(rc, 0, "getrlimit failed");
@@ -158,7 +166,12 @@ impl DaemonBuilder {
         let mut conf = self.conf_lines.join("\n");
         conf.push('\n');
         if !self.no_log_file {
-            conf.push_str(&format!("log_outputs = \"1:file:{}\"\n", log_file.display()));
+            // log_level gates messages before they reach any output, so
+            // the debug output needs it too.
+            conf.push_str(&format!(
+                "log_level = 1\nlog_outputs = \"1:file:{}\"\n",
+                log_file.display()
+            ));
         }
         if let Some(port) = tcp_port {
             conf.push_str(&format!(
@@ -166,7 +179,8 @@ impl DaemonBuilder {
                  tcp_port = \"{port}\"\nlisten_addr = \"127.0.0.1\"\n"
             ));
         }
-        fs::create_dir_all(conf_file.parent().expect("config directory")).expect("create etc/libvirt");
+        fs::create_dir_all(conf_file.parent().expect("config directory"))
+            .expect("create etc/libvirt");
         fs::write(&conf_file, conf).expect("write libvirtd.conf");
 
         let mut command = Command::new(libvirtd_bin());
@@ -275,7 +289,10 @@ impl Daemon {
     }
     /// The admin server, for virt-admin.
     pub fn admin_uri(&self) -> String {
-        format!("libvirtd:///system?socket={}", self.admin_socket().display())
+        format!(
+            "libvirtd:///system?socket={}",
+            self.admin_socket().display()
+        )
     }
 
     /// Process id of the process we spawned.
@@ -283,13 +300,15 @@ impl Daemon {
         self.child.id() as i32
     }
 
-    /// Waits until the read-write socket (and the TCP port, if any) accept
-    /// connections. Panics with the daemon's output if it exits or never
+    /// Waits until the three unix sockets (and the TCP port, if any)
+    /// accept connections. Panics with the daemon's output if it exits or never
     /// gets there.
     pub fn wait_ready(&mut self) {
         let deadline = Instant::now() + READY_TIMEOUT;
         loop {
-            let unix_ok = UnixStream::connect(self.rw_socket()).is_ok();
+            let unix_ok = [self.rw_socket(), self.ro_socket(), self.admin_socket()]
+                .iter()
+                .all(|socket| UnixStream::connect(socket).is_ok());
             let tcp_ok = match self.tcp_port {
                 Some(port) => std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
                 None => true,
@@ -298,7 +317,10 @@ impl Daemon {
                 return;
             }
             if let Some(status) = self.poll_exit() {
-                panic!("libvirtd exited with {status} before it was ready\n{}", self.diagnostics());
+                panic!(
+                    "libvirtd exited with {status} before it was ready\n{}",
+                    self.diagnostics()
+                );
             }
             if Instant::now() >= deadline {
                 panic!(
@@ -326,7 +348,10 @@ impl Daemon {
     /// when it is still running after `timeout`.
     pub fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
         if !crate::wait_until(timeout, || self.poll_exit().is_some()) {
-            panic!("libvirtd still runs after {timeout:?}\n{}", self.diagnostics());
+            panic!(
+                "libvirtd still runs after {timeout:?}\n{}",
+                self.diagnostics()
+            );
         }
         self.exit.expect("exit status recorded")
     }
@@ -335,7 +360,13 @@ impl Daemon {
     pub fn signal(&self, signal: i32) {
         // SAFETY: kill has no memory-safety preconditions.
         let rc = unsafe { libc::kill(self.pid(), signal) };
-        assert_eq!(rc, 0, "kill({}, {signal}): {}", self.pid(), std::io::Error::last_os_error());
+        assert_eq!(
+            rc,
+            0,
+            "kill({}, {signal}): {}",
+            self.pid(),
+            std::io::Error::last_os_error()
+        );
     }
 
     pub fn stdout(&self) -> String {
@@ -357,7 +388,9 @@ impl Daemon {
     pub fn diagnostics(&self) -> String {
         let log = self.log();
         let tail_start = log.len().saturating_sub(20_000);
-        let tail_start = (tail_start..log.len()).find(|i| log.is_char_boundary(*i)).unwrap_or(0);
+        let tail_start = (tail_start..log.len())
+            .find(|i| log.is_char_boundary(*i))
+            .unwrap_or(0);
         format!(
             "--- libvirtd exit status: {:?}\n--- libvirtd stdout:\n{}\n--- libvirtd stderr:\n{}\n\
              --- libvirtd log ({}, last {} bytes):\n{}\n--- end of libvirtd output",
@@ -372,7 +405,11 @@ impl Daemon {
 
     /// The pid written in the pid file, if there is one.
     pub fn pid_from_file(&self) -> Option<i32> {
-        fs::read_to_string(self.pid_file()).ok()?.trim().parse().ok()
+        fs::read_to_string(self.pid_file())
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
     }
 
     /// Whether `pid` is a live process started for this daemon's root
@@ -382,7 +419,9 @@ impl Daemon {
             return false;
         };
         let wanted = format!("LIBVIRTD_ROOT={}", self.root().display());
-        environ.split(|b| *b == 0).any(|var| var == wanted.as_bytes())
+        environ
+            .split(|b| *b == 0)
+            .any(|var| var == wanted.as_bytes())
     }
 }
 

@@ -68,7 +68,9 @@ impl EventListener {
                         return Some(line);
                     }
                 }
-                Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => return None,
+                Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => {
+                    return None
+                }
             }
         }
     }
@@ -82,14 +84,23 @@ impl EventListener {
         while Instant::now() < deadline {
             virsh(uri, &define).expect_success("define the sentinel domain");
             if self
-                .wait_for_line(Duration::from_millis(300), |l| l.contains("domain 'sentinel'"))
+                .wait_for_line(Duration::from_millis(300), |l| {
+                    l.contains("domain 'sentinel'")
+                })
                 .is_some()
             {
                 return;
             }
-            assert!(self.is_alive(), "virsh event exited early:\n{}", self.finish());
+            assert!(
+                self.is_alive(),
+                "virsh event exited early:\n{}",
+                self.finish()
+            );
         }
-        panic!("virsh event saw no event within {timeout:?}\n{}", self.finish());
+        panic!(
+            "virsh event saw no event within {timeout:?}\n{}",
+            self.finish()
+        );
     }
 
     pub fn is_alive(&mut self) -> bool {
@@ -103,7 +114,11 @@ impl EventListener {
         while let Ok(line) = self.lines.recv_timeout(Duration::from_millis(200)) {
             self.seen.push(line);
         }
-        let stderr = self.stderr.take().map(|h| h.join().unwrap_or_default()).unwrap_or_default();
+        let stderr = self
+            .stderr
+            .take()
+            .map(|h| h.join().unwrap_or_default())
+            .unwrap_or_default();
         format!(
             "virsh event ({status:?}) stdout:\n{}\nstderr:\n{stderr}",
             self.seen.join("\n")

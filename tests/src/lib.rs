@@ -14,13 +14,15 @@ pub mod raw;
 pub mod tools;
 
 pub use compare::{
-    assert_same_output, assert_virsh_matches_reference, map_output, normalize_cpu_time, normalize_uri,
+    assert_same_output, assert_virsh_matches_reference, map_output, normalize_cpu_time,
+    normalize_uri,
 };
 pub use daemon::{libvirtd_bin, Daemon, DaemonBuilder};
 pub use events::EventListener;
 pub use raw::{RawClient, Reply};
 pub use tools::{
-    python, reference_uri, run_with_deadline, virsh, virsh_args, virsh_command, virt_admin, CmdOutput,
+    python, reference_uri, run_with_deadline, virsh, virsh_args, virsh_command, virt_admin,
+    CmdOutput,
 };
 
 use std::path::PathBuf;
@@ -45,5 +47,7 @@ pub fn wait_until(timeout: Duration, mut condition: impl FnMut() -> bool) -> boo
 
 /// A file in `tests/data/`.
 pub fn data_file(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("data")
+        .join(name)
 }

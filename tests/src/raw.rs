@@ -76,14 +76,20 @@ impl Reply {
     pub fn expect_ok(self, what: &str) -> Vec<u8> {
         match self {
             Reply::Ok(body) => body,
-            Reply::Err(e) => panic!("{what}: expected success, got error {}/{}: {e}", e.code, e.domain),
+            Reply::Err(e) => panic!(
+                "{what}: expected success, got error {}/{}: {e}",
+                e.code, e.domain
+            ),
         }
     }
     /// The error of an error reply; panics on success.
     pub fn expect_err(self, what: &str) -> RemoteError {
         match self {
             Reply::Err(e) => e,
-            Reply::Ok(body) => panic!("{what}: expected an error, got success ({} bytes)", body.len()),
+            Reply::Ok(body) => panic!(
+                "{what}: expected an error, got success ({} bytes)",
+                body.len()
+            ),
         }
     }
 }
@@ -155,7 +161,12 @@ impl RawClient {
                 Ok(0) if self.decoder.buffered() == 0 => return Ok(None),
                 Ok(0) => return Err(RawError::Closed),
                 Ok(n) => self.decoder.push(&buf[..n]),
-                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) =>
+                {
                     return Err(RawError::Timeout(timeout))
                 }
                 Err(e) if e.kind() == io::ErrorKind::ConnectionReset => return Ok(None),
@@ -206,11 +217,13 @@ impl RawClient {
 
     /// AUTH_LIST then CONNECT_OPEN(name, flags), both expected to succeed.
     pub fn open(&mut self, name: &str, flags: u32) {
-        self.remote(remote_proc::AUTH_LIST, &[]).expect_ok("AUTH_LIST");
+        self.remote(remote_proc::AUTH_LIST, &[])
+            .expect_ok("AUTH_LIST");
         let mut args = Vec::new();
         Some(name.to_string()).encode(&mut args);
         flags.encode(&mut args);
-        self.remote(remote_proc::CONNECT_OPEN, &args).expect_ok("CONNECT_OPEN");
+        self.remote(remote_proc::CONNECT_OPEN, &args)
+            .expect_ok("CONNECT_OPEN");
     }
 
     /// Reads until the server closes the connection, returning the messages

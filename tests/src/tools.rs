@@ -50,7 +50,11 @@ impl fmt::Display for CmdOutput {
             (None, Some(sig)) => format!("signal {sig}"),
             _ => self.status.to_string(),
         };
-        write!(f, "[{how}]\n--- stdout:\n{}--- stderr:\n{}---", self.stdout, self.stderr)
+        write!(
+            f,
+            "[{how}]\n--- stdout:\n{}--- stderr:\n{}---",
+            self.stdout, self.stderr
+        )
     }
 }
 
@@ -180,11 +184,17 @@ pub fn wait_with_deadline(mut child: Child, timeout: Duration, what: &str) -> Cm
         let _ = child.wait();
     }
     let collect = |reader: Option<std::thread::JoinHandle<String>>| {
-        reader.map(|r| r.join().unwrap_or_default()).unwrap_or_default()
+        reader
+            .map(|r| r.join().unwrap_or_default())
+            .unwrap_or_default()
     };
     let (stdout, stderr) = (collect(stdout), collect(stderr));
     match status {
-        Some(status) if finished => CmdOutput { status, stdout, stderr },
+        Some(status) if finished => CmdOutput {
+            status,
+            stdout,
+            stderr,
+        },
         _ => panic!(
             "{what} did not finish within {timeout:?}\n--- stdout:\n{stdout}--- stderr:\n{stderr}"
         ),

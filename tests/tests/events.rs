@@ -41,14 +41,21 @@ fn recorded_events(uri: &str) -> Value {
 /// The reference sequence as virsh would print it for domain 'itest'.
 fn reference_virsh_lines() -> Vec<String> {
     let reference = recorded_events(reference_uri());
-    assert_eq!(reference["complete"], Value::Bool(true), "reference run incomplete: {reference}");
+    assert_eq!(
+        reference["complete"],
+        Value::Bool(true),
+        "reference run incomplete: {reference}"
+    );
     let events = reference["events"].as_array().expect("events array");
     events
         .iter()
         .map(|pair| {
             let event = pair[0].as_i64().expect("event number");
             let detail = pair[1].as_i64().expect("detail number");
-            format!("event 'lifecycle' for domain 'itest': {}", virsh_wording(event, detail))
+            format!(
+                "event 'lifecycle' for domain 'itest': {}",
+                virsh_wording(event, detail)
+            )
         })
         .collect()
 }
@@ -57,13 +64,24 @@ fn reference_virsh_lines() -> Vec<String> {
 /// virsh clients and returns the lines the listener printed for 'itest'.
 fn lifecycle_lines_seen_by(listener: &mut EventListener, rw_uri: &str) -> Vec<String> {
     let define = format!("define {}", data_file("domain.xml").display());
-    for step in [define.as_str(), "start itest", "suspend itest", "resume itest", "destroy itest", "undefine itest"] {
+    for step in [
+        define.as_str(),
+        "start itest",
+        "suspend itest",
+        "resume itest",
+        "destroy itest",
+        "undefine itest",
+    ] {
         virsh(rw_uri, step).expect_success(step);
     }
     let last = listener.wait_for_line(EVENT_TIMEOUT, |l| {
         l.starts_with("event 'lifecycle' for domain 'itest': Undefined")
     });
-    assert!(last.is_some(), "no undefine event seen\n{}", listener.finish());
+    assert!(
+        last.is_some(),
+        "no undefine event seen\n{}",
+        listener.finish()
+    );
     listener
         .seen
         .iter()
@@ -84,7 +102,11 @@ fn virsh_event_loop_sees_lifecycle_caused_by_another_client() {
     listener.wait_registered(&daemon.rw_uri(), EVENT_TIMEOUT);
     let seen = lifecycle_lines_seen_by(&mut listener, &daemon.rw_uri());
     assert_eq!(seen, expected, "\n{}", listener.finish());
-    assert!(listener.is_alive(), "virsh event exited\n{}", listener.finish());
+    assert!(
+        listener.is_alive(),
+        "virsh event exited\n{}",
+        listener.finish()
+    );
 }
 
 #[test]

@@ -45,7 +45,9 @@ fn idle_interactive_virsh_stays_connected_for_30_seconds() {
         .spawn()
         .expect("spawn virsh");
     let mut stdin = child.stdin.take().expect("piped stdin");
-    stdin.write_all(b"list --all\n").expect("write the first command");
+    stdin
+        .write_all(b"list --all\n")
+        .expect("write the first command");
     let idle_until = Instant::now() + Duration::from_secs(30);
     while Instant::now() < idle_until {
         assert!(
@@ -55,7 +57,9 @@ fn idle_interactive_virsh_stays_connected_for_30_seconds() {
         );
         std::thread::sleep(Duration::from_millis(250));
     }
-    stdin.write_all(b"list --all\n").expect("write the second command");
+    stdin
+        .write_all(b"list --all\n")
+        .expect("write the second command");
     drop(stdin);
     let ours = wait_with_deadline(child, CLIENT_TIMEOUT, "interactive virsh");
     assert_same_output("virsh session with 30 s pause", &reference, &ours);
@@ -65,11 +69,20 @@ fn idle_interactive_virsh_stays_connected_for_30_seconds() {
 fn silent_peer_that_asked_for_keepalive_is_dropped_after_about_3_seconds() {
     let daemon = fast_keepalive_daemon();
     let mut client = RawClient::unix(&daemon.rw_socket());
-    client.remote(remote_proc::AUTH_LIST, &[]).expect_ok("AUTH_LIST");
+    client
+        .remote(remote_proc::AUTH_LIST, &[])
+        .expect_ok("AUTH_LIST");
     let reply = client
-        .remote(remote_proc::CONNECT_SUPPORTS_FEATURE, &encode(&FEATURE_PROGRAM_KEEPALIVE))
+        .remote(
+            remote_proc::CONNECT_SUPPORTS_FEATURE,
+            &encode(&FEATURE_PROGRAM_KEEPALIVE),
+        )
         .expect_ok("SUPPORTS_FEATURE(PROGRAM_KEEPALIVE)");
-    assert_eq!(reply, encode(&1i32), "keepalive must be supported before CONNECT_OPEN");
+    assert_eq!(
+        reply,
+        encode(&1i32),
+        "keepalive must be supported before CONNECT_OPEN"
+    );
 
     let asked = Instant::now();
     let received = client
@@ -80,12 +93,20 @@ fn silent_peer_that_asked_for_keepalive_is_dropped_after_about_3_seconds() {
         elapsed >= Duration::from_millis(2500) && elapsed <= Duration::from_secs(8),
         "dropped after {elapsed:?}, expected about 3 s (interval 1 s x (count 2 + 1))"
     );
-    assert!(client.pings_received >= 1, "no PING before the drop: {received:?}");
+    assert!(
+        client.pings_received >= 1,
+        "no PING before the drop: {received:?}"
+    );
     for message in &received {
         let h = message.header;
         assert_eq!(
             (h.prog, h.proc_, h.mtype, h.serial),
-            (KEEPALIVE_PROGRAM, keepalive::PING, MessageType::Message as u32, 0),
+            (
+                KEEPALIVE_PROGRAM,
+                keepalive::PING,
+                MessageType::Message as u32,
+                0
+            ),
             "unexpected message while idle: {message:?}"
         );
     }
@@ -101,11 +122,16 @@ fn peer_that_never_asked_for_keepalive_is_not_pinged() {
         Err(RawError::Timeout(_)) => {}
         other => panic!("expected silence, got {other:?}"),
     }
-    client.remote(remote_proc::CONNECT_GET_HOSTNAME, &[]).expect_ok("call after idling");
+    client
+        .remote(remote_proc::CONNECT_GET_HOSTNAME, &[])
+        .expect_ok("call after idling");
 }
 
 fn ping() -> Vec<u8> {
-    encode_message(&Header::new(KEEPALIVE_PROGRAM, keepalive::PING, MessageType::Message, 0), &[])
+    encode_message(
+        &Header::new(KEEPALIVE_PROGRAM, keepalive::PING, MessageType::Message, 0),
+        &[],
+    )
 }
 
 fn assert_pong(client: &mut RawClient, socket: &str) {
@@ -119,7 +145,11 @@ fn assert_pong(client: &mut RawClient, socket: &str) {
         &[],
     );
     let got = message.to_wire();
-    assert!(got == expected, "{socket}: {}", first_difference("PONG", &format!("{expected:02x?}"), &format!("{got:02x?}")));
+    assert!(
+        got == expected,
+        "{socket}: {}",
+        first_difference("PONG", &format!("{expected:02x?}"), &format!("{got:02x?}"))
+    );
 }
 
 #[test]

@@ -10,13 +10,28 @@ fn workspace_arrows() -> BTreeMap<String, BTreeSet<String>> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.toml");
     let out = Command::new(cargo)
-        .args(["metadata", "--format-version", "1", "--no-deps", "--offline", "--manifest-path", manifest])
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+            "--manifest-path",
+            manifest,
+        ])
         .output()
         .expect("run cargo metadata");
-    assert!(out.status.success(), "cargo metadata failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "cargo metadata failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let meta: serde_json::Value = serde_json::from_slice(&out.stdout).expect("metadata is JSON");
     let packages = meta["packages"].as_array().expect("packages");
-    let members: BTreeSet<String> = packages.iter().map(|p| p["name"].as_str().unwrap_or("").to_string()).collect();
+    let members: BTreeSet<String> = packages
+        .iter()
+        .map(|p| p["name"].as_str().unwrap_or("").to_string())
+        .collect();
     let mut arrows = BTreeMap::new();
     for p in packages {
         let name = p["name"].as_str().unwrap_or("").to_string();
@@ -44,14 +59,20 @@ fn only_allowed_arrows_between_crates() {
     ]);
     let arrows = workspace_arrows();
     for crate_name in allowed.keys() {
-        assert!(arrows.contains_key(*crate_name), "workspace lacks crate {crate_name}");
+        assert!(
+            arrows.contains_key(*crate_name),
+            "workspace lacks crate {crate_name}"
+        );
     }
     for (from, deps) in &arrows {
         let Some(ok) = allowed.get(from.as_str()) else {
             continue; // tests and bench may depend on anything
         };
         for dep in deps {
-            assert!(ok.contains(&dep.as_str()), "forbidden dependency arrow {from} -> {dep}");
+            assert!(
+                ok.contains(&dep.as_str()),
+                "forbidden dependency arrow {from} -> {dep}"
+            );
         }
     }
 }

@@ -28,7 +28,9 @@ fn assert_still_serving(daemon: &mut Daemon) {
 /// without sending anything.
 fn expect_silent_close(daemon: &Daemon, bytes: &[u8], what: &str) {
     let mut client = RawClient::unix(&daemon.rw_socket());
-    client.send_bytes(bytes).unwrap_or_else(|e| panic!("{what}: send: {e}"));
+    client
+        .send_bytes(bytes)
+        .unwrap_or_else(|e| panic!("{what}: send: {e}"));
     match client.wait_for_close(CLOSE_TIMEOUT) {
         Ok(received) => assert!(received.is_empty(), "{what}: got a reply: {received:?}"),
         Err(e) => panic!("{what}: connection not closed: {e}"),
@@ -41,37 +43,71 @@ fn bad_length_words(daemon: &Daemon) {
         bytes.extend([0u8; 24]);
         expect_silent_close(daemon, &bytes, &format!("length word {len}"));
     }
-    for len in [MAX_MESSAGE_LEN as u32 + 1, MAX_MESSAGE_LEN as u32 + 4, u32::MAX] {
+    for len in [
+        MAX_MESSAGE_LEN as u32 + 1,
+        MAX_MESSAGE_LEN as u32 + 4,
+        u32::MAX,
+    ] {
         expect_silent_close(daemon, &len.to_be_bytes(), &format!("length word {len}"));
     }
 }
 
 fn truncated_header_then_close(daemon: &Daemon) {
     let mut client = RawClient::unix(&daemon.rw_socket());
-    let whole = encode_message(&Header::new(REMOTE_PROGRAM, remote_proc::AUTH_LIST, MessageType::Call, 0), &[]);
-    client.send_bytes(&whole[..14]).expect("send a truncated header");
+    let whole = encode_message(
+        &Header::new(REMOTE_PROGRAM, remote_proc::AUTH_LIST, MessageType::Call, 0),
+        &[],
+    );
+    client
+        .send_bytes(&whole[..14])
+        .expect("send a truncated header");
     client.shutdown_write().expect("close our side");
-    let received = client.wait_for_close(CLOSE_TIMEOUT).expect("server closes after our EOF");
-    assert!(received.is_empty(), "reply to a truncated message: {received:?}");
+    let received = client
+        .wait_for_close(CLOSE_TIMEOUT)
+        .expect("server closes after our EOF");
+    assert!(
+        received.is_empty(),
+        "reply to a truncated message: {received:?}"
+    );
 }
 
 fn unknown_program_then_normal_use(daemon: &Daemon) {
     let mut client = RawClient::unix(&daemon.rw_socket());
-    let error = client.call(0x1234_5678, 1, &[]).expect_err("unknown program");
+    let error = client
+        .call(0x1234_5678, 1, &[])
+        .expect_err("unknown program");
     assert_eq!((error.code, error.domain), (39, 7), "{error:?}");
-    assert_eq!(error.message.as_deref(), Some("Cannot find program 305419896 version 1"));
+    assert_eq!(
+        error.message.as_deref(),
+        Some("Cannot find program 305419896 version 1")
+    );
 
-    let mut header = Header::new(REMOTE_PROGRAM, remote_proc::AUTH_LIST, MessageType::Call, 77);
+    let mut header = Header::new(
+        REMOTE_PROGRAM,
+        remote_proc::AUTH_LIST,
+        MessageType::Call,
+        77,
+    );
     header.vers = 2;
-    client.send_bytes(&encode_message(&header, &[])).expect("send wrong version");
-    let error = client.wait_reply(77).expect("reply to wrong version").expect_err("wrong version");
+    client
+        .send_bytes(&encode_message(&header, &[]))
+        .expect("send wrong version");
+    let error = client
+        .wait_reply(77)
+        .expect("reply to wrong version")
+        .expect_err("wrong version");
     assert_eq!((error.code, error.domain), (39, 7), "{error:?}");
-    assert_eq!(error.message.as_deref(), Some("Cannot find program 536903814 version 2"));
+    assert_eq!(
+        error.message.as_deref(),
+        Some("Cannot find program 536903814 version 2")
+    );
 
     client.open("test:///default", 0);
     let error = client.remote(444, &[]).expect_err("procedure 444");
     assert_eq!(error.message.as_deref(), Some("unknown procedure: 444"));
-    client.remote(remote_proc::CONNECT_GET_HOSTNAME, &[]).expect_ok("GET_HOSTNAME on the same connection");
+    client
+        .remote(remote_proc::CONNECT_GET_HOSTNAME, &[])
+        .expect_ok("GET_HOSTNAME on the same connection");
 }
 
 /// Either an error reply or a hang-up is acceptable; a success or silence is not.
@@ -86,13 +122,17 @@ fn expect_error_or_close(client: &mut RawClient, serial: u32, what: &str) {
 
 fn oversized_strings_in_connect_open(daemon: &Daemon) {
     let mut client = RawClient::unix(&daemon.rw_socket());
-    client.remote(remote_proc::AUTH_LIST, &[]).expect_ok("AUTH_LIST");
+    client
+        .remote(remote_proc::AUTH_LIST, &[])
+        .expect_ok("AUTH_LIST");
     let mut args = encode(&Some("a".repeat(STRING_MAX + 1)));
     put_u32(&mut args, 0);
     // The server may hang up before it has read everything: a failed
     // write is then the clean close we accept.
     match client.send_call(REMOTE_PROGRAM, remote_proc::CONNECT_OPEN, &args) {
-        Ok(serial) => expect_error_or_close(&mut client, serial, "CONNECT_OPEN with a 4 MiB + 1 name"),
+        Ok(serial) => {
+            expect_error_or_close(&mut client, serial, "CONNECT_OPEN with a 4 MiB + 1 name")
+        }
         Err(e) => assert!(
             matches!(e.kind(), ErrorKind::BrokenPipe | ErrorKind::ConnectionReset),
             "sending the oversized call failed: {e}"
@@ -101,22 +141,40 @@ fn oversized_strings_in_connect_open(daemon: &Daemon) {
 
     // A length word promising far more than the message holds.
     let mut client = RawClient::unix(&daemon.rw_socket());
-    client.remote(remote_proc::AUTH_LIST, &[]).expect_ok("AUTH_LIST");
+    client
+        .remote(remote_proc::AUTH_LIST, &[])
+        .expect_ok("AUTH_LIST");
     let mut args = Vec::new();
     put_u32(&mut args, 1);
     put_u32(&mut args, 0xffff_fff0);
     args.extend(b"test");
-    let serial = client.send_call(REMOTE_PROGRAM, remote_proc::CONNECT_OPEN, &args).expect("send");
-    expect_error_or_close(&mut client, serial, "CONNECT_OPEN with a lying string length");
+    let serial = client
+        .send_call(REMOTE_PROGRAM, remote_proc::CONNECT_OPEN, &args)
+        .expect("send");
+    expect_error_or_close(
+        &mut client,
+        serial,
+        "CONNECT_OPEN with a lying string length",
+    );
 }
 
 fn garbage_after_auth_list(daemon: &Daemon) {
     let mut client = RawClient::unix(&daemon.rw_socket());
-    let mut bytes = encode_message(&Header::new(REMOTE_PROGRAM, remote_proc::AUTH_LIST, MessageType::Call, 0), &[]);
+    let mut bytes = encode_message(
+        &Header::new(REMOTE_PROGRAM, remote_proc::AUTH_LIST, MessageType::Call, 0),
+        &[],
+    );
     bytes.extend([0xffu8; 100]);
-    client.send_bytes(&bytes).expect("send AUTH_LIST and garbage");
-    let received = client.wait_for_close(CLOSE_TIMEOUT).expect("garbage length word closes the connection");
-    assert!(received.len() <= 1, "more than the AUTH_LIST reply: {received:?}");
+    client
+        .send_bytes(&bytes)
+        .expect("send AUTH_LIST and garbage");
+    let received = client
+        .wait_for_close(CLOSE_TIMEOUT)
+        .expect("garbage length word closes the connection");
+    assert!(
+        received.len() <= 1,
+        "more than the AUTH_LIST reply: {received:?}"
+    );
 }
 
 fn many_half_open_connections(daemon: &mut Daemon) {
@@ -126,8 +184,9 @@ fn many_half_open_connections(daemon: &mut Daemon) {
     // Connecting blocks while the listen backlog is full, so it runs in a
     // thread and the test fails instead of hanging if the daemon stalls.
     std::thread::spawn(move || {
-        let connections: Result<Vec<UnixStream>, _> =
-            (0..HALF_OPEN_CONNECTIONS).map(|_| UnixStream::connect(&socket)).collect();
+        let connections: Result<Vec<UnixStream>, _> = (0..HALF_OPEN_CONNECTIONS)
+            .map(|_| UnixStream::connect(&socket))
+            .collect();
         let _ = sender.send(connections);
     });
     let connections = receiver

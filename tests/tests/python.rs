@@ -51,8 +51,16 @@ fn assert_same_json(reference: &Value, ours: &Value) {
 fn read_write_and_read_only_calls_match_reference() {
     let reference = observe(reference_uri(), "all");
     // The reference must show what the test is about, or it proves nothing.
-    assert_eq!(reference["rw"]["missing"]["code"], 42, "{}", reference["rw"]["missing"]);
-    assert_eq!(reference["ro"]["destroy"]["code"], 29, "{}", reference["ro"]["destroy"]);
+    assert_eq!(
+        reference["rw"]["missing"]["code"], 42,
+        "{}",
+        reference["rw"]["missing"]
+    );
+    assert_eq!(
+        reference["ro"]["destroy"]["code"], 29,
+        "{}",
+        reference["ro"]["destroy"]
+    );
     let daemon = Daemon::start();
     let ours = observe(&daemon.rw_uri(), "all");
     assert_same_json(&reference, &ours);
@@ -63,7 +71,12 @@ fn missing_domain_error_code_and_domain_match_reference() {
     let reference = observe(reference_uri(), "all");
     let daemon = Daemon::start();
     let ours = observe(&daemon.rw_uri(), "all");
-    let missing = |v: &Value| (v["rw"]["missing"]["code"].clone(), v["rw"]["missing"]["domain"].clone());
+    let missing = |v: &Value| {
+        (
+            v["rw"]["missing"]["code"].clone(),
+            v["rw"]["missing"]["domain"].clone(),
+        )
+    };
     assert_eq!(missing(&ours), missing(&reference));
 }
 

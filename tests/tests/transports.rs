@@ -8,7 +8,8 @@ use integration_tests::{data_file, reference_uri, virsh, virsh_args, Daemon, Raw
 use protocol::error::RemoteError;
 use protocol::programs::remote_proc;
 
-const READS: &str = "version; hostname; nodeinfo; list --all; dominfo test; domstate --reason test; \
+const READS: &str =
+    "version; hostname; nodeinfo; list --all; dominfo test; domstate --reason test; \
                      dumpxml test; capabilities";
 
 #[test]
@@ -53,7 +54,8 @@ fn writes_over_the_read_only_socket_are_refused_like_reference_readonly() {
     let ours = virsh(&daemon.ro_uri(), &commands);
     assert_same_output(&commands, &reference, &ours);
     assert!(
-        ours.stderr.contains("operation forbidden: read only access prevents virDomainDestroy"),
+        ours.stderr
+            .contains("operation forbidden: read only access prevents virDomainDestroy"),
         "{ours}"
     );
 }
@@ -83,13 +85,20 @@ fn raw_mutating_calls_on_the_read_only_socket_get_error_29() {
     let daemon = Daemon::start();
     let mut client = RawClient::unix(&daemon.ro_socket());
     client.open("test:///default", 0);
-    let hostname = client.remote(remote_proc::CONNECT_GET_HOSTNAME, &[]).expect_ok("GET_HOSTNAME");
+    let hostname = client
+        .remote(remote_proc::CONNECT_GET_HOSTNAME, &[])
+        .expect_ok("GET_HOSTNAME");
     assert!(hostname.len() > 4, "empty hostname reply");
     let dom = client
-        .remote(remote_proc::DOMAIN_LOOKUP_BY_NAME, &encode(&"test".to_string()))
+        .remote(
+            remote_proc::DOMAIN_LOOKUP_BY_NAME,
+            &encode(&"test".to_string()),
+        )
         .expect_ok("LOOKUP_BY_NAME over the read-only socket");
 
-    let error = client.remote(remote_proc::DOMAIN_DESTROY, &dom).expect_err("DOMAIN_DESTROY");
+    let error = client
+        .remote(remote_proc::DOMAIN_DESTROY, &dom)
+        .expect_err("DOMAIN_DESTROY");
     assert_forbidden(error, "virDomainDestroy");
 
     let xml = std::fs::read_to_string(data_file("domain.xml")).expect("domain.xml");
@@ -106,9 +115,14 @@ fn raw_mutating_calls_on_the_read_only_socket_get_error_29() {
     assert_forbidden(error, "virDomainSetAutostart");
 
     // Nothing changed, and the read-only connection still serves reads.
-    client.remote(remote_proc::DOMAIN_GET_INFO, &dom).expect_ok("GET_INFO after refusals");
-    let after = virsh(&daemon.rw_uri(), "domstate test; dominfo test; list --all --name")
-        .expect_success("check state over the rw socket");
+    client
+        .remote(remote_proc::DOMAIN_GET_INFO, &dom)
+        .expect_ok("GET_INFO after refusals");
+    let after = virsh(
+        &daemon.rw_uri(),
+        "domstate test; dominfo test; list --all --name",
+    )
+    .expect_success("check state over the rw socket");
     assert!(after.stdout.starts_with("running\n"), "{after}");
     assert!(after.stdout.contains("Autostart:      disable"), "{after}");
     assert!(!after.stdout.contains("itest"), "{after}");
@@ -120,9 +134,14 @@ fn read_only_flag_on_the_rw_socket_is_enforced_by_the_daemon() {
     let mut client = RawClient::unix(&daemon.rw_socket());
     client.open("test:///default", 1);
     let dom = client
-        .remote(remote_proc::DOMAIN_LOOKUP_BY_NAME, &encode(&"test".to_string()))
+        .remote(
+            remote_proc::DOMAIN_LOOKUP_BY_NAME,
+            &encode(&"test".to_string()),
+        )
         .expect_ok("LOOKUP_BY_NAME");
-    let error = client.remote(remote_proc::DOMAIN_DESTROY, &dom).expect_err("DOMAIN_DESTROY");
+    let error = client
+        .remote(remote_proc::DOMAIN_DESTROY, &dom)
+        .expect_err("DOMAIN_DESTROY");
     assert_forbidden(error, "virDomainDestroy");
 }
 
@@ -131,7 +150,9 @@ fn raw_client_over_tcp_opens_and_reads() {
     let daemon = Daemon::builder().tcp().start();
     let mut client = RawClient::tcp(daemon.tcp_port());
     client.open("test:///default", 0);
-    let body = client.remote(remote_proc::CONNECT_GET_TYPE, &[]).expect_ok("GET_TYPE");
+    let body = client
+        .remote(remote_proc::CONNECT_GET_TYPE, &[])
+        .expect_ok("GET_TYPE");
     let hv_type: String = protocol::xdr::from_bytes(&body).expect("string reply");
     assert_eq!(hv_type, "TEST");
 }

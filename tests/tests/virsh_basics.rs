@@ -21,7 +21,9 @@ fn version_daemon_reports_9_0_0() {
     let daemon = Daemon::start();
     let ours = assert_virsh_matches_reference(&daemon.rw_uri(), "version --daemon");
     assert!(
-        ours.stdout.lines().any(|l| l == "Running against daemon: 9.0.0"),
+        ours.stdout
+            .lines()
+            .any(|l| l == "Running against daemon: 9.0.0"),
         "no daemon version line:\n{ours}"
     );
 }
@@ -91,7 +93,9 @@ fn virt_admin_version_reports_daemon_9_0_0() {
     let daemon = Daemon::start();
     let out = virt_admin(&daemon.admin_uri(), "version").expect_success("virt-admin version");
     assert!(
-        out.stdout.lines().any(|l| l == "Running against daemon: 9.0.0"),
+        out.stdout
+            .lines()
+            .any(|l| l == "Running against daemon: 9.0.0"),
         "no daemon version line:\n{out}"
     );
 }
@@ -101,5 +105,8 @@ fn virt_admin_srv_list_names_both_servers() {
     let daemon = Daemon::start();
     let out = virt_admin(&daemon.admin_uri(), "srv-list").expect_success("virt-admin srv-list");
     // As printed by virt-admin against libvirtd 9.0 (capture virt-admin-srv-list).
-    assert_eq!(out.stdout, " Id   Name\n----------------\n 0    libvirtd\n 1    admin\n\n");
+    assert_eq!(
+        out.stdout,
+        " Id   Name\n----------------\n 0    libvirtd\n 1    admin\n\n"
+    );
 }

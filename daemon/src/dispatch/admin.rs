@@ -16,7 +16,10 @@ use crate::dispatch::remote_lib_version;
 
 pub fn handle(daemon: &Arc<Daemon>, session: &mut Session, h: &Header, body: &[u8]) -> Action {
     if h.proc_ <= 0 || h.proc_ > p::MAX {
-        return reply(h, rpc_error(codes::RPC, &format!("unknown procedure: {}", h.proc_)));
+        return reply(
+            h,
+            rpc_error(codes::RPC, &format!("unknown procedure: {}", h.proc_)),
+        );
     }
     if h.proc_ == p::CONNECT_OPEN {
         return decode(h, body, |_: ConnectOpenArgs| {
@@ -94,7 +97,11 @@ fn reply(h: &Header, err: RemoteError) -> Action {
     Action::Reply(error_reply(h, &err))
 }
 
-fn decode<A: Xdr, R: Xdr>(h: &Header, body: &[u8], f: impl FnOnce(A) -> Result<R, RemoteError>) -> Action {
+fn decode<A: Xdr, R: Xdr>(
+    h: &Header,
+    body: &[u8],
+    f: impl FnOnce(A) -> Result<R, RemoteError>,
+) -> Action {
     match xdr::from_bytes::<A>(body) {
         Ok(args) => Action::Reply(respond(h, f(args))),
         Err(_) => reply(h, rpc_error(codes::RPC, "Unable to decode message payload")),

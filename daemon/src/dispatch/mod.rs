@@ -12,7 +12,9 @@ use std::sync::Arc;
 use drivers::api::Connection;
 use protocol::error::{codes, domains, RemoteError};
 use protocol::header::{Header, MessageType, Status};
-use protocol::programs::{ADMIN_PROGRAM, LXC_PROGRAM, PROTOCOL_VERSION, QEMU_PROGRAM, REMOTE_PROGRAM};
+use protocol::programs::{
+    ADMIN_PROGRAM, LXC_PROGRAM, PROTOCOL_VERSION, QEMU_PROGRAM, REMOTE_PROGRAM,
+};
 
 use crate::context::Daemon;
 use crate::server::client::OutgoingSender;
@@ -52,7 +54,12 @@ pub struct Session {
 }
 
 impl Session {
-    pub fn new(info: ClientInfo, kind: ServiceKind, authenticated: bool, sender: OutgoingSender) -> Self {
+    pub fn new(
+        info: ClientInfo,
+        kind: ServiceKind,
+        authenticated: bool,
+        sender: OutgoingSender,
+    ) -> Self {
         Session {
             read_only: kind.read_only,
             info,
@@ -82,7 +89,12 @@ impl Session {
 }
 
 /// Handles one non-keepalive message from the client.
-pub fn handle_message(daemon: &Arc<Daemon>, session: &mut Session, header: &Header, body: &[u8]) -> Action {
+pub fn handle_message(
+    daemon: &Arc<Daemon>,
+    session: &mut Session,
+    header: &Header,
+    body: &[u8],
+) -> Action {
     let call = matches!(
         header.message_type(),
         Some(MessageType::Call) | Some(MessageType::CallWithFds)
@@ -102,7 +114,10 @@ pub fn handle_message(daemon: &Arc<Daemon>, session: &mut Session, header: &Head
         matches!(header.prog, REMOTE_PROGRAM | QEMU_PROGRAM | LXC_PROGRAM)
     };
     if !served || header.vers != PROTOCOL_VERSION {
-        let msg = format!("Cannot find program {} version {}", header.prog, header.vers);
+        let msg = format!(
+            "Cannot find program {} version {}",
+            header.prog, header.vers
+        );
         return Action::Reply(error_reply(header, &rpc_error(codes::RPC, &msg)));
     }
     let body = if header.message_type() == Some(MessageType::CallWithFds) {
@@ -123,7 +138,10 @@ pub fn handle_message(daemon: &Arc<Daemon>, session: &mut Session, header: &Head
 /// arrives with the qemu and lxc drivers.
 fn other_program(session: &Session, header: &Header) -> Action {
     if !session.authenticated {
-        return Action::Reply(error_reply(header, &rpc_error(codes::RPC, "authentication required")));
+        return Action::Reply(error_reply(
+            header,
+            &rpc_error(codes::RPC, "authentication required"),
+        ));
     }
     let err = RemoteError::new(
         codes::NO_SUPPORT,

@@ -5,7 +5,9 @@ use protocol::error::domains;
 use protocol::programs::{remote_proc, LXC_PROGRAM, QEMU_PROGRAM};
 
 /// Words the public API spells in capitals.
-const UPPER_WORDS: &[&str] = &["XML", "UUID", "ID", "CPU", "OS", "PM", "IO", "MAC", "SEV", "SGX", "TLS", "FD", "DHCP"];
+const UPPER_WORDS: &[&str] = &[
+    "XML", "UUID", "ID", "CPU", "OS", "PM", "IO", "MAC", "SEV", "SGX", "TLS", "FD", "DHCP",
+];
 
 /// `DOMAIN_GET_XML_DESC` -> `virDomainGetXMLDesc`; `CONNECT_OPEN` -> `virConnectOpen`.
 pub fn remote_api(proc_: i32) -> String {
@@ -71,17 +73,41 @@ mod tests {
     #[test]
     fn api_names_follow_libvirt_spelling() {
         assert_eq!(api_from_proc_name("DOMAIN_CREATE"), "virDomainCreate");
-        assert_eq!(api_from_proc_name("DOMAIN_GET_XML_DESC"), "virDomainGetXMLDesc");
-        assert_eq!(api_from_proc_name("DOMAIN_LOOKUP_BY_UUID"), "virDomainLookupByUUID");
-        assert_eq!(api_from_proc_name("DOMAIN_SET_AUTOSTART"), "virDomainSetAutostart");
-        assert_eq!(api_from_proc_name("NETWORK_DEFINE_XML"), "virNetworkDefineXML");
-        assert_eq!(remote_api(remote_proc::DOMAIN_UNDEFINE_FLAGS), "virDomainUndefineFlags");
+        assert_eq!(
+            api_from_proc_name("DOMAIN_GET_XML_DESC"),
+            "virDomainGetXMLDesc"
+        );
+        assert_eq!(
+            api_from_proc_name("DOMAIN_LOOKUP_BY_UUID"),
+            "virDomainLookupByUUID"
+        );
+        assert_eq!(
+            api_from_proc_name("DOMAIN_SET_AUTOSTART"),
+            "virDomainSetAutostart"
+        );
+        assert_eq!(
+            api_from_proc_name("NETWORK_DEFINE_XML"),
+            "virNetworkDefineXML"
+        );
+        assert_eq!(
+            remote_api(remote_proc::DOMAIN_UNDEFINE_FLAGS),
+            "virDomainUndefineFlags"
+        );
     }
 
     #[test]
     fn refused_apis_report_their_object_domain() {
-        assert_eq!(api_error_domain(remote_proc::DOMAIN_CREATE), domains::DOMAIN);
-        assert_eq!(api_error_domain(remote_proc::NETWORK_DEFINE_XML), domains::NETWORK);
-        assert_eq!(api_error_domain(remote_proc::CONNECT_GET_HOSTNAME), domains::NONE);
+        assert_eq!(
+            api_error_domain(remote_proc::DOMAIN_CREATE),
+            domains::DOMAIN
+        );
+        assert_eq!(
+            api_error_domain(remote_proc::NETWORK_DEFINE_XML),
+            domains::NETWORK
+        );
+        assert_eq!(
+            api_error_domain(remote_proc::CONNECT_GET_HOSTNAME),
+            domains::NONE
+        );
     }
 }

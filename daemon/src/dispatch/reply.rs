@@ -39,6 +39,8 @@ pub fn from_driver(err: DriverError) -> RemoteError {
     let mut out = RemoteError::new(err.code, err.domain, err.message);
     out.str1 = err.str1;
     out.str2 = err.str2;
+    out.int1 = err.int1;
+    out.int2 = err.int2;
     out
 }
 

@@ -44,8 +44,13 @@ pub type OutgoingSender = mpsc::UnboundedSender<Outgoing>;
 
 /// Runs a session until the peer leaves, breaks the protocol, asks to close, or
 /// the daemon shuts down.
-pub async fn serve<S>(mut stream: S, daemon: Arc<Daemon>, server: Arc<Server>, kind: ServiceKind, info: ClientInfo)
-where
+pub async fn serve<S>(
+    mut stream: S,
+    daemon: Arc<Daemon>,
+    server: Arc<Server>,
+    kind: ServiceKind,
+    info: ClientInfo,
+) where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let client_id = info.id;
@@ -54,7 +59,11 @@ where
     let (tx, mut rx) = mpsc::unbounded_channel::<Outgoing>();
     let mut session = Session::new(info, kind, authenticated, tx);
     let limits = server.limits();
-    let mut keepalive = Keepalive::new(limits.keepalive_interval, limits.keepalive_count, Instant::now());
+    let mut keepalive = Keepalive::new(
+        limits.keepalive_interval,
+        limits.keepalive_count,
+        Instant::now(),
+    );
     let mut buf: Vec<u8> = Vec::new();
     let mut in_flight = 0usize;
     let mut deferred: VecDeque<Vec<u8>> = VecDeque::new();
@@ -170,7 +179,9 @@ struct Calls<'a> {
 impl Calls<'_> {
     /// Runs one whole non-keepalive message; inline replies are appended to `out`.
     fn run(&mut self, message: &[u8], out: &mut Vec<u8>) {
-        let header_bytes: &[u8; HEADER_LEN] = message[LEN_WORD..LEN_WORD + HEADER_LEN].try_into().expect("header");
+        let header_bytes: &[u8; HEADER_LEN] = message[LEN_WORD..LEN_WORD + HEADER_LEN]
+            .try_into()
+            .expect("header");
         let header = Header::decode(header_bytes);
         let body = &message[LEN_WORD + HEADER_LEN..];
         match dispatch::handle_message(self.daemon, self.session, &header, body) {
@@ -187,7 +198,10 @@ impl Calls<'_> {
                         Ok(reply) => reply,
                         Err(_) => dispatch::error_reply(
                             &header,
-                            &dispatch::rpc_error(protocol::error::codes::INTERNAL_ERROR, "internal error: call failed"),
+                            &dispatch::rpc_error(
+                                protocol::error::codes::INTERNAL_ERROR,
+                                "internal error: call failed",
+                            ),
                         ),
                     };
                     drop(permit);
@@ -211,7 +225,9 @@ fn drain_messages(
     let mut out = Vec::new();
     let mut consumed = 0;
     while buf.len() - consumed >= LEN_WORD {
-        let word: [u8; 4] = buf[consumed..consumed + LEN_WORD].try_into().expect("4 bytes");
+        let word: [u8; 4] = buf[consumed..consumed + LEN_WORD]
+            .try_into()
+            .expect("4 bytes");
         let len = frame::message_len(word).map_err(|_| "bad message length")?;
         if buf.len() - consumed < len {
             buf.reserve(len - (buf.len() - consumed));
@@ -219,7 +235,9 @@ fn drain_messages(
         }
         let message = &buf[consumed..consumed + len];
         consumed += len;
-        let header_bytes: &[u8; HEADER_LEN] = message[LEN_WORD..LEN_WORD + HEADER_LEN].try_into().expect("header");
+        let header_bytes: &[u8; HEADER_LEN] = message[LEN_WORD..LEN_WORD + HEADER_LEN]
+            .try_into()
+            .expect("header");
         let header = Header::decode(header_bytes);
         if header.prog == KEEPALIVE_PROGRAM {
             if header.proc_ == keepalive::PING {

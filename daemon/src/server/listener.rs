@@ -32,7 +32,12 @@ pub struct Listener {
 
 /// Creates a unix socket at `path` (replacing a stale file), with `mode` and
 /// optional group, listening with `backlog`.
-pub fn bind_unix(path: &Path, mode: u32, gid: Option<u32>, backlog: u32) -> io::Result<std::os::unix::net::UnixListener> {
+pub fn bind_unix(
+    path: &Path,
+    mode: u32,
+    gid: Option<u32>,
+    backlog: u32,
+) -> io::Result<std::os::unix::net::UnixListener> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
@@ -52,13 +57,23 @@ pub fn bind_unix(path: &Path, mode: u32, gid: Option<u32>, backlog: u32) -> io::
 
 /// Binds every address `host:port` resolves to (all addresses when `host` is
 /// None, as libvirtd does), each listening with `backlog`.
-pub fn bind_tcp(host: Option<&str>, port: &str, backlog: u32) -> io::Result<Vec<std::net::TcpListener>> {
-    let port: u16 = port
-        .parse()
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, format!("Unable to resolve port '{port}'")))?;
+pub fn bind_tcp(
+    host: Option<&str>,
+    port: &str,
+    backlog: u32,
+) -> io::Result<Vec<std::net::TcpListener>> {
+    let port: u16 = port.parse().map_err(|_| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("Unable to resolve port '{port}'"),
+        )
+    })?;
     let addrs: Vec<SocketAddr> = match host {
         Some(host) => (host, port).to_socket_addrs()?.collect(),
-        None => vec![SocketAddr::from(([0u8; 16], port)), SocketAddr::from(([0u8; 4], port))],
+        None => vec![
+            SocketAddr::from(([0u8; 16], port)),
+            SocketAddr::from(([0u8; 4], port)),
+        ],
     };
     let mut listeners = Vec::new();
     let mut last_err = None;
@@ -69,13 +84,19 @@ pub fn bind_tcp(host: Option<&str>, port: &str, backlog: u32) -> io::Result<Vec<
                 listeners.push(l);
             }
             // With no host, [::] is usually dual-stack and 0.0.0.0 then fails: fine.
-            Err(e) if host.is_none() && e.kind() == io::ErrorKind::AddrInUse && !listeners.is_empty() => {}
+            Err(e)
+                if host.is_none()
+                    && e.kind() == io::ErrorKind::AddrInUse
+                    && !listeners.is_empty() => {}
             Err(e) => last_err = Some(e),
         }
     }
     match (listeners.is_empty(), last_err) {
         (true, Some(e)) => Err(e),
-        (true, None) => Err(io::Error::new(io::ErrorKind::AddrNotAvailable, "no address to listen on")),
+        (true, None) => Err(io::Error::new(
+            io::ErrorKind::AddrNotAvailable,
+            "no address to listen on",
+        )),
         _ => Ok(listeners),
     }
 }
@@ -91,12 +112,19 @@ pub fn set_backlog(fd: i32, backlog: u32) -> io::Result<()> {
 }
 
 fn now_secs() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 /// Accepts clients while the server has room, until `shutdown`.
 pub async fn accept_loop(listener: Listener, daemon: Arc<Daemon>, shutdown: CancellationToken) {
-    let server = if listener.kind.admin { daemon.admin.clone() } else { daemon.main.clone() };
+    let server = if listener.kind.admin {
+        daemon.admin.clone()
+    } else {
+        daemon.main.clone()
+    };
     let kind = listener.kind;
     match listener.socket {
         Socket::Unix(std_listener) => {
@@ -125,7 +153,13 @@ pub async fn accept_loop(listener: Listener, daemon: Arc<Daemon>, shutdown: Canc
                             peer_pid: cred.and_then(|c| c.pid()),
                             peer_addr: None,
                         };
-                        tokio::spawn(client::serve(stream, daemon.clone(), server.clone(), kind, info));
+                        tokio::spawn(client::serve(
+                            stream,
+                            daemon.clone(),
+                            server.clone(),
+                            kind,
+                            info,
+                        ));
                     }
                     Err(e) => warn!("accept failed: {e}"),
                 }
@@ -157,7 +191,13 @@ pub async fn accept_loop(listener: Listener, daemon: Arc<Daemon>, shutdown: Canc
                             peer_pid: None,
                             peer_addr: Some(peer.to_string()),
                         };
-                        tokio::spawn(client::serve(stream, daemon.clone(), server.clone(), kind, info));
+                        tokio::spawn(client::serve(
+                            stream,
+                            daemon.clone(),
+                            server.clone(),
+                            kind,
+                            info,
+                        ));
                     }
                     Err(e) => warn!("accept failed: {e}"),
                 }

@@ -93,14 +93,20 @@ impl Server {
     }
 
     pub fn limits(&self) -> Limits {
-        self.limits.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.limits
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Applies new limits to this server; running clients pick them up on their next event.
     pub fn set_limits(&self, limits: Limits) {
         let wanted = limits.max_workers.max(1);
         {
-            let mut current = self.worker_permits.lock().unwrap_or_else(|e| e.into_inner());
+            let mut current = self
+                .worker_permits
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
             if wanted > *current {
                 self.workers.add_permits(wanted - *current);
             } else if wanted < *current {

@@ -101,6 +101,10 @@ pub struct DriverError {
     pub str1: Option<String>,
     /// The detail substituted into the format (its `str2`).
     pub str2: Option<String>,
+    /// Extra numbers of the wire error (`int1`/`int2`): -1 except where libvirt sets them
+    /// (its flag checks send 0).
+    pub int1: i32,
+    pub int2: i32,
 }
 
 /// Result of every driver call.
@@ -117,6 +121,8 @@ impl DriverError {
             message: format.replacen("%s", &detail, 1),
             str1: Some(format.to_string()),
             str2: Some(detail),
+            int1: -1,
+            int2: -1,
         }
     }
 
@@ -129,6 +135,8 @@ impl DriverError {
             message: bare.to_string(),
             str1: Some(bare.to_string()),
             str2: None,
+            int1: -1,
+            int2: -1,
         }
     }
 
@@ -198,6 +206,8 @@ impl DriverError {
             message: format!("unsupported flags (0x{flags:x}) in function {function}"),
             str1: Some(function.to_string()),
             str2: Some("flags".to_string()),
+            int1: 0,
+            int2: 0,
         }
     }
 
@@ -248,6 +258,7 @@ mod tests {
         );
         assert_eq!(err.str1.as_deref(), Some("testDomainUndefineFlags"));
         assert_eq!(err.str2.as_deref(), Some("flags"));
+        assert_eq!((err.int1, err.int2), (0, 0));
     }
 
     #[test]
@@ -256,6 +267,7 @@ mod tests {
         assert_eq!(err.message, "Domain not found");
         assert_eq!(err.str1.as_deref(), Some("Domain not found"));
         assert_eq!(err.str2, None);
+        assert_eq!((err.int1, err.int2), (-1, -1));
     }
 
     #[test]

@@ -116,6 +116,8 @@ impl TestState {
                 message: "Flags 'VIR_DOMAIN_AFFECT_LIVE' and 'VIR_DOMAIN_AFFECT_CONFIG' are mutually exclusive".to_string(),
                 str1: Some("virDomainGetVcpusFlags".to_string()),
                 str2: Some("ctl".to_string()),
+                int1: 0,
+                int2: 0,
             });
         }
         let use_live = if live || config {

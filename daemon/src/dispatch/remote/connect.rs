@@ -79,14 +79,21 @@ pub fn feature_before_open(session: &mut Session, h: &Header, body: &[u8]) -> Ac
     })
 }
 
-pub fn supports_feature(session: &mut Session, conn: &Arc<dyn Connection>, h: &Header, body: &[u8]) -> Action {
+pub fn supports_feature(
+    session: &mut Session,
+    conn: &Arc<dyn Connection>,
+    h: &Header,
+    body: &[u8],
+) -> Action {
     inline(h, body, |a: ConnectSupportsFeatureArgs| {
         let supported = match a.feature {
             FEATURE_PROGRAM_KEEPALIVE => {
                 session.keepalive_requested = true;
                 true
             }
-            FEATURE_FD_PASSING | FEATURE_REMOTE_EVENT_CALLBACK | FEATURE_REMOTE_CLOSE_CALLBACK => true,
+            FEATURE_FD_PASSING | FEATURE_REMOTE_EVENT_CALLBACK | FEATURE_REMOTE_CLOSE_CALLBACK => {
+                true
+            }
             other => conn.supports_feature(other),
         };
         Ok(ConnectSupportsFeatureRet {
@@ -119,7 +126,11 @@ pub fn open(daemon: &Arc<Daemon>, session: &mut Session, h: &Header, body: &[u8]
         daemon.drivers.for_uri(&name)
     };
     let Some(driver) = driver else {
-        let shown = if name.is_empty() { "(null)".to_string() } else { name.clone() };
+        let shown = if name.is_empty() {
+            "(null)".to_string()
+        } else {
+            name.clone()
+        };
         return reply_err(
             h,
             with_template(
@@ -134,7 +145,11 @@ pub fn open(daemon: &Arc<Daemon>, session: &mut Session, h: &Header, body: &[u8]
     if args.flags & CONNECT_RO != 0 {
         session.read_only = true;
     }
-    let uri = if name.is_empty() { format!("{}:///default", driver.scheme()) } else { name };
+    let uri = if name.is_empty() {
+        format!("{}:///default", driver.scheme())
+    } else {
+        name
+    };
     match driver.open(&uri, session.read_only) {
         Ok(conn) => {
             session.scheme = driver.scheme();
@@ -177,11 +192,19 @@ pub fn serves(proc_: i32) -> bool {
 pub fn handle(conn: &Arc<dyn Connection>, h: &Header, body: &[u8]) -> Action {
     let conn = conn.clone();
     match h.proc_ {
-        p::CONNECT_GET_TYPE => inline(h, body, |(): ()| Ok(ConnectGetTypeRet { type_: conn.hv_type() })),
+        p::CONNECT_GET_TYPE => inline(h, body, |(): ()| {
+            Ok(ConnectGetTypeRet {
+                type_: conn.hv_type(),
+            })
+        }),
         p::CONNECT_GET_VERSION => inline(h, body, |(): ()| {
             drv(conn.hv_version()).map(|hv_ver| ConnectGetVersionRet { hv_ver })
         }),
-        p::CONNECT_GET_LIB_VERSION => inline(h, body, |(): ()| Ok(ConnectGetLibVersionRet { lib_ver: LIB_VERSION })),
+        p::CONNECT_GET_LIB_VERSION => inline(h, body, |(): ()| {
+            Ok(ConnectGetLibVersionRet {
+                lib_ver: LIB_VERSION,
+            })
+        }),
         p::CONNECT_GET_HOSTNAME => inline(h, body, |(): ()| {
             drv(conn.hostname()).map(|hostname| ConnectGetHostnameRet { hostname })
         }),
@@ -192,18 +215,21 @@ pub fn handle(conn: &Arc<dyn Connection>, h: &Header, body: &[u8]) -> Action {
         p::CONNECT_GET_CAPABILITIES => job(h, body, move |(): ()| {
             drv(conn.capabilities()).map(|capabilities| ConnectGetCapabilitiesRet { capabilities })
         }),
-        p::CONNECT_GET_DOMAIN_CAPABILITIES => job(h, body, move |a: ConnectGetDomainCapabilitiesArgs| {
-            drv(conn.domain_capabilities(
-                a.emulatorbin.as_deref(),
-                a.arch.as_deref(),
-                a.machine.as_deref(),
-                a.virttype.as_deref(),
-                a.flags,
-            ))
-            .map(|capabilities| ConnectGetDomainCapabilitiesRet { capabilities })
-        }),
+        p::CONNECT_GET_DOMAIN_CAPABILITIES => {
+            job(h, body, move |a: ConnectGetDomainCapabilitiesArgs| {
+                drv(conn.domain_capabilities(
+                    a.emulatorbin.as_deref(),
+                    a.arch.as_deref(),
+                    a.machine.as_deref(),
+                    a.virttype.as_deref(),
+                    a.flags,
+                ))
+                .map(|capabilities| ConnectGetDomainCapabilitiesRet { capabilities })
+            })
+        }
         p::CONNECT_GET_MAX_VCPUS => inline(h, body, |a: ConnectGetMaxVcpusArgs| {
-            drv(conn.max_vcpus(a.type_.as_deref())).map(|max_vcpus| ConnectGetMaxVcpusRet { max_vcpus })
+            drv(conn.max_vcpus(a.type_.as_deref()))
+                .map(|max_vcpus| ConnectGetMaxVcpusRet { max_vcpus })
         }),
         p::CONNECT_IS_SECURE => inline(h, body, |(): ()| {
             Ok(ConnectIsSecureRet {
@@ -226,7 +252,8 @@ pub fn handle(conn: &Arc<dyn Connection>, h: &Header, body: &[u8]) -> Action {
             drv(conn.node_free_memory()).map(|free_mem| NodeGetFreeMemoryRet { free_mem })
         }),
         p::NODE_GET_CELLS_FREE_MEMORY => inline(h, body, |a: NodeGetCellsFreeMemoryArgs| {
-            drv(conn.node_cells_free_memory(a.start_cell, a.maxcells)).map(|cells| NodeGetCellsFreeMemoryRet { cells })
+            drv(conn.node_cells_free_memory(a.start_cell, a.maxcells))
+                .map(|cells| NodeGetCellsFreeMemoryRet { cells })
         }),
         p::NODE_GET_SECURITY_MODEL => inline(h, body, |(): ()| {
             drv(conn.node_security_model()).map(|m| NodeGetSecurityModelRet {
@@ -236,7 +263,11 @@ pub fn handle(conn: &Arc<dyn Connection>, h: &Header, body: &[u8]) -> Action {
         }),
         other => reply_err(
             h,
-            RemoteError::new(codes::INTERNAL_ERROR, domains::RPC, format!("unrouted procedure {other}")),
+            RemoteError::new(
+                codes::INTERNAL_ERROR,
+                domains::RPC,
+                format!("unrouted procedure {other}"),
+            ),
         ),
     }
 }

@@ -55,20 +55,28 @@ pub fn handle(session: &Session, conn: &Arc<dyn Connection>, h: &Header, body: &
             let list = drv(c.list_all_domains(a.flags))?;
             let count = list.len() as u32;
             let domains = if a.need_results != 0 {
-                list.into_iter().take(DOMAIN_LIST_MAX).map(wire_dom).collect()
+                list.into_iter()
+                    .take(DOMAIN_LIST_MAX)
+                    .map(wire_dom)
+                    .collect()
             } else {
                 Vec::new()
             };
-            Ok(ConnectListAllDomainsRet { domains, ret: count })
+            Ok(ConnectListAllDomainsRet {
+                domains,
+                ret: count,
+            })
         }),
         p::CONNECT_LIST_DOMAINS => inline(h, body, |a: ConnectListDomainsArgs| {
-            drv(c.list_domain_ids(a.maxids.max(0) as usize)).map(|ids| ConnectListDomainsRet { ids })
+            drv(c.list_domain_ids(a.maxids.max(0) as usize))
+                .map(|ids| ConnectListDomainsRet { ids })
         }),
         p::CONNECT_NUM_OF_DOMAINS => inline(h, body, |(): ()| {
             drv(c.num_of_domains()).map(|num| ConnectNumOfDomainsRet { num })
         }),
         p::CONNECT_LIST_DEFINED_DOMAINS => inline(h, body, |a: ConnectListDefinedDomainsArgs| {
-            drv(c.list_defined_domains(a.maxnames.max(0) as usize)).map(|names| ConnectListDefinedDomainsRet { names })
+            drv(c.list_defined_domains(a.maxnames.max(0) as usize))
+                .map(|names| ConnectListDefinedDomainsRet { names })
         }),
         p::CONNECT_NUM_OF_DEFINED_DOMAINS => inline(h, body, |(): ()| {
             drv(c.num_of_defined_domains()).map(|num| ConnectNumOfDefinedDomainsRet { num })
@@ -92,7 +100,8 @@ pub fn handle(session: &Session, conn: &Arc<dyn Connection>, h: &Header, body: &
             })
         }),
         p::DOMAIN_GET_STATE => inline(h, body, |a: DomainGetStateArgs| {
-            drv(c.get_state(&dom_ref(&a.dom), a.flags)).map(|(state, reason)| DomainGetStateRet { state, reason })
+            drv(c.get_state(&dom_ref(&a.dom), a.flags))
+                .map(|(state, reason)| DomainGetStateRet { state, reason })
         }),
         p::DOMAIN_GET_XML_DESC => inline(h, body, |a: DomainGetXmlDescArgs| {
             if session.read_only && a.flags & XML_SECURE != 0 {
@@ -107,13 +116,17 @@ pub fn handle(session: &Session, conn: &Arc<dyn Connection>, h: &Header, body: &
             drv(c.get_xml_desc(&dom_ref(&a.dom), a.flags)).map(|xml| DomainGetXmlDescRet { xml })
         }),
         p::DOMAIN_GET_AUTOSTART => inline(h, body, |a: DomainGetAutostartArgs| {
-            drv(c.get_autostart(&dom_ref(&a.dom))).map(|v| DomainGetAutostartRet { autostart: v as i32 })
+            drv(c.get_autostart(&dom_ref(&a.dom))).map(|v| DomainGetAutostartRet {
+                autostart: v as i32,
+            })
         }),
         p::DOMAIN_IS_ACTIVE => inline(h, body, |a: DomainIsActiveArgs| {
             drv(c.is_active(&dom_ref(&a.dom))).map(|v| DomainIsActiveRet { active: v as i32 })
         }),
         p::DOMAIN_IS_PERSISTENT => inline(h, body, |a: DomainIsPersistentArgs| {
-            drv(c.is_persistent(&dom_ref(&a.dom))).map(|v| DomainIsPersistentRet { persistent: v as i32 })
+            drv(c.is_persistent(&dom_ref(&a.dom))).map(|v| DomainIsPersistentRet {
+                persistent: v as i32,
+            })
         }),
         p::DOMAIN_IS_UPDATED => inline(h, body, |a: DomainIsUpdatedArgs| {
             drv(c.is_updated(&dom_ref(&a.dom))).map(|v| DomainIsUpdatedRet { updated: v as i32 })
@@ -128,7 +141,8 @@ pub fn handle(session: &Session, conn: &Arc<dyn Connection>, h: &Header, body: &
             drv(c.get_max_vcpus(&dom_ref(&a.dom))).map(|num| DomainGetMaxVcpusRet { num })
         }),
         p::DOMAIN_GET_VCPUS_FLAGS => inline(h, body, |a: DomainGetVcpusFlagsArgs| {
-            drv(c.get_vcpus_flags(&dom_ref(&a.dom), a.flags)).map(|num| DomainGetVcpusFlagsRet { num })
+            drv(c.get_vcpus_flags(&dom_ref(&a.dom), a.flags))
+                .map(|num| DomainGetVcpusFlagsRet { num })
         }),
         p::DOMAIN_HAS_MANAGED_SAVE_IMAGE => inline(h, body, |a: DomainHasManagedSaveImageArgs| {
             drv(c.has_managed_save_image(&dom_ref(&a.dom), a.flags))
@@ -147,11 +161,16 @@ pub fn handle(session: &Session, conn: &Arc<dyn Connection>, h: &Header, body: &
             drv(c.get_messages(&dom_ref(&a.dom), a.flags)).map(|msgs| DomainGetMessagesRet { msgs })
         }),
         p::DOMAIN_GET_HOSTNAME => inline(h, body, |a: DomainGetHostnameArgs| {
-            drv(c.get_hostname(&dom_ref(&a.dom), a.flags)).map(|hostname| DomainGetHostnameRet { hostname })
+            drv(c.get_hostname(&dom_ref(&a.dom), a.flags))
+                .map(|hostname| DomainGetHostnameRet { hostname })
         }),
         other => reply_err(
             h,
-            protocol::error::RemoteError::new(codes::INTERNAL_ERROR, domains::RPC, format!("unrouted procedure {other}")),
+            protocol::error::RemoteError::new(
+                codes::INTERNAL_ERROR,
+                domains::RPC,
+                format!("unrouted procedure {other}"),
+            ),
         ),
     }
 }

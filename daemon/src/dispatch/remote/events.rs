@@ -46,7 +46,13 @@ fn not_registered(event_id: i32) -> RemoteError {
     )
 }
 
-pub fn handle(daemon: &Arc<Daemon>, session: &mut Session, _conn: &Arc<dyn Connection>, h: &Header, body: &[u8]) -> Action {
+pub fn handle(
+    daemon: &Arc<Daemon>,
+    session: &mut Session,
+    _conn: &Arc<dyn Connection>,
+    h: &Header,
+    body: &[u8],
+) -> Action {
     let hub = &daemon.events;
     let client = session.info.id;
     let scheme = session.scheme;
@@ -58,7 +64,8 @@ pub fn handle(daemon: &Arc<Daemon>, session: &mut Session, _conn: &Arc<dyn Conne
                     return Err(unsupported_event(a.event_id));
                 }
                 let dom = a.dom.map(|d| d.uuid);
-                let callback_id = hub.register(client, scheme, a.event_id, dom, Style::Callback, sender);
+                let callback_id =
+                    hub.register(client, scheme, a.event_id, dom, Style::Callback, sender);
                 Ok(ConnectDomainEventCallbackRegisterAnyRet { callback_id })
             })
         }
@@ -70,39 +77,56 @@ pub fn handle(daemon: &Arc<Daemon>, session: &mut Session, _conn: &Arc<dyn Conne
                     Err(with_template(
                         codes::INTERNAL_ERROR,
                         domains::RPC,
-                        &format!("internal error: no domain event callback {} registered", a.callback_id),
+                        &format!(
+                            "internal error: no domain event callback {} registered",
+                            a.callback_id
+                        ),
                         "internal error: %s",
                         &format!("no domain event callback {} registered", a.callback_id),
                     ))
                 }
             })
         }
-        p::CONNECT_DOMAIN_EVENT_REGISTER_ANY => inline(h, body, |a: ConnectDomainEventRegisterAnyArgs| {
-            if !(0..DOMAIN_EVENT_ID_LAST).contains(&a.event_id) {
-                return Err(unsupported_event(a.event_id));
-            }
-            if hub.has_legacy(client, a.event_id) {
-                return Err(with_template(
-                    codes::INTERNAL_ERROR,
-                    domains::RPC,
-                    &format!("internal error: domain event {} already registered", a.event_id),
-                    "internal error: %s",
-                    &format!("domain event {} already registered", a.event_id),
-                ));
-            }
-            hub.register(client, scheme, a.event_id, None, Style::Legacy, sender);
-            Ok(())
-        }),
-        p::CONNECT_DOMAIN_EVENT_DEREGISTER_ANY => inline(h, body, |a: ConnectDomainEventDeregisterAnyArgs| {
-            if hub.deregister_legacy(client, a.event_id) {
+        p::CONNECT_DOMAIN_EVENT_REGISTER_ANY => {
+            inline(h, body, |a: ConnectDomainEventRegisterAnyArgs| {
+                if !(0..DOMAIN_EVENT_ID_LAST).contains(&a.event_id) {
+                    return Err(unsupported_event(a.event_id));
+                }
+                if hub.has_legacy(client, a.event_id) {
+                    return Err(with_template(
+                        codes::INTERNAL_ERROR,
+                        domains::RPC,
+                        &format!(
+                            "internal error: domain event {} already registered",
+                            a.event_id
+                        ),
+                        "internal error: %s",
+                        &format!("domain event {} already registered", a.event_id),
+                    ));
+                }
+                hub.register(client, scheme, a.event_id, None, Style::Legacy, sender);
                 Ok(())
-            } else {
-                Err(not_registered(a.event_id))
-            }
-        }),
+            })
+        }
+        p::CONNECT_DOMAIN_EVENT_DEREGISTER_ANY => {
+            inline(h, body, |a: ConnectDomainEventDeregisterAnyArgs| {
+                if hub.deregister_legacy(client, a.event_id) {
+                    Ok(())
+                } else {
+                    Err(not_registered(a.event_id))
+                }
+            })
+        }
         p::CONNECT_DOMAIN_EVENT_REGISTER => inline(h, body, |(): ()| {
             if !hub.has_legacy(client, EVENT_ID_LIFECYCLE) {
-                hub.register(client, scheme, EVENT_ID_LIFECYCLE, None, Style::Legacy, sender);
+                hub.register(
+                    client,
+                    scheme,
+                    EVENT_ID_LIFECYCLE,
+                    None,
+                    Style::Legacy,
+                    sender,
+                );
             }
             Ok(ConnectDomainEventRegisterRet { cb_registered: 1 })
         }),
@@ -115,7 +139,11 @@ pub fn handle(daemon: &Arc<Daemon>, session: &mut Session, _conn: &Arc<dyn Conne
         }),
         other => reply_err(
             h,
-            RemoteError::new(codes::INTERNAL_ERROR, domains::RPC, format!("unrouted procedure {other}")),
+            RemoteError::new(
+                codes::INTERNAL_ERROR,
+                domains::RPC,
+                format!("unrouted procedure {other}"),
+            ),
         ),
     }
 }

@@ -43,35 +43,56 @@ pub fn handle(conn: &Arc<dyn Connection>, h: &Header, body: &[u8]) -> Action {
         p::DOMAIN_DEFINE_XML_FLAGS => job(h, body, move |a: DomainDefineXmlFlagsArgs| {
             drv(c.define_xml(&a.xml, a.flags)).map(|d| DomainDefineXmlFlagsRet { dom: wire_dom(d) })
         }),
-        p::DOMAIN_UNDEFINE => job(h, body, move |a: DomainUndefineArgs| drv(c.undefine(&dom_ref(&a.dom), 0))),
+        p::DOMAIN_UNDEFINE => job(h, body, move |a: DomainUndefineArgs| {
+            drv(c.undefine(&dom_ref(&a.dom), 0))
+        }),
         p::DOMAIN_UNDEFINE_FLAGS => job(h, body, move |a: DomainUndefineFlagsArgs| {
             drv(c.undefine(&dom_ref(&a.dom), a.flags))
         }),
-        p::DOMAIN_CREATE => job(h, body, move |a: DomainCreateArgs| drv(c.create(&dom_ref(&a.dom), 0)).map(|_| ())),
+        p::DOMAIN_CREATE => job(h, body, move |a: DomainCreateArgs| {
+            drv(c.create(&dom_ref(&a.dom), 0)).map(|_| ())
+        }),
         p::DOMAIN_CREATE_WITH_FLAGS => job(h, body, move |a: DomainCreateWithFlagsArgs| {
-            drv(c.create(&dom_ref(&a.dom), a.flags)).map(|d| DomainCreateWithFlagsRet { dom: wire_dom(d) })
+            drv(c.create(&dom_ref(&a.dom), a.flags))
+                .map(|d| DomainCreateWithFlagsRet { dom: wire_dom(d) })
         }),
         p::DOMAIN_CREATE_XML => job(h, body, move |a: DomainCreateXmlArgs| {
             drv(c.create_xml(&a.xml_desc, a.flags)).map(|d| DomainCreateXmlRet { dom: wire_dom(d) })
         }),
-        p::DOMAIN_DESTROY => job(h, body, move |a: DomainDestroyArgs| drv(c.destroy(&dom_ref(&a.dom), 0))),
+        p::DOMAIN_DESTROY => job(h, body, move |a: DomainDestroyArgs| {
+            drv(c.destroy(&dom_ref(&a.dom), 0))
+        }),
         p::DOMAIN_DESTROY_FLAGS => job(h, body, move |a: DomainDestroyFlagsArgs| {
             drv(c.destroy(&dom_ref(&a.dom), a.flags))
         }),
-        p::DOMAIN_SUSPEND => job(h, body, move |a: DomainSuspendArgs| drv(c.suspend(&dom_ref(&a.dom)))),
-        p::DOMAIN_RESUME => job(h, body, move |a: DomainResumeArgs| drv(c.resume(&dom_ref(&a.dom)))),
-        p::DOMAIN_SHUTDOWN => job(h, body, move |a: DomainShutdownArgs| drv(c.shutdown(&dom_ref(&a.dom), 0))),
+        p::DOMAIN_SUSPEND => job(h, body, move |a: DomainSuspendArgs| {
+            drv(c.suspend(&dom_ref(&a.dom)))
+        }),
+        p::DOMAIN_RESUME => job(h, body, move |a: DomainResumeArgs| {
+            drv(c.resume(&dom_ref(&a.dom)))
+        }),
+        p::DOMAIN_SHUTDOWN => job(h, body, move |a: DomainShutdownArgs| {
+            drv(c.shutdown(&dom_ref(&a.dom), 0))
+        }),
         p::DOMAIN_SHUTDOWN_FLAGS => job(h, body, move |a: DomainShutdownFlagsArgs| {
             drv(c.shutdown(&dom_ref(&a.dom), a.flags))
         }),
-        p::DOMAIN_REBOOT => job(h, body, move |a: DomainRebootArgs| drv(c.reboot(&dom_ref(&a.dom), a.flags))),
-        p::DOMAIN_RESET => job(h, body, move |a: DomainResetArgs| drv(c.reset(&dom_ref(&a.dom), a.flags))),
+        p::DOMAIN_REBOOT => job(h, body, move |a: DomainRebootArgs| {
+            drv(c.reboot(&dom_ref(&a.dom), a.flags))
+        }),
+        p::DOMAIN_RESET => job(h, body, move |a: DomainResetArgs| {
+            drv(c.reset(&dom_ref(&a.dom), a.flags))
+        }),
         p::DOMAIN_SET_AUTOSTART => job(h, body, move |a: DomainSetAutostartArgs| {
             drv(c.set_autostart(&dom_ref(&a.dom), a.autostart != 0))
         }),
         other => reply_err(
             h,
-            RemoteError::new(codes::INTERNAL_ERROR, domains::RPC, format!("unrouted procedure {other}")),
+            RemoteError::new(
+                codes::INTERNAL_ERROR,
+                domains::RPC,
+                format!("unrouted procedure {other}"),
+            ),
         ),
     }
 }

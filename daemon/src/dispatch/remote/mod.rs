@@ -29,9 +29,16 @@ pub fn handle(daemon: &Arc<Daemon>, session: &mut Session, h: &Header, body: &[u
         return reply_err(h, rpc_error(codes::RPC, "authentication required"));
     }
     if proc_ <= 0 || proc_ > p::MAX {
-        return reply_err(h, rpc_error(codes::RPC, &format!("unknown procedure: {proc_}")));
+        return reply_err(
+            h,
+            rpc_error(codes::RPC, &format!("unknown procedure: {proc_}")),
+        );
     }
-    if proc_ == p::AUTH_POLKIT || proc_ == p::AUTH_SASL_INIT || proc_ == p::AUTH_SASL_START || proc_ == p::AUTH_SASL_STEP {
+    if proc_ == p::AUTH_POLKIT
+        || proc_ == p::AUTH_SASL_INIT
+        || proc_ == p::AUTH_SASL_START
+        || proc_ == p::AUTH_SASL_STEP
+    {
         return connect::auth_other(h);
     }
     if proc_ == p::CONNECT_OPEN {
@@ -58,7 +65,13 @@ pub fn handle(daemon: &Arc<Daemon>, session: &mut Session, h: &Header, body: &[u
     route(daemon, session, conn, h, body)
 }
 
-fn route(daemon: &Arc<Daemon>, session: &mut Session, conn: Arc<dyn Connection>, h: &Header, body: &[u8]) -> Action {
+fn route(
+    daemon: &Arc<Daemon>,
+    session: &mut Session,
+    conn: Arc<dyn Connection>,
+    h: &Header,
+    body: &[u8],
+) -> Action {
     match h.proc_ {
         p::CONNECT_CLOSE => connect::close(session, h),
         p::CONNECT_SUPPORTS_FEATURE => connect::supports_feature(session, &conn, h, body),
@@ -103,7 +116,11 @@ fn decode_failed(h: &Header) -> Action {
 }
 
 /// Decodes the arguments, runs `f` on this thread, encodes the reply.
-pub(super) fn inline<A: Xdr, R: Xdr>(h: &Header, body: &[u8], f: impl FnOnce(A) -> Result<R, RemoteError>) -> Action {
+pub(super) fn inline<A: Xdr, R: Xdr>(
+    h: &Header,
+    body: &[u8],
+    f: impl FnOnce(A) -> Result<R, RemoteError>,
+) -> Action {
     match xdr::from_bytes::<A>(body) {
         Ok(args) => Action::Reply(respond(h, f(args))),
         Err(_) => decode_failed(h),
