@@ -35,6 +35,8 @@ pub struct Throughput {
     pub latency: Latency,
     /// Daemon CPU (user + system, all threads) divided by calls.
     pub server_cpu_per_call: Duration,
+    /// Daemon context switches (all threads) divided by calls.
+    pub switches_per_call: f64,
     /// The load generator's own CPU divided by calls.
     pub client_cpu_per_call: Duration,
 }
@@ -83,9 +85,11 @@ pub fn throughput(
     let mut sessions = open_sessions(daemon, connections)?;
     lib_version_load(&mut sessions, warmup)?;
     let ticks_before = procfs::cpu_ticks(daemon.pid)?;
+    let switches_before = procfs::context_switches(daemon.pid)?;
     let client_before = procfs::own_cpu_micros();
     let mut outcome = lib_version_load(&mut sessions, bounds)?;
     let client_after = procfs::own_cpu_micros();
+    let switches_after = procfs::context_switches(daemon.pid)?;
     let ticks_after = procfs::cpu_ticks(daemon.pid)?;
     let server_micros =
         ticks_after.saturating_sub(ticks_before) as f64 * 1e6 / procfs::ticks_per_second() as f64;
@@ -96,6 +100,8 @@ pub fn throughput(
         calls_per_second: outcome.calls_per_second(),
         latency,
         server_cpu_per_call: per_call(server_micros, outcome.calls),
+        switches_per_call: switches_after.saturating_sub(switches_before) as f64
+            / outcome.calls.max(1) as f64,
         client_cpu_per_call: per_call(
             client_after.saturating_sub(client_before) as f64,
             outcome.calls,

@@ -81,6 +81,27 @@ pub fn stat_cpu_ticks(text: &str) -> Option<u64> {
     Some(utime + stime)
 }
 
+/// Voluntary plus involuntary context switches of every live thread of
+/// the process: how often the daemon slept or was preempted.
+pub fn context_switches(pid: u32) -> Result<u64, ProcError> {
+    let dir = format!("/proc/{pid}/task");
+    let entries = fs::read_dir(&dir).map_err(|source| ProcError::Read {
+        pid,
+        file: "task",
+        source,
+    })?;
+    let mut total = 0;
+    for entry in entries.flatten() {
+        // A thread may exit between listing and reading: skip it.
+        let Ok(text) = fs::read_to_string(entry.path().join("status")) else {
+            continue;
+        };
+        total += status_field(&text, "voluntary_ctxt_switches").unwrap_or(0);
+        total += status_field(&text, "nonvoluntary_ctxt_switches").unwrap_or(0);
+    }
+    Ok(total)
+}
+
 /// Clock ticks per second, the unit of [`cpu_ticks`].
 pub fn ticks_per_second() -> u64 {
     // SAFETY: sysconf has no memory-safety preconditions.
@@ -132,6 +153,9 @@ mod tests {
         assert!(sample.rss_kib > 0);
         assert!(sample.threads >= 1);
         assert!(cpu_ticks(pid).is_ok());
+        let before = context_switches(pid).unwrap();
+        std::thread::spawn(|| ()).join().unwrap();
+        assert!(context_switches(pid).unwrap() > before);
         assert!(ticks_per_second() >= 1);
     }
 }

@@ -30,6 +30,8 @@ pub enum Unit {
     PerSecond,
     Times,
     Count,
+    /// A plain number with two decimals.
+    Ratio,
 }
 
 /// What the project promises about a row.
@@ -176,6 +178,12 @@ pub fn rows(ours: &Figures, theirs: Option<&Figures>) -> Vec<Row> {
             )
             .with_target(Target::RatioAtMost(0.1)),
         );
+        out.push(Row::new(
+            format!("  daemon context switches per call, {n} conn"),
+            Unit::Ratio,
+            Some(tp.switches_per_call),
+            other.map(|x| x.switches_per_call),
+        ));
     }
     let (o, t) = both(&|f| f.busy_alone.map(|l| us(l.p50)));
     out.push(Row::new(
@@ -224,6 +232,7 @@ fn value(v: Option<f64>, unit: Unit) -> String {
         Unit::PerSecond => format!("{v:.0}"),
         Unit::Times => format!("{v:.2}x"),
         Unit::Count => format!("{v:.0}"),
+        Unit::Ratio => format!("{v:.2}"),
     }
 }
 
@@ -326,6 +335,7 @@ mod tests {
                 calls_per_second: cps,
                 latency: lat,
                 server_cpu_per_call: Duration::from_micros(5),
+                switches_per_call: 1.0,
                 client_cpu_per_call: Duration::from_micros(3),
             }],
             connects_per_second: Some(1000.0),

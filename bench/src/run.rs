@@ -47,7 +47,7 @@ pub enum RunError {
     #[error("{label}: {phase}: {source}")]
     Phase {
         label: &'static str,
-        phase: &'static str,
+        phase: String,
         source: PhaseError,
     },
     #[error("{label}: {source}")]
@@ -109,14 +109,14 @@ struct Subject {
 /// Runs one phase on one daemon, naming both in any error.
 fn phase<T>(
     label: &'static str,
-    phase: &'static str,
+    phase: &str,
     daemon: &RunningDaemon,
     f: impl FnOnce(&RunningDaemon) -> Result<T, PhaseError>,
 ) -> Result<T, RunError> {
     progress(&format!("{label}: {phase}"));
     f(daemon).map_err(|source| RunError::Phase {
         label,
-        phase,
+        phase: phase.to_string(),
         source,
     })
 }
@@ -140,17 +140,16 @@ fn ours_binary(opts: &Options) -> Result<PathBuf, RunError> {
 }
 
 /// The real libvirtd to compare with, or the reason there is none.
-fn theirs_binary(opts: &Options) -> Result<Result<PathBuf, String>, RunError> {
+fn theirs_binary(opts: &Options, installed: &Path) -> Result<Result<PathBuf, String>, RunError> {
     match &opts.theirs {
         Theirs::Skip => Ok(Err("the comparison was skipped (--no-theirs)".into())),
         Theirs::Path(p) if p.is_file() => Ok(Ok(p.clone())),
         Theirs::Path(p) => Err(RunError::TheirsMissing(p.clone())),
-        Theirs::Installed if Path::new(INSTALLED_LIBVIRTD).is_file() => {
-            Ok(Ok(PathBuf::from(INSTALLED_LIBVIRTD)))
-        }
+        Theirs::Installed if installed.is_file() => Ok(Ok(installed.to_path_buf())),
         Theirs::Installed => Ok(Err(format!(
             "the comparison was skipped because package libvirt-daemon is not installed \
-             ({INSTALLED_LIBVIRTD} is missing; `apt-get install libvirt-daemon` provides it)"
+             ({} is missing; `apt-get install libvirt-daemon` provides it)",
+            installed.display()
         ))),
     }
 }
@@ -179,7 +178,7 @@ pub fn run(opts: &Options, out: &mut impl Write) -> Result<(), RunError> {
         },
         figures: Figures::default(),
     }];
-    match theirs_binary(opts)? {
+    match theirs_binary(opts, Path::new(INSTALLED_LIBVIRTD))? {
         Ok(binary) => {
             let isolation = Isolation::prepare(scratch.path())?;
             if isolation.adds_qemu_account() {
@@ -272,9 +271,12 @@ fn measure_load(
     }
     for n in plan.concurrency {
         for (s, d) in subjects.iter_mut().zip(daemons) {
-            let tp = phase(s.spec.label, "throughput", d, |d| {
-                phases::throughput(d, n, plan.warmup, plan.phase)
-            })?;
+            let tp = phase(
+                s.spec.label,
+                &format!("throughput, {n} connections"),
+                d,
+                |d| phases::throughput(d, n, plan.warmup, plan.phase),
+            )?;
             s.figures.throughput.push(tp);
         }
     }
@@ -332,4 +334,52 @@ fn write_report(out: &mut impl Write, subjects: &[Subject], notes: &[String]) ->
         }
     }
     out.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_package_means_a_skipped_comparison() {
+        let opts = Options::default();
+        let reason = theirs_binary(&opts, Path::new("/nonexistent/libvirtd"))
+            .unwrap()
+            .unwrap_err();
+        assert!(
+            reason.contains("package libvirt-daemon is not installed"),
+            "{reason}"
+        );
+    }
+
+    #[test]
+    fn explicit_paths_must_exist() {
+        let opts = Options {
+            theirs: Theirs::Path(PathBuf::from("/nonexistent/libvirtd")),
+            ..Options::default()
+        };
+        assert!(matches!(
+            theirs_binary(&opts, Path::new("/bin/true")),
+            Err(RunError::TheirsMissing(_))
+        ));
+        let skip = Options {
+            theirs: Theirs::Skip,
+            ..Options::default()
+        };
+        assert!(theirs_binary(&skip, Path::new("/bin/true"))
+            .unwrap()
+            .is_err());
+        let found = theirs_binary(&Options::default(), Path::new("/bin/true")).unwrap();
+        assert_eq!(found.unwrap(), PathBuf::from("/bin/true"));
+    }
+
+    #[test]
+    fn missing_daemon_binary_is_explained() {
+        let opts = Options {
+            ours: Some(PathBuf::from("/nonexistent/libvirtd")),
+            ..Options::default()
+        };
+        let err = ours_binary(&opts).unwrap_err();
+        assert!(err.to_string().contains("cargo build --release -p daemon"));
+    }
 }

@@ -1,12 +1,24 @@
 //! What every session shares: the drivers, the event fan-out, the servers and
-//! the daemon-wide facts the admin interface reports.
+//! the daemon-wide controls the admin interface uses.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use drivers::api::DriverRegistry;
+use tokio::sync::mpsc;
 
 use crate::events::EventHub;
+use crate::logging::LogHandle;
 use crate::server::Server;
+
+/// Requests to the daemon's main loop from inside (admin calls).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ControlRequest {
+    /// Set the idle timeout in seconds; 0 disables it.
+    SetIdleTimeout(u32),
+    /// Shut down; with `preserve`, leave running guests running.
+    Shutdown { preserve: bool },
+}
 
 pub struct Daemon {
     pub drivers: DriverRegistry,
@@ -15,6 +27,11 @@ pub struct Daemon {
     pub main: Arc<Server>,
     /// The `admin` server: the admin socket.
     pub admin: Arc<Server>,
+    /// The logging setup, changed live by SIGHUP and the admin interface.
+    pub log: Option<LogHandle>,
+    pub control: mpsc::UnboundedSender<ControlRequest>,
+    /// Calls running on worker threads, daemon-wide (the idle timeout waits for them).
+    pub calls_in_flight: AtomicUsize,
 }
 
 impl Daemon {
@@ -24,5 +41,11 @@ impl Daemon {
 
     pub fn server(&self, name: &str) -> Option<&Arc<Server>> {
         self.servers().into_iter().find(|s| s.name == name)
+    }
+
+    /// No client on any server and no call running.
+    pub fn is_idle(&self) -> bool {
+        self.servers().iter().all(|s| s.clients.count() == 0)
+            && self.calls_in_flight.load(Ordering::Relaxed) == 0
     }
 }

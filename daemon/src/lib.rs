@@ -9,6 +9,7 @@ pub mod daemonize;
 pub mod dispatch;
 pub mod events;
 pub mod logging;
+pub mod notify;
 pub mod paths;
 pub mod pidfile;
 pub mod run;

@@ -9,8 +9,14 @@ use drivers::api::DriverRegistry;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
-use crate::context::Daemon;
+use std::sync::atomic::AtomicUsize;
+
+use tokio::sync::mpsc;
+
+use crate::context::{ControlRequest, Daemon};
 use crate::events::EventHub;
+use crate::logging::LogHandle;
+use crate::notify::Notifier;
 use crate::server::listener::{self, Listener};
 use crate::server::{Limits, Server};
 use crate::signals::{self, SignalEvent};
@@ -35,32 +41,57 @@ pub struct RunOptions {
 pub enum ExitReason {
     Signal(&'static str),
     IdleTimeout,
+    /// `virt-admin daemon-shutdown`.
+    Requested {
+        preserve: bool,
+    },
 }
 
-/// Builds the shared state with the drivers this daemon runs.
-pub fn build_daemon(opts: &RunOptions) -> Arc<Daemon> {
+async fn tick_opt(interval: Option<&mut tokio::time::Interval>) {
+    match interval {
+        Some(i) => {
+            i.tick().await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
+/// Builds the shared state with the drivers this daemon runs; the receiver
+/// carries the admin interface's requests to [`run`].
+pub fn build_daemon(
+    opts: &RunOptions,
+    log: Option<LogHandle>,
+) -> (Arc<Daemon>, mpsc::UnboundedReceiver<ControlRequest>) {
+    let (control, requests) = mpsc::unbounded_channel();
     let events = Arc::new(EventHub::default());
     let mut drivers = DriverRegistry::new();
     let hub = events.clone();
     let sink: drivers::api::EventSink = Arc::new(move |ev| hub.publish("test", &ev));
     drivers.register(Arc::new(drivers::test_driver::TestDriver::new(sink)));
-    Arc::new(Daemon {
+    let daemon = Arc::new(Daemon {
         drivers,
         events,
         main: Server::new("libvirtd", opts.main_limits.clone()),
         admin: Server::new("admin", opts.admin_limits.clone()),
-    })
+        log,
+        control,
+        calls_in_flight: AtomicUsize::new(0),
+    });
+    (daemon, requests)
 }
 
 /// Serves `listeners` until a shutdown signal or the idle timeout. Socket files
 /// this daemon created are removed before returning.
 pub async fn run(
     daemon: Arc<Daemon>,
+    mut requests: mpsc::UnboundedReceiver<ControlRequest>,
     listeners: Vec<Listener>,
     opts: RunOptions,
     mut reloader: Box<dyn Reloader>,
     ready: impl FnOnce(),
 ) -> std::io::Result<ExitReason> {
+    let notifier = Notifier::from_env();
+    let mut idle_timeout = opts.idle_timeout;
     let mut signals = signals::listen()?;
     let shutdown = CancellationToken::new();
     let mut to_unlink: Vec<PathBuf> = Vec::new();
@@ -76,7 +107,9 @@ pub async fn run(
         )));
     }
     ready();
+    notifier.ready("Accepting clients");
     info!("daemon ready");
+    let mut watchdog = Notifier::watchdog_interval().map(tokio::time::interval);
 
     let mut idle_since: Option<Instant> = None;
     let mut tick = tokio::time::interval(Duration::from_millis(250));
@@ -84,30 +117,43 @@ pub async fn run(
         tokio::select! {
             ev = signals.recv() => match ev {
                 Some(SignalEvent::Shutdown(name)) => break ExitReason::Signal(name),
-                Some(SignalEvent::Reload) => match reloader.reload() {
-                    Ok((main, admin)) => {
-                        daemon.main.set_limits(main);
-                        daemon.admin.set_limits(admin);
-                        info!("configuration reloaded");
+                Some(SignalEvent::Reload) => {
+                    notifier.reloading();
+                    match reloader.reload() {
+                        Ok((main, admin)) => {
+                            daemon.main.set_limits(main);
+                            daemon.admin.set_limits(admin);
+                            info!("configuration reloaded");
+                        }
+                        Err(e) => error!("reload failed, keeping the previous settings: {e}"),
                     }
-                    Err(e) => error!("reload failed, keeping the previous settings: {e}"),
-                },
+                    notifier.ready("Accepting clients");
+                }
                 None => break ExitReason::Signal("signal handler gone"),
             },
-            _ = tick.tick(), if opts.idle_timeout.is_some() => {
-                let busy = daemon.servers().iter().any(|s| s.clients.count() > 0);
-                if busy {
+            request = requests.recv() => match request {
+                Some(ControlRequest::SetIdleTimeout(secs)) => {
+                    idle_timeout = (secs > 0).then(|| Duration::from_secs(secs.into()));
                     idle_since = None;
-                } else {
+                }
+                Some(ControlRequest::Shutdown { preserve }) => break ExitReason::Requested { preserve },
+                None => {}
+            },
+            _ = tick_opt(watchdog.as_mut()), if watchdog.is_some() => notifier.send("WATCHDOG=1"),
+            _ = tick.tick(), if idle_timeout.is_some() => {
+                if daemon.is_idle() {
                     let since = *idle_since.get_or_insert_with(Instant::now);
-                    if opts.idle_timeout.is_some_and(|t| since.elapsed() >= t) {
+                    if idle_timeout.is_some_and(|t| since.elapsed() >= t) {
                         break ExitReason::IdleTimeout;
                     }
+                } else {
+                    idle_since = None;
                 }
             }
         }
     };
     info!(?reason, "shutting down");
+    notifier.stopping();
     shutdown.cancel();
     for l in loops {
         let _ = l.await;

@@ -112,7 +112,7 @@ fn start(
         privileged: paths.privileged,
         opts: opts.clone(),
         paths: paths.clone(),
-        log,
+        log: log.clone(),
     });
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -127,10 +127,15 @@ fn start(
             )
         }
     };
-    let daemon = run::build_daemon(&run_opts);
-    let result = runtime.block_on(run::run(daemon, listeners, run_opts, reloader, move || {
-        reporter.report_ok()
-    }));
+    let (daemon, requests) = run::build_daemon(&run_opts, Some(log));
+    let result = runtime.block_on(run::run(
+        daemon,
+        requests,
+        listeners,
+        run_opts,
+        reloader,
+        move || reporter.report_ok(),
+    ));
     runtime.shutdown_timeout(Duration::from_secs(1));
     if let Err(e) = pid_file.remove() {
         error!(target: "daemon::startup", "Failed to remove pid file: {e}");

@@ -7,6 +7,7 @@
 //! behind calls, so a client with busy workers is not mistaken for a dead one.
 
 use std::collections::VecDeque;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -191,6 +192,8 @@ impl Calls<'_> {
                 *self.in_flight += 1;
                 let tx = self.session.sender();
                 let workers = self.server.workers.clone();
+                let daemon = self.daemon.clone();
+                daemon.calls_in_flight.fetch_add(1, Ordering::Relaxed);
                 tokio::spawn(async move {
                     let permit = workers.acquire_owned().await;
                     let header = job.header;
@@ -205,6 +208,7 @@ impl Calls<'_> {
                         ),
                     };
                     drop(permit);
+                    daemon.calls_in_flight.fetch_sub(1, Ordering::Relaxed);
                     let _ = tx.send(Outgoing::CallDone(reply));
                 });
             }
