@@ -2,7 +2,7 @@
 //! the daemon-wide controls the admin interface uses.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use drivers::api::DriverRegistry;
 use tokio::sync::mpsc;
@@ -32,7 +32,12 @@ pub struct Daemon {
     pub control: mpsc::UnboundedSender<ControlRequest>,
     /// Calls running on worker threads, daemon-wide (the idle timeout waits for them).
     pub calls_in_flight: AtomicUsize,
+    /// Reloads the TLS material from the configured paths; set when a TLS
+    /// service exists (used by SIGHUP and `virt-admin server-update-tls`).
+    pub tls_reload: OnceLock<TlsReloadFn>,
 }
+
+pub type TlsReloadFn = Box<dyn Fn() -> Result<(), String> + Send + Sync>;
 
 impl Daemon {
     pub fn servers(&self) -> [&Arc<Server>; 2] {

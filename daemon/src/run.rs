@@ -2,7 +2,7 @@
 //! signals, reload, idle timeout and orderly shutdown.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use drivers::api::DriverRegistry;
@@ -76,6 +76,7 @@ pub fn build_daemon(
         log,
         control,
         calls_in_flight: AtomicUsize::new(0),
+        tls_reload: OnceLock::new(),
     });
     (daemon, requests)
 }
