@@ -63,6 +63,30 @@ pub fn open_sessions(daemon: &RunningDaemon, count: usize) -> Result<Vec<Session
         .collect()
 }
 
+/// How a load phase is split: `count` rounds, each on fresh connections,
+/// each preceded by an unmeasured warm-up. Several short rounds instead of
+/// one long one, because where the scheduler happens to place the client
+/// and the daemon's threads (same CPU or not) sticks for seconds and
+/// changes one-connection latencies severalfold; pooling rounds samples
+/// several placements.
+#[derive(Debug, Clone, Copy)]
+pub struct Rounds {
+    pub count: usize,
+    pub warmup: Bounds,
+    pub each: Bounds,
+}
+
+/// Sums over the measured part of all rounds.
+#[derive(Debug, Default)]
+struct Pooled {
+    calls: u64,
+    elapsed: Duration,
+    latencies_ns: Vec<u64>,
+    server_ticks: u64,
+    switches: u64,
+    client_micros: u64,
+}
+
 fn lib_version_load(sessions: &mut [Session], bounds: Bounds) -> Result<LoadOutcome, PhaseError> {
     let outcome = run_lockstep(sessions, remote_proc::CONNECT_GET_LIB_VERSION, &[], bounds)?;
     if outcome.calls == 0 {
@@ -71,73 +95,111 @@ fn lib_version_load(sessions: &mut [Session], bounds: Bounds) -> Result<LoadOutc
     Ok(outcome)
 }
 
+/// One warm-up and one measured run on `sessions`, added to `pooled`.
+fn measure_round(
+    daemon: &RunningDaemon,
+    sessions: &mut [Session],
+    rounds: Rounds,
+    pooled: &mut Pooled,
+) -> Result<(), PhaseError> {
+    lib_version_load(sessions, rounds.warmup)?;
+    let ticks_before = procfs::cpu_ticks(daemon.pid)?;
+    let switches_before = procfs::context_switches(daemon.pid)?;
+    let client_before = procfs::own_cpu_micros();
+    let outcome = lib_version_load(sessions, rounds.each)?;
+    let client_after = procfs::own_cpu_micros();
+    let switches_after = procfs::context_switches(daemon.pid)?;
+    let ticks_after = procfs::cpu_ticks(daemon.pid)?;
+    pooled.calls += outcome.calls;
+    pooled.elapsed += outcome.elapsed;
+    pooled.latencies_ns.extend(outcome.latencies_ns);
+    pooled.server_ticks += ticks_after.saturating_sub(ticks_before);
+    pooled.switches += switches_after.saturating_sub(switches_before);
+    pooled.client_micros += client_after.saturating_sub(client_before);
+    Ok(())
+}
+
+/// Runs the rounds, each with `connections` fresh lock-step clients.
+fn pooled_rounds(
+    daemon: &RunningDaemon,
+    connections: usize,
+    rounds: Rounds,
+) -> Result<Pooled, PhaseError> {
+    let mut pooled = Pooled::default();
+    for _ in 0..rounds.count.max(1) {
+        let mut sessions = open_sessions(daemon, connections)?;
+        measure_round(daemon, &mut sessions, rounds, &mut pooled)?;
+    }
+    Ok(pooled)
+}
+
 fn per_call(micros: f64, calls: u64) -> Duration {
     Duration::from_nanos((micros * 1000.0 / calls.max(1) as f64) as u64)
 }
 
-/// `connections` clients in lock-step, after a warm-up run.
+/// `connections` clients in lock-step.
 pub fn throughput(
     daemon: &RunningDaemon,
     connections: usize,
-    warmup: Bounds,
-    bounds: Bounds,
+    rounds: Rounds,
 ) -> Result<Throughput, PhaseError> {
-    let mut sessions = open_sessions(daemon, connections)?;
-    lib_version_load(&mut sessions, warmup)?;
-    let ticks_before = procfs::cpu_ticks(daemon.pid)?;
-    let switches_before = procfs::context_switches(daemon.pid)?;
-    let client_before = procfs::own_cpu_micros();
-    let mut outcome = lib_version_load(&mut sessions, bounds)?;
-    let client_after = procfs::own_cpu_micros();
-    let switches_after = procfs::context_switches(daemon.pid)?;
-    let ticks_after = procfs::cpu_ticks(daemon.pid)?;
-    let server_micros =
-        ticks_after.saturating_sub(ticks_before) as f64 * 1e6 / procfs::ticks_per_second() as f64;
-    let latency = latency(&mut outcome.latencies_ns).ok_or(PhaseError::NoCalls)?;
+    let mut pooled = pooled_rounds(daemon, connections, rounds)?;
+    let server_micros = pooled.server_ticks as f64 * 1e6 / procfs::ticks_per_second() as f64;
+    let latency = latency(&mut pooled.latencies_ns).ok_or(PhaseError::NoCalls)?;
+    let secs = pooled.elapsed.as_secs_f64();
     Ok(Throughput {
         connections,
-        calls: outcome.calls,
-        calls_per_second: outcome.calls_per_second(),
+        calls: pooled.calls,
+        calls_per_second: if secs > 0.0 {
+            pooled.calls as f64 / secs
+        } else {
+            0.0
+        },
         latency,
-        server_cpu_per_call: per_call(server_micros, outcome.calls),
-        switches_per_call: switches_after.saturating_sub(switches_before) as f64
-            / outcome.calls.max(1) as f64,
-        client_cpu_per_call: per_call(
-            client_after.saturating_sub(client_before) as f64,
-            outcome.calls,
-        ),
+        server_cpu_per_call: per_call(server_micros, pooled.calls),
+        switches_per_call: pooled.switches as f64 / pooled.calls.max(1) as f64,
+        client_cpu_per_call: per_call(pooled.client_micros as f64, pooled.calls),
     })
 }
 
-/// Latency of one busy client (beside whatever other clients exist).
-pub fn busy_latency(
-    daemon: &RunningDaemon,
-    warmup: Bounds,
-    bounds: Bounds,
-) -> Result<Latency, PhaseError> {
-    let mut busy = open_sessions(daemon, 1)?;
-    lib_version_load(&mut busy, warmup)?;
-    let mut outcome = lib_version_load(&mut busy, bounds)?;
-    latency(&mut outcome.latencies_ns).ok_or(PhaseError::NoCalls)
-}
-
-/// Opens `count` idle clients, reads the daemon's memory, then measures
-/// one busy client beside them. The idle clients are closed on return.
-pub fn with_idle_clients(
+/// One busy client alone and beside `count` idle clients.
+///
+/// The same busy connection alternates between the two conditions round
+/// by round (the idle clients are opened and closed each time), so both
+/// see the same placement of threads on CPUs, which otherwise moves
+/// one-connection latencies far more than idle clients do.
+pub fn idle_clients(
     daemon: &RunningDaemon,
     count: usize,
-    warmup: Bounds,
-    bounds: Bounds,
-) -> Result<IdleClients, PhaseError> {
-    let idle = open_sessions(daemon, count)?;
-    let memory = procfs::memory(daemon.pid)?;
-    let busy = busy_latency(daemon, warmup, bounds)?;
-    drop(idle);
-    Ok(IdleClients {
-        count,
-        memory,
-        busy,
-    })
+    rounds: Rounds,
+) -> Result<(Latency, IdleClients), PhaseError> {
+    let mut busy = open_sessions(daemon, 1)?;
+    let mut alone = Pooled::default();
+    let mut crowded = Pooled::default();
+    let mut memory = None;
+    for _ in 0..rounds.count.max(1) {
+        measure_round(daemon, &mut busy, rounds, &mut alone)?;
+        let idle = open_sessions(daemon, count)?;
+        if memory.is_none() {
+            memory = Some(procfs::memory(daemon.pid)?);
+        }
+        measure_round(daemon, &mut busy, rounds, &mut crowded)?;
+        drop(idle);
+    }
+    let memory = match memory {
+        Some(m) => m,
+        None => procfs::memory(daemon.pid)?,
+    };
+    let alone = latency(&mut alone.latencies_ns).ok_or(PhaseError::NoCalls)?;
+    let busy = latency(&mut crowded.latencies_ns).ok_or(PhaseError::NoCalls)?;
+    Ok((
+        alone,
+        IdleClients {
+            count,
+            memory,
+            busy,
+        },
+    ))
 }
 
 /// Whole short sessions per second: connect, AUTH_LIST, CONNECT_OPEN,

@@ -12,7 +12,7 @@ use crate::isolation::{Isolation, IsolationError};
 use crate::launch::{self, DaemonSpec, Flavor, LaunchError, RunningDaemon};
 use crate::load::Bounds;
 use crate::machine;
-use crate::phases::{self, PhaseError};
+use crate::phases::{self, PhaseError, Rounds};
 use crate::procfs::{self, ProcError};
 use crate::report::{self, Figures};
 
@@ -63,8 +63,8 @@ pub enum RunError {
 #[derive(Debug, Clone, Copy)]
 pub struct Plan {
     pub starts: usize,
-    pub warmup: Bounds,
-    pub phase: Bounds,
+    /// Every GET_LIB_VERSION phase (busy client, throughput).
+    pub rounds: Rounds,
     pub connect_phase: Bounds,
     pub idle_clients: usize,
     pub concurrency: [usize; 4],
@@ -74,8 +74,11 @@ impl Plan {
     pub fn full() -> Plan {
         Plan {
             starts: 7,
-            warmup: bounds(20_000, 300),
-            phase: bounds(2_000_000, 3_000),
+            rounds: Rounds {
+                count: 5,
+                warmup: bounds(10_000, 100),
+                each: bounds(400_000, 600),
+            },
             connect_phase: bounds(20_000, 2_000),
             idle_clients: 1000,
             concurrency: [1, 4, 16, 64],
@@ -85,8 +88,11 @@ impl Plan {
     pub fn quick() -> Plan {
         Plan {
             starts: 3,
-            warmup: bounds(5_000, 100),
-            phase: bounds(500_000, 750),
+            rounds: Rounds {
+                count: 3,
+                warmup: bounds(2_000, 50),
+                each: bounds(150_000, 250),
+            },
             connect_phase: bounds(5_000, 500),
             ..Plan::full()
         }
@@ -207,6 +213,12 @@ pub fn run(opts: &Options, out: &mut impl Write) -> Result<(), RunError> {
     }
 
     let daemons = measure_startups(&mut subjects, &plan, scratch.path())?;
+    // After the daemons exist, so they keep every CPU.
+    if let Err(e) = pin_to_current_cpu() {
+        notes.push(format!(
+            "the load generator could not be pinned to one CPU: {e}"
+        ));
+    }
     thread::sleep(SETTLE);
     measure_load(&mut subjects, &daemons, &plan)?;
     for d in daemons {
@@ -258,15 +270,13 @@ fn measure_load(
         s.figures.idle = Some(idle);
     }
     for (s, d) in subjects.iter_mut().zip(daemons) {
-        let busy = phase(s.spec.label, "busy client alone", d, |d| {
-            phases::busy_latency(d, plan.warmup, plan.phase)
-        })?;
-        s.figures.busy_alone = Some(busy);
-    }
-    for (s, d) in subjects.iter_mut().zip(daemons) {
-        let idle = phase(s.spec.label, "idle clients", d, |d| {
-            phases::with_idle_clients(d, plan.idle_clients, plan.warmup, plan.phase)
-        })?;
+        let (alone, idle) = phase(
+            s.spec.label,
+            "busy client, with and without idle clients",
+            d,
+            |d| phases::idle_clients(d, plan.idle_clients, plan.rounds),
+        )?;
+        s.figures.busy_alone = Some(alone);
         s.figures.idle_clients = Some(idle);
     }
     for n in plan.concurrency {
@@ -275,7 +285,7 @@ fn measure_load(
                 s.spec.label,
                 &format!("throughput, {n} connections"),
                 d,
-                |d| phases::throughput(d, n, plan.warmup, plan.phase),
+                |d| phases::throughput(d, n, plan.rounds),
             )?;
             s.figures.throughput.push(tp);
         }
@@ -285,6 +295,29 @@ fn measure_load(
             phases::connect_rate(d, plan.connect_phase)
         })?;
         s.figures.connects_per_second = Some(rate);
+    }
+    Ok(())
+}
+
+/// Keeps the load generator (this thread: every phase runs on it) on the
+/// CPU it is on. Unpinned, the scheduler moves it between CPUs every few
+/// seconds, and whether it shares a CPU with the daemon's I/O thread
+/// changes one-connection latencies about fourfold on a VM (a cross-CPU
+/// wake-up is expensive there); pinned, every phase of a run sees the same
+/// arrangement, so figures within a run are comparable.
+fn pin_to_current_cpu() -> io::Result<()> {
+    // SAFETY: sched_getcpu has no preconditions; the cpu_set_t is
+    // zero-initialised and filled with libc's own macros before use.
+    unsafe {
+        let cpu = libc::sched_getcpu();
+        if cpu < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu as usize, &mut set);
+        if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
+            return Err(io::Error::last_os_error());
+        }
     }
     Ok(())
 }

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Builds the tiny bootable guest the qemu tests boot under TCG: a Debian cloud kernel
+# and a busybox-static initramfs whose /init prints a boot marker on the serial console
+# and powers off when the ACPI power button is pressed.
+#
+# Usage: build-tiny-guest.sh [OUTDIR]   (default: target/tiny-guest)
+# Produces OUTDIR/vmlinuz and OUTDIR/initrd.gz; does nothing when both exist.
+# Needs: apt-get (to download linux-image-*-cloud-amd64), dpkg-deb, busybox-static, cpio, gzip.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+out="${1:-$here/../../../target/tiny-guest}"
+mkdir -p "$out"
+out="$(cd "$out" && pwd)"
+if [ -s "$out/vmlinuz" ] && [ -s "$out/initrd.gz" ]; then
+    exit 0
+fi
+for tool in busybox cpio gzip dpkg-deb apt-get; do
+    command -v "$tool" >/dev/null || { echo "missing $tool (install busybox-static, cpio)" >&2; exit 1; }
+done
+busybox_bin="$(command -v busybox)"
+if ! file -L "$busybox_bin" 2>/dev/null | grep -q "statically linked"; then
+    [ -x /bin/busybox ] && busybox_bin=/bin/busybox
+fi
+
+work="$(mktemp -d "$out/build.XXXXXX")"
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+
+# Newest cloud kernel package the archive offers.
+pkg="$(apt-cache search --names-only '^linux-image-[0-9.]+-[0-9]+-cloud-amd64$' | awk '{print $1}' | sort -V | tail -n 1)"
+[ -n "$pkg" ] || { echo "no linux-image-*-cloud-amd64 package found (apt-get update?)" >&2; exit 1; }
+apt-get download "$pkg" >/dev/null
+dpkg-deb -x ./*.deb pkgroot
+kernel="$(ls pkgroot/boot/vmlinuz-* | head -n 1)"
+moddir="$(ls -d pkgroot/lib/modules/* | head -n 1)"
+
+root="$work/initramfs"
+mkdir -p "$root"/{bin,dev,proc,sys,modules}
+cp "$busybox_bin" "$root/bin/busybox"
+for m in kernel/drivers/input/evdev.ko kernel/drivers/acpi/button.ko; do
+    src="$moddir/$m"
+    if [ -f "$src.xz" ]; then xz -dc "$src.xz" >"$root/modules/$(basename "$m")";
+    elif [ -f "$src" ]; then cp "$src" "$root/modules/";
+    fi
+done
+cat >"$root/init" <<'INIT'
+#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+for m in evdev button; do
+    [ -f /modules/$m.ko ] && insmod /modules/$m.ko
+done
+echo "TINY-GUEST-BOOTED" >/dev/ttyS0
+for ev in /dev/input/event*; do
+    ( dd if="$ev" bs=96 count=1 >/dev/null 2>&1; echo "TINY-GUEST-POWEROFF" >/dev/ttyS0; poweroff -f ) &
+done
+while true; do sleep 3600; done
+INIT
+chmod +x "$root/init"
+(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$work/initrd.gz"
+cp "$kernel" "$out/vmlinuz.tmp"
+mv "$out/vmlinuz.tmp" "$out/vmlinuz"
+mv "$work/initrd.gz" "$out/initrd.gz"
+echo "tiny guest ready in $out"
