@@ -40,9 +40,10 @@ fn cpu_model() -> Option<String> {
 
 /// "2 cores (CPU model), Linux x.y".
 pub fn describe() -> String {
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1);
+    // Online CPUs of the machine, not this thread's affinity (the load
+    // generator pins itself to one).
+    // SAFETY: sysconf has no memory-safety preconditions.
+    let cores = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) }.max(1);
     let kernel = fs::read_to_string("/proc/sys/kernel/osrelease")
         .map(|s| s.trim().to_string())
         .unwrap_or_else(|_| "unknown".into());
