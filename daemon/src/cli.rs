@@ -72,6 +72,10 @@ pub struct UsageDefaults {
     pub server_certificate: String,
     pub server_key: String,
     pub pid_file: String,
+    /// Whether the daemon can listen on TCP/TLS: only then `-l | --listen`
+    /// exists and the TLS files are listed. The modular daemons (`virtqemud`,
+    /// `virtlxcd`) serve UNIX sockets only and, as in libvirt, have no `-l`.
+    pub ip_sockets: bool,
 }
 
 impl UsageDefaults {
@@ -87,6 +91,7 @@ impl UsageDefaults {
             server_certificate: "/etc/pki/libvirt/servercert.pem".into(),
             server_key: "/etc/pki/libvirt/private/serverkey.pem".into(),
             pid_file: "/run/libvirtd.pid".into(),
+            ip_sockets: true,
         }
     }
 
@@ -100,6 +105,7 @@ impl UsageDefaults {
             server_certificate: "$HOME/.pki/libvirt/servercert.pem".into(),
             server_key: "$HOME/.pki/libvirt/serverkey.pem".into(),
             pid_file: "$XDG_RUNTIME_DIR/libvirt/libvirtd.pid".into(),
+            ip_sockets: true,
         }
     }
 }
@@ -183,6 +189,9 @@ pub fn usage(prog: &str, paths: &UsageDefaults) -> String {
     text.push_str(&format!("  {prog} [options]\n\n"));
     text.push_str("Options:\n");
     for (option, description) in HELP_LINES {
+        if option.starts_with("-l") && !paths.ip_sockets {
+            continue;
+        }
         text.push_str(&format!("  {option:<22} {description}\n"));
     }
     text.push('\n');
@@ -195,6 +204,21 @@ pub fn usage(prog: &str, paths: &UsageDefaults) -> String {
         text.push_str(&format!("      {socket}\n"));
     }
     text.push('\n');
+    if paths.ip_sockets {
+        push_tls_paths(&mut text, paths);
+    }
+    text.push_str("    PID file (used unless -p is given):\n");
+    text.push_str(&format!("      {}\n\n", paths.pid_file));
+    text.push_str("  Environment:\n\n");
+    text.push_str("    LIBVIRTD_ROOT=<dir>\n");
+    text.push_str("      Treat <dir> as the file system root for every default path the\n");
+    text.push_str("      daemon reads or writes (configuration, sockets, PID file, state,\n");
+    text.push_str("      logs, hooks and certificates). Paths given with -f or -p are used\n");
+    text.push_str("      as they are.\n\n");
+    text
+}
+
+fn push_tls_paths(text: &mut String, paths: &UsageDefaults) {
     text.push_str("    TLS:\n");
     text.push_str(&format!("      CA certificate: {}\n", paths.ca_certificate));
     text.push_str(&format!(
@@ -205,15 +229,6 @@ pub fn usage(prog: &str, paths: &UsageDefaults) -> String {
         "      Server private key: {}\n\n",
         paths.server_key
     ));
-    text.push_str("    PID file (used unless -p is given):\n");
-    text.push_str(&format!("      {}\n\n", paths.pid_file));
-    text.push_str("  Environment:\n\n");
-    text.push_str("    LIBVIRTD_ROOT=<dir>\n");
-    text.push_str("      Treat <dir> as the file system root for every default path the\n");
-    text.push_str("      daemon reads or writes (configuration, sockets, PID file, state,\n");
-    text.push_str("      logs, hooks and certificates). Paths given with -f or -p are used\n");
-    text.push_str("      as they are.\n\n");
-    text
 }
 
 /// Parses `args` (including `args[0]`, the program name used in messages).
@@ -312,7 +327,7 @@ impl Parser<'_> {
             Some(at) => (&body[..at], Some(&body[at + 1..])),
             None => (body, None),
         };
-        let spec = match find_long(name) {
+        let spec = match self.offered(find_long(name)) {
             LongMatch::Found(spec) => spec,
             LongMatch::Unknown => {
                 let text = String::from_utf8_lossy(body);
@@ -347,7 +362,11 @@ impl Parser<'_> {
     /// Handles a word of bundled short options such as `-vl` or `-vt5`.
     fn short_cluster(&mut self, letters: &[u8], next: Option<&[u8]>) -> Step {
         for (at, &letter) in letters.iter().enumerate() {
-            let Some(spec) = OPTION_TABLE.iter().find(|spec| spec.short == letter) else {
+            let offered = OPTION_TABLE
+                .iter()
+                .find(|spec| spec.short == letter)
+                .filter(|spec| self.is_offered(spec));
+            let Some(spec) = offered else {
                 let shown = char::from(letter);
                 return self.option_error(format!("invalid option -- '{shown}'"));
             };
@@ -368,6 +387,28 @@ impl Parser<'_> {
             };
         }
         Step::Continue { used_next: false }
+    }
+
+    /// Whether this daemon has the option at all: the modular daemons lack `-l`.
+    fn is_offered(&self, spec: &OptionSpec) -> bool {
+        spec.short != b'l' || self.paths.ip_sockets
+    }
+
+    /// Drops the options this daemon lacks from a lookup, as if they were not
+    /// in its table (so `--listen` is "unrecognized" for virtqemud).
+    fn offered(&self, found: LongMatch) -> LongMatch {
+        match found {
+            LongMatch::Found(spec) if !self.is_offered(spec) => LongMatch::Unknown,
+            LongMatch::Ambiguous(list) => {
+                let mut list: Vec<_> = list.into_iter().filter(|s| self.is_offered(s)).collect();
+                match list.len() {
+                    0 => LongMatch::Unknown,
+                    1 => LongMatch::Found(list.remove(0)),
+                    _ => LongMatch::Ambiguous(list),
+                }
+            }
+            other => other,
+        }
     }
 
     /// glibc prints its complaint, then libvirtd prints the usage and fails.
@@ -482,5 +523,53 @@ mod tests {
         assert!(matches!(find_long(b"ver"), LongMatch::Ambiguous(list) if list.len() == 2));
         assert!(matches!(find_long(b""), LongMatch::Ambiguous(list) if list.len() == 8));
         assert!(matches!(find_long(b"foo"), LongMatch::Unknown));
+    }
+
+    fn modular_defaults() -> UsageDefaults {
+        UsageDefaults {
+            ip_sockets: false,
+            ..UsageDefaults::privileged()
+        }
+    }
+
+    fn stderr_of(action: CliAction) -> String {
+        match action {
+            CliAction::Exit {
+                code: 1, stderr, ..
+            } => stderr,
+            other => panic!("expected a failure, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn modular_daemons_have_no_listen_option() {
+        let defaults = modular_defaults();
+        let run = |words: &[&str]| {
+            let args: Vec<OsString> = words.iter().map(OsString::from).collect();
+            parse(&args, &defaults)
+        };
+        let short = stderr_of(run(&["virtqemud", "-l"]));
+        assert!(
+            short.starts_with("virtqemud: invalid option -- 'l'\n"),
+            "{short}"
+        );
+        let long = stderr_of(run(&["virtqemud", "--listen"]));
+        assert!(
+            long.starts_with("virtqemud: unrecognized option '--listen'\n"),
+            "{long}"
+        );
+        let prefix = stderr_of(run(&["virtqemud", "--li"]));
+        assert!(
+            prefix.starts_with("virtqemud: unrecognized option '--li'\n"),
+            "{prefix}"
+        );
+        assert!(
+            !long.contains("--listen "),
+            "usage still offers -l:\n{long}"
+        );
+        assert!(!long.contains("TLS:"), "usage lists TLS files:\n{long}");
+        assert!(
+            matches!(run(&["virtqemud", "-v", "-t", "3"]), CliAction::Run(o) if o.timeout == Some(3))
+        );
     }
 }

@@ -35,6 +35,9 @@ pub struct Daemon {
     /// Reloads the TLS material from the configured paths; set when a TLS
     /// service exists (used by SIGHUP and `virt-admin server-update-tls`).
     pub tls_reload: OnceLock<TlsReloadFn>,
+    /// The hook scripts, for the drivers' calls (`qemu`, `lxc`, `network`)
+    /// and the daemon's own; re-scanned on SIGHUP.
+    pub hooks: hooks::Hooks,
 }
 
 pub type TlsReloadFn = Box<dyn Fn() -> Result<(), String> + Send + Sync>;

@@ -2,9 +2,11 @@
 //! client sessions, dispatch to drivers, events, signals and logging.
 //! It knows no QEMU or LXC specifics: drivers come from the `drivers` crate.
 
+pub mod activation;
 pub mod cli;
 pub mod config;
 pub mod context;
+pub mod daemon_hooks;
 pub mod daemonize;
 pub mod dispatch;
 pub mod events;
@@ -16,3 +18,4 @@ pub mod run;
 pub mod server;
 pub mod signals;
 pub mod startup;
+pub mod tls;

@@ -2,6 +2,13 @@
 //!
 //! One datagram per state change to `$NOTIFY_SOCKET` (a path, or an abstract
 //! name when it starts with `@`). Without the variable every call does nothing.
+//!
+//! libvirt 9.0 sends only `READY=1`, and sends it before its drivers are
+//! loaded. This daemon sends `READY=1` once it answers calls (drivers loaded,
+//! listeners serving), `RELOADING=1`/`READY=1` around a SIGHUP reload (with
+//! `MONOTONIC_USEC`, which `Type=notify-reload` managers require),
+//! `STOPPING=1` at shutdown, a `STATUS=` line with each, and `WATCHDOG=1`
+//! pings when the manager asks for them with `WATCHDOG_USEC`.
 
 use std::os::linux::net::SocketAddrExt;
 use std::os::unix::net::{SocketAddr, UnixDatagram};
@@ -51,7 +58,10 @@ impl Notifier {
     }
 
     pub fn reloading(&self) {
-        self.send("RELOADING=1\nSTATUS=Reloading configuration");
+        self.send(&format!(
+            "RELOADING=1\nMONOTONIC_USEC={}\nSTATUS=Reloading configuration",
+            monotonic_usec()
+        ));
     }
 
     pub fn stopping(&self) {
@@ -71,6 +81,19 @@ impl Notifier {
         }
         (usec > 0).then(|| Duration::from_micros(usec / 2))
     }
+}
+
+/// CLOCK_MONOTONIC in microseconds, the clock service managers compare with.
+fn monotonic_usec() -> u64 {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes into the timespec we own.
+    if unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) } != 0 {
+        return 0;
+    }
+    (now.tv_sec as u64) * 1_000_000 + (now.tv_nsec as u64) / 1_000
 }
 
 #[cfg(test)]
@@ -101,6 +124,32 @@ mod tests {
         let mut buf = [0u8; 256];
         let n = listener.recv(&mut buf).expect("datagram");
         assert!(buf[..n].starts_with(b"STOPPING=1"));
+    }
+
+    #[test]
+    fn reloading_carries_the_monotonic_time() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("notify.sock");
+        let listener = UnixDatagram::bind(&path).expect("bind");
+        let notifier = Notifier {
+            target: Some(SocketAddr::from_pathname(&path).expect("addr")),
+        };
+        let before = monotonic_usec();
+        notifier.reloading();
+        let mut buf = [0u8; 256];
+        let n = listener.recv(&mut buf).expect("datagram");
+        let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+        let mut lines = text.lines();
+        assert_eq!(lines.next(), Some("RELOADING=1"));
+        let usec: u64 = lines
+            .next()
+            .and_then(|l| l.strip_prefix("MONOTONIC_USEC="))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no MONOTONIC_USEC in {text:?}"));
+        assert!(
+            usec >= before && usec <= monotonic_usec(),
+            "{usec} {before}"
+        );
     }
 
     #[test]

@@ -27,8 +27,71 @@ use std::path::{Component, Path, PathBuf};
 /// Environment variable naming the directory to treat as `/`.
 pub const ROOT_ENV: &str = "LIBVIRTD_ROOT";
 
-/// Name of the daemon, used in file names (`libvirtd.conf`, `libvirtd.pid`).
+/// Name of the daemon the default locations are first computed for.
 const DAEMON_NAME: &str = "libvirtd";
+
+/// Which daemon this process is. The same binary runs as the monolithic
+/// `libvirtd` or as a modular per-driver daemon, chosen by the program name
+/// (`argv[0]`), as libvirt installs one binary per daemon. The name picks the
+/// configuration file, pid file, socket names, socket activation names and
+/// the drivers served.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum DaemonName {
+    /// Every driver, and the only one that may listen on TCP/TLS.
+    #[default]
+    Libvirtd,
+    /// Only the `qemu` driver, on UNIX sockets.
+    Virtqemud,
+    /// Only the `lxc` driver, on UNIX sockets.
+    Virtlxcd,
+}
+
+impl DaemonName {
+    /// The daemon named by the last component of `program` (`/usr/sbin/virtqemud`
+    /// is `virtqemud`); any other name runs the monolithic daemon.
+    pub fn from_program(program: &std::ffi::OsStr) -> DaemonName {
+        let base = Path::new(program)
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        match base.as_str() {
+            "virtqemud" => DaemonName::Virtqemud,
+            "virtlxcd" => DaemonName::Virtlxcd,
+            _ => DaemonName::Libvirtd,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DaemonName::Libvirtd => "libvirtd",
+            DaemonName::Virtqemud => "virtqemud",
+            DaemonName::Virtlxcd => "virtlxcd",
+        }
+    }
+
+    /// Start of the socket file names: `libvirt` for libvirtd (`libvirt-sock`),
+    /// the daemon name otherwise (`virtqemud-sock`), as clients expect.
+    pub fn socket_prefix(self) -> &'static str {
+        match self {
+            DaemonName::Libvirtd => "libvirt",
+            other => other.as_str(),
+        }
+    }
+
+    /// A per-driver daemon: no `--listen`, no TCP or TLS sockets.
+    pub fn is_modular(self) -> bool {
+        self != DaemonName::Libvirtd
+    }
+
+    /// Whether this daemon runs the driver for URI scheme `scheme`.
+    pub fn serves_scheme(self, scheme: &str) -> bool {
+        match self {
+            DaemonName::Libvirtd => true,
+            DaemonName::Virtqemud => scheme == "qemu",
+            DaemonName::Virtlxcd => scheme == "lxc",
+        }
+    }
+}
 
 /// The TLS server credentials.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,6 +128,8 @@ impl PkiPaths {
 pub struct Paths {
     /// The `LIBVIRTD_ROOT` directory, if any; already applied to every field below.
     pub root: Option<PathBuf>,
+    /// The daemon whose file names are used (see [`Paths::for_daemon`]).
+    pub daemon: DaemonName,
     pub privileged: bool,
     pub config_dir: PathBuf,
     /// `libvirtd.conf` used when no `-f` is given.
@@ -127,6 +192,7 @@ impl Paths {
             let run_dir = rooter.apply("/run/libvirt");
             return Paths {
                 root,
+                daemon: DaemonName::Libvirtd,
                 privileged,
                 config_file: config_dir.join(format!("{DAEMON_NAME}.conf")),
                 config_dir,
@@ -156,6 +222,7 @@ impl Paths {
         let run_dir = rooter.apply(runtime_home.join("libvirt"));
         Paths {
             root,
+            daemon: DaemonName::Libvirtd,
             privileged,
             config_file: config_dir.join(format!("{DAEMON_NAME}.conf")),
             state_dir: config_dir.clone(),
@@ -172,6 +239,17 @@ impl Paths {
         }
     }
 
+    /// The same locations with the file names of `daemon`: `virtqemud.conf`,
+    /// `virtqemud.pid` and the `virtqemud-sock` family instead of libvirtd's.
+    /// Directories are shared by all daemons, as in libvirt.
+    pub fn for_daemon(mut self, daemon: DaemonName) -> Paths {
+        let name = daemon.as_str();
+        self.config_file = self.config_file.with_file_name(format!("{name}.conf"));
+        self.pid_file = self.pid_file.with_file_name(format!("{name}.pid"));
+        self.daemon = daemon;
+        self
+    }
+
     /// Places an absolute default location under the root (`/etc/x` becomes
     /// `ROOT/etc/x`); unchanged without a root.
     pub fn rooted(&self, abs: &Path) -> PathBuf {
@@ -182,16 +260,20 @@ impl Paths {
     }
 
     /// The socket paths, as libvirt derives them: `libvirt-sock`, `libvirt-sock-ro`
-    /// and `libvirt-admin-sock` in `unix_sock_dir` or [`Paths::sock_dir`]. An
+    /// and `libvirt-admin-sock` (`virtqemud-sock`, ... for a modular daemon) in
+    /// `unix_sock_dir` or [`Paths::sock_dir`]. An
     /// unprivileged daemon has no read-only socket, and (a libvirt 9.0 quirk we keep)
     /// no admin socket either when `unix_sock_dir` is set.
     pub fn unix_sockets(&self, unix_sock_dir: Option<&Path>) -> UnixSocketPaths {
         let dir = unix_sock_dir.unwrap_or(&self.sock_dir);
         let admin_wanted = self.privileged || unix_sock_dir.is_none();
+        let prefix = self.daemon.socket_prefix();
         UnixSocketPaths {
-            rw: dir.join("libvirt-sock"),
-            ro: self.privileged.then(|| dir.join("libvirt-sock-ro")),
-            admin: admin_wanted.then(|| dir.join("libvirt-admin-sock")),
+            rw: dir.join(format!("{prefix}-sock")),
+            ro: self
+                .privileged
+                .then(|| dir.join(format!("{prefix}-sock-ro"))),
+            admin: admin_wanted.then(|| dir.join(format!("{prefix}-admin-sock"))),
         }
     }
 
@@ -454,6 +536,41 @@ mod tests {
         assert_eq!(located.server_cert, fallback.server_cert);
         assert_eq!(located.server_key, fallback.server_key);
         assert_eq!(located.ca_crl, fallback.ca_crl);
+    }
+
+    #[test]
+    fn modular_daemons_use_their_own_file_names() {
+        let name = DaemonName::from_program(std::ffi::OsStr::new("/usr/sbin/virtqemud"));
+        assert_eq!(name, DaemonName::Virtqemud);
+        let qemu = paths(Some("/t"), true, &[]).for_daemon(name);
+        assert_eq!(qemu.config_file, p("/t/etc/libvirt/virtqemud.conf"));
+        assert_eq!(qemu.pid_file, p("/t/run/virtqemud.pid"));
+        let sockets = qemu.unix_sockets(None);
+        assert_eq!(sockets.rw, p("/t/run/libvirt/virtqemud-sock"));
+        assert_eq!(sockets.ro, Some(p("/t/run/libvirt/virtqemud-sock-ro")));
+        assert_eq!(
+            sockets.admin,
+            Some(p("/t/run/libvirt/virtqemud-admin-sock"))
+        );
+        let user = paths(None, false, &[("HOME", "/h"), ("XDG_RUNTIME_DIR", "/r")])
+            .for_daemon(DaemonName::Virtlxcd);
+        assert_eq!(user.config_file, p("/h/.config/libvirt/virtlxcd.conf"));
+        assert_eq!(user.pid_file, p("/r/libvirt/virtlxcd.pid"));
+        assert_eq!(user.unix_sockets(None).rw, p("/r/libvirt/virtlxcd-sock"));
+    }
+
+    #[test]
+    fn program_name_chooses_the_daemon() {
+        let of = |text: &str| DaemonName::from_program(std::ffi::OsStr::new(text));
+        assert_eq!(of("virtlxcd"), DaemonName::Virtlxcd);
+        assert_eq!(of("./target/debug/libvirtd"), DaemonName::Libvirtd);
+        assert_eq!(of("virtqemud-old"), DaemonName::Libvirtd);
+        assert_eq!(of(""), DaemonName::Libvirtd);
+        assert!(DaemonName::Virtqemud.serves_scheme("qemu"));
+        assert!(!DaemonName::Virtqemud.serves_scheme("lxc"));
+        assert!(DaemonName::Libvirtd.serves_scheme("test"));
+        assert_eq!(DaemonName::Libvirtd.socket_prefix(), "libvirt");
+        assert!(!DaemonName::Libvirtd.is_modular());
     }
 
     #[test]

@@ -17,6 +17,7 @@ use crate::context::{ControlRequest, Daemon};
 use crate::events::EventHub;
 use crate::logging::LogHandle;
 use crate::notify::Notifier;
+use crate::paths::DaemonName;
 use crate::server::listener::{self, Listener};
 use crate::server::{Limits, Server};
 use crate::signals::{self, SignalEvent};
@@ -30,10 +31,15 @@ pub trait Reloader: Send {
 }
 
 pub struct RunOptions {
+    /// Which daemon runs: names the main server and picks the drivers.
+    pub daemon: DaemonName,
     pub main_limits: Limits,
     pub admin_limits: Limits,
-    /// `-t`: exit after this long with no client and nothing running.
+    /// `-t`: exit after this long with no client on either server, no call
+    /// in flight and no driver holding the daemon (running guests).
     pub idle_timeout: Option<Duration>,
+    /// The hook scripts found at start-up.
+    pub hooks: hooks::Hooks,
 }
 
 /// Why `run` returned.
@@ -67,18 +73,51 @@ pub fn build_daemon(
     let mut drivers = DriverRegistry::new();
     let hub = events.clone();
     let sink: drivers::api::EventSink = Arc::new(move |ev| hub.publish("test", &ev));
-    drivers.register(Arc::new(drivers::test_driver::TestDriver::new(sink)));
+    let mut available: Vec<Arc<dyn drivers::api::Driver>> =
+        vec![Arc::new(drivers::test_driver::TestDriver::new(sink))];
+    if opts.daemon.serves_scheme("qemu") {
+        available.push(qemu_driver(&events, &opts.hooks));
+    }
+    // A modular daemon runs only its own driver; others' URIs are refused
+    // with "no connection driver available for ...".
+    for driver in available {
+        if opts.daemon.serves_scheme(driver.scheme()) {
+            drivers.register(driver);
+        }
+    }
     let daemon = Arc::new(Daemon {
         drivers,
         events,
-        main: Server::new("libvirtd", opts.main_limits.clone()),
+        main: Server::new(opts.daemon.as_str(), opts.main_limits.clone()),
         admin: Server::new("admin", opts.admin_limits.clone()),
         log,
         control,
         calls_in_flight: AtomicUsize::new(0),
         tls_reload: OnceLock::new(),
+        hooks: opts.hooks.clone(),
     });
     (daemon, requests)
+}
+
+/// The qemu driver over this daemon's directories; it re-attaches to guests that
+/// outlived a previous daemon before the first client is served.
+fn qemu_driver(events: &Arc<EventHub>, hooks: &hooks::Hooks) -> Arc<dyn drivers::api::Driver> {
+    // SAFETY: geteuid has no preconditions.
+    let privileged = unsafe { libc::geteuid() } == 0;
+    let paths = crate::paths::Paths::from_env(privileged);
+    let qemu_paths = drivers::qemu::QemuPaths::new(
+        &paths.config_dir,
+        &paths.run_dir,
+        &paths.state_dir,
+        &paths.log_dir,
+    );
+    let hub = events.clone();
+    let sink: drivers::api::EventSink = Arc::new(move |ev| hub.publish("qemu", &ev));
+    let (driver, problems) = drivers::qemu::QemuDriver::new(qemu_paths, sink, Some(hooks.clone()));
+    for problem in problems {
+        warn!("qemu driver: {problem}");
+    }
+    Arc::new(driver)
 }
 
 /// Serves `listeners` until a shutdown signal or the idle timeout. Socket files
@@ -128,6 +167,15 @@ pub async fn run(
                         }
                         Err(e) => error!("reload failed, keeping the previous settings: {e}"),
                     }
+                    // TLS files are re-read even when the config file is bad.
+                    if let Some(reload_tls) = daemon.tls_reload.get() {
+                        if let Err(e) = reload_tls() {
+                            error!("TLS reload failed, keeping the previous credentials: {e}");
+                        }
+                    }
+                    // After the reload, so a changed hook_timeout applies.
+                    daemon.hooks.rescan();
+                    crate::daemon_hooks::spawn_reload(&daemon.hooks);
                     notifier.ready("Accepting clients");
                 }
                 None => break ExitReason::Signal("signal handler gone"),
@@ -142,7 +190,7 @@ pub async fn run(
             },
             _ = tick_opt(watchdog.as_mut()), if watchdog.is_some() => notifier.send("WATCHDOG=1"),
             _ = tick.tick(), if idle_timeout.is_some() => {
-                if daemon.is_idle() {
+                if daemon.is_idle() && !daemon.drivers.inhibits_idle() {
                     let since = *idle_since.get_or_insert_with(Instant::now);
                     if idle_timeout.is_some_and(|t| since.elapsed() >= t) {
                         break ExitReason::IdleTimeout;

@@ -1,6 +1,10 @@
 //! From `argv` to a running daemon: options, paths, settings, logging,
 //! detaching, the pid file, the listening sockets, then [`crate::run`].
 //! Exit statuses follow libvirtd (1 pid file and config, 6 network, ...).
+//!
+//! The program name picks the daemon (`libvirtd`, `virtqemud`, `virtlxcd`,
+//! see [`DaemonName`]); sockets passed by a service manager replace the ones
+//! traditional mode creates (see [`crate::activation`]).
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -8,11 +12,13 @@ use std::time::Duration;
 
 use tracing::error;
 
+use crate::activation::{Activation, ActivationError};
 use crate::cli::{self, CliAction, Options, UsageDefaults};
 use crate::config::{self, AuthMethod, ServerLimits, Settings};
+use crate::daemon_hooks;
 use crate::daemonize::{self, StartupFailure, StartupReporter};
 use crate::logging::{self, LogConfig, LogHandle, LogInputs};
-use crate::paths::Paths;
+use crate::paths::{DaemonName, Paths};
 use crate::pidfile::PidFile;
 use crate::run::{self, Reloader, RunOptions};
 use crate::server::listener::{self, Listener, Socket};
@@ -20,9 +26,15 @@ use crate::server::{AuthScheme, Limits, ServiceKind, Transport};
 
 /// Runs the daemon; returns the process exit status.
 pub fn main_entry(args: Vec<OsString>) -> i32 {
+    // Before anything opens a file: fds 3.. may be inherited sockets.
+    let activation = Activation::from_env();
     // SAFETY: geteuid has no preconditions.
     let privileged = unsafe { libc::geteuid() } == 0;
-    let paths = Paths::from_env(privileged);
+    let daemon_name = args
+        .first()
+        .map(|arg0| DaemonName::from_program(arg0))
+        .unwrap_or_default();
+    let paths = Paths::from_env(privileged).for_daemon(daemon_name);
     let defaults = usage_defaults(&paths);
     let opts = match cli::parse(&args, &defaults) {
         CliAction::Run(opts) => opts,
@@ -66,13 +78,14 @@ pub fn main_entry(args: Vec<OsString>) -> i32 {
     } else {
         StartupReporter::foreground()
     };
-    start(opts, settings, paths, log, reporter)
+    start(opts, settings, paths, activation, log, reporter)
 }
 
 fn start(
     opts: Options,
     settings: Settings,
     paths: Paths,
+    activation: Result<Option<Activation>, ActivationError>,
     log: LogHandle,
     reporter: StartupReporter,
 ) -> i32 {
@@ -89,7 +102,24 @@ fn start(
         Ok(p) => p,
         Err(e) => return fail(reporter, StartupFailure::PidFile, e.to_string()),
     };
-    let listeners = match create_listeners(&settings, &paths, opts.listen) {
+    if let Err(message) = refuse_unavailable_auth(&settings) {
+        let code = fail(reporter, StartupFailure::Network, message);
+        let _ = pid_file.remove();
+        return code;
+    }
+    let hooks = daemon_hooks::discover(&paths, &settings);
+    if daemon_hooks::run_start(&hooks).is_err() {
+        let message = "the daemon start hook script failed".to_string();
+        let code = fail(reporter, StartupFailure::Hooks, message);
+        let _ = pid_file.remove();
+        return code;
+    }
+    let listeners = match activation
+        .map_err(|e| e.to_string())
+        .and_then(|activation| match activation {
+            Some(activation) => activated_listeners(activation, &settings, &paths, opts.listen),
+            None => create_listeners(&settings, &paths, opts.listen),
+        }) {
         Ok(l) => l,
         Err(message) => {
             let code = fail(reporter, StartupFailure::Network, message);
@@ -98,6 +128,7 @@ fn start(
         }
     };
     let run_opts = RunOptions {
+        daemon: paths.daemon,
         main_limits: main_limits(&settings.reloadable().libvirtd),
         admin_limits: admin_limits(&settings.reloadable().admin),
         idle_timeout: opts
@@ -105,7 +136,10 @@ fn start(
             .or(settings.timeout)
             .filter(|t| *t > 0)
             .map(|t| Duration::from_secs(t.into())),
+        hooks: hooks.clone(),
     };
+    let tls_servers = crate::tls::listen::servers_of(&listeners);
+    crate::server::client::set_auth_timeout(auth_timeout(&settings));
     let reloader = Box::new(ConfigReloader {
         explicit: opts.config.clone(),
         default_path: paths.config_file.clone(),
@@ -113,6 +147,8 @@ fn start(
         opts: opts.clone(),
         paths: paths.clone(),
         log: log.clone(),
+        tls: tls_servers.clone(),
+        hooks: hooks.clone(),
     });
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -128,6 +164,11 @@ fn start(
         }
     };
     let (daemon, requests) = run::build_daemon(&run_opts, Some(log));
+    if !tls_servers.is_empty() {
+        let _ = daemon.tls_reload.set(Box::new(move || {
+            tls_servers.iter().try_for_each(|tls| tls.reload())
+        }));
+    }
     let result = runtime.block_on(run::run(
         daemon,
         requests,
@@ -137,6 +178,9 @@ fn start(
         move || reporter.report_ok(),
     ));
     runtime.shutdown_timeout(Duration::from_secs(1));
+    if result.is_ok() {
+        daemon_hooks::run_shutdown(&hooks);
+    }
     if let Err(e) = pid_file.remove() {
         error!(target: "daemon::startup", "Failed to remove pid file: {e}");
     }
@@ -155,6 +199,28 @@ fn usage_defaults(paths: &Paths) -> UsageDefaults {
     } else {
         UsageDefaults::unprivileged()
     };
+    if paths.daemon.is_modular() {
+        let name = paths.daemon.as_str();
+        let (config_dir, run_dir, pid_dir) = if paths.privileged {
+            ("/etc/libvirt", "/run/libvirt", "/run")
+        } else {
+            (
+                "$XDG_CONFIG_HOME/libvirt",
+                "$XDG_RUNTIME_DIR/libvirt",
+                "$XDG_RUNTIME_DIR/libvirt",
+            )
+        };
+        defaults.config_file = format!("{config_dir}/{name}.conf");
+        defaults.sockets = std::iter::once(format!("{run_dir}/{name}-sock"))
+            .chain(
+                paths
+                    .privileged
+                    .then(|| format!("{run_dir}/{name}-sock-ro")),
+            )
+            .collect();
+        defaults.pid_file = format!("{pid_dir}/{name}.pid");
+        defaults.ip_sockets = false;
+    }
     if paths.root.is_some() {
         let sockets = paths.unix_sockets(None);
         defaults.config_file = paths.config_file.display().to_string();
@@ -198,19 +264,18 @@ fn main_limits(l: &ServerLimits) -> Limits {
         max_clients: l.max_clients as usize,
         max_anonymous_clients: l.max_anonymous_clients as usize,
         max_client_requests: l.max_client_requests as usize,
+        min_workers: l.min_workers as usize,
         max_workers: l.max_workers as usize,
+        prio_workers: l.prio_workers as usize,
         keepalive_interval: l.keepalive_interval.into(),
         keepalive_count: l.keepalive_count,
     }
 }
 
-/// The admin server has no anonymous-client limit (0 in its settings).
+/// The admin server's limits: its anonymous-client limit is 0, which means
+/// no limit (as in libvirt, and as `srv-clients-info admin` shows it).
 fn admin_limits(l: &ServerLimits) -> Limits {
-    let mut limits = main_limits(l);
-    if l.max_anonymous_clients == 0 {
-        limits.max_anonymous_clients = usize::MAX;
-    }
-    limits
+    main_limits(l)
 }
 
 fn scheme(method: AuthMethod) -> AuthScheme {
@@ -234,6 +299,124 @@ fn lookup_group(name: &str) -> Result<u32, String> {
     }
     // SAFETY: entry is non-null and points at a valid struct group.
     Ok(unsafe { (*entry).gr_gid })
+}
+
+/// Socket activation: serves exactly the inherited sockets, claimed by name
+/// (`<daemon>.socket`, `-ro`, `-admin`, and for libvirtd `-tcp` and `-tls`).
+/// Socket modes and group, `listen_*`, ports and `listen_addr` do not apply;
+/// authentication settings do. Inherited socket files are never unlinked.
+fn activated_listeners(
+    mut activation: Activation,
+    settings: &Settings,
+    paths: &Paths,
+    listen: bool,
+) -> Result<Vec<Listener>, String> {
+    if listen {
+        return Err(ActivationError::ListenNotPermitted.to_string());
+    }
+    let name = paths.daemon.as_str();
+    let unix_kind = |read_only: bool, auth: AuthMethod| ServiceKind {
+        admin: false,
+        read_only,
+        auth: scheme(auth),
+        transport: Transport::Unix,
+    };
+    let admin_kind = ServiceKind {
+        admin: true,
+        read_only: false,
+        auth: AuthScheme::None,
+        transport: Transport::Unix,
+    };
+    let queue = settings.max_queued_clients;
+    let mut services = vec![
+        (
+            format!("{name}.socket"),
+            unix_kind(false, settings.auth_unix_rw),
+            queue,
+        ),
+        (
+            format!("{name}-ro.socket"),
+            unix_kind(true, settings.auth_unix_ro),
+            queue,
+        ),
+        (
+            format!("{name}-admin.socket"),
+            admin_kind,
+            settings.admin_max_queued_clients,
+        ),
+    ];
+    // The modular daemons have no IP services: such names stay unclaimed.
+    if !paths.daemon.is_modular() {
+        let tcp = format!("{name}-tcp.socket");
+        if activation.has_name(&tcp) && settings.auth_tcp == AuthMethod::Sasl {
+            return Err(format!(
+                "SASL authentication (auth_tcp = \"sasl\") is not supported by this daemon; set auth_tcp = \"none\" to serve the activation socket '{tcp}'"
+            ));
+        }
+        let tcp_kind = ServiceKind {
+            transport: Transport::Tcp,
+            ..unix_kind(false, settings.auth_tcp)
+        };
+        services.push((tcp, tcp_kind, queue));
+    }
+    let mut out = Vec::new();
+    let tls = format!("{name}-tls.socket");
+    if !paths.daemon.is_modular() && activation.has_name(&tls) {
+        out.extend(activated_tls_listeners(
+            &mut activation,
+            &tls,
+            settings,
+            paths,
+        )?);
+    }
+    for (fd_name, kind, backlog) in services {
+        let sockets = activation
+            .claim_sockets(&fd_name, backlog)
+            .map_err(|e| e.to_string())?;
+        for socket in sockets {
+            // Clients are listed with the transport of the socket itself.
+            let transport = match (&socket, kind.transport) {
+                (Socket::Unix(_), _) => Transport::Unix,
+                (_, Transport::Unix) => Transport::Tcp,
+                (_, other) => other,
+            };
+            out.push(Listener {
+                socket,
+                kind: ServiceKind { transport, ..kind },
+                unlink_on_exit: None,
+            });
+        }
+    }
+    activation.complete().map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
+/// The inherited `libvirtd-tls.socket` sockets, served with the configured
+/// TLS credentials (loaded first: problems with them stop start-up).
+fn activated_tls_listeners(
+    activation: &mut Activation,
+    fd_name: &str,
+    settings: &Settings,
+    paths: &Paths,
+) -> Result<Vec<Listener>, String> {
+    let kind = crate::tls::listen::service_kind(settings)?;
+    let tls = crate::tls::TlsServer::from_settings(settings, paths)?;
+    let sockets = activation
+        .claim_sockets(fd_name, settings.max_queued_clients)
+        .map_err(|e| e.to_string())?;
+    sockets
+        .into_iter()
+        .map(|socket| match socket {
+            Socket::Tcp(l) => Ok(Listener {
+                socket: Socket::Tls(l, tls.clone()),
+                kind,
+                unlink_on_exit: None,
+            }),
+            _ => Err(format!(
+                "The activation socket '{fd_name}' is not a TCP socket"
+            )),
+        })
+        .collect()
 }
 
 /// Creates the sockets of traditional mode: rw, ro and admin unix sockets,
@@ -293,14 +476,20 @@ fn create_listeners(
             transport: Transport::Unix,
         };
         unix(admin, settings.unix_sock_admin_perms, kind, &mut out)?;
+        // The admin socket has its own queue length (`admin_max_queued_clients`).
+        if let Some(Listener {
+            socket: Socket::Unix(l),
+            ..
+        }) = out.last()
+        {
+            listener::set_backlog(
+                std::os::fd::AsRawFd::as_raw_fd(l),
+                settings.admin_max_queued_clients,
+            )
+            .map_err(|e| format!("Failed to bind socket to '{}': {e}", admin.display()))?;
+        }
     }
     if listen {
-        if settings.listen_tls {
-            return Err(
-                "TLS listening (listen_tls = 1) is not available in this version of the daemon; set listen_tls = 0 to use --listen with TCP only"
-                    .to_string(),
-            );
-        }
         if settings.listen_tcp {
             if settings.auth_tcp == AuthMethod::Sasl {
                 return Err(
@@ -330,11 +519,37 @@ fn create_listeners(
                 unlink_on_exit: None,
             }));
         }
+        if settings.listen_tls {
+            out.extend(crate::tls::listen::bind_listeners(settings, paths)?);
+        }
     }
     Ok(out)
 }
 
-/// SIGHUP: re-read the same file; apply logging and limits.
+/// `auth_timeout` as the session code takes it (0 disables it).
+fn auth_timeout(settings: &Settings) -> Option<Duration> {
+    (settings.auth_timeout > 0).then(|| Duration::from_secs(settings.auth_timeout.into()))
+}
+
+/// Authentication methods this daemon cannot provide stop start-up instead
+/// of being treated as "none". (TCP and TLS are checked with their sockets.)
+fn refuse_unavailable_auth(settings: &Settings) -> Result<(), String> {
+    for (key, method) in [
+        ("auth_unix_rw", settings.auth_unix_rw),
+        ("auth_unix_ro", settings.auth_unix_ro),
+    ] {
+        if method == AuthMethod::Sasl {
+            return Err(format!(
+                "SASL authentication ({key} = \"sasl\") is not supported by this daemon; set {key} = \"polkit\" (root is always admitted) or \"none\" and restrict the socket with unix_sock_group and the unix_sock_*_perms options"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// SIGHUP: re-read the same file; apply logging, limits, `auth_timeout`, and
+/// the TLS file locations and policy (the files themselves are re-read by
+/// the daemon's TLS reload right after).
 struct ConfigReloader {
     explicit: Option<PathBuf>,
     default_path: PathBuf,
@@ -342,6 +557,8 @@ struct ConfigReloader {
     opts: Options,
     paths: Paths,
     log: LogHandle,
+    tls: Vec<std::sync::Arc<crate::tls::TlsServer>>,
+    hooks: hooks::Hooks,
 }
 
 impl Reloader for ConfigReloader {
@@ -354,6 +571,12 @@ impl Reloader for ConfigReloader {
         .map_err(|e| e.to_string())?;
         let log_config = log_config(&settings, &self.opts, &self.paths);
         self.log.reload(log_config).map_err(|e| e.to_string())?;
+        crate::server::client::set_auth_timeout(auth_timeout(&settings));
+        self.hooks
+            .set_timeout(daemon_hooks::hook_timeout(&settings));
+        for tls in &self.tls {
+            tls.update_source(&settings, &self.paths)?;
+        }
         let r = settings.reloadable();
         Ok((main_limits(&r.libvirtd), admin_limits(&r.admin)))
     }

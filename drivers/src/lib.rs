@@ -6,5 +6,6 @@
 pub mod api;
 pub mod domain_xml;
 pub mod host;
+pub mod qemu;
 pub mod test_driver;
 pub mod virconf;

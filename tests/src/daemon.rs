@@ -101,6 +101,8 @@ pub struct DaemonBuilder {
     nofile: Option<u64>,
     no_log_file: bool,
     arg0: Option<OsString>,
+    /// Files to place under the root before start: relative path, contents, mode.
+    files: Vec<(PathBuf, Vec<u8>, u32)>,
 }
 
 impl DaemonBuilder {
@@ -136,6 +138,18 @@ impl DaemonBuilder {
     /// it in `--version` and in command line errors).
     pub fn arg0(mut self, name: impl AsRef<OsStr>) -> Self {
         self.arg0 = Some(name.as_ref().to_os_string());
+        self
+    }
+
+    /// Places a file at `relative` under the daemon's root before it starts
+    /// (hook scripts, for example), creating parent directories.
+    pub fn file(
+        mut self,
+        relative: impl Into<PathBuf>,
+        contents: impl Into<Vec<u8>>,
+        mode: u32,
+    ) -> Self {
+        self.files.push((relative.into(), contents.into(), mode));
         self
     }
 
@@ -182,6 +196,13 @@ impl DaemonBuilder {
         fs::create_dir_all(conf_file.parent().expect("config directory"))
             .expect("create etc/libvirt");
         fs::write(&conf_file, conf).expect("write libvirtd.conf");
+        for (relative, contents, mode) in &self.files {
+            let path = root.path().join(relative);
+            fs::create_dir_all(path.parent().expect("file directory")).expect("create directory");
+            fs::write(&path, contents).expect("write file under the root");
+            fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(*mode))
+                .expect("set file mode");
+        }
 
         let mut command = Command::new(libvirtd_bin());
         if let Some(name) = &self.arg0 {

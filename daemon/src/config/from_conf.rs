@@ -189,6 +189,19 @@ impl Settings {
             }
             s.timeout = Some(timeout);
         }
+        if let Some(timeout) = conf.get_uint("auth_timeout")? {
+            if timeout > MAX_TIMEOUT {
+                return Err(invalid(
+                    conf,
+                    "auth_timeout",
+                    "Invalid value for auth_timeout".into(),
+                ));
+            }
+            s.auth_timeout = timeout;
+        }
+        if let Some(timeout) = conf.get_uint("hook_timeout")? {
+            s.hook_timeout = (timeout > 0).then_some(timeout);
+        }
 
         apply_host_uuid(conf, &mut s)?;
         apply_log_level(conf, &mut s)?;

@@ -14,7 +14,8 @@
 //!   [`ConfigError::exit_status`] still gives libvirt's exit status);
 //! * `log_level` above 4 and socket modes that are negative or above 07777 are
 //!   refused (libvirt ignores the former and passes the latter on to chmod);
-//! * `timeout` is an extra key: the idle timeout of `--timeout`.
+//! * `timeout` is an extra key: the idle timeout of `--timeout`;
+//! * `hook_timeout` is an extra key: seconds before a hung hook script is killed.
 
 mod checks;
 mod error;

@@ -94,7 +94,12 @@ impl HostUuidSource {
     }
 }
 
-/// Every libvirtd.conf setting of libvirt 9.0, typed, plus our `timeout`.
+/// Default `auth_timeout`, in seconds: ample for a handshake and AUTH_LIST,
+/// short enough that clients queued behind idle connections are served soon.
+pub const DEFAULT_AUTH_TIMEOUT: u32 = 10;
+
+/// Every libvirtd.conf setting of libvirt 9.0, typed, plus our `timeout`,
+/// `auth_timeout` and `hook_timeout`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
     // Network listeners (only with --listen, and ignored under socket activation).
@@ -185,6 +190,18 @@ pub struct Settings {
     /// Our extension: idle timeout in seconds, the config twin of `--timeout`
     /// (the command line wins). `None` or `Some(0)`: never exit when idle.
     pub timeout: Option<u32>,
+
+    /// Our extension: seconds a client may take from accept to the end of
+    /// authentication (TLS handshake and checks, AUTH_LIST and any auth
+    /// exchange); later it is disconnected, so that idle connections cannot
+    /// hold every `max_anonymous_clients` slot. 0 waits forever (libvirtd
+    /// 9.0's behaviour).
+    pub auth_timeout: u32,
+
+    /// Our extension: seconds a hook script may run before its process group
+    /// is killed and the call fails. `None` (unset or 0) waits forever, as
+    /// libvirt does.
+    pub hook_timeout: Option<u32>,
 }
 
 impl Settings {
@@ -252,6 +269,8 @@ impl Settings {
             admin_keepalive_count: 5,
             ovs_timeout: 5,
             timeout: None,
+            auth_timeout: DEFAULT_AUTH_TIMEOUT,
+            hook_timeout: None,
         }
     }
 }

@@ -335,6 +335,8 @@ fn invalid_values_are_refused_with_libvirts_message_and_line() {
         ("host_uuid_source = \"bios\"", "u.conf:1: invalid UUID source: bios", 1),
         ("log_level = 5", "u.conf:1: Failed to set logging priority, argument '5' is invalid", 1),
         ("timeout = 2147484", "u.conf:1: Invalid value for timeout", 1),
+        ("auth_timeout = 2147484", "u.conf:1: Invalid value for auth_timeout", 1),
+        ("auth_timeout = -1", "u.conf:1: expected an unsigned integer for 'auth_timeout' parameter", 1),
         ("unix_sock_rw_perms = \"0999\"", "u.conf:1: Failed to parse mode '0999'", 6),
         ("unix_sock_ro_perms = \"rw\"", "u.conf:1: Failed to parse mode 'rw'", 6),
         ("unix_sock_admin_perms = \"\"", "u.conf:1: Failed to parse mode ''", 6),
@@ -439,5 +441,29 @@ fn load_reads_the_explicit_file_before_the_default_one() {
             "configuration file syntax error: {}:2: list is not closed with ]",
             default_path.display()
         )
+    );
+}
+
+#[test]
+fn auth_timeout_defaults_to_ten_seconds_and_zero_disables_it() {
+    assert_eq!(Settings::defaults(true).auth_timeout, 10);
+    assert_eq!(Settings::defaults(false).auth_timeout, 10);
+    assert_eq!(settings("auth_timeout = 3", true).auth_timeout, 3);
+    assert_eq!(settings("auth_timeout = 0", false).auth_timeout, 0);
+    assert_eq!(
+        settings("auth_timeout = 4\nauth_timeout = 9", true).auth_timeout,
+        4
+    );
+}
+
+#[test]
+fn hook_timeout_is_unset_by_default_and_zero_means_unset() {
+    assert_eq!(Settings::defaults(true).hook_timeout, None);
+    assert_eq!(settings("hook_timeout = 30", true).hook_timeout, Some(30));
+    assert_eq!(settings("hook_timeout = 0", false).hook_timeout, None);
+    let err = rejection("hook_timeout = -2");
+    assert_eq!(
+        err.to_string(),
+        "u.conf:1: expected an unsigned integer for 'hook_timeout' parameter"
     );
 }

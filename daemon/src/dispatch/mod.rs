@@ -130,6 +130,7 @@ pub fn handle_message(
     match header.prog {
         ADMIN_PROGRAM => admin::handle(daemon, session, header, body),
         REMOTE_PROGRAM => remote::handle(daemon, session, header, body),
+        QEMU_PROGRAM => remote::qemu_program::handle(session, header, body),
         _ => other_program(session, header),
     }
 }

@@ -7,9 +7,9 @@
 //! behind calls, so a client with busy workers is not mistaken for a dead one.
 
 use std::collections::VecDeque;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use protocol::frame::{self, LEN_WORD};
 use protocol::header::{Header, HEADER_LEN};
@@ -20,7 +20,7 @@ use tokio::time;
 use tracing::{debug, info, warn};
 
 use super::keepalive::{Keepalive, KeepaliveAction};
-use super::registry::ClientInfo;
+use super::registry::{ClientDetails, ClientInfo};
 use super::{Server, ServiceKind};
 use crate::context::Daemon;
 use crate::dispatch::{self, Action, Session};
@@ -43,10 +43,29 @@ pub enum Outgoing {
 
 pub type OutgoingSender = mpsc::UnboundedSender<Outgoing>;
 
+/// `auth_timeout` in milliseconds; 0 disables it. Daemon-wide, like the
+/// setting, and changed on SIGHUP.
+static AUTH_TIMEOUT_MS: AtomicU64 = AtomicU64::new(10_000);
+
+/// Sets how long a client may take from accept to the end of authentication
+/// (TLS handshake and checks included); `None` waits forever, as libvirtd.
+pub fn set_auth_timeout(timeout: Option<Duration>) {
+    let ms = timeout.map_or(0, |t| t.as_millis().clamp(1, u64::MAX as u128) as u64);
+    AUTH_TIMEOUT_MS.store(ms, Ordering::Relaxed);
+}
+
+/// The current `auth_timeout`; `None` when disabled.
+pub fn auth_timeout() -> Option<Duration> {
+    match AUTH_TIMEOUT_MS.load(Ordering::Relaxed) {
+        0 => None,
+        ms => Some(Duration::from_millis(ms)),
+    }
+}
+
 /// Runs a session until the peer leaves, breaks the protocol, asks to close, or
 /// the daemon shuts down.
 pub async fn serve<S>(
-    mut stream: S,
+    stream: S,
     daemon: Arc<Daemon>,
     server: Arc<Server>,
     kind: ServiceKind,
@@ -54,9 +73,34 @@ pub async fn serve<S>(
 ) where
     S: AsyncRead + AsyncWrite + Unpin,
 {
+    serve_with_details(stream, daemon, server, kind, info, ClientDetails::default()).await
+}
+
+/// [`serve`] for a client whose identity is partly known before its first
+/// message (the DN of its TLS certificate).
+pub async fn serve_with_details<S>(
+    mut stream: S,
+    daemon: Arc<Daemon>,
+    server: Arc<Server>,
+    kind: ServiceKind,
+    info: ClientInfo,
+    details: ClientDetails,
+) where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     let client_id = info.id;
     let authenticated = kind.auth == super::AuthScheme::None;
-    let close = server.clients.insert(info.clone(), authenticated);
+    let close = server.admit(info.clone(), authenticated).await;
+    if details != ClientDetails::default() {
+        if let Some(dname) = &details.x509_dname {
+            info!(client = client_id, dname = %dname, "TLS client admitted");
+        }
+        server.clients.update_details(client_id, |d| *d = details);
+    }
+    // A client that has not authenticated by then is dropped, so that idle
+    // connections cannot use up max_anonymous_clients for everyone else.
+    // (A TLS client's handshake had its own auth_timeout before this.)
+    let auth_deadline = auth_timeout().map(|t| tokio::time::Instant::now() + t);
     let (tx, mut rx) = mpsc::unbounded_channel::<Outgoing>();
     let mut session = Session::new(info, kind, authenticated, tx);
     let limits = server.limits();
@@ -78,6 +122,9 @@ pub async fn serve<S>(
         tokio::select! {
             biased;
             _ = close.notified() => break "closed by the daemon",
+            _ = sleep_until_opt(auth_deadline), if !session.authenticated && in_flight == 0 && auth_deadline.is_some() => {
+                break "authentication timeout"
+            }
             Some(out) = rx.recv() => {
                 let mut bytes = match out {
                     Outgoing::CallDone(bytes) => { in_flight -= 1; bytes }
@@ -144,6 +191,12 @@ pub async fn serve<S>(
     debug!(client = client_id, reason, "client disconnected");
     if reason == "keepalive timeout" {
         info!(client = client_id, "client dropped after keepalive timeout");
+    }
+    if reason == "authentication timeout" {
+        info!(
+            client = client_id,
+            "client dropped: not authenticated within auth_timeout"
+        );
     }
     session.finish(&daemon);
     server.clients.remove(client_id, session.authenticated);

@@ -11,16 +11,21 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, warn};
+use tracing::{debug, info, warn};
 
-use super::registry::{ClientInfo, Transport};
+use super::registry::{ClientDetails, ClientInfo, Transport};
 use super::{client, Server, ServiceKind};
 use crate::context::Daemon;
+use crate::tls::TlsServer;
 
 /// A listening socket in blocking std form: made before the runtime exists.
+#[derive(Debug)]
 pub enum Socket {
     Unix(std::os::unix::net::UnixListener),
     Tcp(std::net::TcpListener),
+    /// A TCP socket whose clients first pass the TLS handshake, libvirtd's
+    /// certificate checks and the confirmation byte (see [`crate::tls`]).
+    Tls(std::net::TcpListener, Arc<TlsServer>),
 }
 
 pub struct Listener {
@@ -202,6 +207,114 @@ pub async fn accept_loop(listener: Listener, daemon: Arc<Daemon>, shutdown: Canc
                     Err(e) => warn!("accept failed: {e}"),
                 }
             }
+        }
+        Socket::Tls(std_listener, tls) => {
+            accept_tls(std_listener, tls, kind, daemon, server, shutdown).await
+        }
+    }
+}
+
+/// Accepts TCP connections and admits each through TLS in its own task, so
+/// a slow or silent peer never holds up the accept loop. Handshakes in
+/// progress count as clients still authenticating.
+async fn accept_tls(
+    std_listener: std::net::TcpListener,
+    tls: Arc<TlsServer>,
+    kind: ServiceKind,
+    daemon: Arc<Daemon>,
+    server: Arc<Server>,
+    shutdown: CancellationToken,
+) {
+    let listener = match to_tokio_tcp(std_listener) {
+        Ok(l) => l,
+        Err(e) => return warn!("cannot serve tls socket: {e}"),
+    };
+    loop {
+        if !wait_for_tls_room(&server, &tls, &shutdown).await {
+            return;
+        }
+        let accepted = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            a = listener.accept() => a,
+        };
+        match accepted {
+            Ok((stream, peer)) => {
+                let _ = stream.set_nodelay(true);
+                let info = ClientInfo {
+                    id: server.clients.next_id(),
+                    connected_at: now_secs(),
+                    transport: Transport::Tls,
+                    read_only: kind.read_only,
+                    peer_uid: None,
+                    peer_gid: None,
+                    peer_pid: None,
+                    peer_addr: Some(peer.to_string()),
+                };
+                let handshake = tls.begin_handshake();
+                tokio::spawn(admit_and_serve(
+                    stream,
+                    handshake,
+                    daemon.clone(),
+                    server.clone(),
+                    kind,
+                    info,
+                ));
+            }
+            Err(e) => warn!("accept failed: {e}"),
+        }
+    }
+}
+
+async fn admit_and_serve(
+    stream: tokio::net::TcpStream,
+    handshake: crate::tls::PendingHandshake,
+    daemon: Arc<Daemon>,
+    server: Arc<Server>,
+    kind: ServiceKind,
+    info: ClientInfo,
+) {
+    let peer = info.peer_addr.clone().unwrap_or_default();
+    let timeout = client::auth_timeout();
+    let admitted = handshake.tls().admit(stream);
+    let result = match timeout {
+        Some(limit) => tokio::time::timeout(limit, admitted)
+            .await
+            .unwrap_or(Err(crate::tls::SessionError::Timeout)),
+        None => admitted.await,
+    };
+    drop(handshake);
+    server.capacity_freed.notify_waiters();
+    match result {
+        Ok(admitted) => {
+            let details = ClientDetails {
+                x509_dname: admitted.dname,
+                ..ClientDetails::default()
+            };
+            client::serve_with_details(admitted.stream, daemon, server, kind, info, details).await;
+        }
+        Err(e) => info!(client = info.id, peer = %peer, "TLS client not admitted: {e}"),
+    }
+}
+
+/// [`wait_for_room`], also counting the TLS handshakes still running.
+async fn wait_for_tls_room(server: &Server, tls: &TlsServer, shutdown: &CancellationToken) -> bool {
+    loop {
+        let freed = server.capacity_freed.notified();
+        tokio::pin!(freed);
+        freed.as_mut().enable();
+        let pending = tls.handshakes_in_progress();
+        let limits = server.limits();
+        let anonymous_ok = limits.max_anonymous_clients == 0
+            || server.clients.unauthenticated() + pending < limits.max_anonymous_clients;
+        if server.has_room()
+            && anonymous_ok
+            && server.clients.count() + pending < limits.max_clients
+        {
+            return true;
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return false,
+            _ = &mut freed => {}
         }
     }
 }

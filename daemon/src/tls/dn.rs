@@ -7,6 +7,7 @@
 //! escaped as RFC 4514 asks. Patterns know `*` (any run of characters) and
 //! `?` (one character) and must match the whole name.
 
+use x509_parser::der_parser::asn1_rs::ToDer;
 use x509_parser::der_parser::oid::Oid;
 use x509_parser::x509::{AttributeTypeAndValue, X509Name};
 
@@ -53,7 +54,9 @@ fn format_attribute(attr: &AttributeTypeAndValue<'_>) -> String {
         (Some(short), Ok(value)) => format!("{short}={}", escape_value(value)),
         // Unknown types and values that are not strings: the DER value in hex.
         (short, _) => {
-            let label = short.map(str::to_string).unwrap_or_else(|| oid.to_id_string());
+            let label = short
+                .map(str::to_string)
+                .unwrap_or_else(|| oid.to_id_string());
             let hex: String = attr
                 .attr_value()
                 .to_der_vec()
@@ -169,7 +172,10 @@ mod tests {
 
     #[test]
     fn values_are_escaped_like_rfc4514() {
-        assert_eq!(escape_value("Foo, Inc + \"Bar\" <x>;y"), "Foo\\, Inc \\+ \\\"Bar\\\" \\<x\\>\\;y");
+        assert_eq!(
+            escape_value("Foo, Inc + \"Bar\" <x>;y"),
+            "Foo\\, Inc \\+ \\\"Bar\\\" \\<x\\>\\;y"
+        );
         assert_eq!(escape_value("#hashback"), "\\#hashback");
         assert_eq!(escape_value(" lead trail "), "\\ lead trail\\ ");
         assert_eq!(escape_value("a#b c"), "a#b c");

@@ -94,11 +94,7 @@ pub fn load(files: &TlsFiles) -> Result<LoadedFiles, FilesError> {
     let crls = match &files.ca_crl {
         Some(path) if path.exists() => {
             let text = read(path, "CA revocation list")?;
-            parse_all::<CertificateRevocationListDer<'static>>(
-                &text,
-                path,
-                "CA revocation list",
-            )?
+            parse_all::<CertificateRevocationListDer<'static>>(&text, path, "CA revocation list")?
         }
         _ => Vec::new(),
     };

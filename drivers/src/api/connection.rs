@@ -16,6 +16,12 @@ pub trait Driver: Send + Sync {
     /// "test:///default"). Errors carry the code and message libvirt gives for a URI it
     /// cannot serve.
     fn open(&self, uri: &str, read_only: bool) -> DriverResult<Arc<dyn Connection>>;
+    /// Whether the daemon must stay up even without clients: guests or
+    /// containers are running, or driver start-up is still in progress. The
+    /// idle timeout (`libvirtd -t`) only fires while every driver says no.
+    fn inhibits_idle(&self) -> bool {
+        false
+    }
 }
 
 /// One client's open connection. Every method but `uri` and `hv_type` has a default that
@@ -182,6 +188,21 @@ pub trait Connection: Send + Sync {
     }
     fn get_hostname(&self, _dom: &DomainRef, _flags: u32) -> DriverResult<String> {
         Err(DriverError::no_support("virDomainGetHostname"))
+    }
+    fn managed_save(&self, _dom: &DomainRef, _flags: u32) -> DriverResult<()> {
+        Err(DriverError::no_support("virDomainManagedSave"))
+    }
+    fn managed_save_remove(&self, _dom: &DomainRef, _flags: u32) -> DriverResult<()> {
+        Err(DriverError::no_support("virDomainManagedSaveRemove"))
+    }
+    /// `virDomainQemuMonitorCommand` (QEMU program): QMP JSON, or HMP text when `hmp`.
+    fn qemu_monitor_command(
+        &self,
+        _dom: &DomainRef,
+        _cmd: &str,
+        _hmp: bool,
+    ) -> DriverResult<String> {
+        Err(DriverError::no_support("virDomainQemuMonitorCommand"))
     }
     /// The client closed the connection (or went away).
     fn close(&self) {}

@@ -36,6 +36,11 @@ impl DriverRegistry {
         self.drivers.first().cloned()
     }
 
+    /// Whether any driver keeps the daemon from exiting on the idle timeout.
+    pub fn inhibits_idle(&self) -> bool {
+        self.drivers.iter().any(|d| d.inhibits_idle())
+    }
+
     /// Schemes served, in registration order.
     pub fn schemes(&self) -> Vec<&'static str> {
         self.drivers.iter().map(|d| d.scheme()).collect()
@@ -78,6 +83,29 @@ mod tests {
         assert!(reg.for_uri("").is_none());
         assert_eq!(reg.default_driver().map(|d| d.scheme()), Some("qemu"));
         assert_eq!(reg.schemes(), vec!["qemu", "test"]);
+    }
+
+    struct Busy;
+    impl Driver for Busy {
+        fn scheme(&self) -> &'static str {
+            "busy"
+        }
+        fn open(&self, _uri: &str, _ro: bool) -> DriverResult<Arc<dyn Connection>> {
+            Err(DriverError::internal("busy"))
+        }
+        fn inhibits_idle(&self) -> bool {
+            true
+        }
+    }
+
+    #[test]
+    fn any_busy_driver_inhibits_idle() {
+        let mut reg = DriverRegistry::new();
+        assert!(!reg.inhibits_idle());
+        reg.register(Arc::new(Fake("qemu")));
+        assert!(!reg.inhibits_idle(), "drivers default to not inhibiting");
+        reg.register(Arc::new(Busy));
+        assert!(reg.inhibits_idle());
     }
 
     #[test]

@@ -7,6 +7,10 @@
 //!   connections.
 //! - libvirt also accepts `test:///path/to/node.xml` to load a custom world from a file;
 //!   this driver refuses such URIs with a "no connection driver" error naming the path.
+//! - Running domains keep the daemon's idle timeout from firing, like real guests do,
+//!   except the built-in `test` domain in the run it starts with: it runs from the start
+//!   in every daemon, so counting it would make `-t` useless with this driver. Once it is
+//!   stopped and started again through the API it counts like any other domain.
 
 mod connection;
 mod defaults;
@@ -17,7 +21,7 @@ mod state;
 use std::sync::{Arc, Mutex};
 
 use crate::api::{
-    codes, domains, reason, Connection, Driver, DriverError, DriverResult, EventSink,
+    codes, domains, reason, Connection, Driver, DriverError, DriverResult, EventSink, Uuid,
 };
 use crate::domain_xml::{parse_domain_xml, ParseOptions};
 use connection::TestConnection;
@@ -36,6 +40,8 @@ pub fn parse_options() -> ParseOptions {
 pub struct TestDriver {
     state: Arc<Mutex<TestState>>,
     events: EventSink,
+    /// The built-in domain's first run (uuid, id): not counted by `inhibits_idle`.
+    boot_run: Option<(Uuid, i32)>,
 }
 
 impl TestDriver {
@@ -43,6 +49,7 @@ impl TestDriver {
     /// connection go to `events`.
     pub fn new(events: EventSink) -> TestDriver {
         let mut state = TestState::new();
+        let mut boot_run = None;
         // The built-in definition is valid; should it ever fail to parse, the driver still
         // works with an empty domain list.
         if let Ok(def) = parse_domain_xml(defaults::DEFAULT_DOMAIN_XML, &parse_options()) {
@@ -50,10 +57,12 @@ impl TestDriver {
             state.start_domain(0, reason::RUNNING_BOOTED);
             // libvirt then overwrites the state with the configured run state, reason 0.
             state.domains[0].reason = reason::RUNNING_UNKNOWN;
+            boot_run = Some((state.domains[0].def.uuid, state.domains[0].id));
         }
         TestDriver {
             state: Arc::new(Mutex::new(state)),
             events,
+            boot_run,
         }
     }
 }
@@ -89,6 +98,15 @@ impl Driver for TestDriver {
             ))),
             other => Err(connection::unsupported_path(other)),
         }
+    }
+
+    fn inhibits_idle(&self) -> bool {
+        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state
+            .domains
+            .iter()
+            .filter(|d| d.is_active())
+            .any(|d| Some((d.def.uuid, d.id)) != self.boot_run)
     }
 }
 

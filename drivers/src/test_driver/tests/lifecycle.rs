@@ -314,3 +314,28 @@ fn redefine_after_undefine_while_running_counts_as_update() {
         vec![("test".into(), 1, event::DEFINED, event::DEFINED_UPDATED)]
     );
 }
+
+#[test]
+fn only_domains_started_through_the_api_inhibit_idle() {
+    use crate::api::Driver;
+    let h = Harness::new();
+    assert!(
+        !h.driver.inhibits_idle(),
+        "the built-in domain's first run must not keep the daemon up"
+    );
+    let extra = h.define_small("extra");
+    h.conn.create(&extra, 0).expect("start extra");
+    assert!(
+        h.driver.inhibits_idle(),
+        "a started domain keeps the daemon up"
+    );
+    h.conn.destroy(&extra, 0).expect("destroy extra");
+    assert!(!h.driver.inhibits_idle());
+    let test = h.dom("test");
+    h.conn.destroy(&test, 0).expect("destroy test");
+    h.conn.create(&test, 0).expect("restart test");
+    assert!(
+        h.driver.inhibits_idle(),
+        "the built-in domain counts once restarted through the API"
+    );
+}

@@ -1,0 +1,147 @@
+# Builds and installs the daemon with its systemd units, man pages and
+# example configuration.
+#
+#   make                      release build (cargo build --release)
+#   make units                the unit files with paths filled in, in $(UNIT_BUILD)
+#   make install              build, then install under $(DESTDIR)
+#   make uninstall            remove what install put there (not the configs)
+#
+# Variables (defaults in brackets):
+#   PREFIX [/usr]             binaries, units, man pages and docs go below it
+#   DESTDIR []                staging directory prepended to every path
+#   SBINDIR [$(PREFIX)/sbin]
+#   UNITDIR [$(PREFIX)/lib/systemd/system]
+#   MANDIR [$(PREFIX)/share/man]
+#   DOCDIR [$(PREFIX)/share/doc/libvirtd]
+#   SYSCONFDIR [/etc]         the daemon reads /etc/libvirt/<daemon>.conf
+#   RUNSTATEDIR [/run]        socket directory written into the socket units
+#   GUESTS_EXEC [/usr/lib/libvirt/libvirt-guests.sh]
+#                             what libvirt-guests.service runs
+#   BIN [release build]       an already built libvirtd to install instead
+#                             of building one
+#
+# One binary serves as libvirtd and as the per-driver daemons: virtqemud and
+# virtlxcd are symbolic links to it, the program name picks the daemon.
+# Unit files are templates (systemd/*.in) with @SBINDIR@, @SYSCONFDIR@,
+# @RUNSTATEDIR@ and @GUESTS_EXEC@ replaced at build time; the per-driver
+# daemons' units come from the modular*.in templates with @DAEMON@ and
+# @DRIVER@ filled in.
+
+PREFIX ?= /usr
+DESTDIR ?=
+SBINDIR ?= $(PREFIX)/sbin
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/libvirtd
+SYSCONFDIR ?= /etc
+RUNSTATEDIR ?= /run
+GUESTS_EXEC ?= /usr/lib/libvirt/libvirt-guests.sh
+
+CARGO ?= cargo
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
+INSTALL ?= install
+
+ifeq ($(origin BIN),undefined)
+BIN := $(TARGET_DIR)/release/libvirtd
+BUILD_STEP := build
+else
+BUILD_STEP :=
+endif
+
+MODULAR_DAEMONS := virtqemud virtlxcd
+UNIT_BUILD := $(TARGET_DIR)/systemd-units
+
+MONOLITHIC_UNITS := libvirtd.service libvirtd.socket libvirtd-ro.socket \
+	libvirtd-admin.socket libvirtd-tcp.socket libvirtd-tls.socket \
+	libvirt-guests.service
+MODULAR_UNITS := $(foreach d,$(MODULAR_DAEMONS),\
+	$(d).service $(d).socket $(d)-ro.socket $(d)-admin.socket)
+STATIC_UNITS := virt-guest-shutdown.target
+ALL_UNITS := $(MONOLITHIC_UNITS) $(MODULAR_UNITS) $(STATIC_UNITS)
+
+CONFIG_NAMES := libvirtd $(MODULAR_DAEMONS)
+
+SUBSTITUTE = sed -e 's|@SBINDIR@|$(SBINDIR)|g' \
+	-e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	-e 's|@RUNSTATEDIR@|$(RUNSTATEDIR)|g' \
+	-e 's|@GUESTS_EXEC@|$(GUESTS_EXEC)|g'
+
+# virtqemud -> qemu, VIRTQEMUD_ARGS
+driver_of = $(patsubst virt%d,%,$(1))
+args_var_of = $(shell echo '$(1)' | tr a-z A-Z)_ARGS
+
+.PHONY: all build units install uninstall clean-units
+
+all: build
+
+build:
+	$(CARGO) build --release -p daemon --bin libvirtd
+
+units: $(addprefix $(UNIT_BUILD)/,$(ALL_UNITS))
+
+$(UNIT_BUILD):
+	mkdir -p $@
+
+$(UNIT_BUILD)/%: systemd/%.in FORCE | $(UNIT_BUILD)
+	$(SUBSTITUTE) $< > $@.tmp && mv $@.tmp $@
+
+$(UNIT_BUILD)/%: systemd/% FORCE | $(UNIT_BUILD)
+	cp $< $@
+
+# The modular units: one rule per daemon and unit kind.
+define modular_rules
+$(UNIT_BUILD)/$(1).service: systemd/modular.service.in FORCE | $(UNIT_BUILD)
+	$$(SUBSTITUTE) -e 's|@DAEMON@|$(1)|g' -e 's|@DRIVER@|$(call driver_of,$(1))|g' \
+		-e 's|@DAEMON_ARGS@|$(call args_var_of,$(1))|g' $$< > $$@.tmp && mv $$@.tmp $$@
+$(UNIT_BUILD)/$(1).socket: systemd/modular.socket.in FORCE | $(UNIT_BUILD)
+	$$(SUBSTITUTE) -e 's|@DAEMON@|$(1)|g' -e 's|@DRIVER@|$(call driver_of,$(1))|g' \
+		$$< > $$@.tmp && mv $$@.tmp $$@
+$(UNIT_BUILD)/$(1)-ro.socket: systemd/modular-ro.socket.in FORCE | $(UNIT_BUILD)
+	$$(SUBSTITUTE) -e 's|@DAEMON@|$(1)|g' -e 's|@DRIVER@|$(call driver_of,$(1))|g' \
+		$$< > $$@.tmp && mv $$@.tmp $$@
+$(UNIT_BUILD)/$(1)-admin.socket: systemd/modular-admin.socket.in FORCE | $(UNIT_BUILD)
+	$$(SUBSTITUTE) -e 's|@DAEMON@|$(1)|g' -e 's|@DRIVER@|$(call driver_of,$(1))|g' \
+		$$< > $$@.tmp && mv $$@.tmp $$@
+endef
+$(foreach d,$(MODULAR_DAEMONS),$(eval $(call modular_rules,$(d))))
+
+FORCE:
+
+install: $(BUILD_STEP) units
+	$(INSTALL) -d $(DESTDIR)$(SBINDIR)
+	$(INSTALL) -m 0755 $(BIN) $(DESTDIR)$(SBINDIR)/libvirtd
+	for d in $(MODULAR_DAEMONS); do \
+		ln -sf libvirtd $(DESTDIR)$(SBINDIR)/$$d || exit 1; \
+	done
+	$(INSTALL) -d $(DESTDIR)$(UNITDIR)
+	for u in $(ALL_UNITS); do \
+		$(INSTALL) -m 0644 $(UNIT_BUILD)/$$u $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+	done
+	$(INSTALL) -d $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	for page in man/*.5; do \
+		[ -e "$$page" ] || continue; \
+		$(INSTALL) -m 0644 $$page $(DESTDIR)$(MANDIR)/man5/ || exit 1; \
+	done
+	for page in man/*.8; do \
+		[ -e "$$page" ] || continue; \
+		$(INSTALL) -m 0644 $$page $(DESTDIR)$(MANDIR)/man8/ || exit 1; \
+	done
+	$(INSTALL) -d $(DESTDIR)$(DOCDIR)/examples
+	$(INSTALL) -m 0644 daemon/libvirtd.conf $(DESTDIR)$(DOCDIR)/examples/libvirtd.conf
+# An administrator's configuration is never overwritten.
+	$(INSTALL) -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/libvirt
+	for name in $(CONFIG_NAMES); do \
+		conf=$(DESTDIR)$(SYSCONFDIR)/libvirt/$$name.conf; \
+		[ -e "$$conf" ] || $(INSTALL) -m 0644 daemon/libvirtd.conf "$$conf" || exit 1; \
+	done
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/libvirtd
+	for d in $(MODULAR_DAEMONS); do rm -f $(DESTDIR)$(SBINDIR)/$$d; done
+	for u in $(ALL_UNITS); do rm -f $(DESTDIR)$(UNITDIR)/$$u; done
+	for page in man/*.5; do rm -f $(DESTDIR)$(MANDIR)/man5/$${page#man/}; done
+	for page in man/*.8; do rm -f $(DESTDIR)$(MANDIR)/man8/$${page#man/}; done
+	rm -f $(DESTDIR)$(DOCDIR)/examples/libvirtd.conf
+
+clean-units:
+	rm -rf $(UNIT_BUILD)

@@ -1,0 +1,121 @@
+//! The line protocol between the daemon and a container's supervisor over the control
+//! socket. Requests are one word; the supervisor answers each with one line and, to every
+//! connected client, sends `exited CODE SIGNAL` once init is gone and cleaned up.
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::time::Duration;
+
+use super::error::LxcError;
+
+/// How long one request may take.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A request to the supervisor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Request {
+    /// Answered `running PID`.
+    Info,
+    /// SIGTERM to init.
+    Shutdown,
+    /// SIGKILL to every process of the container.
+    Destroy,
+    /// Only wait for the exit notice.
+    Watch,
+}
+
+impl Request {
+    pub fn word(self) -> &'static str {
+        match self {
+            Request::Info => "info",
+            Request::Shutdown => "shutdown",
+            Request::Destroy => "destroy",
+            Request::Watch => "watch",
+        }
+    }
+
+    pub fn parse(word: &str) -> Option<Request> {
+        match word.trim() {
+            "info" => Some(Request::Info),
+            "shutdown" => Some(Request::Shutdown),
+            "destroy" => Some(Request::Destroy),
+            "watch" => Some(Request::Watch),
+            _ => None,
+        }
+    }
+}
+
+/// How init ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExitNotice {
+    pub code: i32,
+    pub signal: i32,
+}
+
+impl ExitNotice {
+    pub fn line(self) -> String {
+        format!("exited {} {}\n", self.code, self.signal)
+    }
+
+    pub fn parse(line: &str) -> Option<ExitNotice> {
+        let mut words = line.split_whitespace();
+        if words.next()? != "exited" {
+            return None;
+        }
+        Some(ExitNotice {
+            code: words.next()?.parse().ok()?,
+            signal: words.next()?.parse().ok()?,
+        })
+    }
+}
+
+/// Sends one request and returns the answer line.
+pub fn request(socket: &Path, req: Request) -> Result<String, LxcError> {
+    let mut stream =
+        UnixStream::connect(socket).map_err(|e| LxcError::io("cannot connect to", socket, e))?;
+    stream
+        .set_read_timeout(Some(REQUEST_TIMEOUT))
+        .map_err(|e| LxcError::io("cannot set timeout on", socket, e))?;
+    stream
+        .write_all(format!("{}\n", req.word()).as_bytes())
+        .map_err(|e| LxcError::io("cannot write to", socket, e))?;
+    let mut line = String::new();
+    BufReader::new(stream)
+        .read_line(&mut line)
+        .map_err(|e| LxcError::io("no answer from", socket, e))?;
+    if line.is_empty() {
+        return Err(LxcError::Failed(format!(
+            "the supervisor at '{}' closed the connection",
+            socket.display()
+        )));
+    }
+    Ok(line.trim_end().to_string())
+}
+
+/// Opens a watch connection: the caller reads lines until the exit notice or EOF.
+pub fn watch(socket: &Path) -> Result<BufReader<UnixStream>, LxcError> {
+    let mut stream =
+        UnixStream::connect(socket).map_err(|e| LxcError::io("cannot connect to", socket, e))?;
+    stream
+        .write_all(b"watch\n")
+        .map_err(|e| LxcError::io("cannot write to", socket, e))?;
+    Ok(BufReader::new(stream))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_and_notices_round_trip() {
+        for req in [Request::Info, Request::Shutdown, Request::Destroy, Request::Watch] {
+            assert_eq!(Request::parse(req.word()), Some(req));
+        }
+        assert_eq!(Request::parse("reboot"), None);
+        let notice = ExitNotice { code: 0, signal: 9 };
+        assert_eq!(notice.line(), "exited 0 9\n");
+        assert_eq!(ExitNotice::parse(&notice.line()), Some(notice));
+        assert_eq!(ExitNotice::parse("running 5"), None);
+    }
+}

@@ -1,0 +1,101 @@
+//! Where the lxc driver keeps its files, below the daemon's base directories.
+
+use std::path::{Path, PathBuf};
+
+/// The driver's directories, following libvirt's layout for `lxc:///system`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LxcPaths {
+    /// Persistent definitions: `<confdir>/lxc/NAME.xml`.
+    pub config_dir: PathBuf,
+    /// Autostart symlinks: `<confdir>/lxc/autostart/NAME.xml`.
+    pub autostart_dir: PathBuf,
+    /// `<confdir>/lxc.conf`.
+    pub lxc_conf: PathBuf,
+    /// Status files and supervisor sockets: `<rundir>/lxc`.
+    pub run_dir: PathBuf,
+    /// Supervisor and console logs: `<logdir>/lxc/NAME.log`.
+    pub log_dir: PathBuf,
+    /// The supervisor program (`libvirt_lxc`), next to the daemon binary by default.
+    pub supervisor: PathBuf,
+}
+
+impl LxcPaths {
+    /// Paths below the daemon's configuration, runtime and log directories; the
+    /// supervisor binary is looked up next to the running daemon.
+    pub fn new(config_dir: &Path, run_dir: &Path, log_dir: &Path) -> Self {
+        let config = config_dir.join("lxc");
+        LxcPaths {
+            autostart_dir: config.join("autostart"),
+            config_dir: config,
+            lxc_conf: config_dir.join("lxc.conf"),
+            run_dir: run_dir.join("lxc"),
+            log_dir: log_dir.join("lxc"),
+            supervisor: default_supervisor(),
+        }
+    }
+
+    pub fn config_file(&self, name: &str) -> PathBuf {
+        self.config_dir.join(format!("{name}.xml"))
+    }
+
+    pub fn autostart_link(&self, name: &str) -> PathBuf {
+        self.autostart_dir.join(format!("{name}.xml"))
+    }
+
+    /// Live state of a running container (`<domstatus>` around the live definition).
+    pub fn status_file(&self, name: &str) -> PathBuf {
+        self.run_dir.join(format!("{name}.xml"))
+    }
+
+    /// The supervisor's control socket.
+    pub fn control_socket(&self, name: &str) -> PathBuf {
+        self.run_dir.join(format!("{name}.sock"))
+    }
+
+    /// Supervisor messages and everything the container writes to its console.
+    pub fn log_file(&self, name: &str) -> PathBuf {
+        self.log_dir.join(format!("{name}.log"))
+    }
+
+    /// Where the supervisor assembles the container's root before pivoting into it.
+    pub fn root_staging(&self, name: &str) -> PathBuf {
+        self.run_dir.join(format!("{name}.root"))
+    }
+}
+
+/// `libvirt_lxc` beside the current executable; `LIBVIRT_LXC_BIN` overrides it.
+fn default_supervisor() -> PathBuf {
+    if let Some(path) = std::env::var_os("LIBVIRT_LXC_BIN") {
+        return PathBuf::from(path);
+    }
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join("libvirt_lxc")))
+        .unwrap_or_else(|| PathBuf::from("/usr/lib/libvirt/libvirt_lxc"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layout_follows_libvirt() {
+        let p = LxcPaths::new(
+            Path::new("/r/etc/libvirt"),
+            Path::new("/r/run/libvirt"),
+            Path::new("/r/var/log/libvirt"),
+        );
+        assert_eq!(p.config_file("c"), PathBuf::from("/r/etc/libvirt/lxc/c.xml"));
+        assert_eq!(
+            p.autostart_link("c"),
+            PathBuf::from("/r/etc/libvirt/lxc/autostart/c.xml")
+        );
+        assert_eq!(p.status_file("c"), PathBuf::from("/r/run/libvirt/lxc/c.xml"));
+        assert_eq!(
+            p.control_socket("c"),
+            PathBuf::from("/r/run/libvirt/lxc/c.sock")
+        );
+        assert_eq!(p.log_file("c"), PathBuf::from("/r/var/log/libvirt/lxc/c.log"));
+        assert_eq!(p.lxc_conf, PathBuf::from("/r/etc/libvirt/lxc.conf"));
+    }
+}

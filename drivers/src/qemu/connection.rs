@@ -1,0 +1,396 @@
+//! A client's connection to `qemu:///system`.
+
+use std::sync::{Arc, OnceLock};
+
+use super::Inner;
+use crate::api::{
+    codes, domains, feature, list_flags, vcpu_flags, xml_flags, Connection, DomainHandle,
+    DomainInfo, DomainRef, DriverError, DriverResult, NodeInfo, SecurityLabel, SecurityModel, Uuid,
+};
+
+pub struct QemuConnection {
+    inner: Arc<Inner>,
+}
+
+impl QemuConnection {
+    pub(super) fn new(inner: Arc<Inner>) -> Self {
+        QemuConnection { inner }
+    }
+}
+
+fn check_flags(flags: u32, allowed: u32, function: &str) -> DriverResult<()> {
+    if flags & !allowed != 0 {
+        return Err(DriverError::unsupported_flags(
+            domains::QEMU,
+            flags & !allowed,
+            function,
+        ));
+    }
+    Ok(())
+}
+
+/// QEMU's version as libvirt encodes it (major * 1e6 + minor * 1e3 + micro), from
+/// `qemu-system-x86_64 --version`, asked once.
+fn qemu_version(emulator: &str) -> u64 {
+    static VERSION: OnceLock<u64> = OnceLock::new();
+    *VERSION.get_or_init(|| {
+        let output = std::process::Command::new(emulator)
+            .arg("--version")
+            .env_clear()
+            .output();
+        let text = output
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        parse_version(&text).unwrap_or(0)
+    })
+}
+
+fn parse_version(text: &str) -> Option<u64> {
+    let rest = text.split("version ").nth(1)?;
+    let number = rest
+        .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .next()?;
+    let mut parts = number.split('.').map(|p| p.parse::<u64>().ok());
+    let major = parts.next()??;
+    let minor = parts.next().flatten().unwrap_or(0);
+    let micro = parts.next().flatten().unwrap_or(0);
+    Some(major * 1_000_000 + minor * 1_000 + micro)
+}
+
+impl QemuConnection {
+    fn not_found_name(name: &str) -> DriverError {
+        DriverError::no_domain_name(domains::QEMU, name)
+    }
+
+    fn lookup(
+        &self,
+        predicate: impl Fn(&super::state::DomainObj) -> bool,
+        not_found: impl FnOnce() -> DriverError,
+    ) -> DriverResult<DomainHandle> {
+        let st = self.inner.lock();
+        st.domains
+            .iter()
+            .find(|d| predicate(d))
+            .map(|d| d.handle())
+            .ok_or_else(not_found)
+    }
+}
+
+impl Connection for QemuConnection {
+    fn uri(&self) -> String {
+        "qemu:///system".to_string()
+    }
+
+    fn hv_type(&self) -> String {
+        "QEMU".to_string()
+    }
+
+    fn hv_version(&self) -> DriverResult<u64> {
+        Ok(qemu_version(&self.inner.host().emulator))
+    }
+
+    fn hostname(&self) -> DriverResult<String> {
+        Ok(crate::host::hostname())
+    }
+
+    fn sysinfo(&self, flags: u32) -> DriverResult<String> {
+        check_flags(flags, 0, "qemuConnectGetSysinfo")?;
+        crate::host::sysinfo_xml().map_err(|e| e.to_driver_error(domains::QEMU))
+    }
+
+    fn capabilities(&self) -> DriverResult<String> {
+        Ok(self.inner.capabilities().to_string())
+    }
+
+    fn node_info(&self) -> DriverResult<NodeInfo> {
+        crate::host::node_info()
+            .map(NodeInfo::from)
+            .map_err(|e| DriverError::new(codes::SYSTEM_ERROR, domains::QEMU, e.to_string()))
+    }
+
+    fn max_vcpus(&self, _hv_type: Option<&str>) -> DriverResult<i32> {
+        Ok(255)
+    }
+
+    fn node_security_model(&self) -> DriverResult<SecurityModel> {
+        Ok(SecurityModel {
+            model: "none".to_string(),
+            doi: "0".to_string(),
+        })
+    }
+
+    fn supports_feature(&self, feature: i32) -> bool {
+        matches!(
+            feature,
+            feature::TYPED_PARAM_STRING
+                | feature::XML_MIGRATABLE
+                | feature::NETWORK_UPDATE_HAS_CORRECT_ORDER
+                | feature::FD_PASSING
+        )
+    }
+
+    fn list_all_domains(&self, flags: u32) -> DriverResult<Vec<DomainHandle>> {
+        check_flags(flags, list_flags::ALL, "qemuConnectListAllDomains")?;
+        let st = self.inner.lock();
+        Ok(st
+            .sorted()
+            .into_iter()
+            .filter(|d| {
+                let save = flags & (list_flags::MANAGEDSAVE | list_flags::NO_MANAGEDSAVE) != 0
+                    && self.inner.has_managed_save(&d.def.name);
+                d.matches(flags, save)
+            })
+            .map(|d| d.handle())
+            .collect())
+    }
+
+    fn list_domain_ids(&self, max: usize) -> DriverResult<Vec<i32>> {
+        let st = self.inner.lock();
+        Ok(st
+            .sorted()
+            .into_iter()
+            .filter(|d| d.is_active())
+            .map(|d| d.id)
+            .take(max)
+            .collect())
+    }
+
+    fn num_of_domains(&self) -> DriverResult<i32> {
+        let st = self.inner.lock();
+        let n = st.domains.iter().filter(|d| d.is_active()).count();
+        Ok(i32::try_from(n).unwrap_or(i32::MAX))
+    }
+
+    fn list_defined_domains(&self, max: usize) -> DriverResult<Vec<String>> {
+        let st = self.inner.lock();
+        Ok(st
+            .sorted()
+            .into_iter()
+            .filter(|d| !d.is_active())
+            .map(|d| d.def.name.clone())
+            .take(max)
+            .collect())
+    }
+
+    fn num_of_defined_domains(&self) -> DriverResult<i32> {
+        let st = self.inner.lock();
+        let n = st.domains.iter().filter(|d| !d.is_active()).count();
+        Ok(i32::try_from(n).unwrap_or(i32::MAX))
+    }
+
+    fn lookup_by_name(&self, name: &str) -> DriverResult<DomainHandle> {
+        self.lookup(|d| d.def.name == name, || Self::not_found_name(name))
+    }
+
+    fn lookup_by_uuid(&self, uuid: &Uuid) -> DriverResult<DomainHandle> {
+        self.lookup(
+            |d| d.def.uuid == *uuid,
+            || {
+                DriverError::new(
+                    codes::NO_DOMAIN,
+                    domains::QEMU,
+                    format!(
+                        "no domain with matching uuid '{}'",
+                        crate::api::format_uuid(uuid)
+                    ),
+                )
+            },
+        )
+    }
+
+    fn lookup_by_id(&self, id: i32) -> DriverResult<DomainHandle> {
+        self.lookup(
+            |d| id >= 0 && d.id == id,
+            || DriverError::no_domain_id(domains::QEMU, id),
+        )
+    }
+
+    fn define_xml(&self, xml: &str, flags: u32) -> DriverResult<DomainHandle> {
+        self.inner.define(xml, flags)
+    }
+
+    fn create_xml(&self, xml: &str, flags: u32) -> DriverResult<DomainHandle> {
+        self.inner.create_xml(xml, flags)
+    }
+
+    fn undefine(&self, dom: &DomainRef, flags: u32) -> DriverResult<()> {
+        self.inner.undefine(dom, flags)
+    }
+
+    fn create(&self, dom: &DomainRef, flags: u32) -> DriverResult<DomainHandle> {
+        self.inner.create_defined(dom, flags)
+    }
+
+    fn destroy(&self, dom: &DomainRef, flags: u32) -> DriverResult<()> {
+        self.inner.destroy(dom, flags)
+    }
+
+    fn suspend(&self, dom: &DomainRef) -> DriverResult<()> {
+        self.inner.set_paused(dom, true)
+    }
+
+    fn resume(&self, dom: &DomainRef) -> DriverResult<()> {
+        self.inner.set_paused(dom, false)
+    }
+
+    fn shutdown(&self, dom: &DomainRef, flags: u32) -> DriverResult<()> {
+        self.inner.shutdown(dom, flags)
+    }
+
+    fn reboot(&self, dom: &DomainRef, flags: u32) -> DriverResult<()> {
+        self.inner.reboot(dom, flags)
+    }
+
+    fn reset(&self, dom: &DomainRef, flags: u32) -> DriverResult<()> {
+        self.inner.reset(dom, flags)
+    }
+
+    fn get_info(&self, dom: &DomainRef) -> DriverResult<DomainInfo> {
+        let st = self.inner.lock();
+        let obj = st.get(dom)?;
+        let cpu_time_ns = obj
+            .run
+            .as_ref()
+            .map(|r| r.process.cpu_time_ns())
+            .unwrap_or(0);
+        Ok(DomainInfo {
+            state: obj.state,
+            max_mem_kib: obj.def.max_memory_kib,
+            memory_kib: obj.def.current_memory_kib,
+            nr_virt_cpu: u16::try_from(obj.def.vcpus()).unwrap_or(u16::MAX),
+            cpu_time_ns,
+        })
+    }
+
+    fn get_state(&self, dom: &DomainRef, flags: u32) -> DriverResult<(i32, i32)> {
+        check_flags(flags, 0, "qemuDomainGetState")?;
+        let st = self.inner.lock();
+        let obj = st.get(dom)?;
+        Ok((i32::from(obj.state), obj.reason))
+    }
+
+    fn get_xml_desc(&self, dom: &DomainRef, flags: u32) -> DriverResult<String> {
+        let allowed =
+            xml_flags::SECURE | xml_flags::INACTIVE | xml_flags::UPDATE_CPU | xml_flags::MIGRATABLE;
+        check_flags(flags, allowed, "qemuDomainGetXMLDesc")?;
+        let st = self.inner.lock();
+        let obj = st.get(dom)?;
+        Ok(obj.xml(
+            flags & xml_flags::INACTIVE != 0,
+            flags & xml_flags::SECURE != 0,
+        ))
+    }
+
+    fn get_autostart(&self, dom: &DomainRef) -> DriverResult<bool> {
+        Ok(self.inner.lock().get(dom)?.autostart)
+    }
+
+    fn set_autostart(&self, dom: &DomainRef, autostart: bool) -> DriverResult<()> {
+        self.inner.set_autostart(dom, autostart)
+    }
+
+    fn is_active(&self, dom: &DomainRef) -> DriverResult<bool> {
+        Ok(self.inner.lock().get(dom)?.is_active())
+    }
+
+    fn is_persistent(&self, dom: &DomainRef) -> DriverResult<bool> {
+        Ok(self.inner.lock().get(dom)?.persistent)
+    }
+
+    fn is_updated(&self, dom: &DomainRef) -> DriverResult<bool> {
+        let st = self.inner.lock();
+        let obj = st.get(dom)?;
+        Ok(obj.is_active() && obj.new_def.as_ref().is_some_and(|n| *n != obj.def))
+    }
+
+    fn get_os_type(&self, dom: &DomainRef) -> DriverResult<String> {
+        Ok(self.inner.lock().get(dom)?.def.os.os_type.clone())
+    }
+
+    fn get_max_memory(&self, dom: &DomainRef) -> DriverResult<u64> {
+        Ok(self.inner.lock().get(dom)?.def.max_memory_kib)
+    }
+
+    fn get_max_vcpus(&self, dom: &DomainRef) -> DriverResult<i32> {
+        self.get_vcpus_flags(dom, vcpu_flags::LIVE | vcpu_flags::MAXIMUM)
+    }
+
+    fn get_vcpus_flags(&self, dom: &DomainRef, flags: u32) -> DriverResult<i32> {
+        let allowed =
+            vcpu_flags::LIVE | vcpu_flags::CONFIG | vcpu_flags::MAXIMUM | vcpu_flags::GUEST;
+        check_flags(flags, allowed, "qemuDomainGetVcpusFlags")?;
+        let st = self.inner.lock();
+        let obj = st.get(dom)?;
+        let live = flags & vcpu_flags::LIVE != 0;
+        let config = flags & vcpu_flags::CONFIG != 0;
+        let def = if live || (!config && obj.is_active()) {
+            if !obj.is_active() {
+                return Err(DriverError::new(
+                    codes::OPERATION_INVALID,
+                    domains::QEMU,
+                    "domain is not running",
+                ));
+            }
+            &obj.def
+        } else {
+            obj.persistent_def()
+        };
+        let count = if flags & vcpu_flags::MAXIMUM != 0 {
+            def.vcpu.max
+        } else {
+            def.vcpu.current
+        };
+        Ok(i32::try_from(count).unwrap_or(i32::MAX))
+    }
+
+    fn has_managed_save_image(&self, dom: &DomainRef, flags: u32) -> DriverResult<bool> {
+        check_flags(flags, 0, "qemuDomainHasManagedSaveImage")?;
+        let name = self.inner.lock().get(dom)?.def.name.clone();
+        Ok(self.inner.has_managed_save(&name))
+    }
+
+    fn managed_save(&self, dom: &DomainRef, flags: u32) -> DriverResult<()> {
+        self.inner.managed_save(dom, flags)
+    }
+
+    fn managed_save_remove(&self, dom: &DomainRef, flags: u32) -> DriverResult<()> {
+        self.inner.managed_save_remove(dom, flags)
+    }
+
+    fn snapshot_num(&self, dom: &DomainRef, _flags: u32) -> DriverResult<i32> {
+        self.inner.lock().get(dom)?;
+        Ok(0)
+    }
+
+    fn security_label(&self, dom: &DomainRef) -> DriverResult<SecurityLabel> {
+        self.inner.lock().get(dom)?;
+        Ok(SecurityLabel {
+            label: String::new(),
+            enforcing: false,
+        })
+    }
+
+    fn get_messages(&self, dom: &DomainRef, flags: u32) -> DriverResult<Vec<String>> {
+        check_flags(flags, 1 | 2, "qemuDomainGetMessages")?;
+        self.inner.lock().get(dom)?;
+        Ok(Vec::new())
+    }
+
+    fn qemu_monitor_command(&self, dom: &DomainRef, cmd: &str, hmp: bool) -> DriverResult<String> {
+        self.inner.monitor_command(dom, cmd, hmp)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_parsing() {
+        assert_eq!(
+            parse_version("QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7+deb12u18)\n"),
+            Some(7_002_022)
+        );
+        assert_eq!(parse_version("nonsense"), None);
+    }
+}

@@ -1,0 +1,396 @@
+//! What libvirt's qemu driver adds to a definition when it is parsed: the emulator, the
+//! canonical machine type, the CPU model of TCG guests, implicit devices and PCI
+//! addresses on the i440fx machine. Also the checks that refuse what QEMU cannot run.
+
+use super::error::QemuError;
+use crate::domain_xml::{DomainDef, Element, ParseOptions};
+
+/// Parse options of the qemu driver: x86_64 guests unless told otherwise.
+pub fn parse_options() -> ParseOptions {
+    ParseOptions {
+        default_arch: "x86_64".to_string(),
+        ifname_prefix: None,
+        default_video: "cirrus".to_string(),
+    }
+}
+
+/// Host facts the defaults depend on.
+#[derive(Clone, Debug, Default)]
+pub struct HostFacts {
+    /// Default emulator binary for x86 guests.
+    pub emulator: String,
+    /// (alias, canonical) machine names, e.g. ("pc", "pc-i440fx-7.2").
+    pub machine_aliases: Vec<(String, String)>,
+}
+
+impl HostFacts {
+    /// The canonical name of a machine alias; other names are returned unchanged.
+    pub fn canonical_machine(&self, name: &str) -> String {
+        self.machine_aliases
+            .iter()
+            .find(|(alias, _)| alias == name)
+            .map(|(_, canonical)| canonical.clone())
+            .unwrap_or_else(|| name.to_string())
+    }
+
+    /// Reads the emulator and machine aliases of x86_64 guests from a capabilities
+    /// document.
+    pub fn from_capabilities(caps: &str) -> HostFacts {
+        let mut facts = HostFacts {
+            emulator: "/usr/bin/qemu-system-x86_64".to_string(),
+            machine_aliases: Vec::new(),
+        };
+        let Ok(doc) = roxmltree::Document::parse(caps) else {
+            return facts;
+        };
+        let arch = doc.descendants().find(|n| {
+            n.has_tag_name("arch")
+                && n.attribute("name") == Some("x86_64")
+                && n.parent().is_some_and(|p| p.has_tag_name("guest"))
+        });
+        let Some(arch) = arch else {
+            return facts;
+        };
+        if let Some(emulator) = arch
+            .children()
+            .find(|c| c.has_tag_name("emulator"))
+            .and_then(|c| c.text())
+        {
+            facts.emulator = emulator.to_string();
+        }
+        for machine in arch.children().filter(|c| c.has_tag_name("machine")) {
+            if let (Some(canonical), Some(alias)) = (machine.attribute("canonical"), machine.text())
+            {
+                facts
+                    .machine_aliases
+                    .push((alias.to_string(), canonical.to_string()));
+            }
+        }
+        facts
+    }
+}
+
+/// Checks a parsed definition against what this driver runs and fills in the qemu
+/// defaults, so that the stored and shown XML is what the guest gets.
+pub fn apply_qemu_defaults(def: &mut DomainDef, host: &HostFacts) -> Result<(), QemuError> {
+    if !matches!(def.virt_type.as_str(), "qemu" | "kvm") {
+        return Err(QemuError::Unsupported(format!(
+            "Emulator '{}' does not support virt type '{}'",
+            host.emulator, def.virt_type
+        )));
+    }
+    if def.os.os_type != "hvm" {
+        return Err(QemuError::Unsupported(format!(
+            "Emulator '{}' does not support os type '{}'",
+            host.emulator, def.os.os_type
+        )));
+    }
+    if !matches!(def.os.arch.as_str(), "x86_64" | "i686") {
+        return Err(QemuError::Unsupported(format!(
+            "Emulator '{}' does not support arch '{}'",
+            host.emulator, def.os.arch
+        )));
+    }
+    let machine = def.os.machine.clone().unwrap_or_else(|| "pc".to_string());
+    let machine = host.canonical_machine(&machine);
+    let i440fx = machine == "pc" || machine.starts_with("pc-i440fx");
+    def.os.machine = Some(machine);
+
+    if !def.devices.iter().any(|d| d.name == "emulator") {
+        def.devices
+            .insert(0, Element::new("emulator").with_text(&host.emulator));
+    }
+    if def.virt_type == "qemu" && !def.extra.iter().any(|e| e.name == "cpu") {
+        def.extra.push(
+            Element::new("cpu")
+                .with_attr("mode", "custom")
+                .with_attr("match", "exact")
+                .with_attr("check", "none")
+                .with_child(
+                    Element::new("model")
+                        .with_attr("fallback", "forbid")
+                        .with_text("qemu64"),
+                ),
+        );
+    }
+    add_implicit_devices(&mut def.devices, i440fx);
+    if i440fx {
+        assign_pci_addresses(&mut def.devices);
+    }
+    sort_devices(&mut def.devices);
+    Ok(())
+}
+
+fn has_controller(devices: &[Element], kind: &str) -> bool {
+    devices
+        .iter()
+        .any(|d| d.name == "controller" && d.attr("type") == Some(kind))
+}
+
+fn add_implicit_devices(devices: &mut Vec<Element>, i440fx: bool) {
+    if i440fx && !has_controller(devices, "usb") {
+        devices.push(
+            Element::new("controller")
+                .with_attr("type", "usb")
+                .with_attr("index", "0")
+                .with_attr("model", "piix3-uhci"),
+        );
+    }
+    if i440fx && !has_controller(devices, "pci") {
+        devices.push(
+            Element::new("controller")
+                .with_attr("type", "pci")
+                .with_attr("index", "0")
+                .with_attr("model", "pci-root"),
+        );
+    }
+    for kind in ["mouse", "keyboard"] {
+        let present = devices.iter().any(|d| {
+            d.name == "input" && d.attr("type") == Some(kind) && d.attr("bus") == Some("ps2")
+        });
+        if !present {
+            devices.push(
+                Element::new("input")
+                    .with_attr("type", kind)
+                    .with_attr("bus", "ps2"),
+            );
+        }
+    }
+    if !devices.iter().any(|d| d.name == "audio") {
+        devices.push(
+            Element::new("audio")
+                .with_attr("id", "1")
+                .with_attr("type", "none"),
+        );
+    }
+    if !devices.iter().any(|d| d.name == "memballoon") {
+        devices.push(Element::new("memballoon").with_attr("model", "virtio"));
+    }
+}
+
+fn pci_address(slot: u32, function: u32) -> Element {
+    Element::new("address")
+        .with_attr("type", "pci")
+        .with_attr("domain", "0x0000")
+        .with_attr("bus", "0x00")
+        .with_attr("slot", &format!("0x{slot:02x}"))
+        .with_attr("function", &format!("0x{function:x}"))
+}
+
+/// Whether a device sits on the PCI bus of an i440fx machine (and so needs a slot).
+fn wants_pci_slot(device: &Element) -> bool {
+    match device.name.as_str() {
+        "interface" | "sound" | "video" => true,
+        "disk" => device.child("target").and_then(|t| t.attr("bus")) == Some("virtio"),
+        "controller" => matches!(device.attr("type"), Some("virtio-serial") | Some("scsi")),
+        "memballoon" | "rng" => device.attr("model") == Some("virtio"),
+        "watchdog" => device.attr("model") == Some("i6300esb"),
+        _ => false,
+    }
+}
+
+/// Slot 1 holds the PIIX3 functions (IDE at .1, USB at .2); the primary video gets slot 2;
+/// everything else takes the next free slot in device order, as libvirt assigns them.
+fn assign_pci_addresses(devices: &mut [Element]) {
+    let mut used: Vec<u32> = devices
+        .iter()
+        .filter_map(|d| d.child("address"))
+        .filter(|a| a.attr("type") == Some("pci") && a.attr("bus").map(parse_num) == Some(0))
+        .filter_map(|a| a.attr("slot").map(parse_num))
+        .collect();
+    used.push(1);
+    for device in devices.iter_mut() {
+        if device.child("address").is_some() || device.name != "controller" {
+            continue;
+        }
+        let function = match (
+            device.attr("type"),
+            device.attr("model"),
+            device.attr("index"),
+        ) {
+            (Some("usb"), Some("piix3-uhci"), Some("0")) => 2,
+            (Some("ide"), _, Some("0")) => 1,
+            _ => continue,
+        };
+        device.children.push(pci_address(1, function));
+    }
+    let next_free = |used: &mut Vec<u32>| {
+        let slot = (2..32).find(|s| !used.contains(s)).unwrap_or(31);
+        used.push(slot);
+        slot
+    };
+    let primary_video = devices
+        .iter()
+        .position(|d| d.name == "video" && d.child("address").is_none());
+    if let Some(index) = primary_video {
+        let model_none = devices[index].child("model").and_then(|m| m.attr("type")) == Some("none");
+        if !model_none {
+            let slot = if used.contains(&2) {
+                next_free(&mut used)
+            } else {
+                used.push(2);
+                2
+            };
+            devices[index].children.push(pci_address(slot, 0));
+        }
+    }
+    let order = [
+        "controller",
+        "interface",
+        "sound",
+        "disk",
+        "memballoon",
+        "rng",
+        "watchdog",
+        "video",
+    ];
+    for kind in order {
+        for device in devices.iter_mut().filter(|d| d.name == kind) {
+            if device.child("address").is_some() || !wants_pci_slot(device) {
+                continue;
+            }
+            if kind == "video" && device.child("model").and_then(|m| m.attr("type")) == Some("none")
+            {
+                continue;
+            }
+            let slot = next_free(&mut used);
+            device.children.push(pci_address(slot, 0));
+        }
+    }
+}
+
+fn parse_num(text: &str) -> u32 {
+    let text = text.trim();
+    match text.strip_prefix("0x") {
+        Some(hex) => u32::from_str_radix(hex, 16).unwrap_or(u32::MAX),
+        None => text.parse().unwrap_or(u32::MAX),
+    }
+}
+
+/// libvirt's device order, with implicit controllers grouped as it prints them.
+fn sort_devices(devices: &mut [Element]) {
+    const ORDER: &[&str] = &[
+        "emulator",
+        "disk",
+        "controller",
+        "lease",
+        "filesystem",
+        "interface",
+        "smartcard",
+        "serial",
+        "parallel",
+        "console",
+        "channel",
+        "input",
+        "tpm",
+        "graphics",
+        "sound",
+        "audio",
+        "video",
+        "hostdev",
+        "redirdev",
+        "redirfilter",
+        "hub",
+        "watchdog",
+        "memballoon",
+        "rng",
+        "nvram",
+        "panic",
+        "shmem",
+        "memory",
+        "iommu",
+        "vsock",
+        "crypto",
+    ];
+    let rank = |name: &str| ORDER.iter().position(|o| *o == name).unwrap_or(ORDER.len());
+    let controller_rank = |d: &Element| match d.attr("type") {
+        Some("usb") => 0,
+        Some("pci") => 1,
+        _ => 2,
+    };
+    devices.sort_by_key(|d| {
+        (
+            rank(&d.name),
+            if d.name == "controller" {
+                controller_rank(d)
+            } else {
+                0
+            },
+        )
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain_xml::{parse_domain_xml, FormatOptions};
+
+    fn facts() -> HostFacts {
+        HostFacts {
+            emulator: "/usr/bin/qemu-system-x86_64".into(),
+            machine_aliases: vec![("pc".into(), "pc-i440fx-7.2".into())],
+        }
+    }
+
+    #[test]
+    fn minimal_guest_gets_libvirt_defaults() {
+        let xml = "<domain type='qemu'><name>lvp-test</name>\
+                   <uuid>462adde7-cde2-4751-aca8-a3b5b5e19414</uuid>\
+                   <memory unit='KiB'>65536</memory><os><type>hvm</type></os></domain>";
+        let mut def = parse_domain_xml(xml, &parse_options()).expect("parses");
+        apply_qemu_defaults(&mut def, &facts()).expect("valid");
+        let out = def.to_xml(FormatOptions::default());
+        let expected = "<domain type='qemu'>
+  <name>lvp-test</name>
+  <uuid>462adde7-cde2-4751-aca8-a3b5b5e19414</uuid>
+  <memory unit='KiB'>65536</memory>
+  <currentMemory unit='KiB'>65536</currentMemory>
+  <vcpu placement='static'>1</vcpu>
+  <os>
+    <type arch='x86_64' machine='pc-i440fx-7.2'>hvm</type>
+    <boot dev='hd'/>
+  </os>
+  <cpu mode='custom' match='exact' check='none'>
+    <model fallback='forbid'>qemu64</model>
+  </cpu>
+  <clock offset='utc'/>
+  <on_poweroff>destroy</on_poweroff>
+  <on_reboot>restart</on_reboot>
+  <on_crash>destroy</on_crash>
+  <devices>
+    <emulator>/usr/bin/qemu-system-x86_64</emulator>
+    <controller type='usb' index='0' model='piix3-uhci'>
+      <address type='pci' domain='0x0000' bus='0x00' slot='0x01' function='0x2'/>
+    </controller>
+    <controller type='pci' index='0' model='pci-root'/>
+    <input type='mouse' bus='ps2'/>
+    <input type='keyboard' bus='ps2'/>
+    <audio id='1' type='none'/>
+    <memballoon model='virtio'>
+      <address type='pci' domain='0x0000' bus='0x00' slot='0x02' function='0x0'/>
+    </memballoon>
+  </devices>
+</domain>
+";
+        assert_eq!(out, expected);
+    }
+
+    #[test]
+    fn refuses_foreign_virt_type() {
+        let xml = "<domain type='xen'><name>a</name><memory>1024</memory><os><type>hvm</type></os></domain>";
+        let mut def = parse_domain_xml(xml, &parse_options()).expect("parses");
+        let err = apply_qemu_defaults(&mut def, &facts()).expect_err("xen refused");
+        assert!(err.to_string().contains("virt type 'xen'"), "{err}");
+    }
+
+    #[test]
+    fn capabilities_give_machine_aliases() {
+        let caps = "<capabilities><guest><os_type>hvm</os_type><arch name='x86_64'>\
+                    <emulator>/usr/bin/qemu-system-x86_64</emulator>\
+                    <machine canonical='pc-i440fx-7.2' maxCpus='255'>pc</machine>\
+                    <machine maxCpus='255'>pc-i440fx-7.2</machine></arch></guest></capabilities>";
+        let f = HostFacts::from_capabilities(caps);
+        assert_eq!(f.canonical_machine("pc"), "pc-i440fx-7.2");
+        assert_eq!(f.canonical_machine("q35"), "q35");
+    }
+}

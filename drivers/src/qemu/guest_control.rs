@@ -1,0 +1,123 @@
+//! Changes to a running guest through its monitor: power button, fake reboot, reset,
+//! pause and resume, and raw monitor commands.
+
+use std::sync::Arc;
+
+use super::error::QemuError;
+use super::lifecycle::{check_flags, not_running};
+use super::{lock_job, Inner};
+use crate::api::{event, reason, state, DomainRef, DriverError, DriverResult};
+
+impl Inner {
+    pub(super) fn shutdown(&self, dom: &DomainRef, flags: u32) -> DriverResult<()> {
+        // Default and ACPI power button are the methods a bare QEMU offers.
+        check_flags(flags, 1, "qemuDomainShutdownFlags")?;
+        let (monitor, _, _) = self.running_parts(dom)?;
+        monitor
+            .execute("system_powerdown", None)
+            .map_err(|e| QemuError::Monitor(e.to_string()))?;
+        Ok(())
+    }
+
+    /// Fake reboot: an ACPI power-down whose SHUTDOWN is answered with a reset, so the
+    /// domain never leaves the running state.
+    pub(super) fn reboot(&self, dom: &DomainRef, flags: u32) -> DriverResult<()> {
+        check_flags(flags, 1, "qemuDomainReboot")?;
+        let (monitor, _, _) = {
+            let mut st = self.lock();
+            let obj = st.get_mut(dom)?;
+            let Some(run) = obj.run.as_mut() else {
+                return Err(not_running());
+            };
+            run.fake_reboot = true;
+            (Arc::clone(&run.monitor), run.process.clone(), run.token)
+        };
+        if let Err(e) = monitor.execute("system_powerdown", None) {
+            let mut st = self.lock();
+            if let Ok(obj) = st.get_mut(dom) {
+                if let Some(run) = obj.run.as_mut() {
+                    run.fake_reboot = false;
+                }
+            }
+            return Err(QemuError::Monitor(e.to_string()).into());
+        }
+        Ok(())
+    }
+
+    pub(super) fn reset(&self, dom: &DomainRef, flags: u32) -> DriverResult<()> {
+        check_flags(flags, 0, "qemuDomainReset")?;
+        let (monitor, _, _) = self.running_parts(dom)?;
+        monitor
+            .execute("system_reset", None)
+            .map_err(|e| QemuError::Monitor(e.to_string()))?;
+        Ok(())
+    }
+
+    /// Pause or resume the vCPUs. The state changes before the monitor call so the
+    /// STOP/RESUME event QEMU sends finds it already done and adds no second event.
+    pub(super) fn set_paused(&self, dom: &DomainRef, pause: bool) -> DriverResult<()> {
+        let job = self.job_of(&dom.uuid).ok_or_else(|| {
+            DriverError::no_domain_uuid(crate::api::domains::QEMU, &dom.uuid, &dom.name)
+        })?;
+        let _job = lock_job(&job);
+        let (monitor, previous) = {
+            let mut st = self.lock();
+            let obj = st.get_mut(dom)?;
+            let Some(run) = obj.run.as_ref() else {
+                return Err(not_running());
+            };
+            let monitor = Arc::clone(&run.monitor);
+            let previous = (obj.state, obj.reason);
+            match (pause, obj.state) {
+                (true, state::PAUSED) => return Ok(()),
+                (false, state::RUNNING) => {
+                    return Err(QemuError::InvalidState("domain is already running".into()).into())
+                }
+                (true, _) => {
+                    obj.state = state::PAUSED;
+                    obj.reason = reason::PAUSED_USER;
+                }
+                (false, _) => {
+                    obj.state = state::RUNNING;
+                    obj.reason = reason::RUNNING_UNPAUSED;
+                }
+            }
+            (monitor, previous)
+        };
+        let command = if pause { "stop" } else { "cont" };
+        if let Err(e) = monitor.execute(command, None) {
+            let mut st = self.lock();
+            if let Ok(obj) = st.get_mut(dom) {
+                (obj.state, obj.reason) = previous;
+            }
+            return Err(QemuError::Monitor(e.to_string()).into());
+        }
+        let events = {
+            let st = self.lock();
+            let obj = st.get(dom)?;
+            vec![if pause {
+                obj.lifecycle_event(event::SUSPENDED, event::SUSPENDED_PAUSED)
+            } else {
+                obj.lifecycle_event(event::RESUMED, event::RESUMED_UNPAUSED)
+            }]
+        };
+        self.emit(events);
+        Ok(())
+    }
+
+    /// `virDomainQemuMonitorCommand`: HMP text or QMP JSON passed through.
+    pub(super) fn monitor_command(
+        &self,
+        dom: &DomainRef,
+        command: &str,
+        hmp: bool,
+    ) -> DriverResult<String> {
+        let (monitor, _, _) = self.running_parts(dom)?;
+        let result = if hmp {
+            monitor.execute_hmp(command)
+        } else {
+            monitor.execute_raw(command)
+        };
+        result.map_err(|e| QemuError::Monitor(e.to_string()).into())
+    }
+}

@@ -1,0 +1,500 @@
+//! Starting and stopping guests, and the state changes clients ask for. Each slow
+//! operation holds the domain's job lock; the table lock is taken only for short
+//! bookkeeping steps, never while QEMU is waited on.
+
+use std::fs::{self, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use super::command::{build_command_line, LaunchContext};
+use super::error::QemuError;
+use super::fsutil::remove_if_exists;
+use super::hook_calls::run_qemu_hook;
+use super::monitor_events;
+use super::process::GuestProcess;
+use super::qmp::Monitor;
+use super::state::Running;
+use super::status::{write_status, StatusRecord};
+use super::{lock_job, Inner};
+use crate::api::{
+    create_flags, event, reason, state, DomainHandle, DomainRef, DriverError, DriverResult, Uuid,
+};
+use crate::domain_xml::DomainDef;
+
+/// How long QEMU gets to bring up its monitor.
+const MONITOR_DEADLINE: Duration = Duration::from_secs(30);
+/// SIGTERM grace period before SIGKILL, as libvirt's.
+const TERM_GRACE: Duration = Duration::from_secs(10);
+
+/// `VIR_DOMAIN_RUNNING_RESTORED`.
+const RUNNING_RESTORED: i32 = 3;
+
+/// `destroy` flag: do not fall back to SIGKILL.
+pub const DESTROY_GRACEFUL: u32 = 1;
+
+pub(super) fn not_running() -> DriverError {
+    QemuError::InvalidState("domain is not running".into()).into()
+}
+
+pub(super) fn check_flags(flags: u32, allowed: u32, function: &str) -> DriverResult<()> {
+    if flags & !allowed != 0 {
+        return Err(DriverError::unsupported_flags(
+            crate::api::domains::QEMU,
+            flags & !allowed,
+            function,
+        ));
+    }
+    Ok(())
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// Where a start comes from: a fresh boot or a saved image.
+pub enum StartSource {
+    Boot,
+    Restore(std::path::PathBuf),
+}
+
+impl Inner {
+    /// Starts a defined, inactive domain.
+    pub(super) fn start(
+        self: &Arc<Self>,
+        uuid: &Uuid,
+        flags: u32,
+        source: StartSource,
+    ) -> DriverResult<DomainHandle> {
+        let job = self
+            .job_of(uuid)
+            .ok_or_else(|| DriverError::no_domain_uuid(crate::api::domains::QEMU, uuid, ""))?;
+        let _job = lock_job(&job);
+        let def = {
+            let st = self.lock();
+            let index = st
+                .find_by_uuid(uuid)
+                .ok_or_else(|| DriverError::no_domain_uuid(crate::api::domains::QEMU, uuid, ""))?;
+            let obj = &st.domains[index];
+            if obj.is_active() {
+                return Err(QemuError::InvalidState("domain is already running".into()).into());
+            }
+            obj.def.clone()
+        };
+        let token = self.lock().allocate_token();
+        match self.launch(&def, flags, &source, token) {
+            Ok((process, monitor)) => {
+                Ok(self.mark_started(uuid, def, flags, &source, process, monitor, token))
+            }
+            Err(err) => {
+                if matches!(err, QemuError::StartFailed(_)) {
+                    let hooks = self.hooks.as_ref();
+                    let _ = run_qemu_hook(hooks, &def, "stopped", "end");
+                    let _ = run_qemu_hook(hooks, &def, "release", "end");
+                }
+                let mut st = self.lock();
+                if let Some(index) = st.find_by_uuid(uuid) {
+                    st.domains[index].reason = reason::SHUTOFF_FAILED;
+                }
+                Err(err.into())
+            }
+        }
+    }
+
+    /// Spawns QEMU, connects its monitor and lets the CPUs run.
+    fn launch(
+        self: &Arc<Self>,
+        def: &DomainDef,
+        flags: u32,
+        source: &StartSource,
+        token: u64,
+    ) -> Result<(GuestProcess, Arc<Monitor>), QemuError> {
+        let paths = &self.paths;
+        for dir in [&paths.run_dir, &paths.log_dir, &paths.lib_dir] {
+            fs::create_dir_all(dir)
+                .map_err(|e| QemuError::io("cannot create directory", dir, e))?;
+        }
+        let monitor_path = paths.monitor_socket(&def.name);
+        remove_if_exists(&monitor_path)?;
+        let monitor_text = monitor_path.display().to_string();
+        let incoming = match source {
+            StartSource::Restore(path) => Some(path.display().to_string()),
+            StartSource::Boot => None,
+        };
+        let argv = build_command_line(
+            def,
+            &LaunchContext {
+                monitor_socket: &monitor_text,
+                incoming: incoming.as_deref(),
+            },
+        )?;
+        let env = vec![
+            ("LC_ALL".to_string(), "C".to_string()),
+            (
+                "PATH".to_string(),
+                "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".to_string(),
+            ),
+            ("HOME".to_string(), paths.lib_dir.display().to_string()),
+        ];
+        let hooks = self.hooks.as_ref();
+        run_qemu_hook(hooks, def, "prepare", "begin")?;
+        if let Err(e) = run_qemu_hook(hooks, def, "start", "begin") {
+            let _ = run_qemu_hook(hooks, def, "release", "end");
+            return Err(e.into());
+        }
+        let log_path = paths.log_file(&def.name);
+        let mut log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log_path)
+            .map_err(|e| QemuError::io("cannot open log file", &log_path, e))?;
+        let header = log_header(&env, &argv);
+        log.write_all(header.as_bytes())
+            .map_err(|e| QemuError::io("cannot write log file", &log_path, e))?;
+        let log_offset = log.seek(SeekFrom::End(0)).unwrap_or(0);
+        let process = GuestProcess::spawn(&argv, &env, &log)
+            .map_err(|e| QemuError::StartFailed(format!("cannot execute '{}': {e}", argv[0])))?;
+        // QEMU's own words from the log name the problem; when the process died by
+        // itself they are the whole story, as in libvirt's message.
+        let fail = |process: &GuestProcess, what: &str| {
+            let exited_alone = process.has_exited();
+            let _ = process.signal(libc::SIGKILL);
+            process.wait_exit(Some(Duration::from_secs(5)));
+            process.reap();
+            let _ = fs::remove_file(&monitor_path);
+            let text = read_log_tail(&log_path, log_offset);
+            if exited_alone {
+                QemuError::StartFailed(format!(
+                    "process exited while connecting to monitor: {text}"
+                ))
+            } else {
+                QemuError::StartFailed(format!("{what}: {text}"))
+            }
+        };
+        let watcher = process.clone();
+        let handler = monitor_events::handler(Arc::downgrade(self), def.uuid, token);
+        let monitor = match Monitor::connect(
+            &monitor_path,
+            Instant::now() + MONITOR_DEADLINE,
+            move || !watcher.has_exited(),
+            handler,
+        ) {
+            Ok(monitor) => Arc::new(monitor),
+            Err(e) => {
+                let what = format!("process exited while connecting to monitor ({e})");
+                return Err(fail(&process, &what));
+            }
+        };
+        if let StartSource::Restore(_) = source {
+            if let Err(e) = wait_incoming(&monitor) {
+                return Err(fail(
+                    &process,
+                    &format!("cannot restore the saved state ({e})"),
+                ));
+            }
+        }
+        if flags & create_flags::START_PAUSED == 0 {
+            if let Err(e) = monitor.execute("cont", None) {
+                return Err(fail(
+                    &process,
+                    &format!("cannot resume the guest CPUs ({e})"),
+                ));
+            }
+        }
+        if let Err(e) = run_qemu_hook(hooks, def, "started", "begin") {
+            let _ = fail(&process, "started hook failed");
+            let _ = run_qemu_hook(hooks, def, "stopped", "end");
+            let _ = run_qemu_hook(hooks, def, "release", "end");
+            return Err(e.into());
+        }
+        Ok((process, monitor))
+    }
+
+    /// Records a successful start: state, status file, events and the exit watcher.
+    #[allow(clippy::too_many_arguments)]
+    fn mark_started(
+        self: &Arc<Self>,
+        uuid: &Uuid,
+        def: DomainDef,
+        flags: u32,
+        source: &StartSource,
+        process: GuestProcess,
+        monitor: Arc<Monitor>,
+        token: u64,
+    ) -> DomainHandle {
+        let id = self.allocate_id();
+        let paused = flags & create_flags::START_PAUSED != 0;
+        let restored = matches!(source, StartSource::Restore(_));
+        let (handle, events) = {
+            let mut st = self.lock();
+            let Some(index) = st.find_by_uuid(uuid) else {
+                // The domain cannot vanish while we hold its job; should it anyway,
+                // the guest is not left running unseen.
+                let _ = process.signal(libc::SIGKILL);
+                return DomainHandle {
+                    name: def.name,
+                    uuid: *uuid,
+                    id: -1,
+                };
+            };
+            let obj = &mut st.domains[index];
+            if obj.persistent && obj.new_def.is_none() {
+                obj.new_def = Some(obj.def.clone());
+            }
+            obj.id = id;
+            obj.run = Some(Running {
+                process: process.clone(),
+                monitor,
+                token,
+                expected_stop: None,
+                got_shutdown: false,
+                fake_reboot: false,
+            });
+            if paused {
+                obj.state = state::PAUSED;
+                obj.reason = reason::PAUSED_USER;
+            } else {
+                obj.state = state::RUNNING;
+                obj.reason = if restored {
+                    RUNNING_RESTORED
+                } else {
+                    reason::RUNNING_BOOTED
+                };
+            }
+            let record = StatusRecord {
+                pid: process.pid,
+                id,
+                state: obj.state,
+                reason: obj.reason,
+                monitor: self.paths.monitor_socket(&obj.def.name),
+                started: now_secs(),
+                got_shutdown: false,
+                def: obj.def.clone(),
+            };
+            let _ = write_status(&self.paths.status_file(&obj.def.name), &record);
+            let detail = if restored {
+                event::STARTED_RESTORED
+            } else {
+                event::STARTED_BOOTED
+            };
+            let mut events = vec![obj.lifecycle_event(event::STARTED, detail)];
+            if paused {
+                events.push(obj.lifecycle_event(event::SUSPENDED, event::SUSPENDED_PAUSED));
+            }
+            (obj.handle(), events)
+        };
+        self.spawn_exit_watcher(*uuid, token, process);
+        self.emit(events);
+        handle
+    }
+
+    pub(super) fn spawn_exit_watcher(
+        self: &Arc<Self>,
+        uuid: Uuid,
+        token: u64,
+        process: GuestProcess,
+    ) {
+        let weak = Arc::downgrade(self);
+        let spawned = std::thread::Builder::new()
+            .name("qemu-exit-watch".into())
+            .spawn(move || {
+                process.wait_exit(None);
+                if let Some(inner) = weak.upgrade() {
+                    inner.handle_exit(&uuid, token);
+                }
+            });
+        if spawned.is_err() {
+            // Without a watcher the exit is still noticed by destroy and on restart.
+        }
+    }
+
+    /// Bookkeeping after the QEMU process of run `token` exited. Idempotent: the exit
+    /// watcher and `destroy` may both call it.
+    pub(super) fn handle_exit(&self, uuid: &Uuid, token: u64) {
+        let (events, process, live_def) = {
+            let mut st = self.lock();
+            let Some(index) = st.find_by_uuid(uuid) else {
+                return;
+            };
+            let obj = &mut st.domains[index];
+            if obj.run.as_ref().map(|r| r.token) != Some(token) {
+                return;
+            }
+            let Some(run) = obj.run.take() else {
+                return;
+            };
+            let (shutoff_reason, detail) = run.expected_stop.unwrap_or(if run.got_shutdown {
+                (reason::SHUTOFF_SHUTDOWN, event::STOPPED_SHUTDOWN)
+            } else {
+                (reason::SHUTOFF_CRASHED, event::STOPPED_FAILED)
+            });
+            let name = obj.def.name.clone();
+            let _ = remove_if_exists(&self.paths.status_file(&name));
+            let _ = remove_if_exists(&self.paths.monitor_socket(&name));
+            obj.state = state::SHUTOFF;
+            obj.reason = shutoff_reason;
+            obj.id = -1;
+            let ev = obj.lifecycle_event(event::STOPPED, detail);
+            let live_def = obj.def.clone();
+            if let Some(persistent) = obj.new_def.take() {
+                obj.def = persistent;
+            }
+            if !obj.persistent {
+                st.domains.remove(index);
+            }
+            (vec![ev], run.process, live_def)
+        };
+        process.reap();
+        let hooks = self.hooks.as_ref();
+        let _ = run_qemu_hook(hooks, &live_def, "stopped", "end");
+        let _ = run_qemu_hook(hooks, &live_def, "release", "end");
+        self.emit(events);
+    }
+
+    /// The monitor and process of a running domain, after checking it is active.
+    pub(super) fn running_parts(
+        &self,
+        dom: &DomainRef,
+    ) -> DriverResult<(Arc<Monitor>, GuestProcess, u64)> {
+        let st = self.lock();
+        let obj = st.get(dom)?;
+        match &obj.run {
+            Some(run) => Ok((Arc::clone(&run.monitor), run.process.clone(), run.token)),
+            None => Err(not_running()),
+        }
+    }
+
+    pub(super) fn destroy(&self, dom: &DomainRef, flags: u32) -> DriverResult<()> {
+        check_flags(flags, DESTROY_GRACEFUL, "qemuDomainDestroyFlags")?;
+        let job = self.job_of(&dom.uuid).ok_or_else(|| {
+            DriverError::no_domain_uuid(crate::api::domains::QEMU, &dom.uuid, &dom.name)
+        })?;
+        let _job = lock_job(&job);
+        let (process, token) = {
+            let mut st = self.lock();
+            let obj = st.get_mut(dom)?;
+            let Some(run) = obj.run.as_mut() else {
+                return Err(not_running());
+            };
+            run.expected_stop = Some((reason::SHUTOFF_DESTROYED, event::STOPPED_DESTROYED));
+            (run.process.clone(), run.token)
+        };
+        stop_process(&process, flags & DESTROY_GRACEFUL != 0)?;
+        self.handle_exit(&dom.uuid, token);
+        Ok(())
+    }
+}
+
+/// SIGTERM, then (unless graceful) SIGKILL after the grace period; waits for the exit.
+pub(super) fn stop_process(process: &GuestProcess, graceful: bool) -> Result<(), QemuError> {
+    let _ = process.signal(libc::SIGTERM);
+    if process.wait_exit(Some(TERM_GRACE)) {
+        return Ok(());
+    }
+    if graceful {
+        return Err(QemuError::Failed(format!(
+            "failed to terminate process {} with SIGTERM: Device or resource busy",
+            process.pid
+        )));
+    }
+    let _ = process.signal(libc::SIGKILL);
+    if process.wait_exit(Some(Duration::from_secs(5))) {
+        Ok(())
+    } else {
+        Err(QemuError::Failed(format!(
+            "failed to kill process {}: Device or resource busy",
+            process.pid
+        )))
+    }
+}
+
+/// Waits until an incoming migration (a restore) has completed.
+fn wait_incoming(monitor: &Monitor) -> Result<(), QemuError> {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut pause = Duration::from_millis(2);
+    loop {
+        let status = monitor
+            .execute("query-migrate", None)
+            .map_err(|e| QemuError::Monitor(e.to_string()))?;
+        match status.get("status").and_then(|s| s.as_str()) {
+            Some("completed") => return Ok(()),
+            Some("failed") | Some("cancelled") => {
+                return Err(QemuError::Monitor("incoming migration failed".into()))
+            }
+            _ => {}
+        }
+        if Instant::now() >= deadline {
+            return Err(QemuError::Monitor("incoming migration timed out".into()));
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(50));
+    }
+}
+
+/// libvirt's log header: when, who, then the environment and the command line.
+fn log_header(env: &[(String, String)], argv: &[String]) -> String {
+    let now = now_secs();
+    let mut out = format!(
+        "{}: starting up libvirt version: 9.0.0, hostname: {}\n",
+        format_utc(now),
+        crate::host::hostname()
+    );
+    for (k, v) in env {
+        out.push_str(&format!("{k}={v} \\\n"));
+    }
+    out.push_str(&argv.join(" \\\n"));
+    out.push('\n');
+    out
+}
+
+/// "YYYY-MM-DD HH:MM:SS.000+0000" for a Unix time.
+fn format_utc(secs: u64) -> String {
+    let days = i64::try_from(secs / 86_400).unwrap_or(0);
+    let rem = secs % 86_400;
+    // Civil-from-days (proleptic Gregorian).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}.000+0000",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// QEMU's own output after our header: what it said before it died.
+fn read_log_tail(path: &std::path::Path, offset: u64) -> String {
+    let mut text = String::new();
+    if let Ok(mut file) = fs::File::open(path) {
+        if file.seek(SeekFrom::Start(offset)).is_ok() {
+            let _ = file.read_to_string(&mut text);
+        }
+    }
+    let text = text.trim();
+    if text.is_empty() {
+        "no output from qemu".to_string()
+    } else {
+        text.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_format() {
+        assert_eq!(format_utc(0), "1970-01-01 00:00:00.000+0000");
+        assert_eq!(format_utc(1_700_000_000), "2023-11-14 22:13:20.000+0000");
+    }
+}

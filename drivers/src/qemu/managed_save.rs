@@ -1,0 +1,184 @@
+//! Managed save: the guest's state is migrated into `<statedir>/qemu/save/NAME.save`,
+//! the process stops, and the next start restores from the image (`-incoming`).
+
+use std::fs;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use super::error::QemuError;
+use super::fsutil::remove_if_exists;
+use super::lifecycle::{stop_process, StartSource};
+use super::{lock_job, Inner};
+use crate::api::{
+    create_flags, event, reason, state, DomainHandle, DomainRef, DriverError, DriverResult,
+};
+
+impl Inner {
+    pub(super) fn managed_save(&self, dom: &DomainRef, flags: u32) -> DriverResult<()> {
+        // Bypass-cache, running and paused are accepted; the image is the same.
+        if flags & !0x7 != 0 {
+            return Err(DriverError::unsupported_flags(
+                crate::api::domains::QEMU,
+                flags & !0x7,
+                "qemuDomainManagedSave",
+            ));
+        }
+        let job = self.job_of(&dom.uuid).ok_or_else(|| {
+            DriverError::no_domain_uuid(crate::api::domains::QEMU, &dom.uuid, &dom.name)
+        })?;
+        let _job = lock_job(&job);
+        let (monitor, process, token, name, persistent) = {
+            let st = self.lock();
+            let obj = st.get(dom)?;
+            let Some(run) = obj.run.as_ref() else {
+                return Err(QemuError::InvalidState("domain is not running".into()).into());
+            };
+            (
+                Arc::clone(&run.monitor),
+                run.process.clone(),
+                run.token,
+                obj.def.name.clone(),
+                obj.persistent,
+            )
+        };
+        if !persistent {
+            return Err(QemuError::InvalidState(
+                "cannot do managed save for transient domain".into(),
+            )
+            .into());
+        }
+        fs::create_dir_all(&self.paths.save_dir)
+            .map_err(|e| QemuError::io("cannot create directory", &self.paths.save_dir, e))?;
+        let target = self.paths.managed_save_file(&name);
+        let partial = target.with_extension("save.partial");
+        let previous = {
+            let mut st = self.lock();
+            let obj = st.get_mut(dom)?;
+            let previous = (obj.state, obj.reason);
+            // Paused for the save without a Suspended event: the guest's next visible
+            // change is the Stopped (saved) event.
+            obj.state = state::PAUSED;
+            obj.reason = PAUSED_SAVE;
+            previous
+        };
+        let saved = monitor
+            .execute("stop", None)
+            .and_then(|_| {
+                monitor.execute(
+                    "migrate",
+                    Some(json!({ "uri": format!("exec:cat > '{}'", partial.display().to_string().replace('\'', "'\\''")) })),
+                )
+            })
+            .map_err(|e| QemuError::Monitor(e.to_string()))
+            .and_then(|_| wait_migration(&monitor))
+            .and_then(|_| {
+                fs::rename(&partial, &target)
+                    .map_err(|e| QemuError::io("cannot store save image", &target, e))
+            });
+        if let Err(e) = saved {
+            let _ = remove_if_exists(&partial);
+            if previous.0 == state::RUNNING {
+                let _ = monitor.execute("cont", None);
+            }
+            let mut st = self.lock();
+            if let Ok(obj) = st.get_mut(dom) {
+                (obj.state, obj.reason) = previous;
+            }
+            return Err(e.into());
+        }
+        {
+            let mut st = self.lock();
+            if let Ok(obj) = st.get_mut(dom) {
+                if let Some(run) = obj.run.as_mut() {
+                    run.expected_stop = Some((reason::SHUTOFF_SAVED, event::STOPPED_SAVED));
+                }
+            }
+        }
+        stop_process(&process, false)?;
+        self.handle_exit(&dom.uuid, token);
+        Ok(())
+    }
+
+    pub(super) fn has_managed_save(&self, name: &str) -> bool {
+        self.paths.managed_save_file(name).exists()
+    }
+
+    pub(super) fn managed_save_remove(&self, dom: &DomainRef, flags: u32) -> DriverResult<()> {
+        if flags != 0 {
+            return Err(DriverError::unsupported_flags(
+                crate::api::domains::QEMU,
+                flags,
+                "qemuDomainManagedSaveRemove",
+            ));
+        }
+        let name = self.lock().get(dom)?.def.name.clone();
+        remove_if_exists(&self.paths.managed_save_file(&name))?;
+        Ok(())
+    }
+
+    /// `virDomainCreateWithFlags`: restores the managed save image when there is one
+    /// (unless FORCE_BOOT), and removes it after a successful restore.
+    pub(super) fn create_defined(
+        self: &Arc<Self>,
+        dom: &DomainRef,
+        flags: u32,
+    ) -> DriverResult<DomainHandle> {
+        let allowed = create_flags::START_PAUSED
+            | create_flags::AUTODESTROY
+            | create_flags::BYPASS_CACHE
+            | create_flags::FORCE_BOOT
+            | create_flags::RESET_NVRAM;
+        if flags & !allowed != 0 {
+            return Err(DriverError::unsupported_flags(
+                crate::api::domains::QEMU,
+                flags & !allowed,
+                "qemuDomainCreateWithFlags",
+            ));
+        }
+        let name = self.lock().get(dom)?.def.name.clone();
+        let image = self.paths.managed_save_file(&name);
+        if image.exists() && flags & create_flags::FORCE_BOOT != 0 {
+            remove_if_exists(&image)?;
+        }
+        if image.exists() {
+            let handle = self.start(&dom.uuid, flags, StartSource::Restore(image.clone()))?;
+            remove_if_exists(&image)?;
+            return Ok(handle);
+        }
+        self.start(&dom.uuid, flags, StartSource::Boot)
+    }
+}
+
+/// `VIR_DOMAIN_PAUSED_SAVE`.
+const PAUSED_SAVE: i32 = 4;
+
+/// Waits for an outgoing migration (the save) to finish.
+fn wait_migration(monitor: &super::qmp::Monitor) -> Result<(), QemuError> {
+    let deadline = Instant::now() + Duration::from_secs(600);
+    let mut pause = Duration::from_millis(2);
+    loop {
+        let status = monitor
+            .execute("query-migrate", None)
+            .map_err(|e| QemuError::Monitor(e.to_string()))?;
+        match status.get("status").and_then(|s| s.as_str()) {
+            Some("completed") => return Ok(()),
+            Some("failed") | Some("cancelled") => {
+                let detail = status
+                    .get("error-desc")
+                    .and_then(|d| d.as_str())
+                    .unwrap_or("migration failed");
+                return Err(QemuError::Monitor(format!(
+                    "saving the guest failed: {detail}"
+                )));
+            }
+            _ => {}
+        }
+        if Instant::now() >= deadline {
+            return Err(QemuError::Monitor("saving the guest timed out".into()));
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(50));
+    }
+}

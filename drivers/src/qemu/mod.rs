@@ -1,0 +1,168 @@
+//! The `qemu` driver: real guests run by `qemu-system-x86_64`, managed through
+//! `qemu:///system`, that keep running across daemon restarts.
+//!
+//! Layout: [`store`] keeps definitions on disk, [`command`] builds QEMU's command line,
+//! [`process`] spawns and watches the process through a pidfd, [`qmp`] talks to its
+//! monitor, [`lifecycle`] and [`monitor_events`] drive the state machine, [`status`] and
+//! [`reconnect`] let a restarted daemon find its guests again.
+//!
+//! Locking: one mutex guards the domain table and is never held while waiting on QEMU;
+//! a per-domain job mutex serialises the slow operations of one domain.
+
+mod command;
+mod connection;
+mod defaults;
+mod definitions;
+mod error;
+mod fsutil;
+mod guest_control;
+mod hook_calls;
+mod lifecycle;
+mod managed_save;
+mod monitor_events;
+mod paths;
+mod process;
+mod qmp;
+mod reconnect;
+mod state;
+mod status;
+mod store;
+
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+
+pub use error::QemuError;
+pub use paths::QemuPaths;
+
+use crate::api::{
+    codes, domains, Connection, DomainEvent, Driver, DriverError, DriverResult, EventSink, Uuid,
+};
+use connection::QemuConnection;
+use defaults::HostFacts;
+use state::QemuState;
+
+/// The qemu hypervisor driver (scheme "qemu").
+pub struct QemuDriver {
+    inner: Arc<Inner>,
+}
+
+/// State shared by the driver, its connections and its watcher threads.
+pub(crate) struct Inner {
+    paths: QemuPaths,
+    state: Mutex<QemuState>,
+    events: EventSink,
+    host: OnceLock<HostFacts>,
+    capabilities: OnceLock<String>,
+    /// The daemon's hook scripts (rescanned by the daemon on SIGHUP).
+    hooks: Option<hooks::Hooks>,
+}
+
+impl QemuDriver {
+    /// Loads the persistent definitions, re-attaches to guests that survived a daemon
+    /// restart and, once per host boot, starts the autostart guests (in the background).
+    /// Problems with single files are returned for logging; they never stop the driver.
+    pub fn new(
+        paths: QemuPaths,
+        events: EventSink,
+        hooks: Option<hooks::Hooks>,
+    ) -> (QemuDriver, Vec<String>) {
+        let inner = Arc::new(Inner {
+            paths,
+            state: Mutex::new(QemuState::default()),
+            events,
+            host: OnceLock::new(),
+            capabilities: OnceLock::new(),
+            hooks,
+        });
+        let problems = reconnect::load_and_reconnect(&inner);
+        reconnect::autostart_once(&inner);
+        (QemuDriver { inner }, problems)
+    }
+}
+
+impl Inner {
+    fn lock(&self) -> MutexGuard<'_, QemuState> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn emit(&self, events: Vec<DomainEvent>) {
+        for event in events {
+            (self.events)(event);
+        }
+    }
+
+    /// The host's capabilities document (QEMU binaries are probed once).
+    fn capabilities(&self) -> &str {
+        self.capabilities.get_or_init(|| {
+            let uuid = crate::host::default_host_uuid(crate::host::HostUuidSource::Smbios);
+            crate::host::capabilities_xml(&crate::host::CapsOptions::new(uuid))
+        })
+    }
+
+    fn host(&self) -> &HostFacts {
+        self.host
+            .get_or_init(|| HostFacts::from_capabilities(self.capabilities()))
+    }
+
+    /// The per-domain job lock of a domain, to take before a slow operation.
+    fn job_of(&self, uuid: &Uuid) -> Option<Arc<Mutex<()>>> {
+        let state = self.lock();
+        state
+            .find_by_uuid(uuid)
+            .map(|index| Arc::clone(&state.domains[index].job))
+    }
+}
+
+/// Locks a job mutex, recovering from poisoning (a panicked job leaves no half state
+/// that the next job could trip over: every transition completes under the state lock).
+fn lock_job(job: &Mutex<()>) -> MutexGuard<'_, ()> {
+    job.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The path part of a qemu URI ("qemu:///system" -> "/system").
+fn uri_path(uri: &str) -> &str {
+    let rest = uri.split_once(':').map(|(_, rest)| rest).unwrap_or(uri);
+    let rest = rest.split(['?', '#']).next().unwrap_or("");
+    match rest.strip_prefix("//") {
+        Some(after_authority) => after_authority
+            .find('/')
+            .map(|i| &after_authority[i..])
+            .unwrap_or(""),
+        None => rest,
+    }
+}
+
+impl Driver for QemuDriver {
+    fn scheme(&self) -> &'static str {
+        "qemu"
+    }
+
+    fn open(&self, uri: &str, _read_only: bool) -> DriverResult<Arc<dyn Connection>> {
+        match uri_path(uri) {
+            "/system" => Ok(Arc::new(QemuConnection::new(Arc::clone(&self.inner)))),
+            other => Err(DriverError::new(
+                codes::INTERNAL_ERROR,
+                domains::QEMU,
+                format!("unexpected QEMU URI path '{other}', try qemu:///system"),
+            )),
+        }
+    }
+
+    /// Running guests keep the daemon up, as in libvirt.
+    fn inhibits_idle(&self) -> bool {
+        self.inner.lock().domains.iter().any(|d| d.is_active())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uri_paths() {
+        assert_eq!(uri_path("qemu:///system"), "/system");
+        assert_eq!(uri_path("qemu+unix:///session"), "/session");
+        assert_eq!(uri_path("qemu://host/system?x=1"), "/system");
+    }
+}

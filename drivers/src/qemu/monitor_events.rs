@@ -1,0 +1,120 @@
+//! QMP events -> domain state and libvirt lifecycle events.
+//!
+//! Runs on the monitor's reader thread, so it only takes the table lock briefly and
+//! never issues monitor commands itself: follow-up commands (the reset of a fake reboot)
+//! run on a thread of their own.
+
+use std::sync::{Arc, Weak};
+
+use serde_json::Value;
+
+use super::qmp::{EventHandler, QmpEvent};
+use super::Inner;
+use crate::api::{event, reason, state, DomainEvent, DomainEventKind, Uuid};
+
+/// The event callback for the monitor of run `token` of domain `uuid`.
+pub fn handler(inner: Weak<Inner>, uuid: Uuid, token: u64) -> EventHandler {
+    Box::new(move |ev| {
+        let (Some(inner), Some(ev)) = (inner.upgrade(), ev) else {
+            return;
+        };
+        handle(&inner, &uuid, token, &ev);
+    })
+}
+
+/// What to do after the table lock is released.
+enum FollowUp {
+    None,
+    /// Fake reboot: reset and resume the guest.
+    ResetAndResume,
+    /// `on_poweroff` destroy: ask QEMU to exit; the exit watcher records the stop.
+    Terminate,
+}
+
+fn handle(inner: &Arc<Inner>, uuid: &Uuid, token: u64, ev: &QmpEvent) {
+    let mut events: Vec<DomainEvent> = Vec::new();
+    let mut follow_up = FollowUp::None;
+    let (monitor, process) = {
+        let mut st = inner.lock();
+        let Some(index) = st.find_by_uuid(uuid) else {
+            return;
+        };
+        let obj = &mut st.domains[index];
+        let Some(run) = obj.run.as_mut() else {
+            return;
+        };
+        if run.token != token || run.expected_stop.is_some() {
+            return;
+        }
+        let parts = (Arc::clone(&run.monitor), run.process.clone());
+        match ev.name.as_str() {
+            "SHUTDOWN" => {
+                run.got_shutdown = true;
+                let restart = run.fake_reboot || obj.def.on_poweroff == "restart";
+                if restart {
+                    run.fake_reboot = false;
+                    follow_up = FollowUp::ResetAndResume;
+                } else {
+                    let guest = ev.data.get("guest").and_then(Value::as_bool);
+                    let detail = match guest {
+                        Some(true) => event::SHUTDOWN_GUEST,
+                        Some(false) => event::SHUTDOWN_HOST,
+                        None => event::SHUTDOWN_FINISHED,
+                    };
+                    if obj.def.on_poweroff != "preserve" {
+                        run.expected_stop =
+                            Some((reason::SHUTOFF_SHUTDOWN, event::STOPPED_SHUTDOWN));
+                        follow_up = FollowUp::Terminate;
+                    }
+                    obj.state = state::SHUTDOWN;
+                    obj.reason = reason::SHUTDOWN_UNKNOWN;
+                    events.push(obj.lifecycle_event(event::SHUTDOWN, detail));
+                }
+            }
+            "STOP" if !run.got_shutdown && obj.state == state::RUNNING => {
+                obj.state = state::PAUSED;
+                obj.reason = reason::PAUSED_UNKNOWN;
+                events.push(obj.lifecycle_event(event::SUSPENDED, event::SUSPENDED_PAUSED));
+            }
+            "RESUME" if obj.state == state::PAUSED => {
+                obj.state = state::RUNNING;
+                obj.reason = reason::RUNNING_UNPAUSED;
+                events.push(obj.lifecycle_event(event::RESUMED, event::RESUMED_UNPAUSED));
+            }
+            "RESET" if matches!(obj.state, state::RUNNING | state::PAUSED) => {
+                events.push(DomainEvent {
+                    domain: obj.handle(),
+                    kind: DomainEventKind::Reboot,
+                });
+            }
+            _ => {}
+        }
+        parts
+    };
+    inner.emit(events);
+    match follow_up {
+        FollowUp::None => {}
+        FollowUp::Terminate => {
+            let _ = process.signal(libc::SIGTERM);
+        }
+        FollowUp::ResetAndResume => {
+            let inner = Arc::clone(inner);
+            let uuid = *uuid;
+            let _ = std::thread::Builder::new()
+                .name("qemu-fake-reboot".into())
+                .spawn(move || {
+                    let reset = monitor
+                        .execute("system_reset", None)
+                        .and_then(|_| monitor.execute("cont", None));
+                    let mut st = inner.lock();
+                    if let Some(index) = st.find_by_uuid(&uuid) {
+                        if let Some(run) = st.domains[index].run.as_mut() {
+                            if run.token == token && reset.is_ok() {
+                                run.got_shutdown = false;
+                            }
+                        }
+                    }
+                });
+        }
+    }
+}

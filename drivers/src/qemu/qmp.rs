@@ -1,0 +1,300 @@
+//! A QMP client: connect to QEMU's monitor socket, negotiate, run commands (replies
+//! matched by id) and hand asynchronous events to a callback on a reader thread.
+//!
+//! Commands block the caller until the reply arrives, so they must never be issued from
+//! the event callback itself (that thread delivers the replies).
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+/// How long a command may take before the caller gives up on it.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
+
+#[derive(Debug, thiserror::Error)]
+pub enum QmpError {
+    #[error("cannot talk to the monitor: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("monitor connection closed")]
+    Closed,
+    #[error("timed out waiting for the monitor")]
+    Timeout,
+    #[error("the QEMU process exited before its monitor was ready")]
+    ProcessGone,
+    #[error("{0}")]
+    Command(String),
+    #[error("malformed monitor data: {0}")]
+    BadJson(String),
+}
+
+/// An asynchronous QMP event.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QmpEvent {
+    pub name: String,
+    pub data: Value,
+}
+
+/// Receives the monitor's events; `None` once the connection is gone.
+pub type EventHandler = Box<dyn Fn(Option<QmpEvent>) + Send + Sync>;
+
+/// A reply line, parsed and as received.
+struct Reply {
+    raw: String,
+    value: Value,
+}
+
+#[derive(Default)]
+struct Shared {
+    pending: Mutex<HashMap<String, mpsc::Sender<Reply>>>,
+    closed: AtomicBool,
+}
+
+pub struct Monitor {
+    writer: Mutex<UnixStream>,
+    shared: Arc<Shared>,
+    next_id: AtomicU64,
+}
+
+impl Monitor {
+    /// Connects to `path` (retrying until `deadline` while `alive()` says the process is
+    /// still there), reads the greeting, negotiates capabilities and starts the reader.
+    pub fn connect(
+        path: &Path,
+        deadline: Instant,
+        alive: impl Fn() -> bool,
+        on_event: EventHandler,
+    ) -> Result<Monitor, QmpError> {
+        let mut pause = Duration::from_millis(1);
+        let stream = loop {
+            match UnixStream::connect(path) {
+                Ok(stream) => break stream,
+                Err(e) => {
+                    if !alive() {
+                        return Err(QmpError::ProcessGone);
+                    }
+                    if Instant::now() >= deadline {
+                        return Err(QmpError::Io(e));
+                    }
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_millis(20));
+                }
+            }
+        };
+        let remaining = deadline
+            .saturating_duration_since(Instant::now())
+            .max(Duration::from_secs(1));
+        stream.set_read_timeout(Some(remaining))?;
+        let mut reader = BufReader::new(stream.try_clone()?);
+        let mut writer = stream;
+        let greeting = read_value(&mut reader)?;
+        if greeting.get("QMP").is_none() {
+            return Err(QmpError::BadJson("no QMP greeting".into()));
+        }
+        writer.write_all(b"{\"execute\":\"qmp_capabilities\",\"id\":\"libvirt-0\"}\n")?;
+        loop {
+            let reply = read_value(&mut reader)?;
+            if reply.get("event").is_some() {
+                continue;
+            }
+            if let Some(err) = reply.get("error") {
+                return Err(QmpError::Command(error_text(err)));
+            }
+            break;
+        }
+        writer.set_read_timeout(None)?;
+        let shared = Arc::new(Shared::default());
+        let reader_shared = Arc::clone(&shared);
+        std::thread::Builder::new()
+            .name("qemu-monitor".into())
+            .spawn(move || read_loop(reader, reader_shared, on_event))?;
+        Ok(Monitor {
+            writer: Mutex::new(writer),
+            shared,
+            next_id: AtomicU64::new(1),
+        })
+    }
+
+    /// Runs `command` with optional arguments; returns its `return` value.
+    pub fn execute(&self, command: &str, arguments: Option<Value>) -> Result<Value, QmpError> {
+        let mut message = json!({ "execute": command });
+        if let Some(arguments) = arguments {
+            message["arguments"] = arguments;
+        }
+        let reply = self.send(message)?;
+        match reply.value.get("error") {
+            Some(err) => Err(QmpError::Command(error_text(err))),
+            None => Ok(reply.value.get("return").cloned().unwrap_or(Value::Null)),
+        }
+    }
+
+    /// Sends a client-written QMP command and returns QEMU's reply text unchanged
+    /// (`virsh qemu-monitor-command`).
+    pub fn execute_raw(&self, command: &str) -> Result<String, QmpError> {
+        let message: Value =
+            serde_json::from_str(command).map_err(|e| QmpError::BadJson(e.to_string()))?;
+        if !message.is_object() {
+            return Err(QmpError::BadJson(
+                "a QMP command must be a JSON object".into(),
+            ));
+        }
+        Ok(self.send(message)?.raw)
+    }
+
+    /// Runs a human monitor command and returns its output.
+    pub fn execute_hmp(&self, command_line: &str) -> Result<String, QmpError> {
+        let output = self.execute(
+            "human-monitor-command",
+            Some(json!({ "command-line": command_line })),
+        )?;
+        Ok(output.as_str().unwrap_or_default().to_string())
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.shared.closed.load(Ordering::SeqCst)
+    }
+
+    fn send(&self, mut message: Value) -> Result<Reply, QmpError> {
+        if self.is_closed() {
+            return Err(QmpError::Closed);
+        }
+        let id = format!("libvirt-{}", self.next_id.fetch_add(1, Ordering::Relaxed));
+        message["id"] = Value::String(id.clone());
+        let (tx, rx) = mpsc::channel();
+        lock(&self.shared.pending).insert(id.clone(), tx);
+        let mut line = message.to_string();
+        line.push('\n');
+        let written = lock(&self.writer).write_all(line.as_bytes());
+        if let Err(e) = written {
+            lock(&self.shared.pending).remove(&id);
+            return Err(QmpError::Io(e));
+        }
+        match rx.recv_timeout(COMMAND_TIMEOUT) {
+            Ok(reply) => Ok(reply),
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                lock(&self.shared.pending).remove(&id);
+                Err(QmpError::Timeout)
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => Err(QmpError::Closed),
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn error_text(err: &Value) -> String {
+    err.get("desc")
+        .and_then(Value::as_str)
+        .unwrap_or("unknown monitor error")
+        .to_string()
+}
+
+fn read_value(reader: &mut impl BufRead) -> Result<Value, QmpError> {
+    let mut line = String::new();
+    if reader.read_line(&mut line)? == 0 {
+        return Err(QmpError::Closed);
+    }
+    serde_json::from_str(&line).map_err(|e| QmpError::BadJson(e.to_string()))
+}
+
+fn read_loop(mut reader: BufReader<UnixStream>, shared: Arc<Shared>, on_event: EventHandler) {
+    let mut line = String::new();
+    loop {
+        line.clear();
+        match reader.read_line(&mut line) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+        let Ok(value) = serde_json::from_str::<Value>(&line) else {
+            continue;
+        };
+        if let Some(name) = value.get("event").and_then(Value::as_str) {
+            on_event(Some(QmpEvent {
+                name: name.to_string(),
+                data: value.get("data").cloned().unwrap_or(Value::Null),
+            }));
+            continue;
+        }
+        let id = value.get("id").and_then(Value::as_str).map(str::to_string);
+        if let Some(id) = id {
+            if let Some(tx) = lock(&shared.pending).remove(&id) {
+                let _ = tx.send(Reply {
+                    raw: line.trim_end().to_string(),
+                    value,
+                });
+            }
+        }
+    }
+    shared.closed.store(true, Ordering::SeqCst);
+    // Dropping the senders wakes every waiting caller with "closed".
+    lock(&shared.pending).clear();
+    on_event(None);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::net::UnixListener;
+
+    /// A fake QEMU: greets, accepts capabilities, answers one command after an event.
+    #[test]
+    fn negotiates_runs_commands_and_delivers_events() {
+        let dir = std::env::temp_dir().join(format!("qmp-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("m.sock");
+        let _ = std::fs::remove_file(&path);
+        let listener = UnixListener::bind(&path).expect("bind");
+        let server = std::thread::spawn(move || {
+            let (stream, _) = listener.accept().expect("accept");
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            let mut out = stream;
+            out.write_all(b"{\"QMP\": {\"version\": {}, \"capabilities\": []}}\n")
+                .expect("greet");
+            let mut line = String::new();
+            reader.read_line(&mut line).expect("caps");
+            assert!(line.contains("qmp_capabilities"));
+            out.write_all(b"{\"return\": {}, \"id\": \"libvirt-0\"}\n")
+                .expect("ok");
+            line.clear();
+            reader.read_line(&mut line).expect("command");
+            let cmd: Value = serde_json::from_str(&line).expect("json");
+            assert_eq!(cmd["execute"], "query-status");
+            let id = cmd["id"].as_str().expect("id").to_string();
+            out.write_all(b"{\"event\": \"STOP\", \"data\": {}}\n")
+                .expect("event");
+            let reply = format!("{{\"return\": {{\"status\": \"paused\"}}, \"id\": \"{id}\"}}\n");
+            out.write_all(reply.as_bytes()).expect("reply");
+        });
+        let (tx, rx) = mpsc::channel();
+        let tx = Mutex::new(tx);
+        let monitor = Monitor::connect(
+            &path,
+            Instant::now() + Duration::from_secs(5),
+            || true,
+            Box::new(move |ev| {
+                let _ = lock(&tx).send(ev.map(|e| e.name));
+            }),
+        )
+        .expect("connects");
+        let status = monitor.execute("query-status", None).expect("answer");
+        assert_eq!(status["status"], "paused");
+        assert_eq!(
+            rx.recv_timeout(Duration::from_secs(5)).expect("event"),
+            Some("STOP".to_string())
+        );
+        server.join().expect("server");
+        assert_eq!(rx.recv_timeout(Duration::from_secs(5)).expect("eof"), None);
+        assert!(matches!(
+            monitor.execute("cont", None),
+            Err(QmpError::Closed) | Err(QmpError::Io(_))
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -1,0 +1,227 @@
+//! Daemon start-up: load the persistent definitions, re-attach to guests that kept
+//! running while the daemon was away (status file + pidfd + QMP), and start the
+//! autostart guests once per host boot.
+
+use std::fs;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::defaults::HostFacts;
+use super::fsutil::{atomic_write, remove_if_exists};
+use super::hook_calls::run_qemu_hook;
+use super::lifecycle::StartSource;
+use super::monitor_events;
+use super::process::GuestProcess;
+use super::qmp::Monitor;
+use super::state::{DomainObj, Running};
+use super::status::{read_status, StatusRecord};
+use super::{store, Inner};
+use crate::api::{reason, state};
+
+/// Definitions on disk already carry the qemu defaults; loading them must not probe
+/// QEMU binaries (that would slow every daemon start).
+fn load_facts() -> HostFacts {
+    HostFacts {
+        emulator: "/usr/bin/qemu-system-x86_64".to_string(),
+        machine_aliases: Vec::new(),
+    }
+}
+
+/// Fills the domain table; returns the problems worth logging.
+pub fn load_and_reconnect(inner: &Arc<Inner>) -> Vec<String> {
+    let (configs, mut problems) = store::load_configs(&inner.paths, &load_facts());
+    let mut domains: Vec<DomainObj> = configs
+        .into_iter()
+        .map(|c| {
+            let mut obj = DomainObj::inactive(c.def, true);
+            obj.autostart = c.autostart;
+            obj
+        })
+        .collect();
+    let mut last_id = fs::read_to_string(inner.paths.id_counter_file())
+        .ok()
+        .and_then(|t| t.trim().parse::<i32>().ok())
+        .unwrap_or(0);
+    let mut revived: Vec<(usize, GuestProcess, u64)> = Vec::new();
+    let mut next_token = 0u64;
+    for path in status_files(inner) {
+        let record = match read_status(&path) {
+            Ok(record) => record,
+            Err(e) => {
+                problems.push(format!("{}: {e}", path.display()));
+                let _ = remove_if_exists(&path);
+                continue;
+            }
+        };
+        last_id = last_id.max(record.id);
+        next_token += 1;
+        let index = match domains.iter().position(|d| d.def.uuid == record.def.uuid) {
+            Some(index) => index,
+            None => {
+                domains.push(DomainObj::inactive(record.def.clone(), false));
+                domains.len() - 1
+            }
+        };
+        match reattach(inner, &record, next_token) {
+            Some((process, monitor, run_state)) => {
+                let obj = &mut domains[index];
+                if obj.persistent {
+                    obj.new_def = Some(std::mem::replace(&mut obj.def, record.def.clone()));
+                }
+                obj.id = record.id;
+                (obj.state, obj.reason) = run_state;
+                obj.run = Some(Running {
+                    process: process.clone(),
+                    monitor,
+                    token: next_token,
+                    expected_stop: None,
+                    got_shutdown: record.got_shutdown,
+                    fake_reboot: false,
+                });
+                revived.push((index, process, next_token));
+            }
+            None => {
+                problems.push(format!(
+                    "guest '{}' (pid {}) is gone; marking it shut off",
+                    record.def.name, record.pid
+                ));
+                let _ = remove_if_exists(&path);
+                let _ = remove_if_exists(&record.monitor);
+                if domains[index].persistent {
+                    domains[index].reason = reason::SHUTOFF_CRASHED;
+                } else {
+                    domains.remove(index);
+                    revived.retain(|(i, _, _)| *i != index);
+                    for entry in revived.iter_mut() {
+                        if entry.0 > index {
+                            entry.0 -= 1;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let watchers: Vec<_> = revived
+        .into_iter()
+        .map(|(index, process, token)| (domains[index].def.uuid, token, process))
+        .collect();
+    {
+        let mut st = inner.lock();
+        st.domains = domains;
+        st.last_id = last_id;
+        st.next_token = next_token;
+    }
+    for (uuid, token, process) in watchers {
+        inner.spawn_exit_watcher(uuid, token, process);
+    }
+    problems
+}
+
+fn status_files(inner: &Inner) -> Vec<std::path::PathBuf> {
+    let Ok(entries) = fs::read_dir(&inner.paths.run_dir) else {
+        return Vec::new();
+    };
+    let mut files: Vec<_> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "xml"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Finds the process of a status record and reconnects its monitor; `None` when the
+/// guest is gone (or is not the process the record names).
+fn reattach(
+    inner: &Arc<Inner>,
+    record: &StatusRecord,
+    token: u64,
+) -> Option<(GuestProcess, Arc<Monitor>, (u8, i32))> {
+    let process = GuestProcess::attach(record.pid)?;
+    let cmdline = process.cmdline();
+    let ours = cmdline.contains(&format!("guest={},", record.def.name))
+        && cmdline.contains(&crate::api::format_uuid(&record.def.uuid));
+    if !ours {
+        return None;
+    }
+    let watcher = process.clone();
+    let monitor = Monitor::connect(
+        &record.monitor,
+        Instant::now() + Duration::from_secs(10),
+        move || !watcher.has_exited(),
+        monitor_events::handler(Arc::downgrade(inner), record.def.uuid, token),
+    )
+    .ok()?;
+    let status = monitor.execute("query-status", None).ok()?;
+    if run_qemu_hook(inner.hooks.as_ref(), &record.def, "reconnect", "begin").is_err() {
+        // As libvirt: a guest the reconnect hook refuses is not kept.
+        let _ = process.signal(libc::SIGKILL);
+        return None;
+    }
+    let running = status.get("running").and_then(|r| r.as_bool()) == Some(true);
+    let run_state = if running {
+        let recorded_running = record.state == state::RUNNING;
+        (
+            state::RUNNING,
+            if recorded_running {
+                record.reason
+            } else {
+                reason::RUNNING_UNPAUSED
+            },
+        )
+    } else {
+        let recorded_paused = record.state == state::PAUSED;
+        (
+            state::PAUSED,
+            if recorded_paused {
+                record.reason
+            } else {
+                reason::PAUSED_UNKNOWN
+            },
+        )
+    };
+    Some((process, Arc::new(monitor), run_state))
+}
+
+/// Starts the autostart guests, once per host boot: the marker in the run dir (emptied
+/// at boot) tells a restarted daemon that this was done already.
+pub fn autostart_once(inner: &Arc<Inner>) {
+    let marker = inner.paths.autostart_marker();
+    if marker.exists() {
+        return;
+    }
+    let wanted: Vec<_> = {
+        let st = inner.lock();
+        st.domains
+            .iter()
+            .filter(|d| d.autostart && !d.is_active())
+            .map(|d| (d.def.uuid, d.def.name.clone()))
+            .collect()
+    };
+    if atomic_write(&marker, b"").is_err() {
+        return;
+    }
+    if wanted.is_empty() {
+        return;
+    }
+    let inner = Arc::clone(inner);
+    let _ = std::thread::Builder::new()
+        .name("qemu-autostart".into())
+        .spawn(move || {
+            for (uuid, name) in wanted {
+                let save = inner.paths.managed_save_file(&name);
+                let result = if save.exists() {
+                    inner.start(&uuid, 0, StartSource::Restore(save.clone()))
+                } else {
+                    inner.start(&uuid, 0, StartSource::Boot)
+                };
+                match result {
+                    Ok(_) if save.exists() => {
+                        let _ = remove_if_exists(&save);
+                    }
+                    Ok(_) => {}
+                    Err(e) => eprintln!("Failed to autostart VM '{name}': {e}"),
+                }
+            }
+        });
+}

@@ -1,0 +1,107 @@
+//! The status file of a running guest, `<rundir>/qemu/NAME.xml`: what a restarted daemon
+//! needs to find the process again (pid, monitor, id, state) plus the live definition.
+
+use std::path::{Path, PathBuf};
+
+use super::defaults::parse_options;
+use super::error::QemuError;
+use super::fsutil::atomic_write;
+use crate::domain_xml::{escape, parse_domain_xml, DomainDef, FormatOptions};
+
+/// Everything recorded about one running guest.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StatusRecord {
+    pub pid: i32,
+    pub id: i32,
+    pub state: u8,
+    pub reason: i32,
+    pub monitor: PathBuf,
+    /// Seconds since the epoch when the guest was started.
+    pub started: u64,
+    /// The guest powered off and the driver was about to stop it.
+    pub got_shutdown: bool,
+    pub def: DomainDef,
+}
+
+pub fn write_status(path: &Path, record: &StatusRecord) -> Result<(), QemuError> {
+    let domain = record.def.to_xml(FormatOptions {
+        id: Some(record.id),
+        secure: true,
+    });
+    let indented: String = domain.lines().map(|l| format!("  {l}\n")).collect();
+    let text = format!(
+        "<domstatus state='{}' reason='{}' pid='{}' id='{}' started='{}' shutdown='{}'>\n  <monitor path='{}'/>\n{}</domstatus>\n",
+        record.state,
+        record.reason,
+        record.pid,
+        record.id,
+        record.started,
+        u8::from(record.got_shutdown),
+        escape(&record.monitor.display().to_string()),
+        indented
+    );
+    atomic_write(path, text.as_bytes())
+}
+
+/// Reads a status file; `Err` names what is wrong with it.
+pub fn read_status(path: &Path) -> Result<StatusRecord, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    let doc = roxmltree::Document::parse(&text).map_err(|e| e.to_string())?;
+    let root = doc.root_element();
+    if !root.has_tag_name("domstatus") {
+        return Err("not a domstatus document".into());
+    }
+    let num = |name: &str| -> Result<i64, String> {
+        root.attribute(name)
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| format!("missing or bad attribute '{name}'"))
+    };
+    let monitor = root
+        .children()
+        .find(|n| n.has_tag_name("monitor"))
+        .and_then(|n| n.attribute("path"))
+        .ok_or("missing monitor path")?;
+    let domain = root
+        .children()
+        .find(|n| n.has_tag_name("domain"))
+        .ok_or("missing domain definition")?;
+    let def =
+        parse_domain_xml(&text[domain.range()], &parse_options()).map_err(|e| e.to_string())?;
+    Ok(StatusRecord {
+        pid: i32::try_from(num("pid")?).map_err(|e| e.to_string())?,
+        id: i32::try_from(num("id")?).map_err(|e| e.to_string())?,
+        state: u8::try_from(num("state")?).map_err(|e| e.to_string())?,
+        reason: i32::try_from(num("reason")?).map_err(|e| e.to_string())?,
+        monitor: PathBuf::from(monitor),
+        started: u64::try_from(num("started")?).map_err(|e| e.to_string())?,
+        got_shutdown: num("shutdown").unwrap_or(0) != 0,
+        def,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_round_trip() {
+        let xml = "<domain type='qemu'><name>s1</name><memory>65536</memory><os><type>hvm</type></os></domain>";
+        let def = parse_domain_xml(xml, &parse_options()).expect("parses");
+        let record = StatusRecord {
+            pid: 4242,
+            id: 7,
+            state: 1,
+            reason: 1,
+            monitor: PathBuf::from("/run/libvirt/qemu/s1 & co.monitor"),
+            started: 1_700_000_000,
+            got_shutdown: false,
+            def,
+        };
+        let path = std::env::temp_dir().join(format!("qemu-status-{}.xml", std::process::id()));
+        write_status(&path, &record).expect("written");
+        assert_eq!(read_status(&path).expect("read"), record);
+        std::fs::write(&path, "<domstatus pid='x'/>").expect("junk");
+        assert!(read_status(&path).is_err());
+        let _ = std::fs::remove_file(&path);
+    }
+}

@@ -1,0 +1,398 @@
+//! Running one script: spawn it cleanly, feed its stdin, collect stdout and
+//! stderr, and wait for it, with an optional deadline.
+//!
+//! The wait ends when the script process exits, not when its pipes close: a
+//! script that leaves a background child holding stdout (`sleep 1000 &`)
+//! does not hold up the operation, which it would in libvirt. Once the
+//! script has exited, everything it wrote is already in the pipes, so the
+//! remaining bytes are drained without waiting for end-of-file.
+
+use std::io::{self, Read, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::error::{HookError, HookFailure};
+use crate::invocation::Invocation;
+
+/// Output kept per stream; a script printing more is not a hook script.
+const MAX_CAPTURE: usize = 64 * 1024 * 1024;
+/// How often exit is checked on kernels without pidfd support.
+const FALLBACK_POLL: Duration = Duration::from_millis(10);
+/// How long a script that is open for writing elsewhere is retried.
+const BUSY_RETRY_FOR: Duration = Duration::from_secs(2);
+
+/// What a successful script printed.
+#[derive(Debug, Default)]
+pub(crate) struct Output {
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+/// Runs `inv` to completion. Any outcome other than exit status 0 is an error.
+pub(crate) fn run(
+    inv: &Invocation,
+    input: Option<&[u8]>,
+    timeout: Option<Duration>,
+) -> Result<Output, HookError> {
+    let fail = |failure: HookFailure, stderr: &[u8]| {
+        HookError::new(
+            inv.program.clone(),
+            inv.display(),
+            failure,
+            String::from_utf8_lossy(stderr).into_owned(),
+        )
+    };
+    let mut child = match spawn(inv, input.is_some()) {
+        Ok(child) => child,
+        Err(e) => {
+            let status = if e.kind() == io::ErrorKind::NotFound {
+                127
+            } else {
+                126
+            };
+            let reason = format!(
+                "cannot execute binary {}: {}",
+                inv.program.display(),
+                os_error_text(&e)
+            );
+            return Err(fail(HookFailure::ExitStatus(status), reason.as_bytes()));
+        }
+    };
+    let mut session = match Session::new(&mut child, input.unwrap_or_default()) {
+        Ok(session) => session,
+        Err(e) => {
+            kill_group(&mut child);
+            return Err(fail(HookFailure::Supervision(e.to_string()), b""));
+        }
+    };
+    let deadline = timeout.map(|limit| Instant::now() + limit);
+    match session.supervise(&mut child, deadline) {
+        Ok(Some(status)) => {
+            let output = session.finish();
+            match failure_of(status) {
+                None => Ok(output),
+                Some(failure) => Err(fail(failure, &output.stderr)),
+            }
+        }
+        Ok(None) => {
+            kill_group(&mut child);
+            session.drain();
+            let output = session.finish();
+            let limit = timeout.unwrap_or_default();
+            Err(fail(HookFailure::TimedOut(limit), &output.stderr))
+        }
+        Err(e) => {
+            kill_group(&mut child);
+            let output = session.finish();
+            Err(fail(
+                HookFailure::Supervision(e.to_string()),
+                &output.stderr,
+            ))
+        }
+    }
+}
+
+/// Starts the script. `ETXTBSY` means some process still has the file open
+/// for writing: an admin's editor saving it, or a process forked elsewhere in
+/// the daemon just while the file was being written, which lets go at its
+/// exec. Both pass quickly, so that case is retried for a while.
+fn spawn(inv: &Invocation, with_input: bool) -> io::Result<Child> {
+    let give_up = Instant::now() + BUSY_RETRY_FOR;
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match command(inv, with_input).spawn() {
+            Err(e) if e.kind() == io::ErrorKind::ExecutableFileBusy && Instant::now() < give_up => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// The command for `inv`: cleared environment, `/` as working directory,
+/// its own process group, pipes for the three standard streams, and no
+/// other descriptor of the daemon.
+fn command(inv: &Invocation, with_input: bool) -> Command {
+    let mut cmd = Command::new(&inv.program);
+    cmd.args(&inv.args)
+        .env_clear()
+        .envs(inv.env.iter().map(|(k, v)| (k, v)))
+        .current_dir("/")
+        .stdin(if with_input {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    // SAFETY: the closure only makes async-signal-safe system calls
+    // (close_range, getrlimit, fcntl) and allocates nothing.
+    unsafe {
+        cmd.pre_exec(|| {
+            mark_inherited_fds_cloexec();
+            Ok(())
+        });
+    }
+    cmd
+}
+
+/// Marks every descriptor above stderr close-on-exec in the child between
+/// fork and exec, so sockets, pid files or activation fds the daemon holds
+/// without that flag never reach a script. Marking instead of closing keeps
+/// the standard library's own exec-error pipe working.
+fn mark_inherited_fds_cloexec() {
+    // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only changes descriptor flags.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            3u32,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        )
+    };
+    if rc == 0 {
+        return;
+    }
+    // Kernels before 5.11: walk the descriptor table up to the limit.
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes into the struct we own.
+    let max = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0 {
+        limit.rlim_cur.min(1 << 20) as RawFd
+    } else {
+        1024
+    };
+    for fd in 3..max {
+        // SAFETY: F_SETFD on a closed descriptor fails harmlessly with EBADF.
+        unsafe {
+            libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
+        }
+    }
+}
+
+/// Kills the script and everything it started in its process group, then
+/// reaps the script.
+fn kill_group(child: &mut Child) {
+    if let Ok(pid) = libc::pid_t::try_from(child.id()) {
+        // SAFETY: kill has no memory-safety preconditions; the group is the
+        // script's own (its pid, from process_group(0)), and the script is
+        // not yet reaped, so the id cannot have been reused.
+        unsafe {
+            libc::kill(-pid, libc::SIGKILL);
+        }
+    }
+    let _ = child.wait();
+}
+
+fn failure_of(status: ExitStatus) -> Option<HookFailure> {
+    match (status.code(), status.signal()) {
+        (Some(0), _) => None,
+        (Some(code), _) => Some(HookFailure::ExitStatus(code)),
+        (None, Some(signal)) => Some(HookFailure::Signal(signal)),
+        (None, None) => Some(HookFailure::Supervision(format!("{status}"))),
+    }
+}
+
+/// The text of an OS error without Rust's " (os error N)" suffix.
+fn os_error_text(e: &io::Error) -> String {
+    let text = e.to_string();
+    match text.find(" (os error ") {
+        Some(cut) => text[..cut].to_string(),
+        None => text,
+    }
+}
+
+/// The pipes of one running script and what came out of them so far.
+struct Session<'a> {
+    stdin: Option<std::process::ChildStdin>,
+    input: &'a [u8],
+    written: usize,
+    stdout: Option<std::process::ChildStdout>,
+    stderr: Option<std::process::ChildStderr>,
+    output: Output,
+    /// Becomes readable when the script exits (Linux 5.3 and later).
+    pidfd: Option<OwnedFd>,
+}
+
+impl<'a> Session<'a> {
+    fn new(child: &mut Child, input: &'a [u8]) -> io::Result<Session<'a>> {
+        let session = Session {
+            stdin: child.stdin.take(),
+            input,
+            written: 0,
+            stdout: child.stdout.take(),
+            stderr: child.stderr.take(),
+            output: Output::default(),
+            pidfd: pidfd_open(child.id()),
+        };
+        if let Some(stdin) = &session.stdin {
+            set_nonblocking(stdin.as_raw_fd())?;
+        }
+        if let Some(stdout) = &session.stdout {
+            set_nonblocking(stdout.as_raw_fd())?;
+        }
+        if let Some(stderr) = &session.stderr {
+            set_nonblocking(stderr.as_raw_fd())?;
+        }
+        Ok(session)
+    }
+
+    /// Moves data until the script exits (its status) or the deadline passes
+    /// (`None`).
+    fn supervise(
+        &mut self,
+        child: &mut Child,
+        deadline: Option<Instant>,
+    ) -> io::Result<Option<ExitStatus>> {
+        if self.input.is_empty() {
+            self.stdin = None;
+        }
+        loop {
+            let mut fds = Vec::with_capacity(4);
+            let mut slot = |fd: Option<RawFd>, events: libc::c_short| {
+                fd.map(|fd| {
+                    fds.push(libc::pollfd {
+                        fd,
+                        events,
+                        revents: 0,
+                    });
+                    fds.len() - 1
+                })
+            };
+            let stdin_at = slot(self.stdin.as_ref().map(|s| s.as_raw_fd()), libc::POLLOUT);
+            let stdout_at = slot(self.stdout.as_ref().map(|s| s.as_raw_fd()), libc::POLLIN);
+            let stderr_at = slot(self.stderr.as_ref().map(|s| s.as_raw_fd()), libc::POLLIN);
+            let pidfd_at = slot(self.pidfd.as_ref().map(|p| p.as_raw_fd()), libc::POLLIN);
+
+            let mut wait = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            if pidfd_at.is_none() {
+                wait = Some(wait.map_or(FALLBACK_POLL, |w| w.min(FALLBACK_POLL)));
+            }
+            let wait_ms = wait.map_or(-1, |w| {
+                libc::c_int::try_from(w.as_millis().max(u128::from(!w.is_zero())))
+                    .unwrap_or(libc::c_int::MAX)
+            });
+            // SAFETY: fds is a live, correctly sized array of pollfd.
+            let rc = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, wait_ms) };
+            if rc < 0 {
+                let e = io::Error::last_os_error();
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(e);
+            }
+            let ready = |at: Option<usize>, mask: libc::c_short| {
+                at.is_some_and(|i| fds[i].revents & (mask | libc::POLLERR | libc::POLLHUP) != 0)
+            };
+            if ready(stdin_at, libc::POLLOUT) {
+                self.write_input();
+            }
+            if ready(stdout_at, libc::POLLIN) {
+                read_available(&mut self.stdout, &mut self.output.stdout)?;
+            }
+            if ready(stderr_at, libc::POLLIN) {
+                read_available(&mut self.stderr, &mut self.output.stderr)?;
+            }
+            let exited = match pidfd_at {
+                Some(_) if ready(pidfd_at, libc::POLLIN) => Some(child.wait()?),
+                Some(_) => None,
+                None => child.try_wait()?,
+            };
+            if let Some(status) = exited {
+                self.drain();
+                return Ok(Some(status));
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// Writes what the pipe takes now; closes stdin when all is written or
+    /// the script stopped reading (it may ignore its input).
+    fn write_input(&mut self) {
+        let Some(stdin) = self.stdin.as_mut() else {
+            return;
+        };
+        loop {
+            match stdin.write(&self.input[self.written..]) {
+                Ok(0) => break,
+                Ok(n) => {
+                    self.written += n;
+                    if self.written == self.input.len() {
+                        break;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(_) => break,
+            }
+        }
+        self.stdin = None;
+    }
+
+    /// Takes whatever is buffered in stdout and stderr without waiting.
+    fn drain(&mut self) {
+        self.stdin = None;
+        // Errors here only lose output of a script that is already gone.
+        let _ = read_available(&mut self.stdout, &mut self.output.stdout);
+        let _ = read_available(&mut self.stderr, &mut self.output.stderr);
+        self.stdout = None;
+        self.stderr = None;
+    }
+
+    fn finish(self) -> Output {
+        self.output
+    }
+}
+
+/// Reads until the pipe is empty for now; at end-of-file the pipe is dropped.
+fn read_available<R: Read>(pipe: &mut Option<R>, into: &mut Vec<u8>) -> io::Result<()> {
+    let Some(reader) = pipe.as_mut() else {
+        return Ok(());
+    };
+    let mut chunk = [0u8; 16 * 1024];
+    loop {
+        match reader.read(&mut chunk) {
+            Ok(0) => {
+                *pipe = None;
+                return Ok(());
+            }
+            Ok(n) => {
+                let room = MAX_CAPTURE.saturating_sub(into.len());
+                into.extend_from_slice(&chunk[..n.min(room)]);
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn set_nonblocking(fd: RawFd) -> io::Result<()> {
+    // SAFETY: fcntl on a descriptor we own; F_GETFL/F_SETFL touch no memory.
+    unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        if flags < 0 || libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// A descriptor that becomes readable when `pid` exits, where the kernel
+/// offers one.
+fn pidfd_open(pid: u32) -> Option<OwnedFd> {
+    let pid = libc::pid_t::try_from(pid).ok()?;
+    // SAFETY: pidfd_open takes plain integers and returns a new descriptor or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    let fd = RawFd::try_from(fd).ok().filter(|fd| *fd >= 0)?;
+    // SAFETY: the descriptor was just created for us and nothing else owns it.
+    Some(unsafe { OwnedFd::from_raw_fd(fd) })
+}

@@ -1,0 +1,42 @@
+//! Managed save: the guest's state goes to an image, dominfo reports it, and the next
+//! start resumes the guest from it (no second boot) and removes the image.
+
+mod qemu_support;
+
+use qemu_support::{expect_event, listen_events, QemuHost};
+
+#[test]
+fn managed_save_and_restore() {
+    let host = QemuHost::start();
+    host.define_guest("s1");
+    host.virsh_ok("start s1");
+    host.wait_booted("s1", 1);
+    let mut events = listen_events(&host);
+
+    host.virsh_ok("managedsave s1");
+    assert_eq!(host.domstate("s1"), "shut off (saved)");
+    expect_event(&mut events, "s1", "Stopped Saved");
+    let image = host.root().join("var/lib/libvirt/qemu/save/s1.save");
+    assert!(image.is_file(), "no image at {}", image.display());
+    let info = host.virsh_ok("dominfo s1");
+    assert!(
+        info.lines()
+            .any(|l| l.starts_with("Managed save:") && l.ends_with("yes")),
+        "{info}"
+    );
+    assert_eq!(host.virsh_ok("list --all --with-managed-save --name"), "s1");
+    assert!(host.guest_pids().is_empty());
+
+    host.virsh_ok("start s1");
+    assert_eq!(host.domstate("s1"), "running (restored)");
+    expect_event(&mut events, "s1", "Started Restored");
+    assert!(!image.exists(), "image not removed after restore");
+    // The restored guest answers the power button without having booted again.
+    host.virsh_ok("shutdown s1");
+    host.wait_state("s1", "shut off (shutdown)");
+    assert_eq!(
+        host.boot_count("s1"),
+        1,
+        "the guest booted again instead of resuming"
+    );
+}
