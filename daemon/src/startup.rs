@@ -439,7 +439,13 @@ fn create_listeners(
                 kind: ServiceKind,
                 out: &mut Vec<Listener>|
      -> Result<(), String> {
-        let l = listener::bind_unix(path, mode, gid, backlog).map_err(|e| {
+        // The admin socket queues up to admin_max_queued_clients, as in libvirt.
+        let queue = if kind.admin {
+            settings.admin_max_queued_clients
+        } else {
+            backlog
+        };
+        let l = listener::bind_unix(path, mode, gid, queue).map_err(|e| {
             format!(
                 "Failed to bind socket to '{}': {}",
                 path.display(),

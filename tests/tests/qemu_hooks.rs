@@ -47,7 +47,11 @@ fn hook_points_and_refusing_prepare_hook() {
     host.define_guest("refused");
     let out = host.virsh("start refused");
     assert!(!out.success());
-    assert!(out.stderr.contains("Hook script execution failed"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("Hook script execution failed"),
+        "{}",
+        out.stderr
+    );
     assert!(out.stderr.contains("not today"), "{}", out.stderr);
     assert!(host.guest_pids().is_empty(), "a refused guest was started");
     assert!(host.domstate("refused").starts_with("shut off"));

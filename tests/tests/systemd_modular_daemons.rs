@@ -59,8 +59,11 @@ fn virtqemud_uses_its_own_files_and_refuses_other_drivers() {
     let root = Root::new();
     root.write_conf("virtqemud", &[], true);
     // Not read by virtqemud: a syntax error here must not matter.
-    std::fs::write(root.path().join("etc/libvirt/libvirtd.conf"), "broken = [\n")
-        .expect("write libvirtd.conf");
+    std::fs::write(
+        root.path().join("etc/libvirt/libvirtd.conf"),
+        "broken = [\n",
+    )
+    .expect("write libvirtd.conf");
     let mut daemon = start_modular(&root, "virtqemud", &[], None);
     let rw = root.run_file("virtqemud-sock");
     wait_connectable(&root, &mut daemon, &rw);
@@ -80,7 +83,10 @@ fn virtqemud_uses_its_own_files_and_refuses_other_drivers() {
 
     let socket = rw.display();
     assert_no_driver(&format!("lxc:///system?socket={socket}"), "lxc:///system");
-    assert_no_driver(&format!("test+unix:///default?socket={socket}"), "test:///default");
+    assert_no_driver(
+        &format!("test+unix:///default?socket={socket}"),
+        "test:///default",
+    );
     // The qemu driver is the only one virtqemud serves (when the host can run it).
     let qemu = virsh(&format!("qemu:///system?socket={socket}"), "uri");
     let served = qemu.success() && qemu.stdout.starts_with("qemu:///system");
@@ -101,7 +107,9 @@ fn virtqemud_uses_its_own_files_and_refuses_other_drivers() {
     );
 
     daemon.signal(libc::SIGTERM);
-    let status = daemon.wait_timeout(START_TIMEOUT).expect("exit after SIGTERM");
+    let status = daemon
+        .wait_timeout(START_TIMEOUT)
+        .expect("exit after SIGTERM");
     assert_eq!(status.code(), Some(0), "{}", root.diagnostics());
     assert!(!rw.exists(), "its own socket must be removed at exit");
 }
@@ -157,7 +165,10 @@ fn virtqemud_takes_its_activation_names() {
         &refs,
         Some("virtqemud.socket:virtqemud-ro.socket:virtqemud-admin.socket"),
     );
-    let admin = format!("virtqemud:///system?socket={}", held.join("admin").display());
+    let admin = format!(
+        "virtqemud:///system?socket={}",
+        held.join("admin").display()
+    );
     let out = virt_admin(&admin, "srv-list").expect_success("virt-admin over the activated socket");
     assert!(out.stdout.contains("virtqemud"), "{out}");
     assert_no_driver(

@@ -11,6 +11,8 @@ pub struct LaunchContext<'a> {
     pub monitor_socket: &'a str,
     /// File to restore from (`-incoming`), for managed save.
     pub incoming: Option<&'a str>,
+    /// `vnc_listen` of qemu.conf, for graphics that name no address.
+    pub vnc_listen: &'a str,
 }
 
 /// Builds argv (emulator first).
@@ -129,7 +131,7 @@ pub fn build_command_line(def: &DomainDef, ctx: &LaunchContext) -> Result<Vec<St
             }
             "graphics" => {
                 has_graphics = true;
-                graphics_args(device, &mut argv)?;
+                graphics_args(device, ctx.vnc_listen, &mut argv)?;
             }
             "video" => video_args(device, &mut argv),
             "memballoon" => {
@@ -390,10 +392,14 @@ fn chardev_args(device: &Element, index: usize, argv: &mut Vec<String>) -> Resul
     Ok(())
 }
 
-fn graphics_args(device: &Element, argv: &mut Vec<String>) -> Result<(), QemuError> {
+fn graphics_args(
+    device: &Element,
+    default_listen: &str,
+    argv: &mut Vec<String>,
+) -> Result<(), QemuError> {
     match device.attr("type") {
         Some("vnc") => {
-            let listen = device.attr("listen").unwrap_or("127.0.0.1");
+            let listen = device.attr("listen").unwrap_or(default_listen);
             let port: i64 = device
                 .attr("port")
                 .and_then(|p| p.parse().ok())
@@ -452,6 +458,7 @@ mod tests {
         LaunchContext {
             monitor_socket: "/run/libvirt/qemu/g.monitor",
             incoming: None,
+            vnc_listen: "127.0.0.1",
         }
     }
 

@@ -46,7 +46,15 @@ pub fn run_qemu_hook(
         id: None,
         secure: true,
     });
-    match hooks.run(HookDriver::Qemu, &def.name, op, subop, "-", Some(&xml), false) {
+    match hooks.run(
+        HookDriver::Qemu,
+        &def.name,
+        op,
+        subop,
+        "-",
+        Some(&xml),
+        false,
+    ) {
         Ok(_) => Ok(()),
         Err(err) if aborts_on_failure(HookDriver::Qemu, op) => Err(err),
         Err(_) => Ok(()),

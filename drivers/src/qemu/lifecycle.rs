@@ -12,7 +12,7 @@ use super::error::QemuError;
 use super::fsutil::remove_if_exists;
 use super::hook_calls::run_qemu_hook;
 use super::monitor_events;
-use super::process::GuestProcess;
+use super::process::{GuestProcess, ProcessLimits};
 use super::qmp::Monitor;
 use super::state::Running;
 use super::status::{write_status, StatusRecord};
@@ -129,6 +129,7 @@ impl Inner {
             &LaunchContext {
                 monitor_socket: &monitor_text,
                 incoming: incoming.as_deref(),
+                vnc_listen: &self.conf.vnc_listen,
             },
         )?;
         let env = vec![
@@ -155,7 +156,11 @@ impl Inner {
         log.write_all(header.as_bytes())
             .map_err(|e| QemuError::io("cannot write log file", &log_path, e))?;
         let log_offset = log.seek(SeekFrom::End(0)).unwrap_or(0);
-        let process = GuestProcess::spawn(&argv, &env, &log)
+        let limits = ProcessLimits {
+            max_processes: self.conf.max_processes,
+            max_files: self.conf.max_files,
+        };
+        let process = GuestProcess::spawn(&argv, &env, &log, limits)
             .map_err(|e| QemuError::StartFailed(format!("cannot execute '{}': {e}", argv[0])))?;
         // QEMU's own words from the log name the problem; when the process died by
         // itself they are the whole story, as in libvirt's message.

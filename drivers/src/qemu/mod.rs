@@ -10,6 +10,7 @@
 //! a per-domain job mutex serialises the slow operations of one domain.
 
 mod command;
+mod conf;
 mod connection;
 mod defaults;
 mod definitions;
@@ -54,6 +55,7 @@ pub(crate) struct Inner {
     capabilities: OnceLock<String>,
     /// The daemon's hook scripts (rescanned by the daemon on SIGHUP).
     hooks: Option<hooks::Hooks>,
+    conf: conf::QemuConf,
 }
 
 impl QemuDriver {
@@ -65,6 +67,7 @@ impl QemuDriver {
         events: EventSink,
         hooks: Option<hooks::Hooks>,
     ) -> (QemuDriver, Vec<String>) {
+        let (conf, mut problems) = conf::QemuConf::load(&paths.qemu_conf);
         let inner = Arc::new(Inner {
             paths,
             state: Mutex::new(QemuState::default()),
@@ -72,8 +75,9 @@ impl QemuDriver {
             host: OnceLock::new(),
             capabilities: OnceLock::new(),
             hooks,
+            conf,
         });
-        let problems = reconnect::load_and_reconnect(&inner);
+        problems.extend(reconnect::load_and_reconnect(&inner));
         reconnect::autostart_once(&inner);
         (QemuDriver { inner }, problems)
     }

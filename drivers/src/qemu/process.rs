@@ -10,6 +10,13 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// Resource limits for a guest process (0: inherit the daemon's).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ProcessLimits {
+    pub max_processes: u64,
+    pub max_files: u64,
+}
+
 /// A QEMU process we started or re-attached to.
 #[derive(Clone, Debug)]
 pub struct GuestProcess {
@@ -31,7 +38,12 @@ fn pidfd_open(pid: i32) -> io::Result<OwnedFd> {
 impl GuestProcess {
     /// Starts `argv` in its own session with exactly `env`, stdin from /dev/null and
     /// stdout/stderr appended to `log`.
-    pub fn spawn(argv: &[String], env: &[(String, String)], log: &File) -> io::Result<Self> {
+    pub fn spawn(
+        argv: &[String],
+        env: &[(String, String)],
+        log: &File,
+        limits: ProcessLimits,
+    ) -> io::Result<Self> {
         let (program, args) = argv
             .split_first()
             .ok_or_else(|| io::Error::other("empty command line"))?;
@@ -46,9 +58,23 @@ impl GuestProcess {
             .stderr(log.try_clone()?);
         // SAFETY: setsid is async-signal-safe and touches only the child.
         unsafe {
-            command.pre_exec(|| {
+            command.pre_exec(move || {
                 if libc::setsid() < 0 {
                     return Err(io::Error::last_os_error());
+                }
+                for (resource, value) in [
+                    (libc::RLIMIT_NPROC, limits.max_processes),
+                    (libc::RLIMIT_NOFILE, limits.max_files),
+                ] {
+                    if value > 0 {
+                        let limit = libc::rlimit {
+                            rlim_cur: value,
+                            rlim_max: value,
+                        };
+                        if libc::setrlimit(resource, &limit) != 0 {
+                            return Err(io::Error::last_os_error());
+                        }
+                    }
                 }
                 Ok(())
             });
@@ -186,7 +212,8 @@ mod tests {
             "echo hi; sleep 30".to_string(),
         ];
         let env = vec![("PATH".to_string(), "/usr/bin:/bin".to_string())];
-        let process = GuestProcess::spawn(&argv, &env, &log.0).expect("spawn");
+        let process =
+            GuestProcess::spawn(&argv, &env, &log.0, ProcessLimits::default()).expect("spawn");
         assert!(!process.has_exited());
         assert!(process.cmdline().contains("sleep 30"));
         let again = GuestProcess::attach(process.pid).expect("attach");

@@ -208,7 +208,11 @@ pub fn autostart_once(inner: &Arc<Inner>) {
     let _ = std::thread::Builder::new()
         .name("qemu-autostart".into())
         .spawn(move || {
-            for (uuid, name) in wanted {
+            for (n, (uuid, name)) in wanted.into_iter().enumerate() {
+                if n > 0 && inner.conf.auto_start_delay_ms > 0 {
+                    // qemu.conf's auto_start_delay: spread the boot load.
+                    std::thread::sleep(Duration::from_millis(inner.conf.auto_start_delay_ms));
+                }
                 let save = inner.paths.managed_save_file(&name);
                 let result = if save.exists() {
                     inner.start(&uuid, 0, StartSource::Restore(save.clone()))

@@ -1,0 +1,182 @@
+//! The lxc driver's domain table, guarded by one mutex that is never held while waiting
+//! on a supervisor.
+
+use std::sync::{Arc, Mutex};
+
+use super::cgroup::ContainerCgroup;
+use crate::api::{
+    domains, event, list_flags, reason, state, DomainEvent, DomainEventKind, DomainHandle,
+    DomainRef, DriverError, DriverResult,
+};
+use crate::domain_xml::{DomainDef, FormatOptions};
+
+/// A container that runs under a supervisor.
+pub struct Running {
+    pub init_pid: i32,
+    pub supervisor_pid: i32,
+    pub cgroup: ContainerCgroup,
+    /// Tells one run from the next, so a late exit notice never stops a newer run.
+    pub token: u64,
+    /// Set by whoever asked the container to go: (shutoff reason, stopped event detail).
+    pub expected_stop: Option<(i32, i32)>,
+}
+
+/// One domain of the driver.
+pub struct DomainObj {
+    /// The definition in effect: the live one while running, else the persistent one.
+    pub def: DomainDef,
+    /// The persistent definition to use after the current run (set by define while running).
+    pub new_def: Option<DomainDef>,
+    pub persistent: bool,
+    pub autostart: bool,
+    pub state: u8,
+    pub reason: i32,
+    pub run: Option<Running>,
+    /// Serialises start, stop and other slow operations on this domain.
+    pub job: Arc<Mutex<()>>,
+}
+
+impl DomainObj {
+    pub fn inactive(def: DomainDef, persistent: bool) -> Self {
+        DomainObj {
+            def,
+            new_def: None,
+            persistent,
+            autostart: false,
+            state: state::SHUTOFF,
+            reason: reason::SHUTOFF_UNKNOWN,
+            run: None,
+            job: Arc::new(Mutex::new(())),
+        }
+    }
+
+    pub fn is_active(&self) -> bool {
+        self.run.is_some()
+    }
+
+    /// The domain id: init's PID as the host sees it, as in libvirt's LXC driver.
+    pub fn id(&self) -> i32 {
+        self.run.as_ref().map_or(-1, |r| r.init_pid)
+    }
+
+    pub fn handle(&self) -> DomainHandle {
+        DomainHandle {
+            name: self.def.name.clone(),
+            uuid: self.def.uuid,
+            id: self.id(),
+        }
+    }
+
+    pub fn lifecycle_event(&self, event: i32, detail: i32) -> DomainEvent {
+        DomainEvent {
+            domain: self.handle(),
+            kind: DomainEventKind::Lifecycle { event, detail },
+        }
+    }
+
+    pub fn persistent_def(&self) -> &DomainDef {
+        self.new_def.as_ref().unwrap_or(&self.def)
+    }
+
+    pub fn xml(&self, inactive: bool, secure: bool) -> String {
+        if inactive {
+            self.persistent_def()
+                .to_xml(FormatOptions { id: None, secure })
+        } else {
+            let id = self.is_active().then_some(self.id());
+            self.def.to_xml(FormatOptions { id, secure })
+        }
+    }
+
+    /// Does this domain pass a `virConnectListAllDomains` filter?
+    pub fn matches(&self, flags: u32) -> bool {
+        let pair = |yes: u32, no: u32, value: bool| {
+            let want_yes = flags & yes != 0;
+            let want_no = flags & no != 0;
+            want_yes == want_no || (want_yes && value) || (want_no && !value)
+        };
+        let state_mask =
+            list_flags::RUNNING | list_flags::PAUSED | list_flags::SHUTOFF | list_flags::OTHER;
+        let state_ok = flags & state_mask == 0
+            || (flags & list_flags::RUNNING != 0 && self.state == state::RUNNING)
+            || (flags & list_flags::PAUSED != 0 && self.state == state::PAUSED)
+            || (flags & list_flags::SHUTOFF != 0 && self.state == state::SHUTOFF)
+            || (flags & list_flags::OTHER != 0
+                && !matches!(self.state, state::RUNNING | state::PAUSED | state::SHUTOFF));
+        pair(list_flags::ACTIVE, list_flags::INACTIVE, self.is_active())
+            && pair(list_flags::PERSISTENT, list_flags::TRANSIENT, self.persistent)
+            && state_ok
+            && pair(list_flags::MANAGEDSAVE, list_flags::NO_MANAGEDSAVE, false)
+            && pair(list_flags::AUTOSTART, list_flags::NO_AUTOSTART, self.autostart)
+            && pair(list_flags::HAS_SNAPSHOT, list_flags::NO_SNAPSHOT, false)
+            && pair(list_flags::HAS_CHECKPOINT, list_flags::NO_CHECKPOINT, false)
+    }
+}
+
+/// All domains of the driver.
+#[derive(Default)]
+pub struct LxcState {
+    pub domains: Vec<DomainObj>,
+    next_token: u64,
+}
+
+impl LxcState {
+    pub fn next_token(&mut self) -> u64 {
+        self.next_token += 1;
+        self.next_token
+    }
+
+    pub fn find_by_uuid(&self, uuid: &[u8; 16]) -> Option<usize> {
+        self.domains.iter().position(|d| d.def.uuid == *uuid)
+    }
+
+    pub fn find_by_name(&self, name: &str) -> Option<usize> {
+        self.domains.iter().position(|d| d.def.name == name)
+    }
+
+    /// The domain a client refers to, or libvirt's "Domain not found" error.
+    pub fn get(&self, dom: &DomainRef) -> DriverResult<&DomainObj> {
+        self.find_by_uuid(&dom.uuid)
+            .map(|i| &self.domains[i])
+            .ok_or_else(|| DriverError::no_domain_uuid(domains::LXC, &dom.uuid, &dom.name))
+    }
+
+    pub fn get_mut(&mut self, dom: &DomainRef) -> DriverResult<&mut DomainObj> {
+        match self.find_by_uuid(&dom.uuid) {
+            Some(i) => Ok(&mut self.domains[i]),
+            None => Err(DriverError::no_domain_uuid(domains::LXC, &dom.uuid, &dom.name)),
+        }
+    }
+
+    /// Domains sorted by name, as libvirt lists them.
+    pub fn sorted(&self) -> Vec<&DomainObj> {
+        let mut all: Vec<&DomainObj> = self.domains.iter().collect();
+        all.sort_by(|a, b| a.def.name.cmp(&b.def.name));
+        all
+    }
+
+    /// Marks a domain stopped; drops it when transient. Returns its stopped event.
+    pub fn mark_stopped(&mut self, index: usize, shutoff_reason: i32, detail: i32) -> DomainEvent {
+        let obj = &mut self.domains[index];
+        let event = obj.lifecycle_event(event::STOPPED, detail);
+        obj.run = None;
+        obj.state = state::SHUTOFF;
+        obj.reason = shutoff_reason;
+        if let Some(next) = obj.new_def.take() {
+            obj.def = next;
+        }
+        if !obj.persistent {
+            self.domains.remove(index);
+        }
+        event
+    }
+}
+
+/// "domain is not running".
+pub fn not_running() -> DriverError {
+    DriverError::new(
+        crate::api::codes::OPERATION_INVALID,
+        domains::LXC,
+        "domain is not running",
+    )
+}

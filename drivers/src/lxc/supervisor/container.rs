@@ -1,0 +1,347 @@
+//! What runs in the container's first process between fork and exec: new namespaces, the
+//! root filesystem, `/proc`, `/sys`, a minimal `/dev`, the console, pivot_root, hostname,
+//! identity, and finally exec of init as PID 1.
+//!
+//! This code runs in a freshly forked child of a single-threaded supervisor, so ordinary
+//! allocation is safe; every failure is reported through the error pipe.
+
+use std::ffi::{CString, OsStr};
+use std::fs;
+use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use super::SupervisorError;
+use crate::lxc::xml::{ContainerSpec, FilesystemSpec};
+
+/// Device nodes bound from the host into the container's `/dev`.
+const DEVICES: &[&str] = &["null", "zero", "full", "random", "urandom", "tty"];
+
+/// The child's ends of the handshake pipes and the console.
+pub struct ChildSetup<'a> {
+    pub spec: &'a ContainerSpec,
+    /// Where the root is assembled (an empty directory on the host).
+    pub staging: PathBuf,
+    /// Path of the console pty's slave on the host.
+    pub console: Option<PathBuf>,
+    /// Parent -> child: one byte after the child joined its cgroup, one after the
+    /// parent finished the outside setup (network).
+    pub go: OwnedFd,
+    /// Child -> parent (close-on-exec): "R" once namespaces exist, an error text on failure.
+    pub report: OwnedFd,
+}
+
+/// Runs in the child; returns only on failure (after which the child must exit).
+pub fn run_child(setup: ChildSetup) -> SupervisorError {
+    let mut report = fs::File::from(setup.report.try_clone().unwrap_or(setup.report));
+    let err = match prepare_and_exec(&setup.spec, &setup.staging, setup.console.as_deref(), &setup.go, &mut report) {
+        Ok(never) => match never {},
+        Err(e) => e,
+    };
+    let _ = report.write_all(format!("E{err}").as_bytes());
+    err
+}
+
+enum Never {}
+
+fn prepare_and_exec(
+    spec: &ContainerSpec,
+    staging: &Path,
+    console: Option<&Path>,
+    go: &OwnedFd,
+    report: &mut fs::File,
+) -> Result<Never, SupervisorError> {
+    wait_go(go)?;
+    let mut flags = libc::CLONE_NEWNS | libc::CLONE_NEWUTS | libc::CLONE_NEWIPC;
+    if spec.private_net {
+        flags |= libc::CLONE_NEWNET;
+    }
+    if Path::new("/proc/self/ns/cgroup").exists() {
+        flags |= libc::CLONE_NEWCGROUP;
+    }
+    // SAFETY: unshare only changes this process's namespaces.
+    check(unsafe { libc::unshare(flags) }, "unshare")?;
+    report
+        .write_all(b"R")
+        .map_err(|e| SupervisorError::io("cannot report to the supervisor", e))?;
+    wait_go(go)?;
+
+    mount(None, Path::new("/"), None, libc::MS_REC | libc::MS_PRIVATE, None)?;
+    build_root(spec, staging, console)?;
+    pivot_into(staging)?;
+    let host = CString::new(spec.name.as_bytes()).map_err(|_| bad("hostname"))?;
+    // SAFETY: the pointer and length describe a valid buffer.
+    check(
+        unsafe { libc::sethostname(host.as_ptr(), spec.name.len()) },
+        "sethostname",
+    )?;
+    attach_console(console.is_some())?;
+    set_identity(spec)?;
+    if let Some(dir) = &spec.init_dir {
+        std::env::set_current_dir(dir).map_err(|e| SupervisorError::io("cannot enter initdir", e))?;
+    }
+    exec_init(spec)
+}
+
+fn wait_go(go: &OwnedFd) -> Result<(), SupervisorError> {
+    let mut byte = [0u8; 1];
+    let mut file = fs::File::from(go.try_clone().map_err(|e| SupervisorError::io("dup", e))?);
+    match file.read(&mut byte) {
+        Ok(1) => Ok(()),
+        _ => Err(SupervisorError::Failed(
+            "the supervisor went away during start-up".into(),
+        )),
+    }
+}
+
+fn build_root(
+    spec: &ContainerSpec,
+    staging: &Path,
+    console: Option<&Path>,
+) -> Result<(), SupervisorError> {
+    let (root, readonly) = spec.root_source();
+    mount(Some(Path::new(root)), staging, None, libc::MS_BIND | libc::MS_REC, None)?;
+    for fs_spec in &spec.filesystems {
+        if fs_spec.target() == "/" {
+            continue;
+        }
+        let target = inside(staging, fs_spec.target());
+        match fs_spec {
+            FilesystemSpec::Bind {
+                source, readonly, ..
+            } => {
+                make_dir(&target)?;
+                mount(Some(Path::new(source)), &target, None, libc::MS_BIND | libc::MS_REC, None)?;
+                if *readonly {
+                    remount_readonly(&target)?;
+                }
+            }
+            FilesystemSpec::Ram { usage_kib, .. } => {
+                make_dir(&target)?;
+                let options = format!("size={}k,mode=755", usage_kib);
+                mount(Some(Path::new("tmpfs")), &target, Some("tmpfs"), libc::MS_NOSUID | libc::MS_NODEV, Some(&options))?;
+            }
+        }
+    }
+    let proc_dir = staging.join("proc");
+    make_dir(&proc_dir)?;
+    mount(Some(Path::new("proc")), &proc_dir, Some("proc"), libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC, None)?;
+    let sys_dir = staging.join("sys");
+    make_dir(&sys_dir)?;
+    let ro = libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
+    if mount(Some(Path::new("sysfs")), &sys_dir, Some("sysfs"), ro, None).is_err() {
+        mount(Some(Path::new("/sys")), &sys_dir, None, libc::MS_BIND | libc::MS_REC, None)?;
+        remount_readonly(&sys_dir)?;
+    }
+    build_dev(staging, console)?;
+    if readonly {
+        remount_readonly(staging)?;
+    }
+    Ok(())
+}
+
+/// A tmpfs `/dev` with the usual nodes (bound from the host, which also works where
+/// mknod is not allowed), a private devpts and the console.
+fn build_dev(staging: &Path, console: Option<&Path>) -> Result<(), SupervisorError> {
+    let dev = staging.join("dev");
+    make_dir(&dev)?;
+    mount(Some(Path::new("devfs")), &dev, Some("tmpfs"), libc::MS_NOSUID | libc::MS_NOEXEC, Some("mode=755,size=64k"))?;
+    for name in DEVICES {
+        bind_file(&Path::new("/dev").join(name), &dev.join(name))?;
+    }
+    let pts = dev.join("pts");
+    make_dir(&pts)?;
+    mount(Some(Path::new("devpts")), &pts, Some("devpts"), libc::MS_NOSUID | libc::MS_NOEXEC, Some("newinstance,ptmxmode=0666,mode=0620"))?;
+    std::os::unix::fs::symlink("pts/ptmx", dev.join("ptmx"))
+        .map_err(|e| SupervisorError::io("cannot link /dev/ptmx", e))?;
+    let shm = dev.join("shm");
+    make_dir(&shm)?;
+    mount(Some(Path::new("shm")), &shm, Some("tmpfs"), libc::MS_NOSUID | libc::MS_NODEV, Some("mode=1777"))?;
+    for (link, target) in [("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")] {
+        std::os::unix::fs::symlink(target, dev.join(link))
+            .map_err(|e| SupervisorError::io("cannot create /dev link", e))?;
+    }
+    if let Some(slave) = console {
+        bind_file(slave, &dev.join("console"))?;
+    }
+    Ok(())
+}
+
+fn pivot_into(staging: &Path) -> Result<(), SupervisorError> {
+    std::env::set_current_dir(staging).map_err(|e| SupervisorError::io("cannot enter root", e))?;
+    let old = staging.join(".oldroot");
+    make_dir(&old)?;
+    let new_root = c_path(Path::new("."))?;
+    let put_old = c_path(Path::new(".oldroot"))?;
+    // SAFETY: both pointers are valid NUL-terminated strings.
+    check(
+        unsafe { libc::syscall(libc::SYS_pivot_root, new_root.as_ptr(), put_old.as_ptr()) } as i32,
+        "pivot_root",
+    )?;
+    std::env::set_current_dir("/").map_err(|e| SupervisorError::io("cannot enter /", e))?;
+    let old_c = c_path(Path::new("/.oldroot"))?;
+    // SAFETY: valid NUL-terminated path.
+    check(unsafe { libc::umount2(old_c.as_ptr(), libc::MNT_DETACH) }, "umount old root")?;
+    let _ = fs::remove_dir("/.oldroot");
+    Ok(())
+}
+
+/// Makes init a session leader with the console as controlling terminal and stdio.
+fn attach_console(has_console: bool) -> Result<(), SupervisorError> {
+    // SAFETY: setsid has no preconditions.
+    unsafe { libc::setsid() };
+    let path = if has_console { "/dev/console" } else { "/dev/null" };
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .map_err(|e| SupervisorError::io("cannot open the console", e))?;
+    let fd = file.as_raw_fd();
+    if has_console {
+        // SAFETY: fd is an open terminal; TIOCSCTTY takes an int argument.
+        unsafe { libc::ioctl(fd, libc::TIOCSCTTY, 0) };
+    }
+    for target in 0..3 {
+        // SAFETY: both descriptors are valid.
+        check(unsafe { libc::dup2(fd, target) }, "dup2")?;
+    }
+    Ok(())
+}
+
+/// `<inituser>`/`<initgroup>`: numeric ids or names from the container's own files.
+fn set_identity(spec: &ContainerSpec) -> Result<(), SupervisorError> {
+    let gid = match &spec.init_group {
+        Some(group) => Some(lookup_id("/etc/group", group)?),
+        None => None,
+    };
+    let uid = match &spec.init_user {
+        Some(user) => Some(lookup_id("/etc/passwd", user)?),
+        None => None,
+    };
+    if let Some(gid) = gid {
+        // SAFETY: plain credential syscalls.
+        check(unsafe { libc::setgroups(0, std::ptr::null()) }, "setgroups")?;
+        check(unsafe { libc::setgid(gid) }, "setgid")?;
+    }
+    if let Some(uid) = uid {
+        // SAFETY: plain credential syscall.
+        check(unsafe { libc::setuid(uid) }, "setuid")?;
+    }
+    Ok(())
+}
+
+fn lookup_id(file: &str, name: &str) -> Result<u32, SupervisorError> {
+    if let Ok(id) = name.parse::<u32>() {
+        return Ok(id);
+    }
+    let text = fs::read_to_string(file).unwrap_or_default();
+    text.lines()
+        .find_map(|line| {
+            let mut fields = line.split(':');
+            (fields.next()? == name).then_some(())?;
+            fields.nth(1)?.parse::<u32>().ok()
+        })
+        .ok_or_else(|| SupervisorError::Failed(format!("'{name}' is not in the container's {file}")))
+}
+
+fn exec_init(spec: &ContainerSpec) -> Result<Never, SupervisorError> {
+    let program = CString::new(spec.init.as_bytes()).map_err(|_| bad("init"))?;
+    let mut argv = vec![program.clone()];
+    for arg in &spec.init_args {
+        argv.push(CString::new(arg.as_bytes()).map_err(|_| bad("initarg"))?);
+    }
+    let envp: Vec<CString> = spec
+        .environment()
+        .into_iter()
+        .filter_map(|(k, v)| CString::new(format!("{k}={v}")).ok())
+        .collect();
+    let mut argv_ptrs: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
+    argv_ptrs.push(std::ptr::null());
+    let mut env_ptrs: Vec<*const libc::c_char> = envp.iter().map(|e| e.as_ptr()).collect();
+    env_ptrs.push(std::ptr::null());
+    // SAFETY: argv and envp are NULL-terminated arrays of valid C strings that outlive the call.
+    unsafe { libc::execve(program.as_ptr(), argv_ptrs.as_ptr(), env_ptrs.as_ptr()) };
+    Err(SupervisorError::Failed(format!(
+        "cannot execute init '{}': {}",
+        spec.init,
+        std::io::Error::last_os_error()
+    )))
+}
+
+fn inside(root: &Path, target: &str) -> PathBuf {
+    root.join(target.trim_start_matches('/'))
+}
+
+fn make_dir(path: &Path) -> Result<(), SupervisorError> {
+    fs::create_dir_all(path)
+        .map_err(|e| SupervisorError::io_at("cannot create directory", path, e))
+}
+
+fn bind_file(source: &Path, target: &Path) -> Result<(), SupervisorError> {
+    if fs::symlink_metadata(target).is_err() {
+        fs::File::create(target)
+            .map_err(|e| SupervisorError::io_at("cannot create mount point", target, e))?;
+    }
+    mount(Some(source), target, None, libc::MS_BIND, None)
+}
+
+fn remount_readonly(target: &Path) -> Result<(), SupervisorError> {
+    mount(None, target, None, libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY | libc::MS_REC, None)
+}
+
+fn c_path(path: &Path) -> Result<CString, SupervisorError> {
+    CString::new(path.as_os_str().as_bytes()).map_err(|_| bad("path"))
+}
+
+fn bad(what: &str) -> SupervisorError {
+    SupervisorError::Failed(format!("{what} contains a NUL byte"))
+}
+
+fn mount(
+    source: Option<&Path>,
+    target: &Path,
+    fstype: Option<&str>,
+    flags: libc::c_ulong,
+    data: Option<&str>,
+) -> Result<(), SupervisorError> {
+    let source_c = source.map(c_path).transpose()?;
+    let target_c = c_path(target)?;
+    let fstype_c = fstype.map(|t| CString::new(t).map_err(|_| bad("fstype"))).transpose()?;
+    let data_c = data.map(|d| CString::new(d).map_err(|_| bad("options"))).transpose()?;
+    let ptr = |c: &Option<CString>| c.as_ref().map_or(std::ptr::null(), |c| c.as_ptr());
+    // SAFETY: every pointer is NULL or a valid NUL-terminated string alive for the call.
+    let rc = unsafe {
+        libc::mount(
+            ptr(&source_c),
+            target_c.as_ptr(),
+            ptr(&fstype_c),
+            flags,
+            ptr(&data_c).cast(),
+        )
+    };
+    if rc != 0 {
+        return Err(SupervisorError::Failed(format!(
+            "cannot mount {} on '{}': {}",
+            source.map_or_else(|| OsStr::new("(remount)").to_os_string(), |s| s.as_os_str().to_os_string()).to_string_lossy(),
+            target.display(),
+            std::io::Error::last_os_error()
+        )));
+    }
+    Ok(())
+}
+
+fn check(rc: i32, what: &str) -> Result<(), SupervisorError> {
+    if rc < 0 {
+        return Err(SupervisorError::Failed(format!(
+            "{what} failed: {}",
+            std::io::Error::last_os_error()
+        )));
+    }
+    Ok(())
+}
+
+/// The tmpfs `/dev` needs no files from the host beyond the nodes; exposed for tests.
+pub fn device_names() -> &'static [&'static str] {
+    DEVICES
+}

@@ -1,0 +1,348 @@
+//! The per-container supervisor (`libvirt_lxc`): a process of its own, detached from the
+//! daemon, that builds the container, stays its parent, owns its console, reaps its init,
+//! cleans up the cgroup and tells the daemon over the control socket when it is gone.
+//! Because it outlives the daemon, containers survive daemon restarts and crashes.
+//!
+//! Start-up contract with the daemon: the first line on stdout is `ok INITPID SUPERVISORPID`
+//! once init runs and the control socket listens, or `error MESSAGE`.
+
+mod container;
+mod event_loop;
+mod network;
+mod pty;
+
+use std::ffi::OsString;
+use std::fs;
+use std::io::{Read, Write};
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use super::cgroup::ContainerCgroup;
+use super::cgroup_layout::CgroupLayout;
+use super::status::parse_status;
+use super::xml::{parse_lxc_xml, ContainerSpec};
+use container::{run_child, ChildSetup};
+
+/// Errors of the supervisor; they end up in the daemon's error message and the log.
+#[derive(Debug, thiserror::Error)]
+pub enum SupervisorError {
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Failed(String),
+    #[error("{0}")]
+    Lxc(#[from] super::error::LxcError),
+}
+
+impl SupervisorError {
+    pub fn io(what: &str, source: std::io::Error) -> Self {
+        SupervisorError::Io {
+            what: what.to_string(),
+            source,
+        }
+    }
+
+    pub fn io_at(what: &str, path: &Path, source: std::io::Error) -> Self {
+        SupervisorError::Io {
+            what: format!("{what} '{}'", path.display()),
+            source,
+        }
+    }
+}
+
+/// Command line of the supervisor.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SupervisorArgs {
+    pub name: String,
+    /// The status file holding the live definition.
+    pub status: PathBuf,
+    pub socket: PathBuf,
+    pub staging: PathBuf,
+}
+
+impl SupervisorArgs {
+    pub fn to_args(&self) -> Vec<OsString> {
+        vec![
+            "--name".into(),
+            self.name.clone().into(),
+            "--status".into(),
+            self.status.clone().into(),
+            "--socket".into(),
+            self.socket.clone().into(),
+            "--staging".into(),
+            self.staging.clone().into(),
+        ]
+    }
+
+    pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Self, SupervisorError> {
+        let mut name = None;
+        let mut status = None;
+        let mut socket = None;
+        let mut staging = None;
+        let mut iter = args.into_iter();
+        while let Some(flag) = iter.next() {
+            let value = iter
+                .next()
+                .ok_or_else(|| SupervisorError::Failed(format!("{flag:?} needs a value")))?;
+            match flag.to_str() {
+                Some("--name") => name = Some(value.to_string_lossy().into_owned()),
+                Some("--status") => status = Some(PathBuf::from(value)),
+                Some("--socket") => socket = Some(PathBuf::from(value)),
+                Some("--staging") => staging = Some(PathBuf::from(value)),
+                _ => return Err(SupervisorError::Failed(format!("unknown option {flag:?}"))),
+            }
+        }
+        let missing = |what: &str| SupervisorError::Failed(format!("--{what} is required"));
+        Ok(SupervisorArgs {
+            name: name.ok_or_else(|| missing("name"))?,
+            status: status.ok_or_else(|| missing("status"))?,
+            socket: socket.ok_or_else(|| missing("socket"))?,
+            staging: staging.ok_or_else(|| missing("staging"))?,
+        })
+    }
+}
+
+/// Entry point of the `libvirt_lxc` binary (arguments without the program name).
+pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
+    let args = match SupervisorArgs::parse(args) {
+        Ok(args) => args,
+        Err(e) => {
+            println!("error {e}");
+            return 2;
+        }
+    };
+    // Detach: the daemon reaps the intermediate process at once; the supervisor proper
+    // is re-parented to init and keeps running whatever happens to the daemon.
+    // SAFETY: the process is single-threaded here.
+    match unsafe { libc::fork() } {
+        -1 => {
+            println!("error fork failed: {}", std::io::Error::last_os_error());
+            return 1;
+        }
+        0 => {}
+        _ => return 0,
+    }
+    // SAFETY: setsid and signal with SIG_IGN have no memory-safety preconditions.
+    unsafe {
+        libc::setsid();
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+        libc::signal(libc::SIGHUP, libc::SIG_IGN);
+    }
+    let _ = std::env::set_current_dir("/");
+    match start(&args) {
+        Ok(running) => {
+            let _ = writeln!(
+                std::io::stdout(),
+                "ok {} {}",
+                running.init_pid,
+                std::process::id()
+            );
+            let _ = std::io::stdout().flush();
+            silence_stdout();
+            event_loop::serve(running)
+        }
+        Err(e) => {
+            eprintln!("supervisor {}: start failed: {e}", args.name);
+            println!("error {e}");
+            1
+        }
+    }
+}
+
+/// Everything the event loop owns once the container runs.
+pub struct RunningContainer {
+    pub args: SupervisorArgs,
+    pub spec: ContainerSpec,
+    pub init_pid: i32,
+    pub cgroup: ContainerCgroup,
+    pub console: Option<pty::Pty>,
+    pub listener: std::os::unix::net::UnixListener,
+    pub host_interfaces: Vec<String>,
+}
+
+fn start(args: &SupervisorArgs) -> Result<RunningContainer, SupervisorError> {
+    let text = fs::read_to_string(&args.status)
+        .map_err(|e| SupervisorError::io_at("cannot read", &args.status, e))?;
+    let (_, domain_xml) = parse_status(&text)?;
+    let (_, spec) = parse_lxc_xml(&domain_xml)?;
+    if spec.idmap.is_some() {
+        return Err(SupervisorError::Failed(
+            "user namespaces (<idmap>) are not supported by this LXC driver yet".into(),
+        ));
+    }
+    let console = pty::Pty::open()?;
+    let layout = CgroupLayout::detect();
+    let cgroup = ContainerCgroup::create(&layout, &spec.partition, &spec.name)?;
+    let result = (|| {
+        cgroup.init_cpuset()?;
+        cgroup.set_memory_limit(spec.memory_kib)?;
+        cgroup.set_vcpu_quota(spec.vcpus)?;
+        fs::create_dir_all(&args.staging)
+            .map_err(|e| SupervisorError::io_at("cannot create", &args.staging, e))?;
+        spawn_container(args, &spec, &cgroup, &console)
+    })();
+    let (init_pid, host_interfaces) = match result {
+        Ok(started) => started,
+        Err(e) => {
+            let _ = cgroup.remove();
+            let _ = fs::remove_dir(&args.staging);
+            return Err(e);
+        }
+    };
+    let _ = fs::remove_file(&args.socket);
+    let listener = std::os::unix::net::UnixListener::bind(&args.socket)
+        .map_err(|e| SupervisorError::io_at("cannot listen on", &args.socket, e))?;
+    let _ = fs::set_permissions(
+        &args.socket,
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    );
+    Ok(RunningContainer {
+        args: args.clone(),
+        spec,
+        init_pid,
+        cgroup,
+        console: Some(console),
+        listener,
+        host_interfaces,
+    })
+}
+
+/// Forks init in a new PID namespace and walks it through the handshake.
+fn spawn_container(
+    args: &SupervisorArgs,
+    spec: &ContainerSpec,
+    cgroup: &ContainerCgroup,
+    console: &pty::Pty,
+) -> Result<(i32, Vec<String>), SupervisorError> {
+    let (go_read, go_write) = pipe()?;
+    let (report_read, report_write) = pipe()?;
+    // SAFETY: unshare only affects children created from now on.
+    if unsafe { libc::unshare(libc::CLONE_NEWPID) } != 0 {
+        return Err(SupervisorError::io(
+            "cannot create a PID namespace",
+            std::io::Error::last_os_error(),
+        ));
+    }
+    // SAFETY: the supervisor is single-threaded, so the child may run ordinary code.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(SupervisorError::io("fork", std::io::Error::last_os_error()));
+    }
+    if pid == 0 {
+        drop(go_write);
+        drop(report_read);
+        let err = run_child(ChildSetup {
+            spec,
+            staging: args.staging.clone(),
+            console: Some(console.slave_path.clone()),
+            go: go_read,
+            report: report_write,
+        });
+        eprintln!("supervisor {}: container set-up failed: {err}", spec.name);
+        // SAFETY: _exit ends the child without running the parent's destructors.
+        unsafe { libc::_exit(1) };
+    }
+    drop(go_read);
+    drop(report_write);
+    let mut go = fs::File::from(go_write);
+    let mut report = fs::File::from(report_read);
+    let outcome = (|| {
+        cgroup.add_process(pid)?;
+        send_go(&mut go)?;
+        let mut first = [0u8; 1];
+        let n = report
+            .read(&mut first)
+            .map_err(|e| SupervisorError::io("cannot read the child's report", e))?;
+        if n == 0 || first[0] != b'R' {
+            return Err(child_failure(&mut report, n == 1, first[0]));
+        }
+        let mut interfaces = Vec::new();
+        if spec.private_net {
+            interfaces = network::setup_interfaces(pid, &spec.interfaces)?;
+            network::bring_up_loopback(pid)?;
+        }
+        send_go(&mut go)?;
+        let mut rest = Vec::new();
+        let _ = report.read_to_end(&mut rest);
+        if !rest.is_empty() {
+            let text = String::from_utf8_lossy(&rest);
+            return Err(SupervisorError::Failed(
+                text.trim_start_matches('E').to_string(),
+            ));
+        }
+        Ok(interfaces)
+    })();
+    match outcome {
+        Ok(interfaces) => Ok((pid, interfaces)),
+        Err(e) => {
+            // SAFETY: pid is our own child.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+                libc::waitpid(pid, std::ptr::null_mut(), 0);
+            }
+            Err(e)
+        }
+    }
+}
+
+fn child_failure(report: &mut fs::File, got_byte: bool, first: u8) -> SupervisorError {
+    let mut rest = Vec::new();
+    let _ = report.read_to_end(&mut rest);
+    let mut text = String::new();
+    if got_byte && first != b'E' {
+        text.push(first as char);
+    }
+    text.push_str(&String::from_utf8_lossy(&rest));
+    if text.is_empty() {
+        text = "the container's first process died during set-up".into();
+    }
+    SupervisorError::Failed(text)
+}
+
+fn send_go(go: &mut fs::File) -> Result<(), SupervisorError> {
+    go.write_all(b"G")
+        .map_err(|e| SupervisorError::io("cannot signal the container", e))
+}
+
+fn pipe() -> Result<(OwnedFd, OwnedFd), SupervisorError> {
+    let mut fds = [0; 2];
+    // SAFETY: fds has room for the two descriptors pipe2 writes.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(SupervisorError::io("pipe", std::io::Error::last_os_error()));
+    }
+    // SAFETY: pipe2 returned two fresh descriptors we now own.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// After the start-up line the daemon stops reading; stdout goes to /dev/null.
+fn silence_stdout() {
+    if let Ok(null) = fs::OpenOptions::new().write(true).open("/dev/null") {
+        use std::os::fd::AsRawFd;
+        // SAFETY: both descriptors are valid.
+        unsafe { libc::dup2(null.as_raw_fd(), 1) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arguments_round_trip() {
+        let args = SupervisorArgs {
+            name: "c1".into(),
+            status: "/run/libvirt/lxc/c1.xml".into(),
+            socket: "/run/libvirt/lxc/c1.sock".into(),
+            staging: "/run/libvirt/lxc/c1.root".into(),
+        };
+        assert_eq!(SupervisorArgs::parse(args.to_args()).expect("parses"), args);
+        let err = SupervisorArgs::parse(vec![OsString::from("--name")]).expect_err("no value");
+        assert!(err.to_string().contains("needs a value"), "{err}");
+        let err = SupervisorArgs::parse(vec![OsString::from("--name"), OsString::from("c")])
+            .expect_err("missing status");
+        assert!(err.to_string().contains("--status"), "{err}");
+    }
+}

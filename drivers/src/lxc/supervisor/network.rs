@@ -1,0 +1,67 @@
+//! Network interfaces of a container: a veth pair per `<interface>`, the host end joined
+//! to its bridge, the other end moved into the container's network namespace as ethN.
+
+use std::process::Command;
+
+use super::SupervisorError;
+use crate::lxc::xml::InterfaceSpec;
+
+/// Creates the pairs for the container whose init is `pid`; returns the host-side names.
+pub fn setup_interfaces(pid: i32, interfaces: &[InterfaceSpec]) -> Result<Vec<String>, SupervisorError> {
+    let mut created = Vec::new();
+    for (index, iface) in interfaces.iter().enumerate() {
+        let host = iface
+            .host_name
+            .clone()
+            .unwrap_or_else(|| format!("vlxc{pid}n{index}"));
+        let peer = format!("vlxc{pid}p{index}");
+        ip(&["link", "add", &host, "type", "veth", "peer", "name", &peer])?;
+        created.push(host.clone());
+        if let Some(mac) = &iface.mac {
+            ip(&["link", "set", &peer, "address", mac])?;
+        }
+        if let Some(bridge) = &iface.bridge {
+            ip(&["link", "set", &host, "master", bridge])?;
+        }
+        ip(&["link", "set", &host, "up"])?;
+        ip(&["link", "set", &peer, "netns", &pid.to_string()])?;
+        let ns = format!("/proc/{pid}/ns/net");
+        let eth = format!("eth{index}");
+        run(Command::new("nsenter")
+            .arg(format!("--net={ns}"))
+            .args(["ip", "link", "set", &peer, "name", &eth]))?;
+    }
+    Ok(created)
+}
+
+/// Removes host ends that may be left (the kernel drops a pair when its namespace dies).
+pub fn remove_interfaces(names: &[String]) {
+    for name in names {
+        let _ = Command::new("ip").args(["link", "del", name]).output();
+    }
+}
+
+fn ip(args: &[&str]) -> Result<(), SupervisorError> {
+    run(Command::new("ip").args(args))
+}
+
+fn run(command: &mut Command) -> Result<(), SupervisorError> {
+    let output = command
+        .output()
+        .map_err(|e| SupervisorError::io("cannot run ip (install iproute2)", e))?;
+    if !output.status.success() {
+        return Err(SupervisorError::Failed(format!(
+            "{:?} failed: {}",
+            command,
+            String::from_utf8_lossy(&output.stderr).trim()
+        )));
+    }
+    Ok(())
+}
+
+/// The container's own loopback device starts down; bring it up like libvirt does.
+pub fn bring_up_loopback(pid: i32) -> Result<(), SupervisorError> {
+    run(Command::new("nsenter")
+        .arg(format!("--net=/proc/{pid}/ns/net"))
+        .args(["ip", "link", "set", "lo", "up"]))
+}
