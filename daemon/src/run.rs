@@ -20,7 +20,7 @@ use crate::notify::Notifier;
 use crate::paths::DaemonName;
 use crate::server::listener::{self, Listener};
 use crate::server::{Limits, Server};
-use crate::signals::{self, SignalEvent};
+use crate::signals::SignalEvent;
 
 /// What the running daemon may change on SIGHUP.
 pub trait Reloader: Send {
@@ -125,6 +125,7 @@ fn qemu_driver(events: &Arc<EventHub>, hooks: &hooks::Hooks) -> Arc<dyn drivers:
 pub async fn run(
     daemon: Arc<Daemon>,
     mut requests: mpsc::UnboundedReceiver<ControlRequest>,
+    mut signals: mpsc::UnboundedReceiver<SignalEvent>,
     listeners: Vec<Listener>,
     opts: RunOptions,
     mut reloader: Box<dyn Reloader>,
@@ -132,7 +133,6 @@ pub async fn run(
 ) -> std::io::Result<ExitReason> {
     let notifier = Notifier::from_env();
     let mut idle_timeout = opts.idle_timeout;
-    let mut signals = signals::listen()?;
     let shutdown = CancellationToken::new();
     let mut to_unlink: Vec<PathBuf> = Vec::new();
     let mut loops = Vec::new();

@@ -94,6 +94,34 @@ fn start(
         reporter.report_error(failure);
         failure.code() as i32
     };
+    // Signal handlers exist before any socket does: a client (or a service
+    // manager) that sees the socket may signal us at once.
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            return fail(
+                reporter,
+                StartupFailure::Init,
+                format!("Unable to start the event loop: {e}"),
+            )
+        }
+    };
+    let signals = {
+        let _guard = runtime.enter();
+        match crate::signals::listen() {
+            Ok(s) => s,
+            Err(e) => {
+                return fail(
+                    reporter,
+                    StartupFailure::Signal,
+                    format!("Unable to set up signal handlers: {e}"),
+                )
+            }
+        }
+    };
     let pid_path = opts
         .pid_file
         .clone()
@@ -150,19 +178,6 @@ fn start(
         tls: tls_servers.clone(),
         hooks: hooks.clone(),
     });
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            return fail(
-                reporter,
-                StartupFailure::Init,
-                format!("Unable to start the event loop: {e}"),
-            )
-        }
-    };
     let (daemon, requests) = run::build_daemon(&run_opts, Some(log));
     if !tls_servers.is_empty() {
         let _ = daemon.tls_reload.set(Box::new(move || {
@@ -172,6 +187,7 @@ fn start(
     let result = runtime.block_on(run::run(
         daemon,
         requests,
+        signals,
         listeners,
         run_opts,
         reloader,

@@ -56,7 +56,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Hooks {
-    /// `hooks_dir` is <sysconfdir>/libvirt/hooks (under LIBVIRTD_ROOT in
+    /// `hooks_dir` is `<sysconfdir>/libvirt/hooks` (under `LIBVIRTD_ROOT` in
     /// tests); `timeout` None = wait forever (libvirt), Some(d) = kill the
     /// script's process group after d and fail.
     pub fn discover(hooks_dir: &Path, timeout: Option<Duration>) -> Hooks {
@@ -91,7 +91,7 @@ impl Hooks {
         &self.inner.dir
     }
 
-    /// Whether any script exists for the driver (main script or <driver>.d/
+    /// Whether any script exists for the driver (main script or `<driver>.d/`
     /// entries), as of the last scan. Lets callers skip preparing input
     /// (formatting XML) nobody will read.
     pub fn present(&self, driver: HookDriver) -> bool {
@@ -103,7 +103,7 @@ impl Hooks {
         locate::scripts(&self.inner.dir, driver)
     }
 
-    /// Runs the main script then every executable in <driver>.d/ in
+    /// Runs the main script then every executable in `<driver>.d/` in
     /// alphabetical order with argv `object op subop extra` ("-" for
     /// empty), `input` on stdin (the XML), clean env, own process group, no
     /// leaked fds. Blocks until the scripts are done: call it from a thread

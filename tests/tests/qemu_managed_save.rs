@@ -1,5 +1,6 @@
 //! Managed save: the guest's state goes to an image, dominfo reports it, and the next
-//! start resumes the guest from it (no second boot) and removes the image.
+//! start resumes the guest from it (no second boot) and removes the image; the same
+//! for save/restore through a file, and the balloon through setmem.
 
 mod qemu_support;
 
@@ -31,6 +32,30 @@ fn managed_save_and_restore() {
     assert_eq!(host.domstate("s1"), "running (restored)");
     expect_event(&mut events, "s1", "Started Restored");
     assert!(!image.exists(), "image not removed after restore");
+
+    // The balloon target and dominfo follow setmem; the maximum is enforced.
+    host.virsh_ok("setmem s1 65536");
+    let info = host.virsh_ok("dominfo s1");
+    assert!(
+        info.lines()
+            .any(|l| l.starts_with("Used memory:") && l.contains("65536 KiB")),
+        "{info}"
+    );
+    let out = host.virsh("setmem s1 99999999");
+    assert!(
+        out.stderr
+            .contains("cannot set memory higher than max memory"),
+        "{}",
+        out.stderr
+    );
+
+    // save/restore through a file of the caller's, with the XML inside.
+    let file = host.root().join("s1.img");
+    host.virsh_ok(&format!("save s1 {}", file.display()));
+    assert_eq!(host.domstate("s1"), "shut off (saved)");
+    host.virsh_ok(&format!("restore {}", file.display()));
+    assert_eq!(host.domstate("s1"), "running (restored)");
+    expect_event(&mut events, "s1", "Started Restored");
     // The restored guest answers the power button without having booted again.
     host.virsh_ok("shutdown s1");
     host.wait_state("s1", "shut off (shutdown)");

@@ -195,6 +195,24 @@ pub trait Connection: Send + Sync {
     fn managed_save_remove(&self, _dom: &DomainRef, _flags: u32) -> DriverResult<()> {
         Err(DriverError::no_support("virDomainManagedSaveRemove"))
     }
+    /// `virDomainSave(Flags)`: state and XML into `to`; the domain stops.
+    fn save(
+        &self,
+        _dom: &DomainRef,
+        _to: &str,
+        _dxml: Option<&str>,
+        _flags: u32,
+    ) -> DriverResult<()> {
+        Err(DriverError::no_support("virDomainSaveFlags"))
+    }
+    /// `virDomainRestore(Flags)`: starts the domain saved in `from`.
+    fn restore(&self, _from: &str, _dxml: Option<&str>, _flags: u32) -> DriverResult<()> {
+        Err(DriverError::no_support("virDomainRestoreFlags"))
+    }
+    /// `virDomainSetMemoryFlags` (KiB; `virDomainSetMemory` is flags 0).
+    fn set_memory_flags(&self, _dom: &DomainRef, _kib: u64, _flags: u32) -> DriverResult<()> {
+        Err(DriverError::no_support("virDomainSetMemoryFlags"))
+    }
     /// `virDomainQemuMonitorCommand` (QEMU program): QMP JSON, or HMP text when `hmp`.
     fn qemu_monitor_command(
         &self,

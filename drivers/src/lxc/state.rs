@@ -158,8 +158,8 @@ impl LxcState {
     /// Marks a domain stopped; drops it when transient. Returns its stopped event.
     pub fn mark_stopped(&mut self, index: usize, shutoff_reason: i32, detail: i32) -> DomainEvent {
         let obj = &mut self.domains[index];
-        let event = obj.lifecycle_event(event::STOPPED, detail);
         obj.run = None;
+        let event = obj.lifecycle_event(event::STOPPED, detail);
         obj.state = state::SHUTOFF;
         obj.reason = shutoff_reason;
         if let Some(next) = obj.new_def.take() {
@@ -179,4 +179,38 @@ pub fn not_running() -> DriverError {
         domains::LXC,
         "domain is not running",
     )
+}
+
+impl LxcState {
+    /// The existing domain a new definition replaces, or libvirt's clash errors when the
+    /// name or the uuid belongs to another domain.
+    pub fn check_clash(&self, def: &DomainDef) -> DriverResult<Option<usize>> {
+        if let Some(index) = self.find_by_uuid(&def.uuid) {
+            let existing = &self.domains[index];
+            if existing.def.name != def.name {
+                return Err(DriverError::new(
+                    crate::api::codes::OPERATION_FAILED,
+                    domains::LXC,
+                    format!(
+                        "domain '{}' is already defined with uuid {}",
+                        existing.def.name,
+                        crate::api::format_uuid(&def.uuid)
+                    ),
+                ));
+            }
+            return Ok(Some(index));
+        }
+        if let Some(index) = self.find_by_name(&def.name) {
+            return Err(DriverError::new(
+                crate::api::codes::OPERATION_FAILED,
+                domains::LXC,
+                format!(
+                    "domain '{}' already exists with uuid {}",
+                    def.name,
+                    crate::api::format_uuid(&self.domains[index].def.uuid)
+                ),
+            ));
+        }
+        Ok(None)
+    }
 }

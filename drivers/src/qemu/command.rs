@@ -9,7 +9,7 @@ use crate::domain_xml::{DomainDef, Element};
 /// Per-start inputs that are not part of the definition.
 pub struct LaunchContext<'a> {
     pub monitor_socket: &'a str,
-    /// File to restore from (`-incoming`), for managed save.
+    /// Migration source to restore from (`-incoming`), for saved guests.
     pub incoming: Option<&'a str>,
     /// `vnc_listen` of qemu.conf, for graphics that name no address.
     pub vnc_listen: &'a str,
@@ -174,15 +174,11 @@ pub fn build_command_line(def: &DomainDef, ctx: &LaunchContext) -> Result<Vec<St
     }
     if let Some(incoming) = ctx.incoming {
         argv.push("-incoming".into());
-        argv.push(format!("exec:cat {}", shell_quote(incoming)));
+        argv.push(incoming.to_string());
     }
     argv.push("-msg".into());
     argv.push("timestamp=on".into());
     Ok(argv)
-}
-
-fn shell_quote(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "'\\''"))
 }
 
 /// `,bus=pci.0,addr=0xN` for a device with a PCI address on bus 0.

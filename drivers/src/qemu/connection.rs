@@ -376,6 +376,18 @@ impl Connection for QemuConnection {
         Ok(Vec::new())
     }
 
+    fn save(&self, dom: &DomainRef, to: &str, dxml: Option<&str>, flags: u32) -> DriverResult<()> {
+        self.inner.save(dom, to, dxml, flags)
+    }
+
+    fn restore(&self, from: &str, dxml: Option<&str>, flags: u32) -> DriverResult<()> {
+        self.inner.restore(from, dxml, flags)
+    }
+
+    fn set_memory_flags(&self, dom: &DomainRef, kib: u64, flags: u32) -> DriverResult<()> {
+        self.inner.set_memory(dom, kib, flags)
+    }
+
     fn qemu_monitor_command(&self, dom: &DomainRef, cmd: &str, hmp: bool) -> DriverResult<String> {
         self.inner.monitor_command(dom, cmd, hmp)
     }

@@ -130,7 +130,7 @@ impl Inner {
     ) -> DriverResult<DomainHandle> {
         check_flags(
             flags,
-            create_flags::START_PAUSED | create_flags::AUTODESTROY | create_flags::VALIDATE,
+            create_flags::START_PAUSED | create_flags::VALIDATE,
             "qemuDomainCreateXML",
         )?;
         let def = self.parse_def(xml)?;

@@ -120,4 +120,75 @@ impl Inner {
         };
         result.map_err(|e| QemuError::Monitor(e.to_string()).into())
     }
+
+    /// `virDomainSetMemoryFlags`: the balloon target of a running guest and/or the
+    /// `currentMemory` (or, with MAXIMUM, `memory`) of the persistent definition.
+    pub(super) fn set_memory(&self, dom: &DomainRef, kib: u64, flags: u32) -> DriverResult<()> {
+        const LIVE: u32 = 1;
+        const CONFIG: u32 = 2;
+        const MAXIMUM: u32 = 4;
+        check_flags(flags, LIVE | CONFIG | MAXIMUM, "qemuDomainSetMemoryFlags")?;
+        let (active, persistent, max_live, max_config) = {
+            let st = self.lock();
+            let obj = st.get(dom)?;
+            (
+                obj.is_active(),
+                obj.persistent,
+                obj.def.max_memory_kib,
+                obj.persistent_def().max_memory_kib,
+            )
+        };
+        let (live, config) = match flags & (LIVE | CONFIG) {
+            0 => (active, !active),
+            f => (f & LIVE != 0, f & CONFIG != 0),
+        };
+        if live && !active {
+            return Err(not_running());
+        }
+        if config && !persistent {
+            return Err(QemuError::InvalidState(
+                "transient domains do not have any persistent config".into(),
+            )
+            .into());
+        }
+        if flags & MAXIMUM != 0 {
+            if live {
+                return Err(QemuError::InvalidState(
+                    "cannot resize the maximum memory on an active domain".into(),
+                )
+                .into());
+            }
+            let mut st = self.lock();
+            let obj = st.get_mut(dom)?;
+            let def = obj.new_def.as_mut().unwrap_or(&mut obj.def);
+            def.max_memory_kib = kib;
+            def.current_memory_kib = def.current_memory_kib.min(kib);
+            super::store::save_config(&self.paths, def)?;
+            return Ok(());
+        }
+        let max = if live { max_live } else { max_config };
+        if kib > max || kib == 0 {
+            return Err(DriverError::new(
+                crate::api::codes::INVALID_ARG,
+                crate::api::domains::QEMU,
+                "cannot set memory higher than max memory",
+            ));
+        }
+        if live {
+            let (monitor, _, _) = self.running_parts(dom)?;
+            monitor
+                .execute("balloon", Some(serde_json::json!({ "value": kib * 1024 })))
+                .map_err(|e| QemuError::Monitor(e.to_string()))?;
+            let mut st = self.lock();
+            st.get_mut(dom)?.def.current_memory_kib = kib;
+        }
+        if config {
+            let mut st = self.lock();
+            let obj = st.get_mut(dom)?;
+            let def = obj.new_def.as_mut().unwrap_or(&mut obj.def);
+            def.current_memory_kib = kib;
+            super::store::save_config(&self.paths, def)?;
+        }
+        Ok(())
+    }
 }

@@ -55,10 +55,16 @@ fn now_secs() -> u64 {
         .unwrap_or(0)
 }
 
-/// Where a start comes from: a fresh boot or a saved image.
+/// Where a start comes from: a fresh boot or a saved image (whose migration stream
+/// starts `offset` bytes into the file).
 pub enum StartSource {
     Boot,
-    Restore(std::path::PathBuf),
+    Restore(std::path::PathBuf, u64),
+}
+
+/// Quotes a path for the shell QEMU runs `exec:` migration commands with.
+pub fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "'\\''"))
 }
 
 impl Inner {
@@ -121,7 +127,15 @@ impl Inner {
         remove_if_exists(&monitor_path)?;
         let monitor_text = monitor_path.display().to_string();
         let incoming = match source {
-            StartSource::Restore(path) => Some(path.display().to_string()),
+            StartSource::Restore(path, 0) => Some(format!(
+                "exec:cat {}",
+                shell_quote(&path.display().to_string())
+            )),
+            StartSource::Restore(path, offset) => Some(format!(
+                "exec:tail -c +{} {}",
+                offset + 1,
+                shell_quote(&path.display().to_string())
+            )),
             StartSource::Boot => None,
         };
         let argv = build_command_line(
@@ -193,7 +207,7 @@ impl Inner {
                 return Err(fail(&process, &what));
             }
         };
-        if let StartSource::Restore(_) = source {
+        if let StartSource::Restore(..) = source {
             if let Err(e) = wait_incoming(&monitor) {
                 return Err(fail(
                     &process,
@@ -232,7 +246,7 @@ impl Inner {
     ) -> DomainHandle {
         let id = self.allocate_id();
         let paused = flags & create_flags::START_PAUSED != 0;
-        let restored = matches!(source, StartSource::Restore(_));
+        let restored = matches!(source, StartSource::Restore(..));
         let (handle, events) = {
             let mut st = self.lock();
             let Some(index) = st.find_by_uuid(uuid) else {

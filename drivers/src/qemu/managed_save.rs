@@ -2,6 +2,7 @@
 //! the process stops, and the next start restores from the image (`-incoming`).
 
 use std::fs;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -9,7 +10,9 @@ use serde_json::json;
 
 use super::error::QemuError;
 use super::fsutil::remove_if_exists;
-use super::lifecycle::{stop_process, StartSource};
+use super::lifecycle::{shell_quote, stop_process, StartSource};
+use super::save_image::{read_header, write_header};
+use super::state::DomainObj;
 use super::{lock_job, Inner};
 use crate::api::{
     create_flags, event, reason, state, DomainHandle, DomainRef, DriverError, DriverResult,
@@ -29,19 +32,10 @@ impl Inner {
             DriverError::no_domain_uuid(crate::api::domains::QEMU, &dom.uuid, &dom.name)
         })?;
         let _job = lock_job(&job);
-        let (monitor, process, token, name, persistent) = {
+        let (name, persistent) = {
             let st = self.lock();
             let obj = st.get(dom)?;
-            let Some(run) = obj.run.as_ref() else {
-                return Err(QemuError::InvalidState("domain is not running".into()).into());
-            };
-            (
-                Arc::clone(&run.monitor),
-                run.process.clone(),
-                run.token,
-                obj.def.name.clone(),
-                obj.persistent,
-            )
+            (obj.def.name.clone(), obj.persistent)
         };
         if !persistent {
             return Err(QemuError::InvalidState(
@@ -51,8 +45,55 @@ impl Inner {
         }
         fs::create_dir_all(&self.paths.save_dir)
             .map_err(|e| QemuError::io("cannot create directory", &self.paths.save_dir, e))?;
-        let target = self.paths.managed_save_file(&name);
-        let partial = target.with_extension("save.partial");
+        self.save_guest(dom, &self.paths.managed_save_file(&name), false)
+    }
+
+    /// `virDomainSave(Flags)`: the guest's XML and state into a file of the caller's.
+    pub(super) fn save(
+        &self,
+        dom: &DomainRef,
+        to: &str,
+        dxml: Option<&str>,
+        flags: u32,
+    ) -> DriverResult<()> {
+        if flags & !0x7 != 0 {
+            return Err(DriverError::unsupported_flags(
+                crate::api::domains::QEMU,
+                flags & !0x7,
+                "qemuDomainSaveFlags",
+            ));
+        }
+        if dxml.is_some() {
+            return Err(QemuError::Unsupported(
+                "changing the domain XML while saving is not supported".into(),
+            )
+            .into());
+        }
+        let job = self.job_of(&dom.uuid).ok_or_else(|| {
+            DriverError::no_domain_uuid(crate::api::domains::QEMU, &dom.uuid, &dom.name)
+        })?;
+        let _job = lock_job(&job);
+        self.save_guest(dom, Path::new(to), true)
+    }
+
+    /// Pauses the guest, migrates its state into `target` (after a header with its XML
+    /// when `with_header`), then stops it with reason "saved". On failure the guest
+    /// runs on as before. The caller holds the domain's job.
+    fn save_guest(&self, dom: &DomainRef, target: &Path, with_header: bool) -> DriverResult<()> {
+        let (monitor, process, token, live_xml) = {
+            let st = self.lock();
+            let obj = st.get(dom)?;
+            let Some(run) = obj.run.as_ref() else {
+                return Err(QemuError::InvalidState("domain is not running".into()).into());
+            };
+            (
+                Arc::clone(&run.monitor),
+                run.process.clone(),
+                run.token,
+                obj.xml(false, true),
+            )
+        };
+        let partial = PathBuf::from(format!("{}.partial", target.display()));
         let previous = {
             let mut st = self.lock();
             let obj = st.get_mut(dom)?;
@@ -63,23 +104,32 @@ impl Inner {
             obj.reason = PAUSED_SAVE;
             previous
         };
-        let saved = monitor
-            .execute("stop", None)
+        let was_running = previous.0 == state::RUNNING;
+        let header = if with_header {
+            write_header(&partial, &live_xml, was_running)
+        } else {
+            Ok(())
+        };
+        let uri = format!(
+            "exec:cat {} {}",
+            if with_header { ">>" } else { ">" },
+            shell_quote(&partial.display().to_string())
+        );
+        let saved = header
             .and_then(|_| {
-                monitor.execute(
-                    "migrate",
-                    Some(json!({ "uri": format!("exec:cat > '{}'", partial.display().to_string().replace('\'', "'\\''")) })),
-                )
+                monitor
+                    .execute("stop", None)
+                    .and_then(|_| monitor.execute("migrate", Some(json!({ "uri": uri }))))
+                    .map_err(|e| QemuError::Monitor(e.to_string()))
             })
-            .map_err(|e| QemuError::Monitor(e.to_string()))
             .and_then(|_| wait_migration(&monitor))
             .and_then(|_| {
-                fs::rename(&partial, &target)
-                    .map_err(|e| QemuError::io("cannot store save image", &target, e))
+                fs::rename(&partial, target)
+                    .map_err(|e| QemuError::io("cannot store save image", target, e))
             });
         if let Err(e) = saved {
             let _ = remove_if_exists(&partial);
-            if previous.0 == state::RUNNING {
+            if was_running {
                 let _ = monitor.execute("cont", None);
             }
             let mut st = self.lock();
@@ -99,6 +149,74 @@ impl Inner {
         stop_process(&process, false)?;
         self.handle_exit(&dom.uuid, token);
         Ok(())
+    }
+
+    /// `virDomainRestore(Flags)`: starts the guest saved in `from` (as a transient
+    /// domain unless it is defined), paused if it was paused when saved.
+    pub(super) fn restore(
+        self: &Arc<Self>,
+        from: &str,
+        dxml: Option<&str>,
+        flags: u32,
+    ) -> DriverResult<()> {
+        // Bypass-cache, running and paused.
+        if flags & !0x7 != 0 {
+            return Err(DriverError::unsupported_flags(
+                crate::api::domains::QEMU,
+                flags & !0x7,
+                "qemuDomainRestoreFlags",
+            ));
+        }
+        let path = Path::new(from);
+        let header = read_header(path)?;
+        let xml = dxml.unwrap_or(&header.xml);
+        let def = self.parse_def(xml)?;
+        let uuid = def.uuid;
+        {
+            let mut st = self.lock();
+            match st.check_clash(&def)? {
+                Some(index) => {
+                    let obj = &mut st.domains[index];
+                    if obj.is_active() {
+                        return Err(QemuError::InvalidState(format!(
+                            "domain '{}' is already active",
+                            obj.def.name
+                        ))
+                        .into());
+                    }
+                    let persistent = std::mem::replace(&mut obj.def, def);
+                    obj.new_def = Some(persistent);
+                }
+                None => st.domains.push(DomainObj::inactive(def, false)),
+            }
+        }
+        let paused =
+            flags & RESTORE_PAUSED != 0 || (!header.was_running && flags & RESTORE_RUNNING == 0);
+        let start_flags = if paused {
+            create_flags::START_PAUSED
+        } else {
+            0
+        };
+        let result = self.start(
+            &uuid,
+            start_flags,
+            StartSource::Restore(path.to_path_buf(), header.stream_offset),
+        );
+        if result.is_err() {
+            let mut st = self.lock();
+            if let Some(index) = st.find_by_uuid(&uuid) {
+                let obj = &mut st.domains[index];
+                if !obj.is_active() {
+                    match obj.new_def.take() {
+                        Some(persistent) => obj.def = persistent,
+                        None => {
+                            st.domains.remove(index);
+                        }
+                    }
+                }
+            }
+        }
+        result.map(|_| ())
     }
 
     pub(super) fn has_managed_save(&self, name: &str) -> bool {
@@ -126,7 +244,6 @@ impl Inner {
         flags: u32,
     ) -> DriverResult<DomainHandle> {
         let allowed = create_flags::START_PAUSED
-            | create_flags::AUTODESTROY
             | create_flags::BYPASS_CACHE
             | create_flags::FORCE_BOOT
             | create_flags::RESET_NVRAM;
@@ -143,7 +260,7 @@ impl Inner {
             remove_if_exists(&image)?;
         }
         if image.exists() {
-            let handle = self.start(&dom.uuid, flags, StartSource::Restore(image.clone()))?;
+            let handle = self.start(&dom.uuid, flags, StartSource::Restore(image.clone(), 0))?;
             remove_if_exists(&image)?;
             return Ok(handle);
         }
@@ -153,6 +270,9 @@ impl Inner {
 
 /// `VIR_DOMAIN_PAUSED_SAVE`.
 const PAUSED_SAVE: i32 = 4;
+/// `VIR_DOMAIN_SAVE_RUNNING` / `VIR_DOMAIN_SAVE_PAUSED` (restore flags).
+const RESTORE_RUNNING: u32 = 2;
+const RESTORE_PAUSED: u32 = 4;
 
 /// Waits for an outgoing migration (the save) to finish.
 fn wait_migration(monitor: &super::qmp::Monitor) -> Result<(), QemuError> {

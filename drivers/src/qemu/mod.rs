@@ -25,6 +25,7 @@ mod paths;
 mod process;
 mod qmp;
 mod reconnect;
+mod save_image;
 mod state;
 mod status;
 mod store;

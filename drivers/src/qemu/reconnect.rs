@@ -215,7 +215,7 @@ pub fn autostart_once(inner: &Arc<Inner>) {
                 }
                 let save = inner.paths.managed_save_file(&name);
                 let result = if save.exists() {
-                    inner.start(&uuid, 0, StartSource::Restore(save.clone()))
+                    inner.start(&uuid, 0, StartSource::Restore(save.clone(), 0))
                 } else {
                     inner.start(&uuid, 0, StartSource::Boot)
                 };

@@ -6,8 +6,8 @@ pub use connect::LIB_VERSION;
 mod domain;
 mod events;
 mod lifecycle;
-mod managed_save;
 pub mod qemu_program;
+mod save;
 
 use std::sync::Arc;
 
@@ -84,7 +84,7 @@ fn route(
         proc_ if events::serves(proc_) => events::handle(daemon, session, &conn, h, body),
         proc_ if lifecycle::serves(proc_) => lifecycle::handle(&conn, h, body),
         proc_ if domain::serves(proc_) => domain::handle(session, &conn, h, body),
-        proc_ if managed_save::serves(proc_) => managed_save::handle(&conn, h, body),
+        proc_ if save::serves(proc_) => save::handle(&conn, h, body),
         proc_ => reply_err(
             h,
             RemoteError::new(

@@ -1,0 +1,158 @@
+//! The `lxc` driver: containers in Linux namespaces through `lxc:///system`, each run by a
+//! supervisor process of its own so that containers survive daemon restarts and crashes.
+//!
+//! Layout: [`xml`] checks definitions, [`store`] keeps them on disk, [`supervisor`] is the
+//! per-container process (namespaces, root filesystem, console, reaping), [`cgroup`] and
+//! [`cgroup_layout`] place containers in the host's cgroups (v1, v2 or hybrid),
+//! [`lifecycle`] drives the state machine, [`status`] and [`reconnect`] let a restarted
+//! daemon find its containers again.
+//!
+//! Locking: one mutex guards the domain table and is never held while waiting on a
+//! supervisor; a per-domain job mutex serialises the slow operations of one domain.
+
+pub mod cgroup;
+pub mod cgroup_layout;
+mod conf;
+mod connection;
+pub mod control;
+mod definitions;
+mod error;
+mod fsutil;
+mod hook;
+mod lifecycle;
+mod paths;
+mod process;
+mod reconnect;
+mod state;
+pub mod status;
+mod store;
+pub mod supervisor;
+pub mod xml;
+
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+
+pub use conf::LxcConfig;
+pub use error::LxcError;
+pub use paths::LxcPaths;
+
+use crate::api::{codes, domains, Connection, DomainEvent, Driver, DriverError, DriverResult, EventSink, Uuid};
+use cgroup_layout::CgroupLayout;
+use connection::LxcConnection;
+use state::LxcState;
+
+/// The lxc driver (scheme "lxc").
+pub struct LxcDriver {
+    inner: Arc<Inner>,
+}
+
+/// State shared by the driver, its connections and its watcher threads.
+pub(crate) struct Inner {
+    paths: LxcPaths,
+    state: Mutex<LxcState>,
+    /// Signalled whenever a container stops, for callers waiting on a destroy.
+    stopped: Condvar,
+    events: EventSink,
+    hooks: Option<hooks::Hooks>,
+    layout: CgroupLayout,
+}
+
+impl LxcDriver {
+    /// Loads the definitions, re-attaches to containers that kept running while the daemon
+    /// was away and, once per host boot, starts the autostart containers (in the
+    /// background). Problems with single files are returned for logging.
+    pub fn new(
+        paths: LxcPaths,
+        events: EventSink,
+        hooks: Option<hooks::Hooks>,
+    ) -> (LxcDriver, Vec<String>) {
+        let mut problems = Vec::new();
+        if let Err(e) = LxcConfig::load(&paths.lxc_conf) {
+            problems.push(e.to_string());
+        }
+        let inner = Arc::new(Inner {
+            paths,
+            state: Mutex::new(LxcState::default()),
+            stopped: Condvar::new(),
+            events,
+            hooks,
+            layout: CgroupLayout::detect(),
+        });
+        problems.extend(reconnect::load_and_reconnect(&inner));
+        reconnect::autostart_once(&inner);
+        (LxcDriver { inner }, problems)
+    }
+}
+
+impl Inner {
+    fn lock(&self) -> MutexGuard<'_, LxcState> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn emit(&self, events: Vec<DomainEvent>) {
+        for event in events {
+            (self.events)(event);
+        }
+    }
+
+    fn job_of(&self, uuid: &Uuid) -> Option<Arc<Mutex<()>>> {
+        let state = self.lock();
+        state
+            .find_by_uuid(uuid)
+            .map(|index| Arc::clone(&state.domains[index].job))
+    }
+}
+
+/// Locks a job mutex, recovering from poisoning (every transition completes under the
+/// state lock, so a panicked job leaves nothing half done).
+fn lock_job(job: &Mutex<()>) -> MutexGuard<'_, ()> {
+    job.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The path part of an lxc URI ("lxc:///system" -> "/system").
+fn uri_path(uri: &str) -> &str {
+    let rest = uri.split_once(':').map(|(_, rest)| rest).unwrap_or(uri);
+    let rest = rest.split(['?', '#']).next().unwrap_or("");
+    match rest.strip_prefix("//") {
+        Some(after_authority) => after_authority
+            .find('/')
+            .map(|i| &after_authority[i..])
+            .unwrap_or(""),
+        None => rest,
+    }
+}
+
+impl Driver for LxcDriver {
+    fn scheme(&self) -> &'static str {
+        "lxc"
+    }
+
+    fn open(&self, uri: &str, _read_only: bool) -> DriverResult<Arc<dyn Connection>> {
+        match uri_path(uri) {
+            "" | "/" | "/system" => Ok(Arc::new(LxcConnection::new(Arc::clone(&self.inner)))),
+            other => Err(DriverError::new(
+                codes::INTERNAL_ERROR,
+                domains::LXC,
+                format!("unexpected LXC URI path '{other}', try lxc:///system"),
+            )),
+        }
+    }
+
+    /// Running containers keep the daemon up, as in libvirt.
+    fn inhibits_idle(&self) -> bool {
+        self.inner.lock().domains.iter().any(|d| d.is_active())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uri_paths() {
+        assert_eq!(uri_path("lxc:///system"), "/system");
+        assert_eq!(uri_path("lxc:///"), "/");
+        assert_eq!(uri_path("lxc+unix:///system?socket=/x"), "/system");
+    }
+}
