@@ -78,6 +78,9 @@ pub fn build_daemon(
     if opts.daemon.serves_scheme("qemu") {
         available.push(qemu_driver(&events, &opts.hooks));
     }
+    if opts.daemon.serves_scheme("lxc") {
+        available.push(lxc_driver(&events, &opts.hooks));
+    }
     // A modular daemon runs only its own driver; others' URIs are refused
     // with "no connection driver available for ...".
     for driver in available {
@@ -116,6 +119,22 @@ fn qemu_driver(events: &Arc<EventHub>, hooks: &hooks::Hooks) -> Arc<dyn drivers:
     let (driver, problems) = drivers::qemu::QemuDriver::new(qemu_paths, sink, Some(hooks.clone()));
     for problem in problems {
         warn!("qemu driver: {problem}");
+    }
+    Arc::new(driver)
+}
+
+/// The lxc driver over this daemon's directories; it re-attaches to containers whose
+/// supervisors outlived a previous daemon before the first client is served.
+fn lxc_driver(events: &Arc<EventHub>, hooks: &hooks::Hooks) -> Arc<dyn drivers::api::Driver> {
+    // SAFETY: geteuid has no preconditions.
+    let privileged = unsafe { libc::geteuid() } == 0;
+    let paths = crate::paths::Paths::from_env(privileged);
+    let lxc_paths = drivers::lxc::LxcPaths::new(&paths.config_dir, &paths.run_dir, &paths.log_dir);
+    let hub = events.clone();
+    let sink: drivers::api::EventSink = Arc::new(move |ev| hub.publish("lxc", &ev));
+    let (driver, problems) = drivers::lxc::LxcDriver::new(lxc_paths, sink, Some(hooks.clone()));
+    for problem in problems {
+        warn!("lxc driver: {problem}");
     }
     Arc::new(driver)
 }
@@ -172,6 +191,9 @@ pub async fn run(
                         if let Err(e) = reload_tls() {
                             error!("TLS reload failed, keeping the previous credentials: {e}");
                         }
+                    }
+                    for problem in daemon.drivers.reload_all() {
+                        warn!("reload: {problem}");
                     }
                     // After the reload, so a changed hook_timeout applies.
                     daemon.hooks.rescan();

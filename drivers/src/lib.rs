@@ -6,6 +6,7 @@
 pub mod api;
 pub mod domain_xml;
 pub mod host;
+pub mod lxc;
 pub mod qemu;
 pub mod test_driver;
 pub mod virconf;

@@ -165,3 +165,26 @@ fn bad_definitions_are_refused_and_leave_no_file() {
     );
     assert_eq!(config_files(&host), vec!["plain.xml".to_string()]);
 }
+
+#[test]
+fn sighup_picks_up_definitions_written_to_disk() {
+    let host = QemuHost::start();
+    let dir = host.root().join("etc/libvirt/qemu");
+    fs::create_dir_all(&dir).expect("config dir");
+    fs::write(
+        dir.join("handmade.xml"),
+        MINIMAL.replace("<name>plain</name>", "<name>handmade</name>"),
+    )
+    .expect("write definition");
+    assert!(!host.virsh_ok("list --all --name").contains("handmade"));
+    host.signal_daemon(libc::SIGHUP);
+    let seen = integration_tests::wait_until(std::time::Duration::from_secs(20), || {
+        host.virsh("list --all --name").stdout.contains("handmade")
+    });
+    assert!(
+        seen,
+        "SIGHUP did not load handmade.xml\n{}",
+        host.diagnostics()
+    );
+    assert_eq!(host.domstate("handmade"), "shut off (unknown)");
+}

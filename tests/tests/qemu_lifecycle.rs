@@ -123,3 +123,31 @@ fn qemu_failure_leaves_domain_failed_with_qemu_message() {
     assert_eq!(host.domstate("g3"), "shut off (failed)");
     assert!(host.guest_pids().is_empty());
 }
+
+#[test]
+fn vnc_autoport_appears_in_live_xml_only() {
+    let host = QemuHost::start();
+    let xml = host
+        .guest_xml("v1")
+        .replace("<devices>", "<devices>\n    <graphics type='vnc'/>");
+    let file = host.root().join("v1.xml");
+    fs::write(&file, xml).expect("write xml");
+    host.virsh_ok(&format!("define {}", file.display()));
+    host.virsh_ok("start v1");
+    let live = host.virsh_ok("dumpxml v1");
+    let port = live
+        .split("<graphics type='vnc' port='")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .and_then(|p| p.parse::<u16>().ok())
+        .unwrap_or(0);
+    assert!(port >= 5900, "{live}");
+    assert!(live.contains("<domain type='qemu' id='"), "{live}");
+    let inactive = host.virsh_ok("dumpxml --inactive v1");
+    assert!(
+        inactive.contains("<graphics type='vnc' port='-1' autoport='yes'>"),
+        "{inactive}"
+    );
+    assert!(inactive.starts_with("<domain type='qemu'>"), "{inactive}");
+    host.virsh_ok("destroy v1");
+}

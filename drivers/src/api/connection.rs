@@ -22,6 +22,11 @@ pub trait Driver: Send + Sync {
     fn inhibits_idle(&self) -> bool {
         false
     }
+    /// SIGHUP: re-read what the driver keeps on disk (domain definitions). Returns
+    /// problems worth logging.
+    fn reload(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// One client's open connection. Every method but `uri` and `hv_type` has a default that

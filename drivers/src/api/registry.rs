@@ -41,6 +41,11 @@ impl DriverRegistry {
         self.drivers.iter().any(|d| d.inhibits_idle())
     }
 
+    /// Asks every driver to re-read its on-disk state (SIGHUP); returns the problems.
+    pub fn reload_all(&self) -> Vec<String> {
+        self.drivers.iter().flat_map(|d| d.reload()).collect()
+    }
+
     /// Schemes served, in registration order.
     pub fn schemes(&self) -> Vec<&'static str> {
         self.drivers.iter().map(|d| d.scheme()).collect()

@@ -173,7 +173,7 @@ impl ContainerCgroup {
         Ok(())
     }
 
-    fn mount_of(&self, dir: &Path) -> &Path {
+    fn mount_of<'a>(&'a self, dir: &'a Path) -> &'a Path {
         self.dirs
             .iter()
             .find(|d| d.dir == dir)
@@ -192,7 +192,10 @@ impl ContainerCgroup {
             return write_file(&dir.join("freezer.state"), value);
         }
         if let Some(v2) = self.dirs.iter().find(|d| d.hierarchy.v2) {
-            return write_file(&v2.dir.join("cgroup.freeze"), if frozen { "1" } else { "0" });
+            return write_file(
+                &v2.dir.join("cgroup.freeze"),
+                if frozen { "1" } else { "0" },
+            );
         }
         Err(LxcError::Failed(
             "no freezer controller is available to suspend the container".into(),
@@ -348,8 +351,11 @@ mod tests {
         let written = fs::read_to_string(root.join("memory/m/c.libvirt-lxc/memory.limit_in_bytes"))
             .expect("limit file");
         assert_eq!(written, "1048576");
-        fs::write(root.join("memory/m/c.libvirt-lxc/memory.usage_in_bytes"), "4096\n")
-            .expect("usage file");
+        fs::write(
+            root.join("memory/m/c.libvirt-lxc/memory.usage_in_bytes"),
+            "4096\n",
+        )
+        .expect("usage file");
         assert_eq!(group.memory_usage_kib(), Some(4));
         assert!(group.set_frozen(true).is_err(), "no freezer in this layout");
         let _ = fs::remove_dir_all(&root);

@@ -205,7 +205,9 @@ mod tests {
             Some(PathBuf::from("/sys/fs/cgroup/memory"))
         );
         assert_eq!(
-            layout.hierarchy_of("cpuacct").map(|h| h.mount_point.clone()),
+            layout
+                .hierarchy_of("cpuacct")
+                .map(|h| h.mount_point.clone()),
             Some(PathBuf::from("/sys/fs/cgroup/cpuacct"))
         );
         assert!(layout.hierarchy_of("hugetlb").is_some_and(|h| h.v2));
@@ -231,7 +233,12 @@ mod tests {
     fn comounted_v1_controllers_share_one_group() {
         let layout = CgroupLayout::from_mountinfo(V1_COMOUNTED, |_| String::new());
         let cpu = layout.hierarchy_of("cpu").map(|h| h.mount_point.clone());
-        assert_eq!(cpu, layout.hierarchy_of("cpuacct").map(|h| h.mount_point.clone()));
+        assert_eq!(
+            cpu,
+            layout
+                .hierarchy_of("cpuacct")
+                .map(|h| h.mount_point.clone())
+        );
         assert_eq!(layout.placement_hierarchies().len(), 2);
     }
 

@@ -109,7 +109,12 @@ mod tests {
 
     #[test]
     fn words_and_notices_round_trip() {
-        for req in [Request::Info, Request::Shutdown, Request::Destroy, Request::Watch] {
+        for req in [
+            Request::Info,
+            Request::Shutdown,
+            Request::Destroy,
+            Request::Watch,
+        ] {
             assert_eq!(Request::parse(req.word()), Some(req));
         }
         assert_eq!(Request::parse("reboot"), None);

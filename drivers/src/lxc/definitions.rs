@@ -102,7 +102,11 @@ impl Inner {
     }
 
     /// `virDomainCreateXML`: a transient container started from `xml`.
-    pub(super) fn create_xml(self: &Arc<Self>, xml: &str, flags: u32) -> DriverResult<DomainHandle> {
+    pub(super) fn create_xml(
+        self: &Arc<Self>,
+        xml: &str,
+        flags: u32,
+    ) -> DriverResult<DomainHandle> {
         check_flags(
             flags,
             create_flags::START_PAUSED | create_flags::AUTODESTROY | create_flags::VALIDATE,

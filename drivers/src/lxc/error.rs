@@ -53,7 +53,10 @@ mod tests {
     #[test]
     fn failures_map_to_lxc_errors() {
         let err: DriverError = LxcError::Failed("container died".into()).into();
-        assert_eq!((err.code, err.domain), (codes::OPERATION_FAILED, domains::LXC));
+        assert_eq!(
+            (err.code, err.domain),
+            (codes::OPERATION_FAILED, domains::LXC)
+        );
         assert_eq!(err.message, "operation failed: container died");
         let err: DriverError = LxcError::Unsupported("no init".into()).into();
         assert_eq!(err.message, "unsupported configuration: no init");

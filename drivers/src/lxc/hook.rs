@@ -13,7 +13,13 @@ const FROM_HOOK: i32 = 34;
 const HOOK_FORMAT: &str = "Hook script execution failed: %s";
 
 /// Runs the scripts for `op`; an error is returned only when the failure aborts `op`.
-pub fn run_hook(inner: &Inner, name: &str, op: &str, subop: &str, xml: &str) -> Result<(), DriverError> {
+pub fn run_hook(
+    inner: &Inner,
+    name: &str,
+    op: &str,
+    subop: &str,
+    xml: &str,
+) -> Result<(), DriverError> {
     let Some(hooks) = inner.hooks.as_ref() else {
         return Ok(());
     };

@@ -64,18 +64,17 @@ impl Inner {
         let spec = container_spec(&def)?;
         let xml = def.to_xml(Default::default());
         run_hook(self, &name, "prepare", "begin", &xml)?;
-        let started = run_hook(self, &name, "start", "begin", &xml)
-            .and_then(|()| {
-                let status = self.paths.status_file(&name);
-                save_status(&status, &StatusInfo::starting(persistent), &def)?;
-                spawn_supervisor(&self.paths, &name).map_err(|e| {
-                    DriverError::new(
-                        codes::INTERNAL_ERROR,
-                        domains::LXC,
-                        format!("guest failed to start: {e}"),
-                    )
-                })
-            });
+        let started = run_hook(self, &name, "start", "begin", &xml).and_then(|()| {
+            let status = self.paths.status_file(&name);
+            save_status(&status, &StatusInfo::starting(persistent), &def)?;
+            spawn_supervisor(&self.paths, &name).map_err(|e| {
+                DriverError::new(
+                    codes::INTERNAL_ERROR,
+                    domains::LXC,
+                    format!("guest failed to start: {e}"),
+                )
+            })
+        });
         let started = match started {
             Ok(started) => started,
             Err(e) => {
@@ -176,7 +175,11 @@ impl Inner {
 
     /// Asks init to terminate (SIGTERM); the stop is reported when it exits.
     pub(super) fn shutdown(&self, dom: &DomainRef, flags: u32) -> DriverResult<()> {
-        check_flags(flags, SHUTDOWN_INITCTL | SHUTDOWN_SIGNAL, "lxcDomainShutdownFlags")?;
+        check_flags(
+            flags,
+            SHUTDOWN_INITCTL | SHUTDOWN_SIGNAL,
+            "lxcDomainShutdownFlags",
+        )?;
         let name = {
             let st = self.lock();
             let obj = st.get(dom)?;
@@ -225,7 +228,7 @@ fn no_domain(uuid: &Uuid) -> DriverError {
 
 /// Init of the run `token` is gone (`notice` is None when the supervisor vanished without
 /// a word): mark the domain stopped, drop its status file, run the stop hooks.
-pub fn container_exited(inner: &Arc<Inner>, uuid: &Uuid, token: u64, notice: Option<ExitNotice>) {
+pub fn container_exited(inner: &Inner, uuid: &Uuid, token: u64, notice: Option<ExitNotice>) {
     let stopped = {
         let mut st = inner.lock();
         let Some(index) = st.find_by_uuid(uuid) else {

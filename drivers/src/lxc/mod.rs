@@ -35,7 +35,9 @@ pub use conf::LxcConfig;
 pub use error::LxcError;
 pub use paths::LxcPaths;
 
-use crate::api::{codes, domains, Connection, DomainEvent, Driver, DriverError, DriverResult, EventSink, Uuid};
+use crate::api::{
+    codes, domains, Connection, DomainEvent, Driver, DriverError, DriverResult, EventSink, Uuid,
+};
 use cgroup_layout::CgroupLayout;
 use connection::LxcConnection;
 use state::LxcState;

@@ -85,17 +85,26 @@ mod tests {
             Path::new("/r/run/libvirt"),
             Path::new("/r/var/log/libvirt"),
         );
-        assert_eq!(p.config_file("c"), PathBuf::from("/r/etc/libvirt/lxc/c.xml"));
+        assert_eq!(
+            p.config_file("c"),
+            PathBuf::from("/r/etc/libvirt/lxc/c.xml")
+        );
         assert_eq!(
             p.autostart_link("c"),
             PathBuf::from("/r/etc/libvirt/lxc/autostart/c.xml")
         );
-        assert_eq!(p.status_file("c"), PathBuf::from("/r/run/libvirt/lxc/c.xml"));
+        assert_eq!(
+            p.status_file("c"),
+            PathBuf::from("/r/run/libvirt/lxc/c.xml")
+        );
         assert_eq!(
             p.control_socket("c"),
             PathBuf::from("/r/run/libvirt/lxc/c.sock")
         );
-        assert_eq!(p.log_file("c"), PathBuf::from("/r/var/log/libvirt/lxc/c.log"));
+        assert_eq!(
+            p.log_file("c"),
+            PathBuf::from("/r/var/log/libvirt/lxc/c.log")
+        );
         assert_eq!(p.lxc_conf, PathBuf::from("/r/etc/libvirt/lxc.conf"));
     }
 }

@@ -104,10 +104,18 @@ impl DomainObj {
             || (flags & list_flags::OTHER != 0
                 && !matches!(self.state, state::RUNNING | state::PAUSED | state::SHUTOFF));
         pair(list_flags::ACTIVE, list_flags::INACTIVE, self.is_active())
-            && pair(list_flags::PERSISTENT, list_flags::TRANSIENT, self.persistent)
+            && pair(
+                list_flags::PERSISTENT,
+                list_flags::TRANSIENT,
+                self.persistent,
+            )
             && state_ok
             && pair(list_flags::MANAGEDSAVE, list_flags::NO_MANAGEDSAVE, false)
-            && pair(list_flags::AUTOSTART, list_flags::NO_AUTOSTART, self.autostart)
+            && pair(
+                list_flags::AUTOSTART,
+                list_flags::NO_AUTOSTART,
+                self.autostart,
+            )
             && pair(list_flags::HAS_SNAPSHOT, list_flags::NO_SNAPSHOT, false)
             && pair(list_flags::HAS_CHECKPOINT, list_flags::NO_CHECKPOINT, false)
     }
@@ -144,7 +152,11 @@ impl LxcState {
     pub fn get_mut(&mut self, dom: &DomainRef) -> DriverResult<&mut DomainObj> {
         match self.find_by_uuid(&dom.uuid) {
             Some(i) => Ok(&mut self.domains[i]),
-            None => Err(DriverError::no_domain_uuid(domains::LXC, &dom.uuid, &dom.name)),
+            None => Err(DriverError::no_domain_uuid(
+                domains::LXC,
+                &dom.uuid,
+                &dom.name,
+            )),
         }
     }
 

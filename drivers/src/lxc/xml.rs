@@ -287,11 +287,7 @@ fn to_kib(value: &str, unit: &str) -> Result<u64, LxcError> {
         "KB" => return Ok(number * 1000 / 1024),
         "M" | "MiB" => 1024,
         "G" | "GiB" => 1024 * 1024,
-        _ => {
-            return Err(LxcError::Unsupported(format!(
-                "unknown size unit '{unit}'"
-            )))
-        }
+        _ => return Err(LxcError::Unsupported(format!("unknown size unit '{unit}'"))),
     };
     number
         .checked_mul(factor)
@@ -345,7 +341,10 @@ fn id_map(element: &Element) -> Result<IdMap, LxcError> {
                 .attr(name)
                 .and_then(|v| v.trim().parse::<u32>().ok())
                 .ok_or_else(|| {
-                    LxcError::Unsupported(format!("idmap <{}> needs a numeric '{name}'", child.name))
+                    LxcError::Unsupported(format!(
+                        "idmap <{}> needs a numeric '{name}'",
+                        child.name
+                    ))
                 })
         };
         let range = (number("start")?, number("target")?, number("count")?);
@@ -387,7 +386,10 @@ mod tests {
         let (def, spec) = parse_lxc_xml(FULL).expect("valid lxc definition");
         assert_eq!(def.name, "c1");
         assert_eq!(spec.init, "/bin/sh");
-        assert_eq!(spec.init_args, vec!["-c".to_string(), "sleep 9".to_string()]);
+        assert_eq!(
+            spec.init_args,
+            vec!["-c".to_string(), "sleep 9".to_string()]
+        );
         assert_eq!(spec.init_env, vec![("FOO".to_string(), "bar".to_string())]);
         assert_eq!(spec.init_dir.as_deref(), Some("/tmp"));
         assert_eq!(spec.memory_kib, 65536);
@@ -436,8 +438,7 @@ mod tests {
         assert!(err.to_string().contains("used twice"), "{err}");
         let bad_env = FULL.replace("name='FOO'", "name='1X'");
         assert!(parse_lxc_xml(&bad_env).is_err());
-        let no_source =
-            FULL.replace("<source dir='/data'/>", "");
+        let no_source = FULL.replace("<source dir='/data'/>", "");
         let err = parse_lxc_xml(&no_source).expect_err("no source");
         assert!(err.to_string().contains("'/data'"), "{err}");
     }

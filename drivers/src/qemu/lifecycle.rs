@@ -93,6 +93,8 @@ impl Inner {
         let token = self.lock().allocate_token();
         match self.launch(&def, flags, &source, token) {
             Ok((process, monitor)) => {
+                let mut def = def;
+                super::live_xml::fill_graphics(&mut def, &monitor);
                 Ok(self.mark_started(uuid, def, flags, &source, process, monitor, token))
             }
             Err(err) => {
@@ -263,6 +265,8 @@ impl Inner {
             if obj.persistent && obj.new_def.is_none() {
                 obj.new_def = Some(obj.def.clone());
             }
+            // The live definition: what was started plus what QEMU chose (VNC port).
+            obj.def = def;
             obj.id = id;
             obj.run = Some(Running {
                 process: process.clone(),

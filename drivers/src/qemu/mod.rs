@@ -19,6 +19,7 @@ mod fsutil;
 mod guest_control;
 mod hook_calls;
 mod lifecycle;
+mod live_xml;
 mod managed_save;
 mod monitor_events;
 mod paths;
@@ -152,6 +153,11 @@ impl Driver for QemuDriver {
                 format!("unexpected QEMU URI path '{other}', try qemu:///system"),
             )),
         }
+    }
+
+    /// SIGHUP: new and changed definitions on disk are picked up, as in libvirt.
+    fn reload(&self) -> Vec<String> {
+        reconnect::reload_configs(&self.inner)
     }
 
     /// Running guests keep the daemon up, as in libvirt.

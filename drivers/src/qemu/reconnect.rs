@@ -117,6 +117,35 @@ pub fn load_and_reconnect(inner: &Arc<Inner>) -> Vec<String> {
     problems
 }
 
+/// Re-reads the definitions on disk: new files add domains, changed files replace the
+/// persistent definition (of a running domain too, taking effect at its next start).
+/// Domains whose file went away stay, as in libvirt.
+pub fn reload_configs(inner: &Inner) -> Vec<String> {
+    let (configs, mut problems) = store::load_configs(&inner.paths, &load_facts());
+    let mut st = inner.lock();
+    for config in configs {
+        match st.check_clash(&config.def) {
+            Ok(Some(index)) => {
+                let obj = &mut st.domains[index];
+                obj.autostart = config.autostart;
+                obj.persistent = true;
+                if obj.is_active() {
+                    obj.new_def = Some(config.def);
+                } else {
+                    obj.def = config.def;
+                }
+            }
+            Ok(None) => {
+                let mut obj = DomainObj::inactive(config.def, true);
+                obj.autostart = config.autostart;
+                st.domains.push(obj);
+            }
+            Err(e) => problems.push(e.message),
+        }
+    }
+    problems
+}
+
 fn status_files(inner: &Inner) -> Vec<std::path::PathBuf> {
     let Ok(entries) = fs::read_dir(&inner.paths.run_dir) else {
         return Vec::new();

@@ -132,6 +132,16 @@ impl QemuHost {
         }
     }
 
+    /// Sends `signal` to the running daemon.
+    pub fn signal_daemon(&self, signal: i32) {
+        if let Some(child) = &self.daemon {
+            // SAFETY: signalling the daemon process we spawned.
+            unsafe {
+                libc::kill(child.id() as i32, signal);
+            }
+        }
+    }
+
     pub fn diagnostics(&self) -> String {
         let read = |name: &str| fs::read_to_string(self.root().join(name)).unwrap_or_default();
         format!(

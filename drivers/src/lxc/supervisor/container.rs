@@ -34,8 +34,15 @@ pub struct ChildSetup<'a> {
 
 /// Runs in the child; returns only on failure (after which the child must exit).
 pub fn run_child(setup: ChildSetup) -> SupervisorError {
-    let mut report = fs::File::from(setup.report.try_clone().unwrap_or(setup.report));
-    let err = match prepare_and_exec(&setup.spec, &setup.staging, setup.console.as_deref(), &setup.go, &mut report) {
+    let ChildSetup {
+        spec,
+        staging,
+        console,
+        go,
+        report,
+    } = setup;
+    let mut report = fs::File::from(report);
+    let err = match prepare_and_exec(spec, &staging, console.as_deref(), &go, &mut report) {
         Ok(never) => match never {},
         Err(e) => e,
     };
@@ -67,7 +74,13 @@ fn prepare_and_exec(
         .map_err(|e| SupervisorError::io("cannot report to the supervisor", e))?;
     wait_go(go)?;
 
-    mount(None, Path::new("/"), None, libc::MS_REC | libc::MS_PRIVATE, None)?;
+    mount(
+        None,
+        Path::new("/"),
+        None,
+        libc::MS_REC | libc::MS_PRIVATE,
+        None,
+    )?;
     build_root(spec, staging, console)?;
     pivot_into(staging)?;
     let host = CString::new(spec.name.as_bytes()).map_err(|_| bad("hostname"))?;
@@ -79,7 +92,8 @@ fn prepare_and_exec(
     attach_console(console.is_some())?;
     set_identity(spec)?;
     if let Some(dir) = &spec.init_dir {
-        std::env::set_current_dir(dir).map_err(|e| SupervisorError::io("cannot enter initdir", e))?;
+        std::env::set_current_dir(dir)
+            .map_err(|e| SupervisorError::io("cannot enter initdir", e))?;
     }
     exec_init(spec)
 }
@@ -101,7 +115,13 @@ fn build_root(
     console: Option<&Path>,
 ) -> Result<(), SupervisorError> {
     let (root, readonly) = spec.root_source();
-    mount(Some(Path::new(root)), staging, None, libc::MS_BIND | libc::MS_REC, None)?;
+    mount(
+        Some(Path::new(root)),
+        staging,
+        None,
+        libc::MS_BIND | libc::MS_REC,
+        None,
+    )?;
     for fs_spec in &spec.filesystems {
         if fs_spec.target() == "/" {
             continue;
@@ -112,7 +132,13 @@ fn build_root(
                 source, readonly, ..
             } => {
                 make_dir(&target)?;
-                mount(Some(Path::new(source)), &target, None, libc::MS_BIND | libc::MS_REC, None)?;
+                mount(
+                    Some(Path::new(source)),
+                    &target,
+                    None,
+                    libc::MS_BIND | libc::MS_REC,
+                    None,
+                )?;
                 if *readonly {
                     remount_readonly(&target)?;
                 }
@@ -120,18 +146,36 @@ fn build_root(
             FilesystemSpec::Ram { usage_kib, .. } => {
                 make_dir(&target)?;
                 let options = format!("size={}k,mode=755", usage_kib);
-                mount(Some(Path::new("tmpfs")), &target, Some("tmpfs"), libc::MS_NOSUID | libc::MS_NODEV, Some(&options))?;
+                mount(
+                    Some(Path::new("tmpfs")),
+                    &target,
+                    Some("tmpfs"),
+                    libc::MS_NOSUID | libc::MS_NODEV,
+                    Some(&options),
+                )?;
             }
         }
     }
     let proc_dir = staging.join("proc");
     make_dir(&proc_dir)?;
-    mount(Some(Path::new("proc")), &proc_dir, Some("proc"), libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC, None)?;
+    mount(
+        Some(Path::new("proc")),
+        &proc_dir,
+        Some("proc"),
+        libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
+        None,
+    )?;
     let sys_dir = staging.join("sys");
     make_dir(&sys_dir)?;
     let ro = libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
     if mount(Some(Path::new("sysfs")), &sys_dir, Some("sysfs"), ro, None).is_err() {
-        mount(Some(Path::new("/sys")), &sys_dir, None, libc::MS_BIND | libc::MS_REC, None)?;
+        mount(
+            Some(Path::new("/sys")),
+            &sys_dir,
+            None,
+            libc::MS_BIND | libc::MS_REC,
+            None,
+        )?;
         remount_readonly(&sys_dir)?;
     }
     build_dev(staging, console)?;
@@ -146,19 +190,42 @@ fn build_root(
 fn build_dev(staging: &Path, console: Option<&Path>) -> Result<(), SupervisorError> {
     let dev = staging.join("dev");
     make_dir(&dev)?;
-    mount(Some(Path::new("devfs")), &dev, Some("tmpfs"), libc::MS_NOSUID | libc::MS_NOEXEC, Some("mode=755,size=64k"))?;
+    mount(
+        Some(Path::new("devfs")),
+        &dev,
+        Some("tmpfs"),
+        libc::MS_NOSUID | libc::MS_NOEXEC,
+        Some("mode=755,size=64k"),
+    )?;
     for name in DEVICES {
         bind_file(&Path::new("/dev").join(name), &dev.join(name))?;
     }
     let pts = dev.join("pts");
     make_dir(&pts)?;
-    mount(Some(Path::new("devpts")), &pts, Some("devpts"), libc::MS_NOSUID | libc::MS_NOEXEC, Some("newinstance,ptmxmode=0666,mode=0620"))?;
+    mount(
+        Some(Path::new("devpts")),
+        &pts,
+        Some("devpts"),
+        libc::MS_NOSUID | libc::MS_NOEXEC,
+        Some("newinstance,ptmxmode=0666,mode=0620"),
+    )?;
     std::os::unix::fs::symlink("pts/ptmx", dev.join("ptmx"))
         .map_err(|e| SupervisorError::io("cannot link /dev/ptmx", e))?;
     let shm = dev.join("shm");
     make_dir(&shm)?;
-    mount(Some(Path::new("shm")), &shm, Some("tmpfs"), libc::MS_NOSUID | libc::MS_NODEV, Some("mode=1777"))?;
-    for (link, target) in [("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")] {
+    mount(
+        Some(Path::new("shm")),
+        &shm,
+        Some("tmpfs"),
+        libc::MS_NOSUID | libc::MS_NODEV,
+        Some("mode=1777"),
+    )?;
+    for (link, target) in [
+        ("fd", "/proc/self/fd"),
+        ("stdin", "/proc/self/fd/0"),
+        ("stdout", "/proc/self/fd/1"),
+        ("stderr", "/proc/self/fd/2"),
+    ] {
         std::os::unix::fs::symlink(target, dev.join(link))
             .map_err(|e| SupervisorError::io("cannot create /dev link", e))?;
     }
@@ -182,7 +249,10 @@ fn pivot_into(staging: &Path) -> Result<(), SupervisorError> {
     std::env::set_current_dir("/").map_err(|e| SupervisorError::io("cannot enter /", e))?;
     let old_c = c_path(Path::new("/.oldroot"))?;
     // SAFETY: valid NUL-terminated path.
-    check(unsafe { libc::umount2(old_c.as_ptr(), libc::MNT_DETACH) }, "umount old root")?;
+    check(
+        unsafe { libc::umount2(old_c.as_ptr(), libc::MNT_DETACH) },
+        "umount old root",
+    )?;
     let _ = fs::remove_dir("/.oldroot");
     Ok(())
 }
@@ -191,7 +261,11 @@ fn pivot_into(staging: &Path) -> Result<(), SupervisorError> {
 fn attach_console(has_console: bool) -> Result<(), SupervisorError> {
     // SAFETY: setsid has no preconditions.
     unsafe { libc::setsid() };
-    let path = if has_console { "/dev/console" } else { "/dev/null" };
+    let path = if has_console {
+        "/dev/console"
+    } else {
+        "/dev/null"
+    };
     let file = fs::OpenOptions::new()
         .read(true)
         .write(true)
@@ -242,7 +316,9 @@ fn lookup_id(file: &str, name: &str) -> Result<u32, SupervisorError> {
             (fields.next()? == name).then_some(())?;
             fields.nth(1)?.parse::<u32>().ok()
         })
-        .ok_or_else(|| SupervisorError::Failed(format!("'{name}' is not in the container's {file}")))
+        .ok_or_else(|| {
+            SupervisorError::Failed(format!("'{name}' is not in the container's {file}"))
+        })
 }
 
 fn exec_init(spec: &ContainerSpec) -> Result<Never, SupervisorError> {
@@ -274,8 +350,7 @@ fn inside(root: &Path, target: &str) -> PathBuf {
 }
 
 fn make_dir(path: &Path) -> Result<(), SupervisorError> {
-    fs::create_dir_all(path)
-        .map_err(|e| SupervisorError::io_at("cannot create directory", path, e))
+    fs::create_dir_all(path).map_err(|e| SupervisorError::io_at("cannot create directory", path, e))
 }
 
 fn bind_file(source: &Path, target: &Path) -> Result<(), SupervisorError> {
@@ -287,7 +362,13 @@ fn bind_file(source: &Path, target: &Path) -> Result<(), SupervisorError> {
 }
 
 fn remount_readonly(target: &Path) -> Result<(), SupervisorError> {
-    mount(None, target, None, libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY | libc::MS_REC, None)
+    mount(
+        None,
+        target,
+        None,
+        libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY | libc::MS_REC,
+        None,
+    )
 }
 
 fn c_path(path: &Path) -> Result<CString, SupervisorError> {
@@ -307,8 +388,12 @@ fn mount(
 ) -> Result<(), SupervisorError> {
     let source_c = source.map(c_path).transpose()?;
     let target_c = c_path(target)?;
-    let fstype_c = fstype.map(|t| CString::new(t).map_err(|_| bad("fstype"))).transpose()?;
-    let data_c = data.map(|d| CString::new(d).map_err(|_| bad("options"))).transpose()?;
+    let fstype_c = fstype
+        .map(|t| CString::new(t).map_err(|_| bad("fstype")))
+        .transpose()?;
+    let data_c = data
+        .map(|d| CString::new(d).map_err(|_| bad("options")))
+        .transpose()?;
     let ptr = |c: &Option<CString>| c.as_ref().map_or(std::ptr::null(), |c| c.as_ptr());
     // SAFETY: every pointer is NULL or a valid NUL-terminated string alive for the call.
     let rc = unsafe {
@@ -323,7 +408,12 @@ fn mount(
     if rc != 0 {
         return Err(SupervisorError::Failed(format!(
             "cannot mount {} on '{}': {}",
-            source.map_or_else(|| OsStr::new("(remount)").to_os_string(), |s| s.as_os_str().to_os_string()).to_string_lossy(),
+            source
+                .map_or_else(
+                    || OsStr::new("(remount)").to_os_string(),
+                    |s| s.as_os_str().to_os_string()
+                )
+                .to_string_lossy(),
             target.display(),
             std::io::Error::last_os_error()
         )));
@@ -339,9 +429,4 @@ fn check(rc: i32, what: &str) -> Result<(), SupervisorError> {
         )));
     }
     Ok(())
-}
-
-/// The tmpfs `/dev` needs no files from the host beyond the nodes; exposed for tests.
-pub fn device_names() -> &'static [&'static str] {
-    DEVICES
 }

@@ -35,13 +35,19 @@ pub fn serve(mut running: RunningContainer) -> i32 {
             pollfd(running.listener.as_raw_fd()),
         ];
         let console_fd = running.console.as_ref().map(|c| c.master.as_raw_fd());
-        fds.push(pollfd(if console_open { console_fd.unwrap_or(-1) } else { -1 }));
+        fds.push(pollfd(if console_open {
+            console_fd.unwrap_or(-1)
+        } else {
+            -1
+        }));
         fds.extend(clients.iter().map(|c| pollfd(c.stream.as_raw_fd())));
         // SAFETY: fds is a valid array of pollfd of the given length.
         let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, -1) };
         if n < 0 {
             continue;
         }
+        // Which existing clients have input, taken before new ones are accepted.
+        let ready: Vec<bool> = fds[3..].iter().map(|f| f.revents != 0).collect();
         if fds[0].revents != 0 {
             drain_signals(&signal_fd, &running);
         }
@@ -57,10 +63,10 @@ pub fn serve(mut running: RunningContainer) -> i32 {
         if fds[2].revents != 0 {
             console_open = copy_console(&mut running);
         }
-        let ready: Vec<bool> = fds[3..].iter().map(|f| f.revents != 0).collect();
         let mut index = 0;
         clients.retain_mut(|client| {
-            let keep = !ready[index] || handle_client(client, &running);
+            let has_input = ready.get(index).copied().unwrap_or(true);
+            let keep = !has_input || handle_client(client, &running);
             index += 1;
             keep
         });

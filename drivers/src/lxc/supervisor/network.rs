@@ -7,7 +7,10 @@ use super::SupervisorError;
 use crate::lxc::xml::InterfaceSpec;
 
 /// Creates the pairs for the container whose init is `pid`; returns the host-side names.
-pub fn setup_interfaces(pid: i32, interfaces: &[InterfaceSpec]) -> Result<Vec<String>, SupervisorError> {
+pub fn setup_interfaces(
+    pid: i32,
+    interfaces: &[InterfaceSpec],
+) -> Result<Vec<String>, SupervisorError> {
     let mut created = Vec::new();
     for (index, iface) in interfaces.iter().enumerate() {
         let host = iface

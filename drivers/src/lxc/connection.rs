@@ -1,0 +1,337 @@
+//! A client's connection to `lxc:///system`.
+
+use std::sync::{Arc, OnceLock};
+
+use super::definitions::check_flags;
+use super::state::DomainObj;
+use super::Inner;
+use crate::api::{
+    codes, domains, feature, list_flags, xml_flags, Connection, DomainHandle, DomainInfo,
+    DomainRef, DriverError, DriverResult, NodeInfo, SecurityLabel, SecurityModel, Uuid,
+};
+
+pub struct LxcConnection {
+    inner: Arc<Inner>,
+}
+
+impl LxcConnection {
+    pub(super) fn new(inner: Arc<Inner>) -> Self {
+        LxcConnection { inner }
+    }
+
+    fn lookup(
+        &self,
+        predicate: impl Fn(&DomainObj) -> bool,
+        not_found: impl FnOnce() -> DriverError,
+    ) -> DriverResult<DomainHandle> {
+        let st = self.inner.lock();
+        st.domains
+            .iter()
+            .find(|d| predicate(d))
+            .map(|d| d.handle())
+            .ok_or_else(not_found)
+    }
+
+    fn with_domain<T>(&self, dom: &DomainRef, f: impl FnOnce(&DomainObj) -> T) -> DriverResult<T> {
+        let st = self.inner.lock();
+        st.get(dom).map(f)
+    }
+}
+
+/// The kernel release as libvirt encodes it for `virConnectGetVersion` of LXC.
+fn kernel_version() -> u64 {
+    static VERSION: OnceLock<u64> = OnceLock::new();
+    *VERSION.get_or_init(|| {
+        let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+        parse_release(&release)
+    })
+}
+
+fn parse_release(release: &str) -> u64 {
+    let numeric = release
+        .trim()
+        .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .next()
+        .unwrap_or("");
+    let mut parts = numeric.split('.').map(|p| p.parse::<u64>().unwrap_or(0));
+    let major = parts.next().unwrap_or(0);
+    let minor = parts.next().unwrap_or(0);
+    let micro = parts.next().unwrap_or(0);
+    major * 1_000_000 + minor * 1_000 + micro
+}
+
+/// The capabilities document: the host part, then the container guests libvirt lists.
+fn capabilities() -> &'static str {
+    static CAPS: OnceLock<String> = OnceLock::new();
+    CAPS.get_or_init(|| {
+        let uuid = crate::host::default_host_uuid(crate::host::HostUuidSource::Smbios);
+        let mut options = crate::host::CapsOptions::new(uuid);
+        options.security_models = vec![crate::host::CapsSecModel::none()];
+        options.emulator_search_dirs.clear();
+        options.native_emulator_fallbacks.clear();
+        let host = crate::host::capabilities_xml(&options);
+        let mut guests = String::new();
+        let arch = std::env::consts::ARCH;
+        let mut arches = vec![(arch, 64)];
+        if arch == "x86_64" {
+            arches.push(("i686", 32));
+        }
+        for (name, wordsize) in arches {
+            guests.push_str(&format!(
+                "  <guest>\n    <os_type>exe</os_type>\n    <arch name='{name}'>\n      \
+                 <wordsize>{wordsize}</wordsize>\n      \
+                 <emulator>/usr/lib/libvirt/libvirt_lxc</emulator>\n      \
+                 <domain type='lxc'/>\n    </arch>\n  </guest>\n\n"
+            ));
+        }
+        match host.rfind("</capabilities>") {
+            Some(at) => format!("{}{}{}", &host[..at], guests, &host[at..]),
+            None => host,
+        }
+    })
+}
+
+impl Connection for LxcConnection {
+    fn uri(&self) -> String {
+        "lxc:///system".to_string()
+    }
+
+    fn hv_type(&self) -> String {
+        "LXC".to_string()
+    }
+
+    fn hv_version(&self) -> DriverResult<u64> {
+        Ok(kernel_version())
+    }
+
+    fn hostname(&self) -> DriverResult<String> {
+        Ok(crate::host::hostname())
+    }
+
+    fn sysinfo(&self, flags: u32) -> DriverResult<String> {
+        check_flags(flags, 0, "lxcConnectGetSysinfo")?;
+        crate::host::sysinfo_xml().map_err(|e| e.to_driver_error(domains::LXC))
+    }
+
+    fn capabilities(&self) -> DriverResult<String> {
+        Ok(capabilities().to_string())
+    }
+
+    fn node_info(&self) -> DriverResult<NodeInfo> {
+        crate::host::node_info()
+            .map(NodeInfo::from)
+            .map_err(|e| DriverError::new(codes::SYSTEM_ERROR, domains::LXC, e.to_string()))
+    }
+
+    fn node_security_model(&self) -> DriverResult<SecurityModel> {
+        Ok(SecurityModel {
+            model: "none".to_string(),
+            doi: "0".to_string(),
+        })
+    }
+
+    fn supports_feature(&self, feature: i32) -> bool {
+        matches!(feature, feature::TYPED_PARAM_STRING | feature::FD_PASSING)
+    }
+
+    fn list_all_domains(&self, flags: u32) -> DriverResult<Vec<DomainHandle>> {
+        check_flags(flags, list_flags::ALL, "lxcConnectListAllDomains")?;
+        let st = self.inner.lock();
+        Ok(st
+            .sorted()
+            .into_iter()
+            .filter(|d| d.matches(flags))
+            .map(|d| d.handle())
+            .collect())
+    }
+
+    fn list_domain_ids(&self, max: usize) -> DriverResult<Vec<i32>> {
+        let st = self.inner.lock();
+        let mut ids: Vec<i32> = st
+            .domains
+            .iter()
+            .filter(|d| d.is_active())
+            .map(|d| d.id())
+            .collect();
+        ids.sort_unstable();
+        ids.truncate(max);
+        Ok(ids)
+    }
+
+    fn num_of_domains(&self) -> DriverResult<i32> {
+        let st = self.inner.lock();
+        Ok(st.domains.iter().filter(|d| d.is_active()).count() as i32)
+    }
+
+    fn list_defined_domains(&self, max: usize) -> DriverResult<Vec<String>> {
+        let st = self.inner.lock();
+        let mut names: Vec<String> = st
+            .sorted()
+            .into_iter()
+            .filter(|d| !d.is_active())
+            .map(|d| d.def.name.clone())
+            .collect();
+        names.truncate(max);
+        Ok(names)
+    }
+
+    fn num_of_defined_domains(&self) -> DriverResult<i32> {
+        let st = self.inner.lock();
+        Ok(st.domains.iter().filter(|d| !d.is_active()).count() as i32)
+    }
+
+    fn lookup_by_name(&self, name: &str) -> DriverResult<DomainHandle> {
+        self.lookup(
+            |d| d.def.name == name,
+            || DriverError::no_domain_name(domains::LXC, name),
+        )
+    }
+
+    fn lookup_by_uuid(&self, uuid: &Uuid) -> DriverResult<DomainHandle> {
+        self.lookup(
+            |d| d.def.uuid == *uuid,
+            || {
+                DriverError::new(
+                    codes::NO_DOMAIN,
+                    domains::LXC,
+                    format!(
+                        "no domain with matching uuid '{}'",
+                        crate::api::format_uuid(uuid)
+                    ),
+                )
+            },
+        )
+    }
+
+    fn lookup_by_id(&self, id: i32) -> DriverResult<DomainHandle> {
+        self.lookup(
+            |d| d.is_active() && d.id() == id,
+            || DriverError::no_domain_id(domains::LXC, id),
+        )
+    }
+
+    fn define_xml(&self, xml: &str, flags: u32) -> DriverResult<DomainHandle> {
+        self.inner.define(xml, flags)
+    }
+
+    fn create_xml(&self, xml: &str, flags: u32) -> DriverResult<DomainHandle> {
+        self.inner.create_xml(xml, flags)
+    }
+
+    fn undefine(&self, dom: &DomainRef, flags: u32) -> DriverResult<()> {
+        self.inner.undefine(dom, flags)
+    }
+
+    fn create(&self, dom: &DomainRef, flags: u32) -> DriverResult<DomainHandle> {
+        self.inner.lock().get(dom)?;
+        self.inner.start(&dom.uuid, flags)
+    }
+
+    fn destroy(&self, dom: &DomainRef, flags: u32) -> DriverResult<()> {
+        self.inner.destroy(dom, flags)
+    }
+
+    fn suspend(&self, dom: &DomainRef) -> DriverResult<()> {
+        self.inner.set_paused(dom, true)
+    }
+
+    fn resume(&self, dom: &DomainRef) -> DriverResult<()> {
+        self.inner.set_paused(dom, false)
+    }
+
+    fn shutdown(&self, dom: &DomainRef, flags: u32) -> DriverResult<()> {
+        self.inner.shutdown(dom, flags)
+    }
+
+    fn get_info(&self, dom: &DomainRef) -> DriverResult<DomainInfo> {
+        self.with_domain(dom, |d| {
+            let (memory_kib, cpu_time_ns) = match &d.run {
+                Some(run) => (
+                    run.cgroup
+                        .memory_usage_kib()
+                        .unwrap_or(d.def.current_memory_kib),
+                    run.cgroup.cpu_time_ns(),
+                ),
+                None => (d.def.current_memory_kib, 0),
+            };
+            DomainInfo {
+                state: d.state,
+                max_mem_kib: d.def.max_memory_kib,
+                memory_kib,
+                nr_virt_cpu: u16::try_from(d.def.vcpus()).unwrap_or(u16::MAX),
+                cpu_time_ns,
+            }
+        })
+    }
+
+    fn get_state(&self, dom: &DomainRef, flags: u32) -> DriverResult<(i32, i32)> {
+        check_flags(flags, 0, "lxcDomainGetState")?;
+        self.with_domain(dom, |d| (i32::from(d.state), d.reason))
+    }
+
+    fn get_xml_desc(&self, dom: &DomainRef, flags: u32) -> DriverResult<String> {
+        check_flags(
+            flags,
+            xml_flags::SECURE | xml_flags::INACTIVE | xml_flags::MIGRATABLE,
+            "lxcDomainGetXMLDesc",
+        )?;
+        self.with_domain(dom, |d| {
+            d.xml(
+                flags & xml_flags::INACTIVE != 0,
+                flags & xml_flags::SECURE != 0,
+            )
+        })
+    }
+
+    fn get_autostart(&self, dom: &DomainRef) -> DriverResult<bool> {
+        self.with_domain(dom, |d| d.autostart)
+    }
+
+    fn set_autostart(&self, dom: &DomainRef, autostart: bool) -> DriverResult<()> {
+        self.inner.set_autostart(dom, autostart)
+    }
+
+    fn is_active(&self, dom: &DomainRef) -> DriverResult<bool> {
+        self.with_domain(dom, |d| d.is_active())
+    }
+
+    fn is_persistent(&self, dom: &DomainRef) -> DriverResult<bool> {
+        self.with_domain(dom, |d| d.persistent)
+    }
+
+    fn is_updated(&self, dom: &DomainRef) -> DriverResult<bool> {
+        self.with_domain(dom, |d| d.new_def.is_some())
+    }
+
+    fn get_os_type(&self, dom: &DomainRef) -> DriverResult<String> {
+        self.with_domain(dom, |d| d.def.os.os_type.clone())
+    }
+
+    fn get_max_memory(&self, dom: &DomainRef) -> DriverResult<u64> {
+        self.with_domain(dom, |d| d.def.max_memory_kib)
+    }
+
+    fn security_label(&self, dom: &DomainRef) -> DriverResult<SecurityLabel> {
+        self.with_domain(dom, |_| SecurityLabel {
+            label: String::new(),
+            enforcing: false,
+        })
+    }
+
+    fn get_messages(&self, dom: &DomainRef, flags: u32) -> DriverResult<Vec<String>> {
+        check_flags(flags, 1 | 2, "lxcDomainGetMessages")?;
+        self.with_domain(dom, |_| Vec::new())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kernel_release_encoding() {
+        assert_eq!(parse_release("6.1.0-13-amd64\n"), 6_001_000);
+        assert_eq!(parse_release("5.15.133+"), 5_015_133);
+        assert_eq!(parse_release(""), 0);
+    }
+}
