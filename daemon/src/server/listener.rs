@@ -123,6 +123,25 @@ fn now_secs() -> i64 {
         .unwrap_or(0)
 }
 
+/// The facts of a client just accepted; unix peer credentials are added by the caller.
+fn client_info(
+    server: &Server,
+    kind: ServiceKind,
+    transport: Transport,
+    peer: Option<std::net::SocketAddr>,
+) -> ClientInfo {
+    ClientInfo {
+        id: server.clients.next_id(),
+        connected_at: now_secs(),
+        transport,
+        read_only: kind.read_only,
+        peer_uid: None,
+        peer_gid: None,
+        peer_pid: None,
+        peer_addr: peer.map(|p| p.to_string()),
+    }
+}
+
 /// Accepts clients while the server has room, until `shutdown`.
 pub async fn accept_loop(listener: Listener, daemon: Arc<Daemon>, shutdown: CancellationToken) {
     let server = if listener.kind.admin {
@@ -148,16 +167,10 @@ pub async fn accept_loop(listener: Listener, daemon: Arc<Daemon>, shutdown: Canc
                 match accepted {
                     Ok((stream, _)) => {
                         let cred = stream.peer_cred().ok();
-                        let info = ClientInfo {
-                            id: server.clients.next_id(),
-                            connected_at: now_secs(),
-                            transport: Transport::Unix,
-                            read_only: kind.read_only,
-                            peer_uid: cred.map(|c| c.uid()),
-                            peer_gid: cred.map(|c| c.gid()),
-                            peer_pid: cred.and_then(|c| c.pid()),
-                            peer_addr: None,
-                        };
+                        let mut info = client_info(&server, kind, Transport::Unix, None);
+                        info.peer_uid = cred.map(|c| c.uid());
+                        info.peer_gid = cred.map(|c| c.gid());
+                        info.peer_pid = cred.and_then(|c| c.pid());
                         tokio::spawn(client::serve(
                             stream,
                             daemon.clone(),
@@ -186,16 +199,7 @@ pub async fn accept_loop(listener: Listener, daemon: Arc<Daemon>, shutdown: Canc
                 match accepted {
                     Ok((stream, peer)) => {
                         let _ = stream.set_nodelay(true);
-                        let info = ClientInfo {
-                            id: server.clients.next_id(),
-                            connected_at: now_secs(),
-                            transport: kind.transport,
-                            read_only: kind.read_only,
-                            peer_uid: None,
-                            peer_gid: None,
-                            peer_pid: None,
-                            peer_addr: Some(peer.to_string()),
-                        };
+                        let info = client_info(&server, kind, kind.transport, Some(peer));
                         tokio::spawn(client::serve(
                             stream,
                             daemon.clone(),
@@ -240,16 +244,7 @@ async fn accept_tls(
         match accepted {
             Ok((stream, peer)) => {
                 let _ = stream.set_nodelay(true);
-                let info = ClientInfo {
-                    id: server.clients.next_id(),
-                    connected_at: now_secs(),
-                    transport: Transport::Tls,
-                    read_only: kind.read_only,
-                    peer_uid: None,
-                    peer_gid: None,
-                    peer_pid: None,
-                    peer_addr: Some(peer.to_string()),
-                };
+                let info = client_info(&server, kind, Transport::Tls, Some(peer));
                 let handshake = tls.begin_handshake();
                 tokio::spawn(admit_and_serve(
                     stream,
