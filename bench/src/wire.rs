@@ -1,5 +1,5 @@
 //! The few remote-program calls the benchmark makes, and a blocking client
-//! that performs them one at a time on a Unix socket.
+//! that performs them one at a time on a Unix socket or over TLS.
 //!
 //! Both daemons are driven with byte-identical messages built here, so any
 //! difference in the figures comes from the servers.
@@ -14,6 +14,9 @@ use protocol::programs::{remote_proc, REMOTE_PROGRAM};
 use protocol::remote::{ConnectGetLibVersionRet, ConnectOpenArgs};
 use protocol::xdr::{from_bytes, to_bytes};
 use protocol::RemoteError;
+
+use crate::tls_client::TlsConnectError;
+use crate::transport::{Endpoint, Transport};
 
 /// The hypervisor URI every connection opens: libvirt's built-in test
 /// driver, so no hypervisor is involved on either side.
@@ -44,6 +47,8 @@ pub enum WireError {
     },
     #[error("unexpected reply body to {0}")]
     Body(&'static str),
+    #[error(transparent)]
+    Tls(#[from] TlsConnectError),
 }
 
 /// Builds one call message of the remote program.
@@ -83,17 +88,33 @@ pub fn check_reply(header: &Header, body: &[u8], proc_: i32, serial: u32) -> Res
 
 /// One connection used in lock-step: send a call, wait for its reply.
 pub struct Session {
-    stream: UnixStream,
+    stream: Transport,
     next_serial: u32,
     buf: Vec<u8>,
 }
 
 impl Session {
+    /// A session on a daemon's Unix socket.
     pub fn connect(socket: &Path) -> Result<Session, WireError> {
         Ok(Session::from_stream(UnixStream::connect(socket)?))
     }
 
+    /// A session on either transport; for TLS the handshake and the
+    /// confirmation byte are done when this returns.
+    pub fn connect_to(endpoint: &Endpoint) -> Result<Session, WireError> {
+        match endpoint {
+            Endpoint::Unix(socket) => Session::connect(socket),
+            Endpoint::Tls(tls) => Ok(Session::from_transport(Transport::Tls(Box::new(
+                tls.connect()?,
+            )))),
+        }
+    }
+
     pub fn from_stream(stream: UnixStream) -> Session {
+        Session::from_transport(Transport::Unix(stream))
+    }
+
+    pub fn from_transport(stream: Transport) -> Session {
         Session {
             stream,
             next_serial: 0,
@@ -101,11 +122,11 @@ impl Session {
         }
     }
 
-    pub fn stream(&self) -> &UnixStream {
+    pub fn stream(&self) -> &Transport {
         &self.stream
     }
 
-    pub fn stream_mut(&mut self) -> &mut UnixStream {
+    pub fn stream_mut(&mut self) -> &mut Transport {
         &mut self.stream
     }
 
@@ -160,7 +181,7 @@ impl Session {
     }
 }
 
-fn read_full(stream: &mut UnixStream, out: &mut [u8]) -> Result<(), WireError> {
+fn read_full(stream: &mut impl Read, out: &mut [u8]) -> Result<(), WireError> {
     match stream.read_exact(out) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Err(WireError::Closed),

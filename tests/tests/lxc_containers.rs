@@ -39,7 +39,10 @@ fn wait_state(uri: &str, name: &str, wanted: &str) {
         last = state_of(uri, name);
         last == wanted
     });
-    assert!(reached, "state of {name} stayed '{last}', wanted '{wanted}'");
+    assert!(
+        reached,
+        "state of {name} stayed '{last}', wanted '{wanted}'"
+    );
 }
 
 #[test]
@@ -71,7 +74,10 @@ fn container_is_isolated_and_its_memory_limit_is_enforced() {
             .next()
             .and_then(|p| p.parse().ok())
             .unwrap_or_else(|| panic!("unexpected ps line '{line}'"));
-        assert!(pid < 10, "a foreign process is visible in the container:\n{ps}");
+        assert!(
+            pid < 10,
+            "a foreign process is visible in the container:\n{ps}"
+        );
     }
     let mounts = rootfs.wait_report("mounts");
     let points: Vec<(&str, &str)> = mounts
@@ -84,7 +90,10 @@ fn container_is_isolated_and_its_memory_limit_is_enforced() {
     for (point, _) in &points {
         let allowed = matches!(*point, "/" | "/proc" | "/sys" | "/dev" | "/data")
             || point.starts_with("/dev/");
-        assert!(allowed, "unexpected mount {point} in the container:\n{mounts}");
+        assert!(
+            allowed,
+            "unexpected mount {point} in the container:\n{mounts}"
+        );
     }
     let data_mount = points.iter().find(|(p, _)| *p == "/data");
     assert!(
@@ -97,7 +106,10 @@ fn container_is_isolated_and_its_memory_limit_is_enforced() {
     assert!(info.stdout.contains("Max memory:     32768 KiB"), "{info}");
     let (init_pid, _) = status_pids(&daemon.root().join(format!("run/libvirt/lxc/{name}.xml")))
         .expect("status file with pids");
-    assert!(info.stdout.contains(&format!("Id:             {init_pid}")), "{info}");
+    assert!(
+        info.stdout.contains(&format!("Id:             {init_pid}")),
+        "{info}"
+    );
     let limit = cgroup_dirs_of(init_pid)
         .into_iter()
         .find_map(|dir| {
@@ -167,13 +179,20 @@ fn lifecycle_reports_reasons_and_events_and_cleans_up() {
     virsh(&uri, &format!("shutdown {name}")).expect_success("shutdown");
     expect_event(&mut events, "Stopped Shutdown");
     wait_state(&uri, &name, "shut off (shutdown)");
-    assert!(!process_exists(init_pid), "init still exists after shutdown");
+    assert!(
+        !process_exists(init_pid),
+        "init still exists after shutdown"
+    );
     assert!(
         wait_until(CONTAINER_TIMEOUT, || !process_exists(supervisor_pid)),
         "the supervisor did not exit"
     );
     for dir in &groups {
-        assert!(!dir.exists(), "cgroup {} left after shutdown", dir.display());
+        assert!(
+            !dir.exists(),
+            "cgroup {} left after shutdown",
+            dir.display()
+        );
     }
     assert!(!status_file.exists(), "status file left after shutdown");
 

@@ -13,7 +13,8 @@ use integration_tests::{libvirtd_bin, virsh, wait_until, Daemon};
 use lxc_common::*;
 
 /// Appends every call's arguments to `<root>/hook.log`.
-const HOOK: &str = "#!/bin/sh\nroot=\"${0%/etc/libvirt/hooks/*}\"\necho \"$1 $2 $3 $4\" >> \"$root/hook.log\"\n";
+const HOOK: &str =
+    "#!/bin/sh\nroot=\"${0%/etc/libvirt/hooks/*}\"\necho \"$1 $2 $3 $4\" >> \"$root/hook.log\"\n";
 
 /// A second daemon on an existing root, killed with its process group when dropped.
 struct SecondDaemon {
@@ -34,9 +35,7 @@ impl SecondDaemon {
             .spawn()
             .expect("spawn the second libvirtd");
         let uri = lxc_uri(root);
-        let ready = wait_until(CONTAINER_TIMEOUT, || {
-            virsh(&uri, "uri").success()
-        });
+        let ready = wait_until(CONTAINER_TIMEOUT, || virsh(&uri, "uri").success());
         assert!(ready, "the second daemon never answered");
         SecondDaemon { child }
     }
@@ -73,7 +72,10 @@ fn container_survives_daemon_sigkill_and_is_found_again() {
 
     daemon.signal(libc::SIGKILL);
     daemon.wait_exit(CONTAINER_TIMEOUT);
-    assert!(process_exists(init_pid), "the container died with the daemon");
+    assert!(
+        process_exists(init_pid),
+        "the container died with the daemon"
+    );
 
     let _second = SecondDaemon::start(&root);
     let state = virsh(&uri, &format!("domstate {name} --reason")).expect_success("domstate");

@@ -64,4 +64,20 @@ fn managed_save_and_restore() {
         1,
         "the guest booted again instead of resuming"
     );
+
+    // managedsave-remove drops the image: the next start boots afresh.
+    host.virsh_ok("start s1");
+    host.virsh_ok("managedsave s1");
+    assert!(image.is_file());
+    host.virsh_ok("managedsave-remove s1");
+    assert!(!image.exists(), "managedsave-remove left the image");
+    let info = host.virsh_ok("dominfo s1");
+    assert!(
+        info.lines()
+            .any(|l| l.starts_with("Managed save:") && l.ends_with("no")),
+        "{info}"
+    );
+    host.virsh_ok("start s1");
+    assert_eq!(host.domstate("s1"), "running (booted)");
+    host.virsh_ok("destroy s1");
 }

@@ -26,6 +26,14 @@ fn guest_survives_daemon_sigkill_and_crash_is_noticed() {
     let status = host.virsh_ok("qemu-monitor-command --hmp r1 'info status'");
     assert!(status.contains("running"), "{status}");
 
+    // A paused guest is found paused, for the reason it had.
+    host.virsh_ok("suspend r1");
+    host.kill_daemon();
+    host.start_daemon();
+    assert_eq!(host.domstate("r1"), "paused (user)");
+    host.virsh_ok("resume r1");
+    assert_eq!(host.domstate("r1"), "running (unpaused)");
+
     // A new start after the restart keeps counting ids up.
     host.virsh_ok("destroy r1");
     assert_eq!(host.domstate("r1"), "shut off (destroyed)");

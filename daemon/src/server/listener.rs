@@ -142,6 +142,32 @@ fn client_info(
     }
 }
 
+/// Calls `accept` whenever the server has room and hands each connection to
+/// `accepted`, until `shutdown`.
+async fn accept_while_room<T, Fut>(
+    server: &Server,
+    shutdown: &CancellationToken,
+    pending: impl Fn() -> usize,
+    mut accept: impl FnMut() -> Fut,
+    mut accepted: impl FnMut(T),
+) where
+    Fut: std::future::Future<Output = io::Result<T>>,
+{
+    loop {
+        if !wait_for_room(server, &pending, shutdown).await {
+            return;
+        }
+        let result = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            a = accept() => a,
+        };
+        match result {
+            Ok(connection) => accepted(connection),
+            Err(e) => warn!("accept failed: {e}"),
+        }
+    }
+}
+
 /// Accepts clients while the server has room, until `shutdown`.
 pub async fn accept_loop(listener: Listener, daemon: Arc<Daemon>, shutdown: CancellationToken) {
     let server = if listener.kind.admin {
@@ -156,61 +182,39 @@ pub async fn accept_loop(listener: Listener, daemon: Arc<Daemon>, shutdown: Canc
                 Ok(l) => l,
                 Err(e) => return warn!("cannot serve unix socket: {e}"),
             };
-            loop {
-                if !wait_for_room(&server, &shutdown).await {
-                    return;
-                }
-                let accepted = tokio::select! {
-                    _ = shutdown.cancelled() => return,
-                    a = listener.accept() => a,
-                };
-                match accepted {
-                    Ok((stream, _)) => {
-                        let cred = stream.peer_cred().ok();
-                        let mut info = client_info(&server, kind, Transport::Unix, None);
-                        info.peer_uid = cred.map(|c| c.uid());
-                        info.peer_gid = cred.map(|c| c.gid());
-                        info.peer_pid = cred.and_then(|c| c.pid());
-                        tokio::spawn(client::serve(
-                            stream,
-                            daemon.clone(),
-                            server.clone(),
-                            kind,
-                            info,
-                        ));
-                    }
-                    Err(e) => warn!("accept failed: {e}"),
-                }
-            }
+            let accepted = |(stream, _): (tokio::net::UnixStream, _)| {
+                let cred = stream.peer_cred().ok();
+                let mut info = client_info(&server, kind, Transport::Unix, None);
+                info.peer_uid = cred.map(|c| c.uid());
+                info.peer_gid = cred.map(|c| c.gid());
+                info.peer_pid = cred.and_then(|c| c.pid());
+                tokio::spawn(client::serve(
+                    stream,
+                    daemon.clone(),
+                    server.clone(),
+                    kind,
+                    info,
+                ));
+            };
+            accept_while_room(&server, &shutdown, || 0, || listener.accept(), accepted).await
         }
         Socket::Tcp(std_listener) => {
             let listener = match to_tokio_tcp(std_listener) {
                 Ok(l) => l,
                 Err(e) => return warn!("cannot serve tcp socket: {e}"),
             };
-            loop {
-                if !wait_for_room(&server, &shutdown).await {
-                    return;
-                }
-                let accepted = tokio::select! {
-                    _ = shutdown.cancelled() => return,
-                    a = listener.accept() => a,
-                };
-                match accepted {
-                    Ok((stream, peer)) => {
-                        let _ = stream.set_nodelay(true);
-                        let info = client_info(&server, kind, kind.transport, Some(peer));
-                        tokio::spawn(client::serve(
-                            stream,
-                            daemon.clone(),
-                            server.clone(),
-                            kind,
-                            info,
-                        ));
-                    }
-                    Err(e) => warn!("accept failed: {e}"),
-                }
-            }
+            let accepted = |(stream, peer): (tokio::net::TcpStream, std::net::SocketAddr)| {
+                let _ = stream.set_nodelay(true);
+                let info = client_info(&server, kind, kind.transport, Some(peer));
+                tokio::spawn(client::serve(
+                    stream,
+                    daemon.clone(),
+                    server.clone(),
+                    kind,
+                    info,
+                ));
+            };
+            accept_while_room(&server, &shutdown, || 0, || listener.accept(), accepted).await
         }
         Socket::Tls(std_listener, tls) => {
             accept_tls(std_listener, tls, kind, daemon, server, shutdown).await
@@ -233,31 +237,21 @@ async fn accept_tls(
         Ok(l) => l,
         Err(e) => return warn!("cannot serve tls socket: {e}"),
     };
-    loop {
-        if !wait_for_tls_room(&server, &tls, &shutdown).await {
-            return;
-        }
-        let accepted = tokio::select! {
-            _ = shutdown.cancelled() => return,
-            a = listener.accept() => a,
-        };
-        match accepted {
-            Ok((stream, peer)) => {
-                let _ = stream.set_nodelay(true);
-                let info = client_info(&server, kind, Transport::Tls, Some(peer));
-                let handshake = tls.begin_handshake();
-                tokio::spawn(admit_and_serve(
-                    stream,
-                    handshake,
-                    daemon.clone(),
-                    server.clone(),
-                    kind,
-                    info,
-                ));
-            }
-            Err(e) => warn!("accept failed: {e}"),
-        }
-    }
+    let accepted = |(stream, peer): (tokio::net::TcpStream, std::net::SocketAddr)| {
+        let _ = stream.set_nodelay(true);
+        let info = client_info(&server, kind, Transport::Tls, Some(peer));
+        let handshake = tls.begin_handshake();
+        tokio::spawn(admit_and_serve(
+            stream,
+            handshake,
+            daemon.clone(),
+            server.clone(),
+            kind,
+            info,
+        ));
+    };
+    let pending = || tls.handshakes_in_progress();
+    accept_while_room(&server, &shutdown, pending, || listener.accept(), accepted).await
 }
 
 async fn admit_and_serve(
@@ -291,37 +285,19 @@ async fn admit_and_serve(
     }
 }
 
-/// [`wait_for_room`], also counting the TLS handshakes still running.
-async fn wait_for_tls_room(server: &Server, tls: &TlsServer, shutdown: &CancellationToken) -> bool {
-    loop {
-        let freed = server.capacity_freed.notified();
-        tokio::pin!(freed);
-        freed.as_mut().enable();
-        let pending = tls.handshakes_in_progress();
-        let limits = server.limits();
-        let anonymous_ok = limits.max_anonymous_clients == 0
-            || server.clients.unauthenticated() + pending < limits.max_anonymous_clients;
-        if server.has_room()
-            && anonymous_ok
-            && server.clients.count() + pending < limits.max_clients
-        {
-            return true;
-        }
-        tokio::select! {
-            _ = shutdown.cancelled() => return false,
-            _ = &mut freed => {}
-        }
-    }
-}
-
 /// Waits until `max_clients` and `max_anonymous_clients` allow one more
-/// client; meanwhile new connections wait in the listen queue, as in libvirtd.
-async fn wait_for_room(server: &Server, shutdown: &CancellationToken) -> bool {
+/// client besides `pending()` ones; meanwhile new connections wait in the
+/// listen queue, as in libvirtd.
+async fn wait_for_room(
+    server: &Server,
+    pending: &impl Fn() -> usize,
+    shutdown: &CancellationToken,
+) -> bool {
     loop {
         let freed = server.capacity_freed.notified();
         tokio::pin!(freed);
         freed.as_mut().enable();
-        if server.has_room() {
+        if server.has_room_with_pending(pending()) {
             return true;
         }
         tokio::select! {

@@ -207,10 +207,16 @@ impl Server {
 
     /// Whether one more connection may be accepted now.
     pub fn has_room(&self) -> bool {
+        self.has_room_with_pending(0)
+    }
+
+    /// Whether one more connection fits when `pending` connections (TLS
+    /// handshakes in progress) already count as clients still authenticating.
+    pub fn has_room_with_pending(&self, pending: usize) -> bool {
         let limits = self.limits();
-        self.clients.count() < limits.max_clients
+        self.clients.count() + pending < limits.max_clients
             && (limits.max_anonymous_clients == 0
-                || self.clients.unauthenticated() < limits.max_anonymous_clients)
+                || self.clients.unauthenticated() + pending < limits.max_anonymous_clients)
     }
 }
 

@@ -95,6 +95,7 @@ impl Inner {
         let events = {
             let st = self.lock();
             let obj = st.get(dom)?;
+            self.persist_status(obj);
             vec![if pause {
                 obj.lifecycle_event(event::SUSPENDED, event::SUSPENDED_PAUSED)
             } else {

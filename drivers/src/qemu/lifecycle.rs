@@ -275,6 +275,7 @@ impl Inner {
                 expected_stop: None,
                 got_shutdown: false,
                 fake_reboot: false,
+                started: now_secs(),
             });
             if paused {
                 obj.state = state::PAUSED;
@@ -287,17 +288,7 @@ impl Inner {
                     reason::RUNNING_BOOTED
                 };
             }
-            let record = StatusRecord {
-                pid: process.pid,
-                id,
-                state: obj.state,
-                reason: obj.reason,
-                monitor: self.paths.monitor_socket(&obj.def.name),
-                started: now_secs(),
-                got_shutdown: false,
-                def: obj.def.clone(),
-            };
-            let _ = write_status(&self.paths.status_file(&obj.def.name), &record);
+            self.persist_status(obj);
             let detail = if restored {
                 event::STARTED_RESTORED
             } else {
@@ -312,6 +303,27 @@ impl Inner {
         self.spawn_exit_watcher(*uuid, token, process);
         self.emit(events);
         handle
+    }
+
+    /// Rewrites the status file of a running domain (after start and state changes),
+    /// so a restarted daemon knows its pid, monitor, id, state and live definition.
+    pub(super) fn persist_status(&self, obj: &super::state::DomainObj) {
+        let Some(run) = obj.run.as_ref() else {
+            return;
+        };
+        let record = StatusRecord {
+            pid: run.process.pid,
+            id: obj.id,
+            state: obj.state,
+            reason: obj.reason,
+            monitor: self.paths.monitor_socket(&obj.def.name),
+            started: run.started,
+            got_shutdown: run.got_shutdown,
+            def: obj.def.clone(),
+        };
+        // A status file that cannot be written costs only the reason after a restart;
+        // the guest itself is found again through its pid and monitor.
+        let _ = write_status(&self.paths.status_file(&obj.def.name), &record);
     }
 
     pub(super) fn spawn_exit_watcher(

@@ -77,6 +77,7 @@ pub fn load_and_reconnect(inner: &Arc<Inner>) -> Vec<String> {
                     expected_stop: None,
                     got_shutdown: record.got_shutdown,
                     fake_reboot: false,
+                    started: record.started,
                 });
                 revived.push((index, process, next_token));
             }

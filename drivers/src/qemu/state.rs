@@ -24,6 +24,8 @@ pub struct Running {
     pub got_shutdown: bool,
     /// `virDomainReboot` is in progress: the next SHUTDOWN resets instead of stopping.
     pub fake_reboot: bool,
+    /// Seconds since the epoch when the guest was started (kept in the status file).
+    pub started: u64,
 }
 
 /// One domain of the driver.

@@ -245,6 +245,14 @@ impl Connection for TestConnection {
         self.lock().managed_save(dom, flags)
     }
 
+    fn managed_save(&self, dom: &DomainRef, flags: u32) -> DriverResult<()> {
+        self.mutate(|state| state.managed_save_domain(dom, flags))
+    }
+
+    fn managed_save_remove(&self, dom: &DomainRef, flags: u32) -> DriverResult<()> {
+        self.lock().managed_save_remove(dom, flags)
+    }
+
     fn snapshot_num(&self, dom: &DomainRef, flags: u32) -> DriverResult<i32> {
         self.lock().snapshots(dom, flags)
     }

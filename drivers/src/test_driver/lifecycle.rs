@@ -47,7 +47,12 @@ impl TestState {
 
     /// Marks a domain shut off, restoring its persistent configuration. Returns the stop
     /// event, and removes the domain when it was transient.
-    fn stop_domain(&mut self, index: usize, shutoff_reason: i32, detail: i32) -> DomainEvent {
+    pub(super) fn stop_domain(
+        &mut self,
+        index: usize,
+        shutoff_reason: i32,
+        detail: i32,
+    ) -> DomainEvent {
         let obj = &mut self.domains[index];
         if let Some(persistent) = obj.new_def.take() {
             obj.def = persistent;

@@ -15,6 +15,7 @@
 mod connection;
 mod defaults;
 mod lifecycle;
+mod managed_save;
 mod query;
 mod state;
 

@@ -219,15 +219,19 @@ fn spawn_container(
 ) -> Result<(i32, Vec<String>), SupervisorError> {
     let (go_read, go_write) = pipe()?;
     let (report_read, report_write) = pipe()?;
-    // SAFETY: unshare only affects children created from now on.
-    if unsafe { libc::unshare(libc::CLONE_NEWPID) } != 0 {
-        return Err(SupervisorError::io(
-            "cannot create a PID namespace",
-            std::io::Error::last_os_error(),
-        ));
-    }
+    // clone(2) with a new PID namespace and no new stack behaves like fork, but only this
+    // child enters the namespace: helpers the supervisor runs later (ip) stay outside.
     // SAFETY: the supervisor is single-threaded, so the child may run ordinary code.
-    let pid = unsafe { libc::fork() };
+    let pid = unsafe {
+        libc::syscall(
+            libc::SYS_clone,
+            libc::CLONE_NEWPID | libc::SIGCHLD,
+            0usize,
+            0usize,
+            0usize,
+            0usize,
+        )
+    } as i32;
     if pid < 0 {
         return Err(SupervisorError::io("fork", std::io::Error::last_os_error()));
     }
@@ -249,6 +253,7 @@ fn spawn_container(
     drop(report_write);
     let mut go = fs::File::from(go_write);
     let mut report = fs::File::from(report_read);
+    let mut interfaces = Vec::new();
     let outcome = (|| {
         cgroup.add_process(pid)?;
         send_go(&mut go)?;
@@ -259,9 +264,8 @@ fn spawn_container(
         if n == 0 || first[0] != b'R' {
             return Err(child_failure(&mut report, n == 1, first[0]));
         }
-        let mut interfaces = Vec::new();
         if spec.private_net {
-            interfaces = network::setup_interfaces(pid, &spec.interfaces)?;
+            network::setup_interfaces(pid, &spec.interfaces, &mut interfaces)?;
             network::bring_up_loopback(pid)?;
         }
         send_go(&mut go)?;
@@ -273,11 +277,12 @@ fn spawn_container(
                 text.trim_start_matches('E').to_string(),
             ));
         }
-        Ok(interfaces)
+        Ok(())
     })();
     match outcome {
-        Ok(interfaces) => Ok((pid, interfaces)),
+        Ok(()) => Ok((pid, interfaces)),
         Err(e) => {
+            network::remove_interfaces(&interfaces);
             // SAFETY: pid is our own child.
             unsafe {
                 libc::kill(pid, libc::SIGKILL);

@@ -34,7 +34,7 @@ pub fn setup_interfaces(
             .arg(format!("--net={ns}"))
             .args(["ip", "link", "set", &peer, "name", &eth]))?;
     }
-    Ok(created)
+    Ok(())
 }
 
 /// Removes host ends that may be left (the kernel drops a pair when its namespace dies).

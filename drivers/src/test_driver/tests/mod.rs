@@ -4,6 +4,7 @@
 mod errors;
 mod lifecycle;
 mod listing;
+mod managed_save;
 mod node;
 
 use std::sync::{Arc, Mutex};
