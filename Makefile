@@ -15,10 +15,14 @@
 #   DOCDIR [$(PREFIX)/share/doc/libvirtd]
 #   SYSCONFDIR [/etc]         the daemon reads /etc/libvirt/<daemon>.conf
 #   RUNSTATEDIR [/run]        socket directory written into the socket units
-#   GUESTS_EXEC [/usr/lib/libvirt/libvirt-guests.sh]
+#   LIBEXECDIR [$(PREFIX)/lib/libvirt]
+#                             libvirt-guests is installed there
+#   GUESTS_EXEC [$(LIBEXECDIR)/libvirt-guests]
 #                             what libvirt-guests.service runs
 #   BIN [release build]       an already built libvirtd to install instead
 #                             of building one
+#   GUESTS_BIN [libvirt-guests next to BIN]
+#                             the libvirt-guests program to install
 #
 # One binary serves as libvirtd and as the per-driver daemons: virtqemud and
 # virtlxcd are symbolic links to it, the program name picks the daemon.
@@ -35,7 +39,8 @@ MANDIR ?= $(PREFIX)/share/man
 DOCDIR ?= $(PREFIX)/share/doc/libvirtd
 SYSCONFDIR ?= /etc
 RUNSTATEDIR ?= /run
-GUESTS_EXEC ?= /usr/lib/libvirt/libvirt-guests.sh
+LIBEXECDIR ?= $(PREFIX)/lib/libvirt
+GUESTS_EXEC ?= $(LIBEXECDIR)/libvirt-guests
 
 CARGO ?= cargo
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
@@ -47,6 +52,7 @@ BUILD_STEP := build
 else
 BUILD_STEP :=
 endif
+GUESTS_BIN ?= $(dir $(BIN))libvirt-guests
 
 MODULAR_DAEMONS := virtqemud virtlxcd
 UNIT_BUILD := $(TARGET_DIR)/systemd-units
@@ -75,7 +81,7 @@ args_var_of = $(shell echo '$(1)' | tr a-z A-Z)_ARGS
 all: build
 
 build:
-	$(CARGO) build --release -p daemon --bin libvirtd
+	$(CARGO) build --release -p daemon --bin libvirtd --bin libvirt-guests
 
 units: $(addprefix $(UNIT_BUILD)/,$(ALL_UNITS))
 
@@ -113,6 +119,8 @@ install: $(BUILD_STEP) units
 	for d in $(MODULAR_DAEMONS); do \
 		ln -sf libvirtd $(DESTDIR)$(SBINDIR)/$$d || exit 1; \
 	done
+	$(INSTALL) -d $(DESTDIR)$(LIBEXECDIR)
+	$(INSTALL) -m 0755 $(GUESTS_BIN) $(DESTDIR)$(LIBEXECDIR)/libvirt-guests
 	$(INSTALL) -d $(DESTDIR)$(UNITDIR)
 	for u in $(ALL_UNITS); do \
 		$(INSTALL) -m 0644 $(UNIT_BUILD)/$$u $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
@@ -138,6 +146,7 @@ install: $(BUILD_STEP) units
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/libvirtd
 	for d in $(MODULAR_DAEMONS); do rm -f $(DESTDIR)$(SBINDIR)/$$d; done
+	rm -f $(DESTDIR)$(LIBEXECDIR)/libvirt-guests
 	for u in $(ALL_UNITS); do rm -f $(DESTDIR)$(UNITDIR)/$$u; done
 	for page in man/*.5; do rm -f $(DESTDIR)$(MANDIR)/man5/$${page#man/}; done
 	for page in man/*.8; do rm -f $(DESTDIR)$(MANDIR)/man8/$${page#man/}; done

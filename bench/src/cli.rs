@@ -7,14 +7,15 @@ pub const USAGE: &str = "\
 Usage: libvirtd-bench [--ours PATH] [--theirs PATH | --no-theirs] [--quick]
 
 Starts this project's libvirtd and, when installed, the real libvirtd 9.0,
-puts both under the same load and prints a table of both figures and their
+puts both under the same load (on the Unix socket, then over TLS with
+certificates made by certtool) and prints a table of both figures and their
 ratios.
 
   --ours PATH     our daemon (default: libvirtd next to this program,
                   i.e. target/release/libvirtd)
   --theirs PATH   the real libvirtd (default: /usr/sbin/libvirtd)
   --no-theirs     measure our daemon only
-  --quick         fewer starts and shorter phases (a rough run in ~20 s)
+  --quick         fewer starts and shorter phases (a rough run in ~25 s)
   -h, --help      this text
 ";
 

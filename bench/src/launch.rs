@@ -144,16 +144,32 @@ pub fn raise_nofile_limit() -> io::Result<()> {
     Ok(())
 }
 
+/// What a start adds to the common configuration.
+#[derive(Debug, Clone, Default)]
+pub struct Extra {
+    /// Appended to [`config_text`].
+    pub config: String,
+    /// Pass `-l` (`--listen`), which TCP and TLS listeners need.
+    pub listen: bool,
+}
+
 impl DaemonSpec {
     /// Starts one instance in `dir` (created) and waits until a client is
     /// served: AUTH_LIST, CONNECT_OPEN, CONNECT_GET_LIB_VERSION.
     pub fn start(&self, dir: &Path) -> Result<RunningDaemon, LaunchError> {
+        self.start_with(dir, &Extra::default())
+    }
+
+    /// [`DaemonSpec::start`] with more configuration and options; readiness
+    /// is still judged on the Unix socket.
+    pub fn start_with(&self, dir: &Path, extra: &Extra) -> Result<RunningDaemon, LaunchError> {
         let socket_dir = dir.join("sock");
         let config = dir.join("libvirtd.conf");
         let pid_file = dir.join("libvirtd.pid");
         let log = dir.join("daemon.log");
         prepare(&socket_dir, fs::create_dir_all(&socket_dir))?;
-        prepare(&config, fs::write(&config, config_text(&socket_dir)))?;
+        let text = config_text(&socket_dir) + &extra.config;
+        prepare(&config, fs::write(&config, text))?;
         let log_file = File::create(&log).map_err(|source| LaunchError::Prepare {
             path: log.clone(),
             source,
@@ -166,6 +182,9 @@ impl DaemonSpec {
             })?;
 
         let mut command = self.command(dir, &config, &pid_file)?;
+        if extra.listen {
+            command.arg("-l");
+        }
         command
             .stdin(Stdio::null())
             .stdout(log_file)
@@ -249,7 +268,9 @@ fn read_pid(path: &Path) -> Option<u32> {
     fs::read_to_string(path).ok()?.trim().parse().ok()
 }
 
-fn log_tail(path: &Path) -> String {
+/// The last lines of a daemon's log, for error messages (the run's
+/// directory, log included, is gone when the bench exits).
+pub fn log_tail(path: &Path) -> String {
     let text = fs::read_to_string(path).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(15)..].join("\n")

@@ -10,6 +10,7 @@ use crate::launch::RunningDaemon;
 use crate::load::{run_lockstep, Bounds, LoadError, LoadOutcome};
 use crate::procfs::{self, MemorySample, ProcError};
 use crate::stats::{latency, Latency};
+use crate::transport::Endpoint;
 use crate::wire::{Session, WireError};
 
 #[derive(Debug, thiserror::Error)]
@@ -20,7 +21,7 @@ pub enum PhaseError {
     Load(#[from] LoadError),
     #[error(transparent)]
     Proc(#[from] ProcError),
-    #[error("opening idle client {index}: {source}")]
+    #[error("opening client {index}: {source}")]
     IdleClient { index: usize, source: WireError },
     #[error("the phase completed no call")]
     NoCalls,
@@ -50,11 +51,17 @@ pub struct IdleClients {
     pub busy: Latency,
 }
 
-/// Sessions that did AUTH_LIST + CONNECT_OPEN and are ready for calls.
+/// Sessions on the daemon's Unix socket that did AUTH_LIST + CONNECT_OPEN
+/// and are ready for calls.
 pub fn open_sessions(daemon: &RunningDaemon, count: usize) -> Result<Vec<Session>, PhaseError> {
+    open_sessions_on(&Endpoint::Unix(daemon.socket.clone()), count)
+}
+
+/// [`open_sessions`] on any endpoint.
+pub fn open_sessions_on(endpoint: &Endpoint, count: usize) -> Result<Vec<Session>, PhaseError> {
     (0..count)
         .map(|index| {
-            let mut s = Session::connect(&daemon.socket)
+            let mut s = Session::connect_to(endpoint)
                 .map_err(|source| PhaseError::IdleClient { index, source })?;
             s.open_test_driver()
                 .map_err(|source| PhaseError::IdleClient { index, source })?;
@@ -122,12 +129,13 @@ fn measure_round(
 /// Runs the rounds, each with `connections` fresh lock-step clients.
 fn pooled_rounds(
     daemon: &RunningDaemon,
+    endpoint: &Endpoint,
     connections: usize,
     rounds: Rounds,
 ) -> Result<Pooled, PhaseError> {
     let mut pooled = Pooled::default();
     for _ in 0..rounds.count.max(1) {
-        let mut sessions = open_sessions(daemon, connections)?;
+        let mut sessions = open_sessions_on(endpoint, connections)?;
         measure_round(daemon, &mut sessions, rounds, &mut pooled)?;
     }
     Ok(pooled)
@@ -137,13 +145,29 @@ fn per_call(micros: f64, calls: u64) -> Duration {
     Duration::from_nanos((micros * 1000.0 / calls.max(1) as f64) as u64)
 }
 
-/// `connections` clients in lock-step.
+/// `connections` clients in lock-step on the daemon's Unix socket.
 pub fn throughput(
     daemon: &RunningDaemon,
     connections: usize,
     rounds: Rounds,
 ) -> Result<Throughput, PhaseError> {
-    let mut pooled = pooled_rounds(daemon, connections, rounds)?;
+    throughput_on(
+        daemon,
+        &Endpoint::Unix(daemon.socket.clone()),
+        connections,
+        rounds,
+    )
+}
+
+/// `connections` clients in lock-step on `endpoint`, which `daemon`
+/// serves (its CPU and context switches are counted).
+pub fn throughput_on(
+    daemon: &RunningDaemon,
+    endpoint: &Endpoint,
+    connections: usize,
+    rounds: Rounds,
+) -> Result<Throughput, PhaseError> {
+    let mut pooled = pooled_rounds(daemon, endpoint, connections, rounds)?;
     let server_micros = pooled.server_ticks as f64 * 1e6 / procfs::ticks_per_second() as f64;
     let latency = latency(&mut pooled.latencies_ns).ok_or(PhaseError::NoCalls)?;
     let secs = pooled.elapsed.as_secs_f64();

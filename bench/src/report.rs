@@ -7,6 +7,7 @@ use std::time::Duration;
 use crate::phases::{IdleClients, Throughput};
 use crate::procfs::MemorySample;
 use crate::stats::Latency;
+use crate::tls_run::TlsFigures;
 
 /// Everything measured for one daemon.
 #[derive(Debug, Default, Clone)]
@@ -18,6 +19,8 @@ pub struct Figures {
     pub idle_clients: Option<IdleClients>,
     pub throughput: Vec<Throughput>,
     pub connects_per_second: Option<f64>,
+    /// `None` when the TLS phases did not run.
+    pub tls: Option<TlsFigures>,
 }
 
 /// The unit a row's numbers are printed in.
@@ -216,7 +219,69 @@ pub fn rows(ours: &Figures, theirs: Option<&Figures>) -> Vec<Row> {
         o,
         t,
     ));
+    if let Some(tls) = &ours.tls {
+        tls_rows(tls, theirs.and_then(|f| f.tls.as_ref()), &mut out);
+    }
     out
+}
+
+/// Rows of the TLS phases: session set-up, then round trips over TLS.
+fn tls_rows(ours: &TlsFigures, theirs: Option<&TlsFigures>, out: &mut Vec<Row>) {
+    let (o, t) = (&ours.setups, theirs.map(|f| &f.setups));
+    out.push(Row::new(
+        "TLS sessions per s (set-up + CLOSE)",
+        Unit::PerSecond,
+        Some(o.per_second),
+        t.map(|x| x.per_second),
+    ));
+    out.push(Row::new(
+        "  set-up p50 (TLS+0x01+AUTH_LIST+OPEN)",
+        Unit::Micros,
+        Some(us(o.setup.p50)),
+        t.map(|x| us(x.setup.p50)),
+    ));
+    out.push(Row::new(
+        "  set-up p99",
+        Unit::Micros,
+        Some(us(o.setup.p99)),
+        t.map(|x| us(x.setup.p99)),
+    ));
+    out.push(Row::new(
+        "  server CPU per TLS session",
+        Unit::Micros,
+        Some(us(o.server_cpu_per_session)),
+        t.map(|x| us(x.server_cpu_per_session)),
+    ));
+    for (i, tp) in ours.throughput.iter().enumerate() {
+        let n = tp.connections;
+        let other = theirs
+            .and_then(|f| f.throughput.get(i))
+            .filter(|x| x.connections == n);
+        out.push(Row::new(
+            format!("GET_LIB_VERSION over TLS calls/s, {n} conn"),
+            Unit::PerSecond,
+            Some(tp.calls_per_second),
+            other.map(|x| x.calls_per_second),
+        ));
+        out.push(Row::new(
+            format!("  p50 over TLS, {n} conn"),
+            Unit::Micros,
+            Some(us(tp.latency.p50)),
+            other.map(|x| us(x.latency.p50)),
+        ));
+        out.push(Row::new(
+            format!("  p99 over TLS, {n} conn"),
+            Unit::Micros,
+            Some(us(tp.latency.p99)),
+            other.map(|x| us(x.latency.p99)),
+        ));
+        out.push(Row::new(
+            format!("  server CPU per call over TLS, {n} conn"),
+            Unit::Micros,
+            Some(us(tp.server_cpu_per_call)),
+            other.map(|x| us(x.server_cpu_per_call)),
+        ));
+    }
 }
 
 fn value(v: Option<f64>, unit: Unit) -> String {
@@ -305,6 +370,7 @@ pub fn render(rows: &[Row], theirs_label: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tls_phases::TlsSetups;
 
     fn sample(startup_ms: u64, rss_mib: u64, cps: f64) -> Figures {
         let lat = Latency {
@@ -339,6 +405,7 @@ mod tests {
                 client_cpu_per_call: Duration::from_micros(3),
             }],
             connects_per_second: Some(1000.0),
+            tls: None,
         }
     }
 
@@ -362,6 +429,50 @@ mod tests {
         assert_eq!(growth.met(), Some(true));
         let per_client = find(&rows, "RSS per idle client");
         assert_eq!(per_client.ours, Some(2.0));
+    }
+
+    fn with_tls(mut f: Figures, sessions_per_second: f64, cpu_us: u64) -> Figures {
+        let tp = f.throughput[0];
+        f.tls = Some(TlsFigures {
+            setups: TlsSetups {
+                sessions: 100,
+                per_second: sessions_per_second,
+                setup: Latency {
+                    p50: Duration::from_micros(2000),
+                    p99: Duration::from_micros(4000),
+                },
+                server_cpu_per_session: Duration::from_micros(cpu_us),
+                client_cpu_per_session: Duration::from_micros(900),
+                negotiated: "TLSv1_3".into(),
+            },
+            throughput: vec![Throughput {
+                connections: 1,
+                ..tp
+            }],
+        });
+        f
+    }
+
+    #[test]
+    fn tls_rows_follow_the_unix_rows_with_ratios() {
+        let ours = with_tls(sample(10, 5, 100_000.0), 600.0, 1500);
+        let theirs = with_tls(sample(40, 25, 20_000.0), 200.0, 3000);
+        let rows = rows(&ours, Some(&theirs));
+        let sessions = find(&rows, "TLS sessions per s");
+        assert_eq!(sessions.ratio(), Some(3.0));
+        let cpu = find(&rows, "  server CPU per TLS session");
+        assert_eq!(cpu.ours, Some(1500.0));
+        assert_eq!(cpu.ratio(), Some(0.5));
+        let calls = find(&rows, "GET_LIB_VERSION over TLS calls/s, 1 conn");
+        assert_eq!(calls.ratio(), Some(5.0));
+        let last_unix = rows
+            .iter()
+            .position(|r| r.metric.starts_with("connect+"))
+            .unwrap();
+        assert!(rows[last_unix + 1].metric.starts_with("TLS sessions"));
+
+        let without = super::rows(&sample(10, 5, 1.0), None);
+        assert!(without.iter().all(|r| !r.metric.contains("TLS")));
     }
 
     #[test]

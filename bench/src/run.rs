@@ -10,11 +10,13 @@ use std::time::Duration;
 use crate::cli::{Options, Theirs};
 use crate::isolation::{Isolation, IsolationError};
 use crate::launch::{self, DaemonSpec, Flavor, LaunchError, RunningDaemon};
-use crate::load::Bounds;
 use crate::machine;
-use crate::phases::{self, PhaseError, Rounds};
+use crate::phases::{self, PhaseError};
+use crate::plan::Plan;
 use crate::procfs::{self, ProcError};
 use crate::report::{self, Figures};
+use crate::tls_run::{self, TlsInstance, TlsMaterial, TlsPlan, TlsRunError};
+use crate::{phases::throughput_on, pki::PkiError, tls_phases, transport::Endpoint};
 
 /// Where Debian's libvirt-daemon package installs the real daemon.
 pub const INSTALLED_LIBVIRTD: &str = "/usr/sbin/libvirtd";
@@ -44,6 +46,9 @@ pub enum RunError {
     Isolation(#[from] IsolationError),
     #[error(transparent)]
     Launch(#[from] LaunchError),
+    /// Boxed: the TLS errors carry paths and addresses.
+    #[error("TLS: {0}")]
+    Tls(Box<TlsRunError>),
     #[error("{label}: {phase}: {source}")]
     Phase {
         label: &'static str,
@@ -59,50 +64,9 @@ pub enum RunError {
     Output(io::Error),
 }
 
-/// Sizes of every phase.
-#[derive(Debug, Clone, Copy)]
-pub struct Plan {
-    pub starts: usize,
-    /// Every GET_LIB_VERSION phase (busy client, throughput).
-    pub rounds: Rounds,
-    pub connect_phase: Bounds,
-    pub idle_clients: usize,
-    pub concurrency: [usize; 4],
-}
-
-impl Plan {
-    pub fn full() -> Plan {
-        Plan {
-            starts: 7,
-            rounds: Rounds {
-                count: 5,
-                warmup: bounds(10_000, 100),
-                each: bounds(400_000, 600),
-            },
-            connect_phase: bounds(20_000, 2_000),
-            idle_clients: 1000,
-            concurrency: [1, 4, 16, 64],
-        }
-    }
-
-    pub fn quick() -> Plan {
-        Plan {
-            starts: 3,
-            rounds: Rounds {
-                count: 3,
-                warmup: bounds(2_000, 50),
-                each: bounds(150_000, 250),
-            },
-            connect_phase: bounds(5_000, 500),
-            ..Plan::full()
-        }
-    }
-}
-
-fn bounds(max_calls: u64, millis: u64) -> Bounds {
-    Bounds {
-        max_calls,
-        max_time: Duration::from_millis(millis),
+impl From<TlsRunError> for RunError {
+    fn from(e: TlsRunError) -> RunError {
+        RunError::Tls(Box::new(e))
     }
 }
 
@@ -176,6 +140,18 @@ pub fn run(opts: &Options, out: &mut impl Write) -> Result<(), RunError> {
         .tempdir()
         .map_err(RunError::Scratch)?;
     let mut notes = Vec::new();
+    // Before any daemon runs: key generation takes seconds of CPU.
+    let tls_material = match tls_run::prepare(&scratch.path().join("pki")) {
+        Ok(material) => Some(material),
+        Err(TlsRunError::Pki(PkiError::Missing)) => {
+            notes.push(format!(
+                "the TLS phases were skipped: {}",
+                PkiError::Missing
+            ));
+            None
+        }
+        Err(e) => return Err(e.into()),
+    };
     let mut subjects = vec![Subject {
         spec: DaemonSpec {
             label: OURS_LABEL,
@@ -213,6 +189,11 @@ pub fn run(opts: &Options, out: &mut impl Write) -> Result<(), RunError> {
     }
 
     let daemons = measure_startups(&mut subjects, &plan, scratch.path())?;
+    // Also before pinning: a daemon inherits the CPU affinity of the bench.
+    let tls_daemons = match &tls_material {
+        Some(material) => start_tls(&subjects, material, scratch.path())?,
+        None => Vec::new(),
+    };
     // After the daemons exist, so they keep every CPU.
     if let Err(e) = pin_to_current_cpu() {
         notes.push(format!(
@@ -224,9 +205,25 @@ pub fn run(opts: &Options, out: &mut impl Write) -> Result<(), RunError> {
     for d in daemons {
         d.stop()?;
     }
+    measure_tls(&mut subjects, &tls_daemons, &plan.tls)?;
+    for t in tls_daemons {
+        t.daemon.stop()?;
+    }
     let client_notes = client_cost_notes(&subjects[0].figures);
     notes.extend(client_notes);
-    write_report(out, &subjects, &notes).map_err(RunError::Output)
+    for s in &subjects {
+        if let Some(tls) = &s.figures.tls {
+            notes.push(format!(
+                "TLS with {}: {}",
+                s.spec.label, tls.setups.negotiated
+            ));
+        }
+    }
+    write_report(out, &subjects, &notes).map_err(RunError::Output)?;
+    let specs: Vec<&DaemonSpec> = subjects.iter().map(|s| &s.spec).collect();
+    crate::hook_overhead::report(&specs, scratch.path(), opts.quick, out)
+        .map_err(RunError::Output)?;
+    crate::guests::report(&specs, scratch.path(), opts.quick, out).map_err(RunError::Output)
 }
 
 /// Starts each daemon `plan.starts` times, alternating between them; the
@@ -299,6 +296,52 @@ fn measure_load(
     Ok(())
 }
 
+/// One TLS-listening instance of each daemon, in `subjects` order.
+fn start_tls(
+    subjects: &[Subject],
+    material: &TlsMaterial,
+    scratch: &Path,
+) -> Result<Vec<TlsInstance>, RunError> {
+    let mut started = Vec::new();
+    for (index, s) in subjects.iter().enumerate() {
+        progress(&format!("{}: start with a TLS listener", s.spec.label));
+        let dir = scratch.join(format!("daemon{index}-tls"));
+        started.push(tls_run::start(&s.spec, &dir, material)?);
+    }
+    Ok(started)
+}
+
+/// TLS session set-up, then GET_LIB_VERSION over TLS at each concurrency,
+/// alternating between the daemons.
+fn measure_tls(
+    subjects: &mut [Subject],
+    instances: &[TlsInstance],
+    plan: &TlsPlan,
+) -> Result<(), RunError> {
+    for (s, t) in subjects.iter_mut().zip(instances) {
+        let setups = phase(s.spec.label, "TLS session set-up", &t.daemon, |d| {
+            tls_phases::setup_rate(d, &t.endpoint, plan.setups)
+        })?;
+        s.figures.tls = Some(tls_run::TlsFigures {
+            setups,
+            throughput: Vec::new(),
+        });
+    }
+    for n in plan.concurrency {
+        for (s, t) in subjects.iter_mut().zip(instances) {
+            let endpoint = Endpoint::Tls(t.endpoint.clone());
+            let what = format!("throughput over TLS, {n} connections");
+            let tp = phase(s.spec.label, &what, &t.daemon, |d| {
+                throughput_on(d, &endpoint, n, plan.rounds)
+            })?;
+            if let Some(tls) = s.figures.tls.as_mut() {
+                tls.throughput.push(tp);
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Keeps the load generator (this thread: every phase runs on it) on the
 /// CPU it is on. Unpinned, the scheduler moves it between CPUs every few
 /// seconds, and whether it shares a CPU with the daemon's I/O thread
@@ -336,13 +379,20 @@ fn client_cost_notes(ours: &Figures) -> Vec<String> {
             )
         })
         .collect();
-    if parts.is_empty() {
-        return Vec::new();
+    let mut notes = Vec::new();
+    if !parts.is_empty() {
+        notes.push(format!(
+            "load generator CPU per call while driving ours: {}",
+            parts.join(", ")
+        ));
     }
-    vec![format!(
-        "load generator CPU per call while driving ours: {}",
-        parts.join(", ")
-    )]
+    if let Some(tls) = &ours.tls {
+        notes.push(format!(
+            "load generator CPU per TLS session (its half of the handshake): {:.0} us",
+            tls.setups.client_cpu_per_session.as_secs_f64() * 1e6
+        ));
+    }
+    notes
 }
 
 fn write_report(out: &mut impl Write, subjects: &[Subject], notes: &[String]) -> io::Result<()> {

@@ -29,6 +29,29 @@ impl Transport {
             Transport::Tls(s) => s.sock.set_nonblocking(nonblocking),
         }
     }
+
+    /// What a TLS connection negotiated (protocol version, cipher suite,
+    /// key exchange group), for the report; `None` on a Unix socket.
+    pub fn tls_parameters(&self) -> Option<String> {
+        let Transport::Tls(s) = self else {
+            return None;
+        };
+        let part = |p: Option<String>| p.unwrap_or_else(|| "?".to_string());
+        Some(format!(
+            "{}, {}, {}",
+            part(s.conn.protocol_version().map(|v| format!("{v:?}"))),
+            part(
+                s.conn
+                    .negotiated_cipher_suite()
+                    .map(|c| format!("{:?}", c.suite()))
+            ),
+            part(
+                s.conn
+                    .negotiated_key_exchange_group()
+                    .map(|g| format!("{:?}", g.name()))
+            ),
+        ))
+    }
 }
 
 impl AsRawFd for Transport {

@@ -47,8 +47,16 @@ pub enum WireError {
     },
     #[error("unexpected reply body to {0}")]
     Body(&'static str),
+    /// Boxed: rustls errors are large and this error travels through the
+    /// load loop's results.
     #[error(transparent)]
-    Tls(#[from] TlsConnectError),
+    Tls(Box<TlsConnectError>),
+}
+
+impl From<TlsConnectError> for WireError {
+    fn from(e: TlsConnectError) -> WireError {
+        WireError::Tls(Box::new(e))
+    }
 }
 
 /// Builds one call message of the remote program.

@@ -18,6 +18,7 @@ echo $$ > /out/.tmp; mv /out/.tmp /out/pid
 report hostname
 report ps
 cat /proc/mounts > /out/.tmp; mv /out/.tmp /out/mounts
+grep CapBnd /proc/1/status > /out/.tmp; mv /out/.tmp /out/caps
 ( x=$(head -c 200000000 /dev/zero | tr '\0' a); echo survived ) > /out/.mem 2>&1
 echo "rc=$?" >> /out/.mem; mv /out/.mem /out/memory
 trap 'exit 0' TERM
@@ -101,6 +102,15 @@ fn container_is_isolated_and_its_memory_limit_is_enforced() {
         "/data is not mounted read-only:\n{mounts}"
     );
 
+    let caps = rootfs.wait_report("caps");
+    let bounding = caps
+        .split_whitespace()
+        .nth(1)
+        .and_then(|hex| u64::from_str_radix(hex, 16).ok())
+        .unwrap_or_else(|| panic!("no CapBnd line: {caps}"));
+    assert_eq!(bounding & (1 << 16), 0, "CAP_SYS_MODULE kept: {caps}");
+    assert_ne!(bounding & (1 << 21), 0, "CAP_SYS_ADMIN dropped: {caps}");
+
     let info = virsh(&uri, &format!("dominfo {name}")).expect_success("dominfo");
     assert!(info.stdout.contains("State:          running"), "{info}");
     assert!(info.stdout.contains("Max memory:     32768 KiB"), "{info}");
@@ -165,7 +175,7 @@ fn lifecycle_reports_reasons_and_events_and_cleans_up() {
     assert_eq!(state_of(&uri, &name), "running (booted)");
     rootfs.wait_report("ps");
     let status_file = daemon.root().join(format!("run/libvirt/lxc/{name}.xml"));
-    let (init_pid, supervisor_pid) = status_pids(&status_file).expect("status pids");
+    let (init_pid, _) = status_pids(&status_file).expect("status pids");
     let groups = cgroup_dirs_of(init_pid);
     assert!(!groups.is_empty(), "init is in no libvirt-lxc cgroup");
 
@@ -175,6 +185,28 @@ fn lifecycle_reports_reasons_and_events_and_cleans_up() {
     virsh(&uri, &format!("resume {name}")).expect_success("resume");
     expect_event(&mut events, "Resumed Unpaused");
     assert_eq!(state_of(&uri, &name), "running (unpaused)");
+
+    fs::remove_file(rootfs.path().join("out/ps")).expect("remove old report");
+    virsh(&uri, &format!("reboot {name}")).expect_success("reboot");
+    let reboot = format!("event 'reboot' for domain '{name}'");
+    assert!(
+        events
+            .wait_for_line(CONTAINER_TIMEOUT, |l| l == reboot)
+            .is_some(),
+        "no reboot event, saw {:?}",
+        events.seen
+    );
+    expect_event(&mut events, "Started Booted");
+    rootfs.wait_report("ps");
+    assert_eq!(state_of(&uri, &name), "running (booted)");
+    let (rebooted_pid, supervisor_pid) = status_pids(&status_file).expect("status pids");
+    assert_ne!(rebooted_pid, init_pid, "init was not started again");
+    assert!(
+        !process_exists(init_pid),
+        "the old init survived the reboot"
+    );
+    let init_pid = rebooted_pid;
+    let groups = cgroup_dirs_of(init_pid);
 
     virsh(&uri, &format!("shutdown {name}")).expect_success("shutdown");
     expect_event(&mut events, "Stopped Shutdown");
@@ -236,4 +268,76 @@ fn bad_definitions_are_refused_with_the_reason() {
     assert!(!out.success(), "malformed XML was accepted: {out}");
     let listed = virsh(&uri, "list --all --name").expect_success("list");
     assert_eq!(listed.stdout.trim(), "");
+}
+
+#[test]
+fn transient_container_is_gone_after_destroy() {
+    require_container_host();
+    let daemon = Daemon::start();
+    let uri = lxc_uri_of(&daemon);
+    let name = container_name("trans");
+    let _cleanup = ContainerCleanup::new(daemon.root(), &name);
+    let rootfs = RootFs::new(REPORT_AND_WAIT);
+    let xml_path = rootfs.path().join("domain.xml");
+    fs::write(&xml_path, domain_xml(&name, rootfs.path(), 64, "")).expect("write xml");
+    virsh(&uri, &format!("create {}", xml_path.display())).expect_success("create");
+    rootfs.wait_report("ps");
+    let info = virsh(&uri, &format!("dominfo {name}")).expect_success("dominfo");
+    assert!(info.stdout.contains("Persistent:     no"), "{info}");
+    let transient = virsh(&uri, "list --transient --name").expect_success("list");
+    assert_eq!(transient.stdout.trim(), name);
+    virsh(&uri, &format!("destroy {name}")).expect_success("destroy");
+    let all = virsh(&uri, "list --all --name").expect_success("list");
+    assert_eq!(all.stdout.trim(), "", "transient domain kept after destroy");
+    assert!(!daemon
+        .root()
+        .join("etc/libvirt/lxc")
+        .join(format!("{name}.xml"))
+        .exists());
+}
+
+#[test]
+fn autostart_containers_start_with_the_daemon() {
+    require_container_host();
+    let name = container_name("auto");
+    let rootfs = RootFs::new(REPORT_AND_WAIT);
+    let xml = domain_xml(&name, rootfs.path(), 64, "");
+    let daemon = Daemon::builder()
+        .file(format!("etc/libvirt/lxc/{name}.xml"), xml.clone(), 0o600)
+        .file(format!("etc/libvirt/lxc/autostart/{name}.xml"), xml, 0o600)
+        .start();
+    let _cleanup = ContainerCleanup::new(daemon.root(), &name);
+    let uri = lxc_uri_of(&daemon);
+    wait_state(&uri, &name, "running (booted)");
+    assert_eq!(rootfs.wait_report("hostname").trim(), name);
+    let info = virsh(&uri, &format!("dominfo {name}")).expect_success("dominfo");
+    assert!(info.stdout.contains("Autostart:      enable"), "{info}");
+    virsh(&uri, &format!("autostart --disable {name}")).expect_success("autostart off");
+    assert!(!daemon
+        .root()
+        .join(format!("etc/libvirt/lxc/autostart/{name}.xml"))
+        .exists());
+    virsh(&uri, &format!("destroy {name}")).expect_success("destroy");
+}
+
+#[test]
+fn sighup_reads_definitions_added_on_disk() {
+    require_container_host();
+    let daemon = Daemon::start();
+    let uri = lxc_uri_of(&daemon);
+    let name = container_name("hup");
+    let rootfs = RootFs::new(REPORT_AND_WAIT);
+    let config = daemon.root().join(format!("etc/libvirt/lxc/{name}.xml"));
+    fs::create_dir_all(config.parent().expect("config dir")).expect("create config dir");
+    fs::write(&config, domain_xml(&name, rootfs.path(), 64, "")).expect("write config");
+    let listed = virsh(&uri, "list --all --name").expect_success("list");
+    assert_eq!(listed.stdout.trim(), "", "found before SIGHUP");
+    daemon.signal(libc::SIGHUP);
+    let found = wait_until(CONTAINER_TIMEOUT, || {
+        let listed = virsh(&uri, "list --all --name").expect_success("list");
+        listed.stdout.trim() == name
+    });
+    assert!(found, "the definition was not read on SIGHUP");
+    let info = virsh(&uri, &format!("dominfo {name}")).expect_success("dominfo");
+    assert!(info.stdout.contains("Max memory:     65536 KiB"), "{info}");
 }

@@ -80,6 +80,18 @@ fn container_survives_daemon_sigkill_and_is_found_again() {
     let _second = SecondDaemon::start(&root);
     let state = virsh(&uri, &format!("domstate {name} --reason")).expect_success("domstate");
     assert_eq!(state.stdout.trim(), "running (booted)");
+    let live = virsh(&uri, &format!("dumpxml {name}")).expect_success("dumpxml");
+    assert!(
+        live.stdout.contains("<console type='pty' tty='/dev/pts/"),
+        "{live}"
+    );
+    assert_eq!(
+        live.stdout.matches("<alias name='console0'/>").count(),
+        1,
+        "{live}"
+    );
+    let inactive = virsh(&uri, &format!("dumpxml --inactive {name}")).expect_success("dumpxml");
+    assert!(!inactive.stdout.contains("tty="), "{inactive}");
     let id = virsh(&uri, &format!("domid {name}")).expect_success("domid");
     assert_eq!(id.stdout.trim(), init_pid.to_string());
     virsh(&uri, &format!("destroy {name}")).expect_success("destroy after reconnect");

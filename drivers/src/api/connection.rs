@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use super::{
-    DomainHandle, DomainInfo, DomainRef, DriverError, DriverResult, NodeInfo, SecurityLabel,
-    SecurityModel, Uuid,
+    DomainHandle, DomainInfo, DomainRef, DriverError, DriverResult, HostCpuMap, JobProgress,
+    NamedParam, NodeInfo, SecurityLabel, SecurityModel, Uuid, VcpuDetail,
 };
 
 /// A hypervisor driver: one per kind (test, qemu, lxc). Holds the state shared by all connections.
@@ -226,6 +226,35 @@ pub trait Connection: Send + Sync {
         _hmp: bool,
     ) -> DriverResult<String> {
         Err(DriverError::no_support("virDomainQemuMonitorCommand"))
+    }
+    /// `virNodeGetCPUMap`.
+    fn node_cpu_map(&self) -> DriverResult<HostCpuMap> {
+        Err(DriverError::no_support("virNodeGetCPUMap"))
+    }
+    /// `virDomainGetVcpus`: at most `max` vCPUs of a running domain.
+    fn get_vcpus(&self, _dom: &DomainRef, _max: usize) -> DriverResult<Vec<VcpuDetail>> {
+        Err(DriverError::no_support("virDomainGetVcpus"))
+    }
+    /// `virDomainGetVcpuPinInfo`: the host CPUs each vCPU may use.
+    fn get_vcpu_pin_info(&self, _dom: &DomainRef, _flags: u32) -> DriverResult<Vec<Vec<u32>>> {
+        Err(DriverError::no_support("virDomainGetVcpuPinInfo"))
+    }
+    /// `virDomainGetSchedulerType`: the scheduler's name and how many parameters it has.
+    fn scheduler_type(&self, _dom: &DomainRef) -> DriverResult<(String, i32)> {
+        Err(DriverError::no_support("virDomainGetSchedulerType"))
+    }
+    /// `virDomainGetSchedulerParametersFlags` (flags 0 for the flag-less call).
+    fn scheduler_params(&self, _dom: &DomainRef, _flags: u32) -> DriverResult<Vec<NamedParam>> {
+        Err(DriverError::no_support("virDomainGetSchedulerParameters"))
+    }
+    /// `virDomainGetJobInfo` / `virDomainGetJobStats`: the job in progress, if any.
+    /// `require_active` is the older call's refusal of an inactive domain.
+    fn job_progress(
+        &self,
+        _dom: &DomainRef,
+        _require_active: bool,
+    ) -> DriverResult<Option<JobProgress>> {
+        Err(DriverError::no_support("virDomainGetJobStats"))
     }
     /// The client closed the connection (or went away).
     fn close(&self) {}

@@ -4,6 +4,7 @@ mod connection;
 mod consts;
 mod error;
 mod registry;
+mod tuning;
 
 use std::sync::Arc;
 
@@ -14,6 +15,9 @@ pub use consts::{
 };
 pub use error::{codes, domains, DriverError, DriverResult};
 pub use registry::DriverRegistry;
+pub use tuning::{
+    job_operation, job_type, HostCpuMap, JobProgress, NamedParam, ParamValue, VcpuDetail,
+};
 
 /// A domain UUID in its 16 raw bytes, as on the wire.
 pub type Uuid = [u8; 16];

@@ -4,6 +4,7 @@ use std::sync::{Arc, OnceLock};
 
 use super::definitions::check_flags;
 use super::state::DomainObj;
+use super::xml::EMULATOR;
 use super::Inner;
 use crate::api::{
     codes, domains, feature, list_flags, xml_flags, Connection, DomainHandle, DomainInfo,
@@ -80,7 +81,7 @@ fn capabilities() -> &'static str {
             guests.push_str(&format!(
                 "  <guest>\n    <os_type>exe</os_type>\n    <arch name='{name}'>\n      \
                  <wordsize>{wordsize}</wordsize>\n      \
-                 <emulator>/usr/lib/libvirt/libvirt_lxc</emulator>\n      \
+                 <emulator>{EMULATOR}</emulator>\n      \
                  <domain type='lxc'/>\n    </arch>\n  </guest>\n\n"
             ));
         }
@@ -241,6 +242,10 @@ impl Connection for LxcConnection {
 
     fn shutdown(&self, dom: &DomainRef, flags: u32) -> DriverResult<()> {
         self.inner.shutdown(dom, flags)
+    }
+
+    fn reboot(&self, dom: &DomainRef, flags: u32) -> DriverResult<()> {
+        self.inner.reboot(dom, flags)
     }
 
     fn get_info(&self, dom: &DomainRef) -> DriverResult<DomainInfo> {

@@ -21,6 +21,9 @@ pub enum Request {
     Shutdown,
     /// SIGKILL to every process of the container.
     Destroy,
+    /// SIGHUP to init: what the kernel sends a namespace's init on reboot(2), so an init
+    /// that handles it exits that way and the container is started again.
+    Reboot,
     /// Only wait for the exit notice.
     Watch,
 }
@@ -31,6 +34,7 @@ impl Request {
             Request::Info => "info",
             Request::Shutdown => "shutdown",
             Request::Destroy => "destroy",
+            Request::Reboot => "reboot",
             Request::Watch => "watch",
         }
     }
@@ -40,6 +44,7 @@ impl Request {
             "info" => Some(Request::Info),
             "shutdown" => Some(Request::Shutdown),
             "destroy" => Some(Request::Destroy),
+            "reboot" => Some(Request::Reboot),
             "watch" => Some(Request::Watch),
             _ => None,
         }
@@ -117,7 +122,7 @@ mod tests {
         ] {
             assert_eq!(Request::parse(req.word()), Some(req));
         }
-        assert_eq!(Request::parse("reboot"), None);
+        assert_eq!(Request::parse("reset"), None);
         let notice = ExitNotice { code: 0, signal: 9 };
         assert_eq!(notice.line(), "exited 0 9\n");
         assert_eq!(ExitNotice::parse(&notice.line()), Some(notice));

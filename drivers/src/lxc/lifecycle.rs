@@ -15,8 +15,8 @@ use super::status::{save_status, StatusInfo};
 use super::xml::container_spec;
 use super::{lock_job, Inner};
 use crate::api::{
-    codes, create_flags, domains, event, reason, state, DomainHandle, DomainRef, DriverError,
-    DriverResult, Uuid,
+    codes, create_flags, domains, event, reason, state, DomainEvent, DomainEventKind, DomainHandle,
+    DomainRef, DriverError, DriverResult, Uuid,
 };
 
 /// How long destroy waits for the supervisor to report the container gone.
@@ -39,7 +39,11 @@ impl Inner {
             supervisor_pid: run.supervisor_pid,
             persistent: obj.persistent,
         };
-        let _ = save_status(&self.paths.status_file(&obj.def.name), &info, &obj.def);
+        let _ = save_status(
+            &self.paths.status_file(&obj.def.name),
+            &info,
+            &obj.live_def(),
+        );
     }
 
     /// Starts a defined domain (also used by create_xml and autostart).
@@ -101,6 +105,7 @@ impl Inner {
                 cgroup,
                 token,
                 expected_stop: None,
+                console_tty: started.console_tty.clone(),
             });
             obj.state = state::RUNNING;
             obj.reason = reason::RUNNING_BOOTED;
@@ -141,7 +146,7 @@ impl Inner {
             // The supervisor is gone: clean up what it left and record the stop here.
             cgroup.kill_all();
             let _ = cgroup.remove();
-            container_exited(self, &dom.uuid, token, None);
+            let _ = container_exited(self, &dom.uuid, token, None);
         }
         self.wait_stopped(&dom.uuid, token)
     }
@@ -192,6 +197,22 @@ impl Inner {
         Ok(())
     }
 
+    /// Asks init to reboot (SIGHUP); the supervisor reports the exit and the container is
+    /// started again with the same definition.
+    pub(super) fn reboot(&self, dom: &DomainRef, flags: u32) -> DriverResult<()> {
+        check_flags(flags, SHUTDOWN_INITCTL | SHUTDOWN_SIGNAL, "lxcDomainReboot")?;
+        let name = {
+            let st = self.lock();
+            let obj = st.get(dom)?;
+            if !obj.is_active() {
+                return Err(not_running());
+            }
+            obj.def.name.clone()
+        };
+        control::request(&self.paths.control_socket(&name), Request::Reboot)?;
+        Ok(())
+    }
+
     /// Freezes (`pause`) or thaws every process of the container.
     pub(super) fn set_paused(&self, dom: &DomainRef, pause: bool) -> DriverResult<()> {
         let ev = {
@@ -227,36 +248,59 @@ fn no_domain(uuid: &Uuid) -> DriverError {
 }
 
 /// Init of the run `token` is gone (`notice` is None when the supervisor vanished without
-/// a word): mark the domain stopped, drop its status file, run the stop hooks.
-pub fn container_exited(inner: &Inner, uuid: &Uuid, token: u64, notice: Option<ExitNotice>) {
+/// a word): mark the domain stopped, drop its status file, run the stop hooks. Returns
+/// true when init ended the way a reboot ends it (SIGHUP, not asked for by destroy or
+/// shutdown) and the caller should start the container again.
+pub fn container_exited(
+    inner: &Inner,
+    uuid: &Uuid,
+    token: u64,
+    notice: Option<ExitNotice>,
+) -> bool {
     let stopped = {
         let mut st = inner.lock();
         let Some(index) = st.find_by_uuid(uuid) else {
-            return;
+            return false;
         };
         let obj = &mut st.domains[index];
         let Some(run) = obj.run.as_ref().filter(|r| r.token == token) else {
-            return;
+            return false;
         };
         if notice.is_none() {
             run.cgroup.kill_all();
             let _ = run.cgroup.remove();
         }
+        let reboot =
+            run.expected_stop.is_none() && notice.is_some_and(|n| n.signal == libc::SIGHUP);
         let (shutoff_reason, detail) = run.expected_stop.unwrap_or(match notice {
-            Some(n) if n.signal != 0 && n.signal != libc::SIGTERM => {
+            Some(n) if n.signal != 0 && n.signal != libc::SIGTERM && !reboot => {
                 (reason::SHUTOFF_CRASHED, event::STOPPED_CRASHED)
             }
             _ => (reason::SHUTOFF_SHUTDOWN, event::STOPPED_SHUTDOWN),
         });
         let name = obj.def.name.clone();
-        let xml = obj.def.to_xml(Default::default());
+        let xml = obj.live_def().to_xml(Default::default());
         let _ = remove_if_exists(&inner.paths.status_file(&name));
-        let ev = st.mark_stopped(index, shutoff_reason, detail);
-        (name, xml, ev)
+        let ev = if reboot {
+            // Keep the domain (even a transient one) for the restart; only the reboot
+            // event is sent, the restart then reports itself as started.
+            let ev = DomainEvent {
+                domain: obj.handle(),
+                kind: DomainEventKind::Reboot,
+            };
+            obj.run = None;
+            obj.state = state::SHUTOFF;
+            obj.reason = reason::SHUTOFF_SHUTDOWN;
+            ev
+        } else {
+            st.mark_stopped(index, shutoff_reason, detail)
+        };
+        (name, xml, ev, reboot)
     };
     inner.stopped.notify_all();
-    let (name, xml, ev) = stopped;
+    let (name, xml, ev, reboot) = stopped;
     inner.emit(vec![ev]);
     let _ = run_hook(inner, &name, "stopped", "end", &xml);
     let _ = run_hook(inner, &name, "release", "end", &xml);
+    reboot
 }

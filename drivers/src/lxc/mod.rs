@@ -28,6 +28,7 @@ pub mod status;
 mod store;
 pub mod supervisor;
 pub mod xml;
+mod xml_defaults;
 
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
@@ -139,6 +140,10 @@ impl Driver for LxcDriver {
                 format!("unexpected LXC URI path '{other}', try lxc:///system"),
             )),
         }
+    }
+
+    fn reload(&self) -> Vec<String> {
+        reconnect::reload_configs(&self.inner)
     }
 
     /// Running containers keep the daemon up, as in libvirt.

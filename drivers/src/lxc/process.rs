@@ -17,11 +17,13 @@ use crate::api::Uuid;
 /// How long a container may take to start (its init must be exec'd by then).
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// PIDs of a freshly started container.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What the supervisor reports about a freshly started container.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Started {
     pub init_pid: i32,
     pub supervisor_pid: i32,
+    /// Host path of the console's pty.
+    pub console_tty: Option<String>,
 }
 
 /// Runs the supervisor for container `name`, whose live definition is already in its
@@ -86,6 +88,7 @@ fn parse_start_line(line: &str) -> Result<Started, LxcError> {
             .map(|(init_pid, supervisor_pid)| Started {
                 init_pid,
                 supervisor_pid,
+                console_tty: words.next().map(str::to_string),
             }),
         _ => None,
     };
@@ -119,7 +122,18 @@ pub fn spawn_watcher(inner: &Arc<Inner>, uuid: Uuid, token: u64, name: &str) {
             }
             Err(_) => None,
         };
-        super::lifecycle::container_exited(&inner, &uuid, token, notice);
+        if super::lifecycle::container_exited(&inner, &uuid, token, notice) {
+            // Init asked for a reboot: the same definition starts again. A transient
+            // domain that cannot start again is gone, as after any other stop.
+            if inner.start(&uuid, 0).is_err() {
+                let mut st = inner.lock();
+                if let Some(index) = st.find_by_uuid(&uuid) {
+                    if !st.domains[index].persistent && !st.domains[index].is_active() {
+                        st.domains.remove(index);
+                    }
+                }
+            }
+        }
     });
 }
 
@@ -130,10 +144,11 @@ mod tests {
     #[test]
     fn reads_the_start_line() {
         assert_eq!(
-            parse_start_line("ok 42 40\n").expect("ok line"),
+            parse_start_line("ok 42 40 /dev/pts/3\n").expect("ok line"),
             Started {
                 init_pid: 42,
-                supervisor_pid: 40
+                supervisor_pid: 40,
+                console_tty: Some("/dev/pts/3".into()),
             }
         );
         let err = parse_start_line("error cannot mount\n").expect_err("error line");

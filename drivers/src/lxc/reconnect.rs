@@ -12,9 +12,9 @@ use super::hook::run_hook;
 use super::process::spawn_watcher;
 use super::state::{DomainObj, Running};
 use super::status::parse_status;
-use super::xml::parse_lxc_xml;
+use super::xml::{console_tty, parse_lxc_xml, with_console_tty};
 use super::{store, Inner};
-use crate::api::{reason, state};
+use crate::api::{event, reason, state};
 
 /// Loads definitions and re-attaches to running containers; returns problems to log.
 pub fn load_and_reconnect(inner: &Arc<Inner>) -> Vec<String> {
@@ -76,6 +76,8 @@ fn reconnect_one(inner: &Arc<Inner>, file: &PathBuf) -> Result<(), String> {
             }
         };
         let obj = &mut st.domains[index];
+        let console_tty = console_tty(&live);
+        let live = with_console_tty(&live, None);
         if obj.persistent && obj.def != live {
             obj.new_def = Some(std::mem::replace(&mut obj.def, live));
         } else {
@@ -87,6 +89,7 @@ fn reconnect_one(inner: &Arc<Inner>, file: &PathBuf) -> Result<(), String> {
             cgroup,
             token,
             expected_stop: None,
+            console_tty,
         });
         obj.state = if info.state == state::PAUSED {
             state::PAUSED
@@ -136,4 +139,43 @@ pub fn autostart_once(inner: &Arc<Inner>) {
             let _ = inner.start(&uuid, 0);
         }
     });
+}
+
+/// SIGHUP: re-reads the definitions on disk. Changed files replace the definition of an
+/// inactive domain (or become the next one of a running domain), new files add domains
+/// (announced with a Defined event); returns problems to log.
+pub fn reload_configs(inner: &Inner) -> Vec<String> {
+    let (configs, mut problems) = store::load_configs(&inner.paths);
+    if let Err(e) = super::LxcConfig::load(&inner.paths.lxc_conf) {
+        problems.push(e.to_string());
+    }
+    let mut events = Vec::new();
+    {
+        let mut st = inner.lock();
+        for config in configs {
+            match st.check_clash(&config.def) {
+                Ok(Some(index)) => {
+                    let obj = &mut st.domains[index];
+                    obj.autostart = config.autostart;
+                    obj.persistent = true;
+                    if obj.is_active() {
+                        if obj.def != config.def {
+                            obj.new_def = Some(config.def);
+                        }
+                    } else {
+                        obj.def = config.def;
+                    }
+                }
+                Ok(None) => {
+                    let mut obj = DomainObj::inactive(config.def, true);
+                    obj.autostart = config.autostart;
+                    events.push(obj.lifecycle_event(event::DEFINED, event::DEFINED_ADDED));
+                    st.domains.push(obj);
+                }
+                Err(e) => problems.push(e.message),
+            }
+        }
+    }
+    inner.emit(events);
+    problems
 }

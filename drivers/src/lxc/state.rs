@@ -4,6 +4,7 @@
 use std::sync::{Arc, Mutex};
 
 use super::cgroup::ContainerCgroup;
+use super::xml::with_console_tty;
 use crate::api::{
     domains, event, list_flags, reason, state, DomainEvent, DomainEventKind, DomainHandle,
     DomainRef, DriverError, DriverResult,
@@ -19,6 +20,8 @@ pub struct Running {
     pub token: u64,
     /// Set by whoever asked the container to go: (shutoff reason, stopped event detail).
     pub expected_stop: Option<(i32, i32)>,
+    /// The console's pty on the host, shown in the live XML.
+    pub console_tty: Option<String>,
 }
 
 /// One domain of the driver.
@@ -84,8 +87,14 @@ impl DomainObj {
                 .to_xml(FormatOptions { id: None, secure })
         } else {
             let id = self.is_active().then_some(self.id());
-            self.def.to_xml(FormatOptions { id, secure })
+            self.live_def().to_xml(FormatOptions { id, secure })
         }
+    }
+
+    /// The definition in effect with what only a running container has (its console pty).
+    pub fn live_def(&self) -> DomainDef {
+        let tty = self.run.as_ref().and_then(|r| r.console_tty.as_deref());
+        with_console_tty(&self.def, tty)
     }
 
     /// Does this domain pass a `virConnectListAllDomains` filter?

@@ -5,6 +5,8 @@ use crate::api::{format_uuid, Uuid};
 use crate::domain_xml::{parse_domain_xml, DomainDef, Element, ParseOptions};
 
 use super::error::LxcError;
+use super::xml_defaults::normalise_lxc_devices;
+pub use super::xml_defaults::{console_tty, with_console_tty, EMULATOR};
 
 /// The cgroup partition libvirt uses when `<resource><partition>` is absent.
 pub const DEFAULT_PARTITION: &str = "/machine";
@@ -116,8 +118,9 @@ pub fn parse_lxc_xml(xml: &str) -> Result<(DomainDef, ContainerSpec), LxcError> 
         ifname_prefix: Some("vnet".to_string()),
         ..ParseOptions::default()
     };
-    let def = parse_domain_xml(xml, &options)?;
+    let mut def = parse_domain_xml(xml, &options)?;
     let spec = container_spec(&def)?;
+    normalise_lxc_devices(&mut def, &spec);
     Ok((def, spec))
 }
 
@@ -415,6 +418,43 @@ mod tests {
         let env = spec.environment();
         assert!(env.contains(&("container".to_string(), "lxc-libvirt".to_string())));
         assert!(env.contains(&("FOO".to_string(), "bar".to_string())));
+    }
+
+    #[test]
+    fn fills_in_libvirts_lxc_defaults() {
+        let (def, _) = parse_lxc_xml(FULL).expect("valid");
+        let xml = def.to_xml(Default::default());
+        assert!(
+            xml.contains("<emulator>/usr/lib/libvirt/libvirt_lxc</emulator>"),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("<filesystem type='mount' accessmode='passthrough'>"),
+            "{xml}"
+        );
+        assert!(xml.contains("<source usage='2048' units='KiB'/>"), "{xml}");
+        assert!(xml.contains("<target type='lxc' port='0'/>"), "{xml}");
+        assert!(!xml.contains("<serial"), "{xml}");
+        let (again, _) = parse_lxc_xml(&xml).expect("output parses again");
+        assert_eq!(again, def, "normalisation is stable");
+    }
+
+    #[test]
+    fn live_console_shows_its_pty_once() {
+        let (def, _) = parse_lxc_xml(FULL).expect("valid");
+        let live = with_console_tty(&def, Some("/dev/pts/7"));
+        let twice = with_console_tty(&live, Some("/dev/pts/7"));
+        assert_eq!(live, twice);
+        let xml = live.to_xml(Default::default());
+        assert!(
+            xml.contains(
+                "<console type='pty' tty='/dev/pts/7'>\n      <source path='/dev/pts/7'/>\n      \
+                 <target type='lxc' port='0'/>\n      <alias name='console0'/>"
+            ),
+            "{xml}"
+        );
+        assert_eq!(console_tty(&live).as_deref(), Some("/dev/pts/7"));
+        assert_eq!(with_console_tty(&live, None), def);
     }
 
     #[test]

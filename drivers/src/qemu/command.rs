@@ -75,6 +75,11 @@ pub fn build_command_line(def: &DomainDef, ctx: &LaunchContext) -> Result<Vec<St
         },
     ]);
     push(&["-no-shutdown"]);
+    // on_reboot destroy: QEMU turns every reset into a SHUTDOWN event (reason
+    // guest-reset or host-qmp-system-reset) that stops the guest.
+    if def.on_reboot == "destroy" {
+        push(&["-no-reboot"]);
+    }
     // As libvirt: ACPI only when the definition enables it in <features>.
     let acpi = def
         .extra
@@ -161,6 +166,7 @@ pub fn build_command_line(def: &DomainDef, ctx: &LaunchContext) -> Result<Vec<St
                 argv.push(format!("watchdog={}", action.replace("dump", "pause")));
             }
             "channel" => {}
+            "panic" => panic_args(device, &mut argv)?,
             other => {
                 return Err(QemuError::Unsupported(format!(
                     "device '{other}' is not supported by this qemu driver"
@@ -317,6 +323,21 @@ fn drive_unit(device: &Element) -> u32 {
     num("bus") * 2 + num("unit")
 }
 
+/// `<panic model='isa'/>`: the pvpanic device through which a crashed guest reports
+/// GUEST_PANICKED; QEMU only pauses it, `on_crash` decides the rest.
+fn panic_args(device: &Element, argv: &mut Vec<String>) -> Result<(), QemuError> {
+    match device.attr("model").unwrap_or("isa") {
+        "isa" => {
+            argv.extend(["-device".into(), "pvpanic,ioport=1285".into()]);
+            argv.extend(["-action".into(), "panic=pause".into()]);
+            Ok(())
+        }
+        other => Err(QemuError::Unsupported(format!(
+            "panic model '{other}' is not supported by this qemu driver"
+        ))),
+    }
+}
+
 fn interface_args(device: &Element, index: usize, argv: &mut Vec<String>) -> Result<(), QemuError> {
     let netdev = match device.attr("type") {
         Some("user") => format!("user,id=hostnet{index}"),
@@ -326,6 +347,16 @@ fn interface_args(device: &Element, index: usize, argv: &mut Vec<String>) -> Res
                 .and_then(|s| s.attr("bridge"))
                 .unwrap_or("virbr0");
             format!("bridge,br={bridge},id=hostnet{index}")
+        }
+        Some("network") => {
+            let network = device
+                .child("source")
+                .and_then(|s| s.attr("network"))
+                .unwrap_or("");
+            return Err(QemuError::Unsupported(format!(
+                "interface type 'network' (network '{network}') needs a virtual network driver, \
+                 which this daemon does not have; use interface type 'bridge' or 'user'"
+            )));
         }
         Some(other) => {
             return Err(QemuError::Unsupported(format!(
@@ -395,6 +426,10 @@ fn graphics_args(
 ) -> Result<(), QemuError> {
     match device.attr("type") {
         Some("vnc") => {
+            if let Some(socket) = device.attr("socket") {
+                argv.extend(["-vnc".into(), format!("unix:{socket}")]);
+                return Ok(());
+            }
             let listen = device.attr("listen").unwrap_or(default_listen);
             let port: i64 = device
                 .attr("port")
@@ -484,6 +519,26 @@ mod tests {
         let argv = build_command_line(&d, &ctx()).expect("builds");
         let pos = argv.iter().position(|a| a == "-accel").expect("-accel");
         assert_eq!(argv[pos + 1], "kvm");
+    }
+
+    #[test]
+    fn on_reboot_destroy_and_panic_device() {
+        let d = def(
+            "<domain type='qemu'><name>p</name><memory>65536</memory><os><type>hvm</type></os>\
+            <on_reboot>destroy</on_reboot><devices><panic model='isa'/></devices></domain>",
+        );
+        let line = build_command_line(&d, &ctx()).expect("builds").join(" ");
+        assert!(line.contains("-no-reboot"), "{line}");
+        assert!(
+            line.contains("-device pvpanic,ioport=1285 -action panic=pause"),
+            "{line}"
+        );
+        let d = def("<domain type='qemu'><name>p</name><memory>65536</memory><os><type>hvm</type></os></domain>");
+        let line = build_command_line(&d, &ctx()).expect("builds").join(" ");
+        assert!(
+            !line.contains("-no-reboot") && !line.contains("pvpanic"),
+            "{line}"
+        );
     }
 
     #[test]

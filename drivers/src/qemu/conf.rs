@@ -1,11 +1,16 @@
 //! `qemu.conf`, read with the shared virConf parser.
 //!
-//! Honoured: `vnc_listen` (default listen address of VNC graphics), `auto_start_delay`
+//! Re-read on SIGHUP (libvirt reads it only at start); new values apply to guests
+//! started afterwards.
+//!
+//! Honoured: `vnc_listen` (default listen address of VNC graphics), `vnc_auto_unix_socket`
+//! (VNC graphics without an address listen on `<rundir>/qemu/NAME.vnc`), `auto_start_delay`
 //! (milliseconds between autostarted guests), `max_processes` and `max_files` (limits
 //! of each QEMU process), `save_image_format` ("raw" only; anything else is reported
 //! and raw is used), `user`/`group` (guests run as the daemon's user; another value is
 //! reported). Every other option of libvirt's qemu.conf is read for syntax and
-//! otherwise ignored (security drivers, cgroups, TLS for VNC/SPICE, hugepages, ...).
+//! otherwise ignored (security drivers, cgroups, TLS for VNC/SPICE, hugepages, ...);
+//! `spice_listen` among them, as SPICE graphics are refused at start.
 
 use std::path::Path;
 
@@ -15,6 +20,7 @@ use crate::virconf::ConfFile;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct QemuConf {
     pub vnc_listen: String,
+    pub vnc_auto_unix_socket: bool,
     pub auto_start_delay_ms: u64,
     /// 0: leave the daemon's limit.
     pub max_processes: u64,
@@ -26,6 +32,7 @@ impl Default for QemuConf {
     fn default() -> Self {
         QemuConf {
             vnc_listen: "127.0.0.1".to_string(),
+            vnc_auto_unix_socket: false,
             auto_start_delay_ms: 0,
             max_processes: 0,
             max_files: 0,
@@ -64,6 +71,11 @@ impl QemuConf {
                 })
                 .map_err(|e| e.to_string()),
         );
+        match file.get_bool("vnc_auto_unix_socket") {
+            Ok(Some(v)) => conf.vnc_auto_unix_socket = v,
+            Ok(None) => {}
+            Err(e) => problems.push(e.to_string()),
+        }
         for (key, slot) in [
             ("auto_start_delay", &mut conf.auto_start_delay_ms),
             ("max_processes", &mut conf.max_processes),
@@ -105,11 +117,13 @@ mod tests {
         std::fs::write(
             &path,
             "vnc_listen = \"0.0.0.0\"\nauto_start_delay = 250\nmax_files = 4096\n\
+             vnc_auto_unix_socket = 1\n\
              user = \"libvirt-qemu\"\nsecurity_driver = \"none\"\n",
         )
         .expect("write conf");
         let (conf, problems) = QemuConf::load(&path);
         assert_eq!(conf.vnc_listen, "0.0.0.0");
+        assert!(conf.vnc_auto_unix_socket);
         assert_eq!(conf.auto_start_delay_ms, 250);
         assert_eq!(conf.max_files, 4096);
         assert_eq!(conf.max_processes, 0);

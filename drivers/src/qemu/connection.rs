@@ -5,7 +5,8 @@ use std::sync::{Arc, OnceLock};
 use super::Inner;
 use crate::api::{
     codes, domains, feature, list_flags, vcpu_flags, xml_flags, Connection, DomainHandle,
-    DomainInfo, DomainRef, DriverError, DriverResult, NodeInfo, SecurityLabel, SecurityModel, Uuid,
+    DomainInfo, DomainRef, DriverError, DriverResult, HostCpuMap, JobProgress, NamedParam,
+    NodeInfo, SecurityLabel, SecurityModel, Uuid, VcpuDetail,
 };
 
 pub struct QemuConnection {
@@ -386,6 +387,34 @@ impl Connection for QemuConnection {
 
     fn set_memory_flags(&self, dom: &DomainRef, kib: u64, flags: u32) -> DriverResult<()> {
         self.inner.set_memory(dom, kib, flags)
+    }
+
+    fn node_cpu_map(&self) -> DriverResult<HostCpuMap> {
+        Ok(super::vcpus::host_cpu_map())
+    }
+
+    fn get_vcpus(&self, dom: &DomainRef, max: usize) -> DriverResult<Vec<VcpuDetail>> {
+        self.inner.vcpu_details(dom, max)
+    }
+
+    fn get_vcpu_pin_info(&self, dom: &DomainRef, flags: u32) -> DriverResult<Vec<Vec<u32>>> {
+        self.inner.vcpu_pin_info(dom, flags)
+    }
+
+    fn scheduler_type(&self, dom: &DomainRef) -> DriverResult<(String, i32)> {
+        self.inner.scheduler_type(dom)
+    }
+
+    fn scheduler_params(&self, dom: &DomainRef, flags: u32) -> DriverResult<Vec<NamedParam>> {
+        self.inner.scheduler_params(dom, flags)
+    }
+
+    fn job_progress(
+        &self,
+        dom: &DomainRef,
+        require_active: bool,
+    ) -> DriverResult<Option<JobProgress>> {
+        self.inner.job_progress(dom, require_active)
     }
 
     fn qemu_monitor_command(&self, dom: &DomainRef, cmd: &str, hmp: bool) -> DriverResult<String> {

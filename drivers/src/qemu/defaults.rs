@@ -114,11 +114,35 @@ pub fn apply_qemu_defaults(def: &mut DomainDef, host: &HostFacts) -> Result<(), 
         );
     }
     add_implicit_devices(&mut def.devices, i440fx);
+    for interface in def.devices.iter_mut().filter(|d| d.name == "interface") {
+        default_nic_model(interface);
+    }
     if i440fx {
         assign_pci_addresses(&mut def.devices);
     }
     sort_devices(&mut def.devices);
     Ok(())
+}
+
+/// QEMU's x86 default NIC, written into the definition as libvirt does, so that the
+/// XML and `domiflist` name the model the guest really gets.
+fn default_nic_model(interface: &mut Element) {
+    if interface.child("model").is_some() {
+        return;
+    }
+    const AFTER_MODEL: &[&str] = &[
+        "driver", "backend", "tune", "teaming", "link", "mtu", "coalesce", "boot", "rom", "alias",
+        "address", "acpi",
+    ];
+    let model = Element::new("model").with_attr("type", "rtl8139");
+    match interface
+        .children
+        .iter()
+        .position(|c| AFTER_MODEL.contains(&c.name.as_str()))
+    {
+        Some(index) => interface.children.insert(index, model),
+        None => interface.children.push(model),
+    }
 }
 
 fn has_controller(devices: &[Element], kind: &str) -> bool {
@@ -373,6 +397,30 @@ mod tests {
 </domain>
 ";
         assert_eq!(out, expected);
+    }
+
+    #[test]
+    fn interface_without_model_gets_rtl8139_before_its_address() {
+        let xml =
+            "<domain type='qemu'><name>n</name><memory>65536</memory><os><type>hvm</type></os>\
+                   <devices><interface type='user'><mac address='52:54:00:00:00:01'/></interface>\
+                   <interface type='user'><model type='virtio'/></interface></devices></domain>";
+        let mut def = parse_domain_xml(xml, &parse_options()).expect("parses");
+        apply_qemu_defaults(&mut def, &facts()).expect("valid");
+        let nics: Vec<&Element> = def
+            .devices
+            .iter()
+            .filter(|d| d.name == "interface")
+            .collect();
+        let names: Vec<&str> = nics[0].children.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["mac", "model", "address"]);
+        let model = |nic: &Element| {
+            nic.child("model")
+                .and_then(|m| m.attr("type"))
+                .map(str::to_string)
+        };
+        assert_eq!(model(nics[0]).as_deref(), Some("rtl8139"));
+        assert_eq!(model(nics[1]).as_deref(), Some("virtio"));
     }
 
     #[test]

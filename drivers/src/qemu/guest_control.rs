@@ -29,7 +29,8 @@ impl Inner {
             let Some(run) = obj.run.as_mut() else {
                 return Err(not_running());
             };
-            run.fake_reboot = true;
+            // As libvirt: a guest that must not reboot is shut down instead.
+            run.fake_reboot = !matches!(obj.def.on_reboot.as_str(), "destroy" | "preserve");
             (Arc::clone(&run.monitor), run.process.clone(), run.token)
         };
         if let Err(e) = monitor.execute("system_powerdown", None) {

@@ -90,6 +90,11 @@ impl Inner {
             }
             obj.def.clone()
         };
+        let mut def = def;
+        if self.conf().vnc_auto_unix_socket {
+            let socket = self.paths.vnc_socket(&def.name);
+            super::live_xml::use_vnc_socket(&mut def, &socket.display().to_string());
+        }
         let token = self.lock().allocate_token();
         match self.launch(&def, flags, &source, token) {
             Ok((process, monitor)) => {
@@ -140,12 +145,13 @@ impl Inner {
             )),
             StartSource::Boot => None,
         };
+        let conf = self.conf();
         let argv = build_command_line(
             def,
             &LaunchContext {
                 monitor_socket: &monitor_text,
                 incoming: incoming.as_deref(),
-                vnc_listen: &self.conf.vnc_listen,
+                vnc_listen: &conf.vnc_listen,
             },
         )?;
         let env = vec![
@@ -173,8 +179,8 @@ impl Inner {
             .map_err(|e| QemuError::io("cannot write log file", &log_path, e))?;
         let log_offset = log.seek(SeekFrom::End(0)).unwrap_or(0);
         let limits = ProcessLimits {
-            max_processes: self.conf.max_processes,
-            max_files: self.conf.max_files,
+            max_processes: conf.max_processes,
+            max_files: conf.max_files,
         };
         let process = GuestProcess::spawn(&argv, &env, &log, limits)
             .map_err(|e| QemuError::StartFailed(format!("cannot execute '{}': {e}", argv[0])))?;
@@ -276,6 +282,7 @@ impl Inner {
                 got_shutdown: false,
                 fake_reboot: false,
                 started: now_secs(),
+                job: None,
             });
             if paused {
                 obj.state = state::PAUSED;
@@ -338,6 +345,11 @@ impl Inner {
             .spawn(move || {
                 process.wait_exit(None);
                 if let Some(inner) = weak.upgrade() {
+                    // Under the domain's job, as destroy does it: the stopped and
+                    // release hooks of this run are over before the next operation
+                    // on the domain (a start and its prepare hook) begins.
+                    let job = inner.job_of(&uuid);
+                    let _job = job.as_deref().map(lock_job);
                     inner.handle_exit(&uuid, token);
                 }
             });

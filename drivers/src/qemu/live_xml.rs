@@ -1,18 +1,49 @@
 //! What the live XML of a running guest shows beyond its definition: the VNC port QEMU
-//! picked for `autoport` graphics and the address it listens on.
+//! picked for `autoport` graphics and the address it listens on, or the UNIX socket
+//! that `vnc_auto_unix_socket` of qemu.conf put in place of an address.
 
 use serde_json::Value;
 
 use super::qmp::Monitor;
-use crate::domain_xml::DomainDef;
+use crate::domain_xml::{DomainDef, Element};
+
+/// `vnc_auto_unix_socket = 1`: VNC graphics that name no address listen on the UNIX
+/// socket `socket` instead, shown as `<listen type='socket'>` in the live XML.
+pub fn use_vnc_socket(def: &mut DomainDef, socket: &str) {
+    for graphics in def
+        .devices
+        .iter_mut()
+        .filter(|d| d.name == "graphics" && d.attr("type") == Some("vnc"))
+    {
+        let names_address = graphics.attr("listen").is_some()
+            || graphics.attr("socket").is_some()
+            || graphics.children.iter().any(|c| {
+                c.name == "listen"
+                    && (c.attr("type") != Some("address") || c.attr("address").is_some())
+            });
+        if names_address {
+            continue;
+        }
+        graphics
+            .attrs
+            .retain(|(k, _)| k != "port" && k != "autoport");
+        graphics.set_attr("socket", socket);
+        graphics.children.retain(|c| c.name != "listen");
+        graphics.children.insert(
+            0,
+            Element::new("listen")
+                .with_attr("type", "socket")
+                .with_attr("socket", socket),
+        );
+        graphics.order_attrs(&["type", "socket"]);
+    }
+}
 
 /// Fills in the VNC port and listen address from `query-vnc`.
 pub fn fill_graphics(def: &mut DomainDef, monitor: &Monitor) {
-    let Some(graphics) = def
-        .devices
-        .iter_mut()
-        .find(|d| d.name == "graphics" && d.attr("type") == Some("vnc"))
-    else {
+    let Some(graphics) = def.devices.iter_mut().find(|d| {
+        d.name == "graphics" && d.attr("type") == Some("vnc") && d.attr("socket").is_none()
+    }) else {
         return;
     };
     let Ok(vnc) = monitor.execute("query-vnc", None) else {
@@ -21,7 +52,7 @@ pub fn fill_graphics(def: &mut DomainDef, monitor: &Monitor) {
     apply_vnc_answer(graphics, &vnc);
 }
 
-fn apply_vnc_answer(graphics: &mut crate::domain_xml::Element, vnc: &Value) {
+fn apply_vnc_answer(graphics: &mut Element, vnc: &Value) {
     if vnc.get("enabled").and_then(Value::as_bool) != Some(true) {
         return;
     }
@@ -42,7 +73,25 @@ fn apply_vnc_answer(graphics: &mut crate::domain_xml::Element, vnc: &Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain_xml::Element;
+    use crate::domain_xml::{parse_domain_xml, FormatOptions};
+
+    #[test]
+    fn auto_unix_socket_replaces_an_unnamed_address_only() {
+        let xml =
+            "<domain type='qemu'><name>v</name><memory>65536</memory><os><type>hvm</type></os>\
+                   <devices><graphics type='vnc' autoport='yes'/>\
+                   <graphics type='vnc' listen='0.0.0.0'/></devices></domain>";
+        let mut def =
+            parse_domain_xml(xml, &crate::qemu::defaults::parse_options()).expect("parses");
+        use_vnc_socket(&mut def, "/run/v.vnc");
+        let out = def.to_xml(FormatOptions::default());
+        assert!(
+            out.contains("<graphics type='vnc' socket='/run/v.vnc'>\n      <listen type='socket' socket='/run/v.vnc'/>"),
+            "{out}"
+        );
+        assert!(out.contains("listen='0.0.0.0'"), "{out}");
+        assert_eq!(out.matches("socket='/run/v.vnc'").count(), 2, "{out}");
+    }
 
     #[test]
     fn autoport_gets_the_port_qemu_chose() {

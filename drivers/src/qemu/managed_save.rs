@@ -10,12 +10,14 @@ use serde_json::json;
 
 use super::error::QemuError;
 use super::fsutil::remove_if_exists;
+use super::jobs::ActiveJob;
 use super::lifecycle::{shell_quote, stop_process, StartSource};
 use super::save_image::{read_header, write_header};
 use super::state::DomainObj;
 use super::{lock_job, Inner};
 use crate::api::{
-    create_flags, event, reason, state, DomainHandle, DomainRef, DriverError, DriverResult,
+    create_flags, event, job_operation, reason, state, DomainHandle, DomainRef, DriverError,
+    DriverResult,
 };
 
 impl Inner {
@@ -94,6 +96,7 @@ impl Inner {
             )
         };
         let partial = PathBuf::from(format!("{}.partial", target.display()));
+        self.set_job(&dom.uuid, Some(ActiveJob::new(job_operation::SAVE)));
         let previous = {
             let mut st = self.lock();
             let obj = st.get_mut(dom)?;
@@ -122,11 +125,16 @@ impl Inner {
                     .and_then(|_| monitor.execute("migrate", Some(json!({ "uri": uri }))))
                     .map_err(|e| QemuError::Monitor(e.to_string()))
             })
-            .and_then(|_| wait_migration(&monitor))
+            .and_then(|_| {
+                wait_migration(&monitor, |status| {
+                    self.record_migration_progress(&dom.uuid, status)
+                })
+            })
             .and_then(|_| {
                 fs::rename(&partial, target)
                     .map_err(|e| QemuError::io("cannot store save image", target, e))
             });
+        self.set_job(&dom.uuid, None);
         if let Err(e) = saved {
             let _ = remove_if_exists(&partial);
             if was_running {
@@ -170,7 +178,8 @@ impl Inner {
         let path = Path::new(from);
         let header = read_header(path)?;
         let xml = dxml.unwrap_or(&header.xml);
-        let def = self.parse_def(xml)?;
+        let parsed = self.parse_def(xml)?;
+        let def = self.filter_restore_def(&parsed, xml)?.unwrap_or(parsed);
         let uuid = def.uuid;
         {
             let mut st = self.lock();
@@ -260,7 +269,7 @@ impl Inner {
             remove_if_exists(&image)?;
         }
         if image.exists() {
-            let handle = self.start(&dom.uuid, flags, StartSource::Restore(image.clone(), 0))?;
+            let handle = self.start_from_managed_save(dom, flags, &image)?;
             remove_if_exists(&image)?;
             return Ok(handle);
         }
@@ -275,13 +284,17 @@ const RESTORE_RUNNING: u32 = 2;
 const RESTORE_PAUSED: u32 = 4;
 
 /// Waits for an outgoing migration (the save) to finish.
-fn wait_migration(monitor: &super::qmp::Monitor) -> Result<(), QemuError> {
+fn wait_migration(
+    monitor: &super::qmp::Monitor,
+    on_status: impl Fn(&serde_json::Value),
+) -> Result<(), QemuError> {
     let deadline = Instant::now() + Duration::from_secs(600);
     let mut pause = Duration::from_millis(2);
     loop {
         let status = monitor
             .execute("query-migrate", None)
             .map_err(|e| QemuError::Monitor(e.to_string()))?;
+        on_status(&status);
         match status.get("status").and_then(|s| s.as_str()) {
             Some("completed") => return Ok(()),
             Some("failed") | Some("cancelled") => {

@@ -18,6 +18,7 @@ mod error;
 mod fsutil;
 mod guest_control;
 mod hook_calls;
+mod jobs;
 mod lifecycle;
 mod live_xml;
 mod managed_save;
@@ -26,12 +27,14 @@ mod paths;
 mod process;
 mod qmp;
 mod reconnect;
+mod restore_hook;
 mod save_image;
 mod state;
 mod status;
 mod store;
+mod vcpus;
 
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
 
 pub use error::QemuError;
 pub use paths::QemuPaths;
@@ -57,7 +60,8 @@ pub(crate) struct Inner {
     capabilities: OnceLock<String>,
     /// The daemon's hook scripts (rescanned by the daemon on SIGHUP).
     hooks: Option<hooks::Hooks>,
-    conf: conf::QemuConf,
+    /// qemu.conf; re-read on SIGHUP, applies to guests started afterwards.
+    conf: RwLock<conf::QemuConf>,
 }
 
 impl QemuDriver {
@@ -77,7 +81,7 @@ impl QemuDriver {
             host: OnceLock::new(),
             capabilities: OnceLock::new(),
             hooks,
-            conf,
+            conf: RwLock::new(conf),
         });
         problems.extend(reconnect::load_and_reconnect(&inner));
         reconnect::autostart_once(&inner);
@@ -90,6 +94,24 @@ impl Inner {
         self.state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The qemu.conf settings in effect.
+    fn conf(&self) -> conf::QemuConf {
+        self.conf
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// Re-reads qemu.conf (SIGHUP); a file with errors keeps the values it could give.
+    fn reload_conf(&self) -> Vec<String> {
+        let (conf, problems) = conf::QemuConf::load(&self.paths.qemu_conf);
+        *self
+            .conf
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = conf;
+        problems
     }
 
     fn emit(&self, events: Vec<DomainEvent>) {

@@ -31,6 +31,27 @@ enum FollowUp {
     Terminate,
 }
 
+/// `VIR_DOMAIN_CRASHED_PANICKED` (state reason) and `VIR_DOMAIN_EVENT_CRASHED_PANICKED`.
+const CRASHED_PANICKED: i32 = 1;
+const CRASHED_EVENT_PANICKED: i32 = 0;
+
+/// What `on_crash` asks for once the guest reported a panic. Core dumps are not taken:
+/// the coredump-* actions behave like their plain counterparts.
+#[derive(Debug, PartialEq, Eq)]
+enum CrashResponse {
+    Stop,
+    Restart,
+    Keep,
+}
+
+fn crash_response(on_crash: &str) -> CrashResponse {
+    match on_crash {
+        "restart" | "rename-restart" | "coredump-restart" => CrashResponse::Restart,
+        "preserve" => CrashResponse::Keep,
+        _ => CrashResponse::Stop,
+    }
+}
+
 fn handle(inner: &Arc<Inner>, uuid: &Uuid, token: u64, ev: &QmpEvent) {
     let mut events: Vec<DomainEvent> = Vec::new();
     let mut follow_up = FollowUp::None;
@@ -50,7 +71,19 @@ fn handle(inner: &Arc<Inner>, uuid: &Uuid, token: u64, ev: &QmpEvent) {
         match ev.name.as_str() {
             "SHUTDOWN" => {
                 run.got_shutdown = true;
-                let restart = run.fake_reboot || obj.def.on_poweroff == "restart";
+                // A reset under -no-reboot arrives as a SHUTDOWN: on_reboot applies.
+                let reset = ev
+                    .data
+                    .get("reason")
+                    .and_then(Value::as_str)
+                    .is_some_and(|r| r.ends_with("reset"));
+                let action = if reset {
+                    &obj.def.on_reboot
+                } else {
+                    &obj.def.on_poweroff
+                };
+                let preserve = action == "preserve";
+                let restart = run.fake_reboot || action == "restart";
                 if restart {
                     run.fake_reboot = false;
                     follow_up = FollowUp::ResetAndResume;
@@ -61,7 +94,7 @@ fn handle(inner: &Arc<Inner>, uuid: &Uuid, token: u64, ev: &QmpEvent) {
                         Some(false) => event::SHUTDOWN_HOST,
                         None => event::SHUTDOWN_FINISHED,
                     };
-                    if obj.def.on_poweroff != "preserve" {
+                    if !preserve {
                         run.expected_stop =
                             Some((reason::SHUTOFF_SHUTDOWN, event::STOPPED_SHUTDOWN));
                         follow_up = FollowUp::Terminate;
@@ -76,7 +109,20 @@ fn handle(inner: &Arc<Inner>, uuid: &Uuid, token: u64, ev: &QmpEvent) {
                 obj.reason = reason::PAUSED_UNKNOWN;
                 events.push(obj.lifecycle_event(event::SUSPENDED, event::SUSPENDED_PAUSED));
             }
-            "RESUME" if obj.state == state::PAUSED => {
+            "GUEST_PANICKED" if obj.state != state::CRASHED => {
+                match crash_response(&obj.def.on_crash) {
+                    CrashResponse::Stop => {
+                        run.expected_stop = Some((reason::SHUTOFF_CRASHED, event::STOPPED_CRASHED));
+                        follow_up = FollowUp::Terminate;
+                    }
+                    CrashResponse::Restart => follow_up = FollowUp::ResetAndResume,
+                    CrashResponse::Keep => {}
+                }
+                obj.state = state::CRASHED;
+                obj.reason = CRASHED_PANICKED;
+                events.push(obj.lifecycle_event(event::CRASHED, CRASHED_EVENT_PANICKED));
+            }
+            "RESUME" if matches!(obj.state, state::PAUSED | state::CRASHED) => {
                 obj.state = state::RUNNING;
                 obj.reason = reason::RUNNING_UNPAUSED;
                 events.push(obj.lifecycle_event(event::RESUMED, event::RESUMED_UNPAUSED));
@@ -116,5 +162,19 @@ fn handle(inner: &Arc<Inner>, uuid: &Uuid, token: u64, ev: &QmpEvent) {
                     }
                 });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crash_actions() {
+        assert_eq!(crash_response("destroy"), CrashResponse::Stop);
+        assert_eq!(crash_response("coredump-destroy"), CrashResponse::Stop);
+        assert_eq!(crash_response("restart"), CrashResponse::Restart);
+        assert_eq!(crash_response("coredump-restart"), CrashResponse::Restart);
+        assert_eq!(crash_response("preserve"), CrashResponse::Keep);
     }
 }

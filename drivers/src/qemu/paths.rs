@@ -54,6 +54,11 @@ impl QemuPaths {
         self.run_dir.join(format!("{name}.monitor"))
     }
 
+    /// The VNC socket of a guest under `vnc_auto_unix_socket`.
+    pub fn vnc_socket(&self, name: &str) -> PathBuf {
+        self.run_dir.join(format!("{name}.vnc"))
+    }
+
     pub fn log_file(&self, name: &str) -> PathBuf {
         self.log_dir.join(format!("{name}.log"))
     }

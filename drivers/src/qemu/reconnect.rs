@@ -78,6 +78,7 @@ pub fn load_and_reconnect(inner: &Arc<Inner>) -> Vec<String> {
                     got_shutdown: record.got_shutdown,
                     fake_reboot: false,
                     started: record.started,
+                    job: None,
                 });
                 revived.push((index, process, next_token));
             }
@@ -123,6 +124,7 @@ pub fn load_and_reconnect(inner: &Arc<Inner>) -> Vec<String> {
 /// Domains whose file went away stay, as in libvirt.
 pub fn reload_configs(inner: &Inner) -> Vec<String> {
     let (configs, mut problems) = store::load_configs(&inner.paths, &load_facts());
+    problems.extend(inner.reload_conf());
     let mut st = inner.lock();
     for config in configs {
         match st.check_clash(&config.def) {
@@ -239,13 +241,17 @@ pub fn autostart_once(inner: &Arc<Inner>) {
         .name("qemu-autostart".into())
         .spawn(move || {
             for (n, (uuid, name)) in wanted.into_iter().enumerate() {
-                if n > 0 && inner.conf.auto_start_delay_ms > 0 {
+                if n > 0 && inner.conf().auto_start_delay_ms > 0 {
                     // qemu.conf's auto_start_delay: spread the boot load.
-                    std::thread::sleep(Duration::from_millis(inner.conf.auto_start_delay_ms));
+                    std::thread::sleep(Duration::from_millis(inner.conf().auto_start_delay_ms));
                 }
                 let save = inner.paths.managed_save_file(&name);
                 let result = if save.exists() {
-                    inner.start(&uuid, 0, StartSource::Restore(save.clone(), 0))
+                    let dom = crate::api::DomainRef {
+                        name: name.clone(),
+                        uuid,
+                    };
+                    inner.start_from_managed_save(&dom, 0, &save)
                 } else {
                     inner.start(&uuid, 0, StartSource::Boot)
                 };

@@ -26,6 +26,8 @@ pub struct Running {
     pub fake_reboot: bool,
     /// Seconds since the epoch when the guest was started (kept in the status file).
     pub started: u64,
+    /// The slow job in progress (a save), for `virDomainGetJobStats`.
+    pub job: Option<super::jobs::ActiveJob>,
 }
 
 /// One domain of the driver.

@@ -24,3 +24,5 @@ pub const DOMAIN_JOB_STATS_MAX: usize = 64;
 pub const DOMAIN_EVENT_TUNABLE_MAX: usize = 2_048;
 pub const DOMAIN_EVENT_GRAPHICS_IDENTITY_MAX: usize = 20;
 pub const CPUMAP_MAX: usize = 2_048;
+pub const VCPUINFO_MAX: usize = 16_384;
+pub const CPUMAPS_MAX: usize = 8_388_608;

@@ -84,14 +84,23 @@ report hostname
 report ps
 cat /proc/mounts > /out/.tmp; mv /out/.tmp /out/mounts
 trap 'exit 0' TERM
+trap 'reboot -f' HUP
 sleep 100000 &
 wait
 "#;
 
 /// A container definition whose root is `root` and whose init is `/init.sh`.
 pub fn domain_xml(name: &str, root: &Path, memory_mib: u64, extra_devices: &str) -> String {
+    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
+    let uuid = format!(
+        "{:08x}-0000-4000-8000-{:012x}",
+        std::process::id(),
+        hash & 0xffff_ffff_ffff
+    );
     format!(
-        "<domain type='lxc'>\n  <name>{name}</name>\n  <memory unit='MiB'>{memory_mib}</memory>\n  \
+        "<domain type='lxc'>\n  <name>{name}</name>\n  <uuid>{uuid}</uuid>\n  <memory unit='MiB'>{memory_mib}</memory>\n  \
          <vcpu>1</vcpu>\n  <os>\n    <type>exe</type>\n    <init>/init.sh</init>\n  </os>\n  \
          <devices>\n    <filesystem type='mount'>\n      <source dir='{}'/>\n      \
          <target dir='/'/>\n    </filesystem>\n{extra_devices}    <console type='pty'/>\n  \
@@ -188,7 +197,14 @@ impl Drop for ContainerCleanup {
     }
 }
 
-/// Whether a process exists.
+/// Whether a process exists and has not exited (a zombie waiting for a parent that
+/// never reaps, as some container inits on CI hosts, counts as gone).
 pub fn process_exists(pid: i32) -> bool {
-    Path::new(&format!("/proc/{pid}")).exists()
+    let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    let state = stat
+        .rsplit_once(") ")
+        .and_then(|(_, rest)| rest.chars().next());
+    state.is_some_and(|s| s != 'Z' && s != 'X')
 }

@@ -8,6 +8,7 @@ mod events;
 mod lifecycle;
 pub mod qemu_program;
 mod save;
+mod tuning;
 
 use std::sync::Arc;
 
@@ -85,6 +86,7 @@ fn route(
         proc_ if lifecycle::serves(proc_) => lifecycle::handle(&conn, h, body),
         proc_ if domain::serves(proc_) => domain::handle(session, &conn, h, body),
         proc_ if save::serves(proc_) => save::handle(&conn, h, body),
+        proc_ if tuning::serves(proc_) => tuning::handle(&conn, h, body),
         proc_ => reply_err(
             h,
             RemoteError::new(

@@ -60,6 +60,12 @@ fn prepare_and_exec(
     report: &mut fs::File,
 ) -> Result<Never, SupervisorError> {
     wait_go(go)?;
+    if spec.idmap.is_some() {
+        // Files can only be created by an id the namespace maps, so become its root
+        // first; the run directory and the filesystem sources must then be reachable
+        // for the mapped root (no private parent directories).
+        super::idmap::become_root_inside()?;
+    }
     let mut flags = libc::CLONE_NEWNS | libc::CLONE_NEWUTS | libc::CLONE_NEWIPC;
     if spec.private_net {
         flags |= libc::CLONE_NEWNET;
@@ -90,6 +96,8 @@ fn prepare_and_exec(
         "sethostname",
     )?;
     attach_console(console.is_some())?;
+    drop_capabilities()?;
+    reset_signals();
     set_identity(spec)?;
     if let Some(dir) = &spec.init_dir {
         std::env::set_current_dir(dir)
@@ -279,6 +287,50 @@ fn attach_console(has_console: bool) -> Result<(), SupervisorError> {
     for target in 0..3 {
         // SAFETY: both descriptors are valid.
         check(unsafe { libc::dup2(fd, target) }, "dup2")?;
+    }
+    Ok(())
+}
+
+/// Init starts with default signal handling: the supervisor ignores SIGHUP and SIGPIPE,
+/// and ignored signals would stay ignored across exec (a shell could not even trap them).
+fn reset_signals() {
+    // SAFETY: resetting dispositions and the mask has no memory-safety preconditions;
+    // the set is initialised by sigemptyset before use.
+    unsafe {
+        for sig in [
+            libc::SIGHUP,
+            libc::SIGPIPE,
+            libc::SIGTERM,
+            libc::SIGINT,
+            libc::SIGCHLD,
+        ] {
+            libc::signal(sig, libc::SIG_DFL);
+        }
+        let mut empty: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut empty);
+        libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
+    }
+}
+
+/// Capabilities no container may use even as root: loading modules, setting the host
+/// clock, raw I/O ports, the audit and MAC policy. Dropped from the bounding set, so
+/// nothing exec'd in the container regains them.
+const DROPPED_CAPABILITIES: &[libc::c_int] = &[
+    16, // CAP_SYS_MODULE
+    17, // CAP_SYS_RAWIO
+    25, // CAP_SYS_TIME
+    30, // CAP_AUDIT_CONTROL
+    32, // CAP_MAC_OVERRIDE
+    33, // CAP_MAC_ADMIN
+];
+
+fn drop_capabilities() -> Result<(), SupervisorError> {
+    for cap in DROPPED_CAPABILITIES {
+        // SAFETY: prctl with PR_CAPBSET_DROP takes a capability number.
+        check(
+            unsafe { libc::prctl(libc::PR_CAPBSET_DROP, *cap as libc::c_ulong, 0, 0, 0) },
+            "dropping a capability",
+        )?;
     }
     Ok(())
 }

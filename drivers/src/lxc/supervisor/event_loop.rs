@@ -129,6 +129,11 @@ fn handle_client(client: &mut Client, running: &RunningContainer) -> bool {
                 running.cgroup.kill_all();
                 "ok\n".to_string()
             }
+            Some(Request::Reboot) => {
+                // SAFETY: kill has no memory-safety preconditions.
+                unsafe { libc::kill(running.init_pid, libc::SIGHUP) };
+                "ok\n".to_string()
+            }
             Some(Request::Watch) => "watching\n".to_string(),
             None => format!("error unknown request '{}'\n", word.trim()),
         };

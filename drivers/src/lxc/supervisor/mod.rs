@@ -3,11 +3,12 @@
 //! cleans up the cgroup and tells the daemon over the control socket when it is gone.
 //! Because it outlives the daemon, containers survive daemon restarts and crashes.
 //!
-//! Start-up contract with the daemon: the first line on stdout is `ok INITPID SUPERVISORPID`
-//! once init runs and the control socket listens, or `error MESSAGE`.
+//! Start-up contract with the daemon: the first line on stdout is
+//! `ok INITPID SUPERVISORPID CONSOLEPTY` once init runs and the control socket listens, or `error MESSAGE`.
 
 mod container;
 mod event_loop;
+mod idmap;
 mod network;
 mod pty;
 
@@ -134,9 +135,14 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
     let _ = std::env::set_current_dir("/");
     match start(&args) {
         Ok(running) => {
+            let tty = running
+                .console
+                .as_ref()
+                .map(|c| c.slave_path.display().to_string())
+                .unwrap_or_default();
             let _ = writeln!(
                 std::io::stdout(),
-                "ok {} {}",
+                "ok {} {} {tty}",
                 running.init_pid,
                 std::process::id()
             );
@@ -168,11 +174,6 @@ fn start(args: &SupervisorArgs) -> Result<RunningContainer, SupervisorError> {
         .map_err(|e| SupervisorError::io_at("cannot read", &args.status, e))?;
     let (_, domain_xml) = parse_status(&text)?;
     let (_, spec) = parse_lxc_xml(&domain_xml)?;
-    if spec.idmap.is_some() {
-        return Err(SupervisorError::Failed(
-            "user namespaces (<idmap>) are not supported by this LXC driver yet".into(),
-        ));
-    }
     let console = pty::Pty::open()?;
     let layout = CgroupLayout::detect();
     let cgroup = ContainerCgroup::create(&layout, &spec.partition, &spec.name)?;
@@ -219,19 +220,17 @@ fn spawn_container(
 ) -> Result<(i32, Vec<String>), SupervisorError> {
     let (go_read, go_write) = pipe()?;
     let (report_read, report_write) = pipe()?;
+    let mut clone_flags = libc::CLONE_NEWPID | libc::SIGCHLD;
+    if spec.idmap.is_some() {
+        // Created together, the PID namespace belongs to the new user namespace, so
+        // the container's root may mount its own /proc.
+        clone_flags |= libc::CLONE_NEWUSER;
+    }
     // clone(2) with a new PID namespace and no new stack behaves like fork, but only this
     // child enters the namespace: helpers the supervisor runs later (ip) stay outside.
     // SAFETY: the supervisor is single-threaded, so the child may run ordinary code.
-    let pid = unsafe {
-        libc::syscall(
-            libc::SYS_clone,
-            libc::CLONE_NEWPID | libc::SIGCHLD,
-            0usize,
-            0usize,
-            0usize,
-            0usize,
-        )
-    } as i32;
+    let pid = unsafe { libc::syscall(libc::SYS_clone, clone_flags, 0usize, 0usize, 0usize, 0usize) }
+        as i32;
     if pid < 0 {
         return Err(SupervisorError::io("fork", std::io::Error::last_os_error()));
     }
@@ -256,6 +255,10 @@ fn spawn_container(
     let mut interfaces = Vec::new();
     let outcome = (|| {
         cgroup.add_process(pid)?;
+        if let Some(map) = &spec.idmap {
+            idmap::write_maps(pid, map)?;
+            idmap::hand_over_console(&console.slave, map)?;
+        }
         send_go(&mut go)?;
         let mut first = [0u8; 1];
         let n = report

@@ -6,12 +6,13 @@ use std::process::Command;
 use super::SupervisorError;
 use crate::lxc::xml::InterfaceSpec;
 
-/// Creates the pairs for the container whose init is `pid`; returns the host-side names.
+/// Creates the pairs for the container whose init is `pid`; the host-side names go to
+/// `created` as they appear, so a failure half way can be undone by the caller.
 pub fn setup_interfaces(
     pid: i32,
     interfaces: &[InterfaceSpec],
-) -> Result<Vec<String>, SupervisorError> {
-    let mut created = Vec::new();
+    created: &mut Vec<String>,
+) -> Result<(), SupervisorError> {
     for (index, iface) in interfaces.iter().enumerate() {
         let host = iface
             .host_name
@@ -32,7 +33,7 @@ pub fn setup_interfaces(
         let eth = format!("eth{index}");
         run(Command::new("nsenter")
             .arg(format!("--net={ns}"))
-            .args(["ip", "link", "set", &peer, "name", &eth]))?;
+            .args(["ip", "link", "set", &peer, "name", &eth, "up"]))?;
     }
     Ok(())
 }

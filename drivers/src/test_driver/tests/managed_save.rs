@@ -16,7 +16,7 @@ fn managed_save_stops_the_domain_and_marks_the_image() {
     assert!(h.conn.has_managed_save_image(&dom, 0).expect("has image"));
     assert_eq!(
         h.take_events(),
-        vec![("test".to_string(), 1, event::STOPPED, event::STOPPED_SAVED)]
+        vec![("test".to_string(), -1, event::STOPPED, event::STOPPED_SAVED)]
     );
 }
 

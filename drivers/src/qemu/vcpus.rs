@@ -1,0 +1,312 @@
+//! vCPU details of a running guest (`virsh vcpuinfo`), the host CPU map and the
+//! scheduler calls (`virsh schedinfo`).
+//!
+//! vCPU threads come from QMP `query-cpus-fast`; their CPU time, last CPU and affinity
+//! from `/proc/<pid>/task/<tid>/stat` and `sched_getaffinity`.
+
+use std::sync::Arc;
+
+use super::error::QemuError;
+use super::Inner;
+use crate::api::{
+    domains, DomainRef, DriverError, DriverResult, HostCpuMap, NamedParam, ParamValue, VcpuDetail,
+};
+
+/// `VIR_VCPU_RUNNING`.
+const VCPU_RUNNING: i32 = 1;
+/// `VIR_DOMAIN_AFFECT_LIVE | VIR_DOMAIN_AFFECT_CONFIG`.
+const AFFECT_LIVE: u32 = 1;
+const AFFECT_CONFIG: u32 = 2;
+/// `VIR_TYPED_PARAM_STRING_OKAY`.
+const TYPED_PARAM_STRING_OKAY: u32 = 4;
+/// The parameters libvirt's qemu driver reports for its "posix" scheduler, in its order.
+const SCHED_PARAMS: [&str; 9] = [
+    "cpu_shares",
+    "vcpu_period",
+    "vcpu_quota",
+    "emulator_period",
+    "emulator_quota",
+    "global_period",
+    "global_quota",
+    "iothread_period",
+    "iothread_quota",
+];
+
+impl Inner {
+    /// `virDomainGetVcpus`: one entry per vCPU (at most `max`) of a running guest.
+    pub(super) fn vcpu_details(
+        &self,
+        dom: &DomainRef,
+        max: usize,
+    ) -> DriverResult<Vec<VcpuDetail>> {
+        let (monitor, vcpus) = {
+            let st = self.lock();
+            let obj = st.get(dom)?;
+            let Some(run) = obj.run.as_ref() else {
+                return Err(QemuError::InvalidState(
+                    "cannot retrieve vcpu information for inactive domain".into(),
+                )
+                .into());
+            };
+            (Arc::clone(&run.monitor), obj.def.vcpus())
+        };
+        let threads = vcpu_threads(&monitor);
+        let all_cpus = host_cpu_map().online;
+        Ok((0..vcpus)
+            .take(max)
+            .map(|number| {
+                let tid = threads
+                    .iter()
+                    .find(|(index, _)| *index == number)
+                    .map(|(_, tid)| *tid);
+                let stat = tid.and_then(thread_stat);
+                VcpuDetail {
+                    number,
+                    state: VCPU_RUNNING,
+                    cpu_time_ns: stat.map(|s| s.cpu_time_ns).unwrap_or(0),
+                    cpu: stat.map(|s| s.last_cpu).unwrap_or(-1),
+                    affinity: tid
+                        .and_then(thread_affinity)
+                        .unwrap_or_else(|| all_cpus.clone()),
+                }
+            })
+            .collect())
+    }
+
+    /// `virDomainGetVcpuPinInfo`: without pinning support every vCPU may use every
+    /// online host CPU (for a running guest, what the threads really allow).
+    pub(super) fn vcpu_pin_info(&self, dom: &DomainRef, flags: u32) -> DriverResult<Vec<Vec<u32>>> {
+        check_affect_flags(flags, "qemuDomainGetVcpuPinInfo")?;
+        let (active, vcpus) = {
+            let st = self.lock();
+            let obj = st.get(dom)?;
+            let vcpus = if flags & AFFECT_CONFIG != 0 {
+                obj.persistent_def().vcpus()
+            } else {
+                obj.def.vcpus()
+            };
+            (obj.is_active() && flags & AFFECT_CONFIG == 0, vcpus)
+        };
+        if active {
+            return Ok(self
+                .vcpu_details(dom, vcpus as usize)?
+                .into_iter()
+                .map(|v| v.affinity)
+                .collect());
+        }
+        let all = host_cpu_map().online;
+        Ok((0..vcpus).map(|_| all.clone()).collect())
+    }
+
+    /// `virDomainGetSchedulerType`: libvirt's qemu driver names its scheduler "posix".
+    pub(super) fn scheduler_type(&self, dom: &DomainRef) -> DriverResult<(String, i32)> {
+        self.lock().get(dom)?;
+        Ok(("posix".to_string(), SCHED_PARAMS.len() as i32))
+    }
+
+    /// `virDomainGetSchedulerParametersFlags`. Guests are not placed in a cgroup of their
+    /// own, so no CPU tuning is applied: every value is the "not set" value libvirt
+    /// reports for a definition without `<cputune>`.
+    pub(super) fn scheduler_params(
+        &self,
+        dom: &DomainRef,
+        flags: u32,
+    ) -> DriverResult<Vec<NamedParam>> {
+        // Clients add VIR_TYPED_PARAM_STRING_OKAY; no parameter here is a string.
+        let flags = flags & !TYPED_PARAM_STRING_OKAY;
+        check_affect_flags(flags, "qemuDomainGetSchedulerParametersFlags")?;
+        let active = self.lock().get(dom)?.is_active();
+        if flags & AFFECT_LIVE != 0 && !active {
+            return Err(QemuError::InvalidState("domain is not running".into()).into());
+        }
+        Ok(SCHED_PARAMS
+            .iter()
+            .map(|name| {
+                let value = match *name {
+                    "cpu_shares" | "vcpu_period" | "emulator_period" | "global_period"
+                    | "iothread_period" => ParamValue::ULLong(0),
+                    _ => ParamValue::LLong(0),
+                };
+                NamedParam::new(name, value)
+            })
+            .collect())
+    }
+}
+
+fn check_affect_flags(flags: u32, function: &str) -> DriverResult<()> {
+    let allowed = AFFECT_LIVE | AFFECT_CONFIG;
+    if flags & !allowed != 0 {
+        return Err(DriverError::unsupported_flags(
+            domains::QEMU,
+            flags & !allowed,
+            function,
+        ));
+    }
+    if flags == allowed {
+        return Err(DriverError::new(
+            crate::api::codes::INVALID_ARG,
+            domains::QEMU,
+            "Flags 'VIR_DOMAIN_AFFECT_LIVE' and 'VIR_DOMAIN_AFFECT_CONFIG' are mutually exclusive"
+                .to_string(),
+        ));
+    }
+    Ok(())
+}
+
+/// (vCPU index, thread id) pairs from QMP; empty when the monitor does not answer.
+fn vcpu_threads(monitor: &super::qmp::Monitor) -> Vec<(u32, i32)> {
+    let Ok(reply) = monitor.execute("query-cpus-fast", None) else {
+        return Vec::new();
+    };
+    reply
+        .as_array()
+        .map(|cpus| {
+            cpus.iter()
+                .filter_map(|cpu| {
+                    let index = cpu.get("cpu-index")?.as_u64()?;
+                    let tid = cpu.get("thread-id")?.as_i64()?;
+                    Some((u32::try_from(index).ok()?, i32::try_from(tid).ok()?))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct ThreadStat {
+    cpu_time_ns: u64,
+    last_cpu: i32,
+}
+
+fn thread_stat(tid: i32) -> Option<ThreadStat> {
+    let text = std::fs::read_to_string(format!("/proc/{tid}/stat")).ok()?;
+    parse_thread_stat(&text, clock_ticks())
+}
+
+fn clock_ticks() -> u64 {
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    u64::try_from(hz).ok().filter(|h| *h > 0).unwrap_or(100)
+}
+
+/// utime + stime and the "processor" field of a `stat` line.
+fn parse_thread_stat(text: &str, hz: u64) -> Option<ThreadStat> {
+    let (_, after_comm) = text.rsplit_once(')')?;
+    let fields: Vec<&str> = after_comm.split_whitespace().collect();
+    // After the command name the state is field 3 of stat(5): index 0 here.
+    let field = |n: usize| fields.get(n - 3).and_then(|f| f.parse::<i64>().ok());
+    let ticks = u64::try_from(field(14)? + field(15)?).ok()?;
+    Some(ThreadStat {
+        cpu_time_ns: ticks.saturating_mul(1_000_000_000 / hz.max(1)),
+        last_cpu: i32::try_from(field(39)?).ok()?,
+    })
+}
+
+fn thread_affinity(tid: i32) -> Option<Vec<u32>> {
+    // SAFETY: an all-zero cpu_set_t is a valid empty set.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: the size passed is the size of `set`, which the kernel fills.
+    let rc =
+        unsafe { libc::sched_getaffinity(tid, std::mem::size_of::<libc::cpu_set_t>(), &mut set) };
+    if rc != 0 {
+        return None;
+    }
+    let max = 8 * std::mem::size_of::<libc::cpu_set_t>();
+    // SAFETY: CPU_ISSET reads a bit of a valid set; the index is below its size.
+    Some(
+        (0..max)
+            .filter(|&cpu| unsafe { libc::CPU_ISSET(cpu, &set) })
+            .map(|c| c as u32)
+            .collect(),
+    )
+}
+
+/// The host's CPUs from sysfs: the count is the highest present CPU + 1.
+pub(super) fn host_cpu_map() -> HostCpuMap {
+    let read = |name: &str| std::fs::read_to_string(format!("/sys/devices/system/cpu/{name}")).ok();
+    let online = read("online")
+        .map(|t| parse_cpu_list(&t))
+        .unwrap_or_default();
+    let present = read("present")
+        .map(|t| parse_cpu_list(&t))
+        .unwrap_or_default();
+    let online = if online.is_empty() {
+        let n = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
+        (0..n as u32).collect()
+    } else {
+        online
+    };
+    let cpus = present
+        .iter()
+        .chain(online.iter())
+        .max()
+        .map(|m| m + 1)
+        .unwrap_or(1);
+    HostCpuMap { cpus, online }
+}
+
+/// A kernel CPU list ("0-3,8,10-11").
+fn parse_cpu_list(text: &str) -> Vec<u32> {
+    let mut cpus = Vec::new();
+    for part in text.trim().split(',').filter(|p| !p.is_empty()) {
+        let range = match part.split_once('-') {
+            Some((a, b)) => a
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .zip(b.trim().parse::<u32>().ok()),
+            None => part.trim().parse::<u32>().ok().map(|a| (a, a)),
+        };
+        if let Some((first, last)) = range {
+            cpus.extend(first..=last.min(first.saturating_add(65_535)));
+        }
+    }
+    cpus
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_lists() {
+        assert_eq!(parse_cpu_list("0-3,8,10-11\n"), vec![0, 1, 2, 3, 8, 10, 11]);
+        assert_eq!(parse_cpu_list("0\n"), vec![0]);
+        assert!(parse_cpu_list("").is_empty());
+    }
+
+    #[test]
+    fn thread_stat_fields() {
+        // pid (comm with ) paren) state ppid ... utime=14 stime=15 ... processor=39
+        let mut fields: Vec<String> = (3..=52).map(|n| n.to_string()).collect();
+        fields[14 - 3] = "150".into();
+        fields[15 - 3] = "50".into();
+        fields[39 - 3] = "1".into();
+        let line = format!("42 (CPU 0/TCG) x) {}", fields.join(" "));
+        let stat = parse_thread_stat(&line, 100);
+        assert_eq!(
+            stat,
+            Some(ThreadStat {
+                cpu_time_ns: 2_000_000_000,
+                last_cpu: 1
+            })
+        );
+    }
+
+    #[test]
+    fn host_map_counts_online_cpus() {
+        let map = host_cpu_map();
+        assert!(map.cpus as usize >= map.online.len());
+        assert!(!map.online.is_empty());
+    }
+
+    #[test]
+    fn both_affect_flags_are_refused() {
+        let err = check_affect_flags(3, "f").unwrap_err();
+        assert_eq!(err.code, crate::api::codes::INVALID_ARG);
+        assert!(check_affect_flags(4, "f").is_err());
+        assert!(check_affect_flags(2, "f").is_ok());
+    }
+}

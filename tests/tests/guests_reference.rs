@@ -1,0 +1,269 @@
+//! The same stop/start scenario against our daemon and against the real libvirtd 9.0
+//! (its test driver over a UNIX socket): libvirt-guests is a plain libvirt client,
+//! not tied to our server.
+//!
+//! The real daemon runs in a private mount namespace with fresh tmpfs over its state
+//! directories, so it never touches the host's; its socket lives in a temporary
+//! directory reachable from outside. libvirt's test driver forgets its state when the
+//! last connection closes, so a python3-libvirt client holds one open throughout.
+
+mod guests_support;
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::net::UnixStream;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use guests_support::{configure_in, list_file_in, run_in};
+use integration_tests::tools::{require_python_libvirt, require_tool};
+use integration_tests::{virsh, wait_until, Daemon};
+
+/// Directories the real daemon writes to by default, each a private tmpfs.
+const PRIVATE_DIRS: &[&str] = &[
+    "/run/libvirt",
+    "/var/lib/libvirt",
+    "/var/cache/libvirt",
+    "/var/log/libvirt",
+    "/etc/libvirt",
+    "/run/lock",
+];
+
+/// A process (group) killed when the test ends.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let pgid = self.0.id() as i32;
+        // SAFETY: the group of a process this test spawned with process_group(0).
+        unsafe {
+            libc::kill(-pgid, libc::SIGKILL);
+        }
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts the real libvirtd isolated; returns it and the URI of its test driver.
+fn start_real_libvirtd(dir: &Path) -> (Killed, String) {
+    let libvirtd = require_tool("/usr/sbin/libvirtd", "libvirt-daemon");
+    let unshare = require_tool("unshare", "util-linux");
+    let sock_dir = dir.join("sock");
+    std::fs::create_dir_all(&sock_dir).expect("socket directory");
+    let conf = dir.join("libvirtd.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "unix_sock_dir = \"{}\"\nauth_unix_rw = \"none\"\nauth_unix_ro = \"none\"\n\
+             log_outputs = \"1:file:{}\"\n",
+            sock_dir.display(),
+            dir.join("libvirtd.log").display()
+        ),
+    )
+    .expect("write libvirtd.conf");
+    let mounts: String = PRIVATE_DIRS
+        .iter()
+        .map(|d| {
+            format!("if [ -d {d} ]; then mount -t tmpfs -o mode=0755 tmpfs {d} || exit 1; fi; ")
+        })
+        .collect();
+    // The qemu driver must initialise for the daemon to start, and it resolves
+    // Debian's libvirt-qemu account first: add it where missing (inside the
+    // namespace only) and let guests run as root.
+    let accounts = with_qemu_accounts(dir);
+    let script = format!(
+        "{mounts}{accounts}printf 'user = \"root\"\\ngroup = \"root\"\\n' >/etc/libvirt/qemu.conf; \
+         exec {} -f {} -p {}",
+        libvirtd.display(),
+        conf.display(),
+        dir.join("libvirtd.pid").display()
+    );
+    let child = Command::new(unshare)
+        .args([
+            "--mount",
+            "--propagation",
+            "private",
+            "--",
+            "sh",
+            "-c",
+            &script,
+        ])
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(dir.join("libvirtd.out")).expect("stdout file"))
+        .stderr(std::fs::File::create(dir.join("libvirtd.err")).expect("stderr file"))
+        .process_group(0)
+        .spawn()
+        .expect("spawn the real libvirtd");
+    let daemon = Killed(child);
+    let socket = sock_dir.join("libvirt-sock");
+    let ready = wait_until(Duration::from_secs(30), || {
+        UnixStream::connect(&socket).is_ok()
+    });
+    assert!(
+        ready,
+        "the real libvirtd did not start: {}\n{}",
+        std::fs::read_to_string(dir.join("libvirtd.err")).unwrap_or_default(),
+        std::fs::read_to_string(dir.join("libvirtd.log")).unwrap_or_default()
+    );
+    (
+        daemon,
+        format!("test+unix:///default?socket={}", socket.display()),
+    )
+}
+
+/// Shell commands bind-mounting copies of /etc/passwd and /etc/group that hold the
+/// accounts libvirt's qemu driver looks up.
+fn with_qemu_accounts(dir: &Path) -> String {
+    let mut commands = String::new();
+    for (file, entries) in [
+        (
+            "passwd",
+            &["libvirt-qemu:x:{id}:{id}:qemu:/var/lib/libvirt:/usr/sbin/nologin"][..],
+        ),
+        ("group", &["libvirt-qemu:x:{id}:", "kvm:x:{id}:"][..]),
+    ] {
+        let system = Path::new("/etc").join(file);
+        let mut text = std::fs::read_to_string(&system).expect("read account database");
+        for entry in entries {
+            let name = entry.split(':').next().unwrap_or_default();
+            if text.lines().any(|l| l.starts_with(&format!("{name}:"))) {
+                continue;
+            }
+            let id = (64055..)
+                .find(|id| !text.contains(&format!(":{id}:")))
+                .unwrap_or(64055);
+            if !text.ends_with('\n') {
+                text.push('\n');
+            }
+            text.push_str(&entry.replace("{id}", &id.to_string()));
+            text.push('\n');
+        }
+        let copy = dir.join(file);
+        std::fs::write(&copy, text).expect("write account database copy");
+        commands.push_str(&format!(
+            "mount --bind {} {} || exit 1; ",
+            copy.display(),
+            system.display()
+        ));
+    }
+    commands
+}
+
+/// A python3-libvirt client that keeps a connection to `uri` open until dropped.
+fn hold_connection(uri: &str) -> Killed {
+    let python = require_python_libvirt();
+    let mut child = Command::new(python)
+        .args([
+            "-c",
+            "import libvirt, sys\nc = libvirt.open(sys.argv[1])\nprint('ready', flush=True)\nsys.stdin.read()\n",
+            uri,
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .expect("spawn the connection holder");
+    let stdout = child.stdout.take().expect("holder stdout");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("read from the holder");
+    assert_eq!(
+        line.trim(),
+        "ready",
+        "the holder could not connect to {uri}"
+    );
+    Killed(child)
+}
+
+fn domstate(uri: &str, name: &str) -> String {
+    let out = virsh(uri, &format!("domstate --reason {name}"));
+    assert!(out.success(), "domstate {name}: {out}");
+    out.stdout.trim().to_string()
+}
+
+/// Suspends the guests of `uri` and brings them back; `root` holds libvirt-guests'
+/// configuration and state files.
+fn stop_start_scenario(uri: &str, root: &Path) {
+    let dir = root.join("xml");
+    std::fs::create_dir_all(&dir).expect("xml directory");
+    let persistent = dir.join("second.xml");
+    let transient = dir.join("fleeting.xml");
+    for (path, name) in [(&persistent, "second"), (&transient, "fleeting")] {
+        std::fs::write(
+            path,
+            format!(
+                "<domain type='test'><name>{name}</name><memory>65536</memory>\
+                 <os><type>hvm</type></os></domain>"
+            ),
+        )
+        .expect("write domain xml");
+    }
+    let setup = virsh(
+        uri,
+        &format!(
+            "define {}; start second; create {}",
+            persistent.display(),
+            transient.display()
+        ),
+    );
+    assert!(setup.success(), "{setup}");
+    configure_in(
+        root,
+        &format!("URIS='{uri}'\nON_SHUTDOWN=suspend\nON_BOOT=start\n"),
+    );
+
+    let stop = run_in(root, &["stop"]);
+    assert_eq!(stop.code(), Some(0), "{stop}");
+    assert!(
+        stop.stdout.contains(&format!(
+            "Running guests on {uri} URI: test, second, fleeting\n"
+        )),
+        "{stop}"
+    );
+    assert!(
+        stop.stdout.contains(&format!(
+            "Not suspending transient guests on URI: {uri}: fleeting\n"
+        )),
+        "{stop}"
+    );
+    assert!(stop.stdout.contains("Suspending test: done\n"), "{stop}");
+    assert!(stop.stdout.contains("Suspending second: done\n"), "{stop}");
+    assert_eq!(domstate(uri, "test"), "shut off (saved)");
+    assert_eq!(domstate(uri, "second"), "shut off (saved)");
+    assert_eq!(domstate(uri, "fleeting"), "running (booted)");
+    let list = std::fs::read_to_string(list_file_in(root)).expect("list file");
+    assert_eq!(list.lines().count(), 1, "{list}");
+    assert_eq!(list.split_whitespace().count(), 3, "{list}");
+
+    let start = run_in(root, &["start"]);
+    assert_eq!(start.code(), Some(0), "{start}");
+    assert_eq!(
+        start.stdout,
+        format!(
+            "Resuming guests on {uri} URI...\nResuming guest test: done\n\
+             Resuming guest second: done\n"
+        )
+    );
+    assert_eq!(domstate(uri, "test"), "running (booted)");
+    assert_eq!(domstate(uri, "second"), "running (booted)");
+    assert!(!list_file_in(root).exists());
+}
+
+#[test]
+fn stop_start_against_our_daemon() {
+    let daemon = Daemon::start();
+    stop_start_scenario(&daemon.rw_uri(), daemon.root());
+}
+
+#[test]
+fn stop_start_against_the_real_libvirtd() {
+    let dir = tempfile::Builder::new()
+        .prefix("guests-ref-")
+        .tempdir()
+        .expect("temporary directory");
+    let (_daemon, uri) = start_real_libvirtd(dir.path());
+    let _holder = hold_connection(&uri);
+    let root = dir.path().join("root");
+    stop_start_scenario(&uri, &root);
+}
