@@ -50,6 +50,10 @@ pub struct Session {
     /// Set once CONNECT_CLOSE was answered: the loop writes the reply and hangs up.
     pub closing: bool,
     pub admin_open: bool,
+    /// Start time of the local peer process, read when the session begins so
+    /// that a polkit check names the process that connected, not a later
+    /// one that reused its pid.
+    pub peer_start_time: Option<u64>,
     sender: OutgoingSender,
 }
 
@@ -60,6 +64,13 @@ impl Session {
         authenticated: bool,
         sender: OutgoingSender,
     ) -> Self {
+        let asks_polkit = kind.auth == crate::server::AuthScheme::Polkit
+            && info.transport == crate::server::registry::Transport::Unix;
+        let peer_start_time = if asks_polkit {
+            info.peer_pid.and_then(crate::polkit::process_start_time)
+        } else {
+            None
+        };
         Session {
             read_only: kind.read_only,
             info,
@@ -71,7 +82,18 @@ impl Session {
             keepalive_armed: false,
             closing: false,
             admin_open: false,
+            peer_start_time,
             sender,
+        }
+    }
+
+    /// The client has proven who it is: it stops counting as anonymous and
+    /// a full accept loop may take the next client.
+    pub fn mark_authenticated(&mut self, server: &crate::server::Server) {
+        if !self.authenticated {
+            self.authenticated = true;
+            server.clients.authenticated();
+            server.capacity_freed.notify_waiters();
         }
     }
 

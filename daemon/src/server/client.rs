@@ -39,6 +39,9 @@ pub enum Outgoing {
     CallDone(Vec<u8>),
     /// An event message (or anything else unsolicited).
     Message(Vec<u8>),
+    /// A call running on a worker established the client's identity (polkit
+    /// granted the action); sent before that call's reply.
+    Authenticated,
 }
 
 pub type OutgoingSender = mpsc::UnboundedSender<Outgoing>;
@@ -129,13 +132,17 @@ pub async fn serve_with_details<S>(
                 let mut bytes = match out {
                     Outgoing::CallDone(bytes) => { in_flight -= 1; bytes }
                     Outgoing::Message(bytes) => bytes,
+                    Outgoing::Authenticated => {
+                        session.mark_authenticated(&server);
+                        Vec::new()
+                    }
                 };
                 while in_flight < limits.max_client_requests.max(1) {
                     let Some(message) = deferred.pop_front() else { break };
                     let mut calls = Calls { daemon: &daemon, session: &mut session, in_flight: &mut in_flight, server: &server };
                     calls.run(&message, &mut bytes);
                 }
-                if stream.write_all(&bytes).await.is_err() {
+                if !bytes.is_empty() && stream.write_all(&bytes).await.is_err() {
                     break "write failed";
                 }
                 if session.closing {

@@ -36,30 +36,12 @@ pub fn auth_list(daemon: &Arc<Daemon>, session: &mut Session, h: &Header) -> Act
         AuthScheme::Sasl => false,
     };
     let types = if admitted {
-        if !session.authenticated {
-            session.authenticated = true;
-            daemon.main.clients.authenticated();
-            daemon.main.capacity_freed.notify_waiters();
-        }
+        session.mark_authenticated(&daemon.main);
         vec![AuthScheme::None.wire_value()]
     } else {
         vec![scheme.wire_value()]
     };
     Action::Reply(ok_reply(h, &AuthListRet { types }))
-}
-
-/// polkit and SASL exchanges are not available yet: refuse clearly.
-pub fn auth_other(h: &Header) -> Action {
-    reply_err(
-        h,
-        with_template(
-            codes::AUTH_FAILED,
-            domains::RPC,
-            "authentication failed: this daemon supports only root peers on polkit sockets and auth \"none\"",
-            "authentication failed: %s",
-            "this daemon supports only root peers on polkit sockets and auth \"none\"",
-        ),
-    )
 }
 
 pub fn feature_before_open(session: &mut Session, h: &Header, body: &[u8]) -> Action {

@@ -1,6 +1,7 @@
 //! The REMOTE program: the authentication gate, the open-connection check,
 //! the read-only check, then one handler per procedure.
 
+mod auth;
 mod connect;
 pub use connect::LIB_VERSION;
 mod domain;
@@ -28,6 +29,14 @@ pub fn handle(daemon: &Arc<Daemon>, session: &mut Session, h: &Header, body: &[u
     if proc_ == p::AUTH_LIST {
         return connect::auth_list(daemon, session, h);
     }
+    // The authentication steps themselves are open to clients that have
+    // not authenticated yet, as in libvirtd.
+    if proc_ == p::AUTH_POLKIT {
+        return auth::auth_polkit(session, h);
+    }
+    if proc_ == p::AUTH_SASL_INIT || proc_ == p::AUTH_SASL_START || proc_ == p::AUTH_SASL_STEP {
+        return auth::sasl_unavailable(session, h);
+    }
     if !session.authenticated {
         return reply_err(h, rpc_error(codes::RPC, "authentication required"));
     }
@@ -36,13 +45,6 @@ pub fn handle(daemon: &Arc<Daemon>, session: &mut Session, h: &Header, body: &[u
             h,
             rpc_error(codes::RPC, &format!("unknown procedure: {proc_}")),
         );
-    }
-    if proc_ == p::AUTH_POLKIT
-        || proc_ == p::AUTH_SASL_INIT
-        || proc_ == p::AUTH_SASL_START
-        || proc_ == p::AUTH_SASL_STEP
-    {
-        return connect::auth_other(h);
     }
     if proc_ == p::CONNECT_OPEN {
         return connect::open(daemon, session, h, body);
