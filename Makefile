@@ -23,6 +23,10 @@
 #                             of building one
 #   GUESTS_BIN [libvirt-guests next to BIN]
 #                             the libvirt-guests program to install
+#   LXC_BIN [libvirt_lxc next to BIN]
+#                             the container supervisor, installed as
+#                             $(LIBEXECDIR)/libvirt_lxc, where the daemon in
+#                             $(SBINDIR) looks for it (../lib/libvirt/)
 #
 # One binary serves as libvirtd and as the per-driver daemons: virtqemud and
 # virtlxcd are symbolic links to it, the program name picks the daemon.
@@ -53,6 +57,7 @@ else
 BUILD_STEP :=
 endif
 GUESTS_BIN ?= $(dir $(BIN))libvirt-guests
+LXC_BIN ?= $(dir $(BIN))libvirt_lxc
 
 MODULAR_DAEMONS := virtqemud virtlxcd
 UNIT_BUILD := $(TARGET_DIR)/systemd-units
@@ -81,7 +86,7 @@ args_var_of = $(shell echo '$(1)' | tr a-z A-Z)_ARGS
 all: build
 
 build:
-	$(CARGO) build --release -p daemon --bin libvirtd --bin libvirt-guests
+	$(CARGO) build --release -p daemon --bin libvirtd --bin libvirt-guests --bin libvirt_lxc
 
 units: $(addprefix $(UNIT_BUILD)/,$(ALL_UNITS))
 
@@ -121,6 +126,7 @@ install: $(BUILD_STEP) units
 	done
 	$(INSTALL) -d $(DESTDIR)$(LIBEXECDIR)
 	$(INSTALL) -m 0755 $(GUESTS_BIN) $(DESTDIR)$(LIBEXECDIR)/libvirt-guests
+	$(INSTALL) -m 0755 $(LXC_BIN) $(DESTDIR)$(LIBEXECDIR)/libvirt_lxc
 	$(INSTALL) -d $(DESTDIR)$(UNITDIR)
 	for u in $(ALL_UNITS); do \
 		$(INSTALL) -m 0644 $(UNIT_BUILD)/$$u $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
@@ -146,7 +152,7 @@ install: $(BUILD_STEP) units
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/libvirtd
 	for d in $(MODULAR_DAEMONS); do rm -f $(DESTDIR)$(SBINDIR)/$$d; done
-	rm -f $(DESTDIR)$(LIBEXECDIR)/libvirt-guests
+	rm -f $(DESTDIR)$(LIBEXECDIR)/libvirt-guests $(DESTDIR)$(LIBEXECDIR)/libvirt_lxc
 	for u in $(ALL_UNITS); do rm -f $(DESTDIR)$(UNITDIR)/$$u; done
 	for page in man/*.5; do rm -f $(DESTDIR)$(MANDIR)/man5/$${page#man/}; done
 	for page in man/*.8; do rm -f $(DESTDIR)$(MANDIR)/man8/$${page#man/}; done

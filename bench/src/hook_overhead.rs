@@ -5,7 +5,8 @@
 //! one with a `qemu` script that only reads its input; starts alternate between
 //! the two so that drift (a busy machine, a warming page cache) hits both alike.
 //! A start runs three hook calls (prepare, start, started); the figure is the
-//! difference of the median `virsh start` times. The guest has no disk and no
+//! median of the differences between each hooked start and the plain start
+//! just before it, which cancels drift better than a difference of medians. The guest has no disk and no
 //! kernel (QEMU's firmware finds nothing to boot), so the start is only the
 //! daemon's work plus QEMU's launch.
 //!
@@ -55,17 +56,43 @@ pub enum HookBenchError {
     Nul(PathBuf),
 }
 
-/// Median start times of one daemon without and with the hook.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// Start times of one daemon without and with the hook.
+#[derive(Debug, Clone, PartialEq)]
 pub struct HookOverhead {
-    pub without_hook: Duration,
-    pub with_hook: Duration,
+    pub without_hook: Vec<Duration>,
+    pub with_hook: Vec<Duration>,
 }
 
 impl HookOverhead {
-    /// What the hook added to a start (negative when noise outweighs it).
+    /// Median start without the hook, in milliseconds.
+    pub fn without_ms(&self) -> f64 {
+        median_ms(self.without_hook.iter().map(|d| d.as_secs_f64() * 1000.0))
+    }
+
+    /// Median start with the hook, in milliseconds.
+    pub fn with_ms(&self) -> f64 {
+        median_ms(self.with_hook.iter().map(|d| d.as_secs_f64() * 1000.0))
+    }
+
+    /// Each hooked start minus the plain start before it, in milliseconds.
+    fn paired_ms(&self) -> impl Iterator<Item = f64> + '_ {
+        self.with_hook
+            .iter()
+            .zip(&self.without_hook)
+            .map(|(with, without)| (with.as_secs_f64() - without.as_secs_f64()) * 1000.0)
+    }
+
+    /// What the hook added to a start: the median of the paired differences
+    /// (negative when noise outweighs it).
     pub fn added_ms(&self) -> f64 {
-        (self.with_hook.as_secs_f64() - self.without_hook.as_secs_f64()) * 1000.0
+        median_ms(self.paired_ms())
+    }
+
+    /// The first and third quartiles of the paired differences: how far the
+    /// noise of the machine lets the overhead be trusted.
+    pub fn added_quartiles_ms(&self) -> (f64, f64) {
+        let sorted = sorted(self.paired_ms());
+        (quantile(&sorted, 0.25), quantile(&sorted, 0.75))
     }
 }
 
@@ -77,16 +104,17 @@ pub fn report(
     quick: bool,
     out: &mut impl Write,
 ) -> io::Result<()> {
-    let starts = if quick { 5 } else { 15 };
+    let starts = if quick { 11 } else { 31 };
     writeln!(
         out,
         "\nqemu hook overhead: median `virsh start` of a guest, without and with a trivial \
-         qemu hook (3 calls per start), {starts} starts each"
+         qemu hook (3 calls per start), {starts} starts each; the overhead is the median \
+         of the paired differences"
     )?;
     writeln!(
         out,
-        "{:<14} {:>14} {:>14} {:>14}",
-        "daemon", "no hook", "with hook", "hook adds"
+        "{:<14} {:>14} {:>14} {:>14} {:>24}",
+        "daemon", "no hook", "with hook", "hook adds", "middle half of the adds"
     )?;
     let mut added = Vec::new();
     for (index, spec) in specs.iter().enumerate() {
@@ -94,13 +122,15 @@ pub fn report(
         let dir = scratch.join(format!("hook-overhead-{index}"));
         match measure(spec, &dir, starts) {
             Ok(figures) => {
+                let (low, high) = figures.added_quartiles_ms();
                 writeln!(
                     out,
-                    "{:<14} {:>11.1} ms {:>11.1} ms {:>11.1} ms",
+                    "{:<14} {:>11.1} ms {:>11.1} ms {:>11.1} ms {:>24}",
                     spec.label,
-                    figures.without_hook.as_secs_f64() * 1000.0,
-                    figures.with_hook.as_secs_f64() * 1000.0,
-                    figures.added_ms()
+                    figures.without_ms(),
+                    figures.with_ms(),
+                    figures.added_ms(),
+                    format!("{low:.1} .. {high:.1} ms")
                 )?;
                 added.push(figures.added_ms());
             }
@@ -151,14 +181,29 @@ pub fn measure(
         hooked.virsh(&format!("destroy {GUEST}"))?;
     }
     Ok(HookOverhead {
-        without_hook: median(&mut without),
-        with_hook: median(&mut with),
+        without_hook: without,
+        with_hook: with,
     })
 }
 
-fn median(samples: &mut [Duration]) -> Duration {
-    samples.sort();
-    samples.get(samples.len() / 2).copied().unwrap_or_default()
+fn sorted(samples: impl Iterator<Item = f64>) -> Vec<f64> {
+    let mut sorted: Vec<f64> = samples.collect();
+    sorted.sort_by(f64::total_cmp);
+    sorted
+}
+
+/// The value at fraction `q` of the sorted samples (nearest rank; 0 when empty).
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((sorted.len() as f64) * q).floor() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+/// The middle value (the upper one of the two middle values for an even count).
+fn median_ms(samples: impl Iterator<Item = f64>) -> f64 {
+    quantile(&sorted(samples), 0.5)
 }
 
 fn prepare<T>(path: &Path, result: io::Result<T>) -> Result<T, HookBenchError> {
@@ -359,19 +404,27 @@ mod tests {
 
     #[test]
     fn median_of_odd_and_even_samples() {
-        let ms = Duration::from_millis;
-        assert_eq!(median(&mut [ms(30), ms(10), ms(20)]), ms(20));
-        assert_eq!(median(&mut [ms(40), ms(10), ms(30), ms(20)]), ms(30));
-        assert_eq!(median(&mut []), Duration::ZERO);
+        assert_eq!(median_ms([30.0, 10.0, 20.0].into_iter()), 20.0);
+        assert_eq!(median_ms([40.0, 10.0, 30.0, 20.0].into_iter()), 30.0);
+        assert_eq!(median_ms(std::iter::empty()), 0.0);
     }
 
     #[test]
-    fn overhead_is_the_difference_in_milliseconds() {
+    fn overhead_is_the_median_paired_difference() {
+        let ms = Duration::from_millis;
         let figures = HookOverhead {
-            without_hook: Duration::from_millis(200),
-            with_hook: Duration::from_millis(212),
+            without_hook: vec![ms(200), ms(300), ms(100)],
+            with_hook: vec![ms(212), ms(290), ms(115)],
         };
+        // Differences 12, -10, 15: the median is 12; the medians are 200 and 212.
         assert!((figures.added_ms() - 12.0).abs() < 1e-9);
+        let (low, high) = figures.added_quartiles_ms();
+        assert!(
+            (low + 10.0).abs() < 1e-9 && (high - 15.0).abs() < 1e-9,
+            "{low} {high}"
+        );
+        assert!((figures.without_ms() - 200.0).abs() < 1e-9);
+        assert!((figures.with_ms() - 212.0).abs() < 1e-9);
     }
 
     #[test]

@@ -11,6 +11,7 @@
 //! together.
 
 pub mod cli;
+pub mod containers;
 pub mod guests;
 pub mod hook_overhead;
 pub mod isolation;

@@ -223,7 +223,9 @@ pub fn run(opts: &Options, out: &mut impl Write) -> Result<(), RunError> {
     let specs: Vec<&DaemonSpec> = subjects.iter().map(|s| &s.spec).collect();
     crate::hook_overhead::report(&specs, scratch.path(), opts.quick, out)
         .map_err(RunError::Output)?;
-    crate::guests::report(&specs, scratch.path(), opts.quick, out).map_err(RunError::Output)
+    crate::guests::report(&specs, scratch.path(), opts.quick, out).map_err(RunError::Output)?;
+    crate::containers::report(&subjects[0].spec, scratch.path(), opts.quick, out)
+        .map_err(RunError::Output)
 }
 
 /// Starts each daemon `plan.starts` times, alternating between them; the

@@ -103,6 +103,8 @@ pub struct DaemonBuilder {
     arg0: Option<OsString>,
     /// Files to place under the root before start: relative path, contents, mode.
     files: Vec<(PathBuf, Vec<u8>, u32)>,
+    /// Extra environment variables for the daemon.
+    envs: Vec<(OsString, OsString)>,
 }
 
 impl DaemonBuilder {
@@ -150,6 +152,14 @@ impl DaemonBuilder {
         mode: u32,
     ) -> Self {
         self.files.push((relative.into(), contents.into(), mode));
+        self
+    }
+
+    /// Sets an environment variable for the daemon only (the test process's
+    /// own environment is shared by tests running in parallel).
+    pub fn env(mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Self {
+        self.envs
+            .push((key.as_ref().to_os_string(), value.as_ref().to_os_string()));
         self
     }
 
@@ -214,6 +224,7 @@ impl DaemonBuilder {
         command
             .args(&self.args)
             .env("LIBVIRTD_ROOT", root.path())
+            .envs(self.envs.iter().map(|(k, v)| (k, v)))
             .env_remove("LISTEN_PID")
             .env_remove("LISTEN_FDS")
             .env_remove("LISTEN_FDNAMES")

@@ -10,6 +10,7 @@
 pub mod compare;
 pub mod daemon;
 pub mod events;
+pub mod polkit;
 pub mod raw;
 pub mod tools;
 

@@ -177,7 +177,7 @@ fn refusing_hooks_abort_the_start_and_a_failing_release_is_only_logged() {
         &calls,
         "if [ \"$2\" = release ]; then echo 'cannot free the lease' >&2; exit 2; fi",
     );
-    let mut host = host_with_hooks(&[("qemu", main), ("qemu.d/50-release", leaky)], "");
+    let host = host_with_hooks(&[("qemu", main), ("qemu.d/50-release", leaky)], "");
 
     // prepare refuses: the client sees the script's stderr, no QEMU was run.
     host.define_guest("refused");
@@ -262,7 +262,7 @@ fn restore_filter_rewrites_the_definition_and_invalid_output_aborts() {
         m = mode.display()
     );
     fs::write(&mode, "KEEP").expect("mode");
-    let mut host = host_with_hooks(&[("qemu", filter)], "");
+    let host = host_with_hooks(&[("qemu", filter)], "");
     let xml = host.guest_xml("filtered").replacen(
         "</name>",
         "</name>\n  <description>as defined</description>",
@@ -352,7 +352,7 @@ fn hung_hook_is_killed_at_the_timeout_and_background_children_do_not_delay() {
         hung = hung_child.display(),
         bg = background.display()
     );
-    let mut host = host_with_hooks(&[("qemu", script)], "hook_timeout = 2\n");
+    let host = host_with_hooks(&[("qemu", script)], "hook_timeout = 2\n");
 
     host.define_guest("hung");
     let began = Instant::now();

@@ -56,7 +56,8 @@ impl Guests {
             return;
         };
         say_line(&format!("Resuming guests on {uri} URI..."));
-        let mut guests = Vec::new();
+        // `None`: the guest could not be found; reported in its place in the list.
+        let mut guests: Vec<Option<NonnullDomain>> = Vec::new();
         for text in &entry.uuids {
             let Some(uuid) = parse_uuid(text) else {
                 self.failed(format!(
@@ -66,10 +67,10 @@ impl Guests {
                 continue;
             };
             match domains::lookup_uuid(&mut client, &uuid) {
-                Ok(dom) => guests.push(dom),
+                Ok(dom) => guests.push(Some(dom)),
                 Err(e) => {
-                    say_line("Resuming guest : ");
                     self.failed(e);
+                    guests.push(None);
                 }
             }
         }
@@ -78,6 +79,10 @@ impl Guests {
             return;
         }
         for dom in guests {
+            let Some(dom) = dom else {
+                say_line("Resuming guest : ");
+                continue;
+            };
             say(&format!("Resuming guest {}: ", dom.name));
             if dom.id != -1 {
                 say_line("already active");
@@ -96,7 +101,12 @@ impl Guests {
     /// START_DELAY=0: every guest is started at the same time, each over its own
     /// connection (restoring many saved guests one by one can take long). Results are
     /// reported in list order.
-    fn start_all_at_once(&mut self, client: &mut Client, uri: &str, guests: Vec<NonnullDomain>) {
+    fn start_all_at_once(
+        &mut self,
+        client: &mut Client,
+        uri: &str,
+        guests: Vec<Option<NonnullDomain>>,
+    ) {
         let target = match target::resolve(uri, &self.paths) {
             Ok(target) => target,
             Err(e) => {
@@ -108,17 +118,20 @@ impl Guests {
         let starts: Vec<_> = guests
             .iter()
             .map(|dom| {
-                (dom.id == -1).then(|| {
-                    let target = target.clone();
-                    let dom = dom.clone();
-                    thread::spawn(move || -> Result<(), String> {
-                        let mut own = Client::open(&target).map_err(|e| e.to_string())?;
-                        domains::start(&mut own, &dom, bypass).map_err(|e| e.to_string())
-                    })
-                })
+                // Guests not found or already running get no thread.
+                let dom = dom.as_ref().filter(|d| d.id == -1)?.clone();
+                let target = target.clone();
+                Some(thread::spawn(move || -> Result<(), String> {
+                    let mut own = Client::open(&target).map_err(|e| e.to_string())?;
+                    domains::start(&mut own, &dom, bypass).map_err(|e| e.to_string())
+                }))
             })
             .collect();
         for (dom, start) in guests.iter().zip(starts) {
+            let Some(dom) = dom else {
+                say_line("Resuming guest : ");
+                continue;
+            };
             say(&format!("Resuming guest {}: ", dom.name));
             match start {
                 None => say_line("already active"),

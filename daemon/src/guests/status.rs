@@ -20,7 +20,7 @@ pub fn status(files: &StateFiles) -> i32 {
 }
 
 impl Guests {
-    pub fn gueststatus(&mut self) {
+    pub fn gueststatus(&self) {
         for uri in self.settings.uris.clone() {
             say_line(&format!("* {uri} URI:"));
             match self.guest_table(&uri) {
@@ -37,7 +37,9 @@ impl Guests {
                     }
                 }
                 Err(e) => {
-                    self.failed(e);
+                    // As with libvirt's script, this shows the error but does not
+                    // change the exit status.
+                    eprintln!("error: {e}");
                     say_line("");
                 }
             }

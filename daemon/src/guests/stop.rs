@@ -307,20 +307,7 @@ impl Guests {
             }
             thread::sleep(POLL);
 
-            let before = std::mem::take(&mut in_flight);
-            for (uuid, name) in before {
-                match domains::is_running(&mut client, &uuid) {
-                    Ok(true) => in_flight.push((uuid, name)),
-                    Ok(false) => say_line(&format!("Shutdown of guest {name} complete.")),
-                    Err(_) => say_line(&format!(
-                        "Failed to determine state of guest: {}. Not tracking it anymore.",
-                        format_uuid(&uuid)
-                    )),
-                }
-            }
-            if in_flight.is_empty() && pending.is_empty() {
-                break;
-            }
+            // Progress and the deadline come before the check, in libvirt's order.
             let count = in_flight.len() + pending.len();
             if timeout > 0 {
                 if left % REPORT_EVERY == 0 {
@@ -338,6 +325,18 @@ impl Guests {
                 waited += 1;
                 if waited % REPORT_EVERY == 0 {
                     say_line(&format!("Waiting for {count} guests to shut down"));
+                }
+            }
+
+            let before = std::mem::take(&mut in_flight);
+            for (uuid, name) in before {
+                match domains::is_running(&mut client, &uuid) {
+                    Ok(true) => in_flight.push((uuid, name)),
+                    Ok(false) => say_line(&format!("Shutdown of guest {name} complete.")),
+                    Err(_) => say_line(&format!(
+                        "Failed to determine state of guest: {}. Not tracking it anymore.",
+                        format_uuid(&uuid)
+                    )),
                 }
             }
         }

@@ -47,7 +47,7 @@ pub struct Writer {
 
 impl Writer {
     pub fn align(&mut self, n: usize) {
-        while self.buf.len() % n != 0 {
+        while !self.buf.len().is_multiple_of(n) {
             self.buf.push(0);
         }
     }
@@ -196,6 +196,7 @@ impl<'a> Reader<'a> {
             u32::from_be_bytes(b)
         })
     }
+    #[cfg(test)]
     pub fn u64(&mut self) -> Result<u64, WireError> {
         self.align(8)?;
         let b: [u8; 8] = self.take(8)?.try_into().map_err(|_| WireError::Truncated)?;
@@ -399,7 +400,7 @@ mod tests {
         msg.extend_from_slice(&1u32.to_be_bytes());
         msg.extend_from_slice(&(fields.len() as u32).to_be_bytes());
         msg.extend_from_slice(&fields);
-        while msg.len() % 8 != 0 {
+        while !msg.len().is_multiple_of(8) {
             msg.push(0);
         }
         msg.extend_from_slice(&body);

@@ -188,12 +188,17 @@ pub async fn accept_loop(listener: Listener, daemon: Arc<Daemon>, shutdown: Canc
                 info.peer_uid = cred.map(|c| c.uid());
                 info.peer_gid = cred.map(|c| c.gid());
                 info.peer_pid = cred.and_then(|c| c.pid());
-                tokio::spawn(client::serve(
+                let details = ClientDetails {
+                    security_label: peer_security_label(stream.as_raw_fd()),
+                    ..ClientDetails::default()
+                };
+                tokio::spawn(client::serve_with_details(
                     stream,
                     daemon.clone(),
                     server.clone(),
                     kind,
                     info,
+                    details,
                 ));
             };
             accept_while_room(&server, &shutdown, || 0, || listener.accept(), accepted).await
@@ -307,6 +312,38 @@ async fn wait_for_room(
     }
 }
 
+/// The peer's security label (SELinux context or AppArmor profile) from
+/// `SO_PEERSEC`; None when no security module labels sockets.
+fn peer_security_label(fd: i32) -> Option<String> {
+    let mut buf = vec![0u8; 256];
+    loop {
+        let mut len = buf.len() as libc::socklen_t;
+        // SAFETY: buf is valid for len bytes and fd is an open socket.
+        let rc = unsafe {
+            libc::getsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                libc::SO_PEERSEC,
+                buf.as_mut_ptr().cast(),
+                &mut len,
+            )
+        };
+        if rc == 0 {
+            buf.truncate(len as usize);
+            break;
+        }
+        let err = io::Error::last_os_error();
+        if err.raw_os_error() == Some(libc::ERANGE) && (len as usize) > buf.len() {
+            buf.resize(len as usize, 0);
+            continue;
+        }
+        return None;
+    }
+    let label = String::from_utf8_lossy(&buf);
+    let label = label.trim_end_matches('\0').trim();
+    (!label.is_empty()).then(|| label.to_string())
+}
+
 fn to_tokio_unix(l: std::os::unix::net::UnixListener) -> io::Result<tokio::net::UnixListener> {
     l.set_nonblocking(true)?;
     tokio::net::UnixListener::from_std(l)
@@ -315,4 +352,20 @@ fn to_tokio_unix(l: std::os::unix::net::UnixListener) -> io::Result<tokio::net::
 fn to_tokio_tcp(l: std::net::TcpListener) -> io::Result<tokio::net::TcpListener> {
     l.set_nonblocking(true)?;
     tokio::net::TcpListener::from_std(l)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peer_label_matches_what_the_kernel_says_about_us() {
+        let (a, _b) = std::os::unix::net::UnixStream::pair().expect("socketpair");
+        let ours = std::fs::read_to_string("/proc/self/attr/current")
+            .ok()
+            .map(|l| l.trim_end_matches('\0').trim().to_string())
+            .filter(|l| !l.is_empty());
+        assert_eq!(peer_security_label(a.as_raw_fd()), ours);
+        assert_eq!(peer_security_label(-1), None, "a bad fd has no label");
+    }
 }

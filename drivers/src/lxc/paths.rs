@@ -63,15 +63,39 @@ impl LxcPaths {
     }
 }
 
-/// `libvirt_lxc` beside the current executable; `LIBVIRT_LXC_BIN` overrides it.
+/// Where an installed libvirt keeps `libvirt_lxc`, the last resort.
+const INSTALLED_SUPERVISOR: &str = "/usr/lib/libvirt/libvirt_lxc";
+
+/// `LIBVIRT_LXC_BIN` when set, otherwise the first existing of the
+/// candidates of [`supervisor_candidates`].
 fn default_supervisor() -> PathBuf {
     if let Some(path) = std::env::var_os("LIBVIRT_LXC_BIN") {
         return PathBuf::from(path);
     }
-    std::env::current_exe()
-        .ok()
-        .and_then(|exe| exe.parent().map(|dir| dir.join("libvirt_lxc")))
-        .unwrap_or_else(|| PathBuf::from("/usr/lib/libvirt/libvirt_lxc"))
+    let exe = std::env::current_exe().ok();
+    let candidates = supervisor_candidates(exe.as_deref());
+    candidates
+        .iter()
+        .find(|path| path.is_file())
+        .or(candidates.last())
+        .cloned()
+        .unwrap_or_else(|| PathBuf::from(INSTALLED_SUPERVISOR))
+}
+
+/// Where the supervisor may be, in order: beside the daemon (a build tree),
+/// `../lib/libvirt/` from the daemon's directory (`make install` puts the
+/// daemon in `PREFIX/sbin` and the supervisor in `PREFIX/lib/libvirt`), and
+/// libvirt's own location.
+fn supervisor_candidates(exe: Option<&Path>) -> Vec<PathBuf> {
+    let mut candidates = Vec::new();
+    if let Some(dir) = exe.and_then(Path::parent) {
+        candidates.push(dir.join("libvirt_lxc"));
+        if let Some(prefix) = dir.parent() {
+            candidates.push(prefix.join("lib/libvirt/libvirt_lxc"));
+        }
+    }
+    candidates.push(PathBuf::from(INSTALLED_SUPERVISOR));
+    candidates
 }
 
 #[cfg(test)]
@@ -106,5 +130,21 @@ mod tests {
             PathBuf::from("/r/var/log/libvirt/lxc/c.log")
         );
         assert_eq!(p.lxc_conf, PathBuf::from("/r/etc/libvirt/lxc.conf"));
+    }
+
+    #[test]
+    fn supervisor_is_looked_up_beside_the_daemon_then_in_the_install_tree() {
+        assert_eq!(
+            supervisor_candidates(Some(Path::new("/usr/local/sbin/libvirtd"))),
+            vec![
+                PathBuf::from("/usr/local/sbin/libvirt_lxc"),
+                PathBuf::from("/usr/local/lib/libvirt/libvirt_lxc"),
+                PathBuf::from(INSTALLED_SUPERVISOR),
+            ]
+        );
+        assert_eq!(
+            supervisor_candidates(None),
+            vec![PathBuf::from(INSTALLED_SUPERVISOR)]
+        );
     }
 }

@@ -62,7 +62,10 @@ pub fn auth_polkit(session: &Session, h: &Header) -> Action {
                     ok_reply(&header, &AuthPolkitRet { complete: 1 })
                 }
                 Err(e) => {
-                    info!(client, "polkit refused action {action} from pid {pid}, uid {uid}: {e}");
+                    info!(
+                        client,
+                        "polkit refused action {action} from pid {pid}, uid {uid}: {e}"
+                    );
                     error_reply(&header, &polkit_error(&e))
                 }
             }
@@ -72,7 +75,10 @@ pub fn auth_polkit(session: &Session, h: &Header) -> Action {
 
 /// AUTH_SASL_INIT / START / STEP.
 pub fn sasl_unavailable(session: &Session, h: &Header) -> Action {
-    warn!(client = session.info.id, "Client tried unsupported SASL auth");
+    warn!(
+        client = session.info.id,
+        "Client tried unsupported SASL auth"
+    );
     reply_err(
         h,
         with_template(
@@ -113,16 +119,8 @@ pub fn polkit_error(e: &PolkitError) -> RemoteError {
             domains::POLKIT,
             "authentication cancelled: %s",
         ),
-        PolkitError::NoBus(_) => (
-            codes::INTERNAL_ERROR,
-            domains::DBUS,
-            "internal error: %s",
-        ),
-        PolkitError::Service(_) => (
-            codes::DBUS_SERVICE,
-            domains::DBUS,
-            "error from service: %s",
-        ),
+        PolkitError::NoBus(_) => (codes::INTERNAL_ERROR, domains::DBUS, "internal error: %s"),
+        PolkitError::Service(_) => (codes::DBUS_SERVICE, domains::DBUS, "error from service: %s"),
     };
     let message = template.replace("%s", &detail);
     with_template(code, domain, &message, template, &detail)
