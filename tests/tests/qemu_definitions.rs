@@ -169,6 +169,9 @@ fn bad_definitions_are_refused_and_leave_no_file() {
 #[test]
 fn sighup_picks_up_definitions_written_to_disk() {
     let host = QemuHost::start();
+    // A first answered call proves the driver finished loading its
+    // definitions: the file below must appear only on SIGHUP.
+    assert!(!host.virsh_ok("list --all --name").contains("handmade"));
     let dir = host.root().join("etc/libvirt/qemu");
     fs::create_dir_all(&dir).expect("config dir");
     fs::write(
