@@ -345,7 +345,7 @@ impl Daemon {
                 Some(port) => std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
                 None => true,
             };
-            if unix_ok && tcp_ok {
+            if unix_ok && tcp_ok && answers_keepalive(&self.rw_socket()) {
                 return;
             }
             if let Some(status) = self.poll_exit() {
@@ -488,4 +488,27 @@ impl Drop for Daemon {
             }
         }
     }
+}
+
+/// A socket accepts connections as soon as it is bound, before the daemon
+/// serves it; a PONG to our PING proves the session loop runs (drivers are
+/// loaded by then).
+fn answers_keepalive(socket: &std::path::Path) -> bool {
+    use std::io::{Read, Write};
+    const PING: [u8; 28] = [
+        0, 0, 0, 28, 0x6b, 0x65, 0x65, 0x70, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0,
+        0, 0,
+    ];
+    let Ok(mut stream) = UnixStream::connect(socket) else {
+        return false;
+    };
+    if stream
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .is_err()
+        || stream.write_all(&PING).is_err()
+    {
+        return false;
+    }
+    let mut reply = [0u8; 28];
+    stream.read_exact(&mut reply).is_ok() && reply[4..8] == PING[4..8] && reply[15] == 2
 }
