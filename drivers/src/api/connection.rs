@@ -243,18 +243,29 @@ pub trait Connection: Send + Sync {
     fn scheduler_type(&self, _dom: &DomainRef) -> DriverResult<(String, i32)> {
         Err(DriverError::no_support("virDomainGetSchedulerType"))
     }
-    /// `virDomainGetSchedulerParametersFlags` (flags 0 for the flag-less call).
-    fn scheduler_params(&self, _dom: &DomainRef, _flags: u32) -> DriverResult<Vec<NamedParam>> {
-        Err(DriverError::no_support("virDomainGetSchedulerParameters"))
+    /// `virDomainGetSchedulerParametersFlags`; `None` for the flag-less call.
+    fn scheduler_params(
+        &self,
+        _dom: &DomainRef,
+        flags: Option<u32>,
+    ) -> DriverResult<Vec<NamedParam>> {
+        Err(DriverError::no_support(match flags {
+            Some(_) => "virDomainGetSchedulerParametersFlags",
+            None => "virDomainGetSchedulerParameters",
+        }))
     }
     /// `virDomainGetJobInfo` / `virDomainGetJobStats`: the job in progress, if any.
     /// `require_active` is the older call's refusal of an inactive domain.
     fn job_progress(
         &self,
         _dom: &DomainRef,
-        _require_active: bool,
+        require_active: bool,
     ) -> DriverResult<Option<JobProgress>> {
-        Err(DriverError::no_support("virDomainGetJobStats"))
+        Err(DriverError::no_support(if require_active {
+            "virDomainGetJobInfo"
+        } else {
+            "virDomainGetJobStats"
+        }))
     }
     /// The client closed the connection (or went away).
     fn close(&self) {}

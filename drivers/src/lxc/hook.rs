@@ -11,6 +11,7 @@ use crate::api::DriverError;
 const HOOK_SCRIPT_FAILED: i32 = 70;
 const FROM_HOOK: i32 = 34;
 const HOOK_FORMAT: &str = "Hook script execution failed: %s";
+const HOOK_PREFIX: &str = "Hook script execution failed: ";
 
 /// Runs the scripts for `op`; an error is returned only when the failure aborts `op`.
 pub fn run_hook(
@@ -25,7 +26,12 @@ pub fn run_hook(
     };
     match hooks.run(HookDriver::Lxc, name, op, subop, "-", Some(xml), false) {
         Ok(_) => Ok(()),
-        Err(e) if aborts_on_failure(HookDriver::Lxc, op) => Err(hook_error(&e.to_string())),
+        Err(e) if aborts_on_failure(HookDriver::Lxc, op) => {
+            // The hook error's text already starts with libvirt's prefix.
+            let text = e.to_string();
+            let detail = text.strip_prefix(HOOK_PREFIX).unwrap_or(&text);
+            Err(hook_error(detail))
+        }
         Err(_) => Ok(()),
     }
 }

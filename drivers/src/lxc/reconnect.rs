@@ -110,7 +110,17 @@ fn reconnect_one(inner: &Arc<Inner>, file: &PathBuf) -> Result<(), String> {
     if let Some(uuid) = uuid {
         spawn_watcher(inner, uuid, token, &name);
     }
-    let _ = run_hook(inner, &name, "reconnect", "begin", &xml);
+    // libvirt kills a container whose reconnect hook fails (the hooks crate
+    // has logged the failure).
+    if let Some(uuid) = uuid {
+        if run_hook(inner, &name, "reconnect", "begin", &xml).is_err() {
+            let dom = crate::api::DomainRef {
+                name: name.clone(),
+                uuid,
+            };
+            let _ = inner.destroy(&dom, 0);
+        }
+    }
     Ok(())
 }
 

@@ -405,8 +405,12 @@ impl Connection for QemuConnection {
         self.inner.scheduler_type(dom)
     }
 
-    fn scheduler_params(&self, dom: &DomainRef, flags: u32) -> DriverResult<Vec<NamedParam>> {
-        self.inner.scheduler_params(dom, flags)
+    fn scheduler_params(
+        &self,
+        dom: &DomainRef,
+        flags: Option<u32>,
+    ) -> DriverResult<Vec<NamedParam>> {
+        self.inner.scheduler_params(dom, flags.unwrap_or(0))
     }
 
     fn job_progress(

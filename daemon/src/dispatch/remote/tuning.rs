@@ -95,7 +95,7 @@ pub fn handle(conn: &Arc<dyn Connection>, h: &Header, body: &[u8]) -> Action {
         }),
         p::DOMAIN_GET_SCHEDULER_PARAMETERS => {
             inline(h, body, |a: DomainGetSchedulerParametersArgs| {
-                let params = drv(c.scheduler_params(&dom_ref(&a.dom), 0))?;
+                let params = drv(c.scheduler_params(&dom_ref(&a.dom), None))?;
                 Ok(DomainGetSchedulerParametersRet {
                     params: limited_params(params, a.nparams)?,
                 })
@@ -103,7 +103,7 @@ pub fn handle(conn: &Arc<dyn Connection>, h: &Header, body: &[u8]) -> Action {
         }
         p::DOMAIN_GET_SCHEDULER_PARAMETERS_FLAGS => {
             inline(h, body, |a: DomainGetSchedulerParametersFlagsArgs| {
-                let params = drv(c.scheduler_params(&dom_ref(&a.dom), a.flags))?;
+                let params = drv(c.scheduler_params(&dom_ref(&a.dom), Some(a.flags)))?;
                 Ok(DomainGetSchedulerParametersRet {
                     params: limited_params(params, a.nparams)?,
                 })
