@@ -17,7 +17,7 @@ use protocol::programs::{
 };
 
 use crate::context::Daemon;
-use crate::server::client::OutgoingSender;
+use crate::server::client::{OutgoingReceiver, OutgoingSender};
 use crate::server::registry::ClientInfo;
 use crate::server::ServiceKind;
 
@@ -54,16 +54,16 @@ pub struct Session {
     /// that a polkit check names the process that connected, not a later
     /// one that reused its pid.
     pub peer_start_time: Option<u64>,
-    sender: OutgoingSender,
+    /// Made on first use: most clients never run a job or register for
+    /// events, and an idle connection should cost as little as possible.
+    sender: Option<OutgoingSender>,
+    /// The receiving end of a channel made by [`Session::sender`], until the
+    /// session loop takes it.
+    new_receiver: Option<OutgoingReceiver>,
 }
 
 impl Session {
-    pub fn new(
-        info: ClientInfo,
-        kind: ServiceKind,
-        authenticated: bool,
-        sender: OutgoingSender,
-    ) -> Self {
+    pub fn new(info: ClientInfo, kind: ServiceKind, authenticated: bool) -> Self {
         let asks_polkit = kind.auth == crate::server::AuthScheme::Polkit
             && info.transport == crate::server::registry::Transport::Unix;
         let peer_start_time = if asks_polkit {
@@ -83,7 +83,8 @@ impl Session {
             closing: false,
             admin_open: false,
             peer_start_time,
-            sender,
+            sender: None,
+            new_receiver: None,
         }
     }
 
@@ -97,8 +98,21 @@ impl Session {
         }
     }
 
-    pub fn sender(&self) -> OutgoingSender {
-        self.sender.clone()
+    /// Where replies of worker-thread calls and event messages for this
+    /// client go.
+    pub fn sender(&mut self) -> OutgoingSender {
+        if let Some(sender) = &self.sender {
+            return sender.clone();
+        }
+        let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+        self.sender = Some(sender.clone());
+        self.new_receiver = Some(receiver);
+        sender
+    }
+
+    /// The receiver of a channel made since the last call, for the session loop.
+    pub fn take_new_receiver(&mut self) -> Option<OutgoingReceiver> {
+        self.new_receiver.take()
     }
 
     /// Releases what the session holds: event registrations and the driver connection.

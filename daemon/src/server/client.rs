@@ -45,6 +45,7 @@ pub enum Outgoing {
 }
 
 pub type OutgoingSender = mpsc::UnboundedSender<Outgoing>;
+pub type OutgoingReceiver = mpsc::UnboundedReceiver<Outgoing>;
 
 /// `auth_timeout` in milliseconds; 0 disables it. Daemon-wide, like the
 /// setting, and changed on SIGHUP.
@@ -104,8 +105,8 @@ pub async fn serve_with_details<S>(
     // connections cannot use up max_anonymous_clients for everyone else.
     // (A TLS client's handshake had its own auth_timeout before this.)
     let auth_deadline = auth_timeout().map(|t| tokio::time::Instant::now() + t);
-    let (tx, mut rx) = mpsc::unbounded_channel::<Outgoing>();
-    let mut session = Session::new(info, kind, authenticated, tx);
+    let mut rx: Option<OutgoingReceiver> = None;
+    let mut session = Session::new(info, kind, authenticated);
     let limits = server.limits();
     let mut keepalive = Keepalive::new(
         limits.keepalive_interval,
@@ -118,6 +119,9 @@ pub async fn serve_with_details<S>(
     debug!(client = client_id, server = server.name, "client connected");
 
     let reason = loop {
+        if rx.is_none() {
+            rx = session.take_new_receiver();
+        }
         let limits = server.limits();
         keepalive.reconfigure(limits.keepalive_interval, limits.keepalive_count);
         let can_read = deferred.len() < MAX_DEFERRED_CALLS;
@@ -128,7 +132,7 @@ pub async fn serve_with_details<S>(
             _ = sleep_until_opt(auth_deadline), if !session.authenticated && in_flight == 0 && auth_deadline.is_some() => {
                 break "authentication timeout"
             }
-            Some(out) = rx.recv() => {
+            Some(out) = recv_opt(&mut rx) => {
                 let mut bytes = match out {
                     Outgoing::CallDone(bytes) => { in_flight -= 1; bytes }
                     Outgoing::Message(bytes) => bytes,
@@ -208,6 +212,14 @@ pub async fn serve_with_details<S>(
     session.finish(&daemon);
     server.clients.remove(client_id, session.authenticated);
     server.capacity_freed.notify_waiters();
+}
+
+/// Waits on the session's channel once it exists.
+async fn recv_opt(rx: &mut Option<OutgoingReceiver>) -> Option<Outgoing> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 async fn sleep_until_opt(deadline: Option<tokio::time::Instant>) {

@@ -342,11 +342,13 @@ fn interface_args(device: &Element, index: usize, argv: &mut Vec<String>) -> Res
     let netdev = match device.attr("type") {
         Some("user") => format!("user,id=hostnet{index}"),
         Some("bridge") => {
-            let bridge = device
-                .child("source")
-                .and_then(|s| s.attr("bridge"))
-                .unwrap_or("virbr0");
-            format!("bridge,br={bridge},id=hostnet{index}")
+            // The tap was made and added to the bridge before QEMU starts.
+            let Some(tap) = device.child("target").and_then(|t| t.attr("dev")) else {
+                return Err(QemuError::Failed(
+                    "bridge interface without a tap device".into(),
+                ));
+            };
+            format!("tap,ifname={tap},script=no,downscript=no,id=hostnet{index}")
         }
         Some("network") => {
             let network = device

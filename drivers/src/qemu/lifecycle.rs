@@ -96,13 +96,16 @@ impl Inner {
             super::live_xml::use_vnc_socket(&mut def, &socket.display().to_string());
         }
         let token = self.lock().allocate_token();
-        match self.launch(&def, flags, &source, token) {
+        let launched = super::tap::create_bridge_taps(&mut def)
+            .and_then(|_| self.launch(&def, flags, &source, token));
+        match launched {
             Ok((process, monitor)) => {
                 let mut def = def;
                 super::live_xml::fill_graphics(&mut def, &monitor);
                 Ok(self.mark_started(uuid, def, flags, &source, process, monitor, token))
             }
             Err(err) => {
+                super::tap::remove_bridge_taps(&def);
                 if matches!(err, QemuError::StartFailed(_)) {
                     let hooks = self.hooks.as_ref();
                     let _ = run_qemu_hook(hooks, &def, "stopped", "end");
@@ -395,6 +398,7 @@ impl Inner {
             (vec![ev], run.process, live_def)
         };
         process.reap();
+        super::tap::remove_bridge_taps(&live_def);
         let hooks = self.hooks.as_ref();
         let _ = run_qemu_hook(hooks, &live_def, "stopped", "end");
         let _ = run_qemu_hook(hooks, &live_def, "release", "end");

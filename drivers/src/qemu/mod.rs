@@ -32,6 +32,7 @@ mod save_image;
 mod state;
 mod status;
 mod store;
+mod tap;
 mod vcpus;
 
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};

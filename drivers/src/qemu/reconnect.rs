@@ -89,6 +89,7 @@ pub fn load_and_reconnect(inner: &Arc<Inner>) -> Vec<String> {
                 ));
                 let _ = remove_if_exists(&path);
                 let _ = remove_if_exists(&record.monitor);
+                super::tap::remove_bridge_taps(&record.def);
                 if domains[index].persistent {
                     domains[index].reason = reason::SHUTOFF_CRASHED;
                 } else {

@@ -15,7 +15,7 @@ use crate::server::AuthScheme;
 
 /// AUTH_POLKIT: runs the polkit check for the peer on a worker; when granted,
 /// the session is told it is authenticated before the reply goes out.
-pub fn auth_polkit(session: &Session, h: &Header) -> Action {
+pub fn auth_polkit(session: &mut Session, h: &Header) -> Action {
     let client = session.info.id;
     if session.kind.auth != AuthScheme::Polkit || session.authenticated {
         warn!(client, "client tried invalid PolicyKit init request");
