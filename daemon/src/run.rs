@@ -51,6 +51,18 @@ pub enum ExitReason {
     Requested {
         preserve: bool,
     },
+    /// SIGUSR2: the host is going down.
+    HostShutdown,
+}
+
+impl ExitReason {
+    /// Whether drivers handle their guests before the daemon exits.
+    fn handles_guests(&self) -> bool {
+        matches!(
+            self,
+            ExitReason::HostShutdown | ExitReason::Requested { preserve: true }
+        )
+    }
 }
 
 async fn tick_opt(interval: Option<&mut tokio::time::Interval>) {
@@ -88,6 +100,12 @@ pub fn build_daemon(
             drivers.register(driver);
         }
     }
+    // SAFETY: geteuid has no preconditions.
+    let privileged = unsafe { libc::geteuid() } == 0;
+    crate::host_shutdown::warn_if_libvirt_guests_too(
+        &drivers,
+        &crate::paths::Paths::from_env(privileged),
+    );
     let daemon = Arc::new(Daemon {
         drivers,
         events,
@@ -176,6 +194,7 @@ pub async fn run(
         tokio::select! {
             ev = signals.recv() => match ev {
                 Some(SignalEvent::Shutdown(name)) => break ExitReason::Signal(name),
+                Some(SignalEvent::HostShutdown) => break ExitReason::HostShutdown,
                 Some(SignalEvent::Reload) => {
                     notifier.reloading();
                     match reloader.reload() {
@@ -251,6 +270,9 @@ pub async fn run(
                 break;
             }
         }
+    }
+    if reason.handles_guests() {
+        crate::host_shutdown::handle_guests(daemon).await;
     }
     Ok(reason)
 }

@@ -9,6 +9,9 @@ pub enum SignalEvent {
     Shutdown(&'static str),
     /// SIGHUP: reload the configuration.
     Reload,
+    /// SIGUSR2: the host is going down; guests are handled as qemu.conf's
+    /// `auto_shutdown_*` say, then the daemon exits.
+    HostShutdown,
 }
 
 /// Installs the handlers and returns the stream of events. Must run inside the runtime.
@@ -19,6 +22,7 @@ pub fn listen() -> std::io::Result<mpsc::UnboundedReceiver<SignalEvent>> {
         (SignalKind::interrupt(), SignalEvent::Shutdown("SIGINT")),
         (SignalKind::quit(), SignalEvent::Shutdown("SIGQUIT")),
         (SignalKind::hangup(), SignalEvent::Reload),
+        (SignalKind::user_defined2(), SignalEvent::HostShutdown),
     ];
     for (kind, event) in kinds {
         let mut stream = signal(kind)?;

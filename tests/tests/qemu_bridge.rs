@@ -61,14 +61,25 @@ fn bridge_interface_gets_a_tap_on_the_bridge() {
         .to_string();
     assert!(tap.starts_with("vnet"), "{live}");
     let master = fs::read_link(format!("/sys/class/net/{tap}/master")).expect("tap has a master");
-    assert_eq!(master.file_name().and_then(|n| n.to_str()), Some(bridge.0.as_str()));
+    assert_eq!(
+        master.file_name().and_then(|n| n.to_str()),
+        Some(bridge.0.as_str())
+    );
     let ifl = host.virsh_ok("domiflist b1");
     assert!(
         ifl.lines().any(|l| l.split_whitespace().collect::<Vec<_>>()
-            == [tap.as_str(), "bridge", bridge.0.as_str(), "virtio", "52:54:00:aa:cc:01"]),
+            == [
+                tap.as_str(),
+                "bridge",
+                bridge.0.as_str(),
+                "virtio",
+                "52:54:00:aa:cc:01"
+            ]),
         "{ifl}"
     );
-    assert!(!host.virsh_ok("dumpxml --inactive b1").contains("<target dev="));
+    assert!(!host
+        .virsh_ok("dumpxml --inactive b1")
+        .contains("<target dev="));
 
     host.virsh_ok("destroy b1");
     assert!(
@@ -84,7 +95,8 @@ fn missing_bridge_refuses_the_start() {
     let out = host.virsh("start b2");
     assert!(!out.success());
     assert!(
-        out.stderr.contains("bridge 'lvq-no-such-br' does not exist"),
+        out.stderr
+            .contains("bridge 'lvq-no-such-br' does not exist"),
         "{}",
         out.stderr
     );

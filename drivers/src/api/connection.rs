@@ -27,6 +27,16 @@ pub trait Driver: Send + Sync {
     fn reload(&self) -> Vec<String> {
         Vec::new()
     }
+    /// The host is going down: save, shut down or power off guests as the driver's
+    /// configuration asks (blocking until done). Returns what is worth logging.
+    fn host_shutdown(&self) -> Vec<String> {
+        Vec::new()
+    }
+    /// Whether [`Driver::host_shutdown`] would act on some guest, so that the daemon
+    /// can warn when libvirt-guests is set up to handle the same guests.
+    fn handles_host_shutdown(&self) -> bool {
+        false
+    }
 }
 
 /// One client's open connection. Every method but `uri` and `hv_type` has a default that

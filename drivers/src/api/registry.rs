@@ -46,6 +46,19 @@ impl DriverRegistry {
         self.drivers.iter().flat_map(|d| d.reload()).collect()
     }
 
+    /// The host is going down: every driver handles its guests, one after the other.
+    pub fn host_shutdown_all(&self) -> Vec<String> {
+        self.drivers
+            .iter()
+            .flat_map(|d| d.host_shutdown())
+            .collect()
+    }
+
+    /// Whether some driver handles guests at host shutdown itself.
+    pub fn handles_host_shutdown(&self) -> bool {
+        self.drivers.iter().any(|d| d.handles_host_shutdown())
+    }
+
     /// Schemes served, in registration order.
     pub fn schemes(&self) -> Vec<&'static str> {
         self.drivers.iter().map(|d| d.scheme()).collect()
@@ -111,6 +124,34 @@ mod tests {
         assert!(!reg.inhibits_idle(), "drivers default to not inhibiting");
         reg.register(Arc::new(Busy));
         assert!(reg.inhibits_idle());
+    }
+
+    struct Saver;
+    impl Driver for Saver {
+        fn scheme(&self) -> &'static str {
+            "saver"
+        }
+        fn open(&self, _uri: &str, _ro: bool) -> DriverResult<Arc<dyn Connection>> {
+            Err(DriverError::internal("saver"))
+        }
+        fn host_shutdown(&self) -> Vec<String> {
+            vec!["saved guest 'a'".to_string()]
+        }
+        fn handles_host_shutdown(&self) -> bool {
+            true
+        }
+    }
+
+    #[test]
+    fn host_shutdown_reaches_every_driver() {
+        let mut reg = DriverRegistry::new();
+        reg.register(Arc::new(Fake("qemu")));
+        assert!(!reg.handles_host_shutdown());
+        assert!(reg.host_shutdown_all().is_empty());
+        reg.register(Arc::new(Saver));
+        reg.register(Arc::new(Saver));
+        assert!(reg.handles_host_shutdown());
+        assert_eq!(reg.host_shutdown_all().len(), 2);
     }
 
     #[test]

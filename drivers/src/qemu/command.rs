@@ -338,6 +338,30 @@ fn panic_args(device: &Element, argv: &mut Vec<String>) -> Result<(), QemuError>
     }
 }
 
+/// Refuses a definition with `<interface type='network'>` before anything is set up
+/// for it on the host (tap devices): there is no network driver to ask.
+pub fn check_no_network_interfaces(def: &DomainDef) -> Result<(), QemuError> {
+    match def
+        .devices
+        .iter()
+        .find(|d| d.name == "interface" && d.attr("type") == Some("network"))
+    {
+        Some(device) => Err(network_refusal(device)),
+        None => Ok(()),
+    }
+}
+
+fn network_refusal(device: &Element) -> QemuError {
+    let network = device
+        .child("source")
+        .and_then(|s| s.attr("network"))
+        .unwrap_or("");
+    QemuError::Unsupported(format!(
+        "interface type 'network' (network '{network}') needs a virtual network driver, \
+         which this daemon does not have; use interface type 'bridge' or 'user'"
+    ))
+}
+
 fn interface_args(device: &Element, index: usize, argv: &mut Vec<String>) -> Result<(), QemuError> {
     let netdev = match device.attr("type") {
         Some("user") => format!("user,id=hostnet{index}"),
@@ -350,16 +374,7 @@ fn interface_args(device: &Element, index: usize, argv: &mut Vec<String>) -> Res
             };
             format!("tap,ifname={tap},script=no,downscript=no,id=hostnet{index}")
         }
-        Some("network") => {
-            let network = device
-                .child("source")
-                .and_then(|s| s.attr("network"))
-                .unwrap_or("");
-            return Err(QemuError::Unsupported(format!(
-                "interface type 'network' (network '{network}') needs a virtual network driver, \
-                 which this daemon does not have; use interface type 'bridge' or 'user'"
-            )));
-        }
+        Some("network") => return Err(network_refusal(device)),
         Some(other) => {
             return Err(QemuError::Unsupported(format!(
                 "interface type '{other}' is not supported by this qemu driver"

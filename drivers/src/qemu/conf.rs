@@ -8,7 +8,8 @@
 //! (milliseconds between autostarted guests), `max_processes` and `max_files` (limits
 //! of each QEMU process), `save_image_format` ("raw" only; anything else is reported
 //! and raw is used), `user`/`group` (guests run as the daemon's user; another value is
-//! reported). Every other option of libvirt's qemu.conf is read for syntax and
+//! reported), `auto_shutdown_*` (see [`super::auto_shutdown`]). Every other option
+//! of libvirt's qemu.conf is read for syntax and
 //! otherwise ignored (security drivers, cgroups, TLS for VNC/SPICE, hugepages, ...);
 //! `spice_listen` among them, as SPICE graphics are refused at start.
 
@@ -26,6 +27,8 @@ pub struct QemuConf {
     pub max_processes: u64,
     /// 0: leave the daemon's limit.
     pub max_files: u64,
+    /// `auto_shutdown_*`: guest handling when the host goes down.
+    pub auto_shutdown: super::auto_shutdown::AutoShutdownConf,
 }
 
 impl Default for QemuConf {
@@ -36,6 +39,7 @@ impl Default for QemuConf {
             auto_start_delay_ms: 0,
             max_processes: 0,
             max_files: 0,
+            auto_shutdown: Default::default(),
         }
     }
 }
@@ -103,6 +107,7 @@ impl QemuConf {
                 Err(e) => problems.push(e.to_string()),
             }
         }
+        conf.auto_shutdown = super::auto_shutdown::AutoShutdownConf::read(&file, &mut problems);
         (conf, problems)
     }
 }

@@ -96,7 +96,8 @@ impl Inner {
             super::live_xml::use_vnc_socket(&mut def, &socket.display().to_string());
         }
         let token = self.lock().allocate_token();
-        let launched = super::tap::create_bridge_taps(&mut def)
+        let launched = super::command::check_no_network_interfaces(&def)
+            .and_then(|_| super::tap::create_bridge_taps(&mut def))
             .and_then(|_| self.launch(&def, flags, &source, token));
         match launched {
             Ok((process, monitor)) => {

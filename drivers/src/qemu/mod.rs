@@ -9,6 +9,7 @@
 //! Locking: one mutex guards the domain table and is never held while waiting on QEMU;
 //! a per-domain job mutex serialises the slow operations of one domain.
 
+mod auto_shutdown;
 mod command;
 mod conf;
 mod connection;
@@ -85,6 +86,7 @@ impl QemuDriver {
             conf: RwLock::new(conf),
         });
         problems.extend(reconnect::load_and_reconnect(&inner));
+        problems.extend(auto_shutdown::restore_saved(&inner));
         reconnect::autostart_once(&inner);
         (QemuDriver { inner }, problems)
     }
@@ -181,6 +183,15 @@ impl Driver for QemuDriver {
     /// SIGHUP: new and changed definitions on disk are picked up, as in libvirt.
     fn reload(&self) -> Vec<String> {
         reconnect::reload_configs(&self.inner)
+    }
+
+    /// qemu.conf's `auto_shutdown_*` stages.
+    fn host_shutdown(&self) -> Vec<String> {
+        self.inner.host_shutdown()
+    }
+
+    fn handles_host_shutdown(&self) -> bool {
+        self.inner.conf().auto_shutdown.is_enabled()
     }
 
     /// Running guests keep the daemon up, as in libvirt.

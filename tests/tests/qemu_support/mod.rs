@@ -132,6 +132,21 @@ impl QemuHost {
         }
     }
 
+    /// Waits for the daemon to exit by itself (after a shutdown request) and returns
+    /// whether it exited with status 0.
+    pub fn wait_daemon_exit(&mut self) -> bool {
+        let Some(mut child) = self.daemon.take() else {
+            return false;
+        };
+        let mut status = None;
+        let exited = wait_until(Duration::from_secs(120), || {
+            status = child.try_wait().ok().flatten();
+            status.is_some()
+        });
+        assert!(exited, "libvirtd did not exit\n{}", self.diagnostics());
+        status.is_some_and(|s| s.success())
+    }
+
     /// Sends `signal` to the running daemon.
     pub fn signal_daemon(&self, signal: i32) {
         if let Some(child) = &self.daemon {

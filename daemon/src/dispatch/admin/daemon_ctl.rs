@@ -12,7 +12,8 @@ use crate::logging::{LogError, LogHandle};
 /// libvirt 11.2 (`virt-admin daemon-shutdown`); 9.0 clients never send it.
 pub const CONNECT_DAEMON_SHUTDOWN: i32 = 20;
 
-/// `VIR_DAEMON_SHUTDOWN_PRESERVE`: leave running guests running.
+/// `VIR_DAEMON_SHUTDOWN_PRESERVE`: preserve the running guests' state first: the
+/// host is going down (qemu.conf's `auto_shutdown_*`, see `host_shutdown`).
 pub const DAEMON_SHUTDOWN_PRESERVE: u32 = 1;
 
 protocol::xdr_struct! {
