@@ -154,3 +154,27 @@ fn start_up_warns_when_libvirt_guests_is_enabled_too() {
     let warned = wait_until(Duration::from_secs(20), || read_log().contains(warning));
     assert!(warned, "no warning:\n{}", read_log());
 }
+
+#[test]
+fn a_guest_that_ignores_the_power_button_is_powered_off_after_the_wait() {
+    let mut host = host_with(
+        "auto_shutdown_try_shutdown = \"all\"\nauto_shutdown_poweroff = \"all\"\n\
+         auto_shutdown_wait = 2\n",
+        &[],
+    );
+    // Without ACPI, QEMU has no power button to press.
+    let xml = host
+        .guest_xml("deaf")
+        .replace("<features><acpi/></features>", "");
+    let file = host.root().join("deaf.xml");
+    fs::write(&file, xml).expect("write guest xml");
+    host.virsh_ok(&format!("define {}", file.display()));
+    host.virsh_ok("start deaf");
+    host.wait_booted("deaf", 1);
+    host.signal_daemon(libc::SIGUSR2);
+    assert!(host.wait_daemon_exit(), "{}", host.diagnostics());
+    assert!(host.guest_pids().is_empty(), "the guest still runs");
+    let log = fs::read_to_string(host.root().join("log")).unwrap_or_default();
+    assert!(log.contains("powered off guest 'deaf'"), "{log}");
+    assert!(!log.contains("cannot shut down guest 'deaf'"), "{log}");
+}
