@@ -85,14 +85,16 @@ pub fn build_daemon(
     let mut drivers = DriverRegistry::new();
     let hub = events.clone();
     let sink: drivers::api::EventSink = Arc::new(move |ev| hub.publish("test", &ev));
-    let mut available: Vec<Arc<dyn drivers::api::Driver>> =
-        vec![Arc::new(drivers::test_driver::TestDriver::new(sink))];
+    // Registration order is the probe order for clients that send no URI:
+    // qemu first, as libvirtd probes it first.
+    let mut available: Vec<Arc<dyn drivers::api::Driver>> = Vec::new();
     if opts.daemon.serves_scheme("qemu") {
         available.push(qemu_driver(&events, &opts.hooks));
     }
     if opts.daemon.serves_scheme("lxc") {
         available.push(lxc_driver(&events, &opts.hooks));
     }
+    available.push(Arc::new(drivers::test_driver::TestDriver::new(sink)));
     // A modular daemon runs only its own driver; others' URIs are refused
     // with "no connection driver available for ...".
     for driver in available {

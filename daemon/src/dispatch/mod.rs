@@ -6,6 +6,7 @@ mod names;
 pub mod readonly;
 mod remote;
 mod reply;
+mod streams;
 
 use std::sync::Arc;
 
@@ -60,6 +61,8 @@ pub struct Session {
     /// The receiving end of a channel made by [`Session::sender`], until the
     /// session loop takes it.
     new_receiver: Option<OutgoingReceiver>,
+    /// Streams opened by this client's calls (consoles).
+    pub streams: streams::StreamTable,
 }
 
 impl Session {
@@ -85,6 +88,7 @@ impl Session {
             peer_start_time,
             sender: None,
             new_receiver: None,
+            streams: streams::StreamTable::default(),
         }
     }
 
@@ -136,6 +140,11 @@ pub fn handle_message(
         Some(MessageType::Call) | Some(MessageType::CallWithFds)
     );
     if !call {
+        if header.message_type() == Some(MessageType::Stream) {
+            if let Some(reply) = session.streams.incoming(header, body) {
+                return Action::Reply(reply);
+            }
+        }
         // Replies, stray stream packets and unknown types from a client are
         // ignored, as libvirtd does: no answer, no disconnect.
         return Action::Nothing;

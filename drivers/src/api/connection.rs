@@ -204,6 +204,17 @@ pub trait Connection: Send + Sync {
     fn get_hostname(&self, _dom: &DomainRef, _flags: u32) -> DriverResult<String> {
         Err(DriverError::no_support("virDomainGetHostname"))
     }
+    /// A byte channel to the domain's console (`virsh console`), as a unix
+    /// stream socket (a supervisor's socket, a qemu socket chardev): the
+    /// daemon relays it over an RPC stream.
+    fn open_console(
+        &self,
+        _dom: &DomainRef,
+        _dev_name: Option<&str>,
+        _flags: u32,
+    ) -> DriverResult<std::os::unix::net::UnixStream> {
+        Err(DriverError::no_support("virDomainOpenConsole"))
+    }
     fn managed_save(&self, _dom: &DomainRef, _flags: u32) -> DriverResult<()> {
         Err(DriverError::no_support("virDomainManagedSave"))
     }

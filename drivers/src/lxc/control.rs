@@ -26,6 +26,9 @@ pub enum Request {
     Reboot,
     /// Only wait for the exit notice.
     Watch,
+    /// Answered `console`; from then on the connection carries the console's
+    /// bytes both ways (one console client at a time).
+    Console,
 }
 
 impl Request {
@@ -36,6 +39,7 @@ impl Request {
             Request::Destroy => "destroy",
             Request::Reboot => "reboot",
             Request::Watch => "watch",
+            Request::Console => "console",
         }
     }
 
@@ -46,6 +50,7 @@ impl Request {
             "destroy" => Some(Request::Destroy),
             "reboot" => Some(Request::Reboot),
             "watch" => Some(Request::Watch),
+            "console" => Some(Request::Console),
             _ => None,
         }
     }
@@ -98,6 +103,41 @@ pub fn request(socket: &Path, req: Request) -> Result<String, LxcError> {
     Ok(line.trim_end().to_string())
 }
 
+/// Opens a console connection: after the supervisor's `console` answer the
+/// stream carries the container console's bytes both ways.
+pub fn console(socket: &Path) -> Result<UnixStream, LxcError> {
+    let mut stream =
+        UnixStream::connect(socket).map_err(|e| LxcError::io("cannot connect to", socket, e))?;
+    stream
+        .set_read_timeout(Some(REQUEST_TIMEOUT))
+        .map_err(|e| LxcError::io("cannot set timeout on", socket, e))?;
+    stream
+        .write_all(b"console\n")
+        .map_err(|e| LxcError::io("cannot write to", socket, e))?;
+    // Read the answer byte by byte: console data may follow right after it.
+    let mut line = Vec::new();
+    let mut byte = [0u8; 1];
+    while line.last() != Some(&b'\n') && line.len() < 256 {
+        match std::io::Read::read(&mut stream, &mut byte) {
+            Ok(1) => line.push(byte[0]),
+            Ok(_) => break,
+            Err(e) => return Err(LxcError::io("no answer from", socket, e)),
+        }
+    }
+    let answer = String::from_utf8_lossy(&line).trim_end().to_string();
+    if answer != "console" {
+        return Err(LxcError::Failed(if answer.is_empty() {
+            "the container has no console".to_string()
+        } else {
+            answer
+        }));
+    }
+    stream
+        .set_read_timeout(None)
+        .map_err(|e| LxcError::io("cannot set timeout on", socket, e))?;
+    Ok(stream)
+}
+
 /// Opens a watch connection: the caller reads lines until the exit notice or EOF.
 pub fn watch(socket: &Path) -> Result<BufReader<UnixStream>, LxcError> {
     let mut stream =
@@ -119,6 +159,7 @@ mod tests {
             Request::Shutdown,
             Request::Destroy,
             Request::Watch,
+            Request::Console,
         ] {
             assert_eq!(Request::parse(req.word()), Some(req));
         }

@@ -197,6 +197,31 @@ impl Inner {
         Ok(())
     }
 
+    /// A byte channel to the container's console, relayed by its supervisor.
+    pub(super) fn open_console(
+        &self,
+        dom: &DomainRef,
+        dev_name: Option<&str>,
+    ) -> DriverResult<std::os::unix::net::UnixStream> {
+        let name = {
+            let st = self.lock();
+            let obj = st.get(dom)?;
+            if !obj.is_active() {
+                return Err(not_running());
+            }
+            obj.def.name.clone()
+        };
+        if let Some(dev) = dev_name.filter(|d| !d.is_empty() && *d != "console0" && *d != "serial0")
+        {
+            return Err(crate::api::DriverError::new(
+                crate::api::codes::INTERNAL_ERROR,
+                crate::api::domains::LXC,
+                format!("cannot find console device '{dev}'"),
+            ));
+        }
+        Ok(control::console(&self.paths.control_socket(&name))?)
+    }
+
     /// Asks init to reboot (SIGHUP); the supervisor reports the exit and the container is
     /// started again with the same definition.
     pub(super) fn reboot(&self, dom: &DomainRef, flags: u32) -> DriverResult<()> {

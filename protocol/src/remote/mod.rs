@@ -4,6 +4,7 @@
 
 mod chars;
 mod connect;
+mod console;
 mod domain;
 mod domain_info;
 mod domain_tuning;
@@ -16,6 +17,7 @@ mod storage;
 
 pub use chars::CharArray;
 pub use connect::*;
+pub use console::*;
 pub use domain::*;
 pub use domain_info::*;
 pub use domain_tuning::*;

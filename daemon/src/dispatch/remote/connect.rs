@@ -128,7 +128,7 @@ pub fn open(daemon: &Arc<Daemon>, session: &mut Session, h: &Header, body: &[u8]
         session.read_only = true;
     }
     let uri = if name.is_empty() {
-        format!("{}:///default", driver.scheme())
+        default_uri(driver.scheme())
     } else {
         name
     };
@@ -139,6 +139,15 @@ pub fn open(daemon: &Arc<Daemon>, session: &mut Session, h: &Header, body: &[u8]
             Action::Reply(empty_reply(h))
         }
         Err(e) => reply_err(h, crate::dispatch::reply::from_driver(e)),
+    }
+}
+
+/// The URI a client without one gets: the test driver's only path, or the
+/// system instance of a hypervisor.
+fn default_uri(scheme: &str) -> String {
+    match scheme {
+        "test" => "test:///default".to_string(),
+        other => format!("{other}:///system"),
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod auth;
 mod connect;
+mod console;
 pub use connect::LIB_VERSION;
 mod domain;
 mod events;
@@ -83,6 +84,7 @@ fn route(
         p::CONNECT_REGISTER_CLOSE_CALLBACK | p::CONNECT_UNREGISTER_CLOSE_CALLBACK => {
             Action::Reply(super::reply::empty_reply(h))
         }
+        p::DOMAIN_OPEN_CONSOLE => console::open(session, &conn, h, body),
         proc_ if connect::serves(proc_) => connect::handle(&conn, h, body),
         proc_ if events::serves(proc_) => events::handle(daemon, session, &conn, h, body),
         proc_ if lifecycle::serves(proc_) => lifecycle::handle(&conn, h, body),

@@ -12,6 +12,8 @@ use crate::lxc::control::{ExitNotice, Request};
 struct Client {
     stream: UnixStream,
     buffer: Vec<u8>,
+    /// Relays console bytes instead of reading requests.
+    console: bool,
 }
 
 /// Runs until init exits; returns the supervisor's exit code.
@@ -57,16 +59,23 @@ pub fn serve(mut running: RunningContainer) -> i32 {
                 clients.push(Client {
                     stream,
                     buffer: Vec::new(),
+                    console: false,
                 });
             }
         }
         if fds[2].revents != 0 {
-            console_open = copy_console(&mut running);
+            console_open = copy_console(&mut running, &mut clients);
         }
         let mut index = 0;
+        let console_taken = clients.iter().any(|c| c.console);
         clients.retain_mut(|client| {
             let has_input = ready.get(index).copied().unwrap_or(true);
-            let keep = !has_input || handle_client(client, &running);
+            let keep = !has_input
+                || if client.console {
+                    relay_to_console(client, &mut running)
+                } else {
+                    handle_client(client, &running, console_taken)
+                };
             index += 1;
             keep
         });
@@ -105,7 +114,7 @@ fn reap(pid: i32) -> Option<ExitNotice> {
 }
 
 /// Reads one request from a client; false when the client is gone.
-fn handle_client(client: &mut Client, running: &RunningContainer) -> bool {
+fn handle_client(client: &mut Client, running: &RunningContainer, console_taken: bool) -> bool {
     let mut chunk = [0u8; 256];
     match client.stream.read(&mut chunk) {
         Ok(0) => return false,
@@ -135,6 +144,12 @@ fn handle_client(client: &mut Client, running: &RunningContainer) -> bool {
                 "ok\n".to_string()
             }
             Some(Request::Watch) => "watching\n".to_string(),
+            Some(Request::Console) if running.console.is_none() => "error no console\n".to_string(),
+            Some(Request::Console) if console_taken => "error the console is in use\n".to_string(),
+            Some(Request::Console) => {
+                client.console = true;
+                "console\n".to_string()
+            }
             None => format!("error unknown request '{}'\n", word.trim()),
         };
         let _ = client.stream.set_nonblocking(false);
@@ -143,12 +158,38 @@ fn handle_client(client: &mut Client, running: &RunningContainer) -> bool {
         if !written {
             return false;
         }
+        if client.console {
+            // Anything sent after the request is already console input.
+            let pending = std::mem::take(&mut client.buffer);
+            return write_console(running, &pending);
+        }
     }
     true
 }
 
-/// Copies console output into the log (stderr); false once the console is gone.
-fn copy_console(running: &mut RunningContainer) -> bool {
+/// Console input from the relay client; false when it is gone.
+fn relay_to_console(client: &mut Client, running: &mut RunningContainer) -> bool {
+    let mut chunk = [0u8; 4096];
+    match client.stream.read(&mut chunk) {
+        Ok(0) => false,
+        Ok(n) => write_console(running, &chunk[..n]),
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => true,
+        Err(_) => false,
+    }
+}
+
+fn write_console(running: &RunningContainer, bytes: &[u8]) -> bool {
+    let Some(console) = running.console.as_ref() else {
+        return false;
+    };
+    let mut master = &console.master;
+    let _ = master.write_all(bytes);
+    true
+}
+
+/// Copies console output into the log (stderr) and to the console client;
+/// false once the console is gone.
+fn copy_console(running: &mut RunningContainer, clients: &mut [Client]) -> bool {
     let Some(console) = running.console.as_mut() else {
         return false;
     };
@@ -157,6 +198,11 @@ fn copy_console(running: &mut RunningContainer) -> bool {
         Ok(0) => false,
         Ok(n) => {
             let _ = std::io::stderr().write_all(&buffer[..n]);
+            // The client socket stays non-blocking: a reader that falls
+            // behind loses console output rather than stalling the container.
+            for client in clients.iter_mut().filter(|c| c.console) {
+                let _ = client.stream.write_all(&buffer[..n]);
+            }
             true
         }
         Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => true,
