@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod domain_xml;
+pub mod fsutil;
 pub mod host;
 pub mod lxc;
 pub mod qemu;
