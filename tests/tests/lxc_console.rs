@@ -181,12 +181,24 @@ fn virsh_console_reaches_the_container() {
         }
         true
     };
-    let attached = wait_for("Connected to domain", &mut seen);
-    if attached {
+    let attached = wait_for("Escape character", &mut seen);
+    // virsh switches the terminal to raw mode after that line and discards
+    // what was typed before (TCSAFLUSH), so type again until the echo comes.
+    let mut echoed = false;
+    let deadline = Instant::now() + CONTAINER_TIMEOUT;
+    while attached && !echoed && Instant::now() < deadline {
         stdin.write_all(b"via-virsh\r").expect("type a line");
         stdin.flush().expect("flush");
+        let wait_until = Instant::now() + Duration::from_secs(1);
+        while !seen.contains("got:via-virsh") {
+            let left = wait_until.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(chunk) => seen.push_str(&String::from_utf8_lossy(&chunk)),
+                Err(_) => break,
+            }
+        }
+        echoed = seen.contains("got:via-virsh");
     }
-    let echoed = attached && wait_for("got:via-virsh", &mut seen);
     let _ = stdin.write_all(&[0x1d]);
     drop(stdin);
     let mut status = None;
