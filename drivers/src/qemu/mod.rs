@@ -13,6 +13,7 @@ mod auto_shutdown;
 mod command;
 mod conf;
 mod connection;
+mod console;
 mod defaults;
 mod definitions;
 mod error;
