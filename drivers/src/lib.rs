@@ -4,6 +4,7 @@
 //! drivers never see the wire protocol.
 
 pub mod api;
+pub mod domain_list;
 pub mod domain_xml;
 pub mod fsutil;
 pub mod host;

@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 use super::cgroup::ContainerCgroup;
 use super::xml::with_console_tty;
 use crate::api::{
-    domains, event, list_flags, reason, state, DomainEvent, DomainEventKind, DomainHandle,
-    DomainRef, DriverError, DriverResult,
+    domains, event, reason, state, DomainEvent, DomainEventKind, DomainHandle, DomainRef,
+    DriverError, DriverResult,
 };
 use crate::domain_xml::{DomainDef, FormatOptions};
 
@@ -99,34 +99,18 @@ impl DomainObj {
 
     /// Does this domain pass a `virConnectListAllDomains` filter?
     pub fn matches(&self, flags: u32) -> bool {
-        let pair = |yes: u32, no: u32, value: bool| {
-            let want_yes = flags & yes != 0;
-            let want_no = flags & no != 0;
-            want_yes == want_no || (want_yes && value) || (want_no && !value)
-        };
-        let state_mask =
-            list_flags::RUNNING | list_flags::PAUSED | list_flags::SHUTOFF | list_flags::OTHER;
-        let state_ok = flags & state_mask == 0
-            || (flags & list_flags::RUNNING != 0 && self.state == state::RUNNING)
-            || (flags & list_flags::PAUSED != 0 && self.state == state::PAUSED)
-            || (flags & list_flags::SHUTOFF != 0 && self.state == state::SHUTOFF)
-            || (flags & list_flags::OTHER != 0
-                && !matches!(self.state, state::RUNNING | state::PAUSED | state::SHUTOFF));
-        pair(list_flags::ACTIVE, list_flags::INACTIVE, self.is_active())
-            && pair(
-                list_flags::PERSISTENT,
-                list_flags::TRANSIENT,
-                self.persistent,
-            )
-            && state_ok
-            && pair(list_flags::MANAGEDSAVE, list_flags::NO_MANAGEDSAVE, false)
-            && pair(
-                list_flags::AUTOSTART,
-                list_flags::NO_AUTOSTART,
-                self.autostart,
-            )
-            && pair(list_flags::HAS_SNAPSHOT, list_flags::NO_SNAPSHOT, false)
-            && pair(list_flags::HAS_CHECKPOINT, list_flags::NO_CHECKPOINT, false)
+        crate::domain_list::matches_list_flags(
+            flags,
+            &crate::domain_list::ListFacts {
+                active: self.is_active(),
+                persistent: self.persistent,
+                state: self.state,
+                managed_save: false,
+                autostart: self.autostart,
+                has_snapshot: false,
+                has_checkpoint: false,
+            },
+        )
     }
 }
 
@@ -206,32 +190,10 @@ impl LxcState {
     /// The existing domain a new definition replaces, or libvirt's clash errors when the
     /// name or the uuid belongs to another domain.
     pub fn check_clash(&self, def: &DomainDef) -> DriverResult<Option<usize>> {
-        if let Some(index) = self.find_by_uuid(&def.uuid) {
-            let existing = &self.domains[index];
-            if existing.def.name != def.name {
-                return Err(DriverError::new(
-                    crate::api::codes::OPERATION_FAILED,
-                    domains::LXC,
-                    format!(
-                        "domain '{}' is already defined with uuid {}",
-                        existing.def.name,
-                        crate::api::format_uuid(&def.uuid)
-                    ),
-                ));
-            }
-            return Ok(Some(index));
-        }
-        if let Some(index) = self.find_by_name(&def.name) {
-            return Err(DriverError::new(
-                crate::api::codes::OPERATION_FAILED,
-                domains::LXC,
-                format!(
-                    "domain '{}' already exists with uuid {}",
-                    def.name,
-                    crate::api::format_uuid(&self.domains[index].def.uuid)
-                ),
-            ));
-        }
-        Ok(None)
+        let existing = self
+            .domains
+            .iter()
+            .map(|d| (d.def.name.as_str(), &d.def.uuid));
+        crate::domain_list::check_clash(existing, &def.name, &def.uuid, domains::LXC)
     }
 }

@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 use super::process::GuestProcess;
 use super::qmp::Monitor;
 use crate::api::{
-    domains, event, format_uuid, list_flags, reason, state, DomainEvent, DomainEventKind,
-    DomainHandle, DomainRef, DriverError, DriverResult, Uuid,
+    domains, event, reason, state, DomainEvent, DomainEventKind, DomainHandle, DomainRef,
+    DriverError, DriverResult, Uuid,
 };
 use crate::domain_xml::{DomainDef, FormatOptions};
 
@@ -96,38 +96,18 @@ impl DomainObj {
 
     /// Does this domain pass a `virConnectListAllDomains` filter?
     pub fn matches(&self, flags: u32, has_managed_save: bool) -> bool {
-        let pair = |yes: u32, no: u32, value: bool| {
-            let want_yes = flags & yes != 0;
-            let want_no = flags & no != 0;
-            want_yes == want_no || (want_yes && value) || (want_no && !value)
-        };
-        let state_mask =
-            list_flags::RUNNING | list_flags::PAUSED | list_flags::SHUTOFF | list_flags::OTHER;
-        let state_ok = flags & state_mask == 0
-            || (flags & list_flags::RUNNING != 0 && self.state == state::RUNNING)
-            || (flags & list_flags::PAUSED != 0 && self.state == state::PAUSED)
-            || (flags & list_flags::SHUTOFF != 0 && self.state == state::SHUTOFF)
-            || (flags & list_flags::OTHER != 0
-                && !matches!(self.state, state::RUNNING | state::PAUSED | state::SHUTOFF));
-        pair(list_flags::ACTIVE, list_flags::INACTIVE, self.is_active())
-            && pair(
-                list_flags::PERSISTENT,
-                list_flags::TRANSIENT,
-                self.persistent,
-            )
-            && state_ok
-            && pair(
-                list_flags::MANAGEDSAVE,
-                list_flags::NO_MANAGEDSAVE,
-                has_managed_save,
-            )
-            && pair(
-                list_flags::AUTOSTART,
-                list_flags::NO_AUTOSTART,
-                self.autostart,
-            )
-            && pair(list_flags::HAS_SNAPSHOT, list_flags::NO_SNAPSHOT, false)
-            && pair(list_flags::HAS_CHECKPOINT, list_flags::NO_CHECKPOINT, false)
+        crate::domain_list::matches_list_flags(
+            flags,
+            &crate::domain_list::ListFacts {
+                active: self.is_active(),
+                persistent: self.persistent,
+                state: self.state,
+                managed_save: has_managed_save,
+                autostart: self.autostart,
+                has_snapshot: false,
+                has_checkpoint: false,
+            },
+        )
     }
 }
 
@@ -142,10 +122,6 @@ pub struct QemuState {
 impl QemuState {
     pub fn find_by_uuid(&self, uuid: &Uuid) -> Option<usize> {
         self.domains.iter().position(|d| d.def.uuid == *uuid)
-    }
-
-    pub fn find_by_name(&self, name: &str) -> Option<usize> {
-        self.domains.iter().position(|d| d.def.name == name)
     }
 
     pub fn resolve(&self, dom: &DomainRef) -> DriverResult<usize> {
@@ -178,33 +154,11 @@ impl QemuState {
     /// libvirt's refusal for a definition clashing with another domain (same uuid under
     /// another name, or same name under another uuid); `Some(index)` for a redefinition.
     pub fn check_clash(&self, def: &DomainDef) -> DriverResult<Option<usize>> {
-        if let Some(index) = self.find_by_uuid(&def.uuid) {
-            let existing = &self.domains[index];
-            if existing.def.name != def.name {
-                return Err(DriverError::new(
-                    crate::api::codes::OPERATION_FAILED,
-                    domains::QEMU,
-                    format!(
-                        "domain '{}' is already defined with uuid {}",
-                        existing.def.name,
-                        format_uuid(&def.uuid)
-                    ),
-                ));
-            }
-            return Ok(Some(index));
-        }
-        if let Some(index) = self.find_by_name(&def.name) {
-            return Err(DriverError::new(
-                crate::api::codes::OPERATION_FAILED,
-                domains::QEMU,
-                format!(
-                    "domain '{}' already exists with uuid {}",
-                    def.name,
-                    format_uuid(&self.domains[index].def.uuid)
-                ),
-            ));
-        }
-        Ok(None)
+        let existing = self
+            .domains
+            .iter()
+            .map(|d| (d.def.name.as_str(), &d.def.uuid));
+        crate::domain_list::check_clash(existing, &def.name, &def.uuid, domains::QEMU)
     }
 
     pub fn allocate_token(&mut self) -> u64 {
