@@ -2,7 +2,6 @@
 //! `<confdir>/lxc/autostart/NAME.xml -> ../NAME.xml`.
 
 use std::fs;
-use std::path::PathBuf;
 
 use super::error::LxcError;
 use super::fsutil::{atomic_write, remove_if_exists};
@@ -50,38 +49,18 @@ pub struct LoadedConfig {
 /// Reads every `*.xml` of the config directory; broken files are reported and skipped so
 /// that one bad file does not hide the other containers.
 pub fn load_configs(paths: &LxcPaths) -> (Vec<LoadedConfig>, Vec<String>) {
-    let mut loaded = Vec::new();
-    let mut problems = Vec::new();
-    let Ok(entries) = fs::read_dir(&paths.config_dir) else {
-        return (loaded, problems);
-    };
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "xml") && p.is_file())
-        .collect();
-    files.sort();
-    for file in files {
-        let parsed = fs::read_to_string(&file)
+    let (defs, problems) = crate::domain_list::load_definitions(&paths.config_dir, |text| {
+        parse_lxc_xml(text)
+            .map(|(def, _)| def)
             .map_err(|e| e.to_string())
-            .and_then(|text| parse_lxc_xml(&text).map_err(|e| e.to_string()));
-        match parsed {
-            Ok((def, _)) => {
-                let stem = file.file_stem().map(|s| s.to_string_lossy().into_owned());
-                if stem.as_deref() != Some(def.name.as_str()) {
-                    problems.push(format!(
-                        "{}: domain name '{}' does not match the file name",
-                        file.display(),
-                        def.name
-                    ));
-                    continue;
-                }
-                let autostart = has_autostart_link(paths, &def.name);
-                loaded.push(LoadedConfig { def, autostart });
-            }
-            Err(e) => problems.push(format!("{}: {e}", file.display())),
-        }
-    }
+    });
+    let loaded = defs
+        .into_iter()
+        .map(|def| LoadedConfig {
+            autostart: has_autostart_link(paths, &def.name),
+            def,
+        })
+        .collect();
     (loaded, problems)
 }
 

@@ -2,7 +2,6 @@
 //! `<confdir>/qemu/autostart/NAME.xml -> ../NAME.xml`.
 
 use std::fs;
-use std::path::PathBuf;
 
 use super::defaults::{apply_qemu_defaults, parse_options, HostFacts};
 use super::error::QemuError;
@@ -51,43 +50,18 @@ pub struct LoadedConfig {
 /// Reads every `*.xml` in the config directory. Broken files are reported and skipped,
 /// as libvirt does, so one bad file does not hide the other guests.
 pub fn load_configs(paths: &QemuPaths, host: &HostFacts) -> (Vec<LoadedConfig>, Vec<String>) {
-    let mut loaded = Vec::new();
-    let mut problems = Vec::new();
-    let Ok(entries) = fs::read_dir(&paths.config_dir) else {
-        return (loaded, problems);
-    };
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "xml") && p.is_file())
+    let (defs, problems) = crate::domain_list::load_definitions(&paths.config_dir, |text| {
+        let mut def = parse_domain_xml(text, &parse_options()).map_err(|e| e.to_string())?;
+        apply_qemu_defaults(&mut def, host).map_err(|e| e.to_string())?;
+        Ok(def)
+    });
+    let loaded = defs
+        .into_iter()
+        .map(|def| LoadedConfig {
+            autostart: has_autostart_link(paths, &def.name),
+            def,
+        })
         .collect();
-    files.sort();
-    for file in files {
-        let result = fs::read_to_string(&file)
-            .map_err(|e| e.to_string())
-            .and_then(|text| parse_domain_xml(&text, &parse_options()).map_err(|e| e.to_string()))
-            .and_then(|mut def| {
-                apply_qemu_defaults(&mut def, host)
-                    .map(|_| def)
-                    .map_err(|e| e.to_string())
-            });
-        match result {
-            Ok(def) => {
-                let stem = file.file_stem().map(|s| s.to_string_lossy().into_owned());
-                if stem.as_deref() != Some(def.name.as_str()) {
-                    problems.push(format!(
-                        "{}: domain name '{}' does not match the file name",
-                        file.display(),
-                        def.name
-                    ));
-                    continue;
-                }
-                let autostart = has_autostart_link(paths, &def.name);
-                loaded.push(LoadedConfig { def, autostart });
-            }
-            Err(e) => problems.push(format!("{}: {e}", file.display())),
-        }
-    }
     (loaded, problems)
 }
 
