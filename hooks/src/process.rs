@@ -8,18 +8,17 @@
 //! remaining bytes are drained without waiting for end-of-file.
 
 use std::io::{self, Read, Write};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::os::fd::{AsRawFd, RawFd};
+use std::os::unix::process::ExitStatusExt;
 use std::time::{Duration, Instant};
+
+use process::{Child, Exit, Group, Spec, Stdio};
 
 use crate::error::{HookError, HookFailure};
 use crate::invocation::Invocation;
 
 /// Output kept per stream; a script printing more is not a hook script.
 const MAX_CAPTURE: usize = 64 * 1024 * 1024;
-/// How often exit is checked on kernels without pidfd support.
-const FALLBACK_POLL: Duration = Duration::from_millis(10);
 /// How long a script that is open for writing elsewhere is retried.
 const BUSY_RETRY_FOR: Duration = Duration::from_secs(2);
 
@@ -99,10 +98,11 @@ pub(crate) fn run(
 /// the daemon just while the file was being written, which lets go at its
 /// exec. Both pass quickly, so that case is retried for a while.
 fn spawn(inv: &Invocation, with_input: bool) -> io::Result<Child> {
+    let spec = spec(inv, with_input);
     let give_up = Instant::now() + BUSY_RETRY_FOR;
     let mut pause = Duration::from_millis(1);
     loop {
-        match command(inv, with_input).spawn() {
+        match spec.spawn() {
             Err(e) if e.kind() == io::ErrorKind::ExecutableFileBusy && Instant::now() < give_up => {
                 std::thread::sleep(pause);
                 pause = (pause * 2).min(Duration::from_millis(50));
@@ -112,85 +112,33 @@ fn spawn(inv: &Invocation, with_input: bool) -> io::Result<Child> {
     }
 }
 
-/// The command for `inv`: cleared environment, `/` as working directory,
-/// its own process group, pipes for the three standard streams, and no
-/// other descriptor of the daemon.
-fn command(inv: &Invocation, with_input: bool) -> Command {
-    let mut cmd = Command::new(&inv.program);
-    cmd.args(&inv.args)
-        .env_clear()
+/// How `inv` runs: cleared environment, `/` as working directory, its own
+/// process group, pipes for the three standard streams, and no other
+/// descriptor of the daemon.
+fn spec(inv: &Invocation, with_input: bool) -> Spec {
+    Spec::new(&inv.program)
+        .args(&inv.args)
         .envs(inv.env.iter().map(|(k, v)| (k, v)))
         .current_dir("/")
-        .stdin(if with_input {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0);
-    // SAFETY: the closure only makes async-signal-safe system calls
-    // (close_range, getrlimit, fcntl) and allocates nothing.
-    unsafe {
-        cmd.pre_exec(|| {
-            mark_inherited_fds_cloexec();
-            Ok(())
-        });
-    }
-    cmd
-}
-
-/// Marks every descriptor above stderr close-on-exec in the child between
-/// fork and exec, so sockets, pid files or activation fds the daemon holds
-/// without that flag never reach a script. Marking instead of closing keeps
-/// the standard library's own exec-error pipe working.
-fn mark_inherited_fds_cloexec() {
-    // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only changes descriptor flags.
-    let rc = unsafe {
-        libc::syscall(
-            libc::SYS_close_range,
-            3u32,
-            u32::MAX,
-            libc::CLOSE_RANGE_CLOEXEC,
-        )
-    };
-    if rc == 0 {
-        return;
-    }
-    // Kernels before 5.11: walk the descriptor table up to the limit.
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit writes into the struct we own.
-    let max = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0 {
-        limit.rlim_cur.min(1 << 20) as RawFd
-    } else {
-        1024
-    };
-    for fd in 3..max {
-        // SAFETY: F_SETFD on a closed descriptor fails harmlessly with EBADF.
-        unsafe {
-            libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
-        }
-    }
+        .stdin(if with_input { Stdio::Pipe } else { Stdio::Null })
+        .stdout(Stdio::Pipe)
+        .stderr(Stdio::Pipe)
+        .group(Group::Own)
 }
 
 /// Kills the script and everything it started in its process group, then
 /// reaps the script.
 fn kill_group(child: &mut Child) {
-    if let Ok(pid) = libc::pid_t::try_from(child.id()) {
-        // SAFETY: kill has no memory-safety preconditions; the group is the
-        // script's own (its pid, from process_group(0)), and the script is
-        // not yet reaped, so the id cannot have been reused.
-        unsafe {
-            libc::kill(-pid, libc::SIGKILL);
-        }
-    }
+    let _ = child.kill_group();
     let _ = child.wait();
 }
 
-fn failure_of(status: ExitStatus) -> Option<HookFailure> {
+fn failure_of(exit: Exit) -> Option<HookFailure> {
+    let Some(status) = exit.status() else {
+        return Some(HookFailure::Supervision(
+            "the script's exit status was collected elsewhere".into(),
+        ));
+    };
     match (status.code(), status.signal()) {
         (Some(0), _) => None,
         (Some(code), _) => Some(HookFailure::ExitStatus(code)),
@@ -216,8 +164,6 @@ struct Session<'a> {
     stdout: Option<std::process::ChildStdout>,
     stderr: Option<std::process::ChildStderr>,
     output: Output,
-    /// Becomes readable when the script exits (Linux 5.3 and later).
-    pidfd: Option<OwnedFd>,
 }
 
 impl<'a> Session<'a> {
@@ -229,7 +175,6 @@ impl<'a> Session<'a> {
             stdout: child.stdout.take(),
             stderr: child.stderr.take(),
             output: Output::default(),
-            pidfd: pidfd_open(child.id()),
         };
         if let Some(stdin) = &session.stdin {
             set_nonblocking(stdin.as_raw_fd())?;
@@ -249,7 +194,7 @@ impl<'a> Session<'a> {
         &mut self,
         child: &mut Child,
         deadline: Option<Instant>,
-    ) -> io::Result<Option<ExitStatus>> {
+    ) -> io::Result<Option<Exit>> {
         if self.input.is_empty() {
             self.stdin = None;
         }
@@ -268,12 +213,10 @@ impl<'a> Session<'a> {
             let stdin_at = slot(self.stdin.as_ref().map(|s| s.as_raw_fd()), libc::POLLOUT);
             let stdout_at = slot(self.stdout.as_ref().map(|s| s.as_raw_fd()), libc::POLLIN);
             let stderr_at = slot(self.stderr.as_ref().map(|s| s.as_raw_fd()), libc::POLLIN);
-            let pidfd_at = slot(self.pidfd.as_ref().map(|p| p.as_raw_fd()), libc::POLLIN);
+            // The pidfd becomes readable when the script exits.
+            let pidfd_at = slot(Some(child.pidfd().as_raw_fd()), libc::POLLIN);
 
-            let mut wait = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-            if pidfd_at.is_none() {
-                wait = Some(wait.map_or(FALLBACK_POLL, |w| w.min(FALLBACK_POLL)));
-            }
+            let wait = deadline.map(|d| d.saturating_duration_since(Instant::now()));
             let wait_ms = wait.map_or(-1, |w| {
                 libc::c_int::try_from(w.as_millis().max(u128::from(!w.is_zero())))
                     .unwrap_or(libc::c_int::MAX)
@@ -299,10 +242,10 @@ impl<'a> Session<'a> {
             if ready(stderr_at, libc::POLLIN) {
                 read_available(&mut self.stderr, &mut self.output.stderr)?;
             }
-            let exited = match pidfd_at {
-                Some(_) if ready(pidfd_at, libc::POLLIN) => Some(child.wait()?),
-                Some(_) => None,
-                None => child.try_wait()?,
+            let exited = if ready(pidfd_at, libc::POLLIN) {
+                Some(child.wait()?)
+            } else {
+                None
             };
             if let Some(status) = exited {
                 self.drain();
@@ -384,15 +327,4 @@ fn set_nonblocking(fd: RawFd) -> io::Result<()> {
         }
     }
     Ok(())
-}
-
-/// A descriptor that becomes readable when `pid` exits, where the kernel
-/// offers one.
-fn pidfd_open(pid: u32) -> Option<OwnedFd> {
-    let pid = libc::pid_t::try_from(pid).ok()?;
-    // SAFETY: pidfd_open takes plain integers and returns a new descriptor or -1.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-    let fd = RawFd::try_from(fd).ok().filter(|fd| *fd >= 0)?;
-    // SAFETY: the descriptor was just created for us and nothing else owns it.
-    Some(unsafe { OwnedFd::from_raw_fd(fd) })
 }
