@@ -8,7 +8,6 @@
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
@@ -82,7 +81,7 @@ fn target_from_reply(reply: &Json) -> Option<String> {
 }
 
 /// Kills and reaps the probe process whatever happened.
-struct ReapOnDrop(Child);
+struct ReapOnDrop(process::Child);
 
 impl Drop for ReapOnDrop {
     fn drop(&mut self) {
@@ -94,23 +93,23 @@ impl Drop for ReapOnDrop {
 /// Starts `binary` with a QMP monitor on stdio and reads the answers, giving up at
 /// `timeout`.
 pub(crate) fn run_probe(binary: &Path, timeout: Duration) -> Result<EmulatorProbe, ProbeError> {
+    use process::{Spec, Stdio};
     let spawn_err = |reason: String| ProbeError::Spawn {
         binary: binary.to_path_buf(),
         reason,
     };
     let mut child = ReapOnDrop(
-        Command::new(binary)
+        Spec::new(binary)
             .args(["-S", "-no-user-config", "-nodefaults", "-display", "none"])
             .args(["-machine", "none", "-qmp", "stdio"])
-            .env_clear()
             .env("LC_ALL", "C")
             .env(
                 "PATH",
                 "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
             )
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stdin(Stdio::Pipe)
+            .stdout(Stdio::Pipe)
+            .stderr(Stdio::Null)
             .spawn()
             .map_err(|e| spawn_err(e.to_string()))?,
     );

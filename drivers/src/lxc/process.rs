@@ -2,7 +2,6 @@
 
 use std::fs;
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,13 +42,12 @@ pub fn spawn_supervisor(paths: &LxcPaths, name: &str) -> Result<Started, LxcErro
         socket: paths.control_socket(name),
         staging: paths.root_staging(name),
     };
-    let mut child = Command::new(&paths.supervisor)
+    let mut child = process::Spec::new(&paths.supervisor)
         .args(args.to_args())
-        .env_clear()
         .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(log)
+        .stdin(process::Stdio::Null)
+        .stdout(process::Stdio::Pipe)
+        .stderr(process::Stdio::File(log))
         .spawn()
         .map_err(|e| LxcError::io("cannot run the container supervisor", &paths.supervisor, e))?;
     let stdout = child

@@ -35,10 +35,7 @@ fn check_flags(flags: u32, allowed: u32, function: &str) -> DriverResult<()> {
 fn qemu_version(emulator: &str) -> u64 {
     static VERSION: OnceLock<u64> = OnceLock::new();
     *VERSION.get_or_init(|| {
-        let output = std::process::Command::new(emulator)
-            .arg("--version")
-            .env_clear()
-            .output();
+        let output = process::Spec::new(emulator).arg("--version").output();
         let text = output
             .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
             .unwrap_or_default();

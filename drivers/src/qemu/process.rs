@@ -4,11 +4,10 @@
 
 use std::fs::File;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::process::CommandExt;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use process::{Child, Group, Spec, Stdio};
 
 /// Resource limits for a guest process (0: inherit the daemon's).
 #[derive(Clone, Copy, Debug, Default)]
@@ -21,85 +20,46 @@ pub struct ProcessLimits {
 #[derive(Clone, Debug)]
 pub struct GuestProcess {
     pub pid: i32,
-    pidfd: Arc<OwnedFd>,
-}
-
-fn pidfd_open(pid: i32) -> io::Result<OwnedFd> {
-    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    let fd = i32::try_from(fd).map_err(|_| io::Error::other("descriptor out of range"))?;
-    // SAFETY: the kernel just gave us this descriptor; nobody else owns it.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    child: Arc<Child>,
 }
 
 impl GuestProcess {
-    /// Starts `argv` in its own session with exactly `env`, stdin from /dev/null and
-    /// stdout/stderr appended to `log`.
+    /// Starts `argv` in its own session with exactly `env`, stdin from /dev/null,
+    /// stdout/stderr appended to `log` and no other descriptor of the daemon.
     pub fn spawn(
         argv: &[String],
         env: &[(String, String)],
         log: &File,
         limits: ProcessLimits,
     ) -> io::Result<Self> {
-        let (program, args) = argv
-            .split_first()
-            .ok_or_else(|| io::Error::other("empty command line"))?;
-        let mut command = Command::new(program);
-        command
-            .args(args)
-            .env_clear()
+        let mut spec = Spec::from_argv(argv)?
             .envs(env.iter().map(|(k, v)| (k, v)))
             .current_dir("/")
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log.try_clone()?);
-        // SAFETY: setsid is async-signal-safe and touches only the child.
-        unsafe {
-            command.pre_exec(move || {
-                if libc::setsid() < 0 {
-                    return Err(io::Error::last_os_error());
-                }
-                for (resource, value) in [
-                    (libc::RLIMIT_NPROC, limits.max_processes),
-                    (libc::RLIMIT_NOFILE, limits.max_files),
-                ] {
-                    if value > 0 {
-                        let limit = libc::rlimit {
-                            rlim_cur: value,
-                            rlim_max: value,
-                        };
-                        if libc::setrlimit(resource, &limit) != 0 {
-                            return Err(io::Error::last_os_error());
-                        }
-                    }
-                }
-                Ok(())
-            });
+            .stdin(Stdio::Null)
+            .stdout(Stdio::File(log.try_clone()?))
+            .stderr(Stdio::File(log.try_clone()?))
+            .group(Group::Session);
+        for (resource, value) in [
+            (libc::RLIMIT_NPROC, limits.max_processes),
+            (libc::RLIMIT_NOFILE, limits.max_files),
+        ] {
+            if value > 0 {
+                spec = spec.rlimit(resource, value);
+            }
         }
-        let child = command.spawn()?;
-        let pid = i32::try_from(child.id()).map_err(|_| io::Error::other("pid out of range"))?;
-        // The Child is dropped without waiting: the pidfd watches the process and
-        // `reap` collects it.
-        drop(child);
-        let pidfd = pidfd_open(pid)?;
+        let child = spec.spawn()?;
         Ok(GuestProcess {
-            pid,
-            pidfd: Arc::new(pidfd),
+            pid: child.id(),
+            child: Arc::new(child),
         })
     }
 
     /// Re-attaches to a running process by pid; `None` when it is gone.
     pub fn attach(pid: i32) -> Option<Self> {
-        if pid <= 0 {
-            return None;
-        }
-        let pidfd = pidfd_open(pid).ok()?;
+        let child = Child::attach(pid).ok()?;
         let process = GuestProcess {
             pid,
-            pidfd: Arc::new(pidfd),
+            child: Arc::new(child),
         };
         (!process.has_exited()).then_some(process)
     }
@@ -112,67 +72,27 @@ impl GuestProcess {
     }
 
     pub fn has_exited(&self) -> bool {
-        self.wait_exit(Some(Duration::ZERO))
+        self.child.has_exited()
     }
 
-    /// Waits until the process exits or `timeout` passes; true when it exited.
+    /// Waits until the process exits or `timeout` passes; true when it exited. A
+    /// process we started is reaped then.
     pub fn wait_exit(&self, timeout: Option<Duration>) -> bool {
-        let deadline = timeout.map(|t| Instant::now() + t);
-        loop {
-            let millis = match deadline {
-                None => -1,
-                Some(d) => {
-                    let left = d.saturating_duration_since(Instant::now());
-                    i32::try_from(left.as_millis()).unwrap_or(i32::MAX)
-                }
-            };
-            let mut pfd = libc::pollfd {
-                fd: self.pidfd.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            };
-            // SAFETY: one valid pollfd for the duration of the call.
-            let n = unsafe { libc::poll(&mut pfd, 1, millis) };
-            if n > 0 {
-                return true;
-            }
-            if n == 0 {
-                return false;
-            }
-            if io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
-                return false;
-            }
+        match timeout {
+            None => self.child.wait().is_ok(),
+            Some(limit) => matches!(self.child.wait_timeout(limit), Ok(Some(_))),
         }
     }
 
     /// Sends a signal through the pidfd (never to a recycled pid).
     pub fn signal(&self, signal: i32) -> io::Result<()> {
-        // SAFETY: pidfd_send_signal with a valid descriptor and no siginfo.
-        let rc = unsafe {
-            libc::syscall(
-                libc::SYS_pidfd_send_signal,
-                self.pidfd.as_raw_fd(),
-                signal,
-                std::ptr::null::<libc::siginfo_t>(),
-                0,
-            )
-        };
-        if rc < 0 {
-            let err = io::Error::last_os_error();
-            if err.raw_os_error() == Some(libc::ESRCH) {
-                return Ok(());
-            }
-            return Err(err);
-        }
-        Ok(())
+        self.child.signal(signal)
     }
 
-    /// Collects the exit status if the process is our child (not after a restart).
+    /// Collects the exit status if the process has exited and is our child (not after
+    /// a restart: a re-attached guest's parent is init).
     pub fn reap(&self) {
-        // SAFETY: waitpid on one specific pid with WNOHANG never blocks.
-        unsafe {
-            libc::waitpid(self.pid, std::ptr::null_mut(), libc::WNOHANG);
-        }
+        let _ = self.child.try_wait();
     }
 
     /// CPU time used so far, in nanoseconds (utime + stime from /proc).

@@ -388,6 +388,9 @@ fn exec_init(spec: &ContainerSpec) -> Result<Never, SupervisorError> {
     argv_ptrs.push(std::ptr::null());
     let mut env_ptrs: Vec<*const libc::c_char> = envp.iter().map(|e| e.as_ptr()).collect();
     env_ptrs.push(std::ptr::null());
+    // Init gets the standard streams (the console) and nothing else of the supervisor
+    // or of whoever started it: the same rule as for every process the daemon starts.
+    process::mark_cloexec_from(3);
     // SAFETY: argv and envp are NULL-terminated arrays of valid C strings that outlive the call.
     unsafe { libc::execve(program.as_ptr(), argv_ptrs.as_ptr(), env_ptrs.as_ptr()) };
     Err(SupervisorError::Failed(format!(

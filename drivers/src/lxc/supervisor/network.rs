@@ -1,7 +1,7 @@
 //! Network interfaces of a container: a veth pair per `<interface>`, the host end joined
 //! to its bridge, the other end moved into the container's network namespace as ethN.
 
-use std::process::Command;
+use process::Spec;
 
 use super::SupervisorError;
 use crate::lxc::xml::InterfaceSpec;
@@ -31,9 +31,17 @@ pub fn setup_interfaces(
         ip(&["link", "set", &peer, "netns", &pid.to_string()])?;
         let ns = format!("/proc/{pid}/ns/net");
         let eth = format!("eth{index}");
-        run(Command::new("nsenter")
-            .arg(format!("--net={ns}"))
-            .args(["ip", "link", "set", &peer, "name", &eth, "up"]))?;
+        run(&[
+            "nsenter",
+            &format!("--net={ns}"),
+            "ip",
+            "link",
+            "set",
+            &peer,
+            "name",
+            &eth,
+            "up",
+        ])?;
     }
     Ok(())
 }
@@ -41,22 +49,30 @@ pub fn setup_interfaces(
 /// Removes host ends that may be left (the kernel drops a pair when its namespace dies).
 pub fn remove_interfaces(names: &[String]) {
     for name in names {
-        let _ = Command::new("ip").args(["link", "del", name]).output();
+        let _ = helper(&["ip", "link", "del", name]).output();
     }
 }
 
 fn ip(args: &[&str]) -> Result<(), SupervisorError> {
-    run(Command::new("ip").args(args))
+    let argv: Vec<&str> = std::iter::once("ip").chain(args.iter().copied()).collect();
+    run(&argv)
 }
 
-fn run(command: &mut Command) -> Result<(), SupervisorError> {
-    let output = command
+/// A helper program found on the usual system path, with nothing else of ours.
+fn helper(argv: &[&str]) -> Spec {
+    Spec::new(argv[0])
+        .args(&argv[1..])
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+}
+
+fn run(argv: &[&str]) -> Result<(), SupervisorError> {
+    let output = helper(argv)
         .output()
         .map_err(|e| SupervisorError::io("cannot run ip (install iproute2)", e))?;
-    if !output.status.success() {
+    if !output.exit.success() {
         return Err(SupervisorError::Failed(format!(
             "{:?} failed: {}",
-            command,
+            argv,
             String::from_utf8_lossy(&output.stderr).trim()
         )));
     }
@@ -65,7 +81,13 @@ fn run(command: &mut Command) -> Result<(), SupervisorError> {
 
 /// The container's own loopback device starts down; bring it up like libvirt does.
 pub fn bring_up_loopback(pid: i32) -> Result<(), SupervisorError> {
-    run(Command::new("nsenter")
-        .arg(format!("--net=/proc/{pid}/ns/net"))
-        .args(["ip", "link", "set", "lo", "up"]))
+    run(&[
+        "nsenter",
+        &format!("--net=/proc/{pid}/ns/net"),
+        "ip",
+        "link",
+        "set",
+        "lo",
+        "up",
+    ])
 }
