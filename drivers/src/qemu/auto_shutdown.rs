@@ -256,7 +256,7 @@ pub(super) fn restore_saved(inner: &Arc<Inner>) -> Vec<String> {
                     Ok(_) => {
                         let _ = remove_if_exists(&image);
                     }
-                    Err(e) => eprintln!("Failed to restore VM '{}': {e}", dom.name),
+                    Err(e) => tracing::error!("Failed to restore VM '{}': {e}", dom.name),
                 }
             }
         });

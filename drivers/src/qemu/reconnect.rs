@@ -261,7 +261,7 @@ pub fn autostart_once(inner: &Arc<Inner>) {
                         let _ = remove_if_exists(&save);
                     }
                     Ok(_) => {}
-                    Err(e) => eprintln!("Failed to autostart VM '{name}': {e}"),
+                    Err(e) => tracing::error!("Failed to autostart VM '{name}': {e}"),
                 }
             }
         });

@@ -21,7 +21,7 @@ pub fn serve(mut running: RunningContainer) -> i32 {
     let signal_fd = match signal_fd() {
         Ok(fd) => fd,
         Err(e) => {
-            eprintln!("supervisor: cannot watch signals: {e}");
+            tracing::error!("cannot watch signals: {e}");
             return 1;
         }
     };
@@ -250,14 +250,16 @@ fn signal_fd() -> std::io::Result<fs::File> {
 fn finish(running: &RunningContainer, notice: ExitNotice, clients: &mut [Client]) {
     running.cgroup.kill_all();
     if let Err(e) = running.cgroup.remove() {
-        eprintln!("supervisor {}: {e}", running.spec.name);
+        tracing::warn!(container = %running.spec.name, "{e}");
     }
     network::remove_interfaces(&running.host_interfaces);
     let _ = fs::remove_dir(&running.args.staging);
     let _ = fs::remove_file(&running.args.socket);
-    eprintln!(
-        "supervisor {}: init exited (code {}, signal {})",
-        running.spec.name, notice.code, notice.signal
+    tracing::info!(
+        container = %running.spec.name,
+        "init exited (code {}, signal {})",
+        notice.code,
+        notice.signal
     );
     for client in clients.iter_mut() {
         let _ = client.stream.set_nonblocking(false);

@@ -9,6 +9,7 @@
 mod container;
 mod event_loop;
 mod idmap;
+mod log;
 mod network;
 mod pty;
 
@@ -108,6 +109,7 @@ impl SupervisorArgs {
 
 /// Entry point of the `libvirt_lxc` binary (arguments without the program name).
 pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
+    log::install();
     let args = match SupervisorArgs::parse(args) {
         Ok(args) => args,
         Err(e) => {
@@ -151,7 +153,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
             event_loop::serve(running)
         }
         Err(e) => {
-            eprintln!("supervisor {}: start failed: {e}", args.name);
+            tracing::error!(container = %args.name, "start failed: {e}");
             println!("error {e}");
             1
         }
@@ -244,7 +246,7 @@ fn spawn_container(
             go: go_read,
             report: report_write,
         });
-        eprintln!("supervisor {}: container set-up failed: {err}", spec.name);
+        tracing::error!(container = %spec.name, "container set-up failed: {err}");
         // SAFETY: _exit ends the child without running the parent's destructors.
         unsafe { libc::_exit(1) };
     }
