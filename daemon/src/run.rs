@@ -197,30 +197,7 @@ pub async fn run(
             ev = signals.recv() => match ev {
                 Some(SignalEvent::Shutdown(name)) => break ExitReason::Signal(name),
                 Some(SignalEvent::HostShutdown) => break ExitReason::HostShutdown,
-                Some(SignalEvent::Reload) => {
-                    notifier.reloading();
-                    match reloader.reload() {
-                        Ok((main, admin)) => {
-                            daemon.main.set_limits(main);
-                            daemon.admin.set_limits(admin);
-                            info!("configuration reloaded");
-                        }
-                        Err(e) => error!("reload failed, keeping the previous settings: {e}"),
-                    }
-                    // TLS files are re-read even when the config file is bad.
-                    if let Some(reload_tls) = daemon.tls_reload.get() {
-                        if let Err(e) = reload_tls() {
-                            error!("TLS reload failed, keeping the previous credentials: {e}");
-                        }
-                    }
-                    for problem in daemon.drivers.reload_all() {
-                        warn!("reload: {problem}");
-                    }
-                    // After the reload, so a changed hook_timeout applies.
-                    daemon.hooks.rescan();
-                    crate::daemon_hooks::spawn_reload(&daemon.hooks);
-                    notifier.ready("Accepting clients");
-                }
+                Some(SignalEvent::Reload) => reload(&daemon, reloader.as_mut(), &notifier),
                 None => break ExitReason::Signal("signal handler gone"),
             },
             request = requests.recv() => match request {
@@ -247,10 +224,51 @@ pub async fn run(
     info!(?reason, "shutting down");
     notifier.stopping();
     shutdown.cancel();
+    stop_serving(&daemon, loops, &to_unlink).await;
+    if reason.handles_guests() {
+        crate::host_shutdown::handle_guests(daemon).await;
+    }
+    Ok(reason)
+}
+
+/// SIGHUP: the configuration, TLS files, drivers' files and hook scripts are
+/// read again; what fails keeps its previous state.
+fn reload(daemon: &Daemon, reloader: &mut dyn Reloader, notifier: &Notifier) {
+    notifier.reloading();
+    match reloader.reload() {
+        Ok((main, admin)) => {
+            daemon.main.set_limits(main);
+            daemon.admin.set_limits(admin);
+            info!("configuration reloaded");
+        }
+        Err(e) => error!("reload failed, keeping the previous settings: {e}"),
+    }
+    // TLS files are re-read even when the config file is bad.
+    if let Some(reload_tls) = daemon.tls_reload.get() {
+        if let Err(e) = reload_tls() {
+            error!("TLS reload failed, keeping the previous credentials: {e}");
+        }
+    }
+    for problem in daemon.drivers.reload_all() {
+        warn!("reload: {problem}");
+    }
+    // After the reload, so a changed hook_timeout applies.
+    daemon.hooks.rescan();
+    crate::daemon_hooks::spawn_reload(&daemon.hooks);
+    notifier.ready("Accepting clients");
+}
+
+/// Stops accepting, removes the socket files we created and closes every
+/// session, waiting a bounded time for them to flush.
+async fn stop_serving(
+    daemon: &Daemon,
+    loops: Vec<tokio::task::JoinHandle<()>>,
+    to_unlink: &[PathBuf],
+) {
     for l in loops {
         let _ = l.await;
     }
-    for path in &to_unlink {
+    for path in to_unlink {
         if let Err(e) = std::fs::remove_file(path) {
             warn!(path = %path.display(), "cannot remove socket: {e}");
         }
@@ -273,8 +291,4 @@ pub async fn run(
             }
         }
     }
-    if reason.handles_guests() {
-        crate::host_shutdown::handle_guests(daemon).await;
-    }
-    Ok(reason)
 }
