@@ -1,0 +1,98 @@
+//! Descriptors the daemon inherits from whoever started it (a service manager's
+//! sockets, a shell's open files) never reach the processes it starts: a QEMU guest
+//! and a hook script here. The test opens a file without close-on-exec before it
+//! starts the daemon, checks the daemon holds it, and looks for it in the children's
+//! descriptor tables.
+
+mod qemu_support;
+
+use std::fs;
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use qemu_support::QemuHost;
+
+/// Opens `path` without close-on-exec, so every process spawned after this (the
+/// daemon included) inherits it.
+fn open_inheritable(path: &Path) -> OwnedFd {
+    let name = std::ffi::CString::new(path.as_os_str().as_bytes()).expect("path");
+    // SAFETY: a NUL-terminated path; the new descriptor is owned by the result.
+    let fd = unsafe { libc::open(name.as_ptr(), libc::O_RDONLY) };
+    assert!(fd >= 0, "open {}", path.display());
+    // SAFETY: fd was just opened and nothing else owns it.
+    unsafe { OwnedFd::from_raw_fd(fd) }
+}
+
+/// What the descriptors of process `pid` point at.
+fn fd_targets(pid: i32) -> Vec<PathBuf> {
+    fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|dir| {
+            dir.filter_map(|e| e.ok())
+                .filter_map(|e| fs::read_link(e.path()).ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn daemon_pid(host: &QemuHost) -> i32 {
+    fs::read_to_string(host.root().join("run/libvirtd.pid"))
+        .expect("pid file")
+        .trim()
+        .parse()
+        .expect("pid")
+}
+
+#[test]
+fn guests_and_hooks_get_no_inherited_descriptor() {
+    let marker_dir = tempfile::tempdir().expect("temporary directory");
+    let marker = marker_dir.path().join("inherited-by-the-daemon");
+    fs::write(&marker, "x").expect("write marker");
+    let _inherited = open_inheritable(&marker);
+
+    let mut host = QemuHost::start();
+    let hook_fds = host.root().join("hook-fds");
+    let script = host.root().join("etc/libvirt/hooks/qemu");
+    fs::create_dir_all(script.parent().expect("hooks dir")).expect("mkdir hooks");
+    fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\ncat >/dev/null\n\
+             for f in /proc/$$/fd/*; do readlink \"$f\"; done >> {out}\n\
+             echo \"-- $1 $2\" >> {out}\nexit 0\n",
+            out = hook_fds.display()
+        ),
+    )
+    .expect("write hook");
+    fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).expect("chmod hook");
+    // The hook directory is read at start-up.
+    host.kill_daemon();
+    host.start_daemon();
+
+    let daemon = daemon_pid(&host);
+    assert!(
+        fd_targets(daemon).contains(&marker),
+        "the daemon should hold the inherited descriptor: {:?}",
+        fd_targets(daemon)
+    );
+
+    host.define_guest("fds");
+    host.virsh_ok("start fds");
+    let guests = host.guest_pids();
+    assert_eq!(guests.len(), 1, "one guest runs: {guests:?}");
+    let guest_fds = fd_targets(guests[0]);
+    assert!(!guest_fds.is_empty(), "the guest's descriptors are readable");
+    assert!(
+        !guest_fds.contains(&marker),
+        "the guest inherited the daemon's descriptor: {guest_fds:?}"
+    );
+
+    let seen = fs::read_to_string(&hook_fds).expect("the hook ran");
+    assert!(seen.contains("-- fds prepare"), "{seen}");
+    assert!(
+        !seen.contains(&marker.display().to_string()),
+        "a hook inherited the daemon's descriptor:\n{seen}"
+    );
+    host.virsh_ok("destroy fds");
+}
