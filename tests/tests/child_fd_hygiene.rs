@@ -82,7 +82,10 @@ fn guests_and_hooks_get_no_inherited_descriptor() {
     let guests = host.guest_pids();
     assert_eq!(guests.len(), 1, "one guest runs: {guests:?}");
     let guest_fds = fd_targets(guests[0]);
-    assert!(!guest_fds.is_empty(), "the guest's descriptors are readable");
+    assert!(
+        !guest_fds.is_empty(),
+        "the guest's descriptors are readable"
+    );
     assert!(
         !guest_fds.contains(&marker),
         "the guest inherited the daemon's descriptor: {guest_fds:?}"
