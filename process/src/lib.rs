@@ -13,6 +13,9 @@
 //! process group. There is no global `waitpid(-1)`: each child is reaped by its own pid,
 //! so other parts of the process keep their children. [`Child::attach`] watches a
 //! process started by an earlier daemon instance.
+//!
+//! Linux only, 5.3 or later (pidfd_open); descriptor marking uses close_range (5.11)
+//! when the kernel has it.
 
 mod child;
 mod fds;
