@@ -306,6 +306,20 @@ impl ChildStep {
             if self.session && libc::setsid() < 0 {
                 return Err(io::Error::last_os_error());
             }
+            // Descriptors move before limits apply, so a lower RLIMIT_NOFILE cannot
+            // stop the move. Each passed descriptor is parked above all targets
+            // first, so moving one into place never overwrites one still to move.
+            for (slot, (fd, _)) in self.parked.iter_mut().zip(&self.pass) {
+                *slot = libc::fcntl(*fd, libc::F_DUPFD_CLOEXEC, self.above);
+                if *slot < 0 {
+                    return Err(io::Error::last_os_error());
+                }
+            }
+            for (parked, (_, target)) in self.parked.iter().zip(&self.pass) {
+                if libc::dup2(*parked, *target) < 0 {
+                    return Err(io::Error::last_os_error());
+                }
+            }
             for (resource, value) in &self.rlimits {
                 let limit = libc::rlimit {
                     rlim_cur: *value,
@@ -322,19 +336,6 @@ impl ChildStep {
             }
             if let Some(uid) = self.uid {
                 if libc::setuid(uid) != 0 {
-                    return Err(io::Error::last_os_error());
-                }
-            }
-            // Park every passed descriptor above all targets first, so that moving one
-            // into place never overwrites another that is still to be moved.
-            for (slot, (fd, _)) in self.parked.iter_mut().zip(&self.pass) {
-                *slot = libc::fcntl(*fd, libc::F_DUPFD_CLOEXEC, self.above);
-                if *slot < 0 {
-                    return Err(io::Error::last_os_error());
-                }
-            }
-            for (parked, (_, target)) in self.parked.iter().zip(&self.pass) {
-                if libc::dup2(*parked, *target) < 0 {
                     return Err(io::Error::last_os_error());
                 }
             }
