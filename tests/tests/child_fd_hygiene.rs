@@ -1,9 +1,10 @@
 //! Descriptors the daemon inherits from whoever started it (a service manager's
-//! sockets, a shell's open files) never reach the processes it starts: a QEMU guest
-//! and a hook script here. The test opens a file without close-on-exec before it
+//! sockets, a shell's open files) never reach the processes it starts: a QEMU guest,
+//! a hook script, an LXC supervisor and the container's init here. The test opens a file without close-on-exec before it
 //! starts the daemon, checks the daemon holds it, and looks for it in the children's
 //! descriptor tables.
 
+mod lxc_common;
 mod qemu_support;
 
 use std::fs;
@@ -12,6 +13,11 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
+use integration_tests::{virsh, Daemon};
+use lxc_common::{
+    container_name, domain_xml, lxc_uri_of, require_container_host, status_pids, ContainerCleanup,
+    RootFs,
+};
 use qemu_support::QemuHost;
 
 /// Opens `path` without close-on-exec, so every process spawned after this (the
@@ -36,8 +42,15 @@ fn fd_targets(pid: i32) -> Vec<PathBuf> {
         .unwrap_or_default()
 }
 
-fn daemon_pid(host: &QemuHost) -> i32 {
-    fs::read_to_string(host.root().join("run/libvirtd.pid"))
+/// An inheritable descriptor on a fresh file, and the file's path.
+fn inherited_marker(dir: &Path) -> (OwnedFd, PathBuf) {
+    let marker = dir.join("inherited-by-the-daemon");
+    fs::write(&marker, "x").expect("write marker");
+    (open_inheritable(&marker), marker)
+}
+
+fn daemon_pid(root: &Path) -> i32 {
+    fs::read_to_string(root.join("run/libvirtd.pid"))
         .expect("pid file")
         .trim()
         .parse()
@@ -47,9 +60,7 @@ fn daemon_pid(host: &QemuHost) -> i32 {
 #[test]
 fn guests_and_hooks_get_no_inherited_descriptor() {
     let marker_dir = tempfile::tempdir().expect("temporary directory");
-    let marker = marker_dir.path().join("inherited-by-the-daemon");
-    fs::write(&marker, "x").expect("write marker");
-    let _inherited = open_inheritable(&marker);
+    let (_inherited, marker) = inherited_marker(marker_dir.path());
 
     let mut host = QemuHost::start();
     let hook_fds = host.root().join("hook-fds");
@@ -70,7 +81,7 @@ fn guests_and_hooks_get_no_inherited_descriptor() {
     host.kill_daemon();
     host.start_daemon();
 
-    let daemon = daemon_pid(&host);
+    let daemon = daemon_pid(host.root());
     assert!(
         fd_targets(daemon).contains(&marker),
         "the daemon should hold the inherited descriptor: {:?}",
@@ -98,4 +109,48 @@ fn guests_and_hooks_get_no_inherited_descriptor() {
         "a hook inherited the daemon's descriptor:\n{seen}"
     );
     host.virsh_ok("destroy fds");
+}
+
+#[test]
+fn container_supervisor_and_init_get_no_inherited_descriptor() {
+    require_container_host();
+    let marker_dir = tempfile::tempdir().expect("temporary directory");
+    let (_inherited, marker) = inherited_marker(marker_dir.path());
+    let daemon = Daemon::start();
+    let held = fd_targets(daemon_pid(daemon.root()));
+    assert!(
+        held.contains(&marker),
+        "the daemon should hold the inherited descriptor: {held:?}"
+    );
+
+    let uri = lxc_uri_of(&daemon);
+    let name = container_name("fds");
+    let _cleanup = ContainerCleanup::new(daemon.root(), &name);
+    let rootfs = RootFs::new(
+        "trap 'exit 0' TERM\necho up > /out/.tmp; mv /out/.tmp /out/up\nsleep 100000 &\nwait",
+    );
+    let xml_path = rootfs.path().join("domain.xml");
+    fs::write(&xml_path, domain_xml(&name, rootfs.path(), 32, "")).expect("write xml");
+    virsh(&uri, &format!("define {}", xml_path.display())).expect_success("define");
+    virsh(&uri, &format!("start {name}")).expect_success("start");
+    rootfs.wait_report("up");
+
+    let (init, supervisor) =
+        status_pids(&daemon.root().join(format!("run/libvirt/lxc/{name}.xml")))
+            .expect("status file with pids");
+    let marker_name = marker
+        .file_name()
+        .expect("file name")
+        .to_string_lossy()
+        .into_owned();
+    for (who, pid) in [("supervisor", supervisor), ("init", init)] {
+        let fds = fd_targets(pid);
+        assert!(!fds.is_empty(), "the {who}'s descriptors are readable");
+        assert!(
+            !fds.iter()
+                .any(|p| p.to_string_lossy().contains(&marker_name)),
+            "the container's {who} inherited the daemon's descriptor: {fds:?}"
+        );
+    }
+    virsh(&uri, &format!("destroy {name}")).expect_success("destroy");
 }
