@@ -137,15 +137,15 @@ impl Connection for TestConnection {
     }
 
     fn lookup_by_name(&self, name: &str) -> DriverResult<DomainHandle> {
-        self.lock().lookup(|d| d.def.name == name)
+        self.lock().lookup_by_name(name)
     }
 
     fn lookup_by_uuid(&self, uuid: &Uuid) -> DriverResult<DomainHandle> {
-        self.lock().lookup(|d| d.def.uuid == *uuid)
+        self.lock().lookup_by_uuid(uuid)
     }
 
     fn lookup_by_id(&self, id: i32) -> DriverResult<DomainHandle> {
-        self.lock().lookup(|d| id >= 0 && d.id == id)
+        self.lock().lookup_by_id(id)
     }
 
     fn define_xml(&self, xml: &str, flags: u32) -> DriverResult<DomainHandle> {
