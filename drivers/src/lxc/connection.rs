@@ -10,6 +10,7 @@ use crate::api::{
     codes, domains, feature, list_flags, xml_flags, Connection, DomainHandle, DomainInfo,
     DomainRef, DriverError, DriverResult, NodeInfo, SecurityLabel, SecurityModel, Uuid,
 };
+use crate::domain_list::ListFacts;
 
 pub struct LxcConnection {
     inner: Arc<Inner>,
@@ -18,19 +19,6 @@ pub struct LxcConnection {
 impl LxcConnection {
     pub(super) fn new(inner: Arc<Inner>) -> Self {
         LxcConnection { inner }
-    }
-
-    fn lookup(
-        &self,
-        predicate: impl Fn(&DomainObj) -> bool,
-        not_found: impl FnOnce() -> DriverError,
-    ) -> DriverResult<DomainHandle> {
-        let st = self.inner.lock();
-        st.domains
-            .iter()
-            .find(|d| predicate(d))
-            .map(|d| d.handle())
-            .ok_or_else(not_found)
     }
 
     fn with_domain<T>(&self, dom: &DomainRef, f: impl FnOnce(&DomainObj) -> T) -> DriverResult<T> {
@@ -137,78 +125,35 @@ impl Connection for LxcConnection {
 
     fn list_all_domains(&self, flags: u32) -> DriverResult<Vec<DomainHandle>> {
         check_flags(flags, list_flags::ALL, "lxcConnectListAllDomains")?;
-        let st = self.inner.lock();
-        Ok(st
-            .sorted()
-            .into_iter()
-            .filter(|d| d.matches(flags))
-            .map(|d| d.handle())
-            .collect())
+        Ok(self.inner.lock().list_all(flags, |_| ListFacts::default()))
     }
 
     fn list_domain_ids(&self, max: usize) -> DriverResult<Vec<i32>> {
-        let st = self.inner.lock();
-        let mut ids: Vec<i32> = st
-            .domains
-            .iter()
-            .filter(|d| d.is_active())
-            .map(|d| d.id())
-            .collect();
-        ids.sort_unstable();
-        ids.truncate(max);
-        Ok(ids)
+        Ok(self.inner.lock().active_ids(max))
     }
 
     fn num_of_domains(&self) -> DriverResult<i32> {
-        let st = self.inner.lock();
-        Ok(st.domains.iter().filter(|d| d.is_active()).count() as i32)
+        Ok(self.inner.lock().count(true))
     }
 
     fn list_defined_domains(&self, max: usize) -> DriverResult<Vec<String>> {
-        let st = self.inner.lock();
-        let mut names: Vec<String> = st
-            .sorted()
-            .into_iter()
-            .filter(|d| !d.is_active())
-            .map(|d| d.def.name.clone())
-            .collect();
-        names.truncate(max);
-        Ok(names)
+        Ok(self.inner.lock().inactive_names(max))
     }
 
     fn num_of_defined_domains(&self) -> DriverResult<i32> {
-        let st = self.inner.lock();
-        Ok(st.domains.iter().filter(|d| !d.is_active()).count() as i32)
+        Ok(self.inner.lock().count(false))
     }
 
     fn lookup_by_name(&self, name: &str) -> DriverResult<DomainHandle> {
-        self.lookup(
-            |d| d.def.name == name,
-            || DriverError::no_domain_name(domains::LXC, name),
-        )
+        self.inner.lock().lookup_by_name(name)
     }
 
     fn lookup_by_uuid(&self, uuid: &Uuid) -> DriverResult<DomainHandle> {
-        self.lookup(
-            |d| d.def.uuid == *uuid,
-            || {
-                DriverError::new(
-                    codes::NO_DOMAIN,
-                    domains::LXC,
-                    format!(
-                        "no domain with matching uuid '{}'",
-                        crate::api::format_uuid(uuid)
-                    ),
-                )
-            },
-        )
+        self.inner.lock().lookup_by_uuid(uuid)
     }
 
     fn lookup_by_id(&self, id: i32) -> DriverResult<DomainHandle> {
-        self.lookup(
-            |d| d.is_active() && d.id() == id,
-            || DriverError::no_domain_id(domains::LXC, id),
-        )
+        self.inner.lock().lookup_by_id(id)
     }
 
     fn define_xml(&self, xml: &str, flags: u32) -> DriverResult<DomainHandle> {
@@ -292,7 +237,7 @@ impl Connection for LxcConnection {
             "lxcDomainGetXMLDesc",
         )?;
         self.with_domain(dom, |d| {
-            d.xml(
+            d.live_xml(
                 flags & xml_flags::INACTIVE != 0,
                 flags & xml_flags::SECURE != 0,
             )

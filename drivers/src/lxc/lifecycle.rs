@@ -10,7 +10,7 @@ use super::definitions::{check_flags, invalid};
 use super::fsutil::remove_if_exists;
 use super::hook::run_hook;
 use super::process::{spawn_supervisor, spawn_watcher};
-use super::state::{not_running, DomainObj, Running};
+use super::state::{mark_stopped, not_running, DomainObj, Running};
 use super::status::{save_status, StatusInfo};
 use super::xml::container_spec;
 use super::{lock_job, Inner};
@@ -96,9 +96,10 @@ impl Inner {
         }
         let (handle, events, token) = {
             let mut st = self.lock();
-            let token = st.next_token();
+            let token = st.allocate_token();
             let index = st.find_by_uuid(uuid).ok_or_else(|| no_domain(uuid))?;
             let obj = &mut st.domains[index];
+            obj.id = started.init_pid;
             obj.run = Some(Running {
                 init_pid: started.init_pid,
                 supervisor_pid: started.supervisor_pid,
@@ -314,11 +315,12 @@ pub fn container_exited(
                 kind: DomainEventKind::Reboot,
             };
             obj.run = None;
+            obj.id = -1;
             obj.state = state::SHUTOFF;
             obj.reason = reason::SHUTOFF_SHUTDOWN;
             ev
         } else {
-            st.mark_stopped(index, shutoff_reason, detail)
+            mark_stopped(&mut st, index, shutoff_reason, detail)
         };
         (name, xml, ev, reboot)
     };

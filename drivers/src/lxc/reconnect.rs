@@ -67,7 +67,7 @@ fn reconnect_one(inner: &Arc<Inner>, file: &PathBuf) -> Result<(), String> {
     let cgroup = ContainerCgroup::of_process(&inner.layout, init_pid).unwrap_or_default();
     let token = {
         let mut st = inner.lock();
-        let token = st.next_token();
+        let token = st.allocate_token();
         let index = match st.find_by_name(&name) {
             Some(index) => index,
             None => {
@@ -83,6 +83,7 @@ fn reconnect_one(inner: &Arc<Inner>, file: &PathBuf) -> Result<(), String> {
         } else {
             obj.def = live;
         }
+        obj.id = init_pid;
         obj.run = Some(Running {
             init_pid,
             supervisor_pid: info.supervisor_pid,
