@@ -1,40 +1,32 @@
 //! Persistent definitions and autostart links: `<confdir>/lxc/NAME.xml` and
 //! `<confdir>/lxc/autostart/NAME.xml -> ../NAME.xml`, kept by the shared
-//! [`DefinitionStore`].
+//! [`crate::domain_list::DefinitionStore`].
 
 use super::error::LxcError;
 use super::paths::LxcPaths;
 use super::xml::parse_lxc_xml;
-use crate::domain_list::DefinitionStore;
 pub use crate::domain_list::LoadedConfig;
 use crate::domain_xml::DomainDef;
 
-fn store(paths: &LxcPaths) -> DefinitionStore {
-    DefinitionStore {
-        config_dir: paths.config_dir.clone(),
-        autostart_dir: paths.autostart_dir.clone(),
-    }
-}
-
 /// Writes the persistent definition atomically.
 pub fn save_config(paths: &LxcPaths, def: &DomainDef) -> Result<(), LxcError> {
-    Ok(store(paths).save(def)?)
+    Ok(paths.definitions().save(def)?)
 }
 
 /// Removes the definition and its autostart link.
 pub fn delete_config(paths: &LxcPaths, name: &str) -> Result<(), LxcError> {
-    Ok(store(paths).delete(name)?)
+    Ok(paths.definitions().delete(name)?)
 }
 
 /// Creates or removes the autostart symlink.
 pub fn set_autostart_link(paths: &LxcPaths, name: &str, enabled: bool) -> Result<(), LxcError> {
-    Ok(store(paths).set_autostart(name, enabled)?)
+    Ok(paths.definitions().set_autostart(name, enabled)?)
 }
 
 /// Reads every `*.xml` of the config directory; broken files are reported and skipped so
 /// that one bad file does not hide the other containers.
 pub fn load_configs(paths: &LxcPaths) -> (Vec<LoadedConfig>, Vec<String>) {
-    store(paths).load(|text| {
+    paths.definitions().load(|text| {
         parse_lxc_xml(text)
             .map(|(def, _)| def)
             .map_err(|e| e.to_string())
