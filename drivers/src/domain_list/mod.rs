@@ -5,15 +5,18 @@
 //! hook-error conventions and the managed-save policy. Drivers add only what
 //! differs: how a guest runs and what a running guest carries.
 
+mod autostart;
 mod clash;
 mod filter;
 mod flags;
 mod hook_error;
 mod list;
 mod load;
+mod locking;
 mod lookup;
 mod managed_save;
 mod object;
+mod queries;
 mod state;
 mod status_file;
 mod store;
@@ -26,8 +29,10 @@ pub use flags::check_flags;
 pub use hook_error::hook_error;
 pub use list::{DomainList, ListOrder, ListRules};
 pub use load::load_definitions;
+pub use locking::lock_unpoisoned;
 pub use managed_save::{ManagedSave, StartFrom};
 pub use object::DomainObj;
+pub(crate) use queries::list_queries;
 pub use state::{DomainState, PAUSED_SAVE, RUNNING_RESTORED};
 pub use status_file::{format_status, parse_status, StatusDoc};
 pub use store::{DefinitionStore, LoadedConfig};

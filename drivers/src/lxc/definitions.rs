@@ -49,14 +49,8 @@ impl Inner {
     }
 
     pub(super) fn set_autostart(&self, dom: &DomainRef, enabled: bool) -> DriverResult<()> {
-        let mut st = self.lock();
-        let obj = st.get_mut(dom)?;
-        if !obj.persistent {
-            return Err(invalid("cannot set autostart for transient domain"));
-        }
-        store::set_autostart_link(&self.paths, &obj.def.name, enabled)?;
-        obj.autostart = enabled;
-        Ok(())
+        self.lock()
+            .set_autostart(dom, enabled, &self.paths.definitions())
     }
 
     /// `virDomainCreateXML`: a transient container started from `xml`.

@@ -30,6 +30,7 @@ pub mod supervisor;
 pub mod xml;
 mod xml_defaults;
 
+use crate::domain_list::{lock_unpoisoned, lock_unpoisoned as lock_job};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 pub use conf::LxcConfig;
@@ -86,9 +87,7 @@ impl LxcDriver {
 
 impl Inner {
     fn lock(&self) -> MutexGuard<'_, LxcState> {
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock_unpoisoned(&self.state)
     }
 
     fn emit(&self, events: Vec<DomainEvent>) {
@@ -98,17 +97,8 @@ impl Inner {
     }
 
     fn job_of(&self, uuid: &Uuid) -> Option<Arc<Mutex<()>>> {
-        let state = self.lock();
-        state
-            .find_by_uuid(uuid)
-            .map(|index| Arc::clone(&state.domains[index].job))
+        self.lock().job_of(uuid)
     }
-}
-
-/// Locks a job mutex, recovering from poisoning (every transition completes under the
-/// state lock, so a panicked job leaves nothing half done).
-fn lock_job(job: &Mutex<()>) -> MutexGuard<'_, ()> {
-    job.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Driver for LxcDriver {

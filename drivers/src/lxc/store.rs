@@ -18,11 +18,6 @@ pub fn delete_config(paths: &LxcPaths, name: &str) -> Result<(), LxcError> {
     Ok(paths.definitions().delete(name)?)
 }
 
-/// Creates or removes the autostart symlink.
-pub fn set_autostart_link(paths: &LxcPaths, name: &str, enabled: bool) -> Result<(), LxcError> {
-    Ok(paths.definitions().set_autostart(name, enabled)?)
-}
-
 /// Reads every `*.xml` of the config directory; broken files are reported and skipped so
 /// that one bad file does not hide the other containers.
 pub fn load_configs(paths: &LxcPaths) -> (Vec<LoadedConfig>, Vec<String>) {
@@ -47,7 +42,7 @@ mod tests {
         )
         .expect("valid");
         save_config(&paths, &def).expect("saved");
-        set_autostart_link(&paths, "c1", true).expect("link");
+        paths.definitions().set_autostart("c1", true).expect("link");
         let (loaded, problems) = load_configs(&paths);
         assert_eq!(loaded.len(), 1);
         assert_eq!(loaded[0].def, def);

@@ -7,7 +7,7 @@ use super::Inner;
 use crate::api::{
     codes, domains, feature, list_flags, vcpu_flags, xml_flags, Connection, DomainHandle,
     DomainInfo, DomainRef, DriverError, DriverResult, HostCpuMap, JobProgress, NamedParam,
-    NodeInfo, SecurityLabel, SecurityModel, Uuid, VcpuDetail,
+    NodeInfo, SecurityLabel, SecurityModel, VcpuDetail,
 };
 use crate::domain_list::ListFacts;
 
@@ -112,33 +112,7 @@ impl Connection for QemuConnection {
         }))
     }
 
-    fn list_domain_ids(&self, max: usize) -> DriverResult<Vec<i32>> {
-        Ok(self.inner.lock().active_ids(max))
-    }
-
-    fn num_of_domains(&self) -> DriverResult<i32> {
-        Ok(self.inner.lock().count(true))
-    }
-
-    fn list_defined_domains(&self, max: usize) -> DriverResult<Vec<String>> {
-        Ok(self.inner.lock().inactive_names(max))
-    }
-
-    fn num_of_defined_domains(&self) -> DriverResult<i32> {
-        Ok(self.inner.lock().count(false))
-    }
-
-    fn lookup_by_name(&self, name: &str) -> DriverResult<DomainHandle> {
-        self.inner.lock().lookup_by_name(name)
-    }
-
-    fn lookup_by_uuid(&self, uuid: &Uuid) -> DriverResult<DomainHandle> {
-        self.inner.lock().lookup_by_uuid(uuid)
-    }
-
-    fn lookup_by_id(&self, id: i32) -> DriverResult<DomainHandle> {
-        self.inner.lock().lookup_by_id(id)
-    }
+    crate::domain_list::list_queries!(inner.lock);
 
     fn define_xml(&self, xml: &str, flags: u32) -> DriverResult<DomainHandle> {
         self.inner.define(xml, flags)

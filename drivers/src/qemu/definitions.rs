@@ -65,17 +65,8 @@ impl Inner {
     }
 
     pub(super) fn set_autostart(&self, dom: &DomainRef, enabled: bool) -> DriverResult<()> {
-        let mut st = self.lock();
-        let obj = st.get_mut(dom)?;
-        if !obj.persistent {
-            return Err(QemuError::InvalidState(
-                "cannot set autostart for transient domain".into(),
-            )
-            .into());
-        }
-        store::set_autostart_link(&self.paths, &obj.def.name, enabled)?;
-        obj.autostart = enabled;
-        Ok(())
+        self.lock()
+            .set_autostart(dom, enabled, &self.paths.definitions())
     }
 
     /// Next domain id; the highest id handed out is kept in the run dir so ids keep

@@ -37,6 +37,7 @@ mod store;
 mod tap;
 mod vcpus;
 
+use crate::domain_list::{lock_unpoisoned, lock_unpoisoned as lock_job};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
 
 pub use error::QemuError;
@@ -93,9 +94,7 @@ impl QemuDriver {
 
 impl Inner {
     fn lock(&self) -> MutexGuard<'_, QemuState> {
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock_unpoisoned(&self.state)
     }
 
     /// The qemu.conf settings in effect.
@@ -137,17 +136,8 @@ impl Inner {
 
     /// The per-domain job lock of a domain, to take before a slow operation.
     fn job_of(&self, uuid: &Uuid) -> Option<Arc<Mutex<()>>> {
-        let state = self.lock();
-        state
-            .find_by_uuid(uuid)
-            .map(|index| Arc::clone(&state.domains[index].job))
+        self.lock().job_of(uuid)
     }
-}
-
-/// Locks a job mutex, recovering from poisoning (a panicked job leaves no half state
-/// that the next job could trip over: every transition completes under the state lock).
-fn lock_job(job: &Mutex<()>) -> MutexGuard<'_, ()> {
-    job.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Driver for QemuDriver {

@@ -18,11 +18,6 @@ pub fn delete_config(paths: &QemuPaths, name: &str) -> Result<(), QemuError> {
     Ok(paths.definitions().delete(name)?)
 }
 
-/// Creates or removes the autostart symlink.
-pub fn set_autostart_link(paths: &QemuPaths, name: &str, enabled: bool) -> Result<(), QemuError> {
-    Ok(paths.definitions().set_autostart(name, enabled)?)
-}
-
 /// Reads every `*.xml` in the config directory with the qemu defaults. Broken files are
 /// reported and skipped, as libvirt does, so one bad file does not hide the other guests.
 pub fn load_configs(paths: &QemuPaths, host: &HostFacts) -> (Vec<LoadedConfig>, Vec<String>) {
@@ -55,7 +50,7 @@ mod tests {
         let mut def = parse_domain_xml(xml, &parse_options()).expect("parses");
         apply_qemu_defaults(&mut def, &host).expect("valid");
         save_config(&paths, &def).expect("saved");
-        set_autostart_link(&paths, "g1", true).expect("link");
+        paths.definitions().set_autostart("g1", true).expect("link");
         fs::write(paths.config_dir.join("broken.xml"), "<domain").expect("write junk");
         let (loaded, problems) = load_configs(&paths, &host);
         assert_eq!(loaded.len(), 1);
