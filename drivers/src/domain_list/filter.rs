@@ -1,13 +1,13 @@
 //! The `virConnectListAllDomains` filter, on the facts of one domain.
 
-use crate::api::{list_flags, state};
+use crate::api::{list_flags, state, DomainState};
 
 /// What a list filter looks at.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ListFacts {
     pub active: bool,
     pub persistent: bool,
-    pub state: u8,
+    pub state: DomainState,
     pub managed_save: bool,
     pub autostart: bool,
     pub has_snapshot: bool,

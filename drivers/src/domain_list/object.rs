@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use crate::api::{reason, state, DomainEvent, DomainEventKind, DomainHandle};
+use crate::api::{reason, state, DomainEvent, DomainEventKind, DomainHandle, DomainState};
 use crate::domain_xml::{DomainDef, FormatOptions};
 
 pub struct DomainObj<R, X = ()> {
@@ -13,8 +13,8 @@ pub struct DomainObj<R, X = ()> {
     pub new_def: Option<DomainDef>,
     pub persistent: bool,
     pub autostart: bool,
-    /// `VIR_DOMAIN_*` state (see [`super::DomainState`]) and its reason.
-    pub state: u8,
+    /// `VIR_DOMAIN_*` state and its reason (a `VIR_DOMAIN_<STATE>_*` value).
+    pub state: DomainState,
     pub reason: i32,
     /// -1 while inactive.
     pub id: i32,

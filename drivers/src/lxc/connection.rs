@@ -190,7 +190,7 @@ impl Connection for LxcConnection {
                 None => (d.def.current_memory_kib, 0),
             };
             DomainInfo {
-                state: d.state,
+                state: d.state.wire(),
                 max_mem_kib: d.def.max_memory_kib,
                 memory_kib,
                 nr_virt_cpu: u16::try_from(d.def.vcpus()).unwrap_or(u16::MAX),

@@ -5,14 +5,15 @@ use std::path::Path;
 
 use super::error::LxcError;
 use super::fsutil::atomic_write;
+use crate::api::DomainState;
 use crate::api::{reason, state};
-use crate::domain_list::{self as status_file, DomainState};
+use crate::domain_list as status_file;
 use crate::domain_xml::{DomainDef, FormatOptions};
 
 /// What the status file records besides the definition.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StatusInfo {
-    pub state: u8,
+    pub state: DomainState,
     pub reason: i32,
     /// PID of the container's init as the host sees it (also the domain id), 0 while starting.
     pub init_pid: i32,
@@ -35,16 +36,16 @@ impl StatusInfo {
 }
 
 /// The word for the state; a container is running, paused, shutting down or shut off.
-fn state_name(value: u8) -> &'static str {
-    match DomainState::from_wire(value) {
-        Some(s @ (DomainState::Running | DomainState::Paused | DomainState::Shutdown)) => s.name(),
-        _ => DomainState::Shutoff.name(),
+fn state_name(value: DomainState) -> &'static str {
+    match value {
+        state::RUNNING | state::PAUSED | state::SHUTDOWN => value.name(),
+        _ => state::SHUTOFF.name(),
     }
 }
 
-fn state_value(name: &str) -> u8 {
+fn state_value(name: &str) -> DomainState {
     match DomainState::from_name(name) {
-        Some(s @ (DomainState::Running | DomainState::Paused | DomainState::Shutdown)) => s.wire(),
+        Some(s @ (state::RUNNING | state::PAUSED | state::SHUTDOWN)) => s,
         _ => state::SHUTOFF,
     }
 }

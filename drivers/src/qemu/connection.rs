@@ -163,7 +163,7 @@ impl Connection for QemuConnection {
             .map(|r| r.process.cpu_time_ns())
             .unwrap_or(0);
         Ok(DomainInfo {
-            state: obj.state,
+            state: obj.state.wire(),
             max_mem_kib: obj.def.max_memory_kib,
             memory_kib: obj.def.current_memory_kib,
             nr_virt_cpu: u16::try_from(obj.def.vcpus()).unwrap_or(u16::MAX),

@@ -27,8 +27,6 @@ const MONITOR_DEADLINE: Duration = Duration::from_secs(30);
 /// SIGTERM grace period before SIGKILL, as libvirt's.
 const TERM_GRACE: Duration = Duration::from_secs(10);
 
-use crate::domain_list::RUNNING_RESTORED;
-
 /// `destroy` flag: do not fall back to SIGKILL.
 pub const DESTROY_GRACEFUL: u32 = 1;
 
@@ -287,7 +285,7 @@ impl Inner {
             } else {
                 obj.state = state::RUNNING;
                 obj.reason = if restored {
-                    RUNNING_RESTORED
+                    reason::RUNNING_RESTORED
                 } else {
                     reason::RUNNING_BOOTED
                 };

@@ -18,7 +18,7 @@ use crate::api::{
     create_flags, event, job_operation, reason, state, DomainHandle, DomainRef, DriverError,
     DriverResult,
 };
-use crate::domain_list::{StartFrom, PAUSED_SAVE};
+use crate::domain_list::StartFrom;
 
 impl Inner {
     pub(super) fn managed_save(&self, dom: &DomainRef, flags: u32) -> DriverResult<()> {
@@ -92,7 +92,7 @@ impl Inner {
             // Paused for the save without a Suspended event: the guest's next visible
             // change is the Stopped (saved) event.
             obj.state = state::PAUSED;
-            obj.reason = PAUSED_SAVE;
+            obj.reason = reason::PAUSED_SAVE;
             previous
         };
         let was_running = previous.0 == state::RUNNING;

@@ -169,7 +169,7 @@ fn reattach(
     inner: &Arc<Inner>,
     record: &StatusRecord,
     token: u64,
-) -> Option<(GuestProcess, Arc<Monitor>, (u8, i32))> {
+) -> Option<(GuestProcess, Arc<Monitor>, (state::DomainState, i32))> {
     let process = GuestProcess::attach(record.pid)?;
     let cmdline = process.cmdline();
     let ours = cmdline.contains(&format!("guest={},", record.def.name))

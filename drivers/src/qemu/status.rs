@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use super::defaults::parse_options;
 use super::error::QemuError;
 use super::fsutil::atomic_write;
+use crate::api::DomainState;
 use crate::domain_list::{format_status, parse_status};
 use crate::domain_xml::{escape, parse_domain_xml, DomainDef, FormatOptions};
 
@@ -14,7 +15,7 @@ use crate::domain_xml::{escape, parse_domain_xml, DomainDef, FormatOptions};
 pub struct StatusRecord {
     pub pid: i32,
     pub id: i32,
-    pub state: u8,
+    pub state: DomainState,
     pub reason: i32,
     pub monitor: PathBuf,
     /// Seconds since the epoch when the guest was started.
@@ -35,7 +36,7 @@ pub fn write_status(path: &Path, record: &StatusRecord) -> Result<(), QemuError>
     );
     let text = format_status(
         &[
-            ("state", record.state.to_string()),
+            ("state", record.state.wire().to_string()),
             ("reason", record.reason.to_string()),
             ("pid", record.pid.to_string()),
             ("id", record.id.to_string()),
@@ -64,7 +65,10 @@ pub fn read_status(path: &Path) -> Result<StatusRecord, String> {
     Ok(StatusRecord {
         pid: i32::try_from(num("pid")?).map_err(|e| e.to_string())?,
         id: i32::try_from(num("id")?).map_err(|e| e.to_string())?,
-        state: u8::try_from(num("state")?).map_err(|e| e.to_string())?,
+        state: u8::try_from(num("state")?)
+            .ok()
+            .and_then(DomainState::from_wire)
+            .ok_or("missing or bad attribute 'state'")?,
         reason: i32::try_from(num("reason")?).map_err(|e| e.to_string())?,
         monitor: PathBuf::from(monitor),
         started: u64::try_from(num("started")?).map_err(|e| e.to_string())?,
@@ -84,7 +88,7 @@ mod tests {
         let record = StatusRecord {
             pid: 4242,
             id: 7,
-            state: 1,
+            state: DomainState::Running,
             reason: 1,
             monitor: PathBuf::from("/run/libvirt/qemu/s1 & co.monitor"),
             started: 1_700_000_000,

@@ -40,7 +40,7 @@ impl TestState {
     pub fn info(&self, dom: &DomainRef) -> DriverResult<DomainInfo> {
         let obj = self.get(dom)?;
         Ok(DomainInfo {
-            state: obj.state,
+            state: obj.state.wire(),
             max_mem_kib: obj.def.max_memory_kib,
             memory_kib: obj.def.current_memory_kib,
             nr_virt_cpu: u16::try_from(obj.def.vcpus()).unwrap_or(u16::MAX),
