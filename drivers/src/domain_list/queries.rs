@@ -3,7 +3,9 @@
 //! defines them on a connection that reaches its list as `self.inner.lock()`.
 
 /// Defines `list_domain_ids`, `num_of_domains`, `list_defined_domains`,
-/// `num_of_defined_domains` and the three lookups.
+/// `num_of_defined_domains`, the three lookups and the per-domain facts every
+/// driver answers from its list alone (`get_autostart`, `is_active`,
+/// `is_persistent`, `get_max_memory`).
 macro_rules! list_queries {
     ($($lock:ident).+) => {
         fn list_domain_ids(&self, max: usize) -> $crate::api::DriverResult<Vec<i32>> {
@@ -35,6 +37,22 @@ macro_rules! list_queries {
 
         fn lookup_by_id(&self, id: i32) -> $crate::api::DriverResult<$crate::api::DomainHandle> {
             self.$($lock).+().lookup_by_id(id)
+        }
+
+        fn get_autostart(&self, dom: &$crate::api::DomainRef) -> $crate::api::DriverResult<bool> {
+            Ok(self.$($lock).+().get(dom)?.autostart)
+        }
+
+        fn is_active(&self, dom: &$crate::api::DomainRef) -> $crate::api::DriverResult<bool> {
+            Ok(self.$($lock).+().get(dom)?.is_active())
+        }
+
+        fn is_persistent(&self, dom: &$crate::api::DomainRef) -> $crate::api::DriverResult<bool> {
+            Ok(self.$($lock).+().get(dom)?.persistent)
+        }
+
+        fn get_max_memory(&self, dom: &$crate::api::DomainRef) -> $crate::api::DriverResult<u64> {
+            Ok(self.$($lock).+().get(dom)?.def.max_memory_kib)
         }
     };
 }

@@ -218,20 +218,8 @@ impl Connection for LxcConnection {
         })
     }
 
-    fn get_autostart(&self, dom: &DomainRef) -> DriverResult<bool> {
-        self.with_domain(dom, |d| d.autostart)
-    }
-
     fn set_autostart(&self, dom: &DomainRef, autostart: bool) -> DriverResult<()> {
         self.inner.set_autostart(dom, autostart)
-    }
-
-    fn is_active(&self, dom: &DomainRef) -> DriverResult<bool> {
-        self.with_domain(dom, |d| d.is_active())
-    }
-
-    fn is_persistent(&self, dom: &DomainRef) -> DriverResult<bool> {
-        self.with_domain(dom, |d| d.persistent)
     }
 
     fn is_updated(&self, dom: &DomainRef) -> DriverResult<bool> {
@@ -240,10 +228,6 @@ impl Connection for LxcConnection {
 
     fn get_os_type(&self, dom: &DomainRef) -> DriverResult<String> {
         self.with_domain(dom, |d| d.def.os.os_type.clone())
-    }
-
-    fn get_max_memory(&self, dom: &DomainRef) -> DriverResult<u64> {
-        self.with_domain(dom, |d| d.def.max_memory_kib)
     }
 
     fn security_label(&self, dom: &DomainRef) -> DriverResult<SecurityLabel> {

@@ -190,20 +190,8 @@ impl Connection for QemuConnection {
         ))
     }
 
-    fn get_autostart(&self, dom: &DomainRef) -> DriverResult<bool> {
-        Ok(self.inner.lock().get(dom)?.autostart)
-    }
-
     fn set_autostart(&self, dom: &DomainRef, autostart: bool) -> DriverResult<()> {
         self.inner.set_autostart(dom, autostart)
-    }
-
-    fn is_active(&self, dom: &DomainRef) -> DriverResult<bool> {
-        Ok(self.inner.lock().get(dom)?.is_active())
-    }
-
-    fn is_persistent(&self, dom: &DomainRef) -> DriverResult<bool> {
-        Ok(self.inner.lock().get(dom)?.persistent)
     }
 
     fn is_updated(&self, dom: &DomainRef) -> DriverResult<bool> {
@@ -214,10 +202,6 @@ impl Connection for QemuConnection {
 
     fn get_os_type(&self, dom: &DomainRef) -> DriverResult<String> {
         Ok(self.inner.lock().get(dom)?.def.os.os_type.clone())
-    }
-
-    fn get_max_memory(&self, dom: &DomainRef) -> DriverResult<u64> {
-        Ok(self.inner.lock().get(dom)?.def.max_memory_kib)
     }
 
     fn get_max_vcpus(&self, dom: &DomainRef) -> DriverResult<i32> {

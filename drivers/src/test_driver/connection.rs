@@ -176,21 +176,9 @@ impl Connection for TestConnection {
         self.lock().xml_desc(dom, flags)
     }
 
-    fn get_autostart(&self, dom: &DomainRef) -> DriverResult<bool> {
-        Ok(self.lock().get(dom)?.autostart)
-    }
-
     fn set_autostart(&self, dom: &DomainRef, autostart: bool) -> DriverResult<()> {
         self.lock().get_mut(dom)?.autostart = autostart;
         Ok(())
-    }
-
-    fn is_active(&self, dom: &DomainRef) -> DriverResult<bool> {
-        Ok(self.lock().get(dom)?.is_active())
-    }
-
-    fn is_persistent(&self, dom: &DomainRef) -> DriverResult<bool> {
-        Ok(self.lock().get(dom)?.persistent)
     }
 
     fn is_updated(&self, _dom: &DomainRef) -> DriverResult<bool> {
@@ -201,10 +189,6 @@ impl Connection for TestConnection {
     fn get_os_type(&self, _dom: &DomainRef) -> DriverResult<String> {
         // Likewise a constant, for any domain reference.
         Ok(defaults::DOMAIN_OS_TYPE.to_string())
-    }
-
-    fn get_max_memory(&self, dom: &DomainRef) -> DriverResult<u64> {
-        Ok(self.lock().get(dom)?.def.max_memory_kib)
     }
 
     fn get_max_vcpus(&self, dom: &DomainRef) -> DriverResult<i32> {
