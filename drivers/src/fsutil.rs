@@ -9,11 +9,22 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 /// What failed, on which path; drivers turn it into their own error type.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{what} '{}': {source}", path.display())]
 pub struct FsError {
     pub what: &'static str,
     pub path: PathBuf,
     pub source: io::Error,
+}
+
+impl FsError {
+    pub fn new(what: &'static str, path: &Path, source: io::Error) -> Self {
+        FsError {
+            what,
+            path: path.to_path_buf(),
+            source,
+        }
+    }
 }
 
 /// Writes `content` to `path` via a temporary file in the same directory, fsync,

@@ -8,11 +8,7 @@ impl FsError {
     /// A file the driver keeps could not be written or removed: libvirt's
     /// system error, from the driver's error domain.
     pub fn into_driver_error(self, error_domain: i32) -> DriverError {
-        DriverError::new(
-            codes::SYSTEM_ERROR,
-            error_domain,
-            format!("{} '{}': {}", self.what, self.path.display(), self.source),
-        )
+        DriverError::new(codes::SYSTEM_ERROR, error_domain, self.to_string())
     }
 }
 
