@@ -26,3 +26,46 @@ pub fn hook_error(err: &HookError) -> DriverError {
         int2: -1,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hooks::{HookDriver, Hooks};
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn a_refusing_script_gives_libvirts_hook_error_with_its_stderr() {
+        let dir = std::env::temp_dir().join(format!("hook-error-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("dir");
+        let script = dir.join("lxc");
+        std::fs::write(&script, "#!/bin/sh\necho 'not today' >&2\nexit 1\n").expect("script");
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o700)).expect("mode");
+        let hooks = Hooks::discover(&dir, Some(std::time::Duration::from_secs(30)));
+        let err = hooks
+            .run(
+                HookDriver::Lxc,
+                "c1",
+                "prepare",
+                "begin",
+                "-",
+                Some("<domain/>"),
+                false,
+            )
+            .expect_err("the script refuses");
+        let err = hook_error(&err);
+        assert_eq!((err.code, err.domain), (HOOK_SCRIPT_FAILED, FROM_HOOK));
+        assert!(err.message.starts_with(PREFIX), "{}", err.message);
+        assert!(err.message.contains("not today"), "{}", err.message);
+        assert_eq!(
+            err.str1.as_deref(),
+            Some("Hook script execution failed: %s")
+        );
+        assert_eq!(
+            err.str2.as_deref(),
+            err.message.strip_prefix(PREFIX),
+            "the detail is the message without the format"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -165,3 +165,90 @@ impl<R, X> DomainList<R, X> {
         check_clash(existing, &def.name, &def.uuid, self.rules.rules_domain)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::ListRules;
+    use super::*;
+    use crate::api::{domains, list_flags};
+    use crate::domain_xml::{parse_domain_xml, ParseOptions};
+
+    fn list(order: ListOrder, bare: bool) -> DomainList<()> {
+        let mut list = DomainList::new(ListRules {
+            lookup_domain: domains::LXC,
+            bare_lookup_errors: bare,
+            rules_domain: domains::LXC,
+            order,
+        });
+        for (name, byte) in [("b", 2u8), ("a", 1), ("c", 3)] {
+            let xml = format!(
+                "<domain type='lxc'><name>{name}</name>\
+                 <uuid>{byte:02x}000000-0000-0000-0000-000000000000</uuid>\
+                 <memory>1024</memory><os><type>exe</type><init>/bin/sh</init></os></domain>"
+            );
+            let def = parse_domain_xml(&xml, &ParseOptions::default()).expect("parses");
+            list.domains.push(DomainObj::inactive(def, true));
+        }
+        // "c" runs with the lowest id, "b" with a higher one.
+        list.domains[2].id = 5;
+        list.domains[0].id = 9;
+        list
+    }
+
+    fn names(handles: Vec<DomainHandle>) -> Vec<String> {
+        handles.into_iter().map(|h| h.name).collect()
+    }
+
+    #[test]
+    fn listing_orders_and_filters() {
+        let by_name = list(ListOrder::ByName, false);
+        assert_eq!(
+            names(by_name.list_all(0, |_| ListFacts::default())),
+            ["a", "b", "c"]
+        );
+        let by_id = list(ListOrder::ActiveByIdThenName, false);
+        assert_eq!(
+            names(by_id.list_all(0, |_| ListFacts::default())),
+            ["c", "b", "a"]
+        );
+        assert_eq!(
+            names(by_id.list_all(list_flags::INACTIVE, |_| ListFacts::default())),
+            ["a"]
+        );
+        let saved = |d: &DomainObj<()>| ListFacts {
+            managed_save: d.def.name == "a",
+            ..ListFacts::default()
+        };
+        assert_eq!(names(by_id.list_all(list_flags::MANAGEDSAVE, saved)), ["a"]);
+        assert_eq!(by_id.active_ids(1), vec![5]);
+        assert_eq!(by_id.count(true), 2);
+        assert_eq!(by_id.count(false), 1);
+    }
+
+    #[test]
+    fn lookups_and_their_errors() {
+        let detailed = list(ListOrder::ByName, false);
+        assert_eq!(detailed.lookup_by_id(9).expect("running").name, "b");
+        let err = detailed
+            .lookup_by_id(-1)
+            .expect_err("inactive ids are not ids");
+        assert_eq!(
+            err.message,
+            "Domain not found: no domain with matching id -1"
+        );
+        let err = detailed.lookup_by_uuid(&[7; 16]).expect_err("unknown");
+        assert_eq!((err.code, err.domain), (codes::NO_DOMAIN, domains::LXC));
+        assert!(err
+            .message
+            .contains("no domain with matching uuid '07070707"));
+        let bare = list(ListOrder::ByName, true);
+        let err = bare.lookup_by_name("zz").expect_err("unknown");
+        assert_eq!(err.message, "Domain not found");
+        let dom = DomainRef {
+            name: "zz".into(),
+            uuid: [7; 16],
+        };
+        let err = bare.resolve(&dom).expect_err("unknown");
+        assert!(err.message.ends_with("(zz)"), "{}", err.message);
+    }
+}
