@@ -179,6 +179,16 @@ impl Inner {
         }
     }
 
+    /// The name of a running container, or "domain is not running".
+    fn running_name(&self, dom: &DomainRef) -> DriverResult<String> {
+        let st = self.lock();
+        let obj = st.get(dom)?;
+        if !obj.is_active() {
+            return Err(not_running());
+        }
+        Ok(obj.def.name.clone())
+    }
+
     /// Asks init to terminate (SIGTERM); the stop is reported when it exits.
     pub(super) fn shutdown(&self, dom: &DomainRef, flags: u32) -> DriverResult<()> {
         check_flags(
@@ -186,14 +196,7 @@ impl Inner {
             SHUTDOWN_INITCTL | SHUTDOWN_SIGNAL,
             "lxcDomainShutdownFlags",
         )?;
-        let name = {
-            let st = self.lock();
-            let obj = st.get(dom)?;
-            if !obj.is_active() {
-                return Err(not_running());
-            }
-            obj.def.name.clone()
-        };
+        let name = self.running_name(dom)?;
         control::request(&self.paths.control_socket(&name), Request::Shutdown)?;
         Ok(())
     }
@@ -204,14 +207,7 @@ impl Inner {
         dom: &DomainRef,
         dev_name: Option<&str>,
     ) -> DriverResult<std::os::unix::net::UnixStream> {
-        let name = {
-            let st = self.lock();
-            let obj = st.get(dom)?;
-            if !obj.is_active() {
-                return Err(not_running());
-            }
-            obj.def.name.clone()
-        };
+        let name = self.running_name(dom)?;
         if let Some(dev) = dev_name.filter(|d| !d.is_empty() && *d != "console0" && *d != "serial0")
         {
             return Err(crate::api::DriverError::new(
@@ -227,14 +223,7 @@ impl Inner {
     /// started again with the same definition.
     pub(super) fn reboot(&self, dom: &DomainRef, flags: u32) -> DriverResult<()> {
         check_flags(flags, SHUTDOWN_INITCTL | SHUTDOWN_SIGNAL, "lxcDomainReboot")?;
-        let name = {
-            let st = self.lock();
-            let obj = st.get(dom)?;
-            if !obj.is_active() {
-                return Err(not_running());
-            }
-            obj.def.name.clone()
-        };
+        let name = self.running_name(dom)?;
         control::request(&self.paths.control_socket(&name), Request::Reboot)?;
         Ok(())
     }
