@@ -1,16 +1,30 @@
 //! Atomic file replacement for every driver: a reader (or a daemon restarted
 //! after a crash) sees either the old or the new content, never a torn file.
+//! What the drivers write holds guest definitions and state: files are 0600
+//! and the directories created for them 0700, whatever the umask.
 
-use std::fs::{self, File};
+use std::fs::{self, DirBuilder, File, OpenOptions};
 use std::io::{self, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 /// What failed, on which path; drivers turn it into their own error type.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{what} '{}': {source}", path.display())]
 pub struct FsError {
     pub what: &'static str,
     pub path: PathBuf,
     pub source: io::Error,
+}
+
+impl FsError {
+    pub fn new(what: &'static str, path: &Path, source: io::Error) -> Self {
+        FsError {
+            what,
+            path: path.to_path_buf(),
+            source,
+        }
+    }
 }
 
 /// Writes `content` to `path` via a temporary file in the same directory, fsync,
@@ -31,14 +45,19 @@ pub fn atomic_write(path: &Path, content: &[u8]) -> Result<(), FsError> {
             ),
         )
     })?;
-    fs::create_dir_all(dir).map_err(|e| fail("cannot create directory", dir, e))?;
+    create_private_dir(dir)?;
     let file_name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let tmp = dir.join(format!(".{file_name}.tmp{}", std::process::id()));
     let result = (|| {
-        let mut file = File::create(&tmp)?;
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)?;
         file.write_all(content)?;
         file.sync_all()?;
         fs::rename(&tmp, path)?;
@@ -49,6 +68,20 @@ pub fn atomic_write(path: &Path, content: &[u8]) -> Result<(), FsError> {
         return Err(fail("cannot write file", path, e));
     }
     Ok(())
+}
+
+/// Creates `dir` and its missing parents with mode 0700; existing
+/// directories keep their mode.
+pub fn create_private_dir(dir: &Path) -> Result<(), FsError> {
+    DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|source| FsError {
+            what: "cannot create directory",
+            path: dir.to_path_buf(),
+            source,
+        })
 }
 
 /// Removes a file; a file that is already gone is not an error.
@@ -81,6 +114,10 @@ mod tests {
             .map(|e| e.file_name().to_string_lossy().into_owned())
             .collect();
         assert_eq!(names, vec!["a.xml".to_string()]);
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| fs::metadata(p).expect("stat").permissions().mode() & 0o777;
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(&dir), 0o700);
         remove_if_exists(&path).expect("remove");
         remove_if_exists(&path).expect("remove twice");
         let _ = fs::remove_dir_all(&dir);

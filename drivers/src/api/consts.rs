@@ -22,25 +22,30 @@ pub mod list_flags {
     pub const ALL: u32 = 0xffff;
 }
 
-/// `virDomainState`.
+/// `virDomainState`, by libvirt's names.
 pub mod state {
-    pub const NOSTATE: u8 = 0;
-    pub const RUNNING: u8 = 1;
-    pub const BLOCKED: u8 = 2;
-    pub const PAUSED: u8 = 3;
-    pub const SHUTDOWN: u8 = 4;
-    pub const SHUTOFF: u8 = 5;
-    pub const CRASHED: u8 = 6;
-    pub const PMSUSPENDED: u8 = 7;
+    pub use super::super::DomainState;
+
+    pub const NOSTATE: DomainState = DomainState::NoState;
+    pub const RUNNING: DomainState = DomainState::Running;
+    pub const BLOCKED: DomainState = DomainState::Blocked;
+    pub const PAUSED: DomainState = DomainState::Paused;
+    pub const SHUTDOWN: DomainState = DomainState::Shutdown;
+    pub const SHUTOFF: DomainState = DomainState::Shutoff;
+    pub const CRASHED: DomainState = DomainState::Crashed;
+    pub const PMSUSPENDED: DomainState = DomainState::PmSuspended;
 }
 
 /// State reasons (`virDomainRunningReason`, `virDomainPausedReason`, ...).
 pub mod reason {
     pub const RUNNING_UNKNOWN: i32 = 0;
     pub const RUNNING_BOOTED: i32 = 1;
+    pub const RUNNING_RESTORED: i32 = 3;
     pub const RUNNING_UNPAUSED: i32 = 5;
     pub const PAUSED_UNKNOWN: i32 = 0;
     pub const PAUSED_USER: i32 = 1;
+    /// Paused while its state is written out.
+    pub const PAUSED_SAVE: i32 = 4;
     pub const SHUTDOWN_UNKNOWN: i32 = 0;
     pub const SHUTDOWN_USER: i32 = 1;
     pub const SHUTOFF_UNKNOWN: i32 = 0;

@@ -2,6 +2,7 @@
 
 mod connection;
 mod consts;
+mod domain_state;
 mod error;
 mod registry;
 mod tuning;
@@ -13,6 +14,7 @@ pub use consts::{
     create_flags, define_flags, event, feature, list_flags, reason, state, undefine_flags,
     vcpu_flags, xml_flags,
 };
+pub use domain_state::DomainState;
 pub use error::{codes, domains, DriverError, DriverResult};
 pub use registry::DriverRegistry;
 pub use tuning::{

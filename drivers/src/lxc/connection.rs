@@ -8,8 +8,9 @@ use super::xml::EMULATOR;
 use super::Inner;
 use crate::api::{
     codes, domains, feature, list_flags, xml_flags, Connection, DomainHandle, DomainInfo,
-    DomainRef, DriverError, DriverResult, NodeInfo, SecurityLabel, SecurityModel, Uuid,
+    DomainRef, DriverError, DriverResult, NodeInfo, SecurityLabel, SecurityModel,
 };
+use crate::domain_list::ListFacts;
 
 pub struct LxcConnection {
     inner: Arc<Inner>,
@@ -18,19 +19,6 @@ pub struct LxcConnection {
 impl LxcConnection {
     pub(super) fn new(inner: Arc<Inner>) -> Self {
         LxcConnection { inner }
-    }
-
-    fn lookup(
-        &self,
-        predicate: impl Fn(&DomainObj) -> bool,
-        not_found: impl FnOnce() -> DriverError,
-    ) -> DriverResult<DomainHandle> {
-        let st = self.inner.lock();
-        st.domains
-            .iter()
-            .find(|d| predicate(d))
-            .map(|d| d.handle())
-            .ok_or_else(not_found)
     }
 
     fn with_domain<T>(&self, dom: &DomainRef, f: impl FnOnce(&DomainObj) -> T) -> DriverResult<T> {
@@ -137,79 +125,10 @@ impl Connection for LxcConnection {
 
     fn list_all_domains(&self, flags: u32) -> DriverResult<Vec<DomainHandle>> {
         check_flags(flags, list_flags::ALL, "lxcConnectListAllDomains")?;
-        let st = self.inner.lock();
-        Ok(st
-            .sorted()
-            .into_iter()
-            .filter(|d| d.matches(flags))
-            .map(|d| d.handle())
-            .collect())
+        Ok(self.inner.lock().list_all(flags, |_| ListFacts::default()))
     }
 
-    fn list_domain_ids(&self, max: usize) -> DriverResult<Vec<i32>> {
-        let st = self.inner.lock();
-        let mut ids: Vec<i32> = st
-            .domains
-            .iter()
-            .filter(|d| d.is_active())
-            .map(|d| d.id())
-            .collect();
-        ids.sort_unstable();
-        ids.truncate(max);
-        Ok(ids)
-    }
-
-    fn num_of_domains(&self) -> DriverResult<i32> {
-        let st = self.inner.lock();
-        Ok(st.domains.iter().filter(|d| d.is_active()).count() as i32)
-    }
-
-    fn list_defined_domains(&self, max: usize) -> DriverResult<Vec<String>> {
-        let st = self.inner.lock();
-        let mut names: Vec<String> = st
-            .sorted()
-            .into_iter()
-            .filter(|d| !d.is_active())
-            .map(|d| d.def.name.clone())
-            .collect();
-        names.truncate(max);
-        Ok(names)
-    }
-
-    fn num_of_defined_domains(&self) -> DriverResult<i32> {
-        let st = self.inner.lock();
-        Ok(st.domains.iter().filter(|d| !d.is_active()).count() as i32)
-    }
-
-    fn lookup_by_name(&self, name: &str) -> DriverResult<DomainHandle> {
-        self.lookup(
-            |d| d.def.name == name,
-            || DriverError::no_domain_name(domains::LXC, name),
-        )
-    }
-
-    fn lookup_by_uuid(&self, uuid: &Uuid) -> DriverResult<DomainHandle> {
-        self.lookup(
-            |d| d.def.uuid == *uuid,
-            || {
-                DriverError::new(
-                    codes::NO_DOMAIN,
-                    domains::LXC,
-                    format!(
-                        "no domain with matching uuid '{}'",
-                        crate::api::format_uuid(uuid)
-                    ),
-                )
-            },
-        )
-    }
-
-    fn lookup_by_id(&self, id: i32) -> DriverResult<DomainHandle> {
-        self.lookup(
-            |d| d.is_active() && d.id() == id,
-            || DriverError::no_domain_id(domains::LXC, id),
-        )
-    }
+    crate::domain_list::list_queries!(inner.lock);
 
     fn define_xml(&self, xml: &str, flags: u32) -> DriverResult<DomainHandle> {
         self.inner.define(xml, flags)
@@ -271,7 +190,7 @@ impl Connection for LxcConnection {
                 None => (d.def.current_memory_kib, 0),
             };
             DomainInfo {
-                state: d.state,
+                state: d.state.wire(),
                 max_mem_kib: d.def.max_memory_kib,
                 memory_kib,
                 nr_virt_cpu: u16::try_from(d.def.vcpus()).unwrap_or(u16::MAX),
@@ -292,27 +211,15 @@ impl Connection for LxcConnection {
             "lxcDomainGetXMLDesc",
         )?;
         self.with_domain(dom, |d| {
-            d.xml(
+            d.live_xml(
                 flags & xml_flags::INACTIVE != 0,
                 flags & xml_flags::SECURE != 0,
             )
         })
     }
 
-    fn get_autostart(&self, dom: &DomainRef) -> DriverResult<bool> {
-        self.with_domain(dom, |d| d.autostart)
-    }
-
     fn set_autostart(&self, dom: &DomainRef, autostart: bool) -> DriverResult<()> {
         self.inner.set_autostart(dom, autostart)
-    }
-
-    fn is_active(&self, dom: &DomainRef) -> DriverResult<bool> {
-        self.with_domain(dom, |d| d.is_active())
-    }
-
-    fn is_persistent(&self, dom: &DomainRef) -> DriverResult<bool> {
-        self.with_domain(dom, |d| d.persistent)
     }
 
     fn is_updated(&self, dom: &DomainRef) -> DriverResult<bool> {
@@ -321,10 +228,6 @@ impl Connection for LxcConnection {
 
     fn get_os_type(&self, dom: &DomainRef) -> DriverResult<String> {
         self.with_domain(dom, |d| d.def.os.os_type.clone())
-    }
-
-    fn get_max_memory(&self, dom: &DomainRef) -> DriverResult<u64> {
-        self.with_domain(dom, |d| d.def.max_memory_kib)
     }
 
     fn security_label(&self, dom: &DomainRef) -> DriverResult<SecurityLabel> {

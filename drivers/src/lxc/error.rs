@@ -4,15 +4,12 @@ use std::path::Path;
 
 use crate::api::{codes, domains, DriverError};
 use crate::domain_xml::DomainXmlError;
+use crate::fsutil::FsError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LxcError {
-    #[error("{what} '{path}': {source}")]
-    Io {
-        what: &'static str,
-        path: String,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] FsError),
     #[error("{0}")]
     Failed(String),
     #[error("{0}")]
@@ -23,20 +20,14 @@ pub enum LxcError {
 
 impl LxcError {
     pub fn io(what: &'static str, path: &Path, source: std::io::Error) -> Self {
-        LxcError::Io {
-            what,
-            path: path.display().to_string(),
-            source,
-        }
+        LxcError::Io(FsError::new(what, path, source))
     }
 }
 
 impl From<LxcError> for DriverError {
     fn from(err: LxcError) -> DriverError {
         match err {
-            LxcError::Io { .. } => {
-                DriverError::new(codes::SYSTEM_ERROR, domains::LXC, err.to_string())
-            }
+            LxcError::Io(err) => err.into_driver_error(domains::LXC),
             LxcError::Failed(msg) => DriverError::new(codes::OPERATION_FAILED, domains::LXC, msg),
             LxcError::Unsupported(msg) => {
                 DriverError::new(codes::CONFIG_UNSUPPORTED, domains::LXC, msg)

@@ -10,7 +10,7 @@ use super::definitions::{check_flags, invalid};
 use super::fsutil::remove_if_exists;
 use super::hook::run_hook;
 use super::process::{spawn_supervisor, spawn_watcher};
-use super::state::{not_running, DomainObj, Running};
+use super::state::{mark_stopped, not_running, DomainObj, Running};
 use super::status::{save_status, StatusInfo};
 use super::xml::container_spec;
 use super::{lock_job, Inner};
@@ -96,9 +96,10 @@ impl Inner {
         }
         let (handle, events, token) = {
             let mut st = self.lock();
-            let token = st.next_token();
+            let token = st.allocate_token();
             let index = st.find_by_uuid(uuid).ok_or_else(|| no_domain(uuid))?;
             let obj = &mut st.domains[index];
+            obj.id = started.init_pid;
             obj.run = Some(Running {
                 init_pid: started.init_pid,
                 supervisor_pid: started.supervisor_pid,
@@ -178,6 +179,16 @@ impl Inner {
         }
     }
 
+    /// The name of a running container, or "domain is not running".
+    fn running_name(&self, dom: &DomainRef) -> DriverResult<String> {
+        let st = self.lock();
+        let obj = st.get(dom)?;
+        if !obj.is_active() {
+            return Err(not_running());
+        }
+        Ok(obj.def.name.clone())
+    }
+
     /// Asks init to terminate (SIGTERM); the stop is reported when it exits.
     pub(super) fn shutdown(&self, dom: &DomainRef, flags: u32) -> DriverResult<()> {
         check_flags(
@@ -185,14 +196,7 @@ impl Inner {
             SHUTDOWN_INITCTL | SHUTDOWN_SIGNAL,
             "lxcDomainShutdownFlags",
         )?;
-        let name = {
-            let st = self.lock();
-            let obj = st.get(dom)?;
-            if !obj.is_active() {
-                return Err(not_running());
-            }
-            obj.def.name.clone()
-        };
+        let name = self.running_name(dom)?;
         control::request(&self.paths.control_socket(&name), Request::Shutdown)?;
         Ok(())
     }
@@ -203,14 +207,7 @@ impl Inner {
         dom: &DomainRef,
         dev_name: Option<&str>,
     ) -> DriverResult<std::os::unix::net::UnixStream> {
-        let name = {
-            let st = self.lock();
-            let obj = st.get(dom)?;
-            if !obj.is_active() {
-                return Err(not_running());
-            }
-            obj.def.name.clone()
-        };
+        let name = self.running_name(dom)?;
         if let Some(dev) = dev_name.filter(|d| !d.is_empty() && *d != "console0" && *d != "serial0")
         {
             return Err(crate::api::DriverError::new(
@@ -226,14 +223,7 @@ impl Inner {
     /// started again with the same definition.
     pub(super) fn reboot(&self, dom: &DomainRef, flags: u32) -> DriverResult<()> {
         check_flags(flags, SHUTDOWN_INITCTL | SHUTDOWN_SIGNAL, "lxcDomainReboot")?;
-        let name = {
-            let st = self.lock();
-            let obj = st.get(dom)?;
-            if !obj.is_active() {
-                return Err(not_running());
-            }
-            obj.def.name.clone()
-        };
+        let name = self.running_name(dom)?;
         control::request(&self.paths.control_socket(&name), Request::Reboot)?;
         Ok(())
     }
@@ -314,11 +304,12 @@ pub fn container_exited(
                 kind: DomainEventKind::Reboot,
             };
             obj.run = None;
+            obj.id = -1;
             obj.state = state::SHUTOFF;
             obj.reason = reason::SHUTOFF_SHUTDOWN;
             ev
         } else {
-            st.mark_stopped(index, shutoff_reason, detail)
+            mark_stopped(&mut st, index, shutoff_reason, detail)
         };
         (name, xml, ev, reboot)
     };

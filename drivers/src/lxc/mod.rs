@@ -30,15 +30,14 @@ pub mod supervisor;
 pub mod xml;
 mod xml_defaults;
 
+use crate::domain_list::{lock_unpoisoned, lock_unpoisoned as lock_job};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 pub use conf::LxcConfig;
 pub use error::LxcError;
 pub use paths::LxcPaths;
 
-use crate::api::{
-    codes, domains, Connection, DomainEvent, Driver, DriverError, DriverResult, EventSink, Uuid,
-};
+use crate::api::{domains, Connection, DomainEvent, Driver, DriverResult, EventSink, Uuid};
 use cgroup_layout::CgroupLayout;
 use connection::LxcConnection;
 use state::LxcState;
@@ -74,7 +73,7 @@ impl LxcDriver {
         }
         let inner = Arc::new(Inner {
             paths,
-            state: Mutex::new(LxcState::default()),
+            state: Mutex::new(state::new_state()),
             stopped: Condvar::new(),
             events,
             hooks,
@@ -88,9 +87,7 @@ impl LxcDriver {
 
 impl Inner {
     fn lock(&self) -> MutexGuard<'_, LxcState> {
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock_unpoisoned(&self.state)
     }
 
     fn emit(&self, events: Vec<DomainEvent>) {
@@ -100,29 +97,7 @@ impl Inner {
     }
 
     fn job_of(&self, uuid: &Uuid) -> Option<Arc<Mutex<()>>> {
-        let state = self.lock();
-        state
-            .find_by_uuid(uuid)
-            .map(|index| Arc::clone(&state.domains[index].job))
-    }
-}
-
-/// Locks a job mutex, recovering from poisoning (every transition completes under the
-/// state lock, so a panicked job leaves nothing half done).
-fn lock_job(job: &Mutex<()>) -> MutexGuard<'_, ()> {
-    job.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// The path part of an lxc URI ("lxc:///system" -> "/system").
-fn uri_path(uri: &str) -> &str {
-    let rest = uri.split_once(':').map(|(_, rest)| rest).unwrap_or(uri);
-    let rest = rest.split(['?', '#']).next().unwrap_or("");
-    match rest.strip_prefix("//") {
-        Some(after_authority) => after_authority
-            .find('/')
-            .map(|i| &after_authority[i..])
-            .unwrap_or(""),
-        None => rest,
+        self.lock().job_of(uuid)
     }
 }
 
@@ -132,14 +107,14 @@ impl Driver for LxcDriver {
     }
 
     fn open(&self, uri: &str, _read_only: bool) -> DriverResult<Arc<dyn Connection>> {
-        match uri_path(uri) {
-            "" | "/" | "/system" => Ok(Arc::new(LxcConnection::new(Arc::clone(&self.inner)))),
-            other => Err(DriverError::new(
-                codes::INTERNAL_ERROR,
-                domains::LXC,
-                format!("unexpected LXC URI path '{other}', try lxc:///system"),
-            )),
-        }
+        crate::domain_list::open_system_uri(
+            uri,
+            &["", "/", "/system"],
+            "LXC",
+            "lxc",
+            domains::LXC,
+        )?;
+        Ok(Arc::new(LxcConnection::new(Arc::clone(&self.inner))))
     }
 
     fn reload(&self) -> Vec<String> {
@@ -149,17 +124,5 @@ impl Driver for LxcDriver {
     /// Running containers keep the daemon up, as in libvirt.
     fn inhibits_idle(&self) -> bool {
         self.inner.lock().domains.iter().any(|d| d.is_active())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn uri_paths() {
-        assert_eq!(uri_path("lxc:///system"), "/system");
-        assert_eq!(uri_path("lxc:///"), "/");
-        assert_eq!(uri_path("lxc+unix:///system?socket=/x"), "/system");
     }
 }

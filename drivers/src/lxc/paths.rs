@@ -2,6 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::domain_list::DefinitionStore;
+
 /// The driver's directories, following libvirt's layout for `lxc:///system`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LxcPaths {
@@ -35,11 +37,19 @@ impl LxcPaths {
     }
 
     pub fn config_file(&self, name: &str) -> PathBuf {
-        self.config_dir.join(format!("{name}.xml"))
+        self.definitions().config_file(name)
     }
 
     pub fn autostart_link(&self, name: &str) -> PathBuf {
-        self.autostart_dir.join(format!("{name}.xml"))
+        self.definitions().autostart_link(name)
+    }
+
+    /// The definitions and autostart links.
+    pub fn definitions(&self) -> DefinitionStore {
+        DefinitionStore {
+            config_dir: self.config_dir.clone(),
+            autostart_dir: self.autostart_dir.clone(),
+        }
     }
 
     /// Live state of a running container (`<domstatus>` around the live definition).

@@ -14,29 +14,13 @@ use super::state::{DomainObj, Running};
 use super::status::parse_status;
 use super::xml::{console_tty, parse_lxc_xml, with_console_tty};
 use super::{store, Inner};
-use crate::api::{event, reason, state};
+use crate::api::{reason, state};
 
 /// Loads definitions and re-attaches to running containers; returns problems to log.
 pub fn load_and_reconnect(inner: &Arc<Inner>) -> Vec<String> {
     let (loaded, mut problems) = store::load_configs(&inner.paths);
-    {
-        let mut st = inner.lock();
-        for config in loaded {
-            let mut obj = DomainObj::inactive(config.def, true);
-            obj.autostart = config.autostart;
-            st.domains.push(obj);
-        }
-    }
-    let Ok(entries) = fs::read_dir(&inner.paths.run_dir) else {
-        return problems;
-    };
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "xml"))
-        .collect();
-    files.sort();
-    for file in files {
+    inner.lock().add_loaded(loaded);
+    for file in crate::domain_list::status_files(&inner.paths.run_dir) {
         if let Err(problem) = reconnect_one(inner, &file) {
             problems.push(format!("{}: {problem}", file.display()));
             let _ = remove_if_exists(&file);
@@ -67,7 +51,7 @@ fn reconnect_one(inner: &Arc<Inner>, file: &PathBuf) -> Result<(), String> {
     let cgroup = ContainerCgroup::of_process(&inner.layout, init_pid).unwrap_or_default();
     let token = {
         let mut st = inner.lock();
-        let token = st.next_token();
+        let token = st.allocate_token();
         let index = match st.find_by_name(&name) {
             Some(index) => index,
             None => {
@@ -83,6 +67,7 @@ fn reconnect_one(inner: &Arc<Inner>, file: &PathBuf) -> Result<(), String> {
         } else {
             obj.def = live;
         }
+        obj.id = init_pid;
         obj.run = Some(Running {
             init_pid,
             supervisor_pid: info.supervisor_pid,
@@ -159,33 +144,8 @@ pub fn reload_configs(inner: &Inner) -> Vec<String> {
     if let Err(e) = super::LxcConfig::load(&inner.paths.lxc_conf) {
         problems.push(e.to_string());
     }
-    let mut events = Vec::new();
-    {
-        let mut st = inner.lock();
-        for config in configs {
-            match st.check_clash(&config.def) {
-                Ok(Some(index)) => {
-                    let obj = &mut st.domains[index];
-                    obj.autostart = config.autostart;
-                    obj.persistent = true;
-                    if obj.is_active() {
-                        if obj.def != config.def {
-                            obj.new_def = Some(config.def);
-                        }
-                    } else {
-                        obj.def = config.def;
-                    }
-                }
-                Ok(None) => {
-                    let mut obj = DomainObj::inactive(config.def, true);
-                    obj.autostart = config.autostart;
-                    events.push(obj.lifecycle_event(event::DEFINED, event::DEFINED_ADDED));
-                    st.domains.push(obj);
-                }
-                Err(e) => problems.push(e.message),
-            }
-        }
-    }
+    let (events, clashes) = inner.lock().reload_definitions(configs, true);
+    problems.extend(clashes);
     inner.emit(events);
     problems
 }

@@ -5,13 +5,15 @@ use std::path::Path;
 
 use super::error::LxcError;
 use super::fsutil::atomic_write;
+use crate::api::DomainState;
 use crate::api::{reason, state};
-use crate::domain_xml::{escape, DomainDef, FormatOptions};
+use crate::domain_list as status_file;
+use crate::domain_xml::{DomainDef, FormatOptions};
 
 /// What the status file records besides the definition.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StatusInfo {
-    pub state: u8,
+    pub state: DomainState,
     pub reason: i32,
     /// PID of the container's init as the host sees it (also the domain id), 0 while starting.
     pub init_pid: i32,
@@ -33,20 +35,17 @@ impl StatusInfo {
     }
 }
 
-fn state_name(value: u8) -> &'static str {
+/// The word for the state; a container is running, paused, shutting down or shut off.
+fn state_name(value: DomainState) -> &'static str {
     match value {
-        state::RUNNING => "running",
-        state::PAUSED => "paused",
-        state::SHUTDOWN => "shutdown",
-        _ => "shutoff",
+        state::RUNNING | state::PAUSED | state::SHUTDOWN => value.name(),
+        _ => state::SHUTOFF.name(),
     }
 }
 
-fn state_value(name: &str) -> u8 {
-    match name {
-        "running" => state::RUNNING,
-        "paused" => state::PAUSED,
-        "shutdown" => state::SHUTDOWN,
+fn state_value(name: &str) -> DomainState {
+    match DomainState::from_name(name) {
+        Some(s @ (state::RUNNING | state::PAUSED | state::SHUTDOWN)) => s,
         _ => state::SHUTOFF,
     }
 }
@@ -55,21 +54,17 @@ fn state_value(name: &str) -> u8 {
 pub fn format_status(info: &StatusInfo, def: &DomainDef) -> String {
     let id = (info.init_pid > 0).then_some(info.init_pid);
     let domain = def.to_xml(FormatOptions { id, secure: true });
-    let mut out = format!(
-        "<domstatus state='{}' reason='{}' pid='{}' supervisor='{}' persistent='{}'>\n",
-        escape(state_name(info.state)),
-        info.reason,
-        info.init_pid,
-        info.supervisor_pid,
-        u8::from(info.persistent)
-    );
-    for line in domain.lines() {
-        out.push_str("  ");
-        out.push_str(line);
-        out.push('\n');
-    }
-    out.push_str("</domstatus>\n");
-    out
+    status_file::format_status(
+        &[
+            ("state", state_name(info.state).to_string()),
+            ("reason", info.reason.to_string()),
+            ("pid", info.init_pid.to_string()),
+            ("supervisor", info.supervisor_pid.to_string()),
+            ("persistent", u8::from(info.persistent).to_string()),
+        ],
+        &[],
+        &domain,
+    )
 }
 
 /// Writes the status file atomically.
@@ -79,29 +74,21 @@ pub fn save_status(path: &Path, info: &StatusInfo, def: &DomainDef) -> Result<()
 
 /// Splits a status document into its record and the `<domain>` XML text.
 pub fn parse_status(text: &str) -> Result<(StatusInfo, String), LxcError> {
-    let doc = roxmltree::Document::parse(text)
+    let doc = status_file::parse_status(text)
         .map_err(|e| LxcError::Failed(format!("malformed status file: {e}")))?;
-    let root = doc.root_element();
-    if root.tag_name().name() != "domstatus" {
-        return Err(LxcError::Failed("status file lacks <domstatus>".into()));
-    }
     let number = |name: &str| {
-        root.attribute(name)
+        doc.attribute(name)
             .and_then(|v| v.parse::<i32>().ok())
             .unwrap_or(0)
     };
-    let domain = root
-        .children()
-        .find(|n| n.is_element() && n.tag_name().name() == "domain")
-        .ok_or_else(|| LxcError::Failed("status file lacks <domain>".into()))?;
     let info = StatusInfo {
-        state: state_value(root.attribute("state").unwrap_or("")),
+        state: state_value(doc.attribute("state").unwrap_or("")),
         reason: number("reason"),
         init_pid: number("pid"),
         supervisor_pid: number("supervisor"),
         persistent: number("persistent") == 1,
     };
-    Ok((info, text[domain.range()].to_string()))
+    Ok((info, doc.domain_xml))
 }
 
 #[cfg(test)]

@@ -2,12 +2,14 @@
 
 use std::sync::{Arc, OnceLock};
 
+use super::lifecycle::check_flags;
 use super::Inner;
 use crate::api::{
     codes, domains, feature, list_flags, vcpu_flags, xml_flags, Connection, DomainHandle,
     DomainInfo, DomainRef, DriverError, DriverResult, HostCpuMap, JobProgress, NamedParam,
-    NodeInfo, SecurityLabel, SecurityModel, Uuid, VcpuDetail,
+    NodeInfo, SecurityLabel, SecurityModel, VcpuDetail,
 };
+use crate::domain_list::ListFacts;
 
 pub struct QemuConnection {
     inner: Arc<Inner>,
@@ -17,17 +19,6 @@ impl QemuConnection {
     pub(super) fn new(inner: Arc<Inner>) -> Self {
         QemuConnection { inner }
     }
-}
-
-fn check_flags(flags: u32, allowed: u32, function: &str) -> DriverResult<()> {
-    if flags & !allowed != 0 {
-        return Err(DriverError::unsupported_flags(
-            domains::QEMU,
-            flags & !allowed,
-            function,
-        ));
-    }
-    Ok(())
 }
 
 /// QEMU's version as libvirt encodes it (major * 1e6 + minor * 1e3 + micro), from
@@ -53,25 +44,6 @@ fn parse_version(text: &str) -> Option<u64> {
     let minor = parts.next().flatten().unwrap_or(0);
     let micro = parts.next().flatten().unwrap_or(0);
     Some(major * 1_000_000 + minor * 1_000 + micro)
-}
-
-impl QemuConnection {
-    fn not_found_name(name: &str) -> DriverError {
-        DriverError::no_domain_name(domains::QEMU, name)
-    }
-
-    fn lookup(
-        &self,
-        predicate: impl Fn(&super::state::DomainObj) -> bool,
-        not_found: impl FnOnce() -> DriverError,
-    ) -> DriverResult<DomainHandle> {
-        let st = self.inner.lock();
-        st.domains
-            .iter()
-            .find(|d| predicate(d))
-            .map(|d| d.handle())
-            .ok_or_else(not_found)
-    }
 }
 
 impl Connection for QemuConnection {
@@ -129,79 +101,15 @@ impl Connection for QemuConnection {
 
     fn list_all_domains(&self, flags: u32) -> DriverResult<Vec<DomainHandle>> {
         check_flags(flags, list_flags::ALL, "qemuConnectListAllDomains")?;
-        let st = self.inner.lock();
-        Ok(st
-            .sorted()
-            .into_iter()
-            .filter(|d| {
-                let save = flags & (list_flags::MANAGEDSAVE | list_flags::NO_MANAGEDSAVE) != 0
-                    && self.inner.has_managed_save(&d.def.name);
-                d.matches(flags, save)
-            })
-            .map(|d| d.handle())
-            .collect())
+        // The image is looked for only when the filter asks about it.
+        let asks_save = flags & (list_flags::MANAGEDSAVE | list_flags::NO_MANAGEDSAVE) != 0;
+        Ok(self.inner.lock().list_all(flags, |d| ListFacts {
+            managed_save: asks_save && self.inner.has_managed_save(&d.def.name),
+            ..ListFacts::default()
+        }))
     }
 
-    fn list_domain_ids(&self, max: usize) -> DriverResult<Vec<i32>> {
-        let st = self.inner.lock();
-        Ok(st
-            .sorted()
-            .into_iter()
-            .filter(|d| d.is_active())
-            .map(|d| d.id)
-            .take(max)
-            .collect())
-    }
-
-    fn num_of_domains(&self) -> DriverResult<i32> {
-        let st = self.inner.lock();
-        let n = st.domains.iter().filter(|d| d.is_active()).count();
-        Ok(i32::try_from(n).unwrap_or(i32::MAX))
-    }
-
-    fn list_defined_domains(&self, max: usize) -> DriverResult<Vec<String>> {
-        let st = self.inner.lock();
-        Ok(st
-            .sorted()
-            .into_iter()
-            .filter(|d| !d.is_active())
-            .map(|d| d.def.name.clone())
-            .take(max)
-            .collect())
-    }
-
-    fn num_of_defined_domains(&self) -> DriverResult<i32> {
-        let st = self.inner.lock();
-        let n = st.domains.iter().filter(|d| !d.is_active()).count();
-        Ok(i32::try_from(n).unwrap_or(i32::MAX))
-    }
-
-    fn lookup_by_name(&self, name: &str) -> DriverResult<DomainHandle> {
-        self.lookup(|d| d.def.name == name, || Self::not_found_name(name))
-    }
-
-    fn lookup_by_uuid(&self, uuid: &Uuid) -> DriverResult<DomainHandle> {
-        self.lookup(
-            |d| d.def.uuid == *uuid,
-            || {
-                DriverError::new(
-                    codes::NO_DOMAIN,
-                    domains::QEMU,
-                    format!(
-                        "no domain with matching uuid '{}'",
-                        crate::api::format_uuid(uuid)
-                    ),
-                )
-            },
-        )
-    }
-
-    fn lookup_by_id(&self, id: i32) -> DriverResult<DomainHandle> {
-        self.lookup(
-            |d| id >= 0 && d.id == id,
-            || DriverError::no_domain_id(domains::QEMU, id),
-        )
-    }
+    crate::domain_list::list_queries!(inner.lock);
 
     fn define_xml(&self, xml: &str, flags: u32) -> DriverResult<DomainHandle> {
         self.inner.define(xml, flags)
@@ -252,7 +160,7 @@ impl Connection for QemuConnection {
             .map(|r| r.process.cpu_time_ns())
             .unwrap_or(0);
         Ok(DomainInfo {
-            state: obj.state,
+            state: obj.state.wire(),
             max_mem_kib: obj.def.max_memory_kib,
             memory_kib: obj.def.current_memory_kib,
             nr_virt_cpu: u16::try_from(obj.def.vcpus()).unwrap_or(u16::MAX),
@@ -279,20 +187,8 @@ impl Connection for QemuConnection {
         ))
     }
 
-    fn get_autostart(&self, dom: &DomainRef) -> DriverResult<bool> {
-        Ok(self.inner.lock().get(dom)?.autostart)
-    }
-
     fn set_autostart(&self, dom: &DomainRef, autostart: bool) -> DriverResult<()> {
         self.inner.set_autostart(dom, autostart)
-    }
-
-    fn is_active(&self, dom: &DomainRef) -> DriverResult<bool> {
-        Ok(self.inner.lock().get(dom)?.is_active())
-    }
-
-    fn is_persistent(&self, dom: &DomainRef) -> DriverResult<bool> {
-        Ok(self.inner.lock().get(dom)?.persistent)
     }
 
     fn is_updated(&self, dom: &DomainRef) -> DriverResult<bool> {
@@ -303,10 +199,6 @@ impl Connection for QemuConnection {
 
     fn get_os_type(&self, dom: &DomainRef) -> DriverResult<String> {
         Ok(self.inner.lock().get(dom)?.def.os.os_type.clone())
-    }
-
-    fn get_max_memory(&self, dom: &DomainRef) -> DriverResult<u64> {
-        Ok(self.inner.lock().get(dom)?.def.max_memory_kib)
     }
 
     fn get_max_vcpus(&self, dom: &DomainRef) -> DriverResult<i32> {

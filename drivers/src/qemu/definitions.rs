@@ -4,11 +4,10 @@ use std::sync::Arc;
 
 use super::defaults::{apply_qemu_defaults, parse_options};
 use super::error::QemuError;
-use super::fsutil::{atomic_write, remove_if_exists};
+use super::fsutil::atomic_write;
 use super::lifecycle::{check_flags, StartSource};
-use super::state::{defined_detail, DomainObj};
 use super::{store, Inner};
-use crate::api::{create_flags, event, undefine_flags, DomainHandle, DomainRef, DriverResult};
+use crate::api::{create_flags, undefine_flags, DomainHandle, DomainRef, DriverResult};
 use crate::domain_xml::{parse_domain_xml, DomainDef};
 
 impl Inner {
@@ -22,33 +21,10 @@ impl Inner {
     pub(super) fn define(&self, xml: &str, flags: u32) -> DriverResult<DomainHandle> {
         check_flags(flags, 1, "qemuDomainDefineXMLFlags")?;
         let def = self.parse_def(xml)?;
-        let (handle, events) = {
-            let mut st = self.lock();
-            let existing = st.check_clash(&def)?;
-            store::save_config(&self.paths, &def)?;
-            match existing {
-                Some(index) => {
-                    let obj = &mut st.domains[index];
-                    let updated = obj.persistent;
-                    if obj.is_active() {
-                        obj.new_def = Some(def);
-                    } else {
-                        obj.def = def;
-                    }
-                    obj.persistent = true;
-                    let ev = obj.lifecycle_event(event::DEFINED, defined_detail(updated));
-                    (obj.handle(), vec![ev])
-                }
-                None => {
-                    let obj = DomainObj::inactive(def, true);
-                    let ev = obj.lifecycle_event(event::DEFINED, event::DEFINED_ADDED);
-                    let handle = obj.handle();
-                    st.domains.push(obj);
-                    (handle, vec![ev])
-                }
-            }
-        };
-        self.emit(events);
+        let (handle, ev) = self
+            .lock()
+            .define(def, |def| Ok(store::save_config(&self.paths, def)?))?;
+        self.emit(vec![ev]);
         Ok(handle)
     }
 
@@ -62,7 +38,7 @@ impl Inner {
                 | undefine_flags::CHECKPOINTS_METADATA,
             "qemuDomainUndefineFlags",
         )?;
-        let events = {
+        let ev = {
             let mut st = self.lock();
             let index = st.resolve(dom)?;
             let name = st.domains[index].def.name.clone();
@@ -71,53 +47,32 @@ impl Inner {
                     QemuError::InvalidState("cannot undefine transient domain".into()).into(),
                 );
             }
-            let save = self.paths.managed_save_file(&name);
-            if save.exists() {
+            let saves = self.paths.managed_saves();
+            if saves.has(&name) {
                 if flags & undefine_flags::MANAGED_SAVE == 0 {
                     return Err(QemuError::InvalidState(
                         "Refusing to undefine while domain managed save image exists".into(),
                     )
                     .into());
                 }
-                remove_if_exists(&save)?;
+                saves.remove(&name).map_err(QemuError::from)?;
             }
             store::delete_config(&self.paths, &name)?;
-            let obj = &mut st.domains[index];
-            let ev = obj.lifecycle_event(event::UNDEFINED, event::UNDEFINED_REMOVED);
-            obj.autostart = false;
-            if obj.is_active() {
-                obj.persistent = false;
-                obj.new_def = None;
-            } else {
-                st.domains.remove(index);
-            }
-            vec![ev]
+            st.undefine(index, false).0
         };
-        self.emit(events);
+        self.emit(vec![ev]);
         Ok(())
     }
 
     pub(super) fn set_autostart(&self, dom: &DomainRef, enabled: bool) -> DriverResult<()> {
-        let mut st = self.lock();
-        let obj = st.get_mut(dom)?;
-        if !obj.persistent {
-            return Err(QemuError::InvalidState(
-                "cannot set autostart for transient domain".into(),
-            )
-            .into());
-        }
-        store::set_autostart_link(&self.paths, &obj.def.name, enabled)?;
-        obj.autostart = enabled;
-        Ok(())
+        self.lock()
+            .set_autostart(dom, enabled, &self.paths.definitions())
     }
 
     /// Next domain id; the highest id handed out is kept in the run dir so ids keep
     /// counting up after a daemon restart.
     pub(super) fn allocate_id(&self) -> i32 {
-        let mut st = self.lock();
-        st.last_id += 1;
-        let id = st.last_id;
-        drop(st);
+        let id = self.lock().allocate_id();
         let _ = atomic_write(&self.paths.id_counter_file(), id.to_string().as_bytes());
         id
     }
@@ -135,39 +90,10 @@ impl Inner {
         )?;
         let def = self.parse_def(xml)?;
         let uuid = def.uuid;
-        {
-            let mut st = self.lock();
-            match st.check_clash(&def)? {
-                Some(index) => {
-                    let obj = &mut st.domains[index];
-                    if obj.is_active() {
-                        return Err(QemuError::InvalidState(format!(
-                            "domain '{}' is already active",
-                            obj.def.name
-                        ))
-                        .into());
-                    }
-                    let persistent = std::mem::replace(&mut obj.def, def);
-                    obj.new_def = Some(persistent);
-                }
-                None => st.domains.push(DomainObj::inactive(def, false)),
-            }
-        }
+        self.lock().prepare_transient_start(def)?;
         let result = self.start(&uuid, flags, StartSource::Boot);
         if result.is_err() {
-            let mut st = self.lock();
-            if let Some(index) = st.find_by_uuid(&uuid) {
-                let obj = &mut st.domains[index];
-                if !obj.is_active() {
-                    if obj.persistent {
-                        if let Some(persistent) = obj.new_def.take() {
-                            obj.def = persistent;
-                        }
-                    } else {
-                        st.domains.remove(index);
-                    }
-                }
-            }
+            self.lock().undo_transient_start(&uuid);
         }
         result
     }

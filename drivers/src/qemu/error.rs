@@ -1,16 +1,13 @@
 //! Why a qemu driver operation failed, and the libvirt error a client sees for it.
 
 use crate::api::{codes, domains, DriverError};
+use crate::fsutil::FsError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum QemuError {
     /// A file the driver keeps (definition, status, link) could not be written or read.
-    #[error("{what} '{path}': {source}")]
-    Io {
-        what: &'static str,
-        path: String,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] FsError),
     /// The definition asks for something this driver cannot run.
     #[error("unsupported configuration: {0}")]
     Unsupported(String),
@@ -33,22 +30,14 @@ pub enum QemuError {
 
 impl QemuError {
     pub fn io(what: &'static str, path: &std::path::Path, source: std::io::Error) -> Self {
-        QemuError::Io {
-            what,
-            path: path.display().to_string(),
-            source,
-        }
+        QemuError::Io(FsError::new(what, path, source))
     }
 }
 
 impl From<QemuError> for DriverError {
     fn from(err: QemuError) -> Self {
         match err {
-            QemuError::Io { what, path, source } => DriverError::new(
-                codes::SYSTEM_ERROR,
-                domains::QEMU,
-                format!("{what} '{path}': {source}"),
-            ),
+            QemuError::Io(err) => err.into_driver_error(domains::QEMU),
             QemuError::Unsupported(msg) => {
                 DriverError::new(codes::CONFIG_UNSUPPORTED, domains::QEMU, msg)
             }

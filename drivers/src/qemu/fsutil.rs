@@ -4,13 +4,7 @@
 use std::path::Path;
 
 use super::error::QemuError;
-use crate::fsutil::{self, FsError};
-
-impl From<FsError> for QemuError {
-    fn from(e: FsError) -> Self {
-        QemuError::io(e.what, &e.path, e.source)
-    }
-}
+use crate::fsutil;
 
 /// See [`fsutil::atomic_write`].
 pub fn atomic_write(path: &Path, content: &[u8]) -> Result<(), QemuError> {

@@ -4,29 +4,8 @@
 
 use hooks::{aborts_on_failure, HookDriver, HookError, Hooks};
 
-use crate::api::DriverError;
+pub use crate::domain_list::hook_error;
 use crate::domain_xml::{DomainDef, FormatOptions};
-
-/// `VIR_ERR_HOOK_SCRIPT_FAILED`.
-const HOOK_SCRIPT_FAILED: i32 = 70;
-/// `VIR_FROM_HOOK`.
-const FROM_HOOK: i32 = 34;
-const PREFIX: &str = "Hook script execution failed: ";
-
-/// The client's error for a failed hook: the script's stderr is part of the text.
-pub fn hook_error(err: &HookError) -> DriverError {
-    let message = err.to_string();
-    let detail = message.strip_prefix(PREFIX).unwrap_or(&message).to_string();
-    DriverError {
-        code: HOOK_SCRIPT_FAILED,
-        domain: FROM_HOOK,
-        message,
-        str1: Some(format!("{PREFIX}%s")),
-        str2: Some(detail),
-        int1: -1,
-        int2: -1,
-    }
-}
 
 /// Runs the qemu hook for `op`; `Err` only when the failure must abort the operation
 /// (other failures are logged by the hooks crate and otherwise ignored).

@@ -27,9 +27,6 @@ const MONITOR_DEADLINE: Duration = Duration::from_secs(30);
 /// SIGTERM grace period before SIGKILL, as libvirt's.
 const TERM_GRACE: Duration = Duration::from_secs(10);
 
-/// `VIR_DOMAIN_RUNNING_RESTORED`.
-const RUNNING_RESTORED: i32 = 3;
-
 /// `destroy` flag: do not fall back to SIGKILL.
 pub const DESTROY_GRACEFUL: u32 = 1;
 
@@ -37,15 +34,9 @@ pub(super) fn not_running() -> DriverError {
     QemuError::InvalidState("domain is not running".into()).into()
 }
 
+/// libvirt's flag check for an entry point of this driver.
 pub(super) fn check_flags(flags: u32, allowed: u32, function: &str) -> DriverResult<()> {
-    if flags & !allowed != 0 {
-        return Err(DriverError::unsupported_flags(
-            crate::api::domains::QEMU,
-            flags & !allowed,
-            function,
-        ));
-    }
-    Ok(())
+    crate::domain_list::check_flags(crate::api::domains::QEMU, flags, allowed, function)
 }
 
 fn now_secs() -> u64 {
@@ -294,7 +285,7 @@ impl Inner {
             } else {
                 obj.state = state::RUNNING;
                 obj.reason = if restored {
-                    RUNNING_RESTORED
+                    reason::RUNNING_RESTORED
                 } else {
                     reason::RUNNING_BOOTED
                 };
@@ -370,11 +361,8 @@ impl Inner {
             let Some(index) = st.find_by_uuid(uuid) else {
                 return;
             };
-            let obj = &mut st.domains[index];
-            if obj.run.as_ref().map(|r| r.token) != Some(token) {
-                return;
-            }
-            let Some(run) = obj.run.take() else {
+            let obj = &st.domains[index];
+            let Some(run) = obj.run.as_ref().filter(|r| r.token == token) else {
                 return;
             };
             let (shutoff_reason, detail) = run.expected_stop.unwrap_or(if run.got_shutdown {
@@ -383,22 +371,15 @@ impl Inner {
                 (reason::SHUTOFF_CRASHED, event::STOPPED_FAILED)
             });
             let name = obj.def.name.clone();
+            let live_def = obj.def.clone();
             let _ = remove_if_exists(&self.paths.status_file(&name));
             let _ = remove_if_exists(&self.paths.monitor_socket(&name));
-            obj.state = state::SHUTOFF;
-            obj.reason = shutoff_reason;
-            obj.id = -1;
-            let ev = obj.lifecycle_event(event::STOPPED, detail);
-            let live_def = obj.def.clone();
-            if let Some(persistent) = obj.new_def.take() {
-                obj.def = persistent;
-            }
-            if !obj.persistent {
-                st.domains.remove(index);
-            }
-            (vec![ev], run.process, live_def)
+            let (ev, run) = st.mark_stopped(index, shutoff_reason, detail);
+            (vec![ev], run.map(|r| r.process), live_def)
         };
-        process.reap();
+        if let Some(process) = process {
+            process.reap();
+        }
         super::tap::remove_bridge_taps(&live_def);
         let hooks = self.hooks.as_ref();
         let _ = run_qemu_hook(hooks, &live_def, "stopped", "end");

@@ -11,25 +11,19 @@ use serde_json::json;
 use super::error::QemuError;
 use super::fsutil::remove_if_exists;
 use super::jobs::ActiveJob;
-use super::lifecycle::{shell_quote, stop_process, StartSource};
+use super::lifecycle::{check_flags, shell_quote, stop_process, StartSource};
 use super::save_image::{read_header, write_header};
-use super::state::DomainObj;
 use super::{lock_job, Inner};
 use crate::api::{
     create_flags, event, job_operation, reason, state, DomainHandle, DomainRef, DriverError,
     DriverResult,
 };
+use crate::domain_list::StartFrom;
 
 impl Inner {
     pub(super) fn managed_save(&self, dom: &DomainRef, flags: u32) -> DriverResult<()> {
         // Bypass-cache, running and paused are accepted; the image is the same.
-        if flags & !0x7 != 0 {
-            return Err(DriverError::unsupported_flags(
-                crate::api::domains::QEMU,
-                flags & !0x7,
-                "qemuDomainManagedSave",
-            ));
-        }
+        check_flags(flags, 0x7, "qemuDomainManagedSave")?;
         let job = self.job_of(&dom.uuid).ok_or_else(|| {
             DriverError::no_domain_uuid(crate::api::domains::QEMU, &dom.uuid, &dom.name)
         })?;
@@ -45,9 +39,9 @@ impl Inner {
             )
             .into());
         }
-        fs::create_dir_all(&self.paths.save_dir)
-            .map_err(|e| QemuError::io("cannot create directory", &self.paths.save_dir, e))?;
-        self.save_guest(dom, &self.paths.managed_save_file(&name), false)
+        let saves = self.paths.managed_saves();
+        saves.prepare_dir().map_err(QemuError::from)?;
+        self.save_guest(dom, &saves.image(&name), false)
     }
 
     /// `virDomainSave(Flags)`: the guest's XML and state into a file of the caller's.
@@ -58,13 +52,7 @@ impl Inner {
         dxml: Option<&str>,
         flags: u32,
     ) -> DriverResult<()> {
-        if flags & !0x7 != 0 {
-            return Err(DriverError::unsupported_flags(
-                crate::api::domains::QEMU,
-                flags & !0x7,
-                "qemuDomainSaveFlags",
-            ));
-        }
+        check_flags(flags, 0x7, "qemuDomainSaveFlags")?;
         if dxml.is_some() {
             return Err(QemuError::Unsupported(
                 "changing the domain XML while saving is not supported".into(),
@@ -104,7 +92,7 @@ impl Inner {
             // Paused for the save without a Suspended event: the guest's next visible
             // change is the Stopped (saved) event.
             obj.state = state::PAUSED;
-            obj.reason = PAUSED_SAVE;
+            obj.reason = reason::PAUSED_SAVE;
             previous
         };
         let was_running = previous.0 == state::RUNNING;
@@ -168,37 +156,14 @@ impl Inner {
         flags: u32,
     ) -> DriverResult<()> {
         // Bypass-cache, running and paused.
-        if flags & !0x7 != 0 {
-            return Err(DriverError::unsupported_flags(
-                crate::api::domains::QEMU,
-                flags & !0x7,
-                "qemuDomainRestoreFlags",
-            ));
-        }
+        check_flags(flags, 0x7, "qemuDomainRestoreFlags")?;
         let path = Path::new(from);
         let header = read_header(path)?;
         let xml = dxml.unwrap_or(&header.xml);
         let parsed = self.parse_def(xml)?;
         let def = self.filter_restore_def(&parsed, xml)?.unwrap_or(parsed);
         let uuid = def.uuid;
-        {
-            let mut st = self.lock();
-            match st.check_clash(&def)? {
-                Some(index) => {
-                    let obj = &mut st.domains[index];
-                    if obj.is_active() {
-                        return Err(QemuError::InvalidState(format!(
-                            "domain '{}' is already active",
-                            obj.def.name
-                        ))
-                        .into());
-                    }
-                    let persistent = std::mem::replace(&mut obj.def, def);
-                    obj.new_def = Some(persistent);
-                }
-                None => st.domains.push(DomainObj::inactive(def, false)),
-            }
-        }
+        self.lock().prepare_transient_start(def)?;
         let paused =
             flags & RESTORE_PAUSED != 0 || (!header.was_running && flags & RESTORE_RUNNING == 0);
         let start_flags = if paused {
@@ -212,36 +177,22 @@ impl Inner {
             StartSource::Restore(path.to_path_buf(), header.stream_offset),
         );
         if result.is_err() {
-            let mut st = self.lock();
-            if let Some(index) = st.find_by_uuid(&uuid) {
-                let obj = &mut st.domains[index];
-                if !obj.is_active() {
-                    match obj.new_def.take() {
-                        Some(persistent) => obj.def = persistent,
-                        None => {
-                            st.domains.remove(index);
-                        }
-                    }
-                }
-            }
+            self.lock().undo_transient_start(&uuid);
         }
         result.map(|_| ())
     }
 
     pub(super) fn has_managed_save(&self, name: &str) -> bool {
-        self.paths.managed_save_file(name).exists()
+        self.paths.managed_saves().has(name)
     }
 
     pub(super) fn managed_save_remove(&self, dom: &DomainRef, flags: u32) -> DriverResult<()> {
-        if flags != 0 {
-            return Err(DriverError::unsupported_flags(
-                crate::api::domains::QEMU,
-                flags,
-                "qemuDomainManagedSaveRemove",
-            ));
-        }
+        check_flags(flags, 0, "qemuDomainManagedSaveRemove")?;
         let name = self.lock().get(dom)?.def.name.clone();
-        remove_if_exists(&self.paths.managed_save_file(&name))?;
+        self.paths
+            .managed_saves()
+            .remove(&name)
+            .map_err(QemuError::from)?;
         Ok(())
     }
 
@@ -256,29 +207,24 @@ impl Inner {
             | create_flags::BYPASS_CACHE
             | create_flags::FORCE_BOOT
             | create_flags::RESET_NVRAM;
-        if flags & !allowed != 0 {
-            return Err(DriverError::unsupported_flags(
-                crate::api::domains::QEMU,
-                flags & !allowed,
-                "qemuDomainCreateWithFlags",
-            ));
-        }
+        check_flags(flags, allowed, "qemuDomainCreateWithFlags")?;
         let name = self.lock().get(dom)?.def.name.clone();
-        let image = self.paths.managed_save_file(&name);
-        if image.exists() && flags & create_flags::FORCE_BOOT != 0 {
-            remove_if_exists(&image)?;
+        match self
+            .paths
+            .managed_saves()
+            .start_from(&name, flags)
+            .map_err(QemuError::from)?
+        {
+            StartFrom::Image(image) => {
+                let handle = self.start_from_managed_save(dom, flags, &image)?;
+                remove_if_exists(&image)?;
+                Ok(handle)
+            }
+            StartFrom::Boot => self.start(&dom.uuid, flags, StartSource::Boot),
         }
-        if image.exists() {
-            let handle = self.start_from_managed_save(dom, flags, &image)?;
-            remove_if_exists(&image)?;
-            return Ok(handle);
-        }
-        self.start(&dom.uuid, flags, StartSource::Boot)
     }
 }
 
-/// `VIR_DOMAIN_PAUSED_SAVE`.
-const PAUSED_SAVE: i32 = 4;
 /// `VIR_DOMAIN_SAVE_RUNNING` / `VIR_DOMAIN_SAVE_PAUSED` (restore flags).
 const RESTORE_RUNNING: u32 = 2;
 const RESTORE_PAUSED: u32 = 4;

@@ -37,14 +37,13 @@ mod store;
 mod tap;
 mod vcpus;
 
+use crate::domain_list::{lock_unpoisoned, lock_unpoisoned as lock_job};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
 
 pub use error::QemuError;
 pub use paths::QemuPaths;
 
-use crate::api::{
-    codes, domains, Connection, DomainEvent, Driver, DriverError, DriverResult, EventSink, Uuid,
-};
+use crate::api::{domains, Connection, DomainEvent, Driver, DriverResult, EventSink, Uuid};
 use connection::QemuConnection;
 use defaults::HostFacts;
 use state::QemuState;
@@ -79,7 +78,7 @@ impl QemuDriver {
         let (conf, mut problems) = conf::QemuConf::load(&paths.qemu_conf);
         let inner = Arc::new(Inner {
             paths,
-            state: Mutex::new(QemuState::default()),
+            state: Mutex::new(state::new_state()),
             events,
             host: OnceLock::new(),
             capabilities: OnceLock::new(),
@@ -95,9 +94,7 @@ impl QemuDriver {
 
 impl Inner {
     fn lock(&self) -> MutexGuard<'_, QemuState> {
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock_unpoisoned(&self.state)
     }
 
     /// The qemu.conf settings in effect.
@@ -139,29 +136,7 @@ impl Inner {
 
     /// The per-domain job lock of a domain, to take before a slow operation.
     fn job_of(&self, uuid: &Uuid) -> Option<Arc<Mutex<()>>> {
-        let state = self.lock();
-        state
-            .find_by_uuid(uuid)
-            .map(|index| Arc::clone(&state.domains[index].job))
-    }
-}
-
-/// Locks a job mutex, recovering from poisoning (a panicked job leaves no half state
-/// that the next job could trip over: every transition completes under the state lock).
-fn lock_job(job: &Mutex<()>) -> MutexGuard<'_, ()> {
-    job.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// The path part of a qemu URI ("qemu:///system" -> "/system").
-fn uri_path(uri: &str) -> &str {
-    let rest = uri.split_once(':').map(|(_, rest)| rest).unwrap_or(uri);
-    let rest = rest.split(['?', '#']).next().unwrap_or("");
-    match rest.strip_prefix("//") {
-        Some(after_authority) => after_authority
-            .find('/')
-            .map(|i| &after_authority[i..])
-            .unwrap_or(""),
-        None => rest,
+        self.lock().job_of(uuid)
     }
 }
 
@@ -171,14 +146,8 @@ impl Driver for QemuDriver {
     }
 
     fn open(&self, uri: &str, _read_only: bool) -> DriverResult<Arc<dyn Connection>> {
-        match uri_path(uri) {
-            "/system" => Ok(Arc::new(QemuConnection::new(Arc::clone(&self.inner)))),
-            other => Err(DriverError::new(
-                codes::INTERNAL_ERROR,
-                domains::QEMU,
-                format!("unexpected QEMU URI path '{other}', try qemu:///system"),
-            )),
-        }
+        crate::domain_list::open_system_uri(uri, &["/system"], "QEMU", "qemu", domains::QEMU)?;
+        Ok(Arc::new(QemuConnection::new(Arc::clone(&self.inner))))
     }
 
     /// SIGHUP: new and changed definitions on disk are picked up, as in libvirt.
@@ -198,17 +167,5 @@ impl Driver for QemuDriver {
     /// Running guests keep the daemon up, as in libvirt.
     fn inhibits_idle(&self) -> bool {
         self.inner.lock().domains.iter().any(|d| d.is_active())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn uri_paths() {
-        assert_eq!(uri_path("qemu:///system"), "/system");
-        assert_eq!(uri_path("qemu+unix:///session"), "/session");
-        assert_eq!(uri_path("qemu://host/system?x=1"), "/system");
     }
 }

@@ -2,6 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::domain_list::{DefinitionStore, ManagedSave};
+
 /// The driver's directories (libvirt's layout below the daemon's config, run, state and
 /// log directories).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,11 +41,11 @@ impl QemuPaths {
     }
 
     pub fn config_file(&self, name: &str) -> PathBuf {
-        self.config_dir.join(format!("{name}.xml"))
+        self.definitions().config_file(name)
     }
 
     pub fn autostart_link(&self, name: &str) -> PathBuf {
-        self.autostart_dir.join(format!("{name}.xml"))
+        self.definitions().autostart_link(name)
     }
 
     pub fn status_file(&self, name: &str) -> PathBuf {
@@ -64,7 +66,20 @@ impl QemuPaths {
     }
 
     pub fn managed_save_file(&self, name: &str) -> PathBuf {
-        self.save_dir.join(format!("{name}.save"))
+        self.managed_saves().image(name)
+    }
+
+    /// The managed save images, with libvirt's start-from-image policy.
+    pub fn managed_saves(&self) -> ManagedSave {
+        ManagedSave::new(&self.save_dir)
+    }
+
+    /// The definitions and autostart links.
+    pub fn definitions(&self) -> DefinitionStore {
+        DefinitionStore {
+            config_dir: self.config_dir.clone(),
+            autostart_dir: self.autostart_dir.clone(),
+        }
     }
 
     /// Highest domain id handed out, kept so ids keep counting up across restarts.

@@ -126,41 +126,14 @@ pub fn load_and_reconnect(inner: &Arc<Inner>) -> Vec<String> {
 pub fn reload_configs(inner: &Inner) -> Vec<String> {
     let (configs, mut problems) = store::load_configs(&inner.paths, &load_facts());
     problems.extend(inner.reload_conf());
-    let mut st = inner.lock();
-    for config in configs {
-        match st.check_clash(&config.def) {
-            Ok(Some(index)) => {
-                let obj = &mut st.domains[index];
-                obj.autostart = config.autostart;
-                obj.persistent = true;
-                if obj.is_active() {
-                    obj.new_def = Some(config.def);
-                } else {
-                    obj.def = config.def;
-                }
-            }
-            Ok(None) => {
-                let mut obj = DomainObj::inactive(config.def, true);
-                obj.autostart = config.autostart;
-                st.domains.push(obj);
-            }
-            Err(e) => problems.push(e.message),
-        }
-    }
+    // Definitions added on disk are picked up without an event, as before.
+    let (_, clashes) = inner.lock().reload_definitions(configs, false);
+    problems.extend(clashes);
     problems
 }
 
 fn status_files(inner: &Inner) -> Vec<std::path::PathBuf> {
-    let Ok(entries) = fs::read_dir(&inner.paths.run_dir) else {
-        return Vec::new();
-    };
-    let mut files: Vec<_> = entries
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "xml"))
-        .collect();
-    files.sort();
-    files
+    crate::domain_list::status_files(&inner.paths.run_dir)
 }
 
 /// Finds the process of a status record and reconnects its monitor; `None` when the
@@ -169,7 +142,7 @@ fn reattach(
     inner: &Arc<Inner>,
     record: &StatusRecord,
     token: u64,
-) -> Option<(GuestProcess, Arc<Monitor>, (u8, i32))> {
+) -> Option<(GuestProcess, Arc<Monitor>, (state::DomainState, i32))> {
     let process = GuestProcess::attach(record.pid)?;
     let cmdline = process.cmdline();
     let ours = cmdline.contains(&format!("guest={},", record.def.name))

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use super::defaults::parse_options;
 use super::error::QemuError;
 use super::fsutil::atomic_write;
+use crate::api::DomainState;
+use crate::domain_list::{format_status, parse_status};
 use crate::domain_xml::{escape, parse_domain_xml, DomainDef, FormatOptions};
 
 /// Everything recorded about one running guest.
@@ -13,7 +15,7 @@ use crate::domain_xml::{escape, parse_domain_xml, DomainDef, FormatOptions};
 pub struct StatusRecord {
     pub pid: i32,
     pub id: i32,
-    pub state: u8,
+    pub state: DomainState,
     pub reason: i32,
     pub monitor: PathBuf,
     /// Seconds since the epoch when the guest was started.
@@ -28,17 +30,21 @@ pub fn write_status(path: &Path, record: &StatusRecord) -> Result<(), QemuError>
         id: Some(record.id),
         secure: true,
     });
-    let indented: String = domain.lines().map(|l| format!("  {l}\n")).collect();
-    let text = format!(
-        "<domstatus state='{}' reason='{}' pid='{}' id='{}' started='{}' shutdown='{}'>\n  <monitor path='{}'/>\n{}</domstatus>\n",
-        record.state,
-        record.reason,
-        record.pid,
-        record.id,
-        record.started,
-        u8::from(record.got_shutdown),
-        escape(&record.monitor.display().to_string()),
-        indented
+    let monitor = format!(
+        "<monitor path='{}'/>",
+        escape(&record.monitor.display().to_string())
+    );
+    let text = format_status(
+        &[
+            ("state", record.state.wire().to_string()),
+            ("reason", record.reason.to_string()),
+            ("pid", record.pid.to_string()),
+            ("id", record.id.to_string()),
+            ("started", record.started.to_string()),
+            ("shutdown", u8::from(record.got_shutdown).to_string()),
+        ],
+        &[monitor],
+        &domain,
     );
     atomic_write(path, text.as_bytes())
 }
@@ -46,31 +52,23 @@ pub fn write_status(path: &Path, record: &StatusRecord) -> Result<(), QemuError>
 /// Reads a status file; `Err` names what is wrong with it.
 pub fn read_status(path: &Path) -> Result<StatusRecord, String> {
     let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
-    let doc = roxmltree::Document::parse(&text).map_err(|e| e.to_string())?;
-    let root = doc.root_element();
-    if !root.has_tag_name("domstatus") {
-        return Err("not a domstatus document".into());
-    }
+    let doc = parse_status(&text)?;
     let num = |name: &str| -> Result<i64, String> {
-        root.attribute(name)
+        doc.attribute(name)
             .and_then(|v| v.parse().ok())
             .ok_or_else(|| format!("missing or bad attribute '{name}'"))
     };
-    let monitor = root
-        .children()
-        .find(|n| n.has_tag_name("monitor"))
-        .and_then(|n| n.attribute("path"))
+    let monitor = doc
+        .child_attribute("monitor", "path")
         .ok_or("missing monitor path")?;
-    let domain = root
-        .children()
-        .find(|n| n.has_tag_name("domain"))
-        .ok_or("missing domain definition")?;
-    let def =
-        parse_domain_xml(&text[domain.range()], &parse_options()).map_err(|e| e.to_string())?;
+    let def = parse_domain_xml(&doc.domain_xml, &parse_options()).map_err(|e| e.to_string())?;
     Ok(StatusRecord {
         pid: i32::try_from(num("pid")?).map_err(|e| e.to_string())?,
         id: i32::try_from(num("id")?).map_err(|e| e.to_string())?,
-        state: u8::try_from(num("state")?).map_err(|e| e.to_string())?,
+        state: u8::try_from(num("state")?)
+            .ok()
+            .and_then(DomainState::from_wire)
+            .ok_or("missing or bad attribute 'state'")?,
         reason: i32::try_from(num("reason")?).map_err(|e| e.to_string())?,
         monitor: PathBuf::from(monitor),
         started: u64::try_from(num("started")?).map_err(|e| e.to_string())?,
@@ -90,7 +88,7 @@ mod tests {
         let record = StatusRecord {
             pid: 4242,
             id: 7,
-            state: 1,
+            state: DomainState::Running,
             reason: 1,
             monitor: PathBuf::from("/run/libvirt/qemu/s1 & co.monitor"),
             started: 1_700_000_000,

@@ -8,7 +8,7 @@ use super::state::TestState;
 use super::{defaults, parse_options};
 use crate::api::{
     domains, feature, Connection, DomainHandle, DomainInfo, DomainRef, DriverError, DriverResult,
-    EventSink, NodeInfo, SecurityLabel, SecurityModel, Uuid,
+    EventSink, NodeInfo, SecurityLabel, SecurityModel,
 };
 use crate::domain_xml::parse_domain_xml;
 
@@ -120,33 +120,7 @@ impl Connection for TestConnection {
         self.lock().list_all(flags)
     }
 
-    fn list_domain_ids(&self, max: usize) -> DriverResult<Vec<i32>> {
-        Ok(self.lock().active_ids(max))
-    }
-
-    fn num_of_domains(&self) -> DriverResult<i32> {
-        Ok(self.lock().count(true))
-    }
-
-    fn list_defined_domains(&self, max: usize) -> DriverResult<Vec<String>> {
-        Ok(self.lock().inactive_names(max))
-    }
-
-    fn num_of_defined_domains(&self) -> DriverResult<i32> {
-        Ok(self.lock().count(false))
-    }
-
-    fn lookup_by_name(&self, name: &str) -> DriverResult<DomainHandle> {
-        self.lock().lookup(|d| d.def.name == name)
-    }
-
-    fn lookup_by_uuid(&self, uuid: &Uuid) -> DriverResult<DomainHandle> {
-        self.lock().lookup(|d| d.def.uuid == *uuid)
-    }
-
-    fn lookup_by_id(&self, id: i32) -> DriverResult<DomainHandle> {
-        self.lock().lookup(|d| id >= 0 && d.id == id)
-    }
+    crate::domain_list::list_queries!(lock);
 
     fn define_xml(&self, xml: &str, flags: u32) -> DriverResult<DomainHandle> {
         let def = parse_domain_xml(xml, &parse_options())?;
@@ -202,21 +176,9 @@ impl Connection for TestConnection {
         self.lock().xml_desc(dom, flags)
     }
 
-    fn get_autostart(&self, dom: &DomainRef) -> DriverResult<bool> {
-        Ok(self.lock().get(dom)?.autostart)
-    }
-
     fn set_autostart(&self, dom: &DomainRef, autostart: bool) -> DriverResult<()> {
         self.lock().get_mut(dom)?.autostart = autostart;
         Ok(())
-    }
-
-    fn is_active(&self, dom: &DomainRef) -> DriverResult<bool> {
-        Ok(self.lock().get(dom)?.is_active())
-    }
-
-    fn is_persistent(&self, dom: &DomainRef) -> DriverResult<bool> {
-        Ok(self.lock().get(dom)?.persistent)
     }
 
     fn is_updated(&self, _dom: &DomainRef) -> DriverResult<bool> {
@@ -227,10 +189,6 @@ impl Connection for TestConnection {
     fn get_os_type(&self, _dom: &DomainRef) -> DriverResult<String> {
         // Likewise a constant, for any domain reference.
         Ok(defaults::DOMAIN_OS_TYPE.to_string())
-    }
-
-    fn get_max_memory(&self, dom: &DomainRef) -> DriverResult<u64> {
-        Ok(self.lock().get(dom)?.def.max_memory_kib)
     }
 
     fn get_max_vcpus(&self, dom: &DomainRef) -> DriverResult<i32> {

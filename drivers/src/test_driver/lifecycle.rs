@@ -1,7 +1,7 @@
 //! State transitions of test domains, following libvirt 9.0's test driver: which states
 //! allow which operations, the errors it gives otherwise, and the events each emits.
 
-use super::state::{defined_detail, DomainObj, TestState};
+use super::state::TestState;
 use crate::api::{
     create_flags, define_flags, domains, event, reason, state, undefine_flags, DomainEvent,
     DomainHandle, DomainRef, DriverError, DriverResult,
@@ -20,14 +20,7 @@ pub(super) fn check_unsupported_flags(
     allowed: u32,
     function: &str,
 ) -> DriverResult<()> {
-    if flags & !allowed != 0 {
-        return Err(DriverError::unsupported_flags(
-            domains::TEST,
-            flags & !allowed,
-            function,
-        ));
-    }
-    Ok(())
+    crate::domain_list::check_flags(domains::TEST, flags, allowed, function)
 }
 
 impl TestState {
@@ -42,7 +35,7 @@ impl TestState {
         if obj.persistent && obj.new_def.is_none() {
             obj.new_def = Some(obj.def.clone());
         }
-        obj.has_managed_save = false;
+        obj.extra.has_managed_save = false;
     }
 
     /// Marks a domain shut off, restoring its persistent configuration. Returns the stop
@@ -53,46 +46,14 @@ impl TestState {
         shutoff_reason: i32,
         detail: i32,
     ) -> DomainEvent {
-        let obj = &mut self.domains[index];
-        if let Some(persistent) = obj.new_def.take() {
-            obj.def = persistent;
-        }
-        obj.state = state::SHUTOFF;
-        obj.reason = shutoff_reason;
-        obj.id = -1;
-        let stopped = obj.lifecycle_event(event::STOPPED, detail);
-        if !obj.persistent {
-            self.remove(index);
-        }
-        stopped
+        self.mark_stopped(index, shutoff_reason, detail).0
     }
 
     /// `virDomainDefineXMLFlags`.
     pub fn define(&mut self, def: DomainDef, flags: u32) -> DriverResult<WithEvents<DomainHandle>> {
         check_unsupported_flags(flags, define_flags::VALIDATE, "testDomainDefineXMLFlags")?;
-        let index = match self.check_clash(&def)? {
-            Some(index) => {
-                let obj = &mut self.domains[index];
-                let updated = if obj.is_active() {
-                    let had_config = obj.new_def.is_some();
-                    obj.new_def = Some(def);
-                    had_config
-                } else {
-                    obj.def = def;
-                    true
-                };
-                obj.persistent = true;
-                let ev = obj.lifecycle_event(event::DEFINED, defined_detail(updated));
-                return Ok((obj.handle(), vec![ev]));
-            }
-            None => {
-                self.domains.push(DomainObj::inactive(def, true));
-                self.domains.len() - 1
-            }
-        };
-        let obj = &self.domains[index];
-        let ev = obj.lifecycle_event(event::DEFINED, event::DEFINED_ADDED);
-        Ok((obj.handle(), vec![ev]))
+        let (handle, ev) = (**self).define(def, |_| Ok(()))?;
+        Ok((handle, vec![ev]))
     }
 
     /// `virDomainCreateXML`: a transient domain, or a run of an existing inactive one with
@@ -103,24 +64,7 @@ impl TestState {
         flags: u32,
     ) -> DriverResult<WithEvents<DomainHandle>> {
         check_unsupported_flags(flags, create_flags::VALIDATE, "testDomainCreateXML")?;
-        let index = match self.check_clash(&def)? {
-            Some(index) => {
-                let obj = &mut self.domains[index];
-                if obj.is_active() {
-                    return Err(DriverError::operation_invalid(format!(
-                        "domain '{}' is already active",
-                        obj.def.name
-                    )));
-                }
-                let persistent_config = std::mem::replace(&mut obj.def, def);
-                obj.new_def = Some(persistent_config);
-                index
-            }
-            None => {
-                self.domains.push(DomainObj::inactive(def, false));
-                self.domains.len() - 1
-            }
-        };
+        let index = self.prepare_transient_start(def)?;
         self.start_domain(index, reason::RUNNING_BOOTED);
         let obj = &self.domains[index];
         let ev = obj.lifecycle_event(event::STARTED, event::STARTED_BOOTED);
@@ -136,29 +80,24 @@ impl TestState {
         )?;
         let index = self.resolve(dom)?;
         let obj = &mut self.domains[index];
-        if obj.has_managed_save && flags & undefine_flags::MANAGED_SAVE == 0 {
+        if obj.extra.has_managed_save && flags & undefine_flags::MANAGED_SAVE == 0 {
             return Err(DriverError::operation_invalid(
                 "Refusing to undefine while domain managed save image exists",
             ));
         }
         if !obj.is_active()
-            && obj.snapshot_count > 0
+            && obj.extra.snapshot_count > 0
             && flags & undefine_flags::SNAPSHOTS_METADATA == 0
         {
             return Err(DriverError::operation_invalid(format!(
                 "cannot delete inactive domain with {} snapshots",
-                obj.snapshot_count
+                obj.extra.snapshot_count
             )));
         }
-        let ev = obj.lifecycle_event(event::UNDEFINED, event::UNDEFINED_REMOVED);
-        obj.has_managed_save = false;
-        if obj.is_active() {
-            // The saved configuration stays until the domain stops, as in libvirt: a
-            // redefinition before then counts as an update.
-            obj.persistent = false;
-        } else {
-            self.remove(index);
-        }
+        obj.extra.has_managed_save = false;
+        // The saved configuration stays until the domain stops, as in libvirt: a
+        // redefinition before then counts as an update.
+        let (ev, _) = (**self).undefine(index, true);
         Ok(((), vec![ev]))
     }
 

@@ -30,14 +30,14 @@ impl TestState {
             ));
         }
         let stopped = self.stop_domain(index, reason::SHUTOFF_SAVED, event::STOPPED_SAVED);
-        self.domains[index].has_managed_save = true;
+        self.domains[index].extra.has_managed_save = true;
         Ok(((), vec![stopped]))
     }
 
     /// `virDomainManagedSaveRemove`: forgetting an image that does not exist is fine.
     pub fn managed_save_remove(&mut self, dom: &DomainRef, flags: u32) -> DriverResult<()> {
         check_unsupported_flags(flags, 0, "testDomainManagedSaveRemove")?;
-        self.get_mut(dom)?.has_managed_save = false;
+        self.get_mut(dom)?.extra.has_managed_save = false;
         Ok(())
     }
 }

@@ -68,26 +68,13 @@ impl TestDriver {
     }
 }
 
-/// The path part of a test URI ("test:///default" -> "/default", "test://host/x" -> "/x").
-fn uri_path(uri: &str) -> &str {
-    let rest = uri.split_once(':').map(|(_, rest)| rest).unwrap_or(uri);
-    let rest = rest.split(['?', '#']).next().unwrap_or("");
-    match rest.strip_prefix("//") {
-        Some(after_authority) => after_authority
-            .find('/')
-            .map(|i| &after_authority[i..])
-            .unwrap_or(""),
-        None => rest,
-    }
-}
-
 impl Driver for TestDriver {
     fn scheme(&self) -> &'static str {
         "test"
     }
 
     fn open(&self, uri: &str, _read_only: bool) -> DriverResult<Arc<dyn Connection>> {
-        match uri_path(uri) {
+        match crate::domain_list::uri_path(uri) {
             "" | "/" => Err(DriverError::new(
                 codes::INVALID_ARG,
                 domains::TEST,

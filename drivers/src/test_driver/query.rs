@@ -8,6 +8,7 @@ use crate::api::{
     codes, domains, list_flags, vcpu_flags, xml_flags, DomainHandle, DomainInfo, DomainRef,
     DriverError, DriverResult, SecurityLabel,
 };
+use crate::domain_list::ListFacts;
 use crate::domain_xml::DomainDef;
 
 fn not_running() -> DriverError {
@@ -28,57 +29,18 @@ impl TestState {
     /// `virConnectListAllDomains`.
     pub fn list_all(&self, flags: u32) -> DriverResult<Vec<DomainHandle>> {
         check_unsupported_flags(flags, list_flags::ALL, "testConnectListAllDomains")?;
-        Ok(self
-            .sorted()
-            .into_iter()
-            .filter(|d| d.matches(flags))
-            .map(|d| d.handle())
-            .collect())
-    }
-
-    pub fn active_ids(&self, max: usize) -> Vec<i32> {
-        self.sorted()
-            .into_iter()
-            .filter(|d| d.is_active())
-            .map(|d| d.id)
-            .take(max)
-            .collect()
-    }
-
-    pub fn inactive_names(&self, max: usize) -> Vec<String> {
-        self.sorted()
-            .into_iter()
-            .filter(|d| !d.is_active())
-            .map(|d| d.def.name.clone())
-            .take(max)
-            .collect()
-    }
-
-    pub fn count(&self, active: bool) -> i32 {
-        let n = self
-            .domains
-            .iter()
-            .filter(|d| d.is_active() == active)
-            .count();
-        i32::try_from(n).unwrap_or(i32::MAX)
-    }
-
-    /// Lookups report a bare "Domain not found", as the test driver does.
-    pub fn lookup<F: Fn(&super::state::DomainObj) -> bool>(
-        &self,
-        predicate: F,
-    ) -> DriverResult<DomainHandle> {
-        self.domains
-            .iter()
-            .find(|d| predicate(d))
-            .map(|d| d.handle())
-            .ok_or_else(|| DriverError::bare(codes::NO_DOMAIN, domains::TEST))
+        Ok((**self).list_all(flags, |d| ListFacts {
+            managed_save: d.extra.has_managed_save,
+            has_snapshot: d.extra.snapshot_count > 0,
+            // The test driver keeps no checkpoints.
+            ..ListFacts::default()
+        }))
     }
 
     pub fn info(&self, dom: &DomainRef) -> DriverResult<DomainInfo> {
         let obj = self.get(dom)?;
         Ok(DomainInfo {
-            state: obj.state,
+            state: obj.state.wire(),
             max_mem_kib: obj.def.max_memory_kib,
             memory_kib: obj.def.current_memory_kib,
             nr_virt_cpu: u16::try_from(obj.def.vcpus()).unwrap_or(u16::MAX),
@@ -180,13 +142,13 @@ impl TestState {
 
     pub fn managed_save(&self, dom: &DomainRef, flags: u32) -> DriverResult<bool> {
         check_unsupported_flags(flags, 0, "testDomainHasManagedSaveImage")?;
-        Ok(self.get(dom)?.has_managed_save)
+        Ok(self.get(dom)?.extra.has_managed_save)
     }
 
     pub fn snapshots(&self, dom: &DomainRef, flags: u32) -> DriverResult<i32> {
         // Roots/descendants, topological and every snapshot filter flag.
         check_unsupported_flags(flags, 0x7ff, "testDomainSnapshotNum")?;
-        Ok(i32::try_from(self.get(dom)?.snapshot_count).unwrap_or(i32::MAX))
+        Ok(i32::try_from(self.get(dom)?.extra.snapshot_count).unwrap_or(i32::MAX))
     }
 
     pub fn messages(&self, dom: &DomainRef, flags: u32) -> DriverResult<Vec<String>> {

@@ -16,7 +16,7 @@ fn default_domain_is_running_with_id_1() {
     let dom = DomainRef::from(&handle);
     assert_eq!(h.state(&dom), (RUNNING, reason::RUNNING_UNKNOWN));
     let info = h.conn.get_info(&dom).expect("info");
-    assert_eq!(info.state, state::RUNNING);
+    assert_eq!(info.state, state::RUNNING.wire());
     assert_eq!(info.max_mem_kib, 8388608);
     assert_eq!(info.memory_kib, 2097152);
     assert_eq!(info.nr_virt_cpu, 2);
