@@ -220,6 +220,14 @@ macro_rules! table_calls {
                     _ => None,
                 }
             }
+
+            fn info(&self) -> &'static $crate::table::ProcInfo {
+                Call::info(self)
+            }
+
+            fn read_only_verdict(&self) -> Result<(), $crate::table::Refusal> {
+                Call::read_only_verdict(self)
+            }
         }
     };
     (

@@ -251,10 +251,14 @@ pub fn reencode_args(prog: u32, proc_: i32, body: &[u8]) -> Option<Result<Vec<u8
     }
 }
 
-/// What the generic code needs of a program's `Call` enum.
+/// What code common to all programs needs of a program's `Call` enum.
 pub trait CallCodec: Sized {
     fn decode(proc_: i32, body: &[u8]) -> Result<Self, DecodeError>;
     /// The arguments' bytes; `None` for an unserved call.
     fn encode_args(&self) -> Option<Vec<u8>>;
     fn unserved(&self) -> Option<Unserved>;
+    /// The procedure's row.
+    fn info(&self) -> &'static ProcInfo;
+    /// Refuses the call on a read-only connection when its row says so.
+    fn read_only_verdict(&self) -> Result<(), Refusal>;
 }

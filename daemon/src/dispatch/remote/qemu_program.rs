@@ -7,7 +7,7 @@ use protocol::error::codes;
 use protocol::header::Header;
 use protocol::programs::{lxc_proc, qemu_proc};
 use protocol::qemu::{QemuDomainMonitorCommandArgs, QemuDomainMonitorCommandRet};
-use protocol::table::{DecodeError, ProcInfo, Refusal};
+use protocol::table::CallCodec;
 use std::sync::Arc;
 
 use super::{decode_error, dom_ref, drv, job, open_connection, reply_err, Action, Session};
@@ -19,11 +19,10 @@ const HMP: u32 = 1;
 
 /// The gates before a handler: authenticated, decoded, connection open,
 /// allowed on this connection.
-fn admit<C>(
+fn admit<C: CallCodec>(
     session: &Session,
     h: &Header,
-    decoded: Result<C, DecodeError>,
-    verdict: impl Fn(&C) -> (Result<(), Refusal>, &'static ProcInfo),
+    body: &[u8],
 ) -> Result<(C, Arc<dyn Connection>), Action> {
     if !session.authenticated {
         return Err(reply_err(
@@ -31,11 +30,11 @@ fn admit<C>(
             rpc_error(codes::RPC, "authentication required"),
         ));
     }
-    let call = decoded.map_err(|e| reply_err(h, decode_error(&e)))?;
+    let call = C::decode(h.proc_, body).map_err(|e| reply_err(h, decode_error(&e)))?;
     let conn = open_connection(session, h)?;
     if session.read_only {
-        if let (Err(refusal), info) = verdict(&call) {
-            return Err(reply_err(h, read_only_error(info, refusal)));
+        if let Err(refusal) = call.read_only_verdict() {
+            return Err(reply_err(h, read_only_error(call.info(), refusal)));
         }
     }
     Ok((call, conn))
@@ -43,10 +42,7 @@ fn admit<C>(
 
 pub fn handle(session: &Session, h: &Header, body: &[u8]) -> Action {
     use qemu_proc::Call;
-    let decoded = Call::decode(h.proc_, body);
-    let (call, conn) = match admit(session, h, decoded, |c: &Call| {
-        (c.read_only_verdict(), c.info())
-    }) {
+    let (call, conn) = match admit::<Call>(session, h, body) {
         Ok(admitted) => admitted,
         Err(refused) => return refused,
     };
@@ -58,10 +54,7 @@ pub fn handle(session: &Session, h: &Header, body: &[u8]) -> Action {
 
 pub fn handle_lxc(session: &Session, h: &Header, body: &[u8]) -> Action {
     use lxc_proc::Call;
-    let decoded = Call::decode(h.proc_, body);
-    let (call, _conn) = match admit(session, h, decoded, |c: &Call| {
-        (c.read_only_verdict(), c.info())
-    }) {
+    let (call, _conn) = match admit::<Call>(session, h, body) {
         Ok(admitted) => admitted,
         Err(refused) => return refused,
     };

@@ -24,7 +24,10 @@ pub fn route(
         // Answered before the connection check, in `super::handle`.
         Call::AuthList(()) | Call::AuthPolkit(()) | Call::ConnectOpen(_) => reply_err(
             h,
-            rpc_error(protocol::error::codes::INTERNAL_ERROR, "call routed twice"),
+            rpc_error(
+                protocol::error::codes::INTERNAL_ERROR,
+                "internal error: procedure dispatched after the connection check",
+            ),
         ),
         Call::ConnectClose(()) => connect::close(session, h),
         Call::ConnectSupportsFeature(a) => connect::supports_feature(session, &conn, h, a),
