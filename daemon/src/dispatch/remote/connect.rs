@@ -176,7 +176,7 @@ pub fn connect_get_version(conn: &Arc<dyn Connection>, h: &Header) -> Action {
     })
 }
 
-pub fn connect_get_lib_version(_conn: &Arc<dyn Connection>, h: &Header) -> Action {
+pub fn connect_get_lib_version(h: &Header) -> Action {
     inline(h, || {
         Ok(ConnectGetLibVersionRet {
             lib_ver: LIB_VERSION,

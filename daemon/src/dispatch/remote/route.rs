@@ -47,7 +47,7 @@ pub fn route(
         Call::ConnectDomainEventDeregister(()) => events::deregister(daemon, session, h),
         Call::ConnectGetType(()) => connect::connect_get_type(&conn, h),
         Call::ConnectGetVersion(()) => connect::connect_get_version(&conn, h),
-        Call::ConnectGetLibVersion(()) => connect::connect_get_lib_version(&conn, h),
+        Call::ConnectGetLibVersion(()) => connect::connect_get_lib_version(h),
         Call::ConnectGetHostname(()) => connect::connect_get_hostname(&conn, h),
         Call::ConnectGetUri(()) => connect::connect_get_uri(&conn, h),
         Call::ConnectGetSysinfo(a) => connect::connect_get_sysinfo(&conn, h, a),
