@@ -223,3 +223,10 @@ xdr_struct! {
         pub flags: u32,
     }
 }
+
+xdr_struct! {
+    /// `admin_connect_daemon_shutdown_args` (procedure 20, added after 9.0).
+    pub struct ConnectDaemonShutdownArgs {
+        pub flags: u32,
+    }
+}

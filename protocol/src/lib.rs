@@ -3,8 +3,15 @@
 //! Layers: [`xdr`] (primitive encoding with limits enforced before
 //! allocation), [`header`] and [`frame`] (message boundaries), [`error`] (the
 //! error body and libvirt's code/domain numbers), [`programs`] (program and
-//! procedure numbers), and the typed bodies in [`remote`], [`qemu`] and
-//! [`admin`].
+//! procedure numbers), the procedure [`table`] every procedure is declared
+//! in once (its `Call` enums decode calls), and the typed bodies in
+//! [`remote`], [`qemu`] and [`admin`].
+
+// The table macro takes one step per row of the remote program.
+#![recursion_limit = "1024"]
+
+#[macro_use]
+pub mod table;
 
 pub mod admin;
 pub mod catalog;

@@ -1,9 +1,9 @@
 //! From a decoded message to a reply: program routing, the authentication gate,
-//! the read-only check, and the procedure handlers.
+//! decoding through the procedure table, the read-only check, and the
+//! procedure handlers (one exhaustive match per program).
 
+mod access;
 pub mod admin;
-mod names;
-pub mod readonly;
 mod remote;
 mod reply;
 mod streams;
@@ -11,7 +11,7 @@ mod streams;
 use std::sync::Arc;
 
 use drivers::api::Connection;
-use protocol::error::{codes, domains, RemoteError};
+use protocol::error::codes;
 use protocol::header::{Header, MessageType, Status};
 use protocol::programs::{
     ADMIN_PROGRAM, LXC_PROGRAM, PROTOCOL_VERSION, QEMU_PROGRAM, REMOTE_PROGRAM,
@@ -176,28 +176,9 @@ pub fn handle_message(
         ADMIN_PROGRAM => admin::handle(daemon, session, header, body),
         REMOTE_PROGRAM => remote::handle(daemon, session, header, body),
         QEMU_PROGRAM => remote::qemu_program::handle(session, header, body),
-        _ => other_program(session, header),
+        // LXC_PROGRAM: the only other program that passed the check above.
+        _ => remote::qemu_program::handle_lxc(session, header, body),
     }
-}
-
-/// QEMU and LXC programs: their procedures need the matching driver, which
-/// arrives with the qemu and lxc drivers.
-fn other_program(session: &Session, header: &Header) -> Action {
-    if !session.authenticated {
-        return Action::Reply(error_reply(
-            header,
-            &rpc_error(codes::RPC, "authentication required"),
-        ));
-    }
-    let err = RemoteError::new(
-        codes::NO_SUPPORT,
-        domains::NONE,
-        format!(
-            "this function is not supported by the connection driver: {}",
-            names::other_program_api(header.prog, header.proc_)
-        ),
-    );
-    Action::Reply(error_reply(header, &err))
 }
 
 /// The libvirt version this daemon answers as (9.0.0).

@@ -8,20 +8,9 @@ use super::errors::{check_flags, internal, invalid_arg, plain};
 use crate::context::{ControlRequest, Daemon};
 use crate::logging::{LogError, LogHandle};
 
-/// `ADMIN_PROC_CONNECT_DAEMON_SHUTDOWN`: added to the admin protocol in
-/// libvirt 11.2 (`virt-admin daemon-shutdown`); 9.0 clients never send it.
-pub const CONNECT_DAEMON_SHUTDOWN: i32 = 20;
-
 /// `VIR_DAEMON_SHUTDOWN_PRESERVE`: preserve the running guests' state first: the
 /// host is going down (qemu.conf's `auto_shutdown_*`, see `host_shutdown`).
 pub const DAEMON_SHUTDOWN_PRESERVE: u32 = 1;
-
-protocol::xdr_struct! {
-    /// Arguments of [`CONNECT_DAEMON_SHUTDOWN`].
-    pub struct ConnectDaemonShutdownArgs {
-        pub flags: u32,
-    }
-}
 
 fn log_handle(daemon: &Daemon) -> Result<&LogHandle, RemoteError> {
     daemon

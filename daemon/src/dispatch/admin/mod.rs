@@ -18,8 +18,9 @@ use std::sync::Arc;
 use protocol::admin::*;
 use protocol::error::{codes, RemoteError};
 use protocol::header::Header;
-use protocol::programs::admin_proc as p;
-use protocol::xdr::{self, Xdr};
+use protocol::programs::admin_proc::Call;
+use protocol::table::DecodeError;
+use protocol::xdr::Xdr;
 use tracing::warn;
 
 use super::reply::{empty_reply, error_reply, respond, rpc_error};
@@ -28,13 +29,7 @@ use crate::context::Daemon;
 use crate::dispatch::remote_lib_version;
 use crate::server::registry::ClientInfo;
 
-pub use daemon_ctl::{
-    ConnectDaemonShutdownArgs, CONNECT_DAEMON_SHUTDOWN, DAEMON_SHUTDOWN_PRESERVE,
-};
-
-/// The highest admin procedure served (libvirt 9.0 has 19; 20 is the
-/// shutdown procedure of later versions).
-const LAST_PROCEDURE: i32 = CONNECT_DAEMON_SHUTDOWN;
+pub use daemon_ctl::DAEMON_SHUTDOWN_PRESERVE;
 
 pub fn handle(daemon: &Arc<Daemon>, session: &mut Session, h: &Header, body: &[u8]) -> Action {
     // SAFETY: geteuid has no preconditions.
@@ -49,14 +44,16 @@ pub fn handle(daemon: &Arc<Daemon>, session: &mut Session, h: &Header, body: &[u
         session.closing = true;
         return Action::Nothing;
     }
-    if h.proc_ <= 0 || h.proc_ > LAST_PROCEDURE {
-        return reply_err(
-            h,
-            rpc_error(codes::RPC, &format!("unknown procedure: {}", h.proc_)),
-        );
-    }
     let _worker = daemon.admin.workers.run_inline();
-    route(daemon, session, h, body)
+    match Call::decode(h.proc_, body) {
+        Ok(call) => route(daemon, session, h, call),
+        Err(DecodeError::UnknownProcedure(n)) => {
+            reply_err(h, rpc_error(codes::RPC, &format!("unknown procedure: {n}")))
+        }
+        Err(DecodeError::Body(_)) => {
+            reply_err(h, rpc_error(codes::RPC, "Unable to decode message payload"))
+        }
+    }
 }
 
 /// Admin clients must run as the daemon's user: the socket permissions are
@@ -65,46 +62,44 @@ pub fn peer_allowed(info: &ClientInfo, own_uid: u32) -> bool {
     info.peer_uid == Some(own_uid)
 }
 
-fn route(daemon: &Daemon, session: &mut Session, h: &Header, body: &[u8]) -> Action {
-    match h.proc_ {
-        p::CONNECT_OPEN => decode(h, body, |a: ConnectOpenArgs| {
-            errors::check_flags(a.flags, 0, "adminDispatchConnectOpen")?;
-            session.admin_open = true;
-            Ok(())
+/// The one match over the ADMIN program's calls.
+fn route(daemon: &Daemon, session: &mut Session, h: &Header, call: Call) -> Action {
+    match call {
+        Call::ConnectOpen(a) => answer(h, {
+            errors::check_flags(a.flags, 0, "adminDispatchConnectOpen").map(|()| {
+                session.admin_open = true;
+            })
         }),
-        p::CONNECT_CLOSE => {
+        Call::ConnectClose(()) => {
             session.closing = true;
             Action::Reply(empty_reply(h))
         }
-        p::CONNECT_GET_LIB_VERSION => decode(h, body, |(): ()| {
+        Call::ConnectGetLibVersion(()) => answer(
+            h,
             Ok(ConnectGetLibVersionRet {
                 lib_ver: remote_lib_version(),
-            })
-        }),
-        p::CONNECT_LIST_SERVERS => decode(h, body, |a| servers::list(daemon, a)),
-        p::CONNECT_LOOKUP_SERVER => decode(h, body, |a| servers::lookup(daemon, a)),
-        p::SERVER_GET_THREADPOOL_PARAMETERS => {
-            decode(h, body, |a| servers::threadpool_info(daemon, a))
-        }
-        p::SERVER_SET_THREADPOOL_PARAMETERS => {
-            decode(h, body, |a| servers::threadpool_set(daemon, a))
-        }
-        p::SERVER_LIST_CLIENTS => decode(h, body, |a| clients::list(daemon, a)),
-        p::SERVER_LOOKUP_CLIENT => decode(h, body, |a| clients::lookup(daemon, a)),
-        p::CLIENT_GET_INFO => decode(h, body, |a| clients::info(daemon, a)),
-        p::CLIENT_CLOSE => decode(h, body, |a| clients::close(daemon, a)),
-        p::SERVER_GET_CLIENT_LIMITS => decode(h, body, |a| servers::client_limits(daemon, a)),
-        p::SERVER_SET_CLIENT_LIMITS => decode(h, body, |a| servers::client_limits_set(daemon, a)),
-        p::CONNECT_GET_LOGGING_OUTPUTS => decode(h, body, |a| daemon_ctl::get_outputs(daemon, a)),
-        p::CONNECT_GET_LOGGING_FILTERS => decode(h, body, |a| daemon_ctl::get_filters(daemon, a)),
-        p::CONNECT_SET_LOGGING_OUTPUTS => decode(h, body, |a| daemon_ctl::set_outputs(daemon, a)),
-        p::CONNECT_SET_LOGGING_FILTERS => decode(h, body, |a| daemon_ctl::set_filters(daemon, a)),
-        p::SERVER_UPDATE_TLS_FILES => decode(h, body, |a| servers::update_tls(daemon, a)),
-        p::CONNECT_SET_DAEMON_TIMEOUT => decode(h, body, |a| daemon_ctl::set_timeout(daemon, a)),
-        CONNECT_DAEMON_SHUTDOWN => decode(h, body, |a| daemon_ctl::shutdown(daemon, a)),
-        other => reply_err(
+            }),
+        ),
+        Call::ConnectListServers(a) => answer(h, servers::list(daemon, a)),
+        Call::ConnectLookupServer(a) => answer(h, servers::lookup(daemon, a)),
+        Call::ServerGetThreadpoolParameters(a) => answer(h, servers::threadpool_info(daemon, a)),
+        Call::ServerSetThreadpoolParameters(a) => answer(h, servers::threadpool_set(daemon, a)),
+        Call::ServerListClients(a) => answer(h, clients::list(daemon, a)),
+        Call::ServerLookupClient(a) => answer(h, clients::lookup(daemon, a)),
+        Call::ClientGetInfo(a) => answer(h, clients::info(daemon, a)),
+        Call::ClientClose(a) => answer(h, clients::close(daemon, a)),
+        Call::ServerGetClientLimits(a) => answer(h, servers::client_limits(daemon, a)),
+        Call::ServerSetClientLimits(a) => answer(h, servers::client_limits_set(daemon, a)),
+        Call::ConnectGetLoggingOutputs(a) => answer(h, daemon_ctl::get_outputs(daemon, a)),
+        Call::ConnectGetLoggingFilters(a) => answer(h, daemon_ctl::get_filters(daemon, a)),
+        Call::ConnectSetLoggingOutputs(a) => answer(h, daemon_ctl::set_outputs(daemon, a)),
+        Call::ConnectSetLoggingFilters(a) => answer(h, daemon_ctl::set_filters(daemon, a)),
+        Call::ServerUpdateTlsFiles(a) => answer(h, servers::update_tls(daemon, a)),
+        Call::ConnectSetDaemonTimeout(a) => answer(h, daemon_ctl::set_timeout(daemon, a)),
+        Call::ConnectDaemonShutdown(a) => answer(h, daemon_ctl::shutdown(daemon, a)),
+        Call::Unserved(u) => reply_err(
             h,
-            rpc_error(codes::RPC, &format!("unknown procedure: {other}")),
+            rpc_error(codes::RPC, &format!("unknown procedure: {}", u.info.number)),
         ),
     }
 }
@@ -113,17 +108,9 @@ fn reply_err(h: &Header, err: RemoteError) -> Action {
     Action::Reply(error_reply(h, &err))
 }
 
-/// Decodes the arguments (the whole body, nothing left over), runs `f`,
-/// encodes its value or error.
-fn decode<A: Xdr, R: Xdr>(
-    h: &Header,
-    body: &[u8],
-    f: impl FnOnce(A) -> Result<R, RemoteError>,
-) -> Action {
-    match xdr::from_bytes::<A>(body) {
-        Ok(args) => Action::Reply(respond(h, f(args))),
-        Err(_) => reply_err(h, rpc_error(codes::RPC, "Unable to decode message payload")),
-    }
+/// Encodes a handler's value or error.
+fn answer<R: Xdr>(h: &Header, result: Result<R, RemoteError>) -> Action {
+    Action::Reply(respond(h, result))
 }
 
 #[cfg(test)]

@@ -4,15 +4,13 @@
 use std::sync::Arc;
 
 use drivers::api::Connection;
-use protocol::error::{codes, domains, RemoteError};
+use protocol::error::{codes, domains};
 use protocol::header::Header;
-use protocol::programs::remote_proc as p;
 use protocol::remote::*;
-use protocol::xdr;
 
 use super::{drv, inline, job, reply_err, Action, Session};
 use crate::context::Daemon;
-use crate::dispatch::reply::{empty_reply, ok_reply, rpc_error, with_template};
+use crate::dispatch::reply::{empty_reply, ok_reply, with_template};
 use crate::server::AuthScheme;
 
 /// VIR_CONNECT_RO in CONNECT_OPEN flags.
@@ -44,8 +42,12 @@ pub fn auth_list(daemon: &Arc<Daemon>, session: &mut Session, h: &Header) -> Act
     Action::Reply(ok_reply(h, &AuthListRet { types }))
 }
 
-pub fn feature_before_open(session: &mut Session, h: &Header, body: &[u8]) -> Action {
-    inline(h, body, |a: ConnectSupportsFeatureArgs| {
+pub fn feature_before_open(
+    session: &mut Session,
+    h: &Header,
+    a: ConnectSupportsFeatureArgs,
+) -> Action {
+    inline(h, || {
         if a.feature == FEATURE_PROGRAM_KEEPALIVE {
             session.keepalive_requested = true;
             Ok(ConnectSupportsFeatureRet { supported: 1 })
@@ -65,9 +67,9 @@ pub fn supports_feature(
     session: &mut Session,
     conn: &Arc<dyn Connection>,
     h: &Header,
-    body: &[u8],
+    a: ConnectSupportsFeatureArgs,
 ) -> Action {
-    inline(h, body, |a: ConnectSupportsFeatureArgs| {
+    inline(h, || {
         let supported = match a.feature {
             FEATURE_PROGRAM_KEEPALIVE => {
                 session.keepalive_requested = true;
@@ -84,11 +86,12 @@ pub fn supports_feature(
     })
 }
 
-pub fn open(daemon: &Arc<Daemon>, session: &mut Session, h: &Header, body: &[u8]) -> Action {
-    let args: ConnectOpenArgs = match xdr::from_bytes(body) {
-        Ok(a) => a,
-        Err(_) => return reply_err(h, rpc_error(codes::RPC, "Unable to decode message payload")),
-    };
+pub fn open(
+    daemon: &Arc<Daemon>,
+    session: &mut Session,
+    h: &Header,
+    args: ConnectOpenArgs,
+) -> Action {
     if session.conn.is_some() {
         return reply_err(
             h,
@@ -159,106 +162,129 @@ pub fn close(session: &mut Session, h: &Header) -> Action {
     Action::Reply(empty_reply(h))
 }
 
-const SERVED: &[i32] = &[
-    p::CONNECT_GET_TYPE,
-    p::CONNECT_GET_VERSION,
-    p::CONNECT_GET_LIB_VERSION,
-    p::CONNECT_GET_HOSTNAME,
-    p::CONNECT_GET_URI,
-    p::CONNECT_GET_SYSINFO,
-    p::CONNECT_GET_CAPABILITIES,
-    p::CONNECT_GET_DOMAIN_CAPABILITIES,
-    p::CONNECT_GET_MAX_VCPUS,
-    p::CONNECT_IS_SECURE,
-    p::NODE_GET_INFO,
-    p::NODE_GET_FREE_MEMORY,
-    p::NODE_GET_CELLS_FREE_MEMORY,
-    p::NODE_GET_SECURITY_MODEL,
-];
-
-pub fn serves(proc_: i32) -> bool {
-    SERVED.contains(&proc_)
+pub fn connect_get_type(conn: &Arc<dyn Connection>, h: &Header) -> Action {
+    inline(h, || {
+        Ok(ConnectGetTypeRet {
+            type_: conn.hv_type(),
+        })
+    })
 }
 
-pub fn handle(conn: &Arc<dyn Connection>, h: &Header, body: &[u8]) -> Action {
+pub fn connect_get_version(conn: &Arc<dyn Connection>, h: &Header) -> Action {
+    inline(h, || {
+        drv(conn.hv_version()).map(|hv_ver| ConnectGetVersionRet { hv_ver })
+    })
+}
+
+pub fn connect_get_lib_version(h: &Header) -> Action {
+    inline(h, || {
+        Ok(ConnectGetLibVersionRet {
+            lib_ver: LIB_VERSION,
+        })
+    })
+}
+
+pub fn connect_get_hostname(conn: &Arc<dyn Connection>, h: &Header) -> Action {
+    inline(h, || {
+        drv(conn.hostname()).map(|hostname| ConnectGetHostnameRet { hostname })
+    })
+}
+
+pub fn connect_get_uri(conn: &Arc<dyn Connection>, h: &Header) -> Action {
+    inline(h, || Ok(ConnectGetUriRet { uri: conn.uri() }))
+}
+
+pub fn connect_get_sysinfo(
+    conn: &Arc<dyn Connection>,
+    h: &Header,
+    a: ConnectGetSysinfoArgs,
+) -> Action {
     let conn = conn.clone();
-    match h.proc_ {
-        p::CONNECT_GET_TYPE => inline(h, body, |(): ()| {
-            Ok(ConnectGetTypeRet {
-                type_: conn.hv_type(),
-            })
-        }),
-        p::CONNECT_GET_VERSION => inline(h, body, |(): ()| {
-            drv(conn.hv_version()).map(|hv_ver| ConnectGetVersionRet { hv_ver })
-        }),
-        p::CONNECT_GET_LIB_VERSION => inline(h, body, |(): ()| {
-            Ok(ConnectGetLibVersionRet {
-                lib_ver: LIB_VERSION,
-            })
-        }),
-        p::CONNECT_GET_HOSTNAME => inline(h, body, |(): ()| {
-            drv(conn.hostname()).map(|hostname| ConnectGetHostnameRet { hostname })
-        }),
-        p::CONNECT_GET_URI => inline(h, body, |(): ()| Ok(ConnectGetUriRet { uri: conn.uri() })),
-        p::CONNECT_GET_SYSINFO => job(h, body, move |a: ConnectGetSysinfoArgs| {
-            drv(conn.sysinfo(a.flags)).map(|sysinfo| ConnectGetSysinfoRet { sysinfo })
-        }),
-        p::CONNECT_GET_CAPABILITIES => job(h, body, move |(): ()| {
-            drv(conn.capabilities()).map(|capabilities| ConnectGetCapabilitiesRet { capabilities })
-        }),
-        p::CONNECT_GET_DOMAIN_CAPABILITIES => {
-            job(h, body, move |a: ConnectGetDomainCapabilitiesArgs| {
-                drv(conn.domain_capabilities(
-                    a.emulatorbin.as_deref(),
-                    a.arch.as_deref(),
-                    a.machine.as_deref(),
-                    a.virttype.as_deref(),
-                    a.flags,
-                ))
-                .map(|capabilities| ConnectGetDomainCapabilitiesRet { capabilities })
-            })
-        }
-        p::CONNECT_GET_MAX_VCPUS => inline(h, body, |a: ConnectGetMaxVcpusArgs| {
-            drv(conn.max_vcpus(a.type_.as_deref()))
-                .map(|max_vcpus| ConnectGetMaxVcpusRet { max_vcpus })
-        }),
-        p::CONNECT_IS_SECURE => inline(h, body, |(): ()| {
-            Ok(ConnectIsSecureRet {
-                secure: conn.is_secure() as i32,
-            })
-        }),
-        p::NODE_GET_INFO => inline(h, body, |(): ()| {
-            drv(conn.node_info()).map(|n| NodeGetInfoRet {
-                model: NodeGetInfoRet::model_from_str(&n.model),
-                memory: n.memory_kib,
-                cpus: n.cpus as i32,
-                mhz: n.mhz as i32,
-                nodes: n.nodes as i32,
-                sockets: n.sockets as i32,
-                cores: n.cores as i32,
-                threads: n.threads as i32,
-            })
-        }),
-        p::NODE_GET_FREE_MEMORY => inline(h, body, |(): ()| {
-            drv(conn.node_free_memory()).map(|free_mem| NodeGetFreeMemoryRet { free_mem })
-        }),
-        p::NODE_GET_CELLS_FREE_MEMORY => inline(h, body, |a: NodeGetCellsFreeMemoryArgs| {
-            drv(conn.node_cells_free_memory(a.start_cell, a.maxcells))
-                .map(|cells| NodeGetCellsFreeMemoryRet { cells })
-        }),
-        p::NODE_GET_SECURITY_MODEL => inline(h, body, |(): ()| {
-            drv(conn.node_security_model()).map(|m| NodeGetSecurityModelRet {
-                model: CharArray::with_nul(&m.model),
-                doi: CharArray::with_nul(&m.doi),
-            })
-        }),
-        other => reply_err(
-            h,
-            RemoteError::new(
-                codes::INTERNAL_ERROR,
-                domains::RPC,
-                format!("unrouted procedure {other}"),
-            ),
-        ),
-    }
+    job(h, move || {
+        drv(conn.sysinfo(a.flags)).map(|sysinfo| ConnectGetSysinfoRet { sysinfo })
+    })
+}
+
+pub fn connect_get_capabilities(conn: &Arc<dyn Connection>, h: &Header) -> Action {
+    let conn = conn.clone();
+    job(h, move || {
+        drv(conn.capabilities()).map(|capabilities| ConnectGetCapabilitiesRet { capabilities })
+    })
+}
+
+pub fn connect_get_domain_capabilities(
+    conn: &Arc<dyn Connection>,
+    h: &Header,
+    a: ConnectGetDomainCapabilitiesArgs,
+) -> Action {
+    let conn = conn.clone();
+    job(h, move || {
+        drv(conn.domain_capabilities(
+            a.emulatorbin.as_deref(),
+            a.arch.as_deref(),
+            a.machine.as_deref(),
+            a.virttype.as_deref(),
+            a.flags,
+        ))
+        .map(|capabilities| ConnectGetDomainCapabilitiesRet { capabilities })
+    })
+}
+
+pub fn connect_get_max_vcpus(
+    conn: &Arc<dyn Connection>,
+    h: &Header,
+    a: ConnectGetMaxVcpusArgs,
+) -> Action {
+    inline(h, || {
+        drv(conn.max_vcpus(a.type_.as_deref())).map(|max_vcpus| ConnectGetMaxVcpusRet { max_vcpus })
+    })
+}
+
+pub fn connect_is_secure(conn: &Arc<dyn Connection>, h: &Header) -> Action {
+    inline(h, || {
+        Ok(ConnectIsSecureRet {
+            secure: conn.is_secure() as i32,
+        })
+    })
+}
+
+pub fn node_get_info(conn: &Arc<dyn Connection>, h: &Header) -> Action {
+    inline(h, || {
+        drv(conn.node_info()).map(|n| NodeGetInfoRet {
+            model: NodeGetInfoRet::model_from_str(&n.model),
+            memory: n.memory_kib,
+            cpus: n.cpus as i32,
+            mhz: n.mhz as i32,
+            nodes: n.nodes as i32,
+            sockets: n.sockets as i32,
+            cores: n.cores as i32,
+            threads: n.threads as i32,
+        })
+    })
+}
+
+pub fn node_get_free_memory(conn: &Arc<dyn Connection>, h: &Header) -> Action {
+    inline(h, || {
+        drv(conn.node_free_memory()).map(|free_mem| NodeGetFreeMemoryRet { free_mem })
+    })
+}
+
+pub fn node_get_cells_free_memory(
+    conn: &Arc<dyn Connection>,
+    h: &Header,
+    a: NodeGetCellsFreeMemoryArgs,
+) -> Action {
+    inline(h, || {
+        drv(conn.node_cells_free_memory(a.start_cell, a.maxcells))
+            .map(|cells| NodeGetCellsFreeMemoryRet { cells })
+    })
+}
+
+pub fn node_get_security_model(conn: &Arc<dyn Connection>, h: &Header) -> Action {
+    inline(h, || {
+        drv(conn.node_security_model()).map(|m| NodeGetSecurityModelRet {
+            model: CharArray::with_nul(&m.model),
+            doi: CharArray::with_nul(&m.doi),
+        })
+    })
 }

@@ -7,16 +7,16 @@ use drivers::api::Connection;
 use protocol::error::codes;
 use protocol::header::Header;
 use protocol::remote::DomainOpenConsoleArgs;
-use protocol::xdr;
 
 use super::{dom_ref, reply_err, Action, Session};
 use crate::dispatch::reply::{empty_reply, from_driver, rpc_error};
 
-pub fn open(session: &mut Session, conn: &Arc<dyn Connection>, h: &Header, body: &[u8]) -> Action {
-    let args: DomainOpenConsoleArgs = match xdr::from_bytes(body) {
-        Ok(a) => a,
-        Err(_) => return reply_err(h, rpc_error(codes::RPC, "Unable to decode message payload")),
-    };
+pub fn open(
+    session: &mut Session,
+    conn: &Arc<dyn Connection>,
+    h: &Header,
+    args: DomainOpenConsoleArgs,
+) -> Action {
     if session.streams.is_open(h.serial) {
         return reply_err(
             h,

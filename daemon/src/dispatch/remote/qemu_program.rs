@@ -1,66 +1,74 @@
-//! The QEMU program (`virsh qemu-monitor-command`): its calls pass the same
-//! authentication and open-connection gates as the REMOTE program, and are refused
-//! on read-only connections.
+//! The QEMU program (`virsh qemu-monitor-command`) and the LXC program: their
+//! calls pass the same authentication, decoding, open-connection and
+//! read-only gates as the REMOTE program, then one match each.
 
 use drivers::api::Connection;
-use protocol::error::{codes, domains, RemoteError};
+use protocol::error::codes;
 use protocol::header::Header;
+use protocol::programs::{lxc_proc, qemu_proc};
 use protocol::qemu::{QemuDomainMonitorCommandArgs, QemuDomainMonitorCommandRet};
+use protocol::table::CallCodec;
 use std::sync::Arc;
 
-use super::{dom_ref, drv, job, reply_err, Action, Session};
-use crate::dispatch::names;
-use crate::dispatch::reply::{rpc_error, with_template};
+use super::{decode_error, dom_ref, drv, job, open_connection, reply_err, Action, Session};
+use crate::dispatch::access::{not_supported, read_only_error};
+use crate::dispatch::reply::rpc_error;
 
-/// `qemu_procedure` 1.
-const DOMAIN_MONITOR_COMMAND: i32 = 1;
 /// `VIR_DOMAIN_QEMU_MONITOR_COMMAND_HMP`.
 const HMP: u32 = 1;
 
-pub fn handle(session: &Session, h: &Header, body: &[u8]) -> Action {
+/// The gates before a handler: authenticated, decoded, connection open,
+/// allowed on this connection.
+fn admit<C: CallCodec>(
+    session: &Session,
+    h: &Header,
+    body: &[u8],
+) -> Result<(C, Arc<dyn Connection>), Action> {
     if !session.authenticated {
-        return reply_err(h, rpc_error(codes::RPC, "authentication required"));
-    }
-    let Some(conn) = session.conn.clone() else {
-        return reply_err(
+        return Err(reply_err(
             h,
-            with_template(
-                codes::INTERNAL_ERROR,
-                domains::RPC,
-                "internal error: hypervisor connection not open",
-                "internal error: %s",
-                "hypervisor connection not open",
-            ),
-        );
-    };
-    let api = names::other_program_api(h.prog, h.proc_);
+            rpc_error(codes::RPC, "authentication required"),
+        ));
+    }
+    let call = C::decode(h.proc_, body).map_err(|e| reply_err(h, decode_error(&e)))?;
+    let conn = open_connection(session, h)?;
     if session.read_only {
-        return reply_err(
-            h,
-            with_template(
-                codes::OPERATION_DENIED,
-                domains::DOMAIN,
-                &format!("operation forbidden: read only access prevents {api}"),
-                "operation forbidden: %s",
-                &format!("read only access prevents {api}"),
-            ),
-        );
+        if let Err(refusal) = call.read_only_verdict() {
+            return Err(reply_err(h, read_only_error(call.info(), refusal)));
+        }
     }
-    match h.proc_ {
-        DOMAIN_MONITOR_COMMAND => monitor_command(conn, h, body),
-        _ => reply_err(
-            h,
-            RemoteError::new(
-                codes::NO_SUPPORT,
-                domains::NONE,
-                format!("this function is not supported by the connection driver: {api}"),
-            ),
-        ),
+    Ok((call, conn))
+}
+
+pub fn handle(session: &Session, h: &Header, body: &[u8]) -> Action {
+    use qemu_proc::Call;
+    let (call, conn) = match admit::<Call>(session, h, body) {
+        Ok(admitted) => admitted,
+        Err(refused) => return refused,
+    };
+    match call {
+        Call::DomainMonitorCommand(a) => monitor_command(conn, h, a),
+        Call::Unserved(u) => reply_err(h, not_supported(u.info)),
     }
 }
 
-fn monitor_command(conn: Arc<dyn Connection>, h: &Header, body: &[u8]) -> Action {
-    job(h, body, move |a: QemuDomainMonitorCommandArgs| {
+pub fn handle_lxc(session: &Session, h: &Header, body: &[u8]) -> Action {
+    use lxc_proc::Call;
+    let (call, _conn) = match admit::<Call>(session, h, body) {
+        Ok(admitted) => admitted,
+        Err(refused) => return refused,
+    };
+    match call {
+        Call::Unserved(u) => reply_err(h, not_supported(u.info)),
+    }
+}
+
+fn monitor_command(
+    conn: Arc<dyn Connection>,
+    h: &Header,
+    a: QemuDomainMonitorCommandArgs,
+) -> Action {
+    job(h, move || {
         let result = drv(conn.qemu_monitor_command(&dom_ref(&a.dom), &a.cmd, a.flags & HMP != 0))?;
         Ok(QemuDomainMonitorCommandRet {
             result: compact_json(&result, a.flags & HMP != 0),

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use drivers::api::{job_type, Connection, JobProgress, NamedParam, ParamValue};
 use protocol::error::{codes, domains, RemoteError};
 use protocol::header::Header;
-use protocol::programs::remote_proc as p;
 use protocol::remote::*;
 use protocol::{TypedParam, TypedParamValue};
 
@@ -21,126 +20,147 @@ const SCHEDULER_PARAMETERS_MAX: usize = 16;
 const JOB_STATS_COMPLETED: u32 = 1;
 const JOB_STATS_KEEP_COMPLETED: u32 = 2;
 
-const SERVED: &[i32] = &[
-    p::NODE_GET_CPU_MAP,
-    p::DOMAIN_GET_VCPUS,
-    p::DOMAIN_GET_VCPU_PIN_INFO,
-    p::DOMAIN_GET_SCHEDULER_TYPE,
-    p::DOMAIN_GET_SCHEDULER_PARAMETERS,
-    p::DOMAIN_GET_SCHEDULER_PARAMETERS_FLAGS,
-    p::DOMAIN_GET_JOB_INFO,
-    p::DOMAIN_GET_JOB_STATS,
-];
-
-pub fn serves(proc_: i32) -> bool {
-    SERVED.contains(&proc_)
+pub fn node_get_cpu_map(c: &Arc<dyn Connection>, h: &Header, a: NodeGetCpuMapArgs) -> Action {
+    inline(h, || {
+        let map = drv(c.node_cpu_map())?;
+        let bytes = (map.cpus as usize).div_ceil(8).min(CPUMAP_MAX);
+        Ok(NodeGetCpuMapRet {
+            cpumap: Opaque(if a.need_map != 0 {
+                bitmap(&map.online, bytes)
+            } else {
+                Vec::new()
+            }),
+            online: if a.need_online != 0 {
+                map.online.len() as u32
+            } else {
+                0
+            },
+            ret: i32::try_from(map.cpus).unwrap_or(i32::MAX),
+        })
+    })
 }
 
-pub fn handle(conn: &Arc<dyn Connection>, h: &Header, body: &[u8]) -> Action {
-    let c = conn.clone();
-    match h.proc_ {
-        p::NODE_GET_CPU_MAP => inline(h, body, |a: NodeGetCpuMapArgs| {
-            let map = drv(c.node_cpu_map())?;
-            let bytes = (map.cpus as usize).div_ceil(8).min(CPUMAP_MAX);
-            Ok(NodeGetCpuMapRet {
-                cpumap: Opaque(if a.need_map != 0 {
-                    bitmap(&map.online, bytes)
-                } else {
-                    Vec::new()
-                }),
-                online: if a.need_online != 0 {
-                    map.online.len() as u32
-                } else {
-                    0
-                },
-                ret: i32::try_from(map.cpus).unwrap_or(i32::MAX),
-            })
-        }),
-        p::DOMAIN_GET_VCPUS => job(h, body, move |a: DomainGetVcpusArgs| {
-            let (maxinfo, maplen) = vcpus_limits(a.maxinfo, a.maplen)?;
-            let vcpus = drv(c.get_vcpus(&dom_ref(&a.dom), maxinfo))?;
-            let mut cpumaps = Vec::with_capacity(vcpus.len() * maplen);
-            for vcpu in &vcpus {
-                cpumaps.extend(bitmap(&vcpu.affinity, maplen));
-            }
-            Ok(DomainGetVcpusRet {
-                info: vcpus
-                    .into_iter()
-                    .map(|v| VcpuInfo {
-                        number: v.number,
-                        state: v.state,
-                        cpu_time: v.cpu_time_ns,
-                        cpu: v.cpu,
-                    })
-                    .collect(),
-                cpumaps: Opaque(cpumaps),
-            })
-        }),
-        p::DOMAIN_GET_VCPU_PIN_INFO => job(h, body, move |a: DomainGetVcpuPinInfoArgs| {
-            let (ncpumaps, maplen) = vcpus_limits(a.ncpumaps, a.maplen)?;
-            let maps = drv(c.get_vcpu_pin_info(&dom_ref(&a.dom), a.flags))?;
-            let num = maps.len().min(ncpumaps);
-            let mut cpumaps = Vec::with_capacity(num * maplen);
-            for map in maps.iter().take(num) {
-                cpumaps.extend(bitmap(map, maplen));
-            }
-            Ok(DomainGetVcpuPinInfoRet {
-                cpumaps: Opaque(cpumaps),
-                num: num as i32,
-            })
-        }),
-        p::DOMAIN_GET_SCHEDULER_TYPE => inline(h, body, |a: DomainGetSchedulerTypeArgs| {
-            drv(c.scheduler_type(&dom_ref(&a.dom)))
-                .map(|(type_, nparams)| DomainGetSchedulerTypeRet { type_, nparams })
-        }),
-        p::DOMAIN_GET_SCHEDULER_PARAMETERS => {
-            inline(h, body, |a: DomainGetSchedulerParametersArgs| {
-                let params = drv(c.scheduler_params(&dom_ref(&a.dom), None))?;
-                Ok(DomainGetSchedulerParametersRet {
-                    params: limited_params(params, a.nparams)?,
-                })
-            })
+pub fn domain_get_vcpus(c: &Arc<dyn Connection>, h: &Header, a: DomainGetVcpusArgs) -> Action {
+    let c = c.clone();
+    job(h, move || {
+        let (maxinfo, maplen) = vcpus_limits(a.maxinfo, a.maplen)?;
+        let vcpus = drv(c.get_vcpus(&dom_ref(&a.dom), maxinfo))?;
+        let mut cpumaps = Vec::with_capacity(vcpus.len() * maplen);
+        for vcpu in &vcpus {
+            cpumaps.extend(bitmap(&vcpu.affinity, maplen));
         }
-        p::DOMAIN_GET_SCHEDULER_PARAMETERS_FLAGS => {
-            inline(h, body, |a: DomainGetSchedulerParametersFlagsArgs| {
-                let params = drv(c.scheduler_params(&dom_ref(&a.dom), Some(a.flags)))?;
-                Ok(DomainGetSchedulerParametersRet {
-                    params: limited_params(params, a.nparams)?,
+        Ok(DomainGetVcpusRet {
+            info: vcpus
+                .into_iter()
+                .map(|v| VcpuInfo {
+                    number: v.number,
+                    state: v.state,
+                    cpu_time: v.cpu_time_ns,
+                    cpu: v.cpu,
                 })
-            })
+                .collect(),
+            cpumaps: Opaque(cpumaps),
+        })
+    })
+}
+
+pub fn domain_get_vcpu_pin_info(
+    c: &Arc<dyn Connection>,
+    h: &Header,
+    a: DomainGetVcpuPinInfoArgs,
+) -> Action {
+    let c = c.clone();
+    job(h, move || {
+        let (ncpumaps, maplen) = vcpus_limits(a.ncpumaps, a.maplen)?;
+        let maps = drv(c.get_vcpu_pin_info(&dom_ref(&a.dom), a.flags))?;
+        let num = maps.len().min(ncpumaps);
+        let mut cpumaps = Vec::with_capacity(num * maplen);
+        for map in maps.iter().take(num) {
+            cpumaps.extend(bitmap(map, maplen));
         }
-        p::DOMAIN_GET_JOB_INFO => inline(h, body, |a: DomainGetJobInfoArgs| {
-            drv(c.job_progress(&dom_ref(&a.dom), true)).map(job_info)
-        }),
-        _ => inline(h, body, |a: DomainGetJobStatsArgs| {
-            if a.flags & !(JOB_STATS_COMPLETED | JOB_STATS_KEEP_COMPLETED) != 0 {
-                return Err(RemoteError::new(
-                    codes::INVALID_ARG,
-                    domains::NONE,
-                    format!(
-                        "unsupported flags (0x{:x}) in function virDomainGetJobStats",
-                        a.flags
-                    ),
-                ));
-            }
-            // Statistics of finished jobs are not kept: a completed job reads as none.
-            let progress = if a.flags & JOB_STATS_COMPLETED != 0 {
-                drv(c.is_active(&dom_ref(&a.dom))).map(|_| None)?
-            } else {
-                drv(c.job_progress(&dom_ref(&a.dom), false))?
-            };
-            Ok(match progress {
-                Some(job) => DomainGetJobStatsRet {
-                    type_: job_type::UNBOUNDED,
-                    params: job.to_params().into_iter().map(wire_param).collect(),
-                },
-                None => DomainGetJobStatsRet {
-                    type_: job_type::NONE,
-                    params: Vec::new(),
-                },
-            })
-        }),
-    }
+        Ok(DomainGetVcpuPinInfoRet {
+            cpumaps: Opaque(cpumaps),
+            num: num as i32,
+        })
+    })
+}
+
+pub fn domain_get_scheduler_type(
+    c: &Arc<dyn Connection>,
+    h: &Header,
+    a: DomainGetSchedulerTypeArgs,
+) -> Action {
+    inline(h, || {
+        drv(c.scheduler_type(&dom_ref(&a.dom)))
+            .map(|(type_, nparams)| DomainGetSchedulerTypeRet { type_, nparams })
+    })
+}
+
+pub fn domain_get_scheduler_parameters(
+    c: &Arc<dyn Connection>,
+    h: &Header,
+    a: DomainGetSchedulerParametersArgs,
+) -> Action {
+    inline(h, || {
+        let params = drv(c.scheduler_params(&dom_ref(&a.dom), None))?;
+        Ok(DomainGetSchedulerParametersRet {
+            params: limited_params(params, a.nparams)?,
+        })
+    })
+}
+
+pub fn domain_get_scheduler_parameters_flags(
+    c: &Arc<dyn Connection>,
+    h: &Header,
+    a: DomainGetSchedulerParametersFlagsArgs,
+) -> Action {
+    inline(h, || {
+        let params = drv(c.scheduler_params(&dom_ref(&a.dom), Some(a.flags)))?;
+        Ok(DomainGetSchedulerParametersRet {
+            params: limited_params(params, a.nparams)?,
+        })
+    })
+}
+
+pub fn domain_get_job_info(c: &Arc<dyn Connection>, h: &Header, a: DomainGetJobInfoArgs) -> Action {
+    inline(h, || {
+        drv(c.job_progress(&dom_ref(&a.dom), true)).map(job_info)
+    })
+}
+
+pub fn domain_get_job_stats(
+    c: &Arc<dyn Connection>,
+    h: &Header,
+    a: DomainGetJobStatsArgs,
+) -> Action {
+    inline(h, || {
+        if a.flags & !(JOB_STATS_COMPLETED | JOB_STATS_KEEP_COMPLETED) != 0 {
+            return Err(RemoteError::new(
+                codes::INVALID_ARG,
+                domains::NONE,
+                format!(
+                    "unsupported flags (0x{:x}) in function virDomainGetJobStats",
+                    a.flags
+                ),
+            ));
+        }
+        // Statistics of finished jobs are not kept: a completed job reads as none.
+        let progress = if a.flags & JOB_STATS_COMPLETED != 0 {
+            drv(c.is_active(&dom_ref(&a.dom))).map(|_| None)?
+        } else {
+            drv(c.job_progress(&dom_ref(&a.dom), false))?
+        };
+        Ok(match progress {
+            Some(job) => DomainGetJobStatsRet {
+                type_: job_type::UNBOUNDED,
+                params: job.to_params().into_iter().map(wire_param).collect(),
+            },
+            None => DomainGetJobStatsRet {
+                type_: job_type::NONE,
+                params: Vec::new(),
+            },
+        })
+    })
 }
 
 /// The remote driver's checks on the sizes a client asks for.

@@ -1,0 +1,126 @@
+//! The one match over the REMOTE program's calls: every served procedure
+//! has its arm here, and the compiler refuses a `serve` row without one.
+
+use std::sync::Arc;
+
+use drivers::api::Connection;
+use protocol::header::Header;
+use protocol::programs::remote_proc::Call;
+
+use super::{connect, console, domain, events, lifecycle, not_supported, save, tuning};
+use super::{reply_err, Action, Session};
+use crate::context::Daemon;
+use crate::dispatch::reply::{empty_reply, rpc_error};
+
+/// Runs the handler of a call on an open connection (access already checked).
+pub fn route(
+    daemon: &Arc<Daemon>,
+    session: &mut Session,
+    conn: Arc<dyn Connection>,
+    h: &Header,
+    call: Call,
+) -> Action {
+    match call {
+        // Answered before the connection check, in `super::handle`.
+        Call::AuthList(()) | Call::AuthPolkit(()) | Call::ConnectOpen(_) => reply_err(
+            h,
+            rpc_error(
+                protocol::error::codes::INTERNAL_ERROR,
+                "internal error: procedure dispatched after the connection check",
+            ),
+        ),
+        Call::ConnectClose(()) => connect::close(session, h),
+        Call::ConnectSupportsFeature(a) => connect::supports_feature(session, &conn, h, a),
+        Call::ConnectRegisterCloseCallback(()) | Call::ConnectUnregisterCloseCallback(()) => {
+            Action::Reply(empty_reply(h))
+        }
+        Call::DomainOpenConsole(a) => console::open(session, &conn, h, a),
+        Call::ConnectDomainEventCallbackRegisterAny(a) => {
+            events::callback_register_any(daemon, session, h, a)
+        }
+        Call::ConnectDomainEventCallbackDeregisterAny(a) => {
+            events::callback_deregister_any(daemon, session, h, a)
+        }
+        Call::ConnectDomainEventRegisterAny(a) => events::register_any(daemon, session, h, a),
+        Call::ConnectDomainEventDeregisterAny(a) => events::deregister_any(daemon, session, h, a),
+        Call::ConnectDomainEventRegister(()) => events::register(daemon, session, h),
+        Call::ConnectDomainEventDeregister(()) => events::deregister(daemon, session, h),
+        Call::ConnectGetType(()) => connect::connect_get_type(&conn, h),
+        Call::ConnectGetVersion(()) => connect::connect_get_version(&conn, h),
+        Call::ConnectGetLibVersion(()) => connect::connect_get_lib_version(h),
+        Call::ConnectGetHostname(()) => connect::connect_get_hostname(&conn, h),
+        Call::ConnectGetUri(()) => connect::connect_get_uri(&conn, h),
+        Call::ConnectGetSysinfo(a) => connect::connect_get_sysinfo(&conn, h, a),
+        Call::ConnectGetCapabilities(()) => connect::connect_get_capabilities(&conn, h),
+        Call::ConnectGetDomainCapabilities(a) => {
+            connect::connect_get_domain_capabilities(&conn, h, a)
+        }
+        Call::ConnectGetMaxVcpus(a) => connect::connect_get_max_vcpus(&conn, h, a),
+        Call::ConnectIsSecure(()) => connect::connect_is_secure(&conn, h),
+        Call::NodeGetInfo(()) => connect::node_get_info(&conn, h),
+        Call::NodeGetFreeMemory(()) => connect::node_get_free_memory(&conn, h),
+        Call::NodeGetCellsFreeMemory(a) => connect::node_get_cells_free_memory(&conn, h, a),
+        Call::NodeGetSecurityModel(()) => connect::node_get_security_model(&conn, h),
+        Call::ConnectListAllDomains(a) => domain::connect_list_all_domains(&conn, h, a),
+        Call::ConnectListDomains(a) => domain::connect_list_domains(&conn, h, a),
+        Call::ConnectNumOfDomains(()) => domain::connect_num_of_domains(&conn, h),
+        Call::ConnectListDefinedDomains(a) => domain::connect_list_defined_domains(&conn, h, a),
+        Call::ConnectNumOfDefinedDomains(()) => domain::connect_num_of_defined_domains(&conn, h),
+        Call::DomainLookupByName(a) => domain::domain_lookup_by_name(&conn, h, a),
+        Call::DomainLookupByUuid(a) => domain::domain_lookup_by_uuid(&conn, h, a),
+        Call::DomainLookupById(a) => domain::domain_lookup_by_id(&conn, h, a),
+        Call::DomainGetInfo(a) => domain::domain_get_info(&conn, h, a),
+        Call::DomainGetState(a) => domain::domain_get_state(&conn, h, a),
+        Call::DomainGetXmlDesc(a) => domain::domain_get_xml_desc(&conn, h, a),
+        Call::DomainGetAutostart(a) => domain::domain_get_autostart(&conn, h, a),
+        Call::DomainIsActive(a) => domain::domain_is_active(&conn, h, a),
+        Call::DomainIsPersistent(a) => domain::domain_is_persistent(&conn, h, a),
+        Call::DomainIsUpdated(a) => domain::domain_is_updated(&conn, h, a),
+        Call::DomainGetOsType(a) => domain::domain_get_os_type(&conn, h, a),
+        Call::DomainGetMaxMemory(a) => domain::domain_get_max_memory(&conn, h, a),
+        Call::DomainGetMaxVcpus(a) => domain::domain_get_max_vcpus(&conn, h, a),
+        Call::DomainGetVcpusFlags(a) => domain::domain_get_vcpus_flags(&conn, h, a),
+        Call::DomainHasManagedSaveImage(a) => domain::domain_has_managed_save_image(&conn, h, a),
+        Call::DomainSnapshotNum(a) => domain::domain_snapshot_num(&conn, h, a),
+        Call::DomainGetSecurityLabel(a) => domain::domain_get_security_label(&conn, h, a),
+        Call::DomainGetMessages(a) => domain::domain_get_messages(&conn, h, a),
+        Call::DomainGetHostname(a) => domain::domain_get_hostname(&conn, h, a),
+        Call::DomainDefineXml(a) => lifecycle::domain_define_xml(&conn, h, a),
+        Call::DomainDefineXmlFlags(a) => lifecycle::domain_define_xml_flags(&conn, h, a),
+        Call::DomainUndefine(a) => lifecycle::domain_undefine(&conn, h, a),
+        Call::DomainUndefineFlags(a) => lifecycle::domain_undefine_flags(&conn, h, a),
+        Call::DomainCreate(a) => lifecycle::domain_create(&conn, h, a),
+        Call::DomainCreateWithFlags(a) => lifecycle::domain_create_with_flags(&conn, h, a),
+        Call::DomainCreateXml(a) => lifecycle::domain_create_xml(&conn, h, a),
+        Call::DomainDestroy(a) => lifecycle::domain_destroy(&conn, h, a),
+        Call::DomainDestroyFlags(a) => lifecycle::domain_destroy_flags(&conn, h, a),
+        Call::DomainSuspend(a) => lifecycle::domain_suspend(&conn, h, a),
+        Call::DomainResume(a) => lifecycle::domain_resume(&conn, h, a),
+        Call::DomainShutdown(a) => lifecycle::domain_shutdown(&conn, h, a),
+        Call::DomainShutdownFlags(a) => lifecycle::domain_shutdown_flags(&conn, h, a),
+        Call::DomainReboot(a) => lifecycle::domain_reboot(&conn, h, a),
+        Call::DomainReset(a) => lifecycle::domain_reset(&conn, h, a),
+        Call::DomainSetAutostart(a) => lifecycle::domain_set_autostart(&conn, h, a),
+        Call::DomainManagedSave(a) => save::domain_managed_save(&conn, h, a),
+        Call::DomainManagedSaveRemove(a) => save::domain_managed_save_remove(&conn, h, a),
+        Call::DomainSave(a) => save::domain_save(&conn, h, a),
+        Call::DomainSaveFlags(a) => save::domain_save_flags(&conn, h, a),
+        Call::DomainRestore(a) => save::domain_restore(&conn, h, a),
+        Call::DomainRestoreFlags(a) => save::domain_restore_flags(&conn, h, a),
+        Call::DomainSetMemory(a) => save::domain_set_memory(&conn, h, a),
+        Call::DomainSetMemoryFlags(a) => save::domain_set_memory_flags(&conn, h, a),
+        Call::NodeGetCpuMap(a) => tuning::node_get_cpu_map(&conn, h, a),
+        Call::DomainGetVcpus(a) => tuning::domain_get_vcpus(&conn, h, a),
+        Call::DomainGetVcpuPinInfo(a) => tuning::domain_get_vcpu_pin_info(&conn, h, a),
+        Call::DomainGetSchedulerType(a) => tuning::domain_get_scheduler_type(&conn, h, a),
+        Call::DomainGetSchedulerParameters(a) => {
+            tuning::domain_get_scheduler_parameters(&conn, h, a)
+        }
+        Call::DomainGetSchedulerParametersFlags(a) => {
+            tuning::domain_get_scheduler_parameters_flags(&conn, h, a)
+        }
+        Call::DomainGetJobInfo(a) => tuning::domain_get_job_info(&conn, h, a),
+        Call::DomainGetJobStats(a) => tuning::domain_get_job_stats(&conn, h, a),
+        Call::Unserved(u) => reply_err(h, not_supported(u.info)),
+    }
+}
