@@ -248,7 +248,7 @@ mod tests {
     fn features(xml: &str) -> Result<CapabilityFeatures, LxcError> {
         let doc = format!(
             "<domain type='lxc'><name>c</name><memory>1024</memory>\
-             <os><type>exe</type></os><features>{xml}</features></domain>"
+             <os><type>exe</type><init>/bin/sh</init></os><features>{xml}</features></domain>"
         );
         let def = parse_domain_xml(&doc, &ParseOptions::default()).expect("parses");
         CapabilityFeatures::parse(def.extra.iter().find(|e| e.name == "features"))
