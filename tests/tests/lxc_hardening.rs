@@ -81,7 +81,13 @@ impl Drop for HostMount {
 fn make_char_device(path: &Path, major: u32, minor: u32) {
     let c = CString::new(path.as_os_str().as_bytes()).expect("path");
     // SAFETY: valid NUL-terminated path; mknod has no other preconditions.
-    let rc = unsafe { libc::mknod(c.as_ptr(), libc::S_IFCHR | 0o600, libc::makedev(major, minor)) };
+    let rc = unsafe {
+        libc::mknod(
+            c.as_ptr(),
+            libc::S_IFCHR | 0o600,
+            libc::makedev(major, minor),
+        )
+    };
     assert_eq!(rc, 0, "mknod: {}", std::io::Error::last_os_error());
 }
 
@@ -163,13 +169,20 @@ fn root_in_a_privileged_container_cannot_reach_host_devices_tunables_or_logs() {
     );
     assert!(!data.path().join("sub/probe").exists());
     let top = rootfs.wait_report("top");
-    assert!(failed(&top), "the read-only filesystem was writable:\n{top}");
+    assert!(
+        failed(&top),
+        "the read-only filesystem was writable:\n{top}"
+    );
 
     let caps = rootfs.wait_report("caps");
     for field in ["CapBnd", "CapPrm", "CapEff"] {
         let mask = cap_mask(&caps, field);
         for (bit, what) in [(17, "SYS_RAWIO"), (34, "SYSLOG"), (21, "SYS_ADMIN")] {
-            assert_ne!(mask & (1 << bit), 0, "{field} lacks granted {what}:\n{caps}");
+            assert_ne!(
+                mask & (1 << bit),
+                0,
+                "{field} lacks granted {what}:\n{caps}"
+            );
         }
         for (bit, what) in [
             (2, "DAC_READ_SEARCH"),
@@ -217,7 +230,9 @@ fn console_log_is_capped_and_rotated() {
     fs::write(&xml_path, domain_xml(&name, rootfs.path(), 64, "")).expect("write xml");
     virsh(&uri, &format!("define {}", xml_path.display())).expect_success("define");
     virsh(&uri, &format!("start {name}")).expect_success("start");
-    let log = daemon.root().join(format!("var/log/libvirt/lxc/{name}.log"));
+    let log = daemon
+        .root()
+        .join(format!("var/log/libvirt/lxc/{name}.log"));
     let rotated = daemon
         .root()
         .join(format!("var/log/libvirt/lxc/{name}.log.0"));

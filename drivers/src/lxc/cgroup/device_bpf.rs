@@ -154,7 +154,10 @@ fn bpf<T>(cmd: libc::c_long, attr: &mut T) -> io::Result<i32> {
 }
 
 fn load(rules: &[DeviceRule]) -> io::Result<OwnedFd> {
-    let bytes: Vec<u8> = program(rules).into_iter().flat_map(Insn::to_bytes).collect();
+    let bytes: Vec<u8> = program(rules)
+        .into_iter()
+        .flat_map(Insn::to_bytes)
+        .collect();
     // The kernel only asks for a licence string; no GPL-only helper is called.
     let license = CString::new("LGPL-2.1-or-later").map_err(io::Error::other)?;
     let mut name = [0u8; 16];
@@ -170,9 +173,9 @@ fn load(rules: &[DeviceRule]) -> io::Result<OwnedFd> {
     };
     let fd = match bpf(BPF_PROG_LOAD, &mut attr) {
         // Kernels before 5.11 charge programs to RLIMIT_MEMLOCK: lift it for the load only.
-        Err(e) if e.raw_os_error() == Some(libc::EPERM) => with_unlimited_memlock(|| {
-            bpf(BPF_PROG_LOAD, &mut attr)
-        })?,
+        Err(e) if e.raw_os_error() == Some(libc::EPERM) => {
+            with_unlimited_memlock(|| bpf(BPF_PROG_LOAD, &mut attr))?
+        }
         other => other?,
     };
     // SAFETY: BPF_PROG_LOAD returned a new descriptor we own.

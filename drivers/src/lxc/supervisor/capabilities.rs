@@ -102,10 +102,7 @@ impl CapabilityFeatures {
                 .find(|(name, _)| *name == child.name)
                 .map(|(_, n)| *n)
                 .ok_or_else(|| {
-                    LxcError::Unsupported(format!(
-                        "unexpected capability feature '{}'",
-                        child.name
-                    ))
+                    LxcError::Unsupported(format!("unexpected capability feature '{}'", child.name))
                 })?;
             let on = match child.attr("state").unwrap_or("on") {
                 "on" => true,
@@ -124,7 +121,10 @@ impl CapabilityFeatures {
     }
 
     fn state(&self, cap: u32) -> Option<bool> {
-        self.states.iter().find(|(n, _)| *n == cap).map(|(_, on)| *on)
+        self.states
+            .iter()
+            .find(|(n, _)| *n == cap)
+            .map(|(_, on)| *on)
     }
 
     /// The capabilities to drop; `keep_reboot` when reboot(2) only ends the container,
@@ -257,7 +257,10 @@ mod tests {
     #[test]
     fn default_policy_drops_libvirts_set_and_ours() {
         let caps = CapabilityFeatures::default();
-        assert_eq!(caps.dropped(true, 40), vec![2, 16, 17, 25, 27, 30, 32, 33, 34]);
+        assert_eq!(
+            caps.dropped(true, 40),
+            vec![2, 16, 17, 25, 27, 30, 32, 33, 34]
+        );
         assert!(caps.dropped(false, 40).contains(&SYS_BOOT));
     }
 

@@ -12,10 +12,10 @@ mod container;
 mod event_loop;
 mod idmap;
 mod log;
+mod mounts;
 mod network;
 mod proc_mounts;
 mod pty;
-mod mounts;
 
 use std::ffi::OsString;
 use std::fs;
