@@ -256,3 +256,49 @@ fn console_log_is_capped_and_rotated() {
     );
     virsh(&uri, &format!("destroy {name}")).expect_success("destroy");
 }
+
+const ROOT_PROBES: &str = r#"
+run() { out=$1; shift; ( "$@" ) > /out/.tmp 2>&1; echo "rc=$?" >> /out/.tmp; mv /out/.tmp "/out/$out"; }
+run root busybox touch /probe
+run sub busybox touch /sub/probe
+trap 'exit 0' TERM
+sleep 100000 &
+wait
+"#;
+
+#[test]
+fn read_only_root_covers_its_submounts_and_leaves_other_filesystems_writable() {
+    require_container_host();
+    let daemon = Daemon::start();
+    let uri = lxc_uri_of(&daemon);
+    let name = container_name("roroot");
+    let _cleanup = ContainerCleanup::new(daemon.root(), &name);
+    let rootfs = RootFs::new(ROOT_PROBES);
+    let _sub = HostMount::tmpfs(&rootfs.path().join("sub"));
+    // /out, where the probes report, is a writable filesystem of its own.
+    let extra = format!(
+        "    <filesystem type='mount'>\n      <source dir='{}'/>\n      \
+         <target dir='/out'/>\n    </filesystem>\n",
+        rootfs.path().join("out").display()
+    );
+    let xml = domain_xml(&name, rootfs.path(), 64, &extra).replacen(
+        "<target dir='/'/>\n",
+        "<target dir='/'/>\n      <readonly/>\n",
+        1,
+    );
+    let xml_path = rootfs.path().join("domain.xml");
+    fs::write(&xml_path, xml).expect("write xml");
+    virsh(&uri, &format!("define {}", xml_path.display())).expect_success("define");
+    virsh(&uri, &format!("start {name}")).expect_success("start");
+    let root = rootfs.wait_report("root");
+    assert!(
+        failed(&root) && root.contains("Read-only"),
+        "the read-only root was writable:\n{root}"
+    );
+    let sub = rootfs.wait_report("sub");
+    assert!(
+        failed(&sub) && sub.contains("Read-only"),
+        "a submount of the read-only root was writable:\n{sub}"
+    );
+    virsh(&uri, &format!("destroy {name}")).expect_success("destroy");
+}
