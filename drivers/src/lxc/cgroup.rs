@@ -357,6 +357,36 @@ mod tests {
     }
 
     #[test]
+    fn devices_go_to_the_v1_controller_and_a_group_without_any_is_refused() {
+        let root = std::env::temp_dir().join(format!("lxc-cg-dev-{}", std::process::id()));
+        let dir = root.join("devices/m/c.libvirt-lxc");
+        fs::create_dir_all(&dir).expect("fake tree");
+        let group = ContainerCgroup {
+            dirs: vec![GroupDir {
+                dir: dir.clone(),
+                hierarchy: Hierarchy {
+                    mount_point: root.join("devices"),
+                    mount_root: "/".into(),
+                    v2: false,
+                    controllers: vec!["devices".into()],
+                },
+            }],
+        };
+        group
+            .restrict_devices(&devices::allow_list(None))
+            .expect("v1 lines written");
+        assert_eq!(
+            fs::read_to_string(dir.join("devices.deny")).expect("deny"),
+            "a"
+        );
+        let err = ContainerCgroup::default()
+            .restrict_devices(&devices::allow_list(None))
+            .expect_err("no controller at all");
+        assert!(err.to_string().contains("cannot be limited"), "{err}");
+        let _ = fs::remove_dir_all(&root);
+    }
+
+    #[test]
     fn group_directories_follow_own_placement() {
         let root = std::env::temp_dir().join(format!("lxc-cg-{}", std::process::id()));
         let hierarchy = Hierarchy {
