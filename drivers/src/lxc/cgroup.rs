@@ -1,6 +1,9 @@
 //! A container's cgroup: `<partition>/NAME.libvirt-lxc` below the creator's own cgroup in
 //! every hierarchy that carries a controller we use, with its memory and CPU limits,
-//! freezing, accounting and removal.
+//! device allow-list, freezing, accounting and removal.
+
+mod device_bpf;
+pub mod devices;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -8,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use super::cgroup_layout::{cgroup_dir, process_cgroup, CgroupLayout, Hierarchy};
 use super::error::LxcError;
+use devices::DeviceRule;
 
 /// How long removal waits for the kernel to let go of the last dying processes.
 const REMOVE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -126,6 +130,27 @@ impl ContainerCgroup {
             }
         }
         Ok(())
+    }
+
+    /// Limits the devices the container may open or create to `rules`: the v1 `devices`
+    /// controller where a v1 hierarchy carries it, else a device program on the v2 group.
+    /// Fails when neither exists: a container must not start with every host device open.
+    pub fn restrict_devices(&self, rules: &[DeviceRule]) -> Result<(), LxcError> {
+        let v1 = self
+            .dirs
+            .iter()
+            .find(|d| !d.hierarchy.v2 && d.hierarchy.controllers.iter().any(|c| c == "devices"));
+        if let Some(group) = v1 {
+            return devices::restrict_v1(&group.dir, rules);
+        }
+        if let Some(group) = self.dirs.iter().find(|d| d.hierarchy.v2) {
+            return devices::restrict_v2(&group.dir, rules);
+        }
+        Err(LxcError::Failed(
+            "neither a cgroup v1 'devices' hierarchy nor cgroup v2 is mounted: the \
+             container's access to host devices cannot be limited"
+                .into(),
+        ))
     }
 
     /// Caps CPU use at `vcpus` CPUs' worth of time.
@@ -329,6 +354,36 @@ mod tests {
         assert_eq!(base_path("/process_api/abc"), "/process_api/abc");
         assert_eq!(base_path("/"), "");
         assert_eq!(group_name("c1"), "c1.libvirt-lxc");
+    }
+
+    #[test]
+    fn devices_go_to_the_v1_controller_and_a_group_without_any_is_refused() {
+        let root = std::env::temp_dir().join(format!("lxc-cg-dev-{}", std::process::id()));
+        let dir = root.join("devices/m/c.libvirt-lxc");
+        fs::create_dir_all(&dir).expect("fake tree");
+        let group = ContainerCgroup {
+            dirs: vec![GroupDir {
+                dir: dir.clone(),
+                hierarchy: Hierarchy {
+                    mount_point: root.join("devices"),
+                    mount_root: "/".into(),
+                    v2: false,
+                    controllers: vec!["devices".into()],
+                },
+            }],
+        };
+        group
+            .restrict_devices(&devices::allow_list(None))
+            .expect("v1 lines written");
+        assert_eq!(
+            fs::read_to_string(dir.join("devices.deny")).expect("deny"),
+            "a"
+        );
+        let err = ContainerCgroup::default()
+            .restrict_devices(&devices::allow_list(None))
+            .expect_err("no controller at all");
+        assert!(err.to_string().contains("cannot be limited"), "{err}");
+        let _ = fs::remove_dir_all(&root);
     }
 
     #[test]

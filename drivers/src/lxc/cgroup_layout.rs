@@ -5,7 +5,9 @@
 use std::path::{Path, PathBuf};
 
 /// The controllers the driver uses.
-pub const USED_CONTROLLERS: &[&str] = &["memory", "cpu", "cpuacct", "freezer", "pids", "cpuset"];
+pub const USED_CONTROLLERS: &[&str] = &[
+    "memory", "cpu", "cpuacct", "freezer", "pids", "cpuset", "devices",
+];
 
 /// One mounted hierarchy.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -105,7 +107,8 @@ impl CgroupLayout {
     }
 
     /// The hierarchies a container gets a group in: every v1 hierarchy with a used
-    /// controller, plus v2 when it is primary (all processes must be placed there).
+    /// controller, plus v2 when it is primary (all processes must be placed there) or
+    /// when no v1 hierarchy carries `devices` (the device filter then lives in v2).
     pub fn placement_hierarchies(&self) -> Vec<&Hierarchy> {
         let mut out: Vec<&Hierarchy> = Vec::new();
         if self.v2_is_primary() {
@@ -118,6 +121,9 @@ impl CgroupLayout {
                     out.push(h);
                 }
             }
+        }
+        if self.hierarchy_of("devices").is_none() {
+            out.extend(self.v2());
         }
         out
     }
@@ -186,6 +192,7 @@ mod tests {
 32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu
 33 31 0:30 / /sys/fs/cgroup/cpuacct rw,relatime - cgroup cgroup rw,cpuacct
 35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
+36 31 0:39 / /sys/fs/cgroup/devices rw,relatime - cgroup cgroup rw,devices
 37 31 0:33 / /sys/fs/cgroup/freezer rw,relatime - cgroup cgroup rw,freezer
 40 31 0:37 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,name=systemd
 41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw";
@@ -216,8 +223,26 @@ mod tests {
             .iter()
             .map(|h| h.mount_point.clone())
             .collect();
-        assert_eq!(placed.len(), 4, "{placed:?}");
+        assert_eq!(placed.len(), 5, "{placed:?}");
+        assert!(placed.contains(&PathBuf::from("/sys/fs/cgroup/devices")));
         assert!(!placed.contains(&PathBuf::from("/sys/fs/cgroup/unified")));
+    }
+
+    #[test]
+    fn hybrid_without_v1_devices_places_in_v2_for_the_device_filter() {
+        let text: String = HYBRID
+            .lines()
+            .filter(|l| !l.contains("devices"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let layout = CgroupLayout::from_mountinfo(&text, |_| String::new());
+        let placed: Vec<PathBuf> = layout
+            .placement_hierarchies()
+            .iter()
+            .map(|h| h.mount_point.clone())
+            .collect();
+        assert_eq!(placed.len(), 5, "{placed:?}");
+        assert!(placed.contains(&PathBuf::from("/sys/fs/cgroup/unified")));
     }
 
     #[test]

@@ -5,6 +5,7 @@ use crate::api::{format_uuid, Uuid};
 use crate::domain_xml::{parse_domain_xml, DomainDef, Element, ParseOptions};
 
 use super::error::LxcError;
+use super::supervisor::capabilities::CapabilityFeatures;
 use super::xml_defaults::normalise_lxc_devices;
 pub use super::xml_defaults::{console_tty, with_console_tty, EMULATOR};
 
@@ -69,6 +70,8 @@ pub struct ContainerSpec {
     /// Cgroup partition, e.g. "/machine".
     pub partition: String,
     pub console: bool,
+    /// `<features><capabilities>`: what init keeps.
+    pub capabilities: CapabilityFeatures,
 }
 
 impl ContainerSpec {
@@ -218,6 +221,7 @@ pub fn container_spec(def: &DomainDef) -> Result<ContainerSpec, LxcError> {
         idmap,
         partition,
         console,
+        capabilities: CapabilityFeatures::parse(def.extra.iter().find(|e| e.name == "features"))?,
     })
 }
 

@@ -5,13 +5,14 @@
 //! This code runs in a freshly forked child of a single-threaded supervisor, so ordinary
 //! allocation is safe; every failure is reported through the error pipe.
 
-use std::ffi::{CString, OsStr};
+use std::ffi::CString;
 use std::fs;
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
+use super::capabilities;
+use super::mounts::{bad, bind_file, c_path, make_dir, mount, readonly_recursive};
 use super::SupervisorError;
 use crate::lxc::xml::{ContainerSpec, FilesystemSpec};
 
@@ -87,6 +88,8 @@ fn prepare_and_exec(
         libc::MS_REC | libc::MS_PRIVATE,
         None,
     )?;
+    // Asked while PID 1 of the new namespace, where libvirt's probe runs too.
+    let keep_reboot = capabilities::reboot_is_contained();
     build_root(spec, staging, console)?;
     pivot_into(staging)?;
     let host = CString::new(spec.name.as_bytes()).map_err(|_| bad("hostname"))?;
@@ -96,7 +99,11 @@ fn prepare_and_exec(
         "sethostname",
     )?;
     attach_console(console.is_some())?;
-    drop_capabilities()?;
+    capabilities::drop_capabilities(
+        &spec
+            .capabilities
+            .dropped(keep_reboot, capabilities::last_cap()),
+    )?;
     reset_signals();
     set_identity(spec)?;
     if let Some(dir) = &spec.init_dir {
@@ -130,6 +137,16 @@ fn build_root(
         libc::MS_BIND | libc::MS_REC,
         None,
     )?;
+    if readonly {
+        // Mount points are made while the root can still be written; the filesystems,
+        // /proc, /sys and /dev mounted on them afterwards keep their own modes.
+        let mut points = vec![".oldroot", "proc", "sys", "dev"];
+        points.extend(spec.filesystems.iter().map(|f| f.target()));
+        for point in points {
+            let _ = fs::create_dir_all(inside(staging, point));
+        }
+        readonly_recursive(staging)?;
+    }
     for fs_spec in &spec.filesystems {
         if fs_spec.target() == "/" {
             continue;
@@ -148,7 +165,7 @@ fn build_root(
                     None,
                 )?;
                 if *readonly {
-                    remount_readonly(&target)?;
+                    readonly_recursive(&target)?;
                 }
             }
             FilesystemSpec::Ram { usage_kib, .. } => {
@@ -173,6 +190,7 @@ fn build_root(
         libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
         None,
     )?;
+    super::proc_mounts::harden(&proc_dir, spec.private_net)?;
     let sys_dir = staging.join("sys");
     make_dir(&sys_dir)?;
     let ro = libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
@@ -184,13 +202,9 @@ fn build_root(
             libc::MS_BIND | libc::MS_REC,
             None,
         )?;
-        remount_readonly(&sys_dir)?;
+        readonly_recursive(&sys_dir)?;
     }
-    build_dev(staging, console)?;
-    if readonly {
-        remount_readonly(staging)?;
-    }
-    Ok(())
+    build_dev(staging, console)
 }
 
 /// A tmpfs `/dev` with the usual nodes (bound from the host, which also works where
@@ -312,29 +326,6 @@ fn reset_signals() {
     }
 }
 
-/// Capabilities no container may use even as root: loading modules, setting the host
-/// clock, raw I/O ports, the audit and MAC policy. Dropped from the bounding set, so
-/// nothing exec'd in the container regains them.
-const DROPPED_CAPABILITIES: &[libc::c_int] = &[
-    16, // CAP_SYS_MODULE
-    17, // CAP_SYS_RAWIO
-    25, // CAP_SYS_TIME
-    30, // CAP_AUDIT_CONTROL
-    32, // CAP_MAC_OVERRIDE
-    33, // CAP_MAC_ADMIN
-];
-
-fn drop_capabilities() -> Result<(), SupervisorError> {
-    for cap in DROPPED_CAPABILITIES {
-        // SAFETY: prctl with PR_CAPBSET_DROP takes a capability number.
-        check(
-            unsafe { libc::prctl(libc::PR_CAPBSET_DROP, *cap as libc::c_ulong, 0, 0, 0) },
-            "dropping a capability",
-        )?;
-    }
-    Ok(())
-}
-
 /// `<inituser>`/`<initgroup>`: numeric ids or names from the container's own files.
 fn set_identity(spec: &ContainerSpec) -> Result<(), SupervisorError> {
     let gid = match &spec.init_group {
@@ -402,78 +393,6 @@ fn exec_init(spec: &ContainerSpec) -> Result<Never, SupervisorError> {
 
 fn inside(root: &Path, target: &str) -> PathBuf {
     root.join(target.trim_start_matches('/'))
-}
-
-fn make_dir(path: &Path) -> Result<(), SupervisorError> {
-    fs::create_dir_all(path).map_err(|e| SupervisorError::io_at("cannot create directory", path, e))
-}
-
-fn bind_file(source: &Path, target: &Path) -> Result<(), SupervisorError> {
-    if fs::symlink_metadata(target).is_err() {
-        fs::File::create(target)
-            .map_err(|e| SupervisorError::io_at("cannot create mount point", target, e))?;
-    }
-    mount(Some(source), target, None, libc::MS_BIND, None)
-}
-
-fn remount_readonly(target: &Path) -> Result<(), SupervisorError> {
-    mount(
-        None,
-        target,
-        None,
-        libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY | libc::MS_REC,
-        None,
-    )
-}
-
-fn c_path(path: &Path) -> Result<CString, SupervisorError> {
-    CString::new(path.as_os_str().as_bytes()).map_err(|_| bad("path"))
-}
-
-fn bad(what: &str) -> SupervisorError {
-    SupervisorError::Failed(format!("{what} contains a NUL byte"))
-}
-
-fn mount(
-    source: Option<&Path>,
-    target: &Path,
-    fstype: Option<&str>,
-    flags: libc::c_ulong,
-    data: Option<&str>,
-) -> Result<(), SupervisorError> {
-    let source_c = source.map(c_path).transpose()?;
-    let target_c = c_path(target)?;
-    let fstype_c = fstype
-        .map(|t| CString::new(t).map_err(|_| bad("fstype")))
-        .transpose()?;
-    let data_c = data
-        .map(|d| CString::new(d).map_err(|_| bad("options")))
-        .transpose()?;
-    let ptr = |c: &Option<CString>| c.as_ref().map_or(std::ptr::null(), |c| c.as_ptr());
-    // SAFETY: every pointer is NULL or a valid NUL-terminated string alive for the call.
-    let rc = unsafe {
-        libc::mount(
-            ptr(&source_c),
-            target_c.as_ptr(),
-            ptr(&fstype_c),
-            flags,
-            ptr(&data_c).cast(),
-        )
-    };
-    if rc != 0 {
-        return Err(SupervisorError::Failed(format!(
-            "cannot mount {} on '{}': {}",
-            source
-                .map_or_else(
-                    || OsStr::new("(remount)").to_os_string(),
-                    |s| s.as_os_str().to_os_string()
-                )
-                .to_string_lossy(),
-            target.display(),
-            std::io::Error::last_os_error()
-        )));
-    }
-    Ok(())
 }
 
 fn check(rc: i32, what: &str) -> Result<(), SupervisorError> {

@@ -197,7 +197,7 @@ fn copy_console(running: &mut RunningContainer, clients: &mut [Client]) -> bool 
     match console.master.read(&mut buffer) {
         Ok(0) => false,
         Ok(n) => {
-            let _ = std::io::stderr().write_all(&buffer[..n]);
+            running.log.write(&buffer[..n]);
             // The client socket stays non-blocking: a reader that falls
             // behind loses console output rather than stalling the container.
             for client in clients.iter_mut().filter(|c| c.console) {

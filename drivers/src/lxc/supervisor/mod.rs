@@ -6,11 +6,15 @@
 //! Start-up contract with the daemon: the first line on stdout is
 //! `ok INITPID SUPERVISORPID CONSOLEPTY` once init runs and the control socket listens, or `error MESSAGE`.
 
+pub mod capabilities;
+mod console_log;
 mod container;
 mod event_loop;
 mod idmap;
 mod log;
+mod mounts;
 mod network;
+mod proc_mounts;
 mod pty;
 
 use std::ffi::OsString;
@@ -19,7 +23,7 @@ use std::io::{Read, Write};
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
-use super::cgroup::ContainerCgroup;
+use super::cgroup::{devices, ContainerCgroup};
 use super::cgroup_layout::CgroupLayout;
 use super::status::parse_status;
 use super::xml::{parse_lxc_xml, ContainerSpec};
@@ -169,6 +173,8 @@ pub struct RunningContainer {
     pub console: Option<pty::Pty>,
     pub listener: std::os::unix::net::UnixListener,
     pub host_interfaces: Vec<String>,
+    /// Where console output goes, size-capped.
+    pub log: console_log::ConsoleLog,
 }
 
 fn start(args: &SupervisorArgs) -> Result<RunningContainer, SupervisorError> {
@@ -183,6 +189,8 @@ fn start(args: &SupervisorArgs) -> Result<RunningContainer, SupervisorError> {
         cgroup.init_cpuset()?;
         cgroup.set_memory_limit(spec.memory_kib)?;
         cgroup.set_vcpu_quota(spec.vcpus)?;
+        let console_device = devices::char_device_of(&console.slave_path);
+        cgroup.restrict_devices(&devices::allow_list(console_device))?;
         fs::create_dir_all(&args.staging)
             .map_err(|e| SupervisorError::io_at("cannot create", &args.staging, e))?;
         spawn_container(args, &spec, &cgroup, &console)
@@ -210,6 +218,7 @@ fn start(args: &SupervisorArgs) -> Result<RunningContainer, SupervisorError> {
         console: Some(console),
         listener,
         host_interfaces,
+        log: console_log::ConsoleLog::from_stderr(),
     })
 }
 
