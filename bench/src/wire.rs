@@ -45,8 +45,9 @@ pub enum WireError {
     /// load loop's results.
     #[error(transparent)]
     Tls(Box<TlsError>),
+    /// Boxed for the same reason.
     #[error(transparent)]
-    Client(ClientError),
+    Client(Box<ClientError>),
 }
 
 impl From<ClientError> for WireError {
@@ -54,7 +55,7 @@ impl From<ClientError> for WireError {
         match e {
             ClientError::Connect { source, .. } | ClientError::Io(source) => WireError::Io(source),
             ClientError::Tls(e) => WireError::Tls(e),
-            other => WireError::Client(other),
+            other => WireError::Client(Box::new(other)),
         }
     }
 }

@@ -16,6 +16,8 @@ pub mod tls;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tls_tests;
 
 pub use connection::{Client, Reply, DEFAULT_EVENT_QUEUE};
 pub use error::ClientError;
