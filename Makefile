@@ -86,7 +86,7 @@ args_var_of = $(shell echo '$(1)' | tr a-z A-Z)_ARGS
 all: build
 
 build:
-	$(CARGO) build --release -p daemon --bin libvirtd --bin libvirt-guests --bin libvirt_lxc
+	$(CARGO) build --release -p daemon -p guests --bin libvirtd --bin libvirt-guests --bin libvirt_lxc
 
 units: $(addprefix $(UNIT_BUILD)/,$(ALL_UNITS))
 

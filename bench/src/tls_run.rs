@@ -5,17 +5,16 @@
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::Path;
-use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use rustls::ClientConfig;
+use client::{TlsConfig, TlsError};
 
 use crate::launch::{log_tail, DaemonSpec, Extra, LaunchError, RunningDaemon};
 use crate::load::Bounds;
 use crate::phases::{Rounds, Throughput};
 use crate::pki::{Pki, PkiError, SERVER_NAME};
-use crate::tls_client::{client_config, TlsClientError, TlsConnectError, TlsEndpoint};
+use crate::tls_client::{client_config, TlsEndpoint};
 use crate::tls_phases::TlsSetups;
 use crate::transport::Endpoint;
 use crate::wire::{Session, WireError};
@@ -30,7 +29,7 @@ pub enum TlsRunError {
     #[error("making certificates: {0}")]
     Pki(#[from] PkiError),
     #[error(transparent)]
-    Client(#[from] TlsClientError),
+    Client(#[from] TlsError),
     #[error("creating {0}: {1}")]
     Directory(std::path::PathBuf, io::Error),
     #[error("finding a free TCP port: {0}")]
@@ -64,7 +63,7 @@ pub struct TlsFigures {
 /// The run's certificates and the client configuration built from them.
 pub struct TlsMaterial {
     pub pki: Pki,
-    pub client: Arc<ClientConfig>,
+    pub client: TlsConfig,
 }
 
 /// A daemon started with a TLS listener.
@@ -101,7 +100,7 @@ pub fn start(
     };
     let daemon = spec.start_with(dir, &extra)?;
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-    let endpoint = TlsEndpoint::new(addr, SERVER_NAME, Arc::clone(&material.client))?;
+    let endpoint = TlsEndpoint::new(addr, SERVER_NAME, material.client.clone());
     wait_serving(&endpoint).map_err(|source| TlsRunError::NotServing {
         label: spec.label,
         addr,
@@ -131,8 +130,8 @@ fn wait_serving(endpoint: &TlsEndpoint) -> Result<(), WireError> {
     }
 }
 
-fn refused(e: &TlsConnectError) -> bool {
-    matches!(e, TlsConnectError::Connect(io) if io.kind() == io::ErrorKind::ConnectionRefused)
+fn refused(e: &TlsError) -> bool {
+    matches!(e, TlsError::Connect(io) if io.kind() == io::ErrorKind::ConnectionRefused)
 }
 
 #[cfg(test)]

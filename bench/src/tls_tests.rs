@@ -18,9 +18,10 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
 use crate::load::{run_lockstep, Bounds};
 use crate::pki::{Pki, SERVER_NAME};
-use crate::tls_client::{client_config, TlsConnectError, TlsEndpoint};
+use crate::tls_client::{client_config, TlsEndpoint};
 use crate::transport::Endpoint;
 use crate::wire::{Session, WireError};
+use client::{ClientError, TlsError};
 
 fn server_config(pki: &Pki) -> Arc<ServerConfig> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -90,7 +91,7 @@ fn certtool_files_carry_a_mutually_authenticated_session_and_lockstep_load() {
     let client = client_config(&pki.client).unwrap();
 
     let (addr, server) = serve_one(server_config(&pki), 0x01);
-    let endpoint = Endpoint::Tls(TlsEndpoint::new(addr, SERVER_NAME, client.clone()).unwrap());
+    let endpoint = Endpoint::Tls(TlsEndpoint::new(addr, SERVER_NAME, client.clone()));
     let mut session = Session::connect_to(&endpoint).unwrap();
     // A blocking call, then the non-blocking lock-step engine.
     session.call(66, &[]).unwrap();
@@ -106,9 +107,9 @@ fn certtool_files_carry_a_mutually_authenticated_session_and_lockstep_load() {
     assert_eq!(server.join().unwrap(), (301, true));
 
     let (addr, server) = serve_one(server_config(&pki), 0x00);
-    let endpoint = Endpoint::Tls(TlsEndpoint::new(addr, SERVER_NAME, client).unwrap());
+    let endpoint = Endpoint::Tls(TlsEndpoint::new(addr, SERVER_NAME, client));
     match Session::connect_to(&endpoint) {
-        Err(WireError::Tls(e)) if matches!(*e, TlsConnectError::BadConfirmation(0)) => {}
+        Err(WireError::Tls(e)) if matches!(*e, TlsError::BadConfirmation(0)) => {}
         Err(other) => panic!("unexpected error: {other}"),
         Ok(_) => panic!("a refusal byte was taken for the confirmation"),
     }
@@ -121,9 +122,9 @@ fn a_server_name_outside_the_certificate_is_refused() {
     let pki = Pki::create(dir.path()).expect("certtool (gnutls-bin) makes the certificates");
     let client = client_config(&pki.client).unwrap();
     let (addr, server) = serve_one(server_config(&pki), 0x01);
-    let endpoint = TlsEndpoint::new(addr, "elsewhere.example", client).unwrap();
+    let endpoint = TlsEndpoint::new(addr, "elsewhere.example", client);
     match endpoint.connect() {
-        Err(TlsConnectError::Handshake(e)) => {
+        Err(ClientError::Tls(e)) if matches!(*e, TlsError::Handshake(_)) => {
             assert!(e.to_string().contains("certificate"), "{e}")
         }
         Err(other) => panic!("unexpected error: {other}"),

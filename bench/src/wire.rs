@@ -1,22 +1,20 @@
-//! The few remote-program calls the benchmark makes, and a blocking client
-//! that performs them one at a time on a Unix socket or over TLS.
+//! The few remote-program calls the benchmark makes, on the client crate's
+//! connection (Unix socket or TLS), one at a time.
 //!
 //! Both daemons are driven with byte-identical messages built here, so any
 //! difference in the figures comes from the servers.
 
-use std::io::{self, Read, Write};
-use std::os::unix::net::UnixStream;
 use std::path::Path;
 
-use protocol::frame::{encode_message, message_len, split_message, LEN_WORD};
+use client::{Client, ClientError, Stream, TlsError};
+use protocol::frame::{encode_message, LEN_WORD};
 use protocol::header::{Header, MessageType, Status};
 use protocol::programs::{remote_proc, REMOTE_PROGRAM};
 use protocol::remote::{ConnectGetLibVersionRet, ConnectOpenArgs};
 use protocol::xdr::{from_bytes, to_bytes};
 use protocol::RemoteError;
 
-use crate::tls_client::TlsConnectError;
-use crate::transport::{Endpoint, Transport};
+use crate::transport::Endpoint;
 
 /// The hypervisor URI every connection opens: libvirt's built-in test
 /// driver, so no hypervisor is involved on either side.
@@ -29,11 +27,7 @@ pub const SERIAL_OFFSET: usize = LEN_WORD + 16;
 #[derive(Debug, thiserror::Error)]
 pub enum WireError {
     #[error("socket i/o: {0}")]
-    Io(#[from] io::Error),
-    #[error("bad frame from the daemon: {0}")]
-    Frame(#[from] protocol::frame::FrameError),
-    #[error("the daemon closed the connection")]
-    Closed,
+    Io(#[from] std::io::Error),
     #[error("reply to {proc_name} carries serial {got}, expected {want}")]
     SerialMismatch {
         proc_name: &'static str,
@@ -50,12 +44,19 @@ pub enum WireError {
     /// Boxed: rustls errors are large and this error travels through the
     /// load loop's results.
     #[error(transparent)]
-    Tls(Box<TlsConnectError>),
+    Tls(Box<TlsError>),
+    /// Boxed for the same reason.
+    #[error(transparent)]
+    Client(Box<ClientError>),
 }
 
-impl From<TlsConnectError> for WireError {
-    fn from(e: TlsConnectError) -> WireError {
-        WireError::Tls(Box::new(e))
+impl From<ClientError> for WireError {
+    fn from(e: ClientError) -> WireError {
+        match e {
+            ClientError::Connect { source, .. } | ClientError::Io(source) => WireError::Io(source),
+            ClientError::Tls(e) => WireError::Tls(e),
+            other => WireError::Client(Box::new(other)),
+        }
     }
 }
 
@@ -96,15 +97,13 @@ pub fn check_reply(header: &Header, body: &[u8], proc_: i32, serial: u32) -> Res
 
 /// One connection used in lock-step: send a call, wait for its reply.
 pub struct Session {
-    stream: Transport,
-    next_serial: u32,
-    buf: Vec<u8>,
+    client: Client,
 }
 
 impl Session {
     /// A session on a daemon's Unix socket.
     pub fn connect(socket: &Path) -> Result<Session, WireError> {
-        Ok(Session::from_stream(UnixStream::connect(socket)?))
+        Ok(Session::from_client(Client::connect_unix(socket)?))
     }
 
     /// A session on either transport; for TLS the handshake and the
@@ -112,46 +111,36 @@ impl Session {
     pub fn connect_to(endpoint: &Endpoint) -> Result<Session, WireError> {
         match endpoint {
             Endpoint::Unix(socket) => Session::connect(socket),
-            Endpoint::Tls(tls) => Ok(Session::from_transport(Transport::Tls(Box::new(
-                tls.connect()?,
-            )))),
+            Endpoint::Tls(tls) => Ok(Session::from_client(tls.connect()?)),
         }
     }
 
-    pub fn from_stream(stream: UnixStream) -> Session {
-        Session::from_transport(Transport::Unix(stream))
+    pub fn from_stream(stream: std::os::unix::net::UnixStream) -> Session {
+        Session::from_client(Client::new(Stream::Unix(stream)))
     }
 
-    pub fn from_transport(stream: Transport) -> Session {
-        Session {
-            stream,
-            next_serial: 0,
-            buf: Vec::with_capacity(256),
-        }
+    pub fn from_client(client: Client) -> Session {
+        Session { client }
     }
 
-    pub fn stream(&self) -> &Transport {
-        &self.stream
+    pub fn stream(&self) -> &Stream {
+        self.client.stream()
     }
 
-    pub fn stream_mut(&mut self) -> &mut Transport {
-        &mut self.stream
+    /// The socket, for the load engine that drives it itself.
+    pub fn stream_mut(&mut self) -> &mut Stream {
+        self.client.stream_mut()
     }
 
     /// Sends one call and returns the body of its successful reply.
     /// Asynchronous messages (keepalive, events) are skipped.
     pub fn call(&mut self, proc_: i32, body: &[u8]) -> Result<Vec<u8>, WireError> {
-        let serial = self.next_serial;
-        self.next_serial = self.next_serial.wrapping_add(1);
-        self.stream.write_all(&call_message(proc_, serial, body))?;
-        loop {
-            self.read_message()?;
-            let (header, reply) = split_message(&self.buf)?;
-            if header.message_type() != Some(MessageType::Reply) {
-                continue;
-            }
-            check_reply(&header, reply, proc_, serial)?;
-            return Ok(reply.to_vec());
+        match self.client.call_raw(REMOTE_PROGRAM, proc_, body) {
+            Err(ClientError::Remote(e)) => Err(WireError::Remote {
+                proc_name: remote_proc::name(proc_).unwrap_or("call"),
+                message: e.to_string(),
+            }),
+            other => Ok(other?),
         }
     }
 
@@ -175,25 +164,6 @@ impl Session {
     pub fn close(&mut self) -> Result<(), WireError> {
         self.call(remote_proc::CONNECT_CLOSE, &[])?;
         Ok(())
-    }
-
-    /// Reads exactly one whole message into `self.buf`.
-    fn read_message(&mut self) -> Result<(), WireError> {
-        let mut word = [0u8; LEN_WORD];
-        read_full(&mut self.stream, &mut word)?;
-        let len = message_len(word)?;
-        self.buf.clear();
-        self.buf.extend_from_slice(&word);
-        self.buf.resize(len, 0);
-        read_full(&mut self.stream, &mut self.buf[LEN_WORD..])
-    }
-}
-
-fn read_full(stream: &mut impl Read, out: &mut [u8]) -> Result<(), WireError> {
-    match stream.read_exact(out) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Err(WireError::Closed),
-        Err(e) => Err(WireError::Io(e)),
     }
 }
 

@@ -10,7 +10,6 @@ use drivers::api::DriverRegistry;
 use tracing::{info, warn};
 
 use crate::context::Daemon;
-use crate::guests::state_files::LOCK_FILE;
 use crate::paths::Paths;
 
 /// The link `systemctl enable libvirt-guests` creates (its unit is wanted by
@@ -18,10 +17,14 @@ use crate::paths::Paths;
 pub const LIBVIRT_GUESTS_WANTS_LINK: &str =
     "/etc/systemd/system/multi-user.target.wants/libvirt-guests.service";
 
+/// The lock file libvirt-guests' `start` leaves (Debian's location); the
+/// libvirt-guests program writes it, the daemon only looks for it.
+pub const LIBVIRT_GUESTS_LOCK_FILE: &str = "/var/lock/libvirt-guests";
+
 /// Whether libvirt-guests is set up on this host: its unit is enabled, or its lock
 /// file says its `start` ran since boot (hosts without systemd).
 pub fn libvirt_guests_enabled(paths: &Paths) -> bool {
-    [LIBVIRT_GUESTS_WANTS_LINK, LOCK_FILE]
+    [LIBVIRT_GUESTS_WANTS_LINK, LIBVIRT_GUESTS_LOCK_FILE]
         .iter()
         .any(|file| paths.rooted(Path::new(file)).symlink_metadata().is_ok())
 }
@@ -65,7 +68,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let paths = paths_in(dir.path());
         assert!(!libvirt_guests_enabled(&paths));
-        let lock = paths.rooted(Path::new(LOCK_FILE));
+        let lock = paths.rooted(Path::new(LIBVIRT_GUESTS_LOCK_FILE));
         std::fs::create_dir_all(lock.parent().expect("parent")).expect("mkdir");
         std::fs::write(&lock, b"").expect("lock");
         assert!(libvirt_guests_enabled(&paths));

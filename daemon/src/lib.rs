@@ -10,7 +10,6 @@ pub mod daemon_hooks;
 pub mod daemonize;
 pub mod dispatch;
 pub mod events;
-pub mod guests;
 pub mod host_shutdown;
 pub mod logging;
 pub mod notify;

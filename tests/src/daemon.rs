@@ -494,21 +494,17 @@ impl Drop for Daemon {
 /// serves it; a PONG to our PING proves the session loop runs (drivers are
 /// loaded by then).
 fn answers_keepalive(socket: &std::path::Path) -> bool {
-    use std::io::{Read, Write};
-    const PING: [u8; 28] = [
-        0, 0, 0, 28, 0x6b, 0x65, 0x65, 0x70, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0,
-        0, 0,
-    ];
-    let Ok(mut stream) = UnixStream::connect(socket) else {
+    use protocol::programs::{keepalive, KEEPALIVE_PROGRAM};
+    use protocol::{encode_message, Header, MessageType};
+    let Ok(mut client) = client::Client::connect_unix(socket) else {
         return false;
     };
-    if stream
-        .set_read_timeout(Some(Duration::from_millis(500)))
-        .is_err()
-        || stream.write_all(&PING).is_err()
-    {
+    let ping = Header::new(KEEPALIVE_PROGRAM, keepalive::PING, MessageType::Message, 0);
+    if client.send_bytes(&encode_message(&ping, &[])).is_err() {
         return false;
     }
-    let mut reply = [0u8; 28];
-    stream.read_exact(&mut reply).is_ok() && reply[4..8] == PING[4..8] && reply[15] == 2
+    matches!(
+        client.recv(Some(Duration::from_millis(500))),
+        Ok(Some(m)) if m.header.prog == KEEPALIVE_PROGRAM && m.header.proc_ == keepalive::PONG
+    )
 }

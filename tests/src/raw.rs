@@ -1,17 +1,18 @@
-//! A minimal protocol client for what real clients never send: malformed
-//! frames, calls refused on read-only connections, silent keepalive peers.
+//! A protocol client for what real clients never send: malformed frames,
+//! calls refused on read-only connections, silent keepalive peers. It is the
+//! client crate's connection with keepalive answering off and events
+//! dropped, plus panicking helpers for tests.
 
-use std::io::{self, Read, Write};
-use std::net::{Shutdown, TcpStream};
-use std::os::unix::net::UnixStream;
+use std::io;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use protocol::error::RemoteError;
-use protocol::frame::{encode_message, FrameDecoder, FrameError, Message};
-use protocol::header::{Header, MessageType, Status};
+use client::{Client, ClientError};
+use protocol::frame::{FrameError, Message};
 use protocol::programs::{keepalive, remote_proc, KEEPALIVE_PROGRAM, REMOTE_PROGRAM};
+use protocol::remote::ConnectOpenArgs;
 use protocol::xdr::{self, Xdr};
+use protocol::RemoteError;
 
 /// Default wait for one reply.
 pub const REPLY_TIMEOUT: Duration = Duration::from_secs(15);
@@ -28,36 +29,19 @@ pub enum RawError {
     Frame(#[from] FrameError),
     #[error("cannot decode the reply body: {0}")]
     Decode(#[from] xdr::XdrError),
+    #[error("{0}")]
+    Client(ClientError),
 }
 
-enum Conn {
-    Unix(UnixStream),
-    Tcp(TcpStream),
-}
-
-impl Conn {
-    fn set_read_timeout(&self, t: Option<Duration>) -> io::Result<()> {
-        match self {
-            Conn::Unix(s) => s.set_read_timeout(t),
-            Conn::Tcp(s) => s.set_read_timeout(t),
-        }
-    }
-    fn shutdown_write(&self) -> io::Result<()> {
-        match self {
-            Conn::Unix(s) => s.shutdown(Shutdown::Write),
-            Conn::Tcp(s) => s.shutdown(Shutdown::Write),
-        }
-    }
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Conn::Unix(s) => s.read(buf),
-            Conn::Tcp(s) => s.read(buf),
-        }
-    }
-    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        match self {
-            Conn::Unix(s) => s.write_all(buf),
-            Conn::Tcp(s) => s.write_all(buf),
+impl From<ClientError> for RawError {
+    fn from(e: ClientError) -> RawError {
+        match e {
+            ClientError::Timeout(d) => RawError::Timeout(d),
+            e if e.is_disconnect() => RawError::Closed,
+            ClientError::Io(e) => RawError::Io(e),
+            ClientError::Frame(e) => RawError::Frame(e),
+            ClientError::Decode(e) => RawError::Decode(e),
+            other => RawError::Client(other),
         }
     }
 }
@@ -71,6 +55,15 @@ pub enum Reply {
     Err(RemoteError),
 }
 
+impl From<client::Reply> for Reply {
+    fn from(reply: client::Reply) -> Reply {
+        match reply {
+            client::Reply::Ok(body) => Reply::Ok(body),
+            client::Reply::Err(e) => Reply::Err(e),
+        }
+    }
+}
+
 impl Reply {
     /// The body of a successful reply; panics on an error reply.
     pub fn expect_ok(self, what: &str) -> Vec<u8> {
@@ -82,6 +75,7 @@ impl Reply {
             ),
         }
     }
+
     /// The error of an error reply; panics on success.
     pub fn expect_err(self, what: &str) -> RemoteError {
         match self {
@@ -94,84 +88,67 @@ impl Reply {
     }
 }
 
-/// One connection speaking the wire protocol by hand.
+/// One connection whose every byte the test decides.
 pub struct RawClient {
-    conn: Conn,
-    decoder: FrameDecoder,
-    next_serial: u32,
+    inner: Client,
     /// Keepalive PINGs received from the server so far (never answered).
     pub pings_received: usize,
+    /// PINGs seen by [`RawClient::wait_for_close`] (the rest are counted by
+    /// the client while it waits for replies).
+    pings_while_closing: usize,
 }
 
 impl RawClient {
     pub fn unix(path: &Path) -> RawClient {
-        let stream = UnixStream::connect(path)
+        let client = Client::connect_unix(path)
             .unwrap_or_else(|e| panic!("connect to {}: {e}", path.display()));
-        Self::new(Conn::Unix(stream))
+        Self::new(client)
     }
 
     pub fn tcp(port: u16) -> RawClient {
-        let stream = TcpStream::connect(("127.0.0.1", port))
+        let client = Client::connect_tcp("127.0.0.1", port)
             .unwrap_or_else(|e| panic!("connect to 127.0.0.1:{port}: {e}"));
-        Self::new(Conn::Tcp(stream))
+        Self::new(client)
     }
 
-    fn new(conn: Conn) -> RawClient {
+    fn new(mut inner: Client) -> RawClient {
+        inner.set_answer_keepalive(false);
+        inner.set_event_capacity(0);
+        inner.set_read_timeout(Some(REPLY_TIMEOUT));
         RawClient {
-            conn,
-            decoder: FrameDecoder::new(),
-            next_serial: 0,
+            inner,
             pings_received: 0,
+            pings_while_closing: 0,
         }
+    }
+
+    /// The client connection underneath.
+    pub fn client(&mut self) -> &mut Client {
+        &mut self.inner
     }
 
     /// Writes bytes as they are.
     pub fn send_bytes(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.conn.write_all(bytes)
+        self.inner.send_bytes(bytes)
     }
 
     /// Closes our sending direction (the server sees end of file).
     pub fn shutdown_write(&self) -> io::Result<()> {
-        self.conn.shutdown_write()
+        self.inner.stream().shutdown_write()
     }
 
     /// Sends a CALL with the next serial and returns that serial.
     pub fn send_call(&mut self, prog: u32, proc_: i32, body: &[u8]) -> io::Result<u32> {
-        let serial = self.next_serial;
-        self.next_serial += 1;
-        let header = Header::new(prog, proc_, MessageType::Call, serial);
-        self.send_bytes(&encode_message(&header, body))?;
-        Ok(serial)
+        self.inner.send_call(prog, proc_, body)
     }
 
     /// The next whole message, `Ok(None)` on a clean end of file.
     pub fn next_message(&mut self, timeout: Duration) -> Result<Option<Message>, RawError> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(message) = self.decoder.next_message()? {
-                return Ok(Some(message));
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(RawError::Timeout(timeout));
-            }
-            self.conn.set_read_timeout(Some(left))?;
-            let mut buf = [0u8; 65536];
-            match self.conn.read(&mut buf) {
-                Ok(0) if self.decoder.buffered() == 0 => return Ok(None),
-                Ok(0) => return Err(RawError::Closed),
-                Ok(n) => self.decoder.push(&buf[..n]),
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                    ) =>
-                {
-                    return Err(RawError::Timeout(timeout))
-                }
-                Err(e) if e.kind() == io::ErrorKind::ConnectionReset => return Ok(None),
-                Err(e) => return Err(e.into()),
-            }
+        match self.inner.recv(Some(timeout)) {
+            Ok(message) => Ok(message),
+            Err(ClientError::Io(e)) if e.kind() == io::ErrorKind::ConnectionReset => Ok(None),
+            Err(ClientError::Timeout(_)) => Err(RawError::Timeout(timeout)),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -184,24 +161,9 @@ impl RawClient {
 
     /// Waits for the reply to `serial`.
     pub fn wait_reply(&mut self, serial: u32) -> Result<Reply, RawError> {
-        loop {
-            let message = self.next_message(REPLY_TIMEOUT)?.ok_or(RawError::Closed)?;
-            let h = message.header;
-            if h.prog == KEEPALIVE_PROGRAM {
-                if h.proc_ == keepalive::PING {
-                    self.pings_received += 1;
-                }
-                continue;
-            }
-            if h.mtype != MessageType::Reply as u32 || h.serial != serial {
-                continue;
-            }
-            return Ok(if h.status == Status::Error as u32 {
-                Reply::Err(xdr::from_bytes::<RemoteError>(&message.body)?)
-            } else {
-                Reply::Ok(message.body)
-            });
-        }
+        let reply = self.inner.wait_reply(serial);
+        self.count_pings();
+        Ok(reply?.into())
     }
 
     /// [`Self::try_call`], panicking on transport errors.
@@ -219,10 +181,11 @@ impl RawClient {
     pub fn open(&mut self, name: &str, flags: u32) {
         self.remote(remote_proc::AUTH_LIST, &[])
             .expect_ok("AUTH_LIST");
-        let mut args = Vec::new();
-        Some(name.to_string()).encode(&mut args);
-        flags.encode(&mut args);
-        self.remote(remote_proc::CONNECT_OPEN, &args)
+        let args = ConnectOpenArgs {
+            name: Some(name.to_string()),
+            flags,
+        };
+        self.remote(remote_proc::CONNECT_OPEN, &encode(&args))
             .expect_ok("CONNECT_OPEN");
     }
 
@@ -237,7 +200,8 @@ impl RawClient {
                 Ok(Some(message)) => {
                     let h = message.header;
                     if h.prog == KEEPALIVE_PROGRAM && h.proc_ == keepalive::PING {
-                        self.pings_received += 1;
+                        self.pings_while_closing += 1;
+                        self.count_pings();
                     }
                     received.push(message);
                 }
@@ -249,6 +213,10 @@ impl RawClient {
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    fn count_pings(&mut self) {
+        self.pings_received = self.inner.pings_received() as usize + self.pings_while_closing;
     }
 }
 

@@ -1,6 +1,7 @@
 //! The allowed dependency arrows between workspace crates (design §2):
-//! daemon -> protocol, drivers, hooks; drivers -> hooks; protocol and hooks
-//! depend on nothing in the workspace. Test-only crates (tests, bench) may use
+//! daemon -> protocol, drivers, hooks; drivers -> hooks; client -> protocol;
+//! guests (libvirt-guests) -> client, protocol; protocol and hooks depend on
+//! nothing in the workspace. Test-only crates (tests, bench) may use
 //! anything. Read from `cargo metadata`, so a new arrow fails here.
 //! process (child processes) depends on nothing; hooks, drivers and daemon may use it.
 
@@ -58,6 +59,8 @@ fn only_allowed_arrows_between_crates() {
         ("process", &[][..]),
         ("drivers", &["hooks", "process"][..]),
         ("daemon", &["protocol", "drivers", "hooks", "process"][..]),
+        ("client", &["protocol"][..]),
+        ("guests", &["client", "protocol"][..]),
     ]);
     let arrows = workspace_arrows();
     for crate_name in allowed.keys() {

@@ -17,7 +17,7 @@ pub fn guests_bin() -> PathBuf {
     let bin = libvirtd_bin().with_file_name("libvirt-guests");
     assert!(
         bin.is_file(),
-        "{} does not exist: build it with `cargo build -p daemon --bins`",
+        "{} does not exist: build it with `cargo build -p guests`",
         bin.display()
     );
     bin

@@ -48,7 +48,7 @@ impl Guests {
 
     fn guest_table(&self, uri: &str) -> Result<String, String> {
         let target = super::target::resolve(uri, &self.paths).map_err(|e| e.to_string())?;
-        let mut client = super::client::Client::open(&target).map_err(|e| e.to_string())?;
+        let mut client = super::connection::Client::open(&target).map_err(|e| e.to_string())?;
         let running = domains::list_running(&mut client, 0).map_err(|e| e.to_string())?;
         let mut rows = Vec::new();
         for dom in running {

@@ -5,9 +5,10 @@
 //! Commands, messages, state files and exit codes follow libvirt 9.0's script; see
 //! libvirt-guests(8) for where we deliberately differ.
 
-pub mod client;
 pub mod config;
+pub mod connection;
 pub mod domains;
+pub mod paths;
 pub mod shell_vars;
 mod start;
 pub mod state_files;
@@ -20,8 +21,8 @@ use std::ffi::OsString;
 use std::io::Write;
 
 use crate::paths::Paths;
-use client::Client;
 use config::{OnShutdown, Settings};
+use connection::Client;
 use state_files::StateFiles;
 
 /// LSB exit status: the program is not configured (bad configuration).

@@ -5,8 +5,8 @@ use std::thread;
 
 use protocol::remote::NonnullDomain;
 
-use super::client::Client;
 use super::config::OnBoot;
+use super::connection::Client;
 use super::domains::{self, parse_uuid};
 use super::state_files::UriGuests;
 use super::{say, say_line, target, Guests};

@@ -2,7 +2,5 @@
 //! bring them back when it comes up. See libvirt-guests(8).
 
 fn main() {
-    std::process::exit(daemon::guests::main_with_args(
-        std::env::args_os().collect(),
-    ));
+    std::process::exit(guests::main_with_args(std::env::args_os().collect()));
 }

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use protocol::remote::NonnullDomain;
 
-use super::client::Client;
 use super::config::OnShutdown;
+use super::connection::Client;
 use super::domains::{self, format_uuid, list_filter, parse_uuid};
 use super::state_files::UriGuests;
 use super::{say, say_line, Guests, EXIT_NOT_CONFIGURED};

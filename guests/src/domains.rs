@@ -10,7 +10,7 @@ use protocol::remote::{
 };
 use protocol::xdr_struct;
 
-use super::client::{Client, ClientError};
+use super::connection::{Client, ClientError};
 
 /// `VIR_CONNECT_LIST_DOMAINS_*` filters.
 pub mod list_filter {

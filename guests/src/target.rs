@@ -168,7 +168,7 @@ pub fn parse(uri: &str, paths: &Paths) -> Result<Target, TargetError> {
                 port: port.unwrap_or(DEFAULT_TLS_PORT),
                 pki: match param("pkipath") {
                     Some(dir) => ClientPki::in_directory(Path::new(&dir)),
-                    None => ClientPki::default_for(paths),
+                    None => super::tls::default_pki(paths),
                 },
                 verify_server: param("no_verify").as_deref() != Some("1"),
             }
@@ -227,8 +227,7 @@ fn split_host_port<'a>(
 /// The local daemon socket for `driver`: the monolithic daemon's `libvirt-sock` when it
 /// exists, else the per-driver daemon's (`virtqemud-sock`), as libvirt's client picks.
 fn local_socket(paths: &Paths, driver: Option<&str>) -> PathBuf {
-    let sockets = paths.unix_sockets(None);
-    let monolithic = sockets.rw;
+    let monolithic = paths.rw_socket();
     match driver {
         Some(driver) if !monolithic.exists() && matches!(driver, "qemu" | "lxc") => {
             let modular = socket_dir(&monolithic).join(format!("virt{driver}d-sock"));
