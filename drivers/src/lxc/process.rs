@@ -28,6 +28,12 @@ pub struct Started {
 /// Runs the supervisor for container `name`, whose live definition is already in its
 /// status file, and waits for its start-up line.
 pub fn spawn_supervisor(paths: &LxcPaths, name: &str) -> Result<Started, LxcError> {
+    // The container's root is staged below the run directory, and a container
+    // with `<idmap>` mounts it as an unprivileged host user: that user must be
+    // able to traverse (never list) the directory.
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(&paths.run_dir, fs::Permissions::from_mode(0o711))
+        .map_err(|e| LxcError::io("cannot set the mode of", &paths.run_dir, e))?;
     fs::create_dir_all(&paths.log_dir)
         .map_err(|e| LxcError::io("cannot create directory", &paths.log_dir, e))?;
     let log_path = paths.log_file(name);
