@@ -2,6 +2,8 @@
 //! bring them back when it comes up. See libvirt-guests(8).
 
 fn main() {
+    // Its lists of guests and its lock file are root's alone.
+    daemon::startup::file_modes::restrict_umask();
     std::process::exit(daemon::guests::main_with_args(
         std::env::args_os().collect(),
     ));
