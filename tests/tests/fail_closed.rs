@@ -11,7 +11,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use activation_support::process::Launch;
-use activation_support::{raw_fds, unix_socket, Root, START_TIMEOUT};
+use activation_support::{raw_fds, unix_socket, NotifyListener, Root, START_TIMEOUT};
 use integration_tests::tools::require_tool;
 use integration_tests::{libvirtd_bin, run_with_deadline, virsh, wait_until, DaemonBuilder};
 
@@ -85,14 +85,19 @@ fn root_without_polkit_keeps_the_rw_socket_to_itself() {
     assert!(nobody_connects(&open.rw_socket()), "{}", open.diagnostics());
 }
 
-#[test]
-fn an_inherited_rw_socket_without_polkit_is_narrowed() {
-    let root = Root::new();
+/// Starts the daemon on an inherited rw socket of `socket_mode` with
+/// `auth_unix_rw = "none"`; returns the running process or the exit code.
+fn activated_without_polkit(
+    root: &Root,
+    socket_mode: u32,
+) -> Result<activation_support::process::Process, (Option<i32>, String)> {
     let path = root.run_file("libvirt-sock");
     let socket = unix_socket(&path);
-    // What libvirtd.socket ships (SocketMode=0666), right for polkit only.
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).expect("chmod");
-    let conf = root.write_conf("libvirtd", &["auth_unix_rw = \"none\""], true);
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(socket_mode)).expect("chmod");
+    let conf = root.write_conf("libvirtd", &["auth_unix_rw = \"none\""], false);
+    let mut notify = NotifyListener::bind(root);
+    let mut env = root.env();
+    env.push(("NOTIFY_SOCKET".into(), notify.path.display().to_string()));
     let bin = libvirtd_bin();
     let launch = Launch {
         program: &bin,
@@ -100,15 +105,48 @@ fn an_inherited_rw_socket_without_polkit_is_narrowed() {
         args: vec!["-f".into(), conf.display().to_string()],
         fds: raw_fds(&[&socket]),
         fdnames: Some("libvirtd.socket".into()),
-        env: root.env(),
+        env,
         stdout: &root.stdout_file(),
         stderr: &root.stderr_file(),
     };
     let mut process = launch.spawn();
+    // A client could connect to the held socket whether or not the daemon
+    // serves it: wait for readiness or the exit instead.
+    let settled = wait_until(START_TIMEOUT, || {
+        process.try_wait().is_some() || notify.wait_for("READY=1", Duration::from_millis(50))
+    });
+    assert!(
+        settled,
+        "the daemon neither became ready nor exited\n{}",
+        root.diagnostics()
+    );
+    if let Some(status) = process.try_wait() {
+        return Err((status.code(), root.output()));
+    }
     let uri = format!("qemu+unix:///system?socket={}", path.display());
-    let served = wait_until(START_TIMEOUT, || virsh(&uri, "list").success());
-    assert!(served, "the daemon did not serve\n{}", root.diagnostics());
-    assert_eq!(mode(&path), 0o700, "{}", root.diagnostics());
+    assert!(virsh(&uri, "list").success(), "{}", root.diagnostics());
+    Ok(process)
+}
+
+#[test]
+fn an_inherited_rw_socket_open_to_everyone_without_polkit_stops_start_up() {
+    // What libvirtd.socket ships (SocketMode=0666), right for polkit only.
+    let root = Root::new();
+    let (code, output) = match activated_without_polkit(&root, 0o666) {
+        Ok(_) => panic!("served an unauthenticated socket open to every user"),
+        Err(exit) => exit,
+    };
+    assert_eq!(code, Some(6), "{output}");
+    assert!(
+        output.contains("(libvirtd.socket) has mode 0666, wider than unix_sock_rw_perms (0700)")
+            && output.contains("SocketMode="),
+        "{output}"
+    );
+
+    // A unit made private is served.
+    let root = Root::new();
+    let mut process = activated_without_polkit(&root, 0o600)
+        .unwrap_or_else(|(code, output)| panic!("exit {code:?}: {output}"));
     process.signal(libc::SIGTERM);
     assert!(process.wait_timeout(START_TIMEOUT).is_some());
 }

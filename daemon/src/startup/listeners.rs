@@ -114,7 +114,7 @@ pub(super) fn activated_listeners(
             .map_err(|e| e.to_string())?;
         for socket in sockets {
             if fd_name == rw_name {
-                narrow_unguarded_rw_socket(&socket, settings)?;
+                refuse_unguarded_rw_socket(&socket, &fd_name, settings)?;
             }
             // Clients are listed with the transport of the socket itself.
             let transport = match (&socket, kind.transport) {
@@ -134,11 +134,17 @@ pub(super) fn activated_listeners(
 }
 
 /// Without polkit nothing checks who connects to the read-write socket, so
-/// its file mode is the only guard: the unit's `SocketMode=0666` (right for
-/// polkit) is replaced by `unix_sock_rw_perms` (0700 unless set) and
-/// `unix_sock_group`, as in traditional mode. libvirt ignores both under
-/// activation and so serves the host to every local user.
-fn narrow_unguarded_rw_socket(socket: &Socket, settings: &Settings) -> Result<(), String> {
+/// its file mode is the only guard. An inherited socket whose mode admits
+/// more than `unix_sock_rw_perms` (0700 unless set) stops start-up: clients
+/// that connected before the daemon ran (the one that started it, say) are
+/// already queued, so narrowing the mode now would come too late. libvirt
+/// ignores the modes under activation and serves such a socket, which hands
+/// the host to every local user.
+fn refuse_unguarded_rw_socket(
+    socket: &Socket,
+    fd_name: &str,
+    settings: &Settings,
+) -> Result<(), String> {
     let Socket::Unix(listener) = socket else {
         return Ok(());
     };
@@ -152,18 +158,27 @@ fn narrow_unguarded_rw_socket(socket: &Socket, settings: &Settings) -> Result<()
     else {
         return Ok(());
     };
-    let fail = |e: std::io::Error| {
-        format!(
-            "Failed to set the mode of the activation socket '{}': {}",
-            path.display(),
-            logging::os_error_text(&e)
-        )
-    };
-    if let Some(group) = settings.unix_sock_group.as_deref() {
-        std::os::unix::fs::chown(&path, None, Some(lookup_group(group)?)).map_err(fail)?;
+    let mode = std::fs::metadata(&path)
+        .map_err(|e| {
+            format!(
+                "Unable to check the mode of the activation socket '{}': {}",
+                path.display(),
+                logging::os_error_text(&e)
+            )
+        })?
+        .permissions()
+        .mode()
+        & 0o7777;
+    let allowed = settings.unix_sock_rw_perms;
+    // Connecting takes write permission on the socket file.
+    if mode & !allowed & 0o022 == 0 {
+        return Ok(());
     }
-    let mode = std::fs::Permissions::from_mode(settings.unix_sock_rw_perms);
-    std::fs::set_permissions(&path, mode).map_err(fail)
+    Err(format!(
+        "The activation socket '{}' ({fd_name}) has mode {mode:04o}, wider than unix_sock_rw_perms ({allowed:04o}), and auth_unix_rw = \"{}\" checks no client: give the socket unit a SocketMode= no wider than {allowed:04o} (systemctl edit {fd_name}), use auth_unix_rw = \"polkit\", or set unix_sock_rw_perms to the mode you intend",
+        path.display(),
+        settings.auth_unix_rw.as_str()
+    ))
 }
 
 /// The inherited `libvirtd-tls.socket` sockets, served with the configured
