@@ -1,8 +1,8 @@
 //! What the daemon writes about a guest is root's alone, whatever umask it was
 //! started with: definitions, status files (they hold VNC passwords), logs,
-//! managed-save and `virsh save` images (guest RAM) are 0600 and unreadable to
-//! `nobody`. A save never writes through a symlink at its `.partial` name and
-//! never leaves a `.partial` behind when it fails.
+//! the pid file, managed-save and `virsh save` images (guest RAM) are 0600 and
+//! unreadable to `nobody`. A save never writes through a symlink at its
+//! `.partial` name and never leaves a `.partial` behind when it fails.
 
 mod qemu_support;
 
@@ -106,6 +106,7 @@ fn guest_files_and_saved_images_are_private() {
         "run/libvirt/qemu/fm.xml",
         "var/log/libvirt/qemu/fm.log",
         "log",
+        "run/libvirtd.pid",
     ] {
         assert_private_file(&root.join(file));
     }
