@@ -1,11 +1,11 @@
 //! The daemon's pid file: proof that one daemon owns a given configuration.
 //!
-//! The file is opened (created 0644 if needed), a write lock is taken on its
-//! first byte without waiting, then it is truncated and the pid is written as
-//! decimal digits without a newline, which is what libvirtd 9.0 writes. The
-//! descriptor stays open for the daemon's lifetime: the lock, not the file's
-//! existence, says a daemon is alive, so a file left behind by a crash is
-//! simply taken over.
+//! The file is opened (created 0600 if needed, where libvirtd makes it
+//! 0644), a write lock is taken on its first byte without waiting, then it
+//! is truncated and the pid is written as decimal digits without a newline,
+//! which is what libvirtd 9.0 writes. The descriptor stays open for the
+//! daemon's lifetime: the lock, not the file's existence, says a daemon is
+//! alive, so a file left behind by a crash is simply taken over.
 //!
 //! The lock is an open-file-description lock (`F_OFD_SETLK`) rather than a
 //! classic POSIX record lock. Both kinds conflict with each other on Linux,
@@ -19,12 +19,13 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
 use crate::logging::os_error_text;
+use crate::startup::file_modes::create_dirs_with_mode;
 
 /// Why the pid file could not be claimed. The texts are libvirt's; the
 /// caller logs them and exits with status 1 (libvirt's "pidfile" failure).
@@ -54,8 +55,9 @@ pub struct PidFile {
 
 impl PidFile {
     /// Claims `path` for process `pid`. Missing parent directories are
-    /// created (mode 0755) so a fresh `LIBVIRTD_ROOT` works; libvirtd 9.0
-    /// fails there instead. An empty path claims nothing and succeeds.
+    /// created (mode 0755 whatever the umask, since the socket directory may
+    /// live below them) so a fresh `LIBVIRTD_ROOT` works; libvirtd 9.0 fails
+    /// there instead. An empty path claims nothing and succeeds.
     pub fn acquire(path: &Path, pid: u32) -> Result<PidFile, PidFileError> {
         if path.as_os_str().is_empty() {
             return Ok(PidFile {
@@ -69,10 +71,7 @@ impl PidFile {
         {
             // A failure here resurfaces as the open error below, which
             // names the pid file the way libvirt does.
-            let _ = fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o755)
-                .create(parent);
+            let _ = create_dirs_with_mode(parent, 0o755);
         }
         let file = loop {
             let file = open_for_locking(path)?;
@@ -134,7 +133,7 @@ fn open_for_locking(path: &Path) -> Result<File, PidFileError> {
         .write(true)
         .create(true)
         .truncate(false)
-        .mode(0o644)
+        .mode(0o600)
         .custom_flags(libc::O_CLOEXEC)
         .open(path)
         .map_err(|source| PidFileError::Open {

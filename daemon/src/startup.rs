@@ -1,5 +1,5 @@
-//! From `argv` to a running daemon, as a list of steps: options, settings,
-//! logging, detaching, the event loop, signal handlers, the pid file, the
+//! From `argv` to a running daemon, as a list of steps: the umask, options,
+//! settings, logging, the access drivers, detaching, the event loop, signal handlers, the pid file, the
 //! authentication check, the start hook, the listening sockets, then
 //! [`crate::run`]. Each step fails with a [`StartupError`], which carries
 //! libvirtd's exit status (1 pid file and config, 6 network, ...).
@@ -9,6 +9,7 @@
 //! traditional mode creates (see [`crate::activation`]).
 
 mod error;
+pub mod file_modes;
 mod listeners;
 mod reload;
 mod settings;
@@ -33,11 +34,15 @@ use crate::server::listener::Listener;
 use crate::signals::SignalEvent;
 use reload::ConfigReloader;
 use settings::{
-    admin_limits, auth_timeout, log_config, main_limits, refuse_unavailable_auth, usage_defaults,
+    admin_limits, auth_timeout, log_config, main_limits, refuse_unavailable_auth,
+    refuse_unimplemented_access_drivers, usage_defaults,
 };
 
 /// Runs the daemon; returns the process exit status.
 pub fn main_entry(args: Vec<OsString>) -> i32 {
+    // Before any file or thread exists: everything created from here on is
+    // private unless given a mode explicitly.
+    file_modes::restrict_umask();
     // Before anything opens a file: fds 3.. may be inherited sockets.
     let activation = Activation::from_env();
     let paths = daemon_paths(&args);
@@ -51,6 +56,9 @@ pub fn main_entry(args: Vec<OsString>) -> i32 {
         Err(e) => return e.report_with_default_logging(),
     };
     let log = logging::install(log_config(&settings, &opts, &paths));
+    if let Err(e) = refuse_unimplemented_access_drivers(&settings) {
+        return StartupError::AccessDrivers(e).report(None);
+    }
     let reporter = match detach(&args, &opts) {
         Ok(reporter) => reporter,
         Err(e) => return e.report(None),

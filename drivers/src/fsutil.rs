@@ -52,22 +52,37 @@ pub fn atomic_write(path: &Path, content: &[u8]) -> Result<(), FsError> {
         .unwrap_or_default();
     let tmp = dir.join(format!(".{file_name}.tmp{}", std::process::id()));
     let result = (|| {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)?;
+        // A temporary file left by a crash is replaced; whatever else sits at
+        // its name (a symlink) is unlinked, never written through.
+        remove_if_exists(&tmp).map_err(|e| e.source)?;
+        let mut file = create_private_file(&tmp)?;
         file.write_all(content)?;
         file.sync_all()?;
         fs::rename(&tmp, path)?;
-        File::open(dir)?.sync_all()
+        sync_dir(dir)
     })();
     if let Err(e) = result {
         let _ = fs::remove_file(&tmp);
         return Err(fail("cannot write file", path, e));
     }
     Ok(())
+}
+
+/// Creates a new file with mode 0600 (whatever the umask) for writing. It
+/// never follows a symlink and never opens an existing file (O_EXCL): what
+/// is written cannot land anywhere but in a new file at `path`.
+pub fn create_private_file(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)
+}
+
+/// Makes a rename or removal in `dir` durable.
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
 }
 
 /// Creates `dir` and its missing parents with mode 0700; existing
@@ -120,6 +135,33 @@ mod tests {
         assert_eq!(mode(&dir), 0o700);
         remove_if_exists(&path).expect("remove");
         remove_if_exists(&path).expect("remove twice");
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn private_files_are_new_never_through_a_symlink_and_0600() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile_dir("fsutil-private");
+        create_private_dir(&dir).expect("dir");
+        let victim = dir.join("victim");
+        fs::write(&victim, b"keep").expect("victim");
+        let link = dir.join("link");
+        std::os::unix::fs::symlink(&victim, &link).expect("symlink");
+        assert!(create_private_file(&link).is_err(), "followed a symlink");
+        assert!(
+            create_private_file(&victim).is_err(),
+            "opened an existing file"
+        );
+        assert_eq!(fs::read(&victim).expect("read"), b"keep");
+        let new = dir.join("new");
+        create_private_file(&new).expect("create");
+        let mode = fs::metadata(&new).expect("stat").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        // atomic_write replaces a symlink at its temporary name, not its target.
+        let tmp = dir.join(format!(".a.xml.tmp{}", std::process::id()));
+        std::os::unix::fs::symlink(&victim, &tmp).expect("symlink at tmp");
+        atomic_write(&dir.join("a.xml"), b"new").expect("write");
+        assert_eq!(fs::read(&victim).expect("read"), b"keep");
         let _ = fs::remove_dir_all(&dir);
     }
 

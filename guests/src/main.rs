@@ -2,5 +2,8 @@
 //! bring them back when it comes up. See libvirt-guests(8).
 
 fn main() {
+    // Its lists of guests and its lock file are root's alone.
+    // SAFETY: umask(2) only changes this process's file creation mask.
+    unsafe { libc::umask(0o077) };
     std::process::exit(guests::main_with_args(std::env::args_os().collect()));
 }

@@ -11,7 +11,9 @@ use drivers::virconf::ConfFile;
 
 use super::checks::{parse_mode, parse_uuid};
 use super::error::ConfigError;
-use super::settings::{AuditLevel, AuthMethod, HostUuidSource, LogLevel, Settings};
+use super::settings::{
+    default_rw_perms, AuditLevel, AuthMethod, HostUuidSource, LogLevel, Settings,
+};
 
 /// SASL minimum security strength below which libvirt refuses to run.
 const MIN_SUPPORTED_SSF: u32 = 112;
@@ -109,12 +111,11 @@ impl Settings {
         set_optional_string(conf, "listen_addr", &mut s.listen_addr)?;
 
         set_auth(conf, "auth_unix_rw", &mut s.auth_unix_rw)?;
-        // Choosing polkit opens the rw socket to everyone, since polkit guards it; an
-        // explicit unix_sock_rw_perms below still wins. Choosing anything else keeps
-        // the default of the privilege level (so root with "none" keeps 0777).
-        if s.auth_unix_rw == AuthMethod::Polkit {
-            s.unix_sock_rw_perms = 0o777;
-        }
+        // The rw socket's default mode follows the chosen authentication: open to
+        // everyone under polkit, which guards it, and private otherwise. libvirt
+        // keeps root's 0777 when root chooses "none", which hands every local user
+        // the host; we fail closed. An explicit unix_sock_rw_perms below still wins.
+        s.unix_sock_rw_perms = default_rw_perms(s.auth_unix_rw);
         set_auth(conf, "auth_unix_ro", &mut s.auth_unix_ro)?;
         set_auth(conf, "auth_tcp", &mut s.auth_tcp)?;
         set_auth(conf, "auth_tls", &mut s.auth_tls)?;

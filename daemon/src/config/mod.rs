@@ -33,7 +33,7 @@ use drivers::virconf::ConfFile;
 
 pub use error::ConfigError;
 pub use reload::{LogSettings, Reloadable, ServerLimits};
-pub use settings::{AuditLevel, AuthMethod, HostUuidSource, LogLevel, Settings};
+pub use settings::{default_rw_perms, AuditLevel, AuthMethod, HostUuidSource, LogLevel, Settings};
 
 /// Loads the settings the way libvirtd does at startup.
 ///

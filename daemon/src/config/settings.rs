@@ -94,6 +94,17 @@ impl HostUuidSource {
     }
 }
 
+/// The rw socket's mode when `unix_sock_rw_perms` is not set: 0777 under polkit,
+/// which decides per client, and 0700 (root alone) under any other method, so
+/// that `auth_unix_rw = "none"` never opens the host to every local user.
+pub fn default_rw_perms(auth_unix_rw: AuthMethod) -> u32 {
+    if auth_unix_rw == AuthMethod::Polkit {
+        0o777
+    } else {
+        0o700
+    }
+}
+
 /// Default `auth_timeout`, in seconds: ample for a handshake and AUTH_LIST,
 /// short enough that clients queued behind idle connections are served soon.
 pub const DEFAULT_AUTH_TIMEOUT: u32 = 10;
@@ -207,7 +218,8 @@ pub struct Settings {
 impl Settings {
     /// libvirt 9.0's built-in defaults (Debian build: polkit and SASL enabled).
     /// Root gets polkit on the UNIX sockets and a world-writable rw socket that
-    /// polkit guards; other users get no authentication and a private socket.
+    /// polkit guards; other users get no authentication and a private socket
+    /// (see [`default_rw_perms`]).
     pub fn defaults(privileged: bool) -> Settings {
         let unix_auth = if privileged {
             AuthMethod::Polkit
@@ -222,11 +234,7 @@ impl Settings {
             listen_addr: None,
             unix_sock_group: None,
             unix_sock_ro_perms: 0o777,
-            unix_sock_rw_perms: if unix_auth == AuthMethod::Polkit {
-                0o777
-            } else {
-                0o700
-            },
+            unix_sock_rw_perms: default_rw_perms(unix_auth),
             unix_sock_admin_perms: 0o700,
             unix_sock_dir: None,
             auth_unix_ro: unix_auth,

@@ -118,12 +118,24 @@ fn choosing_polkit_opens_the_rw_socket_unless_perms_are_given() {
         false,
     );
     assert_eq!(s.unix_sock_rw_perms, 0o770);
-    // Root choosing "none" keeps root's default mode, as libvirt does.
+}
+
+#[test]
+fn root_choosing_no_auth_gets_a_private_rw_socket_unless_perms_are_given() {
+    // libvirt keeps 0777 here, which lets every local user manage the host.
     let s = settings("auth_unix_rw = \"none\"", true);
     assert_eq!(
         (s.auth_unix_rw, s.unix_sock_rw_perms),
-        (AuthMethod::None, 0o777)
+        (AuthMethod::None, 0o700)
     );
+    let s = settings(
+        "unix_sock_rw_perms = \"0770\"\nauth_unix_rw = \"none\"",
+        true,
+    );
+    assert_eq!(s.unix_sock_rw_perms, 0o770);
+    // Polkit keeps the open socket it guards; the ro socket is untouched.
+    let s = settings("auth_unix_rw = \"polkit\"", true);
+    assert_eq!((s.unix_sock_rw_perms, s.unix_sock_ro_perms), (0o777, 0o777));
 }
 
 const EVERY_KEY: &str = r#"

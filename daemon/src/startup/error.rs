@@ -16,6 +16,9 @@ pub enum StartupError {
     Usage { code: i32, message: String },
     #[error("Can't load config file: {0}")]
     Config(ConfigError),
+    /// `access_drivers` names a driver this daemon does not implement.
+    #[error("Can't initialize access manager: {0}")]
+    AccessDrivers(String),
     #[error("Failed to fork as daemon: {0}")]
     Fork(std::io::Error),
     #[error("Unable to start the event loop: {0}")]
@@ -48,6 +51,7 @@ impl StartupError {
             StartupError::StartHook => Some(StartupFailure::Hooks),
             StartupError::Usage { .. }
             | StartupError::Config(_)
+            | StartupError::AccessDrivers(_)
             | StartupError::Fork(_)
             | StartupError::Run(_) => None,
         }
@@ -102,6 +106,7 @@ mod tests {
                 2,
             ),
             (StartupError::Fork(io()), 1),
+            (StartupError::AccessDrivers("polkit".into()), 1),
             (StartupError::EventLoop(io()), 3),
             (StartupError::Signals(io()), 4),
             (StartupError::PidFile(pid), 1),

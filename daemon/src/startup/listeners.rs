@@ -1,14 +1,20 @@
 //! The listening sockets: inherited from a service manager (socket activation) or
 //! created here (traditional mode).
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
+use super::file_modes::create_dirs_with_mode;
 use crate::activation::{Activation, ActivationError};
 use crate::config::{AuthMethod, Settings};
 use crate::logging;
 use crate::paths::Paths;
 use crate::server::listener::{self, Listener, Socket};
 use crate::server::{AuthScheme, ServiceKind, Transport};
+
+/// What to use instead of SASL on TCP. Plain TCP without authentication would
+/// hand the host to anyone who can reach the port, so it is never suggested.
+const REMOTE_ADVICE: &str = "serve remote clients over TLS with client certificates instead (listen_tls, or libvirtd-tls.socket; tls_allowed_dn_list limits which certificates), or over ssh to the unix socket (qemu+ssh://)";
 
 fn scheme(method: AuthMethod) -> AuthScheme {
     match method {
@@ -82,7 +88,7 @@ pub(super) fn activated_listeners(
         let tcp = format!("{name}-tcp.socket");
         if activation.has_name(&tcp) && settings.auth_tcp == AuthMethod::Sasl {
             return Err(format!(
-                "SASL authentication (auth_tcp = \"sasl\") is not supported by this daemon; set auth_tcp = \"none\" to serve the activation socket '{tcp}'"
+                "SASL authentication (auth_tcp = \"sasl\") is not supported by this daemon, so the activation socket '{tcp}' cannot be served; {REMOTE_ADVICE}"
             ));
         }
         let tcp_kind = ServiceKind {
@@ -91,6 +97,7 @@ pub(super) fn activated_listeners(
         };
         services.push((tcp, tcp_kind, queue));
     }
+    let rw_name = format!("{name}.socket");
     let mut out = Vec::new();
     let tls = format!("{name}-tls.socket");
     if !paths.daemon.is_modular() && activation.has_name(&tls) {
@@ -106,6 +113,9 @@ pub(super) fn activated_listeners(
             .claim_sockets(&fd_name, backlog)
             .map_err(|e| e.to_string())?;
         for socket in sockets {
+            if fd_name == rw_name {
+                refuse_unguarded_rw_socket(&socket, &fd_name, settings)?;
+            }
             // Clients are listed with the transport of the socket itself.
             let transport = match (&socket, kind.transport) {
                 (Socket::Unix(_), _) => Transport::Unix,
@@ -121,6 +131,54 @@ pub(super) fn activated_listeners(
     }
     activation.complete().map_err(|e| e.to_string())?;
     Ok(out)
+}
+
+/// Without polkit nothing checks who connects to the read-write socket, so
+/// its file mode is the only guard. An inherited socket whose mode admits
+/// more than `unix_sock_rw_perms` (0700 unless set) stops start-up: clients
+/// that connected before the daemon ran (the one that started it, say) are
+/// already queued, so narrowing the mode now would come too late. libvirt
+/// ignores the modes under activation and serves such a socket, which hands
+/// the host to every local user.
+fn refuse_unguarded_rw_socket(
+    socket: &Socket,
+    fd_name: &str,
+    settings: &Settings,
+) -> Result<(), String> {
+    let Socket::Unix(listener) = socket else {
+        return Ok(());
+    };
+    if settings.auth_unix_rw == AuthMethod::Polkit {
+        return Ok(());
+    }
+    let Some(path) = listener
+        .local_addr()
+        .ok()
+        .and_then(|addr| addr.as_pathname().map(Path::to_path_buf))
+    else {
+        return Ok(());
+    };
+    let mode = std::fs::metadata(&path)
+        .map_err(|e| {
+            format!(
+                "Unable to check the mode of the activation socket '{}': {}",
+                path.display(),
+                logging::os_error_text(&e)
+            )
+        })?
+        .permissions()
+        .mode()
+        & 0o7777;
+    let allowed = settings.unix_sock_rw_perms;
+    // Connecting takes write permission on the socket file.
+    if mode & !allowed & 0o022 == 0 {
+        return Ok(());
+    }
+    Err(format!(
+        "The activation socket '{}' ({fd_name}) has mode {mode:04o}, wider than unix_sock_rw_perms ({allowed:04o}), and auth_unix_rw = \"{}\" checks no client: give the socket unit a SocketMode= no wider than {allowed:04o} (systemctl edit {fd_name}), use auth_unix_rw = \"polkit\", or set unix_sock_rw_perms to the mode you intend",
+        path.display(),
+        settings.auth_unix_rw.as_str()
+    ))
 }
 
 /// The inherited `libvirtd-tls.socket` sockets, served with the configured
@@ -165,6 +223,23 @@ pub(super) fn create_listeners(
         .map(lookup_group)
         .transpose()?;
     let sockets = paths.unix_sockets(settings.unix_sock_dir.as_deref());
+    // Other users reach the sockets of a root daemon (polkit decides on the rw
+    // socket, the ro one is open), so its socket directory must not get the
+    // daemon's private umask; an unprivileged daemon's stays private.
+    let dir_mode = if paths.privileged { 0o755 } else { 0o700 };
+    for dir in std::iter::once(&sockets.rw)
+        .chain(&sockets.ro)
+        .chain(&sockets.admin)
+        .filter_map(|socket| socket.parent())
+    {
+        create_dirs_with_mode(dir, dir_mode).map_err(|e| {
+            format!(
+                "Failed to create the socket directory '{}': {}",
+                dir.display(),
+                logging::os_error_text(&e)
+            )
+        })?;
+    }
     let mut out = Vec::new();
     let unix = |path: &Path,
                 mode: u32,
@@ -230,10 +305,9 @@ pub(super) fn create_listeners(
     if listen {
         if settings.listen_tcp {
             if settings.auth_tcp == AuthMethod::Sasl {
-                return Err(
-                    "SASL authentication (auth_tcp = \"sasl\") is not supported by this daemon; set auth_tcp = \"none\" to accept TCP clients without authentication"
-                        .to_string(),
-                );
+                return Err(format!(
+                    "SASL authentication (auth_tcp = \"sasl\") is not supported by this daemon, so listen_tcp cannot be served; {REMOTE_ADVICE}"
+                ));
             }
             let kind = ServiceKind {
                 admin: false,

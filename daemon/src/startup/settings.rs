@@ -1,6 +1,6 @@
 //! What start-up derives from the options and the configuration file: the defaults
 //! `--help` shows, the log configuration, server limits, and the authentication
-//! methods this daemon refuses.
+//! methods and access drivers this daemon refuses.
 
 use std::time::Duration;
 
@@ -114,4 +114,44 @@ pub(super) fn refuse_unavailable_auth(settings: &Settings) -> Result<(), String>
         }
     }
     Ok(())
+}
+
+/// The only access driver implemented: every connected client may call every
+/// API its socket allows (read-only or full).
+const NO_ACCESS_CONTROL: &str = "none";
+
+/// Access drivers this daemon does not implement (libvirt's "polkit" checks
+/// every call against a polkit action) stop start-up: running without the
+/// per-call checks the administrator asked for would grant more than intended.
+pub(super) fn refuse_unimplemented_access_drivers(settings: &Settings) -> Result<(), String> {
+    match settings
+        .access_drivers
+        .iter()
+        .find(|name| name.as_str() != NO_ACCESS_CONTROL)
+    {
+        None => Ok(()),
+        Some(name) => Err(format!(
+            "access driver '{name}' (access_drivers) is not supported by this daemon, which has no per-call access control; remove access_drivers (or set it to [ \"none\" ]) and limit who may connect with auth_unix_rw = \"polkit\", unix_sock_group and unix_sock_rw_perms, and on the network with TLS client certificates and tls_allowed_dn_list"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_absence_of_access_control_is_accepted() {
+        let mut settings = Settings::defaults(true);
+        assert_eq!(refuse_unimplemented_access_drivers(&settings), Ok(()));
+        for drivers in [vec!["polkit"], vec!["none", "polkit"], vec!["nonesuch"]] {
+            settings.access_drivers = drivers.iter().map(|d| d.to_string()).collect();
+            let err = refuse_unimplemented_access_drivers(&settings).expect_err("refused");
+            let refused = drivers.iter().find(|d| **d != "none").expect("one");
+            assert!(
+                err.starts_with(&format!("access driver '{refused}'")),
+                "{err}"
+            );
+        }
+    }
 }

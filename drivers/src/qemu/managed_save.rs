@@ -2,6 +2,7 @@
 //! the process stops, and the next start restores from the image (`-incoming`).
 
 use std::fs;
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -11,8 +12,8 @@ use serde_json::json;
 use super::error::QemuError;
 use super::fsutil::remove_if_exists;
 use super::jobs::ActiveJob;
-use super::lifecycle::{check_flags, shell_quote, stop_process, StartSource};
-use super::save_image::{read_header, write_header};
+use super::lifecycle::{check_flags, stop_process, StartSource};
+use super::save_image::{create_image, read_header, write_header};
 use super::{lock_job, Inner};
 use crate::api::{
     create_flags, event, job_operation, reason, state, DomainHandle, DomainRef, DriverError,
@@ -96,34 +97,24 @@ impl Inner {
             previous
         };
         let was_running = previous.0 == state::RUNNING;
-        let header = if with_header {
-            write_header(&partial, &live_xml, was_running)
-        } else {
+        let saved = write_image(&monitor, target, &partial, |image| {
+            if with_header {
+                write_header(image, &partial, &live_xml, was_running)?;
+            }
             Ok(())
-        };
-        let uri = format!(
-            "exec:cat {} {}",
-            if with_header { ">>" } else { ">" },
-            shell_quote(&partial.display().to_string())
-        );
-        let saved = header
-            .and_then(|_| {
-                monitor
-                    .execute("stop", None)
-                    .and_then(|_| monitor.execute("migrate", Some(json!({ "uri": uri }))))
-                    .map_err(|e| QemuError::Monitor(e.to_string()))
-            })
-            .and_then(|_| {
-                wait_migration(&monitor, |status| {
-                    self.record_migration_progress(&dom.uuid, status)
-                })
-            })
-            .and_then(|_| {
-                fs::rename(&partial, target)
-                    .map_err(|e| QemuError::io("cannot store save image", target, e))
-            });
+        })
+        .and_then(|image| {
+            wait_migration(&monitor, |status| {
+                self.record_migration_progress(&dom.uuid, status)
+            })?;
+            finish_image(&image, &partial, target)
+        });
         self.set_job(&dom.uuid, None);
         if let Err(e) = saved {
+            // Whatever failed, the partial image goes: a failed save leaves
+            // neither guest RAM on disk nor QEMU writing to it.
+            let _ = monitor.execute("migrate_cancel", None);
+            let _ = monitor.execute("closefd", Some(json!({ "fdname": SAVE_FD_NAME })));
             let _ = remove_if_exists(&partial);
             if was_running {
                 let _ = monitor.execute("cont", None);
@@ -228,6 +219,57 @@ impl Inner {
 /// `VIR_DOMAIN_SAVE_RUNNING` / `VIR_DOMAIN_SAVE_PAUSED` (restore flags).
 const RESTORE_RUNNING: u32 = 2;
 const RESTORE_PAUSED: u32 = 4;
+
+/// The name under which QEMU holds the descriptor of the image being written.
+const SAVE_FD_NAME: &str = "libvirt-save";
+
+/// Opens `partial` as a new 0600 file (never through a symlink), lets `prepare`
+/// write what precedes the stream, pauses the guest and starts QEMU's
+/// migration into the open descriptor. A leftover `partial` of an
+/// interrupted save is unlinked first, never followed.
+fn write_image(
+    monitor: &super::qmp::Monitor,
+    target: &Path,
+    partial: &Path,
+    prepare: impl FnOnce(&mut fs::File) -> Result<(), QemuError>,
+) -> Result<fs::File, QemuError> {
+    if target.is_dir() {
+        return Err(QemuError::io(
+            "cannot store save image",
+            target,
+            std::io::Error::from_raw_os_error(libc::EISDIR),
+        ));
+    }
+    remove_if_exists(partial)?;
+    let mut image = create_image(partial)?;
+    prepare(&mut image)?;
+    let qmp = |e: super::qmp::QmpError| QemuError::Monitor(e.to_string());
+    monitor.execute("stop", None).map_err(qmp)?;
+    monitor
+        .execute_with_fd(
+            "getfd",
+            Some(json!({ "fdname": SAVE_FD_NAME })),
+            image.as_fd(),
+        )
+        .map_err(qmp)?;
+    let uri = format!("fd:{SAVE_FD_NAME}");
+    monitor
+        .execute("migrate", Some(json!({ "uri": uri })))
+        .map_err(qmp)?;
+    Ok(image)
+}
+
+/// Makes the finished image durable and gives it its name.
+fn finish_image(image: &fs::File, partial: &Path, target: &Path) -> Result<(), QemuError> {
+    image
+        .sync_all()
+        .map_err(|e| QemuError::io("cannot write save image", partial, e))?;
+    fs::rename(partial, target).map_err(|e| QemuError::io("cannot store save image", target, e))?;
+    if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
+        let _ = crate::fsutil::sync_dir(dir);
+    }
+    Ok(())
+}
 
 /// Waits for an outgoing migration (the save) to finish.
 fn wait_migration(

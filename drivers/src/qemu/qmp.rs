@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
+use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -122,11 +123,32 @@ impl Monitor {
 
     /// Runs `command` with optional arguments; returns its `return` value.
     pub fn execute(&self, command: &str, arguments: Option<Value>) -> Result<Value, QmpError> {
+        self.execute_passing(command, arguments, None)
+    }
+
+    /// Like [`Monitor::execute`], with `fd` passed along the command (`getfd`,
+    /// `add-fd`): QEMU then writes to a file the daemon opened itself, rather
+    /// than opening a path it could be tricked about.
+    pub fn execute_with_fd(
+        &self,
+        command: &str,
+        arguments: Option<Value>,
+        fd: BorrowedFd<'_>,
+    ) -> Result<Value, QmpError> {
+        self.execute_passing(command, arguments, Some(fd))
+    }
+
+    fn execute_passing(
+        &self,
+        command: &str,
+        arguments: Option<Value>,
+        fd: Option<BorrowedFd<'_>>,
+    ) -> Result<Value, QmpError> {
         let mut message = json!({ "execute": command });
         if let Some(arguments) = arguments {
             message["arguments"] = arguments;
         }
-        let reply = self.send(message)?;
+        let reply = self.send(message, fd)?;
         match reply.value.get("error") {
             Some(err) => Err(QmpError::Command(error_text(err))),
             None => Ok(reply.value.get("return").cloned().unwrap_or(Value::Null)),
@@ -143,7 +165,7 @@ impl Monitor {
                 "a QMP command must be a JSON object".into(),
             ));
         }
-        Ok(self.send(message)?.raw)
+        Ok(self.send(message, None)?.raw)
     }
 
     /// Runs a human monitor command and returns its output.
@@ -159,7 +181,7 @@ impl Monitor {
         self.shared.closed.load(Ordering::SeqCst)
     }
 
-    fn send(&self, mut message: Value) -> Result<Reply, QmpError> {
+    fn send(&self, mut message: Value, fd: Option<BorrowedFd<'_>>) -> Result<Reply, QmpError> {
         if self.is_closed() {
             return Err(QmpError::Closed);
         }
@@ -169,7 +191,14 @@ impl Monitor {
         lock(&self.shared.pending).insert(id.clone(), tx);
         let mut line = message.to_string();
         line.push('\n');
-        let written = lock(&self.writer).write_all(line.as_bytes());
+        let written = {
+            let mut writer = lock(&self.writer);
+            match fd {
+                Some(fd) => write_with_fd(&writer, line.as_bytes(), fd)
+                    .and_then(|sent| writer.write_all(&line.as_bytes()[sent..])),
+                None => writer.write_all(line.as_bytes()),
+            }
+        };
         if let Err(e) = written {
             lock(&self.shared.pending).remove(&id);
             return Err(QmpError::Io(e));
@@ -183,6 +212,41 @@ impl Monitor {
             Err(mpsc::RecvTimeoutError::Disconnected) => Err(QmpError::Closed),
         }
     }
+}
+
+/// Sends the start of `data` with `fd` attached (SCM_RIGHTS); returns how many
+/// bytes went out, the rest follows as plain data.
+fn write_with_fd(stream: &UnixStream, data: &[u8], fd: BorrowedFd<'_>) -> std::io::Result<usize> {
+    let raw: RawFd = fd.as_raw_fd();
+    let fd_len = std::mem::size_of::<RawFd>() as u32;
+    // SAFETY: CMSG_SPACE only computes a size.
+    let space = unsafe { libc::CMSG_SPACE(fd_len) } as usize;
+    // u64 words keep the control buffer aligned for cmsghdr.
+    let mut control = vec![0u64; space.div_ceil(8)];
+    let mut iov = libc::iovec {
+        iov_base: data.as_ptr() as *mut libc::c_void,
+        iov_len: data.len(),
+    };
+    // SAFETY: msghdr is plain data; every pointer set below outlives sendmsg.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = space;
+    // SAFETY: the control buffer holds one cmsghdr with room for one fd, as
+    // CMSG_SPACE computed; CMSG_FIRSTHDR/CMSG_DATA point inside it.
+    let sent = unsafe {
+        let cmsg = libc::CMSG_FIRSTHDR(&msg);
+        (*cmsg).cmsg_level = libc::SOL_SOCKET;
+        (*cmsg).cmsg_type = libc::SCM_RIGHTS;
+        (*cmsg).cmsg_len = libc::CMSG_LEN(fd_len) as usize;
+        std::ptr::write_unaligned(libc::CMSG_DATA(cmsg).cast::<RawFd>(), raw);
+        libc::sendmsg(stream.as_raw_fd(), &msg, libc::MSG_NOSIGNAL)
+    };
+    if sent < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(sent as usize)
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

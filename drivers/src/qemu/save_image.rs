@@ -2,6 +2,7 @@
 //! QEMU's migration stream. The header follows libvirt's ("LibvirtQemudSave", version
 //! 2, XML length, was-running, compression 0 = raw, no cookie), native byte order.
 
+use std::fs::File;
 use std::io::{Read, Write};
 use std::path::Path;
 
@@ -75,10 +76,22 @@ pub fn read_header(path: &Path) -> Result<SaveHeader, QemuError> {
     })
 }
 
-/// Writes the header of a new image (QEMU appends the stream after it).
-pub fn write_header(path: &Path, xml: &str, was_running: bool) -> Result<(), QemuError> {
-    let mut file = std::fs::File::create(path)
-        .map_err(|e| QemuError::io("cannot create save image", path, e))?;
+/// Creates the file a save goes to: new (an existing file or symlink at
+/// `path` is an error, never followed) and 0600, since it holds guest RAM.
+/// QEMU gets the open descriptor, never the path.
+pub fn create_image(path: &Path) -> Result<File, QemuError> {
+    crate::fsutil::create_private_file(path)
+        .map_err(|e| QemuError::io("cannot create save image", path, e))
+}
+
+/// Writes the header of a new image at the start of `file` (QEMU appends the
+/// stream after it, from the file's offset).
+pub fn write_header(
+    file: &mut File,
+    path: &Path,
+    xml: &str,
+    was_running: bool,
+) -> Result<(), QemuError> {
     file.write_all(&encode_header(xml, was_running))
         .map_err(|e| QemuError::io("cannot write save image", path, e))
 }
@@ -90,7 +103,13 @@ mod tests {
     #[test]
     fn header_round_trip_and_rejects() {
         let path = std::env::temp_dir().join(format!("qemu-save-{}.img", std::process::id()));
-        write_header(&path, "<domain/>", true).expect("write");
+        let _ = std::fs::remove_file(&path);
+        let mut file = create_image(&path).expect("create");
+        write_header(&mut file, &path, "<domain/>", true).expect("write");
+        assert!(
+            create_image(&path).is_err(),
+            "an existing image is never reused"
+        );
         let header = read_header(&path).expect("read");
         assert_eq!(header.xml, "<domain/>");
         assert!(header.was_running);
