@@ -10,6 +10,7 @@ mod devices;
 mod element;
 mod error;
 mod format;
+mod limits;
 mod parse;
 #[cfg(test)]
 mod parse_tests;
@@ -18,6 +19,7 @@ mod units;
 pub use element::{escape, Element};
 pub use error::DomainXmlError;
 pub use format::FormatOptions;
+pub use limits::{MAX_BYTES, MAX_DEPTH, MAX_NODES};
 pub use parse::{parse_domain_xml, ParseOptions};
 
 use crate::api::Uuid;
