@@ -223,3 +223,19 @@ fn deepest_accepted_document_fits_a_small_stack() {
         .expect("spawn");
     worker.join().expect("no stack overflow");
 }
+
+#[test]
+fn nic_model_injection_is_refused_as_libvirt_does() {
+    let xml = domain(&format!(
+        "<memory>1</memory>{OS}<devices><interface type='user'>\
+         <model type='e1000,romfile=/etc/shadow'/></interface></devices>"
+    ));
+    assert_eq!(
+        refusal(&xml),
+        (
+            8,
+            20,
+            "invalid argument: Model name contains invalid characters".to_string()
+        )
+    );
+}
