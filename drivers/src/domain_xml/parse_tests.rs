@@ -180,7 +180,7 @@ fn graphics_password_only_in_secure_view() {
 fn deep_metadata(levels: usize) -> String {
     domain(&format!(
         "<memory>1</memory>{OS}<metadata>{}{}</metadata>",
-        "<d:a xmlns:d='http://e/'>".repeat(1) + &"<d:a>".repeat(levels.saturating_sub(1)),
+        "<d:a xmlns:d='http://e/'>".to_string() + &"<d:a>".repeat(levels.saturating_sub(1)),
         "</d:a>".repeat(levels)
     ))
 }

@@ -11,7 +11,7 @@ use crate::domain_xml::{parse_domain_xml, DomainDef, FormatOptions};
 
 /// Writes the persistent definition.
 pub fn save_config(paths: &QemuPaths, def: &DomainDef) -> Result<(), QemuError> {
-    let xml = def.to_xml(FormatOptions::default());
+    let xml = def.to_xml(FormatOptions::PERSISTENT);
     atomic_write(&paths.config_file(&def.name), xml.as_bytes())
 }
 
