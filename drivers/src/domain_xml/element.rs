@@ -84,6 +84,9 @@ impl Element {
     }
 
     /// Converts a parsed node (and its subtree) into an owned element.
+    ///
+    /// Recursive, like writing, cloning and dropping an element: documents reach it
+    /// through [`super::parse_domain_xml`], whose depth limit bounds the recursion.
     pub fn from_node(node: roxmltree::Node) -> Element {
         let mut element = Element::new(&qualified_name(node));
         for ns in node.namespaces() {
