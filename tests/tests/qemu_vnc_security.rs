@@ -71,6 +71,16 @@ fn graphics_passwd_is_enforced_and_kept_secret() {
         .contains("passwd='x'"));
     host.virsh_ok("destroy pw");
 
+    // An expiry time is handed to QEMU too (expire_password), which accepts it.
+    define_vnc_guest(
+        &host,
+        "expiring",
+        "passwd='x' passwdValidTo='2099-01-01T00:00:00'",
+    );
+    host.virsh_ok("start expiring");
+    assert_eq!(query_vnc(&host, "expiring")["auth"], "vnc");
+    host.virsh_ok("destroy expiring");
+
     // qemu.conf's vnc_password covers displays without a passwd of their own.
     write_qemu_conf(&mut host, "vnc_password = \"from-conf\"\n");
     define_vnc_guest(&host, "confpw", "");

@@ -60,6 +60,8 @@ pub enum DomainXmlError {
     UnknownDiskName(String),
     #[error("unable to parse mac address '{0}'")]
     BadMac(String),
+    #[error("expected unicast mac address, found multicast '{0}'")]
+    MulticastMac(String),
     #[error("Model name contains invalid characters")]
     BadNetModel,
     #[error("unknown driver format value '{0}'")]

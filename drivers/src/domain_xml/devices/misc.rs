@@ -37,6 +37,9 @@ pub fn normalise_interface(interface: &mut Element) -> Result<(), DomainXmlError
         Some(mac) => {
             let text = mac.attr("address").unwrap_or("").to_string();
             let normalised = normalise_mac(&text).ok_or(DomainXmlError::BadMac(text))?;
+            if is_multicast(&normalised) {
+                return Err(DomainXmlError::MulticastMac(normalised));
+            }
             mac.set_attr("address", &normalised);
         }
         None => interface
@@ -69,6 +72,11 @@ fn normalise_mac(text: &str) -> Option<String> {
         out.push(format!("{:02x}", u8::from_str_radix(octet, 16).ok()?));
     }
     Some(out.join(":"))
+}
+
+/// The group bit of the first octet: such an address cannot name one NIC.
+fn is_multicast(mac: &str) -> bool {
+    u8::from_str_radix(&mac[..2], 16).is_ok_and(|first| first & 1 == 1)
 }
 
 /// A random MAC in the 52:54:00 prefix libvirt uses for generated addresses.
@@ -245,6 +253,17 @@ mod tests {
         let mut out = String::new();
         el.write(&mut out, 0);
         out
+    }
+
+    #[test]
+    fn multicast_mac_is_refused() {
+        let mut nic = Element::new("interface")
+            .with_attr("type", "user")
+            .with_child(Element::new("mac").with_attr("address", "01:00:5E:00:00:01"));
+        assert_eq!(
+            normalise_interface(&mut nic),
+            Err(DomainXmlError::MulticastMac("01:00:5e:00:00:01".into()))
+        );
     }
 
     #[test]
