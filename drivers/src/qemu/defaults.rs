@@ -239,13 +239,14 @@ fn wants_pci_slot(device: &Element) -> bool {
 /// Slot 1 holds the PIIX3 functions (IDE at .1, USB at .2); the primary video gets slot 2;
 /// everything else takes the next free slot in device order, as libvirt assigns them.
 fn assign_pci_addresses(devices: &mut [Element]) {
-    let mut used: Vec<u32> = devices
+    // A set: the slot search runs once per device, and a definition may hold thousands.
+    let mut used: std::collections::HashSet<u32> = devices
         .iter()
         .filter_map(|d| d.child("address"))
         .filter(|a| a.attr("type") == Some("pci") && a.attr("bus").map(parse_num) == Some(0))
         .filter_map(|a| a.attr("slot").map(parse_num))
         .collect();
-    used.push(1);
+    used.insert(1);
     for device in devices.iter_mut() {
         if device.child("address").is_some() || device.name != "controller" {
             continue;
@@ -261,9 +262,9 @@ fn assign_pci_addresses(devices: &mut [Element]) {
         };
         device.children.push(pci_address(1, function));
     }
-    let next_free = |used: &mut Vec<u32>| {
+    let next_free = |used: &mut std::collections::HashSet<u32>| {
         let slot = (2..32).find(|s| !used.contains(s)).unwrap_or(31);
-        used.push(slot);
+        used.insert(slot);
         slot
     };
     let primary_video = devices
@@ -275,7 +276,7 @@ fn assign_pci_addresses(devices: &mut [Element]) {
             let slot = if used.contains(&2) {
                 next_free(&mut used)
             } else {
-                used.push(2);
+                used.insert(2);
                 2
             };
             devices[index].children.push(pci_address(slot, 0));

@@ -94,12 +94,14 @@ pub fn assign_interface_names(devices: &mut [Element], prefix: Option<&str>) {
     let Some(prefix) = prefix else {
         return;
     };
-    let mut used: Vec<String> = devices
+    let mut used: std::collections::HashSet<String> = devices
         .iter()
         .filter(|d| d.name == "interface")
         .filter_map(|d| d.child("target").and_then(|t| t.attr("dev")))
         .map(str::to_string)
         .collect();
+    // Names are handed out in increasing order, so the search resumes where it stopped.
+    let mut next = 0u64;
     for interface in devices.iter_mut().filter(|d| d.name == "interface") {
         if interface
             .child("target")
@@ -108,11 +110,14 @@ pub fn assign_interface_names(devices: &mut [Element], prefix: Option<&str>) {
         {
             continue;
         }
-        let name = (0..)
-            .map(|n| format!("{prefix}{n}"))
-            .find(|candidate| !used.contains(candidate))
-            .unwrap_or_default();
-        used.push(name.clone());
+        let name = loop {
+            let candidate = format!("{prefix}{next}");
+            next += 1;
+            if !used.contains(&candidate) {
+                break candidate;
+            }
+        };
+        used.insert(name.clone());
         match interface.child_mut("target") {
             Some(target) => target.set_attr("dev", &name),
             None => interface
