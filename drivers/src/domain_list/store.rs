@@ -41,7 +41,8 @@ impl DefinitionStore {
 
     /// Writes the persistent definition.
     pub fn save(&self, def: &DomainDef) -> Result<(), FsError> {
-        let xml = def.to_xml(FormatOptions::default());
+        // Definitions keep secrets (a VNC passwd) as libvirt's do; the file is 0600.
+        let xml = def.to_xml(FormatOptions::PERSISTENT);
         atomic_write(&self.config_file(&def.name), xml.as_bytes())
     }
 

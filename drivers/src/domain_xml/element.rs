@@ -84,11 +84,17 @@ impl Element {
     }
 
     /// Converts a parsed node (and its subtree) into an owned element.
+    ///
+    /// Recursive, like writing, cloning and dropping an element: documents reach it
+    /// through [`super::parse_domain_xml`], whose depth limit bounds the recursion.
     pub fn from_node(node: roxmltree::Node) -> Element {
         let mut element = Element::new(&qualified_name(node));
-        for ns in node.namespaces() {
-            let declared_here = node
-                .parent_element()
+        let parent = node.parent_element();
+        // Most elements declare nothing and see exactly their parent's namespaces: one
+        // linear comparison settles it before the per-namespace search.
+        let inherits_all = parent.is_some_and(|p| p.namespaces().eq(node.namespaces()));
+        for ns in node.namespaces().filter(|_| !inherits_all) {
+            let declared_here = parent
                 .map(|p| !p.namespaces().any(|pns| pns == ns))
                 .unwrap_or(true);
             if declared_here {

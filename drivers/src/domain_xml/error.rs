@@ -60,6 +60,19 @@ pub enum DomainXmlError {
     UnknownDiskName(String),
     #[error("unable to parse mac address '{0}'")]
     BadMac(String),
+    #[error("expected unicast mac address, found multicast '{0}'")]
+    MulticastMac(String),
+    #[error("Model name contains invalid characters")]
+    BadNetModel,
+    #[error("unknown driver format value '{0}'")]
+    UnknownDiskFormat(String),
+    /// An enumerated attribute with a value outside its enumeration.
+    #[error("Invalid value for attribute '{attr}' in element '{element}': '{value}'.")]
+    InvalidAttr {
+        attr: String,
+        element: String,
+        value: String,
+    },
 }
 
 impl DomainXmlError {
@@ -69,7 +82,10 @@ impl DomainXmlError {
         match self {
             Malformed(_) | NameWithNewline => codes::XML_DETAIL,
             MissingName => codes::NO_NAME,
-            MissingVirtType | MalformedUuid | ZeroVcpus => codes::INTERNAL_ERROR,
+            MissingVirtType | MalformedUuid | ZeroVcpus | UnknownDiskFormat(_) => {
+                codes::INTERNAL_ERROR
+            }
+            BadNetModel => codes::INVALID_ARG,
             UnknownVirtType(_)
             | CurrentVcpusAboveMax
             | UnknownOsType(_)
@@ -89,7 +105,9 @@ impl DomainXmlError {
     fn error_domain(&self) -> i32 {
         use DomainXmlError::*;
         match self {
-            WrongRoot(_) | InvalidValue { .. } | NameWithNewline => domains::XML,
+            WrongRoot(_) | InvalidValue { .. } | NameWithNewline | InvalidAttr { .. } => {
+                domains::XML
+            }
             UnknownUnit(_) | ValueTooLarge(_) => domains::NONE,
             _ => domains::DOMAIN,
         }

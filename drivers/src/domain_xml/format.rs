@@ -13,6 +13,15 @@ pub struct FormatOptions {
     pub secure: bool,
 }
 
+impl FormatOptions {
+    /// What a definition file on disk holds: the inactive view with its secrets, as
+    /// libvirt writes it (the file is readable by root only).
+    pub const PERSISTENT: FormatOptions = FormatOptions {
+        id: None,
+        secure: true,
+    };
+}
+
 /// libvirt's top-level element order; unknown (foreign namespace) elements go last.
 const TOP_LEVEL_ORDER: &[&str] = &[
     "name",

@@ -10,14 +10,17 @@ mod devices;
 mod element;
 mod error;
 mod format;
+mod limits;
 mod parse;
 #[cfg(test)]
 mod parse_tests;
 mod units;
 
+pub use devices::is_net_model_name;
 pub use element::{escape, Element};
 pub use error::DomainXmlError;
 pub use format::FormatOptions;
+pub use limits::{MAX_BYTES, MAX_DEPTH, MAX_NODES};
 pub use parse::{parse_domain_xml, ParseOptions};
 
 use crate::api::Uuid;

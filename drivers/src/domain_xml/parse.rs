@@ -1,8 +1,9 @@
 //! `<domain>` document -> [`DomainDef`], with libvirt's checks and defaults.
 
-use roxmltree::{Document, Node};
+use roxmltree::{Document, Node, ParsingOptions};
 
 use super::devices::normalise_devices;
+use super::limits;
 use super::units::parse_memory_kib;
 use super::{DomainDef, DomainXmlError, Element, OsDef, VcpuDef};
 use crate::api::parse_uuid;
@@ -121,7 +122,12 @@ const MODELLED: &[&str] = &[
 
 /// Parses and validates a domain definition; generates a UUID when none is given.
 pub fn parse_domain_xml(xml: &str, options: &ParseOptions) -> Result<DomainDef, DomainXmlError> {
-    let doc = Document::parse(xml).map_err(|err| malformed(xml, &err))?;
+    limits::check_document(xml)?;
+    let parsing = ParsingOptions {
+        nodes_limit: limits::MAX_NODES,
+        ..ParsingOptions::default()
+    };
+    let doc = Document::parse_with_options(xml, parsing).map_err(|err| malformed(xml, &err))?;
     let root = doc.root_element();
     if root.tag_name().name() != "domain" {
         return Err(DomainXmlError::WrongRoot(
@@ -250,17 +256,24 @@ fn malformed(xml: &str, err: &roxmltree::Error) -> DomainXmlError {
         );
     }
     let pos = err.pos();
-    let line_text = xml
+    let line_start = xml
+        .split_inclusive('\n')
+        .take((pos.row as usize).saturating_sub(1))
+        .map(str::len)
+        .sum::<usize>()
+        .min(xml.len());
+    let line_chars = xml[line_start..]
         .lines()
-        .nth((pos.row as usize).saturating_sub(1))
-        .unwrap_or("");
-    let col = (pos.col as usize).saturating_sub(1).min(line_text.len());
+        .next()
+        .unwrap_or("")
+        .chars()
+        .count();
+    let col = (pos.col as usize).saturating_sub(1).min(line_chars);
     DomainXmlError::Malformed(format!(
-        "(domain_definition):{}: {}\n{}\n{}^",
+        "(domain_definition):{}: {}\n{}",
         pos.row,
         err,
-        line_text,
-        "-".repeat(col)
+        limits::context(xml, line_start, col)
     ))
 }
 

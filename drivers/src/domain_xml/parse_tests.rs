@@ -176,3 +176,66 @@ fn graphics_password_only_in_secure_view() {
     });
     assert!(secure.contains("passwd='s3cret'"), "{secure}");
 }
+
+fn deep_metadata(levels: usize) -> String {
+    domain(&format!(
+        "<memory>1</memory>{OS}<metadata>{}{}</metadata>",
+        "<d:a xmlns:d='http://e/'>".to_string() + &"<d:a>".repeat(levels.saturating_sub(1)),
+        "</d:a>".repeat(levels)
+    ))
+}
+
+#[test]
+fn deep_documents_are_refused_before_parsing() {
+    let (code, domain, message) = refusal(&deep_metadata(200_000));
+    assert_eq!((code, domain), (35, 20), "{message}");
+    assert!(
+        message.starts_with("(domain_definition):1: Excessive depth in document: 256\n"),
+        "{message}"
+    );
+}
+
+#[test]
+fn too_many_nodes_are_refused() {
+    let wide = domain(&format!(
+        "<memory>1</memory>{OS}<metadata><d:m xmlns:d='http://e/'>{}</d:m></metadata>",
+        "<d:x/>".repeat(super::MAX_NODES as usize)
+    ));
+    let (code, _, message) = refusal(&wide);
+    assert_eq!(code, 35, "{message}");
+}
+
+/// Parsing, formatting, cloning and dropping the deepest accepted document stays well
+/// inside a quarter of a default worker stack: the recursion is bounded by the depth limit.
+#[test]
+fn deepest_accepted_document_fits_a_small_stack() {
+    let xml = deep_metadata(super::MAX_DEPTH - 3);
+    let worker = std::thread::Builder::new()
+        .stack_size(512 * 1024)
+        .spawn(move || {
+            let def = parse(&xml).expect("accepted");
+            let copy = def.clone();
+            let out = copy.to_xml(FormatOptions::default());
+            assert!(out.contains("<d:a>"));
+            drop(copy);
+            drop(def);
+        })
+        .expect("spawn");
+    worker.join().expect("no stack overflow");
+}
+
+#[test]
+fn nic_model_injection_is_refused_as_libvirt_does() {
+    let xml = domain(&format!(
+        "<memory>1</memory>{OS}<devices><interface type='user'>\
+         <model type='e1000,romfile=/etc/shadow'/></interface></devices>"
+    ));
+    assert_eq!(
+        refusal(&xml),
+        (
+            8,
+            20,
+            "invalid argument: Model name contains invalid characters".to_string()
+        )
+    );
+}

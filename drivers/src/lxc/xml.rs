@@ -389,6 +389,25 @@ mod tests {
         <console type='pty'/></devices></domain>";
 
     #[test]
+    fn deep_documents_are_refused_before_parsing() {
+        let deep = FULL.replace(
+            "<features>",
+            &format!(
+                "{}{}<features>",
+                "<a>".repeat(100_000),
+                "</a>".repeat(100_000)
+            ),
+        );
+        let err = crate::api::DriverError::from(parse_lxc_xml(&deep).expect_err("too deep"));
+        assert_eq!(err.code, crate::api::codes::XML_DETAIL, "{}", err.message);
+        assert!(
+            err.message.contains("Excessive depth in document"),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
     fn extracts_the_container_description() {
         let (def, spec) = parse_lxc_xml(FULL).expect("valid lxc definition");
         assert_eq!(def.name, "c1");

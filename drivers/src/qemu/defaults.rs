@@ -19,7 +19,9 @@ pub fn parse_options() -> ParseOptions {
 pub struct HostFacts {
     /// Default emulator binary for x86 guests.
     pub emulator: String,
-    /// (alias, canonical) machine names, e.g. ("pc", "pc-i440fx-7.2").
+    /// (name, canonical) for every machine type the emulator offers, e.g.
+    /// ("pc", "pc-i440fx-7.2") and ("pc-i440fx-7.2", "pc-i440fx-7.2"). Empty when the
+    /// emulator was not probed (then machine types are not checked).
     pub machine_aliases: Vec<(String, String)>,
 }
 
@@ -33,7 +35,27 @@ impl HostFacts {
             .unwrap_or_else(|| name.to_string())
     }
 
-    /// Reads the emulator and machine aliases of x86_64 guests from a capabilities
+    /// Refuses a machine type the probed emulator does not offer, as libvirt does when
+    /// it validates a definition (at define and again at start). Names are also held to
+    /// the characters QEMU uses, since they end up in a `-machine` option.
+    pub fn check_machine(&self, name: &str) -> Result<(), QemuError> {
+        let plain = !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
+        let offered = self.machine_aliases.is_empty()
+            || self.machine_aliases.iter().any(|(known, _)| known == name);
+        if plain && offered {
+            Ok(())
+        } else {
+            Err(QemuError::Unsupported(format!(
+                "Emulator '{}' does not support machine type '{name}'",
+                self.emulator
+            )))
+        }
+    }
+
+    /// Reads the emulator and machine names of x86_64 guests from a capabilities
     /// document.
     pub fn from_capabilities(caps: &str) -> HostFacts {
         let mut facts = HostFacts {
@@ -59,11 +81,11 @@ impl HostFacts {
             facts.emulator = emulator.to_string();
         }
         for machine in arch.children().filter(|c| c.has_tag_name("machine")) {
-            if let (Some(canonical), Some(alias)) = (machine.attribute("canonical"), machine.text())
-            {
+            if let Some(name) = machine.text() {
+                let canonical = machine.attribute("canonical").unwrap_or(name);
                 facts
                     .machine_aliases
-                    .push((alias.to_string(), canonical.to_string()));
+                    .push((name.to_string(), canonical.to_string()));
             }
         }
         facts
@@ -93,6 +115,7 @@ pub fn apply_qemu_defaults(def: &mut DomainDef, host: &HostFacts) -> Result<(), 
     }
     let machine = def.os.machine.clone().unwrap_or_else(|| "pc".to_string());
     let machine = host.canonical_machine(&machine);
+    host.check_machine(&machine)?;
     let i440fx = machine == "pc" || machine.starts_with("pc-i440fx");
     def.os.machine = Some(machine);
 
@@ -216,13 +239,14 @@ fn wants_pci_slot(device: &Element) -> bool {
 /// Slot 1 holds the PIIX3 functions (IDE at .1, USB at .2); the primary video gets slot 2;
 /// everything else takes the next free slot in device order, as libvirt assigns them.
 fn assign_pci_addresses(devices: &mut [Element]) {
-    let mut used: Vec<u32> = devices
+    // A set: the slot search runs once per device, and a definition may hold thousands.
+    let mut used: std::collections::HashSet<u32> = devices
         .iter()
         .filter_map(|d| d.child("address"))
         .filter(|a| a.attr("type") == Some("pci") && a.attr("bus").map(parse_num) == Some(0))
         .filter_map(|a| a.attr("slot").map(parse_num))
         .collect();
-    used.push(1);
+    used.insert(1);
     for device in devices.iter_mut() {
         if device.child("address").is_some() || device.name != "controller" {
             continue;
@@ -238,9 +262,9 @@ fn assign_pci_addresses(devices: &mut [Element]) {
         };
         device.children.push(pci_address(1, function));
     }
-    let next_free = |used: &mut Vec<u32>| {
+    let next_free = |used: &mut std::collections::HashSet<u32>| {
         let slot = (2..32).find(|s| !used.contains(s)).unwrap_or(31);
-        used.push(slot);
+        used.insert(slot);
         slot
     };
     let primary_video = devices
@@ -252,7 +276,7 @@ fn assign_pci_addresses(devices: &mut [Element]) {
             let slot = if used.contains(&2) {
                 next_free(&mut used)
             } else {
-                used.push(2);
+                used.insert(2);
                 2
             };
             devices[index].children.push(pci_address(slot, 0));
@@ -352,7 +376,10 @@ mod tests {
     fn facts() -> HostFacts {
         HostFacts {
             emulator: "/usr/bin/qemu-system-x86_64".into(),
-            machine_aliases: vec![("pc".into(), "pc-i440fx-7.2".into())],
+            machine_aliases: vec![
+                ("pc".into(), "pc-i440fx-7.2".into()),
+                ("pc-i440fx-7.2".into(), "pc-i440fx-7.2".into()),
+            ],
         }
     }
 
@@ -440,5 +467,36 @@ mod tests {
         let f = HostFacts::from_capabilities(caps);
         assert_eq!(f.canonical_machine("pc"), "pc-i440fx-7.2");
         assert_eq!(f.canonical_machine("q35"), "q35");
+        assert!(f.check_machine("pc").is_ok() && f.check_machine("pc-i440fx-7.2").is_ok());
+        assert!(f.check_machine("q35").is_err());
+    }
+
+    #[test]
+    fn machine_types_outside_the_probed_list_are_refused() {
+        for machine in [
+            "pc-q35-99.0",
+            "pc,accel=kvm",
+            "pc-i440fx-7.2,memory-backend=x",
+        ] {
+            let xml = format!(
+                "<domain type='qemu'><name>m</name><memory>65536</memory>\
+                 <os><type machine='{machine}'>hvm</type></os></domain>"
+            );
+            let mut def = parse_domain_xml(&xml, &parse_options()).expect("parses");
+            let err = apply_qemu_defaults(&mut def, &facts()).expect_err("refused");
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "unsupported configuration: Emulator '/usr/bin/qemu-system-x86_64' \
+                     does not support machine type '{machine}'"
+                )
+            );
+        }
+        let unprobed = HostFacts {
+            machine_aliases: Vec::new(),
+            ..facts()
+        };
+        assert!(unprobed.check_machine("anything-1.0").is_ok());
+        assert!(unprobed.check_machine("pc,x=y").is_err());
     }
 }

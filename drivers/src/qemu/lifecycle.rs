@@ -146,7 +146,8 @@ impl Inner {
             &LaunchContext {
                 monitor_socket: &monitor_text,
                 incoming: incoming.as_deref(),
-                vnc_listen: &conf.vnc_listen,
+                conf: &conf,
+                host: self.host(),
             },
         )?;
         let env = vec![
@@ -210,6 +211,12 @@ impl Inner {
                 return Err(fail(&process, &what));
             }
         };
+        if let Err(e) = super::command::set_vnc_passwords(&monitor, def, &conf) {
+            return Err(fail(
+                &process,
+                &format!("cannot set the VNC password ({e})"),
+            ));
+        }
         if let StartSource::Restore(..) = source {
             if let Err(e) = wait_incoming(&monitor) {
                 return Err(fail(

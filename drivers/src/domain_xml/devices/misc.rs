@@ -37,6 +37,9 @@ pub fn normalise_interface(interface: &mut Element) -> Result<(), DomainXmlError
         Some(mac) => {
             let text = mac.attr("address").unwrap_or("").to_string();
             let normalised = normalise_mac(&text).ok_or(DomainXmlError::BadMac(text))?;
+            if is_multicast(&normalised) {
+                return Err(DomainXmlError::MulticastMac(normalised));
+            }
             mac.set_attr("address", &normalised);
         }
         None => interface
@@ -71,6 +74,11 @@ fn normalise_mac(text: &str) -> Option<String> {
     Some(out.join(":"))
 }
 
+/// The group bit of the first octet: such an address cannot name one NIC.
+fn is_multicast(mac: &str) -> bool {
+    u8::from_str_radix(&mac[..2], 16).is_ok_and(|first| first & 1 == 1)
+}
+
 /// A random MAC in the 52:54:00 prefix libvirt uses for generated addresses.
 fn generate_mac() -> String {
     let random = uuid::Uuid::new_v4();
@@ -86,12 +94,14 @@ pub fn assign_interface_names(devices: &mut [Element], prefix: Option<&str>) {
     let Some(prefix) = prefix else {
         return;
     };
-    let mut used: Vec<String> = devices
+    let mut used: std::collections::HashSet<String> = devices
         .iter()
         .filter(|d| d.name == "interface")
         .filter_map(|d| d.child("target").and_then(|t| t.attr("dev")))
         .map(str::to_string)
         .collect();
+    // Names are handed out in increasing order, so the search resumes where it stopped.
+    let mut next = 0u64;
     for interface in devices.iter_mut().filter(|d| d.name == "interface") {
         if interface
             .child("target")
@@ -100,11 +110,14 @@ pub fn assign_interface_names(devices: &mut [Element], prefix: Option<&str>) {
         {
             continue;
         }
-        let name = (0..)
-            .map(|n| format!("{prefix}{n}"))
-            .find(|candidate| !used.contains(candidate))
-            .unwrap_or_default();
-        used.push(name.clone());
+        let name = loop {
+            let candidate = format!("{prefix}{next}");
+            next += 1;
+            if !used.contains(&candidate) {
+                break candidate;
+            }
+        };
+        used.insert(name.clone());
         match interface.child_mut("target") {
             Some(target) => target.set_attr("dev", &name),
             None => interface
@@ -245,6 +258,17 @@ mod tests {
         let mut out = String::new();
         el.write(&mut out, 0);
         out
+    }
+
+    #[test]
+    fn multicast_mac_is_refused() {
+        let mut nic = Element::new("interface")
+            .with_attr("type", "user")
+            .with_child(Element::new("mac").with_attr("address", "01:00:5E:00:00:01"));
+        assert_eq!(
+            normalise_interface(&mut nic),
+            Err(DomainXmlError::MulticastMac("01:00:5e:00:00:01".into()))
+        );
     }
 
     #[test]

@@ -5,6 +5,9 @@ mod chardev;
 mod controllers;
 mod disk;
 mod misc;
+mod validate;
+
+pub use validate::is_net_model_name;
 
 use super::{DomainXmlError, Element, ParseOptions};
 
@@ -51,6 +54,7 @@ pub fn normalise_devices(
     options: &ParseOptions,
 ) -> Result<Vec<Element>, DomainXmlError> {
     for device in devices.iter_mut() {
+        validate::validate_device(device)?;
         match device.name.as_str() {
             "disk" => disk::normalise_disk(device)?,
             "interface" => misc::normalise_interface(device)?,

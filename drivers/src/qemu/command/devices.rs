@@ -1,0 +1,346 @@
+//! Command-line arguments of the devices other than graphics.
+
+use super::{is_plain_name, opt_value};
+use crate::domain_xml::{is_net_model_name, DomainDef, Element};
+use crate::qemu::error::QemuError;
+
+/// `,bus=pci.0,addr=0xN` for a device with a PCI address on bus 0.
+pub(super) fn pci_addr(device: &Element) -> String {
+    let Some(address) = device.child("address") else {
+        return String::new();
+    };
+    if address.attr("type") != Some("pci") {
+        return String::new();
+    }
+    let slot = address.attr("slot").unwrap_or("0x00");
+    let slot = u32::from_str_radix(slot.trim_start_matches("0x"), 16).unwrap_or(0);
+    let function = address.attr("function").unwrap_or("0x0");
+    let function = u32::from_str_radix(function.trim_start_matches("0x"), 16).unwrap_or(0);
+    if function == 0 {
+        format!(",bus=pci.0,addr=0x{slot:x}")
+    } else {
+        format!(",bus=pci.0,addr=0x{slot:x}.0x{function:x}")
+    }
+}
+
+pub(super) fn controller_args(device: &Element, argv: &mut Vec<String>) -> Result<(), QemuError> {
+    match (device.attr("type"), device.attr("model")) {
+        (Some("usb"), Some("piix3-uhci")) => {
+            argv.push("-device".into());
+            argv.push(format!("piix3-usb-uhci,id=usb{}", pci_addr(device)));
+        }
+        (Some("usb"), Some("none")) | (Some("pci"), _) | (Some("ide"), _) => {}
+        (Some("virtio-serial"), _) => {
+            argv.push("-device".into());
+            argv.push(format!(
+                "virtio-serial-pci,id=virtio-serial0{}",
+                pci_addr(device)
+            ));
+        }
+        (Some("sata"), _) => {
+            argv.push("-device".into());
+            argv.push(format!("ich9-ahci,id=sata0{}", pci_addr(device)));
+        }
+        (Some("scsi"), _) => {
+            argv.push("-device".into());
+            argv.push(format!("virtio-scsi-pci,id=scsi0{}", pci_addr(device)));
+        }
+        (kind, model) => {
+            return Err(QemuError::Unsupported(format!(
+                "controller type '{}' model '{}' is not supported by this qemu driver",
+                kind.unwrap_or(""),
+                model.unwrap_or("")
+            )))
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn disk_args(
+    device: &Element,
+    index: usize,
+    argv: &mut Vec<String>,
+) -> Result<(), QemuError> {
+    let kind = device.attr("type").unwrap_or("file");
+    let source = device.child("source");
+    let path = match kind {
+        "file" => source.and_then(|s| s.attr("file")),
+        "block" => source.and_then(|s| s.attr("dev")),
+        other => {
+            return Err(QemuError::Unsupported(format!(
+                "disk type '{other}' is not supported by this qemu driver"
+            )))
+        }
+    };
+    let target = device.child("target");
+    let bus = target.and_then(|t| t.attr("bus")).unwrap_or("ide");
+    let dev = target.and_then(|t| t.attr("dev")).unwrap_or("hda");
+    let cdrom = device.attr("device") == Some("cdrom");
+    let format = match device.child("driver").and_then(|d| d.attr("type")) {
+        None | Some("aio") => "raw",
+        Some(format) if is_plain_name(format) => format,
+        Some(format) => {
+            return Err(QemuError::Unsupported(format!(
+                "unknown driver format value '{format}'"
+            )))
+        }
+    };
+    let drive_id = format!("drive-{bus}-disk{index}");
+    let mut drive = String::new();
+    if let Some(path) = path {
+        drive.push_str(&format!("file={},format={format},", opt_value(path)));
+    }
+    drive.push_str(&format!("if=none,id={drive_id}"));
+    if cdrom || device.child("readonly").is_some() {
+        drive.push_str(",readonly=on");
+    }
+    argv.push("-drive".into());
+    argv.push(drive);
+    let frontend = match (bus, cdrom) {
+        ("virtio", _) => format!(
+            "virtio-blk-pci,drive={drive_id},id={bus}-disk{index}{}",
+            pci_addr(device)
+        ),
+        ("ide", true) | ("sata", true) => {
+            let unit = drive_unit(device);
+            let bus_name = if bus == "sata" {
+                format!("sata0.{unit}")
+            } else {
+                format!("ide.{}", unit / 2)
+            };
+            format!("ide-cd,bus={bus_name},drive={drive_id},id={bus}-disk{index}")
+        }
+        ("ide", false) | ("sata", false) => {
+            let unit = drive_unit(device);
+            let bus_name = if bus == "sata" {
+                format!("sata0.{unit}")
+            } else {
+                format!("ide.{}", unit / 2)
+            };
+            format!("ide-hd,bus={bus_name},drive={drive_id},id={bus}-disk{index}")
+        }
+        ("scsi", _) => format!(
+            "scsi-{},bus=scsi0.0,drive={drive_id},id={bus}-disk{index}",
+            if cdrom { "cd" } else { "hd" }
+        ),
+        (other, _) => {
+            return Err(QemuError::Unsupported(format!(
+                "disk bus '{other}' of disk '{dev}' is not supported by this qemu driver"
+            )))
+        }
+    };
+    argv.push("-device".into());
+    argv.push(frontend);
+    Ok(())
+}
+
+/// Position on the IDE/SATA controller: bus * 2 + unit for IDE, unit for SATA.
+fn drive_unit(device: &Element) -> u32 {
+    let address = device.child("address");
+    let num = |name: &str| {
+        address
+            .and_then(|a| a.attr(name))
+            .and_then(|v| v.parse::<u32>().ok())
+            .unwrap_or(0)
+    };
+    num("bus") * 2 + num("unit")
+}
+
+/// `<panic model='isa'/>`: the pvpanic device through which a crashed guest reports
+/// GUEST_PANICKED; QEMU only pauses it, `on_crash` decides the rest.
+pub(super) fn panic_args(device: &Element, argv: &mut Vec<String>) -> Result<(), QemuError> {
+    match device.attr("model").unwrap_or("isa") {
+        "isa" => {
+            argv.extend(["-device".into(), "pvpanic,ioport=1285".into()]);
+            argv.extend(["-action".into(), "panic=pause".into()]);
+            Ok(())
+        }
+        other => Err(QemuError::Unsupported(format!(
+            "panic model '{other}' is not supported by this qemu driver"
+        ))),
+    }
+}
+
+/// Refuses a definition with `<interface type='network'>` before anything is set up
+/// for it on the host (tap devices): there is no network driver to ask.
+pub fn check_no_network_interfaces(def: &DomainDef) -> Result<(), QemuError> {
+    match def
+        .devices
+        .iter()
+        .find(|d| d.name == "interface" && d.attr("type") == Some("network"))
+    {
+        Some(device) => Err(network_refusal(device)),
+        None => Ok(()),
+    }
+}
+
+fn network_refusal(device: &Element) -> QemuError {
+    let network = device
+        .child("source")
+        .and_then(|s| s.attr("network"))
+        .unwrap_or("");
+    QemuError::Unsupported(format!(
+        "interface type 'network' (network '{network}') needs a virtual network driver, \
+         which this daemon does not have; use interface type 'bridge' or 'user'"
+    ))
+}
+
+pub(super) fn interface_args(
+    device: &Element,
+    index: usize,
+    argv: &mut Vec<String>,
+) -> Result<(), QemuError> {
+    let netdev = match device.attr("type") {
+        Some("user") => format!("user,id=hostnet{index}"),
+        Some("bridge") => {
+            // The tap was made and added to the bridge before QEMU starts.
+            let Some(tap) = device.child("target").and_then(|t| t.attr("dev")) else {
+                return Err(QemuError::Failed(
+                    "bridge interface without a tap device".into(),
+                ));
+            };
+            format!(
+                "tap,ifname={},script=no,downscript=no,id=hostnet{index}",
+                opt_value(tap)
+            )
+        }
+        Some("network") => return Err(network_refusal(device)),
+        Some(other) => {
+            return Err(QemuError::Unsupported(format!(
+                "interface type '{other}' is not supported by this qemu driver"
+            )))
+        }
+        None => return Err(QemuError::Unsupported("interface without a type".into())),
+    };
+    let model = device
+        .child("model")
+        .and_then(|m| m.attr("type"))
+        .unwrap_or("rtl8139");
+    let model = match model {
+        "virtio" => "virtio-net-pci",
+        other if is_net_model_name(other) => other,
+        _ => {
+            return Err(QemuError::Unsupported(
+                "Model name contains invalid characters".into(),
+            ))
+        }
+    };
+    let mac = device
+        .child("mac")
+        .and_then(|m| m.attr("address"))
+        .unwrap_or("52:54:00:00:00:01");
+    if !is_mac_address(mac) {
+        return Err(QemuError::Unsupported(format!(
+            "unable to parse mac address '{mac}'"
+        )));
+    }
+    argv.push("-netdev".into());
+    argv.push(netdev);
+    argv.push("-device".into());
+    argv.push(format!(
+        "{model},netdev=hostnet{index},id=net{index},mac={mac}{}",
+        pci_addr(device)
+    ));
+    Ok(())
+}
+
+pub(super) fn chardev_args(
+    device: &Element,
+    index: usize,
+    argv: &mut Vec<String>,
+) -> Result<(), QemuError> {
+    let backend = match device.attr("type") {
+        Some("pty") => format!("pty,id=charserial{index}"),
+        Some("file") => {
+            let path = device
+                .child("source")
+                .and_then(|s| s.attr("path"))
+                .ok_or_else(|| {
+                    QemuError::Unsupported("file serial without a source path".into())
+                })?;
+            if !path.starts_with('/') {
+                return Err(QemuError::Unsupported(format!(
+                    "serial file path '{path}' must be absolute"
+                )));
+            }
+            format!(
+                "file,id=charserial{index},path={},append=on",
+                opt_value(path)
+            )
+        }
+        Some("null") => format!("null,id=charserial{index}"),
+        other => {
+            return Err(QemuError::Unsupported(format!(
+                "serial type '{}' is not supported by this qemu driver",
+                other.unwrap_or("")
+            )))
+        }
+    };
+    argv.push("-chardev".into());
+    argv.push(backend);
+    argv.push("-device".into());
+    argv.push(format!(
+        "isa-serial,chardev=charserial{index},id=serial{index},index={index}"
+    ));
+    Ok(())
+}
+
+pub(super) fn video_args(device: &Element, argv: &mut Vec<String>) -> Result<(), QemuError> {
+    let model = device
+        .child("model")
+        .and_then(|m| m.attr("type"))
+        .unwrap_or("cirrus");
+    let qemu_device = match model {
+        "none" => return Ok(()),
+        "vga" => "VGA",
+        "cirrus" => "cirrus-vga",
+        "virtio" => "virtio-vga",
+        "qxl" => "qxl-vga",
+        "bochs" => "bochs-display",
+        "vmvga" => "vmware-svga",
+        "ramfb" => "ramfb",
+        other => {
+            return Err(QemuError::Unsupported(format!(
+                "video type '{other}' is not supported by this qemu driver"
+            )))
+        }
+    };
+    argv.push("-device".into());
+    argv.push(format!("{qemu_device},id=video0{}", pci_addr(device)));
+    Ok(())
+}
+
+/// The watchdog device and QEMU's action when it fires (libvirt pauses for "dump").
+pub(super) fn watchdog_args(device: &Element, argv: &mut Vec<String>) -> Result<(), QemuError> {
+    let model = match device.attr("model").unwrap_or("i6300esb") {
+        model @ ("i6300esb" | "ib700" | "diag288") => model,
+        other => {
+            return Err(QemuError::Unsupported(format!(
+                "watchdog model '{other}' is not supported by this qemu driver"
+            )))
+        }
+    };
+    let action = match device.attr("action").unwrap_or("reset") {
+        "dump" => "pause",
+        action @ ("reset" | "shutdown" | "poweroff" | "pause" | "none" | "inject-nmi") => action,
+        other => {
+            return Err(QemuError::Unsupported(format!(
+                "watchdog action '{other}' is not supported by this qemu driver"
+            )))
+        }
+    };
+    argv.push("-device".into());
+    argv.push(format!("{model},id=watchdog0{}", pci_addr(device)));
+    argv.push("-action".into());
+    argv.push(format!("watchdog={action}"));
+    Ok(())
+}
+
+/// Six colon-separated hexadecimal octets.
+fn is_mac_address(text: &str) -> bool {
+    let octets: Vec<&str> = text.split(':').collect();
+    octets.len() == 6
+        && octets
+            .iter()
+            .all(|o| (1..=2).contains(&o.len()) && o.chars().all(|c| c.is_ascii_hexdigit()))
+}
