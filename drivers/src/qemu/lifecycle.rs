@@ -69,7 +69,7 @@ impl Inner {
         let job = self
             .job_of(uuid)
             .ok_or_else(|| DriverError::no_domain_uuid(crate::api::domains::QEMU, uuid, ""))?;
-        let _job = lock_job(&job);
+        let _job = super::jobs::lock_job_bounded(&job)?;
         let def = {
             let st = self.lock();
             let index = st
@@ -405,7 +405,7 @@ impl Inner {
         let job = self.job_of(&dom.uuid).ok_or_else(|| {
             DriverError::no_domain_uuid(crate::api::domains::QEMU, &dom.uuid, &dom.name)
         })?;
-        let _job = lock_job(&job);
+        let _job = super::jobs::lock_job_bounded(&job)?;
         let (process, token) = {
             let mut st = self.lock();
             let obj = st.get_mut(dom)?;
@@ -451,7 +451,7 @@ fn wait_incoming(monitor: &Monitor) -> Result<(), QemuError> {
     loop {
         let status = monitor
             .execute("query-migrate", None)
-            .map_err(|e| QemuError::Monitor(e.to_string()))?;
+            .map_err(QemuError::from)?;
         match status.get("status").and_then(|s| s.as_str()) {
             Some("completed") => return Ok(()),
             Some("failed") | Some("cancelled") => {

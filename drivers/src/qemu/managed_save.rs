@@ -13,7 +13,7 @@ use super::fsutil::remove_if_exists;
 use super::jobs::ActiveJob;
 use super::lifecycle::{check_flags, shell_quote, stop_process, StartSource};
 use super::save_image::{read_header, write_header};
-use super::{lock_job, Inner};
+use super::Inner;
 use crate::api::{
     create_flags, event, job_operation, reason, state, DomainHandle, DomainRef, DriverError,
     DriverResult,
@@ -27,7 +27,7 @@ impl Inner {
         let job = self.job_of(&dom.uuid).ok_or_else(|| {
             DriverError::no_domain_uuid(crate::api::domains::QEMU, &dom.uuid, &dom.name)
         })?;
-        let _job = lock_job(&job);
+        let _job = super::jobs::lock_job_bounded(&job)?;
         let (name, persistent) = {
             let st = self.lock();
             let obj = st.get(dom)?;
@@ -62,7 +62,7 @@ impl Inner {
         let job = self.job_of(&dom.uuid).ok_or_else(|| {
             DriverError::no_domain_uuid(crate::api::domains::QEMU, &dom.uuid, &dom.name)
         })?;
-        let _job = lock_job(&job);
+        let _job = super::jobs::lock_job_bounded(&job)?;
         self.save_guest(dom, Path::new(to), true)
     }
 
@@ -111,7 +111,7 @@ impl Inner {
                 monitor
                     .execute("stop", None)
                     .and_then(|_| monitor.execute("migrate", Some(json!({ "uri": uri }))))
-                    .map_err(|e| QemuError::Monitor(e.to_string()))
+                    .map_err(QemuError::from)
             })
             .and_then(|_| {
                 wait_migration(&monitor, |status| {
@@ -239,7 +239,7 @@ fn wait_migration(
     loop {
         let status = monitor
             .execute("query-migrate", None)
-            .map_err(|e| QemuError::Monitor(e.to_string()))?;
+            .map_err(QemuError::from)?;
         on_status(&status);
         match status.get("status").and_then(|s| s.as_str()) {
             Some("completed") => return Ok(()),
