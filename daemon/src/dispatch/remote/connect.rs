@@ -171,7 +171,8 @@ pub fn connect_get_type(conn: &Arc<dyn Connection>, h: &Header) -> Action {
 }
 
 pub fn connect_get_version(conn: &Arc<dyn Connection>, h: &Header) -> Action {
-    inline(h, || {
+    let conn = conn.clone();
+    job(h, move || {
         drv(conn.hv_version()).map(|hv_ver| ConnectGetVersionRet { hv_ver })
     })
 }
@@ -185,7 +186,8 @@ pub fn connect_get_lib_version(h: &Header) -> Action {
 }
 
 pub fn connect_get_hostname(conn: &Arc<dyn Connection>, h: &Header) -> Action {
-    inline(h, || {
+    let conn = conn.clone();
+    job(h, move || {
         drv(conn.hostname()).map(|hostname| ConnectGetHostnameRet { hostname })
     })
 }
@@ -249,7 +251,8 @@ pub fn connect_is_secure(conn: &Arc<dyn Connection>, h: &Header) -> Action {
 }
 
 pub fn node_get_info(conn: &Arc<dyn Connection>, h: &Header) -> Action {
-    inline(h, || {
+    let conn = conn.clone();
+    job(h, move || {
         drv(conn.node_info()).map(|n| NodeGetInfoRet {
             model: NodeGetInfoRet::model_from_str(&n.model),
             memory: n.memory_kib,
@@ -264,7 +267,8 @@ pub fn node_get_info(conn: &Arc<dyn Connection>, h: &Header) -> Action {
 }
 
 pub fn node_get_free_memory(conn: &Arc<dyn Connection>, h: &Header) -> Action {
-    inline(h, || {
+    let conn = conn.clone();
+    job(h, move || {
         drv(conn.node_free_memory()).map(|free_mem| NodeGetFreeMemoryRet { free_mem })
     })
 }
@@ -274,7 +278,8 @@ pub fn node_get_cells_free_memory(
     h: &Header,
     a: NodeGetCellsFreeMemoryArgs,
 ) -> Action {
-    inline(h, || {
+    let conn = conn.clone();
+    job(h, move || {
         drv(conn.node_cells_free_memory(a.start_cell, a.maxcells))
             .map(|cells| NodeGetCellsFreeMemoryRet { cells })
     })
