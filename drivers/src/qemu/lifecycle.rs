@@ -94,9 +94,19 @@ impl Inner {
             Ok((process, monitor)) => {
                 let mut def = def;
                 super::live_xml::fill_graphics(&mut def, &monitor);
+                // Held until the status file is written: an exiting daemon
+                // either waits for it or has already killed the process.
+                let Some(_recording) = self.in_flight.claim_start(token) else {
+                    super::tap::remove_bridge_taps(&def);
+                    return Err(QemuError::Failed(
+                        "the start was abandoned: the daemon is shutting down".into(),
+                    )
+                    .into());
+                };
                 Ok(self.mark_started(uuid, def, flags, &source, process, monitor, token))
             }
             Err(err) => {
+                self.in_flight.forget_start(token);
                 super::tap::remove_bridge_taps(&def);
                 if matches!(err, QemuError::StartFailed(_)) {
                     let hooks = self.hooks.as_ref();
@@ -179,6 +189,7 @@ impl Inner {
         };
         let process = GuestProcess::spawn(&argv, &env, &log, limits)
             .map_err(|e| QemuError::StartFailed(format!("cannot execute '{}': {e}", argv[0])))?;
+        self.in_flight.begin_start(token, process.clone());
         // QEMU's own words from the log name the problem; when the process died by
         // itself they are the whole story, as in libvirt's message.
         let fail = |process: &GuestProcess, what: &str| {

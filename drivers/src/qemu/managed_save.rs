@@ -84,6 +84,8 @@ impl Inner {
             )
         };
         let partial = PathBuf::from(format!("{}.partial", target.display()));
+        // Lets a stopping daemon cancel this save; the rollback below then runs.
+        let ticket = self.in_flight.begin_save(token, partial.clone());
         self.set_job(&dom.uuid, Some(ActiveJob::new(job_operation::SAVE)));
         let previous = {
             let mut st = self.lock();
@@ -114,9 +116,11 @@ impl Inner {
                     .map_err(QemuError::from)
             })
             .and_then(|_| {
-                wait_migration(&monitor, |status| {
-                    self.record_migration_progress(&dom.uuid, status)
-                })
+                wait_migration(
+                    &monitor,
+                    |status| self.record_migration_progress(&dom.uuid, status),
+                    || ticket.cancelled(),
+                )
             })
             .and_then(|_| {
                 fs::rename(&partial, target)
@@ -131,6 +135,9 @@ impl Inner {
             let mut st = self.lock();
             if let Ok(obj) = st.get_mut(dom) {
                 (obj.state, obj.reason) = previous;
+                // On disk too: a daemon restarted after a rolled-back save
+                // finds the guest as it was.
+                self.persist_status(obj);
             }
             return Err(e.into());
         }
@@ -229,20 +236,32 @@ impl Inner {
 const RESTORE_RUNNING: u32 = 2;
 const RESTORE_PAUSED: u32 = 4;
 
-/// Waits for an outgoing migration (the save) to finish.
+/// Waits for an outgoing migration (the save) to finish. Once `cancelled`
+/// says so the migration is cancelled; a save that completes meanwhile counts.
 fn wait_migration(
     monitor: &super::qmp::Monitor,
     on_status: impl Fn(&serde_json::Value),
+    cancelled: impl Fn() -> bool,
 ) -> Result<(), QemuError> {
     let deadline = Instant::now() + Duration::from_secs(600);
     let mut pause = Duration::from_millis(2);
+    let mut cancel_sent = false;
     loop {
+        if !cancel_sent && cancelled() {
+            monitor.execute("migrate_cancel", None)?;
+            cancel_sent = true;
+        }
         let status = monitor
             .execute("query-migrate", None)
             .map_err(QemuError::from)?;
         on_status(&status);
         match status.get("status").and_then(|s| s.as_str()) {
             Some("completed") => return Ok(()),
+            Some("cancelled") if cancel_sent => {
+                return Err(QemuError::Failed(
+                    "the save was cancelled: the daemon is shutting down".into(),
+                ));
+            }
             Some("failed") | Some("cancelled") => {
                 let detail = status
                     .get("error-desc")
