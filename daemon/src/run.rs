@@ -269,17 +269,16 @@ pub const JOB_ROLLBACK: Duration = drivers::qemu::MONITOR_TIMEOUT;
 /// the rest, then undo what those still running would leave untracked. At
 /// most [`JOB_GRACE`] + [`JOB_ROLLBACK`] (and a few seconds to kill processes).
 async fn finish_jobs(daemon: &Arc<Daemon>) {
-    if wait_no_calls(daemon, JOB_GRACE).await {
-        return;
+    if !wait_no_calls(daemon, JOB_GRACE).await {
+        warn!(
+            calls = daemon.calls_in_flight.load(Ordering::Relaxed),
+            "jobs still running at shutdown; cancelling those that can roll back"
+        );
+        daemon.drivers.abort_jobs_all();
+        wait_no_calls(daemon, JOB_ROLLBACK).await;
     }
-    warn!(
-        calls = daemon.calls_in_flight.load(Ordering::Relaxed),
-        "calls still running at shutdown; cancelling the jobs that can roll back"
-    );
-    daemon.drivers.abort_jobs_all();
-    if wait_no_calls(daemon, JOB_ROLLBACK).await {
-        return;
-    }
+    // Always: a start that slipped in after the wait must not leave an
+    // unrecorded QEMU behind.
     let daemon = Arc::clone(daemon);
     let done = tokio::task::spawn_blocking(move || daemon.drivers.abandon_jobs_all())
         .await
@@ -293,7 +292,8 @@ async fn finish_jobs(daemon: &Arc<Daemon>) {
 async fn wait_no_calls(daemon: &Daemon, bound: Duration) -> bool {
     let deadline = tokio::time::Instant::now() + bound;
     loop {
-        if daemon.calls_in_flight.load(Ordering::Relaxed) == 0 {
+        if daemon.calls_in_flight.load(Ordering::Relaxed) == 0 && !daemon.drivers.jobs_running_any()
+        {
             return true;
         }
         if tokio::time::Instant::now() >= deadline {

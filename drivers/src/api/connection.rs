@@ -36,6 +36,11 @@ pub trait Driver: Send + Sync {
     /// those that can be rolled back (a save: the guest resumes, the partial
     /// image goes).
     fn abort_jobs(&self) {}
+    /// Whether a job of the driver's own (not a client call: an autostart,
+    /// say) is running, which the daemon lets finish before exiting.
+    fn jobs_running(&self) -> bool {
+        false
+    }
     /// The daemon exits now, with jobs possibly still running: undo what they
     /// would leave behind untracked (a started process without a status file).
     /// Returns what was done, for the log.

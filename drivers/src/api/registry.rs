@@ -51,6 +51,11 @@ impl DriverRegistry {
         self.drivers.iter().for_each(|d| d.abort_jobs());
     }
 
+    /// Whether some driver runs a job of its own.
+    pub fn jobs_running_any(&self) -> bool {
+        self.drivers.iter().any(|d| d.jobs_running())
+    }
+
     /// The daemon exits now: what running jobs would leave untracked is undone.
     pub fn abandon_jobs_all(&self) -> Vec<String> {
         self.drivers.iter().flat_map(|d| d.abandon_jobs()).collect()

@@ -21,8 +21,9 @@ pub struct InFlight {
     /// Bumped by [`InFlight::abort`]; a save started under an older value
     /// cancels itself.
     epoch: AtomicU64,
-    /// QEMU processes of starts not yet recorded, by run token.
-    starting: Mutex<HashMap<u64, GuestProcess>>,
+    /// Starts not yet recorded, by run token, with their QEMU process once
+    /// spawned.
+    starting: Mutex<HashMap<u64, Option<GuestProcess>>>,
     /// Partial images of the saves running, by run token.
     saving: Mutex<HashMap<u64, PathBuf>>,
 }
@@ -57,9 +58,26 @@ impl InFlight {
         }
     }
 
-    /// A QEMU process was spawned for a start that is not recorded yet.
-    pub fn begin_start(&self, token: u64, process: GuestProcess) {
-        lock_unpoisoned(&self.starting).insert(token, process);
+    /// A start begins (before its hooks and its QEMU process).
+    pub fn enter_start(&self, token: u64) {
+        lock_unpoisoned(&self.starting).insert(token, None);
+    }
+
+    /// The QEMU process of a start was spawned. False when the daemon
+    /// abandoned the start meanwhile: the caller must kill the process.
+    pub fn spawned(&self, token: u64, process: &GuestProcess) -> bool {
+        match lock_unpoisoned(&self.starting).get_mut(&token) {
+            Some(slot) => {
+                *slot = Some(process.clone());
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Whether a save or a start is running.
+    pub fn busy(&self) -> bool {
+        !lock_unpoisoned(&self.starting).is_empty() || !lock_unpoisoned(&self.saving).is_empty()
     }
 
     /// The start failed (its process is dealt with by the caller).
@@ -71,7 +89,10 @@ impl InFlight {
     /// [`InFlight::abandon`] waits, so a start is either recorded (status
     /// file written) or killed, never half of each. `None`: the daemon is
     /// exiting and has killed the process already.
-    pub fn claim_start(&self, token: u64) -> Option<MutexGuard<'_, HashMap<u64, GuestProcess>>> {
+    pub fn claim_start(
+        &self,
+        token: u64,
+    ) -> Option<MutexGuard<'_, HashMap<u64, Option<GuestProcess>>>> {
         let mut starting = lock_unpoisoned(&self.starting);
         starting.remove(&token).map(|_| starting)
     }
@@ -87,7 +108,7 @@ impl InFlight {
         let mut done = Vec::new();
         let starting: Vec<GuestProcess> = lock_unpoisoned(&self.starting)
             .drain()
-            .map(|(_, process)| process)
+            .filter_map(|(_, process)| process)
             .collect();
         for process in starting {
             let _ = process.signal(libc::SIGKILL);
@@ -123,6 +144,18 @@ mod tests {
         assert!(!after.cancelled());
         drop((before, after));
         assert!(lock_unpoisoned(&in_flight.saving).is_empty());
+    }
+
+    #[test]
+    fn an_abandoned_start_cannot_be_recorded() {
+        let in_flight = InFlight::default();
+        in_flight.enter_start(1);
+        in_flight.enter_start(2);
+        assert!(in_flight.busy());
+        assert!(in_flight.claim_start(1).is_some());
+        in_flight.abandon();
+        assert!(in_flight.claim_start(2).is_none());
+        assert!(!in_flight.busy());
     }
 
     #[test]

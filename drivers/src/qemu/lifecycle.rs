@@ -87,6 +87,7 @@ impl Inner {
             super::live_xml::use_vnc_socket(&mut def, &socket.display().to_string());
         }
         let token = self.lock().allocate_token();
+        self.in_flight.enter_start(token);
         let launched = super::command::check_no_network_interfaces(&def)
             .and_then(|_| super::tap::create_bridge_taps(&mut def))
             .and_then(|_| self.launch(&def, flags, &source, token));
@@ -189,7 +190,6 @@ impl Inner {
         };
         let process = GuestProcess::spawn(&argv, &env, &log, limits)
             .map_err(|e| QemuError::StartFailed(format!("cannot execute '{}': {e}", argv[0])))?;
-        self.in_flight.begin_start(token, process.clone());
         // QEMU's own words from the log name the problem; when the process died by
         // itself they are the whole story, as in libvirt's message.
         let fail = |process: &GuestProcess, what: &str| {
@@ -207,6 +207,9 @@ impl Inner {
                 QemuError::StartFailed(format!("{what}: {text}"))
             }
         };
+        if !self.in_flight.spawned(token, &process) {
+            return Err(fail(&process, "the daemon is shutting down"));
+        }
         let watcher = process.clone();
         let handler = monitor_events::handler(Arc::downgrade(self), def.uuid, token);
         let monitor = match Monitor::connect(

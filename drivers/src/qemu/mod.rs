@@ -174,6 +174,10 @@ impl Driver for QemuDriver {
         self.inner.in_flight.abort();
     }
 
+    fn jobs_running(&self) -> bool {
+        self.inner.in_flight.busy()
+    }
+
     /// Starts still running when the daemon exits lose their QEMU process.
     fn abandon_jobs(&self) -> Vec<String> {
         self.inner.in_flight.abandon()
