@@ -13,8 +13,10 @@
 mod qemu_support;
 
 use std::fs;
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Stdio;
+use std::time::Duration;
 
 use integration_tests::tools::{virsh_command, wait_with_deadline, CLIENT_TIMEOUT};
 use integration_tests::wait_until;
@@ -114,4 +116,67 @@ fn sigterm_during_a_save_completes_or_rolls_back() {
         host.virsh_ok("shutdown sj");
         host.wait_state("sj", "shut off (shutdown)");
     }
+}
+
+/// SIGTERM while a start waits in its prepare hook: the daemon waits for the
+/// start instead of exiting under it, so the guest ends up recorded (status
+/// file) and running, and the next daemon finds it. The hook is released only
+/// once the daemon reports, after its grace period, that jobs still run, so a
+/// daemon that did not wait would be gone by then and leave no guest.
+#[test]
+fn sigterm_during_a_start_lets_it_finish() {
+    let mut host = QemuHost::start();
+    let entered = host.root().join("prepare-entered");
+    let release = host.root().join("prepare-release");
+    let script = host.root().join("etc/libvirt/hooks/qemu");
+    fs::create_dir_all(script.parent().expect("hooks dir")).expect("mkdir hooks");
+    fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\ncat >/dev/null\nif [ \"$2\" = prepare ]; then touch {}; \
+             while [ ! -e {} ]; do sleep 0.1; done; fi\nexit 0\n",
+            entered.display(),
+            release.display()
+        ),
+    )
+    .expect("write hook");
+    fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).expect("chmod hook");
+    host.kill_daemon();
+    host.start_daemon();
+    host.define_guest("st");
+
+    let start = virsh_command()
+        .args(["-c", &host.uri(), "start", "st"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn virsh start");
+    assert!(
+        wait_until(STATE_TIMEOUT, || entered.exists()),
+        "the prepare hook never ran\n{}",
+        host.diagnostics()
+    );
+    host.signal_daemon(libc::SIGTERM);
+    let log = host.root().join("log");
+    let pid_file = host.root().join("run/libvirtd.pid");
+    let waiting = wait_until(Duration::from_secs(60), || {
+        fs::read_to_string(&log).is_ok_and(|t| t.contains("jobs still running at shutdown"))
+            || !pid_file.exists()
+    });
+    assert!(waiting, "the daemon neither waited nor exited");
+    fs::write(&release, b"").expect("release the hook");
+    assert!(
+        host.wait_daemon_exit(),
+        "libvirtd did not exit cleanly\n{}",
+        host.diagnostics()
+    );
+    let _ = wait_with_deadline(start, CLIENT_TIMEOUT, "virsh start");
+
+    let status = host.root().join("run/libvirt/qemu/st.xml");
+    assert!(status.is_file(), "no status file for the started guest");
+    assert_eq!(host.guest_pids().len(), 1, "the started guest does not run");
+    host.start_daemon();
+    host.wait_state("st", "running (booted)");
+    host.wait_booted("st", 1);
 }
