@@ -1,5 +1,6 @@
-//! SIGTERM during a save: the daemon exits within its bound (libvirtd(8):
-//! jobs get a grace period, then saves are cancelled and rolled back), and
+//! SIGTERM during a save (and, below, during a start): the daemon exits
+//! within its bound (libvirtd(8): jobs get a grace period, then saves are
+//! cancelled and rolled back), and
 //! what is left says which way it went: either a complete image and no guest,
 //! or no image at all and a guest that runs on, found running (not paused)
 //! by the next daemon.

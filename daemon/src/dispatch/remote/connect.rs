@@ -1,5 +1,6 @@
 //! Connection-level procedures: authentication, open/close, features and the
-//! getters about the hypervisor and the host.
+//! getters about the hypervisor and the host. Getters that ask the host (a
+//! host name look-up, /proc and sysfs, probing QEMU) run on workers.
 
 use std::sync::Arc;
 
