@@ -7,12 +7,15 @@
 //! daemon runs here with two event-loop threads (TOKIO_WORKER_THREADS=2) and
 //! four hung calls, so calls run on those threads would occupy both until the
 //! monitor timeout (30 s), and nothing else could be answered before one of
-//! them failed with "Timed out during operation". The test therefore demands
-//! both that `virsh list` (qemu and test driver), `virt-admin` and a keepalive
-//! PING are answered while all four calls are still pending, and that all four
-//! then succeed once the guests continue. The worker pool (max_workers = 8)
-//! is larger than the number of hung calls, so the hung calls, as jobs, wait
-//! on workers without delaying anything else.
+//! them failed with "Timed out during operation". The test first waits until
+//! the four calls hold workers of the pool (`virt-admin srv-threadpool-info`;
+//! a call answered on the event loop never does, and virt-admin itself would
+//! not be answered), then demands that `virsh list` (qemu and test driver) and
+//! a keepalive PING are answered while all four calls are still pending, and
+//! that all four succeed once the guests continue (a call that had timed out
+//! would have failed). The worker pool (max_workers = 8) is larger than the
+//! number of hung calls, so the hung calls wait on workers without delaying
+//! anything else.
 
 mod qemu_support;
 
