@@ -9,7 +9,7 @@ use drivers::api::DriverRegistry;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
-use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tokio::sync::mpsc;
 
@@ -225,6 +225,7 @@ pub async fn run(
     notifier.stopping();
     shutdown.cancel();
     stop_serving(&daemon, loops, &to_unlink).await;
+    finish_jobs(&daemon).await;
     if reason.handles_guests() {
         crate::host_shutdown::handle_guests(daemon).await;
     }
@@ -256,6 +257,50 @@ fn reload(daemon: &Daemon, reloader: &mut dyn Reloader, notifier: &Notifier) {
     daemon.hooks.rescan();
     crate::daemon_hooks::spawn_reload(&daemon.hooks);
     notifier.ready("Accepting clients");
+}
+
+/// How long jobs in flight at shutdown (a save, a start) get to finish.
+pub const JOB_GRACE: Duration = Duration::from_secs(10);
+/// How long cancelled jobs then get to roll back: one monitor timeout, so a
+/// rollback that asks a hung QEMU ends by itself within it.
+pub const JOB_ROLLBACK: Duration = drivers::qemu::MONITOR_TIMEOUT;
+
+/// Lets the jobs in flight finish, then has the drivers cancel and roll back
+/// the rest, then undo what those still running would leave untracked. At
+/// most [`JOB_GRACE`] + [`JOB_ROLLBACK`] (and a few seconds to kill processes).
+async fn finish_jobs(daemon: &Arc<Daemon>) {
+    if !wait_no_calls(daemon, JOB_GRACE).await {
+        warn!(
+            calls = daemon.calls_in_flight.load(Ordering::Relaxed),
+            "jobs still running at shutdown; cancelling those that can roll back"
+        );
+        daemon.drivers.abort_jobs_all();
+        wait_no_calls(daemon, JOB_ROLLBACK).await;
+    }
+    // Always: a start that slipped in after the wait must not leave an
+    // unrecorded QEMU behind.
+    let daemon = Arc::clone(daemon);
+    let done = tokio::task::spawn_blocking(move || daemon.drivers.abandon_jobs_all())
+        .await
+        .unwrap_or_default();
+    for what in done {
+        warn!("shutdown: {what}");
+    }
+}
+
+/// Waits until no call runs on a worker, at most `bound`; true when none does.
+async fn wait_no_calls(daemon: &Daemon, bound: Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + bound;
+    loop {
+        if daemon.calls_in_flight.load(Ordering::Relaxed) == 0 && !daemon.drivers.jobs_running_any()
+        {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// Stops accepting, removes the socket files we created and closes every

@@ -29,22 +29,14 @@ pub struct StreamTable {
 }
 
 impl StreamTable {
-    /// Starts relaying `socket` for the stream opened by `call`.
-    pub fn open(
-        &mut self,
-        call: &Header,
-        socket: std::os::unix::net::UnixStream,
-        out: OutgoingSender,
-    ) -> io::Result<()> {
-        socket.set_nonblocking(true)?;
-        let socket = UnixStream::from_std(socket)?;
+    /// Reserves the stream of the call with `serial` while its source is
+    /// opened on a worker thread: data the client sends meanwhile waits in
+    /// the stream's channel. Streams whose relay ended are forgotten here.
+    pub fn reserve(&mut self, serial: u32) -> PendingStream {
+        self.inputs.retain(|_, input| !input.is_closed());
         let (input, rx) = mpsc::unbounded_channel();
-        let mut header = *call;
-        header.mtype = MessageType::Stream as u32;
-        header.status = Status::Continue as u32;
-        tokio::spawn(relay(socket, header, out, rx));
-        self.inputs.insert(call.serial, input);
-        Ok(())
+        self.inputs.insert(serial, input);
+        PendingStream { input: rx }
     }
 
     /// A STREAM message from the client; returns the bytes to answer with.
@@ -72,7 +64,50 @@ impl StreamTable {
     }
 
     pub fn is_open(&self, serial: u32) -> bool {
-        self.inputs.contains_key(&serial)
+        self.inputs
+            .get(&serial)
+            .is_some_and(|input| !input.is_closed())
+    }
+}
+
+/// A stream whose source is being opened; dropping it closes the stream.
+pub struct PendingStream {
+    input: mpsc::UnboundedReceiver<Vec<u8>>,
+}
+
+impl PendingStream {
+    /// Takes the opened source (from any thread); nothing flows until
+    /// [`ReadyStream::relay`], so the call's reply can be queued first.
+    pub fn attach(
+        self,
+        socket: std::os::unix::net::UnixStream,
+        runtime: &tokio::runtime::Handle,
+    ) -> io::Result<ReadyStream> {
+        socket.set_nonblocking(true)?;
+        let _entered = runtime.enter();
+        Ok(ReadyStream {
+            socket: UnixStream::from_std(socket)?,
+            input: self.input,
+            runtime: runtime.clone(),
+        })
+    }
+}
+
+/// A stream with its source open, ready to relay.
+pub struct ReadyStream {
+    socket: UnixStream,
+    input: mpsc::UnboundedReceiver<Vec<u8>>,
+    runtime: tokio::runtime::Handle,
+}
+
+impl ReadyStream {
+    /// Starts copying for the stream opened by `call`.
+    pub fn relay(self, call: &Header, out: OutgoingSender) {
+        let mut header = *call;
+        header.mtype = MessageType::Stream as u32;
+        header.status = Status::Continue as u32;
+        self.runtime
+            .spawn(relay(self.socket, header, out, self.input));
     }
 }
 

@@ -32,6 +32,21 @@ pub trait Driver: Send + Sync {
     fn host_shutdown(&self) -> Vec<String> {
         Vec::new()
     }
+    /// The daemon is stopping and jobs outlived their grace period: cancel
+    /// those that can be rolled back (a save: the guest resumes, the partial
+    /// image goes).
+    fn abort_jobs(&self) {}
+    /// Whether a job of the driver's own (not a client call: an autostart,
+    /// say) is running, which the daemon lets finish before exiting.
+    fn jobs_running(&self) -> bool {
+        false
+    }
+    /// The daemon exits now, with jobs possibly still running: undo what they
+    /// would leave behind untracked (a started process without a status file).
+    /// Returns what was done, for the log.
+    fn abandon_jobs(&self) -> Vec<String> {
+        Vec::new()
+    }
     /// Whether [`Driver::host_shutdown`] would act on some guest, so that the daemon
     /// can warn when libvirt-guests is set up to handle the same guests.
     fn handles_host_shutdown(&self) -> bool {

@@ -45,7 +45,7 @@ pub mod reason {
     pub const PAUSED_UNKNOWN: i32 = 0;
     pub const PAUSED_USER: i32 = 1;
     /// Paused while its state is written out.
-    pub const PAUSED_SAVE: i32 = 4;
+    pub const PAUSED_SAVE: i32 = 3;
     pub const SHUTDOWN_UNKNOWN: i32 = 0;
     pub const SHUTDOWN_USER: i32 = 1;
     pub const SHUTOFF_UNKNOWN: i32 = 0;

@@ -21,6 +21,7 @@ pub mod codes {
     pub const NO_SECURITY_MODEL: i32 = 54;
     pub const OPERATION_INVALID: i32 = 55;
     pub const CONFIG_UNSUPPORTED: i32 = 67;
+    pub const OPERATION_TIMEOUT: i32 = 68;
     pub const NO_DOMAIN_SNAPSHOT: i32 = 72;
     pub const ARGUMENT_UNSUPPORTED: i32 = 74;
     pub const OVERFLOW: i32 = 82;
@@ -78,6 +79,10 @@ fn message_formats(code: i32) -> (&'static str, &'static str) {
             "Requested operation is not valid",
         ),
         codes::CONFIG_UNSUPPORTED => ("unsupported configuration: %s", "unsupported configuration"),
+        codes::OPERATION_TIMEOUT => (
+            "Timed out during operation: %s",
+            "Timed out during operation",
+        ),
         codes::NO_DOMAIN_SNAPSHOT => ("Domain snapshot not found: %s", "Domain snapshot not found"),
         codes::ARGUMENT_UNSUPPORTED => ("argument unsupported: %s", "argument unsupported"),
         codes::OVERFLOW => ("numerical overflow: %s", "numerical overflow"),

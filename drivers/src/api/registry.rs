@@ -46,6 +46,21 @@ impl DriverRegistry {
         self.drivers.iter().flat_map(|d| d.reload()).collect()
     }
 
+    /// The daemon is stopping: running jobs that can roll back do so.
+    pub fn abort_jobs_all(&self) {
+        self.drivers.iter().for_each(|d| d.abort_jobs());
+    }
+
+    /// Whether some driver runs a job of its own.
+    pub fn jobs_running_any(&self) -> bool {
+        self.drivers.iter().any(|d| d.jobs_running())
+    }
+
+    /// The daemon exits now: what running jobs would leave untracked is undone.
+    pub fn abandon_jobs_all(&self) -> Vec<String> {
+        self.drivers.iter().flat_map(|d| d.abandon_jobs()).collect()
+    }
+
     /// The host is going down: every driver handles its guests, one after the other.
     pub fn host_shutdown_all(&self) -> Vec<String> {
         self.drivers

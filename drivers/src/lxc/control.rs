@@ -80,13 +80,20 @@ impl ExitNotice {
     }
 }
 
+/// Bounds both directions of a request: a stopped supervisor must not hold
+/// the caller's worker thread.
+fn set_timeouts(stream: &UnixStream, socket: &Path) -> Result<(), LxcError> {
+    stream
+        .set_read_timeout(Some(REQUEST_TIMEOUT))
+        .and_then(|_| stream.set_write_timeout(Some(REQUEST_TIMEOUT)))
+        .map_err(|e| LxcError::io("cannot set timeout on", socket, e))
+}
+
 /// Sends one request and returns the answer line.
 pub fn request(socket: &Path, req: Request) -> Result<String, LxcError> {
     let mut stream =
         UnixStream::connect(socket).map_err(|e| LxcError::io("cannot connect to", socket, e))?;
-    stream
-        .set_read_timeout(Some(REQUEST_TIMEOUT))
-        .map_err(|e| LxcError::io("cannot set timeout on", socket, e))?;
+    set_timeouts(&stream, socket)?;
     stream
         .write_all(format!("{}\n", req.word()).as_bytes())
         .map_err(|e| LxcError::io("cannot write to", socket, e))?;
@@ -108,9 +115,7 @@ pub fn request(socket: &Path, req: Request) -> Result<String, LxcError> {
 pub fn console(socket: &Path) -> Result<UnixStream, LxcError> {
     let mut stream =
         UnixStream::connect(socket).map_err(|e| LxcError::io("cannot connect to", socket, e))?;
-    stream
-        .set_read_timeout(Some(REQUEST_TIMEOUT))
-        .map_err(|e| LxcError::io("cannot set timeout on", socket, e))?;
+    set_timeouts(&stream, socket)?;
     stream
         .write_all(b"console\n")
         .map_err(|e| LxcError::io("cannot write to", socket, e))?;
@@ -134,6 +139,7 @@ pub fn console(socket: &Path) -> Result<UnixStream, LxcError> {
     }
     stream
         .set_read_timeout(None)
+        .and_then(|_| stream.set_write_timeout(None))
         .map_err(|e| LxcError::io("cannot set timeout on", socket, e))?;
     Ok(stream)
 }

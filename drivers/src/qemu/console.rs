@@ -23,7 +23,7 @@ impl Inner {
         let (monitor, _, _) = self.running_parts(dom)?;
         let chardevs = monitor
             .execute("query-chardev", None)
-            .map_err(|e| QemuError::Monitor(e.to_string()))?;
+            .map_err(QemuError::from)?;
         let pty = chardevs
             .as_array()
             .into_iter()

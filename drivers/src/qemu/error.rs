@@ -23,6 +23,10 @@ pub enum QemuError {
     /// The operation did not complete (e.g. the process would not die).
     #[error("operation failed: {0}")]
     Failed(String),
+    /// QEMU did not answer in time (a hung or stopped guest), or the domain's
+    /// job stayed busy longer than a caller may wait for it.
+    #[error("Timed out during operation: {0}")]
+    Timeout(String),
     /// A hook script refused the operation.
     #[error("{0}")]
     Hook(#[from] hooks::HookError),
@@ -48,6 +52,9 @@ impl From<QemuError> for DriverError {
                 DriverError::new(codes::OPERATION_INVALID, domains::QEMU, msg)
             }
             QemuError::Failed(msg) => DriverError::new(codes::OPERATION_FAILED, domains::QEMU, msg),
+            QemuError::Timeout(msg) => {
+                DriverError::new(codes::OPERATION_TIMEOUT, domains::QEMU, msg)
+            }
             QemuError::Hook(err) => super::hook_calls::hook_error(&err),
         }
     }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::error::QemuError;
 use super::lifecycle::{check_flags, not_running};
-use super::{lock_job, Inner};
+use super::Inner;
 use crate::api::{event, reason, state, DomainRef, DriverError, DriverResult};
 
 impl Inner {
@@ -15,7 +15,7 @@ impl Inner {
         let (monitor, _, _) = self.running_parts(dom)?;
         monitor
             .execute("system_powerdown", None)
-            .map_err(|e| QemuError::Monitor(e.to_string()))?;
+            .map_err(QemuError::from)?;
         Ok(())
     }
 
@@ -40,7 +40,7 @@ impl Inner {
                     run.fake_reboot = false;
                 }
             }
-            return Err(QemuError::Monitor(e.to_string()).into());
+            return Err(QemuError::from(e).into());
         }
         Ok(())
     }
@@ -50,7 +50,7 @@ impl Inner {
         let (monitor, _, _) = self.running_parts(dom)?;
         monitor
             .execute("system_reset", None)
-            .map_err(|e| QemuError::Monitor(e.to_string()))?;
+            .map_err(QemuError::from)?;
         Ok(())
     }
 
@@ -60,7 +60,7 @@ impl Inner {
         let job = self.job_of(&dom.uuid).ok_or_else(|| {
             DriverError::no_domain_uuid(crate::api::domains::QEMU, &dom.uuid, &dom.name)
         })?;
-        let _job = lock_job(&job);
+        let _job = super::jobs::lock_job_bounded(&job)?;
         let (monitor, previous) = {
             let mut st = self.lock();
             let obj = st.get_mut(dom)?;
@@ -91,7 +91,7 @@ impl Inner {
             if let Ok(obj) = st.get_mut(dom) {
                 (obj.state, obj.reason) = previous;
             }
-            return Err(QemuError::Monitor(e.to_string()).into());
+            return Err(QemuError::from(e).into());
         }
         let events = {
             let st = self.lock();
@@ -120,7 +120,7 @@ impl Inner {
         } else {
             monitor.execute_raw(command)
         };
-        result.map_err(|e| QemuError::Monitor(e.to_string()).into())
+        result.map_err(|e| QemuError::from(e).into())
     }
 
     /// `virDomainSetMemoryFlags`: the balloon target of a running guest and/or the
@@ -180,7 +180,7 @@ impl Inner {
             let (monitor, _, _) = self.running_parts(dom)?;
             monitor
                 .execute("balloon", Some(serde_json::json!({ "value": kib * 1024 })))
-                .map_err(|e| QemuError::Monitor(e.to_string()))?;
+                .map_err(QemuError::from)?;
             let mut st = self.lock();
             st.get_mut(dom)?.def.current_memory_kib = kib;
         }

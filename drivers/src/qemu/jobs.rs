@@ -2,13 +2,40 @@
 //! what QEMU's `query-migrate` says, and the job calls read it without waiting on the
 //! domain's job lock.
 
-use std::time::Instant;
+use std::sync::{Mutex, MutexGuard, TryLockError};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 use super::error::QemuError;
 use super::Inner;
 use crate::api::{DomainRef, DriverResult, JobProgress, Uuid};
+
+/// How long a call waits for another operation on the same domain to end
+/// (libvirt's state change lock wait).
+pub const JOB_WAIT: Duration = Duration::from_secs(30);
+
+/// Takes the domain's job lock, giving up after [`JOB_WAIT`] with libvirt's
+/// "cannot acquire state change lock", so that a call behind a hung operation
+/// frees its worker instead of queueing for ever.
+pub(super) fn lock_job_bounded(job: &Mutex<()>) -> Result<MutexGuard<'_, ()>, QemuError> {
+    let deadline = Instant::now() + JOB_WAIT;
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match job.try_lock() {
+            Ok(guard) => return Ok(guard),
+            Err(TryLockError::Poisoned(poisoned)) => return Ok(poisoned.into_inner()),
+            Err(TryLockError::WouldBlock) => {}
+        }
+        if Instant::now() >= deadline {
+            return Err(QemuError::Timeout(
+                "cannot acquire state change lock".into(),
+            ));
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(20));
+    }
+}
 
 /// A job running on a domain.
 pub struct ActiveJob {
@@ -127,6 +154,21 @@ mod tests {
     fn figures_without_ram_section_are_zero() {
         let figures = migration_figures(&json!({"status": "setup"}));
         assert_eq!(figures, JobProgress::default());
+    }
+
+    #[test]
+    fn busy_job_lock_is_taken_once_free() {
+        let job = std::sync::Arc::new(Mutex::new(()));
+        let held = std::sync::Arc::clone(&job);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let holder = std::thread::spawn(move || {
+            let _guard = held.lock().expect("lock");
+            tx.send(()).expect("send");
+            std::thread::sleep(Duration::from_millis(50));
+        });
+        rx.recv().expect("held");
+        assert!(lock_job_bounded(&job).is_ok());
+        holder.join().expect("holder");
     }
 
     #[test]

@@ -69,7 +69,7 @@ impl Inner {
         let job = self
             .job_of(uuid)
             .ok_or_else(|| DriverError::no_domain_uuid(crate::api::domains::QEMU, uuid, ""))?;
-        let _job = lock_job(&job);
+        let _job = super::jobs::lock_job_bounded(&job)?;
         let def = {
             let st = self.lock();
             let index = st
@@ -87,6 +87,7 @@ impl Inner {
             super::live_xml::use_vnc_socket(&mut def, &socket.display().to_string());
         }
         let token = self.lock().allocate_token();
+        self.in_flight.enter_start(token);
         let launched = super::command::check_no_network_interfaces(&def)
             .and_then(|_| super::tap::create_bridge_taps(&mut def))
             .and_then(|_| self.launch(&def, flags, &source, token));
@@ -94,9 +95,19 @@ impl Inner {
             Ok((process, monitor)) => {
                 let mut def = def;
                 super::live_xml::fill_graphics(&mut def, &monitor);
+                // Held until the status file is written: an exiting daemon
+                // either waits for it or has already killed the process.
+                let Some(_recording) = self.in_flight.claim_start(token) else {
+                    super::tap::remove_bridge_taps(&def);
+                    return Err(QemuError::Failed(
+                        "the start was abandoned: the daemon is shutting down".into(),
+                    )
+                    .into());
+                };
                 Ok(self.mark_started(uuid, def, flags, &source, process, monitor, token))
             }
             Err(err) => {
+                self.in_flight.forget_start(token);
                 super::tap::remove_bridge_taps(&def);
                 if matches!(err, QemuError::StartFailed(_)) {
                     let hooks = self.hooks.as_ref();
@@ -197,6 +208,9 @@ impl Inner {
                 QemuError::StartFailed(format!("{what}: {text}"))
             }
         };
+        if !self.in_flight.spawned(token, &process) {
+            return Err(fail(&process, "the daemon is shutting down"));
+        }
         let watcher = process.clone();
         let handler = monitor_events::handler(Arc::downgrade(self), def.uuid, token);
         let monitor = match Monitor::connect(
@@ -412,7 +426,7 @@ impl Inner {
         let job = self.job_of(&dom.uuid).ok_or_else(|| {
             DriverError::no_domain_uuid(crate::api::domains::QEMU, &dom.uuid, &dom.name)
         })?;
-        let _job = lock_job(&job);
+        let _job = super::jobs::lock_job_bounded(&job)?;
         let (process, token) = {
             let mut st = self.lock();
             let obj = st.get_mut(dom)?;
@@ -458,7 +472,7 @@ fn wait_incoming(monitor: &Monitor) -> Result<(), QemuError> {
     loop {
         let status = monitor
             .execute("query-migrate", None)
-            .map_err(|e| QemuError::Monitor(e.to_string()))?;
+            .map_err(QemuError::from)?;
         match status.get("status").and_then(|s| s.as_str()) {
             Some("completed") => return Ok(()),
             Some("failed") | Some("cancelled") => {

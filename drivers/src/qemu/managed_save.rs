@@ -14,7 +14,7 @@ use super::fsutil::remove_if_exists;
 use super::jobs::ActiveJob;
 use super::lifecycle::{check_flags, stop_process, StartSource};
 use super::save_image::{create_image, read_header, write_header};
-use super::{lock_job, Inner};
+use super::Inner;
 use crate::api::{
     create_flags, event, job_operation, reason, state, DomainHandle, DomainRef, DriverError,
     DriverResult,
@@ -28,7 +28,7 @@ impl Inner {
         let job = self.job_of(&dom.uuid).ok_or_else(|| {
             DriverError::no_domain_uuid(crate::api::domains::QEMU, &dom.uuid, &dom.name)
         })?;
-        let _job = lock_job(&job);
+        let _job = super::jobs::lock_job_bounded(&job)?;
         let (name, persistent) = {
             let st = self.lock();
             let obj = st.get(dom)?;
@@ -63,7 +63,7 @@ impl Inner {
         let job = self.job_of(&dom.uuid).ok_or_else(|| {
             DriverError::no_domain_uuid(crate::api::domains::QEMU, &dom.uuid, &dom.name)
         })?;
-        let _job = lock_job(&job);
+        let _job = super::jobs::lock_job_bounded(&job)?;
         self.save_guest(dom, Path::new(to), true)
     }
 
@@ -85,6 +85,8 @@ impl Inner {
             )
         };
         let partial = PathBuf::from(format!("{}.partial", target.display()));
+        // Lets a stopping daemon cancel this save; the rollback below then runs.
+        let ticket = self.in_flight.begin_save(token, partial.clone());
         self.set_job(&dom.uuid, Some(ActiveJob::new(job_operation::SAVE)));
         let previous = {
             let mut st = self.lock();
@@ -104,9 +106,11 @@ impl Inner {
             Ok(())
         })
         .and_then(|image| {
-            wait_migration(&monitor, |status| {
-                self.record_migration_progress(&dom.uuid, status)
-            })?;
+            wait_migration(
+                &monitor,
+                |status| self.record_migration_progress(&dom.uuid, status),
+                || ticket.cancelled(),
+            )?;
             finish_image(&image, &partial, target)
         });
         self.set_job(&dom.uuid, None);
@@ -122,6 +126,9 @@ impl Inner {
             let mut st = self.lock();
             if let Ok(obj) = st.get_mut(dom) {
                 (obj.state, obj.reason) = previous;
+                // On disk too: a daemon restarted after a rolled-back save
+                // finds the guest as it was.
+                self.persist_status(obj);
             }
             return Err(e.into());
         }
@@ -243,7 +250,7 @@ fn write_image(
     remove_if_exists(partial)?;
     let mut image = create_image(partial)?;
     prepare(&mut image)?;
-    let qmp = |e: super::qmp::QmpError| QemuError::Monitor(e.to_string());
+    let qmp = QemuError::from;
     monitor.execute("stop", None).map_err(qmp)?;
     monitor
         .execute_with_fd(
@@ -271,20 +278,32 @@ fn finish_image(image: &fs::File, partial: &Path, target: &Path) -> Result<(), Q
     Ok(())
 }
 
-/// Waits for an outgoing migration (the save) to finish.
+/// Waits for an outgoing migration (the save) to finish. Once `cancelled`
+/// says so the migration is cancelled; a save that completes meanwhile counts.
 fn wait_migration(
     monitor: &super::qmp::Monitor,
     on_status: impl Fn(&serde_json::Value),
+    cancelled: impl Fn() -> bool,
 ) -> Result<(), QemuError> {
     let deadline = Instant::now() + Duration::from_secs(600);
     let mut pause = Duration::from_millis(2);
+    let mut cancel_sent = false;
     loop {
+        if !cancel_sent && cancelled() {
+            monitor.execute("migrate_cancel", None)?;
+            cancel_sent = true;
+        }
         let status = monitor
             .execute("query-migrate", None)
-            .map_err(|e| QemuError::Monitor(e.to_string()))?;
+            .map_err(QemuError::from)?;
         on_status(&status);
         match status.get("status").and_then(|s| s.as_str()) {
             Some("completed") => return Ok(()),
+            Some("cancelled") if cancel_sent => {
+                return Err(QemuError::Failed(
+                    "the save was cancelled: the daemon is shutting down".into(),
+                ));
+            }
             Some("failed") | Some("cancelled") => {
                 let detail = status
                     .get("error-desc")

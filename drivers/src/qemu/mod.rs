@@ -20,6 +20,7 @@ mod error;
 mod fsutil;
 mod guest_control;
 mod hook_calls;
+mod in_flight;
 mod jobs;
 mod lifecycle;
 mod live_xml;
@@ -42,6 +43,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
 
 pub use error::QemuError;
 pub use paths::QemuPaths;
+pub use qmp::COMMAND_TIMEOUT as MONITOR_TIMEOUT;
 
 use crate::api::{domains, Connection, DomainEvent, Driver, DriverResult, EventSink, Uuid};
 use connection::QemuConnection;
@@ -64,6 +66,8 @@ pub(crate) struct Inner {
     hooks: Option<hooks::Hooks>,
     /// qemu.conf; re-read on SIGHUP, applies to guests started afterwards.
     conf: RwLock<conf::QemuConf>,
+    /// Saves and starts running, for an orderly daemon exit.
+    in_flight: in_flight::InFlight,
 }
 
 impl QemuDriver {
@@ -84,6 +88,7 @@ impl QemuDriver {
             capabilities: OnceLock::new(),
             hooks,
             conf: RwLock::new(conf),
+            in_flight: in_flight::InFlight::default(),
         });
         problems.extend(reconnect::load_and_reconnect(&inner));
         problems.extend(auto_shutdown::restore_saved(&inner));
@@ -162,6 +167,20 @@ impl Driver for QemuDriver {
 
     fn handles_host_shutdown(&self) -> bool {
         self.inner.conf().auto_shutdown.is_enabled()
+    }
+
+    /// Saves still running when the daemon stops roll back.
+    fn abort_jobs(&self) {
+        self.inner.in_flight.abort();
+    }
+
+    fn jobs_running(&self) -> bool {
+        self.inner.in_flight.busy()
+    }
+
+    /// Starts still running when the daemon exits lose their QEMU process.
+    fn abandon_jobs(&self) -> Vec<String> {
+        self.inner.in_flight.abandon()
     }
 
     /// Running guests keep the daemon up, as in libvirt.

@@ -15,8 +15,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-/// How long a command may take before the caller gives up on it.
-const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a command may take before the caller gives up on it: a stopped or
+/// hung QEMU must not hold a worker thread (and the domain's job) for ever. A
+/// reply that arrives later is dropped (replies are matched by id).
+pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Debug, thiserror::Error)]
 pub enum QmpError {
@@ -109,6 +111,8 @@ impl Monitor {
             break;
         }
         writer.set_read_timeout(None)?;
+        // A QEMU that stopped reading must not block a writer either.
+        writer.set_write_timeout(Some(COMMAND_TIMEOUT))?;
         let shared = Arc::new(Shared::default());
         let reader_shared = Arc::clone(&shared);
         std::thread::Builder::new()
@@ -247,6 +251,28 @@ fn write_with_fd(stream: &UnixStream, data: &[u8], fd: BorrowedFd<'_>) -> std::i
         return Err(std::io::Error::last_os_error());
     }
     Ok(sent as usize)
+}
+
+impl From<QmpError> for super::error::QemuError {
+    /// A timeout is libvirt's "Timed out during operation"; the rest are
+    /// internal errors with the monitor's text.
+    fn from(e: QmpError) -> Self {
+        match e {
+            QmpError::Timeout => super::error::QemuError::Timeout(format!(
+                "the QEMU monitor did not answer within {} seconds",
+                COMMAND_TIMEOUT.as_secs()
+            )),
+            QmpError::Io(ref io) if is_timeout(io) => QmpError::Timeout.into(),
+            other => super::error::QemuError::Monitor(other.to_string()),
+        }
+    }
+}
+
+fn is_timeout(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
+    )
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -5,7 +5,9 @@
 //! As in libvirtd, only a peer running as the daemon's own user is served
 //! (others are disconnected before any reply), every call runs as one busy
 //! worker of the admin server, and no call needs CONNECT_OPEN first: libvirtd
-//! keeps no "open" state for admin connections.
+//! keeps no "open" state for admin connections. The calls that read files
+//! (TLS reload, new log outputs) run on a worker of the admin server; the
+//! rest only look at the daemon's memory and are answered at once.
 
 mod clients;
 mod daemon_ctl;
@@ -63,7 +65,7 @@ pub fn peer_allowed(info: &ClientInfo, own_uid: u32) -> bool {
 }
 
 /// The one match over the ADMIN program's calls.
-fn route(daemon: &Daemon, session: &mut Session, h: &Header, call: Call) -> Action {
+fn route(daemon: &Arc<Daemon>, session: &mut Session, h: &Header, call: Call) -> Action {
     match call {
         Call::ConnectOpen(a) => answer(h, {
             errors::check_flags(a.flags, 0, "adminDispatchConnectOpen").map(|()| {
@@ -92,9 +94,9 @@ fn route(daemon: &Daemon, session: &mut Session, h: &Header, call: Call) -> Acti
         Call::ServerSetClientLimits(a) => answer(h, servers::client_limits_set(daemon, a)),
         Call::ConnectGetLoggingOutputs(a) => answer(h, daemon_ctl::get_outputs(daemon, a)),
         Call::ConnectGetLoggingFilters(a) => answer(h, daemon_ctl::get_filters(daemon, a)),
-        Call::ConnectSetLoggingOutputs(a) => answer(h, daemon_ctl::set_outputs(daemon, a)),
+        Call::ConnectSetLoggingOutputs(a) => job(daemon, h, move |d| daemon_ctl::set_outputs(d, a)),
         Call::ConnectSetLoggingFilters(a) => answer(h, daemon_ctl::set_filters(daemon, a)),
-        Call::ServerUpdateTlsFiles(a) => answer(h, servers::update_tls(daemon, a)),
+        Call::ServerUpdateTlsFiles(a) => job(daemon, h, move |d| servers::update_tls(d, a)),
         Call::ConnectSetDaemonTimeout(a) => answer(h, daemon_ctl::set_timeout(daemon, a)),
         Call::ConnectDaemonShutdown(a) => answer(h, daemon_ctl::shutdown(daemon, a)),
         Call::Unserved(u) => reply_err(
@@ -106,6 +108,20 @@ fn route(daemon: &Daemon, session: &mut Session, h: &Header, call: Call) -> Acti
 
 fn reply_err(h: &Header, err: RemoteError) -> Action {
     Action::Reply(error_reply(h, &err))
+}
+
+/// Runs a handler that opens or reads files on a worker thread.
+fn job<R, F>(daemon: &Arc<Daemon>, h: &Header, f: F) -> Action
+where
+    R: Xdr,
+    F: FnOnce(&Daemon) -> Result<R, RemoteError> + Send + 'static,
+{
+    let daemon = Arc::clone(daemon);
+    let header = *h;
+    Action::Job(super::Job {
+        header,
+        run: Box::new(move || respond(&header, f(&daemon))),
+    })
 }
 
 /// Encodes a handler's value or error.

@@ -1,5 +1,6 @@
 //! Connection-level procedures: authentication, open/close, features and the
-//! getters about the hypervisor and the host.
+//! getters about the hypervisor and the host. Getters that ask the host (a
+//! host name look-up, /proc and sysfs, probing QEMU) run on workers.
 
 use std::sync::Arc;
 
@@ -171,7 +172,8 @@ pub fn connect_get_type(conn: &Arc<dyn Connection>, h: &Header) -> Action {
 }
 
 pub fn connect_get_version(conn: &Arc<dyn Connection>, h: &Header) -> Action {
-    inline(h, || {
+    let conn = conn.clone();
+    job(h, move || {
         drv(conn.hv_version()).map(|hv_ver| ConnectGetVersionRet { hv_ver })
     })
 }
@@ -185,7 +187,8 @@ pub fn connect_get_lib_version(h: &Header) -> Action {
 }
 
 pub fn connect_get_hostname(conn: &Arc<dyn Connection>, h: &Header) -> Action {
-    inline(h, || {
+    let conn = conn.clone();
+    job(h, move || {
         drv(conn.hostname()).map(|hostname| ConnectGetHostnameRet { hostname })
     })
 }
@@ -249,7 +252,8 @@ pub fn connect_is_secure(conn: &Arc<dyn Connection>, h: &Header) -> Action {
 }
 
 pub fn node_get_info(conn: &Arc<dyn Connection>, h: &Header) -> Action {
-    inline(h, || {
+    let conn = conn.clone();
+    job(h, move || {
         drv(conn.node_info()).map(|n| NodeGetInfoRet {
             model: NodeGetInfoRet::model_from_str(&n.model),
             memory: n.memory_kib,
@@ -264,7 +268,8 @@ pub fn node_get_info(conn: &Arc<dyn Connection>, h: &Header) -> Action {
 }
 
 pub fn node_get_free_memory(conn: &Arc<dyn Connection>, h: &Header) -> Action {
-    inline(h, || {
+    let conn = conn.clone();
+    job(h, move || {
         drv(conn.node_free_memory()).map(|free_mem| NodeGetFreeMemoryRet { free_mem })
     })
 }
@@ -274,7 +279,8 @@ pub fn node_get_cells_free_memory(
     h: &Header,
     a: NodeGetCellsFreeMemoryArgs,
 ) -> Action {
-    inline(h, || {
+    let conn = conn.clone();
+    job(h, move || {
         drv(conn.node_cells_free_memory(a.start_cell, a.maxcells))
             .map(|cells| NodeGetCellsFreeMemoryRet { cells })
     })

@@ -1,5 +1,9 @@
 //! `virsh console`: DOMAIN_OPEN_CONSOLE answers like any call, then the
 //! console's bytes flow over the stream the call opened.
+//!
+//! Opening a console asks the guest (QMP `query-chardev`, the pty, or the
+//! container's supervisor), which a hung guest may never answer, so it runs
+//! on a worker thread like any job; the relay then runs on the event loop.
 
 use std::sync::Arc;
 
@@ -8,8 +12,9 @@ use protocol::error::codes;
 use protocol::header::Header;
 use protocol::remote::DomainOpenConsoleArgs;
 
-use super::{dom_ref, reply_err, Action, Session};
-use crate::dispatch::reply::{empty_reply, from_driver, rpc_error};
+use super::{dom_ref, reply_err, Action, Job, Session};
+use crate::dispatch::reply::{empty_reply, error_reply, from_driver, rpc_error};
+use crate::server::client::Outgoing;
 
 pub fn open(
     session: &mut Session,
@@ -23,20 +28,36 @@ pub fn open(
             rpc_error(codes::RPC, "a stream with this serial is already open"),
         );
     }
-    let socket = match conn.open_console(&dom_ref(&args.dom), args.dev_name.as_deref(), args.flags)
-    {
-        Ok(socket) => socket,
-        Err(e) => return reply_err(h, from_driver(e)),
-    };
+    let pending = session.streams.reserve(h.serial);
     let out = session.sender();
-    match session.streams.open(h, socket, out) {
-        Ok(()) => Action::Reply(empty_reply(h)),
-        Err(e) => reply_err(
-            h,
-            rpc_error(
-                codes::INTERNAL_ERROR,
-                &format!("internal error: cannot relay the console: {e}"),
-            ),
-        ),
-    }
+    let runtime = tokio::runtime::Handle::current();
+    let conn = Arc::clone(conn);
+    let header = *h;
+    let run = move || {
+        let opened = conn
+            .open_console(&dom_ref(&args.dom), args.dev_name.as_deref(), args.flags)
+            .map_err(from_driver)
+            .and_then(|socket| {
+                pending.attach(socket, &runtime).map_err(|e| {
+                    rpc_error(
+                        codes::INTERNAL_ERROR,
+                        &format!("internal error: cannot relay the console: {e}"),
+                    )
+                })
+            });
+        match opened {
+            Ok(stream) => {
+                // The reply goes out before the relay's first bytes (same
+                // queue); the job's own reply is then empty.
+                let _ = out.send(Outgoing::Message(empty_reply(&header)));
+                stream.relay(&header, out);
+                Vec::new()
+            }
+            Err(e) => error_reply(&header, &e),
+        }
+    };
+    Action::Job(Job {
+        header,
+        run: Box::new(run),
+    })
 }

@@ -21,7 +21,8 @@ const JOB_STATS_COMPLETED: u32 = 1;
 const JOB_STATS_KEEP_COMPLETED: u32 = 2;
 
 pub fn node_get_cpu_map(c: &Arc<dyn Connection>, h: &Header, a: NodeGetCpuMapArgs) -> Action {
-    inline(h, || {
+    let c = c.clone();
+    job(h, move || {
         let map = drv(c.node_cpu_map())?;
         let bytes = (map.cpus as usize).div_ceil(8).min(CPUMAP_MAX);
         Ok(NodeGetCpuMapRet {
