@@ -30,10 +30,6 @@ use crate::dispatch::{self, Action, Job, Session};
 
 pub use super::outbox::{Outgoing, OutgoingSender};
 
-/// Read buffers above this are returned to the allocator once drained, so
-/// that one large message does not pin memory for an idle connection.
-const KEEP_BUFFER: usize = 64 * 1024;
-
 /// Free space offered to each read: a few small messages at once, while an
 /// idle connection keeps little memory.
 const READ_CHUNK: usize = 512;
@@ -199,7 +195,10 @@ async fn run<S>(
                     conn.session.keepalive_armed = true;
                     keepalive.arm(Instant::now());
                 }
-                decoder.release_if_idle(KEEP_BUFFER);
+                // An idle connection keeps no read buffer at all: with
+                // thousands of them that matters more than one allocation
+                // per read.
+                decoder.release_if_idle(0);
             }
             _ = sleep_until_opt(deadline), if deadline.is_some() => {
                 if calls_full && conn.outbox.has_room() {
@@ -353,8 +352,10 @@ impl Conn<'_> {
             proc = procedure_name(header.prog, header.proc_).unwrap_or("unknown"),
             serial = header.serial
         );
-        let action = span
-            .in_scope(|| dispatch::handle_message(self.daemon, &mut self.session, header, body));
+        let action = span.in_scope(|| {
+            debug!("call received");
+            dispatch::handle_message(self.daemon, &mut self.session, header, body)
+        });
         match action {
             Action::Nothing => {}
             Action::Reply(bytes) if self.out.is_empty() => self.out = bytes,
