@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use protocol::frame::{self, FrameDecoder, MAX_MESSAGE_LEN};
 use protocol::header::{Header, MessageType};
 use protocol::programs::{keepalive, procedure_name, KEEPALIVE_PROGRAM, PROTOCOL_VERSION};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time;
 use tracing::{debug, debug_span, info, info_span, warn, Instrument, Span};
 
@@ -118,10 +118,9 @@ async fn run<S>(
     // connections cannot use up max_anonymous_clients for everyone else.
     // (A TLS client's handshake had its own deadline before this.)
     let auth_deadline = auth_timeout().map(|t| time::Instant::now() + t);
-    let (mut reader, writer) = tokio::io::split(stream);
     let outbox = Outbox::new(
         client_id,
-        Box::pin(writer),
+        Box::pin(stream),
         admitted.activity.clone(),
         admitted.close.clone(),
     );
@@ -173,7 +172,7 @@ async fn run<S>(
                 break "authentication timeout"
             }
             _ = conn.outbox.resume.notified(), if !can_read => {}
-            read = reader.read_buf(decoder.read_buffer(want)), if can_read => {
+            read = read_into(&conn.outbox, decoder.read_buffer(want)), if can_read => {
                 match read {
                     Ok(0) => break "end of file",
                     Err(_) => break "read failed",
@@ -235,7 +234,6 @@ async fn run<S>(
         _ => {}
     }
     conn.outbox.shut();
-    drop(reader);
     let Conn {
         mut session,
         outbox,
@@ -245,6 +243,10 @@ async fn run<S>(
     session.finish(&daemon);
     server.clients.remove(client_id, session.authenticated);
     server.capacity_freed.notify_waiters();
+}
+
+async fn read_into(outbox: &Outbox, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+    std::future::poll_fn(|cx| outbox.poll_read_into(cx, buf)).await
 }
 
 async fn sleep_until_opt(deadline: Option<time::Instant>) {

@@ -1,5 +1,5 @@
-//! The sending side of one client session: a queue bounded in bytes in front
-//! of the socket's write half, and a writer task that drains it.
+//! The connection of one client session and its sending side: a queue
+//! bounded in bytes in front of the socket, and a writer task that drains it.
 //!
 //! Whoever has a message for the client (the session's reader with inline
 //! replies and PONGs, a worker with a call's reply, the event hub, a console
@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use tokio::io::AsyncWrite;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::Notify;
 use tracing::{debug, warn, Instrument};
 
@@ -86,7 +86,13 @@ impl OutgoingSender {
     }
 }
 
-type Sink = Pin<Box<dyn AsyncWrite + Send>>;
+/// The client's connection (Unix, TCP or TLS stream).
+pub trait Transport: AsyncRead + AsyncWrite + Send {}
+impl<T: AsyncRead + AsyncWrite + Send> Transport for T {}
+
+/// The connection, owned here and used under the outbox's lock by both the
+/// reader (reads) and whoever writes: one lock, no split halves.
+type Sink = Pin<Box<dyn Transport>>;
 
 /// The shared sending state of one client.
 pub struct Outbox {
@@ -154,6 +160,33 @@ impl Outbox {
 
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Reads what the client sent into the spare capacity of `buf`
+    /// (reserved by the caller); 0 bytes means end of file.
+    pub fn poll_read_into(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut Vec<u8>,
+    ) -> Poll<io::Result<usize>> {
+        let mut s = self.lock();
+        let Some(stream) = s.sink.as_mut() else {
+            return Poll::Ready(Err(io::ErrorKind::NotConnected.into()));
+        };
+        let len = buf.len();
+        let mut read_buf = ReadBuf::uninit(buf.spare_capacity_mut());
+        match stream.as_mut().poll_read(cx, &mut read_buf) {
+            Poll::Ready(Ok(())) => {
+                let n = read_buf.filled().len();
+                // SAFETY: the transport initialised the first `n` bytes of
+                // the spare capacity (ReadBuf tracks that), so they are
+                // valid u8 values now part of the vector.
+                unsafe { buf.set_len(len + n) };
+                Poll::Ready(Ok(n))
+            }
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => Poll::Pending,
+        }
     }
 
     /// Calls of this client running on workers.
@@ -278,8 +311,8 @@ impl Outbox {
         self.close.notify_one();
     }
 
-    /// The session ended: drops the write half (closing the socket once the
-    /// reader's half is gone too) and whatever was queued.
+    /// The session ended: closes the connection and drops whatever was
+    /// queued.
     pub fn shut(&self) {
         let mut s = self.lock();
         if s.failure.is_none() {
