@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use protocol::frame::{self, FrameDecoder, MAX_MESSAGE_LEN};
+use protocol::frame::{self, FrameDecoder};
 use protocol::header::{Header, MessageType};
 use protocol::programs::{keepalive, procedure_name, KEEPALIVE_PROGRAM, PROTOCOL_VERSION};
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -22,7 +22,7 @@ use tokio::time;
 use tracing::{debug, debug_span, info, info_span, warn, Instrument, Span};
 
 use super::keepalive::{Keepalive, KeepaliveAction};
-use super::outbox::Outbox;
+use super::outbox::{Outbox, WRITE_STALL};
 use super::registry::{Activity, ClientDetails, ClientInfo};
 use super::{AuthScheme, Server, ServiceKind};
 use crate::context::Daemon;
@@ -33,6 +33,10 @@ pub use super::outbox::{Outgoing, OutgoingSender};
 /// Free space offered to each read: a few small messages at once, while an
 /// idle connection keeps little memory.
 const READ_CHUNK: usize = 512;
+
+/// At most this much is reserved ahead for a large message, so memory
+/// follows the bytes actually received, not the length a peer announces.
+const READ_AHEAD_MAX: usize = 256 * 1024;
 
 /// How long a client that closed its connection (or asked to) may take to
 /// receive what is still queued for it.
@@ -123,6 +127,7 @@ async fn run<S>(
         Box::pin(stream),
         admitted.activity.clone(),
         admitted.close.clone(),
+        WRITE_STALL,
     );
     let mut session = Session::new(info, kind, authenticated);
     session.attach_sender(OutgoingSender::new(outbox.clone()));
@@ -162,7 +167,7 @@ async fn run<S>(
         let can_read = !calls_full && conn.outbox.has_room();
         let auth_wait = !conn.session.authenticated && conn.outbox.in_flight() == 0;
         let deadline = keepalive.deadline().map(time::Instant::from_std);
-        let want = decoder.missing().clamp(READ_CHUNK, MAX_MESSAGE_LEN);
+        let want = decoder.missing().clamp(READ_CHUNK, READ_AHEAD_MAX);
         tokio::select! {
             biased;
             _ = admitted.close.notified() => {

@@ -18,6 +18,9 @@ use super::{client, Server, ServiceKind};
 use crate::context::Daemon;
 use crate::tls::TlsServer;
 
+/// Pause after a failed accept() before trying again.
+const ACCEPT_RETRY: Duration = Duration::from_millis(100);
+
 /// How long a TLS handshake and its checks may take when `auth_timeout` is 0.
 pub const HANDSHAKE_DEADLINE: Duration = Duration::from_secs(60);
 
@@ -166,7 +169,16 @@ async fn accept_while_room<T, Fut>(
         };
         match result {
             Ok(connection) => accepted(connection),
-            Err(e) => warn!("accept failed: {e}"),
+            Err(e) => {
+                // Out of descriptors (EMFILE, ENFILE) or memory: the
+                // pending connection stays in the queue, so retrying at
+                // once would spin. Wait for a client to leave.
+                warn!("accept failed: {e}");
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = tokio::time::sleep(ACCEPT_RETRY) => {}
+                }
+            }
         }
     }
 }

@@ -108,6 +108,8 @@ pub struct Outbox {
     pub resume: Notify,
     /// The session's close request (shared with the registry).
     close: Arc<Notify>,
+    /// How long queued bytes may wait for the peer ([`WRITE_STALL`]).
+    stall: Duration,
     runtime: tokio::runtime::Handle,
 }
 
@@ -135,6 +137,7 @@ impl Outbox {
         sink: Sink,
         activity: Arc<Activity>,
         close: Arc<Notify>,
+        stall: Duration,
     ) -> Arc<Outbox> {
         Arc::new_cyclic(|me| Outbox {
             me: me.clone(),
@@ -154,6 +157,7 @@ impl Outbox {
             authenticated_by_call: std::sync::atomic::AtomicBool::new(false),
             resume: Notify::new(),
             close,
+            stall,
             runtime: tokio::runtime::Handle::current(),
         })
     }
@@ -398,7 +402,7 @@ impl Outbox {
     /// When the queue counts as stalled: `None` while it is empty.
     fn stall_deadline(&self) -> Option<Instant> {
         let s = self.lock();
-        (!s.queue.is_empty()).then(|| s.last_progress + WRITE_STALL)
+        (!s.queue.is_empty()).then(|| s.last_progress + self.stall)
     }
 }
 
@@ -426,7 +430,7 @@ async fn run_writer(outbox: Arc<Outbox>) {
             match outbox.stall_deadline() {
                 Some(at) if Instant::now() >= at => return,
                 Some(at) => tokio::time::sleep_until(at.into()).await,
-                None => tokio::time::sleep(WRITE_STALL).await,
+                None => tokio::time::sleep(outbox.stall).await,
             }
         }
     };
@@ -435,7 +439,7 @@ async fn run_writer(outbox: Arc<Outbox>) {
         _ = stall => {
             warn!(
                 client = outbox.client_id,
-                stall_secs = WRITE_STALL.as_secs(),
+                stall_secs = outbox.stall.as_secs(),
                 "disconnecting client: it has not read what we sent"
             );
             outbox.fail("write stalled");
@@ -450,7 +454,8 @@ mod tests {
 
     fn outbox(sink: tokio::io::DuplexStream) -> (Arc<Outbox>, Arc<Notify>) {
         let close = Arc::new(Notify::new());
-        let outbox = Outbox::new(7, Box::pin(sink), Arc::default(), close.clone());
+        let stall = Duration::from_millis(200);
+        let outbox = Outbox::new(7, Box::pin(sink), Arc::default(), close.clone(), stall);
         (outbox, close)
     }
 
@@ -479,7 +484,7 @@ mod tests {
         let (ours, _peer) = tokio::io::duplex(64);
         let (outbox, close) = outbox(ours);
         outbox.push(vec![0; 100], false).unwrap();
-        assert!(!outbox.has_room() || outbox.lock().queued > 0);
+        assert!(outbox.lock().queued > 0, "the peer took only 64 bytes");
         let mut sent = 0;
         while outbox.push(vec![0; 4096], true).is_ok() {
             sent += 4096;
@@ -490,6 +495,17 @@ mod tests {
         tokio::pin!(notified);
         assert!(notified.as_mut().enable(), "the reader is told to stop");
         assert_eq!(outbox.push(vec![1], false), Err(Closed));
+    }
+
+    #[tokio::test]
+    async fn a_peer_that_stops_reading_is_disconnected_after_the_stall_time() {
+        let (ours, _peer) = tokio::io::duplex(64);
+        let (outbox, close) = outbox(ours);
+        outbox.push(vec![0; 1000], false).unwrap();
+        tokio::time::timeout(Duration::from_secs(10), close.notified())
+            .await
+            .expect("disconnected");
+        assert_eq!(outbox.failure(), Some("write stalled"));
     }
 
     #[tokio::test]
