@@ -17,7 +17,9 @@ use std::time::{Duration, Instant};
 use protocol::frame::{self, FrameDecoder};
 use protocol::header::{Header, MessageType};
 use protocol::programs::{keepalive, procedure_name, KEEPALIVE_PROGRAM, PROTOCOL_VERSION};
-use tokio::io::{AsyncRead, AsyncWrite};
+use std::task::Poll;
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time;
 use tracing::{debug, debug_span, info, info_span, warn, Instrument, Span};
 
@@ -165,19 +167,49 @@ async fn run<S>(
         }
         let calls_full = conn.outbox.in_flight() >= max_requests || !conn.deferred.is_empty();
         let can_read = !calls_full && conn.outbox.has_room();
+        // One timer for both deadlines: every timer is part of each idle
+        // connection's memory.
         let auth_wait = !conn.session.authenticated && conn.outbox.in_flight() == 0;
-        let deadline = keepalive.deadline().map(time::Instant::from_std);
+        let auth_at = auth_deadline.filter(|_| auth_wait);
+        let keepalive_at = keepalive.deadline().map(time::Instant::from_std);
+        let wake_at = match (auth_at, keepalive_at) {
+            (Some(a), Some(k)) => Some(a.min(k)),
+            (a, k) => a.or(k),
+        };
         let want = decoder.missing().clamp(READ_CHUNK, READ_AHEAD_MAX);
         tokio::select! {
             biased;
             _ = admitted.close.notified() => {
                 break conn.outbox.failure().unwrap_or("closed by the daemon")
             }
-            _ = sleep_until_opt(auth_deadline), if auth_wait && auth_deadline.is_some() => {
-                break "authentication timeout"
+            _ = sleep_until_opt(wake_at), if wake_at.is_some() => {
+                if auth_at.is_some_and(|at| time::Instant::now() >= at) {
+                    break "authentication timeout";
+                }
+                if keepalive_at.is_none_or(|at| time::Instant::now() < at) {
+                    continue;
+                }
+                if calls_full && conn.outbox.has_room() {
+                    // We chose not to read while its calls run: its silence
+                    // says nothing about the peer.
+                    keepalive.received(Instant::now());
+                    continue;
+                }
+                match keepalive.on_deadline(Instant::now()) {
+                    Some(KeepaliveAction::SendPing) => {
+                        if conn.outbox.push(keepalive_message(keepalive::PING), false).is_err() {
+                            break "write failed";
+                        }
+                    }
+                    Some(KeepaliveAction::Disconnect) => {
+                        warn!(client = client_id, "no keepalive response from client, closing");
+                        break "keepalive timeout";
+                    }
+                    None => {}
+                }
             }
             _ = conn.outbox.resume.notified(), if !can_read => {}
-            read = read_into(&conn.outbox, decoder.read_buffer(want)), if can_read => {
+            read = read_into(&conn.outbox, &mut decoder, want), if can_read => {
                 match read {
                     Ok(0) => break "end of file",
                     Err(_) => break "read failed",
@@ -203,26 +235,6 @@ async fn run<S>(
                 // thousands of them that matters more than one allocation
                 // per read.
                 decoder.release_if_idle(0);
-            }
-            _ = sleep_until_opt(deadline), if deadline.is_some() => {
-                if calls_full && conn.outbox.has_room() {
-                    // We chose not to read while its calls run: its silence
-                    // says nothing about the peer.
-                    keepalive.received(Instant::now());
-                    continue;
-                }
-                match keepalive.on_deadline(Instant::now()) {
-                    Some(KeepaliveAction::SendPing) => {
-                        if conn.outbox.push(keepalive_message(keepalive::PING), false).is_err() {
-                            break "write failed";
-                        }
-                    }
-                    Some(KeepaliveAction::Disconnect) => {
-                        warn!(client = client_id, "no keepalive response from client, closing");
-                        break "keepalive timeout";
-                    }
-                    None => {}
-                }
             }
         }
     };
@@ -250,8 +262,31 @@ async fn run<S>(
     server.capacity_freed.notify_waiters();
 }
 
-async fn read_into(outbox: &Outbox, buf: &mut Vec<u8>) -> std::io::Result<usize> {
-    std::future::poll_fn(|cx| outbox.poll_read_into(cx, buf)).await
+/// Reads at most `want` bytes into the decoder. Small reads go through a
+/// buffer on the stack, so that a connection waiting for its next call
+/// holds no heap buffer at all; a large message is read in place.
+async fn read_into(
+    outbox: &Outbox,
+    decoder: &mut FrameDecoder,
+    want: usize,
+) -> std::io::Result<usize> {
+    std::future::poll_fn(|cx| {
+        if want > READ_CHUNK {
+            return outbox.poll_read_into(cx, decoder.read_buffer(want));
+        }
+        let mut chunk = [0u8; READ_CHUNK];
+        let mut buf = ReadBuf::new(&mut chunk);
+        match outbox.poll_read(cx, &mut buf) {
+            Poll::Ready(Ok(())) => {
+                let filled = buf.filled();
+                decoder.read_buffer(filled.len()).extend_from_slice(filled);
+                Poll::Ready(Ok(filled.len()))
+            }
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => Poll::Pending,
+        }
+    })
+    .await
 }
 
 async fn sleep_until_opt(deadline: Option<time::Instant>) {

@@ -166,6 +166,15 @@ impl Outbox {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Reads what the client sent into `buf`.
+    pub fn poll_read(&self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        let mut s = self.lock();
+        match s.sink.as_mut() {
+            Some(stream) => stream.as_mut().poll_read(cx, buf),
+            None => Poll::Ready(Err(io::ErrorKind::NotConnected.into())),
+        }
+    }
+
     /// Reads what the client sent into the spare capacity of `buf`
     /// (reserved by the caller); 0 bytes means end of file.
     pub fn poll_read_into(
@@ -173,13 +182,9 @@ impl Outbox {
         cx: &mut Context<'_>,
         buf: &mut Vec<u8>,
     ) -> Poll<io::Result<usize>> {
-        let mut s = self.lock();
-        let Some(stream) = s.sink.as_mut() else {
-            return Poll::Ready(Err(io::ErrorKind::NotConnected.into()));
-        };
         let len = buf.len();
         let mut read_buf = ReadBuf::uninit(buf.spare_capacity_mut());
-        match stream.as_mut().poll_read(cx, &mut read_buf) {
+        match self.poll_read(cx, &mut read_buf) {
             Poll::Ready(Ok(())) => {
                 let n = read_buf.filled().len();
                 // SAFETY: the transport initialised the first `n` bytes of
