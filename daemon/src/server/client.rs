@@ -21,7 +21,7 @@ use std::task::Poll;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time;
-use tracing::{debug, debug_span, info, info_span, warn, Instrument, Span};
+use tracing::{debug, debug_span, info, warn, Instrument, Span};
 
 use super::keepalive::{Keepalive, KeepaliveAction};
 use super::outbox::{Outbox, WRITE_STALL};
@@ -90,7 +90,9 @@ pub async fn serve_with_details<S>(
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let span = info_span!(
+    // At debug level only: an enabled span costs every connection memory,
+    // and messages of other levels name their client themselves.
+    let span = debug_span!(
         "client",
         client = info.id,
         transport = ?info.transport,
@@ -113,7 +115,9 @@ async fn run<S>(
 {
     let client_id = info.id;
     let authenticated = kind.auth == AuthScheme::None;
-    let admitted = server.admit(info.clone(), authenticated).await;
+    // Boxed, as is the linger below: what a session needs only at its
+    // start or end should not size every idle connection's task.
+    let admitted = Box::pin(server.admit(info.clone(), authenticated)).await;
     if details != ClientDetails::default() {
         if let Some(dname) = &details.x509_dname {
             info!(client = client_id, dname = %dname, "TLS client admitted");
@@ -239,7 +243,7 @@ async fn run<S>(
         }
     };
     if matches!(reason, "client closed the connection" | "end of file") {
-        conn.linger(&admitted.close).await;
+        Box::pin(conn.linger(&admitted.close)).await;
     }
     debug!(client = client_id, reason, "client disconnected");
     match reason {
