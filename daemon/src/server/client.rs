@@ -10,6 +10,7 @@
 //! client at that limit; keepalive PINGs already read are still answered.
 
 use std::collections::VecDeque;
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -66,28 +67,34 @@ pub fn auth_timeout() -> Option<Duration> {
 /// Runs a session until the peer leaves, breaks the protocol, asks to close, or
 /// the daemon shuts down. The connection must have been announced with
 /// [`ClientRegistry::arriving`](super::ClientRegistry::arriving).
-pub async fn serve<S>(
+///
+/// Plain functions returning the session future, not `async fn`s: an async
+/// wrapper would keep its own copy of the arguments in every connection's
+/// task for as long as the connection lives.
+pub fn serve<S>(
     stream: S,
     daemon: Arc<Daemon>,
     server: Arc<Server>,
     kind: ServiceKind,
     info: ClientInfo,
-) where
+) -> impl Future<Output = ()> + Send
+where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    serve_with_details(stream, daemon, server, kind, info, ClientDetails::default()).await
+    serve_with_details(stream, daemon, server, kind, info, ClientDetails::default())
 }
 
 /// [`serve`] for a client whose identity is partly known before its first
 /// message (the DN of its TLS certificate).
-pub async fn serve_with_details<S>(
+pub fn serve_with_details<S>(
     stream: S,
     daemon: Arc<Daemon>,
     server: Arc<Server>,
     kind: ServiceKind,
     info: ClientInfo,
     details: ClientDetails,
-) where
+) -> impl Future<Output = ()> + Send
+where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     // At debug level only: an enabled span costs every connection memory,
@@ -98,9 +105,8 @@ pub async fn serve_with_details<S>(
         transport = ?info.transport,
         server = server.name
     );
-    run(stream, daemon, server, kind, info, details)
-        .instrument(span)
-        .await
+    let details = (details != ClientDetails::default()).then(|| Box::new(details));
+    run(stream, daemon, server, kind, Box::new(info), details).instrument(span)
 }
 
 async fn run<S>(
@@ -108,8 +114,8 @@ async fn run<S>(
     daemon: Arc<Daemon>,
     server: Arc<Server>,
     kind: ServiceKind,
-    info: ClientInfo,
-    details: ClientDetails,
+    info: Box<ClientInfo>,
+    details: Option<Box<ClientDetails>>,
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -117,12 +123,13 @@ async fn run<S>(
     let authenticated = kind.auth == AuthScheme::None;
     // Boxed, as is the linger below: what a session needs only at its
     // start or end should not size every idle connection's task.
+    let info = *info;
     let admitted = Box::pin(server.admit(info.clone(), authenticated)).await;
-    if details != ClientDetails::default() {
+    if let Some(details) = details {
         if let Some(dname) = &details.x509_dname {
             info!(client = client_id, dname = %dname, "TLS client admitted");
         }
-        server.clients.update_details(client_id, |d| *d = details);
+        server.clients.update_details(client_id, |d| *d = *details);
     }
     // A client that has not authenticated by then is dropped, so that idle
     // connections cannot use up max_anonymous_clients for everyone else.
