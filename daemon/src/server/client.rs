@@ -207,16 +207,16 @@ async fn run<S>(
                     continue;
                 }
                 match keepalive.on_deadline(Instant::now()) {
-                    Some(KeepaliveAction::SendPing) => {
-                        if conn.outbox.push(keepalive_message(keepalive::PING), false).is_err() {
-                            break "write failed";
-                        }
+                    Some(KeepaliveAction::SendPing)
+                        if conn.outbox.push(keepalive_message(keepalive::PING), false).is_err() =>
+                    {
+                        break "write failed";
                     }
                     Some(KeepaliveAction::Disconnect) => {
                         warn!(client = client_id, "no keepalive response from client, closing");
                         break "keepalive timeout";
                     }
-                    None => {}
+                    Some(KeepaliveAction::SendPing) | None => {}
                 }
             }
             _ = conn.outbox.resume.notified(), if !can_read => {}
