@@ -276,7 +276,7 @@ impl Outbox {
             drop(s);
             warn!(
                 client = self.client_id,
-                queued = UNSOLICITED_LIMIT,
+                limit = UNSOLICITED_LIMIT,
                 "disconnecting client: it does not read its events or stream data"
             );
             self.fail("outgoing queue full");
