@@ -5,13 +5,14 @@
 //! [`transport`] (Unix socket, or TLS through [`tls_client`]), [`load`]
 //! drives many connections from one epoll loop, [`launch`] and
 //! [`isolation`] start and confine the daemons, [`procfs`] reads their
-//! memory and CPU, [`phases`] and [`tls_phases`] measure one quantity each,
-//! [`pki`] and [`tls_run`] give both daemons the same TLS set-up, [`plan`]
-//! sizes the phases, [`report`] prints the table and [`run`] ties it
-//! together.
+//! memory and CPU, [`phases`] and [`tls_phases`] measure one quantity each
+//! ([`flood`]: hostile clients), [`pki`] and [`tls_run`] give both daemons
+//! the same TLS set-up, [`plan`] sizes the phases, [`report`] prints the
+//! table and [`run`] ties it together.
 
 pub mod cli;
 pub mod containers;
+pub mod flood;
 pub mod guests;
 pub mod hook_overhead;
 pub mod isolation;

@@ -221,6 +221,7 @@ pub fn run(opts: &Options, out: &mut impl Write) -> Result<(), RunError> {
     }
     write_report(out, &subjects, &notes).map_err(RunError::Output)?;
     let specs: Vec<&DaemonSpec> = subjects.iter().map(|s| &s.spec).collect();
+    crate::flood::report(&specs, scratch.path(), opts.quick, out).map_err(RunError::Output)?;
     crate::hook_overhead::report(&specs, scratch.path(), opts.quick, out)
         .map_err(RunError::Output)?;
     crate::guests::report(&specs, scratch.path(), opts.quick, out).map_err(RunError::Output)?;

@@ -51,6 +51,15 @@ pub fn encode_message(h: &Header, body: &[u8]) -> Vec<u8> {
     out
 }
 
+/// Appends a whole message to `out`, so that several replies can share one
+/// buffer and one write.
+pub fn encode_message_into(out: &mut Vec<u8>, h: &Header, body: &[u8]) {
+    out.reserve(MIN_MESSAGE_LEN + body.len());
+    put_u32(out, (MIN_MESSAGE_LEN + body.len()) as u32);
+    h.encode(out);
+    out.extend_from_slice(body);
+}
+
 /// Builds a whole message whose body is an XDR value.
 pub fn encode_message_with<T: Xdr>(h: &Header, body: &T) -> Vec<u8> {
     let mut out = Vec::with_capacity(256);
@@ -151,6 +160,62 @@ impl FrameDecoder {
         }
         Ok(Some(msg))
     }
+
+    /// The buffer a transport reads into, with at least `spare` free bytes:
+    /// bytes appended to it are decoded next. Reading straight into it spares
+    /// the copy [`FrameDecoder::push`] makes.
+    pub fn read_buffer(&mut self, spare: usize) -> &mut Vec<u8> {
+        if self.start > 0
+            && (self.start == self.buf.len() || self.buf.capacity() - self.buf.len() < spare)
+        {
+            self.buf.drain(..self.start);
+            self.start = 0;
+        }
+        self.buf.reserve(spare);
+        &mut self.buf
+    }
+
+    /// Bytes still missing from the message being received, as far as its
+    /// length word tells (0 when no message is partly received).
+    pub fn missing(&self) -> usize {
+        let pending = &self.buf[self.start..];
+        match pending.get(..LEN_WORD) {
+            Some(w) => match message_len([w[0], w[1], w[2], w[3]]) {
+                Ok(len) => len.saturating_sub(pending.len()),
+                Err(_) => 0,
+            },
+            None => 0,
+        }
+    }
+
+    /// Like [`FrameDecoder::next_message`] without copying the body: the
+    /// header and a view of the body inside the decoder's buffer.
+    pub fn next_frame(&mut self) -> Result<Option<(Header, &[u8])>, FrameError> {
+        let pending = &self.buf[self.start..];
+        let Some(w) = pending.get(..LEN_WORD) else {
+            return Ok(None);
+        };
+        let len = message_len([w[0], w[1], w[2], w[3]])?;
+        if pending.len() < len {
+            return Ok(None);
+        }
+        let start = self.start;
+        self.start += len;
+        let (header, body) = split_message(&self.buf[start..start + len])?;
+        Ok(Some((header, body)))
+    }
+
+    /// Returns the buffer to the allocator when nothing is pending and it
+    /// grew beyond `keep` bytes (one large message should not pin memory).
+    pub fn release_if_idle(&mut self, keep: usize) {
+        if self.start == self.buf.len() {
+            self.buf.clear();
+            self.start = 0;
+            if self.buf.capacity() > keep {
+                self.buf = Vec::new();
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -190,6 +255,26 @@ mod tests {
         let m = dec.next_message().unwrap().unwrap();
         assert_eq!(m.body, vec![0, 0, 0, 7]);
         assert_eq!(dec.buffered(), 0);
+    }
+
+    #[test]
+    fn frames_read_in_place_match_pushed_messages() {
+        let h = Header::new(0x6b65_6570, 1, MessageType::Message, 0);
+        let mut wire = encode_message(&h, &[1, 2, 3, 4]);
+        encode_message_into(&mut wire, &h, &[]);
+        let mut dec = FrameDecoder::new();
+        dec.read_buffer(64).extend_from_slice(&wire[..30]);
+        assert_eq!(dec.missing(), 2);
+        assert_eq!(dec.next_frame(), Ok(None));
+        dec.read_buffer(4).extend_from_slice(&wire[30..]);
+        let (header, body) = dec.next_frame().unwrap().unwrap();
+        assert_eq!((header, body), (h, &[1u8, 2, 3, 4][..]));
+        assert_eq!(dec.next_frame().unwrap().unwrap().1, &[] as &[u8]);
+        assert_eq!(dec.next_frame(), Ok(None));
+        dec.release_if_idle(0);
+        assert_eq!((dec.buffered(), dec.missing()), (0, 0));
+        dec.read_buffer(4).extend_from_slice(&[0, 0, 0, 1]);
+        assert_eq!(dec.next_frame(), Err(FrameError::TooShort(1)));
     }
 
     #[test]

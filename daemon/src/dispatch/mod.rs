@@ -18,7 +18,7 @@ use protocol::programs::{
 };
 
 use crate::context::Daemon;
-use crate::server::client::{OutgoingReceiver, OutgoingSender};
+use crate::server::client::OutgoingSender;
 use crate::server::registry::ClientInfo;
 use crate::server::ServiceKind;
 
@@ -55,12 +55,9 @@ pub struct Session {
     /// that a polkit check names the process that connected, not a later
     /// one that reused its pid.
     pub peer_start_time: Option<u64>,
-    /// Made on first use: most clients never run a job or register for
-    /// events, and an idle connection should cost as little as possible.
+    /// Where messages for this client go outside a call's own reply; set by
+    /// the session once its connection is set up.
     sender: Option<OutgoingSender>,
-    /// The receiving end of a channel made by [`Session::sender`], until the
-    /// session loop takes it.
-    new_receiver: Option<OutgoingReceiver>,
     /// Streams opened by this client's calls (consoles).
     pub streams: streams::StreamTable,
 }
@@ -87,7 +84,6 @@ impl Session {
             admin_open: false,
             peer_start_time,
             sender: None,
-            new_receiver: None,
             streams: streams::StreamTable::default(),
         }
     }
@@ -102,21 +98,15 @@ impl Session {
         }
     }
 
-    /// Where replies of worker-thread calls and event messages for this
-    /// client go.
-    pub fn sender(&mut self) -> OutgoingSender {
-        if let Some(sender) = &self.sender {
-            return sender.clone();
-        }
-        let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
-        self.sender = Some(sender.clone());
-        self.new_receiver = Some(receiver);
-        sender
+    /// Connects the session to its client's outgoing queue.
+    pub fn attach_sender(&mut self, sender: OutgoingSender) {
+        self.sender = Some(sender);
     }
 
-    /// The receiver of a channel made since the last call, for the session loop.
-    pub fn take_new_receiver(&mut self) -> Option<OutgoingReceiver> {
-        self.new_receiver.take()
+    /// Where replies of worker-thread calls, event messages and stream data
+    /// for this client go (nowhere for a session without a connection).
+    pub fn sender(&mut self) -> OutgoingSender {
+        self.sender.clone().unwrap_or_else(OutgoingSender::detached)
     }
 
     /// Releases what the session holds: event registrations and the driver connection.

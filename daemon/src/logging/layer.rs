@@ -13,9 +13,11 @@ use std::sync::{Arc, RwLock};
 
 use tracing::field::{Field, Visit};
 use tracing::level_filters::LevelFilter;
+use tracing::span::{Attributes, Id};
 use tracing::subscriber::Interest;
 use tracing::{Event, Metadata, Subscriber};
 use tracing_subscriber::layer::Context;
+use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::Layer;
 
 use super::category::{category_of, glob_matches};
@@ -251,7 +253,20 @@ impl LogHandle {
     }
 }
 
-impl<S: Subscriber> Layer<S> for LogLayer {
+/// The fields of an open span (a client, a call), added to every message
+/// logged inside it.
+struct SpanFields(String);
+
+impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for LogLayer {
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, context: Context<'_, S>) {
+        let Some(span) = context.span(id) else {
+            return;
+        };
+        let mut text = MessageText::default();
+        attrs.record(&mut text);
+        span.extensions_mut().insert(SpanFields(text.finish()));
+    }
+
     fn register_callsite(&self, metadata: &'static Metadata<'static>) -> Interest {
         if self.shared.current().wants(metadata) {
             Interest::always()
@@ -268,7 +283,7 @@ impl<S: Subscriber> Layer<S> for LogLayer {
         Some(self.shared.current().level_hint())
     }
 
-    fn on_event(&self, event: &Event<'_>, _context: Context<'_, S>) {
+    fn on_event(&self, event: &Event<'_>, context: Context<'_, S>) {
         let active = self.shared.current();
         let metadata = event.metadata();
         if !active.wants(metadata) {
@@ -276,6 +291,13 @@ impl<S: Subscriber> Layer<S> for LogLayer {
         }
         let mut text = MessageText::default();
         event.record(&mut text);
+        if let Some(scope) = context.event_scope(event) {
+            for span in scope.from_root() {
+                if let Some(fields) = span.extensions().get::<SpanFields>() {
+                    let _ = write!(text.extra, " [{}{}]", span.name(), fields.0);
+                }
+            }
+        }
         let target = metadata.target();
         let location = match metadata.line() {
             Some(line) => format!("{target}:{line}"),

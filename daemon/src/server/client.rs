@@ -1,51 +1,49 @@
-//! One client's session: reads framed messages, answers keepalive at once,
-//! runs calls, writes replies and events, and probes an idle peer.
+//! One client's session, reading side: decodes messages with the protocol
+//! crate's [`FrameDecoder`], answers keepalive at once, runs calls, and
+//! probes an idle peer. Replies go out through the session's
+//! [`Outbox`](super::outbox::Outbox), which writes them at once when the
+//! socket takes them and otherwise queues them for its writer task, so this
+//! loop never waits for a peer to read.
 //!
-//! A single task owns the stream: replies to inline calls are written from the
-//! loop itself, while replies of calls that ran on a worker thread and event
-//! messages arrive through a channel. Keepalive is answered here, never queued
-//! behind calls, so a client with busy workers is not mistaken for a dead one.
+//! Input is read only while fewer than `max_client_requests` calls of the
+//! client run and its outgoing queue is short, as libvirtd stops reading a
+//! client at that limit; keepalive PINGs already read are still answered.
 
 use std::collections::VecDeque;
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use protocol::frame::{self, LEN_WORD};
-use protocol::header::{Header, HEADER_LEN};
-use protocol::programs::{keepalive, KEEPALIVE_PROGRAM, PROTOCOL_VERSION};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::sync::mpsc;
+use protocol::frame::{self, FrameDecoder};
+use protocol::header::{Header, MessageType};
+use protocol::programs::{keepalive, procedure_name, KEEPALIVE_PROGRAM, PROTOCOL_VERSION};
+use std::task::Poll;
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time;
-use tracing::{debug, info, warn};
+use tracing::{debug, debug_span, info, warn, Instrument, Span};
 
 use super::keepalive::{Keepalive, KeepaliveAction};
-use super::registry::{ClientDetails, ClientInfo};
-use super::{Server, ServiceKind};
+use super::outbox::{Outbox, WRITE_STALL};
+use super::registry::{Activity, ClientDetails, ClientInfo};
+use super::{AuthScheme, Server, ServiceKind};
 use crate::context::Daemon;
-use crate::dispatch::{self, Action, Session};
+use crate::dispatch::{self, Action, Job, Session};
 
-/// Buffers above this are returned to the allocator once drained, so that one
-/// large message does not pin memory for an otherwise idle connection.
-const KEEP_BUFFER: usize = 64 * 1024;
+pub use super::outbox::{Outgoing, OutgoingSender};
 
-/// Calls held back while `max_client_requests` calls of this client run. We
-/// keep reading (so keepalive is still answered) until this many wait.
-const MAX_DEFERRED_CALLS: usize = 64;
+/// Free space offered to each read: a few small messages at once, while an
+/// idle connection keeps little memory.
+const READ_CHUNK: usize = 512;
 
-/// Messages produced outside the session loop for this client.
-pub enum Outgoing {
-    /// Reply of a call that ran on a worker thread.
-    CallDone(Vec<u8>),
-    /// An event message (or anything else unsolicited).
-    Message(Vec<u8>),
-    /// A call running on a worker established the client's identity (polkit
-    /// granted the action); sent before that call's reply.
-    Authenticated,
-}
+/// At most this much is reserved ahead for a large message, so memory
+/// follows the bytes actually received, not the length a peer announces.
+const READ_AHEAD_MAX: usize = 256 * 1024;
 
-pub type OutgoingSender = mpsc::UnboundedSender<Outgoing>;
-pub type OutgoingReceiver = mpsc::UnboundedReceiver<Outgoing>;
+/// How long a client that closed its connection (or asked to) may take to
+/// receive what is still queued for it.
+const CLOSE_LINGER: Duration = Duration::from_secs(5);
 
 /// `auth_timeout` in milliseconds; 0 disables it. Daemon-wide, like the
 /// setting, and changed on SIGHUP.
@@ -67,269 +65,397 @@ pub fn auth_timeout() -> Option<Duration> {
 }
 
 /// Runs a session until the peer leaves, breaks the protocol, asks to close, or
-/// the daemon shuts down.
-pub async fn serve<S>(
+/// the daemon shuts down. The connection must have been announced with
+/// [`ClientRegistry::arriving`](super::ClientRegistry::arriving).
+///
+/// Plain functions returning the session future, not `async fn`s: an async
+/// wrapper would keep its own copy of the arguments in every connection's
+/// task for as long as the connection lives.
+pub fn serve<S>(
     stream: S,
     daemon: Arc<Daemon>,
     server: Arc<Server>,
     kind: ServiceKind,
     info: ClientInfo,
-) where
-    S: AsyncRead + AsyncWrite + Unpin,
+) -> impl Future<Output = ()> + Send
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    serve_with_details(stream, daemon, server, kind, info, ClientDetails::default()).await
+    serve_with_details(stream, daemon, server, kind, info, ClientDetails::default())
 }
 
 /// [`serve`] for a client whose identity is partly known before its first
 /// message (the DN of its TLS certificate).
-pub async fn serve_with_details<S>(
-    mut stream: S,
+pub fn serve_with_details<S>(
+    stream: S,
     daemon: Arc<Daemon>,
     server: Arc<Server>,
     kind: ServiceKind,
     info: ClientInfo,
     details: ClientDetails,
+) -> impl Future<Output = ()> + Send
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    // At debug level only: an enabled span costs every connection memory,
+    // and messages of other levels name their client themselves.
+    let span = debug_span!(
+        "client",
+        client = info.id,
+        transport = ?info.transport,
+        server = server.name
+    );
+    let details = (details != ClientDetails::default()).then(|| Box::new(details));
+    run(stream, daemon, server, kind, Box::new(info), details).instrument(span)
+}
+
+async fn run<S>(
+    stream: S,
+    daemon: Arc<Daemon>,
+    server: Arc<Server>,
+    kind: ServiceKind,
+    info: Box<ClientInfo>,
+    details: Option<Box<ClientDetails>>,
 ) where
-    S: AsyncRead + AsyncWrite + Unpin,
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let client_id = info.id;
-    let authenticated = kind.auth == super::AuthScheme::None;
-    let close = server.admit(info.clone(), authenticated).await;
-    if details != ClientDetails::default() {
+    let authenticated = kind.auth == AuthScheme::None;
+    // Boxed, as is the linger below: what a session needs only at its
+    // start or end should not size every idle connection's task.
+    let info = *info;
+    let admitted = Box::pin(server.admit(info.clone(), authenticated)).await;
+    if let Some(details) = details {
         if let Some(dname) = &details.x509_dname {
             info!(client = client_id, dname = %dname, "TLS client admitted");
         }
-        server.clients.update_details(client_id, |d| *d = details);
+        server.clients.update_details(client_id, |d| *d = *details);
     }
     // A client that has not authenticated by then is dropped, so that idle
     // connections cannot use up max_anonymous_clients for everyone else.
-    // (A TLS client's handshake had its own auth_timeout before this.)
-    let auth_deadline = auth_timeout().map(|t| tokio::time::Instant::now() + t);
-    let mut rx: Option<OutgoingReceiver> = None;
+    // (A TLS client's handshake had its own deadline before this.)
+    let auth_deadline = auth_timeout().map(|t| time::Instant::now() + t);
+    let outbox = Outbox::new(
+        client_id,
+        Box::pin(stream),
+        admitted.activity.clone(),
+        admitted.close.clone(),
+        WRITE_STALL,
+    );
     let mut session = Session::new(info, kind, authenticated);
+    session.attach_sender(OutgoingSender::new(outbox.clone()));
+    let mut conn = Conn {
+        daemon: &daemon,
+        server: &server,
+        session,
+        outbox,
+        activity: admitted.activity.clone(),
+        deferred: VecDeque::new(),
+        out: Vec::new(),
+    };
     let limits = server.limits();
     let mut keepalive = Keepalive::new(
         limits.keepalive_interval,
         limits.keepalive_count,
         Instant::now(),
     );
-    let mut buf: Vec<u8> = Vec::new();
-    let mut in_flight = 0usize;
-    let mut deferred: VecDeque<Vec<u8>> = VecDeque::new();
+    let mut decoder = FrameDecoder::new();
     debug!(client = client_id, server = server.name, "client connected");
 
     let reason = loop {
-        if rx.is_none() {
-            rx = session.take_new_receiver();
-        }
+        conn.sync_authentication();
         let limits = server.limits();
         keepalive.reconfigure(limits.keepalive_interval, limits.keepalive_count);
-        let can_read = deferred.len() < MAX_DEFERRED_CALLS;
-        let deadline = keepalive.deadline().map(tokio::time::Instant::from_std);
+        let max_requests = limits.max_client_requests.max(1);
+        if !conn.deferred.is_empty() {
+            conn.run_deferred(max_requests);
+            if let Err(why) = conn.flush() {
+                break why;
+            }
+            if conn.session.closing {
+                break "client closed the connection";
+            }
+        }
+        let calls_full = conn.outbox.in_flight() >= max_requests || !conn.deferred.is_empty();
+        let can_read = !calls_full && conn.outbox.has_room();
+        // One timer for both deadlines: every timer is part of each idle
+        // connection's memory.
+        let auth_wait = !conn.session.authenticated && conn.outbox.in_flight() == 0;
+        let auth_at = auth_deadline.filter(|_| auth_wait);
+        let keepalive_at = keepalive.deadline().map(time::Instant::from_std);
+        let wake_at = match (auth_at, keepalive_at) {
+            (Some(a), Some(k)) => Some(a.min(k)),
+            (a, k) => a.or(k),
+        };
+        let want = decoder.missing().clamp(READ_CHUNK, READ_AHEAD_MAX);
         tokio::select! {
             biased;
-            _ = close.notified() => break "closed by the daemon",
-            _ = sleep_until_opt(auth_deadline), if !session.authenticated && in_flight == 0 && auth_deadline.is_some() => {
-                break "authentication timeout"
+            _ = admitted.close.notified() => {
+                break conn.outbox.failure().unwrap_or("closed by the daemon")
             }
-            Some(out) = recv_opt(&mut rx) => {
-                let mut bytes = match out {
-                    Outgoing::CallDone(bytes) => { in_flight -= 1; bytes }
-                    Outgoing::Message(bytes) => bytes,
-                    Outgoing::Authenticated => {
-                        session.mark_authenticated(&server);
-                        Vec::new()
-                    }
-                };
-                while in_flight < limits.max_client_requests.max(1) {
-                    let Some(message) = deferred.pop_front() else { break };
-                    let mut calls = Calls { daemon: &daemon, session: &mut session, in_flight: &mut in_flight, server: &server };
-                    calls.run(&message, &mut bytes);
+            _ = sleep_until_opt(wake_at), if wake_at.is_some() => {
+                if auth_at.is_some_and(|at| time::Instant::now() >= at) {
+                    break "authentication timeout";
                 }
-                if !bytes.is_empty() && stream.write_all(&bytes).await.is_err() {
-                    break "write failed";
+                if keepalive_at.is_none_or(|at| time::Instant::now() < at) {
+                    continue;
                 }
-                if session.closing {
-                    break "client closed the connection";
+                if calls_full && conn.outbox.has_room() {
+                    // We chose not to read while its calls run: its silence
+                    // says nothing about the peer.
+                    keepalive.received(Instant::now());
+                    continue;
                 }
-            }
-            read = stream.read_buf(&mut buf), if can_read => {
-                match read {
-                    Ok(0) => break "end of file",
-                    Err(_) => break "read failed",
-                    Ok(_) => {}
-                }
-                keepalive.received(Instant::now());
-                let mut calls = Calls { daemon: &daemon, session: &mut session, in_flight: &mut in_flight, server: &server };
-                let max_requests = limits.max_client_requests.max(1);
-                match drain_messages(&mut buf, &mut calls, &mut deferred, max_requests) {
-                    Ok(out) => {
-                        if !out.is_empty() && stream.write_all(&out).await.is_err() {
-                            break "write failed";
-                        }
-                        if session.closing {
-                            break "client closed the connection";
-                        }
-                    }
-                    Err(why) => break why,
-                }
-                if session.keepalive_requested && !session.keepalive_armed {
-                    session.keepalive_armed = true;
-                    keepalive.arm(Instant::now());
-                }
-                if buf.is_empty() && buf.capacity() > KEEP_BUFFER {
-                    buf = Vec::new();
-                }
-            }
-            _ = sleep_until_opt(deadline), if deadline.is_some() => {
                 match keepalive.on_deadline(Instant::now()) {
-                    Some(KeepaliveAction::SendPing) => {
-                        let ping = keepalive_message(keepalive::PING);
-                        if stream.write_all(&ping).await.is_err() {
-                            break "write failed";
-                        }
+                    Some(KeepaliveAction::SendPing)
+                        if conn.outbox.push(keepalive_message(keepalive::PING), false).is_err() =>
+                    {
+                        break "write failed";
                     }
                     Some(KeepaliveAction::Disconnect) => {
                         warn!(client = client_id, "no keepalive response from client, closing");
                         break "keepalive timeout";
                     }
-                    None => {}
+                    Some(KeepaliveAction::SendPing) | None => {}
                 }
+            }
+            _ = conn.outbox.resume.notified(), if !can_read => {}
+            read = read_into(&conn.outbox, &mut decoder, want), if can_read => {
+                match read {
+                    Ok(0) => break "end of file",
+                    Err(_) => break "read failed",
+                    Ok(_) => {}
+                }
+                let now = Instant::now();
+                keepalive.received(now);
+                conn.activity.heard_at(now);
+                if let Err(why) = conn.drain(&mut decoder, max_requests) {
+                    break why;
+                }
+                if let Err(why) = conn.flush() {
+                    break why;
+                }
+                if conn.session.closing {
+                    break "client closed the connection";
+                }
+                if conn.session.keepalive_requested && !conn.session.keepalive_armed {
+                    conn.session.keepalive_armed = true;
+                    keepalive.arm(Instant::now());
+                }
+                // An idle connection keeps no read buffer at all: with
+                // thousands of them that matters more than one allocation
+                // per read.
+                decoder.release_if_idle(0);
             }
         }
     };
-    let _ = stream.flush().await;
-    debug!(client = client_id, reason, "client disconnected");
-    if reason == "keepalive timeout" {
-        info!(client = client_id, "client dropped after keepalive timeout");
+    if matches!(reason, "client closed the connection" | "end of file") {
+        Box::pin(conn.linger(&admitted.close)).await;
     }
-    if reason == "authentication timeout" {
-        info!(
+    debug!(client = client_id, reason, "client disconnected");
+    match reason {
+        "keepalive timeout" => info!(client = client_id, "client dropped after keepalive timeout"),
+        "authentication timeout" => info!(
             client = client_id,
             "client dropped: not authenticated within auth_timeout"
-        );
+        ),
+        _ => {}
     }
+    conn.outbox.shut();
+    let Conn {
+        mut session,
+        outbox,
+        ..
+    } = conn;
+    drop(outbox);
     session.finish(&daemon);
     server.clients.remove(client_id, session.authenticated);
     server.capacity_freed.notify_waiters();
 }
 
-/// Waits on the session's channel once it exists.
-async fn recv_opt(rx: &mut Option<OutgoingReceiver>) -> Option<Outgoing> {
-    match rx {
-        Some(rx) => rx.recv().await,
-        None => std::future::pending().await,
-    }
+/// Reads at most `want` bytes into the decoder. Small reads go through a
+/// buffer on the stack, so that a connection waiting for its next call
+/// holds no heap buffer at all; a large message is read in place.
+async fn read_into(
+    outbox: &Outbox,
+    decoder: &mut FrameDecoder,
+    want: usize,
+) -> std::io::Result<usize> {
+    std::future::poll_fn(|cx| {
+        if want > READ_CHUNK {
+            return outbox.poll_read_into(cx, decoder.read_buffer(want));
+        }
+        let mut chunk = [0u8; READ_CHUNK];
+        let mut buf = ReadBuf::new(&mut chunk);
+        match outbox.poll_read(cx, &mut buf) {
+            Poll::Ready(Ok(())) => {
+                let filled = buf.filled();
+                decoder.read_buffer(filled.len()).extend_from_slice(filled);
+                Poll::Ready(Ok(filled.len()))
+            }
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => Poll::Pending,
+        }
+    })
+    .await
 }
 
-async fn sleep_until_opt(deadline: Option<tokio::time::Instant>) {
+async fn sleep_until_opt(deadline: Option<time::Instant>) {
     match deadline {
         Some(d) => time::sleep_until(d).await,
         None => std::future::pending().await,
     }
 }
 
-fn keepalive_message(proc_: i32) -> Vec<u8> {
-    let header = Header {
+fn keepalive_header(proc_: i32) -> Header {
+    Header {
         prog: KEEPALIVE_PROGRAM,
         vers: PROTOCOL_VERSION,
         proc_,
-        mtype: protocol::header::MessageType::Message as u32,
+        mtype: MessageType::Message as u32,
         serial: 0,
         status: 0,
-    };
-    frame::encode_message(&header, &[])
+    }
 }
 
-/// What running a call needs from the session loop.
-struct Calls<'a> {
+fn keepalive_message(proc_: i32) -> Vec<u8> {
+    frame::encode_message(&keepalive_header(proc_), &[])
+}
+
+/// The session's state while it reads.
+struct Conn<'a> {
     daemon: &'a Arc<Daemon>,
-    session: &'a mut Session,
-    in_flight: &'a mut usize,
     server: &'a Arc<Server>,
+    session: Session,
+    outbox: Arc<Outbox>,
+    activity: Arc<Activity>,
+    /// Calls read while `max_client_requests` calls ran; reading stops
+    /// until they have run, so these are at most one read's worth.
+    deferred: VecDeque<(Header, Vec<u8>)>,
+    /// Inline replies and PONGs of the current read, written together.
+    out: Vec<u8>,
 }
 
-impl Calls<'_> {
-    /// Runs one whole non-keepalive message; inline replies are appended to `out`.
-    fn run(&mut self, message: &[u8], out: &mut Vec<u8>) {
-        let header_bytes: &[u8; HEADER_LEN] = message[LEN_WORD..LEN_WORD + HEADER_LEN]
-            .try_into()
-            .expect("header");
-        let header = Header::decode(header_bytes);
-        let body = &message[LEN_WORD + HEADER_LEN..];
-        match dispatch::handle_message(self.daemon, self.session, &header, body) {
+impl Conn<'_> {
+    /// Applies an authentication a worker call made, and tells the registry
+    /// once the client is authenticated.
+    fn sync_authentication(&mut self) {
+        if !self.session.authenticated && self.outbox.authenticated_by_call.load(Ordering::SeqCst) {
+            self.session.mark_authenticated(self.server);
+        }
+        if self.session.authenticated && !self.activity.authenticated.load(Ordering::Relaxed) {
+            self.activity.authenticated.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Handles every whole message the decoder holds. A framing error is
+    /// returned as Err: libvirtd hangs up without a reply.
+    fn drain(
+        &mut self,
+        decoder: &mut FrameDecoder,
+        max_requests: usize,
+    ) -> Result<(), &'static str> {
+        while let Some((header, body)) = decoder.next_frame().map_err(|_| "bad message length")? {
+            if header.prog == KEEPALIVE_PROGRAM {
+                if header.proc_ == keepalive::PING {
+                    frame::encode_message_into(
+                        &mut self.out,
+                        &keepalive_header(keepalive::PONG),
+                        &[],
+                    );
+                }
+                continue;
+            }
+            if self.outbox.in_flight() >= max_requests || !self.deferred.is_empty() {
+                self.deferred.push_back((header, body.to_vec()));
+                continue;
+            }
+            self.run(&header, body);
+            if self.session.closing {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs held-back calls while request slots are free.
+    fn run_deferred(&mut self, max_requests: usize) {
+        while self.outbox.in_flight() < max_requests && !self.session.closing {
+            let Some((header, body)) = self.deferred.pop_front() else {
+                break;
+            };
+            self.run(&header, &body);
+        }
+    }
+
+    /// Sends the replies gathered so far.
+    fn flush(&mut self) -> Result<(), &'static str> {
+        if self.out.is_empty() {
+            return Ok(());
+        }
+        let out = std::mem::take(&mut self.out);
+        self.outbox.push(out, false).map_err(|_| "write failed")
+    }
+
+    /// Runs one non-keepalive message; an inline reply joins `out`.
+    fn run(&mut self, header: &Header, body: &[u8]) {
+        self.sync_authentication();
+        let span = debug_span!(
+            "call",
+            proc = procedure_name(header.prog, header.proc_).unwrap_or("unknown"),
+            serial = header.serial
+        );
+        let action = span.in_scope(|| {
+            debug!("call received");
+            dispatch::handle_message(self.daemon, &mut self.session, header, body)
+        });
+        match action {
             Action::Nothing => {}
-            Action::Reply(bytes) => out.extend_from_slice(&bytes),
-            Action::Job(job) => {
-                *self.in_flight += 1;
-                let tx = self.session.sender();
-                let workers = self.server.workers.clone();
-                let daemon = self.daemon.clone();
-                daemon.calls_in_flight.fetch_add(1, Ordering::Relaxed);
-                tokio::spawn(async move {
-                    let permit = workers.acquire_owned().await;
-                    let header = job.header;
-                    let reply = match tokio::task::spawn_blocking(job.run).await {
-                        Ok(reply) => reply,
-                        Err(_) => dispatch::error_reply(
-                            &header,
-                            &dispatch::rpc_error(
-                                protocol::error::codes::INTERNAL_ERROR,
-                                "internal error: call failed",
-                            ),
-                        ),
-                    };
-                    drop(permit);
-                    daemon.calls_in_flight.fetch_sub(1, Ordering::Relaxed);
-                    let _ = tx.send(Outgoing::CallDone(reply));
-                });
-            }
+            Action::Reply(bytes) if self.out.is_empty() => self.out = bytes,
+            Action::Reply(bytes) => self.out.extend_from_slice(&bytes),
+            Action::Job(job) => self.start_job(job, span),
         }
+        self.sync_authentication();
     }
-}
 
-/// Handles every complete message in `buf`; returns the bytes to write now.
-/// Keepalive is answered at once; calls beyond `max_requests` running ones
-/// wait in `deferred`. A framing error is returned as Err: libvirtd hangs up
-/// without a reply.
-fn drain_messages(
-    buf: &mut Vec<u8>,
-    calls: &mut Calls<'_>,
-    deferred: &mut VecDeque<Vec<u8>>,
-    max_requests: usize,
-) -> Result<Vec<u8>, &'static str> {
-    let mut out = Vec::new();
-    let mut consumed = 0;
-    while buf.len() - consumed >= LEN_WORD {
-        let word: [u8; 4] = buf[consumed..consumed + LEN_WORD]
-            .try_into()
-            .expect("4 bytes");
-        let len = frame::message_len(word).map_err(|_| "bad message length")?;
-        if buf.len() - consumed < len {
-            buf.reserve(len - (buf.len() - consumed));
-            break;
-        }
-        let message = &buf[consumed..consumed + len];
-        consumed += len;
-        let header_bytes: &[u8; HEADER_LEN] = message[LEN_WORD..LEN_WORD + HEADER_LEN]
-            .try_into()
-            .expect("header");
-        let header = Header::decode(header_bytes);
-        if header.prog == KEEPALIVE_PROGRAM {
-            if header.proc_ == keepalive::PING {
-                out.extend_from_slice(&keepalive_message(keepalive::PONG));
+    /// Runs a blocking call on a worker; its reply goes straight to the
+    /// outbox.
+    fn start_job(&mut self, job: Job, span: Span) {
+        self.outbox.call_started();
+        let tx = self.session.sender();
+        let workers = self.server.workers.clone();
+        let daemon = self.daemon.clone();
+        daemon.calls_in_flight.fetch_add(1, Ordering::Relaxed);
+        tokio::spawn(async move {
+            let permit = workers.acquire_owned().await;
+            let header = job.header;
+            let run = job.run;
+            let reply = match tokio::task::spawn_blocking(move || span.in_scope(run)).await {
+                Ok(reply) => reply,
+                Err(_) => dispatch::error_reply(
+                    &header,
+                    &dispatch::rpc_error(
+                        protocol::error::codes::INTERNAL_ERROR,
+                        "internal error: call failed",
+                    ),
+                ),
+            };
+            drop(permit);
+            daemon.calls_in_flight.fetch_sub(1, Ordering::Relaxed);
+            let _ = tx.send(Outgoing::CallDone(reply));
+        });
+    }
+
+    /// Gives a leaving client a moment to receive what is still queued (the
+    /// reply to CONNECT_CLOSE).
+    async fn linger(&self, close: &tokio::sync::Notify) {
+        let until = time::Instant::now() + CLOSE_LINGER;
+        while !self.outbox.is_drained() {
+            tokio::select! {
+                _ = self.outbox.resume.notified() => {}
+                _ = close.notified() => return,
+                _ = time::sleep_until(until) => return,
             }
-            continue;
-        }
-        if *calls.in_flight >= max_requests || !deferred.is_empty() {
-            deferred.push_back(message.to_vec());
-            continue;
-        }
-        calls.run(message, &mut out);
-        if calls.session.closing {
-            break;
         }
     }
-    buf.drain(..consumed);
-    Ok(out)
 }

@@ -8,7 +8,7 @@ use std::os::fd::AsRawFd;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
@@ -17,6 +17,12 @@ use super::registry::{ClientDetails, ClientInfo, Transport};
 use super::{client, Server, ServiceKind};
 use crate::context::Daemon;
 use crate::tls::TlsServer;
+
+/// Pause after a failed accept() before trying again.
+const ACCEPT_RETRY: Duration = Duration::from_millis(100);
+
+/// How long a TLS handshake and its checks may take when `auth_timeout` is 0.
+pub const HANDSHAKE_DEADLINE: Duration = Duration::from_secs(60);
 
 /// A listening socket in blocking std form: made before the runtime exists.
 #[derive(Debug)]
@@ -163,7 +169,16 @@ async fn accept_while_room<T, Fut>(
         };
         match result {
             Ok(connection) => accepted(connection),
-            Err(e) => warn!("accept failed: {e}"),
+            Err(e) => {
+                // Out of descriptors (EMFILE, ENFILE) or memory: the
+                // pending connection stays in the queue, so retrying at
+                // once would spin. Wait for a client to leave.
+                warn!("accept failed: {e}");
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = tokio::time::sleep(ACCEPT_RETRY) => {}
+                }
+            }
         }
     }
 }
@@ -192,6 +207,7 @@ pub async fn accept_loop(listener: Listener, daemon: Arc<Daemon>, shutdown: Canc
                     security_label: peer_security_label(stream.as_raw_fd()),
                     ..ClientDetails::default()
                 };
+                server.clients.arriving();
                 tokio::spawn(client::serve_with_details(
                     stream,
                     daemon.clone(),
@@ -211,6 +227,7 @@ pub async fn accept_loop(listener: Listener, daemon: Arc<Daemon>, shutdown: Canc
             let accepted = |(stream, peer): (tokio::net::TcpStream, std::net::SocketAddr)| {
                 let _ = stream.set_nodelay(true);
                 let info = client_info(&server, kind, kind.transport, Some(peer));
+                server.clients.arriving();
                 tokio::spawn(client::serve(
                     stream,
                     daemon.clone(),
@@ -268,14 +285,16 @@ async fn admit_and_serve(
     info: ClientInfo,
 ) {
     let peer = info.peer_addr.clone().unwrap_or_default();
-    let timeout = client::auth_timeout();
+    // A handshake holds a slot of max_anonymous_clients, so it always has a
+    // deadline, even when auth_timeout = 0 lets authentication take forever.
+    let timeout = client::auth_timeout().unwrap_or(HANDSHAKE_DEADLINE);
     let admitted = handshake.tls().admit(stream);
-    let result = match timeout {
-        Some(limit) => tokio::time::timeout(limit, admitted)
-            .await
-            .unwrap_or(Err(crate::tls::SessionError::Timeout)),
-        None => admitted.await,
-    };
+    let result = tokio::time::timeout(timeout, admitted)
+        .await
+        .unwrap_or(Err(crate::tls::SessionError::Timeout));
+    if result.is_ok() {
+        server.clients.arriving();
+    }
     drop(handshake);
     server.capacity_freed.notify_waiters();
     match result {

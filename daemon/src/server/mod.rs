@@ -7,6 +7,7 @@
 pub mod client;
 pub mod keepalive;
 pub mod listener;
+pub mod outbox;
 pub mod registry;
 pub mod workers;
 
@@ -14,8 +15,11 @@ use std::sync::{Arc, RwLock};
 
 use thiserror::Error;
 use tokio::sync::Notify;
+use tracing::info;
 
-pub use registry::{ClientDetails, ClientEntry, ClientInfo, ClientRegistry, Transport};
+pub use registry::{
+    Activity, Admitted, ClientDetails, ClientEntry, ClientInfo, ClientRegistry, Transport,
+};
 pub use workers::{WorkerChange, WorkerPool, WorkerPoolError, WorkerStats};
 
 /// Authentication configured for a service (`auth_unix_rw`, `auth_tcp`, ...).
@@ -182,11 +186,25 @@ impl Server {
         }
     }
 
-    /// Registers a newly accepted client, waiting while the server is full:
-    /// such a client is not read from (it sees no reply), as a client left
-    /// in libvirtd's listen queue. The accept loop stops accepting when full;
-    /// this catches connections accepted just before the limit was reached.
-    pub async fn admit(&self, info: ClientInfo, authenticated: bool) -> Arc<Notify> {
+    /// Registers a newly accepted client (announced with
+    /// [`ClientRegistry::arriving`]), waiting while the server is full: such
+    /// a client is not read from (it sees no reply), as a client left in
+    /// libvirtd's listen queue.
+    ///
+    /// An unauthenticated client that finds `max_anonymous_clients`
+    /// unauthenticated clients connected closes the one that has gone
+    /// longest without sending anything (and has no call running) and takes
+    /// its place, so silent or stuck connections cannot lock out a client
+    /// that is about to authenticate. libvirtd 9.0 stops accepting instead.
+    pub async fn admit(&self, info: ClientInfo, authenticated: bool) -> Admitted {
+        struct Arrival<'a>(&'a ClientRegistry);
+        impl Drop for Arrival<'_> {
+            fn drop(&mut self) {
+                self.0.arrived();
+            }
+        }
+        let _arrival = Arrival(&self.clients);
+        let mut victim: Option<u64> = None;
         loop {
             let freed = self.capacity_freed.notified();
             tokio::pin!(freed);
@@ -198,8 +216,22 @@ impl Server {
                 limits.max_clients,
                 limits.max_anonymous_clients,
             );
-            if let Some(close) = admitted {
-                return close;
+            if let Some(admitted) = admitted {
+                return admitted;
+            }
+            let anonymous_full = !authenticated
+                && limits.max_anonymous_clients != 0
+                && self.clients.count() < limits.max_clients
+                && self.clients.unauthenticated() >= limits.max_anonymous_clients;
+            if anonymous_full && victim.is_none_or(|id| !self.clients.contains(id)) {
+                victim = self.clients.evict_silent_unauthenticated();
+                if let Some(id) = victim {
+                    info!(
+                        client = id,
+                        new_client = info.id,
+                        "max_anonymous_clients reached: closing the longest silent unauthenticated client"
+                    );
+                }
             }
             freed.await;
         }
@@ -211,12 +243,15 @@ impl Server {
     }
 
     /// Whether one more connection fits when `pending` connections (TLS
-    /// handshakes in progress) already count as clients still authenticating.
+    /// handshakes in progress) are held besides the registered clients and
+    /// those waiting for admission. Handshakes may use at most
+    /// `max_anonymous_clients` slots; registered unauthenticated clients do
+    /// not stop accepting (see [`Server::admit`]).
     pub fn has_room_with_pending(&self, pending: usize) -> bool {
         let limits = self.limits();
-        self.clients.count() + pending < limits.max_clients
-            && (limits.max_anonymous_clients == 0
-                || self.clients.unauthenticated() + pending < limits.max_anonymous_clients)
+        let held = self.clients.count() + self.clients.arriving_count() + pending;
+        held < limits.max_clients
+            && (limits.max_anonymous_clients == 0 || pending < limits.max_anonymous_clients)
     }
 }
 

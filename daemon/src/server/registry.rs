@@ -1,8 +1,9 @@
 //! The clients connected to one server, for limits and for the admin interface.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Instant;
 
 use tokio::sync::Notify;
 
@@ -40,17 +41,66 @@ pub struct ClientDetails {
     pub security_label: Option<String>,
 }
 
+/// What a session tells the registry about its traffic, so that the
+/// `max_anonymous_clients` rule can tell a silent client from a busy one.
+#[derive(Debug, Default)]
+pub struct Activity {
+    /// When a message last arrived (or the client was admitted), in
+    /// milliseconds since the first client.
+    last_heard_ms: AtomicU64,
+    /// The client has proven who it is.
+    pub authenticated: AtomicBool,
+    /// Calls of this client running on workers.
+    pub in_flight: AtomicUsize,
+    /// Asked to close to make room; not chosen twice.
+    evicting: AtomicBool,
+}
+
+impl Activity {
+    fn new(authenticated: bool) -> Activity {
+        let activity = Activity::default();
+        activity
+            .authenticated
+            .store(authenticated, Ordering::Relaxed);
+        activity.heard_at(Instant::now());
+        activity
+    }
+
+    /// A whole message arrived at `now`.
+    pub fn heard_at(&self, now: Instant) {
+        let epoch = *EPOCH.get_or_init(Instant::now);
+        let ms = now.saturating_duration_since(epoch).as_millis() as u64;
+        self.last_heard_ms.store(ms, Ordering::Relaxed);
+    }
+
+    fn last_heard_ms(&self) -> u64 {
+        self.last_heard_ms.load(Ordering::Relaxed)
+    }
+}
+
+static EPOCH: OnceLock<Instant> = OnceLock::new();
+
 /// A registered client: its facts and a way to ask its session to close.
 pub struct ClientEntry {
     pub info: ClientInfo,
     pub details: ClientDetails,
     pub close: Arc<Notify>,
+    pub activity: Arc<Activity>,
+}
+
+/// What an admitted session keeps: the close request and its activity record.
+#[derive(Clone)]
+pub struct Admitted {
+    pub close: Arc<Notify>,
+    pub activity: Arc<Activity>,
 }
 
 #[derive(Default)]
 pub struct ClientRegistry {
     next_id: AtomicU64,
     unauthenticated: AtomicUsize,
+    /// Connections accepted but not yet registered (waiting for room).
+    arriving: AtomicUsize,
     clients: Mutex<BTreeMap<u64, ClientEntry>>,
 }
 
@@ -60,17 +110,70 @@ impl ClientRegistry {
     }
 
     pub fn insert(&self, info: ClientInfo, authenticated: bool) -> Arc<Notify> {
-        let close = Arc::new(Notify::new());
+        let mut clients = self.lock();
+        self.insert_locked(&mut clients, info, authenticated).close
+    }
+
+    fn insert_locked(
+        &self,
+        clients: &mut BTreeMap<u64, ClientEntry>,
+        info: ClientInfo,
+        authenticated: bool,
+    ) -> Admitted {
         if !authenticated {
             self.unauthenticated.fetch_add(1, Ordering::Relaxed);
         }
+        let admitted = Admitted {
+            close: Arc::new(Notify::new()),
+            activity: Arc::new(Activity::new(authenticated)),
+        };
         let entry = ClientEntry {
             info: info.clone(),
             details: ClientDetails::default(),
-            close: close.clone(),
+            close: admitted.close.clone(),
+            activity: admitted.activity.clone(),
         };
-        self.lock().insert(info.id, entry);
-        close
+        clients.insert(info.id, entry);
+        admitted
+    }
+
+    /// A connection was accepted and will ask for admission; it counts
+    /// against `max_clients` until then (see [`ClientRegistry::arrived`]).
+    pub fn arriving(&self) {
+        self.arriving.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The counterpart of [`ClientRegistry::arriving`].
+    pub fn arrived(&self) {
+        self.arriving.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// Connections accepted and not yet registered.
+    pub fn arriving_count(&self) -> usize {
+        self.arriving.load(Ordering::Relaxed)
+    }
+
+    /// Asks the unauthenticated client that has gone longest without
+    /// sending a message, and has no call running, to close; returns its ID.
+    /// This is how a new client gets in when `max_anonymous_clients` are
+    /// connected: silent clients cannot lock everybody else out.
+    pub fn evict_silent_unauthenticated(&self) -> Option<u64> {
+        let clients = self.lock();
+        let victim = clients
+            .values()
+            .filter(|c| {
+                !c.activity.authenticated.load(Ordering::Relaxed)
+                    && c.activity.in_flight.load(Ordering::Relaxed) == 0
+                    && !c.activity.evicting.load(Ordering::Relaxed)
+            })
+            .min_by_key(|c| (c.activity.last_heard_ms(), c.info.id))?;
+        victim.activity.evicting.store(true, Ordering::Relaxed);
+        victim.close.notify_one();
+        Some(victim.info.id)
+    }
+
+    pub fn contains(&self, id: u64) -> bool {
+        self.lock().contains_key(&id)
     }
 
     /// Registers the client only if `max_clients` and `max_anonymous_clients`
@@ -82,25 +185,17 @@ impl ClientRegistry {
         authenticated: bool,
         max_clients: usize,
         max_anonymous_clients: usize,
-    ) -> Option<Arc<Notify>> {
+    ) -> Option<Admitted> {
         let mut clients = self.lock();
         let unauthenticated = self.unauthenticated.load(Ordering::Relaxed);
         let full = clients.len() >= max_clients
-            || (max_anonymous_clients != 0 && unauthenticated >= max_anonymous_clients);
+            || (!authenticated
+                && max_anonymous_clients != 0
+                && unauthenticated >= max_anonymous_clients);
         if full {
             return None;
         }
-        let close = Arc::new(Notify::new());
-        if !authenticated {
-            self.unauthenticated.fetch_add(1, Ordering::Relaxed);
-        }
-        let entry = ClientEntry {
-            info: info.clone(),
-            details: ClientDetails::default(),
-            close: close.clone(),
-        };
-        clients.insert(info.id, entry);
-        Some(close)
+        Some(self.insert_locked(&mut clients, info, authenticated))
     }
 
     /// A client passed authentication: it no longer counts as anonymous.
@@ -215,20 +310,51 @@ mod tests {
     #[test]
     fn try_insert_respects_both_limits() {
         let registry = ClientRegistry::default();
-        assert!(registry.try_insert(info(1), false, 2, 1).is_some());
+        assert!(registry.try_insert(info(1), false, 3, 1).is_some());
         assert!(
-            registry.try_insert(info(2), true, 2, 1).is_none(),
+            registry.try_insert(info(2), false, 3, 1).is_none(),
             "anonymous limit"
         );
         assert!(
-            registry.try_insert(info(2), true, 2, 0).is_some(),
+            registry.try_insert(info(2), true, 3, 1).is_some(),
+            "an authenticated client is not anonymous"
+        );
+        assert!(
+            registry.try_insert(info(3), false, 3, 0).is_some(),
             "0: no anonymous limit"
         );
         assert!(
-            registry.try_insert(info(3), true, 2, 0).is_none(),
+            registry.try_insert(info(4), true, 3, 0).is_none(),
             "client limit"
         );
-        assert_eq!((registry.count(), registry.unauthenticated()), (2, 1));
+        assert_eq!((registry.count(), registry.unauthenticated()), (3, 2));
+    }
+
+    #[test]
+    fn eviction_picks_the_longest_silent_idle_anonymous_client() {
+        let registry = ClientRegistry::default();
+        let t0 = Instant::now();
+        let quiet = registry.try_insert(info(1), false, 10, 0).unwrap();
+        let talking = registry.try_insert(info(2), false, 10, 0).unwrap();
+        let busy = registry.try_insert(info(3), false, 10, 0).unwrap();
+        let authenticated = registry.try_insert(info(4), true, 10, 0).unwrap();
+        quiet.activity.heard_at(t0);
+        talking
+            .activity
+            .heard_at(t0 + std::time::Duration::from_secs(5));
+        busy.activity.heard_at(t0);
+        busy.activity.in_flight.store(1, Ordering::Relaxed);
+        authenticated.activity.heard_at(t0);
+        assert_eq!(registry.evict_silent_unauthenticated(), Some(1));
+        let notified = quiet.close.notified();
+        tokio::pin!(notified);
+        assert!(notified.as_mut().enable(), "the victim is asked to close");
+        assert_eq!(
+            registry.evict_silent_unauthenticated(),
+            Some(2),
+            "a client already asked to close is not chosen again"
+        );
+        assert_eq!(registry.evict_silent_unauthenticated(), None);
     }
 
     #[test]
