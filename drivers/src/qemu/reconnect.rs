@@ -161,12 +161,11 @@ enum Lost {
     Refused,
 }
 
+/// A re-attached guest: its process, monitor and (state, reason).
+type Reattached = (GuestProcess, Arc<Monitor>, (state::DomainState, i32));
+
 /// Finds the process of a status record and reconnects its monitor.
-fn reattach(
-    inner: &Arc<Inner>,
-    record: &StatusRecord,
-    token: u64,
-) -> Result<(GuestProcess, Arc<Monitor>, (state::DomainState, i32)), Lost> {
+fn reattach(inner: &Arc<Inner>, record: &StatusRecord, token: u64) -> Result<Reattached, Lost> {
     let process = GuestProcess::attach(record.pid).ok_or(Lost::Gone)?;
     let cmdline = process.cmdline();
     let ours = cmdline.contains(&format!("guest={},", record.def.name))
