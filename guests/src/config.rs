@@ -1,9 +1,14 @@
 //! The libvirt-guests settings: Debian's defaults, overridden by
-//! `/etc/default/libvirt-guests` (or `/etc/sysconfig/libvirt-guests` where that is
-//! what the install uses), both under `LIBVIRTD_ROOT` when it is set.
+//! `/etc/default/libvirt-guests` (under `LIBVIRTD_ROOT` when it is set).
 //!
-//! libvirt's script silently treats any unexpected value as one of the two choices;
-//! here a bad value stops the command with a message naming the variable.
+//! Debian's script reads only that file; `/etc/sysconfig/libvirt-guests` (the
+//! name other distributions use) is never read, so that one host cannot mean two
+//! different things to two versions of the program. It is reported as ignored.
+//!
+//! libvirt's script silently treats an unexpected ON_BOOT or ON_SHUTDOWN as one of
+//! the two choices; here a bad value stops the command with a message naming the
+//! variable. BYPASS_CACHE and SYNC_TIME are switches exactly as in the script:
+//! anything but `0` (also `yes` or an empty value) turns them on.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -11,12 +16,10 @@ use std::time::Duration;
 
 use super::shell_vars::{apply_assignments, SkippedLine};
 
-/// The configuration files, in the order they are looked for; the first that exists
-/// is read.
-pub const CONFIG_FILES: &[&str] = &[
-    "/etc/default/libvirt-guests",
-    "/etc/sysconfig/libvirt-guests",
-];
+/// The configuration file that is read.
+pub const CONFIG_FILE: &str = "/etc/default/libvirt-guests";
+/// Read by other distributions' scripts, never by Debian's nor ours.
+pub const IGNORED_FILE: &str = "/etc/sysconfig/libvirt-guests";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -80,12 +83,15 @@ impl Default for Settings {
     }
 }
 
-/// The configuration file to read under `root`, if any exists.
+/// The configuration file to read under `root`, if it exists.
 pub fn config_file(rooted: impl Fn(&Path) -> PathBuf) -> Option<PathBuf> {
-    CONFIG_FILES
-        .iter()
-        .map(|file| rooted(Path::new(file)))
-        .find(|path| path.is_file())
+    Some(rooted(Path::new(CONFIG_FILE))).filter(|path| path.is_file())
+}
+
+/// `/etc/sysconfig/libvirt-guests` under `root` when it exists: an admin may
+/// believe it is in effect, so it is worth a warning.
+pub fn ignored_file(rooted: impl Fn(&Path) -> PathBuf) -> Option<PathBuf> {
+    Some(rooted(Path::new(IGNORED_FILE))).filter(|path| path.exists())
 }
 
 /// Settings from `file` (defaults when `None`), plus the lines that were skipped.
@@ -142,20 +148,17 @@ pub fn from_vars(vars: &HashMap<String, String>) -> Result<Settings, ConfigError
             .map_err(|_| bad("SHUTDOWN_TIMEOUT", value, "a whole number of seconds"))?;
     }
     if let Some(value) = get("BYPASS_CACHE") {
-        settings.bypass_cache = flag("BYPASS_CACHE", value)?;
+        settings.bypass_cache = flag(value);
     }
     if let Some(value) = get("SYNC_TIME") {
-        settings.sync_time = flag("SYNC_TIME", value)?;
+        settings.sync_time = flag(value);
     }
     Ok(settings)
 }
 
-fn flag(variable: &'static str, value: &str) -> Result<bool, ConfigError> {
-    match value {
-        "0" => Ok(false),
-        "1" => Ok(true),
-        _ => Err(bad(variable, value, "0 or 1")),
-    }
+/// On unless the value is exactly `0`, as Debian's script tests it.
+fn flag(value: &str) -> bool {
+    value != "0"
 }
 
 fn bad(variable: &'static str, value: &str, expected: &'static str) -> ConfigError {
@@ -218,8 +221,6 @@ mod tests {
             ("START_DELAY", "-2"),
             ("PARALLEL_SHUTDOWN", "two"),
             ("SHUTDOWN_TIMEOUT", "5m"),
-            ("BYPASS_CACHE", "yes"),
-            ("SYNC_TIME", "2"),
         ] {
             let err = from_vars(&vars(&[(name, value)])).unwrap_err();
             let text = err.to_string();
@@ -229,15 +230,31 @@ mod tests {
     }
 
     #[test]
-    fn the_first_existing_file_is_read() {
+    fn switches_are_on_unless_exactly_zero() {
+        for value in ["1", "yes", "", "no", "00", " 0"] {
+            let s = from_vars(&vars(&[("BYPASS_CACHE", value), ("SYNC_TIME", value)])).unwrap();
+            assert!(s.bypass_cache && s.sync_time, "{value:?}");
+        }
+        let s = from_vars(&vars(&[("BYPASS_CACHE", "0"), ("SYNC_TIME", "0")])).unwrap();
+        assert!(!s.bypass_cache && !s.sync_time);
+    }
+
+    #[test]
+    fn only_etc_default_is_read() {
         let dir = tempfile::tempdir().unwrap();
         let rooted = |p: &Path| dir.path().join(p.strip_prefix("/").unwrap());
         assert_eq!(config_file(rooted), None);
+        assert_eq!(ignored_file(rooted), None);
         let sysconfig = dir.path().join("etc/sysconfig/libvirt-guests");
         std::fs::create_dir_all(sysconfig.parent().unwrap()).unwrap();
         std::fs::write(&sysconfig, "ON_BOOT=start\n").unwrap();
-        assert_eq!(config_file(rooted), Some(sysconfig.clone()));
-        let (s, skipped) = load(Some(&sysconfig)).unwrap();
+        assert_eq!(config_file(rooted), None);
+        assert_eq!(ignored_file(rooted), Some(sysconfig));
+        let default = dir.path().join("etc/default/libvirt-guests");
+        std::fs::create_dir_all(default.parent().unwrap()).unwrap();
+        std::fs::write(&default, "ON_BOOT=start\n").unwrap();
+        assert_eq!(config_file(rooted), Some(default.clone()));
+        let (s, skipped) = load(Some(&default)).unwrap();
         assert_eq!(s.on_boot, OnBoot::Start);
         assert!(skipped.is_empty());
     }

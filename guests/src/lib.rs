@@ -118,6 +118,13 @@ pub fn main_with_args(args: Vec<OsString>) -> i32 {
         return status::status(&StateFiles::new(|p| paths.rooted(p)));
     }
     let file = config::config_file(|p| paths.rooted(p));
+    if let Some(ignored) = config::ignored_file(|p| paths.rooted(p)) {
+        eprintln!(
+            "warning: ignoring {}: only {} is read",
+            ignored.display(),
+            config::CONFIG_FILE
+        );
+    }
     let settings = match config::load(file.as_deref()) {
         Ok((settings, skipped)) => {
             for line in skipped {

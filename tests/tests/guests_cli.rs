@@ -64,10 +64,6 @@ fn bad_values_name_the_variable() {
             "SHUTDOWN_TIMEOUT=5m",
             "SHUTDOWN_TIMEOUT must be a whole number of seconds, not '5m'\n",
         ),
-        (
-            "BYPASS_CACHE=yes",
-            "BYPASS_CACHE must be 0 or 1, not 'yes'\n",
-        ),
     ] {
         configure(&daemon, &format!("URIS={}\n{line}\n", daemon.rw_uri()));
         let out = run(&daemon, "stop");

@@ -169,3 +169,40 @@ fn parallel_timeout_prints_what_the_script_prints() {
         &["stop"],
     );
 }
+
+#[test]
+fn restart_commands_print_what_the_script_prints() {
+    compare(
+        &[("second", "", false)],
+        "ON_SHUTDOWN=suspend\nSTART_DELAY=0.01\n",
+        &[
+            "try-restart",
+            "condrestart",
+            "restart",
+            "condrestart",
+            "try-restart",
+            "force-reload",
+            "status",
+        ],
+    );
+}
+
+#[test]
+fn switches_on_for_any_value_but_zero_as_in_the_script() {
+    // The test driver refuses the start flag BYPASS_CACHE sets, as libvirt's does.
+    compare(
+        &[],
+        "ON_SHUTDOWN=suspend\nBYPASS_CACHE=yes\n",
+        &["stop", "start", "status"],
+    );
+    compare(
+        &[],
+        "ON_SHUTDOWN=suspend\nBYPASS_CACHE=\n",
+        &["stop", "start"],
+    );
+    compare(
+        &[],
+        "ON_SHUTDOWN=suspend\nBYPASS_CACHE=0\n",
+        &["stop", "start"],
+    );
+}

@@ -54,6 +54,8 @@ pub mod reason {
     pub const SHUTOFF_CRASHED: i32 = 3;
     pub const SHUTOFF_SAVED: i32 = 5;
     pub const SHUTOFF_FAILED: i32 = 6;
+    /// Stopped by the daemon itself (e.g. refused by the reconnect hook).
+    pub const SHUTOFF_DAEMON: i32 = 8;
 }
 
 /// `virDomainEventType` and the detail values of each type.

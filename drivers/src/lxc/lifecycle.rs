@@ -132,6 +132,12 @@ impl Inner {
     /// SIGKILL to the whole container; returns once it is gone.
     pub(super) fn destroy(&self, dom: &DomainRef, flags: u32) -> DriverResult<()> {
         check_flags(flags, 1, "lxcDomainDestroyFlags")?;
+        self.kill_container(dom, (reason::SHUTOFF_DESTROYED, event::STOPPED_DESTROYED))
+    }
+
+    /// Kills the container and records `stop` (shut-off reason, stopped event
+    /// detail) as the cause.
+    pub(super) fn kill_container(&self, dom: &DomainRef, stop: (i32, i32)) -> DriverResult<()> {
         let job = self.job_of(&dom.uuid).ok_or_else(|| no_domain(&dom.uuid))?;
         let _job = lock_job(&job);
         let (name, token, cgroup) = {
@@ -139,7 +145,7 @@ impl Inner {
             let obj = st.get_mut(dom)?;
             let name = obj.def.name.clone();
             let run = obj.run.as_mut().ok_or_else(not_running)?;
-            run.expected_stop = Some((reason::SHUTOFF_DESTROYED, event::STOPPED_DESTROYED));
+            run.expected_stop = Some(stop);
             (name, run.token, run.cgroup.clone())
         };
         let socket = self.paths.control_socket(&name);

@@ -103,7 +103,13 @@ fn reconnect_one(inner: &Arc<Inner>, file: &PathBuf) -> Result<(), String> {
                 name: name.clone(),
                 uuid,
             };
-            let _ = inner.destroy(&dom, 0);
+            let _ = inner.kill_container(
+                &dom,
+                (
+                    crate::api::reason::SHUTOFF_FAILED,
+                    crate::api::event::STOPPED_FAILED,
+                ),
+            );
         }
     }
     Ok(())

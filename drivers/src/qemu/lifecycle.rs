@@ -140,6 +140,9 @@ impl Inner {
         remove_if_exists(&monitor_path)?;
         let monitor_text = monitor_path.display().to_string();
         let incoming = match source {
+            StartSource::Restore(path, offset) if flags & create_flags::BYPASS_CACHE != 0 => {
+                Some(super::direct_io::incoming_command(path, *offset))
+            }
             StartSource::Restore(path, 0) => Some(format!(
                 "exec:cat {}",
                 shell_quote(&path.display().to_string())

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
+use super::direct_io::DirectWriter;
 use super::error::QemuError;
 use super::fsutil::remove_if_exists;
 use super::jobs::ActiveJob;
@@ -23,7 +24,7 @@ use crate::domain_list::StartFrom;
 
 impl Inner {
     pub(super) fn managed_save(&self, dom: &DomainRef, flags: u32) -> DriverResult<()> {
-        // Bypass-cache, running and paused are accepted; the image is the same.
+        // Running and paused are accepted; the image is the same.
         check_flags(flags, 0x7, "qemuDomainManagedSave")?;
         let job = self.job_of(&dom.uuid).ok_or_else(|| {
             DriverError::no_domain_uuid(crate::api::domains::QEMU, &dom.uuid, &dom.name)
@@ -42,7 +43,12 @@ impl Inner {
         }
         let saves = self.paths.managed_saves();
         saves.prepare_dir().map_err(QemuError::from)?;
-        self.save_guest(dom, &saves.image(&name), false)
+        self.save_guest(
+            dom,
+            &saves.image(&name),
+            false,
+            flags & SAVE_BYPASS_CACHE != 0,
+        )
     }
 
     /// `virDomainSave(Flags)`: the guest's XML and state into a file of the caller's.
@@ -64,13 +70,20 @@ impl Inner {
             DriverError::no_domain_uuid(crate::api::domains::QEMU, &dom.uuid, &dom.name)
         })?;
         let _job = super::jobs::lock_job_bounded(&job)?;
-        self.save_guest(dom, Path::new(to), true)
+        self.save_guest(dom, Path::new(to), true, flags & SAVE_BYPASS_CACHE != 0)
     }
 
     /// Pauses the guest, migrates its state into `target` (after a header with its XML
     /// when `with_header`), then stops it with reason "saved". On failure the guest
-    /// runs on as before. The caller holds the domain's job.
-    fn save_guest(&self, dom: &DomainRef, target: &Path, with_header: bool) -> DriverResult<()> {
+    /// runs on as before. `bypass`: written with direct I/O. The caller holds the
+    /// domain's job.
+    fn save_guest(
+        &self,
+        dom: &DomainRef,
+        target: &Path,
+        with_header: bool,
+        bypass: bool,
+    ) -> DriverResult<()> {
         let (monitor, process, token, live_xml) = {
             let st = self.lock();
             let obj = st.get(dom)?;
@@ -99,18 +112,26 @@ impl Inner {
             previous
         };
         let was_running = previous.0 == state::RUNNING;
-        let saved = write_image(&monitor, target, &partial, |image| {
+        let saved = write_image(&monitor, target, &partial, bypass, |image| {
             if with_header {
                 write_header(image, &partial, &live_xml, was_running)?;
             }
             Ok(())
         })
-        .and_then(|image| {
-            wait_migration(
+        .and_then(|(image, direct)| {
+            let migrated = wait_migration(
                 &monitor,
                 |status| self.record_migration_progress(&dom.uuid, status),
                 || ticket.cancelled(),
-            )?;
+            );
+            match (migrated, direct) {
+                // A failed copy is what made the migration fail: its error says why.
+                (Err(e), Some(direct)) => return Err(direct.failure().unwrap_or(e)),
+                (Err(e), None) => return Err(e),
+                // QEMU closed the pipe after the last byte: the copy is ending.
+                (Ok(()), Some(direct)) => direct.finish().map(|_| ())?,
+                (Ok(()), None) => {}
+            }
             finish_image(&image, &partial, target)
         });
         self.set_job(&dom.uuid, None);
@@ -155,6 +176,11 @@ impl Inner {
     ) -> DriverResult<()> {
         // Bypass-cache, running and paused.
         check_flags(flags, 0x7, "qemuDomainRestoreFlags")?;
+        let bypass = if flags & SAVE_BYPASS_CACHE != 0 {
+            create_flags::BYPASS_CACHE
+        } else {
+            0
+        };
         let path = Path::new(from);
         let header = read_header(path)?;
         let xml = dxml.unwrap_or(&header.xml);
@@ -164,11 +190,12 @@ impl Inner {
         self.lock().prepare_transient_start(def)?;
         let paused =
             flags & RESTORE_PAUSED != 0 || (!header.was_running && flags & RESTORE_RUNNING == 0);
-        let start_flags = if paused {
-            create_flags::START_PAUSED
-        } else {
-            0
-        };
+        let start_flags = bypass
+            | if paused {
+                create_flags::START_PAUSED
+            } else {
+                0
+            };
         let result = self.start(
             &uuid,
             start_flags,
@@ -223,6 +250,8 @@ impl Inner {
     }
 }
 
+/// `VIR_DOMAIN_SAVE_BYPASS_CACHE`: the image is written and read with direct I/O.
+const SAVE_BYPASS_CACHE: u32 = 1;
 /// `VIR_DOMAIN_SAVE_RUNNING` / `VIR_DOMAIN_SAVE_PAUSED` (restore flags).
 const RESTORE_RUNNING: u32 = 2;
 const RESTORE_PAUSED: u32 = 4;
@@ -232,14 +261,16 @@ const SAVE_FD_NAME: &str = "libvirt-save";
 
 /// Opens `partial` as a new 0600 file (never through a symlink), lets `prepare`
 /// write what precedes the stream, pauses the guest and starts QEMU's
-/// migration into the open descriptor. A leftover `partial` of an
-/// interrupted save is unlinked first, never followed.
+/// migration into the open descriptor (with `bypass`, into a pipe copied into it
+/// with direct I/O). A leftover `partial` of an interrupted save is unlinked first,
+/// never followed.
 fn write_image(
     monitor: &super::qmp::Monitor,
     target: &Path,
     partial: &Path,
+    bypass: bool,
     prepare: impl FnOnce(&mut fs::File) -> Result<(), QemuError>,
-) -> Result<fs::File, QemuError> {
+) -> Result<(fs::File, Option<DirectWriter>), QemuError> {
     if target.is_dir() {
         return Err(QemuError::io(
             "cannot store save image",
@@ -250,20 +281,25 @@ fn write_image(
     remove_if_exists(partial)?;
     let mut image = create_image(partial)?;
     prepare(&mut image)?;
+    let (direct, pipe) = if bypass {
+        let (writer, pipe) = DirectWriter::start(&image, partial)?;
+        (Some(writer), Some(pipe))
+    } else {
+        (None, None)
+    };
     let qmp = QemuError::from;
     monitor.execute("stop", None).map_err(qmp)?;
+    let stream_fd = pipe.as_ref().map_or(image.as_fd(), |pipe| pipe.as_fd());
     monitor
-        .execute_with_fd(
-            "getfd",
-            Some(json!({ "fdname": SAVE_FD_NAME })),
-            image.as_fd(),
-        )
+        .execute_with_fd("getfd", Some(json!({ "fdname": SAVE_FD_NAME })), stream_fd)
         .map_err(qmp)?;
+    // QEMU holds the only write end now: its close ends the copy.
+    drop(pipe);
     let uri = format!("fd:{SAVE_FD_NAME}");
     monitor
         .execute("migrate", Some(json!({ "uri": uri })))
         .map_err(qmp)?;
-    Ok(image)
+    Ok((image, direct))
 }
 
 /// Makes the finished image durable and gives it its name.

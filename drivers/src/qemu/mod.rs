@@ -16,6 +16,7 @@ mod connection;
 mod console;
 mod defaults;
 mod definitions;
+mod direct_io;
 mod error;
 mod fsutil;
 mod guest_control;

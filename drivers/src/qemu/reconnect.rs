@@ -63,7 +63,7 @@ pub fn load_and_reconnect(inner: &Arc<Inner>) -> Vec<String> {
             }
         };
         match reattach(inner, &record, next_token) {
-            Some((process, monitor, run_state)) => {
+            Ok((process, monitor, run_state)) => {
                 let obj = &mut domains[index];
                 if obj.persistent {
                     obj.new_def = Some(std::mem::replace(&mut obj.def, record.def.clone()));
@@ -82,16 +82,32 @@ pub fn load_and_reconnect(inner: &Arc<Inner>) -> Vec<String> {
                 });
                 revived.push((index, process, next_token));
             }
-            None => {
-                problems.push(format!(
-                    "guest '{}' (pid {}) is gone; marking it shut off",
-                    record.def.name, record.pid
-                ));
+            Err(lost) => {
+                problems.push(match lost {
+                    Lost::Gone => format!(
+                        "guest '{}' (pid {}) is gone; marking it shut off",
+                        record.def.name, record.pid
+                    ),
+                    Lost::Refused => format!(
+                        "the reconnect hook refused guest '{}'; it was killed",
+                        record.def.name
+                    ),
+                });
                 let _ = remove_if_exists(&path);
                 let _ = remove_if_exists(&record.monitor);
                 super::tap::remove_bridge_taps(&record.def);
+                if lost == Lost::Refused {
+                    // As libvirt stops a guest it gave up on: the stop hooks run.
+                    let hooks = inner.hooks.as_ref();
+                    let _ = run_qemu_hook(hooks, &record.def, "stopped", "end");
+                    let _ = run_qemu_hook(hooks, &record.def, "release", "end");
+                }
                 if domains[index].persistent {
-                    domains[index].reason = reason::SHUTOFF_CRASHED;
+                    domains[index].reason = match lost {
+                        Lost::Gone => reason::SHUTOFF_CRASHED,
+                        // libvirt's reason for a guest it stopped itself.
+                        Lost::Refused => reason::SHUTOFF_DAEMON,
+                    };
                 } else {
                     domains.remove(index);
                     revived.retain(|(i, _, _)| *i != index);
@@ -136,19 +152,26 @@ fn status_files(inner: &Inner) -> Vec<std::path::PathBuf> {
     crate::domain_list::status_files(&inner.paths.run_dir)
 }
 
-/// Finds the process of a status record and reconnects its monitor; `None` when the
-/// guest is gone (or is not the process the record names).
-fn reattach(
-    inner: &Arc<Inner>,
-    record: &StatusRecord,
-    token: u64,
-) -> Option<(GuestProcess, Arc<Monitor>, (state::DomainState, i32))> {
-    let process = GuestProcess::attach(record.pid)?;
+/// Why a recorded guest is not running any more.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Lost {
+    /// Gone (or not the process the record names).
+    Gone,
+    /// The reconnect hook refused it, and it was killed.
+    Refused,
+}
+
+/// A re-attached guest: its process, monitor and (state, reason).
+type Reattached = (GuestProcess, Arc<Monitor>, (state::DomainState, i32));
+
+/// Finds the process of a status record and reconnects its monitor.
+fn reattach(inner: &Arc<Inner>, record: &StatusRecord, token: u64) -> Result<Reattached, Lost> {
+    let process = GuestProcess::attach(record.pid).ok_or(Lost::Gone)?;
     let cmdline = process.cmdline();
     let ours = cmdline.contains(&format!("guest={},", record.def.name))
         && cmdline.contains(&crate::api::format_uuid(&record.def.uuid));
     if !ours {
-        return None;
+        return Err(Lost::Gone);
     }
     let watcher = process.clone();
     let monitor = Monitor::connect(
@@ -157,12 +180,14 @@ fn reattach(
         move || !watcher.has_exited(),
         monitor_events::handler(Arc::downgrade(inner), record.def.uuid, token),
     )
-    .ok()?;
-    let status = monitor.execute("query-status", None).ok()?;
+    .map_err(|_| Lost::Gone)?;
+    let status = monitor
+        .execute("query-status", None)
+        .map_err(|_| Lost::Gone)?;
     if run_qemu_hook(inner.hooks.as_ref(), &record.def, "reconnect", "begin").is_err() {
         // As libvirt: a guest the reconnect hook refuses is not kept.
         let _ = process.signal(libc::SIGKILL);
-        return None;
+        return Err(Lost::Refused);
     }
     let running = status.get("running").and_then(|r| r.as_bool()) == Some(true);
     let run_state = if running {
@@ -186,7 +211,7 @@ fn reattach(
             },
         )
     };
-    Some((process, Arc::new(monitor), run_state))
+    Ok((process, Arc::new(monitor), run_state))
 }
 
 /// Starts the autostart guests, once per host boot: the marker in the run dir (emptied
