@@ -11,7 +11,9 @@ here="$(cd "$(dirname "$0")" && pwd)"
 out="${1:-$here/../../../target/tiny-guest}"
 mkdir -p "$out"
 out="$(cd "$out" && pwd)"
-if [ -s "$out/vmlinuz" ] && [ -s "$out/initrd.gz" ]; then
+# Bumped whenever the guest's /init changes, so a cached older build is redone.
+version=2
+if [ -s "$out/vmlinuz" ] && [ -s "$out/initrd.gz" ] && [ "$(cat "$out/version" 2>/dev/null)" = "$version" ]; then
     exit 0
 fi
 for tool in busybox cpio gzip dpkg-deb apt-get; do
@@ -52,10 +54,19 @@ mount -t devtmpfs devtmpfs /dev
 for m in evdev button; do
     [ -f /modules/$m.ko ] && insmod /modules/$m.ko
 done
-echo "TINY-GUEST-BOOTED" >/dev/ttyS0
+# Each listener holds its event device open before the boot marker is printed, so
+# a power button pressed as soon as the marker is seen is never lost.
+n=0
 for ev in /dev/input/event*; do
-    ( dd if="$ev" bs=96 count=1 >/dev/null 2>&1; echo "TINY-GUEST-POWEROFF" >/dev/ttyS0; poweroff -f ) &
+    n=$((n + 1))
+    ( : >/listening.$n; dd bs=96 count=1 >/dev/null 2>&1; echo "TINY-GUEST-POWEROFF" >/dev/ttyS0; poweroff -f ) <"$ev" &
 done
+i=0
+while [ "$i" -lt "$n" ]; do
+    i=$((i + 1))
+    while [ ! -e /listening.$i ]; do sleep 0.05; done
+done
+echo "TINY-GUEST-BOOTED" >/dev/ttyS0
 while true; do sleep 3600; done
 INIT
 chmod +x "$root/init"
@@ -63,4 +74,5 @@ chmod +x "$root/init"
 cp "$kernel" "$out/vmlinuz.tmp"
 mv "$out/vmlinuz.tmp" "$out/vmlinuz"
 mv "$work/initrd.gz" "$out/initrd.gz"
+echo "$version" >"$out/version"
 echo "tiny guest ready in $out"
