@@ -12,6 +12,7 @@ pub mod dispatch;
 pub mod events;
 pub mod guests;
 pub mod host_shutdown;
+pub mod in_process;
 pub mod logging;
 pub mod notify;
 pub mod paths;
