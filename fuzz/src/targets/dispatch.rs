@@ -14,7 +14,7 @@ use protocol::frame::{split_message, FrameDecoder, MAX_MESSAGE_LEN};
 use protocol::header::{Header, Status};
 use protocol::programs::KEEPALIVE_PROGRAM;
 
-use super::{Features, Target};
+use super::{header_fact, Features, Target};
 use crate::rng::Rng;
 
 pub const TARGET: Target = Target {
@@ -87,7 +87,10 @@ fn run_in_runtime(input: &[u8]) -> Features {
                 check_reply(&job.header, &reply)
             }
         };
-        sig.add((socket_number, h.prog, h.proc_, h.mtype, outcome));
+        let (prog, proc_, mtype, status) = header_fact(&h);
+        sig.add((mtype, status));
+        let is_call = outcome != (0, 0, 0);
+        sig.add((socket_number, prog, proc_, is_call, outcome));
         if session.closing {
             break;
         }
@@ -113,6 +116,6 @@ fn check_reply(call: &Header, reply: &[u8]) -> (u32, i32, i32) {
         }
     } else {
         // Stream data answering an earlier stream call.
-        (h.mtype, -1, h.proc_)
+        (h.mtype.min(6), -1, 0)
     }
 }

@@ -1,6 +1,9 @@
 //! Domain XML as `virsh define` hands it to the drivers: parsed, formatted
 //! back (both views) and the formatted text parsed again, which must work.
 
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
 use drivers::domain_xml::{parse_domain_xml, FormatOptions, ParseOptions};
 
 use super::{mutate_text, Features, Target};
@@ -41,18 +44,56 @@ fn run(input: &[u8]) -> Features {
     sig
 }
 
-/// Each element name and attribute name the formatter wrote: what of the
-/// input the model kept.
+/// Each element and attribute name of the model that the formatter wrote:
+/// what of the input the model kept. Only names that the seed definitions
+/// produce count; elements the model keeps verbatim (`<metadata>`, foreign
+/// namespaces) could otherwise add facts without end.
 pub fn add_elements(xml: &str, sig: &mut Features) {
+    let known = vocabulary();
+    names(xml, &mut |element, attribute| {
+        let fact = (element, attribute.unwrap_or(""));
+        if known.contains(&(fact.0.to_string(), fact.1.to_string())) {
+            sig.add(fact);
+        }
+    });
+}
+
+/// The element and attribute names of the formatted seed definitions.
+fn vocabulary() -> &'static HashSet<(String, String)> {
+    static NAMES: OnceLock<HashSet<(String, String)>> = OnceLock::new();
+    NAMES.get_or_init(|| {
+        let mut set = HashSet::new();
+        for seed in crate::seeds::for_target("domain_xml") {
+            let text = String::from_utf8_lossy(&seed);
+            if let Ok(def) = parse_domain_xml(&text, &ParseOptions::default()) {
+                let secure = FormatOptions {
+                    id: Some(1),
+                    secure: true,
+                };
+                names(&def.to_xml(secure), &mut |e, a| {
+                    set.insert((e.to_string(), a.unwrap_or("").to_string()));
+                });
+            }
+        }
+        set
+    })
+}
+
+/// Calls `found(element, None)` per start tag and `found(element,
+/// Some(attribute))` per attribute, skipping closing tags.
+fn names(xml: &str, found: &mut dyn FnMut(&str, Option<&str>)) {
     for tag in xml.split('<').skip(1) {
+        if tag.starts_with('/') {
+            continue;
+        }
         let mut words = tag.split([' ', '>', '/', '\n']).filter(|w| !w.is_empty());
-        let Some(name) = words.next() else {
+        let Some(element) = words.next() else {
             continue;
         };
-        sig.add(("element", name));
+        found(element, None);
         for word in words {
-            if let Some((attr, _)) = word.split_once('=') {
-                sig.add(("attribute", name, attr));
+            if let Some((attribute, _)) = word.split_once('=') {
+                found(element, Some(attribute));
             }
         }
     }

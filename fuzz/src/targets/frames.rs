@@ -9,7 +9,7 @@ use protocol::programs::{
 };
 use protocol::Message;
 
-use super::{error_kind, Features, Target};
+use super::{error_kind, header_fact, Features, Target};
 use crate::rng::Rng;
 
 pub const TARGET: Target = Target {
@@ -61,13 +61,16 @@ fn decode_call(m: &Message, sig: &mut Features) {
         LXC_PROGRAM => lxc_proc::Call::decode(proc_, body).map(|c| c.number()),
         ADMIN_PROGRAM => admin_proc::Call::decode(proc_, body).map(|c| c.number()),
         KEEPALIVE_PROGRAM => keepalive::Call::decode(proc_, body).map(|c| c.number()),
-        _ => return,
+        _ => return sig.add("unknown program"),
     };
+    // Decoding depends on the program and procedure only.
+    sig.add(("header", header_fact(h).2, header_fact(h).3));
+    let fact = (header_fact(h).0, header_fact(h).1);
     match outcome {
         Ok(number) => {
             assert_eq!(number, proc_, "Call::decode returned another procedure");
-            sig.add((h.prog, proc_, h.mtype, h.status, "decoded"));
+            sig.add((fact, "decoded"));
         }
-        Err(e) => sig.add((h.prog, proc_, h.mtype, h.status, error_kind(&e))),
+        Err(e) => sig.add((fact, error_kind(&e))),
     }
 }

@@ -59,6 +59,20 @@ impl Features {
     }
 }
 
+/// A header reduced to what selects code paths: a known program (others
+/// are all 0), a procedure of its table (others are all -1), and message
+/// type and status when they are known values.
+pub fn header_fact(h: &protocol::Header) -> (u32, i32, u32, u32) {
+    let known = protocol::table::rows(h.prog).is_some();
+    let proc_ = if protocol::programs::procedure_name(h.prog, h.proc_).is_some() {
+        h.proc_
+    } else {
+        -1
+    };
+    let prog = if known { h.prog } else { 0 };
+    (prog, proc_, h.mtype.min(6), h.status.min(3))
+}
+
 pub fn error_kind(err: &impl std::fmt::Debug) -> String {
     let text = format!("{err:?}");
     text.split(['(', '{', ' ']).next().unwrap_or("").to_string()
