@@ -24,7 +24,7 @@ pub const TARGET: Target = Target {
     ci_iterations: 6_000,
 };
 
-const MAX_INPUT: usize = 256 * 1024;
+const MAX_INPUT: usize = 64 * 1024;
 /// Messages handled per input: enough for a whole virsh conversation.
 const MAX_MESSAGES: usize = 128;
 

@@ -19,7 +19,7 @@ pub const TARGET: Target = Target {
     ci_iterations: 40_000,
 };
 
-const MAX_INPUT: usize = 256 * 1024;
+const MAX_INPUT: usize = 64 * 1024;
 
 fn mutate(rng: &mut Rng, base: &[u8], other: &[u8]) -> Vec<u8> {
     crate::mutate::frames(rng, base, other, MAX_INPUT)
