@@ -11,6 +11,7 @@ pub mod daemonize;
 pub mod dispatch;
 pub mod events;
 pub mod host_shutdown;
+pub mod in_process;
 pub mod logging;
 pub mod notify;
 pub mod paths;

@@ -3,6 +3,7 @@
 
 use crate::catalog::{reencode, reencode_body, BodyKind};
 use crate::frame::{split_message, FrameDecoder};
+use crate::header::Status;
 use crate::programs::{
     admin_proc, keepalive, lxc_proc, qemu_proc, remote_proc, ADMIN_PROGRAM, KEEPALIVE_PROGRAM,
     LXC_PROGRAM, QEMU_PROGRAM, REMOTE_PROGRAM,
@@ -41,7 +42,19 @@ pub fn exercise(data: &[u8]) -> Result<(), InvariantViolation> {
     let whole = split_message(data).ok();
     if let Some((h, body)) = whole {
         if let Some(Ok(again)) = reencode_body(&h, body) {
-            if again != body {
+            // An error body may carry a domain or network reference, which
+            // the decoder skips on purpose (libvirtd never fills them in):
+            // there, encoding what was decoded must only give the same bytes
+            // when decoded and encoded again.
+            let expected = if h.status_kind() == Some(Status::Error) {
+                match reencode_body(&h, &again) {
+                    Some(Ok(twice)) => twice,
+                    _ => Vec::new(),
+                }
+            } else {
+                body.to_vec()
+            };
+            if again != expected {
                 return Err(InvariantViolation::NotCanonical {
                     prog: h.prog,
                     proc_: h.proc_,

@@ -29,7 +29,7 @@ mod managed_save;
 mod monitor_events;
 mod paths;
 mod process;
-mod qmp;
+pub mod qmp;
 mod reconnect;
 mod restore_hook;
 mod save_image;
