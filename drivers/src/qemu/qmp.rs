@@ -193,6 +193,13 @@ impl Monitor {
         message["id"] = Value::String(id.clone());
         let (tx, rx) = mpsc::channel();
         lock(&self.shared.pending).insert(id.clone(), tx);
+        // The reader marks the monitor closed before it drops the waiting
+        // senders: a close that came between the check above and the insert
+        // is seen here, instead of waiting out the whole command timeout.
+        if self.is_closed() {
+            lock(&self.shared.pending).remove(&id);
+            return Err(QmpError::Closed);
+        }
         let mut line = message.to_string();
         line.push('\n');
         let written = {
@@ -286,9 +293,26 @@ fn error_text(err: &Value) -> String {
         .to_string()
 }
 
+/// The longest monitor line accepted. A QEMU that never ends a line (a
+/// compromised guest's emulator, say) would otherwise grow the daemon's memory
+/// without bound; the largest real replies (the QMP schema) are far smaller.
+const MAX_LINE: u64 = 16 * 1024 * 1024;
+
+/// Reads one line of at most [`MAX_LINE`] bytes; `Ok(false)` at end of file.
+fn read_bounded_line(reader: &mut impl BufRead, line: &mut String) -> std::io::Result<bool> {
+    let n = reader.take(MAX_LINE + 1).read_line(line)?;
+    if n as u64 > MAX_LINE {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("monitor line longer than {MAX_LINE} bytes"),
+        ));
+    }
+    Ok(n > 0)
+}
+
 fn read_value(reader: &mut impl BufRead) -> Result<Value, QmpError> {
     let mut line = String::new();
-    if reader.read_line(&mut line)? == 0 {
+    if !read_bounded_line(reader, &mut line)? {
         return Err(QmpError::Closed);
     }
     serde_json::from_str(&line).map_err(|e| QmpError::BadJson(e.to_string()))
@@ -298,9 +322,9 @@ fn read_loop(mut reader: BufReader<UnixStream>, shared: Arc<Shared>, on_event: E
     let mut line = String::new();
     loop {
         line.clear();
-        match reader.read_line(&mut line) {
-            Ok(0) | Err(_) => break,
-            Ok(_) => {}
+        match read_bounded_line(&mut reader, &mut line) {
+            Ok(false) | Err(_) => break,
+            Ok(true) => {}
         }
         let Ok(value) = serde_json::from_str::<Value>(&line) else {
             continue;
@@ -326,6 +350,29 @@ fn read_loop(mut reader: BufReader<UnixStream>, shared: Arc<Shared>, on_event: E
     // Dropping the senders wakes every waiting caller with "closed".
     lock(&shared.pending).clear();
     on_event(None);
+}
+
+#[cfg(test)]
+mod line_limit_tests {
+    use super::*;
+
+    #[test]
+    fn a_line_past_the_limit_is_an_error_not_memory() {
+        let endless = std::io::repeat(b'x');
+        let mut reader = std::io::BufReader::new(endless);
+        let mut line = String::new();
+        let err = read_bounded_line(&mut reader, &mut line).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
+        assert!(line.len() as u64 <= MAX_LINE + 1);
+    }
+
+    #[test]
+    fn ordinary_lines_pass() {
+        let mut reader = std::io::BufReader::new(&b"{\"return\": {}}\nrest"[..]);
+        let mut line = String::new();
+        assert!(read_bounded_line(&mut reader, &mut line).unwrap());
+        assert_eq!(line, "{\"return\": {}}\n");
+    }
 }
 
 #[cfg(test)]
