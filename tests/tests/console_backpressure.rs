@@ -80,7 +80,8 @@ fn a_console_client_that_does_not_read_holds_the_container_back() {
     );
 
     let mut slow = RawClient::unix(&daemon.rw_socket());
-    slow.remote(remote_proc::AUTH_LIST, &[]).expect_ok("auth list");
+    slow.remote(remote_proc::AUTH_LIST, &[])
+        .expect_ok("auth list");
     slow.open("lxc:///system", 0);
     let dom: DomainLookupByNameRet = from_bytes(
         &slow
@@ -138,7 +139,10 @@ fn a_console_client_that_does_not_read_holds_the_container_back() {
     let deadline = Instant::now() + CONTAINER_TIMEOUT;
     while seen.last().is_none_or(|n| *n <= held_at + 100) {
         let left = deadline.saturating_duration_since(Instant::now());
-        assert!(!left.is_zero(), "the console never resumed past line {held_at}");
+        assert!(
+            !left.is_zero(),
+            "the console never resumed past line {held_at}"
+        );
         let message = slow
             .next_message(left)
             .expect("console data")

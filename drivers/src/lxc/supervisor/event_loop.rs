@@ -259,7 +259,11 @@ fn handle_client(
 }
 
 /// Console input from the relay client; false when it is gone.
-fn relay_to_console(client: &mut Client, running: &RunningContainer, pending: &mut Pending) -> bool {
+fn relay_to_console(
+    client: &mut Client,
+    running: &RunningContainer,
+    pending: &mut Pending,
+) -> bool {
     let mut chunk = [0u8; 4096];
     match client.stream.read(&mut chunk) {
         Ok(0) => false,
