@@ -178,6 +178,9 @@ async fn relay(socket: UnixStream, header: Header, out: OutgoingSender, input: I
         _ = to_client(from_guest, header, &out) => {}
         _ = to_guest_side(to_guest, input, &out) => {}
     }
+    // The session may have stopped reading for this stream's input, which
+    // no longer counts now that the stream is closed.
+    out.wake_reader();
     debug!(serial = header.serial, "stream closed");
 }
 
