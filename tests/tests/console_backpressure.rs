@@ -2,6 +2,8 @@
 //! back (its writes to the console block) instead of growing the daemon,
 //! being dropped, or getting the client disconnected; other clients are
 //! served meanwhile, and once the client reads it gets every line in order.
+//! The other way, console input a container does not read waits in the
+//! client's socket, not in the daemon.
 
 mod lxc_common;
 
@@ -169,5 +171,104 @@ fn a_console_client_that_does_not_read_holds_the_container_back() {
         );
     }
     assert!(progress(&rootfs) > held_at, "the container moves on");
+    virsh(&uri, &format!("destroy {name}")).expect_success("destroy");
+}
+
+/// An init that never reads its console.
+const DEAF_INIT: &str = "sleep 100000\n";
+
+/// Console input the test offers a container that never reads it.
+const INPUT_OFFERED: usize = 64 * 1024 * 1024;
+
+#[test]
+fn console_input_a_container_does_not_read_waits_with_the_client() {
+    require_container_host();
+    let daemon = Daemon::start();
+    let uri = lxc_uri_of(&daemon);
+    let name = container_name("bpin");
+    let _cleanup = ContainerCleanup::new(daemon.root(), &name);
+    let rootfs = RootFs::new(DEAF_INIT);
+    let xml_path = rootfs.path().join("domain.xml");
+    fs::write(&xml_path, domain_xml(&name, rootfs.path(), 64, "")).expect("write xml");
+    virsh(&uri, &format!("define {}", xml_path.display())).expect_success("define");
+    virsh(&uri, &format!("start {name}")).expect_success("start");
+
+    let mut pushy = RawClient::unix(&daemon.rw_socket());
+    pushy
+        .remote(remote_proc::AUTH_LIST, &[])
+        .expect_ok("auth list");
+    pushy.open("lxc:///system", 0);
+    let dom: DomainLookupByNameRet = from_bytes(
+        &pushy
+            .remote(
+                remote_proc::DOMAIN_LOOKUP_BY_NAME,
+                &encode(&DomainLookupByNameArgs { name: name.clone() }),
+            )
+            .expect_ok("lookup"),
+    )
+    .expect("domain ref");
+    let args = DomainOpenConsoleArgs {
+        dom: dom.dom,
+        dev_name: None,
+        flags: 0,
+    };
+    let serial = pushy
+        .send_call(
+            REMOTE_PROGRAM,
+            remote_proc::DOMAIN_OPEN_CONSOLE,
+            &encode(&args),
+        )
+        .expect("send open console");
+    pushy
+        .wait_reply(serial)
+        .expect("reply")
+        .expect_ok("open console");
+    let rss_before = rss_kib(daemon.pid());
+
+    // A thread offers the input; it blocks once the daemon stops reading.
+    let sent = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut data = protocol::header::Header::new(
+        REMOTE_PROGRAM,
+        remote_proc::DOMAIN_OPEN_CONSOLE,
+        MessageType::Stream,
+        serial,
+    );
+    data.status = Status::Continue as u32;
+    let message = protocol::frame::encode_message(&data, &[b'a'; 64 * 1024]);
+    let _sender = std::thread::spawn({
+        let sent = sent.clone();
+        move || {
+            while sent.load(std::sync::atomic::Ordering::Relaxed) < INPUT_OFFERED {
+                if pushy.send_bytes(&message).is_err() {
+                    return;
+                }
+                sent.fetch_add(message.len(), std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+    });
+    let sent_now = || sent.load(std::sync::atomic::Ordering::Relaxed);
+    let deadline = Instant::now() + CONTAINER_TIMEOUT;
+    let mut last = sent_now();
+    loop {
+        assert!(
+            last < INPUT_OFFERED,
+            "the daemon took all {INPUT_OFFERED} bytes of input the container never reads"
+        );
+        assert!(
+            Instant::now() < deadline,
+            "the input never stopped at {last}"
+        );
+        if !wait_until(Duration::from_secs(2), || sent_now() != last) {
+            break;
+        }
+        last = sent_now();
+    }
+    let grown = rss_kib(daemon.pid()).saturating_sub(rss_before);
+    assert!(
+        grown < RSS_GROWTH_MAX_KIB,
+        "the daemon grew by {grown} KiB holding console input"
+    );
+    let out = virsh(&uri, "list --all");
+    assert!(out.success() && out.stdout.contains(&name), "{out}");
     virsh(&uri, &format!("destroy {name}")).expect_success("destroy");
 }
