@@ -63,7 +63,7 @@ impl Handshakes {
     /// a bound is reached (see the module documentation).
     pub fn begin(self: &Arc<Self>, addr: IpAddr) -> Slot {
         let mut table = self.lock();
-        let victim = if table.from(addr) >= MAX_PER_ADDRESS {
+        let victim = if table.count_from(addr) >= MAX_PER_ADDRESS {
             table.oldest_from(addr)
         } else if table.running.len() >= MAX_HANDSHAKES {
             table.busiest().and_then(|busy| table.oldest_from(busy))
@@ -102,7 +102,7 @@ impl Handshakes {
 }
 
 impl Table {
-    fn from(&self, addr: IpAddr) -> usize {
+    fn count_from(&self, addr: IpAddr) -> usize {
         self.running.values().filter(|e| e.addr == addr).count()
     }
 
