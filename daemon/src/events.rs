@@ -19,6 +19,17 @@ pub const DOMAIN_EVENT_ID_LAST: i32 = 27;
 pub const EVENT_ID_LIFECYCLE: i32 = 0;
 pub const EVENT_ID_REBOOT: i32 = 1;
 
+/// Event callbacks one client may hold at once. libvirtd 9.0 has no such
+/// bound: each registration costs the daemon memory and every event a
+/// message per registration, so a client could grow both without limit.
+pub const MAX_CALLBACKS_PER_CLIENT: usize = 1024;
+
+/// A registration refused because the client holds
+/// [`MAX_CALLBACKS_PER_CLIENT`] already.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("too many event callbacks registered by this client (at most {MAX_CALLBACKS_PER_CLIENT})")]
+pub struct TooManyCallbacks;
+
 /// How the client asked: modern callback registrations carry the callback ID
 /// in each message; legacy ones (feature 14 off) do not.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,9 +64,14 @@ impl EventHub {
         domain: Option<Uuid>,
         style: Style,
         sender: OutgoingSender,
-    ) -> i32 {
+    ) -> Result<i32, TooManyCallbacks> {
+        let mut regs = self.lock();
+        let held = regs.iter().filter(|r| r.client_id == client_id).count();
+        if held >= MAX_CALLBACKS_PER_CLIENT {
+            return Err(TooManyCallbacks);
+        }
         let callback_id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        self.lock().push(Registration {
+        regs.push(Registration {
             callback_id,
             client_id,
             scheme,
@@ -64,7 +80,7 @@ impl EventHub {
             style,
             sender,
         });
-        callback_id
+        Ok(callback_id)
     }
 
     /// Removes one registration of this client; false when it has none with that ID.
@@ -163,4 +179,35 @@ fn encode_event(style: Style, callback_id: i32, event: &DomainEvent) -> Vec<u8> 
         status: 0,
     };
     protocol::frame::encode_message(&header, &body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn register(hub: &EventHub, client: u64) -> Result<i32, TooManyCallbacks> {
+        hub.register(
+            client,
+            "test",
+            EVENT_ID_LIFECYCLE,
+            None,
+            Style::Callback,
+            OutgoingSender::detached(),
+        )
+    }
+
+    #[test]
+    fn a_client_holds_at_most_the_cap_and_others_are_unaffected() {
+        let hub = EventHub::default();
+        let ids: Vec<i32> = (0..MAX_CALLBACKS_PER_CLIENT)
+            .map(|_| register(&hub, 1).expect("under the cap"))
+            .collect();
+        assert_eq!(register(&hub, 1), Err(TooManyCallbacks));
+        assert!(register(&hub, 2).is_ok(), "the cap is per client");
+        assert!(hub.deregister(1, ids[0]));
+        assert!(register(&hub, 1).is_ok(), "a freed slot can be reused");
+        assert_eq!(register(&hub, 1), Err(TooManyCallbacks));
+        hub.forget_client(1);
+        assert!(register(&hub, 1).is_ok());
+    }
 }

@@ -5,27 +5,58 @@
 //! client (CONTINUE messages, an empty one at end of file) and from the client
 //! to the socket. The client ends a stream with an empty OK (finish, answered
 //! with an empty OK) or with ERROR (abort, not answered).
+//!
+//! Both directions are bounded. Towards the client, the relay stops reading
+//! the driver's socket while the client's outgoing queue holds more than
+//! [`STREAM_PAUSE_BYTES`]; the driver's copy then blocks and the guest's
+//! writes to its console block in turn, so a client that reads slowly slows
+//! the console down instead of growing the daemon or being disconnected.
+//! Towards the guest, data the client sent and the guest has not taken is
+//! at most [`STREAM_INPUT_LIMIT`] per stream: past it the session stops
+//! reading the client until the guest takes some.
 
 use std::collections::HashMap;
 use std::io;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use protocol::frame;
 use protocol::header::{Header, MessageType, Status};
 use protocol::remote::STREAM_CHUNK_MAX;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::UnixStream;
 use tokio::sync::mpsc;
 use tracing::debug;
 
 use crate::server::client::{Outgoing, OutgoingSender};
+#[cfg(doc)]
+use crate::server::outbox::STREAM_PAUSE_BYTES;
 
 /// Size of one read from the driver's socket.
 const READ_CHUNK: usize = 16 * 1024;
 
+/// Bytes of one stream's input (client to guest) that may wait for the
+/// guest; at this level the session stops reading the client.
+pub const STREAM_INPUT_LIMIT: usize = 1024 * 1024;
+
+/// The client-to-guest side of one stream: a channel whose bytes in
+/// transit are counted.
+struct Input {
+    tx: mpsc::UnboundedSender<Vec<u8>>,
+    queued: Arc<AtomicUsize>,
+}
+
+impl Input {
+    fn is_closed(&self) -> bool {
+        self.tx.is_closed()
+    }
+}
+
 #[derive(Default)]
 pub struct StreamTable {
     /// Input channels of the open streams, by the serial of their call.
-    inputs: HashMap<u32, mpsc::UnboundedSender<Vec<u8>>>,
+    inputs: HashMap<u32, Input>,
 }
 
 impl StreamTable {
@@ -34,9 +65,25 @@ impl StreamTable {
     /// the stream's channel. Streams whose relay ended are forgotten here.
     pub fn reserve(&mut self, serial: u32) -> PendingStream {
         self.inputs.retain(|_, input| !input.is_closed());
-        let (input, rx) = mpsc::unbounded_channel();
-        self.inputs.insert(serial, input);
-        PendingStream { input: rx }
+        let (tx, rx) = mpsc::unbounded_channel();
+        let queued = Arc::new(AtomicUsize::new(0));
+        self.inputs.insert(
+            serial,
+            Input {
+                tx,
+                queued: queued.clone(),
+            },
+        );
+        PendingStream { input: rx, queued }
+    }
+
+    /// Whether some stream holds [`STREAM_INPUT_LIMIT`] bytes the guest has
+    /// not taken: the session then stops reading the client (the relay
+    /// wakes it when the guest catches up).
+    pub fn input_full(&self) -> bool {
+        self.inputs
+            .values()
+            .any(|i| !i.is_closed() && i.queued.load(Ordering::Acquire) >= STREAM_INPUT_LIMIT)
     }
 
     /// A STREAM message from the client; returns the bytes to answer with.
@@ -44,8 +91,11 @@ impl StreamTable {
         let input = self.inputs.get(&header.serial)?;
         match header.status {
             s if s == Status::Continue as u32 => {
-                if !body.is_empty() && input.send(body.to_vec()).is_err() {
-                    self.inputs.remove(&header.serial);
+                if !body.is_empty() {
+                    input.queued.fetch_add(body.len(), Ordering::AcqRel);
+                    if input.tx.send(body.to_vec()).is_err() {
+                        self.inputs.remove(&header.serial);
+                    }
                 }
                 None
             }
@@ -73,6 +123,7 @@ impl StreamTable {
 /// A stream whose source is being opened; dropping it closes the stream.
 pub struct PendingStream {
     input: mpsc::UnboundedReceiver<Vec<u8>>,
+    queued: Arc<AtomicUsize>,
 }
 
 impl PendingStream {
@@ -87,7 +138,10 @@ impl PendingStream {
         let _entered = runtime.enter();
         Ok(ReadyStream {
             socket: UnixStream::from_std(socket)?,
-            input: self.input,
+            input: InputRx {
+                rx: self.input,
+                queued: self.queued,
+            },
             runtime: runtime.clone(),
         })
     }
@@ -96,8 +150,14 @@ impl PendingStream {
 /// A stream with its source open, ready to relay.
 pub struct ReadyStream {
     socket: UnixStream,
-    input: mpsc::UnboundedReceiver<Vec<u8>>,
+    input: InputRx,
     runtime: tokio::runtime::Handle,
+}
+
+/// The relay's end of a stream's input.
+struct InputRx {
+    rx: mpsc::UnboundedReceiver<Vec<u8>>,
+    queued: Arc<AtomicUsize>,
 }
 
 impl ReadyStream {
@@ -112,36 +172,105 @@ impl ReadyStream {
 }
 
 /// Copies between the socket and the client until either side ends.
-async fn relay(
-    mut socket: UnixStream,
-    header: Header,
-    out: OutgoingSender,
-    mut input: mpsc::UnboundedReceiver<Vec<u8>>,
-) {
+async fn relay(socket: UnixStream, header: Header, out: OutgoingSender, input: InputRx) {
+    let (from_guest, to_guest) = socket.into_split();
+    tokio::select! {
+        _ = to_client(from_guest, header, &out) => {}
+        _ = to_guest_side(to_guest, input, &out) => {}
+    }
+    // The session may have stopped reading for this stream's input, which
+    // no longer counts now that the stream is closed.
+    out.wake_reader();
+    debug!(serial = header.serial, "stream closed");
+}
+
+/// Guest to client, reading only while the client's queue has room.
+async fn to_client(mut socket: OwnedReadHalf, header: Header, out: &OutgoingSender) {
     let mut buf = vec![0u8; READ_CHUNK.min(STREAM_CHUNK_MAX)];
     loop {
-        tokio::select! {
-            read = socket.read(&mut buf) => match read {
-                Ok(0) | Err(_) => {
-                    // End of the console: an empty CONTINUE tells the client.
-                    let _ = out.send(Outgoing::Message(frame::encode_message(&header, &[])));
-                    break;
+        if !out.stream_has_room() {
+            out.stream_room().await;
+            continue;
+        }
+        match socket.read(&mut buf).await {
+            Ok(0) | Err(_) => {
+                // End of the console: an empty CONTINUE tells the client.
+                let _ = out.send(Outgoing::Message(frame::encode_message(&header, &[])));
+                return;
+            }
+            Ok(n) => {
+                let message = frame::encode_message(&header, &buf[..n]);
+                if out.send(Outgoing::Message(message)).is_err() {
+                    return;
                 }
-                Ok(n) => {
-                    if out.send(Outgoing::Message(frame::encode_message(&header, &buf[..n]))).is_err() {
-                        break;
-                    }
-                }
-            },
-            data = input.recv() => match data {
-                Some(bytes) => {
-                    if socket.write_all(&bytes).await.is_err() {
-                        break;
-                    }
-                }
-                None => break,
-            },
+            }
         }
     }
-    debug!(serial = header.serial, "stream closed");
+}
+
+/// Client to guest; each chunk stops counting against
+/// [`STREAM_INPUT_LIMIT`] once the guest side took it.
+async fn to_guest_side(mut socket: OwnedWriteHalf, mut input: InputRx, out: &OutgoingSender) {
+    while let Some(bytes) = input.rx.recv().await {
+        let written = socket.write_all(&bytes).await;
+        let before = input.queued.fetch_sub(bytes.len(), Ordering::AcqRel);
+        if before >= STREAM_INPUT_LIMIT && before - bytes.len() < STREAM_INPUT_LIMIT {
+            out.wake_reader();
+        }
+        if written.is_err() {
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use protocol::programs::{remote_proc, REMOTE_PROGRAM};
+    use std::io::Read;
+
+    fn data(serial: u32) -> Header {
+        let mut h = Header::new(
+            REMOTE_PROGRAM,
+            remote_proc::DOMAIN_OPEN_CONSOLE,
+            MessageType::Stream,
+            serial,
+        );
+        h.status = Status::Continue as u32;
+        h
+    }
+
+    #[tokio::test]
+    async fn input_the_guest_has_not_taken_is_bounded_and_freed_as_it_goes() {
+        let mut table = StreamTable::default();
+        let pending = table.reserve(7);
+        let chunk = vec![b'x'; 64 * 1024];
+        while !table.input_full() {
+            assert!(table.incoming(&data(7), &chunk).is_none());
+        }
+        assert!(table.is_open(7));
+
+        let (ours, mut guest) = std::os::unix::net::UnixStream::pair().expect("pair");
+        let ready = pending
+            .attach(ours, &tokio::runtime::Handle::current())
+            .expect("attach");
+        ready.relay(&data(7), OutgoingSender::detached());
+        let reader = std::thread::spawn(move || {
+            let mut buf = vec![0u8; STREAM_INPUT_LIMIT];
+            guest
+                .read_exact(&mut buf)
+                .expect("the guest gets the input");
+        });
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+        while table.input_full() {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "input never drained"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        tokio::task::spawn_blocking(move || reader.join().expect("reader"))
+            .await
+            .expect("join");
+    }
 }

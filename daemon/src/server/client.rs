@@ -177,7 +177,9 @@ async fn run<S>(
             }
         }
         let calls_full = conn.outbox.in_flight() >= max_requests || !conn.deferred.is_empty();
-        let can_read = !calls_full && conn.outbox.has_room();
+        // Stream data the guest has not taken yet holds reading back too.
+        let held_back = calls_full || conn.session.streams.input_full();
+        let can_read = !held_back && conn.outbox.has_room();
         // One timer for both deadlines: every timer is part of each idle
         // connection's memory.
         let auth_wait = !conn.session.authenticated && conn.outbox.in_flight() == 0;
@@ -200,9 +202,10 @@ async fn run<S>(
                 if keepalive_at.is_none_or(|at| time::Instant::now() < at) {
                     continue;
                 }
-                if calls_full && conn.outbox.has_room() {
-                    // We chose not to read while its calls run: its silence
-                    // says nothing about the peer.
+                if held_back && conn.outbox.has_room() {
+                    // We chose not to read while its calls run (or its
+                    // stream input waits): its silence says nothing about
+                    // the peer.
                     keepalive.received(Instant::now());
                     continue;
                 }

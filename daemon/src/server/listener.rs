@@ -246,7 +246,8 @@ pub async fn accept_loop(listener: Listener, daemon: Arc<Daemon>, shutdown: Canc
 
 /// Accepts TCP connections and admits each through TLS in its own task, so
 /// a slow or silent peer never holds up the accept loop. Handshakes in
-/// progress count as clients still authenticating.
+/// progress count as clients still authenticating only when an
+/// authentication step (polkit) follows them.
 async fn accept_tls(
     std_listener: std::net::TcpListener,
     tls: Arc<TlsServer>,
@@ -262,7 +263,7 @@ async fn accept_tls(
     let accepted = |(stream, peer): (tokio::net::TcpStream, std::net::SocketAddr)| {
         let _ = stream.set_nodelay(true);
         let info = client_info(&server, kind, Transport::Tls, Some(peer));
-        let handshake = tls.begin_handshake();
+        let handshake = tls.begin_handshake(peer.ip());
         tokio::spawn(admit_and_serve(
             stream,
             handshake,
@@ -272,7 +273,18 @@ async fn accept_tls(
             info,
         ));
     };
-    let pending = || tls.handshakes_in_progress();
+    // With auth_tls = "none" a handshake is bounded by its own table
+    // (crate::tls::handshakes), which pushes out old handshakes instead of
+    // refusing new ones; counting them as anonymous clients too would let
+    // a few silent sockets stop the accept loop for everyone.
+    let counted = kind.auth != super::AuthScheme::None;
+    let pending = || {
+        if counted {
+            tls.handshakes_in_progress()
+        } else {
+            0
+        }
+    };
     accept_while_room(&server, &shutdown, pending, || listener.accept(), accepted).await
 }
 
@@ -285,13 +297,16 @@ async fn admit_and_serve(
     info: ClientInfo,
 ) {
     let peer = info.peer_addr.clone().unwrap_or_default();
-    // A handshake holds a slot of max_anonymous_clients, so it always has a
-    // deadline, even when auth_timeout = 0 lets authentication take forever.
+    // A handshake holds a slot, so it always has a deadline, even when
+    // auth_timeout = 0 lets authentication take forever.
     let timeout = client::auth_timeout().unwrap_or(HANDSHAKE_DEADLINE);
     let admitted = handshake.tls().admit(stream);
-    let result = tokio::time::timeout(timeout, admitted)
-        .await
-        .unwrap_or(Err(crate::tls::SessionError::Timeout));
+    let result = tokio::select! {
+        r = tokio::time::timeout(timeout, admitted) => {
+            r.unwrap_or(Err(crate::tls::SessionError::Timeout))
+        }
+        _ = handshake.evicted() => Err(crate::tls::SessionError::Evicted),
+    };
     if result.is_ok() {
         server.clients.arriving();
     }

@@ -243,10 +243,12 @@ impl Server {
     }
 
     /// Whether one more connection fits when `pending` connections (TLS
-    /// handshakes in progress) are held besides the registered clients and
-    /// those waiting for admission. Handshakes may use at most
-    /// `max_anonymous_clients` slots; registered unauthenticated clients do
-    /// not stop accepting (see [`Server::admit`]).
+    /// handshakes in progress followed by polkit; with `auth_tls = "none"`
+    /// handshakes are bounded by `crate::tls::handshakes` instead) are held
+    /// besides the registered clients and those waiting for admission.
+    /// Such handshakes may use at most `max_anonymous_clients` slots;
+    /// registered unauthenticated clients do not stop accepting (see
+    /// [`Server::admit`]).
     pub fn has_room_with_pending(&self, pending: usize) -> bool {
         let limits = self.limits();
         let held = self.clients.count() + self.clients.arriving_count() + pending;

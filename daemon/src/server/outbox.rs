@@ -13,7 +13,9 @@
 //! [`READ_PAUSE_BYTES`] (its own PINGs and calls then wait in the kernel);
 //! events and stream data that would push the queue past
 //! [`UNSOLICITED_LIMIT`] disconnect the client, as does a queue that makes no
-//! progress for [`WRITE_STALL`].
+//! progress for [`WRITE_STALL`]. Stream relays do not get that far: they
+//! stop reading their source while more than [`STREAM_PAUSE_BYTES`] are
+//! queued ([`OutgoingSender::stream_room`]), which pushes back on the guest.
 
 use std::collections::VecDeque;
 use std::io;
@@ -34,6 +36,10 @@ pub const READ_PAUSE_BYTES: usize = 64 * 1024;
 /// Queued bytes beyond which an event or stream message disconnects the
 /// client instead of being queued.
 pub const UNSOLICITED_LIMIT: usize = 1024 * 1024;
+/// Queued bytes above which stream relays stop reading their source (a
+/// console) until the client has taken some: far enough below
+/// [`UNSOLICITED_LIMIT`] that a few streams' last chunks still fit.
+pub const STREAM_PAUSE_BYTES: usize = 256 * 1024;
 /// How long queued bytes may wait without the peer taking any of them.
 pub const WRITE_STALL: Duration = Duration::from_secs(60);
 
@@ -84,6 +90,37 @@ impl OutgoingSender {
             }
         }
     }
+
+    /// Whether a stream relay may read more from its source now: the queue
+    /// holds at most [`STREAM_PAUSE_BYTES`] (or the client is gone, which
+    /// the next send reports).
+    pub fn stream_has_room(&self) -> bool {
+        self.0.as_ref().is_none_or(|o| o.stream_has_room())
+    }
+
+    /// Completes once [`OutgoingSender::stream_has_room`] holds.
+    pub async fn stream_room(&self) {
+        let Some(outbox) = &self.0 else {
+            return;
+        };
+        loop {
+            let room = outbox.stream_room.notified();
+            tokio::pin!(room);
+            room.as_mut().enable();
+            if outbox.stream_has_room() {
+                return;
+            }
+            room.await;
+        }
+    }
+
+    /// Wakes the session's reader, which may have stopped reading because
+    /// a stream's input was full.
+    pub fn wake_reader(&self) {
+        if let Some(outbox) = &self.0 {
+            outbox.resume.notify_one();
+        }
+    }
 }
 
 /// The client's connection (Unix, TCP or TLS stream).
@@ -106,6 +143,9 @@ pub struct Outbox {
     pub authenticated_by_call: std::sync::atomic::AtomicBool,
     /// Wakes the reader: the queue drained or a call finished.
     pub resume: Notify,
+    /// Wakes stream relays: the queue fell to [`STREAM_PAUSE_BYTES`] or the
+    /// client is gone.
+    stream_room: Notify,
     /// The session's close request (shared with the registry).
     close: Arc<Notify>,
     /// How long queued bytes may wait for the peer ([`WRITE_STALL`]).
@@ -156,6 +196,7 @@ impl Outbox {
             activity,
             authenticated_by_call: std::sync::atomic::AtomicBool::new(false),
             resume: Notify::new(),
+            stream_room: Notify::new(),
             close,
             stall,
             runtime: tokio::runtime::Handle::current(),
@@ -211,6 +252,11 @@ impl Outbox {
     fn call_finished(&self) {
         self.activity.in_flight.fetch_sub(1, Ordering::AcqRel);
         self.resume.notify_one();
+    }
+
+    fn stream_has_room(&self) -> bool {
+        let s = self.lock();
+        s.failure.is_some() || s.queued <= STREAM_PAUSE_BYTES
     }
 
     /// Whether the reader may take more input from the client.
@@ -317,6 +363,7 @@ impl Outbox {
             waker.wake();
         }
         drop(s);
+        self.stream_room.notify_waiters();
         self.close.notify_one();
     }
 
@@ -333,6 +380,8 @@ impl Outbox {
         if let Some(waker) = s.writer.take() {
             waker.wake();
         }
+        drop(s);
+        self.stream_room.notify_waiters();
     }
 
     /// Writes queued bytes until an error or the session ends.
@@ -368,6 +417,9 @@ impl Outbox {
                         }
                         if was_paused && *queued <= READ_PAUSE_BYTES {
                             self.resume.notify_one();
+                        }
+                        if *queued + n > STREAM_PAUSE_BYTES && *queued <= STREAM_PAUSE_BYTES {
+                            self.stream_room.notify_waiters();
                         }
                     }
                     Poll::Ready(result) => {
@@ -525,5 +577,29 @@ mod tests {
         assert_eq!(outbox.failure(), None, "replies never disconnect");
         outbox.shut();
         assert!(outbox.is_drained());
+    }
+
+    #[tokio::test]
+    async fn stream_relays_wait_for_room_instead_of_filling_the_queue() {
+        let (ours, mut peer) = tokio::io::duplex(4096);
+        let (outbox, _close) = outbox(ours);
+        let sender = OutgoingSender::new(outbox.clone());
+        let mut pushed = 0;
+        while sender.stream_has_room() {
+            sender.send(Outgoing::Message(vec![3; 16 * 1024])).unwrap();
+            pushed += 16 * 1024;
+        }
+        assert!(outbox.lock().queued < UNSOLICITED_LIMIT);
+        assert_eq!(outbox.failure(), None);
+        let waiting = tokio::spawn({
+            let sender = sender.clone();
+            async move { sender.stream_room().await }
+        });
+        let mut sink = vec![0; pushed];
+        peer.read_exact(&mut sink).await.unwrap();
+        tokio::time::timeout(Duration::from_secs(10), waiting)
+            .await
+            .expect("the relay is woken once the peer reads")
+            .unwrap();
     }
 }

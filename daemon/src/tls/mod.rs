@@ -10,6 +10,7 @@ mod chain;
 mod checks;
 pub mod dn;
 mod files;
+pub mod handshakes;
 pub mod listen;
 mod material;
 mod priority;
@@ -19,7 +20,6 @@ mod verifier;
 #[cfg(test)]
 mod tests;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -37,7 +37,7 @@ pub struct TlsServer {
     source: Mutex<TlsSource>,
     material: RwLock<Arc<material::Material>>,
     /// Connections accepted whose handshake and checks are not over yet.
-    handshakes: AtomicUsize,
+    handshakes: Arc<handshakes::Handshakes>,
 }
 
 impl std::fmt::Debug for TlsServer {
@@ -52,17 +52,18 @@ impl std::fmt::Debug for TlsServer {
 /// Counts one handshake in progress until dropped.
 pub struct PendingHandshake {
     tls: Arc<TlsServer>,
+    slot: handshakes::Slot,
 }
 
 impl PendingHandshake {
     pub fn tls(&self) -> &TlsServer {
         &self.tls
     }
-}
 
-impl Drop for PendingHandshake {
-    fn drop(&mut self) {
-        self.tls.handshakes.fetch_sub(1, Ordering::Relaxed);
+    /// Completes when newer handshakes pushed this one out (see
+    /// [`handshakes`]); the connection should then be closed.
+    pub async fn evicted(&self) {
+        self.slot.evicted().await
     }
 }
 
@@ -75,7 +76,7 @@ impl TlsServer {
         Ok(Arc::new(TlsServer {
             source: Mutex::new(source),
             material: RwLock::new(Arc::new(loaded)),
-            handshakes: AtomicUsize::new(0),
+            handshakes: Arc::default(),
         }))
     }
 
@@ -107,15 +108,19 @@ impl TlsServer {
         self.source.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Marks one more handshake as running, until the returned value is dropped.
-    pub fn begin_handshake(self: &Arc<Self>) -> PendingHandshake {
-        self.handshakes.fetch_add(1, Ordering::Relaxed);
-        PendingHandshake { tls: self.clone() }
+    /// Marks one more handshake from `peer` as running, until the returned
+    /// value is dropped; past the bounds an older handshake is pushed out.
+    pub fn begin_handshake(self: &Arc<Self>, peer: std::net::IpAddr) -> PendingHandshake {
+        let slot = self.handshakes.begin(peer);
+        PendingHandshake {
+            tls: self.clone(),
+            slot,
+        }
     }
 
     /// Handshakes (with their checks) that have not finished yet.
     pub fn handshakes_in_progress(&self) -> usize {
-        self.handshakes.load(Ordering::Relaxed)
+        self.handshakes.count()
     }
 
     /// Handshake, certificate checks and confirmation byte for one client,

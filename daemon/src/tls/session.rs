@@ -31,6 +31,10 @@ pub enum SessionError {
     Confirm(std::io::Error),
     #[error("TLS handshake not completed within auth_timeout")]
     Timeout,
+    #[error(
+        "TLS handshake closed to make room for newer ones from the same or the busiest address"
+    )]
+    Evicted,
 }
 
 /// Why the peer's certificate does not pass.

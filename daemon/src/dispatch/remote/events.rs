@@ -29,6 +29,16 @@ fn not_registered(event_id: i32) -> RemoteError {
     )
 }
 
+fn too_many(e: crate::events::TooManyCallbacks) -> RemoteError {
+    with_template(
+        codes::OPERATION_FAILED,
+        domains::RPC,
+        &format!("operation failed: {e}"),
+        "operation failed: %s",
+        &e.to_string(),
+    )
+}
+
 /// Who registers: the hub, the client, its driver scheme and its outgoing queue.
 struct Registrant<'a> {
     hub: &'a crate::events::EventHub,
@@ -58,14 +68,17 @@ pub fn callback_register_any(
             return Err(unsupported_event(a.event_id));
         }
         let dom = a.dom.map(|d| d.uuid);
-        let callback_id = r.hub.register(
-            r.client,
-            r.scheme,
-            a.event_id,
-            dom,
-            Style::Callback,
-            r.sender,
-        );
+        let callback_id = r
+            .hub
+            .register(
+                r.client,
+                r.scheme,
+                a.event_id,
+                dom,
+                Style::Callback,
+                r.sender,
+            )
+            .map_err(too_many)?;
         Ok(ConnectDomainEventCallbackRegisterAnyRet { callback_id })
     })
 }
@@ -118,14 +131,16 @@ pub fn register_any(
                 &format!("domain event {} already registered", a.event_id),
             ));
         }
-        r.hub.register(
-            r.client,
-            r.scheme,
-            a.event_id,
-            None,
-            Style::Legacy,
-            r.sender,
-        );
+        r.hub
+            .register(
+                r.client,
+                r.scheme,
+                a.event_id,
+                None,
+                Style::Legacy,
+                r.sender,
+            )
+            .map_err(too_many)?;
         Ok(())
     })
 }
@@ -150,14 +165,16 @@ pub fn register(daemon: &Daemon, session: &mut Session, h: &Header) -> Action {
     let r = registrant(daemon, session);
     inline(h, || {
         if !r.hub.has_legacy(r.client, EVENT_ID_LIFECYCLE) {
-            r.hub.register(
-                r.client,
-                r.scheme,
-                EVENT_ID_LIFECYCLE,
-                None,
-                Style::Legacy,
-                r.sender,
-            );
+            r.hub
+                .register(
+                    r.client,
+                    r.scheme,
+                    EVENT_ID_LIFECYCLE,
+                    None,
+                    Style::Legacy,
+                    r.sender,
+                )
+                .map_err(too_many)?;
         }
         Ok(ConnectDomainEventRegisterRet { cb_registered: 1 })
     })

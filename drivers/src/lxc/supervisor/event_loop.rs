@@ -1,5 +1,12 @@
 //! The supervisor's life after start-up: answer control requests, copy console output to
 //! the log, and when init dies clean up and tell every watcher.
+//!
+//! The console relay holds at most one read's worth of bytes in each direction: while
+//! output waits for the console client to take it, the console is not read (the
+//! container's writes to it block once the pty's buffer is full); while input waits for
+//! the container to read its console, the client is not read. Neither a client that
+//! does not read nor a container that does not read can grow the supervisor or stall
+//! its answers to control requests.
 
 use std::fs;
 use std::io::{Read, Write};
@@ -16,6 +23,15 @@ struct Client {
     console: bool,
 }
 
+/// Console bytes read but not yet written on.
+#[derive(Default)]
+struct Pending {
+    /// Container output for the console client.
+    to_client: Vec<u8>,
+    /// Client input for the container.
+    to_console: Vec<u8>,
+}
+
 /// Runs until init exits; returns the supervisor's exit code.
 pub fn serve(mut running: RunningContainer) -> i32 {
     let signal_fd = match signal_fd() {
@@ -27,29 +43,48 @@ pub fn serve(mut running: RunningContainer) -> i32 {
     };
     let _ = running.listener.set_nonblocking(true);
     let mut clients: Vec<Client> = Vec::new();
+    let mut pending = Pending::default();
     let mut console_open = running.console.is_some();
     let notice = loop {
         if let Some(notice) = reap(running.init_pid) {
             break notice;
         }
         let mut fds = vec![
-            pollfd(signal_fd.as_raw_fd()),
-            pollfd(running.listener.as_raw_fd()),
+            pollfd(signal_fd.as_raw_fd(), libc::POLLIN),
+            pollfd(running.listener.as_raw_fd(), libc::POLLIN),
         ];
         let console_fd = running.console.as_ref().map(|c| c.master.as_raw_fd());
-        fds.push(pollfd(if console_open {
-            console_fd.unwrap_or(-1)
-        } else {
-            -1
+        let mut console_events = 0;
+        if pending.to_client.is_empty() {
+            console_events |= libc::POLLIN;
+        }
+        if !pending.to_console.is_empty() {
+            console_events |= libc::POLLOUT;
+        }
+        fds.push(match console_fd {
+            Some(fd) if console_open && console_events != 0 => pollfd(fd, console_events),
+            _ => pollfd(-1, 0),
+        });
+        fds.extend(clients.iter().map(|c| {
+            let mut events = libc::POLLIN;
+            if c.console {
+                events = 0;
+                if pending.to_console.is_empty() {
+                    events |= libc::POLLIN;
+                }
+                if !pending.to_client.is_empty() {
+                    events |= libc::POLLOUT;
+                }
+            }
+            pollfd(c.stream.as_raw_fd(), events)
         }));
-        fds.extend(clients.iter().map(|c| pollfd(c.stream.as_raw_fd())));
         // SAFETY: fds is a valid array of pollfd of the given length.
         let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, -1) };
         if n < 0 {
             continue;
         }
-        // Which existing clients have input, taken before new ones are accepted.
-        let ready: Vec<bool> = fds[3..].iter().map(|f| f.revents != 0).collect();
+        // What happened on existing clients, taken before new ones are accepted.
+        let ready: Vec<i16> = fds[3..].iter().map(|f| f.revents).collect();
         if fds[0].revents != 0 {
             drain_signals(&signal_fd, &running);
         }
@@ -63,33 +98,84 @@ pub fn serve(mut running: RunningContainer) -> i32 {
                 });
             }
         }
-        if fds[2].revents != 0 {
-            console_open = copy_console(&mut running, &mut clients);
+        let console_revents = fds[2].revents;
+        if console_revents & libc::POLLOUT != 0 {
+            if let Some(console) = running.console.as_ref() {
+                let _ = flush(&mut pending.to_console, &console.master);
+            }
+        }
+        if console_revents & !libc::POLLOUT != 0 {
+            console_open = copy_console(&mut running, &mut clients, &mut pending);
         }
         let mut index = 0;
         let console_taken = clients.iter().any(|c| c.console);
         clients.retain_mut(|client| {
-            let has_input = ready.get(index).copied().unwrap_or(true);
-            let keep = !has_input
-                || if client.console {
-                    relay_to_console(client, &mut running)
-                } else {
-                    handle_client(client, &running, console_taken)
-                };
+            let revents = ready.get(index).copied().unwrap_or(libc::POLLIN);
             index += 1;
-            keep
+            if client.console {
+                serve_console_client(client, revents, &running, &mut pending)
+            } else if revents != 0 {
+                let keep = handle_client(client, &running, console_taken, &mut pending);
+                if client.console {
+                    pending.to_client.clear();
+                }
+                keep
+            } else {
+                true
+            }
         });
+        if !clients.iter().any(|c| c.console) {
+            pending.to_client.clear();
+        }
     };
     finish(&running, notice, &mut clients);
     0
 }
 
-fn pollfd(fd: i32) -> libc::pollfd {
+fn pollfd(fd: i32, events: i16) -> libc::pollfd {
     libc::pollfd {
         fd,
-        events: libc::POLLIN,
+        events,
         revents: 0,
     }
+}
+
+/// Writes what `pending` holds until the destination would block; what
+/// was written leaves `pending`.
+fn flush(pending: &mut Vec<u8>, mut to: impl Write) -> std::io::Result<()> {
+    while !pending.is_empty() {
+        match to.write(pending) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => {
+                pending.drain(..n);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// The console client: its waiting output is written when it can take it,
+/// and its input read only once the container took the previous input.
+/// False when the client is gone.
+fn serve_console_client(
+    client: &mut Client,
+    revents: i16,
+    running: &RunningContainer,
+    pending: &mut Pending,
+) -> bool {
+    if revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0 {
+        return false;
+    }
+    if revents & libc::POLLOUT != 0 && flush(&mut pending.to_client, &client.stream).is_err() {
+        return false;
+    }
+    if revents & libc::POLLIN != 0 && pending.to_console.is_empty() {
+        return relay_to_console(client, running, pending);
+    }
+    true
 }
 
 /// Non-blocking check whether init has exited.
@@ -114,7 +200,12 @@ fn reap(pid: i32) -> Option<ExitNotice> {
 }
 
 /// Reads one request from a client; false when the client is gone.
-fn handle_client(client: &mut Client, running: &RunningContainer, console_taken: bool) -> bool {
+fn handle_client(
+    client: &mut Client,
+    running: &RunningContainer,
+    console_taken: bool,
+    pending: &mut Pending,
+) -> bool {
     let mut chunk = [0u8; 256];
     match client.stream.read(&mut chunk) {
         Ok(0) => return false,
@@ -160,36 +251,49 @@ fn handle_client(client: &mut Client, running: &RunningContainer, console_taken:
         }
         if client.console {
             // Anything sent after the request is already console input.
-            let pending = std::mem::take(&mut client.buffer);
-            return write_console(running, &pending);
+            pending.to_console = std::mem::take(&mut client.buffer);
+            return write_console(running, pending);
         }
     }
     true
 }
 
 /// Console input from the relay client; false when it is gone.
-fn relay_to_console(client: &mut Client, running: &mut RunningContainer) -> bool {
+fn relay_to_console(
+    client: &mut Client,
+    running: &RunningContainer,
+    pending: &mut Pending,
+) -> bool {
     let mut chunk = [0u8; 4096];
     match client.stream.read(&mut chunk) {
         Ok(0) => false,
-        Ok(n) => write_console(running, &chunk[..n]),
+        Ok(n) => {
+            pending.to_console.extend_from_slice(&chunk[..n]);
+            write_console(running, pending)
+        }
         Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => true,
         Err(_) => false,
     }
 }
 
-fn write_console(running: &RunningContainer, bytes: &[u8]) -> bool {
+/// Writes waiting input to the console as far as the pty takes it; the
+/// rest waits for the console to become writable.
+fn write_console(running: &RunningContainer, pending: &mut Pending) -> bool {
     let Some(console) = running.console.as_ref() else {
         return false;
     };
-    let mut master = &console.master;
-    let _ = master.write_all(bytes);
+    let _ = flush(&mut pending.to_console, &console.master);
     true
 }
 
 /// Copies console output into the log (stderr) and to the console client;
-/// false once the console is gone.
-fn copy_console(running: &mut RunningContainer, clients: &mut [Client]) -> bool {
+/// false once the console is gone. Called only while no output waits for
+/// the client.
+fn copy_console(
+    running: &mut RunningContainer,
+    clients: &mut [Client],
+    pending: &mut Pending,
+) -> bool {
     let Some(console) = running.console.as_mut() else {
         return false;
     };
@@ -198,10 +302,11 @@ fn copy_console(running: &mut RunningContainer, clients: &mut [Client]) -> bool 
         Ok(0) => false,
         Ok(n) => {
             running.log.write(&buffer[..n]);
-            // The client socket stays non-blocking: a reader that falls
-            // behind loses console output rather than stalling the container.
-            for client in clients.iter_mut().filter(|c| c.console) {
-                let _ = client.stream.write_all(&buffer[..n]);
+            // What the client does not take at once waits, and the console
+            // is not read again until it has been taken.
+            if let Some(client) = clients.iter_mut().find(|c| c.console) {
+                pending.to_client.extend_from_slice(&buffer[..n]);
+                let _ = flush(&mut pending.to_client, &client.stream);
             }
             true
         }
