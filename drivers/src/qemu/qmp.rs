@@ -300,7 +300,7 @@ const MAX_LINE: u64 = 16 * 1024 * 1024;
 
 /// Reads one line of at most [`MAX_LINE`] bytes; `Ok(false)` at end of file.
 fn read_bounded_line(reader: &mut impl BufRead, line: &mut String) -> std::io::Result<bool> {
-    let n = reader.take(MAX_LINE + 1).read_line(line)?;
+    let n = std::io::Read::take(reader, MAX_LINE + 1).read_line(line)?;
     if n as u64 > MAX_LINE {
         return Err(std::io::Error::new(
             std::io::ErrorKind::InvalidData,
