@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use super::{
-    DomainHandle, DomainInfo, DomainRef, DriverError, DriverResult, HostCpuMap, JobProgress,
-    NamedParam, NodeInfo, SecurityLabel, SecurityModel, Uuid, VcpuDetail,
+    ControlInfo, DomainHandle, DomainInfo, DomainRef, DriverError, DriverResult, HostCpuMap,
+    JobProgress, NamedParam, NodeInfo, SecurityLabel, SecurityModel, Uuid, VcpuDetail,
 };
 
 /// A hypervisor driver: one per kind (test, qemu, lxc). Holds the state shared by all connections.
@@ -194,6 +194,9 @@ pub trait Connection: Send + Sync {
     }
     fn get_os_type(&self, _dom: &DomainRef) -> DriverResult<String> {
         Err(DriverError::no_support("virDomainGetOSType"))
+    }
+    fn get_control_info(&self, _dom: &DomainRef, _flags: u32) -> DriverResult<ControlInfo> {
+        Err(DriverError::no_support("virDomainGetControlInfo"))
     }
     fn get_max_memory(&self, _dom: &DomainRef) -> DriverResult<u64> {
         Err(DriverError::no_support("virDomainGetMaxMemory"))

@@ -59,6 +59,22 @@ pub struct DomainInfo {
     pub cpu_time_ns: u64,
 }
 
+/// `virDomainGetControlInfo`: how the driver's control of the guest stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ControlInfo {
+    /// `VIR_DOMAIN_CONTROL_*`: 0 ok, 1 a job is running.
+    pub state: u32,
+    /// `VIR_DOMAIN_CONTROL_ERROR_REASON_*` when `state` is an error; else 0.
+    pub details: u32,
+    /// Milliseconds spent in `state` (0 for ok).
+    pub state_time_ms: u64,
+}
+
+impl ControlInfo {
+    pub const OK: u32 = 0;
+    pub const JOB: u32 = 1;
+}
+
 /// `virNodeGetInfo`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NodeInfo {

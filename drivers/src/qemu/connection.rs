@@ -5,9 +5,9 @@ use std::sync::{Arc, OnceLock};
 use super::lifecycle::check_flags;
 use super::Inner;
 use crate::api::{
-    codes, domains, feature, list_flags, vcpu_flags, xml_flags, Connection, DomainHandle,
-    DomainInfo, DomainRef, DriverError, DriverResult, HostCpuMap, JobProgress, NamedParam,
-    NodeInfo, SecurityLabel, SecurityModel, VcpuDetail,
+    codes, domains, feature, list_flags, vcpu_flags, xml_flags, Connection, ControlInfo,
+    DomainHandle, DomainInfo, DomainRef, DriverError, DriverResult, HostCpuMap, JobProgress,
+    NamedParam, NodeInfo, SecurityLabel, SecurityModel, VcpuDetail,
 };
 use crate::domain_list::ListFacts;
 
@@ -308,6 +308,24 @@ impl Connection for QemuConnection {
         require_active: bool,
     ) -> DriverResult<Option<JobProgress>> {
         self.inner.job_progress(dom, require_active)
+    }
+
+    /// A running save or restore is a job, reported with how long it has run,
+    /// as libvirt's qemu driver does for its asynchronous jobs.
+    fn get_control_info(&self, dom: &DomainRef, flags: u32) -> DriverResult<ControlInfo> {
+        check_flags(flags, 0, "qemuDomainGetControlInfo")?;
+        Ok(match self.inner.job_progress(dom, true)? {
+            Some(job) => ControlInfo {
+                state: ControlInfo::JOB,
+                details: 0,
+                state_time_ms: job.elapsed_ms,
+            },
+            None => ControlInfo {
+                state: ControlInfo::OK,
+                details: 0,
+                state_time_ms: 0,
+            },
+        })
     }
 
     fn qemu_monitor_command(&self, dom: &DomainRef, cmd: &str, hmp: bool) -> DriverResult<String> {

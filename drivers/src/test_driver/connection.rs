@@ -7,8 +7,8 @@ use super::lifecycle::WithEvents;
 use super::state::TestState;
 use super::{defaults, parse_options};
 use crate::api::{
-    domains, feature, Connection, DomainHandle, DomainInfo, DomainRef, DriverError, DriverResult,
-    EventSink, NodeInfo, SecurityLabel, SecurityModel,
+    domains, feature, Connection, ControlInfo, DomainHandle, DomainInfo, DomainRef, DriverError,
+    DriverResult, EventSink, NodeInfo, SecurityLabel, SecurityModel,
 };
 use crate::domain_xml::parse_domain_xml;
 
@@ -174,6 +174,10 @@ impl Connection for TestConnection {
 
     fn get_xml_desc(&self, dom: &DomainRef, flags: u32) -> DriverResult<String> {
         self.lock().xml_desc(dom, flags)
+    }
+
+    fn get_control_info(&self, dom: &DomainRef, flags: u32) -> DriverResult<ControlInfo> {
+        self.lock().control_info(dom, flags)
     }
 
     fn set_autostart(&self, dom: &DomainRef, autostart: bool) -> DriverResult<()> {

@@ -5,8 +5,8 @@ use super::defaults;
 use super::lifecycle::check_unsupported_flags;
 use super::state::TestState;
 use crate::api::{
-    codes, domains, list_flags, vcpu_flags, xml_flags, DomainHandle, DomainInfo, DomainRef,
-    DriverError, DriverResult, SecurityLabel,
+    codes, domains, list_flags, vcpu_flags, xml_flags, ControlInfo, DomainHandle, DomainInfo,
+    DomainRef, DriverError, DriverResult, SecurityLabel,
 };
 use crate::domain_list::ListFacts;
 use crate::domain_xml::DomainDef;
@@ -52,6 +52,19 @@ impl TestState {
         check_unsupported_flags(flags, 0, "testDomainGetState")?;
         let obj = self.get(dom)?;
         Ok((i32::from(obj.state), obj.reason))
+    }
+
+    /// The test driver has no jobs: a running domain is always under control.
+    pub fn control_info(&self, dom: &DomainRef, flags: u32) -> DriverResult<ControlInfo> {
+        check_unsupported_flags(flags, 0, "testDomainGetControlInfo")?;
+        if !self.get(dom)?.is_active() {
+            return Err(not_running());
+        }
+        Ok(ControlInfo {
+            state: ControlInfo::OK,
+            details: 0,
+            state_time_ms: 0,
+        })
     }
 
     pub fn xml_desc(&self, dom: &DomainRef, flags: u32) -> DriverResult<String> {

@@ -235,7 +235,7 @@ procedure_table! {
     226 DOMAIN_SEND_KEY "virDomainSendKey" Domain Low None deny untyped;
     227 NODE_GET_CPU_STATS "virNodeGetCPUStats" Node High None allow typed(NodeGetCpuStatsArgs => NodeGetCpuStatsRet);
     228 NODE_GET_MEMORY_STATS "virNodeGetMemoryStats" Node High None allow typed(NodeGetMemoryStatsArgs => NodeGetMemoryStatsRet);
-    229 DOMAIN_GET_CONTROL_INFO "virDomainGetControlInfo" Domain High None allow untyped;
+    229 DOMAIN_GET_CONTROL_INFO "virDomainGetControlInfo" Domain High None allow serve DomainGetControlInfo(DomainGetControlInfoArgs => DomainGetControlInfoRet);
     230 DOMAIN_GET_VCPU_PIN_INFO "virDomainGetVcpuPinInfo" Domain Low None allow serve DomainGetVcpuPinInfo(DomainGetVcpuPinInfoArgs => DomainGetVcpuPinInfoRet);
     231 DOMAIN_UNDEFINE_FLAGS "virDomainUndefineFlags" Domain High None deny serve DomainUndefineFlags(DomainUndefineFlagsArgs => ());
     232 DOMAIN_SAVE_FLAGS "virDomainSaveFlags" Domain Low None deny serve DomainSaveFlags(DomainSaveFlagsArgs => ());

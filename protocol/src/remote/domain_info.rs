@@ -251,3 +251,19 @@ xdr_struct! {
         pub ret: i32,
     }
 }
+
+xdr_struct! {
+    pub struct DomainGetControlInfoArgs {
+        pub dom: NonnullDomain,
+        pub flags: u32,
+    }
+}
+
+xdr_struct! {
+    /// `state`, `details` and `stateTime` (milliseconds) of virDomainControlInfo.
+    pub struct DomainGetControlInfoRet {
+        pub state: u32,
+        pub details: u32,
+        pub state_time: u64,
+    }
+}

@@ -160,6 +160,20 @@ pub fn domain_get_os_type(c: &Arc<dyn Connection>, h: &Header, a: DomainGetOsTyp
     })
 }
 
+pub fn domain_get_control_info(
+    c: &Arc<dyn Connection>,
+    h: &Header,
+    a: DomainGetControlInfoArgs,
+) -> Action {
+    inline(h, || {
+        drv(c.get_control_info(&dom_ref(&a.dom), a.flags)).map(|i| DomainGetControlInfoRet {
+            state: i.state,
+            details: i.details,
+            state_time: i.state_time_ms,
+        })
+    })
+}
+
 pub fn domain_get_max_memory(
     c: &Arc<dyn Connection>,
     h: &Header,

@@ -78,6 +78,7 @@ pub fn route(
         Call::DomainIsUpdated(a) => domain::domain_is_updated(&conn, h, a),
         Call::DomainGetOsType(a) => domain::domain_get_os_type(&conn, h, a),
         Call::DomainGetMaxMemory(a) => domain::domain_get_max_memory(&conn, h, a),
+        Call::DomainGetControlInfo(a) => domain::domain_get_control_info(&conn, h, a),
         Call::DomainGetMaxVcpus(a) => domain::domain_get_max_vcpus(&conn, h, a),
         Call::DomainGetVcpusFlags(a) => domain::domain_get_vcpus_flags(&conn, h, a),
         Call::DomainHasManagedSaveImage(a) => domain::domain_has_managed_save_image(&conn, h, a),
