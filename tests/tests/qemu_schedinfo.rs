@@ -316,7 +316,7 @@ fn max_vcpus_answers(uri: &str) -> String {
 
 #[test]
 fn schedinfo_and_maxvcpus_match_the_cgroup_and_libvirtd() {
-    let host = QemuHost::start();
+    let mut host = QemuHost::start();
     let ours = format!("sched{}", std::process::id());
     let theirs = format!("schedref{}", std::process::id());
     let xml = two_vcpu_xml(&host, &ours);
@@ -372,6 +372,16 @@ fn schedinfo_and_maxvcpus_match_the_cgroup_and_libvirtd() {
             .stderr
             .contains("transient domains do not have any persistent config"),
         "{config}"
+    );
+
+    // A restarted daemon finds the re-attached guest's group, and removes it at stop.
+    drop(real);
+    host.kill_daemon();
+    host.start_daemon();
+    host.wait_state(&ours, "running (booted)");
+    assert_eq!(
+        host.virsh_ok(&format!("schedinfo {ours}")),
+        expected_schedinfo(&group, v2)
     );
 
     host.virsh_ok(&format!("destroy {ours}"));
