@@ -57,10 +57,11 @@ impl RealLibvirtd {
         // Guests run as root with their output in a plain file (no virtlogd here).
         let script = format!(
             "{mounts}{}printf 'user = \"root\"\\ngroup = \"root\"\\nstdio_handler = \"file\"\\n' \
-             >/etc/libvirt/qemu.conf; exec {} -f {}",
+             >/etc/libvirt/qemu.conf; exec {} -f {} -p {}",
             qemu_accounts(dir),
             libvirtd.display(),
-            conf.display()
+            conf.display(),
+            dir.join("libvirtd.pid").display()
         );
         let daemon = Command::new(unshare)
             .args(["--mount", "--propagation", "private", "--", "sh", "-c"])
@@ -77,13 +78,15 @@ impl RealLibvirtd {
             uri: format!("qemu+unix:///system?socket={}", socket.display()),
             guest: guest.to_string(),
         };
-        let ready = wait_until(Duration::from_secs(30), || {
+        // Its qemu driver probes QEMU's capabilities first (a fresh cache each time).
+        let ready = wait_until(Duration::from_secs(120), || {
             UnixStream::connect(&socket).is_ok()
         });
         assert!(
             ready,
-            "the real libvirtd did not start: {}",
-            fs::read_to_string(dir.join("libvirtd.err")).unwrap_or_default()
+            "the real libvirtd did not start: {}\n{}",
+            fs::read_to_string(dir.join("libvirtd.err")).unwrap_or_default(),
+            fs::read_to_string(dir.join("libvirtd.log")).unwrap_or_default()
         );
         real
     }
