@@ -94,9 +94,11 @@ fn vcpuinfo_schedinfo_and_domjobinfo() {
     let sched = host.virsh_ok("schedinfo q1");
     let lines: Vec<&str> = sched.lines().collect();
     assert_eq!(lines[0], "Scheduler      : posix", "{sched}");
-    assert_eq!(lines[1], "cpu_shares     : 0", "{sched}");
+    // Live values come from the guest's cgroup (tests/tests/qemu_schedinfo.rs checks them).
+    assert!(lines[1].starts_with("cpu_shares     : "), "{sched}");
+    assert_ne!(lines[1], "cpu_shares     : 0", "{sched}");
     assert_eq!(lines.len(), 10, "{sched}");
-    assert!(sched.contains("iothread_quota : 0"), "{sched}");
+    assert!(sched.contains("iothread_quota : "), "{sched}");
     let config = host.virsh_ok("schedinfo --config q1");
     assert!(config.contains("vcpu_period    : 0"), "{config}");
 

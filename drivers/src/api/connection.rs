@@ -293,6 +293,18 @@ pub trait Connection: Send + Sync {
             None => "virDomainGetSchedulerParameters",
         }))
     }
+    /// `virDomainSetSchedulerParametersFlags`; `None` for the flag-less call.
+    fn set_scheduler_params(
+        &self,
+        _dom: &DomainRef,
+        _params: &[NamedParam],
+        flags: Option<u32>,
+    ) -> DriverResult<()> {
+        Err(DriverError::no_support(match flags {
+            Some(_) => "virDomainSetSchedulerParametersFlags",
+            None => "virDomainSetSchedulerParameters",
+        }))
+    }
     /// `virDomainGetJobInfo` / `virDomainGetJobStats`: the job in progress, if any.
     /// `require_active` is the older call's refusal of an inactive domain.
     fn job_progress(

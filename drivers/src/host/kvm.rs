@@ -28,6 +28,10 @@ const KVM_CHECK_EXTENSION: libc::c_ulong = 0xAE03;
 const KVM_CREATE_VCPU: libc::c_ulong = 0xAE41;
 const KVM_GET_TSC_KHZ: libc::c_ulong = 0xAEA3;
 const KVM_CAP_TSC_CONTROL: libc::c_ulong = 60;
+const KVM_CAP_NR_VCPUS: libc::c_ulong = 9;
+const KVM_CAP_MAX_VCPUS: libc::c_ulong = 66;
+/// What libvirt assumes when KVM answers neither vCPU capability.
+const KVM_VCPUS_FALLBACK: i32 = 4;
 
 /// Runs an argument-less-or-integer KVM ioctl, returning its non-negative result.
 fn kvm_ioctl(fd: &impl AsRawFd, request: libc::c_ulong, arg: libc::c_ulong) -> Option<i32> {
@@ -35,6 +39,16 @@ fn kvm_ioctl(fd: &impl AsRawFd, request: libc::c_ulong, arg: libc::c_ulong) -> O
     // open for the duration of the call.
     let rc = unsafe { libc::ioctl(fd.as_raw_fd(), request as _, arg) };
     (rc >= 0).then_some(rc)
+}
+
+/// The most vCPUs a KVM guest may have, as libvirt asks for it: the maximum capability,
+/// else the recommended count, else 4. `Err` when the device does not open.
+pub fn kvm_max_vcpus(device: &Path) -> std::io::Result<i32> {
+    let kvm = OpenOptions::new().read(true).write(true).open(device)?;
+    Ok(kvm_ioctl(&kvm, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS)
+        .filter(|n| *n > 0)
+        .or_else(|| kvm_ioctl(&kvm, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS).filter(|n| *n > 0))
+        .unwrap_or(KVM_VCPUS_FALLBACK))
 }
 
 /// Creates a throw-away VM with one vCPU to ask for its TSC rate, as libvirt does.

@@ -35,5 +35,6 @@ pub use host_uuid::{
     HostUuidSource,
 };
 pub use hostname::hostname;
+pub use kvm::kvm_max_vcpus;
 pub use nodeinfo::{node_info, HostNodeInfo};
 pub use sysinfo::{sysinfo_xml, HostError};

@@ -78,8 +78,8 @@ impl Connection for QemuConnection {
             .map_err(|e| DriverError::new(codes::SYSTEM_ERROR, domains::QEMU, e.to_string()))
     }
 
-    fn max_vcpus(&self, _hv_type: Option<&str>) -> DriverResult<i32> {
-        Ok(255)
+    fn max_vcpus(&self, hv_type: Option<&str>) -> DriverResult<i32> {
+        super::vcpus::connect_max_vcpus(hv_type)
     }
 
     fn node_security_model(&self) -> DriverResult<SecurityModel> {
@@ -300,6 +300,16 @@ impl Connection for QemuConnection {
         flags: Option<u32>,
     ) -> DriverResult<Vec<NamedParam>> {
         self.inner.scheduler_params(dom, flags.unwrap_or(0))
+    }
+
+    fn set_scheduler_params(
+        &self,
+        dom: &DomainRef,
+        params: &[NamedParam],
+        flags: Option<u32>,
+    ) -> DriverResult<()> {
+        self.inner
+            .set_scheduler_params(dom, params, flags.unwrap_or(0))
     }
 
     fn job_progress(

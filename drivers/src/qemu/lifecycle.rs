@@ -272,6 +272,7 @@ impl Inner {
         token: u64,
     ) -> DomainHandle {
         let id = self.allocate_id();
+        super::scheduler::place_guest(id, &def.name, &process, &monitor);
         let paused = flags & create_flags::START_PAUSED != 0;
         let restored = matches!(source, StartSource::Restore(..));
         let (handle, events) = {
@@ -380,7 +381,7 @@ impl Inner {
     /// Bookkeeping after the QEMU process of run `token` exited. Idempotent: the exit
     /// watcher and `destroy` may both call it.
     pub(super) fn handle_exit(&self, uuid: &Uuid, token: u64) {
-        let (events, process, live_def) = {
+        let (events, process, live_def, id) = {
             let mut st = self.lock();
             let Some(index) = st.find_by_uuid(uuid) else {
                 return;
@@ -395,16 +396,17 @@ impl Inner {
                 (reason::SHUTOFF_CRASHED, event::STOPPED_FAILED)
             });
             let name = obj.def.name.clone();
-            let live_def = obj.def.clone();
+            let (live_def, obj_id) = (obj.def.clone(), obj.id);
             let _ = remove_if_exists(&self.paths.status_file(&name));
             let _ = remove_if_exists(&self.paths.monitor_socket(&name));
             let (ev, run) = st.mark_stopped(index, shutoff_reason, detail);
-            (vec![ev], run.map(|r| r.process), live_def)
+            (vec![ev], run.map(|r| r.process), live_def, obj_id)
         };
         if let Some(process) = process {
             process.reap();
         }
         super::tap::remove_bridge_taps(&live_def);
+        super::scheduler::release_guest(id, &live_def.name);
         let hooks = self.hooks.as_ref();
         let _ = run_qemu_hook(hooks, &live_def, "stopped", "end");
         let _ = run_qemu_hook(hooks, &live_def, "release", "end");

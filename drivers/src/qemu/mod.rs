@@ -10,6 +10,7 @@
 //! a per-domain job mutex serialises the slow operations of one domain.
 
 mod auto_shutdown;
+mod cgroup;
 mod command;
 mod conf;
 mod connection;
@@ -33,6 +34,7 @@ pub mod qmp;
 mod reconnect;
 mod restore_hook;
 mod save_image;
+mod scheduler;
 mod state;
 mod status;
 mod store;

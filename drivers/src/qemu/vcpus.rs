@@ -1,5 +1,5 @@
 //! vCPU details of a running guest (`virsh vcpuinfo`), the host CPU map and the
-//! scheduler calls (`virsh schedinfo`).
+//! connection's vCPU limit (`virsh maxvcpus`).
 //!
 //! vCPU threads come from QMP `query-cpus-fast`; their CPU time, last CPU and affinity
 //! from `/proc/<pid>/task/<tid>/stat` and `sched_getaffinity`.
@@ -8,29 +8,15 @@ use std::sync::Arc;
 
 use super::error::QemuError;
 use super::Inner;
-use crate::api::{
-    domains, DomainRef, DriverError, DriverResult, HostCpuMap, NamedParam, ParamValue, VcpuDetail,
-};
+use crate::api::{domains, DomainRef, DriverError, DriverResult, HostCpuMap, VcpuDetail};
 
 /// `VIR_VCPU_RUNNING`.
 const VCPU_RUNNING: i32 = 1;
 /// `VIR_DOMAIN_AFFECT_LIVE | VIR_DOMAIN_AFFECT_CONFIG`.
-const AFFECT_LIVE: u32 = 1;
-const AFFECT_CONFIG: u32 = 2;
-/// `VIR_TYPED_PARAM_STRING_OKAY`.
-const TYPED_PARAM_STRING_OKAY: u32 = 4;
-/// The parameters libvirt's qemu driver reports for its "posix" scheduler, in its order.
-const SCHED_PARAMS: [&str; 9] = [
-    "cpu_shares",
-    "vcpu_period",
-    "vcpu_quota",
-    "emulator_period",
-    "emulator_quota",
-    "global_period",
-    "global_quota",
-    "iothread_period",
-    "iothread_quota",
-];
+pub(super) const AFFECT_LIVE: u32 = 1;
+pub(super) const AFFECT_CONFIG: u32 = 2;
+/// libvirt's answer for TCG guests (and when no type is named).
+const TCG_MAX_VCPUS: i32 = 16;
 
 impl Inner {
     /// `virDomainGetVcpus`: one entry per vCPU (at most `max`) of a running guest.
@@ -97,43 +83,9 @@ impl Inner {
         let all = host_cpu_map().online;
         Ok((0..vcpus).map(|_| all.clone()).collect())
     }
-
-    /// `virDomainGetSchedulerType`: libvirt's qemu driver names its scheduler "posix".
-    pub(super) fn scheduler_type(&self, dom: &DomainRef) -> DriverResult<(String, i32)> {
-        self.lock().get(dom)?;
-        Ok(("posix".to_string(), SCHED_PARAMS.len() as i32))
-    }
-
-    /// `virDomainGetSchedulerParametersFlags`. Guests are not placed in a cgroup of their
-    /// own, so no CPU tuning is applied: every value is the "not set" value libvirt
-    /// reports for a definition without `<cputune>`.
-    pub(super) fn scheduler_params(
-        &self,
-        dom: &DomainRef,
-        flags: u32,
-    ) -> DriverResult<Vec<NamedParam>> {
-        // Clients add VIR_TYPED_PARAM_STRING_OKAY; no parameter here is a string.
-        let flags = flags & !TYPED_PARAM_STRING_OKAY;
-        check_affect_flags(flags, "qemuDomainGetSchedulerParametersFlags")?;
-        let active = self.lock().get(dom)?.is_active();
-        if flags & AFFECT_LIVE != 0 && !active {
-            return Err(QemuError::InvalidState("domain is not running".into()).into());
-        }
-        Ok(SCHED_PARAMS
-            .iter()
-            .map(|name| {
-                let value = match *name {
-                    "cpu_shares" | "vcpu_period" | "emulator_period" | "global_period"
-                    | "iothread_period" => ParamValue::ULLong(0),
-                    _ => ParamValue::LLong(0),
-                };
-                NamedParam::new(name, value)
-            })
-            .collect())
-    }
 }
 
-fn check_affect_flags(flags: u32, function: &str) -> DriverResult<()> {
+pub(super) fn check_affect_flags(flags: u32, function: &str) -> DriverResult<()> {
     let allowed = AFFECT_LIVE | AFFECT_CONFIG;
     if flags & !allowed != 0 {
         return Err(DriverError::unsupported_flags(
@@ -153,8 +105,31 @@ fn check_affect_flags(flags: u32, function: &str) -> DriverResult<()> {
     Ok(())
 }
 
+/// How many vCPUs a guest of hypervisor type `hv_type` may have, as libvirt's qemu
+/// driver answers: 16 for "qemu" (TCG) or no type, KVM's own limit for "kvm".
+pub(super) fn connect_max_vcpus(hv_type: Option<&str>) -> DriverResult<i32> {
+    match hv_type {
+        None => Ok(TCG_MAX_VCPUS),
+        Some(t) if t.eq_ignore_ascii_case("qemu") => Ok(TCG_MAX_VCPUS),
+        Some(t) if t.eq_ignore_ascii_case("kvm") => {
+            crate::host::kvm_max_vcpus(std::path::Path::new("/dev/kvm")).map_err(|e| {
+                DriverError::new(
+                    crate::api::codes::SYSTEM_ERROR,
+                    domains::QEMU,
+                    format!("Unable to open /dev/kvm: {e}"),
+                )
+            })
+        }
+        Some(t) => Err(DriverError::new(
+            crate::api::codes::INVALID_ARG,
+            domains::QEMU,
+            format!("unknown type '{t}'"),
+        )),
+    }
+}
+
 /// (vCPU index, thread id) pairs from QMP; empty when the monitor does not answer.
-fn vcpu_threads(monitor: &super::qmp::Monitor) -> Vec<(u32, i32)> {
+pub(super) fn vcpu_threads(monitor: &super::qmp::Monitor) -> Vec<(u32, i32)> {
     let Ok(reply) = monitor.execute("query-cpus-fast", None) else {
         return Vec::new();
     };
@@ -300,6 +275,14 @@ mod tests {
         let map = host_cpu_map();
         assert!(map.cpus as usize >= map.online.len());
         assert!(!map.online.is_empty());
+    }
+
+    #[test]
+    fn max_vcpus_follows_the_type() {
+        assert_eq!(connect_max_vcpus(None).expect("none"), 16);
+        assert_eq!(connect_max_vcpus(Some("QEMU")).expect("qemu"), 16);
+        let err = connect_max_vcpus(Some("foo")).unwrap_err();
+        assert_eq!(err.code, crate::api::codes::INVALID_ARG);
     }
 
     #[test]

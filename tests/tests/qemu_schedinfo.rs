@@ -1,0 +1,396 @@
+//! `virsh schedinfo` of a running qemu guest shows its cgroup's real values, laid out as
+//! libvirtd 9.0 lays them out (`machine/qemu-ID-NAME.libvirt-qemu` with `emulator` and
+//! `vcpuN` sub-groups), and `virConnectGetMaxVcpus` answers as libvirtd 9.0 does. The
+//! real libvirtd runs its qemu driver in a private mount namespace for the comparison.
+
+mod qemu_support;
+
+use std::fs;
+use std::os::unix::net::UnixStream;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use integration_tests::tools::{require_python_libvirt, require_tool};
+use integration_tests::{virsh, wait_until};
+use qemu_support::{QemuHost, STATE_TIMEOUT};
+
+/// Directories the real daemon writes to, each a private tmpfs in its namespace.
+const PRIVATE_DIRS: &[&str] = &[
+    "/run/libvirt",
+    "/var/lib/libvirt",
+    "/var/cache/libvirt",
+    "/var/log/libvirt",
+    "/etc/libvirt",
+    "/run/lock",
+];
+
+/// The real libvirtd 9.0 with its qemu driver; killed (with its guest) when dropped.
+struct RealLibvirtd {
+    daemon: Child,
+    uri: String,
+    guest: String,
+}
+
+impl RealLibvirtd {
+    fn start(dir: &Path, guest: &str) -> RealLibvirtd {
+        let libvirtd = require_tool("/usr/sbin/libvirtd", "libvirt-daemon");
+        let unshare = require_tool("unshare", "util-linux");
+        let sock_dir = dir.join("sock");
+        fs::create_dir_all(&sock_dir).expect("socket directory");
+        let conf = dir.join("libvirtd.conf");
+        fs::write(
+            &conf,
+            format!(
+                "unix_sock_dir = \"{}\"\nauth_unix_rw = \"none\"\nauth_unix_ro = \"none\"\n\
+                 log_outputs = \"3:file:{}\"\n",
+                sock_dir.display(),
+                dir.join("libvirtd.log").display()
+            ),
+        )
+        .expect("write libvirtd.conf");
+        let mounts: String = PRIVATE_DIRS
+            .iter()
+            .map(|d| format!("if [ -d {d} ]; then mount -t tmpfs tmpfs {d} || exit 1; fi; "))
+            .collect();
+        // Guests run as root with their output in a plain file (no virtlogd here).
+        let script = format!(
+            "{mounts}{}printf 'user = \"root\"\\ngroup = \"root\"\\nstdio_handler = \"file\"\\n' \
+             >/etc/libvirt/qemu.conf; exec {} -f {} -p {}",
+            qemu_accounts(dir),
+            libvirtd.display(),
+            conf.display(),
+            dir.join("libvirtd.pid").display()
+        );
+        let daemon = Command::new(unshare)
+            .args(["--mount", "--propagation", "private", "--", "sh", "-c"])
+            .arg(&script)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(fs::File::create(dir.join("libvirtd.err")).expect("stderr file"))
+            .process_group(0)
+            .spawn()
+            .expect("spawn the real libvirtd");
+        let socket = sock_dir.join("libvirt-sock");
+        let real = RealLibvirtd {
+            daemon,
+            uri: format!("qemu+unix:///system?socket={}", socket.display()),
+            guest: guest.to_string(),
+        };
+        // Its qemu driver probes QEMU's capabilities first (a fresh cache each time).
+        let ready = wait_until(Duration::from_secs(120), || {
+            UnixStream::connect(&socket).is_ok()
+        });
+        assert!(
+            ready,
+            "the real libvirtd did not start: {}\n{}",
+            fs::read_to_string(dir.join("libvirtd.err")).unwrap_or_default(),
+            fs::read_to_string(dir.join("libvirtd.log")).unwrap_or_default()
+        );
+        real
+    }
+
+    fn virsh_ok(&self, commands: &str) -> String {
+        let out = virsh(&self.uri, commands);
+        assert!(out.success(), "real libvirtd: virsh {commands}: {out}");
+        out.stdout.trim().to_string()
+    }
+}
+
+impl Drop for RealLibvirtd {
+    fn drop(&mut self) {
+        let _ = virsh(&self.uri, &format!("destroy {}", self.guest));
+        for pid in pids_of_guest(&self.guest) {
+            // SAFETY: a qemu process whose command line names this test's guest.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+            }
+        }
+        let pgid = self.daemon.id() as i32;
+        // SAFETY: the process group this test created for the daemon.
+        unsafe {
+            libc::kill(-pgid, libc::SIGKILL);
+        }
+        let _ = self.daemon.wait();
+    }
+}
+
+/// Bind-mounts copies of /etc/passwd and /etc/group holding the accounts libvirt's qemu
+/// driver resolves at start (Debian's libvirt-qemu user and kvm group).
+fn qemu_accounts(dir: &Path) -> String {
+    let mut commands = String::new();
+    for (file, entries) in [
+        (
+            "passwd",
+            &["libvirt-qemu:x:{id}:{id}:qemu:/var/lib/libvirt:/usr/sbin/nologin"][..],
+        ),
+        ("group", &["libvirt-qemu:x:{id}:", "kvm:x:{id}:"][..]),
+    ] {
+        let system = Path::new("/etc").join(file);
+        let mut text = fs::read_to_string(&system).expect("read account database");
+        for entry in entries {
+            let name = entry.split(':').next().unwrap_or_default();
+            if text.lines().any(|l| l.starts_with(&format!("{name}:"))) {
+                continue;
+            }
+            let id = (64055..)
+                .find(|id| !text.contains(&format!(":{id}:")))
+                .unwrap_or(64055);
+            if !text.ends_with('\n') {
+                text.push('\n');
+            }
+            text.push_str(&entry.replace("{id}", &id.to_string()));
+            text.push('\n');
+        }
+        let copy = dir.join(file);
+        fs::write(&copy, text).expect("write account database copy");
+        commands.push_str(&format!(
+            "mount --bind {} {} || exit 1; ",
+            copy.display(),
+            system.display()
+        ));
+    }
+    commands
+}
+
+fn pids_of_guest(name: &str) -> Vec<i32> {
+    let needle = format!("guest={name},");
+    fs::read_dir("/proc")
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+                .filter(|pid| {
+                    fs::read(format!("/proc/{pid}/cmdline"))
+                        .map(|raw| String::from_utf8_lossy(&raw).contains(&needle))
+                        .unwrap_or(false)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The hierarchy holding the cpu controller: (mount point, is v2).
+fn cpu_hierarchy() -> (PathBuf, bool) {
+    let mounts = fs::read_to_string("/proc/self/mounts").expect("read mounts");
+    let mut v2 = None;
+    for line in mounts.lines() {
+        let fields: Vec<&str> = line.split(' ').collect();
+        if fields.len() < 4 {
+            continue;
+        }
+        match fields[2] {
+            "cgroup" if fields[3].split(',').any(|o| o == "cpu") => {
+                return (PathBuf::from(fields[1]), false)
+            }
+            "cgroup2" => v2 = Some(PathBuf::from(fields[1])),
+            _ => {}
+        }
+    }
+    (
+        v2.expect("no cgroup hierarchy with the cpu controller"),
+        true,
+    )
+}
+
+/// The cpu-controller cgroup directory of thread/process `id`.
+fn cpu_group_of(id: &str, mount: &Path, v2: bool) -> PathBuf {
+    let text = fs::read_to_string(format!("/proc/{id}/cgroup")).expect("read cgroup");
+    let path = text
+        .lines()
+        .find_map(|line| {
+            let mut parts = line.splitn(3, ':');
+            let (_, controllers, path) = (parts.next()?, parts.next()?, parts.next()?);
+            let wanted = if v2 {
+                controllers.is_empty()
+            } else {
+                controllers.split(',').any(|c| c == "cpu")
+            };
+            wanted.then(|| path.to_string())
+        })
+        .expect("cpu cgroup line");
+    mount.join(path.trim_start_matches('/'))
+}
+
+fn read_trimmed(path: &Path) -> String {
+    fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+        .trim()
+        .to_string()
+}
+
+/// (period, quota) of one group, as libvirt reports them.
+fn bandwidth(dir: &Path, v2: bool) -> (String, String) {
+    if v2 {
+        let max = read_trimmed(&dir.join("cpu.max"));
+        let (quota, period) = max.split_once(' ').expect("cpu.max");
+        let quota = if quota == "max" {
+            "17592186044415"
+        } else {
+            quota
+        };
+        (period.to_string(), quota.to_string())
+    } else {
+        (
+            read_trimmed(&dir.join("cpu.cfs_period_us")),
+            read_trimmed(&dir.join("cpu.cfs_quota_us")),
+        )
+    }
+}
+
+/// `virsh schedinfo` as the files of `group` say it must read.
+fn expected_schedinfo(group: &Path, v2: bool) -> String {
+    let shares = read_trimmed(&group.join(if v2 { "cpu.weight" } else { "cpu.shares" }));
+    let vcpu = bandwidth(&group.join("vcpu0"), v2);
+    let emulator = bandwidth(&group.join("emulator"), v2);
+    let global = bandwidth(group, v2);
+    format!(
+        "Scheduler      : posix\ncpu_shares     : {shares}\n\
+         vcpu_period    : {}\nvcpu_quota     : {}\n\
+         emulator_period: {}\nemulator_quota : {}\n\
+         global_period  : {}\nglobal_quota   : {}\n\
+         iothread_period: {}\niothread_quota : {}",
+        vcpu.0, vcpu.1, emulator.0, emulator.1, global.0, global.1, global.0, global.1
+    )
+}
+
+/// The guest's cgroup, checked against libvirt's layout: QEMU's threads in `emulator`,
+/// each vCPU thread in its `vcpuN` group.
+fn guest_group(pid: i32, name: &str) -> PathBuf {
+    let (mount, v2) = cpu_hierarchy();
+    let emulator = cpu_group_of(&pid.to_string(), &mount, v2);
+    assert!(emulator.ends_with("emulator"), "{}", emulator.display());
+    let group = emulator.parent().expect("group").to_path_buf();
+    assert!(
+        group.ends_with(format!("machine/qemu-1-{name}.libvirt-qemu")),
+        "{}",
+        group.display()
+    );
+    let tasks = fs::read_dir(format!("/proc/{pid}/task")).expect("tasks");
+    let mut vcpus = 0;
+    for task in tasks.flatten() {
+        let tid = task.file_name().to_string_lossy().to_string();
+        let comm = read_trimmed(&task.path().join("comm"));
+        let thread_group = cpu_group_of(&format!("{pid}/task/{tid}"), &mount, v2);
+        match comm.strip_prefix("CPU ").and_then(|c| c.split('/').next()) {
+            Some(index) => {
+                vcpus += 1;
+                assert_eq!(thread_group, group.join(format!("vcpu{index}")), "{comm}");
+            }
+            None => assert_eq!(thread_group, emulator, "{comm}"),
+        }
+    }
+    assert_eq!(vcpus, 2, "vCPU threads of {name}");
+    group
+}
+
+fn two_vcpu_xml(host: &QemuHost, name: &str) -> PathBuf {
+    let file = host.root().join(format!("{name}.xml"));
+    let xml = host
+        .guest_xml(name)
+        .replace("<vcpu>1</vcpu>", "<vcpu>2</vcpu>");
+    fs::write(&file, xml).expect("write guest xml");
+    file
+}
+
+/// virConnectGetMaxVcpus for each type, one "type=answer" line each.
+fn max_vcpus_answers(uri: &str) -> String {
+    let python = require_python_libvirt();
+    let script = "import libvirt, sys\n\
+        libvirt.registerErrorHandler(lambda *a: None, None)\n\
+        c = libvirt.open(sys.argv[1])\n\
+        for t in [None, 'qemu', 'QEMU', 'kvm', 'xen']:\n\
+        \x20   try:\n\
+        \x20       print(t, c.getMaxVcpus(t))\n\
+        \x20   except libvirt.libvirtError as e:\n\
+        \x20       print(t, e.get_error_code(), e.get_error_message())\n";
+    let out = Command::new(python)
+        .args(["-c", script, uri])
+        .output()
+        .expect("run python3");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+#[test]
+fn schedinfo_and_maxvcpus_match_the_cgroup_and_libvirtd() {
+    let mut host = QemuHost::start();
+    let ours = format!("sched{}", std::process::id());
+    let theirs = format!("schedref{}", std::process::id());
+    let xml = two_vcpu_xml(&host, &ours);
+    host.virsh_ok(&format!("create {}", xml.display()));
+    let pids = host.guest_pids();
+    assert_eq!(pids.len(), 1, "{pids:?}");
+    let group = guest_group(pids[0], &ours);
+    let v2 = cpu_hierarchy().1;
+
+    let fresh = host.virsh_ok(&format!("schedinfo {ours}"));
+    assert_eq!(fresh, expected_schedinfo(&group, v2));
+
+    // The same guest under libvirtd 9.0: the same layout and the same values.
+    let dir = host.root().join("reference");
+    fs::create_dir_all(&dir).expect("reference dir");
+    let real = RealLibvirtd::start(&dir, &theirs);
+    let their_xml = two_vcpu_xml(&host, &theirs);
+    real.virsh_ok(&format!("create {}", their_xml.display()));
+    let their_pids = pids_of_guest(&theirs);
+    assert_eq!(their_pids.len(), 1, "{their_pids:?}");
+    guest_group(their_pids[0], &theirs);
+    assert_eq!(real.virsh_ok(&format!("schedinfo {theirs}")), fresh);
+    assert_eq!(max_vcpus_answers(&host.uri()), max_vcpus_answers(&real.uri));
+
+    // Values changed in the kernel are what the daemon reports.
+    let (shares_file, shares) = if v2 {
+        ("cpu.weight", "50")
+    } else {
+        ("cpu.shares", "512")
+    };
+    fs::write(group.join(shares_file), shares).expect("write shares");
+    for sub in ["vcpu0", "vcpu1"] {
+        let dir = group.join(sub);
+        if v2 {
+            fs::write(dir.join("cpu.max"), "20000 100000").expect("write cpu.max");
+        } else {
+            fs::write(dir.join("cpu.cfs_quota_us"), "20000").expect("write quota");
+        }
+    }
+    let changed = host.virsh_ok(&format!("schedinfo {ours}"));
+    assert!(
+        changed.contains(&format!("cpu_shares     : {shares}\n")),
+        "{changed}"
+    );
+    assert!(changed.contains("vcpu_quota     : 20000\n"), "{changed}");
+    assert_eq!(changed, expected_schedinfo(&group, v2));
+
+    // The persistent side of a transient guest does not exist, as with libvirtd.
+    let config = host.virsh(&format!("schedinfo --config {ours}"));
+    assert!(!config.success());
+    assert!(
+        config
+            .stderr
+            .contains("transient domains do not have any persistent config"),
+        "{config}"
+    );
+
+    // A restarted daemon finds the re-attached guest's group, and removes it at stop.
+    drop(real);
+    host.kill_daemon();
+    host.start_daemon();
+    host.wait_state(&ours, "running (booted)");
+    assert_eq!(
+        host.virsh_ok(&format!("schedinfo {ours}")),
+        expected_schedinfo(&group, v2)
+    );
+
+    host.virsh_ok(&format!("destroy {ours}"));
+    assert!(
+        wait_until(STATE_TIMEOUT, || !group.exists()),
+        "{} outlived the guest",
+        group.display()
+    );
+}
