@@ -367,6 +367,39 @@ fn schedinfo_and_maxvcpus_match_the_cgroup_and_libvirtd() {
     assert!(changed.contains("vcpu_quota     : 20000\n"), "{changed}");
     assert_eq!(changed, expected_schedinfo(&group, v2));
 
+    // schedinfo --set writes the cgroup files libvirtd 9.0 writes.
+    let set = "cpu_shares=300 vcpu_quota=30000 emulator_period=50000";
+    host.virsh_ok(&format!("schedinfo {ours} --set {set}"));
+    real.virsh_ok(&format!("schedinfo {theirs} --set {set}"));
+    let their_group = guest_group(their_pids[0], &theirs);
+    for file in [
+        shares_file,
+        "vcpu0/cpu.max",
+        "vcpu1/cpu.max",
+        "emulator/cpu.max",
+    ] {
+        let file = if v2 {
+            file.to_string()
+        } else {
+            file.replace("cpu.max", "cpu.cfs_quota_us")
+        };
+        assert_eq!(
+            read_trimmed(&group.join(&file)),
+            read_trimmed(&their_group.join(&file)),
+            "{file}"
+        );
+    }
+    assert_eq!(
+        host.virsh_ok(&format!("schedinfo {ours}")),
+        real.virsh_ok(&format!("schedinfo {theirs}"))
+    );
+    let refused = |uri: &str, name: &str| {
+        let out = virsh(uri, &format!("schedinfo {name} --set vcpu_quota=10"));
+        assert!(!out.success());
+        out.stderr
+    };
+    assert_eq!(refused(&host.uri(), &ours), refused(&real.uri, &theirs));
+
     // The persistent side of a transient guest does not exist, as with libvirtd.
     let config = host.virsh(&format!("schedinfo --config {ours}"));
     assert!(!config.success());

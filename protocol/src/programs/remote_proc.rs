@@ -64,7 +64,7 @@ procedure_table! {
     55 DOMAIN_SAVE "virDomainSave" Domain Low None deny serve DomainSave(DomainSaveArgs => ());
     56 DOMAIN_GET_SCHEDULER_TYPE "virDomainGetSchedulerType" Domain Low None allow serve DomainGetSchedulerType(DomainGetSchedulerTypeArgs => DomainGetSchedulerTypeRet);
     57 DOMAIN_GET_SCHEDULER_PARAMETERS "virDomainGetSchedulerParameters" Domain Low None allow serve DomainGetSchedulerParameters(DomainGetSchedulerParametersArgs => DomainGetSchedulerParametersRet);
-    58 DOMAIN_SET_SCHEDULER_PARAMETERS "virDomainSetSchedulerParameters" Domain Low None deny untyped;
+    58 DOMAIN_SET_SCHEDULER_PARAMETERS "virDomainSetSchedulerParameters" Domain Low None deny serve DomainSetSchedulerParameters(DomainSetSchedulerParametersArgs => ());
     59 CONNECT_GET_HOSTNAME "virConnectGetHostname" Connect High None allow serve ConnectGetHostname(() => ConnectGetHostnameRet);
     60 CONNECT_SUPPORTS_FEATURE "virConnectSupportsFeature" Connect High None allow serve ConnectSupportsFeature(ConnectSupportsFeatureArgs => ConnectSupportsFeatureRet);
     61 DOMAIN_MIGRATE_PREPARE "virDomainMigratePrepare" Domain Low None deny untyped;
@@ -225,7 +225,7 @@ procedure_table! {
     216 DOMAIN_MIGRATE_PERFORM3 "virDomainMigratePerform3" Domain Low None deny untyped;
     217 DOMAIN_MIGRATE_FINISH3 "virDomainMigrateFinish3" Domain Low None deny untyped;
     218 DOMAIN_MIGRATE_CONFIRM3 "virDomainMigrateConfirm3" Domain Low None deny untyped;
-    219 DOMAIN_SET_SCHEDULER_PARAMETERS_FLAGS "virDomainSetSchedulerParametersFlags" Domain Low None deny untyped;
+    219 DOMAIN_SET_SCHEDULER_PARAMETERS_FLAGS "virDomainSetSchedulerParametersFlags" Domain Low None deny serve DomainSetSchedulerParametersFlags(DomainSetSchedulerParametersFlagsArgs => ());
     220 INTERFACE_CHANGE_BEGIN "virInterfaceChangeBegin" Interface Low None deny untyped;
     221 INTERFACE_CHANGE_COMMIT "virInterfaceChangeCommit" Interface Low None deny untyped;
     222 INTERFACE_CHANGE_ROLLBACK "virInterfaceChangeRollback" Interface Low None deny untyped;

@@ -114,6 +114,21 @@ xdr_struct! {
 }
 
 xdr_struct! {
+    pub struct DomainSetSchedulerParametersArgs {
+        pub dom: NonnullDomain,
+        pub params: Vec<TypedParam> [DOMAIN_SCHEDULER_PARAMETERS_MAX],
+    }
+}
+
+xdr_struct! {
+    pub struct DomainSetSchedulerParametersFlagsArgs {
+        pub dom: NonnullDomain,
+        pub params: Vec<TypedParam> [DOMAIN_SCHEDULER_PARAMETERS_MAX],
+        pub flags: u32,
+    }
+}
+
+xdr_struct! {
     pub struct DomainGetSchedulerParametersFlagsArgs {
         pub dom: NonnullDomain,
         pub nparams: i32,

@@ -120,6 +120,12 @@ pub fn route(
         Call::DomainGetSchedulerParametersFlags(a) => {
             tuning::domain_get_scheduler_parameters_flags(&conn, h, a)
         }
+        Call::DomainSetSchedulerParameters(a) => {
+            tuning::domain_set_scheduler_parameters(&conn, h, a)
+        }
+        Call::DomainSetSchedulerParametersFlags(a) => {
+            tuning::domain_set_scheduler_parameters_flags(&conn, h, a)
+        }
         Call::DomainGetJobInfo(a) => tuning::domain_get_job_info(&conn, h, a),
         Call::DomainGetJobStats(a) => tuning::domain_get_job_stats(&conn, h, a),
         Call::Unserved(u) => reply_err(h, not_supported(u.info)),

@@ -123,6 +123,52 @@ pub fn domain_get_scheduler_parameters_flags(
     })
 }
 
+pub fn domain_set_scheduler_parameters(
+    c: &Arc<dyn Connection>,
+    h: &Header,
+    a: DomainSetSchedulerParametersArgs,
+) -> Action {
+    inline(h, || {
+        let params = driver_params(a.params)?;
+        drv(c.set_scheduler_params(&dom_ref(&a.dom), &params, None))
+    })
+}
+
+pub fn domain_set_scheduler_parameters_flags(
+    c: &Arc<dyn Connection>,
+    h: &Header,
+    a: DomainSetSchedulerParametersFlagsArgs,
+) -> Action {
+    inline(h, || {
+        let params = driver_params(a.params)?;
+        drv(c.set_scheduler_params(&dom_ref(&a.dom), &params, Some(a.flags)))
+    })
+}
+
+/// Wire parameters as the driver takes them; doubles and booleans have no scheduler use.
+fn driver_params(params: Vec<TypedParam>) -> Result<Vec<NamedParam>, RemoteError> {
+    params
+        .into_iter()
+        .map(|p| {
+            let value = match p.value {
+                TypedParamValue::Int(v) => ParamValue::Int(v),
+                TypedParamValue::UInt(v) => ParamValue::UInt(v),
+                TypedParamValue::LLong(v) => ParamValue::LLong(v),
+                TypedParamValue::ULLong(v) => ParamValue::ULLong(v),
+                TypedParamValue::String(v) => ParamValue::String(v),
+                TypedParamValue::Double(_) | TypedParamValue::Boolean(_) => {
+                    return Err(RemoteError::new(
+                        codes::INVALID_ARG,
+                        domains::QEMU,
+                        format!("invalid type for parameter '{}'", p.field),
+                    ))
+                }
+            };
+            Ok(NamedParam::new(&p.field, value))
+        })
+        .collect()
+}
+
 pub fn domain_get_job_info(c: &Arc<dyn Connection>, h: &Header, a: DomainGetJobInfoArgs) -> Action {
     inline(h, || {
         drv(c.job_progress(&dom_ref(&a.dom), true)).map(job_info)
