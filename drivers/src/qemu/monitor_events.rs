@@ -157,6 +157,9 @@ fn handle(inner: &Arc<Inner>, uuid: &Uuid, token: u64, ev: &QmpEvent) {
                         if let Some(run) = st.domains[index].run.as_mut() {
                             if run.token == token && reset.is_ok() {
                                 run.got_shutdown = false;
+                                // The reboot is done: a later restart must not
+                                // turn the next power-off into another one.
+                                inner.persist_status(&st.domains[index]);
                             }
                         }
                     }

@@ -1,0 +1,123 @@
+//! A fake reboot survives a daemon restart: `virsh reboot` is recorded in the status
+//! file, the daemon is killed before the guest powers off, and the next daemon finds
+//! QEMU powered off and finishes the reboot (reset and resume) instead of leaving the
+//! guest paused or reporting a shutdown.
+
+mod qemu_support;
+
+use std::fs;
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::time::Duration;
+
+use integration_tests::wait_until;
+use qemu_support::{expect_event, listen_events, QemuHost, BOOT_TIMEOUT, STATE_TIMEOUT};
+
+/// QEMU's own answer to `query-status`, asked over its QMP socket while no daemon
+/// holds it.
+fn qmp_status(socket: &Path) -> Option<String> {
+    let stream = UnixStream::connect(socket).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
+    let mut writer = stream.try_clone().ok()?;
+    let mut reader = BufReader::new(stream);
+    let mut line = String::new();
+    reader.read_line(&mut line).ok()?;
+    if !line.contains("\"QMP\"") {
+        return None;
+    }
+    let mut answer = |command: &str| -> Option<serde_json::Value> {
+        writer
+            .write_all(format!("{{\"execute\": \"{command}\"}}\n").as_bytes())
+            .ok()?;
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).ok()? == 0 {
+                return None;
+            }
+            let value: serde_json::Value = serde_json::from_str(&line).ok()?;
+            if let Some(ret) = value.get("return") {
+                return Some(ret.clone());
+            }
+            if value.get("error").is_some() {
+                return None;
+            }
+        }
+    };
+    answer("qmp_capabilities")?;
+    let status = answer("query-status")?;
+    status
+        .get("status")
+        .and_then(|s| s.as_str())
+        .map(str::to_string)
+}
+
+#[test]
+fn reboot_requested_before_a_daemon_restart_is_finished_by_the_next_daemon() {
+    let mut host = QemuHost::start();
+    host.define_guest("fr1");
+    host.virsh_ok("start fr1");
+    host.wait_booted("fr1", 1);
+    let pids = host.guest_pids();
+    assert_eq!(pids.len(), 1);
+
+    host.virsh_ok("reboot fr1");
+    host.kill_daemon();
+
+    // The guest powers off while no daemon runs; QEMU (-no-shutdown) stays, stopped.
+    let serial = host.serial_log("fr1");
+    let powered_off = wait_until(BOOT_TIMEOUT, || {
+        fs::read_to_string(&serial).is_ok_and(|t| t.contains("TINY-GUEST-POWEROFF"))
+    });
+    assert!(
+        powered_off,
+        "the guest did not power off; serial:\n{}",
+        fs::read_to_string(&serial).unwrap_or_default()
+    );
+    let monitor = host.root().join("run/libvirt/qemu/fr1.monitor");
+    let mut last = None;
+    let stopped = wait_until(STATE_TIMEOUT, || {
+        last = qmp_status(&monitor);
+        last.as_deref() == Some("shutdown")
+    });
+    assert!(
+        stopped,
+        "QEMU never reported the power-off (last: {last:?})"
+    );
+    assert_eq!(host.guest_pids(), pids, "QEMU exited with the guest");
+    assert_eq!(host.boot_count("fr1"), 1);
+
+    host.start_daemon();
+    let mut events = listen_events(&host);
+    assert_eq!(host.domstate("fr1"), "running (booted)");
+    host.wait_booted("fr1", 2);
+    assert_eq!(host.domstate("fr1"), "running (booted)");
+    assert_eq!(
+        host.guest_pids(),
+        pids,
+        "the guest was restarted, not reset"
+    );
+    let status = host.virsh_ok("qemu-monitor-command --hmp fr1 'info status'");
+    assert!(status.contains("running"), "{status}");
+
+    // The rebooted guest is an ordinary running guest again: its next power-off is a
+    // shutdown, reported once, and only that.
+    host.virsh_ok("shutdown fr1");
+    expect_event(&mut events, "fr1", "Stopped Shutdown");
+    assert_eq!(host.domstate("fr1"), "shut off (shutdown)");
+    let seen = events.finish();
+    let about: Vec<&str> = seen
+        .lines()
+        .filter(|l| l.contains("event 'lifecycle' for domain 'fr1'"))
+        .collect();
+    assert_eq!(
+        about,
+        [
+            "event 'lifecycle' for domain 'fr1': Shutdown Finished after guest request",
+            "event 'lifecycle' for domain 'fr1': Stopped Shutdown",
+        ],
+        "{seen}"
+    );
+}
