@@ -224,7 +224,14 @@ fn reattach(inner: &Arc<Inner>, record: &StatusRecord, token: u64) -> Result<Rea
     };
     let powered_off = status.get("status").and_then(|s| s.as_str()) == Some("shutdown");
     let mut running = status.get("running").and_then(|r| r.as_bool()) == Some(true);
-    if powered_off && record.fake_reboot {
+    // A power-off the previous daemon saw may already have been answered with the
+    // reset (QEMU then waits in "prelaunch" for the resume).
+    let halted = powered_off || (record.got_shutdown && !running);
+    if record.fake_reboot && record.got_shutdown && running {
+        // The previous daemon finished the reboot but not its record.
+        found.got_shutdown = false;
+        found.fake_reboot = false;
+    } else if record.fake_reboot && halted {
         // The reboot asked of the previous daemon: the guest's power-off becomes a
         // reset, and the domain never leaves the running state.
         let resumed = found
