@@ -153,3 +153,50 @@ fn reboot_requested_before_a_daemon_restart_is_finished_by_the_next_daemon() {
         "{seen}"
     );
 }
+
+/// Without a pending reboot, a power-off that happened while no daemon ran is a
+/// shutdown the next daemon finishes: QEMU is stopped, not left paused.
+#[test]
+fn shutdown_while_no_daemon_ran_is_finished_by_the_next_daemon() {
+    let mut host = QemuHost::start();
+    host.define_guest("fs1");
+    let monitor = host.root().join("run/libvirt/qemu/fs1.monitor");
+    let mut finished_by_next_daemon = false;
+    for attempt in 1..=ATTEMPTS {
+        host.virsh_ok("start fs1");
+        host.wait_booted("fs1", attempt);
+        host.virsh_ok("shutdown fs1");
+        host.kill_daemon();
+        let powered_off = wait_until(BOOT_TIMEOUT, || poweroff_count(&host, "fs1") >= attempt);
+        assert!(powered_off, "the guest did not power off");
+        // Usually QEMU waits, powered off; should the dying daemon have seen the
+        // power-off, it already asked QEMU to quit.
+        let mut last = None;
+        let settled = wait_until(STATE_TIMEOUT, || {
+            last = qmp_status(&monitor);
+            last.as_deref() == Some("shutdown") || host.guest_pids().is_empty()
+        });
+        assert!(
+            settled,
+            "QEMU never reported the power-off (last: {last:?})"
+        );
+        let waiting = !host.guest_pids().is_empty();
+
+        host.start_daemon();
+        let stopped = wait_until(STATE_TIMEOUT, || {
+            host.domstate("fs1").starts_with("shut off")
+        });
+        assert!(stopped, "left as '{}'", host.domstate("fs1"));
+        let gone = wait_until(STATE_TIMEOUT, || host.guest_pids().is_empty());
+        assert!(gone, "QEMU still runs");
+        if waiting {
+            assert_eq!(host.domstate("fs1"), "shut off (shutdown)");
+            finished_by_next_daemon = true;
+            break;
+        }
+    }
+    assert!(
+        finished_by_next_daemon,
+        "in {ATTEMPTS} attempts the guest never powered off after the daemon was gone"
+    );
+}
