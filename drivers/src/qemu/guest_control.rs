@@ -31,13 +31,18 @@ impl Inner {
             };
             // As libvirt: a guest that must not reboot is shut down instead.
             run.fake_reboot = !matches!(obj.def.on_reboot.as_str(), "destroy" | "preserve");
-            (Arc::clone(&run.monitor), run.process.clone(), run.token)
+            let parts = (Arc::clone(&run.monitor), run.process.clone(), run.token);
+            // Recorded before the guest is asked: a daemon restarted before the
+            // guest powers off still turns its power-off into the reboot.
+            self.persist_status(obj);
+            parts
         };
         if let Err(e) = monitor.execute("system_powerdown", None) {
             let mut st = self.lock();
             if let Ok(obj) = st.get_mut(dom) {
                 if let Some(run) = obj.run.as_mut() {
                     run.fake_reboot = false;
+                    self.persist_status(obj);
                 }
             }
             return Err(QemuError::from(e).into());

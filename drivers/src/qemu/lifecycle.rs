@@ -86,11 +86,20 @@ impl Inner {
             let socket = self.paths.vnc_socket(&def.name);
             super::live_xml::use_vnc_socket(&mut def, &socket.display().to_string());
         }
+        // First, before anything is checked or allocated: the hook may create what
+        // the guest needs (the bridge its interface names, for one).
+        if let Err(e) = run_qemu_hook(self.hooks.as_ref(), &def, "prepare", "begin") {
+            self.mark_start_failed(uuid);
+            return Err(QemuError::from(e).into());
+        }
         let token = self.lock().allocate_token();
         self.in_flight.enter_start(token);
-        let launched = super::command::check_no_network_interfaces(&def)
-            .and_then(|_| super::tap::create_bridge_taps(&mut def))
-            .and_then(|_| self.launch(&def, flags, &source, token));
+        let prepared = super::command::check_no_network_interfaces(&def)
+            .and_then(|_| super::tap::create_bridge_taps(&mut def));
+        if prepared.is_err() {
+            let _ = run_qemu_hook(self.hooks.as_ref(), &def, "release", "end");
+        }
+        let launched = prepared.and_then(|_| self.launch(&def, flags, &source, token));
         match launched {
             Ok((process, monitor)) => {
                 let mut def = def;
@@ -114,12 +123,17 @@ impl Inner {
                     let _ = run_qemu_hook(hooks, &def, "stopped", "end");
                     let _ = run_qemu_hook(hooks, &def, "release", "end");
                 }
-                let mut st = self.lock();
-                if let Some(index) = st.find_by_uuid(uuid) {
-                    st.domains[index].reason = reason::SHUTOFF_FAILED;
-                }
+                self.mark_start_failed(uuid);
                 Err(err.into())
             }
+        }
+    }
+
+    /// The reason an inactive domain shows after a start that did not succeed.
+    fn mark_start_failed(&self, uuid: &Uuid) {
+        let mut st = self.lock();
+        if let Some(index) = st.find_by_uuid(uuid) {
+            st.domains[index].reason = reason::SHUTOFF_FAILED;
         }
     }
 
@@ -173,7 +187,6 @@ impl Inner {
             ("HOME".to_string(), paths.lib_dir.display().to_string()),
         ];
         let hooks = self.hooks.as_ref();
-        run_qemu_hook(hooks, def, "prepare", "begin")?;
         if let Err(e) = run_qemu_hook(hooks, def, "start", "begin") {
             let _ = run_qemu_hook(hooks, def, "release", "end");
             return Err(e.into());
@@ -346,6 +359,7 @@ impl Inner {
             monitor: self.paths.monitor_socket(&obj.def.name),
             started: run.started,
             got_shutdown: run.got_shutdown,
+            fake_reboot: run.fake_reboot,
             def: obj.def.clone(),
         };
         // A status file that cannot be written costs only the reason after a restart;

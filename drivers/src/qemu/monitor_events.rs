@@ -55,6 +55,7 @@ fn crash_response(on_crash: &str) -> CrashResponse {
 fn handle(inner: &Arc<Inner>, uuid: &Uuid, token: u64, ev: &QmpEvent) {
     let mut events: Vec<DomainEvent> = Vec::new();
     let mut follow_up = FollowUp::None;
+    let mut persist = false;
     let (monitor, process) = {
         let mut st = inner.lock();
         let Some(index) = st.find_by_uuid(uuid) else {
@@ -85,7 +86,9 @@ fn handle(inner: &Arc<Inner>, uuid: &Uuid, token: u64, ev: &QmpEvent) {
                 let preserve = action == "preserve";
                 let restart = run.fake_reboot || action == "restart";
                 if restart {
-                    run.fake_reboot = false;
+                    // The flag stays (in the status file too) until the reset is
+                    // done, so a daemon restarted in between still finishes it.
+                    persist = run.fake_reboot;
                     follow_up = FollowUp::ResetAndResume;
                 } else {
                     let guest = ev.data.get("guest").and_then(Value::as_bool);
@@ -135,6 +138,9 @@ fn handle(inner: &Arc<Inner>, uuid: &Uuid, token: u64, ev: &QmpEvent) {
             }
             _ => {}
         }
+        if persist {
+            inner.persist_status(obj);
+        }
         parts
     };
     inner.emit(events);
@@ -155,8 +161,14 @@ fn handle(inner: &Arc<Inner>, uuid: &Uuid, token: u64, ev: &QmpEvent) {
                     let mut st = inner.lock();
                     if let Some(index) = st.find_by_uuid(&uuid) {
                         if let Some(run) = st.domains[index].run.as_mut() {
-                            if run.token == token && reset.is_ok() {
-                                run.got_shutdown = false;
+                            if run.token == token {
+                                // Done (or failed for good): a later restart must
+                                // not turn the next power-off into another reboot.
+                                run.fake_reboot = false;
+                                if reset.is_ok() {
+                                    run.got_shutdown = false;
+                                }
+                                inner.persist_status(&st.domains[index]);
                             }
                         }
                     }

@@ -16,7 +16,7 @@ use super::qmp::Monitor;
 use super::state::{DomainObj, Running};
 use super::status::{read_status, StatusRecord};
 use super::{store, Inner};
-use crate::api::{reason, state};
+use crate::api::{event, reason, state};
 
 /// Definitions on disk already carry the qemu defaults; loading them must not probe
 /// QEMU binaries (that would slow every daemon start).
@@ -63,23 +63,29 @@ pub fn load_and_reconnect(inner: &Arc<Inner>) -> Vec<String> {
             }
         };
         match reattach(inner, &record, next_token) {
-            Ok((process, monitor, run_state)) => {
+            Ok(found) => {
                 let obj = &mut domains[index];
                 if obj.persistent {
                     obj.new_def = Some(std::mem::replace(&mut obj.def, record.def.clone()));
                 }
                 obj.id = record.id;
-                (obj.state, obj.reason) = run_state;
+                (obj.state, obj.reason) = found.run_state;
+                let process = found.process;
                 obj.run = Some(Running {
                     process: process.clone(),
-                    monitor,
+                    monitor: found.monitor,
                     token: next_token,
-                    expected_stop: None,
-                    got_shutdown: record.got_shutdown,
-                    fake_reboot: false,
+                    expected_stop: found.expected_stop,
+                    got_shutdown: found.got_shutdown,
+                    fake_reboot: found.fake_reboot,
                     started: record.started,
                     job: None,
                 });
+                if found.expected_stop.is_some() {
+                    // Finishing the shutdown the guest did while no daemon ran: the
+                    // exit watcher records the stop.
+                    let _ = process.signal(libc::SIGTERM);
+                }
                 revived.push((index, process, next_token));
             }
             Err(lost) => {
@@ -130,6 +136,16 @@ pub fn load_and_reconnect(inner: &Arc<Inner>) -> Vec<String> {
         st.last_id = last_id;
         st.next_token = next_token;
     }
+    {
+        // What reconnecting changed (a finished fake reboot, a new state) is what
+        // the next daemon must find.
+        let st = inner.lock();
+        for (uuid, _, _) in &watchers {
+            if let Some(index) = st.find_by_uuid(uuid) {
+                inner.persist_status(&st.domains[index]);
+            }
+        }
+    }
     for (uuid, token, process) in watchers {
         inner.spawn_exit_watcher(uuid, token, process);
     }
@@ -161,8 +177,17 @@ enum Lost {
     Refused,
 }
 
-/// A re-attached guest: its process, monitor and (state, reason).
-type Reattached = (GuestProcess, Arc<Monitor>, (state::DomainState, i32));
+/// A re-attached guest: its process and monitor, and what the driver knows of it.
+struct Reattached {
+    process: GuestProcess,
+    monitor: Arc<Monitor>,
+    run_state: (state::DomainState, i32),
+    got_shutdown: bool,
+    /// The fake reboot asked for is still to come (the guest has not powered off yet).
+    fake_reboot: bool,
+    /// The guest powered off while no daemon ran and is to be stopped now.
+    expected_stop: Option<(i32, i32)>,
+}
 
 /// Finds the process of a status record and reconnects its monitor.
 fn reattach(inner: &Arc<Inner>, record: &StatusRecord, token: u64) -> Result<Reattached, Lost> {
@@ -189,8 +214,44 @@ fn reattach(inner: &Arc<Inner>, record: &StatusRecord, token: u64) -> Result<Rea
         let _ = process.signal(libc::SIGKILL);
         return Err(Lost::Refused);
     }
-    let running = status.get("running").and_then(|r| r.as_bool()) == Some(true);
-    let run_state = if running {
+    let mut found = Reattached {
+        process,
+        monitor: Arc::new(monitor),
+        run_state: (state::PAUSED, reason::PAUSED_UNKNOWN),
+        got_shutdown: record.got_shutdown,
+        fake_reboot: record.fake_reboot,
+        expected_stop: None,
+    };
+    let powered_off = status.get("status").and_then(|s| s.as_str()) == Some("shutdown");
+    let mut running = status.get("running").and_then(|r| r.as_bool()) == Some(true);
+    // A power-off the previous daemon saw may already have been answered with the
+    // reset (QEMU then waits in "prelaunch" for the resume).
+    let halted = powered_off || (record.got_shutdown && !running);
+    if record.fake_reboot && record.got_shutdown && running {
+        // The previous daemon finished the reboot but not its record.
+        found.got_shutdown = false;
+        found.fake_reboot = false;
+    } else if record.fake_reboot && halted {
+        // The reboot asked of the previous daemon: the guest's power-off becomes a
+        // reset, and the domain never leaves the running state.
+        let resumed = found
+            .monitor
+            .execute("system_reset", None)
+            .and_then(|_| found.monitor.execute("cont", None));
+        if resumed.is_ok() {
+            running = true;
+            found.got_shutdown = false;
+            found.fake_reboot = false;
+        }
+    } else if powered_off && record.def.on_poweroff != "preserve" {
+        // The guest shut down while no daemon ran: the shutdown is finished.
+        found.got_shutdown = true;
+        found.fake_reboot = false;
+        found.expected_stop = Some((reason::SHUTOFF_SHUTDOWN, event::STOPPED_SHUTDOWN));
+        found.run_state = (state::SHUTDOWN, reason::SHUTDOWN_UNKNOWN);
+        return Ok(found);
+    }
+    found.run_state = if running {
         let recorded_running = record.state == state::RUNNING;
         (
             state::RUNNING,
@@ -211,7 +272,7 @@ fn reattach(inner: &Arc<Inner>, record: &StatusRecord, token: u64) -> Result<Rea
             },
         )
     };
-    Ok((process, Arc::new(monitor), run_state))
+    Ok(found)
 }
 
 /// Starts the autostart guests, once per host boot: the marker in the run dir (emptied

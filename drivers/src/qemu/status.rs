@@ -22,6 +22,9 @@ pub struct StatusRecord {
     pub started: u64,
     /// The guest powered off and the driver was about to stop it.
     pub got_shutdown: bool,
+    /// `virsh reboot` asked for a fake reboot that has not happened yet: a daemon
+    /// that finds the guest powered off finishes it (reset and resume).
+    pub fake_reboot: bool,
     pub def: DomainDef,
 }
 
@@ -42,6 +45,7 @@ pub fn write_status(path: &Path, record: &StatusRecord) -> Result<(), QemuError>
             ("id", record.id.to_string()),
             ("started", record.started.to_string()),
             ("shutdown", u8::from(record.got_shutdown).to_string()),
+            ("fakereboot", u8::from(record.fake_reboot).to_string()),
         ],
         &[monitor],
         &domain,
@@ -73,6 +77,7 @@ pub fn read_status(path: &Path) -> Result<StatusRecord, String> {
         monitor: PathBuf::from(monitor),
         started: u64::try_from(num("started")?).map_err(|e| e.to_string())?,
         got_shutdown: num("shutdown").unwrap_or(0) != 0,
+        fake_reboot: num("fakereboot").unwrap_or(0) != 0,
         def,
     })
 }
@@ -93,6 +98,7 @@ mod tests {
             monitor: PathBuf::from("/run/libvirt/qemu/s1 & co.monitor"),
             started: 1_700_000_000,
             got_shutdown: false,
+            fake_reboot: true,
             def,
         };
         let path = std::env::temp_dir().join(format!("qemu-status-{}.xml", std::process::id()));
