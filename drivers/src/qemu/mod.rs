@@ -33,6 +33,7 @@ pub mod qmp;
 mod reconnect;
 mod restore_hook;
 mod save_image;
+mod save_image_xml;
 mod state;
 mod status;
 mod store;
