@@ -80,7 +80,8 @@ impl Reference {
             .expect("spawn the real libvirtd");
         let reference = Reference { dir, child };
         let socket = reference.dir.path().join("sock/libvirt-sock");
-        let ready = wait_until(Duration::from_secs(60), || {
+        // Probing QEMU's capabilities on a fresh cache takes a while on a loaded machine.
+        let ready = wait_until(Duration::from_secs(180), || {
             UnixStream::connect(&socket).is_ok()
         });
         assert!(
@@ -300,8 +301,7 @@ fn save_images_move_between_our_daemon_and_libvirtd_9_0() {
 
     // Hop 2, ours: libvirt's paused image comes back paused; resumed, paused, saved.
     ours.restore(&image(2), &serial(1), &serial(2), &work);
-    let state = ours.domstate(&guest);
-    assert!(state.starts_with("paused"), "restored as '{state}'");
+    assert_eq!(ours.domstate(&guest), "paused (migrating)");
     ours.ok(&format!("resume {guest}"));
     assert_eq!(ours.domstate(&guest), "running (unpaused)");
     ours.ok(&format!("suspend {guest}"));
@@ -309,11 +309,7 @@ fn save_images_move_between_our_daemon_and_libvirtd_9_0() {
 
     // Hop 3, libvirtd 9.0: our paused image comes back paused; resumed and saved running.
     theirs.restore(&image(3), &serial(2), &serial(3), &work);
-    let state = theirs.domstate(&guest);
-    assert!(
-        state.starts_with("paused"),
-        "libvirtd 9.0 restored as '{state}'"
-    );
+    assert_eq!(theirs.domstate(&guest), "paused (migrating)");
     theirs.ok(&format!("resume {guest}"));
     theirs.ok(&format!("save {guest} {}", image(4).display()));
 

@@ -44,6 +44,8 @@ pub mod reason {
     pub const RUNNING_UNPAUSED: i32 = 5;
     pub const PAUSED_UNKNOWN: i32 = 0;
     pub const PAUSED_USER: i32 = 1;
+    /// Started from a saved image and left paused (libvirt's incoming-migration reason).
+    pub const PAUSED_MIGRATION: i32 = 2;
     /// Paused while its state is written out.
     pub const PAUSED_SAVE: i32 = 3;
     pub const SHUTDOWN_UNKNOWN: i32 = 0;

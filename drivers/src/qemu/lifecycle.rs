@@ -305,7 +305,11 @@ impl Inner {
             });
             if paused {
                 obj.state = state::PAUSED;
-                obj.reason = reason::PAUSED_USER;
+                obj.reason = if restored {
+                    reason::PAUSED_MIGRATION
+                } else {
+                    reason::PAUSED_USER
+                };
             } else {
                 obj.state = state::RUNNING;
                 obj.reason = if restored {
