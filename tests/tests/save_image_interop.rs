@@ -62,12 +62,13 @@ impl Reference {
              mount --bind {lib} /var/lib/libvirt || exit 1; \
              mount --bind {log} /var/log/libvirt || exit 1; \
              {accounts}printf '{qemu_conf}' >/etc/libvirt/qemu.conf; \
-             exec {libvirtd} -f {conf}",
+             exec {libvirtd} -f {conf} -p {pid}",
             lib = d.join("lib").display(),
             log = d.join("log").display(),
             accounts = qemu_accounts(d),
             libvirtd = libvirtd.display(),
             conf = d.join("libvirtd.conf").display(),
+            pid = d.join("libvirtd.pid").display(),
         );
         let child = Command::new(unshare)
             .args(["--mount", "--propagation", "private", "--", "sh", "-c"])
