@@ -14,6 +14,7 @@ use super::error::QemuError;
 use super::fsutil::remove_if_exists;
 use super::jobs::ActiveJob;
 use super::lifecycle::{check_flags, stop_process, StartSource};
+use super::restore_hook::check_same_guest;
 use super::save_image::{create_image, mark_complete, read_header, write_header};
 use super::Inner;
 use crate::api::{
@@ -191,6 +192,11 @@ impl Inner {
         let header = read_header(path)?;
         let xml = dxml.unwrap_or(&header.xml);
         let parsed = self.parse_def(xml)?;
+        if dxml.is_some() {
+            // The memory in the image only fits the guest it was saved from.
+            let saved = self.parse_def(&header.xml)?;
+            check_same_guest(&saved, &parsed, "the new definition")?;
+        }
         let def = self.filter_restore_def(&parsed, xml)?.unwrap_or(parsed);
         let uuid = def.uuid;
         self.lock().prepare_transient_start(def)?;
