@@ -7,7 +7,7 @@ mod qemu_support;
 
 use std::fs;
 
-use qemu_support::QemuHost;
+use qemu_support::{expect_event, listen_events, QemuHost};
 
 /// Adds a `<description>` to a domain XML.
 fn with_description(xml: &str, text: &str) -> String {
@@ -25,6 +25,7 @@ fn images_keep_their_xml_and_running_state() {
     host.virsh_ok("start k1");
     host.wait_booted("k1", 1);
     let image = host.root().join("var/lib/libvirt/qemu/save/k1.save");
+    let mut events = listen_events(&host);
 
     // Paused at managed save: back paused.
     host.virsh_ok("suspend k1");
@@ -46,6 +47,8 @@ fn images_keep_their_xml_and_running_state() {
         .contains("edited-after-save"));
     host.virsh_ok("start k1");
     assert_eq!(host.domstate("k1"), "paused (migrating)");
+    expect_event(&mut events, "k1", "Started Restored");
+    expect_event(&mut events, "k1", "Suspended Restored");
     assert!(!host.virsh_ok("dumpxml k1").contains("edited-after-save"));
     assert!(host
         .virsh_ok("dumpxml --inactive k1")

@@ -326,7 +326,12 @@ impl Inner {
             };
             let mut events = vec![obj.lifecycle_event(event::STARTED, detail)];
             if paused {
-                events.push(obj.lifecycle_event(event::SUSPENDED, event::SUSPENDED_PAUSED));
+                let detail = if flags & super::managed_save::PAUSED_BY_IMAGE != 0 {
+                    event::SUSPENDED_RESTORED
+                } else {
+                    event::SUSPENDED_PAUSED
+                };
+                events.push(obj.lifecycle_event(event::SUSPENDED, detail));
             }
             (obj.handle(), events)
         };

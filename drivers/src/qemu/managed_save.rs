@@ -203,10 +203,10 @@ impl Inner {
         let paused =
             flags & RESTORE_PAUSED != 0 || (!header.was_running && flags & RESTORE_RUNNING == 0);
         let start_flags = bypass
-            | if paused {
-                create_flags::START_PAUSED
-            } else {
-                0
+            | match (paused, flags & RESTORE_PAUSED != 0) {
+                (true, true) => create_flags::START_PAUSED,
+                (true, false) => create_flags::START_PAUSED | PAUSED_BY_IMAGE,
+                (false, _) => 0,
             };
         let result = self.start(
             &uuid,
@@ -267,6 +267,10 @@ const SAVE_BYPASS_CACHE: u32 = 1;
 /// `VIR_DOMAIN_SAVE_RUNNING` / `VIR_DOMAIN_SAVE_PAUSED` (restore flags).
 const RESTORE_RUNNING: u32 = 2;
 const RESTORE_PAUSED: u32 = 4;
+
+/// A start flag of ours only: the guest starts paused because its image says it was
+/// paused when saved (its Suspended event then says "restored", as libvirt's does).
+pub(super) const PAUSED_BY_IMAGE: u32 = 1 << 31;
 
 /// What the RUNNING / PAUSED flags of a save or restore ask for: run, stay paused,
 /// or (`None`) as the guest was when saved. Both at once is an error, as in libvirt.

@@ -10,6 +10,7 @@ use hooks::{consumes_output, HookDriver, Hooks};
 
 use super::error::QemuError;
 use super::lifecycle::StartSource;
+use super::managed_save::PAUSED_BY_IMAGE;
 use super::save_image::read_image;
 use super::Inner;
 use crate::api::{create_flags, DomainHandle, DomainRef, DriverResult};
@@ -55,10 +56,10 @@ impl Inner {
             Some(header) => {
                 let saved = self.parse_def(&header.xml)?;
                 check_owner(&persistent, &saved)?;
-                let paused = if header.was_running {
+                let paused = if header.was_running || flags & create_flags::START_PAUSED != 0 {
                     0
                 } else {
-                    create_flags::START_PAUSED
+                    create_flags::START_PAUSED | PAUSED_BY_IMAGE
                 };
                 (saved, header.xml, flags | paused, header.stream_offset)
             }
