@@ -2,6 +2,7 @@
 //! paused at managed save comes back paused, an edit of the persistent definition
 //! after the save does not change what is restored, and the XML and state in an image
 //! are read and replaced with managedsave-dumpxml/-define and save-image-dumpxml/-define.
+//! An incomplete managed save image is dropped at the next start, which boots.
 
 mod qemu_support;
 
@@ -113,4 +114,14 @@ fn images_keep_their_xml_and_running_state() {
     host.virsh_ok("shutdown k1");
     host.wait_state("k1", "shut off (shutdown)");
     assert_eq!(host.boot_count("k1"), 1, "the guest booted again");
+
+    // A managed save image a save never finished is dropped and the guest boots.
+    let mut partial = b"LibvirtQemudPart".to_vec();
+    partial.resize(4096, 0);
+    fs::write(&image, partial).expect("write partial image");
+    host.virsh_ok("start k1");
+    assert_eq!(host.domstate("k1"), "running (booted)");
+    assert!(!image.exists(), "the incomplete image was kept");
+    host.wait_booted("k1", 2);
+    host.virsh_ok("destroy k1");
 }

@@ -9,9 +9,10 @@ use std::sync::Arc;
 use hooks::{consumes_output, HookDriver, Hooks};
 
 use super::error::QemuError;
+use super::fsutil::remove_if_exists;
 use super::lifecycle::StartSource;
 use super::managed_save::PAUSED_BY_IMAGE;
-use super::save_image::read_image;
+use super::save_image::{is_incomplete, read_image};
 use super::Inner;
 use crate::api::{create_flags, DomainHandle, DomainRef, DriverResult};
 use crate::domain_xml::{DomainDef, FormatOptions};
@@ -44,13 +45,19 @@ impl Inner {
     /// are the image's (as saved, or as `managedsave-define` left them), filtered by
     /// the restore hook. That definition is the live one for this run only; the
     /// persistent one stays and is in effect again once the guest stops (or if the
-    /// start fails). An image of a bare migration stream runs the persistent one.
+    /// start fails). An image of a bare migration stream runs the persistent one; an
+    /// image a save never finished is removed and the guest boots, as in libvirt.
     pub(super) fn start_from_managed_save(
         self: &Arc<Self>,
         dom: &DomainRef,
         flags: u32,
         image: &Path,
     ) -> DriverResult<DomainHandle> {
+        if is_incomplete(image) {
+            tracing::warn!("Ignoring incomplete managed state {}", image.display());
+            remove_if_exists(image)?;
+            return self.start(&dom.uuid, flags, StartSource::Boot);
+        }
         let persistent = self.lock().get(dom)?.def.clone();
         let (saved, xml, flags, offset) = match read_image(image)? {
             Some(header) => {

@@ -162,11 +162,9 @@ fn open_error(path: &Path, e: std::io::Error) -> QemuError {
     QemuError::io("cannot open save image", path, e)
 }
 
-fn bad(path: &Path, why: String) -> QemuError {
-    QemuError::Failed(format!(
-        "cannot read save image '{}': {why}",
-        path.display()
-    ))
+/// libvirt's words, which do not name the file.
+fn bad(_path: &Path, why: String) -> QemuError {
+    QemuError::Failed(why)
 }
 
 /// Reads and checks the header of an image.
@@ -178,6 +176,16 @@ pub fn read_header(path: &Path) -> Result<SaveHeader, QemuError> {
 pub fn read_image(path: &Path) -> Result<Option<SaveHeader>, QemuError> {
     let mut file = File::open(path).map_err(|e| open_error(path, e))?;
     parse(&mut file).map_err(|why| bad(path, why))
+}
+
+/// An image a save did not finish (cut short or still marked partial): a start from
+/// a managed save drops it and boots, as libvirt does.
+pub fn is_incomplete(path: &Path) -> bool {
+    let mut header = [0u8; HEADER_LEN];
+    match File::open(path).and_then(|mut f| f.read_exact(&mut header)) {
+        Ok(()) => &header[..16] == PARTIAL,
+        Err(e) => e.kind() == std::io::ErrorKind::UnexpectedEof,
+    }
 }
 
 /// Replaces the XML (and, when given, the running state) of an existing image in
@@ -252,8 +260,10 @@ mod tests {
         );
         let partial = read_header(&path).expect_err("a partial image is refused");
         assert!(partial.to_string().contains("incomplete"), "{partial}");
+        assert!(is_incomplete(&path));
         mark_complete(&file, &path).expect("complete");
         let header = read_header(&path).expect("read");
+        assert!(!is_incomplete(&path));
         assert_eq!(header.xml, "<domain/>");
         assert!(header.was_running);
         assert_eq!(header.data_len as usize, 10 + PADDING);
