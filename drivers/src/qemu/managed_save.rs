@@ -2,7 +2,7 @@
 //! the process stops, and the next start restores from the image (`-incoming`).
 
 use std::fs;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -138,7 +138,7 @@ impl Inner {
                 (Ok(()), None) => {}
             }
             mark_complete(&image, &partial)?;
-            finish_image(&image, &partial, target)
+            finish_image(&image, &partial, target, bypass)
         });
         self.set_job(&dom.uuid, None);
         if let Err(e) = saved {
@@ -332,11 +332,23 @@ fn write_image(
     Ok((image, direct))
 }
 
-/// Makes the finished image durable and gives it its name.
-fn finish_image(image: &fs::File, partial: &Path, target: &Path) -> Result<(), QemuError> {
+/// Makes the finished image durable and gives it its name. `bypass`: what went
+/// through the page cache (the header, the completion mark) leaves it once on disk.
+fn finish_image(
+    image: &fs::File,
+    partial: &Path,
+    target: &Path,
+    bypass: bool,
+) -> Result<(), QemuError> {
     image
         .sync_all()
         .map_err(|e| QemuError::io("cannot write save image", partial, e))?;
+    if bypass {
+        // SAFETY: advice on a descriptor we own; it changes no memory of ours.
+        unsafe {
+            libc::posix_fadvise(image.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED);
+        }
+    }
     fs::rename(partial, target).map_err(|e| QemuError::io("cannot store save image", target, e))?;
     if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
         let _ = crate::fsutil::sync_dir(dir);

@@ -8,6 +8,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
@@ -174,15 +175,46 @@ pub fn read_header(path: &Path) -> Result<SaveHeader, QemuError> {
 
 /// Like [`read_header`], but a bare migration stream is `Ok(None)` rather than an error.
 pub fn read_image(path: &Path) -> Result<Option<SaveHeader>, QemuError> {
-    let mut file = File::open(path).map_err(|e| open_error(path, e))?;
-    parse(&mut file).map_err(|why| bad(path, why))
+    let mut file = open_header(path).map_err(|e| open_error(path, e))?;
+    let parsed = parse(&mut file);
+    forget_header(&file);
+    parsed.map_err(|why| bad(path, why))
+}
+
+/// Opens an image to read its header only: without read-ahead, so the guest memory
+/// after it stays out of the page cache (a restore may bypass the cache).
+fn open_header(path: &Path) -> std::io::Result<File> {
+    let file = File::open(path)?;
+    // SAFETY: advice on a descriptor we own; it changes no memory of ours.
+    unsafe {
+        libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_RANDOM);
+    }
+    Ok(file)
+}
+
+/// Drops the header's pages, read once, from the page cache.
+fn forget_header(file: &File) {
+    // SAFETY: as above.
+    unsafe {
+        libc::posix_fadvise(
+            file.as_raw_fd(),
+            0,
+            (HEADER_LEN + MAX_DATA_LEN) as libc::off_t,
+            libc::POSIX_FADV_DONTNEED,
+        );
+    }
 }
 
 /// An image a save did not finish (cut short or still marked partial): a start from
 /// a managed save drops it and boots, as libvirt does.
 pub fn is_incomplete(path: &Path) -> bool {
     let mut header = [0u8; HEADER_LEN];
-    match File::open(path).and_then(|mut f| f.read_exact(&mut header)) {
+    let read = open_header(path).and_then(|mut f| {
+        let read = f.read_exact(&mut header);
+        forget_header(&f);
+        read
+    });
+    match read {
         Ok(()) => &header[..16] == PARTIAL,
         Err(e) => e.kind() == std::io::ErrorKind::UnexpectedEof,
     }
