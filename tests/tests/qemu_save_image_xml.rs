@@ -86,6 +86,12 @@ fn images_keep_their_xml_and_running_state() {
     assert!(host.virsh_ok("dumpxml k1").contains("from-define"));
     host.virsh_ok("resume k1");
 
+    // managedsave --paused: a running guest is to come back paused.
+    host.virsh_ok("managedsave --paused k1");
+    host.virsh_ok("start k1");
+    assert_eq!(host.domstate("k1"), "paused (migrating)");
+    host.virsh_ok("resume k1");
+
     // The same through a file: save-image-define, then restore --running overrides
     // the paused state stored in the image.
     let file = host.root().join("k1.img");
