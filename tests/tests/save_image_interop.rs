@@ -1,8 +1,9 @@
 //! Save images are interchangeable with libvirtd 9.0: one guest is saved by our daemon
 //! and restored by the real libvirtd 9.0 (its qemu driver, in a private mount
 //! namespace), saved there and restored by ours, and so on, running and paused at
-//! save in both directions. The guest keeps running through every hop without booting
-//! again, and a guest paused at save comes back paused.
+//! save in both directions, then as managed save images handed from one daemon's
+//! save directory to the other's. The guest keeps running through every hop without
+//! booting again, and a guest paused at save comes back paused.
 //!
 //! Each restore passes the image's own XML (read with `save-image-dumpxml` from the
 //! daemon about to restore it) with only the serial log moved to a fresh file: libvirt
@@ -314,9 +315,31 @@ fn save_images_move_between_our_daemon_and_libvirtd_9_0() {
     theirs.ok(&format!("resume {guest}"));
     theirs.ok(&format!("save {guest} {}", image(4).display()));
 
-    // Hop 4, ours: running again; the guest answers the power button, never rebooted.
+    // Hop 4, ours: running again.
     ours.restore(&image(4), &serial(3), &serial(4), &work);
     assert_eq!(ours.domstate(&guest), "running (restored)");
+
+    // Hops 5 and 6: managed save images, moved between the daemons' save
+    // directories, are what `start` restores on the other side.
+    let our_image = work.join(format!("var/lib/libvirt/qemu/save/{guest}.save"));
+    let their_image = reference
+        .dir
+        .path()
+        .join(format!("lib/qemu/save/{guest}.save"));
+    let definition = work.join(format!("{guest}.defined.xml"));
+    fs::write(&definition, ours.ok(&format!("dumpxml --inactive {guest}")))
+        .expect("write definition");
+    theirs.ok(&format!("define {}", definition.display()));
+    ours.ok(&format!("managedsave {guest}"));
+    fs::copy(&our_image, &their_image).expect("hand our managed save image over");
+    theirs.ok(&format!("start {guest}"));
+    assert_eq!(theirs.domstate(&guest), "running (restored)");
+    theirs.ok(&format!("managedsave {guest}"));
+    fs::copy(&their_image, &our_image).expect("hand libvirt's managed save image over");
+    ours.ok(&format!("start {guest}"));
+    assert_eq!(ours.domstate(&guest), "running (restored)");
+
+    // The guest answers the power button, never rebooted.
     ours.ok(&format!("shutdown {guest}"));
     let off = wait_until(STATE_TIMEOUT, || {
         ours.domstate(&guest).starts_with("shut off")
