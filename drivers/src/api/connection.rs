@@ -253,6 +253,27 @@ pub trait Connection: Send + Sync {
     fn restore(&self, _from: &str, _dxml: Option<&str>, _flags: u32) -> DriverResult<()> {
         Err(DriverError::no_support("virDomainRestoreFlags"))
     }
+    /// `virDomainSaveImageGetXMLDesc`: the domain XML stored in a save image.
+    fn save_image_xml(&self, _file: &str, _flags: u32) -> DriverResult<String> {
+        Err(DriverError::no_support("virDomainSaveImageGetXMLDesc"))
+    }
+    /// `virDomainSaveImageDefineXML`: replaces the XML (and running state) in an image.
+    fn save_image_define(&self, _file: &str, _dxml: &str, _flags: u32) -> DriverResult<()> {
+        Err(DriverError::no_support("virDomainSaveImageDefineXML"))
+    }
+    /// `virDomainManagedSaveGetXMLDesc`: the XML in the domain's managed save image.
+    fn managed_save_xml(&self, _dom: &DomainRef, _flags: u32) -> DriverResult<String> {
+        Err(DriverError::no_support("virDomainManagedSaveGetXMLDesc"))
+    }
+    /// `virDomainManagedSaveDefineXML`: replaces the XML (and running state) in it.
+    fn managed_save_define(
+        &self,
+        _dom: &DomainRef,
+        _dxml: Option<&str>,
+        _flags: u32,
+    ) -> DriverResult<()> {
+        Err(DriverError::no_support("virDomainManagedSaveDefineXML"))
+    }
     /// `virDomainSetMemoryFlags` (KiB; `virDomainSetMemory` is flags 0).
     fn set_memory_flags(&self, _dom: &DomainRef, _kib: u64, _flags: u32) -> DriverResult<()> {
         Err(DriverError::no_support("virDomainSetMemoryFlags"))

@@ -44,6 +44,8 @@ pub mod reason {
     pub const RUNNING_UNPAUSED: i32 = 5;
     pub const PAUSED_UNKNOWN: i32 = 0;
     pub const PAUSED_USER: i32 = 1;
+    /// Started from a saved image and left paused (libvirt's incoming-migration reason).
+    pub const PAUSED_MIGRATION: i32 = 2;
     /// Paused while its state is written out.
     pub const PAUSED_SAVE: i32 = 3;
     pub const SHUTDOWN_UNKNOWN: i32 = 0;
@@ -78,6 +80,8 @@ pub mod event {
     pub const STARTED_BOOTED: i32 = 0;
     pub const STARTED_RESTORED: i32 = 2;
     pub const SUSPENDED_PAUSED: i32 = 0;
+    /// Restored from an image of a guest that was paused when saved.
+    pub const SUSPENDED_RESTORED: i32 = 4;
     pub const RESUMED_UNPAUSED: i32 = 0;
     pub const STOPPED_SHUTDOWN: i32 = 0;
     pub const STOPPED_DESTROYED: i32 = 1;

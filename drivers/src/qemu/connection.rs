@@ -274,6 +274,27 @@ impl Connection for QemuConnection {
         self.inner.restore(from, dxml, flags)
     }
 
+    fn save_image_xml(&self, file: &str, flags: u32) -> DriverResult<String> {
+        self.inner.save_image_xml(file, flags)
+    }
+
+    fn save_image_define(&self, file: &str, dxml: &str, flags: u32) -> DriverResult<()> {
+        self.inner.save_image_define(file, dxml, flags)
+    }
+
+    fn managed_save_xml(&self, dom: &DomainRef, flags: u32) -> DriverResult<String> {
+        self.inner.managed_save_xml(dom, flags)
+    }
+
+    fn managed_save_define(
+        &self,
+        dom: &DomainRef,
+        dxml: Option<&str>,
+        flags: u32,
+    ) -> DriverResult<()> {
+        self.inner.managed_save_define(dom, dxml, flags)
+    }
+
     fn set_memory_flags(&self, dom: &DomainRef, kib: u64, flags: u32) -> DriverResult<()> {
         self.inner.set_memory(dom, kib, flags)
     }

@@ -319,7 +319,11 @@ impl Inner {
             });
             if paused {
                 obj.state = state::PAUSED;
-                obj.reason = reason::PAUSED_USER;
+                obj.reason = if restored {
+                    reason::PAUSED_MIGRATION
+                } else {
+                    reason::PAUSED_USER
+                };
             } else {
                 obj.state = state::RUNNING;
                 obj.reason = if restored {
@@ -336,7 +340,12 @@ impl Inner {
             };
             let mut events = vec![obj.lifecycle_event(event::STARTED, detail)];
             if paused {
-                events.push(obj.lifecycle_event(event::SUSPENDED, event::SUSPENDED_PAUSED));
+                let detail = if flags & super::managed_save::PAUSED_BY_IMAGE != 0 {
+                    event::SUSPENDED_RESTORED
+                } else {
+                    event::SUSPENDED_PAUSED
+                };
+                events.push(obj.lifecycle_event(event::SUSPENDED, detail));
             }
             (obj.handle(), events)
         };

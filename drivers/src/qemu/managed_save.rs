@@ -2,7 +2,7 @@
 //! the process stops, and the next start restores from the image (`-incoming`).
 
 use std::fs;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -14,7 +14,8 @@ use super::error::QemuError;
 use super::fsutil::remove_if_exists;
 use super::jobs::ActiveJob;
 use super::lifecycle::{check_flags, stop_process, StartSource};
-use super::save_image::{create_image, read_header, write_header};
+use super::restore_hook::check_same_guest;
+use super::save_image::{create_image, mark_complete, read_header, write_header};
 use super::Inner;
 use crate::api::{
     create_flags, event, job_operation, reason, state, DomainHandle, DomainRef, DriverError,
@@ -24,8 +25,8 @@ use crate::domain_list::StartFrom;
 
 impl Inner {
     pub(super) fn managed_save(&self, dom: &DomainRef, flags: u32) -> DriverResult<()> {
-        // Running and paused are accepted; the image is the same.
         check_flags(flags, 0x7, "qemuDomainManagedSave")?;
+        let state_after = state_after_restore(flags)?;
         let job = self.job_of(&dom.uuid).ok_or_else(|| {
             DriverError::no_domain_uuid(crate::api::domains::QEMU, &dom.uuid, &dom.name)
         })?;
@@ -46,7 +47,7 @@ impl Inner {
         self.save_guest(
             dom,
             &saves.image(&name),
-            false,
+            state_after,
             flags & SAVE_BYPASS_CACHE != 0,
         )
     }
@@ -60,6 +61,7 @@ impl Inner {
         flags: u32,
     ) -> DriverResult<()> {
         check_flags(flags, 0x7, "qemuDomainSaveFlags")?;
+        let state_after = state_after_restore(flags)?;
         if dxml.is_some() {
             return Err(QemuError::Unsupported(
                 "changing the domain XML while saving is not supported".into(),
@@ -70,18 +72,23 @@ impl Inner {
             DriverError::no_domain_uuid(crate::api::domains::QEMU, &dom.uuid, &dom.name)
         })?;
         let _job = super::jobs::lock_job_bounded(&job)?;
-        self.save_guest(dom, Path::new(to), true, flags & SAVE_BYPASS_CACHE != 0)
+        self.save_guest(
+            dom,
+            Path::new(to),
+            state_after,
+            flags & SAVE_BYPASS_CACHE != 0,
+        )
     }
 
-    /// Pauses the guest, migrates its state into `target` (after a header with its XML
-    /// when `with_header`), then stops it with reason "saved". On failure the guest
-    /// runs on as before. `bypass`: written with direct I/O. The caller holds the
-    /// domain's job.
+    /// Pauses the guest, migrates its state into `target` after a header with its XML
+    /// and whether it is to run once restored (`state_after`, or as it is now), then
+    /// stops it with reason "saved". On failure the guest runs on as before. `bypass`:
+    /// written with direct I/O. The caller holds the domain's job.
     fn save_guest(
         &self,
         dom: &DomainRef,
         target: &Path,
-        with_header: bool,
+        state_after: Option<bool>,
         bypass: bool,
     ) -> DriverResult<()> {
         let (monitor, process, token, live_xml) = {
@@ -112,11 +119,9 @@ impl Inner {
             previous
         };
         let was_running = previous.0 == state::RUNNING;
+        let run_after = state_after.unwrap_or(was_running);
         let saved = write_image(&monitor, target, &partial, bypass, |image| {
-            if with_header {
-                write_header(image, &partial, &live_xml, was_running)?;
-            }
-            Ok(())
+            write_header(image, &partial, &live_xml, run_after)
         })
         .and_then(|(image, direct)| {
             let migrated = wait_migration(
@@ -132,7 +137,8 @@ impl Inner {
                 (Ok(()), Some(direct)) => direct.finish().map(|_| ())?,
                 (Ok(()), None) => {}
             }
-            finish_image(&image, &partial, target)
+            mark_complete(&image, &partial)?;
+            finish_image(&image, &partial, target, bypass)
         });
         self.set_job(&dom.uuid, None);
         if let Err(e) = saved {
@@ -176,6 +182,7 @@ impl Inner {
     ) -> DriverResult<()> {
         // Bypass-cache, running and paused.
         check_flags(flags, 0x7, "qemuDomainRestoreFlags")?;
+        state_after_restore(flags)?;
         let bypass = if flags & SAVE_BYPASS_CACHE != 0 {
             create_flags::BYPASS_CACHE
         } else {
@@ -185,16 +192,21 @@ impl Inner {
         let header = read_header(path)?;
         let xml = dxml.unwrap_or(&header.xml);
         let parsed = self.parse_def(xml)?;
+        if dxml.is_some() {
+            // The memory in the image only fits the guest it was saved from.
+            let saved = self.parse_def(&header.xml)?;
+            check_same_guest(&saved, &parsed, "the new definition")?;
+        }
         let def = self.filter_restore_def(&parsed, xml)?.unwrap_or(parsed);
         let uuid = def.uuid;
         self.lock().prepare_transient_start(def)?;
         let paused =
             flags & RESTORE_PAUSED != 0 || (!header.was_running && flags & RESTORE_RUNNING == 0);
         let start_flags = bypass
-            | if paused {
-                create_flags::START_PAUSED
-            } else {
-                0
+            | match (paused, flags & RESTORE_PAUSED != 0) {
+                (true, true) => create_flags::START_PAUSED,
+                (true, false) => create_flags::START_PAUSED | PAUSED_BY_IMAGE,
+                (false, _) => 0,
             };
         let result = self.start(
             &uuid,
@@ -256,6 +268,24 @@ const SAVE_BYPASS_CACHE: u32 = 1;
 const RESTORE_RUNNING: u32 = 2;
 const RESTORE_PAUSED: u32 = 4;
 
+/// A start flag of ours only: the guest starts paused because its image says it was
+/// paused when saved (its Suspended event then says "restored", as libvirt's does).
+pub(super) const PAUSED_BY_IMAGE: u32 = 1 << 31;
+
+/// What the RUNNING / PAUSED flags of a save or restore ask for: run, stay paused,
+/// or (`None`) as the guest was when saved. Both at once is an error, as in libvirt.
+pub(super) fn state_after_restore(flags: u32) -> DriverResult<Option<bool>> {
+    match (flags & RESTORE_RUNNING != 0, flags & RESTORE_PAUSED != 0) {
+        (true, true) => Err(DriverError::invalid_arg(
+            "Flags 'VIR_DOMAIN_SAVE_RUNNING' and 'VIR_DOMAIN_SAVE_PAUSED' are mutually exclusive",
+        )
+        .in_domain(crate::api::domains::QEMU)),
+        (true, false) => Ok(Some(true)),
+        (false, true) => Ok(Some(false)),
+        (false, false) => Ok(None),
+    }
+}
+
 /// The name under which QEMU holds the descriptor of the image being written.
 const SAVE_FD_NAME: &str = "libvirt-save";
 
@@ -302,11 +332,23 @@ fn write_image(
     Ok((image, direct))
 }
 
-/// Makes the finished image durable and gives it its name.
-fn finish_image(image: &fs::File, partial: &Path, target: &Path) -> Result<(), QemuError> {
+/// Makes the finished image durable and gives it its name. `bypass`: what went
+/// through the page cache (the header, the completion mark) leaves it once on disk.
+fn finish_image(
+    image: &fs::File,
+    partial: &Path,
+    target: &Path,
+    bypass: bool,
+) -> Result<(), QemuError> {
     image
         .sync_all()
         .map_err(|e| QemuError::io("cannot write save image", partial, e))?;
+    if bypass {
+        // SAFETY: advice on a descriptor we own; it changes no memory of ours.
+        unsafe {
+            libc::posix_fadvise(image.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED);
+        }
+    }
     fs::rename(partial, target).map_err(|e| QemuError::io("cannot store save image", target, e))?;
     if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
         let _ = crate::fsutil::sync_dir(dir);

@@ -34,6 +34,7 @@ pub mod qmp;
 mod reconnect;
 mod restore_hook;
 mod save_image;
+mod save_image_xml;
 mod scheduler;
 mod state;
 mod status;

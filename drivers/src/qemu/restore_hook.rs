@@ -9,9 +9,12 @@ use std::sync::Arc;
 use hooks::{consumes_output, HookDriver, Hooks};
 
 use super::error::QemuError;
+use super::fsutil::remove_if_exists;
 use super::lifecycle::StartSource;
+use super::managed_save::PAUSED_BY_IMAGE;
+use super::save_image::{is_incomplete, read_image};
 use super::Inner;
-use crate::api::{DomainHandle, DomainRef, DriverResult};
+use crate::api::{create_flags, DomainHandle, DomainRef, DriverResult};
 use crate::domain_xml::{DomainDef, FormatOptions};
 
 const RESTORE: &str = "restore";
@@ -34,42 +37,66 @@ impl Inner {
                 err.message
             ))
         })?;
-        check_same_guest(saved, &filtered)?;
+        check_same_guest(saved, &filtered, "the restore hook")?;
         Ok(Some(filtered))
     }
 
-    /// Starts `dom` from its managed save `image`, after the restore hook. A definition
-    /// the hook rewrote is the live one for this run only; the persistent one stays
-    /// and is in effect again once the guest stops (or if the start fails).
+    /// Starts `dom` from its managed save `image`: the definition and the running state
+    /// are the image's (as saved, or as `managedsave-define` left them), filtered by
+    /// the restore hook. That definition is the live one for this run only; the
+    /// persistent one stays and is in effect again once the guest stops (or if the
+    /// start fails). An image of a bare migration stream runs the persistent one; an
+    /// image a save never finished is removed and the guest boots, as in libvirt.
     pub(super) fn start_from_managed_save(
         self: &Arc<Self>,
         dom: &DomainRef,
         flags: u32,
         image: &Path,
     ) -> DriverResult<DomainHandle> {
-        let saved = self.lock().get(dom)?.def.clone();
-        let xml = saved.to_xml(FormatOptions {
-            id: None,
-            secure: true,
-        });
-        let filtered = self.filter_restore_def(&saved, &xml)?;
-        let swapped = match filtered {
-            Some(live) => {
-                let mut st = self.lock();
-                let obj = st.get_mut(dom)?;
-                if obj.is_active() {
-                    return Err(QemuError::InvalidState("domain is already running".into()).into());
-                }
+        if is_incomplete(image) {
+            tracing::warn!("Ignoring incomplete managed state {}", image.display());
+            remove_if_exists(image)?;
+            return self.start(&dom.uuid, flags, StartSource::Boot);
+        }
+        let persistent = self.lock().get(dom)?.def.clone();
+        let (saved, xml, flags, offset) = match read_image(image)? {
+            Some(header) => {
+                let saved = self.parse_def(&header.xml)?;
+                check_owner(&persistent, &saved)?;
+                let paused = if header.was_running || flags & create_flags::START_PAUSED != 0 {
+                    0
+                } else {
+                    create_flags::START_PAUSED | PAUSED_BY_IMAGE
+                };
+                (saved, header.xml, flags | paused, header.stream_offset)
+            }
+            None => {
+                let xml = persistent.to_xml(FormatOptions {
+                    id: None,
+                    secure: true,
+                });
+                (persistent, xml, flags, 0)
+            }
+        };
+        let live = self.filter_restore_def(&saved, &xml)?.unwrap_or(saved);
+        let swapped = {
+            let mut st = self.lock();
+            let obj = st.get_mut(dom)?;
+            if obj.is_active() {
+                return Err(QemuError::InvalidState("domain is already running".into()).into());
+            }
+            if obj.def == live {
+                false
+            } else {
                 let persistent = std::mem::replace(&mut obj.def, live);
                 obj.new_def = Some(persistent);
                 true
             }
-            None => false,
         };
         let result = self.start(
             &dom.uuid,
             flags,
-            StartSource::Restore(image.to_path_buf(), 0),
+            StartSource::Restore(image.to_path_buf(), offset),
         );
         if result.is_err() && swapped {
             let mut st = self.lock();
@@ -111,13 +138,32 @@ fn run_restore_hook(
     Ok(output.filter(|text| !text.trim().is_empty()))
 }
 
+/// A managed save image belongs to the domain it is stored for, as libvirt checks.
+fn check_owner(domain: &DomainDef, saved: &DomainDef) -> Result<(), QemuError> {
+    if domain.name == saved.name && domain.uuid == saved.uuid {
+        return Ok(());
+    }
+    Err(QemuError::Failed(format!(
+        "cannot restore domain '{}' uuid {} from a file which belongs to domain '{}' uuid {}",
+        domain.name,
+        crate::api::format_uuid(&domain.uuid),
+        saved.name,
+        crate::api::format_uuid(&saved.uuid)
+    )))
+}
+
 /// The saved memory image only fits a guest with the same identity and the same
 /// virtual hardware size; what a hook may change is the rest (descriptions, disk
 /// paths on the host, metadata).
-fn check_same_guest(saved: &DomainDef, filtered: &DomainDef) -> Result<(), QemuError> {
+/// `changer` names what supplied the new definition in the error.
+pub(super) fn check_same_guest(
+    saved: &DomainDef,
+    filtered: &DomainDef,
+    changer: &str,
+) -> Result<(), QemuError> {
     let mismatch = |what: &str, source: String, target: String| {
         Err(QemuError::Unsupported(format!(
-            "the restore hook changed the guest's {what}: target '{target}' does not match source '{source}'"
+            "{changer} changed the guest's {what}: target '{target}' does not match source '{source}'"
         )))
     };
     if filtered.name != saved.name {
@@ -190,21 +236,25 @@ mod tests {
         parse_domain_xml(&xml, &ParseOptions::default()).expect("test definition parses")
     }
 
+    fn check_same_guest_hook(saved: &DomainDef, filtered: &DomainDef) -> Result<(), QemuError> {
+        check_same_guest(saved, filtered, "the restore hook")
+    }
+
     #[test]
     fn a_changed_description_is_the_same_guest() {
         let saved = def("g", 131072, "before");
-        assert!(check_same_guest(&saved, &def("g", 131072, "after")).is_ok());
+        assert!(check_same_guest_hook(&saved, &def("g", 131072, "after")).is_ok());
     }
 
     #[test]
     fn a_renamed_or_resized_guest_is_refused() {
         let saved = def("g", 131072, "d");
-        let renamed = check_same_guest(&saved, &def("other", 131072, "d"))
+        let renamed = check_same_guest_hook(&saved, &def("other", 131072, "d"))
             .expect_err("a renamed guest must be refused")
             .to_string();
         assert!(renamed.contains("name"), "{renamed}");
         assert!(renamed.contains("'other'"), "{renamed}");
-        let resized = check_same_guest(&saved, &def("g", 65536, "d"))
+        let resized = check_same_guest_hook(&saved, &def("g", 65536, "d"))
             .expect_err("a resized guest must be refused")
             .to_string();
         assert!(resized.contains("maximum memory"), "{resized}");

@@ -241,8 +241,8 @@ procedure_table! {
     232 DOMAIN_SAVE_FLAGS "virDomainSaveFlags" Domain Low None deny serve DomainSaveFlags(DomainSaveFlagsArgs => ());
     233 DOMAIN_RESTORE_FLAGS "virDomainRestoreFlags" Domain Low None deny serve DomainRestoreFlags(DomainRestoreFlagsArgs => ());
     234 DOMAIN_DESTROY_FLAGS "virDomainDestroyFlags" Domain High None deny serve DomainDestroyFlags(DomainDestroyFlagsArgs => ());
-    235 DOMAIN_SAVE_IMAGE_GET_XML_DESC "virDomainSaveImageGetXMLDesc" Domain High None deny untyped;
-    236 DOMAIN_SAVE_IMAGE_DEFINE_XML "virDomainSaveImageDefineXML" Domain High None deny untyped;
+    235 DOMAIN_SAVE_IMAGE_GET_XML_DESC "virDomainSaveImageGetXMLDesc" Domain High None deny serve DomainSaveImageGetXmlDesc(DomainSaveImageGetXmlDescArgs => DomainSaveImageGetXmlDescRet);
+    236 DOMAIN_SAVE_IMAGE_DEFINE_XML "virDomainSaveImageDefineXML" Domain High None deny serve DomainSaveImageDefineXml(DomainSaveImageDefineXmlArgs => ());
     237 DOMAIN_BLOCK_JOB_ABORT "virDomainBlockJobAbort" Domain Low None deny untyped;
     238 DOMAIN_GET_BLOCK_JOB_INFO "virDomainGetBlockJobInfo" Domain Low None allow untyped;
     239 DOMAIN_BLOCK_JOB_SET_SPEED "virDomainBlockJobSetSpeed" Domain Low None deny untyped;
@@ -394,8 +394,8 @@ procedure_table! {
     385 DOMAIN_EVENT_BLOCK_THRESHOLD "virDomainEventBlockThreshold" Domain Low None allow event(DomainEventBlockThresholdMsg);
     386 DOMAIN_SET_BLOCK_THRESHOLD "virDomainSetBlockThreshold" Domain Low None deny untyped;
     387 DOMAIN_MIGRATE_GET_MAX_DOWNTIME "virDomainMigrateGetMaxDowntime" Domain Low None allow untyped;
-    388 DOMAIN_MANAGED_SAVE_GET_XML_DESC "virDomainManagedSaveGetXMLDesc" Domain Low None deny_if(flags & 0x1, secure) untyped;
-    389 DOMAIN_MANAGED_SAVE_DEFINE_XML "virDomainManagedSaveDefineXML" Domain Low None deny untyped;
+    388 DOMAIN_MANAGED_SAVE_GET_XML_DESC "virDomainManagedSaveGetXMLDesc" Domain Low None deny_if(flags & 0x1, secure) serve DomainManagedSaveGetXmlDesc(DomainManagedSaveGetXmlDescArgs => DomainManagedSaveGetXmlDescRet);
+    389 DOMAIN_MANAGED_SAVE_DEFINE_XML "virDomainManagedSaveDefineXML" Domain Low None deny serve DomainManagedSaveDefineXml(DomainManagedSaveDefineXmlArgs => ());
     390 DOMAIN_SET_LIFECYCLE_ACTION "virDomainSetLifecycleAction" Domain Low None deny untyped;
     391 STORAGE_POOL_LOOKUP_BY_TARGET_PATH "virStoragePoolLookupByTargetPath" Storage High None allow untyped;
     392 DOMAIN_DETACH_DEVICE_ALIAS "virDomainDetachDeviceAlias" Domain Low None deny untyped;

@@ -13,6 +13,7 @@ pub mod limits;
 mod network;
 mod node;
 mod objects;
+mod save_image;
 mod storage;
 
 pub use chars::CharArray;
@@ -25,4 +26,5 @@ pub use events::*;
 pub use network::*;
 pub use node::*;
 pub use objects::*;
+pub use save_image::*;
 pub use storage::*;

@@ -6,8 +6,11 @@ use std::sync::Arc;
 use drivers::api::Connection;
 use protocol::header::Header;
 use protocol::remote::{
-    DomainManagedSaveArgs, DomainManagedSaveRemoveArgs, DomainRestoreArgs, DomainRestoreFlagsArgs,
-    DomainSaveArgs, DomainSaveFlagsArgs, DomainSetMemoryArgs, DomainSetMemoryFlagsArgs,
+    DomainManagedSaveArgs, DomainManagedSaveDefineXmlArgs, DomainManagedSaveGetXmlDescArgs,
+    DomainManagedSaveGetXmlDescRet, DomainManagedSaveRemoveArgs, DomainRestoreArgs,
+    DomainRestoreFlagsArgs, DomainSaveArgs, DomainSaveFlagsArgs, DomainSaveImageDefineXmlArgs,
+    DomainSaveImageGetXmlDescArgs, DomainSaveImageGetXmlDescRet, DomainSetMemoryArgs,
+    DomainSetMemoryFlagsArgs,
 };
 
 use super::{dom_ref, drv, job, Action};
@@ -57,6 +60,52 @@ pub fn domain_restore_flags(
     let c = c.clone();
     job(h, move || {
         drv(c.restore(&a.from, a.dxml.as_deref(), a.flags))
+    })
+}
+
+/// The XML in a save image: reading the file waits on the disk, so it is a job.
+pub fn domain_save_image_get_xml_desc(
+    c: &Arc<dyn Connection>,
+    h: &Header,
+    a: DomainSaveImageGetXmlDescArgs,
+) -> Action {
+    let c = c.clone();
+    job(h, move || {
+        drv(c.save_image_xml(&a.file, a.flags)).map(|xml| DomainSaveImageGetXmlDescRet { xml })
+    })
+}
+
+pub fn domain_save_image_define_xml(
+    c: &Arc<dyn Connection>,
+    h: &Header,
+    a: DomainSaveImageDefineXmlArgs,
+) -> Action {
+    let c = c.clone();
+    job(h, move || {
+        drv(c.save_image_define(&a.file, &a.dxml, a.flags))
+    })
+}
+
+pub fn domain_managed_save_get_xml_desc(
+    c: &Arc<dyn Connection>,
+    h: &Header,
+    a: DomainManagedSaveGetXmlDescArgs,
+) -> Action {
+    let c = c.clone();
+    job(h, move || {
+        drv(c.managed_save_xml(&dom_ref(&a.dom), a.flags))
+            .map(|xml| DomainManagedSaveGetXmlDescRet { xml })
+    })
+}
+
+pub fn domain_managed_save_define_xml(
+    c: &Arc<dyn Connection>,
+    h: &Header,
+    a: DomainManagedSaveDefineXmlArgs,
+) -> Action {
+    let c = c.clone();
+    job(h, move || {
+        drv(c.managed_save_define(&dom_ref(&a.dom), a.dxml.as_deref(), a.flags))
     })
 }
 
