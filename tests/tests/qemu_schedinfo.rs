@@ -3,173 +3,17 @@
 //! `vcpuN` sub-groups), and `virConnectGetMaxVcpus` answers as libvirtd 9.0 does. The
 //! real libvirtd runs its qemu driver in a private mount namespace for the comparison.
 
+mod qemu_reference;
 mod qemu_support;
 
 use std::fs;
-use std::os::unix::net::UnixStream;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::process::Command;
 
-use integration_tests::tools::{require_python_libvirt, require_tool};
+use integration_tests::tools::require_python_libvirt;
 use integration_tests::{virsh, wait_until};
+use qemu_reference::{guest_pids, GuestReaper, ReferenceDaemon};
 use qemu_support::{QemuHost, STATE_TIMEOUT};
-
-/// Directories the real daemon writes to, each a private tmpfs in its namespace.
-const PRIVATE_DIRS: &[&str] = &[
-    "/run/libvirt",
-    "/var/lib/libvirt",
-    "/var/cache/libvirt",
-    "/var/log/libvirt",
-    "/etc/libvirt",
-    "/run/lock",
-];
-
-/// The real libvirtd 9.0 with its qemu driver; killed (with its guest) when dropped.
-struct RealLibvirtd {
-    daemon: Child,
-    uri: String,
-    guest: String,
-}
-
-impl RealLibvirtd {
-    fn start(dir: &Path, guest: &str) -> RealLibvirtd {
-        let libvirtd = require_tool("/usr/sbin/libvirtd", "libvirt-daemon");
-        let unshare = require_tool("unshare", "util-linux");
-        let sock_dir = dir.join("sock");
-        fs::create_dir_all(&sock_dir).expect("socket directory");
-        let conf = dir.join("libvirtd.conf");
-        fs::write(
-            &conf,
-            format!(
-                "unix_sock_dir = \"{}\"\nauth_unix_rw = \"none\"\nauth_unix_ro = \"none\"\n\
-                 log_outputs = \"3:file:{}\"\n",
-                sock_dir.display(),
-                dir.join("libvirtd.log").display()
-            ),
-        )
-        .expect("write libvirtd.conf");
-        let mounts: String = PRIVATE_DIRS
-            .iter()
-            .map(|d| format!("if [ -d {d} ]; then mount -t tmpfs tmpfs {d} || exit 1; fi; "))
-            .collect();
-        // Guests run as root with their output in a plain file (no virtlogd here).
-        let script = format!(
-            "{mounts}{}printf 'user = \"root\"\\ngroup = \"root\"\\nstdio_handler = \"file\"\\n' \
-             >/etc/libvirt/qemu.conf; exec {} -f {} -p {}",
-            qemu_accounts(dir),
-            libvirtd.display(),
-            conf.display(),
-            dir.join("libvirtd.pid").display()
-        );
-        let daemon = Command::new(unshare)
-            .args(["--mount", "--propagation", "private", "--", "sh", "-c"])
-            .arg(&script)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(fs::File::create(dir.join("libvirtd.err")).expect("stderr file"))
-            .process_group(0)
-            .spawn()
-            .expect("spawn the real libvirtd");
-        let socket = sock_dir.join("libvirt-sock");
-        let real = RealLibvirtd {
-            daemon,
-            uri: format!("qemu+unix:///system?socket={}", socket.display()),
-            guest: guest.to_string(),
-        };
-        // Its qemu driver probes QEMU's capabilities first (a fresh cache each time).
-        let ready = wait_until(Duration::from_secs(120), || {
-            UnixStream::connect(&socket).is_ok()
-        });
-        assert!(
-            ready,
-            "the real libvirtd did not start: {}\n{}",
-            fs::read_to_string(dir.join("libvirtd.err")).unwrap_or_default(),
-            fs::read_to_string(dir.join("libvirtd.log")).unwrap_or_default()
-        );
-        real
-    }
-
-    fn virsh_ok(&self, commands: &str) -> String {
-        let out = virsh(&self.uri, commands);
-        assert!(out.success(), "real libvirtd: virsh {commands}: {out}");
-        out.stdout.trim().to_string()
-    }
-}
-
-impl Drop for RealLibvirtd {
-    fn drop(&mut self) {
-        let _ = virsh(&self.uri, &format!("destroy {}", self.guest));
-        for pid in pids_of_guest(&self.guest) {
-            // SAFETY: a qemu process whose command line names this test's guest.
-            unsafe {
-                libc::kill(pid, libc::SIGKILL);
-            }
-        }
-        let pgid = self.daemon.id() as i32;
-        // SAFETY: the process group this test created for the daemon.
-        unsafe {
-            libc::kill(-pgid, libc::SIGKILL);
-        }
-        let _ = self.daemon.wait();
-    }
-}
-
-/// Bind-mounts copies of /etc/passwd and /etc/group holding the accounts libvirt's qemu
-/// driver resolves at start (Debian's libvirt-qemu user and kvm group).
-fn qemu_accounts(dir: &Path) -> String {
-    let mut commands = String::new();
-    for (file, entries) in [
-        (
-            "passwd",
-            &["libvirt-qemu:x:{id}:{id}:qemu:/var/lib/libvirt:/usr/sbin/nologin"][..],
-        ),
-        ("group", &["libvirt-qemu:x:{id}:", "kvm:x:{id}:"][..]),
-    ] {
-        let system = Path::new("/etc").join(file);
-        let mut text = fs::read_to_string(&system).expect("read account database");
-        for entry in entries {
-            let name = entry.split(':').next().unwrap_or_default();
-            if text.lines().any(|l| l.starts_with(&format!("{name}:"))) {
-                continue;
-            }
-            let id = (64055..)
-                .find(|id| !text.contains(&format!(":{id}:")))
-                .unwrap_or(64055);
-            if !text.ends_with('\n') {
-                text.push('\n');
-            }
-            text.push_str(&entry.replace("{id}", &id.to_string()));
-            text.push('\n');
-        }
-        let copy = dir.join(file);
-        fs::write(&copy, text).expect("write account database copy");
-        commands.push_str(&format!(
-            "mount --bind {} {} || exit 1; ",
-            copy.display(),
-            system.display()
-        ));
-    }
-    commands
-}
-
-fn pids_of_guest(name: &str) -> Vec<i32> {
-    let needle = format!("guest={name},");
-    fs::read_dir("/proc")
-        .map(|entries| {
-            entries
-                .flatten()
-                .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-                .filter(|pid| {
-                    fs::read(format!("/proc/{pid}/cmdline"))
-                        .map(|raw| String::from_utf8_lossy(&raw).contains(&needle))
-                        .unwrap_or(false)
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
 
 /// The hierarchy holding the cpu controller: (mount point, is v2).
 fn cpu_hierarchy() -> (PathBuf, bool) {
@@ -333,16 +177,18 @@ fn schedinfo_and_maxvcpus_match_the_cgroup_and_libvirtd() {
     assert_eq!(fresh, expected_schedinfo(&group, v2));
 
     // The same guest under libvirtd 9.0: the same layout and the same values.
-    let dir = host.root().join("reference");
-    fs::create_dir_all(&dir).expect("reference dir");
-    let real = RealLibvirtd::start(&dir, &theirs);
+    let real = ReferenceDaemon::start("");
+    let reaper = GuestReaper(theirs.clone());
     let their_xml = two_vcpu_xml(&host, &theirs);
     real.virsh_ok(&format!("create {}", their_xml.display()));
-    let their_pids = pids_of_guest(&theirs);
+    let their_pids = guest_pids(&theirs);
     assert_eq!(their_pids.len(), 1, "{their_pids:?}");
     guest_group(their_pids[0], &theirs);
     assert_eq!(real.virsh_ok(&format!("schedinfo {theirs}")), fresh);
-    assert_eq!(max_vcpus_answers(&host.uri()), max_vcpus_answers(&real.uri));
+    assert_eq!(
+        max_vcpus_answers(&host.uri()),
+        max_vcpus_answers(&real.uri())
+    );
 
     // Values changed in the kernel are what the daemon reports.
     let (shares_file, shares) = if v2 {
@@ -398,7 +244,7 @@ fn schedinfo_and_maxvcpus_match_the_cgroup_and_libvirtd() {
         assert!(!out.success());
         out.stderr
     };
-    assert_eq!(refused(&host.uri(), &ours), refused(&real.uri, &theirs));
+    assert_eq!(refused(&host.uri(), &ours), refused(&real.uri(), &theirs));
 
     // The persistent side of a transient guest does not exist, as with libvirtd.
     let config = host.virsh(&format!("schedinfo --config {ours}"));
@@ -411,6 +257,7 @@ fn schedinfo_and_maxvcpus_match_the_cgroup_and_libvirtd() {
     );
 
     // A restarted daemon finds the re-attached guest's group, and removes it at stop.
+    drop(reaper);
     drop(real);
     host.kill_daemon();
     host.start_daemon();
