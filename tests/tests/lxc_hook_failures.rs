@@ -5,11 +5,9 @@
 mod lxc_common;
 
 use std::fs;
-use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 
-use integration_tests::{libvirtd_bin, virsh, wait_until, Daemon};
+use integration_tests::{virsh, wait_until, Daemon};
 use lxc_common::*;
 
 /// Records `$1 $2 $3 $4` in `<root>/hook.log`; fails with a message on stderr when
@@ -84,41 +82,6 @@ fn refusing_prepare_hook_fails_the_start_with_its_message() {
     virsh(&uri, &format!("start {name}")).expect_success("start when allowed");
     rootfs.wait_report("ps");
     virsh(&uri, &format!("destroy {name}")).expect_success("destroy");
-}
-
-/// A second daemon on an existing root, killed with its process group when dropped.
-struct SecondDaemon {
-    child: Child,
-}
-
-impl SecondDaemon {
-    fn start(root: &Path) -> SecondDaemon {
-        let child = Command::new(libvirtd_bin())
-            .env("LIBVIRTD_ROOT", root)
-            .env_remove("LISTEN_PID")
-            .env_remove("LISTEN_FDS")
-            .env_remove("NOTIFY_SOCKET")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(fs::File::create(root.join("second.stderr")).expect("stderr file"))
-            .process_group(0)
-            .spawn()
-            .expect("spawn the second libvirtd");
-        let uri = lxc_uri(root);
-        let ready = wait_until(CONTAINER_TIMEOUT, || virsh(&uri, "uri").success());
-        assert!(ready, "the second daemon never answered");
-        SecondDaemon { child }
-    }
-}
-
-impl Drop for SecondDaemon {
-    fn drop(&mut self) {
-        // SAFETY: the negative pid addresses the process group we created.
-        unsafe {
-            libc::kill(-(self.child.id() as i32), libc::SIGKILL);
-        }
-        let _ = self.child.wait();
-    }
 }
 
 #[test]

@@ -5,51 +5,13 @@
 mod lxc_common;
 
 use std::fs;
-use std::os::unix::process::CommandExt;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 
-use integration_tests::{libvirtd_bin, virsh, wait_until, Daemon};
+use integration_tests::{virsh, wait_until, Daemon};
 use lxc_common::*;
 
 /// Appends every call's arguments to `<root>/hook.log`.
 const HOOK: &str =
     "#!/bin/sh\nroot=\"${0%/etc/libvirt/hooks/*}\"\necho \"$1 $2 $3 $4\" >> \"$root/hook.log\"\n";
-
-/// A second daemon on an existing root, killed with its process group when dropped.
-struct SecondDaemon {
-    child: Child,
-}
-
-impl SecondDaemon {
-    fn start(root: &Path) -> SecondDaemon {
-        let child = Command::new(libvirtd_bin())
-            .env("LIBVIRTD_ROOT", root)
-            .env_remove("LISTEN_PID")
-            .env_remove("LISTEN_FDS")
-            .env_remove("NOTIFY_SOCKET")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(fs::File::create(root.join("second.stderr")).expect("stderr file"))
-            .process_group(0)
-            .spawn()
-            .expect("spawn the second libvirtd");
-        let uri = lxc_uri(root);
-        let ready = wait_until(CONTAINER_TIMEOUT, || virsh(&uri, "uri").success());
-        assert!(ready, "the second daemon never answered");
-        SecondDaemon { child }
-    }
-}
-
-impl Drop for SecondDaemon {
-    fn drop(&mut self) {
-        // SAFETY: the negative pid addresses the process group we created.
-        unsafe {
-            libc::kill(-(self.child.id() as i32), libc::SIGKILL);
-        }
-        let _ = self.child.wait();
-    }
-}
 
 #[test]
 fn container_survives_daemon_sigkill_and_is_found_again() {

@@ -6,10 +6,12 @@
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use integration_tests::{wait_until, Daemon};
+use integration_tests::{libvirtd_bin, virsh, wait_until, Daemon};
 
 /// How long a container may take to reach a point the test waits for.
 pub const CONTAINER_TIMEOUT: Duration = Duration::from_secs(30);
@@ -207,4 +209,39 @@ pub fn process_exists(pid: i32) -> bool {
         .rsplit_once(") ")
         .and_then(|(_, rest)| rest.chars().next());
     state.is_some_and(|s| s != 'Z' && s != 'X')
+}
+
+/// A second daemon on an existing root, killed with its process group when dropped.
+pub struct SecondDaemon {
+    child: Child,
+}
+
+impl SecondDaemon {
+    pub fn start(root: &Path) -> SecondDaemon {
+        let child = Command::new(libvirtd_bin())
+            .env("LIBVIRTD_ROOT", root)
+            .env_remove("LISTEN_PID")
+            .env_remove("LISTEN_FDS")
+            .env_remove("NOTIFY_SOCKET")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(fs::File::create(root.join("second.stderr")).expect("stderr file"))
+            .process_group(0)
+            .spawn()
+            .expect("spawn the second libvirtd");
+        let uri = lxc_uri(root);
+        let ready = wait_until(CONTAINER_TIMEOUT, || virsh(&uri, "uri").success());
+        assert!(ready, "the second daemon never answered");
+        SecondDaemon { child }
+    }
+}
+
+impl Drop for SecondDaemon {
+    fn drop(&mut self) {
+        // SAFETY: the negative pid addresses the process group we created.
+        unsafe {
+            libc::kill(-(self.child.id() as i32), libc::SIGKILL);
+        }
+        let _ = self.child.wait();
+    }
 }
