@@ -10,13 +10,10 @@ mod lxc_common;
 use std::fs;
 use std::time::{Duration, Instant};
 
-use integration_tests::raw::encode;
-use integration_tests::{virsh, wait_until, Daemon, RawClient};
+use integration_tests::{virsh, wait_until, Daemon};
 use lxc_common::*;
 use protocol::header::{MessageType, Status};
 use protocol::programs::{remote_proc, REMOTE_PROGRAM};
-use protocol::remote::{DomainLookupByNameArgs, DomainLookupByNameRet, DomainOpenConsoleArgs};
-use protocol::xdr::from_bytes;
 
 /// Numbered lines as fast as the console takes them; `/progress` says how
 /// far the container got.
@@ -81,32 +78,8 @@ fn a_console_client_that_does_not_read_holds_the_container_back() {
         "the container never started writing"
     );
 
-    let mut slow = RawClient::unix(&daemon.rw_socket());
-    slow.remote(remote_proc::AUTH_LIST, &[])
-        .expect_ok("auth list");
-    slow.open("lxc:///system", 0);
-    let dom: DomainLookupByNameRet = from_bytes(
-        &slow
-            .remote(
-                remote_proc::DOMAIN_LOOKUP_BY_NAME,
-                &encode(&DomainLookupByNameArgs { name: name.clone() }),
-            )
-            .expect_ok("lookup"),
-    )
-    .expect("domain ref");
     let rss_before = rss_kib(daemon.pid());
-    let args = DomainOpenConsoleArgs {
-        dom: dom.dom,
-        dev_name: None,
-        flags: 0,
-    };
-    let serial = slow
-        .send_call(
-            REMOTE_PROGRAM,
-            remote_proc::DOMAIN_OPEN_CONSOLE,
-            &encode(&args),
-        )
-        .expect("send open console");
+    let (mut slow, serial) = send_open_console(&daemon.rw_socket(), &name);
     // From here the client reads nothing until the container is held back.
 
     // Held back: the container's progress stops (its console writes block).
@@ -193,32 +166,7 @@ fn console_input_a_container_does_not_read_waits_with_the_client() {
     virsh(&uri, &format!("define {}", xml_path.display())).expect_success("define");
     virsh(&uri, &format!("start {name}")).expect_success("start");
 
-    let mut pushy = RawClient::unix(&daemon.rw_socket());
-    pushy
-        .remote(remote_proc::AUTH_LIST, &[])
-        .expect_ok("auth list");
-    pushy.open("lxc:///system", 0);
-    let dom: DomainLookupByNameRet = from_bytes(
-        &pushy
-            .remote(
-                remote_proc::DOMAIN_LOOKUP_BY_NAME,
-                &encode(&DomainLookupByNameArgs { name: name.clone() }),
-            )
-            .expect_ok("lookup"),
-    )
-    .expect("domain ref");
-    let args = DomainOpenConsoleArgs {
-        dom: dom.dom,
-        dev_name: None,
-        flags: 0,
-    };
-    let serial = pushy
-        .send_call(
-            REMOTE_PROGRAM,
-            remote_proc::DOMAIN_OPEN_CONSOLE,
-            &encode(&args),
-        )
-        .expect("send open console");
+    let (mut pushy, serial) = send_open_console(&daemon.rw_socket(), &name);
     pushy
         .wait_reply(serial)
         .expect("reply")

@@ -10,13 +10,10 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use integration_tests::raw::encode;
 use integration_tests::{virsh, Daemon, RawClient};
 use lxc_common::*;
 use protocol::header::{Header, MessageType, Status};
 use protocol::programs::{remote_proc, REMOTE_PROGRAM};
-use protocol::remote::{DomainLookupByNameArgs, DomainLookupByNameRet, DomainOpenConsoleArgs};
-use protocol::xdr::from_bytes;
 
 /// An init that answers each console line, so input and output are both seen.
 const ECHO_INIT: &str = r#"
@@ -66,32 +63,7 @@ fn console_stream_carries_bytes_both_ways() {
     let daemon = Daemon::start();
     let (name, _rootfs, _cleanup) = start_container(&daemon, "cons");
 
-    let mut client = RawClient::unix(&daemon.rw_socket());
-    client
-        .remote(remote_proc::AUTH_LIST, &[])
-        .expect_ok("auth list");
-    client.open("lxc:///system", 0);
-    let dom: DomainLookupByNameRet = from_bytes(
-        &client
-            .remote(
-                remote_proc::DOMAIN_LOOKUP_BY_NAME,
-                &encode(&DomainLookupByNameArgs { name: name.clone() }),
-            )
-            .expect_ok("lookup"),
-    )
-    .expect("domain ref");
-    let args = DomainOpenConsoleArgs {
-        dom: dom.dom,
-        dev_name: None,
-        flags: 0,
-    };
-    let serial = client
-        .send_call(
-            REMOTE_PROGRAM,
-            remote_proc::DOMAIN_OPEN_CONSOLE,
-            &encode(&args),
-        )
-        .expect("send open console");
+    let (mut client, serial) = send_open_console(&daemon.rw_socket(), &name);
     client
         .wait_reply(serial)
         .expect("reply")
