@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 use client::{Client, ClientError};
 use protocol::frame::{FrameError, Message};
 use protocol::programs::{keepalive, remote_proc, KEEPALIVE_PROGRAM, REMOTE_PROGRAM};
-use protocol::remote::ConnectOpenArgs;
+use protocol::remote::{
+    ConnectOpenArgs, DomainLookupByNameArgs, DomainLookupByNameRet, DomainOpenConsoleArgs,
+};
 use protocol::xdr::{self, Xdr};
 use protocol::RemoteError;
 
@@ -187,6 +189,33 @@ impl RawClient {
         };
         self.remote(remote_proc::CONNECT_OPEN, &encode(&args))
             .expect_ok("CONNECT_OPEN");
+    }
+
+    /// Looks domain `name` up on the open connection and sends DOMAIN_OPEN_CONSOLE
+    /// for its first console; the call's serial, its reply unread.
+    pub fn send_open_console(&mut self, name: &str) -> u32 {
+        let dom: DomainLookupByNameRet = xdr::from_bytes(
+            &self
+                .remote(
+                    remote_proc::DOMAIN_LOOKUP_BY_NAME,
+                    &encode(&DomainLookupByNameArgs {
+                        name: name.to_string(),
+                    }),
+                )
+                .expect_ok("lookup"),
+        )
+        .expect("domain ref");
+        let args = DomainOpenConsoleArgs {
+            dom: dom.dom,
+            dev_name: None,
+            flags: 0,
+        };
+        self.send_call(
+            REMOTE_PROGRAM,
+            remote_proc::DOMAIN_OPEN_CONSOLE,
+            &encode(&args),
+        )
+        .expect("send open console")
     }
 
     /// Reads until the server closes the connection, returning the messages

@@ -7,12 +7,8 @@ mod qemu_support;
 use std::fs;
 use std::time::Instant;
 
-use integration_tests::raw::encode;
 use integration_tests::RawClient;
 use protocol::header::{MessageType, Status};
-use protocol::programs::{remote_proc, REMOTE_PROGRAM};
-use protocol::remote::{DomainLookupByNameArgs, DomainLookupByNameRet, DomainOpenConsoleArgs};
-use protocol::xdr::from_bytes;
 use qemu_support::*;
 
 #[test]
@@ -35,33 +31,8 @@ fn console_stream_shows_the_guest_booting() {
     host.virsh_ok("start --paused cons");
 
     let mut client = RawClient::unix(&host.root().join("run/libvirt/libvirt-sock"));
-    client
-        .remote(remote_proc::AUTH_LIST, &[])
-        .expect_ok("auth list");
     client.open("qemu:///system", 0);
-    let dom: DomainLookupByNameRet = from_bytes(
-        &client
-            .remote(
-                remote_proc::DOMAIN_LOOKUP_BY_NAME,
-                &encode(&DomainLookupByNameArgs {
-                    name: "cons".into(),
-                }),
-            )
-            .expect_ok("lookup"),
-    )
-    .expect("domain ref");
-    let args = DomainOpenConsoleArgs {
-        dom: dom.dom,
-        dev_name: None,
-        flags: 0,
-    };
-    let serial = client
-        .send_call(
-            REMOTE_PROGRAM,
-            remote_proc::DOMAIN_OPEN_CONSOLE,
-            &encode(&args),
-        )
-        .expect("send open console");
+    let serial = client.send_open_console("cons");
     client
         .wait_reply(serial)
         .expect("reply")

@@ -11,11 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use integration_tests::raw::encode;
 use integration_tests::{libvirtd_bin, virsh, wait_until, Daemon, RawClient};
-use protocol::programs::{remote_proc, REMOTE_PROGRAM};
-use protocol::remote::{DomainLookupByNameArgs, DomainLookupByNameRet, DomainOpenConsoleArgs};
-use protocol::xdr::from_bytes;
 
 /// How long a container may take to reach a point the test waits for.
 pub const CONTAINER_TIMEOUT: Duration = Duration::from_secs(30);
@@ -255,28 +251,6 @@ impl Drop for SecondDaemon {
 pub fn send_open_console(socket: &Path, name: &str) -> (RawClient, u32) {
     let mut client = RawClient::unix(socket);
     client.open("lxc:///system", 0);
-    let dom: DomainLookupByNameRet = from_bytes(
-        &client
-            .remote(
-                remote_proc::DOMAIN_LOOKUP_BY_NAME,
-                &encode(&DomainLookupByNameArgs {
-                    name: name.to_string(),
-                }),
-            )
-            .expect_ok("lookup"),
-    )
-    .expect("domain ref");
-    let args = DomainOpenConsoleArgs {
-        dom: dom.dom,
-        dev_name: None,
-        flags: 0,
-    };
-    let serial = client
-        .send_call(
-            REMOTE_PROGRAM,
-            remote_proc::DOMAIN_OPEN_CONSOLE,
-            &encode(&args),
-        )
-        .expect("send open console");
+    let serial = client.send_open_console(name);
     (client, serial)
 }
