@@ -8,27 +8,17 @@
 //! last connection closes, so a python3-libvirt client holds one open throughout.
 
 mod guests_support;
+mod qemu_reference;
 
 use std::io::{BufRead, BufReader};
-use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
 use guests_support::{configure_in, list_file_in, run_in};
-use integration_tests::tools::{require_python_libvirt, require_tool};
-use integration_tests::{virsh, wait_until, Daemon};
-
-/// Directories the real daemon writes to by default, each a private tmpfs.
-const PRIVATE_DIRS: &[&str] = &[
-    "/run/libvirt",
-    "/var/lib/libvirt",
-    "/var/cache/libvirt",
-    "/var/log/libvirt",
-    "/etc/libvirt",
-    "/run/lock",
-];
+use integration_tests::tools::require_python_libvirt;
+use integration_tests::{virsh, Daemon};
+use qemu_reference::ReferenceDaemon;
 
 /// A process (group) killed when the test ends.
 struct Killed(Child);
@@ -42,111 +32,6 @@ impl Drop for Killed {
         }
         let _ = self.0.wait();
     }
-}
-
-/// Starts the real libvirtd isolated; returns it and the URI of its test driver.
-fn start_real_libvirtd(dir: &Path) -> (Killed, String) {
-    let libvirtd = require_tool("/usr/sbin/libvirtd", "libvirt-daemon");
-    let unshare = require_tool("unshare", "util-linux");
-    let sock_dir = dir.join("sock");
-    std::fs::create_dir_all(&sock_dir).expect("socket directory");
-    let conf = dir.join("libvirtd.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "unix_sock_dir = \"{}\"\nauth_unix_rw = \"none\"\nauth_unix_ro = \"none\"\n\
-             log_outputs = \"1:file:{}\"\n",
-            sock_dir.display(),
-            dir.join("libvirtd.log").display()
-        ),
-    )
-    .expect("write libvirtd.conf");
-    let mounts: String = PRIVATE_DIRS
-        .iter()
-        .map(|d| {
-            format!("if [ -d {d} ]; then mount -t tmpfs -o mode=0755 tmpfs {d} || exit 1; fi; ")
-        })
-        .collect();
-    // The qemu driver must initialise for the daemon to start, and it resolves
-    // Debian's libvirt-qemu account first: add it where missing (inside the
-    // namespace only) and let guests run as root.
-    let accounts = with_qemu_accounts(dir);
-    let script = format!(
-        "{mounts}{accounts}printf 'user = \"root\"\\ngroup = \"root\"\\n' >/etc/libvirt/qemu.conf; \
-         exec {} -f {} -p {}",
-        libvirtd.display(),
-        conf.display(),
-        dir.join("libvirtd.pid").display()
-    );
-    let child = Command::new(unshare)
-        .args([
-            "--mount",
-            "--propagation",
-            "private",
-            "--",
-            "sh",
-            "-c",
-            &script,
-        ])
-        .stdin(Stdio::null())
-        .stdout(std::fs::File::create(dir.join("libvirtd.out")).expect("stdout file"))
-        .stderr(std::fs::File::create(dir.join("libvirtd.err")).expect("stderr file"))
-        .process_group(0)
-        .spawn()
-        .expect("spawn the real libvirtd");
-    let daemon = Killed(child);
-    let socket = sock_dir.join("libvirt-sock");
-    let ready = wait_until(Duration::from_secs(30), || {
-        UnixStream::connect(&socket).is_ok()
-    });
-    assert!(
-        ready,
-        "the real libvirtd did not start: {}\n{}",
-        std::fs::read_to_string(dir.join("libvirtd.err")).unwrap_or_default(),
-        std::fs::read_to_string(dir.join("libvirtd.log")).unwrap_or_default()
-    );
-    (
-        daemon,
-        format!("test+unix:///default?socket={}", socket.display()),
-    )
-}
-
-/// Shell commands bind-mounting copies of /etc/passwd and /etc/group that hold the
-/// accounts libvirt's qemu driver looks up.
-fn with_qemu_accounts(dir: &Path) -> String {
-    let mut commands = String::new();
-    for (file, entries) in [
-        (
-            "passwd",
-            &["libvirt-qemu:x:{id}:{id}:qemu:/var/lib/libvirt:/usr/sbin/nologin"][..],
-        ),
-        ("group", &["libvirt-qemu:x:{id}:", "kvm:x:{id}:"][..]),
-    ] {
-        let system = Path::new("/etc").join(file);
-        let mut text = std::fs::read_to_string(&system).expect("read account database");
-        for entry in entries {
-            let name = entry.split(':').next().unwrap_or_default();
-            if text.lines().any(|l| l.starts_with(&format!("{name}:"))) {
-                continue;
-            }
-            let id = (64055..)
-                .find(|id| !text.contains(&format!(":{id}:")))
-                .unwrap_or(64055);
-            if !text.ends_with('\n') {
-                text.push('\n');
-            }
-            text.push_str(&entry.replace("{id}", &id.to_string()));
-            text.push('\n');
-        }
-        let copy = dir.join(file);
-        std::fs::write(&copy, text).expect("write account database copy");
-        commands.push_str(&format!(
-            "mount --bind {} {} || exit 1; ",
-            copy.display(),
-            system.display()
-        ));
-    }
-    commands
 }
 
 /// A python3-libvirt client that keeps a connection to `uri` open until dropped.
@@ -262,7 +147,11 @@ fn stop_start_against_the_real_libvirtd() {
         .prefix("guests-ref-")
         .tempdir()
         .expect("temporary directory");
-    let (_daemon, uri) = start_real_libvirtd(dir.path());
+    let reference = ReferenceDaemon::start("");
+    let uri = format!(
+        "test+unix:///default?socket={}",
+        reference.socket().display()
+    );
     let _holder = hold_connection(&uri);
     let root = dir.path().join("root");
     stop_start_scenario(&uri, &root);

@@ -1,5 +1,5 @@
-//! The real libvirtd 9.0 with its qemu driver, for tests that compare our daemon's
-//! guests with its guests: confined to a private mount namespace (fresh tmpfs over its
+//! The real libvirtd 9.0 (its qemu driver initialised, its test driver at hand), for
+//! tests that compare our daemon with it: confined to a private mount namespace (fresh tmpfs over its
 //! run, cache and configuration directories, its state and log directories on a
 //! directory of the test), with guests running as root and their output in plain files.
 
@@ -75,7 +75,7 @@ impl ReferenceDaemon {
             .spawn()
             .expect("spawn the real libvirtd");
         let reference = ReferenceDaemon { dir, child };
-        let socket = reference.dir.path().join("sock/libvirt-sock");
+        let socket = reference.socket();
         // Probing QEMU's capabilities on a fresh cache takes a while on a loaded machine.
         let ready = wait_until(Duration::from_secs(180), || {
             UnixStream::connect(&socket).is_ok()
@@ -93,11 +93,14 @@ impl ReferenceDaemon {
         self.dir.path().join("lib")
     }
 
+    /// Its read-write socket.
+    pub fn socket(&self) -> std::path::PathBuf {
+        self.dir.path().join("sock/libvirt-sock")
+    }
+
+    /// Its qemu driver's URI.
     pub fn uri(&self) -> String {
-        format!(
-            "qemu+unix:///system?socket={}",
-            self.dir.path().join("sock/libvirt-sock").display()
-        )
+        format!("qemu+unix:///system?socket={}", self.socket().display())
     }
 
     /// Runs virsh against it; the trimmed output, or a failed assertion naming it.
