@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use integration_tests::libvirtd_bin;
 use integration_tests::tools::run_with_deadline;
-use systemd_support::{boot, data, journal, unpack_root};
+use systemd_support::{boot, data, install_scenario, journal, unpack_root};
 
 fn read(root: &Path, file: &str) -> String {
     std::fs::read_to_string(root.join(file.trim_start_matches('/'))).unwrap_or_default()
@@ -37,7 +37,10 @@ fn poweroff_saves_and_boot_restores(mode: &str) {
         .tempdir()
         .expect("scratch directory");
     let root = unpack_root(scratch.path(), &format!("libvirt-{mode}"));
-    let bin_dir = libvirtd_bin().parent().expect("binary directory").to_path_buf();
+    let bin_dir = libvirtd_bin()
+        .parent()
+        .expect("binary directory")
+        .to_path_buf();
     run_with_deadline(
         Command::new("bash")
             .arg(data("prepare-boot.sh"))
@@ -48,6 +51,7 @@ fn poweroff_saves_and_boot_restores(mode: &str) {
         Duration::from_secs(120),
     )
     .expect_success("prepare-boot.sh");
+    install_scenario(&root, "guests-scenario");
 
     // Boot 1: the guest runs, then the system powers off.
     let first_boot = boot(&root);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs this tree's daemon, libvirt-guests and units into an unpacked
 # Debian root (see build-root.sh) and sets up one of the two documented ways
-# of running it, plus the scenario that boots it twice under systemd-nspawn:
+# of running it. The test then adds the scenario (boot-scenario, see
+# systemd_support::install_scenario) and boots it twice under systemd-nspawn:
 #
 #   boot 1: a tiny QEMU guest is defined and started, then `systemctl
 #           poweroff`; libvirt-guests stop must save it (ON_SHUTDOWN=suspend)
@@ -23,9 +24,8 @@ workspace="$(cd "$here/../../.." && pwd)"
 make -s -C "$workspace" install DESTDIR="$root" UNITDIR=/lib/systemd/system \
     BIN="$bin_dir/libvirtd" UNIT_BUILD="$root/../units" >/dev/null
 
-# Root needs no polkit agent: polkitd's own rules let root manage.
 mkdir -p "$root/var/lib/libvirt/images"
-cp "$guest_dir/vmlinuz" "$guest_dir/initrd.gz" "$root/var/lib/libvirt/images/"
+cp "$guest_dir/vmlinuz" "$guest_dir/initrd.gz" "$here/g1.xml" "$root/var/lib/libvirt/images/"
 cat >"$root/etc/default/libvirt-guests" <<'CONF'
 ON_BOOT=start
 ON_SHUTDOWN=suspend
@@ -36,7 +36,6 @@ wants() { # TARGET UNIT: what `systemctl enable` does, done offline
     ln -sf "/lib/systemd/system/$2" "$root/etc/systemd/system/$1.wants/$2"
 }
 wants multi-user.target libvirt-guests.service
-wants multi-user.target boot-scenario.service
 case "$mode" in
 socket)
     wants multi-user.target libvirtd.service
@@ -59,19 +58,3 @@ traditional)
     ;;
 *) echo "unknown mode $mode" >&2; exit 2 ;;
 esac
-
-# The scenario: runs after libvirt-guests start at each boot.
-cat >"$root/lib/systemd/system/boot-scenario.service" <<'UNIT'
-[Unit]
-Description=Scenario of the libvirt-guests boot test
-After=libvirt-guests.service multi-user.target
-[Service]
-Type=oneshot
-ExecStart=/usr/local/sbin/boot-scenario
-StandardOutput=journal+console
-UNIT
-mkdir -p "$root/usr/local/sbin"
-cp "$here/boot-scenario" "$root/usr/local/sbin/boot-scenario"
-chmod 0755 "$root/usr/local/sbin/boot-scenario"
-mkdir -p "$root/var/lib/boot-scenario"
-echo first >"$root/var/lib/boot-scenario/phase"

@@ -64,7 +64,11 @@ pub fn unpack_root(scratch: &Path, name: &str) -> PathBuf {
     let root = scratch.join(name);
     std::fs::create_dir_all(&root).expect("root directory");
     run_with_deadline(
-        Command::new("tar").arg("-C").arg(&root).arg("-xf").arg(tarball),
+        Command::new("tar")
+            .arg("-C")
+            .arg(&root)
+            .arg("-xf")
+            .arg(tarball),
         Duration::from_secs(120),
     )
     .expect_success("unpacking the test root");
@@ -100,4 +104,60 @@ pub fn journal(root: &Path) -> String {
         Duration::from_secs(60),
     );
     out.expect_success("journalctl").stdout
+}
+
+/// Installs `tests/data/systemd/<script>` as `/usr/local/sbin/boot-scenario`,
+/// run once per boot by an enabled unit ordered after libvirt-guests.service
+/// and multi-user.target. The script writes what it sees under
+/// `/var/lib/boot-scenario/` and powers the system off.
+pub fn install_scenario(root: &Path, script: &str) {
+    let unit = "[Unit]\n\
+         Description=Scenario of a boot test\n\
+         After=libvirt-guests.service multi-user.target\n\
+         [Service]\n\
+         Type=oneshot\n\
+         ExecStart=/usr/local/sbin/boot-scenario\n\
+         StandardOutput=journal+console\n\
+         [Install]\n\
+         WantedBy=multi-user.target\n";
+    let write = |path: &str, text: &str| {
+        let path = root.join(path);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("directory");
+        std::fs::write(&path, text).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+    };
+    write("lib/systemd/system/boot-scenario.service", unit);
+    let wants = root.join("etc/systemd/system/multi-user.target.wants");
+    std::fs::create_dir_all(&wants).expect("wants directory");
+    let link = wants.join("boot-scenario.service");
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink("/lib/systemd/system/boot-scenario.service", link)
+        .expect("enable the scenario");
+    let text = std::fs::read_to_string(data(script)).expect("scenario script");
+    write("usr/local/sbin/boot-scenario", &text);
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(
+        root.join("usr/local/sbin/boot-scenario"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .expect("chmod the scenario");
+    write("var/lib/boot-scenario/phase", "first\n");
+}
+
+/// Runs one command inside `root` (a container without booting it: no
+/// systemd, no network).
+pub fn run_in_root(root: &Path, args: &[&str], timeout: Duration) -> CmdOutput {
+    let name = root.file_name().expect("root name").to_string_lossy();
+    run_with_deadline(
+        Command::new(require_tool("systemd-nspawn", "systemd-container"))
+            .arg("--quiet")
+            .arg("--register=no")
+            .arg("--keep-unit")
+            .arg("--private-network")
+            .arg(format!("--machine={name}"))
+            .arg("--chdir=/root")
+            .arg("--directory")
+            .arg(root)
+            .args(args),
+        timeout,
+    )
 }
