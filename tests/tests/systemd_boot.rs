@@ -60,6 +60,18 @@ fn poweroff_saves_and_boot_restores(mode: &str) {
         first.contains("guest booted") && first.contains("state before poweroff: running"),
         "{mode}: the guest did not run in the first boot:\n{first}\n{first_boot}"
     );
+    // The daemon ran the way the mode says: started with systemd's sockets
+    // (LISTEN_FDS set) or with its own, the socket units masked.
+    let (sockets, daemon) = match mode {
+        "socket" => ("sockets: enabled active", "daemon: active 1"),
+        _ => ("sockets: masked inactive", "daemon: active 0"),
+    };
+    for line in [sockets, daemon] {
+        assert!(
+            first.lines().any(|l| l == line),
+            "{mode}: {line:?} not seen:\n{first}"
+        );
+    }
     let log = journal(&root);
     // libvirt-guests stop reached the daemon and saved the guest, and only
     // then was the daemon stopped.
