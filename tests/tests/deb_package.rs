@@ -146,7 +146,10 @@ fn installs_runs_a_guest_from_the_installed_units_and_purges_cleanly() {
         .tempdir()
         .expect("scratch directory");
     let deb = package();
-    let root = unpack_root(scratch.path(), "libvirt-deb");
+    let root = unpack_root(
+        scratch.path(),
+        &format!("libvirt-deb-{}", std::process::id()),
+    );
     let before = tree(&root);
 
     let deb_name = deb

@@ -36,7 +36,10 @@ fn poweroff_saves_and_boot_restores(mode: &str) {
         .prefix("sdboot-")
         .tempdir()
         .expect("scratch directory");
-    let root = unpack_root(scratch.path(), &format!("libvirt-{mode}"));
+    let root = unpack_root(
+        scratch.path(),
+        &format!("libvirt-{mode}-{}", std::process::id()),
+    );
     let bin_dir = libvirtd_bin()
         .parent()
         .expect("binary directory")
