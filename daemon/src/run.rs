@@ -95,6 +95,14 @@ pub fn build_daemon(
         available.push(lxc_driver(&events, &opts.hooks));
     }
     available.push(Arc::new(drivers::test_driver::TestDriver::new(sink)));
+    // storage: the driver behind pool and volume calls, secondary on
+    // hypervisor connections and primary for storage:///system.
+    let storage_events = Arc::new(crate::storage_events::StorageEventHub::default());
+    if opts.daemon.serves_scheme("storage") {
+        let storage = storage_driver(&storage_events);
+        drivers.set_storage_driver(storage.clone());
+        available.push(Arc::new(drivers::storage::StoragePrimary::new(storage)));
+    }
     // A modular daemon runs only its own driver; others' URIs are refused
     // with "no connection driver available for ...".
     for driver in available {
@@ -111,6 +119,7 @@ pub fn build_daemon(
     let daemon = Arc::new(Daemon {
         drivers,
         events,
+        storage_events,
         main: Server::new(opts.daemon.as_str(), opts.main_limits.clone()),
         admin: Server::new("admin", opts.admin_limits.clone()),
         log,
@@ -139,6 +148,32 @@ fn qemu_driver(events: &Arc<EventHub>, hooks: &hooks::Hooks) -> Arc<dyn drivers:
     let (driver, problems) = drivers::qemu::QemuDriver::new(qemu_paths, sink, Some(hooks.clone()));
     for problem in problems {
         warn!("qemu driver: {problem}");
+    }
+    Arc::new(driver)
+}
+
+/// The storage driver over this daemon's directories; running pools are
+/// re-attached and autostart pools started before the first client is served.
+fn storage_driver(
+    events: &Arc<crate::storage_events::StorageEventHub>,
+) -> Arc<dyn drivers::api::StorageDriver> {
+    // SAFETY: geteuid has no preconditions.
+    let privileged = unsafe { libc::geteuid() } == 0;
+    let paths = crate::paths::Paths::from_env(privileged);
+    let root = std::env::var_os("LIBVIRTD_ROOT")
+        .filter(|r| !r.is_empty())
+        .map(std::path::PathBuf::from);
+    let storage_paths = drivers::storage::StoragePaths::new(
+        &paths.config_dir,
+        &paths.run_dir,
+        &paths.state_dir,
+        root,
+    );
+    let hub = events.clone();
+    let sink: drivers::api::PoolEventSink = Arc::new(move |ev| hub.publish(&ev));
+    let (driver, problems) = drivers::storage::Storage::new(storage_paths, sink);
+    for problem in problems {
+        warn!("storage driver: {problem}");
     }
     Arc::new(driver)
 }
