@@ -7,7 +7,7 @@ pub mod admin;
 mod remote;
 mod reply;
 mod streams;
-mod vol_streams;
+pub(crate) mod vol_streams;
 
 use std::sync::Arc;
 
@@ -136,7 +136,10 @@ pub fn handle_message(
         Some(MessageType::Call) | Some(MessageType::CallWithFds)
     );
     if !call {
-        if header.message_type() == Some(MessageType::Stream) {
+        if matches!(
+            header.message_type(),
+            Some(MessageType::Stream) | Some(MessageType::StreamHole)
+        ) {
             if let Some(reply) = session.streams.incoming(header, body) {
                 return Action::Reply(reply);
             }

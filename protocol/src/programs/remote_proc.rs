@@ -214,8 +214,8 @@ procedure_table! {
     205 DOMAIN_SET_BLKIO_PARAMETERS "virDomainSetBlkioParameters" Domain Low None deny untyped;
     206 DOMAIN_GET_BLKIO_PARAMETERS "virDomainGetBlkioParameters" Domain Low None allow untyped;
     207 DOMAIN_MIGRATE_SET_MAX_SPEED "virDomainMigrateSetMaxSpeed" Domain Low None deny untyped;
-    208 STORAGE_VOL_UPLOAD "virStorageVolUpload" Storage Low Write deny typed(StorageVolTransferArgs => ());
-    209 STORAGE_VOL_DOWNLOAD "virStorageVolDownload" Storage Low Read deny typed(StorageVolTransferArgs => ());
+    208 STORAGE_VOL_UPLOAD "virStorageVolUpload" Storage Low Write deny serve StorageVolUpload(StorageVolTransferArgs => ());
+    209 STORAGE_VOL_DOWNLOAD "virStorageVolDownload" Storage Low Read deny serve StorageVolDownload(StorageVolTransferArgs => ());
     210 DOMAIN_INJECT_NMI "virDomainInjectNMI" Domain Low None deny untyped;
     211 DOMAIN_SCREENSHOT "virDomainScreenshot" Domain Low Read deny untyped;
     212 DOMAIN_GET_STATE "virDomainGetState" Domain High None allow serve DomainGetState(DomainGetStateArgs => DomainGetStateRet);

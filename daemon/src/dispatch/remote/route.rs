@@ -186,6 +186,8 @@ pub fn route(
         Call::StorageVolGetInfoFlags(a) => storage::storage_vol_get_info_flags(session, h, a),
         Call::StorageVolGetXmlDesc(a) => storage::storage_vol_get_xml_desc(session, h, a),
         Call::StorageVolGetPath(a) => storage::storage_vol_get_path(session, h, a),
+        Call::StorageVolUpload(a) => storage::storage_vol_upload(session, h, a),
+        Call::StorageVolDownload(a) => storage::storage_vol_download(session, h, a),
         Call::ConnectStoragePoolEventRegisterAny(a) => {
             storage::connect_storage_pool_event_register_any(daemon, session, h, a)
         }

@@ -17,6 +17,7 @@ use super::{drv, inline, job, reply_err, Action, Session};
 use crate::context::Daemon;
 use crate::dispatch::access::not_supported;
 use crate::dispatch::reply::{rpc_error, with_template};
+use crate::dispatch::vol_streams;
 use crate::storage_events::POOL_EVENT_ID_LAST;
 
 /// The session's storage connection, or libvirt's "not supported" for the call.
@@ -757,4 +758,43 @@ pub fn connect_storage_pool_event_deregister_any(
             ))
         }
     })
+}
+
+pub fn storage_vol_upload(session: &mut Session, h: &Header, a: StorageVolTransferArgs) -> Action {
+    transfer(session, h, a, true)
+}
+
+pub fn storage_vol_download(
+    session: &mut Session,
+    h: &Header,
+    a: StorageVolTransferArgs,
+) -> Action {
+    transfer(session, h, a, false)
+}
+
+fn transfer(session: &mut Session, h: &Header, a: StorageVolTransferArgs, upload: bool) -> Action {
+    let st = match storage(session, h) {
+        Ok(st) => st,
+        Err(refused) => return refused,
+    };
+    if session.streams.is_open(h.serial) {
+        return reply_err(
+            h,
+            rpc_error(
+                protocol::error::codes::RPC,
+                "a stream with this serial is already open",
+            ),
+        );
+    }
+    let t = vol_streams::Transfer {
+        vol: vol(&a.vol),
+        offset: a.offset,
+        length: a.length,
+        flags: a.flags,
+    };
+    if upload {
+        vol_streams::upload(session, st, h, t)
+    } else {
+        vol_streams::download(session, st, h, t)
+    }
 }
