@@ -87,20 +87,26 @@ pub fn build_daemon(
     let sink: drivers::api::EventSink = Arc::new(move |ev| hub.publish("test", &ev));
     // Registration order is the probe order for clients that send no URI:
     // qemu first, as libvirtd probes it first.
+    // storage: the driver behind pool and volume calls, secondary on
+    // hypervisor connections and primary for storage:///system; built first
+    // so that the qemu driver resolves disks naming volumes through it.
+    let storage_events = Arc::new(crate::storage_events::StorageEventHub::default());
+    let storage = opts
+        .daemon
+        .serves_scheme("storage")
+        .then(|| storage_driver(&storage_events));
+    if let Some(storage) = &storage {
+        drivers.set_storage_driver(storage.clone());
+    }
     let mut available: Vec<Arc<dyn drivers::api::Driver>> = Vec::new();
     if opts.daemon.serves_scheme("qemu") {
-        available.push(qemu_driver(&events, &opts.hooks));
+        available.push(qemu_driver(&events, &opts.hooks, storage.clone()));
     }
     if opts.daemon.serves_scheme("lxc") {
         available.push(lxc_driver(&events, &opts.hooks));
     }
     available.push(Arc::new(drivers::test_driver::TestDriver::new(sink)));
-    // storage: the driver behind pool and volume calls, secondary on
-    // hypervisor connections and primary for storage:///system.
-    let storage_events = Arc::new(crate::storage_events::StorageEventHub::default());
-    if opts.daemon.serves_scheme("storage") {
-        let storage = storage_driver(&storage_events);
-        drivers.set_storage_driver(storage.clone());
+    if let Some(storage) = storage {
         available.push(Arc::new(drivers::storage::StoragePrimary::new(storage)));
     }
     // A modular daemon runs only its own driver; others' URIs are refused
@@ -133,7 +139,11 @@ pub fn build_daemon(
 
 /// The qemu driver over this daemon's directories; it re-attaches to guests that
 /// outlived a previous daemon before the first client is served.
-fn qemu_driver(events: &Arc<EventHub>, hooks: &hooks::Hooks) -> Arc<dyn drivers::api::Driver> {
+fn qemu_driver(
+    events: &Arc<EventHub>,
+    hooks: &hooks::Hooks,
+    storage: Option<Arc<dyn drivers::api::StorageDriver>>,
+) -> Arc<dyn drivers::api::Driver> {
     // SAFETY: geteuid has no preconditions.
     let privileged = unsafe { libc::geteuid() } == 0;
     let paths = crate::paths::Paths::from_env(privileged);
@@ -148,6 +158,9 @@ fn qemu_driver(events: &Arc<EventHub>, hooks: &hooks::Hooks) -> Arc<dyn drivers:
     let (driver, problems) = drivers::qemu::QemuDriver::new(qemu_paths, sink, Some(hooks.clone()));
     for problem in problems {
         warn!("qemu driver: {problem}");
+    }
+    if let Some(storage) = storage {
+        driver.set_storage_driver(storage);
     }
     Arc::new(driver)
 }

@@ -79,8 +79,9 @@ pub mod pool_event {
 /// Where the storage driver delivers pool events.
 pub type PoolEventSink = Arc<dyn Fn(PoolEvent) + Send + Sync>;
 
-/// Tells whether a running guest uses a path; the answer names the guest.
-pub type InUseProbe = Arc<dyn Fn(&std::path::Path) -> Option<String> + Send + Sync>;
+/// Tells whether a running guest uses a volume (by pool and volume name, or by
+/// its path); the answer names the guest.
+pub type InUseProbe = Arc<dyn Fn(&str, &str, &std::path::Path) -> Option<String> + Send + Sync>;
 
 /// A byte stream between a client and a volume (upload or download). The driver's side
 /// runs on its own thread; the daemon relays messages.

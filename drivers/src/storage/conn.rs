@@ -12,8 +12,8 @@ use crate::api::{
 };
 
 /// `VIR_CONNECT_LIST_STORAGE_POOLS_*` state bits.
-const LIST_ACTIVE: u32 = 1;
-const LIST_INACTIVE: u32 = 2;
+const LIST_INACTIVE: u32 = 1;
+const LIST_ACTIVE: u32 = 2;
 const LIST_PERSISTENT: u32 = 4;
 const LIST_TRANSIENT: u32 = 8;
 const LIST_AUTOSTART: u32 = 16;
@@ -370,11 +370,11 @@ impl StorageConnection for StorageConn {
         let index = index_of(&pools, h)?;
         let pool = &mut pools[index];
         active(pool)?;
-        if let Some((vol, user)) = pool
-            .volumes
-            .iter()
-            .find_map(|v| self.inner.user_of(&v.path).map(|u| (v.name.clone(), u)))
-        {
+        if let Some((vol, user)) = pool.volumes.iter().find_map(|v| {
+            self.inner
+                .user_of(&pool.def.name, &v.name, &v.path)
+                .map(|u| (v.name.clone(), u))
+        }) {
             return Err(errors::operation_invalid(&format!(
                 "storage pool '{}' has volume '{vol}' in use by guest '{user}'",
                 pool.def.name
@@ -602,7 +602,7 @@ impl StorageConnection for StorageConn {
         let paths = &self.inner.paths;
         let mut pools = self.inner.lock();
         let (pool, vol) = vol_of(&mut pools, h)?;
-        if self.inner.user_of(&vol.path).is_some() {
+        if self.inner.user_of(&h.pool, &vol.name, &vol.path).is_some() {
             return Err(errors::vol_in_use(&vol.name));
         }
         if flags & 1 != 0 {
@@ -626,7 +626,7 @@ impl StorageConnection for StorageConn {
         }
         let mut pools = self.inner.lock();
         let (pool, vol) = vol_of(&mut pools, h)?;
-        if self.inner.user_of(&vol.path).is_some() {
+        if self.inner.user_of(&h.pool, &vol.name, &vol.path).is_some() {
             return Err(errors::vol_in_use(&vol.name));
         }
         volumes::wipe(&vol)?;
@@ -685,7 +685,7 @@ impl StorageConnection for StorageConn {
         check_flags(flags, 1, "virStorageVolUpload")?;
         let mut pools = self.inner.lock();
         let (pool, vol) = vol_of(&mut pools, h)?;
-        if self.inner.user_of(&vol.path).is_some() {
+        if self.inner.user_of(&h.pool, &vol.name, &vol.path).is_some() {
             return Err(errors::vol_in_use(&vol.name));
         }
         super::transfer::open_upload(self.inner.clone(), pool, &vol, offset, length)

@@ -70,9 +70,9 @@ impl Inner {
         });
     }
 
-    /// The running guest using `path`, if any.
-    fn user_of(&self, path: &std::path::Path) -> Option<String> {
-        self.in_use.get().and_then(|probe| probe(path))
+    /// The running guest using volume `vol` of `pool` (at `path`), if any.
+    fn user_of(&self, pool: &str, vol: &str, path: &std::path::Path) -> Option<String> {
+        self.in_use.get().and_then(|probe| probe(pool, vol, path))
     }
 }
 
