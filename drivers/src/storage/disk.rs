@@ -37,7 +37,13 @@ struct Partition {
 /// The label type ("msdos", "gpt", "loop" when none) and the partitions.
 fn read_table(dev: &str) -> DriverResult<(String, Vec<Partition>, u64)> {
     tools::require("parted", "parted")?;
-    let out = tools::run(&["parted", "-s", "-m", dev, "unit", "B", "print"])?;
+    let out = match tools::run(&["parted", "-s", "-m", dev, "unit", "B", "print"]) {
+        Ok(out) => out,
+        Err(e) if e.message.contains("unrecognised disk label") => {
+            return Ok(("unknown".to_string(), Vec::new(), 0));
+        }
+        Err(e) => return Err(e),
+    };
     let mut lines = out.lines().filter(|l| !l.trim().is_empty());
     let _units = lines.next();
     let disk = lines.next().unwrap_or("");
