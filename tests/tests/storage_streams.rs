@@ -24,7 +24,9 @@ fn sparse_source(path: &Path) -> Vec<u8> {
     file.set_len(64 << 20).expect("size source");
     let mut content = vec![0u8; 64 << 20];
     for (offset, len, seed) in [(10usize << 20, 3usize << 20, 7u8), (40 << 20, 2 << 20, 91)] {
-        let data: Vec<u8> = (0..len).map(|i| (i as u8).wrapping_mul(seed).wrapping_add(1)).collect();
+        let data: Vec<u8> = (0..len)
+            .map(|i| (i as u8).wrapping_mul(seed).wrapping_add(1))
+            .collect();
         file.seek(SeekFrom::Start(offset as u64)).expect("seek");
         file.write_all(&data).expect("write extent");
         content[offset..offset + len].copy_from_slice(&data);
@@ -37,19 +39,36 @@ fn sparse_source(path: &Path) -> Vec<u8> {
 fn sparse_upload_and_download_keep_bytes_and_holes() {
     let host = QemuHost::start();
     let dir = host.root().join("pool");
-    host.virsh_ok(&format!("pool-create-as s dir --target {} --build", dir.display()));
+    host.virsh_ok(&format!(
+        "pool-create-as s dir --target {} --build",
+        dir.display()
+    ));
     let src = host.root().join("src.img");
     let content = sparse_source(&src);
     host.virsh_ok("vol-create-as s up.raw 64M --allocation 0");
-    host.virsh_ok(&format!("vol-upload --pool s up.raw {} --sparse", src.display()));
+    host.virsh_ok(&format!(
+        "vol-upload --pool s up.raw {} --sparse",
+        src.display()
+    ));
     let vol = dir.join("up.raw");
     assert_eq!(fs::read(&vol).expect("volume"), content);
-    assert!(allocated(&vol) <= 6 << 20, "holes were filled: {} bytes", allocated(&vol));
+    assert!(
+        allocated(&vol) <= 6 << 20,
+        "holes were filled: {} bytes",
+        allocated(&vol)
+    );
 
     let sparse = host.root().join("down-sparse.img");
-    host.virsh_ok(&format!("vol-download --pool s up.raw {} --sparse", sparse.display()));
+    host.virsh_ok(&format!(
+        "vol-download --pool s up.raw {} --sparse",
+        sparse.display()
+    ));
     assert_eq!(fs::read(&sparse).expect("download"), content);
-    assert!(allocated(&sparse) <= 6 << 20, "download lost the holes: {}", allocated(&sparse));
+    assert!(
+        allocated(&sparse) <= 6 << 20,
+        "download lost the holes: {}",
+        allocated(&sparse)
+    );
 
     let dense = host.root().join("down-dense.img");
     host.virsh_ok(&format!("vol-download --pool s up.raw {}", dense.display()));
@@ -62,7 +81,10 @@ fn sparse_upload_and_download_keep_bytes_and_holes() {
         part.display(),
         10 << 20
     ));
-    assert_eq!(fs::read(&part).unwrap(), &content[10 << 20..(10 << 20) + 4096]);
+    assert_eq!(
+        fs::read(&part).unwrap(),
+        &content[10 << 20..(10 << 20) + 4096]
+    );
     host.virsh_ok("pool-destroy s");
 }
 
@@ -120,7 +142,11 @@ fn python_default_pool_volumes_streams_and_events() {
     let out = python_inline(PY_API, &[&host.uri(), &target.display().to_string()]);
     assert!(out.success(), "{out}\n{}", host.diagnostics());
     assert!(out.stdout.contains("volumes ['py.raw']"), "{out}");
-    assert!(out.stdout.contains(&format!("path {}/py.raw", target.display())), "{out}");
+    assert!(
+        out.stdout
+            .contains(&format!("path {}/py.raw", target.display())),
+        "{out}"
+    );
     assert!(out.stdout.contains("info 2 [0, 2097152,"), "{out}");
     for wanted in ["('default', 0)", "('default', 2)", "('default', 'refresh')"] {
         assert!(out.stdout.contains(wanted), "event {wanted} missing: {out}");
@@ -142,7 +168,10 @@ os.kill(os.getpid(), signal.SIGKILL)
 fn a_client_killed_during_an_upload_leaves_the_volume_as_it_was() {
     let host = QemuHost::start();
     let dir = host.root().join("pool");
-    host.virsh_ok(&format!("pool-create-as s dir --target {} --build", dir.display()));
+    host.virsh_ok(&format!(
+        "pool-create-as s dir --target {} --build",
+        dir.display()
+    ));
     host.virsh_ok("vol-create-as s half.raw 16M --allocation 0");
     let out = python_inline(PY_ABORTED_UPLOAD, &[&host.uri()]);
     assert!(out.stdout.contains("sent"), "{out}");
@@ -151,11 +180,21 @@ fn a_client_killed_during_an_upload_leaves_the_volume_as_it_was() {
     let clean = wait_until(Duration::from_secs(20), || {
         fs::read_dir(&dir).map(|d| d.count()).unwrap_or(0) == 1
     });
-    assert!(clean, "partial upload left behind: {:?}", fs::read_dir(&dir).map(|d| d.flatten().map(|e| e.file_name()).collect::<Vec<_>>()));
+    assert!(
+        clean,
+        "partial upload left behind: {:?}",
+        fs::read_dir(&dir).map(|d| d.flatten().map(|e| e.file_name()).collect::<Vec<_>>())
+    );
     let vol = dir.join("half.raw");
     assert_eq!(fs::metadata(&vol).unwrap().len(), 16 << 20);
-    assert!(fs::read(&vol).unwrap().iter().all(|b| *b == 0), "half-written data in the volume");
+    assert!(
+        fs::read(&vol).unwrap().iter().all(|b| *b == 0),
+        "half-written data in the volume"
+    );
     let list = host.virsh_ok("vol-list s");
-    assert!(list.contains("half.raw") && !list.contains(".half.raw"), "{list}");
+    assert!(
+        list.contains("half.raw") && !list.contains(".half.raw"),
+        "{list}"
+    );
     host.virsh_ok("pool-destroy s");
 }
