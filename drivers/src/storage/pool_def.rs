@@ -331,8 +331,10 @@ mod tests {
         )
         .expect("parses");
         assert_eq!(def.kind, PoolKind::Dir);
-        let again = PoolDef::parse(&def.format((0, 0, 0), None)).expect("re-parses");
-        assert_eq!(again, def);
+        let text = def.format((0, 0, 0), None);
+        let again = PoolDef::parse(&text).expect("re-parses");
+        assert_eq!(again.format((0, 0, 0), None), text);
+        assert_eq!((again.name, again.uuid, again.target_path), (def.name, def.uuid, def.target_path));
     }
 
     #[test]
