@@ -334,7 +334,10 @@ mod tests {
         let text = def.format((0, 0, 0), None);
         let again = PoolDef::parse(&text).expect("re-parses");
         assert_eq!(again.format((0, 0, 0), None), text);
-        assert_eq!((again.name, again.uuid, again.target_path), (def.name, def.uuid, def.target_path));
+        assert_eq!(
+            (again.name, again.uuid, again.target_path),
+            (def.name, def.uuid, def.target_path)
+        );
     }
 
     #[test]
