@@ -294,3 +294,43 @@ fn storage_uri_serves_pools_and_the_test_driver_has_none() {
     );
     host.virsh_ok("pool-destroy s");
 }
+
+#[test]
+fn virtstoraged_serves_only_storage() {
+    use std::os::unix::process::CommandExt;
+    let root = tempfile::Builder::new().prefix("lvs-").tempdir().expect("root");
+    let mut child = std::process::Command::new(integration_tests::libvirtd_bin())
+        .arg0("virtstoraged")
+        .env("LIBVIRTD_ROOT", root.path())
+        .env_remove("LISTEN_PID")
+        .env_remove("LISTEN_FDS")
+        .env_remove("NOTIFY_SOCKET")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .process_group(0)
+        .spawn()
+        .expect("spawn virtstoraged");
+    let socket = root.path().join("run/libvirt/virtstoraged-sock");
+    let ready = integration_tests::wait_until(std::time::Duration::from_secs(20), || {
+        std::os::unix::net::UnixStream::connect(&socket).is_ok()
+    });
+    let dir = root.path().join("vp");
+    let ours = virsh(
+        &format!("storage+unix:///system?socket={}", socket.display()),
+        &format!("pool-create-as vp dir --target {} --build; vol-create-as vp v 1M; vol-list vp", dir.display()),
+    );
+    let qemu = virsh(&format!("qemu+unix:///system?socket={}", socket.display()), "list");
+    // SAFETY: signalling the process group created for the daemon.
+    unsafe {
+        libc::kill(-(child.id() as i32), libc::SIGKILL);
+    }
+    let _ = child.wait();
+    assert!(ready, "virtstoraged did not listen on {}", socket.display());
+    assert!(ours.success() && ours.stdout.contains(" v "), "{ours}");
+    assert!(dir.join("v").is_file());
+    assert!(
+        qemu.stderr.contains("no connection driver available for qemu:///system"),
+        "{qemu}"
+    );
+}
