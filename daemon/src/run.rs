@@ -173,15 +173,8 @@ fn storage_driver(
     // SAFETY: geteuid has no preconditions.
     let privileged = unsafe { libc::geteuid() } == 0;
     let paths = crate::paths::Paths::from_env(privileged);
-    let root = std::env::var_os("LIBVIRTD_ROOT")
-        .filter(|r| !r.is_empty())
-        .map(std::path::PathBuf::from);
-    let storage_paths = drivers::storage::StoragePaths::new(
-        &paths.config_dir,
-        &paths.run_dir,
-        &paths.state_dir,
-        root,
-    );
+    let storage_paths =
+        drivers::storage::StoragePaths::new(&paths.config_dir, &paths.run_dir, &paths.state_dir);
     let hub = events.clone();
     let sink: drivers::api::PoolEventSink = Arc::new(move |ev| hub.publish(&ev));
     let (driver, problems) = drivers::storage::Storage::new(storage_paths, sink);

@@ -298,7 +298,10 @@ fn storage_uri_serves_pools_and_the_test_driver_has_none() {
 #[test]
 fn virtstoraged_serves_only_storage() {
     use std::os::unix::process::CommandExt;
-    let root = tempfile::Builder::new().prefix("lvs-").tempdir().expect("root");
+    let root = tempfile::Builder::new()
+        .prefix("lvs-")
+        .tempdir()
+        .expect("root");
     let mut child = std::process::Command::new(integration_tests::libvirtd_bin())
         .arg0("virtstoraged")
         .env("LIBVIRTD_ROOT", root.path())
@@ -318,9 +321,15 @@ fn virtstoraged_serves_only_storage() {
     let dir = root.path().join("vp");
     let ours = virsh(
         &format!("storage+unix:///system?socket={}", socket.display()),
-        &format!("pool-create-as vp dir --target {} --build; vol-create-as vp v 1M; vol-list vp", dir.display()),
+        &format!(
+            "pool-create-as vp dir --target {} --build; vol-create-as vp v 1M; vol-list vp",
+            dir.display()
+        ),
     );
-    let qemu = virsh(&format!("qemu+unix:///system?socket={}", socket.display()), "list");
+    let qemu = virsh(
+        &format!("qemu+unix:///system?socket={}", socket.display()),
+        "list",
+    );
     // SAFETY: signalling the process group created for the daemon.
     unsafe {
         libc::kill(-(child.id() as i32), libc::SIGKILL);
@@ -330,7 +339,8 @@ fn virtstoraged_serves_only_storage() {
     assert!(ours.success() && ours.stdout.contains(" v "), "{ours}");
     assert!(dir.join("v").is_file());
     assert!(
-        qemu.stderr.contains("no connection driver available for qemu:///system"),
+        qemu.stderr
+            .contains("no connection driver available for qemu:///system"),
         "{qemu}"
     );
 }

@@ -18,20 +18,16 @@ pub struct StoragePaths {
     pub run_dir: PathBuf,
     /// Formats volumes were created with: `<statedir>/storage/formats/NAME.json`.
     pub formats_dir: PathBuf,
-    /// The directory the daemon treats as `/` (LIBVIRTD_ROOT), if any: pool targets
-    /// below /var/lib/libvirt are placed under it, like the daemon's own state.
-    pub root: Option<PathBuf>,
 }
 
 impl StoragePaths {
-    pub fn new(config_dir: &Path, run_dir: &Path, state_dir: &Path, root: Option<PathBuf>) -> Self {
+    pub fn new(config_dir: &Path, run_dir: &Path, state_dir: &Path) -> Self {
         let config = config_dir.join("storage");
         StoragePaths {
             autostart_dir: config.join("autostart"),
             config_dir: config,
             run_dir: run_dir.join("storage"),
             formats_dir: state_dir.join("storage").join("formats"),
-            root,
         }
     }
 
@@ -51,14 +47,11 @@ impl StoragePaths {
         self.formats_dir.join(format!("{name}.json"))
     }
 
-    /// Where a path named in a pool definition lives on this host.
+    /// Where a path named in a pool definition lives on this host: the path
+    /// itself, also under LIBVIRTD_ROOT (QEMU is given volume paths as they are,
+    /// so pool targets are never moved; tests use a private mount namespace).
     pub fn host_path(&self, path: &str) -> PathBuf {
-        match &self.root {
-            Some(root) if path.starts_with("/var/lib/libvirt/") || path == "/var/lib/libvirt" => {
-                root.join(path.trim_start_matches('/'))
-            }
-            _ => PathBuf::from(path),
-        }
+        PathBuf::from(path)
     }
 }
 
