@@ -266,9 +266,37 @@ impl PoolDef {
             }
             _ => {}
         }
+        // These reach mount, parted and the lvm2 tools as arguments.
         for p in def.source_devices.iter().chain(def.source_dir.iter()) {
-            if p.chars().any(|c| c.is_control()) || p.starts_with('-') {
-                return Err(errors::xml("invalid source path"));
+            if p.chars().any(|c| c.is_control()) || !p.starts_with('/') {
+                return Err(errors::xml(&format!(
+                    "source path '{}' is not absolute",
+                    p.escape_debug()
+                )));
+            }
+        }
+        for h in &def.source_hosts {
+            if h.is_empty()
+                || h.starts_with('-')
+                || !h.chars().all(|c| c.is_ascii_alphanumeric() || ".-:[]_".contains(c))
+            {
+                return Err(errors::xml(&format!("invalid host name '{}'", h.escape_debug())));
+            }
+        }
+        if let Some(n) = &def.source_name {
+            if n.is_empty()
+                || n.starts_with('-')
+                || !n.chars().all(|c| c.is_ascii_alphanumeric() || "._+-".contains(c))
+            {
+                return Err(errors::xml(&format!(
+                    "invalid source name '{}'",
+                    n.escape_debug()
+                )));
+            }
+        }
+        if let Some(f) = &def.source_format {
+            if !f.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+                return Err(errors::xml(&format!("invalid source format '{}'", f.escape_debug())));
             }
         }
         if def.source_format.is_none() {
@@ -351,6 +379,18 @@ mod tests {
             "{}",
             err.message
         );
+    }
+
+    #[test]
+    fn arguments_for_host_tools_are_checked() {
+        for xml in [
+            "<pool type='fs'><name>f</name><source><device path='-o'/></source><target><path>/x</path></target></pool>",
+            "<pool type='netfs'><name>n</name><source><host name='-oexec'/><dir path='/e'/></source><target><path>/x</path></target></pool>",
+            "<pool type='logical'><name>l</name><source><name>--all</name></source></pool>",
+            "<pool type='fs'><name>f</name><source><device path='/dev/x'/><format type='ext4,exec'/></source><target><path>/x</path></target></pool>",
+        ] {
+            assert!(PoolDef::parse(xml).is_err(), "{xml}");
+        }
     }
 
     #[test]
