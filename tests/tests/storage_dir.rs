@@ -94,6 +94,12 @@ fn dir_pool_lifecycle_volumes_and_persistence() {
         fs::read(format!("{dir}/b.raw")).expect("b.raw"),
         vec![0xabu8; 8 << 20]
     );
+    // Wiping leaves zeros (and, for a raw file, no allocation).
+    host.virsh_ok("vol-wipe --pool p1 b.raw");
+    assert_eq!(
+        fs::read(format!("{dir}/b.raw")).expect("b.raw"),
+        vec![0u8; 8 << 20]
+    );
     host.virsh_ok("vol-resize --pool p1 b.raw 12M");
     assert_eq!(
         fs::metadata(format!("{dir}/b.raw")).unwrap().len(),
@@ -108,15 +114,16 @@ fn dir_pool_lifecycle_volumes_and_persistence() {
     );
     host.virsh_ok("vol-resize --pool p1 b.raw 4M --shrink");
     assert_eq!(fs::metadata(format!("{dir}/b.raw")).unwrap().len(), 4 << 20);
+    // As libvirt: never below what is allocated.
+    let err = virsh_err(&host, "vol-resize --pool p1 a.raw 4M --shrink");
+    assert!(
+        err.contains("can't shrink capacity below existing allocation"),
+        "{err}"
+    );
     host.virsh_ok("vol-resize --pool p1 top.qcow2 32M");
     assert!(host
         .virsh_ok("vol-info --pool p1 top.qcow2")
         .contains("32.00 MiB"));
-    host.virsh_ok("vol-wipe --pool p1 b.raw");
-    assert_eq!(
-        fs::read(format!("{dir}/b.raw")).expect("b.raw"),
-        vec![0u8; 4 << 20]
-    );
 
     // Refresh finds an image made behind the daemon's back, with its format.
     run(
@@ -264,6 +271,8 @@ fn bad_input_is_refused_with_libvirt_errors() {
         list.contains("keep.raw") && list.contains("l1.qcow2"),
         "{list}"
     );
+    let err = virsh_err(&host, "pool-undefine bad");
+    assert!(err.contains("storage pool 'bad' is still active"), "{err}");
     host.virsh_ok("pool-destroy bad");
     // Transient: gone once destroyed.
     assert!(!host.virsh_ok("pool-list --all").contains("bad"));

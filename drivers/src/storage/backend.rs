@@ -30,7 +30,7 @@ pub fn build(paths: &StoragePaths, pool: &Pool, flags: u32) -> DriverResult<()> 
     match pool.def.kind {
         PoolKind::Dir | PoolKind::Fs | PoolKind::Netfs => {
             let dir = target(paths, pool);
-            let mode = pool.def.perms.mode.unwrap_or(0o755);
+            let mode = pool.def.perms.mode.unwrap_or(0o711);
             fs::DirBuilder::new()
                 .recursive(true)
                 .mode(mode)

@@ -415,20 +415,16 @@ impl StorageConnection for StorageConn {
         let mut pools = self.inner.lock();
         let index = index_of(&pools, h)?;
         let pool = &mut pools[index];
-        if !pool.persistent {
+        if pool.active {
             return Err(errors::operation_invalid(&format!(
-                "storage pool '{}' is not persistent",
+                "storage pool '{}' is still active",
                 pool.def.name
             )));
         }
         persist::remove_config(paths, &pool.def.name)?;
-        pool.autostart = false;
+        persist::remove_formats(paths, &pool.def.name);
         self.inner.emit(pool, state_event(pool_event::UNDEFINED));
-        if pool.active {
-            pool.persistent = false;
-        } else {
-            pools.remove(index);
-        }
+        pools.remove(index);
         Ok(())
     }
 

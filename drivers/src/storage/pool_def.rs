@@ -278,15 +278,22 @@ impl PoolDef {
         for h in &def.source_hosts {
             if h.is_empty()
                 || h.starts_with('-')
-                || !h.chars().all(|c| c.is_ascii_alphanumeric() || ".-:[]_".contains(c))
+                || !h
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || ".-:[]_".contains(c))
             {
-                return Err(errors::xml(&format!("invalid host name '{}'", h.escape_debug())));
+                return Err(errors::xml(&format!(
+                    "invalid host name '{}'",
+                    h.escape_debug()
+                )));
             }
         }
         if let Some(n) = &def.source_name {
             if n.is_empty()
                 || n.starts_with('-')
-                || !n.chars().all(|c| c.is_ascii_alphanumeric() || "._+-".contains(c))
+                || !n
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._+-".contains(c))
             {
                 return Err(errors::xml(&format!(
                     "invalid source name '{}'",
@@ -296,7 +303,10 @@ impl PoolDef {
         }
         if let Some(f) = &def.source_format {
             if !f.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-                return Err(errors::xml(&format!("invalid source format '{}'", f.escape_debug())));
+                return Err(errors::xml(&format!(
+                    "invalid source format '{}'",
+                    f.escape_debug()
+                )));
             }
         }
         if def.source_format.is_none() {
@@ -341,7 +351,7 @@ impl PoolDef {
         out.push_str("  <target>\n");
         out.push_str(&format!("    <path>{}</path>\n", esc(&self.target_path)));
         if self.kind != PoolKind::Disk {
-            self.perms.format(&mut out, "    ", 0o755, target_perms);
+            self.perms.format(&mut out, "    ", 0o711, target_perms);
         }
         out.push_str("  </target>\n</pool>\n");
         out

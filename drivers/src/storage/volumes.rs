@@ -348,6 +348,11 @@ pub fn resize_target(vol: &Volume, capacity: u64, flags: u32, available: u64) ->
     } else {
         capacity
     };
+    if target < vol.allocation && vol.kind == 0 {
+        return Err(errors::invalid_arg(
+            "can't shrink capacity below existing allocation",
+        ));
+    }
     if target < vol.capacity && flags & RESIZE_SHRINK == 0 {
         return Err(errors::invalid_arg(
             "Can't shrink capacity below current capacity unless shrink flag explicitly specified",
@@ -427,6 +432,32 @@ fn resize_file(path: &Path, format: &str, capacity: u64, shrink: bool) -> Driver
         })
 }
 
+/// `<timestamps>` of a file, as libvirt prints them (seconds.nanoseconds).
+fn timestamps(out: &mut String, path: &Path) {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(m) = fs::metadata(path) else {
+        return;
+    };
+    out.push_str("    <timestamps>\n");
+    out.push_str(&format!(
+        "      <atime>{}.{:09}</atime>\n",
+        m.atime(),
+        m.atime_nsec()
+    ));
+    out.push_str(&format!(
+        "      <mtime>{}.{:09}</mtime>\n",
+        m.mtime(),
+        m.mtime_nsec()
+    ));
+    out.push_str(&format!(
+        "      <ctime>{}.{:09}</ctime>\n",
+        m.ctime(),
+        m.ctime_nsec()
+    ));
+    out.push_str("      <btime>0</btime>\n");
+    out.push_str("    </timestamps>\n");
+}
+
 /// The volume XML as libvirt prints it.
 pub fn format_xml(pool: &Pool, vol: &Volume) -> String {
     let esc = super::xml_escape;
@@ -456,13 +487,14 @@ pub fn format_xml(pool: &Pool, vol: &Volume) -> String {
             "    <permissions>\n      <mode>{mode:04o}</mode>\n      <owner>{owner}</owner>\n      <group>{group}</group>\n    </permissions>\n"
         ));
     }
-    if let Some(compat) = &vol.compat {
+    if vol.kind == 0 {
+        timestamps(&mut out, &vol.path);
+    }
+    // As libvirt: the compat level and features are shown for images that
+    // use a feature (lazy refcounts).
+    if let (Some(compat), true) = (&vol.compat, vol.lazy_refcounts) {
         out.push_str(&format!("    <compat>{}</compat>\n", esc(compat)));
-        if vol.lazy_refcounts {
-            out.push_str("    <features>\n      <lazy_refcounts/>\n    </features>\n");
-        } else if compat == "1.1" {
-            out.push_str("    <features/>\n");
-        }
+        out.push_str("    <features>\n      <lazy_refcounts/>\n    </features>\n");
     }
     out.push_str("  </target>\n");
     if let Some((path, format)) = &vol.backing {
@@ -470,6 +502,16 @@ pub fn format_xml(pool: &Pool, vol: &Volume) -> String {
         out.push_str(&format!("    <path>{}</path>\n", esc(path)));
         if let Some(f) = format {
             out.push_str(&format!("    <format type='{}'/>\n", esc(f)));
+        }
+        if let Ok(meta) = fs::metadata(path) {
+            use std::os::unix::fs::MetadataExt;
+            out.push_str(&format!(
+                "    <permissions>\n      <mode>{:04o}</mode>\n      <owner>{}</owner>\n      <group>{}</group>\n    </permissions>\n",
+                meta.mode() & 0o7777,
+                meta.uid(),
+                meta.gid()
+            ));
+            timestamps(&mut out, Path::new(path));
         }
         out.push_str("  </backingStore>\n");
     }
