@@ -162,6 +162,25 @@ fn dir_pool_lifecycle_volumes_and_persistence() {
     host.start_daemon();
     let list = host.virsh_ok("pool-list --all --details");
     assert!(list.contains("p1") && list.contains("running"), "{list}");
+    // After a host reboot (no status file) the autostart pool is started.
+    host.kill_daemon();
+    fs::remove_file(host.root().join("run/libvirt/storage/p1.xml")).expect("remove status");
+    host.start_daemon();
+    let list = host.virsh_ok("pool-list --all --details");
+    assert!(list.contains("p1") && list.contains("running"), "{list}");
+    // Read-only clients see pools and volumes but change nothing.
+    let ro = format!(
+        "qemu+unix:///system?socket={}",
+        host.root().join("run/libvirt/libvirt-sock-ro").display()
+    );
+    let out = virsh(&ro, "pool-list; vol-list p1");
+    assert!(out.success() && out.stdout.contains("top.qcow2"), "{out}");
+    let out = virsh(&ro, "vol-delete --pool p1 a.raw");
+    assert!(
+        out.stderr
+            .contains("read only access prevents virStorageVolDelete"),
+        "{out}"
+    );
     assert!(host.virsh_ok("vol-list p1").contains("top.qcow2"));
     let dir2 = pool_dir(&host, "pool2");
     fs::write(
