@@ -251,6 +251,9 @@ pub fn describe_file(path: &Path, name: &str, recorded: Option<&String>) -> Opti
         None
     };
     let format = match (recorded, &header, kind) {
+        // Recorded as qcow2 but holding no qcow2 header (raw data uploaded
+        // into it): read as raw, the direction that never follows a header.
+        (Some(f), None, _) if f == "qcow2" => "raw".to_string(),
         (Some(f), _, _) => f.clone(),
         (None, Some(_), _) => "qcow2".to_string(),
         (None, None, 2) => "dir".to_string(),

@@ -404,6 +404,23 @@ mod tests {
     }
 
     #[test]
+    fn netfs_and_logical_pools_parse_and_print() {
+        let netfs = PoolDef::parse(
+            "<pool type='netfs'><name>n</name><source><host name='nfs.example'/><dir path='/export'/></source><target><path>/mnt/n</path></target></pool>",
+        )
+        .expect("netfs");
+        let text = netfs.format((0, 0, 0), None);
+        assert!(text.contains("<host name='nfs.example'/>"), "{text}");
+        assert!(text.contains("<dir path='/export'/>"), "{text}");
+        assert!(text.contains("<format type='auto'/>"), "{text}");
+        let lvm = PoolDef::parse(
+            "<pool type='logical'><name>vg0</name><source><device path='/dev/sdb'/><name>vg0</name></source></pool>",
+        )
+        .expect("logical");
+        assert_eq!(lvm.target_path, "/dev/vg0");
+    }
+
+    #[test]
     fn fs_pool_needs_a_device() {
         assert!(PoolDef::parse(
             "<pool type='fs'><name>f</name><target><path>/x</path></target></pool>"
