@@ -327,7 +327,6 @@ impl StorageConnection for StorageConn {
             backend::build(paths, &pool, bflags)?;
         }
         persist::start_pool(paths, &mut pool)?;
-        self.inner.emit(&pool, state_event(pool_event::DEFINED));
         self.inner.emit(&pool, state_event(pool_event::STARTED));
         let handle = pool.handle();
         pools.push(pool);
@@ -387,6 +386,7 @@ impl StorageConnection for StorageConn {
         pool.sizes = (0, 0, 0);
         self.inner.emit(pool, state_event(pool_event::STOPPED));
         if !pool.persistent {
+            persist::remove_formats(paths, &pool.def.name);
             pools.remove(index);
         }
         Ok(())
