@@ -53,7 +53,8 @@ const SESSION: &str = "pool-define-as p dir --target ROOT/p; pool-start p; pool-
     vol-resize --pool p a.raw 512K; vol-resize --pool p s.raw 4M; vol-resize --pool p s.raw 4M --shrink; \
     vol-info --pool p s.raw; vol-key --pool p s.raw; vol-delete --pool p a.raw; vol-info --pool p a.raw; \
     pool-undefine p; pool-delete p; pool-destroy p; pool-start nothere; \
-    vol-delete --pool p s.raw; pool-delete p; pool-undefine p; pool-list --all";
+    vol-delete --pool p s.raw; pool-delete p; pool-undefine p; pool-list --all; \
+    find-storage-pool-sources dir; find-storage-pool-sources logical; pool-create-as p dir";
 
 #[test]
 fn pool_and_volume_session_matches_libvirt() {

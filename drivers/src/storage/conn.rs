@@ -255,6 +255,26 @@ impl StorageConnection for StorageConn {
             .collect())
     }
 
+    fn find_pool_sources(
+        &self,
+        kind: &str,
+        _spec: Option<&str>,
+        flags: u32,
+    ) -> DriverResult<String> {
+        check_flags(flags, 0, "virConnectFindStoragePoolSources")?;
+        match super::pool_def::PoolKind::parse(kind) {
+            Some(super::pool_def::PoolKind::Logical) => super::logical::find_sources(),
+            Some(_) => Err(crate::api::DriverError::new(
+                crate::api::codes::NO_SUPPORT,
+                errors::FROM_STORAGE,
+                format!("pool type '{kind}' does not support source discovery"),
+            )),
+            None => Err(errors::internal(&format!(
+                "unknown storage pool type {kind}"
+            ))),
+        }
+    }
+
     fn pool_capabilities(&self, flags: u32) -> DriverResult<String> {
         check_flags(flags, 0, "virConnectGetStoragePoolCapabilities")?;
         Ok(super::transfer::capabilities_xml())

@@ -130,3 +130,43 @@ pub fn create_lv(pool: &Pool, name: &str, capacity: u64) -> DriverResult<PathBuf
 pub fn remove_lv(pool: &Pool, name: &str) -> DriverResult<()> {
     tools::run(&["lvremove", "-f", &format!("{}/{name}", vg(pool))]).map(|_| ())
 }
+
+/// `find-storage-pool-sources logical`: the volume groups and their physical
+/// volumes, as libvirt lists them.
+pub fn find_sources() -> DriverResult<String> {
+    tools::require("pvs", "lvm2")?;
+    let out = tools::run(&[
+        "pvs",
+        "--noheadings",
+        "--separator",
+        ":",
+        "-o",
+        "pv_name,vg_name",
+    ])?;
+    let mut groups: Vec<(String, Vec<String>)> = Vec::new();
+    for line in out.lines() {
+        let mut f = line.trim().splitn(2, ':');
+        let (Some(pv), Some(vg)) = (f.next(), f.next()) else {
+            continue;
+        };
+        if vg.is_empty() {
+            continue;
+        }
+        match groups.iter_mut().find(|(name, _)| name == vg) {
+            Some((_, pvs)) => pvs.push(pv.to_string()),
+            None => groups.push((vg.to_string(), vec![pv.to_string()])),
+        }
+    }
+    let esc = super::xml_escape;
+    let mut xml = String::from("<sources>\n");
+    for (vg, pvs) in groups {
+        xml.push_str("  <source>\n");
+        for pv in pvs {
+            xml.push_str(&format!("    <device path='{}'/>\n", esc(&pv)));
+        }
+        xml.push_str(&format!("    <name>{}</name>\n", esc(&vg)));
+        xml.push_str("    <format type='lvm2'/>\n  </source>\n");
+    }
+    xml.push_str("</sources>\n");
+    Ok(xml)
+}
