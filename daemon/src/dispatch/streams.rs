@@ -328,6 +328,37 @@ mod tests {
         h
     }
 
+    #[test]
+    fn volume_streams_pass_data_holes_finish_and_abort() {
+        let mut table = StreamTable::default();
+        let stream = table.reserve_volume(9);
+        assert!(table.incoming(&data(9), b"abc").is_none());
+        let mut hole = data(9);
+        hole.mtype = MessageType::StreamHole as u32;
+        let body = protocol::xdr::to_bytes(&(4096i64, 0u32));
+        assert!(table.incoming(&hole, &body).is_none());
+        let mut finish = data(9);
+        finish.status = Status::Ok as u32;
+        // The finish is answered by the worker once the volume is complete.
+        assert!(table.incoming(&finish, &[]).is_none());
+        assert!(!table.is_open(9));
+        let got: Vec<VolumeMessage> = stream.rx.try_iter().collect();
+        assert_eq!(
+            got,
+            vec![
+                VolumeMessage::Data(b"abc".to_vec()),
+                VolumeMessage::Hole(4096),
+                VolumeMessage::Finish
+            ]
+        );
+
+        let stream = table.reserve_volume(10);
+        let mut abort = data(10);
+        abort.status = Status::Error as u32;
+        assert!(table.incoming(&abort, &[]).is_none());
+        assert_eq!(stream.rx.try_recv(), Ok(VolumeMessage::Abort));
+    }
+
     #[tokio::test]
     async fn input_the_guest_has_not_taken_is_bounded_and_freed_as_it_goes() {
         let mut table = StreamTable::default();
