@@ -96,604 +96,86 @@ fn check_max(max: i32, limit: usize) -> Result<(), RemoteError> {
     Ok(())
 }
 
-pub fn connect_list_all_storage_pools(
-    session: &Session,
-    h: &Header,
-    a: ConnectListAllStoragePoolsArgs,
-) -> Action {
-    let st = match storage(session, h) {
-        Ok(st) => st,
-        Err(refused) => return refused,
+/// One handler per procedure: the storage connection or libvirt's "not
+/// supported", then the driver call on a worker thread.
+macro_rules! storage_calls {
+    ($( $name:ident ( $($arg:ident : $args:ty)? ) => |$st:ident| $body:expr; )*) => {
+        $(
+            pub fn $name(session: &Session, h: &Header $(, $arg: $args)?) -> Action {
+                let $st = match storage(session, h) {
+                    Ok(st) => st,
+                    Err(refused) => return refused,
+                };
+                job(h, move || drv($body))
+            }
+        )*
     };
-    job(h, move || {
-        let ret = {
-            st.list_all_pools(a.flags).map(|pools| {
-                let ret = pools.len() as u32;
-                ConnectListAllStoragePoolsRet {
-                    pools: if a.need_results != 0 {
-                        pools.into_iter().map(wire_pool).collect()
-                    } else {
-                        Vec::new()
-                    },
-                    ret,
-                }
-            })
-        };
-        drv(ret)
-    })
 }
 
-pub fn connect_num_of_storage_pools(session: &Session, h: &Header) -> Action {
-    let st = match storage(session, h) {
-        Ok(st) => st,
-        Err(refused) => return refused,
-    };
-    job(h, move || {
-        let ret = { st.num_of_pools().map(|num| StorageNumRet { num }) };
-        drv(ret)
-    })
-}
-
-pub fn connect_list_storage_pools(
-    session: &Session,
-    h: &Header,
-    a: ConnectListStoragePoolsArgs,
-) -> Action {
-    let st = match storage(session, h) {
-        Ok(st) => st,
-        Err(refused) => return refused,
-    };
-    job(h, move || {
-        let ret = {
+storage_calls! {
+    connect_list_all_storage_pools(a: ConnectListAllStoragePoolsArgs) => |st| st.list_all_pools(a.flags).map(|pools| {
+            let ret = pools.len() as u32;
+            let pools = if a.need_results != 0 { pools.into_iter().map(wire_pool).collect() } else { Vec::new() };
+            ConnectListAllStoragePoolsRet { pools, ret }
+        });
+    connect_num_of_storage_pools() => |st| st.num_of_pools().map(|num| StorageNumRet { num });
+    connect_list_storage_pools(a: ConnectListStoragePoolsArgs) => |st| {
             check_max(a.maxnames, STORAGE_POOL_LIST_MAX)?;
-            st.list_pools(a.maxnames)
-                .map(|names| ConnectListStoragePoolsRet { names })
+            st.list_pools(a.maxnames).map(|names| ConnectListStoragePoolsRet { names })
         };
-        drv(ret)
-    })
-}
-
-pub fn connect_num_of_defined_storage_pools(session: &Session, h: &Header) -> Action {
-    let st = match storage(session, h) {
-        Ok(st) => st,
-        Err(refused) => return refused,
-    };
-    job(h, move || {
-        let ret = { st.num_of_defined_pools().map(|num| StorageNumRet { num }) };
-        drv(ret)
-    })
-}
-
-pub fn connect_list_defined_storage_pools(
-    session: &Session,
-    h: &Header,
-    a: ConnectListStoragePoolsArgs,
-) -> Action {
-    let st = match storage(session, h) {
-        Ok(st) => st,
-        Err(refused) => return refused,
-    };
-    job(h, move || {
-        let ret = {
+    connect_num_of_defined_storage_pools() => |st| st.num_of_defined_pools().map(|num| StorageNumRet { num });
+    connect_list_defined_storage_pools(a: ConnectListStoragePoolsArgs) => |st| {
             check_max(a.maxnames, STORAGE_POOL_LIST_MAX)?;
-            st.list_defined_pools(a.maxnames)
-                .map(|names| ConnectListStoragePoolsRet { names })
+            st.list_defined_pools(a.maxnames).map(|names| ConnectListStoragePoolsRet { names })
         };
-        drv(ret)
-    })
-}
-
-pub fn connect_find_storage_pool_sources(
-    session: &Session,
-    h: &Header,
-    a: ConnectFindStoragePoolSourcesArgs,
-) -> Action {
-    let st = match storage(session, h) {
-        Ok(st) => st,
-        Err(refused) => return refused,
-    };
-    job(h, move || {
-        let ret = {
-            st.find_pool_sources(&a.type_, a.src_spec.as_deref(), a.flags)
-                .map(|xml| StorageXmlRet { xml })
-        };
-        drv(ret)
-    })
-}
-
-pub fn connect_get_storage_pool_capabilities(
-    session: &Session,
-    h: &Header,
-    a: ConnectGetStoragePoolCapabilitiesArgs,
-) -> Action {
-    let st = match storage(session, h) {
-        Ok(st) => st,
-        Err(refused) => return refused,
-    };
-    job(h, move || {
-        let ret = {
-            st.pool_capabilities(a.flags)
-                .map(|xml| StorageXmlRet { xml })
-        };
-        drv(ret)
-    })
-}
-
-pub fn storage_pool_create_xml(session: &Session, h: &Header, a: StoragePoolXmlArgs) -> Action {
-    let st = match storage(session, h) {
-        Ok(st) => st,
-        Err(refused) => return refused,
-    };
-    job(h, move || {
-        let ret = { st.pool_create_xml(&a.xml, a.flags).map(pool_ret) };
-        drv(ret)
-    })
-}
-
-pub fn storage_pool_define_xml(session: &Session, h: &Header, a: StoragePoolXmlArgs) -> Action {
-    let st = match storage(session, h) {
-        Ok(st) => st,
-        Err(refused) => return refused,
-    };
-    job(h, move || {
-        let ret = { st.pool_define_xml(&a.xml, a.flags).map(pool_ret) };
-        drv(ret)
-    })
-}
-
-pub fn storage_pool_create(session: &Session, h: &Header, a: StoragePoolFlagsArgs) -> Action {
-    let st = match storage(session, h) {
-        Ok(st) => st,
-        Err(refused) => return refused,
-    };
-    job(h, move || {
-        let ret = { st.pool_create(&pool(&a.pool), a.flags) };
-        drv(ret)
-    })
-}
-
-pub fn storage_pool_build(session: &Session, h: &Header, a: StoragePoolFlagsArgs) -> Action {
-    let st = match storage(session, h) {
-        Ok(st) => st,
-        Err(refused) => return refused,
-    };
-    job(h, move || {
-        let ret = { st.pool_build(&pool(&a.pool), a.flags) };
-        drv(ret)
-    })
-}
-
-pub fn storage_pool_destroy(session: &Session, h: &Header, a: StoragePoolRefArgs) -> Action {
-    let st = match storage(session, h) {
-        Ok(st) => st,
-        Err(refused) => return refused,
-    };
-    job(h, move || {
-        let ret = { st.pool_destroy(&pool(&a.pool)) };
-        drv(ret)
-    })
-}
-
-pub fn storage_pool_delete(session: &Session, h: &Header, a: StoragePoolFlagsArgs) -> Action {
-    let st = match storage(session, h) {
-        Ok(st) => st,
-        Err(refused) => return refused,
-    };
-    job(h, move || {
-        let ret = { st.pool_delete(&pool(&a.pool), a.flags) };
-        drv(ret)
-    })
-}
-
-pub fn storage_pool_undefine(session: &Session, h: &Header, a: StoragePoolRefArgs) -> Action {
-    let st = match storage(session, h) {
-        Ok(st) => st,
-        Err(refused) => return refused,
-    };
-    job(h, move || {
-        let ret = { st.pool_undefine(&pool(&a.pool)) };
-        drv(ret)
-    })
-}
-
-pub fn storage_pool_refresh(session: &Session, h: &Header, a: StoragePoolFlagsArgs) -> Action {
-    let st = match storage(session, h) {
-        Ok(st) => st,
-        Err(refused) => return refused,
-    };
-    job(h, move || {
-        let ret = { st.pool_refresh(&pool(&a.pool), a.flags) };
-        drv(ret)
-    })
-}
-
-pub fn storage_pool_lookup_by_name(
-    session: &Session,
-    h: &Header,
-    a: StoragePoolLookupByNameArgs,
-) -> Action {
-    let st = match storage(session, h) {
-        Ok(st) => st,
-        Err(refused) => return refused,
-    };
-    job(h, move || {
-        let ret = { st.pool_lookup_by_name(&a.name).map(pool_ret) };
-        drv(ret)
-    })
-}
-
-pub fn storage_pool_lookup_by_uuid(
-    session: &Session,
-    h: &Header,
-    a: StoragePoolLookupByUuidArgs,
-) -> Action {
-    let st = match storage(session, h) {
-        Ok(st) => st,
-        Err(refused) => return refused,
-    };
-    job(h, move || {
-        let ret = { st.pool_lookup_by_uuid(&a.uuid).map(pool_ret) };
-        drv(ret)
-    })
-}
-
-pub fn storage_pool_lookup_by_volume(
-    session: &Session,
-    h: &Header,
-    a: StoragePoolLookupByVolumeArgs,
-) -> Action {
-    let st = match storage(session, h) {
-        Ok(st) => st,
-        Err(refused) => return refused,
-    };
-    job(h, move || {
-        let ret = { st.pool_lookup_by_volume(&vol(&a.vol)).map(pool_ret) };
-        drv(ret)
-    })
-}
-
-pub fn storage_pool_lookup_by_target_path(
-    session: &Session,
-    h: &Header,
-    a: StoragePoolLookupByTargetPathArgs,
-) -> Action {
-    let st = match storage(session, h) {
-        Ok(st) => st,
-        Err(refused) => return refused,
-    };
-    job(h, move || {
-        let ret = { st.pool_lookup_by_target_path(&a.path).map(pool_ret) };
-        drv(ret)
-    })
-}
-
-pub fn storage_pool_get_info(session: &Session, h: &Header, a: StoragePoolRefArgs) -> Action {
-    let st = match storage(session, h) {
-        Ok(st) => st,
-        Err(refused) => return refused,
-    };
-    job(h, move || {
-        let ret = {
-            st.pool_info(&pool(&a.pool)).map(|i| StoragePoolGetInfoRet {
-                state: i.state,
-                capacity: i.capacity,
-                allocation: i.allocation,
-                available: i.available,
-            })
-        };
-        drv(ret)
-    })
-}
-
-pub fn storage_pool_get_xml_desc(session: &Session, h: &Header, a: StoragePoolFlagsArgs) -> Action {
-    let st = match storage(session, h) {
-        Ok(st) => st,
-        Err(refused) => return refused,
-    };
-    job(h, move || {
-        let ret = {
-            st.pool_xml(&pool(&a.pool), a.flags)
-                .map(|xml| StorageXmlRet { xml })
-        };
-        drv(ret)
-    })
-}
-
-pub fn storage_pool_get_autostart(session: &Session, h: &Header, a: StoragePoolRefArgs) -> Action {
-    let st = match storage(session, h) {
-        Ok(st) => st,
-        Err(refused) => return refused,
-    };
-    job(h, move || {
-        let ret = {
-            st.pool_autostart(&pool(&a.pool))
-                .map(|on| StoragePoolGetAutostartRet {
-                    autostart: on as i32,
-                })
-        };
-        drv(ret)
-    })
-}
-
-pub fn storage_pool_set_autostart(
-    session: &Session,
-    h: &Header,
-    a: StoragePoolSetAutostartArgs,
-) -> Action {
-    let st = match storage(session, h) {
-        Ok(st) => st,
-        Err(refused) => return refused,
-    };
-    job(h, move || {
-        let ret = { st.pool_set_autostart(&pool(&a.pool), a.autostart != 0) };
-        drv(ret)
-    })
-}
-
-pub fn storage_pool_is_active(session: &Session, h: &Header, a: StoragePoolRefArgs) -> Action {
-    let st = match storage(session, h) {
-        Ok(st) => st,
-        Err(refused) => return refused,
-    };
-    job(h, move || {
-        let ret = {
-            st.pool_is_active(&pool(&a.pool))
-                .map(|on| StoragePoolIsActiveRet { active: on as i32 })
-        };
-        drv(ret)
-    })
-}
-
-pub fn storage_pool_is_persistent(session: &Session, h: &Header, a: StoragePoolRefArgs) -> Action {
-    let st = match storage(session, h) {
-        Ok(st) => st,
-        Err(refused) => return refused,
-    };
-    job(h, move || {
-        let ret = {
-            st.pool_is_persistent(&pool(&a.pool))
-                .map(|on| StoragePoolIsPersistentRet {
-                    persistent: on as i32,
-                })
-        };
-        drv(ret)
-    })
-}
-
-pub fn storage_pool_num_of_volumes(session: &Session, h: &Header, a: StoragePoolRefArgs) -> Action {
-    let st = match storage(session, h) {
-        Ok(st) => st,
-        Err(refused) => return refused,
-    };
-    job(h, move || {
-        let ret = {
-            st.pool_num_of_volumes(&pool(&a.pool))
-                .map(|num| StorageNumRet { num })
-        };
-        drv(ret)
-    })
-}
-
-pub fn storage_pool_list_volumes(
-    session: &Session,
-    h: &Header,
-    a: StoragePoolListVolumesArgs,
-) -> Action {
-    let st = match storage(session, h) {
-        Ok(st) => st,
-        Err(refused) => return refused,
-    };
-    job(h, move || {
-        let ret = {
+    connect_find_storage_pool_sources(a: ConnectFindStoragePoolSourcesArgs) => |st| st.find_pool_sources(&a.type_, a.src_spec.as_deref(), a.flags).map(|xml| StorageXmlRet { xml });
+    connect_get_storage_pool_capabilities(a: ConnectGetStoragePoolCapabilitiesArgs) => |st| st.pool_capabilities(a.flags).map(|xml| StorageXmlRet { xml });
+    storage_pool_create_xml(a: StoragePoolXmlArgs) => |st| st.pool_create_xml(&a.xml, a.flags).map(pool_ret);
+    storage_pool_define_xml(a: StoragePoolXmlArgs) => |st| st.pool_define_xml(&a.xml, a.flags).map(pool_ret);
+    storage_pool_create(a: StoragePoolFlagsArgs) => |st| st.pool_create(&pool(&a.pool), a.flags);
+    storage_pool_build(a: StoragePoolFlagsArgs) => |st| st.pool_build(&pool(&a.pool), a.flags);
+    storage_pool_destroy(a: StoragePoolRefArgs) => |st| st.pool_destroy(&pool(&a.pool));
+    storage_pool_delete(a: StoragePoolFlagsArgs) => |st| st.pool_delete(&pool(&a.pool), a.flags);
+    storage_pool_undefine(a: StoragePoolRefArgs) => |st| st.pool_undefine(&pool(&a.pool));
+    storage_pool_refresh(a: StoragePoolFlagsArgs) => |st| st.pool_refresh(&pool(&a.pool), a.flags);
+    storage_pool_lookup_by_name(a: StoragePoolLookupByNameArgs) => |st| st.pool_lookup_by_name(&a.name).map(pool_ret);
+    storage_pool_lookup_by_uuid(a: StoragePoolLookupByUuidArgs) => |st| st.pool_lookup_by_uuid(&a.uuid).map(pool_ret);
+    storage_pool_lookup_by_volume(a: StoragePoolLookupByVolumeArgs) => |st| st.pool_lookup_by_volume(&vol(&a.vol)).map(pool_ret);
+    storage_pool_lookup_by_target_path(a: StoragePoolLookupByTargetPathArgs) => |st| st.pool_lookup_by_target_path(&a.path).map(pool_ret);
+    storage_pool_get_info(a: StoragePoolRefArgs) => |st| st.pool_info(&pool(&a.pool)).map(|i| StoragePoolGetInfoRet {
+            state: i.state,
+            capacity: i.capacity,
+            allocation: i.allocation,
+            available: i.available,
+        });
+    storage_pool_get_xml_desc(a: StoragePoolFlagsArgs) => |st| st.pool_xml(&pool(&a.pool), a.flags).map(|xml| StorageXmlRet { xml });
+    storage_pool_get_autostart(a: StoragePoolRefArgs) => |st| st.pool_autostart(&pool(&a.pool)).map(|on| StoragePoolGetAutostartRet { autostart: on as i32 });
+    storage_pool_set_autostart(a: StoragePoolSetAutostartArgs) => |st| st.pool_set_autostart(&pool(&a.pool), a.autostart != 0);
+    storage_pool_is_active(a: StoragePoolRefArgs) => |st| st.pool_is_active(&pool(&a.pool)).map(|on| StoragePoolIsActiveRet { active: on as i32 });
+    storage_pool_is_persistent(a: StoragePoolRefArgs) => |st| st.pool_is_persistent(&pool(&a.pool)).map(|on| StoragePoolIsPersistentRet { persistent: on as i32 });
+    storage_pool_num_of_volumes(a: StoragePoolRefArgs) => |st| st.pool_num_of_volumes(&pool(&a.pool)).map(|num| StorageNumRet { num });
+    storage_pool_list_volumes(a: StoragePoolListVolumesArgs) => |st| {
             check_max(a.maxnames, STORAGE_VOL_LIST_MAX)?;
-            st.pool_list_volumes(&pool(&a.pool), a.maxnames)
-                .map(|names| StoragePoolListVolumesRet { names })
+            st.pool_list_volumes(&pool(&a.pool), a.maxnames).map(|names| StoragePoolListVolumesRet { names })
         };
-        drv(ret)
-    })
-}
-
-pub fn storage_pool_list_all_volumes(
-    session: &Session,
-    h: &Header,
-    a: StoragePoolListAllVolumesArgs,
-) -> Action {
-    let st = match storage(session, h) {
-        Ok(st) => st,
-        Err(refused) => return refused,
-    };
-    job(h, move || {
-        let ret = {
-            st.pool_list_all_volumes(&pool(&a.pool), a.flags)
-                .map(|vols| {
-                    let ret = vols.len() as u32;
-                    StoragePoolListAllVolumesRet {
-                        vols: if a.need_results != 0 {
-                            vols.into_iter().map(wire_vol).collect()
-                        } else {
-                            Vec::new()
-                        },
-                        ret,
-                    }
-                })
-        };
-        drv(ret)
-    })
-}
-
-pub fn storage_vol_create_xml(session: &Session, h: &Header, a: StorageVolCreateXmlArgs) -> Action {
-    let st = match storage(session, h) {
-        Ok(st) => st,
-        Err(refused) => return refused,
-    };
-    job(h, move || {
-        let ret = {
-            st.vol_create_xml(&pool(&a.pool), &a.xml, a.flags)
-                .map(vol_ret)
-        };
-        drv(ret)
-    })
-}
-
-pub fn storage_vol_create_xml_from(
-    session: &Session,
-    h: &Header,
-    a: StorageVolCreateXmlFromArgs,
-) -> Action {
-    let st = match storage(session, h) {
-        Ok(st) => st,
-        Err(refused) => return refused,
-    };
-    job(h, move || {
-        let ret = {
-            st.vol_create_xml_from(&pool(&a.pool), &a.xml, &vol(&a.clonevol), a.flags)
-                .map(vol_ret)
-        };
-        drv(ret)
-    })
-}
-
-pub fn storage_vol_delete(session: &Session, h: &Header, a: StorageVolFlagsArgs) -> Action {
-    let st = match storage(session, h) {
-        Ok(st) => st,
-        Err(refused) => return refused,
-    };
-    job(h, move || {
-        let ret = { st.vol_delete(&vol(&a.vol), a.flags) };
-        drv(ret)
-    })
-}
-
-pub fn storage_vol_wipe(session: &Session, h: &Header, a: StorageVolFlagsArgs) -> Action {
-    let st = match storage(session, h) {
-        Ok(st) => st,
-        Err(refused) => return refused,
-    };
-    job(h, move || {
-        let ret = { st.vol_wipe(&vol(&a.vol), 0, a.flags) };
-        drv(ret)
-    })
-}
-
-pub fn storage_vol_wipe_pattern(
-    session: &Session,
-    h: &Header,
-    a: StorageVolWipePatternArgs,
-) -> Action {
-    let st = match storage(session, h) {
-        Ok(st) => st,
-        Err(refused) => return refused,
-    };
-    job(h, move || {
-        let ret = { st.vol_wipe(&vol(&a.vol), a.algorithm, a.flags) };
-        drv(ret)
-    })
-}
-
-pub fn storage_vol_resize(session: &Session, h: &Header, a: StorageVolResizeArgs) -> Action {
-    let st = match storage(session, h) {
-        Ok(st) => st,
-        Err(refused) => return refused,
-    };
-    job(h, move || {
-        let ret = { st.vol_resize(&vol(&a.vol), a.capacity, a.flags) };
-        drv(ret)
-    })
-}
-
-pub fn storage_vol_lookup_by_name(
-    session: &Session,
-    h: &Header,
-    a: StorageVolLookupByNameArgs,
-) -> Action {
-    let st = match storage(session, h) {
-        Ok(st) => st,
-        Err(refused) => return refused,
-    };
-    job(h, move || {
-        let ret = { st.vol_lookup_by_name(&pool(&a.pool), &a.name).map(vol_ret) };
-        drv(ret)
-    })
-}
-
-pub fn storage_vol_lookup_by_key(
-    session: &Session,
-    h: &Header,
-    a: StorageVolLookupByStringArgs,
-) -> Action {
-    let st = match storage(session, h) {
-        Ok(st) => st,
-        Err(refused) => return refused,
-    };
-    job(h, move || {
-        let ret = { st.vol_lookup_by_key(&a.key).map(vol_ret) };
-        drv(ret)
-    })
-}
-
-pub fn storage_vol_lookup_by_path(
-    session: &Session,
-    h: &Header,
-    a: StorageVolLookupByStringArgs,
-) -> Action {
-    let st = match storage(session, h) {
-        Ok(st) => st,
-        Err(refused) => return refused,
-    };
-    job(h, move || {
-        let ret = { st.vol_lookup_by_path(&a.key).map(vol_ret) };
-        drv(ret)
-    })
-}
-
-pub fn storage_vol_get_info(session: &Session, h: &Header, a: StorageVolRefArgs) -> Action {
-    let st = match storage(session, h) {
-        Ok(st) => st,
-        Err(refused) => return refused,
-    };
-    job(h, move || {
-        let ret = { st.vol_info(&vol(&a.vol), 0).map(vol_info_ret) };
-        drv(ret)
-    })
-}
-
-pub fn storage_vol_get_info_flags(session: &Session, h: &Header, a: StorageVolFlagsArgs) -> Action {
-    let st = match storage(session, h) {
-        Ok(st) => st,
-        Err(refused) => return refused,
-    };
-    job(h, move || {
-        let ret = { st.vol_info(&vol(&a.vol), a.flags).map(vol_info_ret) };
-        drv(ret)
-    })
-}
-
-pub fn storage_vol_get_xml_desc(session: &Session, h: &Header, a: StorageVolFlagsArgs) -> Action {
-    let st = match storage(session, h) {
-        Ok(st) => st,
-        Err(refused) => return refused,
-    };
-    job(h, move || {
-        let ret = {
-            st.vol_xml(&vol(&a.vol), a.flags)
-                .map(|xml| StorageXmlRet { xml })
-        };
-        drv(ret)
-    })
-}
-
-pub fn storage_vol_get_path(session: &Session, h: &Header, a: StorageVolRefArgs) -> Action {
-    let st = match storage(session, h) {
-        Ok(st) => st,
-        Err(refused) => return refused,
-    };
-    job(h, move || {
-        let ret = {
-            st.vol_path(&vol(&a.vol))
-                .map(|name| StorageVolGetPathRet { name })
-        };
-        drv(ret)
-    })
+    storage_pool_list_all_volumes(a: StoragePoolListAllVolumesArgs) => |st| st.pool_list_all_volumes(&pool(&a.pool), a.flags).map(|vols| {
+            let ret = vols.len() as u32;
+            let vols = if a.need_results != 0 { vols.into_iter().map(wire_vol).collect() } else { Vec::new() };
+            StoragePoolListAllVolumesRet { vols, ret }
+        });
+    storage_vol_create_xml(a: StorageVolCreateXmlArgs) => |st| st.vol_create_xml(&pool(&a.pool), &a.xml, a.flags).map(vol_ret);
+    storage_vol_create_xml_from(a: StorageVolCreateXmlFromArgs) => |st| st.vol_create_xml_from(&pool(&a.pool), &a.xml, &vol(&a.clonevol), a.flags).map(vol_ret);
+    storage_vol_delete(a: StorageVolFlagsArgs) => |st| st.vol_delete(&vol(&a.vol), a.flags);
+    storage_vol_wipe(a: StorageVolFlagsArgs) => |st| st.vol_wipe(&vol(&a.vol), 0, a.flags);
+    storage_vol_wipe_pattern(a: StorageVolWipePatternArgs) => |st| st.vol_wipe(&vol(&a.vol), a.algorithm, a.flags);
+    storage_vol_resize(a: StorageVolResizeArgs) => |st| st.vol_resize(&vol(&a.vol), a.capacity, a.flags);
+    storage_vol_lookup_by_name(a: StorageVolLookupByNameArgs) => |st| st.vol_lookup_by_name(&pool(&a.pool), &a.name).map(vol_ret);
+    storage_vol_lookup_by_key(a: StorageVolLookupByStringArgs) => |st| st.vol_lookup_by_key(&a.key).map(vol_ret);
+    storage_vol_lookup_by_path(a: StorageVolLookupByStringArgs) => |st| st.vol_lookup_by_path(&a.key).map(vol_ret);
+    storage_vol_get_info(a: StorageVolRefArgs) => |st| st.vol_info(&vol(&a.vol), 0).map(vol_info_ret);
+    storage_vol_get_info_flags(a: StorageVolFlagsArgs) => |st| st.vol_info(&vol(&a.vol), a.flags).map(vol_info_ret);
+    storage_vol_get_xml_desc(a: StorageVolFlagsArgs) => |st| st.vol_xml(&vol(&a.vol), a.flags).map(|xml| StorageXmlRet { xml });
+    storage_vol_get_path(a: StorageVolRefArgs) => |st| st.vol_path(&vol(&a.vol)).map(|name| StorageVolGetPathRet { name });
 }
 
 pub fn connect_storage_pool_event_register_any(
