@@ -80,14 +80,8 @@ fn vol_info_ret(i: VolumeInfo) -> StorageVolGetInfoRet {
 
 /// The old list calls: a negative or too large count is refused as libvirtd's
 /// dispatcher does.
-fn check_max(max: i32, limit: usize) -> Result<(), RemoteError> {
+fn check_max(max: i32, limit: usize, name: &str) -> Result<(), RemoteError> {
     if max < 0 || max as usize > limit {
-        let name = if limit == STORAGE_VOL_LIST_MAX && STORAGE_VOL_LIST_MAX != STORAGE_POOL_LIST_MAX
-        {
-            "REMOTE_STORAGE_VOL_LIST_MAX"
-        } else {
-            "REMOTE_STORAGE_POOL_LIST_MAX"
-        };
         return Err(rpc_error(
             protocol::error::codes::RPC,
             &format!("maxnames > {name}"),
@@ -120,12 +114,12 @@ storage_calls! {
         });
     connect_num_of_storage_pools() => |st| st.num_of_pools().map(|num| StorageNumRet { num });
     connect_list_storage_pools(a: ConnectListStoragePoolsArgs) => |st| {
-            check_max(a.maxnames, STORAGE_POOL_LIST_MAX)?;
+            check_max(a.maxnames, STORAGE_POOL_LIST_MAX, "REMOTE_STORAGE_POOL_LIST_MAX")?;
             st.list_pools(a.maxnames).map(|names| ConnectListStoragePoolsRet { names })
         };
     connect_num_of_defined_storage_pools() => |st| st.num_of_defined_pools().map(|num| StorageNumRet { num });
     connect_list_defined_storage_pools(a: ConnectListStoragePoolsArgs) => |st| {
-            check_max(a.maxnames, STORAGE_POOL_LIST_MAX)?;
+            check_max(a.maxnames, STORAGE_POOL_LIST_MAX, "REMOTE_STORAGE_POOL_LIST_MAX")?;
             st.list_defined_pools(a.maxnames).map(|names| ConnectListStoragePoolsRet { names })
         };
     connect_find_storage_pool_sources(a: ConnectFindStoragePoolSourcesArgs) => |st| st.find_pool_sources(&a.type_, a.src_spec.as_deref(), a.flags).map(|xml| StorageXmlRet { xml });
@@ -155,7 +149,7 @@ storage_calls! {
     storage_pool_is_persistent(a: StoragePoolRefArgs) => |st| st.pool_is_persistent(&pool(&a.pool)).map(|on| StoragePoolIsPersistentRet { persistent: on as i32 });
     storage_pool_num_of_volumes(a: StoragePoolRefArgs) => |st| st.pool_num_of_volumes(&pool(&a.pool)).map(|num| StorageNumRet { num });
     storage_pool_list_volumes(a: StoragePoolListVolumesArgs) => |st| {
-            check_max(a.maxnames, STORAGE_VOL_LIST_MAX)?;
+            check_max(a.maxnames, STORAGE_VOL_LIST_MAX, "REMOTE_STORAGE_VOL_LIST_MAX")?;
             st.pool_list_volumes(&pool(&a.pool), a.maxnames).map(|names| StoragePoolListVolumesRet { names })
         };
     storage_pool_list_all_volumes(a: StoragePoolListAllVolumesArgs) => |st| st.pool_list_all_volumes(&pool(&a.pool), a.flags).map(|vols| {
