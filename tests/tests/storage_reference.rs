@@ -50,6 +50,9 @@ const SESSION: &str = "pool-define-as p dir --target ROOT/p; pool-start p; pool-
     vol-create-as p a.raw 1M; vol-create-as p a.raw 1M; vol-create-as p x/y 1M; \
     vol-create-as p s.raw 8M --allocation 0; vol-create-as p q.qcow2 2M --format qcow2; \
     vol-list p --details; vol-info --pool p a.raw; vol-dumpxml --pool p a.raw; vol-dumpxml --pool p q.qcow2; \
+    vol-create-as p top.qcow2 4M --format qcow2 --backing-vol q.qcow2 --backing-vol-format qcow2; \
+    vol-dumpxml --pool p top.qcow2; vol-clone --pool p s.raw c.raw; vol-info --pool p c.raw; \
+    vol-delete --pool p top.qcow2; vol-delete --pool p c.raw; vol-delete --pool p q.qcow2; \
     vol-resize --pool p a.raw 512K; vol-resize --pool p s.raw 4M; vol-resize --pool p s.raw 4M --shrink; \
     vol-info --pool p s.raw; vol-key --pool p s.raw; vol-delete --pool p a.raw; vol-info --pool p a.raw; \
     pool-undefine p; pool-delete p; pool-destroy p; pool-start nothere; \

@@ -182,12 +182,62 @@ fn create_qcow2(path: &Path, def: &VolDef, flags: u32) -> DriverResult<()> {
     tools::run(&argv).map(|_| ())
 }
 
-/// Copies `src` into a new file of `format` (qemu-img convert keeps holes).
+/// Copies a raw file, leaving every all-zero 4 KiB block as a hole.
+fn copy_raw_sparse(src: &Path, dest: &Path) -> DriverResult<()> {
+    use std::io::{Read, Seek, SeekFrom, Write};
+    let fail = |what: &str, p: &Path, e: std::io::Error| {
+        errors::system(&format!("{what} '{}'", p.display()), &e)
+    };
+    let mut input = fs::File::open(src).map_err(|e| fail("cannot open", src, e))?;
+    let mut output = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(dest)
+        .map_err(|e| fail("cannot create", dest, e))?;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut total: u64 = 0;
+    loop {
+        let n = input
+            .read(&mut buf)
+            .map_err(|e| fail("cannot read", src, e))?;
+        if n == 0 {
+            break;
+        }
+        for block in buf[..n].chunks(4096) {
+            if block.iter().all(|b| *b == 0) {
+                output
+                    .seek(SeekFrom::Current(block.len() as i64))
+                    .map_err(|e| fail("cannot seek", dest, e))?;
+            } else {
+                output
+                    .write_all(block)
+                    .map_err(|e| fail("cannot write", dest, e))?;
+            }
+        }
+        total += n as u64;
+    }
+    output
+        .set_len(total)
+        .and_then(|_| output.sync_all())
+        .map_err(|e| fail("cannot write", dest, e))
+}
+
+/// Copies `src` into a new file of `format`: raw to raw keeps zeros as holes,
+/// anything else goes through qemu-img convert (which keeps holes too).
 fn clone_file(src: &Volume, path: &Path, format: &str, def: &VolDef) -> DriverResult<()> {
-    qemu_img()?;
     if path.exists() {
         return Err(errors::vol_exists(&def.name));
     }
+    if src.format == "raw" && format == "raw" && src.kind == 0 {
+        copy_raw_sparse(&src.path, path)?;
+        if def.capacity > src.capacity {
+            resize_file(path, format, def.capacity, false)?;
+        }
+        return Ok(());
+    }
+    qemu_img()?;
     let mut argv: Vec<String> = vec![
         "qemu-img".into(),
         "convert".into(),
