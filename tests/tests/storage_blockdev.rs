@@ -61,11 +61,29 @@ fn disk_pool_partitions_are_volumes() {
         dev.path
     ));
     let err = virsh_err(&host, "pool-start d1");
-    assert!(err.contains("no partition table"), "{err}");
+    assert!(
+        err.contains(&format!(
+            "Storage pool probe failed: Device '{}' is unrecognized, requires build",
+            dev.path
+        )),
+        "{err}"
+    );
     host.virsh_ok("pool-build d1; pool-start d1");
     let err = virsh_err(&host, "pool-build d1");
     assert!(err.contains("active"), "{err}");
-    host.virsh_ok("vol-create-as d1 part1 8M; vol-create-as d1 part2 16M");
+    // As libvirt: a new partition's volume is named after its device node.
+    let err = virsh_err(&host, "vol-create-as d1 part1 8M");
+    assert!(
+        err.contains(&format!(
+            "invalid partition name 'part1', expected '{}p1'",
+            dev.name()
+        )),
+        "{err}"
+    );
+    host.virsh_ok(&format!(
+        "vol-create-as d1 {0}p1 8M; vol-create-as d1 {0}p2 16M",
+        dev.name()
+    ));
     let p1 = format!("{}p1", dev.path);
     let p2 = format!("{}p2", dev.path);
     let list = host.virsh_ok("vol-list d1 --details");

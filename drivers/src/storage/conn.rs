@@ -344,6 +344,7 @@ impl StorageConnection for StorageConn {
         check_duplicate_source(&pools, &def)?;
         let mut pool = Pool::new(def, false);
         if let Some(bflags) = build {
+            super::disk::settle_format(&mut pool);
             backend::build(paths, &pool, bflags)?;
         }
         persist::start_pool(paths, &mut pool)?;
@@ -363,6 +364,7 @@ impl StorageConnection for StorageConn {
             return Err(errors::pool_active(&pool.def.name));
         }
         if let Some(bflags) = build {
+            super::disk::settle_format(pool);
             backend::build(paths, pool, bflags)?;
         }
         persist::start_pool(paths, pool)?;
@@ -378,6 +380,7 @@ impl StorageConnection for StorageConn {
         if pool.active {
             return Err(errors::pool_active(&pool.def.name));
         }
+        super::disk::settle_format(pool);
         backend::build(paths, pool, flags)?;
         self.inner.emit(pool, state_event(pool_event::CREATED));
         Ok(())

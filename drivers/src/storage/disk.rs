@@ -12,6 +12,15 @@ use crate::api::DriverResult;
 
 const MIB: u64 = 1 << 20;
 
+/// As libvirt, starting or building a disk pool of format `unknown` makes it `dos`.
+pub fn settle_format(pool: &mut Pool) {
+    if pool.def.kind == super::pool_def::PoolKind::Disk
+        && matches!(pool.def.source_format.as_deref(), None | Some("unknown"))
+    {
+        pool.def.source_format = Some("dos".to_string());
+    }
+}
+
 fn device(pool: &Pool) -> &str {
     &pool.def.source_devices[0]
 }
@@ -105,8 +114,8 @@ pub fn start(pool: &Pool) -> DriverResult<()> {
     }
     let (kind, _, _) = read_table(dev)?;
     if !matches!(kind.as_str(), "msdos" | "gpt") {
-        return Err(errors::operation_invalid(&format!(
-            "unable to use device '{dev}': no partition table, build the pool first"
+        return Err(errors::probe_failed(&format!(
+            "Device '{dev}' is unrecognized, requires build"
         )));
     }
     Ok(())
@@ -130,7 +139,13 @@ pub fn partition_path(dev: &str, number: u32) -> PathBuf {
 
 pub fn refresh(pool: &mut Pool) -> DriverResult<()> {
     let dev = device(pool).to_string();
-    let (_, parts, size) = read_table(&dev)?;
+    let (label, parts, size) = read_table(&dev)?;
+    // As libvirt: the live definition names the label found.
+    match label.as_str() {
+        "msdos" => pool.def.source_format = Some("dos".to_string()),
+        "gpt" => pool.def.source_format = Some("gpt".to_string()),
+        _ => {}
+    }
     let mut allocated = 0;
     let mut volumes = Vec::new();
     for p in &parts {
@@ -179,10 +194,22 @@ fn largest_free(parts: &[Partition], disk_size: u64) -> u64 {
     disk_size.saturating_sub(MIB).saturating_sub(start)
 }
 
-/// Adds a partition of `capacity` bytes; returns its device path.
-pub fn create_partition(pool: &Pool, capacity: u64) -> DriverResult<PathBuf> {
+/// Adds a partition of `capacity` bytes named `name`, which must be the
+/// device name the new partition gets (as libvirt checks); returns its path.
+pub fn create_partition(pool: &Pool, name: &str, capacity: u64) -> DriverResult<PathBuf> {
     let dev = device(pool).to_string();
     let (_, parts, size) = read_table(&dev)?;
+    let next = parts.iter().map(|p| p.number).max().unwrap_or(0) + 1;
+    let expected = partition_path(&dev, next);
+    let expected = expected
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if name != expected {
+        return Err(errors::invalid_arg(&format!(
+            "invalid partition name '{name}', expected '{expected}'"
+        )));
+    }
     let size_aligned = capacity.div_ceil(MIB).max(1) * MIB;
     let (start, end) = placement(&parts, size, size_aligned).ok_or_else(|| {
         errors::operation_failed(&format!(

@@ -9,6 +9,8 @@ pub const FROM_STORAGE: i32 = 18;
 pub const NO_STORAGE_POOL: i32 = 49;
 /// `VIR_ERR_NO_STORAGE_VOL`.
 pub const NO_STORAGE_VOL: i32 = 50;
+/// `VIR_ERR_STORAGE_PROBE_FAILED`.
+pub const STORAGE_PROBE_FAILED: i32 = 75;
 /// `VIR_ERR_STORAGE_POOL_BUILT`.
 pub const STORAGE_POOL_BUILT: i32 = 76;
 /// `VIR_ERR_STORAGE_VOL_EXIST`.
@@ -112,4 +114,12 @@ pub fn pool_active(name: &str) -> DriverError {
 
 pub fn vol_in_use(name: &str) -> DriverError {
     operation_invalid(&format!("volume '{name}' is still in use."))
+}
+
+pub fn probe_failed(detail: &str) -> DriverError {
+    with_format(
+        STORAGE_PROBE_FAILED,
+        "Storage pool probe failed: %s",
+        detail,
+    )
 }

@@ -110,6 +110,7 @@ pub fn load(inner: &Inner) -> Vec<String> {
 
 /// Starts a pool: the backend's start, a refresh, and the status file.
 pub fn start_pool(paths: &StoragePaths, pool: &mut Pool) -> DriverResult<()> {
+    super::disk::settle_format(pool);
     backend::start(paths, pool)?;
     pool.formats = read_formats(paths, &pool.def.name);
     if let Err(e) = backend::refresh(paths, pool) {

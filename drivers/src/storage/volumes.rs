@@ -36,7 +36,7 @@ pub fn create(
                     "cloning into a disk pool is not supported",
                 ));
             }
-            super::disk::create_partition(pool, def.capacity)
+            super::disk::create_partition(pool, &def.name, def.capacity)
         }
         PoolKind::Logical => {
             let path = super::logical::create_lv(pool, &def.name, def.capacity)?;
