@@ -90,6 +90,12 @@ fn vol_of<'a>(pools: &'a mut [Pool], h: &VolumeHandle) -> DriverResult<(&'a mut 
         .find(|p| p.def.name == h.pool)
         .ok_or_else(|| errors::no_pool_name(&h.pool))?;
     active(pool)?;
+    if pool.building.contains(&h.name) {
+        return Err(errors::operation_invalid(&format!(
+            "volume '{}' is still being allocated.",
+            h.name
+        )));
+    }
     let vol = pool.volume(&h.name).cloned().ok_or_else(|| {
         errors::no_vol(&format!("no storage vol with matching name '{}'", h.name))
     })?;
@@ -392,6 +398,7 @@ impl StorageConnection for StorageConn {
         let index = index_of(&pools, h)?;
         let pool = &mut pools[index];
         active(pool)?;
+        pool.check_no_jobs()?;
         if let Some((vol, user)) = pool.volumes.iter().find_map(|v| {
             self.inner
                 .user_of(&pool.def.name, &v.name, &v.path)
@@ -457,6 +464,7 @@ impl StorageConnection for StorageConn {
         let mut pools = self.inner.lock();
         let pool = by_handle(&mut pools, h)?;
         active(pool)?;
+        pool.check_no_jobs()?;
         backend::refresh(paths, pool)?;
         let _ = persist::write_status(paths, pool);
         self.inner.emit(pool, PoolEventKind::Refresh);
@@ -741,16 +749,26 @@ impl StorageConn {
         };
         let pool = by_handle(&mut pools, h)?;
         active(pool)?;
-        if pool.volume(&def.name).is_some() {
+        if pool.volume(&def.name).is_some() || pool.building.contains(&def.name) {
             return Err(errors::vol_exists(&def.name));
         }
-        let path = volumes::create(paths, pool, &def, source_vol.as_ref(), flags)?;
-        let format = def
-            .format
-            .clone()
-            .filter(|_| pool.def.kind.holds_files())
-            .unwrap_or_else(|| "raw".to_string());
+        let path = if pool.def.kind.holds_files() {
+            // Copying or allocating a file may take long: other calls go on
+            // meanwhile, and the pool stays up until the volume is there.
+            let shadow = Pool::new(pool.def.clone(), pool.persistent);
+            pool.building.push(def.name.clone());
+            drop(pools);
+            let made = volumes::create(paths, &shadow, &def, source_vol.as_ref(), flags);
+            pools = self.inner.lock();
+            let pool = by_handle(&mut pools, h)?;
+            pool.building.retain(|n| n != &def.name);
+            made?
+        } else {
+            volumes::create(paths, pool, &def, source_vol.as_ref(), flags)?
+        };
+        let pool = by_handle(&mut pools, h)?;
         if pool.def.kind.holds_files() {
+            let format = def.format.clone().unwrap_or_else(|| "raw".to_string());
             pool.formats.insert(def.name.clone(), format);
             persist::write_formats(paths, pool)?;
         }

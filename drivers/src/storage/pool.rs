@@ -90,6 +90,9 @@ pub struct Pool {
     pub sizes: (u64, u64, u64),
     /// Formats volumes were created or uploaded with, by volume name.
     pub formats: BTreeMap<String, String>,
+    /// Volumes being created without the driver's lock (libvirt's asynchronous
+    /// jobs): the pool cannot be stopped or refreshed meanwhile.
+    pub building: Vec<String>,
 }
 
 impl Pool {
@@ -102,6 +105,7 @@ impl Pool {
             volumes: Vec::new(),
             sizes: (0, 0, 0),
             formats: BTreeMap::new(),
+            building: Vec::new(),
         }
     }
 
@@ -109,6 +113,18 @@ impl Pool {
         PoolHandle {
             name: self.def.name.clone(),
             uuid: self.def.uuid,
+        }
+    }
+
+    /// libvirt's refusal while volumes are being built.
+    pub fn check_no_jobs(&self) -> crate::api::DriverResult<()> {
+        if self.building.is_empty() {
+            Ok(())
+        } else {
+            Err(super::errors::internal(&format!(
+                "pool '{}' has asynchronous jobs running.",
+                self.def.name
+            )))
         }
     }
 
