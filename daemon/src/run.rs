@@ -106,8 +106,8 @@ pub fn build_daemon(
         available.push(lxc_driver(&events, &opts.hooks));
     }
     available.push(Arc::new(drivers::test_driver::TestDriver::new(sink)));
-    if let Some(storage) = storage {
-        available.push(Arc::new(drivers::storage::StoragePrimary::new(storage)));
+    if storage.is_some() {
+        available.push(Arc::new(drivers::storage::StoragePrimary::new()));
     }
     // A modular daemon runs only its own driver; others' URIs are refused
     // with "no connection driver available for ...".

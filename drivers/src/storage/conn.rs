@@ -692,8 +692,8 @@ impl StorageConnection for StorageConn {
     fn vol_xml(&self, h: &VolumeHandle, flags: u32) -> DriverResult<String> {
         check_flags(flags, 0, "virStorageVolGetXMLDesc")?;
         let mut pools = self.inner.lock();
-        let (pool, vol) = vol_of(&mut pools, h)?;
-        Ok(volumes::format_xml(pool, &vol))
+        let (_, vol) = vol_of(&mut pools, h)?;
+        Ok(volumes::format_xml(&vol))
     }
 
     fn vol_path(&self, h: &VolumeHandle) -> DriverResult<String> {

@@ -64,9 +64,8 @@ pub fn read_qcow2(path: &Path) -> Option<Qcow2Header> {
     }
     let mut ext_at = 72;
     if version >= 3 && head.len() >= 104 {
-        let incompatible = be64(&head, 72);
+        // Compatible feature bit 0: lazy refcounts.
         let compatible = be64(&head, 80);
-        let _ = incompatible;
         header.lazy_refcounts = compatible & 1 != 0;
         ext_at = be32(&head, 100) as usize;
     }

@@ -4,15 +4,21 @@
 
 use std::sync::Arc;
 
-use crate::api::{codes, domains, Connection, Driver, DriverError, DriverResult, StorageDriver};
+use crate::api::{codes, domains, Connection, Driver, DriverError, DriverResult};
 
-pub struct StoragePrimary {
-    storage: Arc<dyn StorageDriver>,
-}
+/// The pool and volume calls of such a connection go to the storage driver
+/// the registry holds (the daemon opens it as on any connection).
+pub struct StoragePrimary;
 
 impl StoragePrimary {
-    pub fn new(storage: Arc<dyn StorageDriver>) -> Self {
-        StoragePrimary { storage }
+    pub fn new() -> Self {
+        StoragePrimary
+    }
+}
+
+impl Default for StoragePrimary {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -40,7 +46,6 @@ impl Driver for StoragePrimary {
             )
             .in_domain(super::errors::FROM_STORAGE));
         }
-        let _ = &self.storage;
         Ok(Arc::new(StorageOnly {
             uri: format!("storage:///{expected}"),
         }))

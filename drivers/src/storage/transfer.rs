@@ -22,7 +22,6 @@ const CHUNK: usize = 256 * 1024 - 24;
 struct Upload {
     inner: Arc<Inner>,
     pool: String,
-    volume: String,
     file: File,
     /// The hidden file replacing the volume at finish, or None when writing in place.
     temp: Option<PathBuf>,
@@ -72,7 +71,6 @@ pub fn open_upload(
     Ok(Box::new(Upload {
         inner,
         pool: pool.def.name.clone(),
-        volume: vol.name.clone(),
         file,
         temp,
         target: vol.path.clone(),
@@ -138,7 +136,6 @@ impl VolumeWriter for Upload {
             let _ = super::backend::refresh(&self.inner.paths, pool);
             let _ = persist::write_status(&self.inner.paths, pool);
         }
-        let _ = &self.volume;
         Ok(())
     }
 }

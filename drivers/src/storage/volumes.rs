@@ -509,7 +509,7 @@ fn timestamps(out: &mut String, path: &Path) {
 }
 
 /// The volume XML as libvirt prints it.
-pub fn format_xml(pool: &Pool, vol: &Volume) -> String {
+pub fn format_xml(vol: &Volume) -> String {
     let esc = super::xml_escape;
     let kind = match vol.kind {
         1 => "block",
@@ -566,6 +566,5 @@ pub fn format_xml(pool: &Pool, vol: &Volume) -> String {
         out.push_str("  </backingStore>\n");
     }
     out.push_str("</volume>\n");
-    let _ = pool;
     out
 }
