@@ -38,6 +38,16 @@ fn guest_boots_with_a_qcow2_volume_and_keeps_it_from_deletion() {
         .unwrap_or_default();
     let wanted = format!("file={}/top.qcow2,format=qcow2", dir.display());
     assert!(cmdline.contains(&wanted), "{wanted} not in {cmdline}");
+    // QEMU opened the volume and, through its header, the backing volume.
+    let block = host.virsh_ok("qemu-monitor-command g1 --pretty '{\"execute\":\"query-block\"}'");
+    assert!(
+        block.contains(&format!("\"filename\": \"{}/top.qcow2\"", dir.display())),
+        "{block}"
+    );
+    assert!(
+        block.contains(&format!("\"backing_file\": \"{}/base.raw\"", dir.display())),
+        "{block}"
+    );
     let live = host.virsh_ok("dumpxml g1");
     assert!(
         live.contains("<source pool='gp' volume='top.qcow2'/>"),
