@@ -35,6 +35,28 @@ fn sparse_source(path: &Path) -> Vec<u8> {
     content
 }
 
+/// The data extents of a file, from SEEK_DATA / SEEK_HOLE.
+fn data_extents(path: &Path) -> Vec<(u64, u64)> {
+    use std::os::fd::AsRawFd;
+    let file = fs::File::open(path).expect("open");
+    let fd = file.as_raw_fd();
+    let len = file.metadata().expect("stat").len() as i64;
+    let mut out = Vec::new();
+    let mut pos = 0i64;
+    while pos < len {
+        // SAFETY: lseek on a descriptor we own.
+        let data = unsafe { libc::lseek(fd, pos, libc::SEEK_DATA) };
+        if data < 0 {
+            break;
+        }
+        // SAFETY: as above.
+        let hole = unsafe { libc::lseek(fd, data, libc::SEEK_HOLE) };
+        out.push((data as u64, hole as u64));
+        pos = hole;
+    }
+    out
+}
+
 #[test]
 fn sparse_upload_and_download_keep_bytes_and_holes() {
     let host = QemuHost::start();
@@ -68,6 +90,14 @@ fn sparse_upload_and_download_keep_bytes_and_holes() {
         allocated(&sparse) <= 6 << 20,
         "download lost the holes: {}",
         allocated(&sparse)
+    );
+    let extents = data_extents(&src);
+    assert_eq!(extents.len(), 2, "{extents:?}");
+    assert_eq!(data_extents(&vol), extents, "the volume's holes differ");
+    assert_eq!(
+        data_extents(&sparse),
+        extents,
+        "the download's holes differ"
     );
 
     let dense = host.root().join("down-dense.img");
