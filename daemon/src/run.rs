@@ -85,36 +85,34 @@ pub fn build_daemon(
     let mut drivers = DriverRegistry::new();
     let hub = events.clone();
     let sink: drivers::api::EventSink = Arc::new(move |ev| hub.publish("test", &ev));
-    // Registration order is the probe order for clients that send no URI:
-    // qemu first, as libvirtd probes it first.
-    // storage: the driver behind pool and volume calls, secondary on
-    // hypervisor connections and primary for storage:///system; built first
-    // so that the qemu driver resolves disks naming volumes through it.
+    // storage: the secondary storage driver of every hypervisor connection and
+    // the primary one of storage:///system; built first, the qemu driver
+    // resolves disks naming volumes through it.
     let storage_events = Arc::new(crate::storage_events::StorageEventHub::default());
     let storage = opts
         .daemon
         .serves_scheme("storage")
         .then(|| storage_driver(&storage_events));
-    if let Some(storage) = &storage {
-        drivers.set_storage_driver(storage.clone());
-    }
+    // Registration order is the probe order for clients that send no URI:
+    // qemu first, as libvirtd probes it first.
     let mut available: Vec<Arc<dyn drivers::api::Driver>> = Vec::new();
     if opts.daemon.serves_scheme("qemu") {
-        available.push(qemu_driver(&events, &opts.hooks, storage.clone()));
+        available.push(qemu_driver(&events, &opts.hooks, storage.as_ref()));
     }
     if opts.daemon.serves_scheme("lxc") {
         available.push(lxc_driver(&events, &opts.hooks));
     }
     available.push(Arc::new(drivers::test_driver::TestDriver::new(sink)));
-    if storage.is_some() {
-        available.push(Arc::new(drivers::storage::StoragePrimary::new()));
-    }
     // A modular daemon runs only its own driver; others' URIs are refused
     // with "no connection driver available for ...".
     for driver in available {
         if opts.daemon.serves_scheme(driver.scheme()) {
             drivers.register(driver);
         }
+    }
+    if let Some(storage) = storage {
+        drivers.set_storage_driver(storage);
+        drivers.register(Arc::new(drivers::storage::StoragePrimary::new()));
     }
     // SAFETY: geteuid has no preconditions.
     let privileged = unsafe { libc::geteuid() } == 0;
@@ -142,7 +140,7 @@ pub fn build_daemon(
 fn qemu_driver(
     events: &Arc<EventHub>,
     hooks: &hooks::Hooks,
-    storage: Option<Arc<dyn drivers::api::StorageDriver>>,
+    storage: Option<&Arc<dyn drivers::api::StorageDriver>>,
 ) -> Arc<dyn drivers::api::Driver> {
     // SAFETY: geteuid has no preconditions.
     let privileged = unsafe { libc::geteuid() } == 0;
@@ -160,7 +158,7 @@ fn qemu_driver(
         warn!("qemu driver: {problem}");
     }
     if let Some(storage) = storage {
-        driver.set_storage_driver(storage);
+        driver.set_storage_driver(storage.clone());
     }
     Arc::new(driver)
 }
