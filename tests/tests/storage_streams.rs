@@ -152,6 +152,16 @@ st.finish()
 assert got[:len(data)] == data, 'download differs'
 assert len(got) == 2 * 1024 * 1024, len(got)
 pool.refresh(0)
+# The old list calls and the lookups.
+print('num', conn.numOfStoragePools(), conn.listStoragePools(), conn.numOfDefinedStoragePools(), conn.listDefinedStoragePools())
+print('vols', pool.numOfVolumes(), pool.listVolumes())
+flags = libvirt.VIR_CONNECT_LIST_STORAGE_POOLS_DIR | libvirt.VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE | libvirt.VIR_CONNECT_LIST_STORAGE_POOLS_AUTOSTART
+print('all', [p.name() for p in conn.listAllStoragePools(flags)], [p.name() for p in conn.listAllStoragePools(libvirt.VIR_CONNECT_LIST_STORAGE_POOLS_INACTIVE)], [p.name() for p in conn.listAllStoragePools(libvirt.VIR_CONNECT_LIST_STORAGE_POOLS_DISK)])
+print('lookups', conn.storagePoolLookupByUUIDString(pool.UUIDString()).name(), vol.storagePoolLookupByVolume().name(), conn.storageVolLookupByKey(vol.key()).name(), conn.storageVolLookupByPath(vol.path()).name(), pool.isActive(), pool.isPersistent(), pool.autostart())
+try:
+    conn.storagePoolLookupByName('nothere')
+except libvirt.libvirtError as e:
+    print('error', e.get_error_code(), e.get_error_domain())
 for _ in range(50):
     libvirt.virEventRunDefaultImpl() if not events or len(events) < 4 else None
     if len(events) >= 4:
@@ -178,6 +188,16 @@ fn python_default_pool_volumes_streams_and_events() {
         "{out}"
     );
     assert!(out.stdout.contains("info 2 [0, 2097152,"), "{out}");
+    assert!(out.stdout.contains("num 1 ['default'] 0 []"), "{out}");
+    assert!(out.stdout.contains("vols 1 ['py.raw']"), "{out}");
+    assert!(out.stdout.contains("all ['default'] [] []"), "{out}");
+    assert!(
+        out.stdout
+            .contains("lookups default default py.raw py.raw 1 1 1"),
+        "{out}"
+    );
+    // VIR_ERR_NO_STORAGE_POOL from VIR_FROM_STORAGE.
+    assert!(out.stdout.contains("error 49 18"), "{out}");
     for wanted in ["('default', 0)", "('default', 2)", "('default', 'refresh')"] {
         assert!(out.stdout.contains(wanted), "event {wanted} missing: {out}");
     }
