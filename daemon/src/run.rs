@@ -100,7 +100,7 @@ pub fn build_daemon(
         available.push(qemu_driver(&events, &opts.hooks, storage.as_ref()));
     }
     if opts.daemon.serves_scheme("lxc") {
-        available.push(lxc_driver(&events, &opts.hooks));
+        available.push(lxc_driver(&events, &opts.hooks, storage.as_ref()));
     }
     available.push(Arc::new(drivers::test_driver::TestDriver::new(sink)));
     // A modular daemon runs only its own driver; others' URIs are refused
@@ -184,7 +184,11 @@ fn storage_driver(
 
 /// The lxc driver over this daemon's directories; it re-attaches to containers whose
 /// supervisors outlived a previous daemon before the first client is served.
-fn lxc_driver(events: &Arc<EventHub>, hooks: &hooks::Hooks) -> Arc<dyn drivers::api::Driver> {
+fn lxc_driver(
+    events: &Arc<EventHub>,
+    hooks: &hooks::Hooks,
+    storage: Option<&Arc<dyn drivers::api::StorageDriver>>,
+) -> Arc<dyn drivers::api::Driver> {
     // SAFETY: geteuid has no preconditions.
     let privileged = unsafe { libc::geteuid() } == 0;
     let paths = crate::paths::Paths::from_env(privileged);
@@ -194,6 +198,9 @@ fn lxc_driver(events: &Arc<EventHub>, hooks: &hooks::Hooks) -> Arc<dyn drivers::
     let (driver, problems) = drivers::lxc::LxcDriver::new(lxc_paths, sink, Some(hooks.clone()));
     for problem in problems {
         warn!("lxc driver: {problem}");
+    }
+    if let Some(storage) = storage {
+        driver.set_storage_driver(storage.clone());
     }
     Arc::new(driver)
 }

@@ -48,6 +48,8 @@ pub struct VolumeTarget {
     pub format: String,
     /// Whether the volume is a block device (disk type='block' for the emulator).
     pub block: bool,
+    /// Whether the volume is a directory (a container's filesystem can bind it).
+    pub directory: bool,
 }
 
 /// Storage pool lifecycle and refresh events.

@@ -135,6 +135,7 @@ pub fn resolve(inner: &Inner, pool: &str, volume: &str) -> DriverResult<VolumeTa
         }
         .to_string(),
         block: vol.kind == 1,
+        directory: vol.kind == 2,
     })
 }
 
