@@ -158,10 +158,14 @@ fn dir_pool_lifecycle_volumes_and_persistence() {
 
     // A killed daemon comes back with the pool running and its volumes; a
     // definition dropped into the config directory is read on SIGHUP.
+    // An upload the killed daemon left unfinished is cleared at start.
+    let stale = Path::new(&dir).join(".a.raw.upload");
+    fs::write(&stale, b"partial").expect("stale upload");
     host.kill_daemon();
     host.start_daemon();
     let list = host.virsh_ok("pool-list --all --details");
     assert!(list.contains("p1") && list.contains("running"), "{list}");
+    assert!(!stale.exists(), "the unfinished upload was left behind");
     // After a host reboot (no status file) the autostart pool is started.
     host.kill_daemon();
     fs::remove_file(host.root().join("run/libvirt/storage/p1.xml")).expect("remove status");

@@ -86,7 +86,7 @@ impl Storage {
             events,
             in_use: OnceLock::new(),
         });
-        let problems = persist::load(&inner);
+        let problems = persist::load(&inner, true);
         (Storage { inner }, problems)
     }
 }
@@ -100,7 +100,7 @@ impl StorageDriver for Storage {
     }
 
     fn reload(&self) -> Vec<String> {
-        persist::load(&self.inner)
+        persist::load(&self.inner, false)
     }
 
     fn resolve_volume(&self, pool: &str, volume: &str) -> DriverResult<VolumeTarget> {

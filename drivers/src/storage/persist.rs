@@ -34,8 +34,9 @@ fn read_def(path: &Path) -> Result<PoolDef, String> {
 }
 
 /// Reads what is on disk into the pool list (pools already known keep their
-/// state), then starts autostart pools that are not running.
-pub fn load(inner: &Inner) -> Vec<String> {
+/// state), then starts autostart pools that are not running. At `startup`,
+/// uploads a previous daemon left unfinished are removed.
+pub fn load(inner: &Inner, startup: bool) -> Vec<String> {
     let paths = &inner.paths;
     let mut problems = Vec::new();
     let mut pools = inner.lock();
@@ -75,6 +76,9 @@ pub fn load(inner: &Inner) -> Vec<String> {
         };
         let pool = &mut pools[index];
         pool.formats = read_formats(paths, &name);
+        if startup && pool.def.kind.holds_files() {
+            super::transfer::remove_stale_uploads(&backend::target(paths, pool));
+        }
         match backend::refresh(paths, pool) {
             Ok(()) => pool.active = true,
             Err(e) => {

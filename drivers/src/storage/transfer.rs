@@ -149,6 +149,19 @@ impl Drop for Upload {
     }
 }
 
+/// Removes the hidden files of uploads a previous daemon did not finish.
+pub fn remove_stale_uploads(dir: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') && name.ends_with(".upload") {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 struct Download {
     file: File,
     pos: u64,
