@@ -198,6 +198,21 @@ fn dir_pool_lifecycle_volumes_and_persistence() {
     });
     assert!(seen, "SIGHUP did not load p2\n{}", host.diagnostics());
 
+    // A definition given while the pool runs waits for it to stop.
+    let inactive = host.virsh_ok("pool-dumpxml --inactive p1");
+    let moved = host.root().join("p1-moved.xml");
+    fs::write(&moved, inactive.replace(&dir, &format!("{dir}-moved"))).unwrap();
+    host.virsh_ok(&format!("pool-define {}", moved.display()));
+    assert!(host
+        .virsh_ok("pool-dumpxml p1")
+        .contains(&format!("<path>{dir}</path>")));
+    assert!(host
+        .virsh_ok("pool-dumpxml --inactive p1")
+        .contains(&format!("<path>{dir}-moved</path>")));
+    let back = host.root().join("p1-back.xml");
+    fs::write(&back, &inactive).unwrap();
+    host.virsh_ok(&format!("pool-define {}", back.display()));
+
     // Tear down: delete volumes, destroy, delete, undefine; nothing is left.
     for vol in [
         "a.raw",

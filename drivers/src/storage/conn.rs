@@ -161,6 +161,12 @@ impl StorageConn {
         check_duplicate_source(&pools, &def)?;
         persist::write_config(paths, &def)?;
         let pool = match pools.iter_mut().find(|p| p.def.name == def.name) {
+            // A running pool keeps its definition until it stops, as in libvirt.
+            Some(p) if p.active => {
+                p.new_def = Some(def);
+                p.persistent = true;
+                p
+            }
             Some(p) => {
                 p.def = def;
                 p.persistent = true;
@@ -415,6 +421,9 @@ impl StorageConnection for StorageConn {
         pool.active = false;
         pool.volumes.clear();
         pool.sizes = (0, 0, 0);
+        if let Some(def) = pool.new_def.take() {
+            pool.def = def;
+        }
         self.inner.emit(pool, state_event(pool_event::STOPPED));
         if !pool.persistent {
             persist::remove_formats(paths, &pool.def.name);
@@ -490,7 +499,8 @@ impl StorageConnection for StorageConn {
         let mut pools = self.inner.lock();
         let pool = by_handle(&mut pools, h)?;
         if flags & XML_INACTIVE != 0 || !pool.active {
-            return Ok(pool.def.format((0, 0, 0), None));
+            let def = pool.new_def.as_ref().unwrap_or(&pool.def);
+            return Ok(def.format((0, 0, 0), None));
         }
         let target = backend::target(paths, pool);
         let perms = std::fs::metadata(&target).ok().map(|m| {

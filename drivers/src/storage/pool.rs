@@ -93,6 +93,8 @@ pub struct Pool {
     /// Volumes being created without the driver's lock (libvirt's asynchronous
     /// jobs): the pool cannot be stopped or refreshed meanwhile.
     pub building: Vec<String>,
+    /// A definition given while the pool runs: it takes effect when it stops.
+    pub new_def: Option<PoolDef>,
 }
 
 impl Pool {
@@ -106,6 +108,7 @@ impl Pool {
             sizes: (0, 0, 0),
             formats: BTreeMap::new(),
             building: Vec::new(),
+            new_def: None,
         }
     }
 
