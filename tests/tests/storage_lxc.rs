@@ -28,11 +28,13 @@ fn directory_volume_is_a_container_filesystem() {
         "pool-create-as vp dir --target {} --build",
         pool.display()
     ));
-    // A directory in the pool is a volume of type dir once the pool is refreshed.
-    fs::create_dir(pool.join("shared")).expect("volume directory");
-    fs::write(pool.join("shared/hello"), "from the volume\n").expect("file in volume");
-    ok("vol-create-as vp file.raw 1M; pool-refresh vp");
+    // A directory volume, with a file put in it.
+    ok("vol-create-as vp shared 0 --format dir; vol-create-as vp file.raw 1M");
     assert!(ok("vol-info --pool vp shared").stdout.contains("dir"));
+    assert!(ok("vol-dumpxml --pool vp shared")
+        .stdout
+        .contains("<format type='dir'/>"));
+    fs::write(pool.join("shared/hello"), "from the volume\n").expect("file in volume");
 
     let root = RootFs::new("cat /data/hello > /out/.tmp; mv /out/.tmp /out/hello\nsleep 100000");
     fs::create_dir_all(root.path().join("data")).expect("mount point");
@@ -60,5 +62,8 @@ fn directory_volume_is_a_container_filesystem() {
     ok(&format!("define {}", xml.display()));
     ok(&format!("start {name}"));
     assert_eq!(root.wait_report("hello"), "from the volume\n");
-    ok(&format!("destroy {name}; undefine {name}; pool-destroy vp"));
+    ok(&format!("destroy {name}; undefine {name}"));
+    fs::remove_file(pool.join("shared/hello")).unwrap();
+    ok("vol-delete --pool vp shared; pool-destroy vp");
+    assert!(!pool.join("shared").exists());
 }

@@ -101,6 +101,7 @@ impl VolDef {
             if !matches!(
                 f.as_str(),
                 "raw"
+                    | "dir"
                     | "qcow2"
                     | "none"
                     | "dos"

@@ -2,7 +2,7 @@
 //! logical volumes), clone, delete, wipe, resize, and the volume XML.
 
 use std::fs::{self, OpenOptions};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use super::backend;
@@ -48,6 +48,23 @@ pub fn create(
         PoolKind::Dir | PoolKind::Fs | PoolKind::Netfs => {
             let path = backend::target(paths, pool).join(&def.name);
             let format = def.format.clone().unwrap_or_else(|| "raw".to_string());
+            if format == "dir" {
+                // A directory volume (for container filesystems); 0755 unless
+                // the request gives a mode.
+                if source.is_some() {
+                    return Err(errors::unsupported("directory volumes cannot be cloned"));
+                }
+                fs::DirBuilder::new()
+                    .mode(0o700)
+                    .create(&path)
+                    .map_err(|e| {
+                        errors::system(&format!("cannot create path '{}'", path.display()), &e)
+                    })?;
+                let mut def = def.clone();
+                def.perms.mode = Some(def.perms.mode.unwrap_or(0o755));
+                apply_perms(&path, &def)?;
+                return Ok(path);
+            }
             let made = match source {
                 Some(src) => clone_file(src, &path, &format, def),
                 None if format == "qcow2" => create_qcow2(&path, def, flags),
@@ -298,6 +315,9 @@ pub fn delete(pool: &Pool, vol: &Volume) -> DriverResult<()> {
 /// Zeroes the volume's content. A qcow2 volume becomes an empty image of the same
 /// size and backing store (its data reads as zeros, or as the backing's).
 pub fn wipe(vol: &Volume) -> DriverResult<()> {
+    if vol.kind == 2 {
+        return Err(errors::unsupported("directory volumes cannot be wiped"));
+    }
     if vol.format == "qcow2" {
         qemu_img()?;
         let mut argv: Vec<String> = vec![
