@@ -64,7 +64,7 @@ endif
 GUESTS_BIN ?= $(dir $(BIN))libvirt-guests
 LXC_BIN ?= $(dir $(BIN))libvirt_lxc
 
-MODULAR_DAEMONS := virtqemud virtlxcd
+MODULAR_DAEMONS := virtqemud virtlxcd virtstoraged
 UNIT_BUILD := $(TARGET_DIR)/systemd-units
 DEB_DIR ?= $(TARGET_DIR)/deb
 

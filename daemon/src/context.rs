@@ -10,6 +10,7 @@ use tokio::sync::mpsc;
 use crate::events::EventHub;
 use crate::logging::LogHandle;
 use crate::server::Server;
+use crate::storage_events::StorageEventHub;
 
 /// Requests to the daemon's main loop from inside (admin calls).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +24,8 @@ pub enum ControlRequest {
 pub struct Daemon {
     pub drivers: DriverRegistry,
     pub events: Arc<EventHub>,
+    /// Storage pool event registrations.
+    pub storage_events: Arc<StorageEventHub>,
     /// The `libvirtd` server: rw, ro, tcp and tls services.
     pub main: Arc<Server>,
     /// The `admin` server: the admin socket.

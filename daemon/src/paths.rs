@@ -44,6 +44,8 @@ pub enum DaemonName {
     Virtqemud,
     /// Only the `lxc` driver, on UNIX sockets.
     Virtlxcd,
+    /// Only the storage driver, on UNIX sockets.
+    Virtstoraged,
 }
 
 impl DaemonName {
@@ -57,6 +59,7 @@ impl DaemonName {
         match base.as_str() {
             "virtqemud" => DaemonName::Virtqemud,
             "virtlxcd" => DaemonName::Virtlxcd,
+            "virtstoraged" => DaemonName::Virtstoraged,
             _ => DaemonName::Libvirtd,
         }
     }
@@ -66,6 +69,7 @@ impl DaemonName {
             DaemonName::Libvirtd => "libvirtd",
             DaemonName::Virtqemud => "virtqemud",
             DaemonName::Virtlxcd => "virtlxcd",
+            DaemonName::Virtstoraged => "virtstoraged",
         }
     }
 
@@ -89,6 +93,7 @@ impl DaemonName {
             DaemonName::Libvirtd => true,
             DaemonName::Virtqemud => scheme == "qemu",
             DaemonName::Virtlxcd => scheme == "lxc",
+            DaemonName::Virtstoraged => scheme == "storage",
         }
     }
 }

@@ -85,14 +85,22 @@ pub fn build_daemon(
     let mut drivers = DriverRegistry::new();
     let hub = events.clone();
     let sink: drivers::api::EventSink = Arc::new(move |ev| hub.publish("test", &ev));
+    // storage: the secondary storage driver of every hypervisor connection and
+    // the primary one of storage:///system; built first, the qemu driver
+    // resolves disks naming volumes through it.
+    let storage_events = Arc::new(crate::storage_events::StorageEventHub::default());
+    let storage = opts
+        .daemon
+        .serves_scheme("storage")
+        .then(|| storage_driver(&storage_events));
     // Registration order is the probe order for clients that send no URI:
     // qemu first, as libvirtd probes it first.
     let mut available: Vec<Arc<dyn drivers::api::Driver>> = Vec::new();
     if opts.daemon.serves_scheme("qemu") {
-        available.push(qemu_driver(&events, &opts.hooks));
+        available.push(qemu_driver(&events, &opts.hooks, storage.as_ref()));
     }
     if opts.daemon.serves_scheme("lxc") {
-        available.push(lxc_driver(&events, &opts.hooks));
+        available.push(lxc_driver(&events, &opts.hooks, storage.as_ref()));
     }
     available.push(Arc::new(drivers::test_driver::TestDriver::new(sink)));
     // A modular daemon runs only its own driver; others' URIs are refused
@@ -101,6 +109,10 @@ pub fn build_daemon(
         if opts.daemon.serves_scheme(driver.scheme()) {
             drivers.register(driver);
         }
+    }
+    if let Some(storage) = storage {
+        drivers.set_storage_driver(storage);
+        drivers.register(Arc::new(drivers::storage::StoragePrimary::new()));
     }
     // SAFETY: geteuid has no preconditions.
     let privileged = unsafe { libc::geteuid() } == 0;
@@ -111,6 +123,7 @@ pub fn build_daemon(
     let daemon = Arc::new(Daemon {
         drivers,
         events,
+        storage_events,
         main: Server::new(opts.daemon.as_str(), opts.main_limits.clone()),
         admin: Server::new("admin", opts.admin_limits.clone()),
         log,
@@ -124,7 +137,11 @@ pub fn build_daemon(
 
 /// The qemu driver over this daemon's directories; it re-attaches to guests that
 /// outlived a previous daemon before the first client is served.
-fn qemu_driver(events: &Arc<EventHub>, hooks: &hooks::Hooks) -> Arc<dyn drivers::api::Driver> {
+fn qemu_driver(
+    events: &Arc<EventHub>,
+    hooks: &hooks::Hooks,
+    storage: Option<&Arc<dyn drivers::api::StorageDriver>>,
+) -> Arc<dyn drivers::api::Driver> {
     // SAFETY: geteuid has no preconditions.
     let privileged = unsafe { libc::geteuid() } == 0;
     let paths = crate::paths::Paths::from_env(privileged);
@@ -140,12 +157,38 @@ fn qemu_driver(events: &Arc<EventHub>, hooks: &hooks::Hooks) -> Arc<dyn drivers:
     for problem in problems {
         warn!("qemu driver: {problem}");
     }
+    if let Some(storage) = storage {
+        driver.set_storage_driver(storage.clone());
+    }
+    Arc::new(driver)
+}
+
+/// The storage driver over this daemon's directories; running pools are
+/// re-attached and autostart pools started before the first client is served.
+fn storage_driver(
+    events: &Arc<crate::storage_events::StorageEventHub>,
+) -> Arc<dyn drivers::api::StorageDriver> {
+    // SAFETY: geteuid has no preconditions.
+    let privileged = unsafe { libc::geteuid() } == 0;
+    let paths = crate::paths::Paths::from_env(privileged);
+    let storage_paths =
+        drivers::storage::StoragePaths::new(&paths.config_dir, &paths.run_dir, &paths.state_dir);
+    let hub = events.clone();
+    let sink: drivers::api::PoolEventSink = Arc::new(move |ev| hub.publish(&ev));
+    let (driver, problems) = drivers::storage::Storage::new(storage_paths, sink);
+    for problem in problems {
+        warn!("storage driver: {problem}");
+    }
     Arc::new(driver)
 }
 
 /// The lxc driver over this daemon's directories; it re-attaches to containers whose
 /// supervisors outlived a previous daemon before the first client is served.
-fn lxc_driver(events: &Arc<EventHub>, hooks: &hooks::Hooks) -> Arc<dyn drivers::api::Driver> {
+fn lxc_driver(
+    events: &Arc<EventHub>,
+    hooks: &hooks::Hooks,
+    storage: Option<&Arc<dyn drivers::api::StorageDriver>>,
+) -> Arc<dyn drivers::api::Driver> {
     // SAFETY: geteuid has no preconditions.
     let privileged = unsafe { libc::geteuid() } == 0;
     let paths = crate::paths::Paths::from_env(privileged);
@@ -155,6 +198,9 @@ fn lxc_driver(events: &Arc<EventHub>, hooks: &hooks::Hooks) -> Arc<dyn drivers::
     let (driver, problems) = drivers::lxc::LxcDriver::new(lxc_paths, sink, Some(hooks.clone()));
     for problem in problems {
         warn!("lxc driver: {problem}");
+    }
+    if let Some(storage) = storage {
+        driver.set_storage_driver(storage.clone());
     }
     Arc::new(driver)
 }

@@ -7,10 +7,11 @@ pub mod admin;
 mod remote;
 mod reply;
 mod streams;
+pub(crate) mod vol_streams;
 
 use std::sync::Arc;
 
-use drivers::api::Connection;
+use drivers::api::{Connection, StorageConnection};
 use protocol::error::codes;
 use protocol::header::{Header, MessageType, Status};
 use protocol::programs::{
@@ -45,6 +46,8 @@ pub struct Session {
     pub authenticated: bool,
     pub read_only: bool,
     pub conn: Option<Arc<dyn Connection>>,
+    /// The storage driver's side of the connection (none on test:///).
+    pub storage: Option<Arc<dyn StorageConnection>>,
     pub scheme: &'static str,
     pub keepalive_requested: bool,
     pub keepalive_armed: bool,
@@ -77,6 +80,7 @@ impl Session {
             kind,
             authenticated,
             conn: None,
+            storage: None,
             scheme: "",
             keepalive_requested: false,
             keepalive_armed: false,
@@ -112,6 +116,8 @@ impl Session {
     /// Releases what the session holds: event registrations and the driver connection.
     pub fn finish(&mut self, daemon: &Daemon) {
         daemon.events.forget_client(self.info.id);
+        daemon.storage_events.forget_client(self.info.id);
+        self.storage = None;
         if let Some(conn) = self.conn.take() {
             conn.close();
         }
@@ -130,7 +136,10 @@ pub fn handle_message(
         Some(MessageType::Call) | Some(MessageType::CallWithFds)
     );
     if !call {
-        if header.message_type() == Some(MessageType::Stream) {
+        if matches!(
+            header.message_type(),
+            Some(MessageType::Stream) | Some(MessageType::StreamHole)
+        ) {
             if let Some(reply) = session.streams.incoming(header, body) {
                 return Action::Reply(reply);
             }

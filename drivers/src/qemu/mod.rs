@@ -41,6 +41,7 @@ mod status;
 mod store;
 mod tap;
 mod vcpus;
+mod volumes;
 
 use crate::domain_list::{lock_unpoisoned, lock_unpoisoned as lock_job};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
@@ -72,6 +73,8 @@ pub(crate) struct Inner {
     conf: RwLock<conf::QemuConf>,
     /// Saves and starts running, for an orderly daemon exit.
     in_flight: in_flight::InFlight,
+    /// The storage driver, for disks that name a volume.
+    storage: OnceLock<Arc<dyn crate::api::StorageDriver>>,
 }
 
 impl QemuDriver {
@@ -93,6 +96,7 @@ impl QemuDriver {
             hooks,
             conf: RwLock::new(conf),
             in_flight: in_flight::InFlight::default(),
+            storage: OnceLock::new(),
         });
         problems.extend(reconnect::load_and_reconnect(&inner));
         problems.extend(auto_shutdown::restore_saved(&inner));

@@ -140,6 +140,13 @@ pub fn open(
         Ok(conn) => {
             session.scheme = driver.scheme();
             session.conn = Some(conn);
+            // Secondary drivers serve hypervisor connections too, as in libvirt;
+            // the test driver keeps its own (none).
+            if driver.scheme() != "test" {
+                if let Some(storage) = daemon.drivers.storage_driver() {
+                    session.storage = storage.open(session.read_only).ok();
+                }
+            }
             Action::Reply(empty_reply(h))
         }
         Err(e) => reply_err(h, crate::dispatch::reply::from_driver(e)),
@@ -160,6 +167,7 @@ pub fn close(session: &mut Session, h: &Header) -> Action {
     if let Some(conn) = session.conn.take() {
         conn.close();
     }
+    session.storage = None;
     Action::Reply(empty_reply(h))
 }
 
