@@ -18,6 +18,7 @@ pub mod paths;
 pub mod pidfile;
 pub mod polkit;
 pub mod run;
+pub mod secret_events;
 pub mod server;
 pub mod signals;
 pub mod startup;

@@ -44,6 +44,8 @@ pub enum DaemonName {
     Virtqemud,
     /// Only the `lxc` driver, on UNIX sockets.
     Virtlxcd,
+    /// Only the `secret` driver, on UNIX sockets.
+    Virtsecretd,
 }
 
 impl DaemonName {
@@ -57,6 +59,7 @@ impl DaemonName {
         match base.as_str() {
             "virtqemud" => DaemonName::Virtqemud,
             "virtlxcd" => DaemonName::Virtlxcd,
+            "virtsecretd" => DaemonName::Virtsecretd,
             _ => DaemonName::Libvirtd,
         }
     }
@@ -66,6 +69,7 @@ impl DaemonName {
             DaemonName::Libvirtd => "libvirtd",
             DaemonName::Virtqemud => "virtqemud",
             DaemonName::Virtlxcd => "virtlxcd",
+            DaemonName::Virtsecretd => "virtsecretd",
         }
     }
 
@@ -89,6 +93,7 @@ impl DaemonName {
             DaemonName::Libvirtd => true,
             DaemonName::Virtqemud => scheme == "qemu",
             DaemonName::Virtlxcd => scheme == "lxc",
+            DaemonName::Virtsecretd => scheme == "secret",
         }
     }
 }
@@ -563,6 +568,9 @@ mod tests {
     fn program_name_chooses_the_daemon() {
         let of = |text: &str| DaemonName::from_program(std::ffi::OsStr::new(text));
         assert_eq!(of("virtlxcd"), DaemonName::Virtlxcd);
+        assert_eq!(of("virtsecretd"), DaemonName::Virtsecretd);
+        assert!(DaemonName::Virtsecretd.serves_scheme("secret"));
+        assert!(!DaemonName::Virtsecretd.serves_scheme("qemu"));
         assert_eq!(of("./target/debug/libvirtd"), DaemonName::Libvirtd);
         assert_eq!(of("virtqemud-old"), DaemonName::Libvirtd);
         assert_eq!(of(""), DaemonName::Libvirtd);

@@ -10,5 +10,6 @@ pub mod fsutil;
 pub mod host;
 pub mod lxc;
 pub mod qemu;
+pub mod secret;
 pub mod test_driver;
 pub mod virconf;

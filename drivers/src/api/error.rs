@@ -20,6 +20,8 @@ pub mod codes {
     pub const NO_DOMAIN: i32 = 42;
     pub const NO_SECURITY_MODEL: i32 = 54;
     pub const OPERATION_INVALID: i32 = 55;
+    pub const INVALID_SECRET: i32 = 65;
+    pub const NO_SECRET: i32 = 66;
     pub const CONFIG_UNSUPPORTED: i32 = 67;
     pub const OPERATION_TIMEOUT: i32 = 68;
     pub const NO_DOMAIN_SNAPSHOT: i32 = 72;
@@ -41,6 +43,8 @@ pub mod domains {
     /// points, so "not supported" errors for domain calls carry it.
     pub const DOMAIN: i32 = 20;
     pub const SECURITY: i32 = 24;
+    /// The secret driver and secret config code (`VIR_FROM_SECRET`).
+    pub const SECRET: i32 = 30;
     pub const URI: i32 = 45;
 }
 
@@ -78,6 +82,8 @@ fn message_formats(code: i32) -> (&'static str, &'static str) {
             "Requested operation is not valid: %s",
             "Requested operation is not valid",
         ),
+        codes::INVALID_SECRET => ("Invalid secret: %s", "Invalid secret"),
+        codes::NO_SECRET => ("Secret not found: %s", "Secret not found"),
         codes::CONFIG_UNSUPPORTED => ("unsupported configuration: %s", "unsupported configuration"),
         codes::OPERATION_TIMEOUT => (
             "Timed out during operation: %s",

@@ -5,6 +5,7 @@ mod consts;
 mod domain_state;
 mod error;
 mod registry;
+mod secret;
 mod tuning;
 
 use std::sync::Arc;
@@ -17,6 +18,7 @@ pub use consts::{
 pub use domain_state::DomainState;
 pub use error::{codes, domains, DriverError, DriverResult};
 pub use registry::DriverRegistry;
+pub use secret::*;
 pub use tuning::{
     job_operation, job_type, HostCpuMap, JobProgress, NamedParam, ParamValue, VcpuDetail,
 };

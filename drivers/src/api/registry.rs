@@ -2,12 +2,14 @@
 
 use std::sync::Arc;
 
-use super::Driver;
+use super::{Driver, SecretDriver};
 
 /// The set of drivers a daemon runs; picks one by URI scheme ("test:///default" -> test driver).
 #[derive(Default)]
 pub struct DriverRegistry {
     drivers: Vec<Arc<dyn Driver>>,
+    /// The secret driver, served beside the hypervisor driver of a connection.
+    secret: Option<Arc<dyn SecretDriver>>,
 }
 
 impl DriverRegistry {
@@ -18,6 +20,15 @@ impl DriverRegistry {
     /// Adds a driver; the first one registered also serves clients that send an empty URI.
     pub fn register(&mut self, driver: Arc<dyn Driver>) {
         self.drivers.push(driver);
+    }
+
+    /// Sets the secret driver (secondary on hypervisor connections).
+    pub fn set_secret_driver(&mut self, driver: Arc<dyn SecretDriver>) {
+        self.secret = Some(driver);
+    }
+
+    pub fn secret_driver(&self) -> Option<Arc<dyn SecretDriver>> {
+        self.secret.clone()
     }
 
     /// The driver whose scheme is the URI's scheme. A transport suffix ("test+unix") is
@@ -43,7 +54,11 @@ impl DriverRegistry {
 
     /// Asks every driver to re-read its on-disk state (SIGHUP); returns the problems.
     pub fn reload_all(&self) -> Vec<String> {
-        self.drivers.iter().flat_map(|d| d.reload()).collect()
+        let mut problems: Vec<String> = self.drivers.iter().flat_map(|d| d.reload()).collect();
+        if let Some(secret) = &self.secret {
+            problems.extend(secret.reload());
+        }
+        problems
     }
 
     /// The daemon is stopping: running jobs that can roll back do so.

@@ -14,6 +14,7 @@ mod network;
 mod node;
 mod objects;
 mod save_image;
+mod secret;
 mod storage;
 
 pub use chars::CharArray;
@@ -27,4 +28,5 @@ pub use network::*;
 pub use node::*;
 pub use objects::*;
 pub use save_image::*;
+pub use secret::*;
 pub use storage::*;

@@ -140,6 +140,12 @@ pub fn open(
         Ok(conn) => {
             session.scheme = driver.scheme();
             session.conn = Some(conn);
+            // secrets: served beside every driver but the test driver, as in libvirt.
+            if driver.scheme() != "test" {
+                if let Some(secret) = daemon.drivers.secret_driver() {
+                    session.secret = secret.open(session.read_only).ok();
+                }
+            }
             Action::Reply(empty_reply(h))
         }
         Err(e) => reply_err(h, crate::dispatch::reply::from_driver(e)),
@@ -160,6 +166,7 @@ pub fn close(session: &mut Session, h: &Header) -> Action {
     if let Some(conn) = session.conn.take() {
         conn.close();
     }
+    session.secret = None;
     Action::Reply(empty_reply(h))
 }
 

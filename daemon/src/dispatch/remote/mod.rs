@@ -12,6 +12,7 @@ mod lifecycle;
 pub mod qemu_program;
 mod route;
 mod save;
+mod secret;
 mod tuning;
 
 use std::sync::Arc;

@@ -7,7 +7,7 @@ use drivers::api::Connection;
 use protocol::header::Header;
 use protocol::programs::remote_proc::Call;
 
-use super::{connect, console, domain, events, lifecycle, not_supported, save, tuning};
+use super::{connect, console, domain, events, lifecycle, not_supported, save, secret, tuning};
 use super::{reply_err, Action, Session};
 use crate::context::Daemon;
 use crate::dispatch::reply::{empty_reply, rpc_error};
@@ -132,6 +132,19 @@ pub fn route(
         }
         Call::DomainGetJobInfo(a) => tuning::domain_get_job_info(&conn, h, a),
         Call::DomainGetJobStats(a) => tuning::domain_get_job_stats(&conn, h, a),
+        // secrets
+        Call::ConnectNumOfSecrets(()) => secret::num(session, h),
+        Call::ConnectListSecrets(a) => secret::list_uuids(session, h, a),
+        Call::ConnectListAllSecrets(a) => secret::list_all(session, h, a),
+        Call::SecretLookupByUuid(a) => secret::lookup_by_uuid(session, h, a),
+        Call::SecretLookupByUsage(a) => secret::lookup_by_usage(session, h, a),
+        Call::SecretDefineXml(a) => secret::define(session, h, a),
+        Call::SecretGetXmlDesc(a) => secret::xml_desc(session, h, a),
+        Call::SecretSetValue(a) => secret::set_value(session, h, a),
+        Call::SecretGetValue(a) => secret::get_value(session, h, a),
+        Call::SecretUndefine(a) => secret::undefine(session, h, a),
+        Call::ConnectSecretEventRegisterAny(a) => secret::event_register(daemon, session, h, a),
+        Call::ConnectSecretEventDeregisterAny(a) => secret::event_deregister(daemon, session, h, a),
         Call::Unserved(u) => reply_err(h, not_supported(u.info)),
     }
 }
