@@ -46,6 +46,8 @@ pub enum DaemonName {
     Virtlxcd,
     /// Only the `secret` driver, on UNIX sockets.
     Virtsecretd,
+    /// Only the `nodedev` driver, on UNIX sockets.
+    Virtnodedevd,
 }
 
 impl DaemonName {
@@ -60,6 +62,7 @@ impl DaemonName {
             "virtqemud" => DaemonName::Virtqemud,
             "virtlxcd" => DaemonName::Virtlxcd,
             "virtsecretd" => DaemonName::Virtsecretd,
+            "virtnodedevd" => DaemonName::Virtnodedevd,
             _ => DaemonName::Libvirtd,
         }
     }
@@ -70,6 +73,7 @@ impl DaemonName {
             DaemonName::Virtqemud => "virtqemud",
             DaemonName::Virtlxcd => "virtlxcd",
             DaemonName::Virtsecretd => "virtsecretd",
+            DaemonName::Virtnodedevd => "virtnodedevd",
         }
     }
 
@@ -94,6 +98,7 @@ impl DaemonName {
             DaemonName::Virtqemud => scheme == "qemu",
             DaemonName::Virtlxcd => scheme == "lxc",
             DaemonName::Virtsecretd => scheme == "secret",
+            DaemonName::Virtnodedevd => scheme == "nodedev",
         }
     }
 }
@@ -569,6 +574,7 @@ mod tests {
         let of = |text: &str| DaemonName::from_program(std::ffi::OsStr::new(text));
         assert_eq!(of("virtlxcd"), DaemonName::Virtlxcd);
         assert_eq!(of("virtsecretd"), DaemonName::Virtsecretd);
+        assert_eq!(of("virtnodedevd"), DaemonName::Virtnodedevd);
         assert!(DaemonName::Virtsecretd.serves_scheme("secret"));
         assert!(!DaemonName::Virtsecretd.serves_scheme("qemu"));
         assert_eq!(of("./target/debug/libvirtd"), DaemonName::Libvirtd);

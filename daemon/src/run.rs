@@ -101,6 +101,12 @@ pub fn build_daemon(
         drivers.set_secret_driver(secret_driver(&secret_events));
         available.push(Arc::new(drivers::secret::SecretPrimaryDriver));
     }
+    // node devices: read-only, secondary on hypervisor connections, primary for
+    // nodedev:///system.
+    if opts.daemon.serves_scheme("nodedev") {
+        drivers.set_nodedev_driver(Arc::new(drivers::nodedev::NodeDevices::default()));
+        available.push(Arc::new(drivers::nodedev::NodeDevPrimaryDriver));
+    }
     // A modular daemon runs only its own driver; others' URIs are refused
     // with "no connection driver available for ...".
     for driver in available {

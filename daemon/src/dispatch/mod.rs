@@ -10,7 +10,7 @@ mod streams;
 
 use std::sync::Arc;
 
-use drivers::api::{Connection, SecretConnection};
+use drivers::api::{Connection, NodeDeviceConnection, SecretConnection};
 use protocol::error::codes;
 use protocol::header::{Header, MessageType, Status};
 use protocol::programs::{
@@ -47,6 +47,8 @@ pub struct Session {
     pub conn: Option<Arc<dyn Connection>>,
     /// The secret driver's side of the connection (none on test:///).
     pub secret: Option<Arc<dyn SecretConnection>>,
+    /// The node device driver's side of the connection (none on test:///).
+    pub nodedev: Option<Arc<dyn NodeDeviceConnection>>,
     pub scheme: &'static str,
     pub keepalive_requested: bool,
     pub keepalive_armed: bool,
@@ -80,6 +82,7 @@ impl Session {
             authenticated,
             conn: None,
             secret: None,
+            nodedev: None,
             scheme: "",
             keepalive_requested: false,
             keepalive_armed: false,
@@ -117,6 +120,7 @@ impl Session {
         daemon.events.forget_client(self.info.id);
         daemon.secret_events.forget_client(self.info.id);
         self.secret = None;
+        self.nodedev = None;
         if let Some(conn) = self.conn.take() {
             conn.close();
         }

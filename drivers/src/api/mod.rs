@@ -4,6 +4,7 @@ mod connection;
 mod consts;
 mod domain_state;
 mod error;
+mod nodedev;
 mod registry;
 mod secret;
 mod tuning;
@@ -17,6 +18,7 @@ pub use consts::{
 };
 pub use domain_state::DomainState;
 pub use error::{codes, domains, DriverError, DriverResult};
+pub use nodedev::*;
 pub use registry::DriverRegistry;
 pub use secret::*;
 pub use tuning::{

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::{Driver, SecretDriver};
+use super::{Driver, NodeDeviceDriver, SecretDriver};
 
 /// The set of drivers a daemon runs; picks one by URI scheme ("test:///default" -> test driver).
 #[derive(Default)]
@@ -10,6 +10,8 @@ pub struct DriverRegistry {
     drivers: Vec<Arc<dyn Driver>>,
     /// The secret driver, served beside the hypervisor driver of a connection.
     secret: Option<Arc<dyn SecretDriver>>,
+    /// The node device driver, served beside the hypervisor driver of a connection.
+    nodedev: Option<Arc<dyn NodeDeviceDriver>>,
 }
 
 impl DriverRegistry {
@@ -29,6 +31,15 @@ impl DriverRegistry {
 
     pub fn secret_driver(&self) -> Option<Arc<dyn SecretDriver>> {
         self.secret.clone()
+    }
+
+    /// Sets the node device driver (secondary on hypervisor connections).
+    pub fn set_nodedev_driver(&mut self, driver: Arc<dyn NodeDeviceDriver>) {
+        self.nodedev = Some(driver);
+    }
+
+    pub fn nodedev_driver(&self) -> Option<Arc<dyn NodeDeviceDriver>> {
+        self.nodedev.clone()
     }
 
     /// The driver whose scheme is the URI's scheme. A transport suffix ("test+unix") is

@@ -7,6 +7,7 @@ pub const INTERFACE_LIST_MAX: usize = 16_384;
 pub const STORAGE_POOL_LIST_MAX: usize = 16_384;
 pub const STORAGE_VOL_LIST_MAX: usize = 16_384;
 pub const NODE_DEVICE_LIST_MAX: usize = 65_536;
+pub const NODE_DEVICE_CAPS_LIST_MAX: usize = 65_536;
 pub const SECRET_LIST_MAX: usize = 16_384;
 pub const SECRET_UUID_LIST_MAX: usize = 16_384;
 pub const SECRET_VALUE_MAX: usize = 65_536;

@@ -140,10 +140,14 @@ pub fn open(
         Ok(conn) => {
             session.scheme = driver.scheme();
             session.conn = Some(conn);
-            // secrets: served beside every driver but the test driver, as in libvirt.
+            // secrets and node devices: served beside every driver but the test
+            // driver, as in libvirt.
             if driver.scheme() != "test" {
                 if let Some(secret) = daemon.drivers.secret_driver() {
                     session.secret = secret.open(session.read_only).ok();
+                }
+                if let Some(nodedev) = daemon.drivers.nodedev_driver() {
+                    session.nodedev = nodedev.open(session.read_only).ok();
                 }
             }
             Action::Reply(empty_reply(h))
@@ -167,6 +171,7 @@ pub fn close(session: &mut Session, h: &Header) -> Action {
         conn.close();
     }
     session.secret = None;
+    session.nodedev = None;
     Action::Reply(empty_reply(h))
 }
 
