@@ -29,7 +29,7 @@
 #                             $(SBINDIR) looks for it (../lib/libvirt/)
 #
 # One binary serves as libvirtd and as the per-driver daemons: virtqemud,
-# virtlxcd and virtsecretd are symbolic links to it, the program name picks the daemon.
+# virtlxcd, virtsecretd and virtnodedevd are symbolic links to it, the program name picks the daemon.
 # Unit files are templates (systemd/*.in) with @SBINDIR@, @SYSCONFDIR@,
 # @RUNSTATEDIR@ and @GUESTS_EXEC@ replaced at build time; the per-driver
 # daemons' units come from the modular*.in templates with @DAEMON@ and
@@ -59,7 +59,7 @@ endif
 GUESTS_BIN ?= $(dir $(BIN))libvirt-guests
 LXC_BIN ?= $(dir $(BIN))libvirt_lxc
 
-MODULAR_DAEMONS := virtqemud virtlxcd virtsecretd
+MODULAR_DAEMONS := virtqemud virtlxcd virtsecretd virtnodedevd
 UNIT_BUILD := $(TARGET_DIR)/systemd-units
 
 MONOLITHIC_UNITS := libvirtd.service libvirtd.socket libvirtd-ro.socket \

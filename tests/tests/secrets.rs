@@ -134,7 +134,10 @@ fn private_values_read_only_clients_and_the_test_driver_are_refused() {
                 .contains("operation forbidden: read only access prevents virSecretUndefine"),
         "{out}"
     );
-    let test = format!("test:///default?socket={}", daemon.rw_socket().display());
+    let test = format!(
+        "test+unix:///default?socket={}",
+        daemon.rw_socket().display()
+    );
     let out = virsh(&test, "secret-list");
     assert!(
         !out.success()

@@ -17,7 +17,7 @@ use integration_tests::tools::{require_tool, run_with_deadline, CmdOutput};
 
 const MAKE_TIMEOUT: Duration = Duration::from_secs(120);
 
-const UNITS: [&str; 20] = [
+const UNITS: [&str; 24] = [
     "libvirtd.service",
     "libvirtd.socket",
     "libvirtd-ro.socket",
@@ -38,6 +38,10 @@ const UNITS: [&str; 20] = [
     "virtsecretd.socket",
     "virtsecretd-ro.socket",
     "virtsecretd-admin.socket",
+    "virtnodedevd.service",
+    "virtnodedevd.socket",
+    "virtnodedevd-ro.socket",
+    "virtnodedevd-admin.socket",
 ];
 
 fn workspace() -> PathBuf {
@@ -116,7 +120,7 @@ fn make_install_with_destdir_installs_everything_at_its_documented_path() {
         built.len(),
         "usr/sbin/libvirtd is not the built daemon"
     );
-    for daemon in ["virtqemud", "virtlxcd", "virtsecretd"] {
+    for daemon in ["virtqemud", "virtlxcd", "virtsecretd", "virtnodedevd"] {
         let link = std::fs::read_link(sbin.join(daemon))
             .unwrap_or_else(|e| panic!("usr/sbin/{daemon} is not a link: {e}"));
         assert_eq!(link, Path::new("libvirtd"));
@@ -147,6 +151,7 @@ fn make_install_with_destdir_installs_everything_at_its_documented_path() {
         "man8/virtqemud.8",
         "man8/virtlxcd.8",
         "man8/virtsecretd.8",
+        "man8/virtnodedevd.8",
         "man5/libvirtd.conf.5",
     ] {
         assert!(
