@@ -26,6 +26,8 @@ pub struct Daemon {
     pub events: Arc<EventHub>,
     /// Secret event registrations.
     pub secret_events: Arc<SecretEventHub>,
+    /// virtproxyd: where the per-driver daemons its clients go to listen.
+    pub proxy: Option<crate::proxy::ProxyTargets>,
     /// The `libvirtd` server: rw, ro, tcp and tls services.
     pub main: Arc<Server>,
     /// The `admin` server: the admin socket.

@@ -35,6 +35,7 @@ pub fn test_daemon() -> Arc<Daemon> {
         drivers,
         events,
         secret_events: Default::default(),
+        proxy: None,
         main: Server::new("libvirtd", Limits::default()),
         admin: Server::new("admin", Limits::default()),
         log: None,

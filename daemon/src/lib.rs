@@ -17,6 +17,7 @@ pub mod notify;
 pub mod paths;
 pub mod pidfile;
 pub mod polkit;
+pub mod proxy;
 pub mod run;
 pub mod secret_events;
 pub mod server;

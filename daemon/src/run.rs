@@ -124,6 +124,9 @@ pub fn build_daemon(
         drivers,
         events,
         secret_events,
+        proxy: opts.daemon.is_proxy().then(|| crate::proxy::ProxyTargets {
+            sock_dir: crate::paths::Paths::from_env(privileged).sock_dir,
+        }),
         main: Server::new(opts.daemon.as_str(), opts.main_limits.clone()),
         admin: Server::new("admin", opts.admin_limits.clone()),
         log,

@@ -22,7 +22,7 @@ use crate::server::client::OutgoingSender;
 use crate::server::registry::ClientInfo;
 use crate::server::ServiceKind;
 
-pub use reply::{error_reply, rpc_error};
+pub use reply::{error_reply, from_driver, rpc_error};
 
 /// A call that may block (starting a guest, probing the host): it runs on a
 /// worker thread and its reply comes back through the session's channel.
@@ -64,6 +64,8 @@ pub struct Session {
     sender: Option<OutgoingSender>,
     /// Streams opened by this client's calls (consoles).
     pub streams: streams::StreamTable,
+    /// virtproxyd: the per-driver daemon this client is forwarded to.
+    pub proxy_link: crate::proxy::LinkSlot,
 }
 
 impl Session {
@@ -91,6 +93,7 @@ impl Session {
             peer_start_time,
             sender: None,
             streams: streams::StreamTable::default(),
+            proxy_link: Default::default(),
         }
     }
 
@@ -119,6 +122,9 @@ impl Session {
     pub fn finish(&mut self, daemon: &Daemon) {
         daemon.events.forget_client(self.info.id);
         daemon.secret_events.forget_client(self.info.id);
+        if let Ok(mut link) = self.proxy_link.lock() {
+            link.take();
+        }
         self.secret = None;
         self.nodedev = None;
         if let Some(conn) = self.conn.take() {
@@ -134,6 +140,10 @@ pub fn handle_message(
     header: &Header,
     body: &[u8],
 ) -> Action {
+    // virtproxyd: once the client is forwarded, every message goes through.
+    if let Some(action) = crate::proxy::relay(session, header, body) {
+        return action;
+    }
     let call = matches!(
         header.message_type(),
         Some(MessageType::Call) | Some(MessageType::CallWithFds)

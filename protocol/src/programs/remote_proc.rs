@@ -425,7 +425,7 @@ procedure_table! {
     416 DOMAIN_CHECKPOINT_GET_PARENT "virDomainCheckpointGetParent" Checkpoint High None allow untyped;
     417 DOMAIN_CHECKPOINT_DELETE "virDomainCheckpointDelete" Checkpoint Low None deny untyped;
     418 DOMAIN_GET_GUEST_INFO "virDomainGetGuestInfo" Domain Low None deny untyped;
-    419 CONNECT_SET_IDENTITY "virConnectSetIdentity" Connect Low None allow untyped;
+    419 CONNECT_SET_IDENTITY "virConnectSetIdentity" Connect Low None allow serve ConnectSetIdentity(ConnectSetIdentityArgs => ());
     420 DOMAIN_AGENT_SET_RESPONSE_TIMEOUT "virDomainAgentSetResponseTimeout" Domain Low None deny untyped;
     421 DOMAIN_BACKUP_BEGIN "virDomainBackupBegin" Domain Low None deny untyped;
     422 DOMAIN_BACKUP_GET_XML_DESC "virDomainBackupGetXMLDesc" Domain High None allow untyped;

@@ -31,6 +31,7 @@ pub fn route(
             ),
         ),
         Call::ConnectClose(()) => connect::close(session, h),
+        Call::ConnectSetIdentity(a) => super::identity::set_identity(session, h, a),
         Call::ConnectSupportsFeature(a) => connect::supports_feature(session, &conn, h, a),
         Call::ConnectRegisterCloseCallback(()) | Call::ConnectUnregisterCloseCallback(()) => {
             Action::Reply(empty_reply(h))
