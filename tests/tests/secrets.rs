@@ -5,6 +5,7 @@
 //! `encrypt_data` in secret.conf stopping start-up.
 
 mod activation_support;
+mod qemu_reference;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -14,9 +15,11 @@ use std::path::Path;
 use activation_support::process::{Launch, Process};
 use activation_support::{Root, START_TIMEOUT};
 use integration_tests::{libvirtd_bin, python, virsh, wait_until, Daemon, DaemonBuilder};
+use qemu_reference::ReferenceDaemon;
 use serde_json::Value;
 
 const UUID: &str = "0c1d2e3f-4a5b-4c6d-8e9f-a0b1c2d3e4f5";
+const PRIVATE: &str = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d";
 const SECRET_XML: &str = "<secret ephemeral='no' private='no'>\n  <uuid>0c1d2e3f-4a5b-4c6d-8e9f-a0b1c2d3e4f5</uuid>\n  <description>guest disk &amp; key</description>\n  <usage type='volume'>\n    <volume>/var/lib/libvirt/images/a.qcow2</volume>\n  </usage>\n</secret>\n";
 
 fn qemu_uri(daemon: &Daemon) -> String {
@@ -260,4 +263,58 @@ fn encrypt_data_in_secret_conf_stops_start_up() {
         "{}",
         daemon.diagnostics()
     );
+}
+
+/// The same definitions, values and mistakes sent to the real libvirtd 9.0 and
+/// to ours read the same in virsh.
+#[test]
+fn virsh_output_and_errors_match_libvirtd_9() {
+    let reference = ReferenceDaemon::start("");
+    let daemon = Daemon::start();
+    let ours = qemu_uri(&daemon);
+    let work = tempfile::tempdir().expect("tempdir");
+    let dir = work.path();
+    let value = write(dir, "value", "hello");
+    let files = [
+        SECRET_XML.to_string(),
+        format!("<secret private='yes'><uuid>{PRIVATE}</uuid><description>a &amp; b &lt;c&gt; 'q' \"d\"</description><usage type='tls'><name>tls-x</name></usage></secret>"),
+        "<secret><usage type='tls'><name>tls-x</name></usage></secret>".to_string(),
+        format!("<secret><uuid>{UUID}</uuid><usage type='ceph'><name>c</name></usage></secret>"),
+        "<secret><usage type='volume'/></secret>".to_string(),
+        "<secret ephemeral='maybe'/>".to_string(),
+        "<secret><usage type='disk'/></secret>".to_string(),
+        "<secret><uuid>bad</uuid></secret>".to_string(),
+        "<domain/>".to_string(),
+    ];
+    let mut commands = Vec::new();
+    for (i, xml) in files.iter().enumerate() {
+        commands.push(format!(
+            "secret-define {}",
+            write(dir, &format!("{i}.xml"), xml)
+        ));
+    }
+    commands.extend([
+        format!("secret-dumpxml {UUID}"),
+        format!("secret-dumpxml {PRIVATE}"),
+        format!("secret-get-value {UUID}"),
+        format!("secret-set-value {UUID} --file {value} --plain"),
+        format!("secret-set-value {PRIVATE} --file {value} --plain"),
+        format!("secret-get-value {UUID}"),
+        format!("secret-get-value {PRIVATE}"),
+        "secret-list".to_string(),
+        "secret-list --private".to_string(),
+        "secret-list --no-private --ephemeral".to_string(),
+        format!("secret-undefine {UUID}"),
+        format!("secret-dumpxml {UUID}"),
+        format!("secret-undefine {PRIVATE}"),
+    ]);
+    for command in commands {
+        let theirs = virsh(&reference.uri(), &command);
+        let mine = virsh(&ours, &command);
+        assert_eq!(
+            (mine.success(), mine.stdout.trim(), mine.stderr.trim()),
+            (theirs.success(), theirs.stdout.trim(), theirs.stderr.trim()),
+            "virsh {command}: ours (left) differs from libvirtd 9.0 (right)"
+        );
+    }
 }

@@ -126,7 +126,13 @@ fn make_install_with_destdir_installs_everything_at_its_documented_path() {
         built.len(),
         "usr/sbin/libvirtd is not the built daemon"
     );
-    for daemon in ["virtqemud", "virtlxcd", "virtsecretd", "virtnodedevd", "virtproxyd"] {
+    for daemon in [
+        "virtqemud",
+        "virtlxcd",
+        "virtsecretd",
+        "virtnodedevd",
+        "virtproxyd",
+    ] {
         let link = std::fs::read_link(sbin.join(daemon))
             .unwrap_or_else(|e| panic!("usr/sbin/{daemon} is not a link: {e}"));
         assert_eq!(link, Path::new("libvirtd"));

@@ -68,9 +68,7 @@ fn yes_no(node: roxmltree::Node, attr: &str) -> Result<bool, DriverError> {
     match node.attribute(attr) {
         None | Some("no") => Ok(false),
         Some("yes") => Ok(true),
-        Some(other) => Err(xml_error(format!(
-            "Invalid value for attribute '{attr}' in element 'secret': '{other}'. Expected 'yes' or 'no'"
-        ))),
+        Some(_) => Err(xml_error(format!("invalid value of '{attr}'"))),
     }
 }
 
@@ -109,13 +107,13 @@ impl SecretDef {
             DriverError::new(
                 codes::XML_DETAIL,
                 domains::XML,
-                format!("(secret_definition):{}: {e}", e.pos().row),
+                format!("(definition_of_secret):{}: {e}", e.pos().row),
             )
         })?;
         let root = doc.root_element();
         if root.tag_name().name() != "secret" {
             return Err(xml_error(format!(
-                "unexpected root element <{}>, expecting <secret>",
+                "expecting root element of 'secret', not '{}'",
                 root.tag_name().name()
             )));
         }
@@ -141,8 +139,13 @@ impl SecretDef {
                 let name = usage
                     .attribute("type")
                     .ok_or_else(|| xml_error("unknown secret usage type"))?;
-                let usage_type = usage_type_from_name(name)
-                    .ok_or_else(|| xml_error(format!("unknown secret usage type {name}")))?;
+                let usage_type = usage_type_from_name(name).ok_or_else(|| {
+                    DriverError::new(
+                        codes::CONFIG_UNSUPPORTED,
+                        domains::SECRET,
+                        format!("unknown secret usage type {name}"),
+                    )
+                })?;
                 match usage_element(usage_type) {
                     None => (usage_type, String::new()),
                     Some((element, missing)) => {
@@ -222,7 +225,10 @@ mod tests {
             "internal error: volume usage specified, but volume path is missing"
         );
         let err = SecretDef::parse("<secret><usage type='disk'/></secret>").unwrap_err();
-        assert_eq!(err.message, "XML error: unknown secret usage type disk");
+        assert_eq!(
+            err.message,
+            "unsupported configuration: unknown secret usage type disk"
+        );
         assert!(SecretDef::parse("<secret ephemeral='maybe'/>").is_err());
         assert!(SecretDef::parse("<domain/>").is_err());
         assert!(SecretDef::parse("<secret><uuid>nope</uuid></secret>").is_err());
