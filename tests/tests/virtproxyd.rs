@@ -149,13 +149,15 @@ fn clients_reach_the_per_driver_daemons_through_virtproxyd() {
                 .contains("read only access prevents virDomainUndefine"),
         "the read-only leg must reach virtqemud's read-only socket: {out}"
     );
-    // virtqemud was told whom the read-write connections were for.
+    // virtqemud was told whom the read-write connections were for: the local
+    // user, and the certificate's name for the TLS client.
     let log = std::fs::read_to_string(root.path().join("virtqemud.log")).unwrap_or_default();
     // SAFETY: getuid has no preconditions.
     let uid = unsafe { libc::getuid() };
     assert!(
         log.contains("identity set by the connecting proxy")
-            && log.contains(&format!("unix-user-id=ULLong({uid})")),
+            && log.contains(&format!("unix-user-id=ULLong({uid})"))
+            && log.contains("x509-distinguished-name=String("),
         "no identity passed to virtqemud:\n{log}"
     );
     let secret_uri = format!("secret+unix:///system?socket={}", rw.display());

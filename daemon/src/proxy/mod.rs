@@ -19,6 +19,7 @@ use protocol::typed_param::{TypedParam, TypedParamValue};
 use tracing::{debug, warn};
 
 use crate::dispatch::{error_reply, Action, Job, Session};
+use crate::server::ClientDetails;
 pub use link::ProxyLink;
 
 /// Where the per-driver daemons listen (their default socket directory).
@@ -71,8 +72,9 @@ fn rpc_failure(code: i32, message: String) -> RemoteError {
 }
 
 /// The identity the per-driver daemon is told about: the local peer's user,
-/// group and process (a TCP or TLS client has none of these to pass).
-fn identity(session: &Session) -> Vec<TypedParam> {
+/// group and process, the TLS client's certificate name, the peer's
+/// security label.
+fn identity(session: &Session, details: Option<ClientDetails>) -> Vec<TypedParam> {
     let mut params = Vec::new();
     if let Some(uid) = session.info.peer_uid {
         if let Some(name) = user_name(uid) {
@@ -104,6 +106,19 @@ fn identity(session: &Session) -> Vec<TypedParam> {
             ));
         }
     }
+    let details = details.unwrap_or_default();
+    if let Some(dname) = details.x509_dname {
+        params.push(TypedParam::new(
+            "x509-distinguished-name",
+            TypedParamValue::String(dname),
+        ));
+    }
+    if let Some(label) = details.security_label {
+        params.push(TypedParam::new(
+            "selinux-context",
+            TypedParamValue::String(label),
+        ));
+    }
     params
 }
 
@@ -128,6 +143,7 @@ fn group_name(gid: u32) -> Option<String> {
 /// CONNECT_OPEN on virtproxyd: a worker opens the backend leg; its reply (or
 /// the daemon's refusal) answers the client's call.
 pub fn open(
+    daemon: &crate::context::Daemon,
     targets: &ProxyTargets,
     session: &mut Session,
     h: &Header,
@@ -167,7 +183,12 @@ pub fn open(
         .iter()
         .map(|d| (d.to_string(), targets.sock_dir.join(format!("{d}{suffix}"))))
         .collect();
-    let identity = (!session.read_only).then(|| identity(session));
+    let details = daemon
+        .main
+        .clients
+        .get_with_details(session.info.id)
+        .map(|(_, d)| d);
+    let identity = (!session.read_only).then(|| identity(session, details));
     let slot = session.proxy_link.clone();
     let client = session.sender();
     let header = *h;

@@ -54,7 +54,7 @@ pub fn handle(daemon: &Arc<Daemon>, session: &mut Session, h: &Header, body: &[u
         Call::AuthList(()) => connect::auth_list(daemon, session, h),
         Call::AuthPolkit(()) => auth::auth_polkit(session, h),
         Call::ConnectOpen(a) => match &daemon.proxy {
-            Some(targets) => crate::proxy::open(targets, session, h, a),
+            Some(targets) => crate::proxy::open(daemon, targets, session, h, a),
             None => connect::open(daemon, session, h, a),
         },
         Call::ConnectSupportsFeature(a) if session.conn.is_none() => {
