@@ -1,4 +1,5 @@
-//! virtproxyd in front of virtqemud and virtsecretd, all three the same binary
+//! virtproxyd (started directly, or by systemd-socket-activate) in front of
+//! virtqemud and virtsecretd, all three the same binary
 //! under their own names on one private root: virsh over virtproxyd's UNIX
 //! sockets, TCP and TLS sees the domain virtqemud holds and the secrets
 //! virtsecretd holds; killing virtqemud drops the proxied qemu connections
@@ -217,4 +218,74 @@ fn clients_reach_the_per_driver_daemons_through_virtproxyd() {
         secretd.wait_timeout(START_TIMEOUT).and_then(|s| s.code()),
         Some(0)
     );
+}
+
+/// Kills the systemd-socket-activate process (by then: virtproxyd) on drop.
+struct Activator(std::process::Child);
+
+impl Drop for Activator {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn socket_activated_virtproxyd_forwards_to_virtqemud() {
+    let tool = integration_tests::tools::require_tool("systemd-socket-activate", "systemd");
+    let root = Root::new();
+    write_conf(&root, "virtqemud", &[]);
+    write_conf(&root, "virtproxyd", &[]);
+    let mut qemud = start(&root, "virtqemud", &[]);
+    wait_socket(&root, &mut qemud, &root.run_file("virtqemud-sock"));
+    // The program name picks the daemon: activate it through a link named virtproxyd.
+    let link = root.path().join("virtproxyd");
+    std::os::unix::fs::symlink(libvirtd_bin(), &link).expect("link virtproxyd");
+    let rw = root.run_file("libvirt-sock");
+    let ro = root.run_file("libvirt-sock-ro");
+    let child = Command::new(tool)
+        .arg("-l")
+        .arg(&rw)
+        .arg("-l")
+        .arg(&ro)
+        .arg("--fdname=virtproxyd.socket:virtproxyd-ro.socket")
+        .args(["-E", "LIBVIRTD_ROOT"])
+        .arg(&link)
+        .env("LIBVIRTD_ROOT", root.path())
+        .env_remove("LISTEN_PID")
+        .env_remove("LISTEN_FDS")
+        .env_remove("LISTEN_FDNAMES")
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(root.path().join("virtproxyd.stdout")).expect("stdout"))
+        .stderr(std::fs::File::create(root.path().join("virtproxyd.stderr")).expect("stderr"))
+        .spawn()
+        .expect("spawn systemd-socket-activate");
+    let _activator = Activator(child);
+    assert!(
+        wait_until(START_TIMEOUT, || rw.exists() && ro.exists()),
+        "systemd-socket-activate did not create the sockets\n{}",
+        diagnostics(&root)
+    );
+    let xml = root.path().join("domain.xml");
+    std::fs::write(&xml, DOMAIN).expect("write domain XML");
+    let uri = format!("qemu+unix:///system?socket={}", rw.display());
+    virsh(&uri, &format!("define {}", xml.display()))
+        .expect_success("define through the activated virtproxyd");
+    let out = virsh(
+        &format!(
+            "qemu:///system?socket={}",
+            root.run_file("virtqemud-sock").display()
+        ),
+        "list --all --name",
+    )
+    .expect_success("list on virtqemud");
+    assert!(out.stdout.lines().any(|l| l == "proxied"), "{out}");
+    let out = virsh(
+        &format!("qemu+unix:///system?socket={}", ro.display()),
+        "list --all --name",
+    )
+    .expect_success("list over the activated read-only socket");
+    assert!(out.stdout.lines().any(|l| l == "proxied"), "{out}");
+    qemud.signal(libc::SIGTERM);
+    qemud.wait_timeout(START_TIMEOUT).expect("virtqemud stops");
 }
