@@ -289,3 +289,60 @@ fn socket_activated_virtproxyd_forwards_to_virtqemud() {
     qemud.signal(libc::SIGTERM);
     qemud.wait_timeout(START_TIMEOUT).expect("virtqemud stops");
 }
+
+/// A daemon that stops answering (SIGSTOP) is found out by virtproxyd's
+/// keepalive on the backend leg, and its clients are disconnected instead of
+/// waiting forever.
+#[test]
+fn keepalive_drops_clients_of_a_daemon_that_stopped_answering() {
+    let root = Root::new();
+    write_conf(&root, "virtsecretd", &[]);
+    write_conf(
+        &root,
+        "virtproxyd",
+        &[
+            "keepalive_interval = 1".to_string(),
+            "keepalive_count = 2".to_string(),
+        ],
+    );
+    let mut secretd = start(&root, "virtsecretd", &[]);
+    wait_socket(&root, &mut secretd, &root.run_file("virtsecretd-sock"));
+    let mut proxy = start(&root, "virtproxyd", &[]);
+    wait_socket(&root, &mut proxy, &root.run_file("libvirt-sock"));
+    let flag = root.path().join("stopped");
+    let mut script = Command::new(require_python_libvirt())
+        .arg(data_file("hold_then_call.py"))
+        .arg(format!(
+            "secret+unix:///system?socket={}",
+            root.run_file("libvirt-sock").display()
+        ))
+        .arg(&flag)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start hold_then_call.py");
+    let mut stdout = BufReader::new(script.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    stdout
+        .read_line(&mut line)
+        .expect("read the script's first line");
+    assert_eq!(line.trim(), "open", "{}", diagnostics(&root));
+    secretd.signal(libc::SIGSTOP);
+    std::fs::write(&flag, "").expect("write the flag");
+    let rest = wait_with_deadline(script, Duration::from_secs(45), "hold_then_call.py");
+    secretd.signal(libc::SIGCONT);
+    let mut all = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut all).expect("read the rest");
+    let seen: Value = serde_json::from_str(all.trim())
+        .unwrap_or_else(|e| panic!("{e}: {all}\n{rest}\n{}", diagnostics(&root)));
+    assert!(seen["error"].is_string(), "{seen}");
+    assert!(proxy.try_wait().is_none(), "virtproxyd must keep running");
+    for p in [&proxy, &secretd] {
+        p.signal(libc::SIGTERM);
+    }
+    assert_eq!(
+        proxy.wait_timeout(START_TIMEOUT).and_then(|s| s.code()),
+        Some(0)
+    );
+}

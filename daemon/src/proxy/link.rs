@@ -20,9 +20,14 @@ use crate::server::client::{Outgoing, OutgoingSender};
 
 pub const PING: i32 = 1;
 pub const PONG: i32 = 2;
-/// Keepalive on the backend leg: libvirt's client defaults (5 s, 5 misses).
-const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(5);
-const KEEPALIVE_COUNT: u32 = 5;
+/// Keepalive on the backend leg: ping after `interval` of silence, give up
+/// after `count` pings went unanswered (virtproxyd's own `keepalive_interval`
+/// and `keepalive_count`; an interval of 0 or less turns the pings off).
+#[derive(Clone, Copy, Debug)]
+pub struct Keepalive {
+    pub interval: Option<Duration>,
+    pub count: u32,
+}
 /// Messages from the client waiting to be written to the daemon.
 const QUEUE: usize = 256;
 
@@ -72,6 +77,7 @@ impl ProxyLink {
         stream: std::os::unix::net::UnixStream,
         client: OutgoingSender,
         target: String,
+        keepalive: Keepalive,
     ) -> std::io::Result<ProxyLink> {
         stream.set_read_timeout(None)?;
         stream.set_write_timeout(None)?;
@@ -92,7 +98,7 @@ impl ProxyLink {
         let done = closing.clone();
         let name = target.clone();
         let read_task = tokio::spawn(async move {
-            let reason = relay_from_daemon(&mut reader, &client, &pongs).await;
+            let reason = relay_from_daemon(&mut reader, &client, &pongs, keepalive).await;
             debug!(daemon = %name, reason, "proxied daemon connection ended");
             if !done.load(Ordering::SeqCst) {
                 let _ = client.send(Outgoing::Disconnect(
@@ -127,15 +133,17 @@ async fn relay_from_daemon(
     reader: &mut tokio::net::unix::OwnedReadHalf,
     client: &OutgoingSender,
     to_daemon: &mpsc::Sender<Vec<u8>>,
+    pings: Keepalive,
 ) -> &'static str {
     let mut decoder = FrameDecoder::new();
     let mut buf = vec![0u8; 64 * 1024];
     let mut missed = 0u32;
     loop {
-        let read = match tokio::time::timeout(KEEPALIVE_INTERVAL, reader.read(&mut buf)).await {
+        let wait = pings.interval.unwrap_or(Duration::MAX);
+        let read = match tokio::time::timeout(wait, reader.read(&mut buf)).await {
             Err(_) => {
                 missed += 1;
-                if missed > KEEPALIVE_COUNT {
+                if missed > pings.count {
                     return "no keepalive response from the daemon";
                 }
                 if to_daemon.try_send(keepalive(PING)).is_err() {

@@ -20,7 +20,7 @@ use tracing::{debug, warn};
 
 use crate::dispatch::{error_reply, Action, Job, Session};
 use crate::server::ClientDetails;
-pub use link::ProxyLink;
+pub use link::{Keepalive, ProxyLink};
 
 /// Where the per-driver daemons listen (their default socket directory).
 #[derive(Clone, Debug)]
@@ -189,6 +189,12 @@ pub fn open(
         .get_with_details(session.info.id)
         .map(|(_, d)| d);
     let identity = (!session.read_only).then(|| identity(session, details));
+    let limits = daemon.main.limits();
+    let keepalive = Keepalive {
+        interval: (limits.keepalive_interval > 0)
+            .then(|| std::time::Duration::from_secs(limits.keepalive_interval as u64)),
+        count: limits.keepalive_count,
+    };
     let slot = session.proxy_link.clone();
     let client = session.sender();
     let header = *h;
@@ -212,19 +218,21 @@ pub fn open(
             match result.and_then(|(name, socket)| {
                 backend(&socket, &args, identity).map(|stream| (name, stream))
             }) {
-                Ok((name, stream)) => match ProxyLink::start(stream, client, name.clone()) {
-                    Ok(link) => {
-                        debug!(daemon = %name, "client forwarded");
-                        if let Ok(mut slot) = slot.lock() {
-                            *slot = Some(link);
+                Ok((name, stream)) => {
+                    match ProxyLink::start(stream, client, name.clone(), keepalive) {
+                        Ok(link) => {
+                            debug!(daemon = %name, "client forwarded");
+                            if let Ok(mut slot) = slot.lock() {
+                                *slot = Some(link);
+                            }
+                            encode_message(&header.reply_to(), &[])
                         }
-                        encode_message(&header.reply_to(), &[])
+                        Err(e) => error_reply(
+                            &header,
+                            &rpc_failure(codes::INTERNAL_ERROR, format!("internal error: {e}")),
+                        ),
                     }
-                    Err(e) => error_reply(
-                        &header,
-                        &rpc_failure(codes::INTERNAL_ERROR, format!("internal error: {e}")),
-                    ),
-                },
+                }
                 Err(handshake::HandshakeError::Refused(h, body)) => {
                     let reply = Header {
                         serial: header.serial,
