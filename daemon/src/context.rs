@@ -9,6 +9,7 @@ use tokio::sync::mpsc;
 
 use crate::events::EventHub;
 use crate::logging::LogHandle;
+use crate::secret_events::SecretEventHub;
 use crate::server::Server;
 use crate::storage_events::StorageEventHub;
 
@@ -26,6 +27,10 @@ pub struct Daemon {
     pub events: Arc<EventHub>,
     /// Storage pool event registrations.
     pub storage_events: Arc<StorageEventHub>,
+    /// Secret event registrations.
+    pub secret_events: Arc<SecretEventHub>,
+    /// virtproxyd: where the per-driver daemons its clients go to listen.
+    pub proxy: Option<crate::proxy::ProxyTargets>,
     /// The `libvirtd` server: rw, ro, tcp and tls services.
     pub main: Arc<Server>,
     /// The `admin` server: the admin socket.

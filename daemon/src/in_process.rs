@@ -35,6 +35,8 @@ pub fn test_daemon() -> Arc<Daemon> {
         drivers,
         events,
         storage_events: Arc::default(),
+        secret_events: Default::default(),
+        proxy: None,
         main: Server::new("libvirtd", Limits::default()),
         admin: Server::new("admin", Limits::default()),
         log: None,

@@ -4,7 +4,9 @@ mod connection;
 mod consts;
 mod domain_state;
 mod error;
+mod nodedev;
 mod registry;
+mod secret;
 mod storage;
 mod tuning;
 
@@ -17,7 +19,9 @@ pub use consts::{
 };
 pub use domain_state::DomainState;
 pub use error::{codes, domains, DriverError, DriverResult};
+pub use nodedev::*;
 pub use registry::DriverRegistry;
+pub use secret::*;
 pub use storage::{
     pool_event, InUseProbe, PoolEvent, PoolEventKind, PoolEventSink, PoolHandle, PoolInfo,
     StorageConnection, StorageDriver, TransferChunk, VolumeHandle, VolumeInfo, VolumeReader,

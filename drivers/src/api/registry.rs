@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::{Driver, StorageDriver};
+use super::{Driver, NodeDeviceDriver, SecretDriver, StorageDriver};
 
 /// The set of drivers a daemon runs; picks one by URI scheme ("test:///default" -> test driver).
 #[derive(Default)]
@@ -10,6 +10,10 @@ pub struct DriverRegistry {
     drivers: Vec<Arc<dyn Driver>>,
     /// The storage driver, served beside the hypervisor driver of a connection.
     storage: Option<Arc<dyn StorageDriver>>,
+    /// The secret driver, served beside the hypervisor driver of a connection.
+    secret: Option<Arc<dyn SecretDriver>>,
+    /// The node device driver, served beside the hypervisor driver of a connection.
+    nodedev: Option<Arc<dyn NodeDeviceDriver>>,
 }
 
 impl DriverRegistry {
@@ -29,6 +33,24 @@ impl DriverRegistry {
 
     pub fn storage_driver(&self) -> Option<Arc<dyn StorageDriver>> {
         self.storage.clone()
+    }
+
+    /// Sets the secret driver (secondary on hypervisor connections).
+    pub fn set_secret_driver(&mut self, driver: Arc<dyn SecretDriver>) {
+        self.secret = Some(driver);
+    }
+
+    pub fn secret_driver(&self) -> Option<Arc<dyn SecretDriver>> {
+        self.secret.clone()
+    }
+
+    /// Sets the node device driver (secondary on hypervisor connections).
+    pub fn set_nodedev_driver(&mut self, driver: Arc<dyn NodeDeviceDriver>) {
+        self.nodedev = Some(driver);
+    }
+
+    pub fn nodedev_driver(&self) -> Option<Arc<dyn NodeDeviceDriver>> {
+        self.nodedev.clone()
     }
 
     /// The driver whose scheme is the URI's scheme. A transport suffix ("test+unix") is
@@ -57,6 +79,9 @@ impl DriverRegistry {
         let mut problems: Vec<String> = self.drivers.iter().flat_map(|d| d.reload()).collect();
         if let Some(storage) = &self.storage {
             problems.extend(storage.reload());
+        }
+        if let Some(secret) = &self.secret {
+            problems.extend(secret.reload());
         }
         problems
     }

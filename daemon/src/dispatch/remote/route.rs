@@ -7,7 +7,8 @@ use drivers::api::Connection;
 use protocol::header::Header;
 use protocol::programs::remote_proc::Call;
 
-use super::{connect, console, domain, events, lifecycle, not_supported, save, storage, tuning};
+use super::{connect, console, domain, events, lifecycle, not_supported, save, tuning};
+use super::{nodedev, secret, storage};
 use super::{reply_err, Action, Session};
 use crate::context::Daemon;
 use crate::dispatch::reply::{empty_reply, rpc_error};
@@ -30,6 +31,7 @@ pub fn route(
             ),
         ),
         Call::ConnectClose(()) => connect::close(session, h),
+        Call::ConnectSetIdentity(a) => super::identity::set_identity(session, h, a),
         Call::ConnectSupportsFeature(a) => connect::supports_feature(session, &conn, h, a),
         Call::ConnectRegisterCloseCallback(()) | Call::ConnectUnregisterCloseCallback(()) => {
             Action::Reply(empty_reply(h))
@@ -194,6 +196,41 @@ pub fn route(
         Call::ConnectStoragePoolEventDeregisterAny(a) => {
             storage::connect_storage_pool_event_deregister_any(daemon, session, h, a)
         }
+        // secrets
+        Call::ConnectNumOfSecrets(()) => secret::num(session, h),
+        Call::ConnectListSecrets(a) => secret::list_uuids(session, h, a),
+        Call::ConnectListAllSecrets(a) => secret::list_all(session, h, a),
+        Call::SecretLookupByUuid(a) => secret::lookup_by_uuid(session, h, a),
+        Call::SecretLookupByUsage(a) => secret::lookup_by_usage(session, h, a),
+        Call::SecretDefineXml(a) => secret::define(session, h, a),
+        Call::SecretGetXmlDesc(a) => secret::xml_desc(session, h, a),
+        Call::SecretSetValue(a) => secret::set_value(session, h, a),
+        Call::SecretGetValue(a) => secret::get_value(session, h, a),
+        Call::SecretUndefine(a) => secret::undefine(session, h, a),
+        Call::ConnectSecretEventRegisterAny(a) => secret::event_register(daemon, session, h, a),
+        Call::ConnectSecretEventDeregisterAny(a) => secret::event_deregister(daemon, session, h, a),
+        // node devices
+        Call::NodeNumOfDevices(a) => nodedev::num_of_devices(session, h, a),
+        Call::NodeListDevices(a) => nodedev::list_devices(session, h, a),
+        Call::ConnectListAllNodeDevices(a) => nodedev::list_all(session, h, a),
+        Call::NodeDeviceLookupByName(a) => nodedev::lookup_by_name(session, h, a),
+        Call::NodeDeviceGetXmlDesc(a) => nodedev::xml_desc(session, h, a),
+        Call::NodeDeviceGetParent(a) => nodedev::parent(session, h, a),
+        Call::NodeDeviceNumOfCaps(a) => nodedev::num_of_caps(session, h, a),
+        Call::NodeDeviceListCaps(a) => nodedev::list_caps(session, h, a),
+        Call::NodeDeviceIsActive(a) => nodedev::flag(session, h, a, |c, n| c.is_active(n)),
+        Call::NodeDeviceIsPersistent(a) => nodedev::flag(session, h, a, |c, n| c.is_persistent(n)),
+        Call::NodeDeviceGetAutostart(a) => nodedev::flag(session, h, a, |c, n| c.autostart(n)),
+        Call::NodeDeviceDettach(_)
+        | Call::NodeDeviceDetachFlags(_)
+        | Call::NodeDeviceReAttach(_)
+        | Call::NodeDeviceReset(_)
+        | Call::NodeDeviceCreateXml(_)
+        | Call::NodeDeviceDefineXml(_)
+        | Call::NodeDeviceCreate(_)
+        | Call::NodeDeviceDestroy(_)
+        | Call::NodeDeviceUndefine(_)
+        | Call::NodeDeviceSetAutostart(_) => nodedev::refuse(session, h),
         Call::Unserved(u) => reply_err(h, not_supported(u.info)),
     }
 }
