@@ -18,6 +18,8 @@ use crate::server::client::{Outgoing, OutgoingSender};
 pub const DOMAIN_EVENT_ID_LAST: i32 = 27;
 pub const EVENT_ID_LIFECYCLE: i32 = 0;
 pub const EVENT_ID_REBOOT: i32 = 1;
+pub const EVENT_ID_DEVICE_REMOVED: i32 = 15;
+pub const EVENT_ID_DEVICE_REMOVAL_FAILED: i32 = 22;
 
 /// Event callbacks one client may hold at once. libvirtd 9.0 has no such
 /// bound: each registration costs the daemon memory and every event a
@@ -119,6 +121,8 @@ impl EventHub {
         let event_id = match event.kind {
             DomainEventKind::Lifecycle { .. } => EVENT_ID_LIFECYCLE,
             DomainEventKind::Reboot => EVENT_ID_REBOOT,
+            DomainEventKind::DeviceRemoved { .. } => EVENT_ID_DEVICE_REMOVED,
+            DomainEventKind::DeviceRemovalFailed { .. } => EVENT_ID_DEVICE_REMOVAL_FAILED,
         };
         let regs = self.lock();
         for reg in regs.iter() {
@@ -167,6 +171,25 @@ fn encode_event(style: Style, callback_id: i32, event: &DomainEvent) -> Vec<u8> 
         (Style::Legacy, DomainEventKind::Reboot) => {
             dom.encode(&mut body);
             remote_proc::DOMAIN_EVENT_REBOOT
+        }
+        (Style::Callback, DomainEventKind::DeviceRemoved { alias }) => {
+            callback_id.encode(&mut body);
+            dom.encode(&mut body);
+            alias.encode(&mut body);
+            remote_proc::DOMAIN_EVENT_CALLBACK_DEVICE_REMOVED
+        }
+        (Style::Legacy, DomainEventKind::DeviceRemoved { alias }) => {
+            dom.encode(&mut body);
+            alias.encode(&mut body);
+            remote_proc::DOMAIN_EVENT_DEVICE_REMOVED
+        }
+        // libvirt has no legacy message for this one: only callback registrations
+        // (the only kind that can ask for it) receive it.
+        (_, DomainEventKind::DeviceRemovalFailed { alias }) => {
+            callback_id.encode(&mut body);
+            dom.encode(&mut body);
+            alias.encode(&mut body);
+            remote_proc::DOMAIN_EVENT_CALLBACK_DEVICE_REMOVAL_FAILED
         }
     };
     // Event messages carry serial 1, as libvirtd sends them.

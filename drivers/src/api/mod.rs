@@ -2,9 +2,11 @@
 
 mod connection;
 mod consts;
+mod devices;
 mod domain_state;
 mod error;
 mod registry;
+mod stats;
 mod tuning;
 
 use std::sync::Arc;
@@ -14,9 +16,14 @@ pub use consts::{
     create_flags, define_flags, event, feature, list_flags, reason, state, undefine_flags,
     vcpu_flags, xml_flags,
 };
+pub use devices::{device_modify, DomainDevices};
 pub use domain_state::DomainState;
 pub use error::{codes, domains, DriverError, DriverResult};
 pub use registry::DriverRegistry;
+pub use stats::{
+    memory_stat, stats_flags, stats_groups, BlockInfo, BlockStats, DomainStatistics,
+    DomainStatsRecord, InterfaceStats, StatsRequest,
+};
 pub use tuning::{
     job_operation, job_type, HostCpuMap, JobProgress, NamedParam, ParamValue, VcpuDetail,
 };
@@ -109,6 +116,10 @@ pub enum DomainEventKind {
     Lifecycle { event: i32, detail: i32 },
     /// `VIR_DOMAIN_EVENT_ID_REBOOT`.
     Reboot,
+    /// `VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED`: the guest let go of the device with this alias.
+    DeviceRemoved { alias: String },
+    /// `VIR_DOMAIN_EVENT_ID_DEVICE_REMOVAL_FAILED`.
+    DeviceRemovalFailed { alias: String },
 }
 
 /// One event about one domain.

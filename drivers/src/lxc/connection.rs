@@ -243,6 +243,10 @@ impl Connection for LxcConnection {
     }
 }
 
+impl crate::api::DomainStatistics for LxcConnection {}
+
+impl crate::api::DomainDevices for LxcConnection {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -82,6 +82,8 @@ impl Inner {
             obj.def.clone()
         };
         let mut def = def;
+        // The names QEMU knows the devices by, kept in the live definition.
+        super::hotplug::alias::assign_aliases(&mut def);
         if self.conf().vnc_auto_unix_socket {
             let socket = self.paths.vnc_socket(&def.name);
             super::live_xml::use_vnc_socket(&mut def, &socket.display().to_string());

@@ -240,3 +240,7 @@ pub(super) fn unsupported_path(path: &str) -> DriverError {
         format!("test driver serves only test:///default; configuration files such as '{path}' are not supported"),
     )
 }
+
+impl crate::api::DomainStatistics for TestConnection {}
+
+impl crate::api::DomainDevices for TestConnection {}

@@ -14,12 +14,12 @@ procedure_table! {
     5 CONNECT_GET_MAX_VCPUS "virConnectGetMaxVcpus" Connect High None allow serve ConnectGetMaxVcpus(ConnectGetMaxVcpusArgs => ConnectGetMaxVcpusRet);
     6 NODE_GET_INFO "virNodeGetInfo" Node High None allow serve NodeGetInfo(() => NodeGetInfoRet);
     7 CONNECT_GET_CAPABILITIES "virConnectGetCapabilities" Connect Low None allow serve ConnectGetCapabilities(() => ConnectGetCapabilitiesRet);
-    8 DOMAIN_ATTACH_DEVICE "virDomainAttachDevice" Domain Low None deny untyped;
+    8 DOMAIN_ATTACH_DEVICE "virDomainAttachDevice" Domain Low None deny serve DomainAttachDevice(DomainAttachDeviceArgs => ());
     9 DOMAIN_CREATE "virDomainCreate" Domain Low None deny serve DomainCreate(DomainCreateArgs => ());
     10 DOMAIN_CREATE_XML "virDomainCreateXML" Domain Low None deny serve DomainCreateXml(DomainCreateXmlArgs => DomainCreateXmlRet);
     11 DOMAIN_DEFINE_XML "virDomainDefineXML" Domain High None deny serve DomainDefineXml(DomainDefineXmlArgs => DomainDefineXmlRet);
     12 DOMAIN_DESTROY "virDomainDestroy" Domain High None deny serve DomainDestroy(DomainDestroyArgs => ());
-    13 DOMAIN_DETACH_DEVICE "virDomainDetachDevice" Domain Low None deny untyped;
+    13 DOMAIN_DETACH_DEVICE "virDomainDetachDevice" Domain Low None deny serve DomainDetachDevice(DomainDetachDeviceArgs => ());
     14 DOMAIN_GET_XML_DESC "virDomainGetXMLDesc" Domain Low None deny_if(flags & 0x9, secure) serve DomainGetXmlDesc(DomainGetXmlDescArgs => DomainGetXmlDescRet);
     15 DOMAIN_GET_AUTOSTART "virDomainGetAutostart" Domain High None allow serve DomainGetAutostart(DomainGetAutostartArgs => DomainGetAutostartRet);
     16 DOMAIN_GET_INFO "virDomainGetInfo" Domain Low None allow serve DomainGetInfo(DomainGetInfoArgs => DomainGetInfoRet);
@@ -70,8 +70,8 @@ procedure_table! {
     61 DOMAIN_MIGRATE_PREPARE "virDomainMigratePrepare" Domain Low None deny untyped;
     62 DOMAIN_MIGRATE_PERFORM "virDomainMigratePerform" Domain Low None deny untyped;
     63 DOMAIN_MIGRATE_FINISH "virDomainMigrateFinish" Domain Low None deny untyped;
-    64 DOMAIN_BLOCK_STATS "virDomainBlockStats" Domain Low None allow untyped;
-    65 DOMAIN_INTERFACE_STATS "virDomainInterfaceStats" Domain High None allow untyped;
+    64 DOMAIN_BLOCK_STATS "virDomainBlockStats" Domain Low None allow serve DomainBlockStats(DomainBlockStatsArgs => DomainBlockStatsRet);
+    65 DOMAIN_INTERFACE_STATS "virDomainInterfaceStats" Domain High None allow serve DomainInterfaceStats(DomainInterfaceStatsArgs => DomainInterfaceStatsRet);
     66 AUTH_LIST "virAuthList" Connect High None allow serve AuthList(() => AuthListRet);
     67 AUTH_SASL_INIT "virAuthSaslInit" Connect High None allow untyped;
     68 AUTH_SASL_START "virAuthSaslStart" Connect High None allow untyped;
@@ -165,9 +165,9 @@ procedure_table! {
     156 INTERFACE_IS_ACTIVE "virInterfaceIsActive" Interface High None allow untyped;
     157 CONNECT_GET_LIB_VERSION "virConnectGetLibVersion" Connect High None allow serve ConnectGetLibVersion(() => ConnectGetLibVersionRet);
     158 CONNECT_COMPARE_CPU "virConnectCompareCPU" Connect High None allow untyped;
-    159 DOMAIN_MEMORY_STATS "virDomainMemoryStats" Domain Low None allow untyped;
-    160 DOMAIN_ATTACH_DEVICE_FLAGS "virDomainAttachDeviceFlags" Domain Low None deny typed(DomainAttachDeviceFlagsArgs => ());
-    161 DOMAIN_DETACH_DEVICE_FLAGS "virDomainDetachDeviceFlags" Domain Low None deny typed(DomainDetachDeviceFlagsArgs => ());
+    159 DOMAIN_MEMORY_STATS "virDomainMemoryStats" Domain Low None allow serve DomainMemoryStats(DomainMemoryStatsArgs => DomainMemoryStatsRet);
+    160 DOMAIN_ATTACH_DEVICE_FLAGS "virDomainAttachDeviceFlags" Domain Low None deny serve DomainAttachDeviceFlags(DomainAttachDeviceFlagsArgs => ());
+    161 DOMAIN_DETACH_DEVICE_FLAGS "virDomainDetachDeviceFlags" Domain Low None deny serve DomainDetachDeviceFlags(DomainDetachDeviceFlagsArgs => ());
     162 CONNECT_BASELINE_CPU "virConnectBaselineCPU" Connect Low None allow untyped;
     163 DOMAIN_GET_JOB_INFO "virDomainGetJobInfo" Domain Low None allow serve DomainGetJobInfo(DomainGetJobInfoArgs => DomainGetJobInfoRet);
     164 DOMAIN_ABORT_JOB "virDomainAbortJob" Domain Low None deny untyped;
@@ -180,7 +180,7 @@ procedure_table! {
     171 DOMAIN_EVENT_WATCHDOG "virDomainEventWatchdog" Domain Low None allow untyped;
     172 DOMAIN_EVENT_IO_ERROR "virDomainEventIOError" Domain Low None allow untyped;
     173 DOMAIN_EVENT_GRAPHICS "virDomainEventGraphics" Domain Low None allow untyped;
-    174 DOMAIN_UPDATE_DEVICE_FLAGS "virDomainUpdateDeviceFlags" Domain Low None deny untyped;
+    174 DOMAIN_UPDATE_DEVICE_FLAGS "virDomainUpdateDeviceFlags" Domain Low None deny serve DomainUpdateDeviceFlags(DomainUpdateDeviceFlagsArgs => ());
     175 NWFILTER_LOOKUP_BY_NAME "virNWFilterLookupByName" Nwfilter High None allow untyped;
     176 NWFILTER_LOOKUP_BY_UUID "virNWFilterLookupByUUID" Nwfilter High None allow untyped;
     177 NWFILTER_GET_XML_DESC "virNWFilterGetXMLDesc" Nwfilter High None allow untyped;
@@ -200,7 +200,7 @@ procedure_table! {
     191 DOMAIN_SNAPSHOT_CURRENT "virDomainSnapshotCurrent" Snapshot Low None allow untyped;
     192 DOMAIN_REVERT_TO_SNAPSHOT "virDomainRevertToSnapshot" Snapshot Low None deny untyped;
     193 DOMAIN_SNAPSHOT_DELETE "virDomainSnapshotDelete" Snapshot Low None deny untyped;
-    194 DOMAIN_GET_BLOCK_INFO "virDomainGetBlockInfo" Domain Low None allow untyped;
+    194 DOMAIN_GET_BLOCK_INFO "virDomainGetBlockInfo" Domain Low None allow serve DomainGetBlockInfo(DomainGetBlockInfoArgs => DomainGetBlockInfoRet);
     195 DOMAIN_EVENT_IO_ERROR_REASON "virDomainEventIOErrorReason" Domain Low None allow untyped;
     196 DOMAIN_CREATE_WITH_FLAGS "virDomainCreateWithFlags" Domain Low None deny serve DomainCreateWithFlags(DomainCreateWithFlagsArgs => DomainCreateWithFlagsRet);
     197 DOMAIN_SET_MEMORY_PARAMETERS "virDomainSetMemoryParameters" Domain Low None deny untyped;
@@ -233,8 +233,8 @@ procedure_table! {
     224 DOMAIN_EVENT_CONTROL_ERROR "virDomainEventControlError" Domain Low None allow untyped;
     225 DOMAIN_PIN_VCPU_FLAGS "virDomainPinVcpuFlags" Domain Low None deny untyped;
     226 DOMAIN_SEND_KEY "virDomainSendKey" Domain Low None deny untyped;
-    227 NODE_GET_CPU_STATS "virNodeGetCPUStats" Node High None allow typed(NodeGetCpuStatsArgs => NodeGetCpuStatsRet);
-    228 NODE_GET_MEMORY_STATS "virNodeGetMemoryStats" Node High None allow typed(NodeGetMemoryStatsArgs => NodeGetMemoryStatsRet);
+    227 NODE_GET_CPU_STATS "virNodeGetCPUStats" Node High None allow serve NodeGetCpuStats(NodeGetCpuStatsArgs => NodeGetCpuStatsRet);
+    228 NODE_GET_MEMORY_STATS "virNodeGetMemoryStats" Node High None allow serve NodeGetMemoryStats(NodeGetMemoryStatsArgs => NodeGetMemoryStatsRet);
     229 DOMAIN_GET_CONTROL_INFO "virDomainGetControlInfo" Domain High None allow serve DomainGetControlInfo(DomainGetControlInfoArgs => DomainGetControlInfoRet);
     230 DOMAIN_GET_VCPU_PIN_INFO "virDomainGetVcpuPinInfo" Domain Low None allow serve DomainGetVcpuPinInfo(DomainGetVcpuPinInfoArgs => DomainGetVcpuPinInfoRet);
     231 DOMAIN_UNDEFINE_FLAGS "virDomainUndefineFlags" Domain High None deny serve DomainUndefineFlags(DomainUndefineFlagsArgs => ());
@@ -249,7 +249,7 @@ procedure_table! {
     240 DOMAIN_BLOCK_PULL "virDomainBlockPull" Domain Low None deny untyped;
     241 DOMAIN_EVENT_BLOCK_JOB "virDomainEventBlockJob" Domain Low None allow untyped;
     242 DOMAIN_MIGRATE_GET_MAX_SPEED "virDomainMigrateGetMaxSpeed" Domain Low None deny untyped;
-    243 DOMAIN_BLOCK_STATS_FLAGS "virDomainBlockStatsFlags" Domain Low None allow untyped;
+    243 DOMAIN_BLOCK_STATS_FLAGS "virDomainBlockStatsFlags" Domain Low None allow serve DomainBlockStatsFlags(DomainBlockStatsFlagsArgs => DomainBlockStatsFlagsRet);
     244 DOMAIN_SNAPSHOT_GET_PARENT "virDomainSnapshotGetParent" Snapshot High None allow untyped;
     245 DOMAIN_RESET "virDomainReset" Domain Low None deny serve DomainReset(DomainResetArgs => ());
     246 DOMAIN_SNAPSHOT_NUM_CHILDREN "virDomainSnapshotNumChildren" Snapshot High None allow untyped;
@@ -268,8 +268,8 @@ procedure_table! {
     259 STORAGE_VOL_WIPE_PATTERN "virStorageVolWipePattern" Storage Low None deny untyped;
     260 STORAGE_VOL_RESIZE "virStorageVolResize" Storage Low None deny untyped;
     261 DOMAIN_PM_SUSPEND_FOR_DURATION "virDomainPMSuspendForDuration" Domain Low None deny untyped;
-    262 DOMAIN_GET_CPU_STATS "virDomainGetCPUStats" Domain Low None allow untyped;
-    263 DOMAIN_GET_DISK_ERRORS "virDomainGetDiskErrors" Domain Low None allow untyped;
+    262 DOMAIN_GET_CPU_STATS "virDomainGetCPUStats" Domain Low None allow serve DomainGetCpuStats(DomainGetCpuStatsArgs => DomainGetCpuStatsRet);
+    263 DOMAIN_GET_DISK_ERRORS "virDomainGetDiskErrors" Domain Low None allow serve DomainGetDiskErrors(DomainGetDiskErrorsArgs => DomainGetDiskErrorsRet);
     264 DOMAIN_SET_METADATA "virDomainSetMetadata" Domain Low None deny typed(DomainSetMetadataArgs => ());
     265 DOMAIN_GET_METADATA "virDomainGetMetadata" Domain Low None allow typed(DomainGetMetadataArgs => DomainGetMetadataRet);
     266 DOMAIN_BLOCK_REBASE "virDomainBlockRebase" Domain Low None deny untyped;
@@ -314,7 +314,7 @@ procedure_table! {
     305 DOMAIN_MIGRATE_PERFORM3_PARAMS "virDomainMigratePerform3Params" Domain Low None deny untyped;
     306 DOMAIN_MIGRATE_FINISH3_PARAMS "virDomainMigrateFinish3Params" Domain Low None deny untyped;
     307 DOMAIN_MIGRATE_CONFIRM3_PARAMS "virDomainMigrateConfirm3Params" Domain Low None deny untyped;
-    308 DOMAIN_SET_MEMORY_STATS_PERIOD "virDomainSetMemoryStatsPeriod" Domain Low None deny untyped;
+    308 DOMAIN_SET_MEMORY_STATS_PERIOD "virDomainSetMemoryStatsPeriod" Domain Low None deny serve DomainSetMemoryStatsPeriod(DomainSetMemoryStatsPeriodArgs => ());
     309 DOMAIN_CREATE_XML_WITH_FILES "virDomainCreateXMLWithFiles" Domain Low None deny untyped;
     310 DOMAIN_CREATE_WITH_FILES "virDomainCreateWithFiles" Domain Low None deny untyped;
     311 DOMAIN_EVENT_DEVICE_REMOVED "virDomainEventDeviceRemoved" Domain Low None allow untyped;
@@ -350,7 +350,7 @@ procedure_table! {
     341 NETWORK_GET_DHCP_LEASES "virNetworkGetDHCPLeases" Network Low None allow untyped;
     342 CONNECT_GET_DOMAIN_CAPABILITIES "virConnectGetDomainCapabilities" Domain Low None deny serve ConnectGetDomainCapabilities(ConnectGetDomainCapabilitiesArgs => ConnectGetDomainCapabilitiesRet);
     343 DOMAIN_OPEN_GRAPHICS_FD "virDomainOpenGraphicsFD" Domain Low None deny untyped;
-    344 CONNECT_GET_ALL_DOMAIN_STATS "virConnectGetAllDomainStats" Domain Low None allow untyped;
+    344 CONNECT_GET_ALL_DOMAIN_STATS "virConnectGetAllDomainStats" Domain Low None allow serve ConnectGetAllDomainStats(ConnectGetAllDomainStatsArgs => ConnectGetAllDomainStatsRet);
     345 DOMAIN_BLOCK_COPY "virDomainBlockCopy" Domain Low None deny untyped;
     346 DOMAIN_EVENT_CALLBACK_TUNABLE "virDomainEventCallbackTunable" Domain Low None allow event(DomainEventCallbackTunableMsg);
     347 NODE_ALLOC_PAGES "virNodeAllocPages" Node Low None deny untyped;
@@ -398,7 +398,7 @@ procedure_table! {
     389 DOMAIN_MANAGED_SAVE_DEFINE_XML "virDomainManagedSaveDefineXML" Domain Low None deny serve DomainManagedSaveDefineXml(DomainManagedSaveDefineXmlArgs => ());
     390 DOMAIN_SET_LIFECYCLE_ACTION "virDomainSetLifecycleAction" Domain Low None deny untyped;
     391 STORAGE_POOL_LOOKUP_BY_TARGET_PATH "virStoragePoolLookupByTargetPath" Storage High None allow untyped;
-    392 DOMAIN_DETACH_DEVICE_ALIAS "virDomainDetachDeviceAlias" Domain Low None deny untyped;
+    392 DOMAIN_DETACH_DEVICE_ALIAS "virDomainDetachDeviceAlias" Domain Low None deny serve DomainDetachDeviceAlias(DomainDetachDeviceAliasArgs => ());
     393 CONNECT_COMPARE_HYPERVISOR_CPU "virConnectCompareHypervisorCPU" Connect Low None deny untyped;
     394 CONNECT_BASELINE_HYPERVISOR_CPU "virConnectBaselineHypervisorCPU" Connect Low None deny untyped;
     395 NODE_GET_SEV_INFO "virNodeGetSEVInfo" Node Low None deny untyped;

@@ -5,6 +5,7 @@
 mod auth;
 mod connect;
 mod console;
+mod devices;
 pub use connect::LIB_VERSION;
 mod domain;
 mod events;
@@ -12,6 +13,7 @@ mod lifecycle;
 pub mod qemu_program;
 mod route;
 mod save;
+mod stats;
 mod tuning;
 
 use std::sync::Arc;

@@ -7,7 +7,9 @@ use drivers::api::Connection;
 use protocol::header::Header;
 use protocol::programs::remote_proc::Call;
 
-use super::{connect, console, domain, events, lifecycle, not_supported, save, tuning};
+use super::{
+    connect, console, devices, domain, events, lifecycle, not_supported, save, stats, tuning,
+};
 use super::{reply_err, Action, Session};
 use crate::context::Daemon;
 use crate::dispatch::reply::{empty_reply, rpc_error};
@@ -132,6 +134,23 @@ pub fn route(
         }
         Call::DomainGetJobInfo(a) => tuning::domain_get_job_info(&conn, h, a),
         Call::DomainGetJobStats(a) => tuning::domain_get_job_stats(&conn, h, a),
+        Call::DomainBlockStats(a) => stats::domain_block_stats(&conn, h, a),
+        Call::DomainBlockStatsFlags(a) => stats::domain_block_stats_flags(&conn, h, a),
+        Call::DomainInterfaceStats(a) => stats::domain_interface_stats(&conn, h, a),
+        Call::DomainMemoryStats(a) => stats::domain_memory_stats(&conn, h, a),
+        Call::DomainSetMemoryStatsPeriod(a) => stats::domain_set_memory_stats_period(&conn, h, a),
+        Call::DomainGetBlockInfo(a) => stats::domain_get_block_info(&conn, h, a),
+        Call::DomainGetDiskErrors(a) => stats::domain_get_disk_errors(&conn, h, a),
+        Call::DomainGetCpuStats(a) => stats::domain_get_cpu_stats(&conn, h, a),
+        Call::ConnectGetAllDomainStats(a) => stats::connect_get_all_domain_stats(&conn, h, a),
+        Call::NodeGetCpuStats(a) => stats::node_get_cpu_stats(&conn, h, a),
+        Call::NodeGetMemoryStats(a) => stats::node_get_memory_stats(&conn, h, a),
+        Call::DomainAttachDevice(a) => devices::attach_device(&conn, h, a),
+        Call::DomainAttachDeviceFlags(a) => devices::attach_device_flags(&conn, h, a),
+        Call::DomainDetachDevice(a) => devices::detach_device(&conn, h, a),
+        Call::DomainDetachDeviceFlags(a) => devices::detach_device_flags(&conn, h, a),
+        Call::DomainUpdateDeviceFlags(a) => devices::update_device_flags(&conn, h, a),
+        Call::DomainDetachDeviceAlias(a) => devices::detach_device_alias(&conn, h, a),
         Call::Unserved(u) => reply_err(h, not_supported(u.info)),
     }
 }

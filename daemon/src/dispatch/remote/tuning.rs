@@ -257,7 +257,7 @@ fn job_info(progress: Option<JobProgress>) -> DomainGetJobInfoRet {
     }
 }
 
-fn wire_param(param: NamedParam) -> TypedParam {
+pub(super) fn wire_param(param: NamedParam) -> TypedParam {
     let value = match param.value {
         ParamValue::Int(v) => TypedParamValue::Int(v),
         ParamValue::UInt(v) => TypedParamValue::UInt(v),
