@@ -63,7 +63,8 @@ impl DomainStatistics for QemuConnection {
         cpus: Option<(u32, u32)>,
         flags: u32,
     ) -> DriverResult<Vec<Vec<NamedParam>>> {
-        super::lifecycle::check_flags(flags, 0, "qemuDomainGetCPUStats")?;
+        // VIR_TYPED_PARAM_STRING_OKAY, which the remote client always adds.
+        super::lifecycle::check_flags(flags, 1 << 2, "qemuDomainGetCPUStats")?;
         let (_, _, pid) = self.inner.live_parts(dom)?;
         cpu::cpu_stats(pid, cpus)
     }
