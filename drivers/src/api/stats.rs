@@ -5,10 +5,11 @@
 
 use super::{DomainHandle, DomainRef, DriverError, DriverResult, NamedParam};
 
-/// `virDomainBlockStats(Flags)`: counters of one disk; `None` is a counter QEMU
-/// does not keep.
+/// `virDomainBlockStats(Flags)`: counters of one disk.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct BlockStats {
+    /// Error count of the legacy call; -1 when the driver does not count errors.
+    pub errs: i64,
     pub rd_req: i64,
     pub rd_bytes: i64,
     pub wr_req: i64,
@@ -105,6 +106,11 @@ pub struct DomainStatsRecord {
 pub trait DomainStatistics {
     fn block_stats(&self, _dom: &DomainRef, _path: &str) -> DriverResult<BlockStats> {
         Err(DriverError::no_support("virDomainBlockStats"))
+    }
+    /// `virDomainBlockStatsFlags`: the same counters, for drivers that name them
+    /// all (clients fall back to the legacy call otherwise).
+    fn block_stats_flags(&self, _dom: &DomainRef, _path: &str) -> DriverResult<BlockStats> {
+        Err(DriverError::no_support("virDomainBlockStatsFlags"))
     }
     fn interface_stats(&self, _dom: &DomainRef, _path: &str) -> DriverResult<InterfaceStats> {
         Err(DriverError::no_support("virDomainInterfaceStats"))

@@ -23,7 +23,7 @@ pub fn domain_block_stats(c: &Arc<dyn Connection>, h: &Header, a: DomainBlockSta
             rd_bytes: s.rd_bytes,
             wr_req: s.wr_req,
             wr_bytes: s.wr_bytes,
-            errs: -1,
+            errs: s.errs,
         })
     })
 }
@@ -56,7 +56,7 @@ pub fn domain_block_stats_flags(
         if a.nparams > DOMAIN_BLOCK_STATS_PARAMETERS_MAX as i32 {
             return Err(rpc_limit("nparams too large"));
         }
-        let stats = drv(c.block_stats(&dom_ref(&a.dom), &a.path))?;
+        let stats = drv(c.block_stats_flags(&dom_ref(&a.dom), &a.path))?;
         let params = block_params(&stats);
         // nparams 0 asks how many there are.
         if a.nparams <= 0 {
@@ -191,13 +191,12 @@ pub fn domain_get_cpu_stats(
             ));
         }
         let dom = dom_ref(&a.dom);
-        // No parameters and no CPUs: how many host CPUs there are.
+        // No parameters and no CPUs: how many CPUs a per-CPU answer covers.
         if a.nparams == 0 && a.ncpus == 0 && a.start_cpu >= 0 {
-            let map = drv(c.node_cpu_map())?;
-            drv(c.is_active(&dom))?;
+            let rows = drv(c.cpu_stats(&dom, Some((a.start_cpu as u32, 0)), a.flags))?;
             return Ok(DomainGetCpuStatsRet {
                 params: Vec::new(),
-                nparams: map.cpus as i32,
+                nparams: rows.len() as i32,
             });
         }
         let cpus = u32::try_from(a.start_cpu)

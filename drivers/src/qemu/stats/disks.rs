@@ -69,6 +69,7 @@ pub(super) fn drive_id(disk: &Element) -> Option<String> {
 pub(super) fn counters(stats: &Value) -> BlockStats {
     let n = |key: &str| stats.get(key).and_then(Value::as_i64).unwrap_or(0);
     BlockStats {
+        errs: -1,
         rd_req: n("rd_operations"),
         rd_bytes: n("rd_bytes"),
         wr_req: n("wr_operations"),

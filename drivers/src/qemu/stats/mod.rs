@@ -25,6 +25,10 @@ impl DomainStatistics for QemuConnection {
         disks::block_stats(&def, &monitor, path)
     }
 
+    fn block_stats_flags(&self, dom: &DomainRef, path: &str) -> DriverResult<BlockStats> {
+        self.block_stats(dom, path)
+    }
+
     fn interface_stats(&self, dom: &DomainRef, path: &str) -> DriverResult<InterfaceStats> {
         let (def, _, _) = self.inner.live_parts(dom)?;
         interfaces::interface_stats(&def, path)
@@ -65,6 +69,12 @@ impl DomainStatistics for QemuConnection {
     ) -> DriverResult<Vec<Vec<NamedParam>>> {
         // VIR_TYPED_PARAM_STRING_OKAY, which the remote client always adds.
         super::lifecycle::check_flags(flags, 1 << 2, "qemuDomainGetCPUStats")?;
+        if let Some((_, 0)) = cpus {
+            // How many host CPUs a per-CPU answer would cover.
+            self.inner.live_parts(dom)?;
+            let count = super::vcpus::host_cpu_map().cpus as usize;
+            return Ok(vec![Vec::new(); count]);
+        }
         let (_, _, pid) = self.inner.live_parts(dom)?;
         cpu::cpu_stats(pid, cpus)
     }
