@@ -5,6 +5,7 @@ mod consts;
 mod devices;
 mod domain_state;
 mod error;
+mod live_tuning;
 mod registry;
 mod stats;
 mod tuning;
@@ -19,6 +20,7 @@ pub use consts::{
 pub use devices::{device_modify, DomainDevices};
 pub use domain_state::DomainState;
 pub use error::{codes, domains, DriverError, DriverResult};
+pub use live_tuning::{set_vcpu_flags, DomainLiveTuning};
 pub use registry::DriverRegistry;
 pub use stats::{
     memory_stat, stats_flags, stats_groups, BlockInfo, BlockStats, DomainStatistics,

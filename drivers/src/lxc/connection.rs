@@ -247,6 +247,8 @@ impl crate::api::DomainStatistics for LxcConnection {}
 
 impl crate::api::DomainDevices for LxcConnection {}
 
+impl crate::api::DomainLiveTuning for LxcConnection {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -26,6 +26,7 @@ mod hotplug;
 mod in_flight;
 mod jobs;
 mod lifecycle;
+mod live_tuning;
 mod live_xml;
 mod managed_save;
 mod monitor_events;
@@ -45,6 +46,7 @@ mod tap;
 mod vcpus;
 
 use crate::domain_list::{lock_unpoisoned, lock_unpoisoned as lock_job};
+use hotplug::qemu_refused as hotplug_refusal;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
 
 pub use error::QemuError;

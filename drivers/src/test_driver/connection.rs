@@ -242,3 +242,5 @@ pub(super) fn unsupported_path(path: &str) -> DriverError {
 }
 
 impl crate::api::DomainDevices for TestConnection {}
+
+impl crate::api::DomainLiveTuning for TestConnection {}

@@ -10,6 +10,7 @@ pub use connect::LIB_VERSION;
 mod domain;
 mod events;
 mod lifecycle;
+mod live_tuning;
 pub mod qemu_program;
 mod route;
 mod save;

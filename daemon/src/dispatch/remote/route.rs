@@ -8,7 +8,8 @@ use protocol::header::Header;
 use protocol::programs::remote_proc::Call;
 
 use super::{
-    connect, console, devices, domain, events, lifecycle, not_supported, save, stats, tuning,
+    connect, console, devices, domain, events, lifecycle, live_tuning, not_supported, save, stats,
+    tuning,
 };
 use super::{reply_err, Action, Session};
 use crate::context::Daemon;
@@ -151,6 +152,16 @@ pub fn route(
         Call::DomainDetachDeviceFlags(a) => devices::detach_device_flags(&conn, h, a),
         Call::DomainUpdateDeviceFlags(a) => devices::update_device_flags(&conn, h, a),
         Call::DomainDetachDeviceAlias(a) => devices::detach_device_alias(&conn, h, a),
+        Call::DomainSetVcpus(a) => live_tuning::set_vcpus(&conn, h, a),
+        Call::DomainSetVcpusFlags(a) => live_tuning::set_vcpus_flags(&conn, h, a),
+        Call::DomainSetMaxMemory(a) => live_tuning::set_max_memory(&conn, h, a),
+        Call::DomainPinVcpu(a) => live_tuning::pin_vcpu(&conn, h, a),
+        Call::DomainPinVcpuFlags(a) => live_tuning::pin_vcpu_flags(&conn, h, a),
+        Call::DomainPinEmulator(a) => live_tuning::pin_emulator(&conn, h, a),
+        Call::DomainGetEmulatorPinInfo(a) => live_tuning::get_emulator_pin_info(&conn, h, a),
+        Call::DomainGetIothreadInfo(a) => live_tuning::get_iothread_info(&conn, h, a),
+        Call::DomainAddIothread(a) => live_tuning::add_iothread(&conn, h, a),
+        Call::DomainDelIothread(a) => live_tuning::del_iothread(&conn, h, a),
         Call::Unserved(u) => reply_err(h, not_supported(u.info)),
     }
 }

@@ -81,7 +81,7 @@ impl Inner {
 }
 
 /// libvirt's wording for a refused monitor command.
-fn qemu_refused(command: &str, e: super::qmp::QmpError) -> crate::api::DriverError {
+pub(super) fn qemu_refused(command: &str, e: super::qmp::QmpError) -> crate::api::DriverError {
     match e {
         super::qmp::QmpError::Command(text) => crate::api::DriverError::new(
             crate::api::codes::INTERNAL_ERROR,
