@@ -1,0 +1,135 @@
+//! Live tuning of a booted tiny guest: a vCPU plugged with `setvcpus --live`,
+//! `vcpupin`/`emulatorpin` changing the real affinity of QEMU's threads,
+//! IOThreads added and removed, `setmem` moving the balloon the guest reports,
+//! `setmaxmem` and the errors libvirt gives for what cannot change live.
+
+mod qemu_support;
+
+use std::fs;
+use std::time::Duration;
+
+use integration_tests::wait_until;
+use qemu_support::QemuHost;
+
+/// `Cpus_allowed_list` of a thread, as the kernel shows it.
+fn allowed_cpus(tid: i64) -> String {
+    fs::read_to_string(format!("/proc/{tid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+        .unwrap_or("")
+        .trim()
+        .to_string()
+}
+
+/// Thread ids of the guest's vCPUs, from QEMU.
+fn vcpu_tids(host: &QemuHost, name: &str) -> Vec<i64> {
+    let out = host.virsh_ok(&format!(
+        "qemu-monitor-command {name} '{{\"execute\":\"query-cpus-fast\"}}'"
+    ));
+    let reply: serde_json::Value = serde_json::from_str(&out).expect("QMP reply");
+    reply["return"]
+        .as_array()
+        .expect("cpu list")
+        .iter()
+        .filter_map(|c| c["thread-id"].as_i64())
+        .collect()
+}
+
+fn actual_balloon(host: &QemuHost, name: &str) -> Option<u64> {
+    host.virsh_ok(&format!("dommemstat {name}"))
+        .lines()
+        .find_map(|l| l.strip_prefix("actual "))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+#[test]
+fn vcpus_pinning_iothreads_and_memory_change_on_a_running_guest() {
+    let host = QemuHost::start();
+    let name = "lt1";
+    let xml = host
+        .guest_xml(name)
+        .replace("<vcpu>1</vcpu>", "<vcpu current='1'>2</vcpu>")
+        .replace("</devices>", "<memballoon model='virtio'/></devices>");
+    let file = host.root().join("lt1.xml");
+    fs::write(&file, xml).expect("write xml");
+    host.virsh_ok(&format!("define {}", file.display()));
+    host.virsh_ok(&format!("start {name}"));
+    host.wait_booted(name, 1);
+
+    // vCPU hot plug up to the maximum, and no further.
+    host.virsh_ok(&format!("setvcpus {name} 2 --live"));
+    assert_eq!(vcpu_tids(&host, name).len(), 2);
+    let count = host.virsh_ok(&format!("vcpucount {name} --live --active"));
+    assert_eq!(count, "2");
+    let out = host.virsh(&format!("setvcpus {name} 3 --live"));
+    assert!(
+        out.stderr.contains(
+            "requested vcpus is greater than max allowable vcpus for the live domain: 3 > 2"
+        ),
+        "{out}"
+    );
+    assert_eq!(
+        host.virsh_ok(&format!("vcpucount {name} --config --active")),
+        "1"
+    );
+
+    // Pinning changes what the kernel lets the threads use.
+    host.virsh_ok(&format!("vcpupin {name} 1 0"));
+    let tids = vcpu_tids(&host, name);
+    assert_eq!(allowed_cpus(tids[1]), "0");
+    host.virsh_ok(&format!("emulatorpin {name} 0"));
+    let pid = host.guest_pids()[0];
+    assert_eq!(allowed_cpus(i64::from(pid)), "0");
+    let live = host.virsh_ok(&format!("dumpxml {name}"));
+    assert!(live.contains("<vcpupin vcpu='1' cpuset='0'/>"), "{live}");
+    assert!(live.contains("<emulatorpin cpuset='0'/>"), "{live}");
+    host.virsh_ok(&format!("vcpupin {name} 0 0 --config"));
+    let inactive = host.virsh_ok(&format!("dumpxml --inactive {name}"));
+    assert!(
+        inactive.contains("<vcpupin vcpu='0' cpuset='0'/>"),
+        "{inactive}"
+    );
+    assert!(!inactive.contains("<emulatorpin"), "{inactive}");
+
+    // IOThreads come and go in QEMU.
+    host.virsh_ok(&format!("iothreadadd {name} 2 --live"));
+    let info = host.virsh_ok(&format!("iothreadinfo {name}"));
+    assert!(
+        info.lines().any(|l| l.trim_start().starts_with("2 ")),
+        "{info}"
+    );
+    let threads = host.virsh_ok(&format!(
+        "qemu-monitor-command {name} '{{\"execute\":\"query-iothreads\"}}'"
+    ));
+    assert!(threads.contains("iothread2"), "{threads}");
+    let out = host.virsh(&format!("iothreadadd {name} 2 --live"));
+    assert!(
+        out.stderr
+            .contains("invalid argument: an IOThread is already using iothread_id '2'"),
+        "{out}"
+    );
+    host.virsh_ok(&format!("iothreaddel {name} 2 --live"));
+    assert!(host
+        .virsh_ok(&format!("iothreadinfo {name}"))
+        .contains("No IOThreads found"));
+
+    // The balloon: setmem moves what the guest's balloon reports.
+    host.virsh_ok(&format!("setmem {name} 100M --live"));
+    let moved = wait_until(Duration::from_secs(30), || {
+        actual_balloon(&host, name) == Some(102_400)
+    });
+    assert!(moved, "balloon stayed at {:?}", actual_balloon(&host, name));
+
+    // The maximum memory only changes in the definition.
+    let out = host.virsh(&format!("setmaxmem {name} 200M"));
+    assert!(
+        out.stderr
+            .contains("cannot resize the maximum memory on an active domain"),
+        "{out}"
+    );
+    host.virsh_ok(&format!("setmaxmem {name} 200M --config"));
+    assert!(host
+        .virsh_ok(&format!("dumpxml --inactive {name}"))
+        .contains("<memory unit='KiB'>204800</memory>"));
+}
