@@ -1,5 +1,5 @@
 //! Live tuning of a booted tiny guest: a vCPU plugged with `setvcpus --live`,
-//! `vcpupin`/`emulatorpin` changing the real affinity of QEMU's threads,
+//! `vcpupin`/`emulatorpin`/`iothreadpin` changing the real affinity of QEMU's threads,
 //! IOThreads added and removed, `setmem` moving the balloon the guest reports,
 //! `setmaxmem` and the errors libvirt gives for what cannot change live.
 
@@ -103,6 +103,18 @@ fn vcpus_pinning_iothreads_and_memory_change_on_a_running_guest() {
         "qemu-monitor-command {name} '{{\"execute\":\"query-iothreads\"}}'"
     ));
     assert!(threads.contains("iothread2"), "{threads}");
+    host.virsh_ok(&format!("iothreadpin {name} 2 0 --live"));
+    let reply: serde_json::Value = serde_json::from_str(&host.virsh_ok(&format!(
+        "qemu-monitor-command {name} '{{\"execute\":\"query-iothreads\"}}'"
+    )))
+    .expect("QMP reply");
+    let tid = reply["return"][0]["thread-id"]
+        .as_i64()
+        .expect("iothread tid");
+    assert_eq!(allowed_cpus(tid), "0");
+    assert!(host
+        .virsh_ok(&format!("dumpxml {name}"))
+        .contains("<iothreadpin iothread='2' cpuset='0'/>"));
     let out = host.virsh(&format!("iothreadadd {name} 2 --live"));
     assert!(
         out.stderr

@@ -48,6 +48,15 @@ pub trait DomainLiveTuning {
     fn iothread_info(&self, _dom: &DomainRef, _flags: u32) -> DriverResult<Vec<(u32, Vec<u32>)>> {
         Err(DriverError::no_support("virDomainGetIOThreadInfo"))
     }
+    fn pin_iothread(
+        &self,
+        _dom: &DomainRef,
+        _id: u32,
+        _cpus: &[u32],
+        _flags: u32,
+    ) -> DriverResult<()> {
+        Err(DriverError::no_support("virDomainPinIOThread"))
+    }
     fn add_iothread(&self, _dom: &DomainRef, _id: u32, _flags: u32) -> DriverResult<()> {
         Err(DriverError::no_support("virDomainAddIOThread"))
     }

@@ -85,3 +85,12 @@ xdr_struct! {
         pub flags: u32,
     }
 }
+
+xdr_struct! {
+    pub struct DomainPinIothreadArgs {
+        pub dom: NonnullDomain,
+        pub iothreads_id: u32,
+        pub cpumap: Opaque [CPUMAP_MAX],
+        pub flags: u32,
+    }
+}

@@ -125,6 +125,18 @@ pub fn get_iothread_info(
     })
 }
 
+pub fn pin_iothread(c: &Arc<dyn Connection>, h: &Header, a: DomainPinIothreadArgs) -> Action {
+    let c = c.clone();
+    job(h, move || {
+        drv(c.pin_iothread(
+            &dom_ref(&a.dom),
+            a.iothreads_id,
+            &cpus_of(&a.cpumap),
+            a.flags,
+        ))
+    })
+}
+
 pub fn add_iothread(c: &Arc<dyn Connection>, h: &Header, a: DomainAddIothreadArgs) -> Action {
     let c = c.clone();
     job(h, move || {

@@ -160,6 +160,7 @@ pub fn route(
         Call::DomainPinEmulator(a) => live_tuning::pin_emulator(&conn, h, a),
         Call::DomainGetEmulatorPinInfo(a) => live_tuning::get_emulator_pin_info(&conn, h, a),
         Call::DomainGetIothreadInfo(a) => live_tuning::get_iothread_info(&conn, h, a),
+        Call::DomainPinIothread(a) => live_tuning::pin_iothread(&conn, h, a),
         Call::DomainAddIothread(a) => live_tuning::add_iothread(&conn, h, a),
         Call::DomainDelIothread(a) => live_tuning::del_iothread(&conn, h, a),
         Call::Unserved(u) => reply_err(h, not_supported(u.info)),

@@ -3,7 +3,8 @@
 
 use serde_json::{json, Value};
 
-use super::affinity::thread_affinity;
+use super::affinity::{check_host_cpus, set_thread_affinity, thread_affinity};
+use super::pinning::{clear_pin, pinned, set_pin};
 use super::{CONFIG, LIVE};
 use crate::api::{DomainRef, DriverError, DriverResult};
 use crate::domain_xml::{DomainDef, Element};
@@ -60,9 +61,13 @@ impl Inner {
         let all = host_cpu_map().online;
         if !live {
             let def = self.lock().get(dom)?.persistent_def().clone();
+            // `<iothreadpin>` of the definition, else every online CPU.
             return Ok(iothread_ids(&def)
                 .into_iter()
-                .map(|id| (id, all.clone()))
+                .map(|id| {
+                    let cpus = pinned(&def, "iothreadpin", Some(id));
+                    (id, cpus.unwrap_or_else(|| all.clone()))
+                })
                 .collect());
         }
         let (_, monitor, _) = self.live_parts(dom)?;
@@ -88,6 +93,48 @@ impl Inner {
             .unwrap_or_default();
         threads.sort_by_key(|(id, _)| *id);
         Ok(threads)
+    }
+
+    /// `virDomainPinIOThread`: the affinity of an IOThread's thread, kept as
+    /// `<iothreadpin>`.
+    pub(super) fn pin_iothread(
+        &self,
+        dom: &DomainRef,
+        id: u32,
+        cpus: &[u32],
+        flags: u32,
+    ) -> DriverResult<()> {
+        check_flags(flags, LIVE | CONFIG, "qemuDomainPinIOThread")?;
+        let (live, config) = self.affect(dom, flags)?;
+        check_host_cpus(cpus)?;
+        let missing = || DriverError::invalid_arg(format!("iothread value {id} not found"));
+        if live {
+            let (_, monitor, _) = self.live_parts(dom)?;
+            let reply = monitor
+                .execute("query-iothreads", None)
+                .map_err(|e| hotplug_refusal("query-iothreads", e))?;
+            let name = format!("iothread{id}");
+            let tid = reply
+                .as_array()
+                .and_then(|list| {
+                    list.iter()
+                        .find(|t| t.get("id").and_then(Value::as_str) == Some(name.as_str()))
+                })
+                .and_then(|t| t.get("thread-id").and_then(Value::as_i64))
+                .ok_or_else(missing)?;
+            set_thread_affinity(tid as i32, cpus)?;
+            self.change_live(dom, |def| set_pin(def, "iothreadpin", Some(id), cpus))?;
+        }
+        if config {
+            self.change_config(dom, |def| {
+                if !iothread_ids(def).contains(&id) {
+                    return Err(missing());
+                }
+                set_pin(def, "iothreadpin", Some(id), cpus);
+                Ok(())
+            })?;
+        }
+        Ok(())
     }
 
     /// `virDomainAddIOThread` (`add`) and `virDomainDelIOThread`.
@@ -128,6 +175,7 @@ impl Inner {
                 ids.sort_unstable();
             } else {
                 ids.retain(|i| *i != id);
+                clear_pin(def, "iothreadpin", id);
             }
             set_iothread_ids(def, &ids);
             Ok(())
@@ -149,6 +197,9 @@ impl Inner {
             self.change_live(dom, |live_def| {
                 let ids = iothread_ids(&def);
                 set_iothread_ids(live_def, &ids);
+                if !add {
+                    clear_pin(live_def, "iothreadpin", id);
+                }
             })?;
         }
         if config {

@@ -48,6 +48,10 @@ impl DomainLiveTuning for QemuConnection {
         self.inner.iothread_info(dom, flags)
     }
 
+    fn pin_iothread(&self, dom: &DomainRef, id: u32, cpus: &[u32], flags: u32) -> DriverResult<()> {
+        self.inner.pin_iothread(dom, id, cpus, flags)
+    }
+
     fn add_iothread(&self, dom: &DomainRef, id: u32, flags: u32) -> DriverResult<()> {
         self.inner.change_iothread(dom, id, flags, true)
     }

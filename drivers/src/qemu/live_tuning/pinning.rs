@@ -12,8 +12,18 @@ use crate::qemu::lifecycle::check_flags;
 use crate::qemu::vcpus::{host_cpu_map, vcpu_threads};
 use crate::qemu::Inner;
 
-/// Sets (or, with `None`, clears) one pin of `<cputune>`.
-fn set_pin(def: &mut DomainDef, name: &str, vcpu: Option<u32>, cpus: &[u32]) {
+/// The attribute naming what a pin of `<cputune>` is for.
+fn key_attr(name: &str) -> &'static str {
+    if name == "iothreadpin" {
+        "iothread"
+    } else {
+        "vcpu"
+    }
+}
+
+/// Sets one pin of `<cputune>` (`vcpupin`, `emulatorpin`, `iothreadpin`).
+pub(super) fn set_pin(def: &mut DomainDef, name: &str, vcpu: Option<u32>, cpus: &[u32]) {
+    let key = key_attr(name);
     if !def.extra.iter().any(|e| e.name == "cputune") {
         def.extra.push(Element::new("cputune"));
     }
@@ -22,32 +32,51 @@ fn set_pin(def: &mut DomainDef, name: &str, vcpu: Option<u32>, cpus: &[u32]) {
     };
     let vcpu_text = vcpu.map(|v| v.to_string());
     tune.children
-        .retain(|c| !(c.name == name && c.attr("vcpu").map(str::to_string) == vcpu_text));
+        .retain(|c| !(c.name == name && c.attr(key).map(str::to_string) == vcpu_text));
     let mut pin = Element::new(name);
     if let Some(v) = &vcpu_text {
-        pin.set_attr("vcpu", v);
+        pin.set_attr(key, v);
     }
     pin.set_attr("cpuset", &cpuset_text(cpus));
-    // vcpupin entries in vCPU order, then emulatorpin, as libvirt prints them.
+    // vcpupin entries in vCPU order, then emulatorpin, then iothreadpin entries
+    // in IOThread order, as libvirt prints them.
+    let rank = |n: &str| match n {
+        "vcpupin" => 0,
+        "emulatorpin" => 1,
+        "iothreadpin" => 2,
+        _ => 3,
+    };
     let at = tune
         .children
         .iter()
         .position(|c| {
-            name == "vcpupin"
-                && (c.name != "vcpupin"
-                    || c.attr("vcpu").and_then(|v| v.parse::<u32>().ok()) > vcpu)
+            rank(&c.name) > rank(name)
+                || (c.name == name && c.attr(key).and_then(|v| v.parse::<u32>().ok()) > vcpu)
         })
         .unwrap_or(tune.children.len());
     tune.children.insert(at, pin);
+}
+
+/// Drops a pin of `<cputune>` (and `<cputune>` once empty).
+pub(super) fn clear_pin(def: &mut DomainDef, name: &str, id: u32) {
+    let key = key_attr(name);
+    let id = id.to_string();
+    for tune in def.extra.iter_mut().filter(|e| e.name == "cputune") {
+        tune.children
+            .retain(|c| !(c.name == name && c.attr(key) == Some(id.as_str())));
+    }
+    def.extra
+        .retain(|e| e.name != "cputune" || !e.children.is_empty());
 }
 
 /// The CPUs a pin of `<cputune>` names, if there is one.
 pub(in crate::qemu) fn pinned(def: &DomainDef, name: &str, vcpu: Option<u32>) -> Option<Vec<u32>> {
     let tune = def.extra.iter().find(|e| e.name == "cputune")?;
     let vcpu_text = vcpu.map(|v| v.to_string());
+    let key = key_attr(name);
     tune.children
         .iter()
-        .find(|c| c.name == name && c.attr("vcpu").map(str::to_string) == vcpu_text)
+        .find(|c| c.name == name && c.attr(key).map(str::to_string) == vcpu_text)
         .and_then(|c| c.attr("cpuset"))
         .and_then(parse_cpuset)
 }
