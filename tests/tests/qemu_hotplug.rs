@@ -207,3 +207,57 @@ fn disks_and_nics_come_and_go_on_a_running_guest() {
     });
     assert!(gone, "the NIC stayed");
 }
+
+/// `ip -o link show DEV` in the daemon's network namespace.
+fn link_in_daemon_netns(host: &QemuHost, dev: &str) -> String {
+    let nsenter = integration_tests::tools::require_tool("nsenter", "util-linux");
+    let pid = host.daemon_pid().expect("daemon running").to_string();
+    let out = std::process::Command::new(nsenter)
+        .args(["-t", &pid, "-n", "ip", "-o", "link", "show", dev])
+        .output()
+        .expect("run nsenter");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn a_bridge_nic_plugged_live_gets_a_tap_with_link_and_statistics() {
+    let bridge = "lvhpbr0";
+    let host = QemuHost::start_in_netns(bridge);
+    let name = "hp2";
+    host.define_guest(name);
+    host.virsh_ok(&format!("start {name}"));
+    host.wait_booted(name, 1);
+    let nic = host.root().join("bridge-nic.xml");
+    fs::write(
+        &nic,
+        format!(
+            "<interface type='bridge'><mac address='52:54:00:aa:bb:04'/>\
+             <source bridge='{bridge}'/><model type='virtio'/></interface>"
+        ),
+    )
+    .expect("write nic xml");
+    host.virsh_ok(&format!("attach-device {name} {} --live", nic.display()));
+    let live = host.virsh_ok(&format!("dumpxml {name}"));
+    assert!(live.contains("<target dev='vnet0'/>"), "{live}");
+    assert!(live.contains("<alias name='net0'/>"), "{live}");
+    // The tap is on the bridge, held open by QEMU: it has link.
+    let link = link_in_daemon_netns(&host, "vnet0");
+    assert!(
+        link.contains(&format!("master {bridge}")) && link.contains("LOWER_UP"),
+        "{link}"
+    );
+    let stats = host.virsh_ok(&format!("domifstat {name} vnet0"));
+    assert!(stats.contains("vnet0 rx_bytes"), "{stats}");
+    let domstats = host.virsh_ok(&format!("domstats --interface {name}"));
+    assert!(
+        domstats.contains("net.count=1") && domstats.contains("net.0.name=vnet0"),
+        "{domstats}"
+    );
+    // Unplugged: the NIC leaves the guest and its tap goes.
+    host.virsh_ok(&format!("detach-device {name} {} --live", nic.display()));
+    let gone = wait_until(Duration::from_secs(20), || {
+        !host.virsh_ok(&format!("dumpxml {name}")).contains("vnet0")
+            && link_in_daemon_netns(&host, "vnet0").is_empty()
+    });
+    assert!(gone, "the NIC or its tap stayed");
+}

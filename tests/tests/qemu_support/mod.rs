@@ -47,6 +47,9 @@ pub fn tiny_guest() -> (PathBuf, PathBuf) {
 pub struct QemuHost {
     root: tempfile::TempDir,
     daemon: Option<Child>,
+    /// A bridge made in a network namespace of the daemon's own (see
+    /// [`QemuHost::start_in_netns`]).
+    netns_bridge: Option<String>,
 }
 
 impl QemuHost {
@@ -65,9 +68,29 @@ impl QemuHost {
             ),
         )
         .expect("write libvirtd.conf");
-        let mut host = QemuHost { root, daemon: None };
+        let mut host = QemuHost {
+            root,
+            daemon: None,
+            netns_bridge: None,
+        };
         host.start_daemon();
         host
+    }
+
+    /// Like [`QemuHost::start`], with the daemon (and so its guests and taps) in a
+    /// network namespace of its own holding the bridge `bridge`: bridge NICs
+    /// without touching the host's network.
+    pub fn start_in_netns(bridge: &str) -> QemuHost {
+        let mut host = QemuHost::start();
+        host.kill_daemon();
+        host.netns_bridge = Some(bridge.to_string());
+        host.start_daemon();
+        host
+    }
+
+    /// The daemon's pid (to enter its network namespace).
+    pub fn daemon_pid(&self) -> Option<u32> {
+        self.daemon.as_ref().map(Child::id)
     }
 
     pub fn root(&self) -> &Path {
@@ -101,7 +124,26 @@ impl QemuHost {
 
     /// Starts libvirtd on this root (after a previous one was killed).
     pub fn start_daemon(&mut self) {
-        let mut command = Command::new(libvirtd_bin());
+        let mut command = match &self.netns_bridge {
+            None => Command::new(libvirtd_bin()),
+            Some(bridge) => {
+                let mut c = Command::new(require_tool("unshare", "util-linux"));
+                require_tool("ip", "iproute2");
+                // A sysfs of the new namespace shows its network devices; the
+                // cgroup mounts below it are carried over.
+                let cgroups = self.root().join("cgroup-mounts");
+                c.args(["--net", "--mount", "--", "sh", "-c"])
+                    .arg(format!(
+                        "mkdir -p {cg} && mount --rbind /sys/fs/cgroup {cg} && \
+                         mount -t sysfs sysfs /sys && mount --move {cg} /sys/fs/cgroup && \
+                         ip link set lo up && ip link add {bridge} type bridge && \
+                         ip link set {bridge} up && exec \"$0\"",
+                        cg = cgroups.display()
+                    ))
+                    .arg(libvirtd_bin());
+                c
+            }
+        };
         command
             .env("LIBVIRTD_ROOT", self.root())
             .env_remove("LISTEN_PID")

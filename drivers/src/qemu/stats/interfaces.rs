@@ -45,29 +45,49 @@ pub(super) fn interface_stats(def: &DomainDef, path: &str) -> DriverResult<Inter
     })
 }
 
-/// Counters of a tap device, seen from the guest.
+/// Counters of a tap device, seen from the guest, from `/proc/net/dev` (which,
+/// unlike sysfs, shows the devices of the daemon's own network namespace).
 pub(super) fn tap_stats(ifname: &str) -> Option<InterfaceStats> {
-    if ifname.is_empty() || ifname.contains('/') || ifname.starts_with('.') {
-        return None;
-    }
-    let dir = std::path::Path::new("/sys/class/net")
-        .join(ifname)
-        .join("statistics");
-    let read = |name: &str| -> Option<i64> {
-        std::fs::read_to_string(dir.join(name))
-            .ok()?
-            .trim()
-            .parse()
-            .ok()
-    };
+    let text = std::fs::read_to_string("/proc/net/dev").ok()?;
+    parse_net_dev(&text, ifname)
+}
+
+fn parse_net_dev(text: &str, ifname: &str) -> Option<InterfaceStats> {
+    let line = text.lines().find_map(|l| {
+        let (name, rest) = l.split_once(':')?;
+        (name.trim() == ifname).then_some(rest)
+    })?;
+    let v: Vec<i64> = line
+        .split_whitespace()
+        .map(|f| f.parse().unwrap_or(0))
+        .collect();
+    let field = |i: usize| v.get(i).copied().unwrap_or(0);
+    // Host receive is guest transmit: the columns are swapped.
     Some(InterfaceStats {
-        rx_bytes: read("tx_bytes")?,
-        rx_packets: read("tx_packets")?,
-        rx_errs: read("tx_errors")?,
-        rx_drop: read("tx_dropped")?,
-        tx_bytes: read("rx_bytes")?,
-        tx_packets: read("rx_packets")?,
-        tx_errs: read("rx_errors")?,
-        tx_drop: read("rx_dropped")?,
+        rx_bytes: field(8),
+        rx_packets: field(9),
+        rx_errs: field(10),
+        rx_drop: field(11),
+        tx_bytes: field(0),
+        tx_packets: field(1),
+        tx_errs: field(2),
+        tx_drop: field(3),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tap_counters_are_swapped_to_the_guests_view() {
+        let text =
+            "Inter-|   Receive\n face |bytes\n  vnet0: 100 2 0 1 0 0 0 0 300 4 0 0 0 0 0 0\n";
+        let s = parse_net_dev(text, "vnet0").expect("vnet0");
+        assert_eq!(
+            (s.rx_bytes, s.rx_packets, s.tx_bytes, s.tx_drop),
+            (300, 4, 100, 1)
+        );
+        assert!(parse_net_dev(text, "vnet1").is_none());
+    }
 }
