@@ -154,6 +154,15 @@ fn statistics_have_libvirts_names_and_python_reads_them() {
     let all = host.virsh_ok(&format!("domblkinfo {ours} --all"));
     assert!(all.contains("vda      67108864"), "{all}");
 
+    // dommemstat --period sets how often the guest's balloon reports.
+    host.virsh_ok(&format!("dommemstat {ours} --period 2 --live"));
+    let live = host.virsh_ok(&format!("dumpxml {ours}"));
+    assert!(live.contains("<stats period='2'/>"), "{live}");
+    let period = host.virsh_ok(&format!(
+        "qemu-monitor-command {ours} '{{\"execute\":\"qom-get\",\"arguments\":         {{\"path\":\"/machine/peripheral/balloon0\",\"property\":\"guest-stats-polling-interval\"}}}}'"
+    ));
+    assert!(period.contains("\"return\":2"), "{period}");
+
     // Errors as libvirt words them.
     for (command, wanted) in [
         ("domblkstat DOM vdz", "invalid argument: invalid path: vdz"),

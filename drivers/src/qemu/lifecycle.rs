@@ -106,6 +106,7 @@ impl Inner {
             Ok((process, monitor)) => {
                 let mut def = def;
                 super::live_xml::fill_graphics(&mut def, &monitor);
+                super::stats::apply_balloon_period(&def, &monitor);
                 // Held until the status file is written: an exiting daemon
                 // either waits for it or has already killed the process.
                 let Some(_recording) = self.in_flight.claim_start(token) else {

@@ -181,6 +181,28 @@ impl Inner {
     }
 }
 
+/// At start: the polling period `<memballoon><stats period>` asks for.
+pub(in crate::qemu) fn apply_period(def: &DomainDef, monitor: &Monitor) {
+    let period = def
+        .devices
+        .iter()
+        .find(|d| d.name == "memballoon" && d.attr("model") == Some("virtio"))
+        .and_then(|b| b.child("stats"))
+        .and_then(|s| s.attr("period"))
+        .and_then(|p| p.parse::<i64>().ok())
+        .filter(|p| *p > 0);
+    if let Some(period) = period {
+        let _ = monitor.execute(
+            "qom-set",
+            Some(json!({
+                "path": BALLOON_PATH,
+                "property": "guest-stats-polling-interval",
+                "value": period,
+            })),
+        );
+    }
+}
+
 fn set_period(def: &mut DomainDef, period: i32) {
     if let Some(balloon) = def.devices.iter_mut().find(|d| d.name == "memballoon") {
         balloon.children.retain(|c| c.name != "stats");

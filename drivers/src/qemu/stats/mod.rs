@@ -8,6 +8,8 @@ mod disks;
 mod interfaces;
 mod memory;
 
+pub(super) use memory::apply_period as apply_balloon_period;
+
 use std::sync::Arc;
 
 use super::connection::QemuConnection;
