@@ -124,7 +124,22 @@ fn disks_and_nics_come_and_go_on_a_running_guest() {
         err.contains("device not found: no target device vdz"),
         "{err}"
     );
-    // QEMU itself refuses a PCI slot that is taken.
+    // QEMU itself refuses an image that is not in the format named.
+    let raw = host.root().join("raw.img");
+    fs::write(&raw, vec![0u8; 1 << 20]).expect("write raw image");
+    let err = virsh_err(
+        &host,
+        &format!(
+            "attach-disk {name} {} vdc --driver qemu --subdriver qcow2 --live",
+            raw.display()
+        ),
+    );
+    assert!(
+        err.contains("internal error: unable to execute QEMU command")
+            && err.contains("Image is not in qcow2 format"),
+        "{err}"
+    );
+    // A PCI slot that is taken is refused before QEMU is asked.
     let taken = host.root().join("taken.xml");
     fs::write(
         &taken,
