@@ -36,7 +36,7 @@ fn guest_xml(name: &str, dir: &Path) -> String {
     <type arch='x86_64'>hvm</type>
     <kernel>{}</kernel>
     <initrd>{}</initrd>
-    <cmdline>console=ttyS0 quiet</cmdline>
+    <cmdline>console=ttyS0 quiet no_timer_check</cmdline>
   </os>
   <features><acpi/></features>
   <devices>

@@ -120,8 +120,11 @@ fn record(snap: &Snapshot, groups: u32) -> Vec<NamedParam> {
     if groups & g::BLOCK != 0 {
         block_group(&mut p, snap);
     }
-    // perf: no perf events are enabled; iothread: guests have no IOThreads;
-    // memory: no resctrl monitors; vm: QEMU reports no VM statistics under TCG.
+    // perf: no perf events are enabled; memory: no resctrl monitors; vm: QEMU
+    // reports no VM statistics under TCG.
+    if groups & g::IOTHREAD != 0 {
+        iothread_group(&mut p, snap);
+    }
     if groups & g::DIRTYRATE != 0 {
         dirtyrate_group(&mut p, snap);
     }
@@ -314,6 +317,37 @@ fn block_group(p: &mut Params, snap: &Snapshot) {
             p.ull(format!("block.{n}.capacity"), *virtual_size);
             p.ull(format!("block.{n}.physical"), *actual);
         }
+    }
+}
+
+/// IOThreads of a running guest and their polling settings (nothing without any).
+fn iothread_group(p: &mut Params, snap: &Snapshot) {
+    let Some((monitor, _)) = &snap.live else {
+        return;
+    };
+    let Ok(reply) = monitor.execute("query-iothreads", None) else {
+        return;
+    };
+    let threads = reply.as_array().cloned().unwrap_or_default();
+    if threads.is_empty() {
+        return;
+    }
+    p.uint("iothread.count", threads.len() as u32);
+    for thread in &threads {
+        let Some(id) = thread
+            .get("id")
+            .and_then(Value::as_str)
+            .and_then(|i| i.strip_prefix("iothread"))
+        else {
+            continue;
+        };
+        let n = |key: &str| thread.get(key).and_then(Value::as_u64).unwrap_or(0);
+        p.ull(format!("iothread.{id}.poll-max-ns"), n("poll-max-ns"));
+        p.uint(format!("iothread.{id}.poll-grow"), n("poll-grow") as u32);
+        p.uint(
+            format!("iothread.{id}.poll-shrink"),
+            n("poll-shrink") as u32,
+        );
     }
 }
 
