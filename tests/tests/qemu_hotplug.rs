@@ -59,7 +59,7 @@ fn virsh_err(host: &QemuHost, commands: &str) -> String {
 
 #[test]
 fn disks_and_nics_come_and_go_on_a_running_guest() {
-    let host = QemuHost::start();
+    let mut host = QemuHost::start();
     let name = "hp1";
     boot_guest(&host, name);
     let mut events = listen_events(&host);
@@ -168,6 +168,13 @@ fn disks_and_nics_come_and_go_on_a_running_guest() {
         host.virsh_ok(&format!("dumpxml --inactive {name}")),
         inactive
     );
+
+    // A restarted daemon knows the plugged disk under its alias.
+    drop(events);
+    host.kill_daemon();
+    host.start_daemon();
+    let mut events = listen_events(&host);
+    assert!(host.virsh_ok(&format!("domblklist {name}")).contains("vdb"));
 
     // Live unplug: the guest loses the disk, clients hear device-removed.
     host.virsh_ok(&format!("detach-disk {name} vdb --live"));
