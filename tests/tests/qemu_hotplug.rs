@@ -261,7 +261,10 @@ fn a_bridge_nic_plugged_live_gets_a_tap_with_link_and_statistics() {
         ),
     )
     .expect("write nic xml");
-    host.virsh_ok(&format!("attach-device {name} {} --live", nic.display()));
+    // virsh's attach-interface shortcut.
+    host.virsh_ok(&format!(
+        "attach-interface {name} bridge {bridge} --model virtio --mac 52:54:00:aa:bb:04 --live"
+    ));
     let live = host.virsh_ok(&format!("dumpxml {name}"));
     assert!(live.contains("<target dev='vnet0'/>"), "{live}");
     assert!(live.contains("<alias name='net0'/>"), "{live}");
@@ -279,7 +282,16 @@ fn a_bridge_nic_plugged_live_gets_a_tap_with_link_and_statistics() {
         "{domstats}"
     );
     // Unplugged: the NIC leaves the guest and its tap goes.
-    host.virsh_ok(&format!("detach-device {name} {} --live", nic.display()));
+    host.virsh_ok(&format!("attach-device {name} {} --config", nic.display()));
+    assert!(host
+        .virsh_ok(&format!("dumpxml --inactive {name}"))
+        .contains("52:54:00:aa:bb:04"));
+    host.virsh_ok(&format!(
+        "detach-interface {name} bridge --mac 52:54:00:aa:bb:04 --live --config"
+    ));
+    assert!(!host
+        .virsh_ok(&format!("dumpxml --inactive {name}"))
+        .contains("52:54:00:aa:bb:04"));
     let gone = wait_until(Duration::from_secs(20), || {
         !host.virsh_ok(&format!("dumpxml {name}")).contains("vnet0")
             && link_in_daemon_netns(&host, "vnet0").is_empty()
