@@ -62,7 +62,7 @@ fn disks_and_nics_come_and_go_on_a_running_guest() {
     let mut host = QemuHost::start();
     let name = "hp1";
     boot_guest(&host, name);
-    let mut events = listen_events(&host);
+    let events = listen_events(&host);
     let extra = host.root().join("extra.img");
     fs::write(&extra, vec![0u8; 2 << 20]).expect("write extra image");
 

@@ -186,7 +186,7 @@ fn plug_disk(def: &DomainDef, monitor: &Monitor, disk: &mut Element) -> DriverRe
         opts.push_str(",readonly=on");
     }
     let out = monitor
-        .execute_hmp(&format!("drive_add dummy {opts}"))
+        .execute_hmp(&format!("drive_add dummy {}", hmp_quoted(&opts)))
         .map_err(|e| qemu_refused("drive_add", e))?;
     if !out.trim().is_empty() && !out.contains("OK") {
         return Err(DriverError::new(
@@ -209,6 +209,11 @@ fn plug_disk(def: &DomainDef, monitor: &Monitor, disk: &mut Element) -> DriverRe
         return Err(qemu_refused("device_add", e));
     }
     Ok(())
+}
+
+/// A human monitor string argument: quoted, so that spaces in a path stay in it.
+fn hmp_quoted(text: &str) -> String {
+    format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
 /// `base`, or `base` with the next free number when a device already has it.
@@ -324,4 +329,16 @@ fn one_device_def(device: Element) -> DomainDef {
 fn io_text(e: &std::io::Error) -> String {
     let text = e.to_string();
     text.split(" (os error").next().unwrap_or(&text).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn monitor_strings_are_quoted() {
+        assert_eq!(
+            super::hmp_quoted("file=/a b,format=raw"),
+            "\"file=/a b,format=raw\""
+        );
+        assert_eq!(super::hmp_quoted("a\"b\\c"), "\"a\\\"b\\\\c\"");
+    }
 }
