@@ -95,6 +95,39 @@ pub fn assign_aliases(def: &mut DomainDef) {
     }
 }
 
+/// A guest started by a daemon that gave no aliases: its devices run under the
+/// ids that daemon's command line used (by position), which become their aliases
+/// so that statistics and unplug find them.
+pub fn adopt_unnamed_ids(def: &mut DomainDef) {
+    let (mut disks, mut nics) = (0, 0);
+    for device in def.devices.iter_mut() {
+        let unnamed = alias_of(device).is_none();
+        match device.name.as_str() {
+            "disk" => {
+                if unnamed {
+                    let bus = device
+                        .child("target")
+                        .and_then(|t| t.attr("bus"))
+                        .unwrap_or("ide")
+                        .to_string();
+                    set_alias(device, &format!("{bus}-disk{disks}"));
+                }
+                disks += 1;
+            }
+            "interface" => {
+                if unnamed {
+                    set_alias(device, &format!("net{nics}"));
+                }
+                nics += 1;
+            }
+            "memballoon" if unnamed && device.attr("model") == Some("virtio") => {
+                set_alias(device, "balloon0");
+            }
+            _ => {}
+        }
+    }
+}
+
 /// The alias for a NIC plugged into a running guest: one past the highest `netN`.
 pub fn next_net_alias(def: &DomainDef) -> String {
     let next = def
@@ -131,6 +164,21 @@ mod tests {
                 .with_attr("unit", "0"),
         );
         assert_eq!(disk_alias(&ide), "ide0-1-0");
+    }
+
+    #[test]
+    fn guests_without_aliases_keep_their_command_line_ids() {
+        let mut def = crate::domain_xml::parse_domain_xml(
+            "<domain type='qemu'><name>a</name><memory>1024</memory><os><type>hvm</type></os>\
+             <devices><disk type='file'><source file='/a'/><target dev='hda'/></disk>\
+             <disk type='file'><source file='/b'/><target dev='vdb'/><alias name='virtio-disk1'/></disk>\
+             <interface type='user'/></devices></domain>",
+            &crate::qemu::defaults::parse_options(),
+        )
+        .expect("parses");
+        adopt_unnamed_ids(&mut def);
+        let aliases: Vec<&str> = def.devices.iter().filter_map(alias_of).collect();
+        assert_eq!(aliases, ["ide-disk0", "virtio-disk1", "net0"]);
     }
 
     #[test]
