@@ -1,4 +1,5 @@
-//! Live tuning of a booted tiny guest: a vCPU plugged with `setvcpus --live`,
+//! Live tuning of a booted tiny guest: vCPUs plugged with `setvcpus --live` and
+//! `setvcpu`,
 //! `vcpupin`/`emulatorpin`/`iothreadpin` changing the real affinity of QEMU's threads,
 //! IOThreads added and removed, `setmem` moving the balloon the guest reports,
 //! `setmaxmem` and the errors libvirt gives for what cannot change live.
@@ -49,7 +50,7 @@ fn vcpus_pinning_iothreads_and_memory_change_on_a_running_guest() {
     let name = "lt1";
     let xml = host
         .guest_xml(name)
-        .replace("<vcpu>1</vcpu>", "<vcpu current='1'>2</vcpu>")
+        .replace("<vcpu>1</vcpu>", "<vcpu current='1'>3</vcpu>")
         // A slow TCG boot must not fail the kernel's timer check.
         .replace("console=ttyS0 quiet", "console=ttyS0 quiet no_timer_check")
         .replace("</devices>", "<memballoon model='virtio'/></devices>");
@@ -64,10 +65,18 @@ fn vcpus_pinning_iothreads_and_memory_change_on_a_running_guest() {
     assert_eq!(vcpu_tids(&host, name).len(), 2);
     let count = host.virsh_ok(&format!("vcpucount {name} --live --active"));
     assert_eq!(count, "2");
-    let out = host.virsh(&format!("setvcpus {name} 3 --live"));
+    // setvcpu enables one named vCPU; those present at start stay.
+    host.virsh_ok(&format!("setvcpu {name} 2 --enable --live"));
+    assert_eq!(vcpu_tids(&host, name).len(), 3);
+    let out = host.virsh(&format!("setvcpu {name} 0 --disable --live"));
+    assert!(
+        out.stderr.contains("vcpu '0' can't be hotunplugged"),
+        "{out}"
+    );
+    let out = host.virsh(&format!("setvcpus {name} 4 --live"));
     assert!(
         out.stderr.contains(
-            "requested vcpus is greater than max allowable vcpus for the live domain: 3 > 2"
+            "requested vcpus is greater than max allowable vcpus for the live domain: 4 > 3"
         ),
         "{out}"
     );

@@ -20,6 +20,17 @@ pub trait DomainLiveTuning {
             None => "virDomainSetVcpus",
         }))
     }
+    /// `virDomainSetVcpu`: enables (`enable`) or disables the vCPUs listed in
+    /// `cpulist` ("1-2,4").
+    fn set_vcpu(
+        &self,
+        _dom: &DomainRef,
+        _cpulist: &str,
+        _enable: bool,
+        _flags: u32,
+    ) -> DriverResult<()> {
+        Err(DriverError::no_support("virDomainSetVcpu"))
+    }
     /// `virDomainSetMaxMemory` (KiB).
     fn set_max_memory(&self, _dom: &DomainRef, _kib: u64) -> DriverResult<()> {
         Err(DriverError::no_support("virDomainSetMaxMemory"))

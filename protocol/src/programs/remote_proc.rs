@@ -390,7 +390,7 @@ procedure_table! {
     381 CONNECT_SECRET_EVENT_DEREGISTER_ANY "virConnectSecretEventDeregisterAny" Secret High None allow untyped;
     382 SECRET_EVENT_LIFECYCLE "virSecretEventLifecycle" Secret Low None allow untyped;
     383 SECRET_EVENT_VALUE_CHANGED "virSecretEventValueChanged" Secret Low None allow untyped;
-    384 DOMAIN_SET_VCPU "virDomainSetVcpu" Domain Low None deny untyped;
+    384 DOMAIN_SET_VCPU "virDomainSetVcpu" Domain Low None deny serve DomainSetVcpu(DomainSetVcpuArgs => ());
     385 DOMAIN_EVENT_BLOCK_THRESHOLD "virDomainEventBlockThreshold" Domain Low None allow event(DomainEventBlockThresholdMsg);
     386 DOMAIN_SET_BLOCK_THRESHOLD "virDomainSetBlockThreshold" Domain Low None deny untyped;
     387 DOMAIN_MIGRATE_GET_MAX_DOWNTIME "virDomainMigrateGetMaxDowntime" Domain Low None allow untyped;

@@ -94,3 +94,13 @@ xdr_struct! {
         pub flags: u32,
     }
 }
+
+xdr_struct! {
+    /// `virDomainSetVcpu`: `cpumap` is a vCPU list in text ("1-2,4").
+    pub struct DomainSetVcpuArgs {
+        pub dom: NonnullDomain,
+        pub cpumap: String,
+        pub state: i32,
+        pub flags: u32,
+    }
+}

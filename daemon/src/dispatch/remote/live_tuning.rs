@@ -51,6 +51,13 @@ pub fn set_vcpus_flags(c: &Arc<dyn Connection>, h: &Header, a: DomainSetVcpusFla
     })
 }
 
+pub fn set_vcpu(c: &Arc<dyn Connection>, h: &Header, a: DomainSetVcpuArgs) -> Action {
+    let c = c.clone();
+    job(h, move || {
+        drv(c.set_vcpu(&dom_ref(&a.dom), &a.cpumap, a.state != 0, a.flags))
+    })
+}
+
 pub fn set_max_memory(c: &Arc<dyn Connection>, h: &Header, a: DomainSetMaxMemoryArgs) -> Action {
     let c = c.clone();
     job(h, move || drv(c.set_max_memory(&dom_ref(&a.dom), a.memory)))

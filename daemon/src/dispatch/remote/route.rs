@@ -154,6 +154,7 @@ pub fn route(
         Call::DomainDetachDeviceAlias(a) => devices::detach_device_alias(&conn, h, a),
         Call::DomainSetVcpus(a) => live_tuning::set_vcpus(&conn, h, a),
         Call::DomainSetVcpusFlags(a) => live_tuning::set_vcpus_flags(&conn, h, a),
+        Call::DomainSetVcpu(a) => live_tuning::set_vcpu(&conn, h, a),
         Call::DomainSetMaxMemory(a) => live_tuning::set_max_memory(&conn, h, a),
         Call::DomainPinVcpu(a) => live_tuning::pin_vcpu(&conn, h, a),
         Call::DomainPinVcpuFlags(a) => live_tuning::pin_vcpu_flags(&conn, h, a),

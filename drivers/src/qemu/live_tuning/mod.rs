@@ -21,6 +21,16 @@ impl DomainLiveTuning for QemuConnection {
         self.inner.set_vcpus(dom, count, flags.unwrap_or(LIVE))
     }
 
+    fn set_vcpu(
+        &self,
+        dom: &DomainRef,
+        cpulist: &str,
+        enable: bool,
+        flags: u32,
+    ) -> DriverResult<()> {
+        self.inner.set_vcpu(dom, cpulist, enable, flags)
+    }
+
     /// As libvirt: the maximum memory of the definition in effect ("current").
     fn set_max_memory(&self, dom: &DomainRef, kib: u64) -> DriverResult<()> {
         self.inner.set_memory(dom, kib, 4)

@@ -68,6 +68,71 @@ impl Inner {
         Ok(())
     }
 
+    /// `virDomainSetVcpu` on the running guest: the listed vCPUs plugged or
+    /// unplugged one by one. Individual vCPUs of the persistent definition
+    /// (`<vcpus>`) are not modelled, so `--config` is refused.
+    pub(super) fn set_vcpu(
+        &self,
+        dom: &DomainRef,
+        cpulist: &str,
+        enable: bool,
+        flags: u32,
+    ) -> DriverResult<()> {
+        check_flags(flags, LIVE | CONFIG, "qemuDomainSetVcpu")?;
+        let (live, config) = self.affect(dom, flags)?;
+        if config {
+            return Err(DriverError::new(
+                codes::CONFIG_UNSUPPORTED,
+                domains::QEMU,
+                "changing individual vCPUs of the persistent definition is not supported; use setvcpus --config",
+            ));
+        }
+        let vcpus = super::affinity::parse_cpuset(cpulist)
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| DriverError::invalid_arg(format!("invalid vcpu list '{cpulist}'")))?;
+        if !live {
+            return Ok(());
+        }
+        let (def, monitor, _) = self.live_parts(dom)?;
+        if let Some(bad) = vcpus.iter().find(|v| **v >= def.vcpu.max) {
+            return Err(DriverError::invalid_arg(format!(
+                "vcpu {bad} is not present in live config"
+            )));
+        }
+        let slots = hotpluggable(&monitor)?;
+        for vcpu in &vcpus {
+            let Some(slot) = slots.iter().find(|s| s.index == u64::from(*vcpu)) else {
+                continue;
+            };
+            match (enable, slot.plugged) {
+                (true, false) => {
+                    let mut args = slot.props.clone();
+                    args["driver"] = json!(slot.driver);
+                    args["id"] = json!(format!("vcpu{}", slot.index));
+                    monitor
+                        .execute("device_add", Some(args))
+                        .map_err(|e| hotplug_refusal("device_add", e))?;
+                }
+                (false, true) if slot.removable() => {
+                    monitor
+                        .execute(
+                            "device_del",
+                            Some(json!({ "id": format!("vcpu{}", slot.index) })),
+                        )
+                        .map_err(|e| hotplug_refusal("device_del", e))?;
+                }
+                (false, true) => {
+                    return Err(DriverError::invalid_arg(format!(
+                        "vcpu '{vcpu}' can't be hotunplugged"
+                    )))
+                }
+                _ => {}
+            }
+        }
+        let count = crate::qemu::vcpus::vcpu_threads(&monitor).len() as u32;
+        self.change_live(dom, |def| def.vcpu.current = count)
+    }
+
     fn set_live_vcpus(&self, dom: &DomainRef, count: u32) -> DriverResult<()> {
         let (def, monitor, _) = self.live_parts(dom)?;
         if count > def.vcpu.max {
