@@ -2,6 +2,7 @@
 //! `setvcpu`,
 //! `vcpupin`/`emulatorpin`/`iothreadpin` changing the real affinity of QEMU's threads,
 //! IOThreads added and removed, `setmem` moving the balloon the guest reports,
+//! `memtune` and `numatune` kept in the definition,
 //! `setmaxmem` and the errors libvirt gives for what cannot change live.
 
 mod qemu_support;
@@ -148,6 +149,31 @@ fn vcpus_pinning_iothreads_and_memory_change_on_a_running_guest() {
         actual_balloon(&host, name) == Some(102_400)
     });
     assert!(moved, "balloon stayed at {:?}", actual_balloon(&host, name));
+
+    // memtune and numatune: read, kept in the definition, refused live.
+    let memtune = host.virsh_ok(&format!("memtune {name}"));
+    assert!(memtune.contains("hard_limit     : unlimited"), "{memtune}");
+    host.virsh_ok(&format!("memtune {name} --hard-limit 500000 --config"));
+    assert!(host
+        .virsh_ok(&format!("dumpxml --inactive {name}"))
+        .contains("<hard_limit unit='KiB'>500000</hard_limit>"));
+    assert!(host
+        .virsh_ok(&format!("memtune {name} --config"))
+        .contains("hard_limit     : 500000"));
+    let numatune = host.virsh_ok(&format!("numatune {name}"));
+    assert!(numatune.contains("numa_mode      : strict"), "{numatune}");
+    host.virsh_ok(&format!(
+        "numatune {name} --mode interleave --nodeset 0 --config"
+    ));
+    assert!(host
+        .virsh_ok(&format!("dumpxml --inactive {name}"))
+        .contains("<memory mode='interleave' nodeset='0'/>"));
+    let out = host.virsh(&format!("numatune {name} --mode interleave --live"));
+    assert!(
+        out.stderr
+            .contains("can't change numatune mode for running domain"),
+        "{out}"
+    );
 
     // The maximum memory only changes in the definition.
     let out = host.virsh(&format!("setmaxmem {name} 200M"));

@@ -3,7 +3,7 @@
 //! `iothreaddel`), apart from [`super::Connection`] so that each driver
 //! implements them in files of their own.
 
-use super::{DomainRef, DriverError, DriverResult};
+use super::{DomainRef, DriverError, DriverResult, NamedParam};
 
 /// `VIR_DOMAIN_VCPU_*` flags of `virDomainSetVcpusFlags` beyond the affect flags.
 pub mod set_vcpu_flags {
@@ -73,5 +73,29 @@ pub trait DomainLiveTuning {
     }
     fn del_iothread(&self, _dom: &DomainRef, _id: u32, _flags: u32) -> DriverResult<()> {
         Err(DriverError::no_support("virDomainDelIOThread"))
+    }
+    /// `virDomainGetMemoryParameters` (`memtune`).
+    fn memory_params(&self, _dom: &DomainRef, _flags: u32) -> DriverResult<Vec<NamedParam>> {
+        Err(DriverError::no_support("virDomainGetMemoryParameters"))
+    }
+    fn set_memory_params(
+        &self,
+        _dom: &DomainRef,
+        _params: &[NamedParam],
+        _flags: u32,
+    ) -> DriverResult<()> {
+        Err(DriverError::no_support("virDomainSetMemoryParameters"))
+    }
+    /// `virDomainGetNumaParameters` (`numatune`).
+    fn numa_params(&self, _dom: &DomainRef, _flags: u32) -> DriverResult<Vec<NamedParam>> {
+        Err(DriverError::no_support("virDomainGetNumaParameters"))
+    }
+    fn set_numa_params(
+        &self,
+        _dom: &DomainRef,
+        _params: &[NamedParam],
+        _flags: u32,
+    ) -> DriverResult<()> {
+        Err(DriverError::no_support("virDomainSetNumaParameters"))
     }
 }

@@ -203,8 +203,8 @@ procedure_table! {
     194 DOMAIN_GET_BLOCK_INFO "virDomainGetBlockInfo" Domain Low None allow serve DomainGetBlockInfo(DomainGetBlockInfoArgs => DomainGetBlockInfoRet);
     195 DOMAIN_EVENT_IO_ERROR_REASON "virDomainEventIOErrorReason" Domain Low None allow untyped;
     196 DOMAIN_CREATE_WITH_FLAGS "virDomainCreateWithFlags" Domain Low None deny serve DomainCreateWithFlags(DomainCreateWithFlagsArgs => DomainCreateWithFlagsRet);
-    197 DOMAIN_SET_MEMORY_PARAMETERS "virDomainSetMemoryParameters" Domain Low None deny untyped;
-    198 DOMAIN_GET_MEMORY_PARAMETERS "virDomainGetMemoryParameters" Domain Low None allow untyped;
+    197 DOMAIN_SET_MEMORY_PARAMETERS "virDomainSetMemoryParameters" Domain Low None deny serve DomainSetMemoryParameters(DomainSetMemoryParametersArgs => ());
+    198 DOMAIN_GET_MEMORY_PARAMETERS "virDomainGetMemoryParameters" Domain Low None allow serve DomainGetMemoryParameters(DomainGetMemoryParametersArgs => DomainGetMemoryParametersRet);
     199 DOMAIN_SET_VCPUS_FLAGS "virDomainSetVcpusFlags" Domain Low None deny serve DomainSetVcpusFlags(DomainSetVcpusFlagsArgs => ());
     200 DOMAIN_GET_VCPUS_FLAGS "virDomainGetVcpusFlags" Domain Low None deny_if(flags & 0x8, plain) serve DomainGetVcpusFlags(DomainGetVcpusFlagsArgs => DomainGetVcpusFlagsRet);
     201 DOMAIN_OPEN_CONSOLE "virDomainOpenConsole" Domain Low Read deny serve DomainOpenConsole(DomainOpenConsoleArgs => ());
@@ -260,8 +260,8 @@ procedure_table! {
     251 DOMAIN_BLOCK_RESIZE "virDomainBlockResize" Domain Low None deny untyped;
     252 DOMAIN_SET_BLOCK_IO_TUNE "virDomainSetBlockIoTune" Domain Low None deny untyped;
     253 DOMAIN_GET_BLOCK_IO_TUNE "virDomainGetBlockIoTune" Domain Low None allow untyped;
-    254 DOMAIN_SET_NUMA_PARAMETERS "virDomainSetNumaParameters" Domain Low None deny untyped;
-    255 DOMAIN_GET_NUMA_PARAMETERS "virDomainGetNumaParameters" Domain Low None allow untyped;
+    254 DOMAIN_SET_NUMA_PARAMETERS "virDomainSetNumaParameters" Domain Low None deny serve DomainSetNumaParameters(DomainSetNumaParametersArgs => ());
+    255 DOMAIN_GET_NUMA_PARAMETERS "virDomainGetNumaParameters" Domain Low None allow serve DomainGetNumaParameters(DomainGetNumaParametersArgs => DomainGetNumaParametersRet);
     256 DOMAIN_SET_INTERFACE_PARAMETERS "virDomainSetInterfaceParameters" Domain Low None deny untyped;
     257 DOMAIN_GET_INTERFACE_PARAMETERS "virDomainGetInterfaceParameters" Domain Low None allow untyped;
     258 DOMAIN_SHUTDOWN_FLAGS "virDomainShutdownFlags" Domain Low None deny serve DomainShutdownFlags(DomainShutdownFlagsArgs => ());

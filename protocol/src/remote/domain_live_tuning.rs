@@ -2,11 +2,13 @@
 //! emulator, IOThreads.
 
 use super::domain_tuning::Opaque;
-use super::limits::{CPUMAPS_MAX, CPUMAP_MAX};
+use super::limits::{CPUMAPS_MAX, CPUMAP_MAX, DOMAIN_MEMORY_PARAMETERS_MAX};
 use super::objects::NonnullDomain;
+use crate::typed_param::TypedParam;
 use crate::xdr_struct;
 
 pub const IOTHREAD_INFO_MAX: usize = 16_384;
+pub const DOMAIN_NUMA_PARAMETERS_MAX: usize = 16;
 
 xdr_struct! {
     pub struct DomainPinVcpuArgs {
@@ -102,5 +104,51 @@ xdr_struct! {
         pub cpumap: String,
         pub state: i32,
         pub flags: u32,
+    }
+}
+
+xdr_struct! {
+    pub struct DomainSetMemoryParametersArgs {
+        pub dom: NonnullDomain,
+        pub params: Vec<TypedParam> [DOMAIN_MEMORY_PARAMETERS_MAX],
+        pub flags: u32,
+    }
+}
+
+xdr_struct! {
+    pub struct DomainGetMemoryParametersArgs {
+        pub dom: NonnullDomain,
+        pub nparams: i32,
+        pub flags: u32,
+    }
+}
+
+xdr_struct! {
+    pub struct DomainGetMemoryParametersRet {
+        pub params: Vec<TypedParam> [DOMAIN_MEMORY_PARAMETERS_MAX],
+        pub nparams: i32,
+    }
+}
+
+xdr_struct! {
+    pub struct DomainSetNumaParametersArgs {
+        pub dom: NonnullDomain,
+        pub params: Vec<TypedParam> [DOMAIN_NUMA_PARAMETERS_MAX],
+        pub flags: u32,
+    }
+}
+
+xdr_struct! {
+    pub struct DomainGetNumaParametersArgs {
+        pub dom: NonnullDomain,
+        pub nparams: i32,
+        pub flags: u32,
+    }
+}
+
+xdr_struct! {
+    pub struct DomainGetNumaParametersRet {
+        pub params: Vec<TypedParam> [DOMAIN_NUMA_PARAMETERS_MAX],
+        pub nparams: i32,
     }
 }

@@ -7,8 +7,10 @@ use std::sync::Arc;
 use drivers::api::Connection;
 use protocol::error::{codes, domains, RemoteError};
 use protocol::header::Header;
+use protocol::remote::limits::DOMAIN_MEMORY_PARAMETERS_MAX;
 use protocol::remote::*;
 
+use super::tuning::{driver_params, wire_param};
 use super::{dom_ref, drv, job, Action};
 
 const CPUMAP_MAX: usize = 2_048;
@@ -155,6 +157,81 @@ pub fn del_iothread(c: &Arc<dyn Connection>, h: &Header, a: DomainDelIothreadArg
     let c = c.clone();
     job(h, move || {
         drv(c.del_iothread(&dom_ref(&a.dom), a.iothread_id, a.flags))
+    })
+}
+
+/// nparams 0 asks how many parameters there are; else the first nparams.
+fn limited(
+    params: Vec<drivers::api::NamedParam>,
+    nparams: i32,
+    max: usize,
+) -> Result<(Vec<protocol::TypedParam>, i32), RemoteError> {
+    if nparams > max as i32 {
+        return Err(RemoteError::new(
+            codes::RPC,
+            domains::RPC,
+            "nparams too large".to_string(),
+        ));
+    }
+    if nparams <= 0 {
+        return Ok((Vec::new(), params.len() as i32));
+    }
+    let out: Vec<protocol::TypedParam> = params
+        .into_iter()
+        .take(nparams as usize)
+        .map(wire_param)
+        .collect();
+    let n = out.len() as i32;
+    Ok((out, n))
+}
+
+pub fn get_memory_parameters(
+    c: &Arc<dyn Connection>,
+    h: &Header,
+    a: DomainGetMemoryParametersArgs,
+) -> Action {
+    let c = c.clone();
+    job(h, move || {
+        let params = drv(c.memory_params(&dom_ref(&a.dom), a.flags))?;
+        let (params, nparams) = limited(params, a.nparams, DOMAIN_MEMORY_PARAMETERS_MAX)?;
+        Ok(DomainGetMemoryParametersRet { params, nparams })
+    })
+}
+
+pub fn set_memory_parameters(
+    c: &Arc<dyn Connection>,
+    h: &Header,
+    a: DomainSetMemoryParametersArgs,
+) -> Action {
+    let c = c.clone();
+    job(h, move || {
+        let params = driver_params(a.params)?;
+        drv(c.set_memory_params(&dom_ref(&a.dom), &params, a.flags))
+    })
+}
+
+pub fn get_numa_parameters(
+    c: &Arc<dyn Connection>,
+    h: &Header,
+    a: DomainGetNumaParametersArgs,
+) -> Action {
+    let c = c.clone();
+    job(h, move || {
+        let params = drv(c.numa_params(&dom_ref(&a.dom), a.flags))?;
+        let (params, nparams) = limited(params, a.nparams, DOMAIN_NUMA_PARAMETERS_MAX)?;
+        Ok(DomainGetNumaParametersRet { params, nparams })
+    })
+}
+
+pub fn set_numa_parameters(
+    c: &Arc<dyn Connection>,
+    h: &Header,
+    a: DomainSetNumaParametersArgs,
+) -> Action {
+    let c = c.clone();
+    job(h, move || {
+        let params = driver_params(a.params)?;
+        drv(c.set_numa_params(&dom_ref(&a.dom), &params, a.flags))
     })
 }
 

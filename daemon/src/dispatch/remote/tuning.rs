@@ -146,7 +146,7 @@ pub fn domain_set_scheduler_parameters_flags(
 }
 
 /// Wire parameters as the driver takes them; doubles and booleans have no scheduler use.
-fn driver_params(params: Vec<TypedParam>) -> Result<Vec<NamedParam>, RemoteError> {
+pub(super) fn driver_params(params: Vec<TypedParam>) -> Result<Vec<NamedParam>, RemoteError> {
     params
         .into_iter()
         .map(|p| {

@@ -4,13 +4,14 @@
 
 mod affinity;
 pub(super) mod iothreads;
+mod memory_numa;
 pub(super) mod pinning;
 mod vcpus;
 
 use super::connection::QemuConnection;
 use super::error::QemuError;
 use super::Inner;
-use crate::api::{DomainLiveTuning, DomainRef, DriverResult};
+use crate::api::{DomainLiveTuning, DomainRef, DriverResult, NamedParam};
 
 /// `VIR_DOMAIN_AFFECT_LIVE` / `_CONFIG`.
 const LIVE: u32 = 1;
@@ -60,6 +61,32 @@ impl DomainLiveTuning for QemuConnection {
 
     fn pin_iothread(&self, dom: &DomainRef, id: u32, cpus: &[u32], flags: u32) -> DriverResult<()> {
         self.inner.pin_iothread(dom, id, cpus, flags)
+    }
+
+    fn memory_params(&self, dom: &DomainRef, flags: u32) -> DriverResult<Vec<NamedParam>> {
+        self.inner.memory_params(dom, flags)
+    }
+
+    fn set_memory_params(
+        &self,
+        dom: &DomainRef,
+        params: &[NamedParam],
+        flags: u32,
+    ) -> DriverResult<()> {
+        self.inner.set_memory_params(dom, params, flags)
+    }
+
+    fn numa_params(&self, dom: &DomainRef, flags: u32) -> DriverResult<Vec<NamedParam>> {
+        self.inner.numa_params(dom, flags)
+    }
+
+    fn set_numa_params(
+        &self,
+        dom: &DomainRef,
+        params: &[NamedParam],
+        flags: u32,
+    ) -> DriverResult<()> {
+        self.inner.set_numa_params(dom, params, flags)
     }
 
     fn add_iothread(&self, dom: &DomainRef, id: u32, flags: u32) -> DriverResult<()> {
