@@ -233,4 +233,62 @@ mod tests {
         hub.forget_client(1);
         assert!(register(&hub, 1).is_ok());
     }
+
+    /// The procedure number and the body after the callback id (if any) and the
+    /// domain: the alias string of the device events.
+    fn procedure_and_tail(message: &[u8], style: Style) -> (i32, Vec<u8>) {
+        let raw: &[u8; 24] = message[4..28].try_into().expect("24 header bytes");
+        let header = Header::decode(raw);
+        let mut body = &message[28..];
+        if style == Style::Callback {
+            body = &body[4..];
+        }
+        let mut dom = Vec::new();
+        NonnullDomain {
+            name: "d".into(),
+            uuid: [1; 16],
+            id: 3,
+        }
+        .encode(&mut dom);
+        assert!(body.starts_with(&dom), "domain first");
+        (header.proc_, body[dom.len()..].to_vec())
+    }
+
+    #[test]
+    fn device_events_carry_the_alias_in_libvirts_messages() {
+        let event = |kind| DomainEvent {
+            domain: drivers::api::DomainHandle {
+                name: "d".into(),
+                uuid: [1; 16],
+                id: 3,
+            },
+            kind,
+        };
+        let mut alias = Vec::new();
+        "virtio-disk1".to_string().encode(&mut alias);
+        let removed = event(DomainEventKind::DeviceRemoved {
+            alias: "virtio-disk1".into(),
+        });
+        assert_eq!(
+            procedure_and_tail(&encode_event(Style::Callback, 7, &removed), Style::Callback),
+            (
+                remote_proc::DOMAIN_EVENT_CALLBACK_DEVICE_REMOVED,
+                alias.clone()
+            )
+        );
+        assert_eq!(
+            procedure_and_tail(&encode_event(Style::Legacy, 7, &removed), Style::Legacy),
+            (remote_proc::DOMAIN_EVENT_DEVICE_REMOVED, alias.clone())
+        );
+        let failed = event(DomainEventKind::DeviceRemovalFailed {
+            alias: "virtio-disk1".into(),
+        });
+        assert_eq!(
+            procedure_and_tail(&encode_event(Style::Callback, 7, &failed), Style::Callback),
+            (
+                remote_proc::DOMAIN_EVENT_CALLBACK_DEVICE_REMOVAL_FAILED,
+                alias
+            )
+        );
+    }
 }
