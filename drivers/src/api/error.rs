@@ -29,6 +29,7 @@ pub mod codes {
     pub const ARGUMENT_UNSUPPORTED: i32 = 74;
     pub const OVERFLOW: i32 = 82;
     pub const OPERATION_UNSUPPORTED: i32 = 84;
+    pub const DEVICE_MISSING: i32 = 99;
 }
 
 /// `virErrorDomain` values: which part of libvirt raised the error.
@@ -101,6 +102,7 @@ fn message_formats(code: i32) -> (&'static str, &'static str) {
             "missing target information for device",
         ),
         codes::OPERATION_UNSUPPORTED => ("Operation not supported: %s", "Operation not supported"),
+        codes::DEVICE_MISSING => ("device not found: %s", "device not found"),
         _ => ("%s", "unknown error"),
     }
 }

@@ -31,3 +31,10 @@ impl Connection for NodeDevPrimaryConnection {
         "nodedev".to_string()
     }
 }
+
+// Domain statistics, devices and tuning: none on this connection (no-support answers).
+impl crate::api::DomainStatistics for NodeDevPrimaryConnection {}
+
+impl crate::api::DomainDevices for NodeDevPrimaryConnection {}
+
+impl crate::api::DomainLiveTuning for NodeDevPrimaryConnection {}

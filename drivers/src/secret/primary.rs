@@ -31,3 +31,10 @@ impl Connection for SecretPrimaryConnection {
         "secret".to_string()
     }
 }
+
+// Domain statistics, devices and tuning: none on this connection (no-support answers).
+impl crate::api::DomainStatistics for SecretPrimaryConnection {}
+
+impl crate::api::DomainDevices for SecretPrimaryConnection {}
+
+impl crate::api::DomainLiveTuning for SecretPrimaryConnection {}

@@ -5,16 +5,19 @@
 mod auth;
 mod connect;
 mod console;
+mod devices;
 pub use connect::LIB_VERSION;
 mod domain;
 mod events;
 mod identity;
 mod lifecycle;
+mod live_tuning;
 mod nodedev;
 pub mod qemu_program;
 mod route;
 mod save;
 mod secret;
+mod stats;
 mod storage;
 mod tuning;
 

@@ -7,7 +7,10 @@ use drivers::api::Connection;
 use protocol::header::Header;
 use protocol::programs::remote_proc::Call;
 
-use super::{connect, console, domain, events, lifecycle, not_supported, save, tuning};
+use super::{
+    connect, console, devices, domain, events, lifecycle, live_tuning, not_supported, save, stats,
+    tuning,
+};
 use super::{nodedev, secret, storage};
 use super::{reply_err, Action, Session};
 use crate::context::Daemon;
@@ -231,6 +234,39 @@ pub fn route(
         | Call::NodeDeviceDestroy(_)
         | Call::NodeDeviceUndefine(_)
         | Call::NodeDeviceSetAutostart(_) => nodedev::refuse(session, h),
+        Call::DomainBlockStats(a) => stats::domain_block_stats(&conn, h, a),
+        Call::DomainBlockStatsFlags(a) => stats::domain_block_stats_flags(&conn, h, a),
+        Call::DomainInterfaceStats(a) => stats::domain_interface_stats(&conn, h, a),
+        Call::DomainMemoryStats(a) => stats::domain_memory_stats(&conn, h, a),
+        Call::DomainSetMemoryStatsPeriod(a) => stats::domain_set_memory_stats_period(&conn, h, a),
+        Call::DomainGetBlockInfo(a) => stats::domain_get_block_info(&conn, h, a),
+        Call::DomainGetDiskErrors(a) => stats::domain_get_disk_errors(&conn, h, a),
+        Call::DomainGetCpuStats(a) => stats::domain_get_cpu_stats(&conn, h, a),
+        Call::ConnectGetAllDomainStats(a) => stats::connect_get_all_domain_stats(&conn, h, a),
+        Call::NodeGetCpuStats(a) => stats::node_get_cpu_stats(&conn, h, a),
+        Call::NodeGetMemoryStats(a) => stats::node_get_memory_stats(&conn, h, a),
+        Call::DomainAttachDevice(a) => devices::attach_device(&conn, h, a),
+        Call::DomainAttachDeviceFlags(a) => devices::attach_device_flags(&conn, h, a),
+        Call::DomainDetachDevice(a) => devices::detach_device(&conn, h, a),
+        Call::DomainDetachDeviceFlags(a) => devices::detach_device_flags(&conn, h, a),
+        Call::DomainUpdateDeviceFlags(a) => devices::update_device_flags(&conn, h, a),
+        Call::DomainDetachDeviceAlias(a) => devices::detach_device_alias(&conn, h, a),
+        Call::DomainSetVcpus(a) => live_tuning::set_vcpus(&conn, h, a),
+        Call::DomainSetVcpusFlags(a) => live_tuning::set_vcpus_flags(&conn, h, a),
+        Call::DomainGetMemoryParameters(a) => live_tuning::get_memory_parameters(&conn, h, a),
+        Call::DomainSetMemoryParameters(a) => live_tuning::set_memory_parameters(&conn, h, a),
+        Call::DomainGetNumaParameters(a) => live_tuning::get_numa_parameters(&conn, h, a),
+        Call::DomainSetNumaParameters(a) => live_tuning::set_numa_parameters(&conn, h, a),
+        Call::DomainSetVcpu(a) => live_tuning::set_vcpu(&conn, h, a),
+        Call::DomainSetMaxMemory(a) => live_tuning::set_max_memory(&conn, h, a),
+        Call::DomainPinVcpu(a) => live_tuning::pin_vcpu(&conn, h, a),
+        Call::DomainPinVcpuFlags(a) => live_tuning::pin_vcpu_flags(&conn, h, a),
+        Call::DomainPinEmulator(a) => live_tuning::pin_emulator(&conn, h, a),
+        Call::DomainGetEmulatorPinInfo(a) => live_tuning::get_emulator_pin_info(&conn, h, a),
+        Call::DomainGetIothreadInfo(a) => live_tuning::get_iothread_info(&conn, h, a),
+        Call::DomainPinIothread(a) => live_tuning::pin_iothread(&conn, h, a),
+        Call::DomainAddIothread(a) => live_tuning::add_iothread(&conn, h, a),
+        Call::DomainDelIothread(a) => live_tuning::del_iothread(&conn, h, a),
         Call::Unserved(u) => reply_err(h, not_supported(u.info)),
     }
 }
