@@ -169,6 +169,12 @@ impl Inner {
             StartSource::Boot => None,
         };
         let conf = self.conf();
+        let channel_dir = paths.channel_dir(&def.name);
+        if def.devices.iter().any(|d| d.name == "channel") {
+            fs::create_dir_all(&channel_dir)
+                .map_err(|e| QemuError::io("cannot create directory", &channel_dir, e))?;
+        }
+        let channel_dir_text = channel_dir.display().to_string();
         let argv = build_command_line(
             def,
             &LaunchContext {
@@ -176,6 +182,7 @@ impl Inner {
                 incoming: incoming.as_deref(),
                 conf: &conf,
                 host: self.host(),
+                channel_dir: Some(&channel_dir_text),
             },
         )?;
         let env = vec![

@@ -16,20 +16,21 @@ pub(super) fn pci_addr(device: &Element) -> String {
     let slot = u32::from_str_radix(slot.trim_start_matches("0x"), 16).unwrap_or(0);
     let function = address.attr("function").unwrap_or("0x0");
     let function = u32::from_str_radix(function.trim_start_matches("0x"), 16).unwrap_or(0);
-    if function == 0 {
-        format!(",bus=pci.0,addr=0x{slot:x}")
+    let multifunction = if address.attr("multifunction") == Some("on") {
+        ",multifunction=on"
     } else {
-        format!(",bus=pci.0,addr=0x{slot:x}.0x{function:x}")
+        ""
+    };
+    if function == 0 {
+        format!(",bus=pci.0{multifunction},addr=0x{slot:x}")
+    } else {
+        format!(",bus=pci.0{multifunction},addr=0x{slot:x}.0x{function:x}")
     }
 }
 
 pub(super) fn controller_args(device: &Element, argv: &mut Vec<String>) -> Result<(), QemuError> {
     match (device.attr("type"), device.attr("model")) {
-        (Some("usb"), Some("piix3-uhci")) => {
-            argv.push("-device".into());
-            argv.push(format!("piix3-usb-uhci,id=usb{}", pci_addr(device)));
-        }
-        (Some("usb"), Some("none")) | (Some("pci"), _) | (Some("ide"), _) => {}
+        (Some("pci"), _) | (Some("ide"), _) => {}
         (Some("virtio-serial"), _) => {
             argv.push("-device".into());
             argv.push(format!(
@@ -343,4 +344,50 @@ fn is_mac_address(text: &str) -> bool {
         && octets
             .iter()
             .all(|o| (1..=2).contains(&o.len()) && o.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+/// `<rng model='virtio'>`: the host's random device (`/dev/urandom` or `/dev/random`)
+/// or QEMU's built-in generator behind a virtio-rng device.
+pub(super) fn rng_args(device: &Element, argv: &mut Vec<String>) -> Result<(), QemuError> {
+    let model = device.attr("model").unwrap_or("virtio");
+    let frontend = match model {
+        "virtio" => "virtio-rng-pci",
+        "virtio-transitional" => "virtio-rng-pci-transitional",
+        "virtio-non-transitional" => "virtio-rng-pci-non-transitional",
+        other => {
+            return Err(QemuError::Unsupported(format!(
+                "unknown rng model '{other}'"
+            )))
+        }
+    };
+    let backend = device.child("backend");
+    let object = match backend.and_then(|b| b.attr("model")).unwrap_or("random") {
+        "random" => {
+            let source = backend
+                .and_then(|b| b.text.as_deref())
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .unwrap_or("/dev/urandom");
+            if !matches!(source, "/dev/urandom" | "/dev/random" | "/dev/hwrng") {
+                return Err(QemuError::Unsupported(format!(
+                    "file '{source}' is not a supported random source"
+                )));
+            }
+            format!("rng-random,id=objrng0,filename={source}")
+        }
+        "builtin" => "rng-builtin,id=objrng0".to_string(),
+        other => {
+            return Err(QemuError::Unsupported(format!(
+                "rng backend model '{other}' is not supported by this qemu driver"
+            )))
+        }
+    };
+    argv.push("-object".into());
+    argv.push(object);
+    argv.push("-device".into());
+    argv.push(format!(
+        "{frontend},rng=objrng0,id=rng0{}",
+        pci_addr(device)
+    ));
+    Ok(())
 }
