@@ -84,6 +84,10 @@ pub trait Connection: Send + Sync {
     ) -> DriverResult<String> {
         Err(DriverError::no_support("virConnectGetDomainCapabilities"))
     }
+    /// CPU model names of an architecture (`virConnectGetCPUModelNames`).
+    fn cpu_model_names(&self, _arch: &str, _flags: u32) -> DriverResult<Vec<String>> {
+        Err(DriverError::no_support("virConnectGetCPUModelNames"))
+    }
     fn node_info(&self) -> DriverResult<NodeInfo> {
         Err(DriverError::no_support("virNodeGetInfo"))
     }

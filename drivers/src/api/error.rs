@@ -41,6 +41,8 @@ pub mod domains {
     /// points, so "not supported" errors for domain calls carry it.
     pub const DOMAIN: i32 = 20;
     pub const SECURITY: i32 = 24;
+    /// The CPU drivers (`VIR_FROM_CPU`).
+    pub const CPU: i32 = 31;
     pub const URI: i32 = 45;
 }
 

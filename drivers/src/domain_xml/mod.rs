@@ -21,7 +21,7 @@ pub use element::{escape, Element};
 pub use error::DomainXmlError;
 pub use format::FormatOptions;
 pub use limits::{MAX_BYTES, MAX_DEPTH, MAX_NODES};
-pub use parse::{parse_domain_xml, ParseOptions};
+pub use parse::{is_arch_name, parse_domain_xml, ParseOptions};
 
 use crate::api::Uuid;
 

@@ -72,6 +72,31 @@ impl Connection for QemuConnection {
         Ok(self.inner.capabilities().to_string())
     }
 
+    fn domain_capabilities(
+        &self,
+        emulator: Option<&str>,
+        arch: Option<&str>,
+        machine: Option<&str>,
+        virttype: Option<&str>,
+        flags: u32,
+    ) -> DriverResult<String> {
+        check_flags(flags, 0, "qemuConnectGetDomainCapabilities")?;
+        super::domcaps::domain_capabilities(
+            self.inner.capabilities(),
+            &super::domcaps::Request {
+                emulator,
+                arch,
+                machine,
+                virttype,
+            },
+        )
+    }
+
+    fn cpu_model_names(&self, arch: &str, flags: u32) -> DriverResult<Vec<String>> {
+        check_flags(flags, 0, "virConnectGetCPUModelNames")?;
+        super::domcaps::cpu_model_names(arch)
+    }
+
     fn node_info(&self) -> DriverResult<NodeInfo> {
         crate::host::node_info()
             .map(NodeInfo::from)

@@ -5,6 +5,7 @@
 mod auth;
 mod connect;
 mod console;
+mod cpu;
 pub use connect::LIB_VERSION;
 mod domain;
 mod events;

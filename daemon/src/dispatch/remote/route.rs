@@ -7,7 +7,7 @@ use drivers::api::Connection;
 use protocol::header::Header;
 use protocol::programs::remote_proc::Call;
 
-use super::{connect, console, domain, events, lifecycle, not_supported, save, tuning};
+use super::{connect, console, cpu, domain, events, lifecycle, not_supported, save, tuning};
 use super::{reply_err, Action, Session};
 use crate::context::Daemon;
 use crate::dispatch::reply::{empty_reply, rpc_error};
@@ -56,6 +56,7 @@ pub fn route(
             connect::connect_get_domain_capabilities(&conn, h, a)
         }
         Call::ConnectGetMaxVcpus(a) => connect::connect_get_max_vcpus(&conn, h, a),
+        Call::ConnectGetCpuModelNames(a) => cpu::connect_get_cpu_model_names(&conn, h, a),
         Call::ConnectIsSecure(()) => connect::connect_is_secure(&conn, h),
         Call::NodeGetInfo(()) => connect::node_get_info(&conn, h),
         Call::NodeGetFreeMemory(()) => connect::node_get_free_memory(&conn, h),

@@ -1,0 +1,226 @@
+//! `virConnectGetDomainCapabilities` for the qemu driver: what a guest of one emulator,
+//! architecture, machine type and virtualization type can be given, in libvirt 9.0's
+//! document layout. The facts come from the capabilities document (emulators, machine
+//! types and their vCPU limits), a QMP probe of the emulator (CPU models, host-model
+//! CPU, compiled-in devices) and QEMU's firmware descriptors.
+
+mod cpu_map;
+mod firmware;
+mod probe;
+mod xml;
+
+use crate::api::{codes, domains, DriverError, DriverResult};
+
+/// One `<guest><arch>` of the capabilities document.
+#[derive(Clone, Debug, Default)]
+struct GuestArch {
+    arch: String,
+    emulator: String,
+    /// (name, canonical name, maxCpus)
+    machines: Vec<(String, Option<String>, u32)>,
+    domain_types: Vec<String>,
+}
+
+fn guest_arches(caps: &str) -> Vec<GuestArch> {
+    let Ok(doc) = roxmltree::Document::parse(caps) else {
+        return Vec::new();
+    };
+    doc.descendants()
+        .filter(|n| n.has_tag_name("arch") && n.parent().is_some_and(|p| p.has_tag_name("guest")))
+        .map(|arch| {
+            let child_text = |name: &str| {
+                arch.children()
+                    .find(|c| c.has_tag_name(name))
+                    .and_then(|c| c.text())
+                    .unwrap_or("")
+                    .to_string()
+            };
+            GuestArch {
+                arch: arch.attribute("name").unwrap_or("").to_string(),
+                emulator: child_text("emulator"),
+                machines: arch
+                    .children()
+                    .filter(|c| c.has_tag_name("machine"))
+                    .filter_map(|m| {
+                        Some((
+                            m.text()?.to_string(),
+                            m.attribute("canonical").map(str::to_string),
+                            m.attribute("maxCpus")
+                                .and_then(|n| n.parse().ok())
+                                .unwrap_or(1),
+                        ))
+                    })
+                    .collect(),
+                domain_types: arch
+                    .children()
+                    .filter(|c| c.has_tag_name("domain"))
+                    .filter_map(|d| d.attribute("type").map(str::to_string))
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+/// libvirt's `virDomainVirtType` names (for "unknown virttype" versus "not supported").
+const VIRT_TYPES: &[&str] = &[
+    "none",
+    "qemu",
+    "kqemu",
+    "kvm",
+    "xen",
+    "lxc",
+    "uml",
+    "openvz",
+    "test",
+    "vmware",
+    "hyperv",
+    "vbox",
+    "phyp",
+    "parallels",
+    "bhyve",
+    "vz",
+    "hvf",
+];
+
+fn invalid(message: String) -> DriverError {
+    DriverError::new(codes::INVALID_ARG, domains::QEMU, message)
+}
+
+/// What the caller asked for, resolved against the host as libvirt resolves it.
+pub struct Request<'a> {
+    pub emulator: Option<&'a str>,
+    pub arch: Option<&'a str>,
+    pub machine: Option<&'a str>,
+    pub virttype: Option<&'a str>,
+}
+
+/// The resolved target of a domain capabilities document.
+struct Target {
+    emulator: String,
+    arch: String,
+    machine: String,
+    max_vcpus: u32,
+    kvm: bool,
+}
+
+fn resolve(caps: &str, request: &Request) -> DriverResult<Target> {
+    let arches = guest_arches(caps);
+    let host_arch = std::env::consts::ARCH;
+    let guest = match (request.emulator, request.arch) {
+        (_, Some(arch)) => {
+            if !crate::domain_xml::is_arch_name(arch) {
+                return Err(invalid(format!("unknown architecture: {arch}")));
+            }
+            let found = arches.iter().find(|g| g.arch == arch).ok_or_else(|| {
+                DriverError::new(
+                    codes::CONFIG_UNSUPPORTED,
+                    domains::QEMU,
+                    format!("unable to find any emulator to serve '{arch}' architecture"),
+                )
+            })?;
+            if let Some(emulator) = request.emulator {
+                if emulator != found.emulator {
+                    return Err(invalid(format!(
+                        "emulator '{emulator}' does not support arch '{arch}'"
+                    )));
+                }
+            }
+            found
+        }
+        (Some(emulator), None) => {
+            arches
+                .iter()
+                .find(|g| g.emulator == emulator)
+                .ok_or_else(|| {
+                    DriverError::new(
+                        codes::OPERATION_FAILED,
+                        domains::QEMU,
+                        format!("Cannot check QEMU binary {emulator}: No such file or directory"),
+                    )
+                })?
+        }
+        (None, None) => arches
+            .iter()
+            .find(|g| g.arch == host_arch)
+            .or_else(|| arches.first())
+            .ok_or_else(|| {
+                DriverError::new(
+                    codes::CONFIG_UNSUPPORTED,
+                    domains::QEMU,
+                    format!("unable to find any emulator to serve '{host_arch}' architecture"),
+                )
+            })?,
+    };
+    let kvm_available = guest.domain_types.iter().any(|t| t == "kvm");
+    let kvm = match request.virttype {
+        None => kvm_available,
+        Some("qemu") => false,
+        Some("kvm") if kvm_available => true,
+        Some(other) if VIRT_TYPES.contains(&other) => {
+            return Err(invalid(format!(
+                "Emulator '{}' does not support virt type '{other}'",
+                guest.emulator
+            )))
+        }
+        Some(other) => return Err(invalid(format!("unknown virttype: {other}"))),
+    };
+    let machine_name = request.machine.unwrap_or(match guest.arch.as_str() {
+        "x86_64" | "i686" => "pc",
+        _ => "",
+    });
+    let machine = guest
+        .machines
+        .iter()
+        .find(|(name, _, _)| name == machine_name)
+        .or_else(|| guest.machines.first().filter(|_| request.machine.is_none()))
+        .ok_or_else(|| {
+            invalid(format!(
+                "the machine '{machine_name}' is not supported by emulator '{}'",
+                guest.emulator
+            ))
+        })?;
+    let canonical = machine.1.clone().unwrap_or_else(|| machine.0.clone());
+    let max_vcpus = guest
+        .machines
+        .iter()
+        .find(|(name, _, _)| *name == canonical)
+        .map(|m| m.2)
+        .unwrap_or(machine.2);
+    Ok(Target {
+        emulator: guest.emulator.clone(),
+        arch: guest.arch.clone(),
+        machine: canonical,
+        max_vcpus,
+        kvm,
+    })
+}
+
+/// The domain capabilities document.
+pub fn domain_capabilities(caps: &str, request: &Request) -> DriverResult<String> {
+    let target = resolve(caps, request)?;
+    let accel = if target.kvm { "kvm" } else { "tcg" };
+    let probe = probe::probe(std::path::Path::new(&target.emulator), accel).map_err(|e| {
+        DriverError::new(
+            codes::INTERNAL_ERROR,
+            domains::QEMU,
+            format!("failed to probe {}: {e}", target.emulator),
+        )
+    })?;
+    let loaders = firmware::uefi_loaders(&target.arch, &target.machine);
+    Ok(xml::document(&target, &probe, &loaders))
+}
+
+/// `virConnectGetCPUModelNames`: libvirt's CPU map for the architecture's CPU driver.
+pub fn cpu_model_names(arch: &str) -> DriverResult<Vec<String>> {
+    if !crate::domain_xml::is_arch_name(arch) {
+        return Err(invalid(format!("cannot find architecture {arch}")));
+    }
+    let names = cpu_map::model_names(arch).ok_or_else(|| {
+        DriverError::new(
+            codes::NO_SUPPORT,
+            domains::CPU,
+            format!("'{arch}' architecture is not supported by CPU driver"),
+        )
+    })?;
+    Ok(names.iter().map(|n| n.to_string()).collect())
+}
