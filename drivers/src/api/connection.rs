@@ -193,6 +193,28 @@ pub trait Connection: Send + Sync {
     fn is_persistent(&self, _dom: &DomainRef) -> DriverResult<bool> {
         Err(DriverError::no_support("virDomainIsPersistent"))
     }
+    /// `virDomainSetMetadata`: description, title or an element under `<metadata>`.
+    fn set_metadata(
+        &self,
+        _dom: &DomainRef,
+        _kind: i32,
+        _metadata: Option<&str>,
+        _key: Option<&str>,
+        _uri: Option<&str>,
+        _flags: u32,
+    ) -> DriverResult<()> {
+        Err(DriverError::no_support("virDomainSetMetadata"))
+    }
+    /// `virDomainGetMetadata`.
+    fn get_metadata(
+        &self,
+        _dom: &DomainRef,
+        _kind: i32,
+        _uri: Option<&str>,
+        _flags: u32,
+    ) -> DriverResult<String> {
+        Err(DriverError::no_support("virDomainGetMetadata"))
+    }
     fn is_updated(&self, _dom: &DomainRef) -> DriverResult<bool> {
         Err(DriverError::no_support("virDomainIsUpdated"))
     }

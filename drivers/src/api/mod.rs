@@ -109,6 +109,9 @@ pub enum DomainEventKind {
     Lifecycle { event: i32, detail: i32 },
     /// `VIR_DOMAIN_EVENT_ID_REBOOT`.
     Reboot,
+    /// `VIR_DOMAIN_EVENT_ID_METADATA_CHANGE`: a `virDomainMetadataType` and, for
+    /// elements, the namespace URI.
+    MetadataChange { kind: i32, nsuri: Option<String> },
 }
 
 /// One event about one domain.

@@ -216,6 +216,29 @@ impl Connection for QemuConnection {
         self.inner.set_autostart(dom, autostart)
     }
 
+    fn set_metadata(
+        &self,
+        dom: &DomainRef,
+        kind: i32,
+        metadata: Option<&str>,
+        key: Option<&str>,
+        uri: Option<&str>,
+        flags: u32,
+    ) -> DriverResult<()> {
+        self.inner
+            .set_metadata(dom, kind, metadata, key, uri, flags)
+    }
+
+    fn get_metadata(
+        &self,
+        dom: &DomainRef,
+        kind: i32,
+        uri: Option<&str>,
+        flags: u32,
+    ) -> DriverResult<String> {
+        self.inner.get_metadata(dom, kind, uri, flags)
+    }
+
     fn is_updated(&self, dom: &DomainRef) -> DriverResult<bool> {
         let st = self.inner.lock();
         let obj = st.get(dom)?;

@@ -29,6 +29,7 @@ mod jobs;
 mod lifecycle;
 mod live_xml;
 mod managed_save;
+mod metadata;
 mod monitor_events;
 mod paths;
 mod process;

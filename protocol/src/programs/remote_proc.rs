@@ -270,8 +270,8 @@ procedure_table! {
     261 DOMAIN_PM_SUSPEND_FOR_DURATION "virDomainPMSuspendForDuration" Domain Low None deny untyped;
     262 DOMAIN_GET_CPU_STATS "virDomainGetCPUStats" Domain Low None allow untyped;
     263 DOMAIN_GET_DISK_ERRORS "virDomainGetDiskErrors" Domain Low None allow untyped;
-    264 DOMAIN_SET_METADATA "virDomainSetMetadata" Domain Low None deny typed(DomainSetMetadataArgs => ());
-    265 DOMAIN_GET_METADATA "virDomainGetMetadata" Domain Low None allow typed(DomainGetMetadataArgs => DomainGetMetadataRet);
+    264 DOMAIN_SET_METADATA "virDomainSetMetadata" Domain Low None deny serve DomainSetMetadata(DomainSetMetadataArgs => ());
+    265 DOMAIN_GET_METADATA "virDomainGetMetadata" Domain Low None allow serve DomainGetMetadata(DomainGetMetadataArgs => DomainGetMetadataRet);
     266 DOMAIN_BLOCK_REBASE "virDomainBlockRebase" Domain Low None deny untyped;
     267 DOMAIN_PM_WAKEUP "virDomainPMWakeup" Domain Low None deny untyped;
     268 DOMAIN_EVENT_TRAY_CHANGE "virDomainEventTrayChange" Domain Low None allow untyped;

@@ -10,6 +10,7 @@ pub use connect::LIB_VERSION;
 mod domain;
 mod events;
 mod lifecycle;
+mod metadata;
 pub mod qemu_program;
 mod route;
 mod save;

@@ -7,7 +7,9 @@ use drivers::api::Connection;
 use protocol::header::Header;
 use protocol::programs::remote_proc::Call;
 
-use super::{connect, console, cpu, domain, events, lifecycle, not_supported, save, tuning};
+use super::{
+    connect, console, cpu, domain, events, lifecycle, metadata, not_supported, save, tuning,
+};
 use super::{reply_err, Action, Session};
 use crate::context::Daemon;
 use crate::dispatch::reply::{empty_reply, rpc_error};
@@ -103,6 +105,8 @@ pub fn route(
         Call::DomainReboot(a) => lifecycle::domain_reboot(&conn, h, a),
         Call::DomainReset(a) => lifecycle::domain_reset(&conn, h, a),
         Call::DomainSetAutostart(a) => lifecycle::domain_set_autostart(&conn, h, a),
+        Call::DomainSetMetadata(a) => metadata::domain_set_metadata(&conn, h, a),
+        Call::DomainGetMetadata(a) => metadata::domain_get_metadata(&conn, h, a),
         Call::DomainManagedSave(a) => save::domain_managed_save(&conn, h, a),
         Call::DomainManagedSaveRemove(a) => save::domain_managed_save_remove(&conn, h, a),
         Call::DomainSave(a) => save::domain_save(&conn, h, a),

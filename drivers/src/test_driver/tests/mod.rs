@@ -45,6 +45,9 @@ impl Harness {
                     (e.domain.name, e.domain.id, event, detail)
                 }
                 DomainEventKind::Reboot => (e.domain.name, e.domain.id, -1, -1),
+                DomainEventKind::MetadataChange { kind, .. } => {
+                    (e.domain.name, e.domain.id, -2, kind)
+                }
             })
             .collect()
     }
