@@ -259,6 +259,27 @@ pub trait Connection: Send + Sync {
     ) -> DriverResult<std::os::unix::net::UnixStream> {
         Err(DriverError::no_support("virDomainOpenConsole"))
     }
+    /// `virDomainScreenshot`: the image's MIME type and a socket its bytes can be read
+    /// from until end of file.
+    fn screenshot(
+        &self,
+        _dom: &DomainRef,
+        _screen: u32,
+        _flags: u32,
+    ) -> DriverResult<(String, std::os::unix::net::UnixStream)> {
+        Err(DriverError::no_support("virDomainScreenshot"))
+    }
+    /// `virDomainSendKey`.
+    fn send_key(
+        &self,
+        _dom: &DomainRef,
+        _codeset: u32,
+        _holdtime: u32,
+        _keycodes: &[u32],
+        _flags: u32,
+    ) -> DriverResult<()> {
+        Err(DriverError::no_support("virDomainSendKey"))
+    }
     fn managed_save(&self, _dom: &DomainRef, _flags: u32) -> DriverResult<()> {
         Err(DriverError::no_support("virDomainManagedSave"))
     }

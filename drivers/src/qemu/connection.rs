@@ -239,6 +239,26 @@ impl Connection for QemuConnection {
         self.inner.get_metadata(dom, kind, uri, flags)
     }
 
+    fn screenshot(
+        &self,
+        dom: &DomainRef,
+        screen: u32,
+        flags: u32,
+    ) -> DriverResult<(String, std::os::unix::net::UnixStream)> {
+        self.inner.screenshot(dom, screen, flags)
+    }
+
+    fn send_key(
+        &self,
+        dom: &DomainRef,
+        codeset: u32,
+        holdtime: u32,
+        keycodes: &[u32],
+        flags: u32,
+    ) -> DriverResult<()> {
+        self.inner.send_key(dom, codeset, holdtime, keycodes, flags)
+    }
+
     fn is_updated(&self, dom: &DomainRef) -> DriverResult<bool> {
         let st = self.inner.lock();
         let obj = st.get(dom)?;

@@ -19,6 +19,7 @@ mod console;
 mod defaults;
 mod definitions;
 mod direct_io;
+mod display;
 mod domcaps;
 mod error;
 mod fsutil;

@@ -217,7 +217,7 @@ procedure_table! {
     208 STORAGE_VOL_UPLOAD "virStorageVolUpload" Storage Low Write deny typed(StorageVolTransferArgs => ());
     209 STORAGE_VOL_DOWNLOAD "virStorageVolDownload" Storage Low Read deny typed(StorageVolTransferArgs => ());
     210 DOMAIN_INJECT_NMI "virDomainInjectNMI" Domain Low None deny untyped;
-    211 DOMAIN_SCREENSHOT "virDomainScreenshot" Domain Low Read deny untyped;
+    211 DOMAIN_SCREENSHOT "virDomainScreenshot" Domain Low Read deny serve DomainScreenshot(DomainScreenshotArgs => DomainScreenshotRet);
     212 DOMAIN_GET_STATE "virDomainGetState" Domain High None allow serve DomainGetState(DomainGetStateArgs => DomainGetStateRet);
     213 DOMAIN_MIGRATE_BEGIN3 "virDomainMigrateBegin3" Domain Low None deny untyped;
     214 DOMAIN_MIGRATE_PREPARE3 "virDomainMigratePrepare3" Domain Low None deny untyped;
@@ -232,7 +232,7 @@ procedure_table! {
     223 DOMAIN_GET_SCHEDULER_PARAMETERS_FLAGS "virDomainGetSchedulerParametersFlags" Domain Low None allow serve DomainGetSchedulerParametersFlags(DomainGetSchedulerParametersFlagsArgs => DomainGetSchedulerParametersRet);
     224 DOMAIN_EVENT_CONTROL_ERROR "virDomainEventControlError" Domain Low None allow untyped;
     225 DOMAIN_PIN_VCPU_FLAGS "virDomainPinVcpuFlags" Domain Low None deny untyped;
-    226 DOMAIN_SEND_KEY "virDomainSendKey" Domain Low None deny untyped;
+    226 DOMAIN_SEND_KEY "virDomainSendKey" Domain Low None deny serve DomainSendKey(DomainSendKeyArgs => ());
     227 NODE_GET_CPU_STATS "virNodeGetCPUStats" Node High None allow typed(NodeGetCpuStatsArgs => NodeGetCpuStatsRet);
     228 NODE_GET_MEMORY_STATS "virNodeGetMemoryStats" Node High None allow typed(NodeGetMemoryStatsArgs => NodeGetMemoryStatsRet);
     229 DOMAIN_GET_CONTROL_INFO "virDomainGetControlInfo" Domain High None allow serve DomainGetControlInfo(DomainGetControlInfoArgs => DomainGetControlInfoRet);

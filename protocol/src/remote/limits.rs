@@ -28,3 +28,4 @@ pub const VCPUINFO_MAX: usize = 16_384;
 pub const CPUMAPS_MAX: usize = 8_388_608;
 pub const CONNECT_CPU_MODELS_MAX: usize = 8_192;
 pub const CPU_BASELINE_MAX: usize = 256;
+pub const DOMAIN_SEND_KEY_MAX: usize = 16;

@@ -37,6 +37,8 @@ pub fn route(
             Action::Reply(empty_reply(h))
         }
         Call::DomainOpenConsole(a) => console::open(session, &conn, h, a),
+        Call::DomainScreenshot(a) => console::screenshot(session, &conn, h, a),
+        Call::DomainSendKey(a) => console::send_key(&conn, h, a),
         Call::ConnectDomainEventCallbackRegisterAny(a) => {
             events::callback_register_any(daemon, session, h, a)
         }
