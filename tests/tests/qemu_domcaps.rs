@@ -1,0 +1,117 @@
+//! Domain capabilities, CPU model names and the vCPU limit of the qemu driver, compared
+//! with the real libvirtd 9.0 on the same host: virt-install and virt-manager decide
+//! what to put into a guest from these answers.
+
+mod qemu_reference;
+mod qemu_support;
+
+use integration_tests::tools::python;
+use qemu_reference::ReferenceDaemon;
+use qemu_support::QemuHost;
+
+/// The document without the features of the host-model CPU: libvirt derives them
+/// from its own CPU map (see libvirtd(8), DIFFERENCES); everything else must match.
+fn without_host_model_features(xml: &str) -> String {
+    xml.lines()
+        .filter(|l| !l.trim_start().starts_with("<feature policy="))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn host_model_name(xml: &str) -> Option<&str> {
+    let start = xml.find("<mode name='host-model' supported='yes'>")?;
+    let rest = &xml[start..];
+    let model = rest.find("<model fallback='forbid'>")? + "<model fallback='forbid'>".len();
+    let end = rest[model..].find('<')?;
+    Some(&rest[model..model + end])
+}
+
+#[test]
+fn domain_capabilities_cpu_models_and_maxvcpus_match_libvirt() {
+    let ours = QemuHost::start();
+    let real = ReferenceDaemon::start("");
+    for args in [
+        "--virttype qemu",
+        "--virttype qemu --machine q35",
+        "--virttype qemu --machine pc-i440fx-2.0",
+    ] {
+        let command = format!("domcapabilities {args}");
+        let expected = real.virsh_ok(&command);
+        let got = ours.virsh_ok(&command);
+        assert_eq!(
+            without_host_model_features(&got),
+            without_host_model_features(&expected),
+            "{command}"
+        );
+        assert_eq!(
+            host_model_name(&got),
+            host_model_name(&expected),
+            "{command}"
+        );
+    }
+    // Under KVM (where the host has it) only the host-model CPU may differ.
+    let expected = real.virsh_ok("domcapabilities");
+    let got = ours.virsh_ok("domcapabilities");
+    let strip_host_model = |xml: &str| {
+        let mut out = String::new();
+        let mut skipping = false;
+        for line in xml.lines() {
+            if line.contains("<mode name='host-model'") {
+                skipping = !line.ends_with("/>");
+                continue;
+            }
+            if skipping {
+                skipping = !line.contains("</mode>");
+                continue;
+            }
+            out.push_str(line);
+            out.push('\n');
+        }
+        out
+    };
+    assert_eq!(strip_host_model(&got), strip_host_model(&expected));
+
+    for command in [
+        "cpu-models x86_64",
+        "cpu-models ppc64",
+        "cpu-models aarch64",
+        "maxvcpus",
+        "maxvcpus --type qemu",
+    ] {
+        assert_eq!(ours.virsh_ok(command), real.virsh_ok(command), "{command}");
+    }
+    for (command, error) in [
+        (
+            "domcapabilities --virttype qemu --machine nope",
+            "the machine 'nope' is not supported by emulator",
+        ),
+        (
+            "domcapabilities --arch ppc64",
+            "unable to find any emulator to serve 'ppc64' architecture",
+        ),
+        (
+            "domcapabilities --virttype xen",
+            "does not support virt type 'xen'",
+        ),
+        (
+            "cpu-models mips",
+            "'mips' architecture is not supported by CPU driver",
+        ),
+    ] {
+        let out = ours.virsh(command);
+        assert!(
+            !out.success() && out.stderr.contains(error),
+            "{command}: {out}"
+        );
+        let reference = integration_tests::virsh(&real.uri(), command);
+        assert!(
+            reference.stderr.contains(error),
+            "reference: {command}: {reference}"
+        );
+    }
+
+    // python3-libvirt, as virt-manager calls it.
+    let out = python("domain_capabilities.py", &[&ours.uri()]);
+    assert!(out.success(), "{out}");
+    assert_eq!(out.stdout.trim(), "True\n58", "{out}");
+}
