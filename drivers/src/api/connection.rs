@@ -57,6 +57,16 @@ pub trait Driver: Send + Sync {
 /// One client's open connection. Every method but `uri` and `hv_type` has a default that
 /// answers like libvirt does for a driver lacking the entry point (code 3 naming the public
 /// API), so a driver implements only what it supports.
+/// Which emulator, architecture, machine type and virtualization type a hypervisor
+/// CPU call is about (each `None` for the default).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct HypervisorTarget<'a> {
+    pub emulator: Option<&'a str>,
+    pub arch: Option<&'a str>,
+    pub machine: Option<&'a str>,
+    pub virttype: Option<&'a str>,
+}
+
 pub trait Connection: Send + Sync {
     /// Canonical URI, e.g. "test:///default".
     fn uri(&self) -> String;
@@ -87,6 +97,32 @@ pub trait Connection: Send + Sync {
     /// CPU model names of an architecture (`virConnectGetCPUModelNames`).
     fn cpu_model_names(&self, _arch: &str, _flags: u32) -> DriverResult<Vec<String>> {
         Err(DriverError::no_support("virConnectGetCPUModelNames"))
+    }
+    /// `virConnectCompareCPU`: a `virCPUCompareResult`.
+    fn compare_cpu(&self, _xml: &str, _flags: u32) -> DriverResult<i32> {
+        Err(DriverError::no_support("virConnectCompareCPU"))
+    }
+    /// `virConnectBaselineCPU`.
+    fn baseline_cpu(&self, _xmls: &[String], _flags: u32) -> DriverResult<String> {
+        Err(DriverError::no_support("virConnectBaselineCPU"))
+    }
+    /// `virConnectCompareHypervisorCPU`.
+    fn compare_hypervisor_cpu(
+        &self,
+        _target: HypervisorTarget<'_>,
+        _xml: &str,
+        _flags: u32,
+    ) -> DriverResult<i32> {
+        Err(DriverError::no_support("virConnectCompareHypervisorCPU"))
+    }
+    /// `virConnectBaselineHypervisorCPU`.
+    fn baseline_hypervisor_cpu(
+        &self,
+        _target: HypervisorTarget<'_>,
+        _xmls: &[String],
+        _flags: u32,
+    ) -> DriverResult<String> {
+        Err(DriverError::no_support("virConnectBaselineHypervisorCPU"))
     }
     fn node_info(&self) -> DriverResult<NodeInfo> {
         Err(DriverError::no_support("virNodeGetInfo"))

@@ -9,7 +9,7 @@ mod tuning;
 
 use std::sync::Arc;
 
-pub use connection::{Connection, Driver};
+pub use connection::{Connection, Driver, HypervisorTarget};
 pub use consts::{
     create_flags, define_flags, event, feature, list_flags, reason, state, undefine_flags,
     vcpu_flags, xml_flags,

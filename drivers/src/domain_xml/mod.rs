@@ -21,7 +21,7 @@ pub use devices::is_net_model_name;
 pub use element::{escape, Element};
 pub use error::DomainXmlError;
 pub use format::FormatOptions;
-pub use limits::{MAX_BYTES, MAX_DEPTH, MAX_NODES};
+pub use limits::{check_document as check_xml_limits, MAX_BYTES, MAX_DEPTH, MAX_NODES};
 pub use metadata::{get_metadata, metadata_targets, metadata_type, set_metadata};
 pub use parse::{is_arch_name, parse_domain_xml, ParseOptions};
 

@@ -6,8 +6,8 @@ use super::lifecycle::check_flags;
 use super::Inner;
 use crate::api::{
     codes, domains, feature, list_flags, vcpu_flags, xml_flags, Connection, ControlInfo,
-    DomainHandle, DomainInfo, DomainRef, DriverError, DriverResult, HostCpuMap, JobProgress,
-    NamedParam, NodeInfo, SecurityLabel, SecurityModel, VcpuDetail,
+    DomainHandle, DomainInfo, DomainRef, DriverError, DriverResult, HostCpuMap, HypervisorTarget,
+    JobProgress, NamedParam, NodeInfo, SecurityLabel, SecurityModel, VcpuDetail,
 };
 use crate::domain_list::ListFacts;
 
@@ -95,6 +95,46 @@ impl Connection for QemuConnection {
     fn cpu_model_names(&self, arch: &str, flags: u32) -> DriverResult<Vec<String>> {
         check_flags(flags, 0, "virConnectGetCPUModelNames")?;
         super::domcaps::cpu_model_names(arch)
+    }
+
+    fn compare_cpu(&self, xml: &str, flags: u32) -> DriverResult<i32> {
+        check_flags(flags, 1 | 2, "qemuConnectCompareCPU")?;
+        super::domcaps::compare_cpu(self.inner.capabilities(), xml, flags)
+    }
+
+    fn baseline_cpu(&self, xmls: &[String], flags: u32) -> DriverResult<String> {
+        check_flags(flags, 1 | 2, "qemuConnectBaselineCPU")?;
+        super::domcaps::baseline_cpu(self.inner.capabilities(), xmls, flags)
+    }
+
+    fn compare_hypervisor_cpu(
+        &self,
+        target: HypervisorTarget<'_>,
+        xml: &str,
+        flags: u32,
+    ) -> DriverResult<i32> {
+        check_flags(flags, 1 | 2, "qemuConnectCompareHypervisorCPU")?;
+        super::domcaps::compare_hypervisor_cpu(
+            self.inner.capabilities(),
+            &request(target),
+            xml,
+            flags,
+        )
+    }
+
+    fn baseline_hypervisor_cpu(
+        &self,
+        target: HypervisorTarget<'_>,
+        xmls: &[String],
+        flags: u32,
+    ) -> DriverResult<String> {
+        check_flags(flags, 1 | 2, "qemuConnectBaselineHypervisorCPU")?;
+        super::domcaps::baseline_hypervisor_cpu(
+            self.inner.capabilities(),
+            &request(target),
+            xmls,
+            flags,
+        )
     }
 
     fn node_info(&self) -> DriverResult<NodeInfo> {
@@ -454,5 +494,14 @@ mod tests {
             Some(7_002_022)
         );
         assert_eq!(parse_version("nonsense"), None);
+    }
+}
+
+fn request(target: HypervisorTarget<'_>) -> super::domcaps::Request<'_> {
+    super::domcaps::Request {
+        emulator: target.emulator,
+        arch: target.arch,
+        machine: target.machine,
+        virttype: target.virttype,
     }
 }

@@ -164,11 +164,11 @@ procedure_table! {
     155 STORAGE_POOL_IS_PERSISTENT "virStoragePoolIsPersistent" Storage High None allow untyped;
     156 INTERFACE_IS_ACTIVE "virInterfaceIsActive" Interface High None allow untyped;
     157 CONNECT_GET_LIB_VERSION "virConnectGetLibVersion" Connect High None allow serve ConnectGetLibVersion(() => ConnectGetLibVersionRet);
-    158 CONNECT_COMPARE_CPU "virConnectCompareCPU" Connect High None allow typed(ConnectCompareCpuArgs => ConnectCompareCpuRet);
+    158 CONNECT_COMPARE_CPU "virConnectCompareCPU" Connect High None allow serve ConnectCompareCpu(ConnectCompareCpuArgs => ConnectCompareCpuRet);
     159 DOMAIN_MEMORY_STATS "virDomainMemoryStats" Domain Low None allow untyped;
     160 DOMAIN_ATTACH_DEVICE_FLAGS "virDomainAttachDeviceFlags" Domain Low None deny typed(DomainAttachDeviceFlagsArgs => ());
     161 DOMAIN_DETACH_DEVICE_FLAGS "virDomainDetachDeviceFlags" Domain Low None deny typed(DomainDetachDeviceFlagsArgs => ());
-    162 CONNECT_BASELINE_CPU "virConnectBaselineCPU" Connect Low None allow typed(ConnectBaselineCpuArgs => ConnectBaselineCpuRet);
+    162 CONNECT_BASELINE_CPU "virConnectBaselineCPU" Connect Low None allow serve ConnectBaselineCpu(ConnectBaselineCpuArgs => ConnectBaselineCpuRet);
     163 DOMAIN_GET_JOB_INFO "virDomainGetJobInfo" Domain Low None allow serve DomainGetJobInfo(DomainGetJobInfoArgs => DomainGetJobInfoRet);
     164 DOMAIN_ABORT_JOB "virDomainAbortJob" Domain Low None deny untyped;
     165 STORAGE_VOL_WIPE "virStorageVolWipe" Storage Low None deny untyped;
@@ -399,8 +399,8 @@ procedure_table! {
     390 DOMAIN_SET_LIFECYCLE_ACTION "virDomainSetLifecycleAction" Domain Low None deny untyped;
     391 STORAGE_POOL_LOOKUP_BY_TARGET_PATH "virStoragePoolLookupByTargetPath" Storage High None allow untyped;
     392 DOMAIN_DETACH_DEVICE_ALIAS "virDomainDetachDeviceAlias" Domain Low None deny untyped;
-    393 CONNECT_COMPARE_HYPERVISOR_CPU "virConnectCompareHypervisorCPU" Connect Low None deny typed(ConnectCompareHypervisorCpuArgs => ConnectCompareCpuRet);
-    394 CONNECT_BASELINE_HYPERVISOR_CPU "virConnectBaselineHypervisorCPU" Connect Low None deny typed(ConnectBaselineHypervisorCpuArgs => ConnectBaselineCpuRet);
+    393 CONNECT_COMPARE_HYPERVISOR_CPU "virConnectCompareHypervisorCPU" Connect Low None deny serve ConnectCompareHypervisorCpu(ConnectCompareHypervisorCpuArgs => ConnectCompareCpuRet);
+    394 CONNECT_BASELINE_HYPERVISOR_CPU "virConnectBaselineHypervisorCPU" Connect Low None deny serve ConnectBaselineHypervisorCpu(ConnectBaselineHypervisorCpuArgs => ConnectBaselineCpuRet);
     395 NODE_GET_SEV_INFO "virNodeGetSEVInfo" Node Low None deny untyped;
     396 DOMAIN_GET_LAUNCH_SECURITY_INFO "virDomainGetLaunchSecurityInfo" Domain Low None deny untyped;
     397 NWFILTER_BINDING_LOOKUP_BY_PORT_DEV "virNWFilterBindingLookupByPortDev" Nwfilter High None allow untyped;

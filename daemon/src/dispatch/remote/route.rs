@@ -61,6 +61,10 @@ pub fn route(
         }
         Call::ConnectGetMaxVcpus(a) => connect::connect_get_max_vcpus(&conn, h, a),
         Call::ConnectGetCpuModelNames(a) => cpu::connect_get_cpu_model_names(&conn, h, a),
+        Call::ConnectCompareCpu(a) => cpu::connect_compare_cpu(&conn, h, a),
+        Call::ConnectBaselineCpu(a) => cpu::connect_baseline_cpu(&conn, h, a),
+        Call::ConnectCompareHypervisorCpu(a) => cpu::connect_compare_hypervisor_cpu(&conn, h, a),
+        Call::ConnectBaselineHypervisorCpu(a) => cpu::connect_baseline_hypervisor_cpu(&conn, h, a),
         Call::ConnectIsSecure(()) => connect::connect_is_secure(&conn, h),
         Call::NodeGetInfo(()) => connect::node_get_info(&conn, h),
         Call::NodeGetFreeMemory(()) => connect::node_get_free_memory(&conn, h),

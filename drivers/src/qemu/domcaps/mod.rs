@@ -4,6 +4,7 @@
 //! types and their vCPU limits), a QMP probe of the emulator (CPU models, host-model
 //! CPU, compiled-in devices) and QEMU's firmware descriptors.
 
+mod cpu_compare;
 mod cpu_map;
 mod firmware;
 mod probe;
@@ -223,4 +224,95 @@ pub fn cpu_model_names(arch: &str) -> DriverResult<Vec<String>> {
         )
     })?;
     Ok(names.iter().map(|n| n.to_string()).collect())
+}
+
+fn probe_for(target: &Target) -> DriverResult<std::sync::Arc<probe::EmulatorCaps>> {
+    let accel = if target.kvm { "kvm" } else { "tcg" };
+    probe::probe(std::path::Path::new(&target.emulator), accel).map_err(|e| {
+        DriverError::new(
+            codes::INTERNAL_ERROR,
+            domains::QEMU,
+            format!("failed to probe {}: {e}", target.emulator),
+        )
+    })
+}
+
+const NO_REQUEST: Request<'static> = Request {
+    emulator: None,
+    arch: None,
+    machine: None,
+    virttype: None,
+};
+
+/// The host CPU as the kernel reports it (`/proc/cpuinfo` vendor and flags, in QEMU's
+/// feature names): what `virConnectCompareCPU` compares against, as libvirt compares
+/// with the CPUID of the host rather than with what the hypervisor offers.
+fn host_cpu() -> (String, std::collections::BTreeSet<String>) {
+    let text = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let field = |name: &str| {
+        text.lines()
+            .find(|l| l.split(':').next().map(str::trim) == Some(name))
+            .and_then(|l| l.split_once(':'))
+            .map(|(_, v)| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    let vendor = cpu_map::cpuid_vendor_name(&field("vendor_id")).to_string();
+    let features = field("flags")
+        .split_ascii_whitespace()
+        .map(|flag| match flag {
+            "sse4_1" => "sse4.1".to_string(),
+            "sse4_2" => "sse4.2".to_string(),
+            "tsc_deadline_timer" => "tsc-deadline".to_string(),
+            other => other.replace('_', "-"),
+        })
+        .collect();
+    (vendor, features)
+}
+
+/// `virConnectCompareCPU`: against the host CPU.
+pub fn compare_cpu(caps: &str, xml: &str, flags: u32) -> DriverResult<i32> {
+    let mut target = resolve(caps, &NO_REQUEST)?;
+    target.kvm = false;
+    let probe = probe_for(&target)?;
+    let (vendor, features) = host_cpu();
+    cpu_compare::compare(xml, &probe, &vendor, &features, flags, "host CPU")
+}
+
+/// `virConnectCompareHypervisorCPU`: against the CPU the hypervisor offers guests.
+pub fn compare_hypervisor_cpu(
+    caps: &str,
+    request: &Request,
+    xml: &str,
+    flags: u32,
+) -> DriverResult<i32> {
+    let target = resolve(caps, request)?;
+    let probe = probe_for(&target)?;
+    cpu_compare::compare(
+        xml,
+        &probe,
+        cpu_compare::host_vendor(&probe),
+        &probe.host_features,
+        flags,
+        "the CPU provided by hypervisor on the host",
+    )
+}
+
+/// `virConnectBaselineCPU`.
+pub fn baseline_cpu(caps: &str, xmls: &[String], flags: u32) -> DriverResult<String> {
+    let mut target = resolve(caps, &NO_REQUEST)?;
+    target.kvm = false;
+    let probe = probe_for(&target)?;
+    cpu_compare::baseline(xmls, &probe, None, flags)
+}
+
+/// `virConnectBaselineHypervisorCPU`: also limited to what the hypervisor offers.
+pub fn baseline_hypervisor_cpu(
+    caps: &str,
+    request: &Request,
+    xmls: &[String],
+    flags: u32,
+) -> DriverResult<String> {
+    let target = resolve(caps, request)?;
+    let probe = probe_for(&target)?;
+    cpu_compare::baseline(xmls, &probe, Some(&probe.host_features), flags)
 }
