@@ -483,6 +483,15 @@ impl Connection for QemuConnection {
     }
 }
 
+fn request(target: HypervisorTarget<'_>) -> super::domcaps::Request<'_> {
+    super::domcaps::Request {
+        emulator: target.emulator,
+        arch: target.arch,
+        machine: target.machine,
+        virttype: target.virttype,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -494,14 +503,5 @@ mod tests {
             Some(7_002_022)
         );
         assert_eq!(parse_version("nonsense"), None);
-    }
-}
-
-fn request(target: HypervisorTarget<'_>) -> super::domcaps::Request<'_> {
-    super::domcaps::Request {
-        emulator: target.emulator,
-        arch: target.arch,
-        machine: target.machine,
-        virttype: target.virttype,
     }
 }
