@@ -316,3 +316,66 @@ pub fn baseline_hypervisor_cpu(
     let probe = probe_for(&target)?;
     cpu_compare::baseline(xmls, &probe, Some(&probe.host_features), flags)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CAPS: &str = "<capabilities><guest><os_type>hvm</os_type><arch name='x86_64'>\
+        <emulator>/usr/bin/qemu-system-x86_64</emulator>\
+        <machine maxCpus='255'>pc-i440fx-7.2</machine>\
+        <machine canonical='pc-i440fx-7.2' maxCpus='255'>pc</machine>\
+        <machine maxCpus='288'>pc-q35-7.2</machine>\
+        <machine canonical='pc-q35-7.2' maxCpus='288'>q35</machine>\
+        <domain type='qemu'/></arch></guest></capabilities>";
+
+    fn request<'a>(
+        arch: Option<&'a str>,
+        machine: Option<&'a str>,
+        virttype: Option<&'a str>,
+    ) -> Request<'a> {
+        Request {
+            emulator: None,
+            arch,
+            machine,
+            virttype,
+        }
+    }
+
+    #[test]
+    fn defaults_and_aliases_resolve_to_canonical_machines() {
+        let t = resolve(CAPS, &request(None, None, None)).expect("default");
+        assert_eq!(
+            (t.machine.as_str(), t.max_vcpus, t.kvm),
+            ("pc-i440fx-7.2", 255, false)
+        );
+        let t = resolve(CAPS, &request(Some("x86_64"), Some("q35"), Some("qemu"))).expect("q35");
+        assert_eq!((t.machine.as_str(), t.max_vcpus), ("pc-q35-7.2", 288));
+    }
+
+    #[test]
+    fn refusals_use_libvirts_words() {
+        let message = |r: Request| resolve(CAPS, &r).err().expect("refused").message;
+        assert_eq!(
+            message(request(None, Some("nope"), None)),
+            "invalid argument: the machine 'nope' is not supported by emulator '/usr/bin/qemu-system-x86_64'"
+        );
+        assert_eq!(
+            message(request(Some("ppc64"), None, None)),
+            "unsupported configuration: unable to find any emulator to serve 'ppc64' architecture"
+        );
+        assert_eq!(
+            message(request(None, None, Some("kvm"))),
+            "invalid argument: Emulator '/usr/bin/qemu-system-x86_64' does not support virt type 'kvm'"
+        );
+        assert_eq!(
+            message(request(None, None, Some("bogus"))),
+            "invalid argument: unknown virttype: bogus"
+        );
+        assert_eq!(
+            cpu_model_names("mips").expect_err("no driver").message,
+            "this function is not supported by the connection driver: 'mips' architecture is not supported by CPU driver"
+        );
+        assert_eq!(cpu_model_names("x86_64").expect("x86").len(), 58);
+    }
+}
