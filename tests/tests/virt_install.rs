@@ -167,4 +167,15 @@ fn tiny_guest_boots_with_virt_install_default_devices() {
         .root()
         .join("var/lib/libvirt/qemu/channel/target/domain-vi/org.qemu.guest_agent.0");
     assert!(socket.exists(), "no channel socket {}", socket.display());
+    let live = host.virsh_ok("dumpxml vi");
+    assert!(
+        live.contains(&format!(
+            "<source mode='bind' path='{}'/>",
+            socket.display()
+        )),
+        "{live}"
+    );
+    assert!(!host
+        .virsh_ok("dumpxml --inactive vi")
+        .contains("<source mode='bind'"));
 }

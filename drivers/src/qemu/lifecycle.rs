@@ -86,6 +86,8 @@ impl Inner {
             let socket = self.paths.vnc_socket(&def.name);
             super::live_xml::use_vnc_socket(&mut def, &socket.display().to_string());
         }
+        let channel_dir = self.paths.channel_dir(&def.name);
+        super::live_xml::fill_channel_paths(&mut def, &channel_dir.display().to_string());
         // First, before anything is checked or allocated: the hook may create what
         // the guest needs (the bridge its interface names, for one).
         if let Err(e) = run_qemu_hook(self.hooks.as_ref(), &def, "prepare", "begin") {
