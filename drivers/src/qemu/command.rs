@@ -56,6 +56,15 @@ fn is_plain_name(text: &str) -> bool {
 
 /// Builds argv (emulator first).
 pub fn build_command_line(def: &DomainDef, ctx: &LaunchContext) -> Result<Vec<String>, QemuError> {
+    let q35 = def
+        .os
+        .machine
+        .as_deref()
+        .is_some_and(|m| m.starts_with("pc-q35") || m == "q35");
+    devices::with_machine(q35, || build(def, ctx))
+}
+
+fn build(def: &DomainDef, ctx: &LaunchContext) -> Result<Vec<String>, QemuError> {
     let mut argv: Vec<String> = Vec::new();
     let mut push = |args: &[&str]| argv.extend(args.iter().map(|s| s.to_string()));
     let emulator = def
@@ -152,9 +161,18 @@ pub fn build_command_line(def: &DomainDef, ctx: &LaunchContext) -> Result<Vec<St
         .iter()
         .find(|d| d.name == "audio")
         .and_then(|a| a.attr("id"));
+    // PCI controllers first: the buses they make must exist before devices name them.
+    for device in def
+        .devices
+        .iter()
+        .filter(|d| d.name == "controller" && d.attr("type") == Some("pci"))
+    {
+        devices::controller_args(device, &mut argv)?;
+    }
     for device in &def.devices {
         match device.name.as_str() {
             "emulator" => {}
+            "controller" if device.attr("type") == Some("pci") => {}
             "input" => {
                 usb::input_args(device, input_index, &mut argv)?;
                 input_index += 1;

@@ -146,8 +146,16 @@ pub fn apply_qemu_defaults(def: &mut DomainDef, host: &HostFacts) -> Result<(), 
     for interface in def.devices.iter_mut().filter(|d| d.name == "interface") {
         default_nic_model(interface);
     }
+    let q35 = def
+        .os
+        .machine
+        .as_deref()
+        .is_some_and(|m| m.starts_with("pc-q35"));
     if i440fx {
         assign_pci_addresses(&mut def.devices);
+    } else if q35 {
+        super::q35::add_implicit_controllers(&mut def.devices);
+        super::q35::assign_addresses(&mut def.devices);
     }
     sort_devices(&mut def.devices);
     Ok(())

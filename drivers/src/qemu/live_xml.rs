@@ -62,6 +62,7 @@ pub fn fill_channel_paths(def: &mut DomainDef, channel_dir: &str) {
             .with_attr("mode", "bind")
             .with_attr("path", &format!("{channel_dir}/{name}"));
         channel.children.retain(|c| c.name != "source");
+        // (A `<source mode='bind'/>` without a path is what virt-manager writes.)
         channel.children.insert(0, source);
     }
 }

@@ -34,6 +34,7 @@ mod metadata;
 mod monitor_events;
 mod paths;
 mod process;
+mod q35;
 pub mod qmp;
 mod reconnect;
 mod restore_hook;

@@ -164,3 +164,60 @@ fn spice_channels_and_unknown_models_are_refused() {
     ));
     assert!(name.contains("invalid characters"), "{name}");
 }
+
+/// virt-install's XML for a modern OS on q35, with libvirt 9.0's placement: the video
+/// device at 00:01.0, root ports packed from 00:02.0, each device on its own port.
+#[test]
+fn q35_devices_go_on_root_ports_as_libvirt_places_them() {
+    let ports = "<controller type='pci' model='pcie-root-port'/>".repeat(10);
+    let xml = format!(
+        "<domain type='qemu'><name>q</name><memory>262144</memory>\
+         <os><type arch='x86_64' machine='pc-q35-7.2'>hvm</type></os><devices>\
+         <disk type='file' device='disk'><source file='/d.qcow2'/><target dev='vda' bus='virtio'/></disk>\
+         <controller type='usb' model='qemu-xhci' ports='15'/>\
+         <controller type='pci' model='pcie-root'/>{ports}\
+         <channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>\
+         <input type='tablet' bus='usb'/><video><model type='virtio'/></video>\
+         <rng model='virtio'><backend model='random'>/dev/urandom</backend></rng></devices></domain>"
+    );
+    let q35 = HostFacts {
+        emulator: "/usr/bin/qemu-system-x86_64".into(),
+        machine_aliases: vec![("pc-q35-7.2".into(), "pc-q35-7.2".into())],
+    };
+    let mut d = crate::domain_xml::parse_domain_xml(&xml, &crate::qemu::defaults::parse_options())
+        .expect("parses");
+    crate::qemu::defaults::apply_qemu_defaults(&mut d, &q35).expect("valid");
+    let text = d.to_xml(crate::domain_xml::FormatOptions::default());
+    for expected in [
+        "<controller type='pci' index='1' model='pcie-root-port'>\n      <model name='pcie-root-port'/>\n      <target chassis='1' port='0x10'/>\n      <address type='pci' domain='0x0000' bus='0x00' slot='0x02' function='0x0' multifunction='on'/>",
+        "<controller type='pci' index='10' model='pcie-root-port'>\n      <model name='pcie-root-port'/>\n      <target chassis='10' port='0x19'/>\n      <address type='pci' domain='0x0000' bus='0x00' slot='0x03' function='0x1'/>",
+        "<controller type='sata' index='0'>\n      <address type='pci' domain='0x0000' bus='0x00' slot='0x1f' function='0x2'/>",
+        "<controller type='usb' index='0' model='qemu-xhci' ports='15'>\n      <address type='pci' domain='0x0000' bus='0x01' slot='0x00' function='0x0'/>",
+    ] {
+        assert!(text.contains(expected), "missing {expected}\nin {text}");
+    }
+    let mut context = ctx();
+    context.host = Box::leak(Box::new(q35));
+    let line = build_command_line(&d, &context).expect("builds").join(" ");
+    for expected in [
+        "-device pcie-root-port,port=16,chassis=1,id=pci.1,bus=pcie.0,multifunction=on,addr=0x2",
+        "-device pcie-root-port,port=25,chassis=10,id=pci.10,bus=pcie.0,addr=0x3.0x1",
+        "-device qemu-xhci,id=usb,bus=pci.1,addr=0x0",
+        "-device virtio-serial-pci,id=virtio-serial0,bus=pci.2,addr=0x0",
+        "id=virtio-disk0,bus=pci.3,addr=0x0",
+        "-device virtio-vga,id=video0,bus=pcie.0,addr=0x1",
+        "-device virtio-balloon-pci,id=balloon0,bus=pci.4,addr=0x0",
+        "-device virtio-rng-pci,rng=objrng0,id=rng0,bus=pci.5,addr=0x0",
+    ] {
+        assert!(line.contains(expected), "missing {expected}\nin {line}");
+    }
+    assert!(
+        !line.contains("ich9-ahci"),
+        "the built-in AHCI is not added again: {line}"
+    );
+    let root_ports_first = line.find("pcie-root-port").expect("ports");
+    assert!(
+        root_ports_first < line.find("qemu-xhci").expect("usb"),
+        "{line}"
+    );
+}
