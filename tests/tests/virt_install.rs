@@ -179,3 +179,63 @@ fn tiny_guest_boots_with_virt_install_default_devices() {
         .virsh_ok("dumpxml --inactive vi")
         .contains("<source mode='bind'"));
 }
+
+/// For a modern OS virt-install picks q35 and PCI Express root ports; the guest runs
+/// with its devices behind them, as libvirt places them.
+#[test]
+fn virt_install_q35_guest_for_a_modern_os() {
+    let host = QemuHost::start();
+    let qemu_img = require_tool("qemu-img", "qemu-utils");
+    let disk = host.root().join("q1.qcow2");
+    let made = run_with_deadline(
+        Command::new(qemu_img)
+            .args(["create", "-f", "qcow2"])
+            .arg(&disk)
+            .arg("64M"),
+        TOOL_TIMEOUT,
+    );
+    assert!(made.success(), "qemu-img: {made}");
+    let disk_arg = format!(
+        "type=file,source.file={},device=disk,driver.type=qcow2",
+        disk.display()
+    );
+    let out = virtinst(
+        &host,
+        "virt-install",
+        &[
+            "--import",
+            "--name",
+            "q1",
+            "--memory",
+            "256",
+            "--disk",
+            &disk_arg,
+            "--osinfo",
+            "linux2022",
+            "--graphics",
+            "vnc",
+            "--noautoconsole",
+            "--virt-type",
+            "qemu",
+            "--network",
+            "none",
+        ],
+    );
+    assert!(out.success(), "virt-install: {out}\n{}", host.diagnostics());
+    assert_eq!(host.virsh_ok("domstate q1"), "running");
+    let xml = host.virsh_ok("dumpxml q1");
+    assert!(xml.contains("machine='pc-q35-7.2'"), "{xml}");
+    assert!(
+        xml.contains("<target chassis='1' port='0x10'/>\n      <address type='pci' domain='0x0000' bus='0x00' slot='0x02' function='0x0' multifunction='on'/>"),
+        "{xml}"
+    );
+    // The virtio disk sits behind a root port (bus 1 or above), as `info pci` shows.
+    let pci = host.virsh_ok("qemu-monitor-command q1 --hmp 'info pci'");
+    assert!(pci.contains("PCI bridge"), "{pci}");
+    let disk_bus = pci
+        .split("Bus ")
+        .find(|block| block.contains("SCSI controller"))
+        .and_then(|block| block.split(',').next())
+        .and_then(|n| n.trim().parse::<u32>().ok());
+    assert!(disk_bus.is_some_and(|b| b > 0), "{pci}");
+}
