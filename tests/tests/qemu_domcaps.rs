@@ -1,6 +1,7 @@
-//! Domain capabilities, CPU model names and the vCPU limit of the qemu driver, compared
-//! with the real libvirtd 9.0 on the same host: virt-install and virt-manager decide
-//! what to put into a guest from these answers.
+//! Domain capabilities, CPU model names, CPU comparison and baselines and the vCPU
+//! limit of the qemu driver, compared with the real libvirtd 9.0 on the same host
+//! (virt-install and virt-manager decide what to put into a guest from these answers),
+//! and the definitions both daemons make of the XML virt-install writes.
 
 mod qemu_reference;
 mod qemu_support;
@@ -27,7 +28,7 @@ fn host_model_name(xml: &str) -> Option<&str> {
 }
 
 #[test]
-fn domain_capabilities_cpu_models_and_maxvcpus_match_libvirt() {
+fn capabilities_cpu_calls_and_default_device_xml_match_libvirt() {
     let ours = QemuHost::start();
     let real = ReferenceDaemon::start("");
     for args in [
@@ -169,6 +170,62 @@ fn domain_capabilities_cpu_models_and_maxvcpus_match_libvirt() {
         !out.success() && out.stderr.contains("the CPU is incompatible with host CPU"),
         "{out}"
     );
+
+    // virt-install's XML for an old or generic OS (i440fx, ICH9 USB2 set) and for a
+    // modern one (q35, PCI Express root ports): both daemons store the same definition.
+    let ports = "<controller type=\"pci\" model=\"pcie-root-port\"/>".repeat(10);
+    let guests = [
+        (
+            "gen",
+            "pc-i440fx-7.2",
+            "<disk type=\"file\" device=\"disk\"><driver name=\"qemu\" type=\"qcow2\"/>\
+             <source file=\"/var/lib/libvirt/images/gen.qcow2\"/><target dev=\"hda\" bus=\"ide\"/></disk>\
+             <controller type=\"usb\" model=\"ich9-ehci1\"/>\
+             <controller type=\"usb\" model=\"ich9-uhci1\"><master startport=\"0\"/></controller>\
+             <controller type=\"usb\" model=\"ich9-uhci2\"><master startport=\"2\"/></controller>\
+             <controller type=\"usb\" model=\"ich9-uhci3\"><master startport=\"4\"/></controller>\
+             <console type=\"pty\"/><input type=\"tablet\" bus=\"usb\"/>\
+             <graphics type=\"vnc\" port=\"-1\"/><sound model=\"ich9\"/>\
+             <video><model type=\"vga\"/></video>"
+                .to_string(),
+        ),
+        (
+            "modern",
+            "pc-q35-7.2",
+            format!(
+                "<disk type=\"file\" device=\"disk\"><driver name=\"qemu\" type=\"qcow2\"/>\
+                 <source file=\"/var/lib/libvirt/images/modern.qcow2\"/><target dev=\"vda\" bus=\"virtio\"/></disk>\
+                 <controller type=\"usb\" model=\"qemu-xhci\" ports=\"15\"/>\
+                 <controller type=\"pci\" model=\"pcie-root\"/>{ports}\
+                 <console type=\"pty\"/>\
+                 <channel type=\"unix\"><source mode=\"bind\"/><target type=\"virtio\" name=\"org.qemu.guest_agent.0\"/></channel>\
+                 <input type=\"tablet\" bus=\"usb\"/><graphics type=\"vnc\" port=\"-1\"/>\
+                 <video><model type=\"virtio\"/></video>\
+                 <rng model=\"virtio\"><backend model=\"random\">/dev/urandom</backend></rng>"
+            ),
+        ),
+    ];
+    for (name, machine, devices) in guests {
+        let xml = format!(
+            "<domain type=\"qemu\"><name>{name}</name>\
+             <uuid>2ffed796-1059-4d4a-b120-fdf9f70fa34{}</uuid>\
+             <memory>262144</memory><currentMemory>262144</currentMemory><vcpu current=\"1\">2</vcpu>\
+             <os><type arch=\"x86_64\" machine=\"{machine}\">hvm</type><boot dev=\"hd\"/></os>\
+             <features><acpi/><apic/><vmport state=\"off\"/></features>\
+             <clock offset=\"utc\"><timer name=\"rtc\" tickpolicy=\"catchup\"/>\
+             <timer name=\"pit\" tickpolicy=\"delay\"/><timer name=\"hpet\" present=\"no\"/></clock>\
+             <pm><suspend-to-mem enabled=\"no\"/><suspend-to-disk enabled=\"no\"/></pm>\
+             <devices><emulator>/usr/bin/qemu-system-x86_64</emulator>{devices}</devices></domain>",
+            name.len() % 10
+        );
+        let file = dir.join(format!("{name}.xml"));
+        std::fs::write(&file, xml).expect("write guest xml");
+        let define = format!("define {}", file.display());
+        ours.virsh_ok(&define);
+        real.virsh_ok(&define);
+        let dump = format!("dumpxml {name}");
+        assert_eq!(ours.virsh_ok(&dump), real.virsh_ok(&dump), "{name}");
+    }
 
     // python3-libvirt, as virt-manager calls it.
     let out = python("domain_capabilities.py", &[&ours.uri()]);

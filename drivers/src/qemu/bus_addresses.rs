@@ -59,6 +59,20 @@ pub fn assign_virtio_serial_ports(devices: &mut [Element]) {
     }
 }
 
+/// A UNIX channel's `<source mode='bind'/>` without a path (virt-manager writes one)
+/// says nothing the driver does not do anyway; libvirt drops it from the definition
+/// and names the socket it makes in the live XML.
+pub fn drop_pathless_channel_sources(devices: &mut [Element]) {
+    for channel in devices
+        .iter_mut()
+        .filter(|d| d.name == "channel" && d.attr("type") == Some("unix"))
+    {
+        channel
+            .children
+            .retain(|c| c.name != "source" || c.attr("path").is_some());
+    }
+}
+
 /// x86 serial ports are ISA serial devices unless the definition says otherwise;
 /// libvirt's qemu driver writes that into the target (`type` and `<model>`).
 pub fn serial_target_defaults(devices: &mut [Element]) {

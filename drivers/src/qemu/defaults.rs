@@ -143,6 +143,7 @@ pub fn apply_qemu_defaults(def: &mut DomainDef, host: &HostFacts) -> Result<(), 
     super::bus_addresses::assign_usb_ports(&mut def.devices);
     super::bus_addresses::serial_target_defaults(&mut def.devices);
     super::bus_addresses::assign_virtio_serial_ports(&mut def.devices);
+    super::bus_addresses::drop_pathless_channel_sources(&mut def.devices);
     for interface in def.devices.iter_mut().filter(|d| d.name == "interface") {
         default_nic_model(interface);
     }

@@ -49,7 +49,14 @@ pub fn add_implicit_controllers(devices: &mut Vec<Element>) {
         );
     }
     if !has_controller(devices, "sata") {
-        devices.push(
+        // After the PCI controllers, where libvirt lists it.
+        let at = devices
+            .iter()
+            .rposition(|d| d.name == "controller" && d.attr("type") == Some("pci"))
+            .map(|i| i + 1)
+            .unwrap_or(devices.len());
+        devices.insert(
+            at,
             Element::new("controller")
                 .with_attr("type", "sata")
                 .with_attr("index", "0")

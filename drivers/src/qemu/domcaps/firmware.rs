@@ -60,43 +60,41 @@ fn loaders_in<'a>(dirs: impl Iterator<Item = &'a Path>, arch: &str, machine: &st
                 .or_insert_with(|| entry.path());
         }
     }
-    {
-        for path in descriptors.values() {
-            let Ok(text) = std::fs::read_to_string(path) else {
-                continue;
-            };
-            let Ok(doc) = serde_json::from_str::<Value>(&text) else {
-                continue;
-            };
-            if !strings(doc.get("interface-types")).contains(&"uefi") {
-                continue;
-            }
-            let features = strings(doc.get("features"));
-            if features.contains(&"requires-smm") && !has_smm {
-                continue;
-            }
-            let targets = doc.get("targets").and_then(Value::as_array);
-            let matches = targets.into_iter().flatten().any(|t| {
-                t.get("architecture").and_then(Value::as_str) == Some(arch)
-                    && strings(t.get("machines"))
-                        .iter()
-                        .any(|m| glob_match(m, machine))
-            });
-            if !matches {
-                continue;
-            }
-            let Some(path) = doc
-                .pointer("/mapping/executable/filename")
-                .and_then(Value::as_str)
-            else {
-                continue;
-            };
-            if !loaders.paths.iter().any(|p| p == path) {
-                loaders.paths.push(path.to_string());
-            }
-            if features.contains(&"secure-boot") {
-                loaders.secure = true;
-            }
+    for path in descriptors.values() {
+        let Ok(text) = std::fs::read_to_string(path) else {
+            continue;
+        };
+        let Ok(doc) = serde_json::from_str::<Value>(&text) else {
+            continue;
+        };
+        if !strings(doc.get("interface-types")).contains(&"uefi") {
+            continue;
+        }
+        let features = strings(doc.get("features"));
+        if features.contains(&"requires-smm") && !has_smm {
+            continue;
+        }
+        let targets = doc.get("targets").and_then(Value::as_array);
+        let matches = targets.into_iter().flatten().any(|t| {
+            t.get("architecture").and_then(Value::as_str) == Some(arch)
+                && strings(t.get("machines"))
+                    .iter()
+                    .any(|m| glob_match(m, machine))
+        });
+        if !matches {
+            continue;
+        }
+        let Some(path) = doc
+            .pointer("/mapping/executable/filename")
+            .and_then(Value::as_str)
+        else {
+            continue;
+        };
+        if !loaders.paths.iter().any(|p| p == path) {
+            loaders.paths.push(path.to_string());
+        }
+        if features.contains(&"secure-boot") {
+            loaders.secure = true;
         }
     }
     loaders
