@@ -7,7 +7,7 @@ use super::*;
 use crate::domain_xml::parse_domain_xml;
 use crate::qemu::defaults::{apply_qemu_defaults, parse_options};
 
-fn host() -> &'static HostFacts {
+pub(super) fn host() -> &'static HostFacts {
     static HOST: OnceLock<HostFacts> = OnceLock::new();
     HOST.get_or_init(|| HostFacts {
         emulator: "/usr/bin/qemu-system-x86_64".into(),

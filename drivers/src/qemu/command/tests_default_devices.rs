@@ -202,7 +202,7 @@ fn q35_devices_go_on_root_ports_as_libvirt_places_them() {
     for expected in [
         "-device pcie-root-port,port=16,chassis=1,id=pci.1,bus=pcie.0,multifunction=on,addr=0x2",
         "-device pcie-root-port,port=25,chassis=10,id=pci.10,bus=pcie.0,addr=0x3.0x1",
-        "-device qemu-xhci,id=usb,bus=pci.1,addr=0x0",
+        "-device qemu-xhci,p2=15,p3=15,id=usb,bus=pci.1,addr=0x0",
         "-device virtio-serial-pci,id=virtio-serial0,bus=pci.2,addr=0x0",
         "id=virtio-disk0,bus=pci.3,addr=0x0",
         "-device virtio-vga,id=video0,bus=pcie.0,addr=0x1",

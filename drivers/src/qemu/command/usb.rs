@@ -63,7 +63,25 @@ pub(super) fn usb_controller_args(
                 pci_addr(device)
             )
         }
-        None => format!("{driver},id={alias}{}", pci_addr(device)),
+        None => {
+            // `ports` of an xHCI controller: as many USB2 and USB3 ports.
+            let ports = match (model, device.attr("ports")) {
+                ("qemu-xhci" | "nec-xhci", Some(ports)) => {
+                    let ports: u32 = ports
+                        .parse()
+                        .ok()
+                        .filter(|n| (1..=15).contains(n))
+                        .ok_or_else(|| {
+                            QemuError::Unsupported(format!(
+                                "'{model}' controller only supports up to '15' ports"
+                            ))
+                        })?;
+                    format!(",p2={ports},p3={ports}")
+                }
+                _ => String::new(),
+            };
+            format!("{driver}{ports},id={alias}{}", pci_addr(device))
+        }
     };
     argv.push("-device".into());
     argv.push(spec);
