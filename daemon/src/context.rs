@@ -9,6 +9,7 @@ use tokio::sync::mpsc;
 
 use crate::events::EventHub;
 use crate::logging::LogHandle;
+use crate::network_events::NetworkEventHub;
 use crate::server::Server;
 
 /// Requests to the daemon's main loop from inside (admin calls).
@@ -23,6 +24,8 @@ pub enum ControlRequest {
 pub struct Daemon {
     pub drivers: DriverRegistry,
     pub events: Arc<EventHub>,
+    /// Network lifecycle event registrations.
+    pub network_events: Arc<NetworkEventHub>,
     /// The `libvirtd` server: rw, ro, tcp and tls services.
     pub main: Arc<Server>,
     /// The `admin` server: the admin socket.

@@ -34,6 +34,7 @@ pub fn test_daemon() -> Arc<Daemon> {
     Arc::new(Daemon {
         drivers,
         events,
+        network_events: Default::default(),
         main: Server::new("libvirtd", Limits::default()),
         admin: Server::new("admin", Limits::default()),
         log: None,

@@ -108,9 +108,17 @@ pub fn build_daemon(
         &drivers,
         &crate::paths::Paths::from_env(privileged),
     );
+    // networks: the secondary network driver of every hypervisor connection and
+    // the primary one of network:///system.
+    let network_events = Arc::new(crate::network_events::NetworkEventHub::default());
+    if opts.daemon.serves_scheme("network") {
+        drivers.set_network_driver(network_driver(&network_events, &opts.hooks));
+        drivers.register(Arc::new(drivers::network::NetworkPrimaryDriver));
+    }
     let daemon = Arc::new(Daemon {
         drivers,
         events,
+        network_events,
         main: Server::new(opts.daemon.as_str(), opts.main_limits.clone()),
         admin: Server::new("admin", opts.admin_limits.clone()),
         log,
@@ -157,6 +165,26 @@ fn lxc_driver(events: &Arc<EventHub>, hooks: &hooks::Hooks) -> Arc<dyn drivers::
         warn!("lxc driver: {problem}");
     }
     Arc::new(driver)
+}
+
+/// The network driver over this daemon's directories; networks that kept running
+/// while no daemon was there are re-attached, autostarted ones started.
+fn network_driver(
+    hub: &Arc<crate::network_events::NetworkEventHub>,
+    hooks: &hooks::Hooks,
+) -> Arc<dyn drivers::api::NetworkDriver> {
+    // SAFETY: geteuid has no preconditions.
+    let privileged = unsafe { libc::geteuid() } == 0;
+    let paths = crate::paths::Paths::from_env(privileged);
+    let net_paths =
+        drivers::network::NetworkPaths::new(&paths.config_dir, &paths.run_dir, &paths.state_dir);
+    let hub = hub.clone();
+    let sink: drivers::api::NetworkEventSink = Arc::new(move |ev| hub.publish(&ev));
+    let (driver, problems) = drivers::network::Networks::new(net_paths, sink, Some(hooks.clone()));
+    for problem in problems {
+        warn!("network driver: {problem}");
+    }
+    Arc::new(drivers::network::NetworkDriverHandle(driver))
 }
 
 /// Serves `listeners` until a shutdown signal or the idle timeout. Socket files

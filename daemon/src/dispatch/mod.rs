@@ -10,7 +10,7 @@ mod streams;
 
 use std::sync::Arc;
 
-use drivers::api::Connection;
+use drivers::api::{Connection, NetworkConnection};
 use protocol::error::codes;
 use protocol::header::{Header, MessageType, Status};
 use protocol::programs::{
@@ -45,6 +45,8 @@ pub struct Session {
     pub authenticated: bool,
     pub read_only: bool,
     pub conn: Option<Arc<dyn Connection>>,
+    /// The network driver reached through this connection (none on test:///).
+    pub network: Option<Arc<dyn NetworkConnection>>,
     pub scheme: &'static str,
     pub keepalive_requested: bool,
     pub keepalive_armed: bool,
@@ -77,6 +79,7 @@ impl Session {
             kind,
             authenticated,
             conn: None,
+            network: None,
             scheme: "",
             keepalive_requested: false,
             keepalive_armed: false,
@@ -112,6 +115,10 @@ impl Session {
     /// Releases what the session holds: event registrations and the driver connection.
     pub fn finish(&mut self, daemon: &Daemon) {
         daemon.events.forget_client(self.info.id);
+        daemon.network_events.forget_client(self.info.id);
+        if let Some(network) = self.network.take() {
+            network.close();
+        }
         if let Some(conn) = self.conn.take() {
             conn.close();
         }

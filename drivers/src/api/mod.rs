@@ -4,6 +4,7 @@ mod connection;
 mod consts;
 mod domain_state;
 mod error;
+mod network;
 mod registry;
 mod tuning;
 
@@ -16,6 +17,7 @@ pub use consts::{
 };
 pub use domain_state::DomainState;
 pub use error::{codes, domains, DriverError, DriverResult};
+pub use network::*;
 pub use registry::DriverRegistry;
 pub use tuning::{
     job_operation, job_type, HostCpuMap, JobProgress, NamedParam, ParamValue, VcpuDetail,

@@ -2,12 +2,14 @@
 
 use std::sync::Arc;
 
-use super::Driver;
+use super::{Driver, NetworkDriver};
 
 /// The set of drivers a daemon runs; picks one by URI scheme ("test:///default" -> test driver).
 #[derive(Default)]
 pub struct DriverRegistry {
     drivers: Vec<Arc<dyn Driver>>,
+    /// The secondary network driver hypervisor connections also reach.
+    network: Option<Arc<dyn NetworkDriver>>,
 }
 
 impl DriverRegistry {
@@ -18,6 +20,16 @@ impl DriverRegistry {
     /// Adds a driver; the first one registered also serves clients that send an empty URI.
     pub fn register(&mut self, driver: Arc<dyn Driver>) {
         self.drivers.push(driver);
+    }
+
+    /// Sets the secondary network driver.
+    pub fn set_network_driver(&mut self, driver: Arc<dyn NetworkDriver>) {
+        self.network = Some(driver);
+    }
+
+    /// The secondary network driver, when this daemon runs one.
+    pub fn network_driver(&self) -> Option<Arc<dyn NetworkDriver>> {
+        self.network.clone()
     }
 
     /// The driver whose scheme is the URI's scheme. A transport suffix ("test+unix") is
@@ -39,11 +51,16 @@ impl DriverRegistry {
     /// Whether any driver keeps the daemon from exiting on the idle timeout.
     pub fn inhibits_idle(&self) -> bool {
         self.drivers.iter().any(|d| d.inhibits_idle())
+            || self.network.as_ref().is_some_and(|n| n.inhibits_idle())
     }
 
     /// Asks every driver to re-read its on-disk state (SIGHUP); returns the problems.
     pub fn reload_all(&self) -> Vec<String> {
-        self.drivers.iter().flat_map(|d| d.reload()).collect()
+        let mut problems: Vec<String> = self.drivers.iter().flat_map(|d| d.reload()).collect();
+        if let Some(network) = &self.network {
+            problems.extend(network.reload());
+        }
+        problems
     }
 
     /// The daemon is stopping: running jobs that can roll back do so.

@@ -154,3 +154,67 @@ xdr_struct! {
         pub detail: i32,
     }
 }
+
+xdr_struct! {
+    /// Reply of CONNECT_NUM_OF_NETWORKS and CONNECT_NUM_OF_DEFINED_NETWORKS.
+    pub struct ConnectNumOfNetworksRet {
+        pub num: i32,
+    }
+}
+
+xdr_struct! {
+    /// Arguments of CONNECT_LIST_NETWORKS and CONNECT_LIST_DEFINED_NETWORKS.
+    pub struct ConnectListNetworksArgs {
+        pub maxnames: i32,
+    }
+}
+
+xdr_struct! {
+    pub struct ConnectListNetworksRet {
+        pub names: Vec<String> [NETWORK_LIST_MAX],
+    }
+}
+
+xdr_struct! {
+    pub struct NetworkUpdateArgs {
+        pub net: NonnullNetwork,
+        pub command: u32,
+        pub section: u32,
+        pub parent_index: i32,
+        pub xml: String,
+        pub flags: u32,
+    }
+}
+
+/// `REMOTE_NETWORK_DHCP_LEASES_MAX`.
+pub const NETWORK_DHCP_LEASES_MAX: usize = 65_536;
+
+xdr_struct! {
+    pub struct NetworkGetDhcpLeasesArgs {
+        pub net: NonnullNetwork,
+        pub mac: Option<String>,
+        pub need_results: i32,
+        pub flags: u32,
+    }
+}
+
+xdr_struct! {
+    pub struct NetworkDhcpLease {
+        pub iface: String,
+        pub expirytime: i64,
+        pub type_: i32,
+        pub mac: Option<String>,
+        pub iaid: Option<String>,
+        pub ipaddr: String,
+        pub prefix: u32,
+        pub hostname: Option<String>,
+        pub clientid: Option<String>,
+    }
+}
+
+xdr_struct! {
+    pub struct NetworkGetDhcpLeasesRet {
+        pub leases: Vec<NetworkDhcpLease> [NETWORK_DHCP_LEASES_MAX],
+        pub ret: u32,
+    }
+}

@@ -140,6 +140,14 @@ pub fn open(
         Ok(conn) => {
             session.scheme = driver.scheme();
             session.conn = Some(conn);
+            if driver.scheme() != "test" {
+                if let Some(network) = daemon.drivers.network_driver() {
+                    match network.open(session.read_only) {
+                        Ok(net) => session.network = Some(net),
+                        Err(e) => return reply_err(h, crate::dispatch::reply::from_driver(e)),
+                    }
+                }
+            }
             Action::Reply(empty_reply(h))
         }
         Err(e) => reply_err(h, crate::dispatch::reply::from_driver(e)),
@@ -159,6 +167,9 @@ pub fn close(session: &mut Session, h: &Header) -> Action {
     session.closing = true;
     if let Some(conn) = session.conn.take() {
         conn.close();
+    }
+    if let Some(network) = session.network.take() {
+        network.close();
     }
     Action::Reply(empty_reply(h))
 }

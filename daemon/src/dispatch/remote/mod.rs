@@ -9,6 +9,7 @@ pub use connect::LIB_VERSION;
 mod domain;
 mod events;
 mod lifecycle;
+mod network;
 pub mod qemu_program;
 mod route;
 mod save;
