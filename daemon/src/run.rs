@@ -85,11 +85,19 @@ pub fn build_daemon(
     let mut drivers = DriverRegistry::new();
     let hub = events.clone();
     let sink: drivers::api::EventSink = Arc::new(move |ev| hub.publish("test", &ev));
+    // networks: the secondary network driver of every hypervisor connection and
+    // the primary one of network:///system; built first, the qemu driver plugs
+    // guests' network interfaces into it.
+    let network_events = Arc::new(crate::network_events::NetworkEventHub::default());
+    let network = opts
+        .daemon
+        .serves_scheme("network")
+        .then(|| network_driver(&network_events, &opts.hooks));
     // Registration order is the probe order for clients that send no URI:
     // qemu first, as libvirtd probes it first.
     let mut available: Vec<Arc<dyn drivers::api::Driver>> = Vec::new();
     if opts.daemon.serves_scheme("qemu") {
-        available.push(qemu_driver(&events, &opts.hooks));
+        available.push(qemu_driver(&events, &opts.hooks, network.as_ref()));
     }
     if opts.daemon.serves_scheme("lxc") {
         available.push(lxc_driver(&events, &opts.hooks));
@@ -102,19 +110,16 @@ pub fn build_daemon(
             drivers.register(driver);
         }
     }
+    if let Some(network) = network {
+        drivers.set_network_driver(network);
+        drivers.register(Arc::new(drivers::network::NetworkPrimaryDriver));
+    }
     // SAFETY: geteuid has no preconditions.
     let privileged = unsafe { libc::geteuid() } == 0;
     crate::host_shutdown::warn_if_libvirt_guests_too(
         &drivers,
         &crate::paths::Paths::from_env(privileged),
     );
-    // networks: the secondary network driver of every hypervisor connection and
-    // the primary one of network:///system.
-    let network_events = Arc::new(crate::network_events::NetworkEventHub::default());
-    if opts.daemon.serves_scheme("network") {
-        drivers.set_network_driver(network_driver(&network_events, &opts.hooks));
-        drivers.register(Arc::new(drivers::network::NetworkPrimaryDriver));
-    }
     let daemon = Arc::new(Daemon {
         drivers,
         events,
@@ -132,7 +137,11 @@ pub fn build_daemon(
 
 /// The qemu driver over this daemon's directories; it re-attaches to guests that
 /// outlived a previous daemon before the first client is served.
-fn qemu_driver(events: &Arc<EventHub>, hooks: &hooks::Hooks) -> Arc<dyn drivers::api::Driver> {
+fn qemu_driver(
+    events: &Arc<EventHub>,
+    hooks: &hooks::Hooks,
+    network: Option<&Arc<dyn drivers::api::NetworkDriver>>,
+) -> Arc<dyn drivers::api::Driver> {
     // SAFETY: geteuid has no preconditions.
     let privileged = unsafe { libc::geteuid() } == 0;
     let paths = crate::paths::Paths::from_env(privileged);
@@ -145,6 +154,9 @@ fn qemu_driver(events: &Arc<EventHub>, hooks: &hooks::Hooks) -> Arc<dyn drivers:
     let hub = events.clone();
     let sink: drivers::api::EventSink = Arc::new(move |ev| hub.publish("qemu", &ev));
     let (driver, problems) = drivers::qemu::QemuDriver::new(qemu_paths, sink, Some(hooks.clone()));
+    if let Some(network) = network {
+        driver.set_network_driver(network.clone());
+    }
     for problem in problems {
         warn!("qemu driver: {problem}");
     }

@@ -12,7 +12,6 @@ mod devices;
 mod tests;
 mod vnc;
 
-pub use devices::check_no_network_interfaces;
 pub use vnc::set_vnc_passwords;
 
 use super::conf::QemuConf;

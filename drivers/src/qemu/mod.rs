@@ -28,6 +28,7 @@ mod lifecycle;
 mod live_xml;
 mod managed_save;
 mod monitor_events;
+mod network_ports;
 mod paths;
 mod process;
 pub mod qmp;
@@ -72,6 +73,8 @@ pub(crate) struct Inner {
     conf: RwLock<conf::QemuConf>,
     /// Saves and starts running, for an orderly daemon exit.
     in_flight: in_flight::InFlight,
+    /// The network driver that plugs `<interface type='network'>` NICs.
+    network: OnceLock<Arc<dyn crate::api::NetworkDriver>>,
 }
 
 impl QemuDriver {
@@ -93,11 +96,19 @@ impl QemuDriver {
             hooks,
             conf: RwLock::new(conf),
             in_flight: in_flight::InFlight::default(),
+            network: OnceLock::new(),
         });
         problems.extend(reconnect::load_and_reconnect(&inner));
         problems.extend(auto_shutdown::restore_saved(&inner));
         reconnect::autostart_once(&inner);
         (QemuDriver { inner }, problems)
+    }
+}
+
+impl QemuDriver {
+    /// Gives the driver the network driver for guests' network interfaces.
+    pub fn set_network_driver(&self, network: Arc<dyn crate::api::NetworkDriver>) {
+        let _ = self.inner.network.set(network);
     }
 }
 

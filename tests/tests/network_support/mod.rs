@@ -204,8 +204,9 @@ impl NetHost {
         )
     }
 
-    /// Kills every dnsmasq started for this root (by the pid files and by scanning /proc).
-    fn kill_dnsmasqs(&self) {
+    /// Kills every process started for this root (dnsmasq, guests): their command
+    /// lines name files under it.
+    fn kill_leftovers(&self) {
         let marker = self.root().display().to_string();
         let Ok(entries) = fs::read_dir("/proc") else {
             return;
@@ -222,8 +223,8 @@ impl NetHost {
                 continue;
             };
             let text = String::from_utf8_lossy(&cmdline);
-            if text.contains("dnsmasq") && text.contains(&marker) {
-                // SAFETY: a dnsmasq this test's daemon started (its config is under our root).
+            if text.contains(&marker) {
+                // SAFETY: a process this test's daemon started (its files are under our root).
                 unsafe {
                     libc::kill(pid, libc::SIGKILL);
                 }
@@ -238,7 +239,7 @@ impl Drop for NetHost {
             eprintln!("{}", self.diagnostics());
         }
         self.kill_daemon();
-        self.kill_dnsmasqs();
+        self.kill_leftovers();
         let _ = run_with_deadline(
             Command::new("ip").args(["netns", "del", &self.netns]),
             Duration::from_secs(20),

@@ -1,0 +1,101 @@
+//! A qemu guest on `<interface type='network'>`: its NIC gets a port on the network
+//! (the `port-created` hook sees `<hookData>` with the network and the
+//! `<networkport>`), a `vnetN` tap on the network's bridge, and the port is deleted
+//! when the guest stops. A guest on an inactive network does not start.
+
+mod network_support;
+mod qemu_support;
+
+use network_support::NetHost;
+use qemu_support::{tiny_guest, BOOT_TIMEOUT};
+
+const HOOK: &str = "#!/bin/sh\n\
+    { echo \"ARGS $*\"; cat; echo; } >>\"$(dirname \"$0\")/../../../hook.log\"\n\
+    exit 0\n";
+
+fn guest_xml(host: &NetHost, name: &str) -> String {
+    let (kernel, initrd) = tiny_guest();
+    format!(
+        "<domain type='qemu'><name>{name}</name><memory unit='MiB'>128</memory><vcpu>1</vcpu>\
+         <os><type arch='x86_64'>hvm</type><kernel>{}</kernel><initrd>{}</initrd>\
+         <cmdline>console=ttyS0 quiet</cmdline></os><features><acpi/></features>\
+         <devices><serial type='file'><source path='{}'/></serial>\
+         <interface type='network'><mac address='52:54:00:12:34:56'/>\
+         <source network='default'/><model type='virtio'/></interface></devices></domain>",
+        kernel.display(),
+        initrd.display(),
+        host.root().join(format!("{name}.serial")).display()
+    )
+}
+
+#[test]
+fn guest_nic_gets_a_port_and_a_tap_on_the_network_bridge() {
+    let mut host = NetHost::new();
+    host.write("etc/libvirt/hooks/network", HOOK, 0o755);
+    host.start_daemon();
+    let file = host.write("g1.xml", &guest_xml(&host, "g1"), 0o644);
+    host.virsh_ok(&format!("define {}", file.display()));
+
+    let out = host.virsh("start g1");
+    assert!(!out.success(), "the network is not active");
+    assert!(
+        out.stderr.contains("network 'default' is not active"),
+        "{out}"
+    );
+
+    host.virsh_ok("net-start default");
+    host.virsh_ok("start g1");
+    let serial = host.root().join("g1.serial");
+    assert!(
+        integration_tests::wait_until(BOOT_TIMEOUT, || std::fs::read_to_string(&serial)
+            .is_ok_and(|t| t.contains("TINY-GUEST-BOOTED"))),
+        "the guest booted"
+    );
+    let ports = host.ns_ok(&["ip", "-o", "link", "show", "master", "virbr0"]);
+    assert!(ports.contains("vnet0"), "the tap is on the bridge: {ports}");
+    let iflist = host.virsh_ok("domiflist g1");
+    let row: Vec<&str> = iflist
+        .lines()
+        .find(|l| l.contains("vnet0"))
+        .unwrap_or_else(|| panic!("{iflist}"))
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        row,
+        ["vnet0", "network", "default", "virtio", "52:54:00:12:34:56"],
+        "{iflist}"
+    );
+
+    host.virsh_ok("destroy g1");
+    assert!(!host.link_exists("vnet0"), "the tap is gone");
+    host.virsh_ok("net-destroy default");
+
+    let log = std::fs::read_to_string(host.root().join("hook.log")).expect("hook log");
+    let calls: Vec<&str> = log.lines().filter(|l| l.starts_with("ARGS ")).collect();
+    assert_eq!(
+        calls,
+        [
+            "ARGS default start begin -",
+            "ARGS default started begin -",
+            "ARGS default port-created begin -",
+            "ARGS default port-deleted begin -",
+            "ARGS default stopped end -",
+        ],
+        "{log}"
+    );
+    let created = log
+        .split("ARGS default port-created")
+        .nth(1)
+        .expect("port input");
+    assert!(created.contains("<hookData>\n  <network>"), "{created}");
+    assert!(created.contains("  <networkport>\n    <uuid>"), "{created}");
+    assert!(created.contains("      <name>g1</name>"), "{created}");
+    assert!(
+        created.contains("<mac address='52:54:00:12:34:56'/>"),
+        "{created}"
+    );
+    assert!(
+        created.contains("<plug type='network' bridge='virbr0'/>"),
+        "{created}"
+    );
+}
