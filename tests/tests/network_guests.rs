@@ -1,7 +1,8 @@
 //! A qemu guest on `<interface type='network'>`: its NIC gets a port on the network
 //! (the `port-created` hook sees `<hookData>` with the network and the
-//! `<networkport>`), a `vnetN` tap on the network's bridge, and the port is deleted
-//! when the guest stops. A guest on an inactive network does not start.
+//! `<networkport>`), a `vnetN` tap on the network's bridge, a DHCP lease from the
+//! network's dnsmasq (busybox udhcpc in the guest, which then pings the bridge), and the
+//! port is deleted when the guest stops. A guest on an inactive network does not start.
 
 mod network_support;
 mod qemu_support;
@@ -65,6 +66,28 @@ fn guest_nic_gets_a_port_and_a_tap_on_the_network_bridge() {
         ["vnet0", "network", "default", "virtio", "52:54:00:12:34:56"],
         "{iflist}"
     );
+
+    // The guest's busybox udhcpc gets a lease from the network's dnsmasq and pings
+    // the bridge address it was given as router.
+    let mut console = String::new();
+    let leased = integration_tests::wait_until(BOOT_TIMEOUT, || {
+        console = std::fs::read_to_string(&serial).unwrap_or_default();
+        console.contains("TINY-GUEST-PING-OK 192.168.122.1")
+    });
+    assert!(leased, "no DHCP lease and ping in the guest:\n{console}");
+    let ip = console
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("TINY-GUEST-DHCP "))
+        .expect("leased address")
+        .to_string();
+    assert!(ip.starts_with("192.168.122."), "{ip}");
+    let leases = host.virsh_ok("net-dhcp-leases default");
+    assert!(
+        leases.contains("52:54:00:12:34:56") && leases.contains(&format!("{ip}/24")),
+        "{leases}"
+    );
+    let by_mac = host.virsh_ok("net-dhcp-leases default --mac 52:54:00:12:34:57");
+    assert!(!by_mac.contains("192.168.122."), "{by_mac}");
 
     host.virsh_ok("destroy g1");
     assert!(!host.link_exists("vnet0"), "the tap is gone");
