@@ -2,7 +2,7 @@
 //! (the `port-created` hook sees `<hookData>` with the network and the
 //! `<networkport>`), a `vnetN` tap on the network's bridge, a DHCP lease from the
 //! network's dnsmasq (busybox udhcpc in the guest, which then pings the bridge), and the
-//! port is deleted when the guest stops. A guest on an inactive network does not start.
+//! port is deleted when the guest stops; a restarted daemon runs `port-created` again. A guest on an inactive network does not start.
 
 mod network_support;
 mod qemu_support;
@@ -89,6 +89,12 @@ fn guest_nic_gets_a_port_and_a_tap_on_the_network_bridge() {
     let by_mac = host.virsh_ok("net-dhcp-leases default --mac 52:54:00:12:34:57");
     assert!(!by_mac.contains("192.168.122."), "{by_mac}");
 
+    // A new daemon re-attaches the network and tells the hook of the port again.
+    host.kill_daemon();
+    host.start_daemon();
+    assert!(host.virsh_ok("list").contains("g1"));
+    assert!(host.virsh_ok("net-list").contains("default   active"));
+
     host.virsh_ok("destroy g1");
     assert!(!host.link_exists("vnet0"), "the tap is gone");
     host.virsh_ok("net-destroy default");
@@ -100,6 +106,7 @@ fn guest_nic_gets_a_port_and_a_tap_on_the_network_bridge() {
         [
             "ARGS default start begin -",
             "ARGS default started begin -",
+            "ARGS default port-created begin -",
             "ARGS default port-created begin -",
             "ARGS default port-deleted begin -",
             "ARGS default stopped end -",

@@ -279,8 +279,13 @@ impl Networks {
             obj.new_def = Some(persistent_def).filter(|_| obj.persistent);
             obj.def = def.clone();
             obj.active = true;
-            obj.ports = ports;
+            obj.ports = ports.clone();
+            let ports_again = ports;
             drop(inner);
+            // As libvirt does, the hook hears of every port again.
+            for port in &ports_again {
+                let _ = super::network_hooks::run(self, &def, "port-created", "begin", Some(port));
+            }
             let files = dnsmasq::files(&self.paths, def.name());
             if dnsmasq::needed(&def) && dnsmasq::running_pid(&files).is_none() {
                 if let Err(e) = dnsmasq::write_files(&def, &files)
