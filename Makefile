@@ -59,7 +59,7 @@ endif
 GUESTS_BIN ?= $(dir $(BIN))libvirt-guests
 LXC_BIN ?= $(dir $(BIN))libvirt_lxc
 
-MODULAR_DAEMONS := virtqemud virtlxcd
+MODULAR_DAEMONS := virtqemud virtlxcd virtnetworkd
 UNIT_BUILD := $(TARGET_DIR)/systemd-units
 
 MONOLITHIC_UNITS := libvirtd.service libvirtd.socket libvirtd-ro.socket \

@@ -44,6 +44,8 @@ pub enum DaemonName {
     Virtqemud,
     /// Only the `lxc` driver, on UNIX sockets.
     Virtlxcd,
+    /// Only the network driver (`network:///system`), on UNIX sockets.
+    Virtnetworkd,
 }
 
 impl DaemonName {
@@ -57,6 +59,7 @@ impl DaemonName {
         match base.as_str() {
             "virtqemud" => DaemonName::Virtqemud,
             "virtlxcd" => DaemonName::Virtlxcd,
+            "virtnetworkd" => DaemonName::Virtnetworkd,
             _ => DaemonName::Libvirtd,
         }
     }
@@ -66,6 +69,7 @@ impl DaemonName {
             DaemonName::Libvirtd => "libvirtd",
             DaemonName::Virtqemud => "virtqemud",
             DaemonName::Virtlxcd => "virtlxcd",
+            DaemonName::Virtnetworkd => "virtnetworkd",
         }
     }
 
@@ -89,6 +93,7 @@ impl DaemonName {
             DaemonName::Libvirtd => true,
             DaemonName::Virtqemud => scheme == "qemu",
             DaemonName::Virtlxcd => scheme == "lxc",
+            DaemonName::Virtnetworkd => scheme == "network",
         }
     }
 }

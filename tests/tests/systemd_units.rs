@@ -17,7 +17,7 @@ use integration_tests::tools::{require_tool, run_with_deadline, CmdOutput};
 
 const MAKE_TIMEOUT: Duration = Duration::from_secs(120);
 
-const UNITS: [&str; 16] = [
+const UNITS: [&str; 20] = [
     "libvirtd.service",
     "libvirtd.socket",
     "libvirtd-ro.socket",
@@ -34,6 +34,10 @@ const UNITS: [&str; 16] = [
     "virtlxcd.socket",
     "virtlxcd-ro.socket",
     "virtlxcd-admin.socket",
+    "virtnetworkd.service",
+    "virtnetworkd.socket",
+    "virtnetworkd-ro.socket",
+    "virtnetworkd-admin.socket",
 ];
 
 fn workspace() -> PathBuf {
@@ -112,7 +116,7 @@ fn make_install_with_destdir_installs_everything_at_its_documented_path() {
         built.len(),
         "usr/sbin/libvirtd is not the built daemon"
     );
-    for daemon in ["virtqemud", "virtlxcd"] {
+    for daemon in ["virtqemud", "virtlxcd", "virtnetworkd"] {
         let link = std::fs::read_link(sbin.join(daemon))
             .unwrap_or_else(|e| panic!("usr/sbin/{daemon} is not a link: {e}"));
         assert_eq!(link, Path::new("libvirtd"));
@@ -142,6 +146,7 @@ fn make_install_with_destdir_installs_everything_at_its_documented_path() {
         "man8/libvirtd.8",
         "man8/virtqemud.8",
         "man8/virtlxcd.8",
+        "man8/virtnetworkd.8",
         "man5/libvirtd.conf.5",
     ] {
         assert!(
@@ -156,6 +161,7 @@ fn make_install_with_destdir_installs_everything_at_its_documented_path() {
         "etc/libvirt/libvirtd.conf",
         "etc/libvirt/virtqemud.conf",
         "etc/libvirt/virtlxcd.conf",
+        "etc/libvirt/virtnetworkd.conf",
     ] {
         let text = std::fs::read_to_string(dest.join(conf))
             .unwrap_or_else(|e| panic!("{conf} not installed: {e}"));
