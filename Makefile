@@ -28,8 +28,8 @@
 #                             $(LIBEXECDIR)/libvirt_lxc, where the daemon in
 #                             $(SBINDIR) looks for it (../lib/libvirt/)
 #
-# One binary serves as libvirtd and as the per-driver daemons: virtqemud and
-# virtlxcd are symbolic links to it, the program name picks the daemon.
+# One binary serves as libvirtd and as the per-driver daemons: virtqemud,
+# virtlxcd and virtnetworkd are symbolic links to it, the program name picks the daemon.
 # Unit files are templates (systemd/*.in) with @SBINDIR@, @SYSCONFDIR@,
 # @RUNSTATEDIR@ and @GUESTS_EXEC@ replaced at build time; the per-driver
 # daemons' units come from the modular*.in templates with @DAEMON@ and

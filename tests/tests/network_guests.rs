@@ -88,6 +88,18 @@ fn guest_nic_gets_a_port_and_a_tap_on_the_network_bridge() {
     );
     let by_mac = host.virsh_ok("net-dhcp-leases default --mac 52:54:00:12:34:57");
     assert!(!by_mac.contains("192.168.122."), "{by_mac}");
+    let addrs = host.virsh_ok("domifaddr g1 --source lease");
+    let row: Vec<&str> = addrs
+        .lines()
+        .find(|l| l.contains("vnet0"))
+        .unwrap_or_else(|| panic!("{addrs}"))
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        row,
+        ["vnet0", "52:54:00:12:34:56", "ipv4", &format!("{ip}/24")],
+        "{addrs}"
+    );
 
     // A new daemon re-attaches the network and tells the hook of the port again.
     host.kill_daemon();

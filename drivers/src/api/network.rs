@@ -36,6 +36,15 @@ pub struct DhcpLease {
     pub clientid: Option<String>,
 }
 
+/// One guest NIC and its addresses (`virDomainInterface`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InterfaceAddresses {
+    pub name: String,
+    pub hwaddr: Option<String>,
+    /// `(VIR_IP_ADDR_TYPE_*, address, prefix)`.
+    pub addrs: Vec<(i32, String, u32)>,
+}
+
 /// `VIR_NETWORK_EVENT_*` lifecycle events.
 pub mod network_event {
     pub const DEFINED: i32 = 0;
@@ -172,4 +181,8 @@ pub trait NetworkDriver: Send + Sync {
     }
     /// The guest NIC with `mac` on `network` went away.
     fn port_delete(&self, _network: &str, _mac: &str) {}
+    /// Current DHCP leases of `network` (for `domifaddr --source lease`).
+    fn leases(&self, _network: &str) -> Vec<DhcpLease> {
+        Vec::new()
+    }
 }

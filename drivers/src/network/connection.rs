@@ -222,31 +222,48 @@ impl NetworkConnection for NetConn {
                 "networkGetDHCPLeases",
             ));
         }
-        let (def, _) = self.with(h, |n| (n.def.clone(), n.active))?;
-        let files = dnsmasq::files(self.driver.paths(), def.name());
-        let nets: Vec<_> = def
-            .ips()
-            .unwrap_or_default()
-            .into_iter()
-            .map(|i| i.net)
-            .collect();
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0);
-        let leases = dnsmasq::leases(&files, def.bridge_name().unwrap_or(""), |ip| {
-            nets.iter()
-                .find(|n| n.contains(ip))
-                .map(|n| n.prefix as u32)
-                .unwrap_or(0)
-        });
-        Ok(leases
-            .into_iter()
-            .filter(|l| l.expiry_time == 0 || l.expiry_time > now)
-            .filter(|l| match mac {
-                Some(m) => l.mac.as_deref().is_some_and(|x| x.eq_ignore_ascii_case(m)),
-                None => true,
-            })
-            .collect())
+        dhcp_leases(&self.driver, h, mac)
     }
+}
+
+/// Leases of a network from dnsmasq's lease file, unexpired, optionally of one MAC.
+pub(super) fn dhcp_leases(
+    driver: &Networks,
+    h: &NetworkHandle,
+    mac: Option<&str>,
+) -> DriverResult<Vec<DhcpLease>> {
+    let def = {
+        let inner = driver.lock();
+        inner
+            .nets
+            .iter()
+            .find(|n| n.def.uuid() == h.uuid)
+            .map(|n| n.def.clone())
+            .ok_or_else(|| no_network_uuid(&h.uuid, &h.name))?
+    };
+    let files = dnsmasq::files(driver.paths(), def.name());
+    let nets: Vec<_> = def
+        .ips()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|i| i.net)
+        .collect();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let leases = dnsmasq::leases(&files, def.bridge_name().unwrap_or(""), |ip| {
+        nets.iter()
+            .find(|n| n.contains(ip))
+            .map(|n| n.prefix as u32)
+            .unwrap_or(0)
+    });
+    Ok(leases
+        .into_iter()
+        .filter(|l| l.expiry_time == 0 || l.expiry_time > now)
+        .filter(|l| match mac {
+            Some(m) => l.mac.as_deref().is_some_and(|x| x.eq_ignore_ascii_case(m)),
+            None => true,
+        })
+        .collect())
 }

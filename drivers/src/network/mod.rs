@@ -237,6 +237,17 @@ impl NetworkDriver for Networks {
     fn port_delete(&self, network: &str, mac: &str) {
         ports::delete(self, network, mac)
     }
+
+    fn leases(&self, network: &str) -> Vec<crate::api::DhcpLease> {
+        let handle = {
+            let inner = self.lock();
+            match inner.nets.iter().find(|n| n.def.name() == network) {
+                Some(n) => n.handle(),
+                None => return Vec::new(),
+            }
+        };
+        connection::dhcp_leases(self, &handle, None).unwrap_or_default()
+    }
 }
 
 /// The driver as the registry holds it: opening a connection needs the `Arc`.
@@ -263,6 +274,9 @@ impl NetworkDriver for NetworkDriverHandle {
     }
     fn port_delete(&self, network: &str, mac: &str) {
         self.0.port_delete(network, mac)
+    }
+    fn leases(&self, network: &str) -> Vec<crate::api::DhcpLease> {
+        self.0.leases(network)
     }
 }
 

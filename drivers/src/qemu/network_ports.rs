@@ -78,3 +78,54 @@ pub fn unplug(network: Option<&Arc<dyn NetworkDriver>>, def: &DomainDef) {
         driver.port_delete(&net, &mac);
     }
 }
+
+/// `domifaddr --source lease`: the network NICs of a running guest with the leases
+/// their network's dnsmasq gave their MAC (NICs without a lease are left out, as
+/// libvirt does).
+pub fn lease_addresses(
+    network: Option<&Arc<dyn NetworkDriver>>,
+    def: &DomainDef,
+) -> Vec<crate::api::InterfaceAddresses> {
+    let Some(driver) = network else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for nic in def
+        .devices
+        .iter()
+        .filter(|d| d.name == "interface" && d.attr("type") == Some("network"))
+    {
+        let net = nic
+            .child("source")
+            .and_then(|s| s.attr("network"))
+            .unwrap_or("");
+        let mac = nic
+            .child("mac")
+            .and_then(|m| m.attr("address"))
+            .unwrap_or("");
+        let addrs: Vec<(i32, String, u32)> = driver
+            .leases(net)
+            .into_iter()
+            .filter(|l| {
+                l.mac
+                    .as_deref()
+                    .is_some_and(|m| m.eq_ignore_ascii_case(mac))
+            })
+            .map(|l| (l.addr_type, l.ipaddr, l.prefix))
+            .collect();
+        if addrs.is_empty() {
+            continue;
+        }
+        let name = nic
+            .child("target")
+            .and_then(|t| t.attr("dev"))
+            .unwrap_or("")
+            .to_string();
+        out.push(crate::api::InterfaceAddresses {
+            name,
+            hwaddr: Some(mac.to_string()),
+            addrs,
+        });
+    }
+    out
+}

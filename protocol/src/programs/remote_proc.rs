@@ -359,7 +359,7 @@ procedure_table! {
     350 DOMAIN_DEFINE_XML_FLAGS "virDomainDefineXMLFlags" Domain High None deny serve DomainDefineXmlFlags(DomainDefineXmlFlagsArgs => DomainDefineXmlFlagsRet);
     351 DOMAIN_GET_IOTHREAD_INFO "virDomainGetIOThreadInfo" Domain Low None allow untyped;
     352 DOMAIN_PIN_IOTHREAD "virDomainPinIOThread" Domain Low None deny untyped;
-    353 DOMAIN_INTERFACE_ADDRESSES "virDomainInterfaceAddresses" Domain Low None deny_if(source == 1, plain) untyped;
+    353 DOMAIN_INTERFACE_ADDRESSES "virDomainInterfaceAddresses" Domain Low None deny_if(source == 1, plain) serve DomainInterfaceAddresses(DomainInterfaceAddressesArgs => DomainInterfaceAddressesRet);
     354 DOMAIN_EVENT_CALLBACK_DEVICE_ADDED "virDomainEventCallbackDeviceAdded" Domain Low None allow event(DomainEventCallbackDeviceMsg);
     355 DOMAIN_ADD_IOTHREAD "virDomainAddIOThread" Domain Low None deny untyped;
     356 DOMAIN_DEL_IOTHREAD "virDomainDelIOThread" Domain Low None deny untyped;

@@ -218,3 +218,38 @@ xdr_struct! {
         pub ret: u32,
     }
 }
+
+/// `REMOTE_DOMAIN_INTERFACE_MAX` and `REMOTE_DOMAIN_IP_ADDR_MAX`.
+pub const DOMAIN_INTERFACE_MAX: usize = 2_048;
+pub const DOMAIN_IP_ADDR_MAX: usize = 2_048;
+
+xdr_struct! {
+    /// DOMAIN_INTERFACE_ADDRESSES (here because its lease source asks the network driver).
+    pub struct DomainInterfaceAddressesArgs {
+        pub dom: super::NonnullDomain,
+        pub source: u32,
+        pub flags: u32,
+    }
+}
+
+xdr_struct! {
+    pub struct DomainIpAddr {
+        pub type_: i32,
+        pub addr: String,
+        pub prefix: u32,
+    }
+}
+
+xdr_struct! {
+    pub struct DomainInterface {
+        pub name: String,
+        pub hwaddr: Option<String>,
+        pub addrs: Vec<DomainIpAddr> [DOMAIN_IP_ADDR_MAX],
+    }
+}
+
+xdr_struct! {
+    pub struct DomainInterfaceAddressesRet {
+        pub ifaces: Vec<DomainInterface> [DOMAIN_INTERFACE_MAX],
+    }
+}

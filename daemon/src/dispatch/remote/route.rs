@@ -159,6 +159,7 @@ pub fn route(
         Call::ConnectNetworkEventDeregisterAny(a) => {
             network::event_deregister(daemon, session, h, a)
         }
+        Call::DomainInterfaceAddresses(a) => network::domain_interface_addresses(&conn, h, a),
         Call::Unserved(u) => reply_err(h, not_supported(u.info)),
     }
 }
