@@ -54,6 +54,14 @@ fn guest_nic_gets_a_port_and_a_tap_on_the_network_bridge() {
     );
     let ports = host.ns_ok(&["ip", "-o", "link", "show", "master", "virbr0"]);
     assert!(ports.contains("vnet0"), "the tap is on the bridge: {ports}");
+    let ports = host.virsh_ok("net-port-list default");
+    let port = ports
+        .lines()
+        .map(str::trim)
+        .find(|l| l.len() == 36)
+        .unwrap_or_else(|| panic!("the guest's port: {ports}"));
+    let port_xml = host.virsh_ok(&format!("net-port-dumpxml default {port}"));
+    assert!(port_xml.contains("<name>g1</name>"), "{port_xml}");
     let iflist = host.virsh_ok("domiflist g1");
     let row: Vec<&str> = iflist
         .lines()

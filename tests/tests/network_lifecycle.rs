@@ -207,3 +207,44 @@ fn define_undefine_autostart_update_and_events() {
         "{out}"
     );
 }
+
+#[test]
+fn network_ports_through_the_port_calls() {
+    let host = NetHost::start();
+    let xml = "<networkport><owner><name>ext</name>\
+               <uuid>c7a5fdbd-cdaf-9455-926a-d65c16db1809</uuid></owner>\
+               <mac address='52:54:00:aa:bb:cc'/></networkport>";
+    let file = host.write("port.xml", xml, 0o644);
+    let out = host.virsh(&format!("net-port-create default {}", file.display()));
+    assert!(!out.success());
+    assert!(
+        out.stderr.contains("network 'default' is not active"),
+        "{out}"
+    );
+    host.virsh_ok("net-start default");
+    let created = host.virsh_ok(&format!("net-port-create default {}", file.display()));
+    let uuid = created
+        .split_whitespace()
+        .find(|w| w.len() == 36 && w.matches('-').count() == 4)
+        .unwrap_or_else(|| panic!("{created}"))
+        .to_string();
+    let list = host.virsh_ok("net-port-list default");
+    assert!(list.contains(&uuid), "{list}");
+    let dump = host.virsh_ok(&format!("net-port-dumpxml default {uuid}"));
+    assert!(dump.contains("<name>ext</name>"), "{dump}");
+    assert!(
+        dump.contains("<mac address='52:54:00:aa:bb:cc'/>"),
+        "{dump}"
+    );
+    assert!(
+        dump.contains("<plug type='network' bridge='virbr0'/>"),
+        "{dump}"
+    );
+    host.virsh_ok(&format!("net-port-delete default {uuid}"));
+    assert!(!host.virsh_ok("net-port-list default").contains(&uuid));
+    // virsh hides the lookup's error (and exits 0); the port is gone all the same.
+    let out = host.virsh(&format!("net-port-dumpxml default {uuid}"));
+    assert!(!out.stdout.contains("<networkport>"), "{out}");
+    assert!(out.stderr.contains("failed to get network port"), "{out}");
+    host.virsh_ok("net-destroy default");
+}

@@ -153,6 +153,38 @@ pub trait NetworkConnection: Send + Sync {
     ) -> DriverResult<Vec<DhcpLease>> {
         Err(DriverError::no_support("virNetworkGetDHCPLeases"))
     }
+    fn network_list_all_ports(
+        &self,
+        _net: &NetworkHandle,
+        _flags: u32,
+    ) -> DriverResult<Vec<NetworkPortHandle>> {
+        Err(DriverError::no_support("virNetworkListAllPorts"))
+    }
+    fn network_port_lookup_by_uuid(
+        &self,
+        _net: &NetworkHandle,
+        _uuid: &Uuid,
+    ) -> DriverResult<NetworkPortHandle> {
+        Err(DriverError::no_support("virNetworkPortLookupByUUID"))
+    }
+    fn network_port_create_xml(
+        &self,
+        _net: &NetworkHandle,
+        _xml: &str,
+        _flags: u32,
+    ) -> DriverResult<NetworkPortHandle> {
+        Err(DriverError::no_support("virNetworkPortCreateXML"))
+    }
+    fn network_port_get_xml_desc(
+        &self,
+        _port: &NetworkPortHandle,
+        _flags: u32,
+    ) -> DriverResult<String> {
+        Err(DriverError::no_support("virNetworkPortGetXMLDesc"))
+    }
+    fn network_port_delete(&self, _port: &NetworkPortHandle, _flags: u32) -> DriverResult<()> {
+        Err(DriverError::no_support("virNetworkPortDelete"))
+    }
     /// The client closed its connection.
     fn close(&self) {}
 }

@@ -209,6 +209,75 @@ impl NetworkConnection for NetConn {
             .update(h, command, section, parent_index, xml, flags)
     }
 
+    fn network_list_all_ports(
+        &self,
+        h: &NetworkHandle,
+        flags: u32,
+    ) -> DriverResult<Vec<crate::api::NetworkPortHandle>> {
+        if flags != 0 {
+            return Err(DriverError::unsupported_flags(
+                domains::NETWORK,
+                flags,
+                "networkListAllPorts",
+            ));
+        }
+        super::ports::list(&self.driver, h)
+    }
+
+    fn network_port_lookup_by_uuid(
+        &self,
+        h: &NetworkHandle,
+        uuid: &Uuid,
+    ) -> DriverResult<crate::api::NetworkPortHandle> {
+        super::ports::lookup(&self.driver, h, uuid)
+    }
+
+    fn network_port_create_xml(
+        &self,
+        h: &NetworkHandle,
+        xml: &str,
+        flags: u32,
+    ) -> DriverResult<crate::api::NetworkPortHandle> {
+        if flags & !VALIDATE != 0 {
+            return Err(DriverError::unsupported_flags(
+                domains::NETWORK,
+                flags,
+                "networkPortCreateXML",
+            ));
+        }
+        super::ports::create_xml(&self.driver, h, xml)
+    }
+
+    fn network_port_get_xml_desc(
+        &self,
+        port: &crate::api::NetworkPortHandle,
+        flags: u32,
+    ) -> DriverResult<String> {
+        if flags != 0 {
+            return Err(DriverError::unsupported_flags(
+                domains::NETWORK,
+                flags,
+                "networkPortGetXMLDesc",
+            ));
+        }
+        super::ports::xml_desc(&self.driver, port)
+    }
+
+    fn network_port_delete(
+        &self,
+        port: &crate::api::NetworkPortHandle,
+        flags: u32,
+    ) -> DriverResult<()> {
+        if flags != 0 {
+            return Err(DriverError::unsupported_flags(
+                domains::NETWORK,
+                flags,
+                "networkPortDelete",
+            ));
+        }
+        super::ports::delete_by_uuid(&self.driver, port)
+    }
+
     fn network_dhcp_leases(
         &self,
         h: &NetworkHandle,

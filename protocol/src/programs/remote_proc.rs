@@ -410,13 +410,13 @@ procedure_table! {
     401 CONNECT_LIST_ALL_NWFILTER_BINDINGS "virConnectListAllNWFilterBindings" Nwfilter High None allow untyped;
     402 DOMAIN_SET_IOTHREAD_PARAMS "virDomainSetIOThreadParams" Domain Low None deny untyped;
     403 CONNECT_GET_STORAGE_POOL_CAPABILITIES "virConnectGetStoragePoolCapabilities" Storage Low None allow untyped;
-    404 NETWORK_LIST_ALL_PORTS "virNetworkListAllPorts" Network High None allow untyped;
-    405 NETWORK_PORT_LOOKUP_BY_UUID "virNetworkPortLookupByUUID" Network High None allow untyped;
-    406 NETWORK_PORT_CREATE_XML "virNetworkPortCreateXML" Network Low None deny untyped;
+    404 NETWORK_LIST_ALL_PORTS "virNetworkListAllPorts" Network High None allow serve NetworkListAllPorts(NetworkListAllPortsArgs => NetworkListAllPortsRet);
+    405 NETWORK_PORT_LOOKUP_BY_UUID "virNetworkPortLookupByUUID" Network High None allow serve NetworkPortLookupByUuid(NetworkPortLookupByUuidArgs => NetworkPortRet);
+    406 NETWORK_PORT_CREATE_XML "virNetworkPortCreateXML" Network Low None deny serve NetworkPortCreateXml(NetworkPortCreateXmlArgs => NetworkPortRet);
     407 NETWORK_PORT_GET_PARAMETERS "virNetworkPortGetParameters" Network Low None allow untyped;
     408 NETWORK_PORT_SET_PARAMETERS "virNetworkPortSetParameters" Network Low None deny untyped;
-    409 NETWORK_PORT_GET_XML_DESC "virNetworkPortGetXMLDesc" Network Low None allow untyped;
-    410 NETWORK_PORT_DELETE "virNetworkPortDelete" Network Low None deny untyped;
+    409 NETWORK_PORT_GET_XML_DESC "virNetworkPortGetXMLDesc" Network Low None allow serve NetworkPortGetXmlDesc(NetworkPortFlagsArgs => NetworkPortGetXmlDescRet);
+    410 NETWORK_PORT_DELETE "virNetworkPortDelete" Network Low None deny serve NetworkPortDelete(NetworkPortFlagsArgs => ());
     411 DOMAIN_CHECKPOINT_CREATE_XML "virDomainCheckpointCreateXML" Checkpoint Low None deny untyped;
     412 DOMAIN_CHECKPOINT_GET_XML_DESC "virDomainCheckpointGetXMLDesc" Checkpoint Low None deny_if(flags & 0x1, secure) untyped;
     413 DOMAIN_LIST_ALL_CHECKPOINTS "virDomainListAllCheckpoints" Checkpoint High None allow untyped;

@@ -253,3 +253,65 @@ xdr_struct! {
         pub ifaces: Vec<DomainInterface> [DOMAIN_INTERFACE_MAX],
     }
 }
+
+/// `REMOTE_NETWORK_PORT_LIST_MAX`.
+pub const NETWORK_PORT_LIST_MAX: usize = 16_384;
+
+xdr_struct! {
+    /// `remote_nonnull_network_port`.
+    pub struct NonnullNetworkPort {
+        pub net: NonnullNetwork,
+        pub uuid: [u8; 16],
+    }
+}
+
+xdr_struct! {
+    pub struct NetworkListAllPortsArgs {
+        pub network: NonnullNetwork,
+        pub need_results: i32,
+        pub flags: u32,
+    }
+}
+
+xdr_struct! {
+    pub struct NetworkListAllPortsRet {
+        pub ports: Vec<NonnullNetworkPort> [NETWORK_PORT_LIST_MAX],
+        pub ret: u32,
+    }
+}
+
+xdr_struct! {
+    pub struct NetworkPortLookupByUuidArgs {
+        pub network: NonnullNetwork,
+        pub uuid: [u8; 16],
+    }
+}
+
+xdr_struct! {
+    /// Reply of PORT_LOOKUP_BY_UUID and PORT_CREATE_XML.
+    pub struct NetworkPortRet {
+        pub port: NonnullNetworkPort,
+    }
+}
+
+xdr_struct! {
+    pub struct NetworkPortCreateXmlArgs {
+        pub network: NonnullNetwork,
+        pub xml: String,
+        pub flags: u32,
+    }
+}
+
+xdr_struct! {
+    /// Arguments of PORT_GET_XML_DESC and PORT_DELETE.
+    pub struct NetworkPortFlagsArgs {
+        pub port: NonnullNetworkPort,
+        pub flags: u32,
+    }
+}
+
+xdr_struct! {
+    pub struct NetworkPortGetXmlDescRet {
+        pub xml: String,
+    }
+}

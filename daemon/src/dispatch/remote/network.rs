@@ -319,3 +319,60 @@ pub fn domain_interface_addresses(
         })
     })
 }
+
+fn port_handle(p: &NonnullNetworkPort) -> drivers::api::NetworkPortHandle {
+    drivers::api::NetworkPortHandle {
+        network: handle(&p.net),
+        uuid: p.uuid,
+    }
+}
+
+fn wire_port(p: drivers::api::NetworkPortHandle) -> NonnullNetworkPort {
+    NonnullNetworkPort {
+        net: wire(p.network),
+        uuid: p.uuid,
+    }
+}
+
+pub fn list_ports(s: &Session, h: &Header, a: NetworkListAllPortsArgs) -> Action {
+    quick(s, h, |n| {
+        let list = drv(n.network_list_all_ports(&handle(&a.network), a.flags))?;
+        let ret = list.len() as u32;
+        let ports = if a.need_results != 0 {
+            list.into_iter()
+                .take(NETWORK_PORT_LIST_MAX)
+                .map(wire_port)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Ok(NetworkListAllPortsRet { ports, ret })
+    })
+}
+
+pub fn port_lookup(s: &Session, h: &Header, a: NetworkPortLookupByUuidArgs) -> Action {
+    quick(s, h, |n| {
+        drv(n.network_port_lookup_by_uuid(&handle(&a.network), &a.uuid))
+            .map(|p| NetworkPortRet { port: wire_port(p) })
+    })
+}
+
+pub fn port_create(s: &Session, h: &Header, a: NetworkPortCreateXmlArgs) -> Action {
+    slow(s, h, move |n| {
+        drv(n.network_port_create_xml(&handle(&a.network), &a.xml, a.flags))
+            .map(|p| NetworkPortRet { port: wire_port(p) })
+    })
+}
+
+pub fn port_xml(s: &Session, h: &Header, a: NetworkPortFlagsArgs) -> Action {
+    quick(s, h, |n| {
+        drv(n.network_port_get_xml_desc(&port_handle(&a.port), a.flags))
+            .map(|xml| NetworkPortGetXmlDescRet { xml })
+    })
+}
+
+pub fn port_delete(s: &Session, h: &Header, a: NetworkPortFlagsArgs) -> Action {
+    slow(s, h, move |n| {
+        drv(n.network_port_delete(&port_handle(&a.port), a.flags))
+    })
+}

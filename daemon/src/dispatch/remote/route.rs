@@ -159,6 +159,11 @@ pub fn route(
         Call::ConnectNetworkEventDeregisterAny(a) => {
             network::event_deregister(daemon, session, h, a)
         }
+        Call::NetworkListAllPorts(a) => network::list_ports(session, h, a),
+        Call::NetworkPortLookupByUuid(a) => network::port_lookup(session, h, a),
+        Call::NetworkPortCreateXml(a) => network::port_create(session, h, a),
+        Call::NetworkPortGetXmlDesc(a) => network::port_xml(session, h, a),
+        Call::NetworkPortDelete(a) => network::port_delete(session, h, a),
         Call::DomainInterfaceAddresses(a) => network::domain_interface_addresses(&conn, h, a),
         Call::Unserved(u) => reply_err(h, not_supported(u.info)),
     }
