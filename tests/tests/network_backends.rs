@@ -37,6 +37,26 @@ fn nftables_backend_holds_the_rules_and_destroy_removes_them() {
 }
 
 #[test]
+fn sighup_reads_definitions_written_to_disk() {
+    let host = NetHost::start();
+    // A first answered call proves the driver finished loading its definitions.
+    assert!(host.virsh_ok("net-list --all --name").contains("default"));
+    host.write(
+        "etc/libvirt/qemu/networks/extra.xml",
+        "<network><name>extra</name><bridge name='lvbr-extra'/></network>\n",
+        0o600,
+    );
+    assert!(!host.virsh_ok("net-list --all --name").contains("extra"));
+    host.signal(libc::SIGHUP);
+    let seen = integration_tests::wait_until(std::time::Duration::from_secs(20), || {
+        host.virsh_ok("net-list --all --name").contains("extra")
+    });
+    assert!(seen, "SIGHUP did not load the new definition");
+    let xml = host.virsh_ok("net-dumpxml extra");
+    assert!(xml.contains("<uuid>"), "completed with a UUID: {xml}");
+}
+
+#[test]
 fn killed_daemon_finds_the_network_running_with_the_same_dnsmasq() {
     let mut host = NetHost::start();
     host.virsh_ok("net-start default");

@@ -114,6 +114,15 @@ impl NetHost {
         }
     }
 
+    /// Sends `signal` to the daemon.
+    pub fn signal(&self, signal: i32) {
+        let child = self.daemon.as_ref().expect("daemon running");
+        // SAFETY: signalling the daemon we started.
+        unsafe {
+            libc::kill(child.id() as i32, signal);
+        }
+    }
+
     pub fn uri(&self) -> String {
         format!(
             "qemu+unix:///system?socket={}",
