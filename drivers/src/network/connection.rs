@@ -15,10 +15,10 @@ const XML_INACTIVE: u32 = 1;
 /// `VIR_NETWORK_CREATE_VALIDATE` / `VIR_NETWORK_DEFINE_VALIDATE`.
 const VALIDATE: u32 = 1;
 
+/// Read-only refusals are the daemon's (from the procedure table), so the
+/// connection needs nothing but the driver.
 pub struct NetConn {
     pub driver: Arc<Networks>,
-    #[allow(dead_code)]
-    pub read_only: bool,
 }
 
 fn keep(n: &NetObj, flags: u32) -> bool {

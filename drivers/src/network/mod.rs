@@ -209,14 +209,9 @@ fn read_backend(path: &Path, problems: &mut Vec<String>) -> FirewallBackend {
     }
 }
 
-impl NetworkDriver for Networks {
-    fn open(&self, _read_only: bool) -> DriverResult<Arc<dyn NetworkConnection>> {
-        Err(crate::api::DriverError::internal(
-            "open the network driver through Networks::connect",
-        ))
-    }
-
-    fn reload(&self) -> Vec<String> {
+impl Networks {
+    /// SIGHUP: `network.conf` and the definitions on disk are read again.
+    pub fn reload(&self) -> Vec<String> {
         let mut problems = Vec::new();
         let backend = read_backend(&self.paths.network_conf, &mut problems);
         self.lock().backend = backend;
@@ -224,21 +219,8 @@ impl NetworkDriver for Networks {
         problems
     }
 
-    fn port_create(
-        &self,
-        network: &str,
-        owner_name: &str,
-        owner_uuid: &Uuid,
-        mac: &str,
-    ) -> DriverResult<String> {
-        ports::create(self, network, owner_name, owner_uuid, mac)
-    }
-
-    fn port_delete(&self, network: &str, mac: &str) {
-        ports::delete(self, network, mac)
-    }
-
-    fn leases(&self, network: &str) -> Vec<crate::api::DhcpLease> {
+    /// Unexpired DHCP leases of `network` (none when it is unknown).
+    pub fn leases(&self, network: &str) -> Vec<crate::api::DhcpLease> {
         let handle = {
             let inner = self.lock();
             match inner.nets.iter().find(|n| n.def.name() == network) {
@@ -254,10 +236,9 @@ impl NetworkDriver for Networks {
 pub struct NetworkDriverHandle(pub Arc<Networks>);
 
 impl NetworkDriver for NetworkDriverHandle {
-    fn open(&self, read_only: bool) -> DriverResult<Arc<dyn NetworkConnection>> {
+    fn open(&self, _read_only: bool) -> DriverResult<Arc<dyn NetworkConnection>> {
         Ok(Arc::new(connection::NetConn {
             driver: self.0.clone(),
-            read_only,
         }))
     }
     fn reload(&self) -> Vec<String> {
@@ -270,10 +251,10 @@ impl NetworkDriver for NetworkDriverHandle {
         owner_uuid: &Uuid,
         mac: &str,
     ) -> DriverResult<String> {
-        self.0.port_create(network, owner_name, owner_uuid, mac)
+        ports::create(&self.0, network, owner_name, owner_uuid, mac)
     }
     fn port_delete(&self, network: &str, mac: &str) {
-        self.0.port_delete(network, mac)
+        ports::delete(&self.0, network, mac)
     }
     fn leases(&self, network: &str) -> Vec<crate::api::DhcpLease> {
         self.0.leases(network)
