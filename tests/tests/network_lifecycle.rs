@@ -248,3 +248,55 @@ fn network_ports_through_the_port_calls() {
     assert!(out.stderr.contains("failed to get network port"), "{out}");
     host.virsh_ok("net-destroy default");
 }
+
+#[test]
+fn transient_route_and_open_networks() {
+    let host = NetHost::start();
+    let route = "<network><name>rt</name><forward mode='route'/><bridge name='lvbr-rt'/>\
+                 <ip address='10.88.0.1' netmask='255.255.255.0'/></network>";
+    let file = host.write("rt.xml", route, 0o644);
+    host.virsh_ok(&format!("net-create {}", file.display()));
+    let list = host.virsh_ok("net-list --transient --name");
+    assert_eq!(list.trim(), "rt");
+    let filter = host.iptables("filter");
+    assert!(
+        filter.contains("-A LIBVIRT_FWI -d 10.88.0.0/24 -o lvbr-rt -j ACCEPT"),
+        "{filter}"
+    );
+    assert!(
+        filter.contains("-A LIBVIRT_FWO -s 10.88.0.0/24 -i lvbr-rt -j ACCEPT"),
+        "{filter}"
+    );
+    assert!(
+        !host.iptables("nat").contains("10.88.0.0/24"),
+        "route mode has no NAT"
+    );
+    assert!(
+        host.dnsmasq_pid("rt").is_some(),
+        "DNS runs on a routed network"
+    );
+    assert!(!host
+        .root()
+        .join("etc/libvirt/qemu/networks/rt.xml")
+        .exists());
+    host.virsh_ok("net-destroy rt");
+    let names = host.virsh_ok("net-list --all --name");
+    assert_eq!(names.trim(), "default", "a transient network vanishes");
+    assert!(!host.iptables("filter").contains("lvbr-rt"));
+
+    let open = "<network><name>op</name><forward mode='open'/><bridge name='lvbr-op'/>\
+                <ip address='10.89.0.1' prefix='24'/><dns enable='no'/></network>";
+    let file = host.write("op.xml", open, 0o644);
+    host.virsh_ok(&format!("net-create {}", file.display()));
+    assert!(host.link_exists("lvbr-op"));
+    assert!(
+        !host.iptables("filter").contains("lvbr-op"),
+        "open mode adds no rules"
+    );
+    assert!(
+        host.dnsmasq_pid("op").is_none(),
+        "no DHCP and no DNS: no dnsmasq"
+    );
+    host.virsh_ok("net-destroy op");
+    assert!(!host.link_exists("lvbr-op"));
+}
