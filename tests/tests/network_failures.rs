@@ -180,3 +180,28 @@ fn network_hooks_run_in_order_and_failures_leave_nothing() {
     let list = host.virsh_ok("net-list --all");
     assert!(list.contains("default   inactive"), "{list}");
 }
+
+#[test]
+fn python_sees_libvirts_error_codes_and_domains() {
+    let host = NetHost::start();
+    let test_uri = format!(
+        "test+unix:///default?socket={}",
+        host.root().join("run/libvirt/libvirt-sock").display()
+    );
+    let out = integration_tests::python("network_errors.py", &[&host.uri(), &test_uri]);
+    assert!(out.success(), "{out}");
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "lookup 43 19 Network not found: no network with matching name 'nosuch'",
+            "uuid 43 19 Network not found: no network with matching uuid 'c7a5fdbd-cdaf-9455-926a-d65c16db1809'",
+            "destroy-inactive 55 19 Requested operation is not valid: network 'default' is not active",
+            "dup-bridge 1 19 internal error: bridge name 'virbr0' already in use.",
+            "update-missing 55 19 Requested operation is not valid: couldn't locate a matching dhcp host entry in network 'default'",
+            "active ['default']",
+            "test-driver 3 19 this function is not supported by the connection driver: virConnectListAllNetworks",
+        ],
+        "{out}"
+    );
+}
