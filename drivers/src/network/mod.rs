@@ -16,6 +16,7 @@ mod ports;
 mod primary;
 mod update;
 mod xml;
+mod xml_layout;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};

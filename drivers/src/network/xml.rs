@@ -6,64 +6,14 @@
 use std::net::IpAddr;
 
 use crate::api::{codes, domains, format_uuid, parse_uuid, DriverError, DriverResult, Uuid};
-use crate::domain_xml::{escape, Element};
+use crate::domain_xml::Element;
+
+use super::xml_layout::{
+    check_depth, sort_tree, strip_layout, write_element, MAX_XML_BYTES, MAX_XML_NODES,
+    NETWORK_ORDER,
+};
 
 use super::addr::{IpNet, Range};
-
-/// Children of `<network>` in the order libvirt writes them.
-const NETWORK_ORDER: &[&str] = &[
-    "name",
-    "uuid",
-    "title",
-    "description",
-    "metadata",
-    "forward",
-    "bridge",
-    "mtu",
-    "mac",
-    "domain",
-    "dns",
-    "vlan",
-    "bandwidth",
-    "ip",
-    "route",
-    "virtualport",
-    "portgroup",
-];
-
-/// Attribute order per element name, as libvirt formats them.
-fn attr_order(name: &str) -> &'static [&'static str] {
-    match name {
-        "forward" => &["mode", "dev", "managed"],
-        "bridge" => &["name", "zone", "macTableManager", "stp", "delay"],
-        "ip" => &["family", "address", "netmask", "prefix", "localPtr"],
-        "range" | "port" | "address" => &["start", "end"],
-        "host" => &["mac", "id", "name", "ip"],
-        "domain" => &["name", "localOnly", "register"],
-        "dns" => &["enable", "forwardPlainNames"],
-        "forwarder" => &["domain", "addr"],
-        "txt" => &["name", "value"],
-        "srv" => &[
-            "service", "protocol", "domain", "target", "port", "priority", "weight",
-        ],
-        "route" => &[
-            "family", "address", "netmask", "prefix", "gateway", "metric",
-        ],
-        _ => &[],
-    }
-}
-
-/// Children order inside nested elements.
-fn child_order(name: &str) -> &'static [&'static str] {
-    match name {
-        "ip" => &["tftp", "dhcp"],
-        "dhcp" => &["range", "host", "bootp"],
-        "dns" => &["forwarder", "txt", "srv", "host"],
-        "forward" => &["nat", "interface", "pf", "address"],
-        "nat" => &["address", "port"],
-        _ => &[],
-    }
-}
 
 /// How the network reaches the outside (`<forward mode=...>`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -99,7 +49,7 @@ pub struct NetworkDef {
     root: Element,
 }
 
-fn xml_error(msg: impl Into<String>) -> DriverError {
+pub(super) fn xml_error(msg: impl Into<String>) -> DriverError {
     DriverError::new(codes::XML_ERROR, domains::NETWORK, msg)
 }
 
@@ -135,15 +85,16 @@ pub fn check_name(name: &str) -> DriverResult<()> {
     Ok(())
 }
 
-/// Checks an interface name: at most 15 bytes of printable non-space characters, no '/'.
+/// Checks an interface name: at most 15 bytes of letters, digits, '-', '_' and '.'
+/// (names reach command lines, dnsmasq's configuration and nft scripts).
 pub fn check_ifname(name: &str) -> DriverResult<()> {
     let bad = name.is_empty()
         || name.len() > MAX_IFNAME
         || name == "."
         || name == ".."
-        || name
+        || !name
             .chars()
-            .any(|c| c == '/' || c == ':' || c.is_whitespace() || c.is_control() || c == '%');
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
     if bad {
         return Err(xml_error(format!("invalid bridge name '{name}'")));
     }
@@ -239,8 +190,59 @@ impl NetworkDef {
                 )));
             }
         }
+        if let Some(dev) = self.forward_dev() {
+            check_ifname(dev)?;
+        }
         self.ips()?;
         self.dns_hosts()?;
+        self.check_dnsmasq_values()?;
+        Ok(())
+    }
+
+    /// Values written into dnsmasq's configuration: nothing that could end a line or
+    /// split a field, so a definition cannot add directives of its own.
+    fn check_dnsmasq_values(&self) -> DriverResult<()> {
+        let name = self.name().to_string();
+        let bad = |what: &str| Err(xml_error(format!("invalid {what} in network '{name}'")));
+        if let Some(domain) = self.root.child("domain") {
+            if !domain.attr("name").is_some_and(valid_hostname) {
+                return bad("DNS domain name");
+            }
+        }
+        for (domain, addr) in self.dns_forwarders() {
+            if domain.is_some_and(|d| !valid_hostname(d)) {
+                return bad("DNS forwarder domain");
+            }
+            if addr.is_some_and(|a| a.parse::<IpAddr>().is_err()) {
+                return bad("DNS forwarder address");
+            }
+        }
+        for (txt_name, value) in self.dns_txts() {
+            let plain = |s: &str| !s.chars().any(|c| c.is_control() || c == ',');
+            if !valid_hostname(txt_name) || !plain(value) {
+                return bad("DNS TXT record");
+            }
+        }
+        for srv in self.dns_srvs() {
+            let word = |k: &str| {
+                srv.attr(k).is_none_or(|v| {
+                    !v.is_empty() && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                })
+            };
+            let host = |k: &str| srv.attr(k).is_none_or(valid_hostname);
+            let number = |k: &str| srv.attr(k).is_none_or(|v| v.parse::<u16>().is_ok());
+            let ok = srv.attr("service").is_some()
+                && word("service")
+                && word("protocol")
+                && host("domain")
+                && host("target")
+                && number("port")
+                && number("priority")
+                && number("weight");
+            if !ok {
+                return bad("DNS SRV record");
+            }
+        }
         Ok(())
     }
 
@@ -586,117 +588,6 @@ impl NetworkDef {
     }
 }
 
-/// Largest network definition accepted (real ones are a few KiB).
-const MAX_XML_BYTES: usize = 1024 * 1024;
-const MAX_XML_NODES: u32 = 50_000;
-/// Deepest nesting accepted: building and writing the tree recurse over it.
-const MAX_XML_DEPTH: usize = 64;
-
-/// Refuses documents nested deeper than [`MAX_XML_DEPTH`] before the parser builds a
-/// tree: a linear scan of the tags (quotes tracked, comments, CDATA and processing
-/// instructions skipped). Ill-formed input may be miscounted here; the parser refuses it.
-fn check_depth(xml: &str) -> DriverResult<()> {
-    let b = xml.as_bytes();
-    let mut depth = 0usize;
-    let mut i = 0usize;
-    let skip_to = |from: usize, end: &[u8]| -> usize {
-        b[from..]
-            .windows(end.len())
-            .position(|w| w == end)
-            .map(|p| from + p + end.len())
-            .unwrap_or(b.len())
-    };
-    while i < b.len() {
-        if b[i] != b'<' {
-            i += 1;
-            continue;
-        }
-        let rest = &b[i..];
-        if rest.starts_with(b"<!--") {
-            i = skip_to(i + 4, b"-->");
-        } else if rest.starts_with(b"<![CDATA[") {
-            i = skip_to(i + 9, b"]]>");
-        } else if rest.starts_with(b"<?") {
-            i = skip_to(i + 2, b"?>");
-        } else if rest.starts_with(b"</") {
-            depth = depth.saturating_sub(1);
-            i = skip_to(i + 2, b">");
-        } else if rest.starts_with(b"<!") {
-            i = skip_to(i + 2, b">");
-        } else {
-            let mut quote: Option<u8> = None;
-            let mut j = i + 1;
-            while j < b.len() {
-                match (quote, b[j]) {
-                    (None, b'"') | (None, b'\'') => quote = Some(b[j]),
-                    (Some(q), c) if c == q => quote = None,
-                    (None, b'>') => break,
-                    _ => {}
-                }
-                j += 1;
-            }
-            if j > 0 && j < b.len() && b[j - 1] != b'/' {
-                depth += 1;
-                if depth > MAX_XML_DEPTH {
-                    return Err(xml_error("network definition nested too deeply"));
-                }
-            }
-            i = j + 1;
-        }
-    }
-    Ok(())
-}
-
-fn strip_layout(e: &mut Element) {
-    if !e.children.is_empty() {
-        e.text = None;
-    }
-    for c in &mut e.children {
-        strip_layout(c);
-    }
-}
-
-fn sort_tree(e: &mut Element) {
-    e.order_attrs(attr_order(&e.name));
-    let order = child_order(&e.name);
-    if !order.is_empty() {
-        e.order_children(order);
-    }
-    for c in &mut e.children {
-        sort_tree(c);
-    }
-}
-
-/// libvirt writes `<ip>` with a closing tag even when it is empty.
-fn write_element(e: &Element, out: &mut String, indent: usize) {
-    out.extend(std::iter::repeat_n(' ', indent));
-    out.push('<');
-    out.push_str(&e.name);
-    for (k, v) in &e.attrs {
-        out.push_str(&format!(" {k}='{}'", escape(v)));
-    }
-    if e.children.is_empty() {
-        match &e.text {
-            Some(t) if !t.is_empty() => {
-                out.push_str(&format!(">{}</{}>\n", escape(t), e.name));
-            }
-            _ if e.name == "ip" => {
-                out.push_str(">\n");
-                out.extend(std::iter::repeat_n(' ', indent));
-                out.push_str("</ip>\n");
-            }
-            _ => out.push_str("/>\n"),
-        }
-        return;
-    }
-    out.push_str(">\n");
-    for c in &e.children {
-        write_element(c, out, indent + 2);
-    }
-    out.extend(std::iter::repeat_n(' ', indent));
-    out.push_str(&format!("</{}>\n", e.name));
-}
-
 pub fn valid_mac(mac: &str) -> bool {
     let parts: Vec<&str> = mac.split(':').collect();
     parts.len() == 6
@@ -771,5 +662,14 @@ mod tests {
             NetworkDef::parse("<network><name>x</name><bridge name='a b'/></network>").is_err()
         );
         assert!(NetworkDef::parse("<domain><name>x</name></domain>").is_err());
+        let quote = "<network><name>x</name><bridge name='a&quot;b'/></network>";
+        assert!(NetworkDef::parse(quote).is_err());
+        let txt = "<network><name>x</name><dns><txt name='a' value='v&#10;dhcp-script=/bin/sh'/></dns></network>";
+        assert!(
+            NetworkDef::parse(txt).is_err(),
+            "a newline cannot reach dnsmasq's configuration"
+        );
+        let srv = "<network><name>x</name><dns><srv service='a,b' protocol='tcp'/></dns></network>";
+        assert!(NetworkDef::parse(srv).is_err());
     }
 }
