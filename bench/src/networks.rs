@@ -73,7 +73,12 @@ pub fn report(
     let mut medians = Vec::new();
     for spec in specs {
         eprintln!("libvirtd-bench: network latency through {}", spec.label);
-        let dir = scratch.join(format!("networks-{}", spec.label));
+        let which = match spec.flavor {
+            Flavor::Ours => "ours",
+            _ => "theirs",
+        };
+        // Paths go into a shell script: the directory name stays plain.
+        let dir = scratch.join(format!("networks-{which}"));
         match measure(spec, &dir, repetitions) {
             Ok(f) => {
                 writeln!(
@@ -119,8 +124,8 @@ fn measure(spec: &DaemonSpec, dir: &Path, repetitions: usize) -> Result<Figures,
     let script = match spec.flavor {
         Flavor::Ours => format!(
             "ip link set lo up && LIBVIRTD_ROOT={root} exec {bin}",
-            root = dir.join("root").display(),
-            bin = spec.binary.display()
+            root = quote(&dir.join("root")),
+            bin = quote(&spec.binary)
         ),
         _ => theirs_script(spec, dir)?,
     };
@@ -176,12 +181,17 @@ fn theirs_script(spec: &DaemonSpec, dir: &Path) -> Result<String, String> {
          mkdir -p /var/lib/libvirt && mount --bind {lib} /var/lib/libvirt || exit 1; \
          mount --bind {drivers} {DRIVER_DIR} || exit 1; ip link set lo up; \
          exec {bin} -f {conf} -p {pid}",
-        lib = lib.display(),
-        drivers = drivers.display(),
-        bin = spec.binary.display(),
-        conf = conf.display(),
-        pid = dir.join("libvirtd.pid").display(),
+        lib = quote(&lib),
+        drivers = quote(&drivers),
+        bin = quote(&spec.binary),
+        conf = quote(&conf),
+        pid = quote(&dir.join("libvirtd.pid")),
     ))
+}
+
+/// A path as one single-quoted shell word.
+fn quote(path: &Path) -> String {
+    format!("'{}'", path.display().to_string().replace('\'', "'\\''"))
 }
 
 fn wait_ready(socket: &Path, child: &mut Child) -> Result<(), String> {

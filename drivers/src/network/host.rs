@@ -78,9 +78,14 @@ pub fn run_input(program: &str, args: &[&str], input: Option<&str>) -> Result<St
     }
 }
 
-/// Whether a network device of that name exists.
+/// Whether a network device of that name exists in the daemon's network namespace
+/// (asked of the kernel, not of /sys, which shows the namespace it was mounted in).
 pub fn link_exists(name: &str) -> bool {
-    Path::new("/sys/class/net").join(name).exists()
+    let Ok(cname) = std::ffi::CString::new(name) else {
+        return false;
+    };
+    // SAFETY: if_nametoindex reads a valid C string.
+    unsafe { libc::if_nametoindex(cname.as_ptr()) != 0 }
 }
 
 /// Creates the bridge of a virtual network with its MAC, STP, MTU and addresses, up.
@@ -155,7 +160,7 @@ fn broadcast(ip: &IpNet) -> Ipv4Addr {
 }
 
 pub fn delete_bridge(name: &str) -> Result<(), String> {
-    if !link_exists(name) {
+    if !link_exists(name) && !Path::new("/sys/class/net").join(name).exists() {
         return Ok(());
     }
     let _ = run("ip", &["link", "set", "dev", name, "down"]);
