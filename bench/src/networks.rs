@@ -69,7 +69,7 @@ pub fn report(
          [min-max] of {repetitions} start (bridge, NAT rules, dnsmasq) and destroy of a NAT \
          network, each daemon in its own network namespace"
     )?;
-    writeln!(out, "{:<8} {:>26} {:>26}", "daemon", "start", "destroy")?;
+    writeln!(out, "{:<14} {:>26} {:>26}", "daemon", "start", "destroy")?;
     let mut medians = Vec::new();
     for spec in specs {
         eprintln!("libvirtd-bench: network latency through {}", spec.label);
@@ -83,14 +83,14 @@ pub fn report(
             Ok(f) => {
                 writeln!(
                     out,
-                    "{:<8} {:>26} {:>26}",
+                    "{:<14} {:>26} {:>26}",
                     spec.label,
                     spread_text(f.start),
                     spread_text(f.destroy)
                 )?;
                 medians.push((f.start.median, f.destroy.median));
             }
-            Err(e) => writeln!(out, "{:<8} not measured: {e}", spec.label)?,
+            Err(e) => writeln!(out, "{:<14} not measured: {e}", spec.label)?,
         }
     }
     if let [(os, od), (ts, td)] = medians[..] {
