@@ -5,6 +5,10 @@
 #   make units                the unit files with paths filled in, in $(UNIT_BUILD)
 #   make install              build, then install under $(DESTDIR)
 #   make uninstall            remove what install put there (not the configs)
+#   make deb                  build, then the Debian package libvirtd-rs in
+#                             $(DEB_DIR) (packaging/build-deb.sh; needs
+#                             dpkg-dev); install it with
+#                             apt install ./target/deb/libvirtd-rs_*.deb
 #
 # Variables (defaults in brackets):
 #   PREFIX [/usr]             binaries, units, man pages and docs go below it
@@ -19,6 +23,7 @@
 #                             libvirt-guests is installed there
 #   GUESTS_EXEC [$(LIBEXECDIR)/libvirt-guests]
 #                             what libvirt-guests.service runs
+#   DEB_DIR [target/deb]      where make deb writes the package
 #   BIN [release build]       an already built libvirtd to install instead
 #                             of building one
 #   GUESTS_BIN [libvirt-guests next to BIN]
@@ -59,8 +64,9 @@ endif
 GUESTS_BIN ?= $(dir $(BIN))libvirt-guests
 LXC_BIN ?= $(dir $(BIN))libvirt_lxc
 
-MODULAR_DAEMONS := virtqemud virtlxcd virtnetworkd
+MODULAR_DAEMONS := virtqemud virtlxcd virtnetworkd virtstoraged
 UNIT_BUILD := $(TARGET_DIR)/systemd-units
+DEB_DIR ?= $(TARGET_DIR)/deb
 
 MONOLITHIC_UNITS := libvirtd.service libvirtd.socket libvirtd-ro.socket \
 	libvirtd-admin.socket libvirtd-tcp.socket libvirtd-tls.socket \
@@ -81,7 +87,7 @@ SUBSTITUTE = sed -e 's|@SBINDIR@|$(SBINDIR)|g' \
 driver_of = $(patsubst virt%d,%,$(1))
 args_var_of = $(shell echo '$(1)' | tr a-z A-Z)_ARGS
 
-.PHONY: all build units install uninstall clean-units
+.PHONY: all build units install uninstall clean-units deb
 
 all: build
 
@@ -131,14 +137,12 @@ install: $(BUILD_STEP) units
 	for u in $(ALL_UNITS); do \
 		$(INSTALL) -m 0644 $(UNIT_BUILD)/$$u $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
 	done
-	$(INSTALL) -d $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
-	for page in man/*.5; do \
-		[ -e "$$page" ] || continue; \
-		$(INSTALL) -m 0644 $$page $(DESTDIR)$(MANDIR)/man5/ || exit 1; \
-	done
-	for page in man/*.8; do \
-		[ -e "$$page" ] || continue; \
-		$(INSTALL) -m 0644 $$page $(DESTDIR)$(MANDIR)/man8/ || exit 1; \
+	for section in 5 7 8; do \
+		$(INSTALL) -d $(DESTDIR)$(MANDIR)/man$$section || exit 1; \
+		for page in man/*.$$section; do \
+			[ -e "$$page" ] || continue; \
+			$(INSTALL) -m 0644 $$page $(DESTDIR)$(MANDIR)/man$$section/ || exit 1; \
+		done; \
 	done
 	$(INSTALL) -d $(DESTDIR)$(DOCDIR)/examples
 	$(INSTALL) -m 0644 daemon/libvirtd.conf $(DESTDIR)$(DOCDIR)/examples/libvirtd.conf
@@ -154,9 +158,16 @@ uninstall:
 	for d in $(MODULAR_DAEMONS); do rm -f $(DESTDIR)$(SBINDIR)/$$d; done
 	rm -f $(DESTDIR)$(LIBEXECDIR)/libvirt-guests $(DESTDIR)$(LIBEXECDIR)/libvirt_lxc
 	for u in $(ALL_UNITS); do rm -f $(DESTDIR)$(UNITDIR)/$$u; done
-	for page in man/*.5; do rm -f $(DESTDIR)$(MANDIR)/man5/$${page#man/}; done
-	for page in man/*.8; do rm -f $(DESTDIR)$(MANDIR)/man8/$${page#man/}; done
+	for section in 5 7 8; do \
+		for page in man/*.$$section; do \
+			[ -e "$$page" ] || continue; \
+			rm -f $(DESTDIR)$(MANDIR)/man$$section/$${page#man/}; \
+		done; \
+	done
 	rm -f $(DESTDIR)$(DOCDIR)/examples/libvirtd.conf
+
+deb: $(BUILD_STEP)
+	bash packaging/build-deb.sh $(DEB_DIR) $(BIN) $(GUESTS_BIN) $(LXC_BIN)
 
 clean-units:
 	rm -rf $(UNIT_BUILD)

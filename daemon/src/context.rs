@@ -11,6 +11,7 @@ use crate::events::EventHub;
 use crate::logging::LogHandle;
 use crate::network_events::NetworkEventHub;
 use crate::server::Server;
+use crate::storage_events::StorageEventHub;
 
 /// Requests to the daemon's main loop from inside (admin calls).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +27,8 @@ pub struct Daemon {
     pub events: Arc<EventHub>,
     /// Network lifecycle event registrations.
     pub network_events: Arc<NetworkEventHub>,
+    /// Storage pool event registrations.
+    pub storage_events: Arc<StorageEventHub>,
     /// The `libvirtd` server: rw, ro, tcp and tls services.
     pub main: Arc<Server>,
     /// The `admin` server: the admin socket.

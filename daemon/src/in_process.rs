@@ -35,6 +35,7 @@ pub fn test_daemon() -> Arc<Daemon> {
         drivers,
         events,
         network_events: Default::default(),
+        storage_events: Arc::default(),
         main: Server::new("libvirtd", Limits::default()),
         admin: Server::new("admin", Limits::default()),
         log: None,

@@ -22,4 +22,5 @@ pub mod run;
 pub mod server;
 pub mod signals;
 pub mod startup;
+pub mod storage_events;
 pub mod tls;

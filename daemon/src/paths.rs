@@ -46,6 +46,8 @@ pub enum DaemonName {
     Virtlxcd,
     /// Only the network driver (`network:///system`), on UNIX sockets.
     Virtnetworkd,
+    /// Only the storage driver, on UNIX sockets.
+    Virtstoraged,
 }
 
 impl DaemonName {
@@ -60,6 +62,7 @@ impl DaemonName {
             "virtqemud" => DaemonName::Virtqemud,
             "virtlxcd" => DaemonName::Virtlxcd,
             "virtnetworkd" => DaemonName::Virtnetworkd,
+            "virtstoraged" => DaemonName::Virtstoraged,
             _ => DaemonName::Libvirtd,
         }
     }
@@ -70,6 +73,7 @@ impl DaemonName {
             DaemonName::Virtqemud => "virtqemud",
             DaemonName::Virtlxcd => "virtlxcd",
             DaemonName::Virtnetworkd => "virtnetworkd",
+            DaemonName::Virtstoraged => "virtstoraged",
         }
     }
 
@@ -94,6 +98,7 @@ impl DaemonName {
             DaemonName::Virtqemud => scheme == "qemu",
             DaemonName::Virtlxcd => scheme == "lxc",
             DaemonName::Virtnetworkd => scheme == "network",
+            DaemonName::Virtstoraged => scheme == "storage",
         }
     }
 }

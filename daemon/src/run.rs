@@ -93,14 +93,27 @@ pub fn build_daemon(
         .daemon
         .serves_scheme("network")
         .then(|| network_driver(&network_events, &opts.hooks));
+    // storage: the secondary storage driver of every hypervisor connection and
+    // the primary one of storage:///system; built first, the qemu driver
+    // resolves disks naming volumes through it.
+    let storage_events = Arc::new(crate::storage_events::StorageEventHub::default());
+    let storage = opts
+        .daemon
+        .serves_scheme("storage")
+        .then(|| storage_driver(&storage_events));
     // Registration order is the probe order for clients that send no URI:
     // qemu first, as libvirtd probes it first.
     let mut available: Vec<Arc<dyn drivers::api::Driver>> = Vec::new();
     if opts.daemon.serves_scheme("qemu") {
-        available.push(qemu_driver(&events, &opts.hooks, network.as_ref()));
+        available.push(qemu_driver(
+            &events,
+            &opts.hooks,
+            network.as_ref(),
+            storage.as_ref(),
+        ));
     }
     if opts.daemon.serves_scheme("lxc") {
-        available.push(lxc_driver(&events, &opts.hooks));
+        available.push(lxc_driver(&events, &opts.hooks, storage.as_ref()));
     }
     available.push(Arc::new(drivers::test_driver::TestDriver::new(sink)));
     // A modular daemon runs only its own driver; others' URIs are refused
@@ -114,6 +127,10 @@ pub fn build_daemon(
         drivers.set_network_driver(network);
         drivers.register(Arc::new(drivers::network::NetworkPrimaryDriver));
     }
+    if let Some(storage) = storage {
+        drivers.set_storage_driver(storage);
+        drivers.register(Arc::new(drivers::storage::StoragePrimary::new()));
+    }
     // SAFETY: geteuid has no preconditions.
     let privileged = unsafe { libc::geteuid() } == 0;
     crate::host_shutdown::warn_if_libvirt_guests_too(
@@ -124,6 +141,7 @@ pub fn build_daemon(
         drivers,
         events,
         network_events,
+        storage_events,
         main: Server::new(opts.daemon.as_str(), opts.main_limits.clone()),
         admin: Server::new("admin", opts.admin_limits.clone()),
         log,
@@ -141,6 +159,7 @@ fn qemu_driver(
     events: &Arc<EventHub>,
     hooks: &hooks::Hooks,
     network: Option<&Arc<dyn drivers::api::NetworkDriver>>,
+    storage: Option<&Arc<dyn drivers::api::StorageDriver>>,
 ) -> Arc<dyn drivers::api::Driver> {
     // SAFETY: geteuid has no preconditions.
     let privileged = unsafe { libc::geteuid() } == 0;
@@ -160,12 +179,38 @@ fn qemu_driver(
     for problem in problems {
         warn!("qemu driver: {problem}");
     }
+    if let Some(storage) = storage {
+        driver.set_storage_driver(storage.clone());
+    }
+    Arc::new(driver)
+}
+
+/// The storage driver over this daemon's directories; running pools are
+/// re-attached and autostart pools started before the first client is served.
+fn storage_driver(
+    events: &Arc<crate::storage_events::StorageEventHub>,
+) -> Arc<dyn drivers::api::StorageDriver> {
+    // SAFETY: geteuid has no preconditions.
+    let privileged = unsafe { libc::geteuid() } == 0;
+    let paths = crate::paths::Paths::from_env(privileged);
+    let storage_paths =
+        drivers::storage::StoragePaths::new(&paths.config_dir, &paths.run_dir, &paths.state_dir);
+    let hub = events.clone();
+    let sink: drivers::api::PoolEventSink = Arc::new(move |ev| hub.publish(&ev));
+    let (driver, problems) = drivers::storage::Storage::new(storage_paths, sink);
+    for problem in problems {
+        warn!("storage driver: {problem}");
+    }
     Arc::new(driver)
 }
 
 /// The lxc driver over this daemon's directories; it re-attaches to containers whose
 /// supervisors outlived a previous daemon before the first client is served.
-fn lxc_driver(events: &Arc<EventHub>, hooks: &hooks::Hooks) -> Arc<dyn drivers::api::Driver> {
+fn lxc_driver(
+    events: &Arc<EventHub>,
+    hooks: &hooks::Hooks,
+    storage: Option<&Arc<dyn drivers::api::StorageDriver>>,
+) -> Arc<dyn drivers::api::Driver> {
     // SAFETY: geteuid has no preconditions.
     let privileged = unsafe { libc::geteuid() } == 0;
     let paths = crate::paths::Paths::from_env(privileged);
@@ -175,6 +220,9 @@ fn lxc_driver(events: &Arc<EventHub>, hooks: &hooks::Hooks) -> Arc<dyn drivers::
     let (driver, problems) = drivers::lxc::LxcDriver::new(lxc_paths, sink, Some(hooks.clone()));
     for problem in problems {
         warn!("lxc driver: {problem}");
+    }
+    if let Some(storage) = storage {
+        driver.set_storage_driver(storage.clone());
     }
     Arc::new(driver)
 }

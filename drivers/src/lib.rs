@@ -11,5 +11,6 @@ pub mod host;
 pub mod lxc;
 pub mod network;
 pub mod qemu;
+pub mod storage;
 pub mod test_driver;
 pub mod virconf;

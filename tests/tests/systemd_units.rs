@@ -317,19 +317,17 @@ fn unit_lines_match_the_documented_behaviour() {
     let dir = workspace().join("systemd");
     let guests = dir.join("libvirt-guests.service.in");
     let after = values(&guests, "After");
-    for unit in [
-        "libvirtd.socket",
-        "libvirtd.service",
-        "virtqemud.socket",
-        "virtqemud.service",
-        "virtlxcd.socket",
-        "virtlxcd.service",
-    ] {
+    // As libvirt ships it: after the sockets, not after the services.
+    for unit in ["libvirtd.socket", "virtqemud.socket", "virtlxcd.socket"] {
         assert!(
             after.iter().any(|a| a == unit),
             "libvirt-guests: After={unit} missing"
         );
     }
+    assert!(
+        !after.iter().any(|a| a.ends_with(".service")),
+        "libvirt-guests is ordered after a service: {after:?}"
+    );
     assert_eq!(single(&guests, "TimeoutStopSec"), "0");
     assert_eq!(single(&guests, "Type"), "oneshot");
 
@@ -344,6 +342,8 @@ fn unit_lines_match_the_documented_behaviour() {
         assert_eq!(single(&unit, "ExecReload"), "/bin/kill -HUP $MAINPID");
         assert!(single(&unit, "Environment").ends_with("=\"--timeout 120\""));
         assert_eq!(single(&unit, "LimitNOFILE"), "8192");
+        // The daemon outlives libvirt-guests stop in both modes.
+        assert_eq!(single(&unit, "Before"), "libvirt-guests.service");
         assert_eq!(single(&unit, "TasksMax"), "32768");
         // Wanted, not required: masking the sockets reverts to traditional mode.
         let wants = values(&unit, "Wants");

@@ -7,10 +7,11 @@ pub mod admin;
 mod remote;
 mod reply;
 mod streams;
+pub(crate) mod vol_streams;
 
 use std::sync::Arc;
 
-use drivers::api::{Connection, NetworkConnection};
+use drivers::api::{Connection, NetworkConnection, StorageConnection};
 use protocol::error::codes;
 use protocol::header::{Header, MessageType, Status};
 use protocol::programs::{
@@ -47,6 +48,8 @@ pub struct Session {
     pub conn: Option<Arc<dyn Connection>>,
     /// The network driver reached through this connection (none on test:///).
     pub network: Option<Arc<dyn NetworkConnection>>,
+    /// The storage driver's side of the connection (none on test:///).
+    pub storage: Option<Arc<dyn StorageConnection>>,
     pub scheme: &'static str,
     pub keepalive_requested: bool,
     pub keepalive_armed: bool,
@@ -80,6 +83,7 @@ impl Session {
             authenticated,
             conn: None,
             network: None,
+            storage: None,
             scheme: "",
             keepalive_requested: false,
             keepalive_armed: false,
@@ -119,6 +123,8 @@ impl Session {
         if let Some(network) = self.network.take() {
             network.close();
         }
+        daemon.storage_events.forget_client(self.info.id);
+        self.storage = None;
         if let Some(conn) = self.conn.take() {
             conn.close();
         }
@@ -137,7 +143,10 @@ pub fn handle_message(
         Some(MessageType::Call) | Some(MessageType::CallWithFds)
     );
     if !call {
-        if header.message_type() == Some(MessageType::Stream) {
+        if matches!(
+            header.message_type(),
+            Some(MessageType::Stream) | Some(MessageType::StreamHole)
+        ) {
             if let Some(reply) = session.streams.incoming(header, body) {
                 return Action::Reply(reply);
             }

@@ -57,6 +57,45 @@ impl Input {
 pub struct StreamTable {
     /// Input channels of the open streams, by the serial of their call.
     inputs: HashMap<u32, Input>,
+    /// Volume transfers (upload, download), by the serial of their call.
+    volumes: HashMap<u32, VolumeInput>,
+}
+
+/// What the client sent on a volume transfer's stream.
+#[derive(Debug, PartialEq, Eq)]
+pub enum VolumeMessage {
+    Data(Vec<u8>),
+    /// A hole of this many bytes (VIR_NET_STREAM_HOLE).
+    Hole(u64),
+    /// The client finished the stream: the transfer completes, then the
+    /// daemon answers the finish.
+    Finish,
+    /// The client aborted the stream.
+    Abort,
+}
+
+/// The daemon's side of a volume transfer's input.
+struct VolumeInput {
+    tx: std::sync::mpsc::Sender<VolumeMessage>,
+    queued: Arc<AtomicUsize>,
+}
+
+/// The worker's side of a volume transfer: what the client sends, and the
+/// bytes of it not yet written (counted against [`STREAM_INPUT_LIMIT`]).
+pub struct VolumeStream {
+    pub rx: std::sync::mpsc::Receiver<VolumeMessage>,
+    pub queued: Arc<AtomicUsize>,
+}
+
+impl VolumeStream {
+    /// The worker wrote `n` bytes: they stop counting, and the session reads
+    /// the client again if it had stopped.
+    pub fn consumed(&self, n: usize, out: &OutgoingSender) {
+        let before = self.queued.fetch_sub(n, Ordering::AcqRel);
+        if before >= STREAM_INPUT_LIMIT && before - n < STREAM_INPUT_LIMIT {
+            out.wake_reader();
+        }
+    }
 }
 
 impl StreamTable {
@@ -77,6 +116,20 @@ impl StreamTable {
         PendingStream { input: rx, queued }
     }
 
+    /// Registers the volume transfer of the call with `serial`.
+    pub fn reserve_volume(&mut self, serial: u32) -> VolumeStream {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let queued = Arc::new(AtomicUsize::new(0));
+        self.volumes.insert(
+            serial,
+            VolumeInput {
+                tx,
+                queued: queued.clone(),
+            },
+        );
+        VolumeStream { rx, queued }
+    }
+
     /// Whether some stream holds [`STREAM_INPUT_LIMIT`] bytes the guest has
     /// not taken: the session then stops reading the client (the relay
     /// wakes it when the guest catches up).
@@ -84,10 +137,44 @@ impl StreamTable {
         self.inputs
             .values()
             .any(|i| !i.is_closed() && i.queued.load(Ordering::Acquire) >= STREAM_INPUT_LIMIT)
+            || self
+                .volumes
+                .values()
+                .any(|v| v.queued.load(Ordering::Acquire) >= STREAM_INPUT_LIMIT)
+    }
+
+    /// A STREAM or STREAM_HOLE message for a volume transfer. Nothing is
+    /// answered here: the worker answers a finish once the volume is complete.
+    fn volume_incoming(&mut self, header: &Header, body: &[u8]) -> Option<Vec<u8>> {
+        let input = self.volumes.get(&header.serial)?;
+        let message = if header.message_type() == Some(MessageType::StreamHole) {
+            match protocol::xdr::from_bytes_exact::<(i64, u32)>(body) {
+                Ok((len, _)) if len >= 0 => VolumeMessage::Hole(len as u64),
+                _ => VolumeMessage::Abort,
+            }
+        } else if header.status == Status::Continue as u32 {
+            if body.is_empty() {
+                return None;
+            }
+            input.queued.fetch_add(body.len(), Ordering::AcqRel);
+            VolumeMessage::Data(body.to_vec())
+        } else if header.status == Status::Ok as u32 {
+            VolumeMessage::Finish
+        } else {
+            VolumeMessage::Abort
+        };
+        let ends = matches!(message, VolumeMessage::Finish | VolumeMessage::Abort);
+        if input.tx.send(message).is_err() || ends {
+            self.volumes.remove(&header.serial);
+        }
+        None
     }
 
     /// A STREAM message from the client; returns the bytes to answer with.
     pub fn incoming(&mut self, header: &Header, body: &[u8]) -> Option<Vec<u8>> {
+        if self.volumes.contains_key(&header.serial) {
+            return self.volume_incoming(header, body);
+        }
         let input = self.inputs.get(&header.serial)?;
         match header.status {
             s if s == Status::Continue as u32 => {
@@ -117,6 +204,7 @@ impl StreamTable {
         self.inputs
             .get(&serial)
             .is_some_and(|input| !input.is_closed())
+            || self.volumes.contains_key(&serial)
     }
 }
 
@@ -238,6 +326,37 @@ mod tests {
         );
         h.status = Status::Continue as u32;
         h
+    }
+
+    #[test]
+    fn volume_streams_pass_data_holes_finish_and_abort() {
+        let mut table = StreamTable::default();
+        let stream = table.reserve_volume(9);
+        assert!(table.incoming(&data(9), b"abc").is_none());
+        let mut hole = data(9);
+        hole.mtype = MessageType::StreamHole as u32;
+        let body = protocol::xdr::to_bytes(&(4096i64, 0u32));
+        assert!(table.incoming(&hole, &body).is_none());
+        let mut finish = data(9);
+        finish.status = Status::Ok as u32;
+        // The finish is answered by the worker once the volume is complete.
+        assert!(table.incoming(&finish, &[]).is_none());
+        assert!(!table.is_open(9));
+        let got: Vec<VolumeMessage> = stream.rx.try_iter().collect();
+        assert_eq!(
+            got,
+            vec![
+                VolumeMessage::Data(b"abc".to_vec()),
+                VolumeMessage::Hole(4096),
+                VolumeMessage::Finish
+            ]
+        );
+
+        let stream = table.reserve_volume(10);
+        let mut abort = data(10);
+        abort.status = Status::Error as u32;
+        assert!(table.incoming(&abort, &[]).is_none());
+        assert_eq!(stream.rx.try_recv(), Ok(VolumeMessage::Abort));
     }
 
     #[tokio::test]

@@ -6,6 +6,7 @@ mod domain_state;
 mod error;
 mod network;
 mod registry;
+mod storage;
 mod tuning;
 
 use std::sync::Arc;
@@ -19,6 +20,11 @@ pub use domain_state::DomainState;
 pub use error::{codes, domains, DriverError, DriverResult};
 pub use network::*;
 pub use registry::DriverRegistry;
+pub use storage::{
+    pool_event, InUseProbe, PoolEvent, PoolEventKind, PoolEventSink, PoolHandle, PoolInfo,
+    StorageConnection, StorageDriver, TransferChunk, VolumeHandle, VolumeInfo, VolumeReader,
+    VolumeTarget, VolumeWriter,
+};
 pub use tuning::{
     job_operation, job_type, HostCpuMap, JobProgress, NamedParam, ParamValue, VcpuDetail,
 };

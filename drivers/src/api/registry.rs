@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::{Driver, NetworkDriver};
+use super::{Driver, NetworkDriver, StorageDriver};
 
 /// The set of drivers a daemon runs; picks one by URI scheme ("test:///default" -> test driver).
 #[derive(Default)]
@@ -10,6 +10,8 @@ pub struct DriverRegistry {
     drivers: Vec<Arc<dyn Driver>>,
     /// The secondary network driver hypervisor connections also reach.
     network: Option<Arc<dyn NetworkDriver>>,
+    /// The storage driver, served beside the hypervisor driver of a connection.
+    storage: Option<Arc<dyn StorageDriver>>,
 }
 
 impl DriverRegistry {
@@ -30,6 +32,15 @@ impl DriverRegistry {
     /// The secondary network driver, when this daemon runs one.
     pub fn network_driver(&self) -> Option<Arc<dyn NetworkDriver>> {
         self.network.clone()
+    }
+
+    /// Sets the storage driver (secondary on hypervisor connections).
+    pub fn set_storage_driver(&mut self, driver: Arc<dyn StorageDriver>) {
+        self.storage = Some(driver);
+    }
+
+    pub fn storage_driver(&self) -> Option<Arc<dyn StorageDriver>> {
+        self.storage.clone()
     }
 
     /// The driver whose scheme is the URI's scheme. A transport suffix ("test+unix") is
@@ -59,6 +70,9 @@ impl DriverRegistry {
         let mut problems: Vec<String> = self.drivers.iter().flat_map(|d| d.reload()).collect();
         if let Some(network) = &self.network {
             problems.extend(network.reload());
+        }
+        if let Some(storage) = &self.storage {
+            problems.extend(storage.reload());
         }
         problems
     }

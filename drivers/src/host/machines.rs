@@ -12,7 +12,9 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
-use super::json::Json;
+// QMP replies are read with serde_json (its recursion limit guards against
+// hostile nesting).
+use serde_json::Value as Json;
 
 /// One machine type as QEMU reports it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -151,7 +153,7 @@ pub(crate) fn run_probe(binary: &Path, timeout: Duration) -> Result<EmulatorProb
                 })
             }
         };
-        let Ok(reply) = Json::parse(&line) else {
+        let Ok(reply) = serde_json::from_str::<Json>(&line) else {
             continue;
         };
         if let Some(arch) = target_from_reply(&reply) {
@@ -313,7 +315,7 @@ mod tests {
 
     #[test]
     fn replies_are_matched_by_id() {
-        let reply = Json::parse(
+        let reply = serde_json::from_str::<Json>(
             r#"{"return": [{"name": "virt", "cpu-max": 512, "deprecated": true}], "id": "machines"}"#,
         )
         .expect("json");
@@ -321,9 +323,11 @@ mod tests {
         assert_eq!(machines.len(), 1);
         assert!(machines[0].deprecated);
         assert_eq!(machines[0].max_cpus, 512);
-        let other = Json::parse(r#"{"return": {}}"#).expect("json");
+        let other = serde_json::from_str::<Json>(r#"{"return": {}}"#).expect("json");
         assert_eq!(machines_from_reply(&other), None);
-        let target = Json::parse(r#"{"return": {"arch": "i386"}, "id": "target"}"#).expect("json");
+        let target =
+            serde_json::from_str::<Json>(r#"{"return": {"arch": "i386"}, "id": "target"}"#)
+                .expect("json");
         assert_eq!(target_from_reply(&target).as_deref(), Some("i386"));
     }
 

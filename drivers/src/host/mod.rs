@@ -15,7 +15,6 @@ mod emulators;
 mod host_cpu;
 mod host_uuid;
 mod hostname;
-mod json;
 mod kvm;
 mod machines;
 mod nodeinfo;

@@ -65,6 +65,7 @@ impl Inner {
             (obj.def.clone(), obj.persistent)
         };
         let name = def.name.clone();
+        let def = super::volumes::resolved(self, &def)?;
         let spec = container_spec(&def)?;
         let xml = def.to_xml(Default::default());
         run_hook(self, &name, "prepare", "begin", &xml)?;

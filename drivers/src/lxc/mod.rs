@@ -27,6 +27,7 @@ mod state;
 pub mod status;
 mod store;
 pub mod supervisor;
+mod volumes;
 pub mod xml;
 mod xml_defaults;
 
@@ -56,6 +57,8 @@ pub(crate) struct Inner {
     events: EventSink,
     hooks: Option<hooks::Hooks>,
     layout: CgroupLayout,
+    /// The storage driver, for filesystems that name a volume.
+    storage: std::sync::OnceLock<Arc<dyn crate::api::StorageDriver>>,
 }
 
 impl LxcDriver {
@@ -78,6 +81,7 @@ impl LxcDriver {
             events,
             hooks,
             layout: CgroupLayout::detect(),
+            storage: std::sync::OnceLock::new(),
         });
         problems.extend(reconnect::load_and_reconnect(&inner));
         reconnect::autostart_once(&inner);

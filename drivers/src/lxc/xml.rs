@@ -259,6 +259,23 @@ fn filesystem(device: &Element) -> Result<FilesystemSpec, LxcError> {
                 readonly: device.child("readonly").is_some(),
             })
         }
+        "volume" => {
+            // Bound from the volume's directory, which the storage driver
+            // names when the container starts (see `super::volumes`).
+            let source = device.child("source");
+            if source.and_then(|s| s.attr("pool")).is_none()
+                || source.and_then(|s| s.attr("volume")).is_none()
+            {
+                return Err(LxcError::Unsupported(format!(
+                    "volume filesystem for '{target}' needs <source pool='...' volume='...'/>"
+                )));
+            }
+            Ok(FilesystemSpec::Bind {
+                source: String::new(),
+                target,
+                readonly: device.child("readonly").is_some(),
+            })
+        }
         "ram" => {
             let usage = device
                 .child("source")

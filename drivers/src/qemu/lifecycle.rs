@@ -92,6 +92,11 @@ impl Inner {
             self.mark_start_failed(uuid);
             return Err(QemuError::from(e).into());
         }
+        if let Err(e) = super::volumes::check(self, &def) {
+            let _ = run_qemu_hook(self.hooks.as_ref(), &def, "release", "end");
+            self.mark_start_failed(uuid);
+            return Err(e);
+        }
         let token = self.lock().allocate_token();
         self.in_flight.enter_start(token);
         let prepared = super::network_ports::plug(self.network.get(), &mut def).and_then(|_| {
@@ -173,8 +178,10 @@ impl Inner {
             StartSource::Boot => None,
         };
         let conf = self.conf();
+        let with_volumes =
+            super::volumes::resolved(self, def).map_err(|e| QemuError::Unsupported(e.message))?;
         let argv = build_command_line(
-            def,
+            &with_volumes,
             &LaunchContext {
                 monitor_socket: &monitor_text,
                 incoming: incoming.as_deref(),

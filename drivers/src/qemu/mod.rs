@@ -42,6 +42,7 @@ mod status;
 mod store;
 mod tap;
 mod vcpus;
+mod volumes;
 
 use crate::domain_list::{lock_unpoisoned, lock_unpoisoned as lock_job};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
@@ -75,6 +76,8 @@ pub(crate) struct Inner {
     in_flight: in_flight::InFlight,
     /// The network driver that plugs `<interface type='network'>` NICs.
     network: OnceLock<Arc<dyn crate::api::NetworkDriver>>,
+    /// The storage driver, for disks that name a volume.
+    storage: OnceLock<Arc<dyn crate::api::StorageDriver>>,
 }
 
 impl QemuDriver {
@@ -97,6 +100,7 @@ impl QemuDriver {
             conf: RwLock::new(conf),
             in_flight: in_flight::InFlight::default(),
             network: OnceLock::new(),
+            storage: OnceLock::new(),
         });
         problems.extend(reconnect::load_and_reconnect(&inner));
         problems.extend(auto_shutdown::restore_saved(&inner));

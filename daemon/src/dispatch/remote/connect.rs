@@ -140,12 +140,17 @@ pub fn open(
         Ok(conn) => {
             session.scheme = driver.scheme();
             session.conn = Some(conn);
+            // Secondary drivers serve hypervisor connections too, as in libvirt;
+            // the test driver keeps its own (none).
             if driver.scheme() != "test" {
                 if let Some(network) = daemon.drivers.network_driver() {
                     match network.open(session.read_only) {
                         Ok(net) => session.network = Some(net),
                         Err(e) => return reply_err(h, crate::dispatch::reply::from_driver(e)),
                     }
+                }
+                if let Some(storage) = daemon.drivers.storage_driver() {
+                    session.storage = storage.open(session.read_only).ok();
                 }
             }
             Action::Reply(empty_reply(h))
@@ -171,6 +176,7 @@ pub fn close(session: &mut Session, h: &Header) -> Action {
     if let Some(network) = session.network.take() {
         network.close();
     }
+    session.storage = None;
     Action::Reply(empty_reply(h))
 }
 

@@ -13,6 +13,7 @@ mod network;
 pub mod qemu_program;
 mod route;
 mod save;
+mod storage;
 mod tuning;
 
 use std::sync::Arc;

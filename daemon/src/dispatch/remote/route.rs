@@ -7,7 +7,9 @@ use drivers::api::Connection;
 use protocol::header::Header;
 use protocol::programs::remote_proc::Call;
 
-use super::{connect, console, domain, events, lifecycle, network, not_supported, save, tuning};
+use super::{
+    connect, console, domain, events, lifecycle, network, not_supported, save, storage, tuning,
+};
 use super::{reply_err, Action, Session};
 use crate::context::Daemon;
 use crate::dispatch::reply::{empty_reply, rpc_error};
@@ -165,6 +167,68 @@ pub fn route(
         Call::NetworkPortGetXmlDesc(a) => network::port_xml(session, h, a),
         Call::NetworkPortDelete(a) => network::port_delete(session, h, a),
         Call::DomainInterfaceAddresses(a) => network::domain_interface_addresses(&conn, h, a),
+        // storage
+        Call::ConnectListAllStoragePools(a) => {
+            storage::connect_list_all_storage_pools(session, h, a)
+        }
+        Call::ConnectNumOfStoragePools(()) => storage::connect_num_of_storage_pools(session, h),
+        Call::ConnectListStoragePools(a) => storage::connect_list_storage_pools(session, h, a),
+        Call::ConnectNumOfDefinedStoragePools(()) => {
+            storage::connect_num_of_defined_storage_pools(session, h)
+        }
+        Call::ConnectListDefinedStoragePools(a) => {
+            storage::connect_list_defined_storage_pools(session, h, a)
+        }
+        Call::ConnectFindStoragePoolSources(a) => {
+            storage::connect_find_storage_pool_sources(session, h, a)
+        }
+        Call::ConnectGetStoragePoolCapabilities(a) => {
+            storage::connect_get_storage_pool_capabilities(session, h, a)
+        }
+        Call::StoragePoolCreateXml(a) => storage::storage_pool_create_xml(session, h, a),
+        Call::StoragePoolDefineXml(a) => storage::storage_pool_define_xml(session, h, a),
+        Call::StoragePoolCreate(a) => storage::storage_pool_create(session, h, a),
+        Call::StoragePoolBuild(a) => storage::storage_pool_build(session, h, a),
+        Call::StoragePoolDestroy(a) => storage::storage_pool_destroy(session, h, a),
+        Call::StoragePoolDelete(a) => storage::storage_pool_delete(session, h, a),
+        Call::StoragePoolUndefine(a) => storage::storage_pool_undefine(session, h, a),
+        Call::StoragePoolRefresh(a) => storage::storage_pool_refresh(session, h, a),
+        Call::StoragePoolLookupByName(a) => storage::storage_pool_lookup_by_name(session, h, a),
+        Call::StoragePoolLookupByUuid(a) => storage::storage_pool_lookup_by_uuid(session, h, a),
+        Call::StoragePoolLookupByVolume(a) => storage::storage_pool_lookup_by_volume(session, h, a),
+        Call::StoragePoolLookupByTargetPath(a) => {
+            storage::storage_pool_lookup_by_target_path(session, h, a)
+        }
+        Call::StoragePoolGetInfo(a) => storage::storage_pool_get_info(session, h, a),
+        Call::StoragePoolGetXmlDesc(a) => storage::storage_pool_get_xml_desc(session, h, a),
+        Call::StoragePoolGetAutostart(a) => storage::storage_pool_get_autostart(session, h, a),
+        Call::StoragePoolSetAutostart(a) => storage::storage_pool_set_autostart(session, h, a),
+        Call::StoragePoolIsActive(a) => storage::storage_pool_is_active(session, h, a),
+        Call::StoragePoolIsPersistent(a) => storage::storage_pool_is_persistent(session, h, a),
+        Call::StoragePoolNumOfVolumes(a) => storage::storage_pool_num_of_volumes(session, h, a),
+        Call::StoragePoolListVolumes(a) => storage::storage_pool_list_volumes(session, h, a),
+        Call::StoragePoolListAllVolumes(a) => storage::storage_pool_list_all_volumes(session, h, a),
+        Call::StorageVolCreateXml(a) => storage::storage_vol_create_xml(session, h, a),
+        Call::StorageVolCreateXmlFrom(a) => storage::storage_vol_create_xml_from(session, h, a),
+        Call::StorageVolDelete(a) => storage::storage_vol_delete(session, h, a),
+        Call::StorageVolWipe(a) => storage::storage_vol_wipe(session, h, a),
+        Call::StorageVolWipePattern(a) => storage::storage_vol_wipe_pattern(session, h, a),
+        Call::StorageVolResize(a) => storage::storage_vol_resize(session, h, a),
+        Call::StorageVolLookupByName(a) => storage::storage_vol_lookup_by_name(session, h, a),
+        Call::StorageVolLookupByKey(a) => storage::storage_vol_lookup_by_key(session, h, a),
+        Call::StorageVolLookupByPath(a) => storage::storage_vol_lookup_by_path(session, h, a),
+        Call::StorageVolGetInfo(a) => storage::storage_vol_get_info(session, h, a),
+        Call::StorageVolGetInfoFlags(a) => storage::storage_vol_get_info_flags(session, h, a),
+        Call::StorageVolGetXmlDesc(a) => storage::storage_vol_get_xml_desc(session, h, a),
+        Call::StorageVolGetPath(a) => storage::storage_vol_get_path(session, h, a),
+        Call::StorageVolUpload(a) => storage::storage_vol_upload(session, h, a),
+        Call::StorageVolDownload(a) => storage::storage_vol_download(session, h, a),
+        Call::ConnectStoragePoolEventRegisterAny(a) => {
+            storage::connect_storage_pool_event_register_any(daemon, session, h, a)
+        }
+        Call::ConnectStoragePoolEventDeregisterAny(a) => {
+            storage::connect_storage_pool_event_deregister_any(daemon, session, h, a)
+        }
         Call::Unserved(u) => reply_err(h, not_supported(u.info)),
     }
 }
