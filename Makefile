@@ -34,7 +34,8 @@
 #                             $(SBINDIR) looks for it (../lib/libvirt/)
 #
 # One binary serves as libvirtd and as the per-driver daemons: virtqemud,
-# virtlxcd and virtnetworkd are symbolic links to it, the program name picks the daemon.
+# virtlxcd, virtnetworkd, virtsecretd, virtnodedevd and virtproxyd are symbolic links to
+# it, the program name picks the daemon.
 # Unit files are templates (systemd/*.in) with @SBINDIR@, @SYSCONFDIR@,
 # @RUNSTATEDIR@ and @GUESTS_EXEC@ replaced at build time; the per-driver
 # daemons' units come from the modular*.in templates with @DAEMON@ and
@@ -64,7 +65,7 @@ endif
 GUESTS_BIN ?= $(dir $(BIN))libvirt-guests
 LXC_BIN ?= $(dir $(BIN))libvirt_lxc
 
-MODULAR_DAEMONS := virtqemud virtlxcd virtnetworkd virtstoraged
+MODULAR_DAEMONS := virtqemud virtlxcd virtnetworkd virtstoraged virtsecretd virtnodedevd
 UNIT_BUILD := $(TARGET_DIR)/systemd-units
 DEB_DIR ?= $(TARGET_DIR)/deb
 
@@ -74,9 +75,12 @@ MONOLITHIC_UNITS := libvirtd.service libvirtd.socket libvirtd-ro.socket \
 MODULAR_UNITS := $(foreach d,$(MODULAR_DAEMONS),\
 	$(d).service $(d).socket $(d)-ro.socket $(d)-admin.socket)
 STATIC_UNITS := virt-guest-shutdown.target
-ALL_UNITS := $(MONOLITHIC_UNITS) $(MODULAR_UNITS) $(STATIC_UNITS)
+# virtproxyd: libvirtd's socket paths and ports, its own unit names.
+PROXY_UNITS := virtproxyd.service virtproxyd.socket virtproxyd-ro.socket \
+	virtproxyd-admin.socket virtproxyd-tcp.socket virtproxyd-tls.socket
+ALL_UNITS := $(MONOLITHIC_UNITS) $(MODULAR_UNITS) $(PROXY_UNITS) $(STATIC_UNITS)
 
-CONFIG_NAMES := libvirtd $(MODULAR_DAEMONS)
+CONFIG_NAMES := libvirtd $(MODULAR_DAEMONS) virtproxyd
 
 SUBSTITUTE = sed -e 's|@SBINDIR@|$(SBINDIR)|g' \
 	-e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
@@ -127,7 +131,7 @@ FORCE:
 install: $(BUILD_STEP) units
 	$(INSTALL) -d $(DESTDIR)$(SBINDIR)
 	$(INSTALL) -m 0755 $(BIN) $(DESTDIR)$(SBINDIR)/libvirtd
-	for d in $(MODULAR_DAEMONS); do \
+	for d in $(MODULAR_DAEMONS) virtproxyd; do \
 		ln -sf libvirtd $(DESTDIR)$(SBINDIR)/$$d || exit 1; \
 	done
 	$(INSTALL) -d $(DESTDIR)$(LIBEXECDIR)
@@ -155,7 +159,7 @@ install: $(BUILD_STEP) units
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/libvirtd
-	for d in $(MODULAR_DAEMONS); do rm -f $(DESTDIR)$(SBINDIR)/$$d; done
+	for d in $(MODULAR_DAEMONS) virtproxyd; do rm -f $(DESTDIR)$(SBINDIR)/$$d; done
 	rm -f $(DESTDIR)$(LIBEXECDIR)/libvirt-guests $(DESTDIR)$(LIBEXECDIR)/libvirt_lxc
 	for u in $(ALL_UNITS); do rm -f $(DESTDIR)$(UNITDIR)/$$u; done
 	for section in 5 7 8; do \

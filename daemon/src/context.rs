@@ -10,6 +10,7 @@ use tokio::sync::mpsc;
 use crate::events::EventHub;
 use crate::logging::LogHandle;
 use crate::network_events::NetworkEventHub;
+use crate::secret_events::SecretEventHub;
 use crate::server::Server;
 use crate::storage_events::StorageEventHub;
 
@@ -29,6 +30,10 @@ pub struct Daemon {
     pub network_events: Arc<NetworkEventHub>,
     /// Storage pool event registrations.
     pub storage_events: Arc<StorageEventHub>,
+    /// Secret event registrations.
+    pub secret_events: Arc<SecretEventHub>,
+    /// virtproxyd: where the per-driver daemons its clients go to listen.
+    pub proxy: Option<crate::proxy::ProxyTargets>,
     /// The `libvirtd` server: rw, ro, tcp and tls services.
     pub main: Arc<Server>,
     /// The `admin` server: the admin socket.

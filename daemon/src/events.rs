@@ -18,6 +18,8 @@ use crate::server::client::{Outgoing, OutgoingSender};
 pub const DOMAIN_EVENT_ID_LAST: i32 = 27;
 pub const EVENT_ID_LIFECYCLE: i32 = 0;
 pub const EVENT_ID_REBOOT: i32 = 1;
+pub const EVENT_ID_DEVICE_REMOVED: i32 = 15;
+pub const EVENT_ID_DEVICE_REMOVAL_FAILED: i32 = 22;
 
 /// Event callbacks one client may hold at once. libvirtd 9.0 has no such
 /// bound: each registration costs the daemon memory and every event a
@@ -119,6 +121,8 @@ impl EventHub {
         let event_id = match event.kind {
             DomainEventKind::Lifecycle { .. } => EVENT_ID_LIFECYCLE,
             DomainEventKind::Reboot => EVENT_ID_REBOOT,
+            DomainEventKind::DeviceRemoved { .. } => EVENT_ID_DEVICE_REMOVED,
+            DomainEventKind::DeviceRemovalFailed { .. } => EVENT_ID_DEVICE_REMOVAL_FAILED,
         };
         let regs = self.lock();
         for reg in regs.iter() {
@@ -168,6 +172,25 @@ fn encode_event(style: Style, callback_id: i32, event: &DomainEvent) -> Vec<u8> 
             dom.encode(&mut body);
             remote_proc::DOMAIN_EVENT_REBOOT
         }
+        (Style::Callback, DomainEventKind::DeviceRemoved { alias }) => {
+            callback_id.encode(&mut body);
+            dom.encode(&mut body);
+            alias.encode(&mut body);
+            remote_proc::DOMAIN_EVENT_CALLBACK_DEVICE_REMOVED
+        }
+        (Style::Legacy, DomainEventKind::DeviceRemoved { alias }) => {
+            dom.encode(&mut body);
+            alias.encode(&mut body);
+            remote_proc::DOMAIN_EVENT_DEVICE_REMOVED
+        }
+        // libvirt has no legacy message for this one: only callback registrations
+        // (the only kind that can ask for it) receive it.
+        (_, DomainEventKind::DeviceRemovalFailed { alias }) => {
+            callback_id.encode(&mut body);
+            dom.encode(&mut body);
+            alias.encode(&mut body);
+            remote_proc::DOMAIN_EVENT_CALLBACK_DEVICE_REMOVAL_FAILED
+        }
     };
     // Event messages carry serial 1, as libvirtd sends them.
     let header = Header {
@@ -209,5 +232,63 @@ mod tests {
         assert_eq!(register(&hub, 1), Err(TooManyCallbacks));
         hub.forget_client(1);
         assert!(register(&hub, 1).is_ok());
+    }
+
+    /// The procedure number and the body after the callback id (if any) and the
+    /// domain: the alias string of the device events.
+    fn procedure_and_tail(message: &[u8], style: Style) -> (i32, Vec<u8>) {
+        let raw: &[u8; 24] = message[4..28].try_into().expect("24 header bytes");
+        let header = Header::decode(raw);
+        let mut body = &message[28..];
+        if style == Style::Callback {
+            body = &body[4..];
+        }
+        let mut dom = Vec::new();
+        NonnullDomain {
+            name: "d".into(),
+            uuid: [1; 16],
+            id: 3,
+        }
+        .encode(&mut dom);
+        assert!(body.starts_with(&dom), "domain first");
+        (header.proc_, body[dom.len()..].to_vec())
+    }
+
+    #[test]
+    fn device_events_carry_the_alias_in_libvirts_messages() {
+        let event = |kind| DomainEvent {
+            domain: drivers::api::DomainHandle {
+                name: "d".into(),
+                uuid: [1; 16],
+                id: 3,
+            },
+            kind,
+        };
+        let mut alias = Vec::new();
+        "virtio-disk1".to_string().encode(&mut alias);
+        let removed = event(DomainEventKind::DeviceRemoved {
+            alias: "virtio-disk1".into(),
+        });
+        assert_eq!(
+            procedure_and_tail(&encode_event(Style::Callback, 7, &removed), Style::Callback),
+            (
+                remote_proc::DOMAIN_EVENT_CALLBACK_DEVICE_REMOVED,
+                alias.clone()
+            )
+        );
+        assert_eq!(
+            procedure_and_tail(&encode_event(Style::Legacy, 7, &removed), Style::Legacy),
+            (remote_proc::DOMAIN_EVENT_DEVICE_REMOVED, alias.clone())
+        );
+        let failed = event(DomainEventKind::DeviceRemovalFailed {
+            alias: "virtio-disk1".into(),
+        });
+        assert_eq!(
+            procedure_and_tail(&encode_event(Style::Callback, 7, &failed), Style::Callback),
+            (
+                remote_proc::DOMAIN_EVENT_CALLBACK_DEVICE_REMOVAL_FAILED,
+                alias
+            )
+        );
     }
 }

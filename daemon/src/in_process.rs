@@ -36,6 +36,8 @@ pub fn test_daemon() -> Arc<Daemon> {
         events,
         network_events: Default::default(),
         storage_events: Arc::default(),
+        secret_events: Default::default(),
+        proxy: None,
         main: Server::new("libvirtd", Limits::default()),
         admin: Server::new("admin", Limits::default()),
         log: None,

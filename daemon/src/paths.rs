@@ -48,6 +48,13 @@ pub enum DaemonName {
     Virtnetworkd,
     /// Only the storage driver, on UNIX sockets.
     Virtstoraged,
+    /// Only the `secret` driver, on UNIX sockets.
+    Virtsecretd,
+    /// Only the `nodedev` driver, on UNIX sockets.
+    Virtnodedevd,
+    /// No driver: forwards each client to the per-driver daemon of its URI,
+    /// on libvirtd's socket names and, with `--listen`, TCP and TLS.
+    Virtproxyd,
 }
 
 impl DaemonName {
@@ -63,6 +70,9 @@ impl DaemonName {
             "virtlxcd" => DaemonName::Virtlxcd,
             "virtnetworkd" => DaemonName::Virtnetworkd,
             "virtstoraged" => DaemonName::Virtstoraged,
+            "virtsecretd" => DaemonName::Virtsecretd,
+            "virtnodedevd" => DaemonName::Virtnodedevd,
+            "virtproxyd" => DaemonName::Virtproxyd,
             _ => DaemonName::Libvirtd,
         }
     }
@@ -74,21 +84,39 @@ impl DaemonName {
             DaemonName::Virtlxcd => "virtlxcd",
             DaemonName::Virtnetworkd => "virtnetworkd",
             DaemonName::Virtstoraged => "virtstoraged",
+            DaemonName::Virtsecretd => "virtsecretd",
+            DaemonName::Virtnodedevd => "virtnodedevd",
+            DaemonName::Virtproxyd => "virtproxyd",
         }
     }
 
-    /// Start of the socket file names: `libvirt` for libvirtd (`libvirt-sock`),
-    /// the daemon name otherwise (`virtqemud-sock`), as clients expect.
+    /// Start of the socket file names: `libvirt` for libvirtd (`libvirt-sock`)
+    /// and virtproxyd, which stands in for it, the daemon name otherwise
+    /// (`virtqemud-sock`), as clients expect.
     pub fn socket_prefix(self) -> &'static str {
         match self {
-            DaemonName::Libvirtd => "libvirt",
+            DaemonName::Libvirtd | DaemonName::Virtproxyd => "libvirt",
             other => other.as_str(),
+        }
+    }
+
+    /// Start of the admin socket's name: virtproxyd has its own
+    /// (`virtproxyd-admin-sock`) beside libvirtd's client sockets.
+    pub fn admin_socket_prefix(self) -> &'static str {
+        match self {
+            DaemonName::Virtproxyd => "virtproxyd",
+            other => other.socket_prefix(),
         }
     }
 
     /// A per-driver daemon: no `--listen`, no TCP or TLS sockets.
     pub fn is_modular(self) -> bool {
-        self != DaemonName::Libvirtd
+        !matches!(self, DaemonName::Libvirtd | DaemonName::Virtproxyd)
+    }
+
+    /// The proxy daemon: clients are forwarded to the per-driver daemons.
+    pub fn is_proxy(self) -> bool {
+        self == DaemonName::Virtproxyd
     }
 
     /// Whether this daemon runs the driver for URI scheme `scheme`.
@@ -99,6 +127,9 @@ impl DaemonName {
             DaemonName::Virtlxcd => scheme == "lxc",
             DaemonName::Virtnetworkd => scheme == "network",
             DaemonName::Virtstoraged => scheme == "storage",
+            DaemonName::Virtsecretd => scheme == "secret",
+            DaemonName::Virtnodedevd => scheme == "nodedev",
+            DaemonName::Virtproxyd => false,
         }
     }
 }
@@ -283,7 +314,8 @@ impl Paths {
             ro: self
                 .privileged
                 .then(|| dir.join(format!("{prefix}-sock-ro"))),
-            admin: admin_wanted.then(|| dir.join(format!("{prefix}-admin-sock"))),
+            admin: admin_wanted
+                .then(|| dir.join(format!("{}-admin-sock", self.daemon.admin_socket_prefix()))),
         }
     }
 
@@ -573,6 +605,14 @@ mod tests {
     fn program_name_chooses_the_daemon() {
         let of = |text: &str| DaemonName::from_program(std::ffi::OsStr::new(text));
         assert_eq!(of("virtlxcd"), DaemonName::Virtlxcd);
+        assert_eq!(of("virtsecretd"), DaemonName::Virtsecretd);
+        assert_eq!(of("virtnodedevd"), DaemonName::Virtnodedevd);
+        assert_eq!(of("virtproxyd"), DaemonName::Virtproxyd);
+        assert!(!DaemonName::Virtproxyd.is_modular());
+        assert_eq!(DaemonName::Virtproxyd.socket_prefix(), "libvirt");
+        assert_eq!(DaemonName::Virtproxyd.admin_socket_prefix(), "virtproxyd");
+        assert!(DaemonName::Virtsecretd.serves_scheme("secret"));
+        assert!(!DaemonName::Virtsecretd.serves_scheme("qemu"));
         assert_eq!(of("./target/debug/libvirtd"), DaemonName::Libvirtd);
         assert_eq!(of("virtqemud-old"), DaemonName::Libvirtd);
         assert_eq!(of(""), DaemonName::Libvirtd);

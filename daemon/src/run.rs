@@ -116,6 +116,18 @@ pub fn build_daemon(
         available.push(lxc_driver(&events, &opts.hooks, storage.as_ref()));
     }
     available.push(Arc::new(drivers::test_driver::TestDriver::new(sink)));
+    // secrets: secondary on hypervisor connections, primary for secret:///system.
+    let secret_events = Arc::new(crate::secret_events::SecretEventHub::default());
+    if opts.daemon.serves_scheme("secret") {
+        drivers.set_secret_driver(secret_driver(&secret_events));
+        available.push(Arc::new(drivers::secret::SecretPrimaryDriver));
+    }
+    // node devices: read-only, secondary on hypervisor connections, primary for
+    // nodedev:///system.
+    if opts.daemon.serves_scheme("nodedev") {
+        drivers.set_nodedev_driver(Arc::new(drivers::nodedev::NodeDevices::default()));
+        available.push(Arc::new(drivers::nodedev::NodeDevPrimaryDriver));
+    }
     // A modular daemon runs only its own driver; others' URIs are refused
     // with "no connection driver available for ...".
     for driver in available {
@@ -142,6 +154,10 @@ pub fn build_daemon(
         events,
         network_events,
         storage_events,
+        secret_events,
+        proxy: opts.daemon.is_proxy().then(|| crate::proxy::ProxyTargets {
+            sock_dir: crate::paths::Paths::from_env(privileged).sock_dir,
+        }),
         main: Server::new(opts.daemon.as_str(), opts.main_limits.clone()),
         admin: Server::new("admin", opts.admin_limits.clone()),
         log,
@@ -151,6 +167,23 @@ pub fn build_daemon(
         hooks: opts.hooks.clone(),
     });
     (daemon, requests)
+}
+
+/// The secret driver over this daemon's directories, its persistent secrets loaded.
+fn secret_driver(
+    events: &Arc<crate::secret_events::SecretEventHub>,
+) -> Arc<dyn drivers::api::SecretDriver> {
+    // SAFETY: geteuid has no preconditions.
+    let privileged = unsafe { libc::geteuid() } == 0;
+    let paths = crate::paths::Paths::from_env(privileged);
+    let secret_paths = drivers::secret::SecretPaths::new(&paths.config_dir, &paths.run_dir);
+    let hub = events.clone();
+    let sink: drivers::api::SecretEventSink = Arc::new(move |ev| hub.publish(&ev));
+    let (secrets, problems) = drivers::secret::Secrets::new(secret_paths, sink);
+    for problem in problems {
+        warn!("secret driver: {problem}");
+    }
+    Arc::new(drivers::secret::SecretDriverHandle(secrets))
 }
 
 /// The qemu driver over this daemon's directories; it re-attaches to guests that

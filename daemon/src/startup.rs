@@ -59,6 +59,11 @@ pub fn main_entry(args: Vec<OsString>) -> i32 {
     if let Err(e) = refuse_unimplemented_access_drivers(&settings) {
         return StartupError::AccessDrivers(e).report(None);
     }
+    if paths.daemon.serves_scheme("secret") {
+        if let Err(e) = drivers::secret::check_secret_conf(&paths.config_dir) {
+            return StartupError::DriverConfig(e).report(None);
+        }
+    }
     let reporter = match detach(&args, &opts) {
         Ok(reporter) => reporter,
         Err(e) => return e.report(None),

@@ -17,7 +17,7 @@ use integration_tests::tools::{require_tool, run_with_deadline, CmdOutput};
 
 const MAKE_TIMEOUT: Duration = Duration::from_secs(120);
 
-const UNITS: [&str; 20] = [
+const UNITS: [&str; 34] = [
     "libvirtd.service",
     "libvirtd.socket",
     "libvirtd-ro.socket",
@@ -38,6 +38,20 @@ const UNITS: [&str; 20] = [
     "virtnetworkd.socket",
     "virtnetworkd-ro.socket",
     "virtnetworkd-admin.socket",
+    "virtsecretd.service",
+    "virtsecretd.socket",
+    "virtsecretd-ro.socket",
+    "virtsecretd-admin.socket",
+    "virtnodedevd.service",
+    "virtnodedevd.socket",
+    "virtnodedevd-ro.socket",
+    "virtnodedevd-admin.socket",
+    "virtproxyd.service",
+    "virtproxyd.socket",
+    "virtproxyd-ro.socket",
+    "virtproxyd-admin.socket",
+    "virtproxyd-tcp.socket",
+    "virtproxyd-tls.socket",
 ];
 
 fn workspace() -> PathBuf {
@@ -116,7 +130,14 @@ fn make_install_with_destdir_installs_everything_at_its_documented_path() {
         built.len(),
         "usr/sbin/libvirtd is not the built daemon"
     );
-    for daemon in ["virtqemud", "virtlxcd", "virtnetworkd"] {
+    for daemon in [
+        "virtqemud",
+        "virtlxcd",
+        "virtnetworkd",
+        "virtsecretd",
+        "virtnodedevd",
+        "virtproxyd",
+    ] {
         let link = std::fs::read_link(sbin.join(daemon))
             .unwrap_or_else(|e| panic!("usr/sbin/{daemon} is not a link: {e}"));
         assert_eq!(link, Path::new("libvirtd"));
@@ -142,11 +163,22 @@ fn make_install_with_destdir_installs_everything_at_its_documented_path() {
         single(&units.join("virtlxcd-ro.socket"), "ListenStream"),
         "/run/libvirt/virtlxcd-sock-ro"
     );
+    assert_eq!(
+        single(&units.join("virtproxyd.socket"), "ListenStream"),
+        "/run/libvirt/libvirt-sock"
+    );
+    assert_eq!(
+        single(&units.join("virtproxyd-admin.socket"), "ListenStream"),
+        "/run/libvirt/virtproxyd-admin-sock"
+    );
     for page in [
         "man8/libvirtd.8",
         "man8/virtqemud.8",
         "man8/virtlxcd.8",
         "man8/virtnetworkd.8",
+        "man8/virtsecretd.8",
+        "man8/virtnodedevd.8",
+        "man8/virtproxyd.8",
         "man5/libvirtd.conf.5",
     ] {
         assert!(

@@ -11,7 +11,9 @@ pub(crate) mod vol_streams;
 
 use std::sync::Arc;
 
-use drivers::api::{Connection, NetworkConnection, StorageConnection};
+use drivers::api::{
+    Connection, NetworkConnection, NodeDeviceConnection, SecretConnection, StorageConnection,
+};
 use protocol::error::codes;
 use protocol::header::{Header, MessageType, Status};
 use protocol::programs::{
@@ -23,7 +25,7 @@ use crate::server::client::OutgoingSender;
 use crate::server::registry::ClientInfo;
 use crate::server::ServiceKind;
 
-pub use reply::{error_reply, rpc_error};
+pub use reply::{error_reply, from_driver, rpc_error};
 
 /// A call that may block (starting a guest, probing the host): it runs on a
 /// worker thread and its reply comes back through the session's channel.
@@ -50,6 +52,10 @@ pub struct Session {
     pub network: Option<Arc<dyn NetworkConnection>>,
     /// The storage driver's side of the connection (none on test:///).
     pub storage: Option<Arc<dyn StorageConnection>>,
+    /// The secret driver's side of the connection (none on test:///).
+    pub secret: Option<Arc<dyn SecretConnection>>,
+    /// The node device driver's side of the connection (none on test:///).
+    pub nodedev: Option<Arc<dyn NodeDeviceConnection>>,
     pub scheme: &'static str,
     pub keepalive_requested: bool,
     pub keepalive_armed: bool,
@@ -65,6 +71,8 @@ pub struct Session {
     sender: Option<OutgoingSender>,
     /// Streams opened by this client's calls (consoles).
     pub streams: streams::StreamTable,
+    /// virtproxyd: the per-driver daemon this client is forwarded to.
+    pub proxy_link: crate::proxy::LinkSlot,
 }
 
 impl Session {
@@ -84,6 +92,8 @@ impl Session {
             conn: None,
             network: None,
             storage: None,
+            secret: None,
+            nodedev: None,
             scheme: "",
             keepalive_requested: false,
             keepalive_armed: false,
@@ -92,6 +102,7 @@ impl Session {
             peer_start_time,
             sender: None,
             streams: streams::StreamTable::default(),
+            proxy_link: Default::default(),
         }
     }
 
@@ -125,6 +136,12 @@ impl Session {
         }
         daemon.storage_events.forget_client(self.info.id);
         self.storage = None;
+        daemon.secret_events.forget_client(self.info.id);
+        if let Ok(mut link) = self.proxy_link.lock() {
+            link.take();
+        }
+        self.secret = None;
+        self.nodedev = None;
         if let Some(conn) = self.conn.take() {
             conn.close();
         }
@@ -138,6 +155,10 @@ pub fn handle_message(
     header: &Header,
     body: &[u8],
 ) -> Action {
+    // virtproxyd: once the client is forwarded, every message goes through.
+    if let Some(action) = crate::proxy::relay(session, header, body) {
+        return action;
+    }
     let call = matches!(
         header.message_type(),
         Some(MessageType::Call) | Some(MessageType::CallWithFds)

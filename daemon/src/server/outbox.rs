@@ -53,6 +53,11 @@ pub enum Outgoing {
     /// A call running on a worker established the client's identity (polkit
     /// granted the action); sent before that call's reply.
     Authenticated,
+    /// A call was forwarded to another daemon (virtproxyd); its reply comes
+    /// back as [`Outgoing::CallDone`].
+    CallForwarded,
+    /// The client is to be disconnected (its proxied daemon went away).
+    Disconnect(&'static str),
 }
 
 /// The client is gone (or being disconnected): the message was dropped.
@@ -86,6 +91,14 @@ impl OutgoingSender {
             Outgoing::Message(bytes) => outbox.push(bytes, true),
             Outgoing::Authenticated => {
                 outbox.authenticated_by_call.store(true, Ordering::SeqCst);
+                Ok(())
+            }
+            Outgoing::CallForwarded => {
+                outbox.call_started();
+                Ok(())
+            }
+            Outgoing::Disconnect(reason) => {
+                outbox.fail(reason);
                 Ok(())
             }
         }

@@ -19,6 +19,9 @@ pub enum StartupError {
     /// `access_drivers` names a driver this daemon does not implement.
     #[error("Can't initialize access manager: {0}")]
     AccessDrivers(String),
+    /// A driver's own configuration asks for what this daemon does not do.
+    #[error("Driver state initialization failed: {0}")]
+    DriverConfig(String),
     #[error("Failed to fork as daemon: {0}")]
     Fork(std::io::Error),
     #[error("Unable to start the event loop: {0}")]
@@ -52,6 +55,7 @@ impl StartupError {
             StartupError::Usage { .. }
             | StartupError::Config(_)
             | StartupError::AccessDrivers(_)
+            | StartupError::DriverConfig(_)
             | StartupError::Fork(_)
             | StartupError::Run(_) => None,
         }

@@ -4,8 +4,9 @@
 use std::sync::Arc;
 
 use super::{
-    ControlInfo, DomainHandle, DomainInfo, DomainRef, DriverError, DriverResult, HostCpuMap,
-    JobProgress, NamedParam, NodeInfo, SecurityLabel, SecurityModel, Uuid, VcpuDetail,
+    ControlInfo, DomainDevices, DomainHandle, DomainInfo, DomainLiveTuning, DomainRef,
+    DomainStatistics, DriverError, DriverResult, HostCpuMap, JobProgress, NamedParam, NodeInfo,
+    SecurityLabel, SecurityModel, Uuid, VcpuDetail,
 };
 
 /// A hypervisor driver: one per kind (test, qemu, lxc). Holds the state shared by all connections.
@@ -57,7 +58,7 @@ pub trait Driver: Send + Sync {
 /// One client's open connection. Every method but `uri` and `hv_type` has a default that
 /// answers like libvirt does for a driver lacking the entry point (code 3 naming the public
 /// API), so a driver implements only what it supports.
-pub trait Connection: Send + Sync {
+pub trait Connection: Send + Sync + DomainStatistics + DomainDevices + DomainLiveTuning {
     /// Canonical URI, e.g. "test:///default".
     fn uri(&self) -> String;
     /// Hypervisor type for `virConnectGetType`, e.g. "TEST".

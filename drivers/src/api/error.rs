@@ -20,14 +20,18 @@ pub mod codes {
     pub const SYSTEM_ERROR: i32 = 38;
     pub const NO_DOMAIN: i32 = 42;
     pub const NO_NETWORK: i32 = 43;
+    pub const NO_NODE_DEVICE: i32 = 53;
     pub const NO_SECURITY_MODEL: i32 = 54;
     pub const OPERATION_INVALID: i32 = 55;
+    pub const INVALID_SECRET: i32 = 65;
+    pub const NO_SECRET: i32 = 66;
     pub const CONFIG_UNSUPPORTED: i32 = 67;
     pub const OPERATION_TIMEOUT: i32 = 68;
     pub const NO_DOMAIN_SNAPSHOT: i32 = 72;
     pub const ARGUMENT_UNSUPPORTED: i32 = 74;
     pub const OVERFLOW: i32 = 82;
     pub const OPERATION_UNSUPPORTED: i32 = 84;
+    pub const DEVICE_MISSING: i32 = 99;
 }
 
 /// `virErrorDomain` values: which part of libvirt raised the error.
@@ -44,7 +48,11 @@ pub mod domains {
     /// Generic domain-config code (`VIR_FROM_DOMAIN`), also used by the public API entry
     /// points, so "not supported" errors for domain calls carry it.
     pub const DOMAIN: i32 = 20;
+    /// The node device driver (`VIR_FROM_NODEDEV`).
+    pub const NODEDEV: i32 = 22;
     pub const SECURITY: i32 = 24;
+    /// The secret driver and secret config code (`VIR_FROM_SECRET`).
+    pub const SECRET: i32 = 30;
     pub const URI: i32 = 45;
 }
 
@@ -84,6 +92,9 @@ fn message_formats(code: i32) -> (&'static str, &'static str) {
             "Requested operation is not valid: %s",
             "Requested operation is not valid",
         ),
+        codes::NO_NODE_DEVICE => ("Node device not found: %s", "Node device not found"),
+        codes::INVALID_SECRET => ("Invalid secret: %s", "Invalid secret"),
+        codes::NO_SECRET => ("Secret not found: %s", "Secret not found"),
         codes::CONFIG_UNSUPPORTED => ("unsupported configuration: %s", "unsupported configuration"),
         codes::OPERATION_TIMEOUT => (
             "Timed out during operation: %s",
@@ -97,6 +108,7 @@ fn message_formats(code: i32) -> (&'static str, &'static str) {
             "missing target information for device",
         ),
         codes::OPERATION_UNSUPPORTED => ("Operation not supported: %s", "Operation not supported"),
+        codes::DEVICE_MISSING => ("device not found: %s", "device not found"),
         _ => ("%s", "unknown error"),
     }
 }

@@ -2,10 +2,15 @@
 
 mod connection;
 mod consts;
+mod devices;
 mod domain_state;
 mod error;
+mod live_tuning;
 mod network;
+mod nodedev;
 mod registry;
+mod secret;
+mod stats;
 mod storage;
 mod tuning;
 
@@ -16,10 +21,18 @@ pub use consts::{
     create_flags, define_flags, event, feature, list_flags, reason, state, undefine_flags,
     vcpu_flags, xml_flags,
 };
+pub use devices::{device_modify, DomainDevices};
 pub use domain_state::DomainState;
 pub use error::{codes, domains, DriverError, DriverResult};
+pub use live_tuning::{set_vcpu_flags, DomainLiveTuning};
 pub use network::*;
+pub use nodedev::*;
 pub use registry::DriverRegistry;
+pub use secret::*;
+pub use stats::{
+    memory_stat, stats_flags, stats_groups, BlockInfo, BlockStats, DomainStatistics,
+    DomainStatsRecord, InterfaceStats, StatsRequest,
+};
 pub use storage::{
     pool_event, InUseProbe, PoolEvent, PoolEventKind, PoolEventSink, PoolHandle, PoolInfo,
     StorageConnection, StorageDriver, TransferChunk, VolumeHandle, VolumeInfo, VolumeReader,
@@ -117,6 +130,10 @@ pub enum DomainEventKind {
     Lifecycle { event: i32, detail: i32 },
     /// `VIR_DOMAIN_EVENT_ID_REBOOT`.
     Reboot,
+    /// `VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED`: the guest let go of the device with this alias.
+    DeviceRemoved { alias: String },
+    /// `VIR_DOMAIN_EVENT_ID_DEVICE_REMOVAL_FAILED`.
+    DeviceRemovalFailed { alias: String },
 }
 
 /// One event about one domain.

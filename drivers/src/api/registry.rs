@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::{Driver, NetworkDriver, StorageDriver};
+use super::{Driver, NetworkDriver, NodeDeviceDriver, SecretDriver, StorageDriver};
 
 /// The set of drivers a daemon runs; picks one by URI scheme ("test:///default" -> test driver).
 #[derive(Default)]
@@ -12,6 +12,10 @@ pub struct DriverRegistry {
     network: Option<Arc<dyn NetworkDriver>>,
     /// The storage driver, served beside the hypervisor driver of a connection.
     storage: Option<Arc<dyn StorageDriver>>,
+    /// The secret driver, served beside the hypervisor driver of a connection.
+    secret: Option<Arc<dyn SecretDriver>>,
+    /// The node device driver, served beside the hypervisor driver of a connection.
+    nodedev: Option<Arc<dyn NodeDeviceDriver>>,
 }
 
 impl DriverRegistry {
@@ -41,6 +45,24 @@ impl DriverRegistry {
 
     pub fn storage_driver(&self) -> Option<Arc<dyn StorageDriver>> {
         self.storage.clone()
+    }
+
+    /// Sets the secret driver (secondary on hypervisor connections).
+    pub fn set_secret_driver(&mut self, driver: Arc<dyn SecretDriver>) {
+        self.secret = Some(driver);
+    }
+
+    pub fn secret_driver(&self) -> Option<Arc<dyn SecretDriver>> {
+        self.secret.clone()
+    }
+
+    /// Sets the node device driver (secondary on hypervisor connections).
+    pub fn set_nodedev_driver(&mut self, driver: Arc<dyn NodeDeviceDriver>) {
+        self.nodedev = Some(driver);
+    }
+
+    pub fn nodedev_driver(&self) -> Option<Arc<dyn NodeDeviceDriver>> {
+        self.nodedev.clone()
     }
 
     /// The driver whose scheme is the URI's scheme. A transport suffix ("test+unix") is
@@ -73,6 +95,9 @@ impl DriverRegistry {
         }
         if let Some(storage) = &self.storage {
             problems.extend(storage.reload());
+        }
+        if let Some(secret) = &self.secret {
+            problems.extend(secret.reload());
         }
         problems
     }

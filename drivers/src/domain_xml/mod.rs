@@ -16,7 +16,7 @@ mod parse;
 mod parse_tests;
 mod units;
 
-pub use devices::is_net_model_name;
+pub use devices::{disk_name_index, is_net_model_name};
 pub use element::{escape, Element};
 pub use error::DomainXmlError;
 pub use format::FormatOptions;

@@ -17,6 +17,7 @@ mod host_uuid;
 mod hostname;
 mod kvm;
 mod machines;
+mod node_stats;
 mod nodeinfo;
 mod numa;
 mod sysfs;
@@ -35,5 +36,6 @@ pub use host_uuid::{
 };
 pub use hostname::hostname;
 pub use kvm::kvm_max_vcpus;
+pub use node_stats::{node_cpu_stats, node_memory_stats};
 pub use nodeinfo::{node_info, HostNodeInfo};
 pub use sysinfo::{sysinfo_xml, HostError};

@@ -243,6 +243,12 @@ impl Connection for LxcConnection {
     }
 }
 
+impl crate::api::DomainStatistics for LxcConnection {}
+
+impl crate::api::DomainDevices for LxcConnection {}
+
+impl crate::api::DomainLiveTuning for LxcConnection {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -32,3 +32,10 @@ impl Connection for NetworkPrimaryConnection {
         "network".to_string()
     }
 }
+
+// Domain calls: libvirt's "not supported" from the traits' defaults.
+impl crate::api::DomainStatistics for NetworkPrimaryConnection {}
+
+impl crate::api::DomainDevices for NetworkPrimaryConnection {}
+
+impl crate::api::DomainLiveTuning for NetworkPrimaryConnection {}

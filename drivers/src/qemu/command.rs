@@ -92,8 +92,15 @@ pub fn build_command_line(def: &DomainDef, ctx: &LaunchContext) -> Result<Vec<St
     let vcpus = def.vcpu.max;
     push(&[
         "-smp",
-        &format!("{},sockets={},cores=1,threads=1", def.vcpu.current, vcpus),
+        &format!(
+            "{},maxcpus={vcpus},sockets={vcpus},cores=1,threads=1",
+            def.vcpu.current
+        ),
     ]);
+    // IOThreads of the definition, for `iothreadinfo` and hot plug.
+    for id in super::live_tuning::iothread_ids(def) {
+        push(&["-object", &format!("iothread,id=iothread{id}")]);
+    }
     push(&["-uuid", &format_uuid(&def.uuid)]);
     push(&["-no-user-config", "-nodefaults"]);
     push(&[

@@ -12,7 +12,7 @@ use crate::api::{
 use crate::domain_list::ListFacts;
 
 pub struct QemuConnection {
-    inner: Arc<Inner>,
+    pub(super) inner: Arc<Inner>,
 }
 
 impl QemuConnection {

@@ -82,6 +82,8 @@ impl Inner {
             obj.def.clone()
         };
         let mut def = def;
+        // The names QEMU knows the devices by, kept in the live definition.
+        super::hotplug::alias::assign_aliases(&mut def);
         if self.conf().vnc_auto_unix_socket {
             let socket = self.paths.vnc_socket(&def.name);
             super::live_xml::use_vnc_socket(&mut def, &socket.display().to_string());
@@ -111,6 +113,7 @@ impl Inner {
             Ok((process, monitor)) => {
                 let mut def = def;
                 super::live_xml::fill_graphics(&mut def, &monitor);
+                super::stats::apply_balloon_period(&def, &monitor);
                 // Held until the status file is written: an exiting daemon
                 // either waits for it or has already killed the process.
                 let Some(_recording) = self.in_flight.claim_start(token) else {

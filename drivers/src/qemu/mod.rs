@@ -22,9 +22,11 @@ mod error;
 mod fsutil;
 mod guest_control;
 mod hook_calls;
+mod hotplug;
 mod in_flight;
 mod jobs;
 mod lifecycle;
+mod live_tuning;
 mod live_xml;
 mod managed_save;
 mod monitor_events;
@@ -38,6 +40,7 @@ mod save_image;
 mod save_image_xml;
 mod scheduler;
 mod state;
+mod stats;
 mod status;
 mod store;
 mod tap;
@@ -45,6 +48,7 @@ mod vcpus;
 mod volumes;
 
 use crate::domain_list::{lock_unpoisoned, lock_unpoisoned as lock_job};
+use hotplug::qemu_refused as hotplug_refusal;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
 
 pub use error::QemuError;

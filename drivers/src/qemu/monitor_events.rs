@@ -29,6 +29,8 @@ enum FollowUp {
     ResetAndResume,
     /// `on_poweroff` destroy: ask QEMU to exit; the exit watcher records the stop.
     Terminate,
+    /// A device left the guest: release what backed it (a NIC's netdev and tap).
+    ReleaseBackend(crate::domain_xml::Element),
 }
 
 /// `VIR_DOMAIN_CRASHED_PANICKED` (state reason) and `VIR_DOMAIN_EVENT_CRASHED_PANICKED`.
@@ -130,6 +132,31 @@ fn handle(inner: &Arc<Inner>, uuid: &Uuid, token: u64, ev: &QmpEvent) {
                 obj.reason = reason::RUNNING_UNPAUSED;
                 events.push(obj.lifecycle_event(event::RESUMED, event::RESUMED_UNPAUSED));
             }
+            // The guest released a device (hot unplug done); events without a
+            // device id are about the device's internal parts.
+            "DEVICE_DELETED" => {
+                let alias = ev.data.get("device").and_then(Value::as_str).unwrap_or("");
+                if let Some(device) = super::hotplug::removed_by_qemu(&mut obj.def, alias) {
+                    persist = true;
+                    events.push(DomainEvent {
+                        domain: obj.handle(),
+                        kind: DomainEventKind::DeviceRemoved {
+                            alias: alias.to_string(),
+                        },
+                    });
+                    follow_up = FollowUp::ReleaseBackend(device);
+                }
+            }
+            "DEVICE_UNPLUG_GUEST_ERROR" => {
+                if let Some(alias) = ev.data.get("device").and_then(Value::as_str) {
+                    events.push(DomainEvent {
+                        domain: obj.handle(),
+                        kind: DomainEventKind::DeviceRemovalFailed {
+                            alias: alias.to_string(),
+                        },
+                    });
+                }
+            }
             "RESET" if matches!(obj.state, state::RUNNING | state::PAUSED) => {
                 events.push(DomainEvent {
                     domain: obj.handle(),
@@ -148,6 +175,12 @@ fn handle(inner: &Arc<Inner>, uuid: &Uuid, token: u64, ev: &QmpEvent) {
         FollowUp::None => {}
         FollowUp::Terminate => {
             let _ = process.signal(libc::SIGTERM);
+        }
+        FollowUp::ReleaseBackend(device) => {
+            // Monitor commands cannot run on the reader thread that delivers events.
+            let _ = std::thread::Builder::new()
+                .name("qemu-unplug".into())
+                .spawn(move || super::hotplug::release_backend(&monitor, &device));
         }
         FollowUp::ResetAndResume => {
             let inner = Arc::clone(inner);

@@ -68,6 +68,7 @@ pub fn load_and_reconnect(inner: &Arc<Inner>) -> Vec<String> {
                 if obj.persistent {
                     obj.new_def = Some(std::mem::replace(&mut obj.def, record.def.clone()));
                 }
+                super::hotplug::alias::adopt_unnamed_ids(&mut obj.def);
                 obj.id = record.id;
                 (obj.state, obj.reason) = found.run_state;
                 let process = found.process;

@@ -63,15 +63,19 @@ impl Inner {
     /// online host CPU (for a running guest, what the threads really allow).
     pub(super) fn vcpu_pin_info(&self, dom: &DomainRef, flags: u32) -> DriverResult<Vec<Vec<u32>>> {
         check_affect_flags(flags, "qemuDomainGetVcpuPinInfo")?;
-        let (active, vcpus) = {
+        let (active, vcpus, def) = {
             let st = self.lock();
             let obj = st.get(dom)?;
-            let vcpus = if flags & AFFECT_CONFIG != 0 {
-                obj.persistent_def().vcpus()
+            let def = if flags & AFFECT_CONFIG != 0 {
+                obj.persistent_def().clone()
             } else {
-                obj.def.vcpus()
+                obj.def.clone()
             };
-            (obj.is_active() && flags & AFFECT_CONFIG == 0, vcpus)
+            (
+                obj.is_active() && flags & AFFECT_CONFIG == 0,
+                def.vcpus(),
+                def,
+            )
         };
         if active {
             return Ok(self
@@ -80,8 +84,14 @@ impl Inner {
                 .map(|v| v.affinity)
                 .collect());
         }
+        // `<cputune><vcpupin>` of the definition, else every online CPU.
         let all = host_cpu_map().online;
-        Ok((0..vcpus).map(|_| all.clone()).collect())
+        Ok((0..vcpus)
+            .map(|v| {
+                super::live_tuning::pinning::pinned(&def, "vcpupin", Some(v))
+                    .unwrap_or_else(|| all.clone())
+            })
+            .collect())
     }
 }
 

@@ -61,3 +61,10 @@ impl Connection for StorageOnly {
         "storage".to_string()
     }
 }
+
+// Domain statistics, devices and tuning: none on this connection (no-support answers).
+impl crate::api::DomainStatistics for StorageOnly {}
+
+impl crate::api::DomainDevices for StorageOnly {}
+
+impl crate::api::DomainLiveTuning for StorageOnly {}

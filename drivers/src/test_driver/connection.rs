@@ -24,7 +24,7 @@ impl TestConnection {
 
     /// Locks the state; a panic in another call must not make the driver unusable, so a
     /// poisoned lock is recovered (every mutation leaves the state consistent).
-    fn lock(&self) -> MutexGuard<'_, TestState> {
+    pub(super) fn lock(&self) -> MutexGuard<'_, TestState> {
         self.state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -240,3 +240,7 @@ pub(super) fn unsupported_path(path: &str) -> DriverError {
         format!("test driver serves only test:///default; configuration files such as '{path}' are not supported"),
     )
 }
+
+impl crate::api::DomainDevices for TestConnection {}
+
+impl crate::api::DomainLiveTuning for TestConnection {}

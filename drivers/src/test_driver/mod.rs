@@ -18,6 +18,7 @@ mod lifecycle;
 mod managed_save;
 mod query;
 mod state;
+mod stats;
 
 use std::sync::{Arc, Mutex};
 

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Builds the tiny bootable guest the qemu tests boot under TCG: a Debian cloud kernel
 # and a busybox-static initramfs whose /init prints a boot marker on the serial console
-# and powers off when the ACPI power button is pressed; a virtio NIC, when present, is
-# configured by busybox udhcpc (the lease and a ping of the router go to the console).
+# and a busybox-static initramfs whose /init prints a boot marker on the serial console,
+# powers off when the ACPI power button is pressed, loads the virtio block and balloon
+# drivers and prints a line on the serial console for every block device that appears
+# or goes (hot plug tests); a virtio NIC, when present, is configured by busybox udhcpc
+# (the lease and a ping of the router go to the console).
 #
 # Usage: build-tiny-guest.sh [OUTDIR]   (default: target/tiny-guest)
 # Produces OUTDIR/vmlinuz and OUTDIR/initrd.gz; does nothing when both exist.
@@ -13,7 +16,7 @@ out="${1:-$here/../../../target/tiny-guest}"
 mkdir -p "$out"
 out="$(cd "$out" && pwd)"
 # Bumped whenever the guest's /init changes, so a cached older build is redone.
-version=3
+version=4
 if [ -s "$out/vmlinuz" ] && [ -s "$out/initrd.gz" ] && [ "$(cat "$out/version" 2>/dev/null)" = "$version" ]; then
     exit 0
 fi
@@ -44,7 +47,8 @@ for m in kernel/drivers/input/evdev.ko kernel/drivers/acpi/button.ko \
          kernel/drivers/virtio/virtio.ko kernel/drivers/virtio/virtio_ring.ko \
          kernel/drivers/virtio/virtio_pci_legacy_dev.ko kernel/drivers/virtio/virtio_pci_modern_dev.ko \
          kernel/drivers/virtio/virtio_pci.ko kernel/net/core/failover.ko \
-         kernel/drivers/net/net_failover.ko kernel/drivers/net/virtio_net.ko; do
+         kernel/drivers/net/net_failover.ko kernel/drivers/net/virtio_net.ko \
+         kernel/drivers/block/virtio_blk.ko kernel/drivers/virtio/virtio_balloon.ko; do
     src="$moddir/$m"
     if [ -f "$src.xz" ]; then xz -dc "$src.xz" >"$root/modules/$(basename "$m")";
     elif [ -f "$src" ]; then cp "$src" "$root/modules/";
@@ -57,9 +61,24 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 for m in evdev button virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev \
-         virtio_pci failover net_failover virtio_net; do
+         virtio_pci virtio_blk virtio_balloon failover net_failover virtio_net; do
     [ -f /modules/$m.ko ] && insmod /modules/$m.ko
 done
+# Block devices present at boot, then one serial line per device added or removed.
+ls /sys/block >/blocks.seen
+(
+    while true; do
+        ls /sys/block >/blocks.now
+        for d in $(cat /blocks.now); do
+            grep -qx "$d" /blocks.seen || echo "TINY-GUEST-DISK-ADDED $d" >/dev/ttyS0
+        done
+        for d in $(cat /blocks.seen); do
+            grep -qx "$d" /blocks.now || echo "TINY-GUEST-DISK-REMOVED $d" >/dev/ttyS0
+        done
+        mv /blocks.now /blocks.seen
+        sleep 0.2
+    done
+) &
 # Each listener holds its event device open before the boot marker is printed, so
 # a power button pressed as soon as the marker is seen is never lost.
 n=0

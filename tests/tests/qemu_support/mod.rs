@@ -18,15 +18,16 @@ use integration_tests::{libvirtd_bin, virsh, wait_until, CmdOutput};
 pub const BOOT_TIMEOUT: Duration = Duration::from_secs(90);
 pub const STATE_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Kernel and initramfs of the tiny guest, built once by the script in tests/data/qemu
-/// and cached under target/.
+/// Kernel and initramfs of the tiny guest, built by the script in tests/data/qemu and
+/// cached under target/ (rebuilt when the script's version stamp changes).
 pub fn tiny_guest() -> (PathBuf, PathBuf) {
     require_tool("qemu-system-x86_64", "qemu-system-x86");
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     let out = manifest.join("../target/tiny-guest");
     let kernel = out.join("vmlinuz");
     let initrd = out.join("initrd.gz");
-    if !(kernel.is_file() && initrd.is_file()) {
+    // The script returns at once when the cached build has its current version.
+    {
         let script = manifest.join("data/qemu/build-tiny-guest.sh");
         let status = Command::new("bash")
             .arg(&script)
@@ -46,6 +47,9 @@ pub fn tiny_guest() -> (PathBuf, PathBuf) {
 pub struct QemuHost {
     root: tempfile::TempDir,
     daemon: Option<Child>,
+    /// A bridge made in a network namespace of the daemon's own (see
+    /// [`QemuHost::start_in_netns`]).
+    netns_bridge: Option<String>,
 }
 
 impl QemuHost {
@@ -64,9 +68,29 @@ impl QemuHost {
             ),
         )
         .expect("write libvirtd.conf");
-        let mut host = QemuHost { root, daemon: None };
+        let mut host = QemuHost {
+            root,
+            daemon: None,
+            netns_bridge: None,
+        };
         host.start_daemon();
         host
+    }
+
+    /// Like [`QemuHost::start`], with the daemon (and so its guests and taps) in a
+    /// network namespace of its own holding the bridge `bridge`: bridge NICs
+    /// without touching the host's network.
+    pub fn start_in_netns(bridge: &str) -> QemuHost {
+        let mut host = QemuHost::start();
+        host.kill_daemon();
+        host.netns_bridge = Some(bridge.to_string());
+        host.start_daemon();
+        host
+    }
+
+    /// The daemon's pid (to enter its network namespace).
+    pub fn daemon_pid(&self) -> Option<u32> {
+        self.daemon.as_ref().map(Child::id)
     }
 
     pub fn root(&self) -> &Path {
@@ -100,7 +124,26 @@ impl QemuHost {
 
     /// Starts libvirtd on this root (after a previous one was killed).
     pub fn start_daemon(&mut self) {
-        let mut command = Command::new(libvirtd_bin());
+        let mut command = match &self.netns_bridge {
+            None => Command::new(libvirtd_bin()),
+            Some(bridge) => {
+                let mut c = Command::new(require_tool("unshare", "util-linux"));
+                require_tool("ip", "iproute2");
+                // A sysfs of the new namespace shows its network devices; the
+                // cgroup mounts below it are carried over.
+                let cgroups = self.root().join("cgroup-mounts");
+                c.args(["--net", "--mount", "--", "sh", "-c"])
+                    .arg(format!(
+                        "mkdir -p {cg} && mount --rbind /sys/fs/cgroup {cg} && \
+                         mount -t sysfs sysfs /sys && mount --move {cg} /sys/fs/cgroup && \
+                         ip link set lo up && ip link add {bridge} type bridge && \
+                         ip link set {bridge} up && exec \"$0\"",
+                        cg = cgroups.display()
+                    ))
+                    .arg(libvirtd_bin());
+                c
+            }
+        };
         command
             .env("LIBVIRTD_ROOT", self.root())
             .env_remove("LISTEN_PID")

@@ -152,6 +152,12 @@ pub fn open(
                 if let Some(storage) = daemon.drivers.storage_driver() {
                     session.storage = storage.open(session.read_only).ok();
                 }
+                if let Some(secret) = daemon.drivers.secret_driver() {
+                    session.secret = secret.open(session.read_only).ok();
+                }
+                if let Some(nodedev) = daemon.drivers.nodedev_driver() {
+                    session.nodedev = nodedev.open(session.read_only).ok();
+                }
             }
             Action::Reply(empty_reply(h))
         }
@@ -177,6 +183,8 @@ pub fn close(session: &mut Session, h: &Header) -> Action {
         network.close();
     }
     session.storage = None;
+    session.secret = None;
+    session.nodedev = None;
     Action::Reply(empty_reply(h))
 }
 

@@ -5,14 +5,20 @@
 mod auth;
 mod connect;
 mod console;
+mod devices;
 pub use connect::LIB_VERSION;
 mod domain;
 mod events;
+mod identity;
 mod lifecycle;
+mod live_tuning;
 mod network;
+mod nodedev;
 pub mod qemu_program;
 mod route;
 mod save;
+mod secret;
+mod stats;
 mod storage;
 mod tuning;
 
@@ -52,7 +58,10 @@ pub fn handle(daemon: &Arc<Daemon>, session: &mut Session, h: &Header, body: &[u
     match call {
         Call::AuthList(()) => connect::auth_list(daemon, session, h),
         Call::AuthPolkit(()) => auth::auth_polkit(session, h),
-        Call::ConnectOpen(a) => connect::open(daemon, session, h, a),
+        Call::ConnectOpen(a) => match &daemon.proxy {
+            Some(targets) => crate::proxy::open(daemon, targets, session, h, a),
+            None => connect::open(daemon, session, h, a),
+        },
         Call::ConnectSupportsFeature(a) if session.conn.is_none() => {
             connect::feature_before_open(session, h, a)
         }

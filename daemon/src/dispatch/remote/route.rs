@@ -8,8 +8,10 @@ use protocol::header::Header;
 use protocol::programs::remote_proc::Call;
 
 use super::{
-    connect, console, domain, events, lifecycle, network, not_supported, save, storage, tuning,
+    connect, console, devices, domain, events, lifecycle, live_tuning, not_supported, save, stats,
+    tuning,
 };
+use super::{network, nodedev, secret, storage};
 use super::{reply_err, Action, Session};
 use crate::context::Daemon;
 use crate::dispatch::reply::{empty_reply, rpc_error};
@@ -32,6 +34,7 @@ pub fn route(
             ),
         ),
         Call::ConnectClose(()) => connect::close(session, h),
+        Call::ConnectSetIdentity(a) => super::identity::set_identity(session, h, a),
         Call::ConnectSupportsFeature(a) => connect::supports_feature(session, &conn, h, a),
         Call::ConnectRegisterCloseCallback(()) | Call::ConnectUnregisterCloseCallback(()) => {
             Action::Reply(empty_reply(h))
@@ -229,6 +232,74 @@ pub fn route(
         Call::ConnectStoragePoolEventDeregisterAny(a) => {
             storage::connect_storage_pool_event_deregister_any(daemon, session, h, a)
         }
+        // secrets
+        Call::ConnectNumOfSecrets(()) => secret::num(session, h),
+        Call::ConnectListSecrets(a) => secret::list_uuids(session, h, a),
+        Call::ConnectListAllSecrets(a) => secret::list_all(session, h, a),
+        Call::SecretLookupByUuid(a) => secret::lookup_by_uuid(session, h, a),
+        Call::SecretLookupByUsage(a) => secret::lookup_by_usage(session, h, a),
+        Call::SecretDefineXml(a) => secret::define(session, h, a),
+        Call::SecretGetXmlDesc(a) => secret::xml_desc(session, h, a),
+        Call::SecretSetValue(a) => secret::set_value(session, h, a),
+        Call::SecretGetValue(a) => secret::get_value(session, h, a),
+        Call::SecretUndefine(a) => secret::undefine(session, h, a),
+        Call::ConnectSecretEventRegisterAny(a) => secret::event_register(daemon, session, h, a),
+        Call::ConnectSecretEventDeregisterAny(a) => secret::event_deregister(daemon, session, h, a),
+        // node devices
+        Call::NodeNumOfDevices(a) => nodedev::num_of_devices(session, h, a),
+        Call::NodeListDevices(a) => nodedev::list_devices(session, h, a),
+        Call::ConnectListAllNodeDevices(a) => nodedev::list_all(session, h, a),
+        Call::NodeDeviceLookupByName(a) => nodedev::lookup_by_name(session, h, a),
+        Call::NodeDeviceGetXmlDesc(a) => nodedev::xml_desc(session, h, a),
+        Call::NodeDeviceGetParent(a) => nodedev::parent(session, h, a),
+        Call::NodeDeviceNumOfCaps(a) => nodedev::num_of_caps(session, h, a),
+        Call::NodeDeviceListCaps(a) => nodedev::list_caps(session, h, a),
+        Call::NodeDeviceIsActive(a) => nodedev::flag(session, h, a, |c, n| c.is_active(n)),
+        Call::NodeDeviceIsPersistent(a) => nodedev::flag(session, h, a, |c, n| c.is_persistent(n)),
+        Call::NodeDeviceGetAutostart(a) => nodedev::flag(session, h, a, |c, n| c.autostart(n)),
+        Call::NodeDeviceDettach(_)
+        | Call::NodeDeviceDetachFlags(_)
+        | Call::NodeDeviceReAttach(_)
+        | Call::NodeDeviceReset(_)
+        | Call::NodeDeviceCreateXml(_)
+        | Call::NodeDeviceDefineXml(_)
+        | Call::NodeDeviceCreate(_)
+        | Call::NodeDeviceDestroy(_)
+        | Call::NodeDeviceUndefine(_)
+        | Call::NodeDeviceSetAutostart(_) => nodedev::refuse(session, h),
+        Call::DomainBlockStats(a) => stats::domain_block_stats(&conn, h, a),
+        Call::DomainBlockStatsFlags(a) => stats::domain_block_stats_flags(&conn, h, a),
+        Call::DomainInterfaceStats(a) => stats::domain_interface_stats(&conn, h, a),
+        Call::DomainMemoryStats(a) => stats::domain_memory_stats(&conn, h, a),
+        Call::DomainSetMemoryStatsPeriod(a) => stats::domain_set_memory_stats_period(&conn, h, a),
+        Call::DomainGetBlockInfo(a) => stats::domain_get_block_info(&conn, h, a),
+        Call::DomainGetDiskErrors(a) => stats::domain_get_disk_errors(&conn, h, a),
+        Call::DomainGetCpuStats(a) => stats::domain_get_cpu_stats(&conn, h, a),
+        Call::ConnectGetAllDomainStats(a) => stats::connect_get_all_domain_stats(&conn, h, a),
+        Call::NodeGetCpuStats(a) => stats::node_get_cpu_stats(&conn, h, a),
+        Call::NodeGetMemoryStats(a) => stats::node_get_memory_stats(&conn, h, a),
+        Call::DomainAttachDevice(a) => devices::attach_device(&conn, h, a),
+        Call::DomainAttachDeviceFlags(a) => devices::attach_device_flags(&conn, h, a),
+        Call::DomainDetachDevice(a) => devices::detach_device(&conn, h, a),
+        Call::DomainDetachDeviceFlags(a) => devices::detach_device_flags(&conn, h, a),
+        Call::DomainUpdateDeviceFlags(a) => devices::update_device_flags(&conn, h, a),
+        Call::DomainDetachDeviceAlias(a) => devices::detach_device_alias(&conn, h, a),
+        Call::DomainSetVcpus(a) => live_tuning::set_vcpus(&conn, h, a),
+        Call::DomainSetVcpusFlags(a) => live_tuning::set_vcpus_flags(&conn, h, a),
+        Call::DomainGetMemoryParameters(a) => live_tuning::get_memory_parameters(&conn, h, a),
+        Call::DomainSetMemoryParameters(a) => live_tuning::set_memory_parameters(&conn, h, a),
+        Call::DomainGetNumaParameters(a) => live_tuning::get_numa_parameters(&conn, h, a),
+        Call::DomainSetNumaParameters(a) => live_tuning::set_numa_parameters(&conn, h, a),
+        Call::DomainSetVcpu(a) => live_tuning::set_vcpu(&conn, h, a),
+        Call::DomainSetMaxMemory(a) => live_tuning::set_max_memory(&conn, h, a),
+        Call::DomainPinVcpu(a) => live_tuning::pin_vcpu(&conn, h, a),
+        Call::DomainPinVcpuFlags(a) => live_tuning::pin_vcpu_flags(&conn, h, a),
+        Call::DomainPinEmulator(a) => live_tuning::pin_emulator(&conn, h, a),
+        Call::DomainGetEmulatorPinInfo(a) => live_tuning::get_emulator_pin_info(&conn, h, a),
+        Call::DomainGetIothreadInfo(a) => live_tuning::get_iothread_info(&conn, h, a),
+        Call::DomainPinIothread(a) => live_tuning::pin_iothread(&conn, h, a),
+        Call::DomainAddIothread(a) => live_tuning::add_iothread(&conn, h, a),
+        Call::DomainDelIothread(a) => live_tuning::del_iothread(&conn, h, a),
         Call::Unserved(u) => reply_err(h, not_supported(u.info)),
     }
 }

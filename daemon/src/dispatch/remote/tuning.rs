@@ -146,7 +146,7 @@ pub fn domain_set_scheduler_parameters_flags(
 }
 
 /// Wire parameters as the driver takes them; doubles and booleans have no scheduler use.
-fn driver_params(params: Vec<TypedParam>) -> Result<Vec<NamedParam>, RemoteError> {
+pub(super) fn driver_params(params: Vec<TypedParam>) -> Result<Vec<NamedParam>, RemoteError> {
     params
         .into_iter()
         .map(|p| {
@@ -257,7 +257,7 @@ fn job_info(progress: Option<JobProgress>) -> DomainGetJobInfoRet {
     }
 }
 
-fn wire_param(param: NamedParam) -> TypedParam {
+pub(super) fn wire_param(param: NamedParam) -> TypedParam {
     let value = match param.value {
         ParamValue::Int(v) => TypedParamValue::Int(v),
         ParamValue::UInt(v) => TypedParamValue::UInt(v),

@@ -7,6 +7,7 @@ mod disk;
 mod misc;
 mod validate;
 
+pub use disk::disk_name_index;
 pub use validate::is_net_model_name;
 
 use super::{DomainXmlError, Element, ParseOptions};

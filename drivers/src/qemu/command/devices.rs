@@ -85,7 +85,9 @@ pub(super) fn disk_args(
             )))
         }
     };
-    let drive_id = format!("drive-{bus}-disk{index}");
+    // Ids are the device's alias (given at start), as libvirt names them.
+    let id = device_id(device).unwrap_or_else(|| format!("{bus}-disk{index}"));
+    let drive_id = format!("drive-{id}");
     let mut drive = String::new();
     if let Some(path) = path {
         drive.push_str(&format!("file={},format={format},", opt_value(path)));
@@ -98,7 +100,7 @@ pub(super) fn disk_args(
     argv.push(drive);
     let frontend = match (bus, cdrom) {
         ("virtio", _) => format!(
-            "virtio-blk-pci,drive={drive_id},id={bus}-disk{index}{}",
+            "virtio-blk-pci,drive={drive_id},id={id}{}",
             pci_addr(device)
         ),
         ("ide", true) | ("sata", true) => {
@@ -108,7 +110,7 @@ pub(super) fn disk_args(
             } else {
                 format!("ide.{}", unit / 2)
             };
-            format!("ide-cd,bus={bus_name},drive={drive_id},id={bus}-disk{index}")
+            format!("ide-cd,bus={bus_name},drive={drive_id},id={id}")
         }
         ("ide", false) | ("sata", false) => {
             let unit = drive_unit(device);
@@ -117,10 +119,10 @@ pub(super) fn disk_args(
             } else {
                 format!("ide.{}", unit / 2)
             };
-            format!("ide-hd,bus={bus_name},drive={drive_id},id={bus}-disk{index}")
+            format!("ide-hd,bus={bus_name},drive={drive_id},id={id}")
         }
         ("scsi", _) => format!(
-            "scsi-{},bus=scsi0.0,drive={drive_id},id={bus}-disk{index}",
+            "scsi-{},bus=scsi0.0,drive={drive_id},id={id}",
             if cdrom { "cd" } else { "hd" }
         ),
         (other, _) => {
@@ -132,6 +134,20 @@ pub(super) fn disk_args(
     argv.push("-device".into());
     argv.push(frontend);
     Ok(())
+}
+
+/// The device's alias when it is one QEMU accepts as an id (aliases are given by the
+/// driver or are checked `ua-` names).
+fn device_id(device: &Element) -> Option<String> {
+    device
+        .child("alias")
+        .and_then(|a| a.attr("name"))
+        .filter(|a| {
+            !a.is_empty()
+                && a.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        })
+        .map(str::to_string)
 }
 
 /// Position on the IDE/SATA controller: bus * 2 + unit for IDE, unit for SATA.
@@ -166,8 +182,9 @@ pub(super) fn interface_args(
     index: usize,
     argv: &mut Vec<String>,
 ) -> Result<(), QemuError> {
+    let id = device_id(device).unwrap_or_else(|| format!("net{index}"));
     let netdev = match device.attr("type") {
-        Some("user") => format!("user,id=hostnet{index}"),
+        Some("user") => format!("user,id=host{id}"),
         Some("bridge" | "network") => {
             // The tap was made and added to the bridge before QEMU starts.
             let Some(tap) = device.child("target").and_then(|t| t.attr("dev")) else {
@@ -176,7 +193,7 @@ pub(super) fn interface_args(
                 ));
             };
             format!(
-                "tap,ifname={},script=no,downscript=no,id=hostnet{index}",
+                "tap,ifname={},script=no,downscript=no,id=host{id}",
                 opt_value(tap)
             )
         }
@@ -213,7 +230,7 @@ pub(super) fn interface_args(
     argv.push(netdev);
     argv.push("-device".into());
     argv.push(format!(
-        "{model},netdev=hostnet{index},id=net{index},mac={mac}{}",
+        "{model},netdev=host{id},id={id},mac={mac}{}",
         pci_addr(device)
     ));
     Ok(())

@@ -45,6 +45,10 @@ impl Harness {
                     (e.domain.name, e.domain.id, event, detail)
                 }
                 DomainEventKind::Reboot => (e.domain.name, e.domain.id, -1, -1),
+                DomainEventKind::DeviceRemoved { .. }
+                | DomainEventKind::DeviceRemovalFailed { .. } => {
+                    (e.domain.name, e.domain.id, -2, -2)
+                }
             })
             .collect()
     }
