@@ -94,20 +94,22 @@ fn procedures_without_a_handler_decode_as_unserved() {
         other => panic!("{other:?}"),
     }
     // Typed but not served: the arguments are still checked.
-    let set = to_bytes(&protocol::remote::DomainSetMaxMemoryArgs {
+    let get = to_bytes(&protocol::remote::DomainGetMetadataArgs {
         dom: protocol::remote::NonnullDomain {
             name: "d".into(),
             uuid: [0; 16],
             id: -1,
         },
-        memory: 1024,
+        type_: 0,
+        uri: None,
+        flags: 0,
     });
     assert!(matches!(
-        p::Call::decode(p::DOMAIN_SET_MAX_MEMORY, &set),
+        p::Call::decode(p::DOMAIN_GET_METADATA, &get),
         Ok(p::Call::Unserved(_))
     ));
     assert!(matches!(
-        p::Call::decode(p::DOMAIN_SET_MAX_MEMORY, &set[..3]),
+        p::Call::decode(p::DOMAIN_GET_METADATA, &get[..3]),
         Err(DecodeError::Body(_))
     ));
     // An event number sent as a call has no handler either.
