@@ -20,6 +20,7 @@ pub const EVENT_ID_LIFECYCLE: i32 = 0;
 pub const EVENT_ID_REBOOT: i32 = 1;
 pub const EVENT_ID_DEVICE_REMOVED: i32 = 15;
 pub const EVENT_ID_DEVICE_REMOVAL_FAILED: i32 = 22;
+pub const EVENT_ID_METADATA_CHANGE: i32 = 23;
 
 /// Event callbacks one client may hold at once. libvirtd 9.0 has no such
 /// bound: each registration costs the daemon memory and every event a
@@ -123,6 +124,7 @@ impl EventHub {
             DomainEventKind::Reboot => EVENT_ID_REBOOT,
             DomainEventKind::DeviceRemoved { .. } => EVENT_ID_DEVICE_REMOVED,
             DomainEventKind::DeviceRemovalFailed { .. } => EVENT_ID_DEVICE_REMOVAL_FAILED,
+            DomainEventKind::MetadataChange { .. } => EVENT_ID_METADATA_CHANGE,
         };
         let regs = self.lock();
         for reg in regs.iter() {
@@ -132,8 +134,9 @@ impl EventHub {
             if reg.domain.is_some_and(|uuid| uuid != event.domain.uuid) {
                 continue;
             }
-            let message = encode_event(reg.style, reg.callback_id, event);
-            let _ = reg.sender.send(Outgoing::Message(message));
+            if let Some(message) = encode_event(reg.style, reg.callback_id, event) {
+                let _ = reg.sender.send(Outgoing::Message(message));
+            }
         }
     }
 
@@ -142,7 +145,9 @@ impl EventHub {
     }
 }
 
-fn encode_event(style: Style, callback_id: i32, event: &DomainEvent) -> Vec<u8> {
+/// The message of `event` for one registration; `None` for events that only exist in
+/// the callback style (libvirt has no legacy message for them).
+fn encode_event(style: Style, callback_id: i32, event: &DomainEvent) -> Option<Vec<u8>> {
     let dom = NonnullDomain {
         name: event.domain.name.clone(),
         uuid: event.domain.uuid,
@@ -191,6 +196,14 @@ fn encode_event(style: Style, callback_id: i32, event: &DomainEvent) -> Vec<u8> 
             alias.encode(&mut body);
             remote_proc::DOMAIN_EVENT_CALLBACK_DEVICE_REMOVAL_FAILED
         }
+        (Style::Callback, DomainEventKind::MetadataChange { kind, nsuri }) => {
+            callback_id.encode(&mut body);
+            dom.encode(&mut body);
+            kind.encode(&mut body);
+            nsuri.encode(&mut body);
+            remote_proc::DOMAIN_EVENT_CALLBACK_METADATA_CHANGE
+        }
+        (Style::Legacy, DomainEventKind::MetadataChange { .. }) => return None,
     };
     // Event messages carry serial 1, as libvirtd sends them.
     let header = Header {
@@ -201,7 +214,7 @@ fn encode_event(style: Style, callback_id: i32, event: &DomainEvent) -> Vec<u8> 
         serial: 1,
         status: 0,
     };
-    protocol::frame::encode_message(&header, &body)
+    Some(protocol::frame::encode_message(&header, &body))
 }
 
 #[cfg(test)]
@@ -270,21 +283,30 @@ mod tests {
             alias: "virtio-disk1".into(),
         });
         assert_eq!(
-            procedure_and_tail(&encode_event(Style::Callback, 7, &removed), Style::Callback),
+            procedure_and_tail(
+                &encode_event(Style::Callback, 7, &removed).expect("an event message"),
+                Style::Callback
+            ),
             (
                 remote_proc::DOMAIN_EVENT_CALLBACK_DEVICE_REMOVED,
                 alias.clone()
             )
         );
         assert_eq!(
-            procedure_and_tail(&encode_event(Style::Legacy, 7, &removed), Style::Legacy),
+            procedure_and_tail(
+                &encode_event(Style::Legacy, 7, &removed).expect("an event message"),
+                Style::Legacy
+            ),
             (remote_proc::DOMAIN_EVENT_DEVICE_REMOVED, alias.clone())
         );
         let failed = event(DomainEventKind::DeviceRemovalFailed {
             alias: "virtio-disk1".into(),
         });
         assert_eq!(
-            procedure_and_tail(&encode_event(Style::Callback, 7, &failed), Style::Callback),
+            procedure_and_tail(
+                &encode_event(Style::Callback, 7, &failed).expect("an event message"),
+                Style::Callback
+            ),
             (
                 remote_proc::DOMAIN_EVENT_CALLBACK_DEVICE_REMOVAL_FAILED,
                 alias

@@ -94,22 +94,19 @@ fn procedures_without_a_handler_decode_as_unserved() {
         other => panic!("{other:?}"),
     }
     // Typed but not served: the arguments are still checked.
-    let get = to_bytes(&protocol::remote::DomainGetMetadataArgs {
+    let get = to_bytes(&protocol::remote::DomainGetSecurityLabelListArgs {
         dom: protocol::remote::NonnullDomain {
             name: "d".into(),
             uuid: [0; 16],
             id: -1,
         },
-        type_: 0,
-        uri: None,
-        flags: 0,
     });
     assert!(matches!(
-        p::Call::decode(p::DOMAIN_GET_METADATA, &get),
+        p::Call::decode(p::DOMAIN_GET_SECURITY_LABEL_LIST, &get),
         Ok(p::Call::Unserved(_))
     ));
     assert!(matches!(
-        p::Call::decode(p::DOMAIN_GET_METADATA, &get[..3]),
+        p::Call::decode(p::DOMAIN_GET_SECURITY_LABEL_LIST, &get[..3]),
         Err(DecodeError::Body(_))
     ));
     // An event number sent as a call has no handler either.

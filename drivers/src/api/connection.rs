@@ -58,6 +58,16 @@ pub trait Driver: Send + Sync {
 /// One client's open connection. Every method but `uri` and `hv_type` has a default that
 /// answers like libvirt does for a driver lacking the entry point (code 3 naming the public
 /// API), so a driver implements only what it supports.
+/// Which emulator, architecture, machine type and virtualization type a hypervisor
+/// CPU call is about (each `None` for the default).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct HypervisorTarget<'a> {
+    pub emulator: Option<&'a str>,
+    pub arch: Option<&'a str>,
+    pub machine: Option<&'a str>,
+    pub virttype: Option<&'a str>,
+}
+
 pub trait Connection: Send + Sync + DomainStatistics + DomainDevices + DomainLiveTuning {
     /// Canonical URI, e.g. "test:///default".
     fn uri(&self) -> String;
@@ -84,6 +94,36 @@ pub trait Connection: Send + Sync + DomainStatistics + DomainDevices + DomainLiv
         _flags: u32,
     ) -> DriverResult<String> {
         Err(DriverError::no_support("virConnectGetDomainCapabilities"))
+    }
+    /// CPU model names of an architecture (`virConnectGetCPUModelNames`).
+    fn cpu_model_names(&self, _arch: &str, _flags: u32) -> DriverResult<Vec<String>> {
+        Err(DriverError::no_support("virConnectGetCPUModelNames"))
+    }
+    /// `virConnectCompareCPU`: a `virCPUCompareResult`.
+    fn compare_cpu(&self, _xml: &str, _flags: u32) -> DriverResult<i32> {
+        Err(DriverError::no_support("virConnectCompareCPU"))
+    }
+    /// `virConnectBaselineCPU`.
+    fn baseline_cpu(&self, _xmls: &[String], _flags: u32) -> DriverResult<String> {
+        Err(DriverError::no_support("virConnectBaselineCPU"))
+    }
+    /// `virConnectCompareHypervisorCPU`.
+    fn compare_hypervisor_cpu(
+        &self,
+        _target: HypervisorTarget<'_>,
+        _xml: &str,
+        _flags: u32,
+    ) -> DriverResult<i32> {
+        Err(DriverError::no_support("virConnectCompareHypervisorCPU"))
+    }
+    /// `virConnectBaselineHypervisorCPU`.
+    fn baseline_hypervisor_cpu(
+        &self,
+        _target: HypervisorTarget<'_>,
+        _xmls: &[String],
+        _flags: u32,
+    ) -> DriverResult<String> {
+        Err(DriverError::no_support("virConnectBaselineHypervisorCPU"))
     }
     fn node_info(&self) -> DriverResult<NodeInfo> {
         Err(DriverError::no_support("virNodeGetInfo"))
@@ -190,6 +230,28 @@ pub trait Connection: Send + Sync + DomainStatistics + DomainDevices + DomainLiv
     fn is_persistent(&self, _dom: &DomainRef) -> DriverResult<bool> {
         Err(DriverError::no_support("virDomainIsPersistent"))
     }
+    /// `virDomainSetMetadata`: description, title or an element under `<metadata>`.
+    fn set_metadata(
+        &self,
+        _dom: &DomainRef,
+        _kind: i32,
+        _metadata: Option<&str>,
+        _key: Option<&str>,
+        _uri: Option<&str>,
+        _flags: u32,
+    ) -> DriverResult<()> {
+        Err(DriverError::no_support("virDomainSetMetadata"))
+    }
+    /// `virDomainGetMetadata`.
+    fn get_metadata(
+        &self,
+        _dom: &DomainRef,
+        _kind: i32,
+        _uri: Option<&str>,
+        _flags: u32,
+    ) -> DriverResult<String> {
+        Err(DriverError::no_support("virDomainGetMetadata"))
+    }
     fn is_updated(&self, _dom: &DomainRef) -> DriverResult<bool> {
         Err(DriverError::no_support("virDomainIsUpdated"))
     }
@@ -233,6 +295,27 @@ pub trait Connection: Send + Sync + DomainStatistics + DomainDevices + DomainLiv
         _flags: u32,
     ) -> DriverResult<std::os::unix::net::UnixStream> {
         Err(DriverError::no_support("virDomainOpenConsole"))
+    }
+    /// `virDomainScreenshot`: the image's MIME type and a socket its bytes can be read
+    /// from until end of file.
+    fn screenshot(
+        &self,
+        _dom: &DomainRef,
+        _screen: u32,
+        _flags: u32,
+    ) -> DriverResult<(String, std::os::unix::net::UnixStream)> {
+        Err(DriverError::no_support("virDomainScreenshot"))
+    }
+    /// `virDomainSendKey`.
+    fn send_key(
+        &self,
+        _dom: &DomainRef,
+        _codeset: u32,
+        _holdtime: u32,
+        _keycodes: &[u32],
+        _flags: u32,
+    ) -> DriverResult<()> {
+        Err(DriverError::no_support("virDomainSendKey"))
     }
     fn managed_save(&self, _dom: &DomainRef, _flags: u32) -> DriverResult<()> {
         Err(DriverError::no_support("virDomainManagedSave"))

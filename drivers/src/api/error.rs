@@ -29,6 +29,7 @@ pub mod codes {
     pub const OPERATION_TIMEOUT: i32 = 68;
     pub const NO_DOMAIN_SNAPSHOT: i32 = 72;
     pub const ARGUMENT_UNSUPPORTED: i32 = 74;
+    pub const NO_DOMAIN_METADATA: i32 = 80;
     pub const OVERFLOW: i32 = 82;
     pub const OPERATION_UNSUPPORTED: i32 = 84;
     pub const DEVICE_MISSING: i32 = 99;
@@ -53,6 +54,8 @@ pub mod domains {
     pub const SECURITY: i32 = 24;
     /// The secret driver and secret config code (`VIR_FROM_SECRET`).
     pub const SECRET: i32 = 30;
+    /// The CPU drivers (`VIR_FROM_CPU`).
+    pub const CPU: i32 = 31;
     pub const URI: i32 = 45;
 }
 
@@ -103,6 +106,7 @@ fn message_formats(code: i32) -> (&'static str, &'static str) {
         codes::NO_DOMAIN_SNAPSHOT => ("Domain snapshot not found: %s", "Domain snapshot not found"),
         codes::ARGUMENT_UNSUPPORTED => ("argument unsupported: %s", "argument unsupported"),
         codes::OVERFLOW => ("numerical overflow: %s", "numerical overflow"),
+        codes::NO_DOMAIN_METADATA => ("metadata not found: %s", "metadata not found"),
         codes::NO_TARGET => (
             "missing target information for device %s",
             "missing target information for device",

@@ -16,7 +16,7 @@ mod tuning;
 
 use std::sync::Arc;
 
-pub use connection::{Connection, Driver};
+pub use connection::{Connection, Driver, HypervisorTarget};
 pub use consts::{
     create_flags, define_flags, event, feature, list_flags, reason, state, undefine_flags,
     vcpu_flags, xml_flags,
@@ -134,6 +134,9 @@ pub enum DomainEventKind {
     DeviceRemoved { alias: String },
     /// `VIR_DOMAIN_EVENT_ID_DEVICE_REMOVAL_FAILED`.
     DeviceRemovalFailed { alias: String },
+    /// `VIR_DOMAIN_EVENT_ID_METADATA_CHANGE`: a `virDomainMetadataType` and, for
+    /// elements, the namespace URI.
+    MetadataChange { kind: i32, nsuri: Option<String> },
 }
 
 /// One event about one domain.

@@ -11,6 +11,7 @@ mod element;
 mod error;
 mod format;
 mod limits;
+mod metadata;
 mod parse;
 #[cfg(test)]
 mod parse_tests;
@@ -20,8 +21,9 @@ pub use devices::{disk_name_index, is_net_model_name};
 pub use element::{escape, Element};
 pub use error::DomainXmlError;
 pub use format::FormatOptions;
-pub use limits::{MAX_BYTES, MAX_DEPTH, MAX_NODES};
-pub use parse::{parse_domain_xml, ParseOptions};
+pub use limits::{check_document as check_xml_limits, MAX_BYTES, MAX_DEPTH, MAX_NODES};
+pub use metadata::{get_metadata, metadata_targets, metadata_type, set_metadata};
+pub use parse::{is_arch_name, parse_domain_xml, ParseOptions};
 
 use crate::api::Uuid;
 

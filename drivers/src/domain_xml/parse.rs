@@ -92,6 +92,11 @@ const ARCHES: &[&str] = &[
     "xtensaeb",
 ];
 
+/// Whether `name` is an architecture name libvirt knows.
+pub fn is_arch_name(name: &str) -> bool {
+    ARCHES.contains(&name)
+}
+
 const BOOT_DEVS: &[&str] = &["fd", "cdrom", "hd", "network"];
 const LIFECYCLE_ACTIONS: &[&str] = &["destroy", "restart", "rename-restart", "preserve"];
 const CRASH_ACTIONS: &[&str] = &[

@@ -7,9 +7,15 @@
 //! everything else is an enumerated value, a number, or checked against QEMU's
 //! character set before it is written.
 
+mod channels;
 mod devices;
+mod machine;
+mod sound;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_default_devices;
+mod usb;
 mod vnc;
 
 pub use vnc::set_vnc_passwords;
@@ -29,6 +35,8 @@ pub struct LaunchContext<'a> {
     pub conf: &'a QemuConf,
     /// The probed emulator: machine types it offers.
     pub host: &'a HostFacts,
+    /// Directory for the sockets of UNIX channels that name no path.
+    pub channel_dir: Option<&'a str>,
 }
 
 /// A value inside a QEMU `key=value,...` option: commas doubled so that a value such
@@ -47,6 +55,15 @@ fn is_plain_name(text: &str) -> bool {
 
 /// Builds argv (emulator first).
 pub fn build_command_line(def: &DomainDef, ctx: &LaunchContext) -> Result<Vec<String>, QemuError> {
+    let q35 = def
+        .os
+        .machine
+        .as_deref()
+        .is_some_and(|m| m.starts_with("pc-q35") || m == "q35");
+    devices::with_machine(q35, || build(def, ctx))
+}
+
+fn build(def: &DomainDef, ctx: &LaunchContext) -> Result<Vec<String>, QemuError> {
     let mut argv: Vec<String> = Vec::new();
     let mut push = |args: &[&str]| argv.extend(args.iter().map(|s| s.to_string()));
     let emulator = def
@@ -63,40 +80,18 @@ pub fn build_command_line(def: &DomainDef, ctx: &LaunchContext) -> Result<Vec<St
     push(&["-S"]);
     let machine = def.os.machine.clone().unwrap_or_else(|| "pc".to_string());
     ctx.host.check_machine(&machine)?;
-    push(&[
-        "-machine",
-        &format!("{machine},usb=off,dump-guest-core=off"),
-    ]);
+    push(&["-machine", &machine::machine_option(def, &machine)?]);
     let accel = match def.virt_type.as_str() {
         "kvm" => "kvm",
         _ => "tcg",
     };
     push(&["-accel", accel]);
-    if let Some(cpu) = def.extra.iter().find(|e| e.name == "cpu") {
-        match cpu.attr("mode") {
-            Some("host-passthrough") | Some("host-model") => push(&["-cpu", "host"]),
-            _ => {
-                if let Some(model) = cpu.child("model").and_then(|m| m.text.clone()) {
-                    if !is_plain_name(&model) {
-                        return Err(QemuError::Unsupported(format!(
-                            "CPU model '{model}' is not supported by hypervisor"
-                        )));
-                    }
-                    push(&["-cpu", &model]);
-                }
-            }
-        }
+    if let Some(model) = machine::cpu_model(def, accel)? {
+        push(&["-cpu", &model]);
     }
     push(&["-m", &format!("size={}k", def.max_memory_kib)]);
     push(&["-overcommit", "mem-lock=off"]);
-    let vcpus = def.vcpu.max;
-    push(&[
-        "-smp",
-        &format!(
-            "{},maxcpus={vcpus},sockets={vcpus},cores=1,threads=1",
-            def.vcpu.current
-        ),
-    ]);
+    push(&["-smp", &machine::smp_option(def)]);
     // IOThreads of the definition, for `iothreadinfo` and hot plug.
     for id in super::live_tuning::iothread_ids(def) {
         push(&["-object", &format!("iothread,id=iothread{id}")]);
@@ -111,15 +106,8 @@ pub fn build_command_line(def: &DomainDef, ctx: &LaunchContext) -> Result<Vec<St
         ),
     ]);
     push(&["-mon", "chardev=charmonitor,id=monitor,mode=control"]);
-    let clock_offset = def.clock.attr("offset").unwrap_or("utc");
-    push(&[
-        "-rtc",
-        if clock_offset == "localtime" {
-            "base=localtime"
-        } else {
-            "base=utc"
-        },
-    ]);
+    machine::clock_args(def, &mut argv)?;
+    let mut push = |args: &[&str]| argv.extend(args.iter().map(|s| s.to_string()));
     push(&["-no-shutdown"]);
     // on_reboot destroy: QEMU turns every reset into a SHUTDOWN event (reason
     // guest-reset or host-qmp-system-reset) that stops the guest.
@@ -135,6 +123,8 @@ pub fn build_command_line(def: &DomainDef, ctx: &LaunchContext) -> Result<Vec<St
     if !acpi {
         push(&["-no-acpi"]);
     }
+    machine::pm_args(def, &machine, &mut argv);
+    let mut push = |args: &[&str]| argv.extend(args.iter().map(|s| s.to_string()));
     if let Some(kernel) = &def.os.kernel {
         push(&["-kernel", kernel]);
     }
@@ -165,9 +155,47 @@ pub fn build_command_line(def: &DomainDef, ctx: &LaunchContext) -> Result<Vec<St
     let mut disk_index = 0usize;
     let mut net_index = 0usize;
     let mut serial_index = 0usize;
+    let mut input_index = 0usize;
+    let mut sound_index = 0usize;
+    let mut channel_index = 0usize;
+    let mut console_index = 0usize;
+    let first_audio = def
+        .devices
+        .iter()
+        .find(|d| d.name == "audio")
+        .and_then(|a| a.attr("id"));
+    // PCI controllers first: the buses they make must exist before devices name them.
+    for device in def
+        .devices
+        .iter()
+        .filter(|d| d.name == "controller" && d.attr("type") == Some("pci"))
+    {
+        devices::controller_args(device, &mut argv)?;
+    }
     for device in &def.devices {
         match device.name.as_str() {
-            "emulator" | "input" | "audio" | "console" => {}
+            "emulator" => {}
+            "controller" if device.attr("type") == Some("pci") => {}
+            "input" => {
+                usb::input_args(device, input_index, &mut argv)?;
+                input_index += 1;
+            }
+            "audio" => sound::audio_args(device, &mut argv)?,
+            "sound" => {
+                sound::sound_args(device, sound_index, first_audio, &mut argv)?;
+                sound_index += 1;
+            }
+            "console" => {
+                channels::console_args(device, console_index, &mut argv)?;
+                console_index += 1;
+            }
+            "channel" => {
+                channels::channel_args(device, channel_index, ctx.channel_dir, &mut argv)?;
+                channel_index += 1;
+            }
+            "controller" if device.attr("type") == Some("usb") => {
+                usb::usb_controller_args(device, &mut argv)?
+            }
             "controller" => devices::controller_args(device, &mut argv)?,
             "disk" => {
                 devices::disk_args(device, disk_index, &mut argv)?;
@@ -195,17 +223,8 @@ pub fn build_command_line(def: &DomainDef, ctx: &LaunchContext) -> Result<Vec<St
                     ));
                 }
             }
-            "rng" => {
-                argv.push("-object".into());
-                argv.push("rng-random,id=objrng0,filename=/dev/urandom".into());
-                argv.push("-device".into());
-                argv.push(format!(
-                    "virtio-rng-pci,rng=objrng0,id=rng0{}",
-                    devices::pci_addr(device)
-                ));
-            }
+            "rng" => devices::rng_args(device, &mut argv)?,
             "watchdog" => devices::watchdog_args(device, &mut argv)?,
-            "channel" => {}
             "panic" => devices::panic_args(device, &mut argv)?,
             other => {
                 return Err(QemuError::Unsupported(format!(

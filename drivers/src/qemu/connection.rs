@@ -6,8 +6,8 @@ use super::lifecycle::check_flags;
 use super::Inner;
 use crate::api::{
     codes, domains, feature, list_flags, vcpu_flags, xml_flags, Connection, ControlInfo,
-    DomainHandle, DomainInfo, DomainRef, DriverError, DriverResult, HostCpuMap, JobProgress,
-    NamedParam, NodeInfo, SecurityLabel, SecurityModel, VcpuDetail,
+    DomainHandle, DomainInfo, DomainRef, DriverError, DriverResult, HostCpuMap, HypervisorTarget,
+    JobProgress, NamedParam, NodeInfo, SecurityLabel, SecurityModel, VcpuDetail,
 };
 use crate::domain_list::ListFacts;
 
@@ -70,6 +70,71 @@ impl Connection for QemuConnection {
 
     fn capabilities(&self) -> DriverResult<String> {
         Ok(self.inner.capabilities().to_string())
+    }
+
+    fn domain_capabilities(
+        &self,
+        emulator: Option<&str>,
+        arch: Option<&str>,
+        machine: Option<&str>,
+        virttype: Option<&str>,
+        flags: u32,
+    ) -> DriverResult<String> {
+        check_flags(flags, 0, "qemuConnectGetDomainCapabilities")?;
+        super::domcaps::domain_capabilities(
+            self.inner.capabilities(),
+            &super::domcaps::Request {
+                emulator,
+                arch,
+                machine,
+                virttype,
+            },
+        )
+    }
+
+    fn cpu_model_names(&self, arch: &str, flags: u32) -> DriverResult<Vec<String>> {
+        check_flags(flags, 0, "virConnectGetCPUModelNames")?;
+        super::domcaps::cpu_model_names(arch)
+    }
+
+    fn compare_cpu(&self, xml: &str, flags: u32) -> DriverResult<i32> {
+        check_flags(flags, 1 | 2, "qemuConnectCompareCPU")?;
+        super::domcaps::compare_cpu(self.inner.capabilities(), xml, flags)
+    }
+
+    fn baseline_cpu(&self, xmls: &[String], flags: u32) -> DriverResult<String> {
+        check_flags(flags, 1 | 2, "qemuConnectBaselineCPU")?;
+        super::domcaps::baseline_cpu(self.inner.capabilities(), xmls, flags)
+    }
+
+    fn compare_hypervisor_cpu(
+        &self,
+        target: HypervisorTarget<'_>,
+        xml: &str,
+        flags: u32,
+    ) -> DriverResult<i32> {
+        check_flags(flags, 1 | 2, "qemuConnectCompareHypervisorCPU")?;
+        super::domcaps::compare_hypervisor_cpu(
+            self.inner.capabilities(),
+            &request(target),
+            xml,
+            flags,
+        )
+    }
+
+    fn baseline_hypervisor_cpu(
+        &self,
+        target: HypervisorTarget<'_>,
+        xmls: &[String],
+        flags: u32,
+    ) -> DriverResult<String> {
+        check_flags(flags, 1 | 2, "qemuConnectBaselineHypervisorCPU")?;
+        super::domcaps::baseline_hypervisor_cpu(
+            self.inner.capabilities(),
+            &request(target),
+            xmls,
+            flags,
+        )
     }
 
     fn node_info(&self) -> DriverResult<NodeInfo> {
@@ -225,6 +290,49 @@ impl Connection for QemuConnection {
 
     fn set_autostart(&self, dom: &DomainRef, autostart: bool) -> DriverResult<()> {
         self.inner.set_autostart(dom, autostart)
+    }
+
+    fn set_metadata(
+        &self,
+        dom: &DomainRef,
+        kind: i32,
+        metadata: Option<&str>,
+        key: Option<&str>,
+        uri: Option<&str>,
+        flags: u32,
+    ) -> DriverResult<()> {
+        self.inner
+            .set_metadata(dom, kind, metadata, key, uri, flags)
+    }
+
+    fn get_metadata(
+        &self,
+        dom: &DomainRef,
+        kind: i32,
+        uri: Option<&str>,
+        flags: u32,
+    ) -> DriverResult<String> {
+        self.inner.get_metadata(dom, kind, uri, flags)
+    }
+
+    fn screenshot(
+        &self,
+        dom: &DomainRef,
+        screen: u32,
+        flags: u32,
+    ) -> DriverResult<(String, std::os::unix::net::UnixStream)> {
+        self.inner.screenshot(dom, screen, flags)
+    }
+
+    fn send_key(
+        &self,
+        dom: &DomainRef,
+        codeset: u32,
+        holdtime: u32,
+        keycodes: &[u32],
+        flags: u32,
+    ) -> DriverResult<()> {
+        self.inner.send_key(dom, codeset, holdtime, keycodes, flags)
     }
 
     fn is_updated(&self, dom: &DomainRef) -> DriverResult<bool> {
@@ -408,6 +516,15 @@ impl Connection for QemuConnection {
         // VIR_DOMAIN_CONSOLE_FORCE and _SAFE are accepted; one relay per call.
         check_flags(flags, 3, "qemuDomainOpenConsole")?;
         self.inner.open_console(dom, dev_name)
+    }
+}
+
+fn request(target: HypervisorTarget<'_>) -> super::domcaps::Request<'_> {
+    super::domcaps::Request {
+        emulator: target.emulator,
+        arch: target.arch,
+        machine: target.machine,
+        virttype: target.virttype,
     }
 }
 

@@ -136,12 +136,27 @@ pub fn apply_qemu_defaults(def: &mut DomainDef, host: &HostFacts) -> Result<(), 
                 ),
         );
     }
+    if let Some(cpu) = def.extra.iter_mut().find(|e| e.name == "cpu") {
+        super::bus_addresses::cpu_mode_defaults(cpu);
+    }
     add_implicit_devices(&mut def.devices, i440fx);
+    super::bus_addresses::assign_usb_ports(&mut def.devices);
+    super::bus_addresses::serial_target_defaults(&mut def.devices);
+    super::bus_addresses::assign_virtio_serial_ports(&mut def.devices);
+    super::bus_addresses::drop_pathless_channel_sources(&mut def.devices);
     for interface in def.devices.iter_mut().filter(|d| d.name == "interface") {
         default_nic_model(interface);
     }
+    let q35 = def
+        .os
+        .machine
+        .as_deref()
+        .is_some_and(|m| m.starts_with("pc-q35"));
     if i440fx {
         assign_pci_addresses(&mut def.devices);
+    } else if q35 {
+        super::q35::add_implicit_controllers(&mut def.devices);
+        super::q35::assign_addresses(&mut def.devices);
     }
     sort_devices(&mut def.devices);
     Ok(())
@@ -229,10 +244,30 @@ fn wants_pci_slot(device: &Element) -> bool {
     match device.name.as_str() {
         "interface" | "sound" | "video" => true,
         "disk" => device.child("target").and_then(|t| t.attr("bus")) == Some("virtio"),
-        "controller" => matches!(device.attr("type"), Some("virtio-serial") | Some("scsi")),
+        "controller" => match device.attr("type") {
+            Some("virtio-serial") | Some("scsi") | Some("sata") => true,
+            Some("usb") => !matches!(device.attr("model"), Some("none") | None),
+            _ => false,
+        },
         "memballoon" | "rng" => device.attr("model") == Some("virtio"),
         "watchdog" => device.attr("model") == Some("i6300esb"),
+        "input" => device.attr("bus") == Some("virtio"),
         _ => false,
+    }
+}
+
+/// The PCI function of an ICH9 USB2 controller within the slot its set shares (the
+/// EHCI controller at .7, its UHCI companions at .0, .1, .2), as libvirt places them.
+fn usb2_set_function(device: &Element) -> Option<u32> {
+    if device.name != "controller" || device.attr("type") != Some("usb") {
+        return None;
+    }
+    match device.attr("model") {
+        Some("ich9-ehci1") => Some(7),
+        Some("ich9-uhci1") => Some(0),
+        Some("ich9-uhci2") => Some(1),
+        Some("ich9-uhci3") => Some(2),
+        _ => None,
     }
 }
 
@@ -282,19 +317,40 @@ fn assign_pci_addresses(devices: &mut [Element]) {
             devices[index].children.push(pci_address(slot, 0));
         }
     }
+    // libvirt's order on i440fx: NICs, sound cards, controllers, disks, then the rest.
     let order = [
-        "controller",
         "interface",
         "sound",
+        "controller",
         "disk",
         "memballoon",
         "rng",
         "watchdog",
+        "input",
         "video",
     ];
+    // Slot shared by each USB2 controller set (EHCI plus UHCI companions), by index.
+    let mut usb2_slots: std::collections::HashMap<String, u32> = Default::default();
     for kind in order {
         for device in devices.iter_mut().filter(|d| d.name == kind) {
             if device.child("address").is_some() || !wants_pci_slot(device) {
+                continue;
+            }
+            if let Some(function) = usb2_set_function(device) {
+                let index = device.attr("index").unwrap_or("0").to_string();
+                let slot = match usb2_slots.get(&index) {
+                    Some(slot) => *slot,
+                    None => {
+                        let slot = next_free(&mut used);
+                        usb2_slots.insert(index, slot);
+                        slot
+                    }
+                };
+                let mut address = pci_address(slot, function);
+                if function == 0 {
+                    address.set_attr("multifunction", "on");
+                }
+                device.children.push(address);
                 continue;
             }
             if kind == "video" && device.child("model").and_then(|m| m.attr("type")) == Some("none")

@@ -88,6 +88,8 @@ impl Inner {
             let socket = self.paths.vnc_socket(&def.name);
             super::live_xml::use_vnc_socket(&mut def, &socket.display().to_string());
         }
+        let channel_dir = self.paths.channel_dir(&def.name);
+        super::live_xml::fill_channel_paths(&mut def, &channel_dir.display().to_string());
         // First, before anything is checked or allocated: the hook may create what
         // the guest needs (the bridge its interface names, for one).
         if let Err(e) = run_qemu_hook(self.hooks.as_ref(), &def, "prepare", "begin") {
@@ -183,6 +185,12 @@ impl Inner {
         let conf = self.conf();
         let with_volumes =
             super::volumes::resolved(self, def).map_err(|e| QemuError::Unsupported(e.message))?;
+        let channel_dir = paths.channel_dir(&def.name);
+        if def.devices.iter().any(|d| d.name == "channel") {
+            fs::create_dir_all(&channel_dir)
+                .map_err(|e| QemuError::io("cannot create directory", &channel_dir, e))?;
+        }
+        let channel_dir_text = channel_dir.display().to_string();
         let argv = build_command_line(
             &with_volumes,
             &LaunchContext {
@@ -190,6 +198,7 @@ impl Inner {
                 incoming: incoming.as_deref(),
                 conf: &conf,
                 host: self.host(),
+                channel_dir: Some(&channel_dir_text),
             },
         )?;
         let env = vec![

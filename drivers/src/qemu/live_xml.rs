@@ -1,6 +1,7 @@
 //! What the live XML of a running guest shows beyond its definition: the VNC port QEMU
 //! picked for `autoport` graphics and the address it listens on, or the UNIX socket
-//! that `vnc_auto_unix_socket` of qemu.conf put in place of an address.
+//! that `vnc_auto_unix_socket` of qemu.conf put in place of an address, and the sockets
+//! of UNIX channels.
 
 use serde_json::Value;
 
@@ -36,6 +37,33 @@ pub fn use_vnc_socket(def: &mut DomainDef, socket: &str) {
                 .with_attr("socket", socket),
         );
         graphics.order_attrs(&["type", "socket"]);
+    }
+}
+
+/// Gives UNIX channels that name no socket the one libvirt would make for them
+/// (`<channel_dir>/<target name>`), so the live XML tells agents where to connect.
+pub fn fill_channel_paths(def: &mut DomainDef, channel_dir: &str) {
+    for channel in def
+        .devices
+        .iter_mut()
+        .filter(|d| d.name == "channel" && d.attr("type") == Some("unix"))
+    {
+        if channel
+            .child("source")
+            .and_then(|s| s.attr("path"))
+            .is_some()
+        {
+            continue;
+        }
+        let Some(name) = channel.child("target").and_then(|t| t.attr("name")) else {
+            continue;
+        };
+        let source = Element::new("source")
+            .with_attr("mode", "bind")
+            .with_attr("path", &format!("{channel_dir}/{name}"));
+        channel.children.retain(|c| c.name != "source");
+        // (A `<source mode='bind'/>` without a path is what virt-manager writes.)
+        channel.children.insert(0, source);
     }
 }
 

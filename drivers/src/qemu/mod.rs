@@ -10,6 +10,7 @@
 //! a per-domain job mutex serialises the slow operations of one domain.
 
 mod auto_shutdown;
+mod bus_addresses;
 mod cgroup;
 mod command;
 mod conf;
@@ -18,6 +19,8 @@ mod console;
 mod defaults;
 mod definitions;
 mod direct_io;
+mod display;
+mod domcaps;
 mod error;
 mod fsutil;
 mod guest_control;
@@ -29,10 +32,12 @@ mod lifecycle;
 mod live_tuning;
 mod live_xml;
 mod managed_save;
+mod metadata;
 mod monitor_events;
 mod network_ports;
 mod paths;
 mod process;
+mod q35;
 pub mod qmp;
 mod reconnect;
 mod restore_hook;

@@ -61,6 +61,15 @@ impl QemuPaths {
         self.run_dir.join(format!("{name}.vnc"))
     }
 
+    /// Where the sockets of a guest's UNIX channels go when the definition names no
+    /// path (libvirt's `channel/target` directory of the driver's state).
+    pub fn channel_dir(&self, name: &str) -> PathBuf {
+        self.lib_dir
+            .join("channel")
+            .join("target")
+            .join(format!("domain-{name}"))
+    }
+
     pub fn log_file(&self, name: &str) -> PathBuf {
         self.log_dir.join(format!("{name}.log"))
     }

@@ -185,6 +185,28 @@ impl Connection for TestConnection {
         Ok(())
     }
 
+    fn set_metadata(
+        &self,
+        dom: &DomainRef,
+        kind: i32,
+        metadata: Option<&str>,
+        key: Option<&str>,
+        uri: Option<&str>,
+        flags: u32,
+    ) -> DriverResult<()> {
+        self.mutate(|st| st.set_metadata(dom, kind, metadata, key, uri, flags))
+    }
+
+    fn get_metadata(
+        &self,
+        dom: &DomainRef,
+        kind: i32,
+        uri: Option<&str>,
+        flags: u32,
+    ) -> DriverResult<String> {
+        self.lock().get_metadata(dom, kind, uri, flags)
+    }
+
     fn is_updated(&self, _dom: &DomainRef) -> DriverResult<bool> {
         // The test driver answers "not updated" without even looking the domain up.
         Ok(false)

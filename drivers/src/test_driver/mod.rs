@@ -16,6 +16,7 @@ mod connection;
 mod defaults;
 mod lifecycle;
 mod managed_save;
+mod metadata;
 mod query;
 mod state;
 mod stats;

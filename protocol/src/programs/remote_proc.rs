@@ -164,11 +164,11 @@ procedure_table! {
     155 STORAGE_POOL_IS_PERSISTENT "virStoragePoolIsPersistent" Storage High None allow serve StoragePoolIsPersistent(StoragePoolRefArgs => StoragePoolIsPersistentRet);
     156 INTERFACE_IS_ACTIVE "virInterfaceIsActive" Interface High None allow untyped;
     157 CONNECT_GET_LIB_VERSION "virConnectGetLibVersion" Connect High None allow serve ConnectGetLibVersion(() => ConnectGetLibVersionRet);
-    158 CONNECT_COMPARE_CPU "virConnectCompareCPU" Connect High None allow untyped;
+    158 CONNECT_COMPARE_CPU "virConnectCompareCPU" Connect High None allow serve ConnectCompareCpu(ConnectCompareCpuArgs => ConnectCompareCpuRet);
     159 DOMAIN_MEMORY_STATS "virDomainMemoryStats" Domain Low None allow serve DomainMemoryStats(DomainMemoryStatsArgs => DomainMemoryStatsRet);
     160 DOMAIN_ATTACH_DEVICE_FLAGS "virDomainAttachDeviceFlags" Domain Low None deny serve DomainAttachDeviceFlags(DomainAttachDeviceFlagsArgs => ());
     161 DOMAIN_DETACH_DEVICE_FLAGS "virDomainDetachDeviceFlags" Domain Low None deny serve DomainDetachDeviceFlags(DomainDetachDeviceFlagsArgs => ());
-    162 CONNECT_BASELINE_CPU "virConnectBaselineCPU" Connect Low None allow untyped;
+    162 CONNECT_BASELINE_CPU "virConnectBaselineCPU" Connect Low None allow serve ConnectBaselineCpu(ConnectBaselineCpuArgs => ConnectBaselineCpuRet);
     163 DOMAIN_GET_JOB_INFO "virDomainGetJobInfo" Domain Low None allow serve DomainGetJobInfo(DomainGetJobInfoArgs => DomainGetJobInfoRet);
     164 DOMAIN_ABORT_JOB "virDomainAbortJob" Domain Low None deny untyped;
     165 STORAGE_VOL_WIPE "virStorageVolWipe" Storage Low None deny serve StorageVolWipe(StorageVolFlagsArgs => ());
@@ -217,7 +217,7 @@ procedure_table! {
     208 STORAGE_VOL_UPLOAD "virStorageVolUpload" Storage Low Write deny serve StorageVolUpload(StorageVolTransferArgs => ());
     209 STORAGE_VOL_DOWNLOAD "virStorageVolDownload" Storage Low Read deny serve StorageVolDownload(StorageVolTransferArgs => ());
     210 DOMAIN_INJECT_NMI "virDomainInjectNMI" Domain Low None deny untyped;
-    211 DOMAIN_SCREENSHOT "virDomainScreenshot" Domain Low Read deny untyped;
+    211 DOMAIN_SCREENSHOT "virDomainScreenshot" Domain Low Read deny serve DomainScreenshot(DomainScreenshotArgs => DomainScreenshotRet);
     212 DOMAIN_GET_STATE "virDomainGetState" Domain High None allow serve DomainGetState(DomainGetStateArgs => DomainGetStateRet);
     213 DOMAIN_MIGRATE_BEGIN3 "virDomainMigrateBegin3" Domain Low None deny untyped;
     214 DOMAIN_MIGRATE_PREPARE3 "virDomainMigratePrepare3" Domain Low None deny untyped;
@@ -232,7 +232,7 @@ procedure_table! {
     223 DOMAIN_GET_SCHEDULER_PARAMETERS_FLAGS "virDomainGetSchedulerParametersFlags" Domain Low None allow serve DomainGetSchedulerParametersFlags(DomainGetSchedulerParametersFlagsArgs => DomainGetSchedulerParametersRet);
     224 DOMAIN_EVENT_CONTROL_ERROR "virDomainEventControlError" Domain Low None allow untyped;
     225 DOMAIN_PIN_VCPU_FLAGS "virDomainPinVcpuFlags" Domain Low None deny serve DomainPinVcpuFlags(DomainPinVcpuFlagsArgs => ());
-    226 DOMAIN_SEND_KEY "virDomainSendKey" Domain Low None deny untyped;
+    226 DOMAIN_SEND_KEY "virDomainSendKey" Domain Low None deny serve DomainSendKey(DomainSendKeyArgs => ());
     227 NODE_GET_CPU_STATS "virNodeGetCPUStats" Node High None allow serve NodeGetCpuStats(NodeGetCpuStatsArgs => NodeGetCpuStatsRet);
     228 NODE_GET_MEMORY_STATS "virNodeGetMemoryStats" Node High None allow serve NodeGetMemoryStats(NodeGetMemoryStatsArgs => NodeGetMemoryStatsRet);
     229 DOMAIN_GET_CONTROL_INFO "virDomainGetControlInfo" Domain High None allow serve DomainGetControlInfo(DomainGetControlInfoArgs => DomainGetControlInfoRet);
@@ -270,8 +270,8 @@ procedure_table! {
     261 DOMAIN_PM_SUSPEND_FOR_DURATION "virDomainPMSuspendForDuration" Domain Low None deny untyped;
     262 DOMAIN_GET_CPU_STATS "virDomainGetCPUStats" Domain Low None allow serve DomainGetCpuStats(DomainGetCpuStatsArgs => DomainGetCpuStatsRet);
     263 DOMAIN_GET_DISK_ERRORS "virDomainGetDiskErrors" Domain Low None allow serve DomainGetDiskErrors(DomainGetDiskErrorsArgs => DomainGetDiskErrorsRet);
-    264 DOMAIN_SET_METADATA "virDomainSetMetadata" Domain Low None deny typed(DomainSetMetadataArgs => ());
-    265 DOMAIN_GET_METADATA "virDomainGetMetadata" Domain Low None allow typed(DomainGetMetadataArgs => DomainGetMetadataRet);
+    264 DOMAIN_SET_METADATA "virDomainSetMetadata" Domain Low None deny serve DomainSetMetadata(DomainSetMetadataArgs => ());
+    265 DOMAIN_GET_METADATA "virDomainGetMetadata" Domain Low None allow serve DomainGetMetadata(DomainGetMetadataArgs => DomainGetMetadataRet);
     266 DOMAIN_BLOCK_REBASE "virDomainBlockRebase" Domain Low None deny untyped;
     267 DOMAIN_PM_WAKEUP "virDomainPMWakeup" Domain Low None deny untyped;
     268 DOMAIN_EVENT_TRAY_CHANGE "virDomainEventTrayChange" Domain Low None allow untyped;
@@ -318,7 +318,7 @@ procedure_table! {
     309 DOMAIN_CREATE_XML_WITH_FILES "virDomainCreateXMLWithFiles" Domain Low None deny untyped;
     310 DOMAIN_CREATE_WITH_FILES "virDomainCreateWithFiles" Domain Low None deny untyped;
     311 DOMAIN_EVENT_DEVICE_REMOVED "virDomainEventDeviceRemoved" Domain Low None allow untyped;
-    312 CONNECT_GET_CPU_MODEL_NAMES "virConnectGetCPUModelNames" Connect Low None allow untyped;
+    312 CONNECT_GET_CPU_MODEL_NAMES "virConnectGetCPUModelNames" Connect Low None allow serve ConnectGetCpuModelNames(ConnectGetCpuModelNamesArgs => ConnectGetCpuModelNamesRet);
     313 CONNECT_NETWORK_EVENT_REGISTER_ANY "virConnectNetworkEventRegisterAny" Network High None allow serve ConnectNetworkEventRegisterAny(ConnectNetworkEventRegisterAnyArgs => ConnectNetworkEventRegisterAnyRet);
     314 CONNECT_NETWORK_EVENT_DEREGISTER_ANY "virConnectNetworkEventDeregisterAny" Network High None allow serve ConnectNetworkEventDeregisterAny(ConnectNetworkEventDeregisterAnyArgs => ());
     315 NETWORK_EVENT_LIFECYCLE "virNetworkEventLifecycle" Network Low None allow event(NetworkEventLifecycleMsg);
@@ -399,8 +399,8 @@ procedure_table! {
     390 DOMAIN_SET_LIFECYCLE_ACTION "virDomainSetLifecycleAction" Domain Low None deny untyped;
     391 STORAGE_POOL_LOOKUP_BY_TARGET_PATH "virStoragePoolLookupByTargetPath" Storage High None allow serve StoragePoolLookupByTargetPath(StoragePoolLookupByTargetPathArgs => StoragePoolRefRet);
     392 DOMAIN_DETACH_DEVICE_ALIAS "virDomainDetachDeviceAlias" Domain Low None deny serve DomainDetachDeviceAlias(DomainDetachDeviceAliasArgs => ());
-    393 CONNECT_COMPARE_HYPERVISOR_CPU "virConnectCompareHypervisorCPU" Connect Low None deny untyped;
-    394 CONNECT_BASELINE_HYPERVISOR_CPU "virConnectBaselineHypervisorCPU" Connect Low None deny untyped;
+    393 CONNECT_COMPARE_HYPERVISOR_CPU "virConnectCompareHypervisorCPU" Connect Low None deny serve ConnectCompareHypervisorCpu(ConnectCompareHypervisorCpuArgs => ConnectCompareCpuRet);
+    394 CONNECT_BASELINE_HYPERVISOR_CPU "virConnectBaselineHypervisorCPU" Connect Low None deny serve ConnectBaselineHypervisorCpu(ConnectBaselineHypervisorCpuArgs => ConnectBaselineCpuRet);
     395 NODE_GET_SEV_INFO "virNodeGetSEVInfo" Node Low None deny untyped;
     396 DOMAIN_GET_LAUNCH_SECURITY_INFO "virDomainGetLaunchSecurityInfo" Domain Low None deny untyped;
     397 NWFILTER_BINDING_LOOKUP_BY_PORT_DEV "virNWFilterBindingLookupByPortDev" Nwfilter High None allow untyped;

@@ -1,7 +1,9 @@
 //! Connection-level procedures: authentication, open, features, host
 //! identity, capabilities and domain listings.
 
-use super::limits::{AUTH_TYPE_LIST_MAX, DOMAIN_LIST_MAX};
+use super::limits::{
+    AUTH_TYPE_LIST_MAX, CONNECT_CPU_MODELS_MAX, CPU_BASELINE_MAX, DOMAIN_LIST_MAX,
+};
 use super::objects::NonnullDomain;
 use crate::xdr_struct;
 
@@ -175,5 +177,68 @@ xdr_struct! {
     pub struct ConnectListAllDomainsRet {
         pub domains: Vec<NonnullDomain> [DOMAIN_LIST_MAX],
         pub ret: u32,
+    }
+}
+
+xdr_struct! {
+    pub struct ConnectGetCpuModelNamesArgs {
+        pub arch: String,
+        pub need_results: i32,
+        pub flags: u32,
+    }
+}
+
+xdr_struct! {
+    pub struct ConnectGetCpuModelNamesRet {
+        pub models: Vec<String> [CONNECT_CPU_MODELS_MAX],
+        pub ret: i32,
+    }
+}
+
+xdr_struct! {
+    pub struct ConnectCompareCpuArgs {
+        pub xml: String,
+        pub flags: u32,
+    }
+}
+
+xdr_struct! {
+    pub struct ConnectCompareCpuRet {
+        pub result: i32,
+    }
+}
+
+xdr_struct! {
+    pub struct ConnectBaselineCpuArgs {
+        pub xml_cpus: Vec<String> [CPU_BASELINE_MAX],
+        pub flags: u32,
+    }
+}
+
+xdr_struct! {
+    pub struct ConnectBaselineCpuRet {
+        pub cpu: String,
+    }
+}
+
+xdr_struct! {
+    pub struct ConnectCompareHypervisorCpuArgs {
+        pub emulator: Option<String>,
+        pub arch: Option<String>,
+        pub machine: Option<String>,
+        pub virttype: Option<String>,
+        pub xml_cpu: String,
+        pub flags: u32,
+    }
+}
+
+xdr_struct! {
+    pub struct ConnectBaselineHypervisorCpuArgs {
+        pub emulator: Option<String>,
+        pub arch: Option<String>,
+        pub machine: Option<String>,
+        pub virttype: Option<String>,
+        pub xml_cpus: Vec<String> [CPU_BASELINE_MAX],
+        pub flags: u32,
     }
 }

@@ -1,6 +1,7 @@
 //! Console streams: DOMAIN_OPEN_CONSOLE creates a stream whose data then flow
 //! as STREAM messages carrying the call's procedure and serial.
 
+use super::limits::DOMAIN_SEND_KEY_MAX;
 use super::objects::NonnullDomain;
 use crate::xdr_struct;
 
@@ -38,5 +39,29 @@ mod tests {
             from_bytes::<DomainOpenConsoleArgs>(&bytes).expect("decodes"),
             args
         );
+    }
+}
+
+xdr_struct! {
+    pub struct DomainScreenshotArgs {
+        pub dom: NonnullDomain,
+        pub screen: u32,
+        pub flags: u32,
+    }
+}
+
+xdr_struct! {
+    pub struct DomainScreenshotRet {
+        pub mime: Option<String>,
+    }
+}
+
+xdr_struct! {
+    pub struct DomainSendKeyArgs {
+        pub dom: NonnullDomain,
+        pub codeset: u32,
+        pub holdtime: u32,
+        pub keycodes: Vec<u32> [DOMAIN_SEND_KEY_MAX],
+        pub flags: u32,
     }
 }

@@ -29,3 +29,6 @@ pub const DOMAIN_EVENT_GRAPHICS_IDENTITY_MAX: usize = 20;
 pub const CPUMAP_MAX: usize = 2_048;
 pub const VCPUINFO_MAX: usize = 16_384;
 pub const CPUMAPS_MAX: usize = 8_388_608;
+pub const CONNECT_CPU_MODELS_MAX: usize = 8_192;
+pub const CPU_BASELINE_MAX: usize = 256;
+pub const DOMAIN_SEND_KEY_MAX: usize = 16;

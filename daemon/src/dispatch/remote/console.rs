@@ -10,10 +10,12 @@ use std::sync::Arc;
 use drivers::api::Connection;
 use protocol::error::codes;
 use protocol::header::Header;
-use protocol::remote::DomainOpenConsoleArgs;
+use protocol::remote::{
+    DomainOpenConsoleArgs, DomainScreenshotArgs, DomainScreenshotRet, DomainSendKeyArgs,
+};
 
 use super::{dom_ref, reply_err, Action, Job, Session};
-use crate::dispatch::reply::{empty_reply, error_reply, from_driver, rpc_error};
+use crate::dispatch::reply::{empty_reply, error_reply, from_driver, ok_reply, rpc_error};
 use crate::server::client::Outgoing;
 
 pub fn open(
@@ -59,5 +61,68 @@ pub fn open(
     Action::Job(Job {
         header,
         run: Box::new(run),
+    })
+}
+
+/// `virsh screenshot`: the reply names the image type, then the image's bytes flow
+/// over the stream the call opened, ending with an empty message.
+pub fn screenshot(
+    session: &mut Session,
+    conn: &Arc<dyn Connection>,
+    h: &Header,
+    args: DomainScreenshotArgs,
+) -> Action {
+    if session.streams.is_open(h.serial) {
+        return reply_err(
+            h,
+            rpc_error(codes::RPC, "a stream with this serial is already open"),
+        );
+    }
+    let pending = session.streams.reserve(h.serial);
+    let out = session.sender();
+    let runtime = tokio::runtime::Handle::current();
+    let conn = Arc::clone(conn);
+    let header = *h;
+    let run = move || {
+        let taken = conn
+            .screenshot(&dom_ref(&args.dom), args.screen, args.flags)
+            .map_err(from_driver)
+            .and_then(|(mime, socket)| {
+                pending
+                    .attach(socket, &runtime)
+                    .map(|stream| (mime, stream))
+                    .map_err(|e| {
+                        rpc_error(
+                            codes::INTERNAL_ERROR,
+                            &format!("internal error: cannot stream the screenshot: {e}"),
+                        )
+                    })
+            });
+        match taken {
+            Ok((mime, stream)) => {
+                let ret = DomainScreenshotRet { mime: Some(mime) };
+                let _ = out.send(Outgoing::Message(ok_reply(&header, &ret)));
+                stream.relay(&header, out);
+                Vec::new()
+            }
+            Err(e) => error_reply(&header, &e),
+        }
+    };
+    Action::Job(Job {
+        header,
+        run: Box::new(run),
+    })
+}
+
+pub fn send_key(conn: &Arc<dyn Connection>, h: &Header, a: DomainSendKeyArgs) -> Action {
+    let conn = Arc::clone(conn);
+    super::job(h, move || {
+        super::drv(conn.send_key(
+            &dom_ref(&a.dom),
+            a.codeset,
+            a.holdtime,
+            &a.keycodes,
+            a.flags,
+        ))
     })
 }

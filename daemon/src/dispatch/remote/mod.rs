@@ -5,6 +5,7 @@
 mod auth;
 mod connect;
 mod console;
+mod cpu;
 mod devices;
 pub use connect::LIB_VERSION;
 mod domain;
@@ -12,6 +13,7 @@ mod events;
 mod identity;
 mod lifecycle;
 mod live_tuning;
+mod metadata;
 mod network;
 mod nodedev;
 pub mod qemu_program;

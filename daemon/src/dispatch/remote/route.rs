@@ -8,8 +8,8 @@ use protocol::header::Header;
 use protocol::programs::remote_proc::Call;
 
 use super::{
-    connect, console, devices, domain, events, lifecycle, live_tuning, not_supported, save, stats,
-    tuning,
+    connect, console, cpu, devices, domain, events, lifecycle, live_tuning, metadata,
+    not_supported, save, stats, tuning,
 };
 use super::{network, nodedev, secret, storage};
 use super::{reply_err, Action, Session};
@@ -40,6 +40,8 @@ pub fn route(
             Action::Reply(empty_reply(h))
         }
         Call::DomainOpenConsole(a) => console::open(session, &conn, h, a),
+        Call::DomainScreenshot(a) => console::screenshot(session, &conn, h, a),
+        Call::DomainSendKey(a) => console::send_key(&conn, h, a),
         Call::ConnectDomainEventCallbackRegisterAny(a) => {
             events::callback_register_any(daemon, session, h, a)
         }
@@ -61,6 +63,11 @@ pub fn route(
             connect::connect_get_domain_capabilities(&conn, h, a)
         }
         Call::ConnectGetMaxVcpus(a) => connect::connect_get_max_vcpus(&conn, h, a),
+        Call::ConnectGetCpuModelNames(a) => cpu::connect_get_cpu_model_names(&conn, h, a),
+        Call::ConnectCompareCpu(a) => cpu::connect_compare_cpu(&conn, h, a),
+        Call::ConnectBaselineCpu(a) => cpu::connect_baseline_cpu(&conn, h, a),
+        Call::ConnectCompareHypervisorCpu(a) => cpu::connect_compare_hypervisor_cpu(&conn, h, a),
+        Call::ConnectBaselineHypervisorCpu(a) => cpu::connect_baseline_hypervisor_cpu(&conn, h, a),
         Call::ConnectIsSecure(()) => connect::connect_is_secure(&conn, h),
         Call::NodeGetInfo(()) => connect::node_get_info(&conn, h),
         Call::NodeGetFreeMemory(()) => connect::node_get_free_memory(&conn, h),
@@ -107,6 +114,8 @@ pub fn route(
         Call::DomainReboot(a) => lifecycle::domain_reboot(&conn, h, a),
         Call::DomainReset(a) => lifecycle::domain_reset(&conn, h, a),
         Call::DomainSetAutostart(a) => lifecycle::domain_set_autostart(&conn, h, a),
+        Call::DomainSetMetadata(a) => metadata::domain_set_metadata(&conn, h, a),
+        Call::DomainGetMetadata(a) => metadata::domain_get_metadata(&conn, h, a),
         Call::DomainManagedSave(a) => save::domain_managed_save(&conn, h, a),
         Call::DomainManagedSaveRemove(a) => save::domain_managed_save_remove(&conn, h, a),
         Call::DomainSave(a) => save::domain_save(&conn, h, a),

@@ -18,8 +18,18 @@ pub fn normalise_controllers(devices: &mut [Element]) {
         })
         .collect();
     let mut next_free: HashMap<String, u64> = HashMap::new();
+    // USB companion controllers (`<master>`) share the index of the controller they
+    // serve: the last USB controller before them.
+    let mut last_usb_index: Option<String> = None;
     for controller in devices.iter_mut().filter(|d| d.name == "controller") {
         let kind = controller.attr("type").unwrap_or("").to_string();
+        if kind == "usb"
+            && controller.attr("index").is_none()
+            && controller.child("master").is_some()
+        {
+            let index = last_usb_index.clone().unwrap_or_else(|| "0".to_string());
+            controller.set_attr("index", &index);
+        }
         if controller.attr("index").is_none() {
             let cursor = next_free.entry(kind.clone()).or_insert(0);
             while used.contains(&(kind.clone(), *cursor)) {
@@ -28,6 +38,9 @@ pub fn normalise_controllers(devices: &mut [Element]) {
             let index = *cursor;
             used.insert((kind.clone(), index));
             controller.set_attr("index", &index.to_string());
+        }
+        if kind == "usb" {
+            last_usb_index = controller.attr("index").map(str::to_string);
         }
         controller.order_attrs(&[
             "type",

@@ -4,7 +4,27 @@ use super::{is_plain_name, opt_value};
 use crate::domain_xml::{is_net_model_name, Element};
 use crate::qemu::error::QemuError;
 
-/// `,bus=pci.0,addr=0xN` for a device with a PCI address on bus 0.
+thread_local! {
+    /// Whether the command line being built is for a q35 machine, whose root bus is
+    /// `pcie.0` and whose built-in AHCI controller is `ide`. Set for the duration of
+    /// one [`super::build_command_line`] call on its thread.
+    static Q35: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `build` with the machine kind the device helpers need to name buses.
+pub(super) fn with_machine<T>(q35: bool, build: impl FnOnce() -> T) -> T {
+    let before = Q35.with(|c| c.replace(q35));
+    let result = build();
+    Q35.with(|c| c.set(before));
+    result
+}
+
+fn is_q35() -> bool {
+    Q35.with(|c| c.get())
+}
+
+/// `,bus=pci.0,addr=0xN` for a device with a PCI address (`pcie.0` for the root bus of
+/// a q35 machine, `pci.N` for the bus of controller N).
 pub(super) fn pci_addr(device: &Element) -> String {
     let Some(address) = device.child("address") else {
         return String::new();
@@ -12,24 +32,58 @@ pub(super) fn pci_addr(device: &Element) -> String {
     if address.attr("type") != Some("pci") {
         return String::new();
     }
+    let bus = address.attr("bus").unwrap_or("0x00");
+    let bus = u32::from_str_radix(bus.trim_start_matches("0x"), 16).unwrap_or(0);
+    let bus_name = match (bus, is_q35()) {
+        (0, true) => "pcie.0".to_string(),
+        (n, _) => format!("pci.{n}"),
+    };
     let slot = address.attr("slot").unwrap_or("0x00");
     let slot = u32::from_str_radix(slot.trim_start_matches("0x"), 16).unwrap_or(0);
     let function = address.attr("function").unwrap_or("0x0");
     let function = u32::from_str_radix(function.trim_start_matches("0x"), 16).unwrap_or(0);
-    if function == 0 {
-        format!(",bus=pci.0,addr=0x{slot:x}")
+    let multifunction = if address.attr("multifunction") == Some("on") {
+        ",multifunction=on"
     } else {
-        format!(",bus=pci.0,addr=0x{slot:x}.0x{function:x}")
+        ""
+    };
+    if function == 0 {
+        format!(",bus={bus_name}{multifunction},addr=0x{slot:x}")
+    } else {
+        format!(",bus={bus_name}{multifunction},addr=0x{slot:x}.0x{function:x}")
     }
 }
 
 pub(super) fn controller_args(device: &Element, argv: &mut Vec<String>) -> Result<(), QemuError> {
     match (device.attr("type"), device.attr("model")) {
-        (Some("usb"), Some("piix3-uhci")) => {
+        (Some("pci"), Some("pcie-root-port")) => {
+            let index = device.attr("index").unwrap_or("1");
+            let target = device.child("target");
+            let number = |attr: &str, default: &str| -> Result<u32, QemuError> {
+                let text = target.and_then(|t| t.attr(attr)).unwrap_or(default);
+                let parsed = match text.strip_prefix("0x") {
+                    Some(hex) => u32::from_str_radix(hex, 16),
+                    None => text.parse(),
+                };
+                parsed.map_err(|_| {
+                    QemuError::Unsupported(format!("Cannot parse controller {attr} '{text}'"))
+                })
+            };
+            if !index.chars().all(|c| c.is_ascii_digit()) || index.is_empty() {
+                return Err(QemuError::Unsupported(format!(
+                    "Cannot parse controller index {index}"
+                )));
+            }
             argv.push("-device".into());
-            argv.push(format!("piix3-usb-uhci,id=usb{}", pci_addr(device)));
+            argv.push(format!(
+                "pcie-root-port,port={},chassis={},id=pci.{index}{}",
+                number("port", "0x10")?,
+                number("chassis", index)?,
+                pci_addr(device)
+            ));
         }
-        (Some("usb"), Some("none")) | (Some("pci"), _) | (Some("ide"), _) => {}
+        (Some("sata"), _) if is_q35() && device.attr("index") == Some("0") => {}
+        (Some("pci"), _) | (Some("ide"), _) => {}
         (Some("virtio-serial"), _) => {
             argv.push("-device".into());
             argv.push(format!(
@@ -105,7 +159,9 @@ pub(super) fn disk_args(
         ),
         ("ide", true) | ("sata", true) => {
             let unit = drive_unit(device);
-            let bus_name = if bus == "sata" {
+            let bus_name = if bus == "sata" && is_q35() {
+                format!("ide.{unit}")
+            } else if bus == "sata" {
                 format!("sata0.{unit}")
             } else {
                 format!("ide.{}", unit / 2)
@@ -114,7 +170,9 @@ pub(super) fn disk_args(
         }
         ("ide", false) | ("sata", false) => {
             let unit = drive_unit(device);
-            let bus_name = if bus == "sata" {
+            let bus_name = if bus == "sata" && is_q35() {
+                format!("ide.{unit}")
+            } else if bus == "sata" {
                 format!("sata0.{unit}")
             } else {
                 format!("ide.{}", unit / 2)
@@ -335,4 +393,50 @@ fn is_mac_address(text: &str) -> bool {
         && octets
             .iter()
             .all(|o| (1..=2).contains(&o.len()) && o.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+/// `<rng model='virtio'>`: the host's random device (`/dev/urandom` or `/dev/random`)
+/// or QEMU's built-in generator behind a virtio-rng device.
+pub(super) fn rng_args(device: &Element, argv: &mut Vec<String>) -> Result<(), QemuError> {
+    let model = device.attr("model").unwrap_or("virtio");
+    let frontend = match model {
+        "virtio" => "virtio-rng-pci",
+        "virtio-transitional" => "virtio-rng-pci-transitional",
+        "virtio-non-transitional" => "virtio-rng-pci-non-transitional",
+        other => {
+            return Err(QemuError::Unsupported(format!(
+                "unknown rng model '{other}'"
+            )))
+        }
+    };
+    let backend = device.child("backend");
+    let object = match backend.and_then(|b| b.attr("model")).unwrap_or("random") {
+        "random" => {
+            let source = backend
+                .and_then(|b| b.text.as_deref())
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .unwrap_or("/dev/urandom");
+            if !matches!(source, "/dev/urandom" | "/dev/random" | "/dev/hwrng") {
+                return Err(QemuError::Unsupported(format!(
+                    "file '{source}' is not a supported random source"
+                )));
+            }
+            format!("rng-random,id=objrng0,filename={source}")
+        }
+        "builtin" => "rng-builtin,id=objrng0".to_string(),
+        other => {
+            return Err(QemuError::Unsupported(format!(
+                "rng backend model '{other}' is not supported by this qemu driver"
+            )))
+        }
+    };
+    argv.push("-object".into());
+    argv.push(object);
+    argv.push("-device".into());
+    argv.push(format!(
+        "{frontend},rng=objrng0,id=rng0{}",
+        pci_addr(device)
+    ));
+    Ok(())
 }

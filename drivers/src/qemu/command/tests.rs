@@ -7,7 +7,7 @@ use super::*;
 use crate::domain_xml::parse_domain_xml;
 use crate::qemu::defaults::{apply_qemu_defaults, parse_options};
 
-fn host() -> &'static HostFacts {
+pub(super) fn host() -> &'static HostFacts {
     static HOST: OnceLock<HostFacts> = OnceLock::new();
     HOST.get_or_init(|| HostFacts {
         emulator: "/usr/bin/qemu-system-x86_64".into(),
@@ -23,13 +23,13 @@ fn default_conf() -> &'static QemuConf {
     CONF.get_or_init(QemuConf::default)
 }
 
-fn def(xml: &str) -> DomainDef {
+pub(super) fn def(xml: &str) -> DomainDef {
     let mut def = parse_domain_xml(xml, &parse_options()).expect("parses");
     apply_qemu_defaults(&mut def, host()).expect("valid");
     def
 }
 
-fn ctx() -> LaunchContext<'static> {
+pub(super) fn ctx() -> LaunchContext<'static> {
     with_conf(default_conf())
 }
 
@@ -39,6 +39,7 @@ fn with_conf(conf: &QemuConf) -> LaunchContext<'_> {
         incoming: None,
         conf,
         host: host(),
+        channel_dir: Some("/var/lib/libvirt/qemu/channel/target/domain-g"),
     }
 }
 
@@ -127,7 +128,7 @@ fn arg_after<'a>(argv: &'a [String], flag: &str, needle: &str) -> &'a str {
         .unwrap_or_else(|| panic!("no {flag} with {needle}: {argv:?}"))
 }
 
-fn refused(def: &DomainDef) -> String {
+pub(super) fn refused(def: &DomainDef) -> String {
     build_command_line(def, &ctx())
         .expect_err("refused")
         .to_string()

@@ -49,6 +49,9 @@ impl Harness {
                 | DomainEventKind::DeviceRemovalFailed { .. } => {
                     (e.domain.name, e.domain.id, -2, -2)
                 }
+                DomainEventKind::MetadataChange { kind, .. } => {
+                    (e.domain.name, e.domain.id, -2, kind)
+                }
             })
             .collect()
     }
