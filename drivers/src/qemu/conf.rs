@@ -55,6 +55,8 @@ pub struct QemuConf {
     pub max_files: u64,
     /// `auto_shutdown_*`: guest handling when the host goes down.
     pub auto_shutdown: super::auto_shutdown::AutoShutdownConf,
+    /// `migration_*`: where incoming migrations listen.
+    pub migration: super::migration::MigrationConf,
 }
 
 impl Default for QemuConf {
@@ -72,6 +74,7 @@ impl Default for QemuConf {
             max_processes: 0,
             max_files: 0,
             auto_shutdown: Default::default(),
+            migration: Default::default(),
         }
     }
 }
@@ -113,6 +116,7 @@ impl QemuConf {
             Err(e) => problems.push(e.to_string()),
         }
         conf.read_vnc(&file, &mut problems);
+        conf.migration = super::migration::MigrationConf::read(&file, &mut problems);
         for (key, slot) in [
             ("auto_start_delay", &mut conf.auto_start_delay_ms),
             ("max_processes", &mut conf.max_processes),

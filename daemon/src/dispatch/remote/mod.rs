@@ -14,6 +14,7 @@ mod identity;
 mod lifecycle;
 mod live_tuning;
 mod metadata;
+mod migration;
 mod nodedev;
 pub mod qemu_program;
 mod route;
