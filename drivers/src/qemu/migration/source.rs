@@ -231,9 +231,10 @@ impl Inner {
             let Some(run) = obj.run.as_ref() else {
                 return Err(not_running());
             };
-            let migrating = self
-                .job_progress(dom, false)?
-                .is_some_and(|job| job.operation == job_operation::MIGRATION_OUT);
+            let migrating = run
+                .job
+                .as_ref()
+                .is_some_and(|job| job.operation() == job_operation::MIGRATION_OUT);
             if !migrating {
                 return Err(
                     QemuError::InvalidState("no job is active on the domain".into()).into(),

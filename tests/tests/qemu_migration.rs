@@ -1,0 +1,124 @@
+//! Live migration between two of our daemons on this machine (two roots), driven
+//! by virsh the way libvirt's client does it (begin, prepare, perform, finish,
+//! confirm with typed parameters): the running tiny guest moves over a loopback
+//! TCP connection without rebooting, each side reports its events, and
+//! `--persistent --undefinesource` moves the definition. A migration aborted with
+//! `domjobabort` leaves the guest running on the source and nothing on the
+//! destination.
+
+mod qemu_support;
+
+use std::fs;
+use std::time::Duration;
+
+use integration_tests::wait_until;
+use qemu_support::{expect_event, listen_events, QemuHost};
+
+/// A daemon whose incoming migrations listen on loopback, on ports of `ports`.
+fn host_listening_on_loopback(ports: (u16, u16)) -> QemuHost {
+    let mut host = QemuHost::start();
+    host.kill_daemon();
+    fs::write(
+        host.root().join("etc/libvirt/qemu.conf"),
+        format!(
+            "migration_address = \"127.0.0.1\"\nmigration_host = \"127.0.0.1\"\n\
+             migration_port_min = {}\nmigration_port_max = {}\n",
+            ports.0, ports.1
+        ),
+    )
+    .expect("write qemu.conf");
+    host.start_daemon();
+    host
+}
+
+fn serial(host: &QemuHost, name: &str) -> String {
+    fs::read_to_string(host.serial_log(name)).unwrap_or_default()
+}
+
+#[test]
+fn live_migration_moves_a_running_guest_between_daemons() {
+    let src = QemuHost::start();
+    let dst = host_listening_on_loopback((49311, 49330));
+    src.define_guest("m1");
+    src.virsh_ok("start m1");
+    src.wait_booted("m1", 1);
+    let mut src_events = listen_events(&src);
+    let mut dst_events = listen_events(&dst);
+    let src_qemu = src.guest_pids();
+    assert_eq!(src_qemu.len(), 1);
+
+    // The tunables answer while the guest runs.
+    src.virsh_ok("migrate-setspeed m1 300");
+    assert_eq!(src.virsh_ok("migrate-getspeed m1"), "300");
+    src.virsh_ok("migrate-setmaxdowntime m1 400");
+    assert_eq!(src.virsh_ok("migrate-getmaxdowntime m1"), "400");
+
+    src.virsh_ok(&format!(
+        "migrate --live --persistent --undefinesource m1 '{}'",
+        dst.uri()
+    ));
+    assert_eq!(dst.domstate("m1"), "running (migrated)");
+    assert!(
+        src.virsh("domstate m1")
+            .stderr
+            .contains("failed to get domain 'm1'"),
+        "the source still knows m1"
+    );
+    expect_event(&mut src_events, "m1", "Suspended Migrated");
+    expect_event(&mut src_events, "m1", "Stopped Migrated");
+    expect_event(&mut src_events, "m1", "Undefined Removed");
+    expect_event(&mut dst_events, "m1", "Started Migrated");
+    expect_event(&mut dst_events, "m1", "Resumed Migrated");
+    assert!(dst.virsh_ok("dominfo m1").contains("Persistent:     yes"));
+    assert!(dst.root().join("etc/libvirt/qemu/m1.xml").is_file());
+    // The source's QEMU is gone; the destination's (its monitor under the
+    // destination's root) runs the guest.
+    let gone = wait_until(Duration::from_secs(30), || {
+        !std::path::Path::new(&format!("/proc/{}", src_qemu[0])).exists()
+    });
+    assert!(gone, "QEMU still runs on the source");
+    assert_eq!(dst.guest_pids().len(), 1, "no QEMU on the destination");
+
+    // The same guest, not a new boot: it answers the power button on the
+    // destination and never printed its boot marker twice.
+    dst.virsh_ok("shutdown m1");
+    dst.wait_state("m1", "shut off (shutdown)");
+    assert!(serial(&src, "m1").contains("TINY-GUEST-POWEROFF"));
+    assert_eq!(src.boot_count("m1"), 1, "the guest rebooted");
+}
+
+#[test]
+fn aborted_migration_leaves_the_guest_on_the_source() {
+    let src = QemuHost::start();
+    let dst = host_listening_on_loopback((49331, 49350));
+    src.define_guest("m2");
+    src.virsh_ok("start m2");
+    src.wait_booted("m2", 1);
+    // Slow enough (1 MiB/s for 128 MiB of RAM) that the abort comes first.
+    src.virsh_ok("migrate-setspeed m2 1");
+    let uri = src.uri();
+    let dst_uri = dst.uri();
+    let migrate = std::thread::spawn(move || {
+        integration_tests::virsh(&uri, &format!("migrate --live m2 '{dst_uri}'"))
+    });
+    let started = wait_until(Duration::from_secs(60), || {
+        src.virsh("domjobinfo m2").stdout.contains("Unbounded")
+    });
+    assert!(started, "no migration job seen\n{}", src.diagnostics());
+    src.virsh_ok("domjobabort m2");
+    let out = migrate.join().expect("virsh thread");
+    assert!(!out.success(), "the migration was not aborted");
+    assert!(out.stderr.contains("operation aborted"), "{}", out.stderr);
+    assert_eq!(src.domstate("m2"), "running (booted)");
+    assert!(
+        dst.virsh("domstate m2")
+            .stderr
+            .contains("failed to get domain 'm2'"),
+        "the destination kept m2"
+    );
+    let cleaned = wait_until(Duration::from_secs(30), || {
+        !dst.root().join("run/libvirt/qemu/m2.xml").exists()
+    });
+    assert!(cleaned, "status file left on the destination");
+    src.virsh_ok("destroy m2");
+}
