@@ -16,8 +16,20 @@ use qemu_support::{expect_event, listen_events, QemuHost};
 
 /// A daemon whose incoming migrations listen on loopback, on ports of `ports`.
 fn host_listening_on_loopback(ports: (u16, u16)) -> QemuHost {
+    host_with_hook(ports, None)
+}
+
+/// Like [`host_listening_on_loopback`], with a qemu hook script.
+fn host_with_hook(ports: (u16, u16), hook: Option<&str>) -> QemuHost {
     let mut host = QemuHost::start();
     host.kill_daemon();
+    if let Some(body) = hook {
+        use std::os::unix::fs::PermissionsExt;
+        let script = host.root().join("etc/libvirt/hooks/qemu");
+        fs::create_dir_all(script.parent().expect("hooks dir")).expect("mkdir hooks");
+        fs::write(&script, body).expect("write hook");
+        fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).expect("chmod hook");
+    }
     fs::write(
         host.root().join("etc/libvirt/qemu.conf"),
         format!(
@@ -121,4 +133,65 @@ fn aborted_migration_leaves_the_guest_on_the_source() {
     });
     assert!(cleaned, "status file left on the destination");
     src.virsh_ok("destroy m2");
+}
+
+/// The destination's `migrate` hook filters the incoming XML (or refuses it),
+/// before prepare/start/started; `--p2p` has the source daemon drive the
+/// destination itself.
+#[test]
+fn peer_to_peer_migration_and_the_migrate_hook() {
+    let src = QemuHost::start();
+    let calls_dir = tempfile::tempdir().expect("temp dir");
+    let calls = calls_dir.path().join("calls");
+    let hook = format!(
+        "#!/bin/sh\necho \"$1 $2 $3 $4\" >> {}\n\
+         if [ \"$2\" != migrate ]; then cat >/dev/null; exit 0; fi\n\
+         if [ \"$1\" = m4 ]; then cat >/dev/null; echo 'm4 may not come here' >&2; exit 1; fi\n\
+         sed 's|</name>|</name><description>via migrate hook</description>|'\n",
+        calls.display()
+    );
+    let dst = host_with_hook((49351, 49370), Some(&hook));
+    src.define_guest("m3");
+    src.define_guest("m4");
+    src.virsh_ok("start m3");
+    src.virsh_ok("start m4");
+    src.wait_booted("m3", 1);
+    src.wait_booted("m4", 1);
+
+    src.virsh_ok(&format!("migrate --live --p2p m3 '{}'", dst.uri()));
+    assert_eq!(dst.domstate("m3"), "running (migrated)");
+    // Without --undefinesource the source keeps the (inactive) definition.
+    assert_eq!(src.domstate("m3"), "shut off (migrated)");
+    assert!(dst
+        .virsh_ok("dumpxml m3")
+        .contains("<description>via migrate hook</description>"));
+    let seen = fs::read_to_string(&calls).expect("the hook ran");
+    let m3: Vec<&str> = seen.lines().filter(|l| l.starts_with("m3 ")).collect();
+    assert_eq!(
+        m3,
+        vec![
+            "m3 migrate begin -",
+            "m3 prepare begin -",
+            "m3 start begin -",
+            "m3 started begin -"
+        ]
+    );
+
+    // A refusing hook fails the migration; the guest runs on at the source and
+    // the destination has nothing of it.
+    let out = src.virsh(&format!("migrate --live m4 '{}'", dst.uri()));
+    assert!(!out.success(), "the refused migration succeeded");
+    assert!(
+        out.stderr.contains("m4 may not come here"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(src.domstate("m4"), "running (booted)");
+    assert!(dst
+        .virsh("domstate m4")
+        .stderr
+        .contains("failed to get domain 'm4'"));
+    assert_eq!(dst.guest_pids().len(), 1, "a QEMU was left for m4");
+    dst.virsh_ok("destroy m3");
+    src.virsh_ok("destroy m4");
 }

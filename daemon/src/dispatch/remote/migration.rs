@@ -37,6 +37,9 @@ pub fn prepare(c: &Arc<dyn Connection>, h: &Header, a: DomainMigratePrepare3Para
 pub fn perform(c: &Arc<dyn Connection>, h: &Header, a: DomainMigratePerform3ParamsArgs) -> Action {
     let c = c.clone();
     job(h, move || {
+        if a.flags & drivers::api::migrate_flags::PEER2PEER != 0 {
+            return super::migration_p2p::perform(&c, a);
+        }
         let params = driver_params(a.params)?;
         let step = drv(c.migrate_perform(
             &dom_ref(&a.dom),

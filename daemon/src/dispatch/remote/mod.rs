@@ -15,6 +15,7 @@ mod lifecycle;
 mod live_tuning;
 mod metadata;
 mod migration;
+mod migration_p2p;
 mod nodedev;
 pub mod qemu_program;
 mod route;
