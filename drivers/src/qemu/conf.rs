@@ -13,7 +13,8 @@
 //! (milliseconds between autostarted guests), `max_processes` and `max_files` (limits
 //! of each QEMU process), `save_image_format` ("raw" only; anything else is reported
 //! and raw is used), `user`/`group` (guests run as the daemon's user; another value is
-//! reported), `auto_shutdown_*` (see [`super::auto_shutdown`]). Every other option
+//! reported), `auto_shutdown_*` (see [`super::auto_shutdown`]), `migration_address`,
+//! `migration_host`, `migration_port_min`/`max` (see [`super::migration`]). Every other option
 //! of libvirt's qemu.conf is read for syntax and
 //! otherwise ignored (security drivers, cgroups, TLS for SPICE, hugepages, ...);
 //! `spice_listen` among them, as SPICE graphics are refused at start.
