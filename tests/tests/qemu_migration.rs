@@ -132,7 +132,36 @@ fn aborted_migration_leaves_the_guest_on_the_source() {
         !dst.root().join("run/libvirt/qemu/m2.xml").exists()
     });
     assert!(cleaned, "status file left on the destination");
-    src.virsh_ok("destroy m2");
+
+    // The destination's QEMU dies half-way: the migration fails, the guest
+    // runs on at the source and the destination forgets it.
+    let uri = src.uri();
+    let dst_uri = dst.uri();
+    let migrate = std::thread::spawn(move || {
+        integration_tests::virsh(&uri, &format!("migrate --live m2 '{dst_uri}'"))
+    });
+    let receiving = wait_until(Duration::from_secs(60), || {
+        dst.guest_pids().len() == 1 && src.virsh("domjobinfo m2").stdout.contains("Unbounded")
+    });
+    assert!(receiving, "no incoming QEMU seen\n{}", dst.diagnostics());
+    for pid in dst.guest_pids() {
+        // SAFETY: the pid runs a qemu whose command line names the test's root.
+        unsafe {
+            libc::kill(pid, libc::SIGKILL);
+        }
+    }
+    let out = migrate.join().expect("virsh thread");
+    assert!(!out.success(), "the migration survived its destination");
+    assert_eq!(src.domstate("m2"), "running (booted)");
+    assert!(dst
+        .virsh("domstate m2")
+        .stderr
+        .contains("failed to get domain 'm2'"));
+    assert!(!dst.root().join("run/libvirt/qemu/m2.xml").exists());
+    // The guest still answers: it powers off on the source.
+    src.virsh_ok("shutdown m2");
+    src.wait_state("m2", "shut off (shutdown)");
+    assert_eq!(src.boot_count("m2"), 1);
 }
 
 /// The destination's `migrate` hook filters the incoming XML (or refuses it),

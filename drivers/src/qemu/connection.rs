@@ -161,7 +161,6 @@ impl Connection for QemuConnection {
                 | feature::XML_MIGRATABLE
                 | feature::NETWORK_UPDATE_HAS_CORRECT_ORDER
                 | feature::FD_PASSING
-                | feature::MIGRATION_V2
                 | feature::MIGRATION_V3
                 | feature::MIGRATION_P2P
                 | feature::MIGRATION_PARAMS

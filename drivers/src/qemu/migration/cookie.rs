@@ -10,6 +10,8 @@ pub struct Cookie {
     pub name: String,
     pub uuid: Option<Uuid>,
     pub hostname: String,
+    /// The host UUID of the writer (libvirt's peers require it).
+    pub hostuuid: Option<Uuid>,
     /// The inactive definition the destination makes persistent.
     pub persistent: Option<String>,
 }
@@ -23,6 +25,19 @@ fn escape(text: &str) -> String {
 }
 
 impl Cookie {
+    /// A cookie of this host about the guest `name`.
+    pub fn about(name: &str, uuid: Uuid) -> Cookie {
+        Cookie {
+            name: name.to_string(),
+            uuid: Some(uuid),
+            hostname: crate::host::hostname(),
+            hostuuid: Some(
+                *crate::host::default_host_uuid(crate::host::HostUuidSource::Smbios).as_bytes(),
+            ),
+            persistent: None,
+        }
+    }
+
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = String::from("<qemu-migration>\n");
         out.push_str(&format!("  <name>{}</name>\n", escape(&self.name)));
@@ -36,6 +51,12 @@ impl Cookie {
             "  <hostname>{}</hostname>\n",
             escape(&self.hostname)
         ));
+        if let Some(uuid) = self.hostuuid {
+            out.push_str(&format!(
+                "  <hostuuid>{}</hostuuid>\n",
+                uuid::Uuid::from_bytes(uuid).hyphenated()
+            ));
+        }
         if let Some(xml) = &self.persistent {
             out.push_str("  <persistent>\n");
             out.push_str(xml.trim_end());
@@ -74,6 +95,13 @@ impl Cookie {
                     )
                 }
                 "hostname" => cookie.hostname = value,
+                "hostuuid" => {
+                    cookie.hostuuid = Some(
+                        *uuid::Uuid::parse_str(&value)
+                            .map_err(|e| bad(e.to_string()))?
+                            .as_bytes(),
+                    )
+                }
                 "persistent" => {
                     if let Some(domain) = child.children().find(|n| n.has_tag_name("domain")) {
                         cookie.persistent = Some(text[domain.range()].to_string());
@@ -96,6 +124,7 @@ mod tests {
             name: "g<1>".into(),
             uuid: Some([3; 16]),
             hostname: "h".into(),
+            hostuuid: Some([4; 16]),
             persistent: Some("<domain type='qemu'><name>g</name></domain>".into()),
         };
         assert_eq!(Cookie::parse(&cookie.to_bytes()).unwrap(), cookie);

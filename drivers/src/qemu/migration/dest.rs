@@ -93,12 +93,7 @@ impl Inner {
             self.lock().undo_transient_start(&uuid);
             return Err(e);
         }
-        let reply = Cookie {
-            name,
-            uuid: Some(uuid),
-            hostname: crate::host::hostname(),
-            persistent: None,
-        };
+        let reply = Cookie::about(&name, uuid);
         Ok(MigrationStep {
             cookie: reply.to_bytes(),
             text: Some(format!("tcp:{host}:{port}")),
@@ -210,12 +205,7 @@ impl Inner {
             };
             self.define(&xml, 0)?;
         }
-        let reply = Cookie {
-            name: dom.name.clone(),
-            uuid: Some(uuid),
-            hostname: crate::host::hostname(),
-            persistent: None,
-        };
+        let reply = Cookie::about(&dom.name, uuid);
         Ok((handle, reply.to_bytes()))
     }
 

@@ -54,10 +54,8 @@ impl Inner {
             obj.xml_of(def, true, true)
         });
         Cookie {
-            name: obj.def.name.clone(),
-            uuid: Some(obj.def.uuid),
-            hostname: crate::host::hostname(),
             persistent,
+            ..Cookie::about(&obj.def.name, obj.def.uuid)
         }
     }
 
