@@ -133,3 +133,51 @@ xdr_struct! {
         pub flags: u32,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::xdr::{from_bytes_exact, to_bytes};
+
+    #[test]
+    fn finish_args_layout_and_cookie_limit() {
+        let args = DomainMigrateFinish3ParamsArgs {
+            params: Vec::new(),
+            cookie_in: Opaque(b"abcde".to_vec()),
+            flags: 9,
+            cancelled: 1,
+        };
+        let bytes = to_bytes(&args);
+        assert_eq!(
+            bytes,
+            [
+                &[0, 0, 0, 0][..],
+                &[0, 0, 0, 5],
+                b"abcde\0\0\0",
+                &[0, 0, 0, 9],
+                &[0, 0, 0, 1],
+            ]
+            .concat()
+        );
+        assert_eq!(
+            from_bytes_exact::<DomainMigrateFinish3ParamsArgs>(&bytes).unwrap(),
+            args
+        );
+        // A cookie longer than libvirt's 4 MiB is refused before allocation.
+        let mut huge = vec![0, 0, 0, 0];
+        huge.extend_from_slice(&((MIGRATE_COOKIE_MAX as u32) + 1).to_be_bytes());
+        assert!(from_bytes_exact::<DomainMigrateFinish3ParamsArgs>(&huge).is_err());
+    }
+
+    #[test]
+    fn prepare_reply_with_and_without_uri() {
+        for uri_out in [None, Some("tcp:h:49152".to_string())] {
+            let ret = DomainMigratePrepare3ParamsRet {
+                cookie_out: Opaque(vec![1, 2, 3]),
+                uri_out,
+            };
+            let back: DomainMigratePrepare3ParamsRet = from_bytes_exact(&to_bytes(&ret)).unwrap();
+            assert_eq!(back, ret);
+        }
+    }
+}
