@@ -1,6 +1,7 @@
 //! Live migration with the real libvirtd 9.0 as the peer: its guest comes to
 //! our daemon and goes back to it, without a reboot, driven by virsh (the
-//! client-driven version 3 protocol with parameters on both daemons).
+//! client-driven version 3 protocol with parameters on both daemons), then
+//! again peer to peer, each daemon driving the other.
 
 mod qemu_reference;
 mod qemu_support;
@@ -58,6 +59,15 @@ fn guest_goes_from_libvirtd_to_ours_and_back() {
             .stderr
             .contains("failed to get domain 'mref1'"),
         "our daemon kept the guest"
+    );
+
+    // Peer to peer: each daemon drives the other.
+    theirs.virsh_ok(&format!("migrate --live --p2p mref1 '{}'", ours.uri()));
+    assert_eq!(ours.domstate("mref1"), "running (migrated)");
+    ours.virsh_ok(&format!("migrate --live --p2p mref1 '{}'", theirs.uri()));
+    assert_eq!(
+        theirs.virsh_ok("domstate --reason mref1"),
+        "running (migrated)"
     );
 
     // Still the guest that booted once: it answers the power button.

@@ -161,6 +161,11 @@ pub fn perform(
         .as_ref()
         .map(|step| step.cookie.clone())
         .unwrap_or_default();
+    // libvirt's finish finds the guest by this name (as libvirt's client, the
+    // source names it when the caller did not).
+    if !params.iter().any(|p| p.field == migrate_param::DEST_NAME) {
+        with_param(&mut params, migrate_param::DEST_NAME, dom.name.clone());
+    }
     let finished: Result<DomainMigrateFinish3ParamsRet, RemoteError> = peer
         .call(
             REMOTE_PROGRAM,
