@@ -224,3 +224,40 @@ fn peer_to_peer_migration_and_the_migrate_hook() {
     dst.virsh_ok("destroy m3");
     src.virsh_ok("destroy m4");
 }
+
+/// A client that prepared an incoming migration and went away before finish
+/// leaves no paused QEMU and no domain on the destination.
+#[test]
+fn prepared_incoming_guest_goes_with_its_connection() {
+    use protocol::programs::{remote_proc as p, REMOTE_PROGRAM};
+    use protocol::remote::{DomainMigratePrepare3ParamsArgs, DomainMigratePrepare3ParamsRet};
+    use protocol::{TypedParam, TypedParamValue};
+
+    let dst = host_listening_on_loopback((49371, 49390));
+    let mut client = client::Client::connect_unix(&dst.root().join("run/libvirt/libvirt-sock"))
+        .expect("connect");
+    client.open(Some("qemu:///system"), 0).expect("open");
+    let args = DomainMigratePrepare3ParamsArgs {
+        params: vec![TypedParam {
+            field: "destination_xml".into(),
+            value: TypedParamValue::String(dst.guest_xml("m5")),
+        }],
+        cookie_in: protocol::remote::Opaque(Vec::new()),
+        flags: 1,
+    };
+    let ret: DomainMigratePrepare3ParamsRet = client
+        .call(REMOTE_PROGRAM, p::DOMAIN_MIGRATE_PREPARE3_PARAMS, &args)
+        .expect("prepare");
+    let uri = ret.uri_out.expect("a migration URI");
+    assert!(uri.starts_with("tcp:127.0.0.1:493"), "{uri}");
+    assert_eq!(dst.domstate("m5"), "paused (migrating)");
+    assert_eq!(dst.guest_pids().len(), 1);
+    drop(client);
+    let gone = wait_until(Duration::from_secs(30), || dst.guest_pids().is_empty());
+    assert!(gone, "the incoming QEMU outlived its connection");
+    assert!(dst
+        .virsh("domstate m5")
+        .stderr
+        .contains("failed to get domain 'm5'"));
+    assert!(!dst.root().join("run/libvirt/qemu/m5.xml").exists());
+}

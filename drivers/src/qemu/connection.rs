@@ -13,11 +13,17 @@ use crate::domain_list::ListFacts;
 
 pub struct QemuConnection {
     pub(super) inner: Arc<Inner>,
+    /// Incoming migrations this connection prepared and has not finished:
+    /// their paused QEMUs go when the connection closes.
+    pub(super) incoming: super::migration::PendingIncoming,
 }
 
 impl QemuConnection {
     pub(super) fn new(inner: Arc<Inner>) -> Self {
-        QemuConnection { inner }
+        QemuConnection {
+            inner,
+            incoming: Default::default(),
+        }
     }
 }
 
@@ -152,6 +158,10 @@ impl Connection for QemuConnection {
             model: "none".to_string(),
             doi: "0".to_string(),
         })
+    }
+
+    fn close(&self) {
+        self.incoming.discard_all(&self.inner);
     }
 
     fn supports_feature(&self, feature: i32) -> bool {

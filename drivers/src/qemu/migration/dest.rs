@@ -29,7 +29,7 @@ impl Inner {
         params: &[NamedParam],
         cookie: &[u8],
         flags: u32,
-    ) -> DriverResult<MigrationStep> {
+    ) -> DriverResult<(MigrationStep, DomainRef)> {
         check_flags(flags, SUPPORTED_FLAGS, "qemuDomainMigratePrepare3Params")?;
         super::refuse_unsupported(flags)?;
         let cookie = Cookie::parse(cookie)?;
@@ -94,10 +94,11 @@ impl Inner {
             return Err(e);
         }
         let reply = Cookie::about(&name, uuid);
-        Ok(MigrationStep {
+        let step = MigrationStep {
             cookie: reply.to_bytes(),
             text: Some(format!("tcp:{host}:{port}")),
-        })
+        };
+        Ok((step, DomainRef { name, uuid }))
     }
 
     /// The qemu `migrate begin -` hook: a filter over the incoming definition; its
@@ -211,12 +212,16 @@ impl Inner {
 
     /// Kills the QEMU of an incoming migration that did not complete; the domain
     /// goes (or, if it was defined here before, is inactive again).
-    fn discard_incoming(&self, dom: &DomainRef) {
+    pub(super) fn discard_incoming(&self, dom: &DomainRef) {
         let parts = {
             let mut st = self.lock();
             let Ok(obj) = st.get_mut(dom) else {
                 return;
             };
+            // Only a guest still waiting for its state: never one finish ran.
+            if obj.state != state::PAUSED || obj.reason != reason::PAUSED_MIGRATION {
+                return;
+            }
             let Some(run) = obj.run.as_mut() else {
                 return;
             };

@@ -10,7 +10,7 @@ mod dest;
 mod source;
 mod uri;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
@@ -112,6 +112,32 @@ impl Inner {
     }
 }
 
+/// The incoming migrations a connection prepared and has not finished. A
+/// client that goes away between prepare and finish leaves no paused QEMU
+/// behind (libvirt's close callback does the same).
+#[derive(Default)]
+pub struct PendingIncoming(Mutex<Vec<DomainRef>>);
+
+impl PendingIncoming {
+    fn add(&self, dom: DomainRef) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(dom);
+    }
+
+    fn remove(&self, uuid: &crate::api::Uuid) {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|d| &d.uuid != uuid);
+    }
+
+    pub(in super::super) fn discard_all(&self, inner: &Inner) {
+        let pending = std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()));
+        for dom in pending {
+            inner.discard_incoming(&dom);
+        }
+    }
+}
+
 impl DomainMigration for QemuConnection {
     fn migrate_begin(
         &self,
@@ -128,7 +154,9 @@ impl DomainMigration for QemuConnection {
         cookie: &[u8],
         flags: u32,
     ) -> DriverResult<MigrationStep> {
-        Arc::clone(&self.inner).migrate_prepare(params, cookie, flags)
+        let (step, dom) = Arc::clone(&self.inner).migrate_prepare(params, cookie, flags)?;
+        self.incoming.add(dom);
+        Ok(step)
     }
 
     fn migrate_perform(
@@ -149,7 +177,12 @@ impl DomainMigration for QemuConnection {
         flags: u32,
         cancelled: bool,
     ) -> DriverResult<(DomainHandle, Vec<u8>)> {
-        self.inner.migrate_finish(params, cookie, flags, cancelled)
+        let result = self.inner.migrate_finish(params, cookie, flags, cancelled);
+        // A finished guest is no longer this connection's to clean up.
+        if let Ok((handle, _)) = &result {
+            self.incoming.remove(&handle.uuid);
+        }
+        result
     }
 
     fn migrate_confirm(
