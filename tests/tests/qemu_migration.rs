@@ -106,6 +106,23 @@ fn aborted_migration_leaves_the_guest_on_the_source() {
     src.define_guest("m2");
     src.virsh_ok("start m2");
     src.wait_booted("m2", 1);
+    // Kinds of migration not implemented are refused before anything moves.
+    for option in [
+        "--copy-storage-all",
+        "--tls",
+        "--postcopy",
+        "--tunnelled --p2p",
+    ] {
+        let out = src.virsh(&format!("migrate --live {option} m2 '{}'", dst.uri()));
+        assert!(!out.success(), "migrate {option} succeeded");
+        assert!(
+            out.stderr.contains("not supported"),
+            "{option}: {}",
+            out.stderr
+        );
+        assert_eq!(src.domstate("m2"), "running (booted)");
+    }
+    assert!(dst.guest_pids().is_empty());
     // Slow enough (1 MiB/s for 128 MiB of RAM) that the abort comes first.
     src.virsh_ok("migrate-setspeed m2 1");
     let uri = src.uri();
