@@ -40,8 +40,10 @@ pub mod state {
 pub mod reason {
     pub const RUNNING_UNKNOWN: i32 = 0;
     pub const RUNNING_BOOTED: i32 = 1;
+    pub const RUNNING_MIGRATED: i32 = 2;
     pub const RUNNING_RESTORED: i32 = 3;
     pub const RUNNING_UNPAUSED: i32 = 5;
+    pub const RUNNING_MIGRATION_CANCELED: i32 = 6;
     pub const PAUSED_UNKNOWN: i32 = 0;
     pub const PAUSED_USER: i32 = 1;
     /// Started from a saved image and left paused (libvirt's incoming-migration reason).
@@ -54,6 +56,7 @@ pub mod reason {
     pub const SHUTOFF_SHUTDOWN: i32 = 1;
     pub const SHUTOFF_DESTROYED: i32 = 2;
     pub const SHUTOFF_CRASHED: i32 = 3;
+    pub const SHUTOFF_MIGRATED: i32 = 4;
     pub const SHUTOFF_SAVED: i32 = 5;
     pub const SHUTOFF_FAILED: i32 = 6;
     /// Stopped by the daemon itself (e.g. refused by the reconnect hook).
@@ -78,14 +81,18 @@ pub mod event {
     pub const UNDEFINED_REMOVED: i32 = 0;
     pub const UNDEFINED_RENAMED: i32 = 1;
     pub const STARTED_BOOTED: i32 = 0;
+    pub const STARTED_MIGRATED: i32 = 1;
     pub const STARTED_RESTORED: i32 = 2;
     pub const SUSPENDED_PAUSED: i32 = 0;
+    pub const SUSPENDED_MIGRATED: i32 = 1;
     /// Restored from an image of a guest that was paused when saved.
     pub const SUSPENDED_RESTORED: i32 = 4;
     pub const RESUMED_UNPAUSED: i32 = 0;
+    pub const RESUMED_MIGRATED: i32 = 1;
     pub const STOPPED_SHUTDOWN: i32 = 0;
     pub const STOPPED_DESTROYED: i32 = 1;
     pub const STOPPED_CRASHED: i32 = 2;
+    pub const STOPPED_MIGRATED: i32 = 3;
     pub const STOPPED_SAVED: i32 = 4;
     pub const STOPPED_FAILED: i32 = 5;
     pub const SHUTDOWN_FINISHED: i32 = 0;

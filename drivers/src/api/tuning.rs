@@ -56,6 +56,8 @@ pub mod job_type {
 /// `VIR_DOMAIN_JOB_OPERATION_*`.
 pub mod job_operation {
     pub const SAVE: i32 = 2;
+    pub const MIGRATION_IN: i32 = 4;
+    pub const MIGRATION_OUT: i32 = 5;
 }
 
 /// Progress of the job running on a domain (a save, for now). Sizes in bytes.

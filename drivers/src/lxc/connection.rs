@@ -248,6 +248,7 @@ impl crate::api::DomainStatistics for LxcConnection {}
 impl crate::api::DomainDevices for LxcConnection {}
 
 impl crate::api::DomainLiveTuning for LxcConnection {}
+impl crate::api::DomainMigration for LxcConnection {}
 
 #[cfg(test)]
 mod tests {

@@ -39,3 +39,5 @@ impl crate::api::DomainStatistics for NetworkPrimaryConnection {}
 impl crate::api::DomainDevices for NetworkPrimaryConnection {}
 
 impl crate::api::DomainLiveTuning for NetworkPrimaryConnection {}
+
+impl crate::api::DomainMigration for NetworkPrimaryConnection {}

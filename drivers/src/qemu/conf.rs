@@ -13,7 +13,8 @@
 //! (milliseconds between autostarted guests), `max_processes` and `max_files` (limits
 //! of each QEMU process), `save_image_format` ("raw" only; anything else is reported
 //! and raw is used), `user`/`group` (guests run as the daemon's user; another value is
-//! reported), `auto_shutdown_*` (see [`super::auto_shutdown`]). Every other option
+//! reported), `auto_shutdown_*` (see [`super::auto_shutdown`]), `migration_address`,
+//! `migration_host`, `migration_port_min`/`max` (see [`super::migration`]). Every other option
 //! of libvirt's qemu.conf is read for syntax and
 //! otherwise ignored (security drivers, cgroups, TLS for SPICE, hugepages, ...);
 //! `spice_listen` among them, as SPICE graphics are refused at start.
@@ -55,6 +56,8 @@ pub struct QemuConf {
     pub max_files: u64,
     /// `auto_shutdown_*`: guest handling when the host goes down.
     pub auto_shutdown: super::auto_shutdown::AutoShutdownConf,
+    /// `migration_*`: where incoming migrations listen.
+    pub migration: super::migration::MigrationConf,
 }
 
 impl Default for QemuConf {
@@ -72,6 +75,7 @@ impl Default for QemuConf {
             max_processes: 0,
             max_files: 0,
             auto_shutdown: Default::default(),
+            migration: Default::default(),
         }
     }
 }
@@ -113,6 +117,7 @@ impl QemuConf {
             Err(e) => problems.push(e.to_string()),
         }
         conf.read_vnc(&file, &mut problems);
+        conf.migration = super::migration::MigrationConf::read(&file, &mut problems);
         for (key, slot) in [
             ("auto_start_delay", &mut conf.auto_start_delay_ms),
             ("max_processes", &mut conf.max_processes),

@@ -13,11 +13,17 @@ use crate::domain_list::ListFacts;
 
 pub struct QemuConnection {
     pub(super) inner: Arc<Inner>,
+    /// Incoming migrations this connection prepared and has not finished:
+    /// their paused QEMUs go when the connection closes.
+    pub(super) incoming: super::migration::PendingIncoming,
 }
 
 impl QemuConnection {
     pub(super) fn new(inner: Arc<Inner>) -> Self {
-        QemuConnection { inner }
+        QemuConnection {
+            inner,
+            incoming: Default::default(),
+        }
     }
 }
 
@@ -154,6 +160,10 @@ impl Connection for QemuConnection {
         })
     }
 
+    fn close(&self) {
+        self.incoming.discard_all(&self.inner);
+    }
+
     fn supports_feature(&self, feature: i32) -> bool {
         matches!(
             feature,
@@ -161,6 +171,10 @@ impl Connection for QemuConnection {
                 | feature::XML_MIGRATABLE
                 | feature::NETWORK_UPDATE_HAS_CORRECT_ORDER
                 | feature::FD_PASSING
+                | feature::MIGRATION_V3
+                | feature::MIGRATION_P2P
+                | feature::MIGRATION_PARAMS
+                | feature::MIGRATE_CHANGE_PROTECTION
         )
     }
 

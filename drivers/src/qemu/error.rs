@@ -30,6 +30,9 @@ pub enum QemuError {
     /// A hook script refused the operation.
     #[error("{0}")]
     Hook(#[from] hooks::HookError),
+    /// A client cancelled the job (`virsh domjobabort`).
+    #[error("operation aborted: {0}")]
+    Aborted(String),
 }
 
 impl QemuError {
@@ -56,6 +59,9 @@ impl From<QemuError> for DriverError {
                 DriverError::new(codes::OPERATION_TIMEOUT, domains::QEMU, msg)
             }
             QemuError::Hook(err) => super::hook_calls::hook_error(&err),
+            QemuError::Aborted(msg) => {
+                DriverError::new(codes::OPERATION_ABORTED, domains::QEMU, msg)
+            }
         }
     }
 }

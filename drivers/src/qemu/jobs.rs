@@ -54,6 +54,11 @@ impl ActiveJob {
         }
     }
 
+    /// `virDomainJobOperation` of the job.
+    pub fn operation(&self) -> i32 {
+        self.operation
+    }
+
     fn snapshot(&self) -> JobProgress {
         JobProgress {
             operation: self.operation,

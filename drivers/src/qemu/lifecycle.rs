@@ -51,6 +51,9 @@ fn now_secs() -> u64 {
 pub enum StartSource {
     Boot,
     Restore(std::path::PathBuf, u64),
+    /// An incoming migration: QEMU listens on this `-incoming` URI and the guest
+    /// stays paused until the migration's finish phase resumes it.
+    Incoming(String),
 }
 
 /// Quotes a path for the shell QEMU runs `exec:` migration commands with.
@@ -180,6 +183,7 @@ impl Inner {
                 offset + 1,
                 shell_quote(&path.display().to_string())
             )),
+            StartSource::Incoming(uri) => Some(uri.clone()),
             StartSource::Boot => None,
         };
         let conf = self.conf();
@@ -311,6 +315,7 @@ impl Inner {
         super::scheduler::place_guest(id, &def.name, &process, &monitor);
         let paused = flags & create_flags::START_PAUSED != 0;
         let restored = matches!(source, StartSource::Restore(..));
+        let incoming = matches!(source, StartSource::Incoming(..));
         let (handle, events) = {
             let mut st = self.lock();
             let Some(index) = st.find_by_uuid(uuid) else {
@@ -342,7 +347,7 @@ impl Inner {
             });
             if paused {
                 obj.state = state::PAUSED;
-                obj.reason = if restored {
+                obj.reason = if restored || incoming {
                     reason::PAUSED_MIGRATION
                 } else {
                     reason::PAUSED_USER
@@ -356,13 +361,15 @@ impl Inner {
                 };
             }
             self.persist_status(obj);
-            let detail = if restored {
+            let detail = if incoming {
+                event::STARTED_MIGRATED
+            } else if restored {
                 event::STARTED_RESTORED
             } else {
                 event::STARTED_BOOTED
             };
             let mut events = vec![obj.lifecycle_event(event::STARTED, detail)];
-            if paused {
+            if paused && !incoming {
                 let detail = if flags & super::managed_save::PAUSED_BY_IMAGE != 0 {
                     event::SUSPENDED_RESTORED
                 } else {

@@ -33,6 +33,7 @@ mod live_tuning;
 mod live_xml;
 mod managed_save;
 mod metadata;
+mod migration;
 mod monitor_events;
 mod network_ports;
 mod paths;

@@ -68,3 +68,4 @@ impl crate::api::DomainStatistics for StorageOnly {}
 impl crate::api::DomainDevices for StorageOnly {}
 
 impl crate::api::DomainLiveTuning for StorageOnly {}
+impl crate::api::DomainMigration for StorageOnly {}

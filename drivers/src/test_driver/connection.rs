@@ -266,3 +266,4 @@ pub(super) fn unsupported_path(path: &str) -> DriverError {
 impl crate::api::DomainDevices for TestConnection {}
 
 impl crate::api::DomainLiveTuning for TestConnection {}
+impl crate::api::DomainMigration for TestConnection {}

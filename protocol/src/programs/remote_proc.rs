@@ -170,9 +170,9 @@ procedure_table! {
     161 DOMAIN_DETACH_DEVICE_FLAGS "virDomainDetachDeviceFlags" Domain Low None deny serve DomainDetachDeviceFlags(DomainDetachDeviceFlagsArgs => ());
     162 CONNECT_BASELINE_CPU "virConnectBaselineCPU" Connect Low None allow serve ConnectBaselineCpu(ConnectBaselineCpuArgs => ConnectBaselineCpuRet);
     163 DOMAIN_GET_JOB_INFO "virDomainGetJobInfo" Domain Low None allow serve DomainGetJobInfo(DomainGetJobInfoArgs => DomainGetJobInfoRet);
-    164 DOMAIN_ABORT_JOB "virDomainAbortJob" Domain Low None deny untyped;
+    164 DOMAIN_ABORT_JOB "virDomainAbortJob" Domain Low None deny serve DomainAbortJob(DomainAbortJobArgs => ());
     165 STORAGE_VOL_WIPE "virStorageVolWipe" Storage Low None deny serve StorageVolWipe(StorageVolFlagsArgs => ());
-    166 DOMAIN_MIGRATE_SET_MAX_DOWNTIME "virDomainMigrateSetMaxDowntime" Domain Low None deny untyped;
+    166 DOMAIN_MIGRATE_SET_MAX_DOWNTIME "virDomainMigrateSetMaxDowntime" Domain Low None deny serve DomainMigrateSetMaxDowntime(DomainMigrateSetMaxDowntimeArgs => ());
     167 CONNECT_DOMAIN_EVENT_REGISTER_ANY "virConnectDomainEventRegisterAny" Domain High None allow serve ConnectDomainEventRegisterAny(ConnectDomainEventRegisterAnyArgs => ());
     168 CONNECT_DOMAIN_EVENT_DEREGISTER_ANY "virConnectDomainEventDeregisterAny" Domain High None allow serve ConnectDomainEventDeregisterAny(ConnectDomainEventDeregisterAnyArgs => ());
     169 DOMAIN_EVENT_REBOOT "virDomainEventReboot" Domain Low None allow event(DomainEventRebootMsg);
@@ -213,7 +213,7 @@ procedure_table! {
     204 DOMAIN_SET_MEMORY_FLAGS "virDomainSetMemoryFlags" Domain Low None deny serve DomainSetMemoryFlags(DomainSetMemoryFlagsArgs => ());
     205 DOMAIN_SET_BLKIO_PARAMETERS "virDomainSetBlkioParameters" Domain Low None deny untyped;
     206 DOMAIN_GET_BLKIO_PARAMETERS "virDomainGetBlkioParameters" Domain Low None allow untyped;
-    207 DOMAIN_MIGRATE_SET_MAX_SPEED "virDomainMigrateSetMaxSpeed" Domain Low None deny untyped;
+    207 DOMAIN_MIGRATE_SET_MAX_SPEED "virDomainMigrateSetMaxSpeed" Domain Low None deny serve DomainMigrateSetMaxSpeed(DomainMigrateSetMaxSpeedArgs => ());
     208 STORAGE_VOL_UPLOAD "virStorageVolUpload" Storage Low Write deny serve StorageVolUpload(StorageVolTransferArgs => ());
     209 STORAGE_VOL_DOWNLOAD "virStorageVolDownload" Storage Low Read deny serve StorageVolDownload(StorageVolTransferArgs => ());
     210 DOMAIN_INJECT_NMI "virDomainInjectNMI" Domain Low None deny untyped;
@@ -248,7 +248,7 @@ procedure_table! {
     239 DOMAIN_BLOCK_JOB_SET_SPEED "virDomainBlockJobSetSpeed" Domain Low None deny untyped;
     240 DOMAIN_BLOCK_PULL "virDomainBlockPull" Domain Low None deny untyped;
     241 DOMAIN_EVENT_BLOCK_JOB "virDomainEventBlockJob" Domain Low None allow untyped;
-    242 DOMAIN_MIGRATE_GET_MAX_SPEED "virDomainMigrateGetMaxSpeed" Domain Low None deny untyped;
+    242 DOMAIN_MIGRATE_GET_MAX_SPEED "virDomainMigrateGetMaxSpeed" Domain Low None deny serve DomainMigrateGetMaxSpeed(DomainMigrateGetMaxSpeedArgs => DomainMigrateGetMaxSpeedRet);
     243 DOMAIN_BLOCK_STATS_FLAGS "virDomainBlockStatsFlags" Domain Low None allow serve DomainBlockStatsFlags(DomainBlockStatsFlagsArgs => DomainBlockStatsFlagsRet);
     244 DOMAIN_SNAPSHOT_GET_PARENT "virDomainSnapshotGetParent" Snapshot High None allow untyped;
     245 DOMAIN_RESET "virDomainReset" Domain Low None deny serve DomainReset(DomainResetArgs => ());
@@ -308,12 +308,12 @@ procedure_table! {
     299 DOMAIN_MIGRATE_GET_COMPRESSION_CACHE "virDomainMigrateGetCompressionCache" Domain Low None allow untyped;
     300 DOMAIN_MIGRATE_SET_COMPRESSION_CACHE "virDomainMigrateSetCompressionCache" Domain Low None deny untyped;
     301 NODE_DEVICE_DETACH_FLAGS "virNodeDeviceDetachFlags" Nodedev Low None deny serve NodeDeviceDetachFlags(NodeDeviceDetachFlagsArgs => ());
-    302 DOMAIN_MIGRATE_BEGIN3_PARAMS "virDomainMigrateBegin3Params" Domain Low None deny untyped;
-    303 DOMAIN_MIGRATE_PREPARE3_PARAMS "virDomainMigratePrepare3Params" Domain Low None deny untyped;
+    302 DOMAIN_MIGRATE_BEGIN3_PARAMS "virDomainMigrateBegin3Params" Domain Low None deny serve DomainMigrateBegin3Params(DomainMigrateBegin3ParamsArgs => DomainMigrateBegin3ParamsRet);
+    303 DOMAIN_MIGRATE_PREPARE3_PARAMS "virDomainMigratePrepare3Params" Domain Low None deny serve DomainMigratePrepare3Params(DomainMigratePrepare3ParamsArgs => DomainMigratePrepare3ParamsRet);
     304 DOMAIN_MIGRATE_PREPARE_TUNNEL3_PARAMS "virDomainMigratePrepareTunnel3Params" Domain Low Write deny untyped;
-    305 DOMAIN_MIGRATE_PERFORM3_PARAMS "virDomainMigratePerform3Params" Domain Low None deny untyped;
-    306 DOMAIN_MIGRATE_FINISH3_PARAMS "virDomainMigrateFinish3Params" Domain Low None deny untyped;
-    307 DOMAIN_MIGRATE_CONFIRM3_PARAMS "virDomainMigrateConfirm3Params" Domain Low None deny untyped;
+    305 DOMAIN_MIGRATE_PERFORM3_PARAMS "virDomainMigratePerform3Params" Domain Low None deny serve DomainMigratePerform3Params(DomainMigratePerform3ParamsArgs => DomainMigratePerform3ParamsRet);
+    306 DOMAIN_MIGRATE_FINISH3_PARAMS "virDomainMigrateFinish3Params" Domain Low None deny serve DomainMigrateFinish3Params(DomainMigrateFinish3ParamsArgs => DomainMigrateFinish3ParamsRet);
+    307 DOMAIN_MIGRATE_CONFIRM3_PARAMS "virDomainMigrateConfirm3Params" Domain Low None deny serve DomainMigrateConfirm3Params(DomainMigrateConfirm3ParamsArgs => ());
     308 DOMAIN_SET_MEMORY_STATS_PERIOD "virDomainSetMemoryStatsPeriod" Domain Low None deny serve DomainSetMemoryStatsPeriod(DomainSetMemoryStatsPeriodArgs => ());
     309 DOMAIN_CREATE_XML_WITH_FILES "virDomainCreateXMLWithFiles" Domain Low None deny untyped;
     310 DOMAIN_CREATE_WITH_FILES "virDomainCreateWithFiles" Domain Low None deny untyped;
@@ -393,7 +393,7 @@ procedure_table! {
     384 DOMAIN_SET_VCPU "virDomainSetVcpu" Domain Low None deny serve DomainSetVcpu(DomainSetVcpuArgs => ());
     385 DOMAIN_EVENT_BLOCK_THRESHOLD "virDomainEventBlockThreshold" Domain Low None allow event(DomainEventBlockThresholdMsg);
     386 DOMAIN_SET_BLOCK_THRESHOLD "virDomainSetBlockThreshold" Domain Low None deny untyped;
-    387 DOMAIN_MIGRATE_GET_MAX_DOWNTIME "virDomainMigrateGetMaxDowntime" Domain Low None allow untyped;
+    387 DOMAIN_MIGRATE_GET_MAX_DOWNTIME "virDomainMigrateGetMaxDowntime" Domain Low None allow serve DomainMigrateGetMaxDowntime(DomainMigrateGetMaxDowntimeArgs => DomainMigrateGetMaxDowntimeRet);
     388 DOMAIN_MANAGED_SAVE_GET_XML_DESC "virDomainManagedSaveGetXMLDesc" Domain Low None deny_if(flags & 0x1, secure) serve DomainManagedSaveGetXmlDesc(DomainManagedSaveGetXmlDescArgs => DomainManagedSaveGetXmlDescRet);
     389 DOMAIN_MANAGED_SAVE_DEFINE_XML "virDomainManagedSaveDefineXML" Domain Low None deny serve DomainManagedSaveDefineXml(DomainManagedSaveDefineXmlArgs => ());
     390 DOMAIN_SET_LIFECYCLE_ACTION "virDomainSetLifecycleAction" Domain Low None deny untyped;
@@ -448,6 +448,6 @@ procedure_table! {
     439 DOMAIN_SET_LAUNCH_SECURITY_STATE "virDomainSetLaunchSecurityState" Domain Low None deny untyped;
     440 DOMAIN_SAVE_PARAMS "virDomainSaveParams" Domain Low None deny untyped;
     441 DOMAIN_RESTORE_PARAMS "virDomainRestoreParams" Domain Low None deny untyped;
-    442 DOMAIN_ABORT_JOB_FLAGS "virDomainAbortJobFlags" Domain Low None deny untyped;
+    442 DOMAIN_ABORT_JOB_FLAGS "virDomainAbortJobFlags" Domain Low None deny serve DomainAbortJobFlags(DomainAbortJobFlagsArgs => ());
     443 DOMAIN_FD_ASSOCIATE "virDomainFDAssociate" Domain Low None deny typed(DomainFdAssociateArgs => ());
 }

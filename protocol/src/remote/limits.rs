@@ -32,3 +32,5 @@ pub const CPUMAPS_MAX: usize = 8_388_608;
 pub const CONNECT_CPU_MODELS_MAX: usize = 8_192;
 pub const CPU_BASELINE_MAX: usize = 256;
 pub const DOMAIN_SEND_KEY_MAX: usize = 16;
+pub const MIGRATE_COOKIE_MAX: usize = 4_194_304;
+pub const DOMAIN_MIGRATE_PARAM_LIST_MAX: usize = 64;

@@ -14,6 +14,8 @@ mod identity;
 mod lifecycle;
 mod live_tuning;
 mod metadata;
+mod migration;
+mod migration_p2p;
 mod network;
 mod nodedev;
 pub mod qemu_program;

@@ -8,7 +8,7 @@ use protocol::header::Header;
 use protocol::programs::remote_proc::Call;
 
 use super::{
-    connect, console, cpu, devices, domain, events, lifecycle, live_tuning, metadata,
+    connect, console, cpu, devices, domain, events, lifecycle, live_tuning, metadata, migration,
     not_supported, save, stats, tuning,
 };
 use super::{network, nodedev, secret, storage};
@@ -144,6 +144,17 @@ pub fn route(
         Call::DomainSetSchedulerParametersFlags(a) => {
             tuning::domain_set_scheduler_parameters_flags(&conn, h, a)
         }
+        Call::DomainMigrateBegin3Params(a) => migration::begin(&conn, h, a),
+        Call::DomainMigratePrepare3Params(a) => migration::prepare(&conn, h, a),
+        Call::DomainMigratePerform3Params(a) => migration::perform(&conn, h, a),
+        Call::DomainMigrateFinish3Params(a) => migration::finish(&conn, h, a),
+        Call::DomainMigrateConfirm3Params(a) => migration::confirm(&conn, h, a),
+        Call::DomainMigrateSetMaxSpeed(a) => migration::set_max_speed(&conn, h, a),
+        Call::DomainMigrateGetMaxSpeed(a) => migration::get_max_speed(&conn, h, a),
+        Call::DomainMigrateSetMaxDowntime(a) => migration::set_max_downtime(&conn, h, a),
+        Call::DomainMigrateGetMaxDowntime(a) => migration::get_max_downtime(&conn, h, a),
+        Call::DomainAbortJob(a) => migration::abort_job(&conn, h, a),
+        Call::DomainAbortJobFlags(a) => migration::abort_job_flags(&conn, h, a),
         Call::DomainGetJobInfo(a) => tuning::domain_get_job_info(&conn, h, a),
         Call::DomainGetJobStats(a) => tuning::domain_get_job_stats(&conn, h, a),
         // networks

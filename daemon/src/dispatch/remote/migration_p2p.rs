@@ -1,0 +1,219 @@
+//! Peer-to-peer migration (`virsh migrate --p2p`): the client calls only perform
+//! on the source; this daemon then speaks to the destination daemon itself, as a
+//! libvirt client, and drives the five phases: begin, perform and confirm on its
+//! own driver, prepare and finish on the peer.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use client::{Client, ClientError};
+use drivers::api::{migrate_flags, migrate_param, Connection, DomainRef, NamedParam, ParamValue};
+use protocol::error::{codes, domains, RemoteError};
+use protocol::programs::{remote_proc as p, REMOTE_PROGRAM};
+use protocol::remote::*;
+
+use super::tuning::driver_params;
+use super::{dom_ref, drv};
+
+/// How long a call to the destination may take (prepare starts a QEMU).
+const PEER_TIMEOUT: Duration = Duration::from_secs(120);
+/// The port of `qemu+tcp://` URIs without one (libvirtd's `tcp_port`).
+const DEFAULT_TCP_PORT: u16 = 16509;
+/// The socket of `qemu:///system` when the URI names none.
+const DEFAULT_SOCKET: &str = "/run/libvirt/libvirt-sock";
+
+/// How to reach the destination daemon, and the driver URI to open there.
+#[derive(Debug, PartialEq)]
+enum Peer {
+    Unix(String),
+    Tcp(String, u16),
+}
+
+fn unsupported(uri: &str) -> RemoteError {
+    RemoteError::new(
+        codes::ARGUMENT_UNSUPPORTED,
+        domains::QEMU,
+        format!(
+            "argument unsupported: destination URI '{}' is not supported for peer-to-peer \
+             migration (qemu+unix and qemu+tcp are)",
+            uri.escape_default()
+        ),
+    )
+}
+
+/// Parses `qemu[+unix|+tcp]://[host[:port]]/system[?socket=PATH]`.
+fn parse_peer(uri: &str) -> Result<(Peer, String), RemoteError> {
+    let (scheme, rest) = uri.split_once("://").ok_or_else(|| unsupported(uri))?;
+    let (driver, transport) = scheme.split_once('+').unwrap_or((scheme, "unix"));
+    if driver != "qemu" || uri.chars().any(char::is_control) {
+        return Err(unsupported(uri));
+    }
+    let (location, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let (authority, path) = location.split_at(location.find('/').unwrap_or(location.len()));
+    if path != "/system" && path != "/session" {
+        return Err(unsupported(uri));
+    }
+    let open = format!("qemu://{path}");
+    let socket = query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("socket="))
+        .map(str::to_string);
+    let peer = match transport {
+        "unix" if authority.is_empty() => {
+            let socket = socket.unwrap_or_else(|| DEFAULT_SOCKET.to_string());
+            if !socket.starts_with('/') {
+                return Err(unsupported(uri));
+            }
+            Peer::Unix(socket)
+        }
+        "tcp" if !authority.is_empty() => {
+            let (host, port) = match authority.rsplit_once(':') {
+                Some((host, port)) if !host.ends_with(']') || port.is_empty() => {
+                    (host, port.parse().map_err(|_| unsupported(uri))?)
+                }
+                _ => (authority, DEFAULT_TCP_PORT),
+            };
+            let host = host.trim_start_matches('[').trim_end_matches(']');
+            Peer::Tcp(host.to_string(), port)
+        }
+        _ => return Err(unsupported(uri)),
+    };
+    Ok((peer, open))
+}
+
+fn peer_error(e: ClientError) -> RemoteError {
+    match e.remote() {
+        Some(remote) => remote.clone(),
+        None => RemoteError::new(
+            codes::OPERATION_FAILED,
+            domains::QEMU,
+            format!("operation failed: Failed to connect to remote libvirt URI: {e}"),
+        ),
+    }
+}
+
+fn connect(uri: &str) -> Result<Client, RemoteError> {
+    let (peer, open) = parse_peer(uri)?;
+    let mut client = match peer {
+        Peer::Unix(path) => Client::connect_unix(Path::new(&path)),
+        Peer::Tcp(host, port) => Client::connect_tcp(&host, port),
+    }
+    .map_err(peer_error)?;
+    client.set_read_timeout(Some(PEER_TIMEOUT));
+    client.open(Some(&open), 0).map_err(peer_error)?;
+    Ok(client)
+}
+
+fn wire_params(params: &[NamedParam]) -> Vec<protocol::TypedParam> {
+    params
+        .iter()
+        .cloned()
+        .map(super::tuning::wire_param)
+        .collect()
+}
+
+fn with_param(params: &mut Vec<NamedParam>, field: &str, value: String) {
+    params.retain(|p| p.field != field);
+    params.push(NamedParam::new(field, ParamValue::String(value)));
+}
+
+/// The source's part of `virDomainMigratePerform3Params` with PEER2PEER.
+pub fn perform(
+    c: &Arc<dyn Connection>,
+    a: DomainMigratePerform3ParamsArgs,
+) -> Result<DomainMigratePerform3ParamsRet, RemoteError> {
+    let dconnuri = a.dconnuri.clone().ok_or_else(|| {
+        RemoteError::new(
+            codes::INVALID_ARG,
+            domains::QEMU,
+            "invalid argument: a destination URI is required for peer-to-peer migration",
+        )
+    })?;
+    let dom: DomainRef = dom_ref(&a.dom);
+    let mut params = driver_params(a.params)?;
+    let flags = a.flags & !migrate_flags::PEER2PEER;
+    let mut peer = connect(&dconnuri)?;
+    let begun = drv(c.migrate_begin(&dom, &params, flags))?;
+    with_param(
+        &mut params,
+        migrate_param::DEST_XML,
+        begun.text.unwrap_or_default(),
+    );
+    let prepared: DomainMigratePrepare3ParamsRet = peer
+        .call(
+            REMOTE_PROGRAM,
+            p::DOMAIN_MIGRATE_PREPARE3_PARAMS,
+            &DomainMigratePrepare3ParamsArgs {
+                params: wire_params(&params),
+                cookie_in: Opaque(begun.cookie),
+                flags,
+            },
+        )
+        .map_err(peer_error)?;
+    if let Some(uri) = prepared.uri_out {
+        if !params.iter().any(|p| p.field == migrate_param::URI) {
+            with_param(&mut params, migrate_param::URI, uri);
+        }
+    }
+    let performed = drv(c.migrate_perform(&dom, None, &params, &prepared.cookie_out.0, flags));
+    let cookie = performed
+        .as_ref()
+        .map(|step| step.cookie.clone())
+        .unwrap_or_default();
+    // libvirt's finish finds the guest by this name (as libvirt's client, the
+    // source names it when the caller did not).
+    if !params.iter().any(|p| p.field == migrate_param::DEST_NAME) {
+        with_param(&mut params, migrate_param::DEST_NAME, dom.name.clone());
+    }
+    let finished: Result<DomainMigrateFinish3ParamsRet, RemoteError> = peer
+        .call(
+            REMOTE_PROGRAM,
+            p::DOMAIN_MIGRATE_FINISH3_PARAMS,
+            &DomainMigrateFinish3ParamsArgs {
+                params: wire_params(&params),
+                cookie_in: Opaque(cookie),
+                flags,
+                cancelled: performed.is_err() as i32,
+            },
+        )
+        .map_err(peer_error);
+    let _ = peer.close();
+    let cancelled = performed.is_err() || finished.is_err();
+    let confirmed = drv(c.migrate_confirm(&dom, &params, &[], flags, cancelled));
+    // The first failure is the one to report: perform's, then finish's.
+    performed?;
+    finished?;
+    confirmed?;
+    Ok(DomainMigratePerform3ParamsRet {
+        cookie_out: Opaque(Vec::new()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peer_uris() {
+        assert_eq!(
+            parse_peer("qemu+unix:///system?socket=/r/sock").unwrap(),
+            (Peer::Unix("/r/sock".into()), "qemu:///system".into())
+        );
+        assert_eq!(
+            parse_peer("qemu:///system").unwrap().0,
+            Peer::Unix(DEFAULT_SOCKET.into())
+        );
+        assert_eq!(
+            parse_peer("qemu+tcp://h:1234/system").unwrap().0,
+            Peer::Tcp("h".into(), 1234)
+        );
+        assert_eq!(
+            parse_peer("qemu+tcp://h/system").unwrap().0,
+            Peer::Tcp("h".into(), DEFAULT_TCP_PORT)
+        );
+        assert!(parse_peer("lxc:///system").is_err());
+        assert!(parse_peer("qemu+ssh://h/system").is_err());
+        assert!(parse_peer("qemu+unix:///system?socket=rel").is_err());
+    }
+}

@@ -1,0 +1,267 @@
+//! The source side: begin (what to send), perform (QEMU sends the guest over TCP
+//! while it keeps running) and confirm (stop the sent guest, or resume it when the
+//! destination failed).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use super::super::error::QemuError;
+use super::super::jobs::{lock_job_bounded, ActiveJob};
+use super::super::lifecycle::{check_flags, not_running, stop_process};
+use super::super::Inner;
+use super::cookie::Cookie;
+use super::{param_str, param_u64, SUPPORTED_FLAGS};
+use crate::api::{
+    event, job_operation, migrate_flags, migrate_param, reason, state, DomainRef, DriverError,
+    DriverResult, MigrationStep, NamedParam,
+};
+
+/// How long an outgoing migration may take before it is cancelled.
+const PERFORM_DEADLINE: Duration = Duration::from_secs(600);
+
+impl Inner {
+    pub(in super::super) fn migrate_begin(
+        &self,
+        dom: &DomainRef,
+        params: &[NamedParam],
+        flags: u32,
+    ) -> DriverResult<MigrationStep> {
+        check_flags(flags, SUPPORTED_FLAGS, "qemuDomainMigrateBegin3Params")?;
+        super::refuse_unsupported(flags)?;
+        let st = self.lock();
+        let obj = st.get(dom)?;
+        if obj.run.is_none() {
+            return Err(not_running());
+        }
+        let xml = match param_str(params, migrate_param::DEST_XML) {
+            Some(xml) => xml.to_string(),
+            None => obj.xml(false, true),
+        };
+        let cookie = self.source_cookie(obj, flags);
+        Ok(MigrationStep {
+            cookie: cookie.to_bytes(),
+            text: Some(xml),
+        })
+    }
+
+    /// The cookie the source writes: who it is, and the definition to keep when
+    /// `--persistent` asks the destination to define the guest.
+    fn source_cookie(&self, obj: &super::super::state::DomainObj, flags: u32) -> Cookie {
+        let persistent = (flags & migrate_flags::PERSIST_DEST != 0).then(|| {
+            let def = obj.new_def.as_ref().unwrap_or(&obj.def);
+            obj.xml_of(def, true, true)
+        });
+        Cookie {
+            persistent,
+            ..Cookie::about(&obj.def.name, obj.def.uuid)
+        }
+    }
+
+    pub(in super::super) fn migrate_perform(
+        self: &Arc<Self>,
+        dom: &DomainRef,
+        dconnuri: Option<&str>,
+        params: &[NamedParam],
+        flags: u32,
+    ) -> DriverResult<MigrationStep> {
+        check_flags(flags, SUPPORTED_FLAGS, "qemuDomainMigratePerform3Params")?;
+        super::refuse_unsupported(flags)?;
+        if flags & migrate_flags::PEER2PEER != 0 || dconnuri.is_some() {
+            return Err(DriverError::new(
+                crate::api::codes::ARGUMENT_UNSUPPORTED,
+                crate::api::domains::QEMU,
+                "peer-to-peer migration is not supported",
+            ));
+        }
+        let uri = param_str(params, migrate_param::URI).ok_or_else(|| {
+            DriverError::invalid_arg("migration URI is required")
+                .in_domain(crate::api::domains::QEMU)
+        })?;
+        let (host, port) = super::uri::parse_tcp(uri)?;
+        let port = port
+            .ok_or_else(|| QemuError::Unsupported(format!("migration URI '{uri}' has no port")))?;
+        let job = self.job_of(&dom.uuid).ok_or_else(|| {
+            DriverError::no_domain_uuid(crate::api::domains::QEMU, &dom.uuid, &dom.name)
+        })?;
+        let _job = lock_job_bounded(&job)?;
+        let (monitor, cookie) = {
+            let st = self.lock();
+            let obj = st.get(dom)?;
+            let Some(run) = obj.run.as_ref() else {
+                return Err(not_running());
+            };
+            (Arc::clone(&run.monitor), self.source_cookie(obj, flags))
+        };
+        if let Some(mib) = param_u64(params, migrate_param::BANDWIDTH) {
+            set_parameter(&monitor, "max-bandwidth", mib.saturating_mul(1 << 20))?;
+        }
+        self.set_job(
+            &dom.uuid,
+            Some(ActiveJob::new(job_operation::MIGRATION_OUT)),
+        );
+        let sent = monitor
+            .execute(
+                "migrate",
+                Some(json!({ "uri": format!("tcp:{host}:{port}") })),
+            )
+            .map_err(QemuError::from)
+            .and_then(|_| self.wait_outgoing(&dom.uuid, &monitor));
+        self.set_job(&dom.uuid, None);
+        if let Err(e) = sent {
+            let _ = monitor.execute("migrate_cancel", None);
+            // QEMU keeps the guest running until the last pass; should it have
+            // paused it already, it runs again.
+            if paused_by_qemu(&monitor) {
+                let _ = monitor.execute("cont", None);
+            }
+            return Err(e.into());
+        }
+        let events = {
+            let mut st = self.lock();
+            let obj = st.get_mut(dom)?;
+            obj.state = state::PAUSED;
+            obj.reason = reason::PAUSED_MIGRATION;
+            self.persist_status(obj);
+            vec![obj.lifecycle_event(event::SUSPENDED, event::SUSPENDED_MIGRATED)]
+        };
+        self.emit(events);
+        Ok(MigrationStep {
+            cookie: cookie.to_bytes(),
+            text: None,
+        })
+    }
+
+    /// Follows QEMU's `query-migrate` until the migration ends, recording progress
+    /// for `domjobinfo`.
+    fn wait_outgoing(
+        &self,
+        uuid: &crate::api::Uuid,
+        monitor: &super::super::qmp::Monitor,
+    ) -> Result<(), QemuError> {
+        let deadline = Instant::now() + PERFORM_DEADLINE;
+        let mut pause = Duration::from_millis(2);
+        loop {
+            let status = monitor.execute("query-migrate", None)?;
+            self.record_migration_progress(uuid, &status);
+            match status.get("status").and_then(Value::as_str) {
+                Some("completed") => return Ok(()),
+                Some("cancelled") | Some("cancelling") => {
+                    return Err(QemuError::Aborted(
+                        "migration out job: canceled by client".into(),
+                    ))
+                }
+                Some("failed") => {
+                    let detail = status
+                        .get("error-desc")
+                        .and_then(Value::as_str)
+                        .unwrap_or("unexpectedly failed");
+                    return Err(QemuError::Failed(format!("migration out job: {detail}")));
+                }
+                _ => {}
+            }
+            if Instant::now() >= deadline {
+                return Err(QemuError::Timeout("migration out job: timed out".into()));
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(50));
+        }
+    }
+
+    pub(in super::super) fn migrate_confirm(
+        self: &Arc<Self>,
+        dom: &DomainRef,
+        flags: u32,
+        cancelled: bool,
+    ) -> DriverResult<()> {
+        check_flags(flags, SUPPORTED_FLAGS, "qemuDomainMigrateConfirm3Params")?;
+        let job = self.job_of(&dom.uuid).ok_or_else(|| {
+            DriverError::no_domain_uuid(crate::api::domains::QEMU, &dom.uuid, &dom.name)
+        })?;
+        let guard = lock_job_bounded(&job)?;
+        let (monitor, process, token) = self.running_parts(dom)?;
+        if cancelled {
+            // The destination failed: the guest runs here again.
+            let was_paused = {
+                let st = self.lock();
+                let obj = st.get(dom)?;
+                obj.state == state::PAUSED && obj.reason == reason::PAUSED_MIGRATION
+            };
+            if paused_by_qemu(&monitor) || was_paused {
+                monitor.execute("cont", None).map_err(QemuError::from)?;
+                let events = {
+                    let mut st = self.lock();
+                    let obj = st.get_mut(dom)?;
+                    obj.state = state::RUNNING;
+                    obj.reason = reason::RUNNING_MIGRATION_CANCELED;
+                    self.persist_status(obj);
+                    vec![obj.lifecycle_event(event::RESUMED, event::RESUMED_MIGRATED)]
+                };
+                self.emit(events);
+            }
+            return Ok(());
+        }
+        {
+            let mut st = self.lock();
+            let obj = st.get_mut(dom)?;
+            if let Some(run) = obj.run.as_mut() {
+                run.expected_stop = Some((reason::SHUTOFF_MIGRATED, event::STOPPED_MIGRATED));
+            }
+        }
+        stop_process(&process, false)?;
+        self.handle_exit(&dom.uuid, token);
+        drop(guard);
+        if flags & migrate_flags::UNDEFINE_SOURCE != 0 {
+            let persistent = self.lock().get(dom).map(|o| o.persistent).unwrap_or(false);
+            if persistent {
+                self.undefine(dom, 0)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `virDomainAbortJob`: cancels the outgoing migration of `dom`.
+    pub(in super::super) fn abort_migration(&self, dom: &DomainRef) -> DriverResult<()> {
+        let monitor = {
+            let st = self.lock();
+            let obj = st.get(dom)?;
+            let Some(run) = obj.run.as_ref() else {
+                return Err(not_running());
+            };
+            let migrating = run
+                .job
+                .as_ref()
+                .is_some_and(|job| job.operation() == job_operation::MIGRATION_OUT);
+            if !migrating {
+                return Err(
+                    QemuError::InvalidState("no job is active on the domain".into()).into(),
+                );
+            }
+            Arc::clone(&run.monitor)
+        };
+        monitor
+            .execute("migrate_cancel", None)
+            .map_err(QemuError::from)?;
+        Ok(())
+    }
+}
+
+/// Whether QEMU reports the guest's CPUs as stopped.
+fn paused_by_qemu(monitor: &super::super::qmp::Monitor) -> bool {
+    monitor
+        .execute("query-status", None)
+        .ok()
+        .and_then(|s| s.get("running").and_then(Value::as_bool))
+        == Some(false)
+}
+
+/// Sets one of QEMU's migration parameters.
+pub(super) fn set_parameter(
+    monitor: &super::super::qmp::Monitor,
+    name: &str,
+    value: u64,
+) -> Result<(), QemuError> {
+    monitor.execute("migrate-set-parameters", Some(json!({ name: value })))?;
+    Ok(())
+}
