@@ -68,7 +68,9 @@ pub struct HypervisorTarget<'a> {
     pub virttype: Option<&'a str>,
 }
 
-pub trait Connection: Send + Sync + DomainStatistics + DomainDevices + DomainLiveTuning {
+pub trait Connection:
+    Send + Sync + DomainStatistics + DomainDevices + DomainLiveTuning + super::DomainSnapshots
+{
     /// Canonical URI, e.g. "test:///default".
     fn uri(&self) -> String;
     /// Hypervisor type for `virConnectGetType`, e.g. "TEST".

@@ -9,6 +9,7 @@ mod live_tuning;
 mod nodedev;
 mod registry;
 mod secret;
+mod snapshot;
 mod stats;
 mod storage;
 mod tuning;
@@ -27,6 +28,10 @@ pub use live_tuning::{set_vcpu_flags, DomainLiveTuning};
 pub use nodedev::*;
 pub use registry::DriverRegistry;
 pub use secret::*;
+pub use snapshot::{
+    snapshot_create_flags, snapshot_delete_flags, snapshot_list_flags, snapshot_revert_flags,
+    DomainSnapshots,
+};
 pub use stats::{
     memory_stat, stats_flags, stats_groups, BlockInfo, BlockStats, DomainStatistics,
     DomainStatsRecord, InterfaceStats, StatsRequest,

@@ -249,6 +249,8 @@ impl crate::api::DomainDevices for LxcConnection {}
 
 impl crate::api::DomainLiveTuning for LxcConnection {}
 
+impl crate::api::DomainSnapshots for LxcConnection {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

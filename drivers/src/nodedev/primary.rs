@@ -38,3 +38,5 @@ impl crate::api::DomainStatistics for NodeDevPrimaryConnection {}
 impl crate::api::DomainDevices for NodeDevPrimaryConnection {}
 
 impl crate::api::DomainLiveTuning for NodeDevPrimaryConnection {}
+
+impl crate::api::DomainSnapshots for NodeDevPrimaryConnection {}

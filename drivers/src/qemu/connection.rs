@@ -355,9 +355,8 @@ impl Connection for QemuConnection {
         self.inner.managed_save_remove(dom, flags)
     }
 
-    fn snapshot_num(&self, dom: &DomainRef, _flags: u32) -> DriverResult<i32> {
-        self.inner.lock().get(dom)?;
-        Ok(0)
+    fn snapshot_num(&self, dom: &DomainRef, flags: u32) -> DriverResult<i32> {
+        self.inner.snapshot_count(dom, flags)
     }
 
     fn security_label(&self, dom: &DomainRef) -> DriverResult<SecurityLabel> {

@@ -43,6 +43,7 @@ mod restore_hook;
 mod save_image;
 mod save_image_xml;
 mod scheduler;
+mod snapshot;
 mod state;
 mod stats;
 mod status;

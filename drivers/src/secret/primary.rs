@@ -38,3 +38,5 @@ impl crate::api::DomainStatistics for SecretPrimaryConnection {}
 impl crate::api::DomainDevices for SecretPrimaryConnection {}
 
 impl crate::api::DomainLiveTuning for SecretPrimaryConnection {}
+
+impl crate::api::DomainSnapshots for SecretPrimaryConnection {}

@@ -68,3 +68,5 @@ impl crate::api::DomainStatistics for StorageOnly {}
 impl crate::api::DomainDevices for StorageOnly {}
 
 impl crate::api::DomainLiveTuning for StorageOnly {}
+
+impl crate::api::DomainSnapshots for StorageOnly {}

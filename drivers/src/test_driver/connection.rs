@@ -266,3 +266,5 @@ pub(super) fn unsupported_path(path: &str) -> DriverError {
 impl crate::api::DomainDevices for TestConnection {}
 
 impl crate::api::DomainLiveTuning for TestConnection {}
+
+impl crate::api::DomainSnapshots for TestConnection {}
