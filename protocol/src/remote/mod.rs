@@ -20,6 +20,7 @@ mod nodedev;
 mod objects;
 mod save_image;
 mod secret;
+mod snapshot;
 mod storage;
 
 pub use chars::CharArray;
@@ -39,4 +40,5 @@ pub use nodedev::*;
 pub use objects::*;
 pub use save_image::*;
 pub use secret::*;
+pub use snapshot::*;
 pub use storage::*;

@@ -19,6 +19,7 @@ pub mod qemu_program;
 mod route;
 mod save;
 mod secret;
+mod snapshot;
 mod stats;
 mod storage;
 mod tuning;

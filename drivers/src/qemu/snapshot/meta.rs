@@ -242,7 +242,7 @@ pub fn remove(dir: &Path, name: &str) -> DriverResult<()> {
 pub fn no_snapshot(name: &str) -> DriverError {
     DriverError::new(
         codes::NO_DOMAIN_SNAPSHOT,
-        SNAPSHOT_DOMAIN,
+        crate::api::domains::QEMU,
         format!("no domain snapshot with matching name '{name}'"),
     )
 }
