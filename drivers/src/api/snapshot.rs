@@ -89,7 +89,12 @@ pub trait DomainSnapshots {
         Err(DriverError::no_support("virDomainSnapshotGetParent"))
     }
     /// `virDomainSnapshotHasMetadata`.
-    fn snapshot_has_metadata(&self, _dom: &DomainRef, _name: &str, _flags: u32) -> DriverResult<bool> {
+    fn snapshot_has_metadata(
+        &self,
+        _dom: &DomainRef,
+        _name: &str,
+        _flags: u32,
+    ) -> DriverResult<bool> {
         Err(DriverError::no_support("virDomainSnapshotHasMetadata"))
     }
     fn snapshot_revert(&self, _dom: &DomainRef, _name: &str, _flags: u32) -> DriverResult<()> {

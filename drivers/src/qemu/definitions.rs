@@ -49,7 +49,8 @@ impl Inner {
             }
             let snapshots = super::snapshot::meta::dir(&self.paths.lib_dir, &name);
             let count = super::snapshot::meta::load_all(&snapshots)?.len();
-            if count > 0 {
+            // As libvirt: only an inactive domain loses its snapshots with its definition.
+            if count > 0 && !st.domains[index].is_active() {
                 if flags & undefine_flags::SNAPSHOTS_METADATA == 0 {
                     return Err(QemuError::InvalidState(format!(
                         "cannot delete inactive domain with {count} snapshots"

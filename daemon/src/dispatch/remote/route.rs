@@ -100,9 +100,15 @@ pub fn route(
         Call::DomainSnapshotListNames(a) => snapshot::domain_snapshot_list_names(&conn, h, a),
         Call::DomainListAllSnapshots(a) => snapshot::domain_list_all_snapshots(&conn, h, a),
         Call::DomainSnapshotNumChildren(a) => snapshot::domain_snapshot_num_children(&conn, h, a),
-        Call::DomainSnapshotListChildrenNames(a) => snapshot::domain_snapshot_list_children_names(&conn, h, a),
-        Call::DomainSnapshotListAllChildren(a) => snapshot::domain_snapshot_list_all_children(&conn, h, a),
-        Call::DomainSnapshotLookupByName(a) => snapshot::domain_snapshot_lookup_by_name(&conn, h, a),
+        Call::DomainSnapshotListChildrenNames(a) => {
+            snapshot::domain_snapshot_list_children_names(&conn, h, a)
+        }
+        Call::DomainSnapshotListAllChildren(a) => {
+            snapshot::domain_snapshot_list_all_children(&conn, h, a)
+        }
+        Call::DomainSnapshotLookupByName(a) => {
+            snapshot::domain_snapshot_lookup_by_name(&conn, h, a)
+        }
         Call::DomainHasCurrentSnapshot(a) => snapshot::domain_has_current_snapshot(&conn, h, a),
         Call::DomainSnapshotCurrent(a) => snapshot::domain_snapshot_current(&conn, h, a),
         Call::DomainSnapshotGetParent(a) => snapshot::domain_snapshot_get_parent(&conn, h, a),

@@ -49,7 +49,9 @@ pub fn qemu_img(args: &[&str]) -> DriverResult<()> {
         .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
         .output()
         .map_err(|e| {
-            DriverError::internal(format!("cannot run qemu-img (Debian package qemu-utils): {e}"))
+            DriverError::internal(format!(
+                "cannot run qemu-img (Debian package qemu-utils): {e}"
+            ))
         })?;
     if out.status.success() {
         Ok(())
@@ -74,10 +76,20 @@ pub fn writable_disks(def: &DomainDef) -> Vec<(String, Option<String>, Option<St
         .filter(|d| d.child("readonly").is_none())
         .map(|d| {
             (
-                d.child("target").and_then(|t| t.attr("dev")).unwrap_or_default().to_string(),
-                d.child("alias").and_then(|a| a.attr("name")).map(str::to_string),
-                d.child("source").and_then(|s| s.attr("file")).map(str::to_string),
-                d.child("driver").and_then(|t| t.attr("type")).unwrap_or("raw").to_string(),
+                d.child("target")
+                    .and_then(|t| t.attr("dev"))
+                    .unwrap_or_default()
+                    .to_string(),
+                d.child("alias")
+                    .and_then(|a| a.attr("name"))
+                    .map(str::to_string),
+                d.child("source")
+                    .and_then(|s| s.attr("file"))
+                    .map(str::to_string),
+                d.child("driver")
+                    .and_then(|t| t.attr("type"))
+                    .unwrap_or("raw")
+                    .to_string(),
             )
         })
         .collect()
@@ -182,10 +194,14 @@ impl Inner {
         let disk_only = flags & cf::DISK_ONLY != 0
             || snap.state == "disk-snapshot"
             || snap.disks.iter().any(|d| d.kind == "external");
-        snap.domain_xml = Some(def.to_xml(FormatOptions {
-            id: None,
-            secure: true,
-        }).trim_end().to_string());
+        snap.domain_xml = Some(
+            def.to_xml(FormatOptions {
+                id: None,
+                secure: true,
+            })
+            .trim_end()
+            .to_string(),
+        );
         if disk_only {
             snap.state = "disk-snapshot".into();
             snap.memory = "no".into();
@@ -240,11 +256,18 @@ impl Inner {
         for (dev, alias, source, format) in writable_disks(def) {
             let asked = snap.disks.iter().find(|d| d.name == dev);
             if asked.is_some_and(|d| d.kind == "no") {
-                disks.push(SnapDisk { name: dev, kind: "no".into(), source: None, driver: None });
+                disks.push(SnapDisk {
+                    name: dev,
+                    kind: "no".into(),
+                    source: None,
+                    driver: None,
+                });
                 continue;
             }
             let Some(base) = source else {
-                return Err(unsupported(format!("disk '{dev}' has no source to snapshot")));
+                return Err(unsupported(format!(
+                    "disk '{dev}' has no source to snapshot"
+                )));
             };
             let overlay = match asked.and_then(|d| d.source.clone()) {
                 Some(path) => path,
@@ -312,7 +335,9 @@ impl Inner {
                     Some(driver) => driver.set_attr("type", "qcow2"),
                     None => disk.children.insert(
                         0,
-                        Element::new("driver").with_attr("name", "qemu").with_attr("type", "qcow2"),
+                        Element::new("driver")
+                            .with_attr("name", "qemu")
+                            .with_attr("type", "qcow2"),
                     ),
                 }
             }

@@ -57,10 +57,19 @@ impl Snapshot {
         }
         out.push_str(&format!("  <state>{}</state>\n", escape(&self.state)));
         if let Some(p) = &self.parent {
-            out.push_str(&format!("  <parent>\n    <name>{}</name>\n  </parent>\n", escape(p)));
+            out.push_str(&format!(
+                "  <parent>\n    <name>{}</name>\n  </parent>\n",
+                escape(p)
+            ));
         }
-        out.push_str(&format!("  <creationTime>{}</creationTime>\n", self.creation_time));
-        out.push_str(&format!("  <memory snapshot='{}'/>\n", escape(&self.memory)));
+        out.push_str(&format!(
+            "  <creationTime>{}</creationTime>\n",
+            self.creation_time
+        ));
+        out.push_str(&format!(
+            "  <memory snapshot='{}'/>\n",
+            escape(&self.memory)
+        ));
         if !self.disks.is_empty() {
             out.push_str("  <disks>\n");
             for d in &self.disks {
@@ -108,7 +117,9 @@ pub fn check_name(name: &str) -> DriverResult<()> {
         && name.len() <= 255
         && !name.starts_with('.')
         && !name.contains('/')
-        && !name.chars().any(|c| c.is_control() || c.is_whitespace() || c == '"' || c == '\\');
+        && !name
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || c == '"' || c == '\\');
     if ok {
         Ok(())
     } else {
@@ -130,7 +141,11 @@ pub fn parse(xml: &str) -> DriverResult<Snapshot> {
         return Err(xml_error("domainsnapshot"));
     }
     let child = |name: &str| root.children().find(|c| c.has_tag_name(name));
-    let text = |name: &str| child(name).and_then(|c| c.text()).map(|t| t.trim().to_string());
+    let text = |name: &str| {
+        child(name)
+            .and_then(|c| c.text())
+            .map(|t| t.trim().to_string())
+    };
     let mut snap = Snapshot {
         name: text("name").unwrap_or_default(),
         description: text("description"),
@@ -202,7 +217,12 @@ pub fn load_all(dir: &Path) -> DriverResult<Vec<Snapshot>> {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(DriverError::internal(format!("cannot read {}: {e}", dir.display()))),
+        Err(e) => {
+            return Err(DriverError::internal(format!(
+                "cannot read {}: {e}",
+                dir.display()
+            )))
+        }
     };
     let mut snaps = Vec::new();
     for entry in entries.flatten() {

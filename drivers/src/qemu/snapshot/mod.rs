@@ -36,13 +36,20 @@ impl DomainSnapshots for QemuConnection {
         Ok(filter(&all, picked, flags))
     }
 
-    fn snapshot_children(&self, dom: &DomainRef, name: &str, flags: u32) -> DriverResult<Vec<String>> {
+    fn snapshot_children(
+        &self,
+        dom: &DomainRef,
+        name: &str,
+        flags: u32,
+    ) -> DriverResult<Vec<String>> {
         let all = self.inner.snapshots(dom)?;
         find(&all, name)?;
         let picked = if flags & lf::ROOTS_OR_DESCENDANTS != 0 {
             descendants(&all, name)
         } else {
-            all.iter().filter(|s| s.parent.as_deref() == Some(name)).collect()
+            all.iter()
+                .filter(|s| s.parent.as_deref() == Some(name))
+                .collect()
         };
         Ok(filter(&all, picked, flags))
     }
@@ -58,12 +65,22 @@ impl DomainSnapshots for QemuConnection {
         Ok(all.into_iter().find(|s| s.current).map(|s| s.name))
     }
 
-    fn snapshot_parent(&self, dom: &DomainRef, name: &str, flags: u32) -> DriverResult<Option<String>> {
+    fn snapshot_parent(
+        &self,
+        dom: &DomainRef,
+        name: &str,
+        flags: u32,
+    ) -> DriverResult<Option<String>> {
         super::lifecycle::check_flags(flags, 0, "qemuDomainSnapshotGetParent")?;
         Ok(self.inner.snapshot_get(dom, name)?.parent)
     }
 
-    fn snapshot_has_metadata(&self, dom: &DomainRef, name: &str, _flags: u32) -> DriverResult<bool> {
+    fn snapshot_has_metadata(
+        &self,
+        dom: &DomainRef,
+        name: &str,
+        _flags: u32,
+    ) -> DriverResult<bool> {
         self.inner.snapshot_get(dom, name).map(|_| true)
     }
 
@@ -107,7 +124,9 @@ fn filter(all: &[Snapshot], picked: Vec<&Snapshot>, flags: u32) -> Vec<String> {
 }
 
 fn find<'a>(all: &'a [Snapshot], name: &str) -> DriverResult<&'a Snapshot> {
-    all.iter().find(|s| s.name == name).ok_or_else(|| no_snapshot(name))
+    all.iter()
+        .find(|s| s.name == name)
+        .ok_or_else(|| no_snapshot(name))
 }
 
 /// Every snapshot below `name`, parents before their children.
@@ -115,7 +134,10 @@ fn descendants<'a>(all: &'a [Snapshot], name: &str) -> Vec<&'a Snapshot> {
     let mut out: Vec<&Snapshot> = Vec::new();
     let mut frontier = vec![name.to_string()];
     while let Some(parent) = frontier.pop() {
-        for s in all.iter().filter(|s| s.parent.as_deref() == Some(parent.as_str())) {
+        for s in all
+            .iter()
+            .filter(|s| s.parent.as_deref() == Some(parent.as_str()))
+        {
             if !out.iter().any(|o| o.name == s.name) {
                 frontier.push(s.name.clone());
                 out.push(s);
@@ -167,7 +189,12 @@ impl Inner {
 
     /// `virDomainSnapshotDelete`: the snapshot, its children too or its children only;
     /// with `METADATA_ONLY` the disks keep their snapshots.
-    pub(super) fn snapshot_delete(&self, dom: &DomainRef, name: &str, flags: u32) -> DriverResult<()> {
+    pub(super) fn snapshot_delete(
+        &self,
+        dom: &DomainRef,
+        name: &str,
+        flags: u32,
+    ) -> DriverResult<()> {
         use crate::api::snapshot_delete_flags as df;
         super::lifecycle::check_flags(
             flags,

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use super::create::{hmp_checked, internal_disk_paths, qemu_img};
 use crate::api::{
-    codes, create_flags, event, snapshot_revert_flags as rf, state, DomainRef,
-    DriverError, DriverResult,
+    codes, create_flags, event, snapshot_revert_flags as rf, state, DomainRef, DriverError,
+    DriverResult,
 };
 use crate::qemu::error::QemuError;
 use crate::qemu::lifecycle::{stop_process, StartSource};
@@ -106,7 +106,9 @@ impl Inner {
             self.persist_status(obj);
             // A guest just started for the revert was reported as started already.
             match (run, loaded) {
-                (true, _) => vec![obj.lifecycle_event(event::RESUMED, event::RESUMED_FROM_SNAPSHOT)],
+                (true, _) => {
+                    vec![obj.lifecycle_event(event::RESUMED, event::RESUMED_FROM_SNAPSHOT)]
+                }
                 (false, true) => {
                     vec![obj.lifecycle_event(event::SUSPENDED, event::SUSPENDED_FROM_SNAPSHOT)]
                 }

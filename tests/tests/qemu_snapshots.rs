@@ -1,0 +1,171 @@
+//! Snapshots of a booted tiny guest with a qcow2 disk: internal ones with memory
+//! state (HMP `savevm`, seen by `qemu-img snapshot -l`), revert of the running
+//! guest, the snapshot tree and current snapshot kept across a daemon restart, an
+//! external disk-only snapshot whose overlay the guest then uses, and libvirt's
+//! errors for bad input.
+
+mod qemu_support;
+
+use std::fs;
+use std::process::Command;
+
+use qemu_support::{expect_event, listen_events, QemuHost};
+
+fn qemu_img_snapshots(image: &std::path::Path) -> String {
+    let out = Command::new("qemu-img")
+        .args(["snapshot", "-l", "-U"])
+        .arg(image)
+        .output()
+        .expect("run qemu-img (Debian package qemu-utils)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn virsh_err(host: &QemuHost, commands: &str) -> String {
+    let out = host.virsh(commands);
+    assert!(!out.success(), "virsh {commands} succeeded: {out}");
+    out.stderr
+}
+
+#[test]
+fn internal_and_external_snapshots_of_a_running_guest() {
+    let mut host = QemuHost::start();
+    let name = "snap1";
+    let root = host.root().to_path_buf();
+    let disk = root.join("disk.qcow2");
+    let made = Command::new("qemu-img")
+        .args(["create", "-q", "-f", "qcow2"])
+        .arg(&disk)
+        .arg("8M")
+        .status()
+        .expect("run qemu-img (Debian package qemu-utils)");
+    assert!(made.success());
+    let xml = host.guest_xml(name).replace(
+        "<devices>",
+        &format!(
+            "<devices>\n    <disk type='file' device='disk'><driver name='qemu' type='qcow2'/>\
+             <source file='{}'/><target dev='vda' bus='virtio'/></disk>",
+            disk.display()
+        ),
+    );
+    let file = root.join(format!("{name}.xml"));
+    fs::write(&file, xml).expect("write guest xml");
+    host.virsh_ok(&format!("define {}", file.display()));
+    host.define_guest("other");
+    host.virsh_ok(&format!("start {name}"));
+    host.wait_booted(name, 1);
+    let mut events = listen_events(&host);
+
+    // Internal snapshots with the memory state, running then paused.
+    let out = host.virsh_ok(&format!("snapshot-create-as {name} s1 --description first"));
+    assert!(out.contains("Domain snapshot s1 created"), "{out}");
+    assert!(qemu_img_snapshots(&disk).contains("s1"));
+    let dump = host.virsh_ok(&format!("snapshot-dumpxml {name} s1"));
+    for part in [
+        "<name>s1</name>",
+        "<description>first</description>",
+        "<state>running</state>",
+        "<memory snapshot='internal'/>",
+        "<disk name='vda' snapshot='internal'/>",
+    ] {
+        assert!(dump.contains(part), "{part} missing:\n{dump}");
+    }
+    host.virsh_ok(&format!("suspend {name}"));
+    host.virsh_ok(&format!("snapshot-create-as {name} s2"));
+    assert_eq!(
+        host.virsh_ok(&format!("snapshot-current --name {name}"))
+            .trim(),
+        "s2"
+    );
+    assert_eq!(
+        host.virsh_ok(&format!("snapshot-parent {name} s2")).trim(),
+        "s1"
+    );
+    let list = host.virsh_ok(&format!("snapshot-list {name}"));
+    assert!(list.contains("s1") && list.contains("running"), "{list}");
+    assert!(list.contains("s2") && list.contains("paused"), "{list}");
+    let leaves = host.virsh_ok(&format!("snapshot-list {name} --leaves --name"));
+    assert_eq!(leaves.trim(), "s2");
+    let roots = host.virsh_ok(&format!("snapshot-list {name} --roots --name"));
+    assert_eq!(roots.trim(), "s1");
+    let info = host.virsh_ok(&format!("snapshot-info {name} s1"));
+    assert!(info.contains("Children:       1"), "{info}");
+
+    // Revert the paused guest to the running snapshot: it runs again.
+    host.virsh_ok(&format!("snapshot-revert {name} s1"));
+    expect_event(&mut events, name, "Resumed Snapshot");
+    host.wait_state(name, "running (from snapshot)");
+    let status = host.virsh_ok(&format!("qemu-monitor-command --hmp {name} info status"));
+    assert!(status.contains("running"), "{status}");
+    assert_eq!(
+        host.virsh_ok(&format!("snapshot-current --name {name}"))
+            .trim(),
+        "s1"
+    );
+
+    // Bad input: libvirt's errors.
+    let err = virsh_err(&host, &format!("snapshot-delete {name} missing"));
+    assert!(
+        err.contains("Domain snapshot not found: no domain snapshot with matching name 'missing'"),
+        "{err}"
+    );
+    let err = virsh_err(&host, "snapshot-revert other s1");
+    assert!(
+        err.contains("no domain snapshot with matching name 's1'"),
+        "{err}"
+    );
+    let err = virsh_err(&host, &format!("snapshot-create-as {name} ../evil"));
+    assert!(err.contains("invalid snapshot name"), "{err}");
+
+    // Metadata survives a daemon restart; the guest keeps running.
+    host.kill_daemon();
+    host.start_daemon();
+    let names = host.virsh_ok(&format!("snapshot-list {name} --name"));
+    assert_eq!(names.split_whitespace().collect::<Vec<_>>(), ["s1", "s2"]);
+    assert_eq!(
+        host.virsh_ok(&format!("snapshot-current --name {name}"))
+            .trim(),
+        "s1"
+    );
+
+    // Deleting s1 removes it from the image and makes s2 a root.
+    host.virsh_ok(&format!("snapshot-delete {name} s1"));
+    assert!(!qemu_img_snapshots(&disk).contains("s1"));
+    assert!(qemu_img_snapshots(&disk).contains("s2"));
+    let roots = host.virsh_ok(&format!("snapshot-list {name} --roots --name"));
+    assert_eq!(roots.trim(), "s2");
+
+    // External disk-only: the guest writes to the overlay from now on.
+    host.virsh_ok(&format!(
+        "snapshot-create-as {name} ext --disk-only --atomic"
+    ));
+    let overlay = root.join("disk.ext");
+    assert!(overlay.exists(), "no overlay {}", overlay.display());
+    let blk = host.virsh_ok(&format!("domblklist {name}"));
+    assert!(blk.contains(&overlay.display().to_string()), "{blk}");
+    let inactive = host.virsh_ok(&format!("dumpxml --inactive {name}"));
+    assert!(
+        inactive.contains(&overlay.display().to_string()),
+        "{inactive}"
+    );
+    let dump = host.virsh_ok(&format!("snapshot-dumpxml {name} ext"));
+    assert!(dump.contains("<state>disk-snapshot</state>"), "{dump}");
+    assert!(dump.contains("snapshot='external'"), "{dump}");
+    let external = host.virsh_ok(&format!("snapshot-list {name} --external --name"));
+    assert_eq!(external.trim(), "ext");
+
+    // An inactive domain with snapshots is only undefined with their metadata.
+    host.virsh_ok(&format!("destroy {name}"));
+    let err = virsh_err(&host, &format!("undefine {name}"));
+    assert!(
+        err.contains("cannot delete inactive domain with 2 snapshots"),
+        "{err}"
+    );
+    host.virsh_ok(&format!("undefine {name} --snapshots-metadata"));
+    let err = virsh_err(&host, &format!("snapshot-list {name}"));
+    assert!(err.contains("failed to get domain"), "{err}");
+}
