@@ -169,3 +169,108 @@ fn internal_and_external_snapshots_of_a_running_guest() {
     let err = virsh_err(&host, &format!("snapshot-list {name}"));
     assert!(err.contains("failed to get domain"), "{err}");
 }
+
+fn qemu_io(image: &std::path::Path, command: &str) -> bool {
+    Command::new("qemu-io")
+        .args(["-f", "qcow2", "-c", command])
+        .arg(image)
+        .output()
+        .map(|o| {
+            o.status.success()
+                && !String::from_utf8_lossy(&o.stdout).contains("Pattern verification failed")
+        })
+        .expect("run qemu-io (Debian package qemu-utils)")
+}
+
+#[test]
+fn snapshots_of_an_inactive_guest_redefine_and_no_metadata() {
+    let host = QemuHost::start();
+    let name = "snapoff";
+    let root = host.root().to_path_buf();
+    let disk = root.join("off.qcow2");
+    let made = Command::new("qemu-img")
+        .args(["create", "-q", "-f", "qcow2"])
+        .arg(&disk)
+        .arg("4M")
+        .status()
+        .expect("run qemu-img (Debian package qemu-utils)");
+    assert!(made.success());
+    let xml = host.guest_xml(name).replace(
+        "<devices>",
+        &format!(
+            "<devices>\n    <disk type='file' device='disk'><driver name='qemu' type='qcow2'/>\
+             <source file='{}'/><target dev='vda' bus='virtio'/></disk>",
+            disk.display()
+        ),
+    );
+    let file = root.join(format!("{name}.xml"));
+    fs::write(&file, xml).expect("write guest xml");
+    host.virsh_ok(&format!("define {}", file.display()));
+
+    // qemu-img takes the snapshot; a revert brings the old disk content back.
+    host.virsh_ok(&format!("snapshot-create-as {name} off1"));
+    assert!(qemu_img_snapshots(&disk).contains("off1"));
+    let dump = host.virsh_ok(&format!("snapshot-dumpxml {name} off1"));
+    assert!(dump.contains("<state>shutoff</state>"), "{dump}");
+    assert!(dump.contains("<memory snapshot='no'/>"), "{dump}");
+    assert!(qemu_io(&disk, "write -P 0xab 0 64k"));
+    assert!(qemu_io(&disk, "read -P 0xab 0 64k"));
+    host.virsh_ok(&format!("snapshot-revert {name} off1"));
+    assert!(
+        qemu_io(&disk, "read -P 0 0 64k"),
+        "the revert left the written data"
+    );
+    assert_eq!(host.domstate(name), "shut off (unknown)");
+
+    // --no-metadata: in the image, not in the list.
+    host.virsh_ok(&format!("snapshot-create-as {name} nm --no-metadata"));
+    assert!(qemu_img_snapshots(&disk).contains("nm"));
+    let names = host.virsh_ok(&format!("snapshot-list {name} --name"));
+    assert_eq!(names.trim(), "off1");
+
+    // Metadata-only delete keeps the image's snapshot; --redefine brings it back.
+    let saved = root.join("off1.xml");
+    fs::write(
+        &saved,
+        host.virsh_ok(&format!("snapshot-dumpxml {name} off1")),
+    )
+    .expect("write");
+    host.virsh_ok(&format!("snapshot-create-as {name} off2"));
+    host.virsh_ok(&format!("snapshot-delete {name} off1 --metadata"));
+    assert!(qemu_img_snapshots(&disk).contains("off1"));
+    assert_eq!(
+        host.virsh_ok(&format!("snapshot-list {name} --name"))
+            .trim(),
+        "off2"
+    );
+    host.virsh_ok(&format!(
+        "snapshot-create {name} {} --redefine --current",
+        saved.display()
+    ));
+    assert_eq!(
+        host.virsh_ok(&format!("snapshot-current --name {name}"))
+            .trim(),
+        "off1"
+    );
+    let err = virsh_err(&host, &format!("snapshot-parent {name} off1"));
+    assert!(err.contains("snapshot 'off1' has no parent"), "{err}");
+
+    // --children removes a whole subtree from metadata and image.
+    host.virsh_ok(&format!("snapshot-create-as {name} off3"));
+    assert_eq!(
+        host.virsh_ok(&format!("snapshot-parent {name} off3"))
+            .trim(),
+        "off1"
+    );
+    host.virsh_ok(&format!("snapshot-delete {name} off1 --children"));
+    assert_eq!(
+        host.virsh_ok(&format!("snapshot-list {name} --name"))
+            .trim(),
+        "off2"
+    );
+    let left = qemu_img_snapshots(&disk);
+    assert!(
+        !left.contains("off1") && !left.contains("off3") && left.contains("off2"),
+        "{left}"
+    );
+}
