@@ -92,6 +92,8 @@ fn internal_and_external_snapshots_of_a_running_guest() {
     assert_eq!(leaves.trim(), "s2");
     let roots = host.virsh_ok(&format!("snapshot-list {name} --roots --name"));
     assert_eq!(roots.trim(), "s1");
+    let with = host.virsh_ok("list --all --name --with-snapshot");
+    assert_eq!(with.split_whitespace().collect::<Vec<_>>(), [name]);
     let info = host.virsh_ok(&format!("snapshot-info {name} s1"));
     assert!(info.contains("Children:       1"), "{info}");
 

@@ -168,8 +168,11 @@ impl Connection for QemuConnection {
         check_flags(flags, list_flags::ALL, "qemuConnectListAllDomains")?;
         // The image is looked for only when the filter asks about it.
         let asks_save = flags & (list_flags::MANAGEDSAVE | list_flags::NO_MANAGEDSAVE) != 0;
+        let asks_snapshot = flags & (list_flags::HAS_SNAPSHOT | list_flags::NO_SNAPSHOT) != 0;
         Ok(self.inner.lock().list_all(flags, |d| ListFacts {
             managed_save: asks_save && self.inner.has_managed_save(&d.def.name),
+            has_snapshot: asks_snapshot
+                && super::snapshot::has_snapshots(&self.inner.paths.lib_dir, &d.def.name),
             ..ListFacts::default()
         }))
     }

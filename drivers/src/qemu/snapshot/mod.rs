@@ -93,6 +93,14 @@ impl DomainSnapshots for QemuConnection {
     }
 }
 
+/// Whether a domain has snapshot metadata (the `--with-snapshot` list filter).
+pub(super) fn has_snapshots(lib_dir: &std::path::Path, domain: &str) -> bool {
+    std::fs::read_dir(meta::dir(lib_dir, domain)).is_ok_and(|mut entries| {
+        entries
+            .any(|e| e.is_ok_and(|e| e.path().extension().and_then(|x| x.to_str()) == Some("xml")))
+    })
+}
+
 /// Applies the leaf, metadata, state and location filters of `VIR_DOMAIN_SNAPSHOT_LIST_*`.
 fn filter(all: &[Snapshot], picked: Vec<&Snapshot>, flags: u32) -> Vec<String> {
     let is_leaf = |s: &Snapshot| !all.iter().any(|c| c.parent.as_deref() == Some(&s.name));
