@@ -2,7 +2,7 @@
 //! state (HMP `savevm`, seen by `qemu-img snapshot -l`), revert of the running
 //! guest, the snapshot tree and current snapshot kept across a daemon restart, an
 //! external disk-only snapshot whose overlay the guest then uses, and libvirt's
-//! errors for bad input.
+//! errors for bad input; `blockresize` on the same guest.
 
 mod qemu_support;
 
@@ -140,6 +140,23 @@ fn internal_and_external_snapshots_of_a_running_guest() {
     assert!(qemu_img_snapshots(&disk).contains("s2"));
     let roots = host.virsh_ok(&format!("snapshot-list {name} --roots --name"));
     assert_eq!(roots.trim(), "s2");
+
+    // blockresize grows the image under the running guest; no block job is running.
+    host.virsh_ok(&format!("blockresize {name} vda 16M"));
+    let info = Command::new("qemu-img")
+        .args(["info", "-U"])
+        .arg(&disk)
+        .output()
+        .expect("run qemu-img");
+    let info = String::from_utf8_lossy(&info.stdout).into_owned();
+    assert!(info.contains("virtual size: 16 MiB"), "{info}");
+    let err = virsh_err(&host, &format!("blockresize {name} vdz 16M"));
+    assert!(
+        err.contains("invalid argument: disk 'vdz' not found in domain"),
+        "{err}"
+    );
+    let jobs = host.virsh_ok(&format!("blockjob {name} vda --info"));
+    assert!(jobs.contains("No current block job for vda"), "{jobs}");
 
     // External disk-only: the guest writes to the overlay from now on.
     host.virsh_ok(&format!(

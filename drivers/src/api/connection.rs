@@ -69,7 +69,13 @@ pub struct HypervisorTarget<'a> {
 }
 
 pub trait Connection:
-    Send + Sync + DomainStatistics + DomainDevices + DomainLiveTuning + super::DomainSnapshots
+    Send
+    + Sync
+    + DomainStatistics
+    + DomainDevices
+    + DomainLiveTuning
+    + super::DomainSnapshots
+    + super::DomainBlockJobs
 {
     /// Canonical URI, e.g. "test:///default".
     fn uri(&self) -> String;

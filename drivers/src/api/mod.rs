@@ -1,5 +1,6 @@
 //! The driver API the daemon dispatches to. Plain Rust values only: no XDR, no sockets.
 
+mod blockjob;
 mod connection;
 mod consts;
 mod devices;
@@ -16,6 +17,7 @@ mod tuning;
 
 use std::sync::Arc;
 
+pub use blockjob::{BlockJobInfo, DomainBlockJobs, BLOCK_RESIZE_BYTES};
 pub use connection::{Connection, Driver, HypervisorTarget};
 pub use consts::{
     create_flags, define_flags, event, feature, list_flags, reason, state, undefine_flags,

@@ -251,6 +251,8 @@ impl crate::api::DomainLiveTuning for LxcConnection {}
 
 impl crate::api::DomainSnapshots for LxcConnection {}
 
+impl crate::api::DomainBlockJobs for LxcConnection {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -40,3 +40,5 @@ impl crate::api::DomainDevices for NodeDevPrimaryConnection {}
 impl crate::api::DomainLiveTuning for NodeDevPrimaryConnection {}
 
 impl crate::api::DomainSnapshots for NodeDevPrimaryConnection {}
+
+impl crate::api::DomainBlockJobs for NodeDevPrimaryConnection {}

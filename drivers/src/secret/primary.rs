@@ -40,3 +40,5 @@ impl crate::api::DomainDevices for SecretPrimaryConnection {}
 impl crate::api::DomainLiveTuning for SecretPrimaryConnection {}
 
 impl crate::api::DomainSnapshots for SecretPrimaryConnection {}
+
+impl crate::api::DomainBlockJobs for SecretPrimaryConnection {}

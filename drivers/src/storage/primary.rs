@@ -70,3 +70,5 @@ impl crate::api::DomainDevices for StorageOnly {}
 impl crate::api::DomainLiveTuning for StorageOnly {}
 
 impl crate::api::DomainSnapshots for StorageOnly {}
+
+impl crate::api::DomainBlockJobs for StorageOnly {}

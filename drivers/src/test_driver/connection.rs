@@ -268,3 +268,5 @@ impl crate::api::DomainDevices for TestConnection {}
 impl crate::api::DomainLiveTuning for TestConnection {}
 
 impl crate::api::DomainSnapshots for TestConnection {}
+
+impl crate::api::DomainBlockJobs for TestConnection {}

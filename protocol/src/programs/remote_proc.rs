@@ -244,7 +244,7 @@ procedure_table! {
     235 DOMAIN_SAVE_IMAGE_GET_XML_DESC "virDomainSaveImageGetXMLDesc" Domain High None deny serve DomainSaveImageGetXmlDesc(DomainSaveImageGetXmlDescArgs => DomainSaveImageGetXmlDescRet);
     236 DOMAIN_SAVE_IMAGE_DEFINE_XML "virDomainSaveImageDefineXML" Domain High None deny serve DomainSaveImageDefineXml(DomainSaveImageDefineXmlArgs => ());
     237 DOMAIN_BLOCK_JOB_ABORT "virDomainBlockJobAbort" Domain Low None deny untyped;
-    238 DOMAIN_GET_BLOCK_JOB_INFO "virDomainGetBlockJobInfo" Domain Low None allow untyped;
+    238 DOMAIN_GET_BLOCK_JOB_INFO "virDomainGetBlockJobInfo" Domain Low None allow serve DomainGetBlockJobInfo(DomainGetBlockJobInfoArgs => DomainGetBlockJobInfoRet);
     239 DOMAIN_BLOCK_JOB_SET_SPEED "virDomainBlockJobSetSpeed" Domain Low None deny untyped;
     240 DOMAIN_BLOCK_PULL "virDomainBlockPull" Domain Low None deny untyped;
     241 DOMAIN_EVENT_BLOCK_JOB "virDomainEventBlockJob" Domain Low None allow untyped;
@@ -257,7 +257,7 @@ procedure_table! {
     248 DOMAIN_EVENT_DISK_CHANGE "virDomainEventDiskChange" Domain Low None allow untyped;
     249 DOMAIN_OPEN_GRAPHICS "virDomainOpenGraphics" Domain Low None deny untyped;
     250 NODE_SUSPEND_FOR_DURATION "virNodeSuspendForDuration" Node Low None deny untyped;
-    251 DOMAIN_BLOCK_RESIZE "virDomainBlockResize" Domain Low None deny untyped;
+    251 DOMAIN_BLOCK_RESIZE "virDomainBlockResize" Domain Low None deny serve DomainBlockResize(DomainBlockResizeArgs => ());
     252 DOMAIN_SET_BLOCK_IO_TUNE "virDomainSetBlockIoTune" Domain Low None deny untyped;
     253 DOMAIN_GET_BLOCK_IO_TUNE "virDomainGetBlockIoTune" Domain Low None allow untyped;
     254 DOMAIN_SET_NUMA_PARAMETERS "virDomainSetNumaParameters" Domain Low None deny serve DomainSetNumaParameters(DomainSetNumaParametersArgs => ());

@@ -3,6 +3,7 @@
 //! from the table, then the one match in [`route`].
 
 mod auth;
+mod blockjob;
 mod connect;
 mod console;
 mod cpu;

@@ -7,11 +7,11 @@ use drivers::api::Connection;
 use protocol::header::Header;
 use protocol::programs::remote_proc::Call;
 
+use super::{blockjob, nodedev, secret, snapshot, storage};
 use super::{
     connect, console, cpu, devices, domain, events, lifecycle, live_tuning, metadata,
     not_supported, save, stats, tuning,
 };
-use super::{nodedev, secret, snapshot, storage};
 use super::{reply_err, Action, Session};
 use crate::context::Daemon;
 use crate::dispatch::reply::{empty_reply, rpc_error};
@@ -95,6 +95,8 @@ pub fn route(
         Call::DomainGetVcpusFlags(a) => domain::domain_get_vcpus_flags(&conn, h, a),
         Call::DomainHasManagedSaveImage(a) => domain::domain_has_managed_save_image(&conn, h, a),
         Call::DomainSnapshotNum(a) => domain::domain_snapshot_num(&conn, h, a),
+        Call::DomainBlockResize(a) => blockjob::domain_block_resize(&conn, h, a),
+        Call::DomainGetBlockJobInfo(a) => blockjob::domain_get_block_job_info(&conn, h, a),
         Call::DomainSnapshotCreateXml(a) => snapshot::domain_snapshot_create_xml(&conn, h, a),
         Call::DomainSnapshotGetXmlDesc(a) => snapshot::domain_snapshot_get_xml_desc(&conn, h, a),
         Call::DomainSnapshotListNames(a) => snapshot::domain_snapshot_list_names(&conn, h, a),

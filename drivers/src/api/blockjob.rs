@@ -1,0 +1,40 @@
+//! Block device operations on running guests (`virsh blockresize`, `blockjob`),
+//! apart from [`super::Connection`] so that each driver implements them in files
+//! of their own.
+
+use super::{DomainRef, DriverError, DriverResult};
+
+/// `VIR_DOMAIN_BLOCK_RESIZE_BYTES`: the size is in bytes, not KiB.
+pub const BLOCK_RESIZE_BYTES: u32 = 1;
+
+/// What `virDomainGetBlockJobInfo` reports of the job on one disk.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BlockJobInfo {
+    /// `virDomainBlockJobType`.
+    pub kind: i32,
+    pub bandwidth: u64,
+    pub cur: u64,
+    pub end: u64,
+}
+
+pub trait DomainBlockJobs {
+    /// `virDomainBlockResize`: `size` in KiB, or bytes with [`BLOCK_RESIZE_BYTES`].
+    fn block_resize(
+        &self,
+        _dom: &DomainRef,
+        _disk: &str,
+        _size: u64,
+        _flags: u32,
+    ) -> DriverResult<()> {
+        Err(DriverError::no_support("virDomainBlockResize"))
+    }
+    /// `virDomainGetBlockJobInfo`; `None` when the disk has no job.
+    fn block_job_info(
+        &self,
+        _dom: &DomainRef,
+        _disk: &str,
+        _flags: u32,
+    ) -> DriverResult<Option<BlockJobInfo>> {
+        Err(DriverError::no_support("virDomainGetBlockJobInfo"))
+    }
+}
