@@ -2,7 +2,8 @@
 //! state (HMP `savevm`, seen by `qemu-img snapshot -l`), revert of the running
 //! guest, the snapshot tree and current snapshot kept across a daemon restart, an
 //! external disk-only snapshot whose overlay the guest then uses, and libvirt's
-//! errors for bad input; `blockresize` on the same guest.
+//! errors for bad input; `blockresize`, an active `blockcommit --pivot` and
+//! `blockpull` on the same guest.
 
 mod qemu_support;
 
@@ -126,6 +127,7 @@ fn internal_and_external_snapshots_of_a_running_guest() {
     // Metadata survives a daemon restart; the guest keeps running.
     host.kill_daemon();
     host.start_daemon();
+    let mut events = listen_events(&host);
     let names = host.virsh_ok(&format!("snapshot-list {name} --name"));
     assert_eq!(names.split_whitespace().collect::<Vec<_>>(), ["s1", "s2"]);
     assert_eq!(
@@ -177,11 +179,36 @@ fn internal_and_external_snapshots_of_a_running_guest() {
     let external = host.virsh_ok(&format!("snapshot-list {name} --external --name"));
     assert_eq!(external.trim(), "ext");
 
+    // Active commit folds the overlay back and pivots: the definitions follow.
+    let out = host.virsh_ok(&format!("blockcommit {name} vda --active --pivot --wait"));
+    assert!(out.contains("Successfully pivoted"), "{out}");
+    expect_event(&mut events, name, "Active Block Commit for vda ready");
+    expect_event(&mut events, name, "Active Block Commit for vda completed");
+    let blk = host.virsh_ok(&format!("domblklist {name}"));
+    assert!(blk.contains(&disk.display().to_string()), "{blk}");
+    let inactive = host.virsh_ok(&format!("dumpxml --inactive {name}"));
+    assert!(inactive.contains(&disk.display().to_string()), "{inactive}");
+    let err = virsh_err(&host, &format!("blockjob {name} vda --abort"));
+    assert!(err.contains("does not have an active block job"), "{err}");
+
+    // blockpull makes a new overlay stand alone.
+    host.virsh_ok(&format!("snapshot-create-as {name} ext2 --disk-only"));
+    let overlay2 = root.join("disk.ext2");
+    let out = host.virsh_ok(&format!("blockpull {name} vda --wait"));
+    assert!(out.contains("Pull complete"), "{out}");
+    let info = Command::new("qemu-img")
+        .args(["info", "-U"])
+        .arg(&overlay2)
+        .output()
+        .expect("run qemu-img");
+    let info = String::from_utf8_lossy(&info.stdout).into_owned();
+    assert!(!info.contains("backing file"), "{info}");
+
     // An inactive domain with snapshots is only undefined with their metadata.
     host.virsh_ok(&format!("destroy {name}"));
     let err = virsh_err(&host, &format!("undefine {name}"));
     assert!(
-        err.contains("cannot delete inactive domain with 2 snapshots"),
+        err.contains("cannot delete inactive domain with 3 snapshots"),
         "{err}"
     );
     host.virsh_ok(&format!("undefine {name} --snapshots-metadata"));

@@ -37,4 +37,40 @@ pub trait DomainBlockJobs {
     ) -> DriverResult<Option<BlockJobInfo>> {
         Err(DriverError::no_support("virDomainGetBlockJobInfo"))
     }
+    /// `virDomainBlockCommit`: `bandwidth` in MiB/s unless the flags say bytes.
+    fn block_commit(
+        &self,
+        _dom: &DomainRef,
+        _disk: &str,
+        _base: Option<&str>,
+        _top: Option<&str>,
+        _bandwidth: u64,
+        _flags: u32,
+    ) -> DriverResult<()> {
+        Err(DriverError::no_support("virDomainBlockCommit"))
+    }
+    /// `virDomainBlockPull`.
+    fn block_pull(
+        &self,
+        _dom: &DomainRef,
+        _disk: &str,
+        _bandwidth: u64,
+        _flags: u32,
+    ) -> DriverResult<()> {
+        Err(DriverError::no_support("virDomainBlockPull"))
+    }
+    /// `virDomainBlockJobAbort` (also the pivot of a ready job).
+    fn block_job_abort(&self, _dom: &DomainRef, _disk: &str, _flags: u32) -> DriverResult<()> {
+        Err(DriverError::no_support("virDomainBlockJobAbort"))
+    }
+    /// `virDomainBlockJobSetSpeed`.
+    fn block_job_set_speed(
+        &self,
+        _dom: &DomainRef,
+        _disk: &str,
+        _bandwidth: u64,
+        _flags: u32,
+    ) -> DriverResult<()> {
+        Err(DriverError::no_support("virDomainBlockJobSetSpeed"))
+    }
 }

@@ -142,6 +142,15 @@ pub enum DomainEventKind {
     /// `VIR_DOMAIN_EVENT_ID_METADATA_CHANGE`: a `virDomainMetadataType` and, for
     /// elements, the namespace URI.
     MetadataChange { kind: i32, nsuri: Option<String> },
+    /// `VIR_DOMAIN_EVENT_ID_BLOCK_JOB` (`v2` false: the disk's source path) or
+    /// `VIR_DOMAIN_EVENT_ID_BLOCK_JOB_2` (`v2` true: its target, `vda`), with a
+    /// `virDomainBlockJobType` and `virConnectDomainEventBlockJobStatus`.
+    BlockJob {
+        disk: String,
+        kind: i32,
+        status: i32,
+        v2: bool,
+    },
 }
 
 /// One event about one domain.

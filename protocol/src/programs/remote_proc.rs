@@ -243,10 +243,10 @@ procedure_table! {
     234 DOMAIN_DESTROY_FLAGS "virDomainDestroyFlags" Domain High None deny serve DomainDestroyFlags(DomainDestroyFlagsArgs => ());
     235 DOMAIN_SAVE_IMAGE_GET_XML_DESC "virDomainSaveImageGetXMLDesc" Domain High None deny serve DomainSaveImageGetXmlDesc(DomainSaveImageGetXmlDescArgs => DomainSaveImageGetXmlDescRet);
     236 DOMAIN_SAVE_IMAGE_DEFINE_XML "virDomainSaveImageDefineXML" Domain High None deny serve DomainSaveImageDefineXml(DomainSaveImageDefineXmlArgs => ());
-    237 DOMAIN_BLOCK_JOB_ABORT "virDomainBlockJobAbort" Domain Low None deny untyped;
+    237 DOMAIN_BLOCK_JOB_ABORT "virDomainBlockJobAbort" Domain Low None deny serve DomainBlockJobAbort(DomainBlockJobAbortArgs => ());
     238 DOMAIN_GET_BLOCK_JOB_INFO "virDomainGetBlockJobInfo" Domain Low None allow serve DomainGetBlockJobInfo(DomainGetBlockJobInfoArgs => DomainGetBlockJobInfoRet);
-    239 DOMAIN_BLOCK_JOB_SET_SPEED "virDomainBlockJobSetSpeed" Domain Low None deny untyped;
-    240 DOMAIN_BLOCK_PULL "virDomainBlockPull" Domain Low None deny untyped;
+    239 DOMAIN_BLOCK_JOB_SET_SPEED "virDomainBlockJobSetSpeed" Domain Low None deny serve DomainBlockJobSetSpeed(DomainBlockJobBandwidthArgs => ());
+    240 DOMAIN_BLOCK_PULL "virDomainBlockPull" Domain Low None deny serve DomainBlockPull(DomainBlockJobBandwidthArgs => ());
     241 DOMAIN_EVENT_BLOCK_JOB "virDomainEventBlockJob" Domain Low None allow untyped;
     242 DOMAIN_MIGRATE_GET_MAX_SPEED "virDomainMigrateGetMaxSpeed" Domain Low None deny untyped;
     243 DOMAIN_BLOCK_STATS_FLAGS "virDomainBlockStatsFlags" Domain Low None allow serve DomainBlockStatsFlags(DomainBlockStatsFlagsArgs => DomainBlockStatsFlagsRet);
@@ -296,7 +296,7 @@ procedure_table! {
     287 CONNECT_LIST_ALL_SECRETS "virConnectListAllSecrets" Secret High None allow serve ConnectListAllSecrets(ConnectListAllSecretsArgs => ConnectListAllSecretsRet);
     288 NODE_SET_MEMORY_PARAMETERS "virNodeSetMemoryParameters" Node Low None deny untyped;
     289 NODE_GET_MEMORY_PARAMETERS "virNodeGetMemoryParameters" Node Low None allow untyped;
-    290 DOMAIN_BLOCK_COMMIT "virDomainBlockCommit" Domain Low None deny untyped;
+    290 DOMAIN_BLOCK_COMMIT "virDomainBlockCommit" Domain Low None deny serve DomainBlockCommit(DomainBlockCommitArgs => ());
     291 NETWORK_UPDATE "virNetworkUpdate" Network High None deny untyped;
     292 DOMAIN_EVENT_PMSUSPEND_DISK "virDomainEventPmsuspendDisk" Domain Low None allow untyped;
     293 NODE_GET_CPU_MAP "virNodeGetCPUMap" Node Low None allow serve NodeGetCpuMap(NodeGetCpuMapArgs => NodeGetCpuMapRet);

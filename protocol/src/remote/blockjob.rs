@@ -29,3 +29,32 @@ xdr_struct! {
         pub end: u64,
     }
 }
+
+xdr_struct! {
+    pub struct DomainBlockCommitArgs {
+        pub dom: NonnullDomain,
+        pub disk: String,
+        pub base: Option<String>,
+        pub top: Option<String>,
+        pub bandwidth: u64,
+        pub flags: u32,
+    }
+}
+
+xdr_struct! {
+    /// Arguments of BLOCK_PULL and BLOCK_JOB_SET_SPEED.
+    pub struct DomainBlockJobBandwidthArgs {
+        pub dom: NonnullDomain,
+        pub path: String,
+        pub bandwidth: u64,
+        pub flags: u32,
+    }
+}
+
+xdr_struct! {
+    pub struct DomainBlockJobAbortArgs {
+        pub dom: NonnullDomain,
+        pub path: String,
+        pub flags: u32,
+    }
+}

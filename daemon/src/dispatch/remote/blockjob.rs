@@ -44,3 +44,54 @@ pub fn domain_get_block_job_info(
         })
     })
 }
+
+pub fn domain_block_commit(
+    c: &Arc<dyn Connection>,
+    h: &Header,
+    a: DomainBlockCommitArgs,
+) -> Action {
+    let c = c.clone();
+    job(h, move || {
+        drv(c.block_commit(
+            &dom_ref(&a.dom),
+            &a.disk,
+            a.base.as_deref(),
+            a.top.as_deref(),
+            a.bandwidth,
+            a.flags,
+        ))
+    })
+}
+
+pub fn domain_block_pull(
+    c: &Arc<dyn Connection>,
+    h: &Header,
+    a: DomainBlockJobBandwidthArgs,
+) -> Action {
+    let c = c.clone();
+    job(h, move || {
+        drv(c.block_pull(&dom_ref(&a.dom), &a.path, a.bandwidth, a.flags))
+    })
+}
+
+pub fn domain_block_job_set_speed(
+    c: &Arc<dyn Connection>,
+    h: &Header,
+    a: DomainBlockJobBandwidthArgs,
+) -> Action {
+    let c = c.clone();
+    job(h, move || {
+        drv(c.block_job_set_speed(&dom_ref(&a.dom), &a.path, a.bandwidth, a.flags))
+    })
+}
+
+pub fn domain_block_job_abort(
+    c: &Arc<dyn Connection>,
+    h: &Header,
+    a: DomainBlockJobAbortArgs,
+) -> Action {
+    let c = c.clone();
+    job(h, move || {
+        drv(c.block_job_abort(&dom_ref(&a.dom), &a.path, a.flags))
+    })
+}

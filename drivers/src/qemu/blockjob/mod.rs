@@ -2,7 +2,11 @@
 //! `virsh blockresize`, and `query-block-jobs` for `virsh blockjob --info`.
 //! Disks are named by target (`vda`) or source path, as libvirt accepts them.
 
+mod jobs;
+
 use serde_json::{json, Value};
+
+pub use jobs::qmp_event;
 
 use super::connection::QemuConnection;
 use super::error::QemuError;
@@ -24,6 +28,43 @@ impl DomainBlockJobs for QemuConnection {
         flags: u32,
     ) -> DriverResult<Option<BlockJobInfo>> {
         self.inner.block_job_info(dom, disk, flags)
+    }
+
+    fn block_commit(
+        &self,
+        dom: &DomainRef,
+        disk: &str,
+        base: Option<&str>,
+        top: Option<&str>,
+        bandwidth: u64,
+        flags: u32,
+    ) -> DriverResult<()> {
+        self.inner
+            .block_commit(dom, disk, base, top, bandwidth, flags)
+    }
+
+    fn block_pull(
+        &self,
+        dom: &DomainRef,
+        disk: &str,
+        bandwidth: u64,
+        flags: u32,
+    ) -> DriverResult<()> {
+        self.inner.block_pull(dom, disk, bandwidth, flags)
+    }
+
+    fn block_job_abort(&self, dom: &DomainRef, disk: &str, flags: u32) -> DriverResult<()> {
+        self.inner.block_job_abort(dom, disk, flags)
+    }
+
+    fn block_job_set_speed(
+        &self,
+        dom: &DomainRef,
+        disk: &str,
+        bandwidth: u64,
+        flags: u32,
+    ) -> DriverResult<()> {
+        self.inner.block_job_set_speed(dom, disk, bandwidth, flags)
     }
 }
 
