@@ -34,7 +34,7 @@
 #                             $(SBINDIR) looks for it (../lib/libvirt/)
 #
 # One binary serves as libvirtd and as the per-driver daemons: virtqemud,
-# virtlxcd, virtsecretd, virtnodedevd and virtproxyd are symbolic links to
+# virtlxcd, virtnetworkd, virtsecretd, virtnodedevd and virtproxyd are symbolic links to
 # it, the program name picks the daemon.
 # Unit files are templates (systemd/*.in) with @SBINDIR@, @SYSCONFDIR@,
 # @RUNSTATEDIR@ and @GUESTS_EXEC@ replaced at build time; the per-driver
@@ -65,7 +65,7 @@ endif
 GUESTS_BIN ?= $(dir $(BIN))libvirt-guests
 LXC_BIN ?= $(dir $(BIN))libvirt_lxc
 
-MODULAR_DAEMONS := virtqemud virtlxcd virtstoraged virtsecretd virtnodedevd
+MODULAR_DAEMONS := virtqemud virtlxcd virtnetworkd virtstoraged virtsecretd virtnodedevd
 UNIT_BUILD := $(TARGET_DIR)/systemd-units
 DEB_DIR ?= $(TARGET_DIR)/deb
 

@@ -57,7 +57,9 @@ install -d -m 0755 "$stage/DEBIAN"
 for script in postinst prerm postrm; do
     install -m 0755 "$here/debian/$script" "$stage/DEBIAN/$script"
 done
-install -m 0644 "$here/debian/conffiles" "$stage/DEBIAN/conffiles"
+# Every file the package puts under /etc is a conffile.
+(cd "$stage" && find etc -type f | LC_ALL=C sort | sed 's|^|/|') >"$stage/DEBIAN/conffiles"
+chmod 0644 "$stage/DEBIAN/conffiles"
 shlibs_dir="$(mktemp -d)"
 trap 'rm -rf "$shlibs_dir"' EXIT
 mkdir -p "$shlibs_dir/debian"

@@ -19,6 +19,7 @@ pub mod isolation;
 pub mod launch;
 pub mod load;
 pub mod machine;
+pub mod networks;
 pub mod phases;
 pub mod pki;
 pub mod plan;

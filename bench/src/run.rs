@@ -225,6 +225,7 @@ pub fn run(opts: &Options, out: &mut impl Write) -> Result<(), RunError> {
     crate::hook_overhead::report(&specs, scratch.path(), opts.quick, out)
         .map_err(RunError::Output)?;
     crate::guests::report(&specs, scratch.path(), opts.quick, out).map_err(RunError::Output)?;
+    crate::networks::report(&specs, scratch.path(), opts.quick, out).map_err(RunError::Output)?;
     crate::containers::report(&subjects[0].spec, scratch.path(), opts.quick, out)
         .map_err(RunError::Output)
 }

@@ -9,6 +9,7 @@ use tokio::sync::mpsc;
 
 use crate::events::EventHub;
 use crate::logging::LogHandle;
+use crate::network_events::NetworkEventHub;
 use crate::secret_events::SecretEventHub;
 use crate::server::Server;
 use crate::storage_events::StorageEventHub;
@@ -25,6 +26,8 @@ pub enum ControlRequest {
 pub struct Daemon {
     pub drivers: DriverRegistry,
     pub events: Arc<EventHub>,
+    /// Network lifecycle event registrations.
+    pub network_events: Arc<NetworkEventHub>,
     /// Storage pool event registrations.
     pub storage_events: Arc<StorageEventHub>,
     /// Secret event registrations.

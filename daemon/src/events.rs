@@ -320,21 +320,30 @@ mod tests {
             alias: "virtio-disk1".into(),
         });
         assert_eq!(
-            procedure_and_tail(&encode_event(Style::Callback, 7, &removed), Style::Callback),
+            procedure_and_tail(
+                &encode_event(Style::Callback, 7, &removed).expect("an event message"),
+                Style::Callback
+            ),
             (
                 remote_proc::DOMAIN_EVENT_CALLBACK_DEVICE_REMOVED,
                 alias.clone()
             )
         );
         assert_eq!(
-            procedure_and_tail(&encode_event(Style::Legacy, 7, &removed), Style::Legacy),
+            procedure_and_tail(
+                &encode_event(Style::Legacy, 7, &removed).expect("an event message"),
+                Style::Legacy
+            ),
             (remote_proc::DOMAIN_EVENT_DEVICE_REMOVED, alias.clone())
         );
         let failed = event(DomainEventKind::DeviceRemovalFailed {
             alias: "virtio-disk1".into(),
         });
         assert_eq!(
-            procedure_and_tail(&encode_event(Style::Callback, 7, &failed), Style::Callback),
+            procedure_and_tail(
+                &encode_event(Style::Callback, 7, &failed).expect("an event message"),
+                Style::Callback
+            ),
             (
                 remote_proc::DOMAIN_EVENT_CALLBACK_DEVICE_REMOVAL_FAILED,
                 alias

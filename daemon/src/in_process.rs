@@ -34,6 +34,7 @@ pub fn test_daemon() -> Arc<Daemon> {
     Arc::new(Daemon {
         drivers,
         events,
+        network_events: Default::default(),
         storage_events: Arc::default(),
         secret_events: Default::default(),
         proxy: None,

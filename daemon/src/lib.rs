@@ -13,6 +13,7 @@ pub mod events;
 pub mod host_shutdown;
 pub mod in_process;
 pub mod logging;
+pub mod network_events;
 pub mod notify;
 pub mod paths;
 pub mod pidfile;

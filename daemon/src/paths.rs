@@ -44,6 +44,8 @@ pub enum DaemonName {
     Virtqemud,
     /// Only the `lxc` driver, on UNIX sockets.
     Virtlxcd,
+    /// Only the network driver (`network:///system`), on UNIX sockets.
+    Virtnetworkd,
     /// Only the storage driver, on UNIX sockets.
     Virtstoraged,
     /// Only the `secret` driver, on UNIX sockets.
@@ -66,6 +68,7 @@ impl DaemonName {
         match base.as_str() {
             "virtqemud" => DaemonName::Virtqemud,
             "virtlxcd" => DaemonName::Virtlxcd,
+            "virtnetworkd" => DaemonName::Virtnetworkd,
             "virtstoraged" => DaemonName::Virtstoraged,
             "virtsecretd" => DaemonName::Virtsecretd,
             "virtnodedevd" => DaemonName::Virtnodedevd,
@@ -79,6 +82,7 @@ impl DaemonName {
             DaemonName::Libvirtd => "libvirtd",
             DaemonName::Virtqemud => "virtqemud",
             DaemonName::Virtlxcd => "virtlxcd",
+            DaemonName::Virtnetworkd => "virtnetworkd",
             DaemonName::Virtstoraged => "virtstoraged",
             DaemonName::Virtsecretd => "virtsecretd",
             DaemonName::Virtnodedevd => "virtnodedevd",
@@ -121,6 +125,7 @@ impl DaemonName {
             DaemonName::Libvirtd => true,
             DaemonName::Virtqemud => scheme == "qemu",
             DaemonName::Virtlxcd => scheme == "lxc",
+            DaemonName::Virtnetworkd => scheme == "network",
             DaemonName::Virtstoraged => scheme == "storage",
             DaemonName::Virtsecretd => scheme == "secret",
             DaemonName::Virtnodedevd => scheme == "nodedev",

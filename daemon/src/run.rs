@@ -85,6 +85,14 @@ pub fn build_daemon(
     let mut drivers = DriverRegistry::new();
     let hub = events.clone();
     let sink: drivers::api::EventSink = Arc::new(move |ev| hub.publish("test", &ev));
+    // networks: the secondary network driver of every hypervisor connection and
+    // the primary one of network:///system; built first, the qemu driver plugs
+    // guests' network interfaces into it.
+    let network_events = Arc::new(crate::network_events::NetworkEventHub::default());
+    let network = opts
+        .daemon
+        .serves_scheme("network")
+        .then(|| network_driver(&network_events, &opts.hooks));
     // storage: the secondary storage driver of every hypervisor connection and
     // the primary one of storage:///system; built first, the qemu driver
     // resolves disks naming volumes through it.
@@ -97,7 +105,12 @@ pub fn build_daemon(
     // qemu first, as libvirtd probes it first.
     let mut available: Vec<Arc<dyn drivers::api::Driver>> = Vec::new();
     if opts.daemon.serves_scheme("qemu") {
-        available.push(qemu_driver(&events, &opts.hooks, storage.as_ref()));
+        available.push(qemu_driver(
+            &events,
+            &opts.hooks,
+            network.as_ref(),
+            storage.as_ref(),
+        ));
     }
     if opts.daemon.serves_scheme("lxc") {
         available.push(lxc_driver(&events, &opts.hooks, storage.as_ref()));
@@ -122,6 +135,10 @@ pub fn build_daemon(
             drivers.register(driver);
         }
     }
+    if let Some(network) = network {
+        drivers.set_network_driver(network);
+        drivers.register(Arc::new(drivers::network::NetworkPrimaryDriver));
+    }
     if let Some(storage) = storage {
         drivers.set_storage_driver(storage);
         drivers.register(Arc::new(drivers::storage::StoragePrimary::new()));
@@ -135,6 +152,7 @@ pub fn build_daemon(
     let daemon = Arc::new(Daemon {
         drivers,
         events,
+        network_events,
         storage_events,
         secret_events,
         proxy: opts.daemon.is_proxy().then(|| crate::proxy::ProxyTargets {
@@ -173,6 +191,7 @@ fn secret_driver(
 fn qemu_driver(
     events: &Arc<EventHub>,
     hooks: &hooks::Hooks,
+    network: Option<&Arc<dyn drivers::api::NetworkDriver>>,
     storage: Option<&Arc<dyn drivers::api::StorageDriver>>,
 ) -> Arc<dyn drivers::api::Driver> {
     // SAFETY: geteuid has no preconditions.
@@ -187,6 +206,9 @@ fn qemu_driver(
     let hub = events.clone();
     let sink: drivers::api::EventSink = Arc::new(move |ev| hub.publish("qemu", &ev));
     let (driver, problems) = drivers::qemu::QemuDriver::new(qemu_paths, sink, Some(hooks.clone()));
+    if let Some(network) = network {
+        driver.set_network_driver(network.clone());
+    }
     for problem in problems {
         warn!("qemu driver: {problem}");
     }
@@ -236,6 +258,26 @@ fn lxc_driver(
         driver.set_storage_driver(storage.clone());
     }
     Arc::new(driver)
+}
+
+/// The network driver over this daemon's directories; networks that kept running
+/// while no daemon was there are re-attached, autostarted ones started.
+fn network_driver(
+    hub: &Arc<crate::network_events::NetworkEventHub>,
+    hooks: &hooks::Hooks,
+) -> Arc<dyn drivers::api::NetworkDriver> {
+    // SAFETY: geteuid has no preconditions.
+    let privileged = unsafe { libc::geteuid() } == 0;
+    let paths = crate::paths::Paths::from_env(privileged);
+    let net_paths =
+        drivers::network::NetworkPaths::new(&paths.config_dir, &paths.run_dir, &paths.state_dir);
+    let hub = hub.clone();
+    let sink: drivers::api::NetworkEventSink = Arc::new(move |ev| hub.publish(&ev));
+    let (driver, problems) = drivers::network::Networks::new(net_paths, sink, Some(hooks.clone()));
+    for problem in problems {
+        warn!("network driver: {problem}");
+    }
+    Arc::new(drivers::network::NetworkDriverHandle(driver))
 }
 
 /// Serves `listeners` until a shutdown signal or the idle timeout. Socket files

@@ -9,6 +9,7 @@ pub mod domain_xml;
 pub mod fsutil;
 pub mod host;
 pub mod lxc;
+pub mod network;
 pub mod nodedev;
 pub mod qemu;
 pub mod secret;

@@ -94,15 +94,19 @@ fn procedures_without_a_handler_decode_as_unserved() {
         other => panic!("{other:?}"),
     }
     // Typed but not served: the arguments are still checked.
-    let net = to_bytes(&protocol::remote::NetworkLookupByNameArgs {
-        name: "default".into(),
+    let get = to_bytes(&protocol::remote::DomainGetSecurityLabelListArgs {
+        dom: protocol::remote::NonnullDomain {
+            name: "d".into(),
+            uuid: [0; 16],
+            id: -1,
+        },
     });
     assert!(matches!(
-        p::Call::decode(p::NETWORK_LOOKUP_BY_NAME, &net),
+        p::Call::decode(p::DOMAIN_GET_SECURITY_LABEL_LIST, &get),
         Ok(p::Call::Unserved(_))
     ));
     assert!(matches!(
-        p::Call::decode(p::NETWORK_LOOKUP_BY_NAME, &net[..3]),
+        p::Call::decode(p::DOMAIN_GET_SECURITY_LABEL_LIST, &get[..3]),
         Err(DecodeError::Body(_))
     ));
     // An event number sent as a call has no handler either.

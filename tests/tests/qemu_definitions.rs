@@ -20,12 +20,14 @@ fn write(host: &QemuHost, name: &str, text: &str) -> String {
     path.display().to_string()
 }
 
+/// Domain definition files (the network driver's `networks/` directory lives there too).
 fn config_files(host: &QemuHost) -> Vec<String> {
     let mut names: Vec<String> = fs::read_dir(host.root().join("etc/libvirt/qemu"))
         .map(|entries| {
             entries
                 .filter_map(|e| e.ok())
                 .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|name| name != "networks")
                 .collect()
         })
         .unwrap_or_default();

@@ -129,6 +129,25 @@ fn virtlxcd_serves_only_lxc() {
 }
 
 #[test]
+fn virtnetworkd_serves_only_networks() {
+    let root = Root::new();
+    root.write_conf("virtnetworkd", &[], true);
+    let mut daemon = start_modular(&root, "virtnetworkd", &[], None);
+    let rw = root.run_file("virtnetworkd-sock");
+    wait_connectable(&root, &mut daemon, &rw);
+    assert!(root.path().join("run/virtnetworkd.pid").exists());
+    assert_no_driver(
+        &format!("qemu:///system?socket={}", rw.display()),
+        "qemu:///system",
+    );
+    let out = virsh(
+        &format!("network:///system?socket={}", rw.display()),
+        "net-list --all --name",
+    );
+    assert!(out.success() && out.stdout.contains("default"), "{out}");
+}
+
+#[test]
 fn modular_daemons_have_no_listen_option() {
     for (option, complaint) in [
         ("-l", "virtqemud: invalid option -- 'l'"),

@@ -17,7 +17,7 @@ use integration_tests::tools::{require_tool, run_with_deadline, CmdOutput};
 
 const MAKE_TIMEOUT: Duration = Duration::from_secs(120);
 
-const UNITS: [&str; 30] = [
+const UNITS: [&str; 34] = [
     "libvirtd.service",
     "libvirtd.socket",
     "libvirtd-ro.socket",
@@ -34,6 +34,10 @@ const UNITS: [&str; 30] = [
     "virtlxcd.socket",
     "virtlxcd-ro.socket",
     "virtlxcd-admin.socket",
+    "virtnetworkd.service",
+    "virtnetworkd.socket",
+    "virtnetworkd-ro.socket",
+    "virtnetworkd-admin.socket",
     "virtsecretd.service",
     "virtsecretd.socket",
     "virtsecretd-ro.socket",
@@ -129,6 +133,7 @@ fn make_install_with_destdir_installs_everything_at_its_documented_path() {
     for daemon in [
         "virtqemud",
         "virtlxcd",
+        "virtnetworkd",
         "virtsecretd",
         "virtnodedevd",
         "virtproxyd",
@@ -170,6 +175,7 @@ fn make_install_with_destdir_installs_everything_at_its_documented_path() {
         "man8/libvirtd.8",
         "man8/virtqemud.8",
         "man8/virtlxcd.8",
+        "man8/virtnetworkd.8",
         "man8/virtsecretd.8",
         "man8/virtnodedevd.8",
         "man8/virtproxyd.8",
@@ -187,6 +193,7 @@ fn make_install_with_destdir_installs_everything_at_its_documented_path() {
         "etc/libvirt/libvirtd.conf",
         "etc/libvirt/virtqemud.conf",
         "etc/libvirt/virtlxcd.conf",
+        "etc/libvirt/virtnetworkd.conf",
     ] {
         let text = std::fs::read_to_string(dest.join(conf))
             .unwrap_or_else(|e| panic!("{conf} not installed: {e}"));

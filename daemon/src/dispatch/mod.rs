@@ -11,7 +11,9 @@ pub(crate) mod vol_streams;
 
 use std::sync::Arc;
 
-use drivers::api::{Connection, NodeDeviceConnection, SecretConnection, StorageConnection};
+use drivers::api::{
+    Connection, NetworkConnection, NodeDeviceConnection, SecretConnection, StorageConnection,
+};
 use protocol::error::codes;
 use protocol::header::{Header, MessageType, Status};
 use protocol::programs::{
@@ -46,6 +48,8 @@ pub struct Session {
     pub authenticated: bool,
     pub read_only: bool,
     pub conn: Option<Arc<dyn Connection>>,
+    /// The network driver reached through this connection (none on test:///).
+    pub network: Option<Arc<dyn NetworkConnection>>,
     /// The storage driver's side of the connection (none on test:///).
     pub storage: Option<Arc<dyn StorageConnection>>,
     /// The secret driver's side of the connection (none on test:///).
@@ -86,6 +90,7 @@ impl Session {
             kind,
             authenticated,
             conn: None,
+            network: None,
             storage: None,
             secret: None,
             nodedev: None,
@@ -125,6 +130,10 @@ impl Session {
     /// Releases what the session holds: event registrations and the driver connection.
     pub fn finish(&mut self, daemon: &Daemon) {
         daemon.events.forget_client(self.info.id);
+        daemon.network_events.forget_client(self.info.id);
+        if let Some(network) = self.network.take() {
+            network.close();
+        }
         daemon.storage_events.forget_client(self.info.id);
         self.storage = None;
         daemon.secret_events.forget_client(self.info.id);

@@ -431,6 +431,16 @@ pub trait Connection:
             "virDomainGetJobStats"
         }))
     }
+    /// `virDomainInterfaceAddresses`: the NICs of a running domain and their
+    /// addresses from `source` (0 lease, 1 agent, 2 arp).
+    fn interface_addresses(
+        &self,
+        _dom: &DomainRef,
+        _source: u32,
+        _flags: u32,
+    ) -> DriverResult<Vec<super::InterfaceAddresses>> {
+        Err(DriverError::no_support("virDomainInterfaceAddresses"))
+    }
     /// The client closed the connection (or went away).
     fn close(&self) {}
 }

@@ -16,8 +16,10 @@ pub mod codes {
     pub const DOM_EXIST: i32 = 28;
     pub const OPERATION_DENIED: i32 = 29;
     pub const XML_DETAIL: i32 = 35;
+    pub const NETWORK_EXIST: i32 = 37;
     pub const SYSTEM_ERROR: i32 = 38;
     pub const NO_DOMAIN: i32 = 42;
+    pub const NO_NETWORK: i32 = 43;
     pub const NO_NODE_DEVICE: i32 = 53;
     pub const NO_SECURITY_MODEL: i32 = 54;
     pub const OPERATION_INVALID: i32 = 55;
@@ -42,6 +44,8 @@ pub mod domains {
     pub const TEST: i32 = 12;
     pub const REMOTE: i32 = 13;
     pub const LXC: i32 = 17;
+    /// The network driver and network config code (`VIR_FROM_NETWORK`).
+    pub const NETWORK: i32 = 19;
     /// Generic domain-config code (`VIR_FROM_DOMAIN`), also used by the public API entry
     /// points, so "not supported" errors for domain calls carry it.
     pub const DOMAIN: i32 = 20;
@@ -84,6 +88,8 @@ fn message_formats(code: i32) -> (&'static str, &'static str) {
         codes::XML_DETAIL => ("%s", "parser error"),
         codes::SYSTEM_ERROR => ("%s", "system call error"),
         codes::NO_DOMAIN => ("Domain not found: %s", "Domain not found"),
+        codes::NO_NETWORK => ("Network not found: %s", "Network not found"),
+        codes::NETWORK_EXIST => ("network %s exists already", "this network exists already"),
         codes::NO_SECURITY_MODEL => ("Security model not found: %s", "Security model not found"),
         codes::OPERATION_INVALID => (
             "Requested operation is not valid: %s",

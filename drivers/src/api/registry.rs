@@ -2,12 +2,14 @@
 
 use std::sync::Arc;
 
-use super::{Driver, NodeDeviceDriver, SecretDriver, StorageDriver};
+use super::{Driver, NetworkDriver, NodeDeviceDriver, SecretDriver, StorageDriver};
 
 /// The set of drivers a daemon runs; picks one by URI scheme ("test:///default" -> test driver).
 #[derive(Default)]
 pub struct DriverRegistry {
     drivers: Vec<Arc<dyn Driver>>,
+    /// The secondary network driver hypervisor connections also reach.
+    network: Option<Arc<dyn NetworkDriver>>,
     /// The storage driver, served beside the hypervisor driver of a connection.
     storage: Option<Arc<dyn StorageDriver>>,
     /// The secret driver, served beside the hypervisor driver of a connection.
@@ -24,6 +26,16 @@ impl DriverRegistry {
     /// Adds a driver; the first one registered also serves clients that send an empty URI.
     pub fn register(&mut self, driver: Arc<dyn Driver>) {
         self.drivers.push(driver);
+    }
+
+    /// Sets the secondary network driver.
+    pub fn set_network_driver(&mut self, driver: Arc<dyn NetworkDriver>) {
+        self.network = Some(driver);
+    }
+
+    /// The secondary network driver, when this daemon runs one.
+    pub fn network_driver(&self) -> Option<Arc<dyn NetworkDriver>> {
+        self.network.clone()
     }
 
     /// Sets the storage driver (secondary on hypervisor connections).
@@ -72,11 +84,15 @@ impl DriverRegistry {
     /// Whether any driver keeps the daemon from exiting on the idle timeout.
     pub fn inhibits_idle(&self) -> bool {
         self.drivers.iter().any(|d| d.inhibits_idle())
+            || self.network.as_ref().is_some_and(|n| n.inhibits_idle())
     }
 
     /// Asks every driver to re-read its on-disk state (SIGHUP); returns the problems.
     pub fn reload_all(&self) -> Vec<String> {
         let mut problems: Vec<String> = self.drivers.iter().flat_map(|d| d.reload()).collect();
+        if let Some(network) = &self.network {
+            problems.extend(network.reload());
+        }
         if let Some(storage) = &self.storage {
             problems.extend(storage.reload());
         }

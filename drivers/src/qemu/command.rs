@@ -18,7 +18,6 @@ mod tests_default_devices;
 mod usb;
 mod vnc;
 
-pub use devices::check_no_network_interfaces;
 pub use vnc::set_vnc_passwords;
 
 use super::conf::QemuConf;

@@ -243,6 +243,42 @@ impl Connection for QemuConnection {
         Ok((i32::from(obj.state), obj.reason))
     }
 
+    fn interface_addresses(
+        &self,
+        dom: &DomainRef,
+        source: u32,
+        flags: u32,
+    ) -> DriverResult<Vec<crate::api::InterfaceAddresses>> {
+        check_flags(flags, 0, "qemuDomainInterfaceAddresses")?;
+        let def = {
+            let st = self.inner.lock();
+            let obj = st.get(dom)?;
+            if obj.run.is_none() {
+                return Err(super::lifecycle::not_running());
+            }
+            obj.def.clone()
+        };
+        match source {
+            0 => Ok(super::network_ports::lease_addresses(
+                self.inner.network.get(),
+                &def,
+            )),
+            1 | 2 => Err(crate::api::DriverError::new(
+                crate::api::codes::OPERATION_UNSUPPORTED,
+                domains::QEMU,
+                format!(
+                    "address source '{}' is not supported by this daemon",
+                    if source == 1 { "agent" } else { "arp" }
+                ),
+            )),
+            other => Err(crate::api::DriverError::new(
+                crate::api::codes::INVALID_ARG,
+                domains::QEMU,
+                format!("Unknown IP address data source {other}"),
+            )),
+        }
+    }
+
     fn get_xml_desc(&self, dom: &DomainRef, flags: u32) -> DriverResult<String> {
         let allowed =
             xml_flags::SECURE | xml_flags::INACTIVE | xml_flags::UPDATE_CPU | xml_flags::MIGRATABLE;

@@ -103,8 +103,10 @@ impl Inner {
         }
         let token = self.lock().allocate_token();
         self.in_flight.enter_start(token);
-        let prepared = super::command::check_no_network_interfaces(&def)
-            .and_then(|_| super::tap::create_bridge_taps(&mut def));
+        let prepared = super::network_ports::plug(self.network.get(), &mut def).and_then(|_| {
+            super::tap::create_bridge_taps(&mut def)
+                .inspect_err(|_| super::network_ports::unplug(self.network.get(), &def))
+        });
         if prepared.is_err() {
             let _ = run_qemu_hook(self.hooks.as_ref(), &def, "release", "end");
         }
@@ -118,6 +120,7 @@ impl Inner {
                 // either waits for it or has already killed the process.
                 let Some(_recording) = self.in_flight.claim_start(token) else {
                     super::tap::remove_bridge_taps(&def);
+                    super::network_ports::unplug(self.network.get(), &def);
                     return Err(QemuError::Failed(
                         "the start was abandoned: the daemon is shutting down".into(),
                     )
@@ -128,6 +131,7 @@ impl Inner {
             Err(err) => {
                 self.in_flight.forget_start(token);
                 super::tap::remove_bridge_taps(&def);
+                super::network_ports::unplug(self.network.get(), &def);
                 if matches!(err, QemuError::StartFailed(_)) {
                     let hooks = self.hooks.as_ref();
                     let _ = run_qemu_hook(hooks, &def, "stopped", "end");
@@ -448,6 +452,7 @@ impl Inner {
             process.reap();
         }
         super::tap::remove_bridge_taps(&live_def);
+        super::network_ports::unplug(self.network.get(), &live_def);
         super::scheduler::release_guest(id, &live_def.name);
         let hooks = self.hooks.as_ref();
         let _ = run_qemu_hook(hooks, &live_def, "stopped", "end");

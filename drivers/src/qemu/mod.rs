@@ -35,6 +35,7 @@ mod live_xml;
 mod managed_save;
 mod metadata;
 mod monitor_events;
+mod network_ports;
 mod paths;
 mod process;
 mod q35;
@@ -84,6 +85,8 @@ pub(crate) struct Inner {
     conf: RwLock<conf::QemuConf>,
     /// Saves and starts running, for an orderly daemon exit.
     in_flight: in_flight::InFlight,
+    /// The network driver that plugs `<interface type='network'>` NICs.
+    network: OnceLock<Arc<dyn crate::api::NetworkDriver>>,
     /// The storage driver, for disks that name a volume.
     storage: OnceLock<Arc<dyn crate::api::StorageDriver>>,
 }
@@ -107,12 +110,20 @@ impl QemuDriver {
             hooks,
             conf: RwLock::new(conf),
             in_flight: in_flight::InFlight::default(),
+            network: OnceLock::new(),
             storage: OnceLock::new(),
         });
         problems.extend(reconnect::load_and_reconnect(&inner));
         problems.extend(auto_shutdown::restore_saved(&inner));
         reconnect::autostart_once(&inner);
         (QemuDriver { inner }, problems)
+    }
+}
+
+impl QemuDriver {
+    /// Gives the driver the network driver for guests' network interfaces.
+    pub fn set_network_driver(&self, network: Arc<dyn crate::api::NetworkDriver>) {
+        let _ = self.inner.network.set(network);
     }
 }
 

@@ -21,7 +21,7 @@ pub fn create_bridge_taps(def: &mut DomainDef) -> Result<(), QemuError> {
     for interface in def
         .devices
         .iter_mut()
-        .filter(|d| d.name == "interface" && d.attr("type") == Some("bridge"))
+        .filter(|d| d.name == "interface" && matches!(d.attr("type"), Some("bridge" | "network")))
     {
         let bridge = interface
             .child("source")
@@ -59,7 +59,7 @@ pub fn remove_bridge_taps(def: &DomainDef) {
 pub fn tap_names(def: &DomainDef) -> Vec<String> {
     def.devices
         .iter()
-        .filter(|d| d.name == "interface" && d.attr("type") == Some("bridge"))
+        .filter(|d| d.name == "interface" && matches!(d.attr("type"), Some("bridge" | "network")))
         .filter_map(|d| d.child("target").and_then(|t| t.attr("dev")))
         .filter(|name| name.starts_with(TAP_PREFIX))
         .map(str::to_string)

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Builds the tiny bootable guest the qemu tests boot under TCG: a Debian cloud kernel
+# and a busybox-static initramfs whose /init prints a boot marker on the serial console
 # and a busybox-static initramfs whose /init prints a boot marker on the serial console,
 # powers off when the ACPI power button is pressed, loads the virtio block and balloon
 # drivers and prints a line on the serial console for every block device that appears
-# or goes (hot plug tests).
+# or goes (hot plug tests); a virtio NIC, when present, is configured by busybox udhcpc
+# (the lease and a ping of the router go to the console).
 #
 # Usage: build-tiny-guest.sh [OUTDIR]   (default: target/tiny-guest)
 # Produces OUTDIR/vmlinuz and OUTDIR/initrd.gz; does nothing when both exist.
@@ -14,7 +16,7 @@ out="${1:-$here/../../../target/tiny-guest}"
 mkdir -p "$out"
 out="$(cd "$out" && pwd)"
 # Bumped whenever the guest's /init changes, so a cached older build is redone.
-version=3
+version=4
 if [ -s "$out/vmlinuz" ] && [ -s "$out/initrd.gz" ] && [ "$(cat "$out/version" 2>/dev/null)" = "$version" ]; then
     exit 0
 fi
@@ -42,10 +44,11 @@ root="$work/initramfs"
 mkdir -p "$root"/{bin,dev,proc,sys,modules}
 cp "$busybox_bin" "$root/bin/busybox"
 for m in kernel/drivers/input/evdev.ko kernel/drivers/acpi/button.ko \
-    kernel/drivers/virtio/virtio.ko kernel/drivers/virtio/virtio_ring.ko \
-    kernel/drivers/virtio/virtio_pci_legacy_dev.ko kernel/drivers/virtio/virtio_pci_modern_dev.ko \
-    kernel/drivers/virtio/virtio_pci.ko kernel/drivers/block/virtio_blk.ko \
-    kernel/drivers/virtio/virtio_balloon.ko; do
+         kernel/drivers/virtio/virtio.ko kernel/drivers/virtio/virtio_ring.ko \
+         kernel/drivers/virtio/virtio_pci_legacy_dev.ko kernel/drivers/virtio/virtio_pci_modern_dev.ko \
+         kernel/drivers/virtio/virtio_pci.ko kernel/net/core/failover.ko \
+         kernel/drivers/net/net_failover.ko kernel/drivers/net/virtio_net.ko \
+         kernel/drivers/block/virtio_blk.ko kernel/drivers/virtio/virtio_balloon.ko; do
     src="$moddir/$m"
     if [ -f "$src.xz" ]; then xz -dc "$src.xz" >"$root/modules/$(basename "$m")";
     elif [ -f "$src" ]; then cp "$src" "$root/modules/";
@@ -58,7 +61,7 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 for m in evdev button virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev \
-    virtio_pci virtio_blk virtio_balloon; do
+         virtio_pci virtio_blk virtio_balloon failover net_failover virtio_net; do
     [ -f /modules/$m.ko ] && insmod /modules/$m.ko
 done
 # Block devices present at boot, then one serial line per device added or removed.
@@ -89,9 +92,28 @@ while [ "$i" -lt "$n" ]; do
     while [ ! -e /listening.$i ]; do sleep 0.05; done
 done
 echo "TINY-GUEST-BOOTED" >/dev/ttyS0
+if [ -e /sys/class/net/eth0 ]; then
+    ip link set lo up
+    ip link set eth0 up
+    ( udhcpc -i eth0 -s /bin/dhcp-event -q -t 30 -T 2 -A 2 >/dev/null 2>&1 ) &
+fi
 while true; do sleep 3600; done
 INIT
 chmod +x "$root/init"
+cat >"$root/bin/dhcp-event" <<'EVENT'
+#!/bin/busybox sh
+case "$1" in
+bound|renew)
+    ip addr add "$ip/${mask:-24}" dev "$interface"
+    echo "TINY-GUEST-DHCP $ip" >/dev/ttyS0
+    if ping -c 3 -W 2 "$router" >/dev/null 2>&1; then
+        echo "TINY-GUEST-PING-OK $router" >/dev/ttyS0
+    fi
+    ;;
+esac
+exit 0
+EVENT
+chmod +x "$root/bin/dhcp-event"
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$work/initrd.gz"
 cp "$kernel" "$out/vmlinuz.tmp"
 mv "$out/vmlinuz.tmp" "$out/vmlinuz"

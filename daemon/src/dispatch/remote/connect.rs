@@ -143,6 +143,12 @@ pub fn open(
             // Secondary drivers serve hypervisor connections too, as in libvirt;
             // the test driver keeps its own (none).
             if driver.scheme() != "test" {
+                if let Some(network) = daemon.drivers.network_driver() {
+                    match network.open(session.read_only) {
+                        Ok(net) => session.network = Some(net),
+                        Err(e) => return reply_err(h, crate::dispatch::reply::from_driver(e)),
+                    }
+                }
                 if let Some(storage) = daemon.drivers.storage_driver() {
                     session.storage = storage.open(session.read_only).ok();
                 }
@@ -172,6 +178,9 @@ pub fn close(session: &mut Session, h: &Header) -> Action {
     session.closing = true;
     if let Some(conn) = session.conn.take() {
         conn.close();
+    }
+    if let Some(network) = session.network.take() {
+        network.close();
     }
     session.storage = None;
     session.secret = None;

@@ -15,6 +15,7 @@ mod identity;
 mod lifecycle;
 mod live_tuning;
 mod metadata;
+mod network;
 mod nodedev;
 pub mod qemu_program;
 mod route;

@@ -7,7 +7,7 @@ use drivers::api::Connection;
 use protocol::header::Header;
 use protocol::programs::remote_proc::Call;
 
-use super::{blockjob, nodedev, secret, snapshot, storage};
+use super::{blockjob, network, nodedev, secret, snapshot, storage};
 use super::{
     connect, console, cpu, devices, domain, events, lifecycle, live_tuning, metadata,
     not_supported, save, stats, tuning,
@@ -173,6 +173,39 @@ pub fn route(
         }
         Call::DomainGetJobInfo(a) => tuning::domain_get_job_info(&conn, h, a),
         Call::DomainGetJobStats(a) => tuning::domain_get_job_stats(&conn, h, a),
+        // networks
+        Call::ConnectListAllNetworks(a) => network::list_all(session, h, a),
+        Call::ConnectListNetworks(a) => network::list_names(session, h, a, true),
+        Call::ConnectListDefinedNetworks(a) => network::list_names(session, h, a, false),
+        Call::ConnectNumOfNetworks(()) => network::num(session, h, true),
+        Call::ConnectNumOfDefinedNetworks(()) => network::num(session, h, false),
+        Call::NetworkLookupByName(a) => network::lookup_by_name(session, h, a),
+        Call::NetworkLookupByUuid(a) => network::lookup_by_uuid(session, h, a),
+        Call::NetworkDefineXml(a) => network::define(session, h, a.xml, 0),
+        Call::NetworkDefineXmlFlags(a) => network::define(session, h, a.xml, a.flags),
+        Call::NetworkCreateXml(a) => network::create_xml(session, h, a.xml, 0),
+        Call::NetworkCreateXmlFlags(a) => network::create_xml(session, h, a.xml, a.flags),
+        Call::NetworkUndefine(a) => network::undefine(session, h, a),
+        Call::NetworkCreate(a) => network::create(session, h, a),
+        Call::NetworkDestroy(a) => network::destroy(session, h, a),
+        Call::NetworkGetXmlDesc(a) => network::xml_desc(session, h, a),
+        Call::NetworkGetAutostart(a) => network::get_autostart(session, h, a),
+        Call::NetworkSetAutostart(a) => network::set_autostart(session, h, a),
+        Call::NetworkGetBridgeName(a) => network::bridge_name(session, h, a),
+        Call::NetworkIsActive(a) => network::is_active(session, h, a),
+        Call::NetworkIsPersistent(a) => network::is_persistent(session, h, a),
+        Call::NetworkUpdate(a) => network::update(session, h, a),
+        Call::NetworkGetDhcpLeases(a) => network::dhcp_leases(session, h, a),
+        Call::ConnectNetworkEventRegisterAny(a) => network::event_register(daemon, session, h, a),
+        Call::ConnectNetworkEventDeregisterAny(a) => {
+            network::event_deregister(daemon, session, h, a)
+        }
+        Call::NetworkListAllPorts(a) => network::list_ports(session, h, a),
+        Call::NetworkPortLookupByUuid(a) => network::port_lookup(session, h, a),
+        Call::NetworkPortCreateXml(a) => network::port_create(session, h, a),
+        Call::NetworkPortGetXmlDesc(a) => network::port_xml(session, h, a),
+        Call::NetworkPortDelete(a) => network::port_delete(session, h, a),
+        Call::DomainInterfaceAddresses(a) => network::domain_interface_addresses(&conn, h, a),
         // storage
         Call::ConnectListAllStoragePools(a) => {
             storage::connect_list_all_storage_pools(session, h, a)

@@ -1,7 +1,7 @@
 //! Command-line arguments of the devices other than graphics.
 
 use super::{is_plain_name, opt_value};
-use crate::domain_xml::{is_net_model_name, DomainDef, Element};
+use crate::domain_xml::{is_net_model_name, Element};
 use crate::qemu::error::QemuError;
 
 thread_local! {
@@ -235,30 +235,6 @@ pub(super) fn panic_args(device: &Element, argv: &mut Vec<String>) -> Result<(),
     }
 }
 
-/// Refuses a definition with `<interface type='network'>` before anything is set up
-/// for it on the host (tap devices): there is no network driver to ask.
-pub fn check_no_network_interfaces(def: &DomainDef) -> Result<(), QemuError> {
-    match def
-        .devices
-        .iter()
-        .find(|d| d.name == "interface" && d.attr("type") == Some("network"))
-    {
-        Some(device) => Err(network_refusal(device)),
-        None => Ok(()),
-    }
-}
-
-fn network_refusal(device: &Element) -> QemuError {
-    let network = device
-        .child("source")
-        .and_then(|s| s.attr("network"))
-        .unwrap_or("");
-    QemuError::Unsupported(format!(
-        "interface type 'network' (network '{network}') needs a virtual network driver, \
-         which this daemon does not have; use interface type 'bridge' or 'user'"
-    ))
-}
-
 pub(super) fn interface_args(
     device: &Element,
     index: usize,
@@ -267,7 +243,7 @@ pub(super) fn interface_args(
     let id = device_id(device).unwrap_or_else(|| format!("net{index}"));
     let netdev = match device.attr("type") {
         Some("user") => format!("user,id=host{id}"),
-        Some("bridge") => {
+        Some("bridge" | "network") => {
             // The tap was made and added to the bridge before QEMU starts.
             let Some(tap) = device.child("target").and_then(|t| t.attr("dev")) else {
                 return Err(QemuError::Failed(
@@ -279,7 +255,6 @@ pub(super) fn interface_args(
                 opt_value(tap)
             )
         }
-        Some("network") => return Err(network_refusal(device)),
         Some(other) => {
             return Err(QemuError::Unsupported(format!(
                 "interface type '{other}' is not supported by this qemu driver"

@@ -94,13 +94,20 @@ fn on_reboot_destroy_and_panic_device() {
 }
 
 #[test]
-fn network_interface_is_refused_clearly() {
+fn network_interface_uses_the_tap_its_port_got() {
     let d = def("<domain type='qemu'><name>n</name><memory>65536</memory><os><type>hvm</type></os>\
         <devices><interface type='network'><source network='default'/></interface></devices></domain>");
-    let err = build_command_line(&d, &ctx()).expect_err("unsupported");
+    let err = build_command_line(&d, &ctx()).expect_err("no tap plugged yet");
+    assert!(err.to_string().contains("without a tap device"), "{err}");
+    let d = def(
+        "<domain type='qemu'><name>n</name><memory>65536</memory><os><type>hvm</type></os>\
+        <devices><interface type='network'><source network='default'/><target dev='vnet3'/>\
+        </interface></devices></domain>",
+    );
+    let argv = build_command_line(&d, &ctx()).expect("builds");
     assert!(
-        err.to_string().contains("interface type 'network'"),
-        "{err}"
+        arg_after(&argv, "-netdev", "tap,").starts_with("tap,ifname=vnet3,"),
+        "{argv:?}"
     );
 }
 
