@@ -305,6 +305,60 @@ mod tests {
     }
 
     #[test]
+    fn block_job_events_name_the_path_or_the_target() {
+        let event = |disk: &str, v2| DomainEvent {
+            domain: drivers::api::DomainHandle {
+                name: "d".into(),
+                uuid: [1; 16],
+                id: 3,
+            },
+            kind: DomainEventKind::BlockJob {
+                disk: disk.into(),
+                kind: 4,
+                status: 3,
+                v2,
+            },
+        };
+        let tail = |disk: &str| {
+            let mut out = Vec::new();
+            disk.to_string().encode(&mut out);
+            4i32.encode(&mut out);
+            3i32.encode(&mut out);
+            out
+        };
+        let v1 = event("/i/a.qcow2", false);
+        let v2 = event("vda", true);
+        assert_eq!(
+            procedure_and_tail(
+                &encode_event(Style::Callback, 7, &v1).expect("message"),
+                Style::Callback
+            ),
+            (
+                remote_proc::DOMAIN_EVENT_CALLBACK_BLOCK_JOB,
+                tail("/i/a.qcow2")
+            )
+        );
+        assert_eq!(
+            procedure_and_tail(
+                &encode_event(Style::Legacy, 7, &v1).expect("message"),
+                Style::Legacy
+            ),
+            (remote_proc::DOMAIN_EVENT_BLOCK_JOB, tail("/i/a.qcow2"))
+        );
+        assert_eq!(
+            procedure_and_tail(
+                &encode_event(Style::Callback, 7, &v2).expect("message"),
+                Style::Callback
+            ),
+            (remote_proc::DOMAIN_EVENT_BLOCK_JOB_2, tail("vda"))
+        );
+        assert!(
+            encode_event(Style::Legacy, 7, &v2).is_none(),
+            "no legacy BLOCK_JOB_2"
+        );
+    }
+
+    #[test]
     fn device_events_carry_the_alias_in_libvirts_messages() {
         let event = |kind| DomainEvent {
             domain: drivers::api::DomainHandle {
