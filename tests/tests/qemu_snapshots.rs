@@ -49,7 +49,8 @@ fn internal_and_external_snapshots_of_a_running_guest() {
         "<devices>",
         &format!(
             "<devices>\n    <disk type='file' device='disk'><driver name='qemu' type='qcow2'/>\
-             <source file='{}'/><target dev='vda' bus='virtio'/></disk>",
+             <source file='{}'/><target dev='vda' bus='virtio'/></disk>\
+             <channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>",
             disk.display()
         ),
     );
@@ -60,6 +61,21 @@ fn internal_and_external_snapshots_of_a_running_guest() {
     host.virsh_ok(&format!("start {name}"));
     host.wait_booted(name, 1);
     let mut events = listen_events(&host);
+
+    // The agent channel is reached; the tiny guest runs no agent, so it is silent.
+    let err = virsh_err(
+        &host,
+        &format!("qemu-agent-command {name} '{{\"execute\":\"guest-ping\"}}' --timeout 1"),
+    );
+    assert!(
+        err.contains("Guest agent is not responding: Guest agent not available for now"),
+        "{err}"
+    );
+    let err = virsh_err(
+        &host,
+        "qemu-agent-command other '{\"execute\":\"guest-ping\"}'",
+    );
+    assert!(err.contains("domain is not running"), "{err}");
 
     // Internal snapshots with the memory state, running then paused.
     let out = host.virsh_ok(&format!("snapshot-create-as {name} s1 --description first"));

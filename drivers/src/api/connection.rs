@@ -379,6 +379,16 @@ pub trait Connection:
     ) -> DriverResult<String> {
         Err(DriverError::no_support("virDomainQemuMonitorCommand"))
     }
+    /// `virDomainQemuAgentCommand` (QEMU program): the agent's reply text.
+    fn qemu_agent_command(
+        &self,
+        _dom: &DomainRef,
+        _cmd: &str,
+        _timeout: i32,
+        _flags: u32,
+    ) -> DriverResult<String> {
+        Err(DriverError::no_support("virDomainQemuAgentCommand"))
+    }
     /// `virNodeGetCPUMap`.
     fn node_cpu_map(&self) -> DriverResult<HostCpuMap> {
         Err(DriverError::no_support("virNodeGetCPUMap"))

@@ -30,6 +30,7 @@ pub mod codes {
     pub const NO_DOMAIN_SNAPSHOT: i32 = 72;
     pub const ARGUMENT_UNSUPPORTED: i32 = 74;
     pub const NO_DOMAIN_METADATA: i32 = 80;
+    pub const AGENT_UNRESPONSIVE: i32 = 86;
     pub const OVERFLOW: i32 = 82;
     pub const OPERATION_UNSUPPORTED: i32 = 84;
     pub const DEVICE_MISSING: i32 = 99;
@@ -106,6 +107,10 @@ fn message_formats(code: i32) -> (&'static str, &'static str) {
         codes::NO_DOMAIN_SNAPSHOT => ("Domain snapshot not found: %s", "Domain snapshot not found"),
         codes::ARGUMENT_UNSUPPORTED => ("argument unsupported: %s", "argument unsupported"),
         codes::OVERFLOW => ("numerical overflow: %s", "numerical overflow"),
+        codes::AGENT_UNRESPONSIVE => (
+            "Guest agent is not responding: %s",
+            "Guest agent is not responding",
+        ),
         codes::NO_DOMAIN_METADATA => ("metadata not found: %s", "metadata not found"),
         codes::NO_TARGET => (
             "missing target information for device %s",

@@ -509,6 +509,16 @@ impl Connection for QemuConnection {
         self.inner.monitor_command(dom, cmd, hmp)
     }
 
+    fn qemu_agent_command(
+        &self,
+        dom: &DomainRef,
+        cmd: &str,
+        timeout: i32,
+        flags: u32,
+    ) -> DriverResult<String> {
+        self.inner.agent_command(dom, cmd, timeout, flags)
+    }
+
     fn open_console(
         &self,
         dom: &DomainRef,

@@ -9,6 +9,7 @@
 //! Locking: one mutex guards the domain table and is never held while waiting on QEMU;
 //! a per-domain job mutex serialises the slow operations of one domain.
 
+mod agent;
 mod auto_shutdown;
 mod blockjob;
 mod bus_addresses;
