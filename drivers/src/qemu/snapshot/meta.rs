@@ -207,6 +207,20 @@ fn dedent(text: &str) -> String {
     out
 }
 
+/// The embedded definition without its `passwd` attributes (what a client sees
+/// without `VIR_DOMAIN_SNAPSHOT_XML_SECURE`).
+pub fn without_passwords(xml: &str) -> String {
+    let mut out = String::with_capacity(xml.len());
+    let mut rest = xml;
+    while let Some(at) = rest.find(" passwd='") {
+        out.push_str(&rest[..at]);
+        let value = &rest[at + " passwd='".len()..];
+        rest = value.find('\'').map_or("", |end| &value[end + 1..]);
+    }
+    out.push_str(rest);
+    out
+}
+
 /// The metadata directory of one domain.
 pub fn dir(lib_dir: &Path, domain: &str) -> PathBuf {
     lib_dir.join("snapshot").join(domain)
@@ -291,6 +305,15 @@ mod tests {
         };
         assert_eq!(parse(&snap.to_xml(true)).unwrap(), snap);
         assert!(!snap.to_xml(false).contains("<active>"));
+    }
+
+    #[test]
+    fn passwords_are_hidden_unless_asked_for() {
+        let xml = "<graphics type='vnc' port='-1' passwd='s3cret' listen='x'/>";
+        assert_eq!(
+            without_passwords(xml),
+            "<graphics type='vnc' port='-1' listen='x'/>"
+        );
     }
 
     #[test]

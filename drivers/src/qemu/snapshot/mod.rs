@@ -23,7 +23,12 @@ impl DomainSnapshots for QemuConnection {
 
     fn snapshot_xml(&self, dom: &DomainRef, name: &str, flags: u32) -> DriverResult<String> {
         super::lifecycle::check_flags(flags, 1, "qemuDomainSnapshotGetXMLDesc")?;
-        Ok(self.inner.snapshot_get(dom, name)?.to_xml(false))
+        let mut snap = self.inner.snapshot_get(dom, name)?;
+        // VIR_DOMAIN_SNAPSHOT_XML_SECURE: graphics passwords only when asked for.
+        if flags & 1 == 0 {
+            snap.domain_xml = snap.domain_xml.as_deref().map(meta::without_passwords);
+        }
+        Ok(snap.to_xml(false))
     }
 
     fn snapshot_list(&self, dom: &DomainRef, flags: u32) -> DriverResult<Vec<String>> {
