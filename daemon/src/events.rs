@@ -19,6 +19,8 @@ pub const DOMAIN_EVENT_ID_LAST: i32 = 27;
 pub const EVENT_ID_LIFECYCLE: i32 = 0;
 pub const EVENT_ID_REBOOT: i32 = 1;
 pub const EVENT_ID_DEVICE_REMOVED: i32 = 15;
+pub const EVENT_ID_BLOCK_JOB: i32 = 8;
+pub const EVENT_ID_BLOCK_JOB_2: i32 = 16;
 pub const EVENT_ID_DEVICE_REMOVAL_FAILED: i32 = 22;
 pub const EVENT_ID_METADATA_CHANGE: i32 = 23;
 
@@ -125,6 +127,8 @@ impl EventHub {
             DomainEventKind::DeviceRemoved { .. } => EVENT_ID_DEVICE_REMOVED,
             DomainEventKind::DeviceRemovalFailed { .. } => EVENT_ID_DEVICE_REMOVAL_FAILED,
             DomainEventKind::MetadataChange { .. } => EVENT_ID_METADATA_CHANGE,
+            DomainEventKind::BlockJob { v2: false, .. } => EVENT_ID_BLOCK_JOB,
+            DomainEventKind::BlockJob { v2: true, .. } => EVENT_ID_BLOCK_JOB_2,
         };
         let regs = self.lock();
         for reg in regs.iter() {
@@ -204,6 +208,39 @@ fn encode_event(style: Style, callback_id: i32, event: &DomainEvent) -> Option<V
             remote_proc::DOMAIN_EVENT_CALLBACK_METADATA_CHANGE
         }
         (Style::Legacy, DomainEventKind::MetadataChange { .. }) => return None,
+        (
+            Style::Callback,
+            DomainEventKind::BlockJob {
+                disk,
+                kind,
+                status,
+                v2,
+            },
+        ) => {
+            callback_id.encode(&mut body);
+            dom.encode(&mut body);
+            disk.encode(&mut body);
+            kind.encode(&mut body);
+            status.encode(&mut body);
+            if *v2 {
+                remote_proc::DOMAIN_EVENT_BLOCK_JOB_2
+            } else {
+                remote_proc::DOMAIN_EVENT_CALLBACK_BLOCK_JOB
+            }
+        }
+        (Style::Legacy, DomainEventKind::BlockJob { v2: true, .. }) => return None,
+        (
+            Style::Legacy,
+            DomainEventKind::BlockJob {
+                disk, kind, status, ..
+            },
+        ) => {
+            dom.encode(&mut body);
+            disk.encode(&mut body);
+            kind.encode(&mut body);
+            status.encode(&mut body);
+            remote_proc::DOMAIN_EVENT_BLOCK_JOB
+        }
     };
     // Event messages carry serial 1, as libvirtd sends them.
     let header = Header {
@@ -265,6 +302,60 @@ mod tests {
         .encode(&mut dom);
         assert!(body.starts_with(&dom), "domain first");
         (header.proc_, body[dom.len()..].to_vec())
+    }
+
+    #[test]
+    fn block_job_events_name_the_path_or_the_target() {
+        let event = |disk: &str, v2| DomainEvent {
+            domain: drivers::api::DomainHandle {
+                name: "d".into(),
+                uuid: [1; 16],
+                id: 3,
+            },
+            kind: DomainEventKind::BlockJob {
+                disk: disk.into(),
+                kind: 4,
+                status: 3,
+                v2,
+            },
+        };
+        let tail = |disk: &str| {
+            let mut out = Vec::new();
+            disk.to_string().encode(&mut out);
+            4i32.encode(&mut out);
+            3i32.encode(&mut out);
+            out
+        };
+        let v1 = event("/i/a.qcow2", false);
+        let v2 = event("vda", true);
+        assert_eq!(
+            procedure_and_tail(
+                &encode_event(Style::Callback, 7, &v1).expect("message"),
+                Style::Callback
+            ),
+            (
+                remote_proc::DOMAIN_EVENT_CALLBACK_BLOCK_JOB,
+                tail("/i/a.qcow2")
+            )
+        );
+        assert_eq!(
+            procedure_and_tail(
+                &encode_event(Style::Legacy, 7, &v1).expect("message"),
+                Style::Legacy
+            ),
+            (remote_proc::DOMAIN_EVENT_BLOCK_JOB, tail("/i/a.qcow2"))
+        );
+        assert_eq!(
+            procedure_and_tail(
+                &encode_event(Style::Callback, 7, &v2).expect("message"),
+                Style::Callback
+            ),
+            (remote_proc::DOMAIN_EVENT_BLOCK_JOB_2, tail("vda"))
+        );
+        assert!(
+            encode_event(Style::Legacy, 7, &v2).is_none(),
+            "no legacy BLOCK_JOB_2"
+        );
     }
 
     #[test]

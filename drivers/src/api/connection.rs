@@ -69,7 +69,14 @@ pub struct HypervisorTarget<'a> {
 }
 
 pub trait Connection:
-    Send + Sync + DomainStatistics + DomainDevices + DomainLiveTuning + super::DomainMigration
+    Send
+    + Sync
+    + DomainStatistics
+    + DomainDevices
+    + DomainLiveTuning
+    + super::DomainSnapshots
+    + super::DomainBlockJobs
+    + super::DomainMigration
 {
     /// Canonical URI, e.g. "test:///default".
     fn uri(&self) -> String;
@@ -372,6 +379,16 @@ pub trait Connection:
         _hmp: bool,
     ) -> DriverResult<String> {
         Err(DriverError::no_support("virDomainQemuMonitorCommand"))
+    }
+    /// `virDomainQemuAgentCommand` (QEMU program): the agent's reply text.
+    fn qemu_agent_command(
+        &self,
+        _dom: &DomainRef,
+        _cmd: &str,
+        _timeout: i32,
+        _flags: u32,
+    ) -> DriverResult<String> {
+        Err(DriverError::no_support("virDomainQemuAgentCommand"))
     }
     /// `virNodeGetCPUMap`.
     fn node_cpu_map(&self) -> DriverResult<HostCpuMap> {

@@ -98,6 +98,10 @@ pub mod event {
     pub const SHUTDOWN_FINISHED: i32 = 0;
     pub const SHUTDOWN_GUEST: i32 = 1;
     pub const SHUTDOWN_HOST: i32 = 2;
+    pub const STARTED_FROM_SNAPSHOT: i32 = 3;
+    pub const SUSPENDED_FROM_SNAPSHOT: i32 = 5;
+    pub const RESUMED_FROM_SNAPSHOT: i32 = 2;
+    pub const STOPPED_FROM_SNAPSHOT: i32 = 6;
 }
 
 /// `virDomainXMLFlags` for `get_xml_desc`.

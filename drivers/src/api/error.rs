@@ -31,6 +31,7 @@ pub mod codes {
     pub const ARGUMENT_UNSUPPORTED: i32 = 74;
     pub const OPERATION_ABORTED: i32 = 78;
     pub const NO_DOMAIN_METADATA: i32 = 80;
+    pub const AGENT_UNRESPONSIVE: i32 = 86;
     pub const OVERFLOW: i32 = 82;
     pub const OPERATION_UNSUPPORTED: i32 = 84;
     pub const DEVICE_MISSING: i32 = 99;
@@ -108,6 +109,10 @@ fn message_formats(code: i32) -> (&'static str, &'static str) {
         codes::ARGUMENT_UNSUPPORTED => ("argument unsupported: %s", "argument unsupported"),
         codes::OVERFLOW => ("numerical overflow: %s", "numerical overflow"),
         codes::OPERATION_ABORTED => ("operation aborted: %s", "operation aborted"),
+        codes::AGENT_UNRESPONSIVE => (
+            "Guest agent is not responding: %s",
+            "Guest agent is not responding",
+        ),
         codes::NO_DOMAIN_METADATA => ("metadata not found: %s", "metadata not found"),
         codes::NO_TARGET => (
             "missing target information for device %s",

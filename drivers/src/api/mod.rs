@@ -1,5 +1,6 @@
 //! The driver API the daemon dispatches to. Plain Rust values only: no XDR, no sockets.
 
+mod blockjob;
 mod connection;
 mod consts;
 mod devices;
@@ -11,12 +12,14 @@ mod network;
 mod nodedev;
 mod registry;
 mod secret;
+mod snapshot;
 mod stats;
 mod storage;
 mod tuning;
 
 use std::sync::Arc;
 
+pub use blockjob::{BlockJobInfo, DomainBlockJobs, BLOCK_RESIZE_BYTES};
 pub use connection::{Connection, Driver, HypervisorTarget};
 pub use consts::{
     create_flags, define_flags, event, feature, list_flags, reason, state, undefine_flags,
@@ -31,6 +34,10 @@ pub use network::*;
 pub use nodedev::*;
 pub use registry::DriverRegistry;
 pub use secret::*;
+pub use snapshot::{
+    snapshot_create_flags, snapshot_delete_flags, snapshot_list_flags, snapshot_revert_flags,
+    DomainSnapshots,
+};
 pub use stats::{
     memory_stat, stats_flags, stats_groups, BlockInfo, BlockStats, DomainStatistics,
     DomainStatsRecord, InterfaceStats, StatsRequest,
@@ -139,6 +146,15 @@ pub enum DomainEventKind {
     /// `VIR_DOMAIN_EVENT_ID_METADATA_CHANGE`: a `virDomainMetadataType` and, for
     /// elements, the namespace URI.
     MetadataChange { kind: i32, nsuri: Option<String> },
+    /// `VIR_DOMAIN_EVENT_ID_BLOCK_JOB` (`v2` false: the disk's source path) or
+    /// `VIR_DOMAIN_EVENT_ID_BLOCK_JOB_2` (`v2` true: its target, `vda`), with a
+    /// `virDomainBlockJobType` and `virConnectDomainEventBlockJobStatus`.
+    BlockJob {
+        disk: String,
+        kind: i32,
+        status: i32,
+        v2: bool,
+    },
 }
 
 /// One event about one domain.

@@ -250,6 +250,10 @@ impl crate::api::DomainDevices for LxcConnection {}
 impl crate::api::DomainLiveTuning for LxcConnection {}
 impl crate::api::DomainMigration for LxcConnection {}
 
+impl crate::api::DomainSnapshots for LxcConnection {}
+
+impl crate::api::DomainBlockJobs for LxcConnection {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -182,8 +182,11 @@ impl Connection for QemuConnection {
         check_flags(flags, list_flags::ALL, "qemuConnectListAllDomains")?;
         // The image is looked for only when the filter asks about it.
         let asks_save = flags & (list_flags::MANAGEDSAVE | list_flags::NO_MANAGEDSAVE) != 0;
+        let asks_snapshot = flags & (list_flags::HAS_SNAPSHOT | list_flags::NO_SNAPSHOT) != 0;
         Ok(self.inner.lock().list_all(flags, |d| ListFacts {
             managed_save: asks_save && self.inner.has_managed_save(&d.def.name),
+            has_snapshot: asks_snapshot
+                && super::snapshot::has_snapshots(&self.inner.paths.lib_dir, &d.def.name),
             ..ListFacts::default()
         }))
     }
@@ -405,9 +408,8 @@ impl Connection for QemuConnection {
         self.inner.managed_save_remove(dom, flags)
     }
 
-    fn snapshot_num(&self, dom: &DomainRef, _flags: u32) -> DriverResult<i32> {
-        self.inner.lock().get(dom)?;
-        Ok(0)
+    fn snapshot_num(&self, dom: &DomainRef, flags: u32) -> DriverResult<i32> {
+        self.inner.snapshot_count(dom, flags)
     }
 
     fn security_label(&self, dom: &DomainRef) -> DriverResult<SecurityLabel> {
@@ -519,6 +521,16 @@ impl Connection for QemuConnection {
 
     fn qemu_monitor_command(&self, dom: &DomainRef, cmd: &str, hmp: bool) -> DriverResult<String> {
         self.inner.monitor_command(dom, cmd, hmp)
+    }
+
+    fn qemu_agent_command(
+        &self,
+        dom: &DomainRef,
+        cmd: &str,
+        timeout: i32,
+        flags: u32,
+    ) -> DriverResult<String> {
+        self.inner.agent_command(dom, cmd, timeout, flags)
     }
 
     fn open_console(

@@ -47,6 +47,19 @@ impl Inner {
                     QemuError::InvalidState("cannot undefine transient domain".into()).into(),
                 );
             }
+            let snapshots = super::snapshot::meta::dir(&self.paths.lib_dir, &name);
+            let count = super::snapshot::meta::load_all(&snapshots)?.len();
+            // As libvirt: only an inactive domain loses its snapshots with its definition.
+            if count > 0 && !st.domains[index].is_active() {
+                if flags & undefine_flags::SNAPSHOTS_METADATA == 0 {
+                    return Err(QemuError::InvalidState(format!(
+                        "cannot delete inactive domain with {count} snapshots"
+                    ))
+                    .into());
+                }
+                std::fs::remove_dir_all(&snapshots)
+                    .map_err(|e| QemuError::io("remove snapshot metadata", &snapshots, e))?;
+            }
             let saves = self.paths.managed_saves();
             if saves.has(&name) {
                 if flags & undefine_flags::MANAGED_SAVE == 0 {

@@ -9,7 +9,9 @@
 //! Locking: one mutex guards the domain table and is never held while waiting on QEMU;
 //! a per-domain job mutex serialises the slow operations of one domain.
 
+mod agent;
 mod auto_shutdown;
+mod blockjob;
 mod bus_addresses;
 mod cgroup;
 mod command;
@@ -45,6 +47,7 @@ mod restore_hook;
 mod save_image;
 mod save_image_xml;
 mod scheduler;
+mod snapshot;
 mod state;
 mod stats;
 mod status;

@@ -147,6 +147,15 @@ fn handle(inner: &Arc<Inner>, uuid: &Uuid, token: u64, ev: &QmpEvent) {
                     follow_up = FollowUp::ReleaseBackend(device);
                 }
             }
+            "BLOCK_JOB_READY"
+            | "BLOCK_JOB_COMPLETED"
+            | "BLOCK_JOB_CANCELLED"
+            | "BLOCK_JOB_ERROR" => {
+                let (job_events, changed) =
+                    super::blockjob::qmp_event(&inner.paths, uuid, obj, &ev.name, &ev.data);
+                events.extend(job_events);
+                persist |= changed;
+            }
             "DEVICE_UNPLUG_GUEST_ERROR" => {
                 if let Some(alias) = ev.data.get("device").and_then(Value::as_str) {
                     events.push(DomainEvent {

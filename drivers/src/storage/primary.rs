@@ -69,3 +69,7 @@ impl crate::api::DomainDevices for StorageOnly {}
 
 impl crate::api::DomainLiveTuning for StorageOnly {}
 impl crate::api::DomainMigration for StorageOnly {}
+
+impl crate::api::DomainSnapshots for StorageOnly {}
+
+impl crate::api::DomainBlockJobs for StorageOnly {}

@@ -267,3 +267,7 @@ impl crate::api::DomainDevices for TestConnection {}
 
 impl crate::api::DomainLiveTuning for TestConnection {}
 impl crate::api::DomainMigration for TestConnection {}
+
+impl crate::api::DomainSnapshots for TestConnection {}
+
+impl crate::api::DomainBlockJobs for TestConnection {}

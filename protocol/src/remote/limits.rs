@@ -2,6 +2,7 @@
 //! Decoding checks these before allocating.
 
 pub const DOMAIN_LIST_MAX: usize = 16_384;
+pub const DOMAIN_SNAPSHOT_LIST_MAX: usize = 16_384;
 pub const NETWORK_LIST_MAX: usize = 16_384;
 pub const INTERFACE_LIST_MAX: usize = 16_384;
 pub const STORAGE_POOL_LIST_MAX: usize = 16_384;

@@ -2,6 +2,7 @@
 //! split by area. Each `<Proc>Args` / `<Proc>Ret` / `<Event>Msg` struct
 //! mirrors the layout of the libvirt 9.0 protocol definition field by field.
 
+mod blockjob;
 mod chars;
 mod connect;
 mod console;
@@ -21,8 +22,10 @@ mod nodedev;
 mod objects;
 mod save_image;
 mod secret;
+mod snapshot;
 mod storage;
 
+pub use blockjob::*;
 pub use chars::CharArray;
 pub use connect::*;
 pub use console::*;
@@ -41,4 +44,5 @@ pub use nodedev::*;
 pub use objects::*;
 pub use save_image::*;
 pub use secret::*;
+pub use snapshot::*;
 pub use storage::*;

@@ -3,6 +3,7 @@
 //! from the table, then the one match in [`route`].
 
 mod auth;
+mod blockjob;
 mod connect;
 mod console;
 mod cpu;
@@ -22,6 +23,7 @@ pub mod qemu_program;
 mod route;
 mod save;
 mod secret;
+mod snapshot;
 mod stats;
 mod storage;
 mod tuning;

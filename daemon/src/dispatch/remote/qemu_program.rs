@@ -6,7 +6,10 @@ use drivers::api::Connection;
 use protocol::error::codes;
 use protocol::header::Header;
 use protocol::programs::{lxc_proc, qemu_proc};
-use protocol::qemu::{QemuDomainMonitorCommandArgs, QemuDomainMonitorCommandRet};
+use protocol::qemu::{
+    QemuDomainAgentCommandArgs, QemuDomainAgentCommandRet, QemuDomainMonitorCommandArgs,
+    QemuDomainMonitorCommandRet,
+};
 use protocol::table::CallCodec;
 use std::sync::Arc;
 
@@ -48,6 +51,7 @@ pub fn handle(session: &Session, h: &Header, body: &[u8]) -> Action {
     };
     match call {
         Call::DomainMonitorCommand(a) => monitor_command(conn, h, a),
+        Call::DomainAgentCommand(a) => agent_command(conn, h, a),
         Call::Unserved(u) => reply_err(h, not_supported(u.info)),
     }
 }
@@ -72,6 +76,16 @@ fn monitor_command(
         let result = drv(conn.qemu_monitor_command(&dom_ref(&a.dom), &a.cmd, a.flags & HMP != 0))?;
         Ok(QemuDomainMonitorCommandRet {
             result: compact_json(&result, a.flags & HMP != 0),
+        })
+    })
+}
+
+/// `virsh qemu-agent-command`: the agent's reply, re-serialised like QMP replies.
+fn agent_command(conn: Arc<dyn Connection>, h: &Header, a: QemuDomainAgentCommandArgs) -> Action {
+    job(h, move || {
+        let result = drv(conn.qemu_agent_command(&dom_ref(&a.dom), &a.cmd, a.timeout, a.flags))?;
+        Ok(QemuDomainAgentCommandRet {
+            result: Some(compact_json(&result, false)),
         })
     })
 }

@@ -7,11 +7,11 @@ use drivers::api::Connection;
 use protocol::header::Header;
 use protocol::programs::remote_proc::Call;
 
+use super::{blockjob, network, nodedev, secret, snapshot, storage};
 use super::{
     connect, console, cpu, devices, domain, events, lifecycle, live_tuning, metadata, migration,
     not_supported, save, stats, tuning,
 };
-use super::{network, nodedev, secret, storage};
 use super::{reply_err, Action, Session};
 use crate::context::Daemon;
 use crate::dispatch::reply::{empty_reply, rpc_error};
@@ -95,6 +95,33 @@ pub fn route(
         Call::DomainGetVcpusFlags(a) => domain::domain_get_vcpus_flags(&conn, h, a),
         Call::DomainHasManagedSaveImage(a) => domain::domain_has_managed_save_image(&conn, h, a),
         Call::DomainSnapshotNum(a) => domain::domain_snapshot_num(&conn, h, a),
+        Call::DomainBlockResize(a) => blockjob::domain_block_resize(&conn, h, a),
+        Call::DomainBlockCommit(a) => blockjob::domain_block_commit(&conn, h, a),
+        Call::DomainBlockPull(a) => blockjob::domain_block_pull(&conn, h, a),
+        Call::DomainBlockJobSetSpeed(a) => blockjob::domain_block_job_set_speed(&conn, h, a),
+        Call::DomainBlockJobAbort(a) => blockjob::domain_block_job_abort(&conn, h, a),
+        Call::DomainGetBlockJobInfo(a) => blockjob::domain_get_block_job_info(&conn, h, a),
+        Call::DomainSnapshotCreateXml(a) => snapshot::domain_snapshot_create_xml(&conn, h, a),
+        Call::DomainSnapshotGetXmlDesc(a) => snapshot::domain_snapshot_get_xml_desc(&conn, h, a),
+        Call::DomainSnapshotListNames(a) => snapshot::domain_snapshot_list_names(&conn, h, a),
+        Call::DomainListAllSnapshots(a) => snapshot::domain_list_all_snapshots(&conn, h, a),
+        Call::DomainSnapshotNumChildren(a) => snapshot::domain_snapshot_num_children(&conn, h, a),
+        Call::DomainSnapshotListChildrenNames(a) => {
+            snapshot::domain_snapshot_list_children_names(&conn, h, a)
+        }
+        Call::DomainSnapshotListAllChildren(a) => {
+            snapshot::domain_snapshot_list_all_children(&conn, h, a)
+        }
+        Call::DomainSnapshotLookupByName(a) => {
+            snapshot::domain_snapshot_lookup_by_name(&conn, h, a)
+        }
+        Call::DomainHasCurrentSnapshot(a) => snapshot::domain_has_current_snapshot(&conn, h, a),
+        Call::DomainSnapshotCurrent(a) => snapshot::domain_snapshot_current(&conn, h, a),
+        Call::DomainSnapshotGetParent(a) => snapshot::domain_snapshot_get_parent(&conn, h, a),
+        Call::DomainSnapshotIsCurrent(a) => snapshot::domain_snapshot_is_current(&conn, h, a),
+        Call::DomainSnapshotHasMetadata(a) => snapshot::domain_snapshot_has_metadata(&conn, h, a),
+        Call::DomainRevertToSnapshot(a) => snapshot::domain_revert_to_snapshot(&conn, h, a),
+        Call::DomainSnapshotDelete(a) => snapshot::domain_snapshot_delete(&conn, h, a),
         Call::DomainGetSecurityLabel(a) => domain::domain_get_security_label(&conn, h, a),
         Call::DomainGetMessages(a) => domain::domain_get_messages(&conn, h, a),
         Call::DomainGetHostname(a) => domain::domain_get_hostname(&conn, h, a),

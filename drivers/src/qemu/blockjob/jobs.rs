@@ -1,0 +1,387 @@
+//! Block jobs through QMP: `block-commit` (active commits wait in the ready state
+//! for a pivot), `block-stream` (blockpull), `block-job-complete` (pivot) and
+//! `block-job-cancel` (abort), with the BLOCK_JOB and BLOCK_JOB_2 events built
+//! from QEMU's job events; the definitions follow a pivot.
+
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Map, Value};
+
+use super::drive_of;
+use crate::api::{DomainEvent, DomainEventKind, DomainRef, DriverError, DriverResult, Uuid};
+use crate::domain_xml::{DomainDef, Element};
+use crate::qemu::error::QemuError;
+use crate::qemu::qmp::Monitor;
+use crate::qemu::state::DomainObj;
+use crate::qemu::Inner;
+
+/// `virDomainBlockJobType`.
+pub const JOB_PULL: i32 = 1;
+pub const JOB_COMMIT: i32 = 3;
+pub const JOB_ACTIVE_COMMIT: i32 = 4;
+/// `virConnectDomainEventBlockJobStatus`.
+const STATUS_COMPLETED: i32 = 0;
+const STATUS_FAILED: i32 = 1;
+const STATUS_CANCELED: i32 = 2;
+const STATUS_READY: i32 = 3;
+
+/// `VIR_DOMAIN_BLOCK_COMMIT_*` and `VIR_DOMAIN_BLOCK_JOB_ABORT_*` flags used here.
+const COMMIT_SHALLOW: u32 = 1;
+const COMMIT_ACTIVE: u32 = 4;
+const COMMIT_BANDWIDTH_BYTES: u32 = 16;
+const PULL_BANDWIDTH_BYTES: u32 = 64;
+const ABORT_ASYNC: u32 = 1;
+const ABORT_PIVOT: u32 = 2;
+
+/// A job this driver started, by domain and QEMU drive id.
+#[derive(Clone, Debug)]
+struct JobRecord {
+    kind: i32,
+    /// Where the disk points once an active commit is pivoted: (path, format).
+    pivot_to: Option<(String, String)>,
+    pivot_requested: bool,
+}
+
+type JobTable = HashMap<(Uuid, String), JobRecord>;
+
+fn jobs() -> MutexGuard<'static, JobTable> {
+    static JOBS: LazyLock<Mutex<JobTable>> = LazyLock::new(|| Mutex::new(HashMap::new()));
+    JOBS.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn speed_bytes(bandwidth: u64, in_bytes: bool) -> DriverResult<u64> {
+    if in_bytes {
+        Ok(bandwidth)
+    } else {
+        bandwidth.checked_mul(1 << 20).ok_or_else(|| {
+            DriverError::new(
+                crate::api::codes::OVERFLOW,
+                crate::api::domains::QEMU,
+                format!("bandwidth must be less than {}", u64::MAX >> 20),
+            )
+        })
+    }
+}
+
+/// The deepest image below the drive's active layer, from `query-block`.
+fn chain_bottom(monitor: &Monitor, drive: &str) -> DriverResult<Option<(String, String)>> {
+    let blocks = monitor
+        .execute("query-block", None)
+        .map_err(QemuError::from)?;
+    let Some(block) = blocks
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|b| b.get("device").and_then(Value::as_str) == Some(drive))
+    else {
+        return Ok(None);
+    };
+    let mut image = block.get("inserted").and_then(|i| i.get("image"));
+    let mut bottom = None;
+    while let Some(next) = image.and_then(|i| i.get("backing-image")) {
+        bottom = Some(next);
+        image = Some(next);
+    }
+    Ok(bottom.and_then(|b| {
+        let file = b.get("filename")?.as_str()?.to_string();
+        let format = b.get("format").and_then(Value::as_str).unwrap_or("raw");
+        Some((file, format.to_string()))
+    }))
+}
+
+/// Points disk `dst` of `def` at `path` in `format`.
+fn retarget(def: &mut DomainDef, dst: &str, path: &str, format: &str) {
+    let Some(disk) = def
+        .devices
+        .iter_mut()
+        .find(|e| e.name == "disk" && e.child("target").and_then(|t| t.attr("dev")) == Some(dst))
+    else {
+        return;
+    };
+    if let Some(source) = disk.child_mut("source") {
+        source.set_attr("file", path);
+    }
+    match disk.child_mut("driver") {
+        Some(driver) => driver.set_attr("type", format),
+        None => disk.children.insert(
+            0,
+            Element::new("driver")
+                .with_attr("name", "qemu")
+                .with_attr("type", format),
+        ),
+    }
+}
+
+impl Inner {
+    fn start_block_job(
+        &self,
+        dom: &DomainRef,
+        disk: &str,
+        command: &str,
+        mut args: Map<String, Value>,
+        record: impl FnOnce(&Monitor, &str) -> DriverResult<JobRecord>,
+    ) -> DriverResult<()> {
+        let (monitor, _, _) = self.running_parts(dom)?;
+        let def = self.lock().get(dom)?.def.clone();
+        let (drive, _) = drive_of(&def, disk)?;
+        let key = (dom.uuid, drive.clone());
+        if jobs().contains_key(&key) {
+            return Err(DriverError::operation_invalid(format!(
+                "disk '{disk}' already in active block job"
+            )));
+        }
+        let rec = record(&monitor, &drive)?;
+        jobs().insert(key.clone(), rec);
+        args.insert("device".into(), json!(drive));
+        args.insert("job-id".into(), json!(drive));
+        if let Err(e) = monitor.execute(command, Some(Value::Object(args))) {
+            jobs().remove(&key);
+            return Err(QemuError::from(e).into());
+        }
+        Ok(())
+    }
+
+    pub(in crate::qemu) fn block_commit(
+        &self,
+        dom: &DomainRef,
+        disk: &str,
+        base: Option<&str>,
+        top: Option<&str>,
+        bandwidth: u64,
+        flags: u32,
+    ) -> DriverResult<()> {
+        crate::qemu::lifecycle::check_flags(
+            flags,
+            COMMIT_SHALLOW | COMMIT_ACTIVE | COMMIT_BANDWIDTH_BYTES,
+            "qemuDomainBlockCommit",
+        )?;
+        let mut args = Map::new();
+        args.insert(
+            "speed".into(),
+            json!(speed_bytes(bandwidth, flags & COMMIT_BANDWIDTH_BYTES != 0)?),
+        );
+        if let Some(base) = base {
+            args.insert("base".into(), json!(base));
+        }
+        if let Some(top) = top {
+            args.insert("top".into(), json!(top));
+        }
+        let active = flags & COMMIT_ACTIVE != 0;
+        self.start_block_job(dom, disk, "block-commit", args, |monitor, drive| {
+            let bottom = chain_bottom(monitor, drive)?;
+            let Some(bottom) = bottom else {
+                return Err(DriverError::invalid_arg(format!(
+                    "top '{disk}' in chain for '{disk}' has no backing file"
+                )));
+            };
+            Ok(JobRecord {
+                kind: if active {
+                    JOB_ACTIVE_COMMIT
+                } else {
+                    JOB_COMMIT
+                },
+                pivot_to: Some(match base {
+                    Some(b) => (b.to_string(), bottom.1),
+                    None => bottom,
+                }),
+                pivot_requested: false,
+            })
+        })
+    }
+
+    pub(in crate::qemu) fn block_pull(
+        &self,
+        dom: &DomainRef,
+        disk: &str,
+        bandwidth: u64,
+        flags: u32,
+    ) -> DriverResult<()> {
+        crate::qemu::lifecycle::check_flags(flags, PULL_BANDWIDTH_BYTES, "qemuDomainBlockPull")?;
+        let mut args = Map::new();
+        args.insert(
+            "speed".into(),
+            json!(speed_bytes(bandwidth, flags & PULL_BANDWIDTH_BYTES != 0)?),
+        );
+        self.start_block_job(dom, disk, "block-stream", args, |_, _| {
+            Ok(JobRecord {
+                kind: JOB_PULL,
+                pivot_to: None,
+                pivot_requested: false,
+            })
+        })
+    }
+
+    pub(in crate::qemu) fn block_job_set_speed(
+        &self,
+        dom: &DomainRef,
+        disk: &str,
+        bandwidth: u64,
+        flags: u32,
+    ) -> DriverResult<()> {
+        crate::qemu::lifecycle::check_flags(flags, 1, "qemuDomainBlockJobSetSpeed")?;
+        let (monitor, _, _) = self.running_parts(dom)?;
+        let def = self.lock().get(dom)?.def.clone();
+        let (drive, _) = drive_of(&def, disk)?;
+        let speed = speed_bytes(bandwidth, flags & 1 != 0)?;
+        monitor
+            .execute(
+                "block-job-set-speed",
+                Some(json!({"device": drive, "speed": speed})),
+            )
+            .map_err(|e| no_job_or(disk, e))?;
+        Ok(())
+    }
+
+    /// `virDomainBlockJobAbort`: cancels the job, or pivots a ready active commit;
+    /// waits for QEMU to finish unless asked not to.
+    pub(in crate::qemu) fn block_job_abort(
+        &self,
+        dom: &DomainRef,
+        disk: &str,
+        flags: u32,
+    ) -> DriverResult<()> {
+        crate::qemu::lifecycle::check_flags(
+            flags,
+            ABORT_ASYNC | ABORT_PIVOT,
+            "qemuDomainBlockJobAbort",
+        )?;
+        let (monitor, _, _) = self.running_parts(dom)?;
+        let def = self.lock().get(dom)?.def.clone();
+        let (drive, _) = drive_of(&def, disk)?;
+        let key = (dom.uuid, drive.clone());
+        let pivot = flags & ABORT_PIVOT != 0;
+        if pivot {
+            let pivotable = jobs()
+                .get(&key)
+                .is_some_and(|r| r.kind == JOB_ACTIVE_COMMIT);
+            if !pivotable {
+                return Err(DriverError::operation_invalid(format!(
+                    "block job '{drive}' not ready for pivot yet"
+                )));
+            }
+            if let Some(r) = jobs().get_mut(&key) {
+                r.pivot_requested = true;
+            }
+            if let Err(e) = monitor.execute("block-job-complete", Some(json!({"device": drive}))) {
+                if let Some(r) = jobs().get_mut(&key) {
+                    r.pivot_requested = false;
+                }
+                return Err(no_job_or(disk, e));
+            }
+        } else {
+            monitor
+                .execute("block-job-cancel", Some(json!({"device": drive})))
+                .map_err(|e| no_job_or(disk, e))?;
+        }
+        if flags & ABORT_ASYNC == 0 {
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while jobs().contains_key(&key) {
+                if Instant::now() > deadline {
+                    return Err(
+                        QemuError::Timeout("waiting for the block job to end".into()).into(),
+                    );
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn no_job_or(disk: &str, e: crate::qemu::qmp::QmpError) -> DriverError {
+    let text = e.to_string();
+    if text.contains("No active block job") || text.contains("not found") {
+        DriverError::operation_invalid(format!("disk '{disk}' does not have an active block job"))
+    } else {
+        QemuError::from(e).into()
+    }
+}
+
+/// Handles QEMU's BLOCK_JOB_* events on the monitor thread (table lock held):
+/// the libvirt events to send and whether the live definition changed.
+pub fn qmp_event(
+    paths: &crate::qemu::paths::QemuPaths,
+    uuid: &Uuid,
+    obj: &mut DomainObj,
+    name: &str,
+    data: &Value,
+) -> (Vec<DomainEvent>, bool) {
+    let Some(drive) = data.get("device").and_then(Value::as_str) else {
+        return (Vec::new(), false);
+    };
+    let key = (*uuid, drive.to_string());
+    let qemu_type = data.get("type").and_then(Value::as_str).unwrap_or_default();
+    let record = jobs().get(&key).cloned();
+    let kind = record.as_ref().map(|r| r.kind).unwrap_or(match qemu_type {
+        "stream" => JOB_PULL,
+        "commit" => JOB_COMMIT,
+        _ => 2,
+    });
+    let mut changed = false;
+    let status = match name {
+        "BLOCK_JOB_READY" => STATUS_READY,
+        "BLOCK_JOB_CANCELLED" => {
+            jobs().remove(&key);
+            STATUS_CANCELED
+        }
+        "BLOCK_JOB_ERROR" => return (Vec::new(), false),
+        _ => {
+            jobs().remove(&key);
+            if data.get("error").is_some() {
+                STATUS_FAILED
+            } else if kind == JOB_ACTIVE_COMMIT
+                && !record.as_ref().is_some_and(|r| r.pivot_requested)
+            {
+                // A ready active commit that was cancelled ends as "completed" in QEMU.
+                STATUS_CANCELED
+            } else {
+                STATUS_COMPLETED
+            }
+        }
+    };
+    let alias = drive.strip_prefix("drive-").unwrap_or(drive);
+    let Some(disk) =
+        obj.def.devices.iter().find(|d| {
+            d.name == "disk" && d.child("alias").and_then(|a| a.attr("name")) == Some(alias)
+        })
+    else {
+        return (Vec::new(), false);
+    };
+    let dst = disk
+        .child("target")
+        .and_then(|t| t.attr("dev"))
+        .unwrap_or_default()
+        .to_string();
+    let mut path = disk
+        .child("source")
+        .and_then(|s| s.attr("file"))
+        .unwrap_or_default()
+        .to_string();
+    if status == STATUS_COMPLETED && kind == JOB_ACTIVE_COMMIT {
+        if let Some((base, format)) = record.and_then(|r| r.pivot_to) {
+            let config = obj.persistent.then(|| obj.persistent_def().clone());
+            retarget(&mut obj.def, &dst, &base, &format);
+            if let Some(mut config) = config {
+                retarget(&mut config, &dst, &base, &format);
+                if let Err(e) = crate::qemu::store::save_config(paths, &config) {
+                    tracing::warn!("cannot save the definition after a pivot: {e}");
+                }
+                obj.new_def = Some(config);
+            }
+            path = base;
+            changed = true;
+        }
+    }
+    let event = |disk: String, v2: bool| DomainEvent {
+        domain: obj.handle(),
+        kind: DomainEventKind::BlockJob {
+            disk,
+            kind,
+            status,
+            v2,
+        },
+    };
+    (vec![event(path, false), event(dst, true)], changed)
+}
