@@ -1,6 +1,7 @@
 //! `<interface type='network'>` plugged into a running qemu guest: the NIC gets a port
 //! on the network (`port-created` hook) and a `vnetN` tap on its bridge; unplugging it
-//! deletes both (`port-deleted`).
+//! deletes both (`port-deleted`). Its inbound `<bandwidth>` becomes an htb class on the
+//! tap (outbound policing needs kernel modules test machines may lack).
 
 mod network_support;
 mod qemu_support;
@@ -54,8 +55,13 @@ fn network_nic_plugged_live_gets_a_port_and_a_tap_and_loses_both_on_unplug() {
 
     host.virsh_ok(
         "attach-interface hp --type network --source default --model virtio \
-         --mac 52:54:00:ab:cd:01 --live",
+         --mac 52:54:00:ab:cd:01 --inbound 1000,5000,1024 --live",
     );
+    let qdiscs = host.ns_ok(&["tc", "qdisc", "show", "dev", "vnet0"]);
+    assert!(qdiscs.contains("qdisc htb 1: root"), "{qdiscs}");
+    // 1000 KiB/s average, 5000 KiB/s peak, in tc's bits.
+    let classes = host.ns_ok(&["tc", "class", "show", "dev", "vnet0"]);
+    assert!(classes.contains("rate 8Mbit ceil 40Mbit"), "{classes}");
     let on_bridge = host.ns_ok(&["ip", "-o", "link", "show", "master", "virbr0"]);
     assert!(on_bridge.contains("vnet0"), "{on_bridge}");
     let ports = host.virsh_ok("net-port-list default");

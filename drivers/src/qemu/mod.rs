@@ -10,6 +10,7 @@
 //! a per-domain job mutex serialises the slow operations of one domain.
 
 mod auto_shutdown;
+mod bandwidth;
 mod bus_addresses;
 mod cgroup;
 mod command;
