@@ -132,7 +132,7 @@ mod tests {
             cmds[1].join(" "),
             "class add dev vnet0 parent 1: classid 1:1 htb rate 1000kbps ceil 5000kbps burst 1024kb"
         );
-        assert!(cmds[5]
+        assert!(cmds[4]
             .join(" ")
             .contains("police rate 128kbps burst 128kb"));
     }
