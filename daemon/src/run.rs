@@ -113,7 +113,12 @@ pub fn build_daemon(
         ));
     }
     if opts.daemon.serves_scheme("lxc") {
-        available.push(lxc_driver(&events, &opts.hooks, storage.as_ref()));
+        available.push(lxc_driver(
+            &events,
+            &opts.hooks,
+            network.as_ref(),
+            storage.as_ref(),
+        ));
     }
     available.push(Arc::new(drivers::test_driver::TestDriver::new(sink)));
     // secrets: secondary on hypervisor connections, primary for secret:///system.
@@ -242,6 +247,7 @@ fn storage_driver(
 fn lxc_driver(
     events: &Arc<EventHub>,
     hooks: &hooks::Hooks,
+    network: Option<&Arc<dyn drivers::api::NetworkDriver>>,
     storage: Option<&Arc<dyn drivers::api::StorageDriver>>,
 ) -> Arc<dyn drivers::api::Driver> {
     // SAFETY: geteuid has no preconditions.
@@ -253,6 +259,9 @@ fn lxc_driver(
     let (driver, problems) = drivers::lxc::LxcDriver::new(lxc_paths, sink, Some(hooks.clone()));
     for problem in problems {
         warn!("lxc driver: {problem}");
+    }
+    if let Some(network) = network {
+        driver.set_network_driver(network.clone());
     }
     if let Some(storage) = storage {
         driver.set_storage_driver(storage.clone());

@@ -17,6 +17,9 @@ pub struct ParseOptions {
     pub ifname_prefix: Option<String>,
     /// Video model used when `<video><model type>` is absent, for hvm guests.
     pub default_video: String,
+    /// Parsing a running guest's status XML: the bridge a network interface was given
+    /// at start (`<source network=... bridge=...>`) is kept, as libvirt keeps it.
+    pub status: bool,
 }
 
 impl Default for ParseOptions {
@@ -25,6 +28,7 @@ impl Default for ParseOptions {
             default_arch: "i686".to_string(),
             ifname_prefix: None,
             default_video: "cirrus".to_string(),
+            status: false,
         }
     }
 }

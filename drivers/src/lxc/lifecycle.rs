@@ -9,6 +9,7 @@ use super::control::{self, ExitNotice, Request};
 use super::definitions::{check_flags, invalid};
 use super::fsutil::remove_if_exists;
 use super::hook::run_hook;
+use super::network_ports;
 use super::process::{spawn_supervisor, spawn_watcher};
 use super::state::{mark_stopped, not_running, DomainObj, Running};
 use super::status::{save_status, StatusInfo};
@@ -65,20 +66,29 @@ impl Inner {
             (obj.def.clone(), obj.persistent)
         };
         let name = def.name.clone();
-        let def = super::volumes::resolved(self, &def)?;
+        let mut def = super::volumes::resolved(self, &def)?;
         let spec = container_spec(&def)?;
         let xml = def.to_xml(Default::default());
         run_hook(self, &name, "prepare", "begin", &xml)?;
+        let network = self.network.get();
         let started = run_hook(self, &name, "start", "begin", &xml).and_then(|()| {
+            network_ports::plug(network, &mut def)?;
             let status = self.paths.status_file(&name);
-            save_status(&status, &StatusInfo::starting(persistent), &def)?;
-            spawn_supervisor(&self.paths, &name).map_err(|e| {
-                DriverError::new(
-                    codes::INTERNAL_ERROR,
-                    domains::LXC,
-                    format!("guest failed to start: {e}"),
-                )
-            })
+            let spawned = save_status(&status, &StatusInfo::starting(persistent), &def)
+                .map_err(DriverError::from)
+                .and_then(|()| {
+                    spawn_supervisor(&self.paths, &name).map_err(|e| {
+                        DriverError::new(
+                            codes::INTERNAL_ERROR,
+                            domains::LXC,
+                            format!("guest failed to start: {e}"),
+                        )
+                    })
+                });
+            if spawned.is_err() {
+                network_ports::unplug(network, &def);
+            }
+            spawned
         });
         let started = match started {
             Ok(started) => started,
@@ -109,6 +119,13 @@ impl Inner {
                 expected_stop: None,
                 console_tty: started.console_tty.clone(),
             });
+            let mut live = obj.def.clone();
+            if network_ports::copy_bridges(&def, &mut live) {
+                if obj.persistent && obj.new_def.is_none() {
+                    obj.new_def = Some(obj.def.clone());
+                }
+                obj.def = live;
+            }
             obj.state = state::RUNNING;
             obj.reason = reason::RUNNING_BOOTED;
             let mut events = vec![obj.lifecycle_event(event::STARTED, event::STARTED_BOOTED)];
@@ -301,6 +318,7 @@ pub fn container_exited(
             _ => (reason::SHUTOFF_SHUTDOWN, event::STOPPED_SHUTDOWN),
         });
         let name = obj.def.name.clone();
+        network_ports::unplug(inner.network.get(), &obj.def);
         let xml = obj.live_def().to_xml(Default::default());
         let _ = remove_if_exists(&inner.paths.status_file(&name));
         let ev = if reboot {

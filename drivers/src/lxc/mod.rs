@@ -20,6 +20,7 @@ mod error;
 mod fsutil;
 mod hook;
 mod lifecycle;
+mod network_ports;
 mod paths;
 mod process;
 mod reconnect;
@@ -59,6 +60,8 @@ pub(crate) struct Inner {
     layout: CgroupLayout,
     /// The storage driver, for filesystems that name a volume.
     storage: std::sync::OnceLock<Arc<dyn crate::api::StorageDriver>>,
+    /// The network driver, for `<interface type='network'>`.
+    network: std::sync::OnceLock<Arc<dyn crate::api::NetworkDriver>>,
 }
 
 impl LxcDriver {
@@ -82,10 +85,18 @@ impl LxcDriver {
             hooks,
             layout: CgroupLayout::detect(),
             storage: std::sync::OnceLock::new(),
+            network: std::sync::OnceLock::new(),
         });
         problems.extend(reconnect::load_and_reconnect(&inner));
         reconnect::autostart_once(&inner);
         (LxcDriver { inner }, problems)
+    }
+}
+
+impl LxcDriver {
+    /// Gives the driver the network driver that plugs containers' network interfaces.
+    pub fn set_network_driver(&self, network: Arc<dyn crate::api::NetworkDriver>) {
+        let _ = self.inner.network.set(network);
     }
 }
 

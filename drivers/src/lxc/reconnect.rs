@@ -12,7 +12,7 @@ use super::hook::run_hook;
 use super::process::spawn_watcher;
 use super::state::{DomainObj, Running};
 use super::status::parse_status;
-use super::xml::{console_tty, parse_lxc_xml, with_console_tty};
+use super::xml::{console_tty, parse_lxc_status_xml, with_console_tty};
 use super::{store, Inner};
 use crate::api::{reason, state};
 
@@ -32,7 +32,7 @@ pub fn load_and_reconnect(inner: &Arc<Inner>) -> Vec<String> {
 fn reconnect_one(inner: &Arc<Inner>, file: &PathBuf) -> Result<(), String> {
     let text = fs::read_to_string(file).map_err(|e| e.to_string())?;
     let (info, domain_xml) = parse_status(&text).map_err(|e| e.to_string())?;
-    let (live, _) = parse_lxc_xml(&domain_xml).map_err(|e| e.to_string())?;
+    let (live, _) = parse_lxc_status_xml(&domain_xml).map_err(|e| e.to_string())?;
     let name = live.name.clone();
     let socket = inner.paths.control_socket(&name);
     let alive = control::request(&socket, Request::Info)

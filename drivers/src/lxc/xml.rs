@@ -116,9 +116,20 @@ impl ContainerSpec {
 
 /// Parses a definition for the lxc driver.
 pub fn parse_lxc_xml(xml: &str) -> Result<(DomainDef, ContainerSpec), LxcError> {
+    parse_with(xml, false)
+}
+
+/// Parses the XML of a running container (its status file), which keeps the bridges
+/// its network interfaces were given at start.
+pub fn parse_lxc_status_xml(xml: &str) -> Result<(DomainDef, ContainerSpec), LxcError> {
+    parse_with(xml, true)
+}
+
+fn parse_with(xml: &str, status: bool) -> Result<(DomainDef, ContainerSpec), LxcError> {
     let options = ParseOptions {
         default_arch: std::env::consts::ARCH.to_string(),
         ifname_prefix: Some("vnet".to_string()),
+        status,
         ..ParseOptions::default()
     };
     let mut def = parse_domain_xml(xml, &options)?;
@@ -331,13 +342,11 @@ fn interface(device: &Element) -> Result<InterfaceSpec, LxcError> {
                 .to_string(),
         ),
         "ethernet" => None,
-        "network" => {
-            return Err(LxcError::Unsupported(
-                "interface type 'network' needs a network driver, which this daemon lacks; \
-                 use type='bridge'"
-                    .into(),
-            ))
-        }
+        // The bridge comes from the interface's port, created at start.
+        "network" => device
+            .child("source")
+            .and_then(|s| s.attr("bridge"))
+            .map(str::to_string),
         other => {
             return Err(LxcError::Unsupported(format!(
                 "interface type '{other}' is not supported by the LXC driver"

@@ -80,6 +80,32 @@ fn bring_up(paths: &NetworkPaths, backend: Backend, def: &NetworkDef) -> Result<
 }
 
 impl Networks {
+    /// SIGHUP (libvirt does this when firewalld reloads, which flushes its rules): the
+    /// rules of every active network are removed and added again, so missing ones come
+    /// back and none is doubled.
+    pub(super) fn reload_firewall(&self) -> Vec<String> {
+        let inner = self.lock();
+        let backend = inner.backend;
+        let mut problems = Vec::new();
+        for obj in inner.nets.iter().filter(|n| n.active) {
+            let def = &obj.def;
+            if !def.forward_mode().is_virtual() {
+                continue;
+            }
+            let ips = ip_nets(def);
+            if let Some(set) = rule_set(def, &ips) {
+                firewall::remove(backend, &set);
+                if let Err(e) = firewall::add(backend, &set) {
+                    problems.push(format!(
+                        "cannot restore the firewall rules of network '{}': {e}",
+                        def.name()
+                    ));
+                }
+            }
+        }
+        problems
+    }
+
     /// Bridge names of every other network (running definitions and pending ones).
     fn bridges_except(inner: &super::Inner, uuid: &crate::api::Uuid) -> Vec<String> {
         inner

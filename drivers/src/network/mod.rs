@@ -211,12 +211,17 @@ fn read_backend(path: &Path, problems: &mut Vec<String>) -> FirewallBackend {
 }
 
 impl Networks {
-    /// SIGHUP: `network.conf` and the definitions on disk are read again.
+    /// SIGHUP: `network.conf` and the definitions on disk are read again, and the
+    /// firewall rules of the active networks are put back (a firewall reload may have
+    /// flushed them).
     pub fn reload(&self) -> Vec<String> {
         let mut problems = Vec::new();
         let backend = read_backend(&self.paths.network_conf, &mut problems);
-        self.lock().backend = backend;
+        let previous = std::mem::replace(&mut self.lock().backend, backend);
         problems.extend(self.load());
+        if previous == backend {
+            problems.extend(self.reload_firewall());
+        }
         problems
     }
 

@@ -11,6 +11,7 @@ pub fn parse_options() -> ParseOptions {
         default_arch: "x86_64".to_string(),
         ifname_prefix: None,
         default_video: "cirrus".to_string(),
+        status: false,
     }
 }
 

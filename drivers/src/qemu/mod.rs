@@ -11,6 +11,7 @@
 
 mod agent;
 mod auto_shutdown;
+mod bandwidth;
 mod blockjob;
 mod bus_addresses;
 mod cgroup;

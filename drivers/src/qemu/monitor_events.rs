@@ -187,9 +187,12 @@ fn handle(inner: &Arc<Inner>, uuid: &Uuid, token: u64, ev: &QmpEvent) {
         }
         FollowUp::ReleaseBackend(device) => {
             // Monitor commands cannot run on the reader thread that delivers events.
+            let network = inner.network.get().cloned();
             let _ = std::thread::Builder::new()
                 .name("qemu-unplug".into())
-                .spawn(move || super::hotplug::release_backend(&monitor, &device));
+                .spawn(move || {
+                    super::hotplug::release_backend(&monitor, &device, network.as_ref())
+                });
         }
         FollowUp::ResetAndResume => {
             let inner = Arc::clone(inner);

@@ -79,6 +79,32 @@ pub fn unplug(network: Option<&Arc<dyn NetworkDriver>>, def: &DomainDef) {
     }
 }
 
+/// Hot plug of one network NIC into a running guest: its port is created and its
+/// `<source bridge=...>` set, as at guest start.
+pub fn plug_nic(
+    network: Option<&Arc<dyn NetworkDriver>>,
+    guest: &DomainDef,
+    nic: &mut crate::domain_xml::Element,
+) -> Result<(), QemuError> {
+    let mut holder = guest.clone();
+    holder.devices = vec![nic.clone()];
+    plug(network, &mut holder)?;
+    *nic = holder.devices.remove(0);
+    Ok(())
+}
+
+/// The port of one network NIC that left a running guest (or failed to plug).
+pub fn unplug_nic(network: Option<&Arc<dyn NetworkDriver>>, nic: &crate::domain_xml::Element) {
+    let (Some(driver), Some("network")) = (network, nic.attr("type")) else {
+        return;
+    };
+    let net = nic.child("source").and_then(|s| s.attr("network"));
+    let mac = nic.child("mac").and_then(|m| m.attr("address"));
+    if let (Some(net), Some(mac)) = (net, mac) {
+        driver.port_delete(net, mac);
+    }
+}
+
 /// `domifaddr --source lease`: the network NICs of a running guest with the leases
 /// their network's dnsmasq gave their MAC (NICs without a lease are left out, as
 /// libvirt does).

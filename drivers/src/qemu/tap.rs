@@ -29,8 +29,16 @@ pub fn create_bridge_taps(def: &mut DomainDef) -> Result<(), QemuError> {
             .unwrap_or("")
             .to_string();
         let result = check_bridge(&bridge)
+            .and_then(|_| super::bandwidth::check(interface))
             .and_then(|_| free_tap_name(&made))
-            .and_then(|name| add_tap(&name, &bridge).map(|_| name));
+            .and_then(|name| add_tap(&name, &bridge).map(|_| name))
+            .and_then(|name| match super::bandwidth::apply(&name, interface) {
+                Ok(()) => Ok(name),
+                Err(e) => {
+                    let _ = remove_tap(&name);
+                    Err(e)
+                }
+            });
         match result {
             Ok(name) => {
                 set_target(interface, &name);

@@ -36,6 +36,7 @@ pub fn parse_options() -> ParseOptions {
         default_arch: "i686".to_string(),
         ifname_prefix: Some("testnet".to_string()),
         default_video: "cirrus".to_string(),
+        status: false,
     }
 }
 

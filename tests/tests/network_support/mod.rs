@@ -82,8 +82,23 @@ impl NetHost {
 
     /// Starts libvirtd in the namespace and waits for its socket.
     pub fn start_daemon(&mut self) {
-        let child = Command::new("ip")
-            .args(["netns", "exec", &self.netns])
+        let mut command = Command::new("ip");
+        command.args(["netns", "exec", &self.netns]);
+        self.spawn_daemon(command);
+    }
+
+    /// Starts libvirtd in the namespace with the host's mounts (`ip netns exec`
+    /// mounts a sysfs of its own, which hides the cgroup hierarchy containers need).
+    #[allow(dead_code)]
+    pub fn start_daemon_with_host_mounts(&mut self) {
+        let nsenter = integration_tests::tools::require_tool("nsenter", "util-linux");
+        let mut command = Command::new(nsenter);
+        command.arg(format!("--net=/run/netns/{}", self.netns));
+        self.spawn_daemon(command);
+    }
+
+    fn spawn_daemon(&mut self, mut command: Command) {
+        let child = command
             .arg(libvirtd_bin())
             .env("LIBVIRTD_ROOT", self.root())
             .env_remove("LISTEN_PID")

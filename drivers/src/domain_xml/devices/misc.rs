@@ -30,8 +30,9 @@ const INTERFACE_CHILD_ORDER: &[&str] = &[
 ];
 
 /// Lower-cases the MAC address (generating one in libvirt's 52:54:00 range when absent)
-/// and drops source attributes libvirt does not keep for the interface type.
-pub fn normalise_interface(interface: &mut Element) -> Result<(), DomainXmlError> {
+/// and drops source attributes libvirt does not keep for the interface type (`status`:
+/// the XML of a running guest, whose network interfaces keep their bridge).
+pub fn normalise_interface(interface: &mut Element, status: bool) -> Result<(), DomainXmlError> {
     interface.order_attrs(&["type", "trustGuestRxFilters"]);
     match interface.child_mut("mac") {
         Some(mac) => {
@@ -48,10 +49,12 @@ pub fn normalise_interface(interface: &mut Element) -> Result<(), DomainXmlError
     }
     if interface.attr("type") == Some("network") {
         if let Some(source) = interface.child_mut("source") {
-            source
-                .attrs
-                .retain(|(key, _)| matches!(key.as_str(), "network" | "portgroup" | "portid"));
-            source.order_attrs(&["network", "portgroup", "portid"]);
+            source.attrs.retain(|(key, _)| match key.as_str() {
+                "network" | "portgroup" | "portid" => true,
+                "bridge" => status,
+                _ => false,
+            });
+            source.order_attrs(&["network", "portgroup", "portid", "bridge"]);
         }
     }
     interface.order_children(INTERFACE_CHILD_ORDER);
@@ -266,7 +269,7 @@ mod tests {
             .with_attr("type", "user")
             .with_child(Element::new("mac").with_attr("address", "01:00:5E:00:00:01"));
         assert_eq!(
-            normalise_interface(&mut nic),
+            normalise_interface(&mut nic, false),
             Err(DomainXmlError::MulticastMac("01:00:5e:00:00:01".into()))
         );
     }
@@ -293,7 +296,7 @@ mod tests {
                     .with_attr("bridge", "virbr0"),
             )
             .with_child(Element::new("mac").with_attr("address", "AA:BB:CC:DD:EE:FF"))];
-        normalise_interface(&mut devices[0]).expect("valid");
+        normalise_interface(&mut devices[0], false).expect("valid");
         assign_interface_names(&mut devices, Some("testnet"));
         assert_eq!(
             to_xml(&devices[0]),

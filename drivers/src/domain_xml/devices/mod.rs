@@ -58,7 +58,7 @@ pub fn normalise_devices(
         validate::validate_device(device)?;
         match device.name.as_str() {
             "disk" => disk::normalise_disk(device)?,
-            "interface" => misc::normalise_interface(device)?,
+            "interface" => misc::normalise_interface(device, options.status)?,
             "input" => misc::normalise_input(device, os_type),
             "graphics" => misc::normalise_graphics(device),
             "video" => {}

@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 use super::cgroup::{devices, ContainerCgroup};
 use super::cgroup_layout::CgroupLayout;
 use super::status::parse_status;
-use super::xml::{parse_lxc_xml, ContainerSpec};
+use super::xml::{parse_lxc_status_xml, ContainerSpec};
 use container::{run_child, ChildSetup};
 
 /// Errors of the supervisor; they end up in the daemon's error message and the log.
@@ -181,7 +181,7 @@ fn start(args: &SupervisorArgs) -> Result<RunningContainer, SupervisorError> {
     let text = fs::read_to_string(&args.status)
         .map_err(|e| SupervisorError::io_at("cannot read", &args.status, e))?;
     let (_, domain_xml) = parse_status(&text)?;
-    let (_, spec) = parse_lxc_xml(&domain_xml)?;
+    let (_, spec) = parse_lxc_status_xml(&domain_xml)?;
     let console = pty::Pty::open()?;
     let layout = CgroupLayout::detect();
     let cgroup = ContainerCgroup::create(&layout, &spec.partition, &spec.name)?;

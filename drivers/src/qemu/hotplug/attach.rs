@@ -56,7 +56,7 @@ impl Inner {
         let (def, monitor, _) = self.live_parts(dom)?;
         match device.name.as_str() {
             "disk" => plug_disk(&def, &monitor, &mut device)?,
-            _ => plug_nic(&def, &monitor, &mut device)?,
+            _ => plug_nic(&def, &monitor, &mut device, self.network.get())?,
         }
         let mut st = self.lock();
         let obj = st.get_mut(dom)?;
@@ -231,13 +231,18 @@ fn unique_alias(def: &DomainDef, base: String) -> String {
         .unwrap_or(base)
 }
 
-fn plug_nic(def: &DomainDef, monitor: &Monitor, nic: &mut Element) -> DriverResult<()> {
+fn plug_nic(
+    def: &DomainDef,
+    monitor: &Monitor,
+    nic: &mut Element,
+    network: Option<&std::sync::Arc<dyn crate::api::NetworkDriver>>,
+) -> DriverResult<()> {
     let kind = nic.attr("type").unwrap_or("").to_string();
-    if !matches!(kind.as_str(), "user" | "bridge") {
+    if !matches!(kind.as_str(), "user" | "bridge" | "network") {
         return Err(DriverError::new(
             codes::CONFIG_UNSUPPORTED,
             domains::QEMU,
-            format!("interface type '{kind}' cannot be hotplugged by this qemu driver; use 'user' or 'bridge'"),
+            format!("interface type '{kind}' cannot be hotplugged by this qemu driver; use 'user', 'bridge' or 'network'"),
         ));
     }
     let model = nic
@@ -271,14 +276,18 @@ fn plug_nic(def: &DomainDef, monitor: &Monitor, nic: &mut Element) -> DriverResu
     assign_pci_slot(def, nic)?;
     set_alias(nic, &alias);
     let netdev_id = format!("host{alias}");
-    let netdev = if kind == "bridge" {
-        let tap = make_tap(nic)?;
+    if kind == "network" {
+        crate::qemu::network_ports::plug_nic(network, def, nic)?;
+    }
+    let netdev = if kind != "user" {
+        let tap = make_tap(nic).inspect_err(|_| unplug_port(network, nic))?;
         json!({"type": "tap", "id": netdev_id, "ifname": tap, "script": "no", "downscript": "no"})
     } else {
         json!({"type": "user", "id": netdev_id})
     };
     if let Err(e) = monitor.execute("netdev_add", Some(netdev)) {
         drop_tap(nic);
+        unplug_port(network, nic);
         return Err(qemu_refused("netdev_add", e));
     }
     let mut args = json!({
@@ -294,6 +303,7 @@ fn plug_nic(def: &DomainDef, monitor: &Monitor, nic: &mut Element) -> DriverResu
     if let Err(e) = monitor.execute("device_add", Some(args)) {
         let _ = monitor.execute("netdev_del", Some(json!({ "id": netdev_id })));
         drop_tap(nic);
+        unplug_port(network, nic);
         return Err(qemu_refused("device_add", e));
     }
     Ok(())
@@ -309,6 +319,10 @@ fn make_tap(nic: &mut Element) -> DriverResult<String> {
         .and_then(|t| t.attr("dev"))
         .unwrap_or_default()
         .to_string())
+}
+
+fn unplug_port(network: Option<&std::sync::Arc<dyn crate::api::NetworkDriver>>, nic: &Element) {
+    crate::qemu::network_ports::unplug_nic(network, nic);
 }
 
 pub(super) fn drop_tap(nic: &Element) {

@@ -169,8 +169,13 @@ pub fn removed_by_qemu(def: &mut DomainDef, alias: &str) -> Option<Element> {
     Some(def.devices.remove(index))
 }
 
-/// What is left once a NIC is gone: its netdev and, for a bridge NIC, its tap.
-pub fn release_backend(monitor: &crate::qemu::qmp::Monitor, device: &Element) {
+/// What is left once a NIC is gone: its netdev, for a bridge or network NIC its tap,
+/// and for a network NIC its port.
+pub fn release_backend(
+    monitor: &crate::qemu::qmp::Monitor,
+    device: &Element,
+    network: Option<&std::sync::Arc<dyn crate::api::NetworkDriver>>,
+) {
     if device.name != "interface" {
         return;
     }
@@ -178,4 +183,5 @@ pub fn release_backend(monitor: &crate::qemu::qmp::Monitor, device: &Element) {
         let _ = monitor.execute("netdev_del", Some(json!({ "id": format!("host{alias}") })));
     }
     super::attach::drop_tap(device);
+    crate::qemu::network_ports::unplug_nic(network, device);
 }
