@@ -15,7 +15,6 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
-use std::os::fd::{AsRawFd, FromRawFd};
 
 use crate::logging::os_error_text;
 
@@ -160,12 +159,9 @@ fn become_session_leader_and_fork(write_end: File) -> io::Result<StartupReporter
 fn redirect_stdio_to_dev_null() -> io::Result<()> {
     let input = File::open("/dev/null")?;
     let output = OpenOptions::new().write(true).open("/dev/null")?;
-    for (source, target) in [(&input, 0), (&output, 1), (&output, 2)] {
-        // SAFETY: both descriptors are open; dup2 replaces the target.
-        if unsafe { libc::dup2(source.as_raw_fd(), target) } < 0 {
-            return Err(io::Error::last_os_error());
-        }
-    }
+    nix::unistd::dup2_stdin(&input)?;
+    nix::unistd::dup2_stdout(&output)?;
+    nix::unistd::dup2_stderr(&output)?;
     Ok(())
 }
 
@@ -243,13 +239,8 @@ fn parent_verdict(prog: &str, status: io::Result<Option<u8>>) -> (i32, String) {
 
 /// A close-on-exec pipe, so guests and hooks never inherit it.
 fn status_pipe() -> io::Result<(File, File)> {
-    let mut fds = [0 as libc::c_int; 2];
-    // SAFETY: `fds` has room for the two descriptors pipe2 writes.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: pipe2 succeeded, so both descriptors are open and ours alone.
-    Ok(unsafe { (File::from_raw_fd(fds[0]), File::from_raw_fd(fds[1])) })
+    let (read_end, write_end) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
+    Ok((File::from(read_end), File::from(write_end)))
 }
 
 #[cfg(test)]

@@ -51,8 +51,11 @@ pub fn test_daemon() -> Arc<Daemon> {
 /// A session of a local client running as this process's user, already
 /// admitted (authentication `none`).
 pub fn session(id: u64, socket: Socket) -> Session {
-    // SAFETY: these calls have no preconditions.
-    let (uid, gid, pid) = unsafe { (libc::geteuid(), libc::getegid(), libc::getpid()) };
+    let (uid, gid, pid) = (
+        nix::unistd::geteuid().as_raw(),
+        nix::unistd::getegid().as_raw(),
+        nix::unistd::getpid().as_raw(),
+    );
     let read_only = socket == Socket::ReadOnly;
     let info = ClientInfo {
         id,

@@ -18,7 +18,6 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
@@ -144,19 +143,14 @@ fn open_for_locking(path: &Path) -> Result<File, PidFileError> {
 
 /// Takes a non-blocking OFD write lock on byte 0, the byte libvirt locks.
 fn lock_first_byte(file: &File) -> io::Result<()> {
-    // SAFETY: `flock` is plain old data; all-zero is a valid value.
-    let mut request: libc::flock = unsafe { std::mem::zeroed() };
-    request.l_type = libc::F_WRLCK as libc::c_short;
-    request.l_whence = libc::SEEK_SET as libc::c_short;
-    request.l_start = 0;
-    request.l_len = 1;
-    request.l_pid = 0; // required to be 0 for OFD locks
-                       // SAFETY: the descriptor is open for the duration of the call and
-                       // `request` is a valid, initialised flock structure.
-    let rc = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_OFD_SETLK, &request) };
-    if rc < 0 {
-        return Err(io::Error::last_os_error());
-    }
+    let request = libc::flock {
+        l_type: libc::F_WRLCK as libc::c_short,
+        l_whence: libc::SEEK_SET as libc::c_short,
+        l_start: 0,
+        l_len: 1,
+        l_pid: 0, // required to be 0 for OFD locks
+    };
+    nix::fcntl::fcntl(file, nix::fcntl::FcntlArg::F_OFD_SETLK(&request))?;
     Ok(())
 }
 

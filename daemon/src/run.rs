@@ -148,8 +148,7 @@ pub fn build_daemon(
         drivers.set_storage_driver(storage);
         drivers.register(Arc::new(drivers::storage::StoragePrimary::new()));
     }
-    // SAFETY: geteuid has no preconditions.
-    let privileged = unsafe { libc::geteuid() } == 0;
+    let privileged = nix::unistd::geteuid().is_root();
     crate::host_shutdown::warn_if_libvirt_guests_too(
         &drivers,
         &crate::paths::Paths::from_env(privileged),
@@ -178,8 +177,7 @@ pub fn build_daemon(
 fn secret_driver(
     events: &Arc<crate::secret_events::SecretEventHub>,
 ) -> Arc<dyn drivers::api::SecretDriver> {
-    // SAFETY: geteuid has no preconditions.
-    let privileged = unsafe { libc::geteuid() } == 0;
+    let privileged = nix::unistd::geteuid().is_root();
     let paths = crate::paths::Paths::from_env(privileged);
     let secret_paths = drivers::secret::SecretPaths::new(&paths.config_dir, &paths.run_dir);
     let hub = events.clone();
@@ -199,8 +197,7 @@ fn qemu_driver(
     network: Option<&Arc<dyn drivers::api::NetworkDriver>>,
     storage: Option<&Arc<dyn drivers::api::StorageDriver>>,
 ) -> Arc<dyn drivers::api::Driver> {
-    // SAFETY: geteuid has no preconditions.
-    let privileged = unsafe { libc::geteuid() } == 0;
+    let privileged = nix::unistd::geteuid().is_root();
     let paths = crate::paths::Paths::from_env(privileged);
     let qemu_paths = drivers::qemu::QemuPaths::new(
         &paths.config_dir,
@@ -228,8 +225,7 @@ fn qemu_driver(
 fn storage_driver(
     events: &Arc<crate::storage_events::StorageEventHub>,
 ) -> Arc<dyn drivers::api::StorageDriver> {
-    // SAFETY: geteuid has no preconditions.
-    let privileged = unsafe { libc::geteuid() } == 0;
+    let privileged = nix::unistd::geteuid().is_root();
     let paths = crate::paths::Paths::from_env(privileged);
     let storage_paths =
         drivers::storage::StoragePaths::new(&paths.config_dir, &paths.run_dir, &paths.state_dir);
@@ -250,8 +246,7 @@ fn lxc_driver(
     network: Option<&Arc<dyn drivers::api::NetworkDriver>>,
     storage: Option<&Arc<dyn drivers::api::StorageDriver>>,
 ) -> Arc<dyn drivers::api::Driver> {
-    // SAFETY: geteuid has no preconditions.
-    let privileged = unsafe { libc::geteuid() } == 0;
+    let privileged = nix::unistd::geteuid().is_root();
     let paths = crate::paths::Paths::from_env(privileged);
     let lxc_paths = drivers::lxc::LxcPaths::new(&paths.config_dir, &paths.run_dir, &paths.log_dir);
     let hub = events.clone();
@@ -275,8 +270,7 @@ fn network_driver(
     hub: &Arc<crate::network_events::NetworkEventHub>,
     hooks: &hooks::Hooks,
 ) -> Arc<dyn drivers::api::NetworkDriver> {
-    // SAFETY: geteuid has no preconditions.
-    let privileged = unsafe { libc::geteuid() } == 0;
+    let privileged = nix::unistd::geteuid().is_root();
     let paths = crate::paths::Paths::from_env(privileged);
     let net_paths =
         drivers::network::NetworkPaths::new(&paths.config_dir, &paths.run_dir, &paths.state_dir);

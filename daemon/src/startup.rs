@@ -96,8 +96,7 @@ struct Prepared {
 
 /// Step: which daemon this is and where its files live.
 fn daemon_paths(args: &[OsString]) -> Paths {
-    // SAFETY: geteuid has no preconditions.
-    let privileged = unsafe { libc::geteuid() } == 0;
+    let privileged = nix::unistd::geteuid().is_root();
     let daemon_name = args
         .first()
         .map(|arg0| DaemonName::from_program(arg0))

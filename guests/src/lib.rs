@@ -174,6 +174,5 @@ pub fn main_with_args(args: Vec<OsString>) -> i32 {
 /// Whether we run as root (the system daemon's locations) or as a user (the session
 /// daemon's), like libvirt's clients decide.
 fn running_as_root() -> bool {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() == 0 }
+    nix::unistd::geteuid().is_root()
 }

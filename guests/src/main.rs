@@ -3,7 +3,6 @@
 
 fn main() {
     // Its lists of guests and its lock file are root's alone.
-    // SAFETY: umask(2) only changes this process's file creation mask.
-    unsafe { libc::umask(0o077) };
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
     std::process::exit(guests::main_with_args(std::env::args_os().collect()));
 }

@@ -7,7 +7,6 @@
 //! falling back to `$XDG_CACHE_HOME` (or `~/.cache`), as libvirt does. These
 //! rules match the daemon's own layout (see libvirtd(8)).
 
-use std::ffi::CStr;
 use std::path::{Component, Path, PathBuf};
 
 /// Environment variable naming the directory to treat as `/`.
@@ -105,29 +104,9 @@ fn absolute(path: PathBuf) -> PathBuf {
 
 /// The home directory of the effective user from the password database.
 fn home_from_passwd() -> Option<String> {
-    let mut buffer = vec![0u8; 16 * 1024];
-    // SAFETY: an all-zero passwd is a valid value for getpwuid_r to overwrite.
-    let mut entry: libc::passwd = unsafe { std::mem::zeroed() };
-    let mut result: *mut libc::passwd = std::ptr::null_mut();
-    // SAFETY: every pointer refers to live, writable memory of the stated size, and
-    // getpwuid_r only writes inside `entry` and `buffer`.
-    let rc = unsafe {
-        libc::getpwuid_r(
-            libc::geteuid(),
-            &mut entry,
-            buffer.as_mut_ptr().cast(),
-            buffer.len(),
-            &mut result,
-        )
-    };
-    if rc != 0 || result.is_null() || entry.pw_dir.is_null() {
-        return None;
-    }
-    // SAFETY: on success pw_dir points to a NUL-terminated string inside `buffer`,
-    // which is still alive here.
-    let dir = unsafe { CStr::from_ptr(entry.pw_dir) };
-    dir.to_str()
-        .ok()
+    let user = nix::unistd::User::from_uid(nix::unistd::geteuid()).ok()??;
+    user.dir
+        .to_str()
         .filter(|d| !d.is_empty())
         .map(str::to_string)
 }

@@ -8,7 +8,11 @@
 //! remaining bytes are drained without waiting for end-of-file.
 
 use std::io::{self, Read, Write};
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::AsFd;
+
+use nix::errno::Errno;
+use nix::fcntl::{fcntl, FcntlArg, OFlag};
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use std::os::unix::process::ExitStatusExt;
 use std::time::{Duration, Instant};
 
@@ -177,13 +181,13 @@ impl<'a> Session<'a> {
             output: Output::default(),
         };
         if let Some(stdin) = &session.stdin {
-            set_nonblocking(stdin.as_raw_fd())?;
+            set_nonblocking(stdin)?;
         }
         if let Some(stdout) = &session.stdout {
-            set_nonblocking(stdout.as_raw_fd())?;
+            set_nonblocking(stdout)?;
         }
         if let Some(stderr) = &session.stderr {
-            set_nonblocking(stderr.as_raw_fd())?;
+            set_nonblocking(stderr)?;
         }
         Ok(session)
     }
@@ -199,50 +203,54 @@ impl<'a> Session<'a> {
             self.stdin = None;
         }
         loop {
-            let mut fds = Vec::with_capacity(4);
-            let mut slot = |fd: Option<RawFd>, events: libc::c_short| {
-                fd.map(|fd| {
-                    fds.push(libc::pollfd {
-                        fd,
-                        events,
-                        revents: 0,
-                    });
-                    fds.len() - 1
+            let wait = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            let timeout = match wait {
+                None => PollTimeout::NONE,
+                // Round up so a deadline under a millisecond still waits.
+                Some(w) => PollTimeout::try_from(w.as_millis().max(u128::from(!w.is_zero())))
+                    .unwrap_or(PollTimeout::MAX),
+            };
+            // The pidfd becomes readable when the script exits.
+            let wanted = [
+                (self.stdin.as_ref().map(|s| s.as_fd()), PollFlags::POLLOUT),
+                (self.stdout.as_ref().map(|s| s.as_fd()), PollFlags::POLLIN),
+                (self.stderr.as_ref().map(|s| s.as_fd()), PollFlags::POLLIN),
+                (Some(child.pidfd()), PollFlags::POLLIN),
+            ];
+            let mut fds = Vec::with_capacity(wanted.len());
+            let mut at = [None; 4];
+            for (slot, (fd, events)) in at.iter_mut().zip(wanted) {
+                if let Some(fd) = fd {
+                    *slot = Some(fds.len());
+                    fds.push(PollFd::new(fd, events));
+                }
+            }
+            let [stdin_at, stdout_at, stderr_at, pidfd_at] = at;
+            match poll(&mut fds, timeout) {
+                Ok(_) => {}
+                Err(Errno::EINTR) => continue,
+                Err(e) => return Err(e.into()),
+            }
+            let revents: Vec<PollFlags> = fds
+                .iter()
+                .map(|fd| fd.revents().unwrap_or(PollFlags::empty()))
+                .collect();
+            drop(fds);
+            let ready = |at: Option<usize>, mask: PollFlags| {
+                at.is_some_and(|i| {
+                    revents[i].intersects(mask | PollFlags::POLLERR | PollFlags::POLLHUP)
                 })
             };
-            let stdin_at = slot(self.stdin.as_ref().map(|s| s.as_raw_fd()), libc::POLLOUT);
-            let stdout_at = slot(self.stdout.as_ref().map(|s| s.as_raw_fd()), libc::POLLIN);
-            let stderr_at = slot(self.stderr.as_ref().map(|s| s.as_raw_fd()), libc::POLLIN);
-            // The pidfd becomes readable when the script exits.
-            let pidfd_at = slot(Some(child.pidfd().as_raw_fd()), libc::POLLIN);
-
-            let wait = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-            let wait_ms = wait.map_or(-1, |w| {
-                libc::c_int::try_from(w.as_millis().max(u128::from(!w.is_zero())))
-                    .unwrap_or(libc::c_int::MAX)
-            });
-            // SAFETY: fds is a live, correctly sized array of pollfd.
-            let rc = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, wait_ms) };
-            if rc < 0 {
-                let e = io::Error::last_os_error();
-                if e.kind() == io::ErrorKind::Interrupted {
-                    continue;
-                }
-                return Err(e);
-            }
-            let ready = |at: Option<usize>, mask: libc::c_short| {
-                at.is_some_and(|i| fds[i].revents & (mask | libc::POLLERR | libc::POLLHUP) != 0)
-            };
-            if ready(stdin_at, libc::POLLOUT) {
+            if ready(stdin_at, PollFlags::POLLOUT) {
                 self.write_input();
             }
-            if ready(stdout_at, libc::POLLIN) {
+            if ready(stdout_at, PollFlags::POLLIN) {
                 read_available(&mut self.stdout, &mut self.output.stdout)?;
             }
-            if ready(stderr_at, libc::POLLIN) {
+            if ready(stderr_at, PollFlags::POLLIN) {
                 read_available(&mut self.stderr, &mut self.output.stderr)?;
             }
-            let exited = if ready(pidfd_at, libc::POLLIN) {
+            let exited = if ready(pidfd_at, PollFlags::POLLIN) {
                 Some(child.wait()?)
             } else {
                 None
@@ -318,13 +326,8 @@ fn read_available<R: Read>(pipe: &mut Option<R>, into: &mut Vec<u8>) -> io::Resu
     }
 }
 
-fn set_nonblocking(fd: RawFd) -> io::Result<()> {
-    // SAFETY: fcntl on a descriptor we own; F_GETFL/F_SETFL touch no memory.
-    unsafe {
-        let flags = libc::fcntl(fd, libc::F_GETFL);
-        if flags < 0 || libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) < 0 {
-            return Err(io::Error::last_os_error());
-        }
-    }
+fn set_nonblocking(fd: impl AsFd) -> io::Result<()> {
+    let flags = OFlag::from_bits_retain(fcntl(&fd, FcntlArg::F_GETFL)?);
+    fcntl(&fd, FcntlArg::F_SETFL(flags | OFlag::O_NONBLOCK))?;
     Ok(())
 }

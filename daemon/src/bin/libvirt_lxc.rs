@@ -9,7 +9,6 @@
 const CONTAINER_UMASK: libc::mode_t = 0o022;
 
 fn main() {
-    // SAFETY: umask has no preconditions and cannot fail.
-    unsafe { libc::umask(CONTAINER_UMASK) };
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(CONTAINER_UMASK));
     std::process::exit(drivers::lxc::supervisor::main(std::env::args_os().skip(1)));
 }

@@ -74,9 +74,7 @@ impl Record {
 
 /// The calling thread's kernel thread id, as libvirt prints it.
 pub fn current_thread_id() -> u64 {
-    // SAFETY: gettid has no arguments and cannot fail.
-    let tid = unsafe { libc::syscall(libc::SYS_gettid) };
-    u64::try_from(tid).unwrap_or_default()
+    u64::try_from(nix::unistd::gettid().as_raw()).unwrap_or_default()
 }
 
 /// `YYYY-MM-DD HH:MM:SS.mmm+0000` for now, in UTC.
@@ -125,17 +123,9 @@ fn civil_date(days_since_epoch: u64) -> (u64, u64, u64) {
 
 /// The host name for the banner line.
 pub fn hostname() -> String {
-    let mut buffer = [0u8; 256];
-    // SAFETY: the buffer is writable for its whole length.
-    let rc = unsafe { libc::gethostname(buffer.as_mut_ptr().cast(), buffer.len()) };
-    if rc != 0 {
-        return "localhost".into();
-    }
-    let end = buffer
-        .iter()
-        .position(|&byte| byte == 0)
-        .unwrap_or(buffer.len());
-    String::from_utf8_lossy(&buffer[..end]).into_owned()
+    nix::unistd::gethostname()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_else(|_| "localhost".into())
 }
 
 #[cfg(test)]

@@ -8,12 +8,13 @@
 //! The call blocks (polkitd may take its time), so callers run it on a worker.
 
 mod bus;
-mod wire;
+
+use std::collections::HashMap;
 
 use thiserror::Error;
+use zbus::zvariant::Value;
 
-pub use bus::{system_bus_address, BusError, DEFAULT_SYSTEM_BUS};
-use wire::{Basic, Call, Reader, WireError, Writer};
+pub use bus::{system_bus_address, DEFAULT_SYSTEM_BUS};
 
 /// The action a read-only socket's clients ask for.
 pub const ACTION_MONITOR: &str = "org.libvirt.unix.monitor";
@@ -50,6 +51,22 @@ pub enum PolkitError {
     Service(String),
 }
 
+/// The `(sa{sv})` subject of `CheckAuthorization`.
+type SubjectArg<'a> = (&'a str, HashMap<&'a str, Value<'a>>);
+
+/// The arguments of `CheckAuthorization` (`(sa{sv})sa{ss}us`): subject,
+/// action, no details, flags, no cancellation id.
+type CheckArgs<'a> = (
+    SubjectArg<'a>,
+    &'a str,
+    HashMap<&'a str, &'a str>,
+    u32,
+    &'a str,
+);
+
+/// The reply of `CheckAuthorization` (`(bba{ss})`).
+type CheckReply = (bool, bool, HashMap<String, String>);
+
 /// Asks polkitd, on the system bus at `address`, whether `subject` may do `action`.
 pub fn check_authorization(
     address: &str,
@@ -57,54 +74,48 @@ pub fn check_authorization(
     action: &str,
     allow_interaction: bool,
 ) -> Result<(), PolkitError> {
-    let mut bus = bus::Bus::connect(address).map_err(|e| PolkitError::NoBus(e.to_string()))?;
-    let call = Call {
-        destination: "org.freedesktop.PolicyKit1",
-        path: "/org/freedesktop/PolicyKit1/Authority",
-        interface: "org.freedesktop.PolicyKit1.Authority",
-        member: "CheckAuthorization",
-        signature: "(sa{sv})sa{ss}us",
-    };
-    let body = check_body(subject, action, allow_interaction);
-    let reply = bus
-        .call(&call, &body)
-        .map_err(|e| PolkitError::Service(e.to_string()))?;
-    if reply.signature != "(bba{ss})" {
+    let connection = bus::connect(address).map_err(PolkitError::NoBus)?;
+    let reply = connection
+        .call_method(
+            Some("org.freedesktop.PolicyKit1"),
+            "/org/freedesktop/PolicyKit1/Authority",
+            Some("org.freedesktop.PolicyKit1.Authority"),
+            "CheckAuthorization",
+            &check_args(subject, action, allow_interaction),
+        )
+        .map_err(|e| PolkitError::Service(bus::call_error_text(&e)))?;
+    let body = reply.body();
+    let signature = body.signature().to_string();
+    if signature != "(bba{ss})" {
         return Err(PolkitError::Service(format!(
-            "Method 'CheckAuthorization' returned type '({})', but expected '((bba{{ss}}))'",
-            reply.signature
+            "Method 'CheckAuthorization' returned type '({signature})', but expected '((bba{{ss}}))'"
         )));
     }
-    let result = parse_result(&reply.body, reply.little)
+    let (authorized, challenge, details): CheckReply = body
+        .deserialize()
         .map_err(|e| PolkitError::Service(format!("Invalid reply from polkit: {e}")))?;
-    result.into_outcome(action)
+    AuthorizationResult {
+        authorized,
+        challenge,
+        dismissed: details.get("polkit.dismissed").map(String::as_str) == Some("true"),
+    }
+    .into_outcome(action)
 }
 
-/// The marshalled arguments of `CheckAuthorization` (no details, no cancellation id).
-fn check_body(subject: Subject, action: &str, allow_interaction: bool) -> Vec<u8> {
-    let mut w = Writer::default();
-    w.align(8);
-    w.string("unix-process");
-    w.array(8, |w| {
-        for (key, value) in [
-            ("pid", Basic::U32(subject.pid)),
-            ("start-time", Basic::U64(subject.start_time)),
-            ("uid", Basic::I32(subject.uid as i32)),
-        ] {
-            w.align(8);
-            w.string(key);
-            value.write_variant(w);
-        }
-    });
-    w.string(action);
-    w.array(8, |_| {});
-    w.u32(if allow_interaction {
+/// The typed arguments of `CheckAuthorization` for `subject` and `action`.
+fn check_args(subject: Subject, action: &str, allow_interaction: bool) -> CheckArgs<'_> {
+    let details = HashMap::from([
+        ("pid", Value::U32(subject.pid)),
+        ("start-time", Value::U64(subject.start_time)),
+        // polkitd wants the uid as a signed int32.
+        ("uid", Value::I32(subject.uid as i32)),
+    ]);
+    let flags = if allow_interaction {
         ALLOW_USER_INTERACTION
     } else {
         0
-    });
-    w.string("");
-    w.buf
+    };
+    (("unix-process", details), action, HashMap::new(), flags, "")
 }
 
 /// polkitd's answer: `(is_authorized, is_challenge, details)`.
@@ -127,28 +138,6 @@ impl AuthorizationResult {
             Err(PolkitError::Denied)
         }
     }
-}
-
-fn parse_result(body: &[u8], little: bool) -> Result<AuthorizationResult, WireError> {
-    let mut r = Reader::new(body, little);
-    r.start_struct()?;
-    let authorized = r.u32()? != 0;
-    let challenge = r.u32()? != 0;
-    let mut dismissed = false;
-    r.array(8, |r| {
-        r.start_struct()?;
-        let key = r.string()?;
-        let value = r.string()?;
-        if key == "polkit.dismissed" && value == "true" {
-            dismissed = true;
-        }
-        Ok(())
-    })?;
-    Ok(AuthorizationResult {
-        authorized,
-        challenge,
-        dismissed,
-    })
 }
 
 /// The start time of process `pid` from `/proc/PID/stat`, in clock ticks
@@ -181,82 +170,49 @@ mod tests {
     }
 
     #[test]
-    fn the_request_body_has_the_subject_types_polkitd_expects() {
+    fn the_request_has_the_signature_and_types_polkitd_expects() {
+        use zbus::zvariant::DynamicType;
         let subject = Subject {
             pid: 0x0102_0304,
             start_time: 0x0a0b,
             uid: 65534,
         };
-        let body = check_body(subject, ACTION_MANAGE, true);
-        let mut r = Reader::new(&body, true);
-        r.start_struct().expect("struct");
-        assert_eq!(r.string().expect("kind"), "unix-process");
-        let mut fields = Vec::new();
-        r.array(8, |r| {
-            r.start_struct()?;
-            let key = r.string()?;
-            let sig = r.signature()?;
-            let value = match sig.as_str() {
-                "t" => r.u64()?,
-                _ => u64::from(r.u32()?),
-            };
-            fields.push((key, sig, value));
-            Ok(())
-        })
-        .expect("subject details");
+        let args = check_args(subject, ACTION_MANAGE, true);
+        assert_eq!(args.signature().to_string(), "((sa{sv})sa{ss}us)");
+        let ((kind, details), action, extra, flags, cancellation) = &args;
+        assert_eq!(*kind, "unix-process");
+        assert_eq!(details["pid"], Value::U32(0x0102_0304));
+        assert_eq!(details["start-time"], Value::U64(0x0a0b));
+        assert_eq!(details["uid"], Value::I32(65534));
         assert_eq!(
-            fields,
-            vec![
-                ("pid".to_string(), "u".to_string(), 0x0102_0304),
-                ("start-time".to_string(), "t".to_string(), 0x0a0b),
-                ("uid".to_string(), "i".to_string(), 65534),
-            ]
+            (*action, extra.len(), *flags, *cancellation),
+            (ACTION_MANAGE, 0, 1, "")
         );
-        assert_eq!(r.string().expect("action"), ACTION_MANAGE);
-        r.array(8, |_| Err(WireError::Truncated))
-            .expect("no details");
-        assert_eq!(r.u32().expect("flags"), 1);
-        assert_eq!(r.string().expect("cancellation id"), "");
-    }
-
-    fn result_body(authorized: bool, challenge: bool, details: &[(&str, &str)]) -> Vec<u8> {
-        let mut w = Writer::default();
-        w.u32(authorized as u32);
-        w.u32(challenge as u32);
-        w.array(8, |w| {
-            for (k, v) in details {
-                w.align(8);
-                w.string(k);
-                w.string(v);
-            }
-        });
-        w.buf
     }
 
     #[test]
     fn answers_map_to_libvirts_outcomes() {
-        let outcome = |body: Vec<u8>| {
-            parse_result(&body, true)
-                .expect("parse")
-                .into_outcome(ACTION_MONITOR)
+        let outcome = |(authorized, challenge, details): (bool, bool, &[(&str, &str)])| {
+            AuthorizationResult {
+                authorized,
+                challenge,
+                dismissed: details.contains(&("polkit.dismissed", "true")),
+            }
+            .into_outcome(ACTION_MONITOR)
         };
-        assert_eq!(outcome(result_body(true, false, &[])), Ok(()));
+        assert_eq!(outcome((true, false, &[])), Ok(()));
+        assert_eq!(outcome((false, false, &[])), Err(PolkitError::Denied));
         assert_eq!(
-            outcome(result_body(false, false, &[])),
-            Err(PolkitError::Denied)
-        );
-        assert_eq!(
-            outcome(result_body(false, true, &[])),
+            outcome((false, true, &[])),
             Err(PolkitError::NeedsAgent(ACTION_MONITOR.into()))
         );
         assert_eq!(
-            outcome(result_body(false, true, &[("polkit.dismissed", "true")])),
+            outcome((false, true, &[("polkit.dismissed", "true")])),
             Err(PolkitError::Cancelled)
         );
         assert_eq!(
             PolkitError::NeedsAgent(ACTION_MONITOR.into()).to_string(),
             "no polkit agent available to authenticate action 'org.libvirt.unix.monitor'"
         );
-        assert!(parse_result(&[1, 0, 0], true).is_err());
     }
 }

@@ -16,8 +16,7 @@ pub const DAEMON_UMASK: libc::mode_t = 0o077;
 /// Sets the daemon-wide umask. Called first thing in `main`, before any
 /// thread or file exists; children (QEMU, hooks) inherit it.
 pub fn restrict_umask() {
-    // SAFETY: umask has no preconditions and cannot fail.
-    unsafe { libc::umask(DAEMON_UMASK) };
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(DAEMON_UMASK));
 }
 
 /// Creates `dir` and its missing parents, each with exactly `mode` (not

@@ -28,15 +28,10 @@ fn lookup_group(name: &str) -> Result<u32, String> {
     if let Ok(gid) = name.parse::<u32>() {
         return Ok(gid);
     }
-    let cname =
-        std::ffi::CString::new(name).map_err(|_| format!("Failed to parse group '{name}'"))?;
-    // SAFETY: getgrnam takes a NUL-terminated name and returns a pointer into static storage or NULL.
-    let entry = unsafe { libc::getgrnam(cname.as_ptr()) };
-    if entry.is_null() {
-        return Err(format!("Failed to parse group '{name}'"));
+    match nix::unistd::Group::from_name(name) {
+        Ok(Some(group)) => Ok(group.gid.as_raw()),
+        _ => Err(format!("Failed to parse group '{name}'")),
     }
-    // SAFETY: entry is non-null and points at a valid struct group.
-    Ok(unsafe { (*entry).gr_gid })
 }
 
 /// Socket activation: serves exactly the inherited sockets, claimed by name

@@ -102,19 +102,10 @@ pub(crate) fn canonical_machine_name(machine: &str) -> String {
 
 /// The host's architecture name, from `uname`.
 pub(crate) fn host_arch_name() -> String {
-    // SAFETY: utsname is plain old data; uname only writes into it.
-    let mut uts: libc::utsname = unsafe { std::mem::zeroed() };
-    // SAFETY: a valid, writable utsname pointer.
-    if unsafe { libc::uname(&mut uts) } != 0 {
-        return std::env::consts::ARCH.to_string();
+    match nix::sys::utsname::uname() {
+        Ok(uts) => canonical_machine_name(&uts.machine().to_string_lossy()),
+        Err(_) => std::env::consts::ARCH.to_string(),
     }
-    let machine: Vec<u8> = uts
-        .machine
-        .iter()
-        .take_while(|&&c| c != 0)
-        .map(|&c| c as u8)
-        .collect();
-    canonical_machine_name(&String::from_utf8_lossy(&machine))
 }
 
 /// Whether a guest of `guest` architecture runs natively (with KVM) on a `host`.

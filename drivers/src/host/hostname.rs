@@ -7,14 +7,9 @@ const AI_CANONIDN: libc::c_int = 0x0080;
 
 /// The short name from gethostname, lossily decoded; empty on failure.
 fn short_hostname() -> String {
-    let mut buf = [0u8; 256];
-    // SAFETY: the buffer is writable for its full length; the last byte stays NUL.
-    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len() - 1) };
-    if rc != 0 {
-        return String::new();
-    }
-    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    String::from_utf8_lossy(&buf[..end]).into_owned()
+    nix::unistd::gethostname()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// Canonical name of `name` from the resolver, if it has one.

@@ -23,9 +23,13 @@ pub fn node_cpu_stats(cpu: Option<u32>, domain: i32) -> DriverResult<Vec<(String
 }
 
 fn clock_tick_ns() -> u64 {
-    // SAFETY: sysconf has no preconditions.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    1_000_000_000 / u64::try_from(hz).ok().filter(|h| *h > 0).unwrap_or(100)
+    let hz = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+        .ok()
+        .flatten();
+    1_000_000_000
+        / hz.and_then(|h| u64::try_from(h).ok())
+            .filter(|h| *h > 0)
+            .unwrap_or(100)
 }
 
 fn parse_proc_stat(text: &str, cpu: Option<u32>, tick_ns: u64) -> Option<Vec<(String, u64)>> {

@@ -38,12 +38,9 @@ pub(crate) struct NumaCell {
 
 /// Base page size of this machine in KiB.
 pub(crate) fn system_page_kib() -> u64 {
-    // SAFETY: sysconf has no memory-safety preconditions.
-    let bytes = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    if bytes > 0 {
-        bytes as u64 / 1024
-    } else {
-        4
+    match nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE) {
+        Ok(Some(bytes)) if bytes > 0 => bytes as u64 / 1024,
+        _ => 4,
     }
 }
 

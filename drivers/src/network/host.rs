@@ -81,11 +81,7 @@ pub fn run_input(program: &str, args: &[&str], input: Option<&str>) -> Result<St
 /// Whether a network device of that name exists in the daemon's network namespace
 /// (asked of the kernel, not of /sys, which shows the namespace it was mounted in).
 pub fn link_exists(name: &str) -> bool {
-    let Ok(cname) = std::ffi::CString::new(name) else {
-        return false;
-    };
-    // SAFETY: if_nametoindex reads a valid C string.
-    unsafe { libc::if_nametoindex(cname.as_ptr()) != 0 }
+    nix::net::if_::if_nametoindex(name).is_ok_and(|index| index != 0)
 }
 
 /// Creates the bridge of a virtual network with its MAC, STP, MTU and addresses, up.

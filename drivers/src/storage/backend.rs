@@ -290,20 +290,15 @@ pub fn describe_file(path: &Path, name: &str, recorded: Option<&String>) -> Opti
 
 /// Capacity, allocation and available bytes of the file system holding `dir`.
 pub fn fs_sizes(dir: &Path) -> (u64, u64, u64) {
-    let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()) else {
+    let Ok(st) = nix::sys::statvfs::statvfs(dir) else {
         return (0, 0, 0);
     };
-    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
-    // SAFETY: c is a valid C string and st a valid out pointer.
-    if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 {
-        return (0, 0, 0);
-    }
-    let frsize = st.f_frsize;
-    let capacity = st.f_blocks * frsize;
-    let free = st.f_bfree * frsize;
+    let frsize = st.fragment_size();
+    let capacity = st.blocks() * frsize;
+    let free = st.blocks_free() * frsize;
     (
         capacity,
         capacity.saturating_sub(free),
-        st.f_bavail * frsize,
+        st.blocks_available() * frsize,
     )
 }

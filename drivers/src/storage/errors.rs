@@ -98,10 +98,7 @@ pub fn system(what: &str, err: &std::io::Error) -> DriverError {
 
 /// The C library's text for an errno ("No such file or directory").
 fn strerror(errno: i32) -> String {
-    // SAFETY: strerror returns a pointer to a static or thread-local string.
-    unsafe { std::ffi::CStr::from_ptr(libc::strerror(errno)) }
-        .to_string_lossy()
-        .into_owned()
+    nix::errno::Errno::from_raw(errno).desc().to_string()
 }
 
 pub fn pool_not_active(name: &str) -> DriverError {

@@ -35,8 +35,7 @@ impl Driver for StoragePrimary {
         let path = uri.split_once("://").map(|(_, rest)| rest).unwrap_or("");
         let path = path.split_once('/').map(|(_, p)| p).unwrap_or("");
         let path = path.split('?').next().unwrap_or("");
-        // SAFETY: geteuid has no preconditions.
-        let privileged = unsafe { libc::geteuid() } == 0;
+        let privileged = nix::unistd::geteuid().is_root();
         let expected = if privileged { "system" } else { "session" };
         if path != expected {
             return Err(DriverError::new(

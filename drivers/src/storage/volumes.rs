@@ -106,17 +106,13 @@ fn create_raw(path: &Path, def: &VolDef) -> DriverResult<()> {
         .map_err(|e| errors::system(&format!("cannot create path '{}'", path.display()), &e))?;
     let allocation = def.allocation.unwrap_or(def.capacity).min(def.capacity);
     if allocation > 0 {
-        // SAFETY: a valid open descriptor and in-range lengths.
-        let rc = unsafe {
-            libc::posix_fallocate(std::os::fd::AsRawFd::as_raw_fd(&file), 0, allocation as i64)
-        };
-        if rc != 0 {
+        if let Err(errno) = nix::fcntl::posix_fallocate(&file, 0, allocation as i64) {
             return Err(errors::system(
                 &format!(
                     "cannot allocate {allocation} bytes in file '{}'",
                     path.display()
                 ),
-                &std::io::Error::from_raw_os_error(rc),
+                &std::io::Error::from(errno),
             ));
         }
     }
@@ -453,18 +449,14 @@ pub fn resize(vol: &Volume, capacity: u64, flags: u32) -> DriverResult<()> {
             .write(true)
             .open(&vol.path)
             .map_err(|e| errors::system("cannot open volume", &e))?;
-        // SAFETY: valid descriptor, in-range lengths.
-        let rc = unsafe {
-            libc::posix_fallocate(
-                std::os::fd::AsRawFd::as_raw_fd(&file),
-                vol.capacity as i64,
-                (capacity - vol.capacity) as i64,
-            )
-        };
-        if rc != 0 {
+        if let Err(errno) = nix::fcntl::posix_fallocate(
+            &file,
+            vol.capacity as i64,
+            (capacity - vol.capacity) as i64,
+        ) {
             return Err(errors::system(
                 "cannot allocate",
-                &std::io::Error::from_raw_os_error(rc),
+                &std::io::Error::from(errno),
             ));
         }
     }

@@ -1,8 +1,6 @@
 //! Client procedures: listing a server's clients, looking one up, its
 //! identity (`client-info`) and forced disconnection.
 
-use std::ffi::CStr;
-
 use protocol::admin::*;
 use protocol::error::RemoteError;
 use protocol::typed_param::{TypedParam, TypedParamValue};
@@ -151,56 +149,16 @@ pub fn close(daemon: &Daemon, a: ClientCloseArgs) -> Result<(), RemoteError> {
     Ok(())
 }
 
-/// Size of the buffer for one passwd or group record.
-const RECORD_BUFFER: usize = 16 * 1024;
-
 /// The user name of `uid` from the password database.
 fn user_name(uid: u32) -> Option<String> {
-    let mut buffer = vec![0u8; RECORD_BUFFER];
-    // SAFETY: an all-zero passwd is a valid value for getpwuid_r to overwrite.
-    let mut entry: libc::passwd = unsafe { std::mem::zeroed() };
-    let mut result: *mut libc::passwd = std::ptr::null_mut();
-    // SAFETY: every pointer refers to live, writable memory of the stated
-    // size; getpwuid_r writes only inside `entry` and `buffer`.
-    let rc = unsafe {
-        libc::getpwuid_r(
-            uid,
-            &mut entry,
-            buffer.as_mut_ptr().cast(),
-            buffer.len(),
-            &mut result,
-        )
-    };
-    if rc != 0 || result.is_null() || entry.pw_name.is_null() {
-        return None;
-    }
-    // SAFETY: on success pw_name points to a NUL-terminated string in `buffer`.
-    let name = unsafe { CStr::from_ptr(entry.pw_name) };
-    name.to_str().ok().map(str::to_string)
+    let user = nix::unistd::User::from_uid(uid.into()).ok()??;
+    Some(user.name)
 }
 
 /// The group name of `gid` from the group database.
 fn group_name(gid: u32) -> Option<String> {
-    let mut buffer = vec![0u8; RECORD_BUFFER];
-    // SAFETY: an all-zero group is a valid value for getgrgid_r to overwrite.
-    let mut entry: libc::group = unsafe { std::mem::zeroed() };
-    let mut result: *mut libc::group = std::ptr::null_mut();
-    // SAFETY: as for getpwuid_r above.
-    let rc = unsafe {
-        libc::getgrgid_r(
-            gid,
-            &mut entry,
-            buffer.as_mut_ptr().cast(),
-            buffer.len(),
-            &mut result,
-        )
-    };
-    if rc != 0 || result.is_null() || entry.gr_name.is_null() {
-        return None;
-    }
-    // SAFETY: on success gr_name points to a NUL-terminated string in `buffer`.
-    let name = unsafe { CStr::from_ptr(entry.gr_name) };
-    name.to_str().ok().map(str::to_string)
+    let group = nix::unistd::Group::from_gid(gid.into()).ok()??;
+    Some(group.name)
 }
 
 #[cfg(test)]
