@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::io::{Read, Write};
+use std::os::unix::process::CommandExt;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -142,7 +143,10 @@ pub fn python(script: &str, args: &[&str]) -> CmdOutput {
 /// it and panics if it is not done within `timeout`.
 pub fn run_with_deadline(command: &mut Command, timeout: Duration) -> CmdOutput {
     let program = describe(command);
+    // Its own process group, so that a deadline also kills what it started
+    // (a script's virsh would otherwise hold the output pipes open).
     let child = command
+        .process_group(0)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -180,6 +184,7 @@ pub fn wait_with_deadline(mut child: Child, timeout: Duration, what: &str) -> Cm
         status.is_some()
     });
     if !finished {
+        kill_group_of(&child);
         let _ = child.kill();
         let _ = child.wait();
     }
@@ -198,6 +203,21 @@ pub fn wait_with_deadline(mut child: Child, timeout: Duration, what: &str) -> Cm
         _ => panic!(
             "{what} did not finish within {timeout:?}\n--- stdout:\n{stdout}--- stderr:\n{stderr}"
         ),
+    }
+}
+
+/// Kills the process group `child` leads, if it leads one (children started by
+/// [`run_with_deadline`] do): what it started goes with it.
+fn kill_group_of(child: &Child) {
+    let Ok(pid) = i32::try_from(child.id()) else {
+        return;
+    };
+    // SAFETY: getpgid and kill take plain integers; the group is signalled
+    // only when the child leads it, never the test's own group.
+    unsafe {
+        if libc::getpgid(pid) == pid {
+            libc::kill(-pid, libc::SIGKILL);
+        }
     }
 }
 

@@ -52,7 +52,22 @@ fn run_script(state: &Path, config: &str, command: &str) -> CmdOutput {
     ])
     .env("LC_ALL", "C")
     .env_remove("LIBVIRT_DEFAULT_URI");
-    run_with_deadline(&mut run, Duration::from_secs(120))
+    // virsh 9.0's job commands (managedsave, save) can miss the end of a job
+    // that finishes before virsh starts watching it, and then wait forever: a
+    // race inside virsh that a fast daemon makes likely. A run that hangs
+    // there is killed and run once more.
+    for _ in 0..2 {
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            run_with_deadline(&mut run, Duration::from_secs(45))
+        }));
+        if let Ok(output) = outcome {
+            return output;
+        }
+    }
+    panic!(
+        "{} {command} hung twice (see the virsh race above)",
+        script.display()
+    );
 }
 
 /// Output with the URI replaced and the script's formatting quirks removed.
