@@ -329,6 +329,18 @@ fn keepalive_drops_clients_of_a_daemon_that_stopped_answering() {
         .expect("read the script's first line");
     assert_eq!(line.trim(), "open", "{}", diagnostics(&root));
     secretd.signal(libc::SIGSTOP);
+    // kill() returns before the stop takes effect: the call goes out only once
+    // the kernel shows the daemon stopped.
+    let stat = format!("/proc/{}/stat", secretd.pid());
+    assert!(
+        wait_until(Duration::from_secs(10), || {
+            std::fs::read_to_string(&stat)
+                .ok()
+                .and_then(|s| s.rsplit_once(") ").map(|(_, rest)| rest.starts_with('T')))
+                .unwrap_or(false)
+        }),
+        "virtsecretd did not stop"
+    );
     std::fs::write(&flag, "").expect("write the flag");
     let rest = wait_with_deadline(script, Duration::from_secs(45), "hold_then_call.py");
     secretd.signal(libc::SIGCONT);
