@@ -15,6 +15,7 @@ pub mod in_process;
 pub mod logging;
 pub mod network_events;
 pub mod notify;
+pub mod object_events;
 pub mod paths;
 pub mod pidfile;
 pub mod polkit;
