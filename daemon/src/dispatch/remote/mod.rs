@@ -115,6 +115,19 @@ pub(super) fn open_connection(
     })
 }
 
+/// A secondary driver's side of the session (network, secret, node device),
+/// or libvirt's "not supported" naming the call's API when the session has none.
+pub(super) fn secondary<C: ?Sized>(
+    conn: &Option<Arc<C>>,
+    h: &Header,
+    domain: i32,
+) -> Result<Arc<C>, Action> {
+    conn.clone().ok_or_else(|| match p::info(h.proc_) {
+        Some(info) => reply_err(h, not_supported(info)),
+        None => reply_err(h, RemoteError::new(codes::NO_SUPPORT, domain, "")),
+    })
+}
+
 pub(super) fn reply_err(h: &Header, err: RemoteError) -> Action {
     Action::Reply(error_reply(h, &err))
 }

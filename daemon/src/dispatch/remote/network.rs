@@ -6,13 +6,11 @@ use std::sync::Arc;
 use drivers::api::{NetworkConnection, NetworkHandle};
 use protocol::error::{codes, domains, RemoteError};
 use protocol::header::Header;
-use protocol::programs::remote_proc as p;
 use protocol::remote::*;
 use protocol::xdr::Xdr;
 
-use super::{drv, inline, job, reply_err, Action, Session};
+use super::{drv, inline, job, Action, Session};
 use crate::context::Daemon;
-use crate::dispatch::access::not_supported;
 use crate::dispatch::reply::with_template;
 use crate::network_events::NETWORK_EVENT_ID_LAST;
 
@@ -32,13 +30,7 @@ fn wire(n: NetworkHandle) -> NonnullNetwork {
 
 /// The session's network connection, or libvirt's "not supported" naming the call's API.
 fn net(session: &Session, h: &Header) -> Result<Arc<dyn NetworkConnection>, Action> {
-    session
-        .network
-        .clone()
-        .ok_or_else(|| match p::info(h.proc_) {
-            Some(info) => reply_err(h, not_supported(info)),
-            None => reply_err(h, RemoteError::new(codes::NO_SUPPORT, domains::NETWORK, "")),
-        })
+    super::secondary(&session.network, h, domains::NETWORK)
 }
 
 /// Runs `f` on this thread with the network connection.

@@ -12,19 +12,12 @@ use protocol::remote::limits::{NODE_DEVICE_CAPS_LIST_MAX, NODE_DEVICE_LIST_MAX};
 use protocol::remote::*;
 use protocol::xdr::Xdr;
 
-use super::{drv, inline, job, reply_err, Action, Session};
-use crate::dispatch::access::not_supported;
+use super::{drv, inline, job, Action, Session};
 use crate::dispatch::reply::with_template;
 
 /// The session's node device connection, or libvirt's "not supported" naming the call's API.
 fn devices(session: &Session, h: &Header) -> Result<Arc<dyn NodeDeviceConnection>, Action> {
-    session
-        .nodedev
-        .clone()
-        .ok_or_else(|| match p::info(h.proc_) {
-            Some(info) => reply_err(h, not_supported(info)),
-            None => reply_err(h, RemoteError::new(codes::NO_SUPPORT, domains::NODEDEV, "")),
-        })
+    super::secondary(&session.nodedev, h, domains::NODEDEV)
 }
 
 /// Runs `f` on a worker with the node device connection.

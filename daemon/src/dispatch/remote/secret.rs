@@ -5,14 +5,12 @@ use std::sync::Arc;
 use drivers::api::{SecretConnection, SecretHandle};
 use protocol::error::{codes, domains, RemoteError};
 use protocol::header::Header;
-use protocol::programs::remote_proc as p;
 use protocol::remote::limits::{SECRET_LIST_MAX, SECRET_UUID_LIST_MAX};
 use protocol::remote::*;
 use protocol::xdr::Xdr;
 
-use super::{drv, inline, reply_err, Action, Session};
+use super::{drv, inline, Action, Session};
 use crate::context::Daemon;
-use crate::dispatch::access::not_supported;
 use crate::dispatch::reply::with_template;
 use crate::secret_events::SECRET_EVENT_ID_LAST;
 
@@ -34,13 +32,7 @@ fn wire(s: SecretHandle) -> NonnullSecret {
 
 /// The session's secret connection, or libvirt's "not supported" naming the call's API.
 fn secrets(session: &Session, h: &Header) -> Result<Arc<dyn SecretConnection>, Action> {
-    session
-        .secret
-        .clone()
-        .ok_or_else(|| match p::info(h.proc_) {
-            Some(info) => reply_err(h, not_supported(info)),
-            None => reply_err(h, RemoteError::new(codes::NO_SUPPORT, domains::SECRET, "")),
-        })
+    super::secondary(&session.secret, h, domains::SECRET)
 }
 
 /// Runs `f` on this thread with the secret connection (every call is a
