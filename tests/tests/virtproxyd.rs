@@ -103,7 +103,13 @@ fn clients_reach_the_per_driver_daemons_through_virtproxyd() {
     wait_socket(&root, &mut secretd, &root.run_file("virtsecretd-sock"));
     let mut proxy = start(&root, "virtproxyd", &["--listen"]);
     wait_socket(&root, &mut proxy, &root.run_file("libvirt-sock"));
-    assert!(root.run_file("virtproxyd-admin-sock").exists());
+    // The admin socket is bound just after the client sockets.
+    let admin = root.run_file("virtproxyd-admin-sock");
+    assert!(
+        wait_until(START_TIMEOUT, || admin.exists()),
+        "no {}",
+        admin.display()
+    );
     assert!(
         wait_until(START_TIMEOUT, || std::net::TcpStream::connect((
             "127.0.0.1",
