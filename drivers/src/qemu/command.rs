@@ -18,6 +18,7 @@ mod tests_default_devices;
 mod usb;
 mod vnc;
 
+pub use vnc::expiry_seconds as vnc_expiry_seconds;
 pub use vnc::set_vnc_passwords;
 
 use super::conf::QemuConf;

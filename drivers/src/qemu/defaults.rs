@@ -253,6 +253,7 @@ fn wants_pci_slot(device: &Element) -> bool {
         "memballoon" | "rng" => device.attr("model") == Some("virtio"),
         "watchdog" => device.attr("model") == Some("i6300esb"),
         "input" => device.attr("bus") == Some("virtio"),
+        "serial" => device.child("target").and_then(|t| t.attr("type")) == Some("pci-serial"),
         _ => false,
     }
 }

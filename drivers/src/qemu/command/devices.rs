@@ -96,8 +96,17 @@ pub(super) fn controller_args(device: &Element, argv: &mut Vec<String>) -> Resul
             argv.push(format!("ich9-ahci,id=sata0{}", pci_addr(device)));
         }
         (Some("scsi"), _) => {
+            let index = device.attr("index").unwrap_or("0");
+            if !index.chars().all(|c| c.is_ascii_digit()) || index.is_empty() {
+                return Err(QemuError::Unsupported(format!(
+                    "Cannot parse controller index {index}"
+                )));
+            }
             argv.push("-device".into());
-            argv.push(format!("virtio-scsi-pci,id=scsi0{}", pci_addr(device)));
+            argv.push(format!(
+                "virtio-scsi-pci,id=scsi{index}{}",
+                pci_addr(device)
+            ));
         }
         (kind, model) => {
             return Err(QemuError::Unsupported(format!(
@@ -179,10 +188,23 @@ pub(super) fn disk_args(
             };
             format!("ide-hd,bus={bus_name},drive={drive_id},id={id}")
         }
-        ("scsi", _) => format!(
-            "scsi-{},bus=scsi0.0,drive={drive_id},id={id}",
-            if cdrom { "cd" } else { "hd" }
-        ),
+        ("scsi", _) => {
+            let address = device.child("address");
+            let num = |name: &str| {
+                address
+                    .and_then(|a| a.attr(name))
+                    .and_then(|v| v.parse::<u32>().ok())
+                    .unwrap_or(0)
+            };
+            format!(
+                "scsi-{},bus=scsi{}.0,channel={},scsi-id={},lun={},drive={drive_id},id={id}",
+                if cdrom { "cd" } else { "hd" },
+                num("controller"),
+                num("bus"),
+                num("target"),
+                num("unit")
+            )
+        }
         (other, _) => {
             return Err(QemuError::Unsupported(format!(
                 "disk bus '{other}' of disk '{dev}' is not supported by this qemu driver"
@@ -299,8 +321,23 @@ pub(super) fn chardev_args(
     index: usize,
     argv: &mut Vec<String>,
 ) -> Result<(), QemuError> {
+    let id = device_id(device).unwrap_or_else(|| format!("serial{index}"));
+    let target_type = device
+        .child("target")
+        .and_then(|t| t.attr("type"))
+        .unwrap_or("isa-serial");
+    let frontend = match target_type {
+        "isa-serial" => format!("isa-serial,chardev=char{id},id={id},index={index}"),
+        "pci-serial" => format!("pci-serial,chardev=char{id},id={id}{}", pci_addr(device)),
+        "usb-serial" => format!("usb-serial,chardev=char{id},id={id}"),
+        other => {
+            return Err(QemuError::Unsupported(format!(
+                "serial target type '{other}' is not supported by this qemu driver"
+            )))
+        }
+    };
     let backend = match device.attr("type") {
-        Some("pty") => format!("pty,id=charserial{index}"),
+        Some("pty") => format!("pty,id=char{id}"),
         Some("file") => {
             let path = device
                 .child("source")
@@ -313,12 +350,9 @@ pub(super) fn chardev_args(
                     "serial file path '{path}' must be absolute"
                 )));
             }
-            format!(
-                "file,id=charserial{index},path={},append=on",
-                opt_value(path)
-            )
+            format!("file,id=char{id},path={},append=on", opt_value(path))
         }
-        Some("null") => format!("null,id=charserial{index}"),
+        Some("null") => format!("null,id=char{id}"),
         other => {
             return Err(QemuError::Unsupported(format!(
                 "serial type '{}' is not supported by this qemu driver",
@@ -329,9 +363,7 @@ pub(super) fn chardev_args(
     argv.push("-chardev".into());
     argv.push(backend);
     argv.push("-device".into());
-    argv.push(format!(
-        "isa-serial,chardev=charserial{index},id=serial{index},index={index}"
-    ));
+    argv.push(frontend);
     Ok(())
 }
 
@@ -380,7 +412,8 @@ pub(super) fn watchdog_args(device: &Element, argv: &mut Vec<String>) -> Result<
         }
     };
     argv.push("-device".into());
-    argv.push(format!("{model},id=watchdog0{}", pci_addr(device)));
+    let id = device_id(device).unwrap_or_else(|| "watchdog0".to_string());
+    argv.push(format!("{model},id={id}{}", pci_addr(device)));
     argv.push("-action".into());
     argv.push(format!("watchdog={action}"));
     Ok(())
@@ -398,6 +431,7 @@ fn is_mac_address(text: &str) -> bool {
 /// `<rng model='virtio'>`: the host's random device (`/dev/urandom` or `/dev/random`)
 /// or QEMU's built-in generator behind a virtio-rng device.
 pub(super) fn rng_args(device: &Element, argv: &mut Vec<String>) -> Result<(), QemuError> {
+    let id = device_id(device).unwrap_or_else(|| "rng0".to_string());
     let model = device.attr("model").unwrap_or("virtio");
     let frontend = match model {
         "virtio" => "virtio-rng-pci",
@@ -432,10 +466,10 @@ pub(super) fn rng_args(device: &Element, argv: &mut Vec<String>) -> Result<(), Q
         }
     };
     argv.push("-object".into());
-    argv.push(object);
+    argv.push(object.replace("id=objrng0", &format!("id=obj{id}")));
     argv.push("-device".into());
     argv.push(format!(
-        "{frontend},rng=objrng0,id=rng0{}",
+        "{frontend},rng=obj{id},id={id}{}",
         pci_addr(device)
     ));
     Ok(())

@@ -96,7 +96,15 @@ pub(super) fn input_args(
 ) -> Result<(), QemuError> {
     let kind = device.attr("type").unwrap_or("");
     let bus = device.attr("bus").unwrap_or("");
-    let id = format!("input{index}");
+    let id = device
+        .child("alias")
+        .and_then(|a| a.attr("name"))
+        .filter(|a| {
+            a.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+        })
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("input{index}"));
     let spec = match (bus, kind) {
         ("ps2", "mouse" | "keyboard") => return Ok(()),
         ("usb", "tablet" | "mouse" | "keyboard") => {

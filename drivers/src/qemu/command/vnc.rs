@@ -186,7 +186,7 @@ pub fn set_vnc_passwords(
 }
 
 /// `passwdValidTo` ("YYYY-MM-DDTHH:MM:SS", UTC) as seconds since the epoch.
-fn expiry_seconds(text: &str) -> Result<i64, QemuError> {
+pub fn expiry_seconds(text: &str) -> Result<i64, QemuError> {
     let bad = || {
         QemuError::Unsupported(format!(
             "cannot parse password validity time '{text}', expect YYYY-MM-DDTHH:MM:SS"

@@ -70,22 +70,38 @@ pub fn disk_alias(disk: &Element) -> String {
 
 /// Gives the disks, NICs and balloon of a definition about to start their aliases.
 pub fn assign_aliases(def: &mut DomainDef) {
-    let mut net = 0;
+    let (mut net, mut input, mut serial, mut rng) = (0, 0, 0, 0);
     for device in def.devices.iter_mut() {
+        let counter = match device.name.as_str() {
+            "interface" => Some(&mut net),
+            "input" => Some(&mut input),
+            "serial" => Some(&mut serial),
+            "rng" => Some(&mut rng),
+            _ => None,
+        };
+        let number = counter.map(|c| {
+            *c += 1;
+            *c - 1
+        });
         if alias_of(device).is_some_and(is_user_alias) {
-            if device.name == "interface" {
-                net += 1;
-            }
             continue;
         }
         match device.name.as_str() {
+            "input" | "serial" | "rng" => {
+                let alias = format!("{}{}", device.name, number.unwrap_or(0));
+                set_alias(device, &alias);
+            }
+            "watchdog" => set_alias(device, "watchdog0"),
+            "controller" if device.attr("type") == Some("scsi") => {
+                let alias = format!("scsi{}", device.attr("index").unwrap_or("0"));
+                set_alias(device, &alias);
+            }
             "disk" => {
                 let alias = disk_alias(device);
                 set_alias(device, &alias);
             }
             "interface" => {
-                set_alias(device, &format!("net{net}"));
-                net += 1;
+                set_alias(device, &format!("net{}", number.unwrap_or(0)));
             }
             "memballoon" if device.attr("model") == Some("virtio") => {
                 set_alias(device, "balloon0");

@@ -10,7 +10,7 @@ use super::device_xml::{
 };
 use super::qemu_refused;
 use crate::api::{codes, device_modify, domains, DomainRef, DriverError, DriverResult};
-use crate::domain_xml::{is_net_model_name, DomainDef, Element};
+use crate::domain_xml::{is_net_model_name, DomainDef, Element, FormatOptions};
 use crate::qemu::command::opt_value;
 use crate::qemu::error::QemuError;
 use crate::qemu::qmp::Monitor;
@@ -39,7 +39,9 @@ impl Inner {
         let new_config = if config {
             let mut def = self.lock().get(dom)?.persistent_def().clone();
             attach_config(&mut def, device.clone())?;
-            Some(def)
+            // Parsed again as a definition is: addresses, indexes and the
+            // controllers the new device needs are filled in as at define time.
+            Some(self.parse_def(&def.to_xml(FormatOptions::PERSISTENT))?)
         } else {
             None
         };
@@ -54,20 +56,71 @@ impl Inner {
 
     fn attach_live(&self, dom: &DomainRef, mut device: Element) -> DriverResult<()> {
         let (def, monitor, _) = self.live_parts(dom)?;
+        let mut controller = None;
         match device.name.as_str() {
-            "disk" => plug_disk(&def, &monitor, &mut device)?,
-            _ => plug_nic(&def, &monitor, &mut device, self.network.get())?,
+            "disk" => controller = plug_disk(&def, &monitor, &mut device)?,
+            "interface" => plug_nic(&def, &monitor, &mut device, self.network.get())?,
+            _ => super::frontends::plug(&def, &monitor, &mut device)?,
         }
         let mut st = self.lock();
         let obj = st.get_mut(dom)?;
+        if let Some(controller) = controller {
+            insert_device(&mut obj.def.devices, controller);
+        }
         insert_device(&mut obj.def.devices, device);
         self.persist_status(obj);
         Ok(())
     }
 }
 
-/// Adds the device to a persistent definition, refusing a target or MAC in use.
-fn attach_config(def: &mut DomainDef, mut device: Element) -> DriverResult<()> {
+/// Adds the device to a persistent definition, refusing a target, MAC, controller
+/// index or serial port in use, or a second watchdog.
+fn attach_config(def: &mut DomainDef, device: Element) -> DriverResult<()> {
+    let invalid = |text: &str| {
+        Err(DriverError::new(
+            codes::OPERATION_INVALID,
+            domains::QEMU,
+            text,
+        ))
+    };
+    match device.name.as_str() {
+        "graphics" => {
+            return Err(DriverError::new(
+                codes::OPERATION_UNSUPPORTED,
+                domains::QEMU,
+                "persistent attach of device 'graphics' is not supported",
+            ))
+        }
+        "controller"
+            if device.attr("index").is_some()
+                && def.devices.iter().any(|d| {
+                    d.name == "controller"
+                        && d.attr("type") == device.attr("type")
+                        && d.attr("index") == device.attr("index")
+                }) =>
+        {
+            return invalid("Target already exists");
+        }
+        "watchdog" if def.devices.iter().any(|d| d.name == "watchdog") => {
+            return invalid("domain already has a watchdog");
+        }
+        "serial" | "console" => {
+            let port = |d: &Element| {
+                d.child("target")
+                    .and_then(|t| t.attr("port"))
+                    .map(str::to_string)
+            };
+            if port(&device).is_some()
+                && def
+                    .devices
+                    .iter()
+                    .any(|d| d.name == device.name && port(d) == port(&device))
+            {
+                return invalid("chardev already exists");
+            }
+        }
+        _ => {}
+    }
     if device.name == "disk" && find_same(&def.devices, &device).is_some() {
         return Err(QemuError::InvalidState(format!(
             "target {} already exists",
@@ -82,20 +135,16 @@ fn attach_config(def: &mut DomainDef, mut device: Element) -> DriverResult<()> {
             format!("mac {} already exists", super::device_xml::nic_mac(&device)),
         ));
     }
-    if wants_pci(&device) {
-        assign_pci_slot(def, &mut device)?;
-    }
     insert_device(&mut def.devices, device);
     Ok(())
 }
 
-/// Disks on the virtio bus and every NIC sit on the PCI bus.
-fn wants_pci(device: &Element) -> bool {
-    device.name == "interface"
-        || device.child("target").and_then(|t| t.attr("bus")) == Some("virtio")
-}
-
-fn plug_disk(def: &DomainDef, monitor: &Monitor, disk: &mut Element) -> DriverResult<()> {
+/// Plugs a disk; returns the SCSI controller plugged for it when it needed one.
+fn plug_disk(
+    def: &DomainDef,
+    monitor: &Monitor,
+    disk: &mut Element,
+) -> DriverResult<Option<Element>> {
     let target = disk_target(disk).to_string();
     if let Some(other) = def
         .devices
@@ -120,7 +169,7 @@ fn plug_disk(def: &DomainDef, monitor: &Monitor, disk: &mut Element) -> DriverRe
         .and_then(|t| t.attr("bus"))
         .unwrap_or("")
         .to_string();
-    if bus != "virtio" {
+    if bus != "virtio" && bus != "scsi" {
         return Err(DriverError::new(
             codes::OPERATION_UNSUPPORTED,
             domains::QEMU,
@@ -175,7 +224,19 @@ fn plug_disk(def: &DomainDef, monitor: &Monitor, disk: &mut Element) -> DriverRe
             "non unique alias detected: {alias}"
         )));
     }
-    assign_pci_slot(def, disk)?;
+    let mut controller = None;
+    let mut args = if bus == "scsi" {
+        let (args, added) = scsi_frontend(def, monitor, disk, &alias)?;
+        controller = added;
+        args
+    } else {
+        assign_pci_slot(def, disk)?;
+        let mut args = json!({"driver": "virtio-blk-pci", "id": alias, "bus": "pci.0"});
+        if let Some(slot) = pci_slot(disk) {
+            args["addr"] = json!(format!("0x{slot:x}"));
+        }
+        args
+    };
     set_alias(disk, &alias);
     let drive = format!("drive-{alias}");
     let mut opts = format!(
@@ -185,30 +246,68 @@ fn plug_disk(def: &DomainDef, monitor: &Monitor, disk: &mut Element) -> DriverRe
     if disk.child("readonly").is_some() {
         opts.push_str(",readonly=on");
     }
+    let undo_controller = |controller: &Option<Element>| {
+        if let Some(alias) = controller.as_ref().and_then(alias_of) {
+            let _ = monitor.execute("device_del", Some(json!({ "id": alias })));
+        }
+    };
     let out = monitor
         .execute_hmp(&format!("drive_add dummy {}", hmp_quoted(&opts)))
-        .map_err(|e| qemu_refused("drive_add", e))?;
+        .map_err(|e| qemu_refused("drive_add", e))
+        .inspect_err(|_| undo_controller(&controller))?;
     if !out.trim().is_empty() && !out.contains("OK") {
+        undo_controller(&controller);
         return Err(DriverError::new(
             codes::INTERNAL_ERROR,
             domains::QEMU,
             format!("unable to execute QEMU command 'drive_add': {}", out.trim()),
         ));
     }
-    let mut args = json!({
-        "driver": "virtio-blk-pci",
-        "drive": drive,
-        "id": alias,
-        "bus": "pci.0",
-    });
-    if let Some(slot) = pci_slot(disk) {
-        args["addr"] = json!(format!("0x{slot:x}"));
-    }
+    args["drive"] = json!(drive);
     if let Err(e) = monitor.execute("device_add", Some(args)) {
         let _ = monitor.execute_hmp(&format!("drive_del {drive}"));
+        undo_controller(&controller);
         return Err(qemu_refused("device_add", e));
     }
-    Ok(())
+    Ok(controller)
+}
+
+/// `device_add` arguments of a SCSI disk, at its drive address; a missing
+/// controller is plugged first (a virtio-scsi one), as libvirt does, and returned.
+fn scsi_frontend(
+    def: &DomainDef,
+    monitor: &Monitor,
+    disk: &Element,
+    alias: &str,
+) -> DriverResult<(serde_json::Value, Option<Element>)> {
+    let address = disk
+        .child("address")
+        .filter(|a| a.attr("type") == Some("drive"));
+    let num = |name: &str| -> u32 {
+        address
+            .and_then(|a| a.attr(name))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    let index = num("controller");
+    let mut added = None;
+    if super::frontends::scsi_controller(def, index).is_none() {
+        let mut controller = Element::new("controller")
+            .with_attr("type", "scsi")
+            .with_attr("index", &index.to_string())
+            .with_attr("model", "virtio-scsi");
+        super::frontends::plug(def, monitor, &mut controller)?;
+        added = Some(controller);
+    }
+    let args = json!({
+        "driver": "scsi-hd",
+        "bus": format!("scsi{index}.0"),
+        "channel": num("bus"),
+        "scsi-id": num("target"),
+        "lun": num("unit"),
+        "id": alias,
+    });
+    Ok((args, added))
 }
 
 /// A human monitor string argument: quoted, so that spaces in a path stay in it.

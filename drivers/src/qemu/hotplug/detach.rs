@@ -28,7 +28,22 @@ impl Inner {
             device_modify::LIVE | device_modify::CONFIG,
             "qemuDomainDetachDeviceFlags",
         )?;
-        let device = parse_device(xml)?;
+        let mut device = parse_device(xml)?;
+        if device.name == "graphics" {
+            let which = if flags & device_modify::CONFIG != 0 {
+                "persistent"
+            } else {
+                "live"
+            };
+            return Err(DriverError::new(
+                codes::OPERATION_UNSUPPORTED,
+                domains::QEMU,
+                format!("{which} detach of device 'graphics' is not supported"),
+            ));
+        }
+        if device.name == "controller" && device.attr("index").is_none() {
+            device.set_attr("index", "0");
+        }
         self.detach_matching(dom, flags, |def, live| {
             find_same(&def.devices, &device).ok_or_else(|| missing(&device, live))
         })
@@ -84,7 +99,7 @@ impl Inner {
             let (def, monitor, _) = self.live_parts(dom)?;
             let index = find(&def, true)?;
             let device = &def.devices[index];
-            check_unpluggable(device)?;
+            check_unpluggable(&def, device)?;
             let alias = alias_of(device).unwrap_or_default().to_string();
             monitor
                 .execute("device_del", Some(json!({ "id": alias })))
@@ -121,42 +136,53 @@ fn missing(device: &Element, live: bool) -> DriverError {
     let detail = match device.name.as_str() {
         "disk" if live => format!("disk {} not found", disk_target(device)),
         "disk" => format!("no target device {}", disk_target(device)),
-        _ => format!(
+        "interface" => format!(
             "no device found at address '(<null>)' matching MAC address '{}' and alias '(<null>)'",
             nic_mac(device)
         ),
+        _ => return super::frontends::missing(device, live),
     };
     DriverError::new(codes::DEVICE_MISSING, domains::QEMU, detail)
 }
 
-/// Only devices this driver plugs can leave a running guest.
-fn check_unpluggable(device: &Element) -> DriverResult<()> {
-    let ok = match device.name.as_str() {
+/// Only devices this driver plugs can leave a running guest; disks as libvirt 9.0
+/// decides it: disks and LUNs on virtio, SCSI or USB, CD-ROMs on SCSI or USB.
+fn check_unpluggable(def: &DomainDef, device: &Element) -> DriverResult<()> {
+    let unsupported =
+        |text: String| DriverError::new(codes::OPERATION_UNSUPPORTED, domains::QEMU, text);
+    match device.name.as_str() {
         "disk" => {
-            device.attr("device") == Some("disk")
-                && device.child("target").and_then(|t| t.attr("bus")) == Some("virtio")
-        }
-        "interface" => true,
-        _ => false,
-    };
-    if ok && alias_of(device).is_some() {
-        return Ok(());
-    }
-    let what = match device.name.as_str() {
-        "disk" => format!(
-            "disk bus '{}' cannot be hotunplugged.",
-            device
+            let bus = device
                 .child("target")
                 .and_then(|t| t.attr("bus"))
-                .unwrap_or("")
-        ),
-        other => format!("live detach of device '{other}' is not supported"),
-    };
-    Err(DriverError::new(
-        codes::OPERATION_UNSUPPORTED,
-        domains::QEMU,
-        what,
-    ))
+                .unwrap_or("");
+            let kind = device.attr("device").unwrap_or("disk");
+            match kind {
+                "disk" | "lun" if !matches!(bus, "virtio" | "scsi" | "usb") => {
+                    return Err(unsupported(
+                        "This type of disk cannot be hot unplugged".into(),
+                    ))
+                }
+                "disk" | "lun" => {}
+                _ if matches!(bus, "scsi" | "usb") => {}
+                other => {
+                    return Err(unsupported(format!(
+                        "disk device type '{other}' cannot be detached"
+                    )))
+                }
+            }
+        }
+        "interface" => {}
+        _ => return super::frontends::check_unplug(def, device),
+    }
+    if alias_of(device).is_none() {
+        return Err(DriverError::new(
+            codes::OPERATION_FAILED,
+            domains::QEMU,
+            format!("Cannot detach {} device with no alias", device.name),
+        ));
+    }
+    Ok(())
 }
 
 /// QEMU reported `DEVICE_DELETED` for `alias`: takes the device out of the live
@@ -177,6 +203,7 @@ pub fn release_backend(
     network: Option<&std::sync::Arc<dyn crate::api::NetworkDriver>>,
 ) {
     if device.name != "interface" {
+        super::frontends::release(monitor, device);
         return;
     }
     if let Some(alias) = alias_of(device) {

@@ -6,13 +6,15 @@ use crate::api::{codes, domains, DriverError, DriverResult};
 use crate::domain_xml::{escape, parse_domain_xml, DomainDef, Element};
 use crate::qemu::defaults::parse_options;
 
-/// Device kinds this driver plugs and unplugs.
-const HOTPLUGGABLE: &[&str] = &["disk", "interface"];
+/// Device kinds this driver plugs, unplugs or updates.
+fn hotpluggable(name: &str) -> bool {
+    matches!(name, "disk" | "interface" | "graphics") || super::frontends::KINDS.contains(&name)
+}
 
 /// The one device described by `xml`, normalised.
 pub fn parse_device(xml: &str) -> DriverResult<Element> {
-    let root = root_name(xml)?;
-    if !HOTPLUGGABLE.contains(&root.as_str()) {
+    let (root, given) = root_name(xml)?;
+    if !hotpluggable(&root) {
         return Err(DriverError::new(
             codes::OPERATION_UNSUPPORTED,
             domains::QEMU,
@@ -31,6 +33,15 @@ pub fn parse_device(xml: &str) -> DriverResult<Element> {
         .find(|d| d.name == root)
         .ok_or_else(|| DriverError::xml_error("no device in the XML"))?;
     super::alias::strip_generated_alias(&mut device);
+    // Numbers the wrapper handed out are chosen against the real domain instead.
+    if !given.index {
+        device.attrs.retain(|(k, _)| k != "index");
+    }
+    if !given.port {
+        if let Some(target) = device.child_mut("target") {
+            target.attrs.retain(|(k, _)| k != "port");
+        }
+    }
     if device.name == "interface" && device.child("model").is_none() {
         let model = Element::new("model").with_attr("type", "rtl8139");
         match device.children.iter().position(|c| c.name == "address") {
@@ -41,8 +52,14 @@ pub fn parse_device(xml: &str) -> DriverResult<Element> {
     Ok(device)
 }
 
+/// Which numbers the client gave itself (a controller's index, a port's number).
+struct Given {
+    index: bool,
+    port: bool,
+}
+
 /// The element name of the document's root, after checking it is well formed.
-fn root_name(xml: &str) -> DriverResult<String> {
+fn root_name(xml: &str) -> DriverResult<(String, Given)> {
     if xml.len() > crate::domain_xml::MAX_BYTES {
         return Err(DriverError::xml_error("device XML too large"));
     }
@@ -53,7 +70,15 @@ fn root_name(xml: &str) -> DriverResult<String> {
             format!("(device_definition):1: {e}"),
         )
     })?;
-    Ok(doc.root_element().tag_name().name().to_string())
+    let root = doc.root_element();
+    let given = Given {
+        index: root.attribute("index").is_some(),
+        port: root
+            .children()
+            .find(|c| c.has_tag_name("target"))
+            .is_some_and(|t| t.attribute("port").is_some()),
+    };
+    Ok((root.tag_name().name().to_string(), given))
 }
 
 /// A disk's target name.
@@ -79,36 +104,58 @@ pub fn disk_source(disk: &Element) -> Option<&str> {
 /// Where a device of the same kind as `device` sits in `devices`: the index of the
 /// device it replaces or matches, for disks by target and for NICs by MAC.
 pub fn find_same(devices: &[Element], device: &Element) -> Option<usize> {
-    devices.iter().position(|d| {
-        d.name == device.name
-            && match device.name.as_str() {
-                "disk" => disk_target(d) == disk_target(device),
-                "interface" => nic_mac(d).eq_ignore_ascii_case(nic_mac(device)),
-                _ => false,
-            }
-    })
+    devices
+        .iter()
+        .position(|d| {
+            d.name == device.name
+                && match device.name.as_str() {
+                    "disk" => disk_target(d) == disk_target(device),
+                    "interface" => nic_mac(d).eq_ignore_ascii_case(nic_mac(device)),
+                    _ => false,
+                }
+        })
+        .or_else(|| super::frontends::find(devices, device))
 }
+
+/// libvirt's order of device kinds in `<devices>`.
+const DEVICE_ORDER: &[&str] = &[
+    "emulator",
+    "disk",
+    "controller",
+    "lease",
+    "filesystem",
+    "interface",
+    "smartcard",
+    "serial",
+    "parallel",
+    "console",
+    "channel",
+    "input",
+    "tpm",
+    "graphics",
+    "sound",
+    "audio",
+    "video",
+    "hostdev",
+    "redirdev",
+    "redirfilter",
+    "hub",
+    "watchdog",
+    "memballoon",
+    "rng",
+];
 
 /// Inserts a device after the last one of its kind (or of the kinds libvirt lists
 /// before it), keeping libvirt's device order.
 pub fn insert_device(devices: &mut Vec<Element>, device: Element) {
-    const BEFORE_DISK: &[&str] = &["emulator", "disk"];
-    const BEFORE_NIC: &[&str] = &[
-        "emulator",
-        "disk",
-        "controller",
-        "lease",
-        "filesystem",
-        "interface",
-    ];
-    let before = if device.name == "disk" {
-        BEFORE_DISK
-    } else {
-        BEFORE_NIC
+    let rank = |name: &str| DEVICE_ORDER.iter().position(|k| *k == name);
+    let Some(own) = rank(&device.name) else {
+        devices.push(device);
+        return;
     };
     let at = devices
         .iter()
-        .rposition(|d| before.contains(&d.name.as_str()))
+        .rposition(|d| rank(&d.name).is_some_and(|r| r <= own))
         .map(|i| i + 1)
         .unwrap_or(0);
     devices.insert(at, device);
@@ -229,7 +276,7 @@ mod tests {
 
     #[test]
     fn other_devices_and_bad_xml_are_refused() {
-        assert!(parse_device("<watchdog model='i6300esb'/>").is_err());
+        assert!(parse_device("<hub type='usb'/>").is_err());
         assert!(parse_device("<disk").is_err());
     }
 

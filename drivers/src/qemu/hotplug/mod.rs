@@ -10,7 +10,9 @@ pub mod alias;
 mod attach;
 mod detach;
 pub mod device_xml;
+mod frontends;
 mod update;
+mod vnc_password;
 
 use super::connection::QemuConnection;
 use super::error::QemuError;

@@ -1,5 +1,6 @@
 //! `virDomainUpdateDeviceFlags` for CD-ROMs: changing or ejecting the medium
-//! (`blockdev-change-medium`, `eject`) of a running guest and/or in its definition.
+//! (`blockdev-change-medium`, `eject`) of a running guest and/or in its definition;
+//! for VNC displays (in `vnc_password.rs`): their password.
 
 use serde_json::json;
 
@@ -28,6 +29,9 @@ impl Inner {
         let _job = crate::qemu::jobs::lock_job_bounded(&job)?;
         let (live, config) = self.modification_impact(dom, flags)?;
         let device = parse_device(xml)?;
+        if device.name == "graphics" && device.attr("type") == Some("vnc") {
+            return self.update_vnc(dom, &device, live, config);
+        }
         if device.name != "disk" || !matches!(device.attr("device"), Some("cdrom") | Some("floppy"))
         {
             return Err(DriverError::new(
