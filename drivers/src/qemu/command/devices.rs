@@ -205,6 +205,17 @@ pub(super) fn disk_args(
                 num("unit")
             )
         }
+        ("usb", false) => {
+            let address = device
+                .child("address")
+                .filter(|a| a.attr("type") == Some("usb"));
+            match address.and_then(|a| a.attr("port")) {
+                Some(port) if port.chars().all(|c| c.is_ascii_digit() || c == '.') => {
+                    format!("usb-storage,bus=usb.0,port={port},drive={drive_id},id={id}")
+                }
+                _ => format!("usb-storage,drive={drive_id},id={id}"),
+            }
+        }
         (other, _) => {
             return Err(QemuError::Unsupported(format!(
                 "disk bus '{other}' of disk '{dev}' is not supported by this qemu driver"

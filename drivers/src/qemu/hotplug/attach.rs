@@ -169,7 +169,7 @@ fn plug_disk(
         .and_then(|t| t.attr("bus"))
         .unwrap_or("")
         .to_string();
-    if bus != "virtio" && bus != "scsi" {
+    if !matches!(bus.as_str(), "virtio" | "scsi" | "usb") {
         return Err(DriverError::new(
             codes::OPERATION_UNSUPPORTED,
             domains::QEMU,
@@ -229,6 +229,8 @@ fn plug_disk(
         let (args, added) = scsi_frontend(def, monitor, disk, &alias)?;
         controller = added;
         args
+    } else if bus == "usb" {
+        super::frontends::usb_device(def, disk, "usb-storage", &alias)
     } else {
         assign_pci_slot(def, disk)?;
         let mut args = json!({"driver": "virtio-blk-pci", "id": alias, "bus": "pci.0"});

@@ -160,7 +160,7 @@ fn pci_device(
 }
 
 /// `device_add` arguments for a device on USB bus 0, on its port or the next free one.
-fn usb_device(def: &DomainDef, device: &mut Element, driver: &str, alias: &str) -> Value {
+pub fn usb_device(def: &DomainDef, device: &mut Element, driver: &str, alias: &str) -> Value {
     let used: Vec<String> = def
         .devices
         .iter()
