@@ -251,6 +251,13 @@ fn other_device_kinds_come_and_go_on_a_running_guest() {
         err.contains("unable to execute QEMU command 'device_add'"),
         "{err}"
     );
+    // The ISA serial port the guest booted with: QEMU cannot unplug it.
+    assert!(
+        before_live.contains("<alias name='serial0'/>"),
+        "{before_live}"
+    );
+    let err = virsh_err(&host, &format!("detach-device-alias {name} serial0 --live"));
+    assert!(err.contains("does not support hotplugging"), "{err}");
     assert_eq!(host.virsh_ok(&format!("dumpxml {name}")), before_live);
     assert_eq!(
         host.virsh_ok(&format!("dumpxml --inactive {name}")),
@@ -396,6 +403,19 @@ fn other_device_kinds_come_and_go_on_a_running_guest() {
     // --config: the persistent definition gets the devices with PCI addresses and
     // the user alias; the running guest is untouched.
     let before_live = host.virsh_ok(&format!("dumpxml {name}"));
+    let usb_serial = write(
+        &host,
+        "cfg-usb-serial.xml",
+        "<serial type='null'><target type='usb-serial'/></serial>",
+    );
+    host.virsh_ok(&format!("attach-device {name} {usb_serial} --config"));
+    let config = host.virsh_ok(&format!("dumpxml --inactive {name}"));
+    assert!(
+        config.contains("<target type='usb-serial' port='1'>")
+            && config.contains("<model name='usb-serial'/>"),
+        "{config}"
+    );
+    host.virsh_ok(&format!("detach-device {name} {usb_serial} --config"));
     let tablet = write(
         &host,
         "cfg-tablet.xml",

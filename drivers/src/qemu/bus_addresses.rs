@@ -74,7 +74,8 @@ pub fn drop_pathless_channel_sources(devices: &mut [Element]) {
 }
 
 /// x86 serial ports are ISA serial devices unless the definition says otherwise;
-/// libvirt's qemu driver writes that into the target (`type` and `<model>`).
+/// libvirt's qemu driver writes that into the target (`type` and `<model>`, which
+/// for ISA, PCI and USB serial ports is named after the target type).
 pub fn serial_target_defaults(devices: &mut [Element]) {
     for serial in devices.iter_mut().filter(|d| d.name == "serial") {
         let Some(target) = serial.child_mut("target") else {
@@ -83,10 +84,14 @@ pub fn serial_target_defaults(devices: &mut [Element]) {
         if target.attr("type").is_none() {
             target.set_attr("type", "isa-serial");
         }
-        if target.attr("type") == Some("isa-serial") && target.child("model").is_none() {
+        let model = match target.attr("type") {
+            Some(kind @ ("isa-serial" | "pci-serial" | "usb-serial")) => kind.to_string(),
+            _ => String::new(),
+        };
+        if !model.is_empty() && target.child("model").is_none() {
             target
                 .children
-                .push(Element::new("model").with_attr("name", "isa-serial"));
+                .push(Element::new("model").with_attr("name", &model));
         }
         target.order_attrs(&["type", "port"]);
     }
