@@ -476,3 +476,73 @@ fn other_device_kinds_come_and_go_on_a_running_guest() {
     let secure = host.virsh_ok(&format!("dumpxml --inactive --security-info {name}"));
     assert!(secure.contains("passwd='first-pw'"), "{secure}");
 }
+
+#[test]
+fn devices_added_to_a_defined_guest_run_when_it_starts() {
+    let host = QemuHost::start();
+    let name = "hpd2";
+    let xml = host
+        .guest_xml(name)
+        .replace("console=ttyS0 quiet", "console=ttyS0 quiet no_timer_check");
+    let file = write(&host, &format!("{name}.xml"), &xml);
+    host.virsh_ok(&format!("define {file}"));
+    let image = host.root().join("disk.img");
+    fs::write(&image, vec![0u8; 1 << 20]).expect("write image");
+    let usb_image = host.root().join("usb.img");
+    fs::write(&usb_image, vec![0u8; 1 << 20]).expect("write image");
+    let devices = [
+        format!(
+            "<disk type='file' device='disk'><source file='{}'/><target dev='sda' bus='scsi'/></disk>",
+            image.display()
+        ),
+        format!(
+            "<disk type='file' device='disk'><source file='{}'/><target dev='sdd' bus='usb'/></disk>",
+            usb_image.display()
+        ),
+        "<input type='keyboard' bus='virtio'><alias name='ua-kbd'/></input>".to_string(),
+        "<rng model='virtio'><backend model='random'>/dev/urandom</backend></rng>".to_string(),
+        "<watchdog model='i6300esb'/>".to_string(),
+        "<serial type='null'><target type='pci-serial'/></serial>".to_string(),
+    ];
+    // The flag-less call on a defined guest changes its definition (--current).
+    for (n, device) in devices.iter().enumerate() {
+        let path = write(&host, &format!("dev{n}.xml"), device);
+        host.virsh_ok(&format!("attach-device {name} {path} --current"));
+    }
+    let config = host.virsh_ok(&format!("dumpxml --inactive {name}"));
+    assert!(
+        config.contains("<controller type='scsi' index='0'")
+            && config.contains("<target type='pci-serial' port='1'>"),
+        "{config}"
+    );
+    let serial = config
+        .split("<target type='pci-serial'")
+        .nth(1)
+        .and_then(|rest| rest.split("</serial>").next())
+        .expect("the PCI serial port");
+    assert!(serial.contains("<address type='pci'"), "{serial}");
+    host.virsh_ok(&format!("start {name}"));
+    host.wait_booted(name, 1);
+    for id in [
+        "scsi0",
+        "scsi0-0-0-0",
+        "usb-disk3",
+        "ua-kbd",
+        "rng0",
+        "watchdog0",
+        "serial1",
+    ] {
+        wait_qemu(&host, name, id, true);
+    }
+    // Devices the guest started with unplug like plugged ones.
+    let mut events = listen_events(&host);
+    host.virsh_ok(&format!("detach-device-alias {name} ua-kbd --live"));
+    expect_event(&mut events, name, "ua-kbd");
+    wait_qemu(&host, name, "ua-kbd", false);
+    host.virsh_ok(&format!("detach-device-alias {name} rng0 --live"));
+    expect_event(&mut events, name, "rng0");
+    wait_qemu(&host, name, "rng0", false);
+    assert!(host
+        .virsh_ok(&format!("dumpxml --inactive {name}"))
+        .contains("ua-kbd"));
+}

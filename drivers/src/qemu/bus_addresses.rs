@@ -4,7 +4,8 @@
 
 use crate::domain_xml::Element;
 
-/// Gives USB input devices without an address the next free port on USB bus 0
+/// Gives USB input devices, disks and serial ports without an address the next
+/// free port on USB bus 0
 /// (ports counted from 1, in device order, as libvirt hands them out).
 pub fn assign_usb_ports(devices: &mut [Element]) {
     let port_of = |d: &Element| -> Option<u32> {
@@ -16,7 +17,13 @@ pub fn assign_usb_ports(devices: &mut [Element]) {
     };
     let mut used: Vec<u32> = devices.iter().filter_map(port_of).collect();
     for device in devices.iter_mut() {
-        let usb_device = device.name == "input" && device.attr("bus") == Some("usb");
+        let target = |attr: &str| device.child("target").and_then(|t| t.attr(attr));
+        let usb_device = match device.name.as_str() {
+            "input" => device.attr("bus") == Some("usb"),
+            "disk" => target("bus") == Some("usb"),
+            "serial" => target("type") == Some("usb-serial"),
+            _ => false,
+        };
         if !usb_device || device.child("address").is_some() {
             continue;
         }

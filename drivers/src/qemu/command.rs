@@ -165,18 +165,24 @@ fn build(def: &DomainDef, ctx: &LaunchContext) -> Result<Vec<String>, QemuError>
         .iter()
         .find(|d| d.name == "audio")
         .and_then(|a| a.attr("id"));
-    // PCI controllers first: the buses they make must exist before devices name them.
-    for device in def
-        .devices
-        .iter()
-        .filter(|d| d.name == "controller" && d.attr("type") == Some("pci"))
-    {
-        devices::controller_args(device, &mut argv)?;
+    // PCI controllers first, then SCSI ones: the buses they make must exist before
+    // devices (disks come first in a definition) name them.
+    let bus_maker = |d: &&crate::domain_xml::Element, kind: &str| {
+        d.name == "controller" && d.attr("type") == Some(kind)
+    };
+    for kind in ["pci", "scsi", "usb"] {
+        for device in def.devices.iter().filter(|d| bus_maker(d, kind)) {
+            if kind == "usb" {
+                usb::usb_controller_args(device, &mut argv)?;
+            } else {
+                devices::controller_args(device, &mut argv)?;
+            }
+        }
     }
     for device in &def.devices {
         match device.name.as_str() {
             "emulator" => {}
-            "controller" if device.attr("type") == Some("pci") => {}
+            "controller" if matches!(device.attr("type"), Some("pci" | "scsi" | "usb")) => {}
             "input" => {
                 usb::input_args(device, input_index, &mut argv)?;
                 input_index += 1;
@@ -193,9 +199,6 @@ fn build(def: &DomainDef, ctx: &LaunchContext) -> Result<Vec<String>, QemuError>
             "channel" => {
                 channels::channel_args(device, channel_index, ctx.channel_dir, &mut argv)?;
                 channel_index += 1;
-            }
-            "controller" if device.attr("type") == Some("usb") => {
-                usb::usb_controller_args(device, &mut argv)?
             }
             "controller" => devices::controller_args(device, &mut argv)?,
             "disk" => {

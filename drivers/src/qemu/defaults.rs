@@ -329,6 +329,7 @@ fn assign_pci_addresses(devices: &mut [Element]) {
         "rng",
         "watchdog",
         "input",
+        "serial",
         "video",
     ];
     // Slot shared by each USB2 controller set (EHCI plus UHCI companions), by index.

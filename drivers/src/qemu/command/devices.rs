@@ -205,17 +205,7 @@ pub(super) fn disk_args(
                 num("unit")
             )
         }
-        ("usb", false) => {
-            let address = device
-                .child("address")
-                .filter(|a| a.attr("type") == Some("usb"));
-            match address.and_then(|a| a.attr("port")) {
-                Some(port) if port.chars().all(|c| c.is_ascii_digit() || c == '.') => {
-                    format!("usb-storage,bus=usb.0,port={port},drive={drive_id},id={id}")
-                }
-                _ => format!("usb-storage,drive={drive_id},id={id}"),
-            }
-        }
+        ("usb", false) => format!("usb-storage,drive={drive_id},id={id}{}", usb_port(device)),
         (other, _) => {
             return Err(QemuError::Unsupported(format!(
                 "disk bus '{other}' of disk '{dev}' is not supported by this qemu driver"
@@ -225,6 +215,20 @@ pub(super) fn disk_args(
     argv.push("-device".into());
     argv.push(frontend);
     Ok(())
+}
+
+/// `,bus=usb.0,port=N` for a device with a port on USB bus 0 (other addresses are
+/// left to QEMU).
+fn usb_port(device: &Element) -> String {
+    let address = device
+        .child("address")
+        .filter(|a| a.attr("type") == Some("usb") && a.attr("bus").unwrap_or("0") == "0");
+    match address.and_then(|a| a.attr("port")) {
+        Some(port) if !port.is_empty() && port.chars().all(|c| c.is_ascii_digit() || c == '.') => {
+            format!(",bus=usb.0,port={port}")
+        }
+        _ => String::new(),
+    }
 }
 
 /// The device's alias when it is one QEMU accepts as an id (aliases are given by the
@@ -340,7 +344,7 @@ pub(super) fn chardev_args(
     let frontend = match target_type {
         "isa-serial" => format!("isa-serial,chardev=char{id},id={id},index={index}"),
         "pci-serial" => format!("pci-serial,chardev=char{id},id={id}{}", pci_addr(device)),
-        "usb-serial" => format!("usb-serial,chardev=char{id},id={id}"),
+        "usb-serial" => format!("usb-serial,chardev=char{id},id={id}{}", usb_port(device)),
         other => {
             return Err(QemuError::Unsupported(format!(
                 "serial target type '{other}' is not supported by this qemu driver"
