@@ -17,6 +17,14 @@ use integration_tests::tools::require_python_libvirt;
 use integration_tests::wait_until;
 use qemu_support::{expect_event, listen_events, QemuHost};
 
+/// One guest at a time: two TCG guests booting together on a loaded host can
+/// miss the boot deadline.
+static ONE_GUEST: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_guest() -> std::sync::MutexGuard<'static, ()> {
+    ONE_GUEST.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// The ids of the devices QEMU holds (`/machine/peripheral`), one per line.
 fn peripherals(host: &QemuHost, name: &str) -> String {
     host.virsh_ok(&format!(
@@ -104,7 +112,7 @@ fn vnc_auth(socket: &Path, password: &str) -> String {
         .expect("run python3 (python3-cryptography)");
     assert!(
         out.status.success(),
-        "VNC handshake failed to run: {}",
+        "VNC handshake failed to run (it needs the Debian package python3-cryptography): {}",
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
@@ -131,6 +139,7 @@ fn boot_guest(host: &QemuHost, name: &str, vnc: &Path) {
 
 #[test]
 fn other_device_kinds_come_and_go_on_a_running_guest() {
+    let _one = one_guest();
     let host = QemuHost::start();
     let name = "hpd1";
     let vnc = host.root().join("vnc.sock");
@@ -479,6 +488,7 @@ fn other_device_kinds_come_and_go_on_a_running_guest() {
 
 #[test]
 fn devices_added_to_a_defined_guest_run_when_it_starts() {
+    let _one = one_guest();
     let host = QemuHost::start();
     let name = "hpd2";
     let xml = host
