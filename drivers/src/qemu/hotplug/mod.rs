@@ -1,7 +1,9 @@
 //! Hot plug through QMP (`virsh attach-device`, `detach-device`, `update-device`,
-//! `detach-device-alias`, `attach-disk`, `attach-interface`) for virtio disks
-//! (file and block), CD-ROM media and NICs (user and bridge), on the live guest,
-//! its persistent definition, or both.
+//! `detach-device-alias`, `attach-disk`, `attach-interface`) for virtio, SCSI and
+//! USB disks (file and block), CD-ROM media, NICs (user, bridge, network), SCSI
+//! controllers, input devices, RNGs, the i6300esb watchdog, PCI/USB serial ports
+//! (`frontends`) and VNC passwords (`vnc_password`), on the live guest, its
+//! persistent definition, or both.
 //!
 //! A device leaves the live definition when QEMU reports `DEVICE_DELETED` (the
 //! guest let go of it), which is also when `DEVICE_REMOVED` is sent to clients.
