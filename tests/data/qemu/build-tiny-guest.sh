@@ -20,7 +20,7 @@ out="${1:-$here/../../../target/tiny-guest}"
 mkdir -p "$out"
 out="$(cd "$out" && pwd)"
 # Bumped whenever the guest's /init changes, so a cached older build is redone.
-version=5
+version=6
 if [ -s "$out/vmlinuz" ] && [ -s "$out/initrd.gz" ] && [ "$(cat "$out/version" 2>/dev/null)" = "$version" ]; then
     exit 0
 fi
@@ -78,6 +78,22 @@ echo "TINY-GUEST-AGENT-$action" >/dev/ttyS0
 exit 0
 SHUTDOWN
 chmod +x "$root/sbin/shutdown"
+# guest-set-user-password pipes "user:password" lines to chpasswd (-e: already
+# hashed), which busybox-static lacks.
+cat >"$root/usr/sbin/chpasswd" <<'CHPASSWD'
+#!/bin/busybox sh
+crypted=0
+[ "$1" = "-e" ] && crypted=1
+while IFS= read -r line; do
+    user="${line%%:*}"
+    hash="${line#*:}"
+    [ "$crypted" = 1 ] || hash="$(mkpasswd -m sha512 "$hash")"
+    case "$user$hash" in *"|"*|*"&"*|*"\\"*) exit 1 ;; esac
+    grep -q "^$user:" /etc/shadow || exit 1
+    sed -i "s|^$user:[^:]*:|$user:$hash:|" /etc/shadow
+done
+CHPASSWD
+chmod +x "$root/usr/sbin/chpasswd"
 # guest-set-time calls /sbin/hwclock by that path.
 ln -s /bin/busybox "$root/sbin/hwclock"
 for m in kernel/drivers/input/evdev.ko kernel/drivers/acpi/button.ko \
@@ -95,6 +111,7 @@ done
 cat >"$root/init" <<'INIT'
 #!/bin/busybox sh
 /bin/busybox --install -s /bin
+export PATH=/sbin:/usr/sbin:/bin:/usr/bin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
