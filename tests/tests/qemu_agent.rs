@@ -169,9 +169,15 @@ fn the_guest_agent_answers_libvirts_agent_calls() {
             "qemu-agent-command {name} '{{\"execute\":\"guest-fsfreeze-status\"}}'"
         ))
     };
+    let hook_lines = |host: &QemuHost, what: &str| {
+        serial(host, name)
+            .matches(&format!("TINY-GUEST-FSFREEZE {what}"))
+            .count()
+    };
     let out = host.virsh_ok(&format!("domfsfreeze {name}"));
     assert!(out.contains("Froze 1 filesystem(s)"), "{out}");
     assert_eq!(status(&host), "{\"return\":\"frozen\"}");
+    assert!(wait_until(STATE_TIMEOUT, || hook_lines(&host, "freeze") == 1));
     let err = virsh_err(&host, &format!("domfsthaw {name} --mountpoint /mnt/vda"));
     assert!(
         err.contains("specifying mountpoints is not supported"),
@@ -183,6 +189,25 @@ fn the_guest_agent_answers_libvirts_agent_calls() {
     let out = host.virsh_ok(&format!("domfsfreeze {name} --mountpoint /mnt/vda"));
     assert!(out.contains("Froze 1 filesystem(s)"), "{out}");
     host.virsh_ok(&format!("domfsthaw {name}"));
+
+    // A quiesced disk-only snapshot freezes and thaws the guest around it.
+    let err = virsh_err(&host, &format!("snapshot-create-as {name} q0 --quiesce"));
+    assert!(err.contains("quiesce requires disk-only"), "{err}");
+    let (froze, thawed) = (hook_lines(&host, "freeze"), hook_lines(&host, "thaw"));
+    let out = host.virsh_ok(&format!(
+        "snapshot-create-as {name} q1 --disk-only --quiesce --no-metadata"
+    ));
+    assert!(out.contains("q1"), "{out}");
+    assert!(
+        wait_until(STATE_TIMEOUT, || hook_lines(&host, "freeze") == froze + 1
+            && hook_lines(&host, "thaw") == thawed + 1),
+        "no freeze and thaw around the snapshot:\n{}",
+        serial(&host, name)
+    );
+    assert_eq!(status(&host), "{\"return\":\"thawed\"}");
+    assert!(root.join("data.q1").exists(), "no overlay");
+    let err = virsh_err(&host, "snapshot-create-as plain q2 --disk-only --quiesce");
+    assert!(err.contains("QEMU guest agent is not configured"), "{err}");
 
     // Guest information, addresses, host name, vCPUs.
     let info = host.virsh_ok(&format!("guestinfo {name}"));

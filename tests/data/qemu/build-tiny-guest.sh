@@ -20,7 +20,7 @@ out="${1:-$here/../../../target/tiny-guest}"
 mkdir -p "$out"
 out="$(cd "$out" && pwd)"
 # Bumped whenever the guest's /init changes, so a cached older build is redone.
-version=6
+version=7
 if [ -s "$out/vmlinuz" ] && [ -s "$out/initrd.gz" ] && [ "$(cat "$out/version" 2>/dev/null)" = "$version" ]; then
     exit 0
 fi
@@ -94,6 +94,14 @@ while IFS= read -r line; do
 done
 CHPASSWD
 chmod +x "$root/usr/sbin/chpasswd"
+# The agent's freeze hook: one serial line per freeze and thaw.
+mkdir -p "$root/etc/qemu"
+cat >"$root/etc/qemu/fsfreeze-hook" <<'HOOK'
+#!/bin/busybox sh
+echo "TINY-GUEST-FSFREEZE $1" >/dev/ttyS0
+exit 0
+HOOK
+chmod +x "$root/etc/qemu/fsfreeze-hook"
 # guest-set-time calls /sbin/hwclock by that path.
 ln -s /bin/busybox "$root/sbin/hwclock"
 for m in kernel/drivers/input/evdev.ko kernel/drivers/acpi/button.ko \
@@ -132,7 +140,8 @@ done
     for i in $(seq 50); do
         for port in /sys/class/virtio-ports/*; do
             [ "$(cat $port/name 2>/dev/null)" = "org.qemu.guest_agent.0" ] || continue
-            /usr/sbin/qemu-ga -m virtio-serial -p /dev/$(basename $port) -t /run >/dev/null 2>&1 &
+            /usr/sbin/qemu-ga -m virtio-serial -p /dev/$(basename $port) -t /run \
+                -F/etc/qemu/fsfreeze-hook >/dev/null 2>&1 &
             exit 0
         done
         sleep 0.1

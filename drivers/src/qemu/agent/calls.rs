@@ -168,7 +168,7 @@ impl GuestAgentCalls for QemuConnection {
             // The guest reads its clock back from its RTC.
             None
         } else {
-            if secs > i64::MAX / NANOS || secs < i64::MIN / NANOS {
+            if !(i64::MIN / NANOS..=i64::MAX / NANOS).contains(&secs) {
                 return Err(DriverError::new(
                     codes::INVALID_ARG,
                     domains::QEMU,

@@ -18,7 +18,7 @@ fn is_virtio_channel(device: &crate::domain_xml::Element) -> bool {
     device.name == "channel"
         && device
             .child("target")
-            .map_or(true, |t| t.attr("type").unwrap_or("virtio") == "virtio")
+            .is_none_or(|t| t.attr("type").unwrap_or("virtio") == "virtio")
 }
 
 /// Before a start: every virtio channel is closed until the guest opens it.
@@ -26,6 +26,33 @@ pub fn mark_disconnected(def: &mut DomainDef) {
     for channel in def.devices.iter_mut().filter(|d| is_virtio_channel(d)) {
         if let Some(target) = channel.child_mut("target") {
             target.set_attr("state", "disconnected");
+        }
+    }
+}
+
+/// Reads every channel's state from QEMU (`query-chardev`, `frontend-open` of
+/// `charchannelN`), for a guest the daemon re-attached to.
+pub fn refresh(def: &mut DomainDef, monitor: &crate::qemu::qmp::Monitor) {
+    let Ok(chardevs) = monitor.execute("query-chardev", None) else {
+        return;
+    };
+    let Some(chardevs) = chardevs.as_array() else {
+        return;
+    };
+    for (index, channel) in def
+        .devices
+        .iter_mut()
+        .filter(|d| d.name == "channel")
+        .enumerate()
+    {
+        let label = format!("charchannel{index}");
+        let open = chardevs
+            .iter()
+            .find(|c| c.get("label").and_then(Value::as_str) == Some(label.as_str()))
+            .and_then(|c| c.get("frontend-open"))
+            .and_then(Value::as_bool);
+        if let (Some(open), Some(target)) = (open, channel.child_mut("target")) {
+            target.set_attr("state", if open { "connected" } else { "disconnected" });
         }
     }
 }

@@ -7,6 +7,8 @@ pub mod channel;
 pub mod client;
 mod guest_info;
 
+pub(super) use calls::{freeze, thaw};
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -165,19 +167,7 @@ impl Inner {
         })
     }
 
-    /// The agent channel's socket of a running domain.
-    fn agent_socket(&self, dom: &DomainRef) -> DriverResult<PathBuf> {
-        let st = self.lock();
-        let obj = st.get(dom)?;
-        if obj.run.is_none() {
-            return Err(super::lifecycle::not_running());
-        }
-        agent_channel(&obj.def.devices)
-            .and_then(|d| d.child("source").and_then(|s| s.attr("path")))
-            .map(PathBuf::from)
-            .ok_or_else(not_configured)
-    }
-
+    /// `virDomainQemuAgentCommand`: the agent's whole reply text.
     pub(super) fn agent_command(
         &self,
         dom: &DomainRef,
@@ -187,10 +177,9 @@ impl Inner {
     ) -> DriverResult<String> {
         super::lifecycle::check_flags(flags, 0, "qemuDomainQemuAgentCommand")?;
         let wait = wait_for(timeout)?;
-        let socket = self.agent_socket(dom)?;
-        let slot = self.agent_table.slot(&dom.uuid);
-        let _busy = lock_unpoisoned(&slot.busy);
-        Ok(client::run_command(&socket, command, wait)?)
+        let agent = self.agent(dom)?;
+        let _busy = lock_unpoisoned(&agent.slot.busy);
+        Ok(client::run_command(&agent.socket, command, wait)?)
     }
 
     /// `virDomainAgentSetResponseTimeout`.
