@@ -315,6 +315,32 @@ mod tests {
     }
 
     #[test]
+    fn agent_lifecycle_events_exist_only_for_callbacks() {
+        let event = DomainEvent {
+            domain: drivers::api::DomainHandle {
+                name: "d".into(),
+                uuid: [1; 16],
+                id: 3,
+            },
+            kind: DomainEventKind::AgentLifecycle {
+                state: 1,
+                reason: 2,
+            },
+        };
+        let mut tail = Vec::new();
+        1i32.encode(&mut tail);
+        2i32.encode(&mut tail);
+        assert_eq!(
+            procedure_and_tail(
+                &encode_event(Style::Callback, 7, &event).expect("message"),
+                Style::Callback
+            ),
+            (remote_proc::DOMAIN_EVENT_CALLBACK_AGENT_LIFECYCLE, tail)
+        );
+        assert!(encode_event(Style::Legacy, 0, &event).is_none());
+    }
+
+    #[test]
     fn block_job_events_name_the_path_or_the_target() {
         let event = |disk: &str, v2| DomainEvent {
             domain: drivers::api::DomainHandle {

@@ -394,3 +394,77 @@ pub(super) fn collect(
     }
     Ok(params.0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn disk(dev: &str, address: Option<Element>) -> Element {
+        let mut disk = Element::new("disk").with_child(
+            Element::new("target")
+                .with_attr("dev", dev)
+                .with_attr("bus", "virtio"),
+        );
+        if let Some(address) = address {
+            disk.children.push(address);
+        }
+        disk
+    }
+
+    #[test]
+    fn filesystems_name_the_domain_disks_they_live_on() {
+        let devices = vec![
+            disk("vda", None),
+            disk(
+                "vdb",
+                Some(
+                    Element::new("address")
+                        .with_attr("type", "pci")
+                        .with_attr("domain", "0x0000")
+                        .with_attr("bus", "0x00")
+                        .with_attr("slot", "0x07")
+                        .with_attr("function", "0x0"),
+                ),
+            ),
+        ];
+        let reply = json!([
+            {"name": "vdc", "mountpoint": "/data", "type": "ext4", "total-bytes": 100,
+             "disk": [{"dev": "/dev/vdc",
+                       "pci-controller": {"domain": 0, "bus": 0, "slot": 7, "function": 0}}]},
+            {"name": "vda", "mountpoint": "/mnt/vda", "type": "ext4",
+             "disk": [{"dev": "/dev/vda",
+                       "pci-controller": {"domain": 0, "bus": 0, "slot": 4, "function": 0}}]}
+        ]);
+        let list = filesystems(&reply, &devices).expect("parsed");
+        assert_eq!(
+            list[0].disks[0].alias.as_deref(),
+            Some("vdb"),
+            "by PCI address"
+        );
+        assert_eq!(list[0].total_bytes, Some(100));
+        assert_eq!(
+            list[1].disks[0].alias.as_deref(),
+            Some("vda"),
+            "by device name"
+        );
+        assert!(filesystems(&json!({"x": 1}), &devices).is_err());
+    }
+
+    #[test]
+    fn interfaces_keep_their_addresses() {
+        let reply = json!([{"name": "lo", "hardware-address": "00:00:00:00:00:00",
+            "ip-addresses": [
+                {"ip-address-type": "ipv4", "ip-address": "127.0.0.1", "prefix": 8},
+                {"ip-address-type": "ipv6", "ip-address": "::1", "prefix": 128}]}]);
+        let list = interfaces(&reply).expect("parsed");
+        assert_eq!(list[0].name, "lo");
+        assert_eq!(
+            list[0].addrs,
+            vec![
+                (ADDR_IPV4, "127.0.0.1".to_string(), 8),
+                (ADDR_IPV6, "::1".to_string(), 128)
+            ]
+        );
+    }
+}

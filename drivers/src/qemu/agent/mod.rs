@@ -40,10 +40,16 @@ fn wait_for(timeout: i32) -> DriverResult<Duration> {
         TIMEOUT_DEFAULT => Ok(DEFAULT_WAIT),
         0 => Ok(Duration::from_millis(1)),
         t if t > 0 => Ok(Duration::from_secs(t as u64).min(LONGEST_WAIT)),
-        t => Err(DriverError::invalid_arg(format!(
-            "unsupported timeout value {t}"
-        ))),
+        t => Err(below_minimum(t)),
     }
+}
+
+fn below_minimum(timeout: i32) -> DriverError {
+    DriverError::new(
+        codes::INVALID_ARG,
+        domains::QEMU,
+        format!("guest agent timeout '{timeout}' is less than the minimum '{TIMEOUT_BLOCK}'"),
+    )
 }
 
 /// Per domain: the response timeout of typed calls (`virDomainAgentSetResponseTimeout`,
@@ -191,13 +197,7 @@ impl Inner {
     ) -> DriverResult<()> {
         super::lifecycle::check_flags(flags, 0, "qemuDomainAgentSetResponseTimeout")?;
         if timeout < TIMEOUT_BLOCK {
-            return Err(DriverError::new(
-                codes::INVALID_ARG,
-                domains::QEMU,
-                format!(
-                    "guest agent timeout '{timeout}' is less than the minimum '{TIMEOUT_BLOCK}'"
-                ),
-            ));
+            return Err(below_minimum(timeout));
         }
         self.lock().get(dom)?;
         *lock_unpoisoned(&self.agent_table.slot(&dom.uuid).timeout) = timeout;
