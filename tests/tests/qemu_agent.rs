@@ -100,6 +100,21 @@ fn the_guest_agent_answers_libvirts_agent_calls() {
     fs::write(&file, xml).expect("write guest xml");
     host.virsh_ok(&format!("define {}", file.display()));
     host.define_guest("plain");
+    // A guest with the channel whose agent never starts.
+    let silent = host
+        .guest_xml("silent")
+        .replace(
+            "console=ttyS0 quiet",
+            "console=ttyS0 quiet tiny_guest_no_agent",
+        )
+        .replace(
+            "<devices>",
+            "<devices>\n    <channel type='unix'>\
+             <target type='virtio' name='org.qemu.guest_agent.0'/></channel>",
+        );
+    let silent_file = root.join("silent.xml");
+    fs::write(&silent_file, silent).expect("write guest xml");
+    host.virsh_ok(&format!("define {}", silent_file.display()));
 
     // Agent lifecycle events through python3-libvirt.
     let mut command = Command::new(require_python_libvirt());
@@ -275,11 +290,31 @@ fn the_guest_agent_answers_libvirts_agent_calls() {
         "{err}"
     );
 
-    // Guests without an agent.
+    // Guests without an agent: none configured, or one that never connects.
     let err = virsh_err(&host, "domtime plain");
     assert!(err.contains("QEMU guest agent is not configured"), "{err}");
     let err = virsh_err(&host, "domfsfreeze plain");
     assert!(err.contains("QEMU guest agent is not configured"), "{err}");
+    host.virsh_ok("start silent");
+    host.wait_booted("silent", 1);
+    for command in [
+        "domtime silent",
+        "guestinfo silent",
+        "qemu-agent-command silent '{\"execute\":\"guest-ping\"}'",
+    ] {
+        let err = virsh_err(&host, command);
+        assert!(
+            err.contains("Guest agent is not responding: QEMU guest agent is not connected"),
+            "{command}: {err}"
+        );
+    }
+    let live = host.virsh_ok("dumpxml silent");
+    assert!(
+        live.contains("name='org.qemu.guest_agent.0' state='disconnected'"),
+        "{live}"
+    );
+    host.virsh_ok("destroy silent");
+    host.virsh_ok("destroy plain");
 
     // Shutdown through the agent, then a reboot through it: the guest resets itself
     // (QEMU closes the agent's port) and the domain stays running.

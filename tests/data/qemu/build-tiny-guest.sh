@@ -20,7 +20,7 @@ out="${1:-$here/../../../target/tiny-guest}"
 mkdir -p "$out"
 out="$(cd "$out" && pwd)"
 # Bumped whenever the guest's /init changes, so a cached older build is redone.
-version=7
+version=8
 if [ -s "$out/vmlinuz" ] && [ -s "$out/initrd.gz" ] && [ "$(cat "$out/version" 2>/dev/null)" = "$version" ]; then
     exit 0
 fi
@@ -135,8 +135,9 @@ for d in $(ls /sys/block); do
     mount -t ext4 /dev/$d /mnt/$d 2>/dev/null || rmdir /mnt/$d
 done
 # The guest agent, when the domain has its channel (virtio_console makes the port's
-# name appear under /sys a moment after the module loads).
-(
+# name appear under /sys a moment after the module loads) and the kernel command
+# line does not say tiny_guest_no_agent.
+grep -qw tiny_guest_no_agent /proc/cmdline || (
     for i in $(seq 50); do
         for port in /sys/class/virtio-ports/*; do
             [ "$(cat $port/name 2>/dev/null)" = "org.qemu.guest_agent.0" ] || continue
