@@ -105,7 +105,7 @@ fn the_guest_agent_answers_libvirts_agent_calls() {
         .guest_xml("silent")
         .replace(
             "console=ttyS0 quiet",
-            "console=ttyS0 quiet tiny_guest_no_agent",
+            "console=ttyS0 quiet no_timer_check tiny_guest_no_agent",
         )
         .replace(
             "<devices>",
