@@ -21,6 +21,7 @@ pub const EVENT_ID_REBOOT: i32 = 1;
 pub const EVENT_ID_DEVICE_REMOVED: i32 = 15;
 pub const EVENT_ID_BLOCK_JOB: i32 = 8;
 pub const EVENT_ID_BLOCK_JOB_2: i32 = 16;
+pub const EVENT_ID_AGENT_LIFECYCLE: i32 = 18;
 pub const EVENT_ID_DEVICE_REMOVAL_FAILED: i32 = 22;
 pub const EVENT_ID_METADATA_CHANGE: i32 = 23;
 
@@ -124,6 +125,7 @@ impl EventHub {
         let event_id = match event.kind {
             DomainEventKind::Lifecycle { .. } => EVENT_ID_LIFECYCLE,
             DomainEventKind::Reboot => EVENT_ID_REBOOT,
+            DomainEventKind::AgentLifecycle { .. } => EVENT_ID_AGENT_LIFECYCLE,
             DomainEventKind::DeviceRemoved { .. } => EVENT_ID_DEVICE_REMOVED,
             DomainEventKind::DeviceRemovalFailed { .. } => EVENT_ID_DEVICE_REMOVAL_FAILED,
             DomainEventKind::MetadataChange { .. } => EVENT_ID_METADATA_CHANGE,
@@ -208,6 +210,14 @@ fn encode_event(style: Style, callback_id: i32, event: &DomainEvent) -> Option<V
             remote_proc::DOMAIN_EVENT_CALLBACK_METADATA_CHANGE
         }
         (Style::Legacy, DomainEventKind::MetadataChange { .. }) => return None,
+        (Style::Callback, DomainEventKind::AgentLifecycle { state, reason }) => {
+            callback_id.encode(&mut body);
+            dom.encode(&mut body);
+            state.encode(&mut body);
+            reason.encode(&mut body);
+            remote_proc::DOMAIN_EVENT_CALLBACK_AGENT_LIFECYCLE
+        }
+        (Style::Legacy, DomainEventKind::AgentLifecycle { .. }) => return None,
         (
             Style::Callback,
             DomainEventKind::BlockJob {
@@ -302,6 +312,32 @@ mod tests {
         .encode(&mut dom);
         assert!(body.starts_with(&dom), "domain first");
         (header.proc_, body[dom.len()..].to_vec())
+    }
+
+    #[test]
+    fn agent_lifecycle_events_exist_only_for_callbacks() {
+        let event = DomainEvent {
+            domain: drivers::api::DomainHandle {
+                name: "d".into(),
+                uuid: [1; 16],
+                id: 3,
+            },
+            kind: DomainEventKind::AgentLifecycle {
+                state: 1,
+                reason: 2,
+            },
+        };
+        let mut tail = Vec::new();
+        1i32.encode(&mut tail);
+        2i32.encode(&mut tail);
+        assert_eq!(
+            procedure_and_tail(
+                &encode_event(Style::Callback, 7, &event).expect("message"),
+                Style::Callback
+            ),
+            (remote_proc::DOMAIN_EVENT_CALLBACK_AGENT_LIFECYCLE, tail)
+        );
+        assert!(encode_event(Style::Legacy, 0, &event).is_none());
     }
 
     #[test]

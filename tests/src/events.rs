@@ -20,13 +20,20 @@ pub struct EventListener {
 impl EventListener {
     /// Starts `virsh -c URI event --all --loop`.
     pub fn spawn(uri: &str) -> EventListener {
-        let mut child = virsh_command()
-            .args(["-c", uri, "event", "--all", "--loop"])
+        let mut command = virsh_command();
+        command.args(["-c", uri, "event", "--all", "--loop"]);
+        EventListener::spawn_command(command)
+    }
+
+    /// Starts any event printer (a python3-libvirt script) that prints one line
+    /// per event.
+    pub fn spawn_command(mut command: std::process::Command) -> EventListener {
+        let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .expect("spawn virsh event");
+            .expect("spawn the event listener");
         let stdout = child.stdout.take().expect("piped stdout");
         let mut stderr = child.stderr.take().expect("piped stderr");
         let (sender, lines) = mpsc::channel();

@@ -452,6 +452,10 @@ pub trait Connection:
     ) -> DriverResult<Vec<super::InterfaceAddresses>> {
         Err(DriverError::no_support("virDomainInterfaceAddresses"))
     }
+    /// The calls answered through the guest agent.
+    fn guest_agent(&self) -> &dyn super::GuestAgentCalls {
+        &super::NoGuestAgent
+    }
     /// The client closed the connection (or went away).
     fn close(&self) {}
 }

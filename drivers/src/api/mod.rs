@@ -1,5 +1,6 @@
 //! The driver API the daemon dispatches to. Plain Rust values only: no XDR, no sockets.
 
+mod agent;
 mod blockjob;
 mod connection;
 mod consts;
@@ -19,6 +20,7 @@ mod tuning;
 
 use std::sync::Arc;
 
+pub use agent::{guest_info_types, GuestAgentCalls, GuestFsInfo, NoGuestAgent};
 pub use blockjob::{BlockJobInfo, DomainBlockJobs, BLOCK_RESIZE_BYTES};
 pub use connection::{Connection, Driver, HypervisorTarget};
 pub use consts::{
@@ -137,6 +139,9 @@ pub struct SecurityLabel {
 pub enum DomainEventKind {
     /// `VIR_DOMAIN_EVENT_ID_LIFECYCLE` with a [`event`] type and detail.
     Lifecycle { event: i32, detail: i32 },
+    /// `VIR_DOMAIN_EVENT_ID_AGENT_LIFECYCLE`: the guest agent's channel was
+    /// connected (1) or disconnected (2), for a reason (2: channel event).
+    AgentLifecycle { state: i32, reason: i32 },
     /// `VIR_DOMAIN_EVENT_ID_REBOOT`.
     Reboot,
     /// `VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED`: the guest let go of the device with this alias.

@@ -28,6 +28,8 @@ pub enum ParamValue {
     UInt(u32),
     LLong(i64),
     ULLong(u64),
+    /// Sent as an `int` (0 or 1).
+    Boolean(bool),
     String(String),
 }
 

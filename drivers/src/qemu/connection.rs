@@ -277,13 +277,11 @@ impl Connection for QemuConnection {
                 self.inner.network.get(),
                 &def,
             )),
-            1 | 2 => Err(crate::api::DriverError::new(
+            1 => self.inner.agent_interfaces(dom),
+            2 => Err(crate::api::DriverError::new(
                 crate::api::codes::OPERATION_UNSUPPORTED,
                 domains::QEMU,
-                format!(
-                    "address source '{}' is not supported by this daemon",
-                    if source == 1 { "agent" } else { "arp" }
-                ),
+                "address source 'arp' is not supported by this daemon",
             )),
             other => Err(crate::api::DriverError::new(
                 crate::api::codes::INVALID_ARG,
@@ -521,6 +519,14 @@ impl Connection for QemuConnection {
 
     fn qemu_monitor_command(&self, dom: &DomainRef, cmd: &str, hmp: bool) -> DriverResult<String> {
         self.inner.monitor_command(dom, cmd, hmp)
+    }
+
+    fn guest_agent(&self) -> &dyn crate::api::GuestAgentCalls {
+        self
+    }
+
+    fn get_hostname(&self, dom: &DomainRef, flags: u32) -> DriverResult<String> {
+        self.inner.hostname_of(dom, flags)
     }
 
     fn qemu_agent_command(

@@ -8,10 +8,36 @@ use super::lifecycle::{check_flags, not_running};
 use super::Inner;
 use crate::api::{event, reason, state, DomainRef, DriverError, DriverResult};
 
+/// `VIR_DOMAIN_SHUTDOWN_*` / `VIR_DOMAIN_REBOOT_*` methods.
+const ACPI_POWER_BTN: u32 = 1;
+const GUEST_AGENT: u32 = 2;
+
 impl Inner {
+    /// libvirt's choice between the guest agent and the power button: the agent when
+    /// asked for, or by default when it is connected; the button when asked for, by
+    /// default, or after a failed agent unless only the agent was asked for.
+    fn power_request(&self, dom: &DomainRef, flags: u32, agent_mode: &str) -> DriverResult<bool> {
+        let agent_requested = flags & GUEST_AGENT != 0;
+        let use_agent = agent_requested || (flags == 0 && self.agent_connected(dom));
+        if use_agent {
+            match self.agent_shutdown(dom, agent_mode) {
+                Ok(()) => return Ok(true),
+                Err(_) if flags & ACPI_POWER_BTN != 0 || flags == 0 => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(false)
+    }
+
     pub(super) fn shutdown(&self, dom: &DomainRef, flags: u32) -> DriverResult<()> {
-        // Default and ACPI power button are the methods a bare QEMU offers.
-        check_flags(flags, 1, "qemuDomainShutdownFlags")?;
+        check_flags(
+            flags,
+            ACPI_POWER_BTN | GUEST_AGENT,
+            "qemuDomainShutdownFlags",
+        )?;
+        if self.power_request(dom, flags, "powerdown")? {
+            return Ok(());
+        }
         let (monitor, _, _) = self.running_parts(dom)?;
         monitor
             .execute("system_powerdown", None)
@@ -19,10 +45,37 @@ impl Inner {
         Ok(())
     }
 
+    /// `virDomainGetHostname`: from the guest agent (the default); lease lookups are
+    /// not available.
+    pub(super) fn hostname_of(&self, dom: &DomainRef, flags: u32) -> DriverResult<String> {
+        const LEASE: u32 = 1;
+        const AGENT: u32 = 2;
+        check_flags(flags, LEASE | AGENT, "qemuDomainGetHostname")?;
+        if flags & LEASE != 0 && flags & AGENT != 0 {
+            return Err(DriverError::new(
+                crate::api::codes::INVALID_ARG,
+                crate::api::domains::QEMU,
+                "Flags 'VIR_DOMAIN_GET_HOSTNAME_LEASE' and 'VIR_DOMAIN_GET_HOSTNAME_AGENT' are mutually exclusive",
+            ));
+        }
+        if flags & LEASE != 0 {
+            return Err(DriverError::new(
+                crate::api::codes::OPERATION_UNSUPPORTED,
+                crate::api::domains::QEMU,
+                "hostname source 'lease' is not supported by this daemon",
+            ));
+        }
+        self.agent_hostname(dom)
+    }
+
     /// Fake reboot: an ACPI power-down whose SHUTDOWN is answered with a reset, so the
     /// domain never leaves the running state.
     pub(super) fn reboot(&self, dom: &DomainRef, flags: u32) -> DriverResult<()> {
-        check_flags(flags, 1, "qemuDomainReboot")?;
+        check_flags(flags, ACPI_POWER_BTN | GUEST_AGENT, "qemuDomainReboot")?;
+        // The guest reboots itself: its reset follows on_reboot as any guest reset.
+        if self.power_request(dom, flags, "reboot")? {
+            return Ok(());
+        }
         let (monitor, _, _) = {
             let mut st = self.lock();
             let obj = st.get_mut(dom)?;

@@ -93,6 +93,7 @@ impl Inner {
         }
         let channel_dir = self.paths.channel_dir(&def.name);
         super::live_xml::fill_channel_paths(&mut def, &channel_dir.display().to_string());
+        super::agent::channel::mark_disconnected(&mut def);
         // First, before anything is checked or allocated: the hook may create what
         // the guest needs (the bridge its interface names, for one).
         if let Err(e) = run_qemu_hook(self.hooks.as_ref(), &def, "prepare", "begin") {

@@ -92,6 +92,8 @@ pub(crate) struct Inner {
     network: OnceLock<Arc<dyn crate::api::NetworkDriver>>,
     /// The storage driver, for disks that name a volume.
     storage: OnceLock<Arc<dyn crate::api::StorageDriver>>,
+    /// Guest agent response timeouts and call serialisation, per domain.
+    agent_table: agent::AgentTable,
 }
 
 impl QemuDriver {
@@ -115,6 +117,7 @@ impl QemuDriver {
             in_flight: in_flight::InFlight::default(),
             network: OnceLock::new(),
             storage: OnceLock::new(),
+            agent_table: agent::AgentTable::default(),
         });
         problems.extend(reconnect::load_and_reconnect(&inner));
         problems.extend(auto_shutdown::restore_saved(&inner));

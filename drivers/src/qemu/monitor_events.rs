@@ -166,6 +166,11 @@ fn handle(inner: &Arc<Inner>, uuid: &Uuid, token: u64, ev: &QmpEvent) {
                     });
                 }
             }
+            "VSERPORT_CHANGE" => {
+                let (changed, event) = super::agent::channel::port_changed(obj, &ev.data);
+                persist |= changed;
+                events.extend(event);
+            }
             "RESET" if matches!(obj.state, state::RUNNING | state::PAUSED) => {
                 events.push(DomainEvent {
                     domain: obj.handle(),

@@ -72,6 +72,8 @@ pub fn load_and_reconnect(inner: &Arc<Inner>) -> Vec<String> {
                 obj.id = record.id;
                 (obj.state, obj.reason) = found.run_state;
                 let process = found.process;
+                // Channels the guest opened or closed while no daemon listened.
+                super::agent::channel::refresh(&mut obj.def, &found.monitor);
                 obj.run = Some(Running {
                     process: process.clone(),
                     monitor: found.monitor,

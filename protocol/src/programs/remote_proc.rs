@@ -341,10 +341,10 @@ procedure_table! {
     332 DOMAIN_EVENT_CALLBACK_PMSUSPEND_DISK "virDomainEventCallbackPmsuspendDisk" Domain Low None allow event(DomainEventCallbackPmMsg);
     333 DOMAIN_EVENT_CALLBACK_DEVICE_REMOVED "virDomainEventCallbackDeviceRemoved" Domain Low None allow event(DomainEventCallbackDeviceMsg);
     334 DOMAIN_CORE_DUMP_WITH_FORMAT "virDomainCoreDumpWithFormat" Domain Low None deny untyped;
-    335 DOMAIN_FSFREEZE "virDomainFSFreeze" Domain Low None deny untyped;
-    336 DOMAIN_FSTHAW "virDomainFSThaw" Domain Low None deny untyped;
-    337 DOMAIN_GET_TIME "virDomainGetTime" Domain Low None deny untyped;
-    338 DOMAIN_SET_TIME "virDomainSetTime" Domain Low None deny untyped;
+    335 DOMAIN_FSFREEZE "virDomainFSFreeze" Domain Low None deny serve DomainFsfreeze(DomainFsfreezeArgs => DomainFsfreezeRet);
+    336 DOMAIN_FSTHAW "virDomainFSThaw" Domain Low None deny serve DomainFsthaw(DomainFsthawArgs => DomainFsthawRet);
+    337 DOMAIN_GET_TIME "virDomainGetTime" Domain Low None deny serve DomainGetTime(DomainGetTimeArgs => DomainGetTimeRet);
+    338 DOMAIN_SET_TIME "virDomainSetTime" Domain Low None deny serve DomainSetTime(DomainSetTimeArgs => ());
     339 DOMAIN_EVENT_BLOCK_JOB_2 "virDomainEventBlockJob2" Domain Low None allow event(DomainEventBlockJob2Msg);
     340 NODE_GET_FREE_PAGES "virNodeGetFreePages" Node High None allow untyped;
     341 NETWORK_GET_DHCP_LEASES "virNetworkGetDHCPLeases" Network Low None allow serve NetworkGetDhcpLeases(NetworkGetDhcpLeasesArgs => NetworkGetDhcpLeasesRet);
@@ -355,7 +355,7 @@ procedure_table! {
     346 DOMAIN_EVENT_CALLBACK_TUNABLE "virDomainEventCallbackTunable" Domain Low None allow event(DomainEventCallbackTunableMsg);
     347 NODE_ALLOC_PAGES "virNodeAllocPages" Node Low None deny untyped;
     348 DOMAIN_EVENT_CALLBACK_AGENT_LIFECYCLE "virDomainEventCallbackAgentLifecycle" Domain Low None allow event(DomainEventCallbackAgentLifecycleMsg);
-    349 DOMAIN_GET_FSINFO "virDomainGetFSInfo" Domain Low None deny untyped;
+    349 DOMAIN_GET_FSINFO "virDomainGetFSInfo" Domain Low None deny serve DomainGetFsinfo(DomainGetFsinfoArgs => DomainGetFsinfoRet);
     350 DOMAIN_DEFINE_XML_FLAGS "virDomainDefineXMLFlags" Domain High None deny serve DomainDefineXmlFlags(DomainDefineXmlFlagsArgs => DomainDefineXmlFlagsRet);
     351 DOMAIN_GET_IOTHREAD_INFO "virDomainGetIOThreadInfo" Domain Low None allow serve DomainGetIothreadInfo(DomainGetIothreadInfoArgs => DomainGetIothreadInfoRet);
     352 DOMAIN_PIN_IOTHREAD "virDomainPinIOThread" Domain Low None deny serve DomainPinIothread(DomainPinIothreadArgs => ());
@@ -363,7 +363,7 @@ procedure_table! {
     354 DOMAIN_EVENT_CALLBACK_DEVICE_ADDED "virDomainEventCallbackDeviceAdded" Domain Low None allow event(DomainEventCallbackDeviceMsg);
     355 DOMAIN_ADD_IOTHREAD "virDomainAddIOThread" Domain Low None deny serve DomainAddIothread(DomainAddIothreadArgs => ());
     356 DOMAIN_DEL_IOTHREAD "virDomainDelIOThread" Domain Low None deny serve DomainDelIothread(DomainDelIothreadArgs => ());
-    357 DOMAIN_SET_USER_PASSWORD "virDomainSetUserPassword" Domain Low None deny untyped;
+    357 DOMAIN_SET_USER_PASSWORD "virDomainSetUserPassword" Domain Low None deny serve DomainSetUserPassword(DomainSetUserPasswordArgs => ());
     358 DOMAIN_RENAME "virDomainRename" Domain Low None deny untyped;
     359 DOMAIN_EVENT_CALLBACK_MIGRATION_ITERATION "virDomainEventCallbackMigrationIteration" Domain Low None allow event(DomainEventCallbackMigrationIterationMsg);
     360 CONNECT_REGISTER_CLOSE_CALLBACK "virConnectRegisterCloseCallback" Connect High None allow serve ConnectRegisterCloseCallback(() => ());
@@ -377,8 +377,8 @@ procedure_table! {
     368 CONNECT_STORAGE_POOL_EVENT_REGISTER_ANY "virConnectStoragePoolEventRegisterAny" Storage High None allow serve ConnectStoragePoolEventRegisterAny(ConnectStoragePoolEventRegisterAnyArgs => ConnectStoragePoolEventRegisterAnyRet);
     369 CONNECT_STORAGE_POOL_EVENT_DEREGISTER_ANY "virConnectStoragePoolEventDeregisterAny" Storage High None allow serve ConnectStoragePoolEventDeregisterAny(ConnectStoragePoolEventDeregisterAnyArgs => ());
     370 STORAGE_POOL_EVENT_LIFECYCLE "virStoragePoolEventLifecycle" Storage Low None allow event(StoragePoolEventLifecycleMsg);
-    371 DOMAIN_GET_GUEST_VCPUS "virDomainGetGuestVcpus" Domain Low None deny untyped;
-    372 DOMAIN_SET_GUEST_VCPUS "virDomainSetGuestVcpus" Domain Low None deny untyped;
+    371 DOMAIN_GET_GUEST_VCPUS "virDomainGetGuestVcpus" Domain Low None deny serve DomainGetGuestVcpus(DomainGetGuestVcpusArgs => DomainGetGuestVcpusRet);
+    372 DOMAIN_SET_GUEST_VCPUS "virDomainSetGuestVcpus" Domain Low None deny serve DomainSetGuestVcpus(DomainSetGuestVcpusArgs => ());
     373 STORAGE_POOL_EVENT_REFRESH "virStoragePoolEventRefresh" Storage Low None allow event(StoragePoolEventRefreshMsg);
     374 CONNECT_NODE_DEVICE_EVENT_REGISTER_ANY "virConnectNodeDeviceEventRegisterAny" Nodedev High None allow untyped;
     375 CONNECT_NODE_DEVICE_EVENT_DEREGISTER_ANY "virConnectNodeDeviceEventDeregisterAny" Nodedev High None allow untyped;
@@ -424,9 +424,9 @@ procedure_table! {
     415 DOMAIN_CHECKPOINT_LOOKUP_BY_NAME "virDomainCheckpointLookupByName" Checkpoint High None allow untyped;
     416 DOMAIN_CHECKPOINT_GET_PARENT "virDomainCheckpointGetParent" Checkpoint High None allow untyped;
     417 DOMAIN_CHECKPOINT_DELETE "virDomainCheckpointDelete" Checkpoint Low None deny untyped;
-    418 DOMAIN_GET_GUEST_INFO "virDomainGetGuestInfo" Domain Low None deny untyped;
+    418 DOMAIN_GET_GUEST_INFO "virDomainGetGuestInfo" Domain Low None deny serve DomainGetGuestInfo(DomainGetGuestInfoArgs => DomainGetGuestInfoRet);
     419 CONNECT_SET_IDENTITY "virConnectSetIdentity" Connect Low None allow serve ConnectSetIdentity(ConnectSetIdentityArgs => ());
-    420 DOMAIN_AGENT_SET_RESPONSE_TIMEOUT "virDomainAgentSetResponseTimeout" Domain Low None deny untyped;
+    420 DOMAIN_AGENT_SET_RESPONSE_TIMEOUT "virDomainAgentSetResponseTimeout" Domain Low None deny serve DomainAgentSetResponseTimeout(DomainAgentSetResponseTimeoutArgs => DomainAgentSetResponseTimeoutRet);
     421 DOMAIN_BACKUP_BEGIN "virDomainBackupBegin" Domain Low None deny untyped;
     422 DOMAIN_BACKUP_GET_XML_DESC "virDomainBackupGetXMLDesc" Domain High None allow untyped;
     423 DOMAIN_EVENT_MEMORY_FAILURE "virDomainEventMemoryFailure" Domain Low None allow event(DomainEventMemoryFailureMsg);

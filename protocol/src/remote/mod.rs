@@ -2,6 +2,7 @@
 //! split by area. Each `<Proc>Args` / `<Proc>Ret` / `<Event>Msg` struct
 //! mirrors the layout of the libvirt 9.0 protocol definition field by field.
 
+mod agent;
 mod blockjob;
 mod chars;
 mod connect;
@@ -25,6 +26,7 @@ mod secret;
 mod snapshot;
 mod storage;
 
+pub use agent::*;
 pub use blockjob::*;
 pub use chars::CharArray;
 pub use connect::*;

@@ -5,18 +5,22 @@
 # powers off when the ACPI power button is pressed, loads the virtio block and balloon
 # drivers and prints a line on the serial console for every block device that appears
 # or goes (hot plug tests); a virtio NIC, when present, is configured by busybox udhcpc
-# (the lease and a ping of the router go to the console).
+# (the lease and a ping of the router go to the console). Debian's qemu-guest-agent
+# (qemu-ga, with the shared libraries it links) answers on the virtio-serial port
+# org.qemu.guest_agent.0 when the guest has one; ext4 disks present at boot are
+# mounted under /mnt so the agent has filesystems to report, freeze and thaw.
 #
 # Usage: build-tiny-guest.sh [OUTDIR]   (default: target/tiny-guest)
 # Produces OUTDIR/vmlinuz and OUTDIR/initrd.gz; does nothing when both exist.
-# Needs: apt-get (to download linux-image-*-cloud-amd64), dpkg-deb, busybox-static, cpio, gzip.
+# Needs: apt-get (to download linux-image-*-cloud-amd64 and qemu-guest-agent), dpkg-deb,
+# ldd and the agent's libraries on the host (libglib2.0-0, libnuma1, liburing2, libudev1), busybox-static, cpio, gzip.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 out="${1:-$here/../../../target/tiny-guest}"
 mkdir -p "$out"
 out="$(cd "$out" && pwd)"
 # Bumped whenever the guest's /init changes, so a cached older build is redone.
-version=4
+version=8
 if [ -s "$out/vmlinuz" ] && [ -s "$out/initrd.gz" ] && [ "$(cat "$out/version" 2>/dev/null)" = "$version" ]; then
     exit 0
 fi
@@ -39,16 +43,74 @@ apt-get download "$pkg" >/dev/null
 dpkg-deb -x ./*.deb pkgroot
 kernel="$(ls pkgroot/boot/vmlinuz-* | head -n 1)"
 moddir="$(ls -d pkgroot/lib/modules/* | head -n 1)"
+mkdir agent
+(cd agent && apt-get download qemu-guest-agent >/dev/null && dpkg-deb -x ./*.deb pkgroot)
 
 root="$work/initramfs"
-mkdir -p "$root"/{bin,dev,proc,sys,modules}
+mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,modules,etc,mnt,run,tmp,var/run}
 cp "$busybox_bin" "$root/bin/busybox"
+# The agent and every shared library it loads (the guest's libraries are the host's:
+# both are Debian 12 amd64).
+cp agent/pkgroot/usr/sbin/qemu-ga "$root/usr/sbin/qemu-ga"
+if ldd agent/pkgroot/usr/sbin/qemu-ga | grep -q "not found"; then
+    ldd agent/pkgroot/usr/sbin/qemu-ga >&2
+    echo "qemu-ga needs libraries the host lacks (install libglib2.0-0 libnuma1 liburing2 libudev1)" >&2
+    exit 1
+fi
+for lib in $(ldd agent/pkgroot/usr/sbin/qemu-ga | grep -o '/[^ ]*'); do
+    mkdir -p "$root$(dirname "$lib")"
+    cp -L "$lib" "$root$lib"
+done
+printf 'root:x:0:0:root:/root:/bin/sh\n' >"$root/etc/passwd"
+printf 'root:*:19000:0:99999:7:::\n' >"$root/etc/shadow"
+printf 'root:x:0:\n' >"$root/etc/group"
+printf 'NAME="Tiny Guest"\nID=tinyguest\nPRETTY_NAME="Tiny Guest 5"\nVERSION_ID="5"\nVERSION="5"\n' >"$root/etc/os-release"
+# qemu-ga shuts the guest down or reboots it with /sbin/shutdown -h -P|-r +0 and
+# waits for that to return, so the power-off happens just after.
+cat >"$root/sbin/shutdown" <<'SHUTDOWN'
+#!/bin/busybox sh
+action=poweroff
+for arg in "$@"; do
+    [ "$arg" = "-r" ] && action=reboot
+done
+echo "TINY-GUEST-AGENT-$action" >/dev/ttyS0
+( sleep 0.3; sync; $action -f ) >/dev/null 2>&1 &
+exit 0
+SHUTDOWN
+chmod +x "$root/sbin/shutdown"
+# guest-set-user-password pipes "user:password" lines to chpasswd (-e: already
+# hashed), which busybox-static lacks.
+cat >"$root/usr/sbin/chpasswd" <<'CHPASSWD'
+#!/bin/busybox sh
+crypted=0
+[ "$1" = "-e" ] && crypted=1
+while IFS= read -r line; do
+    user="${line%%:*}"
+    hash="${line#*:}"
+    [ "$crypted" = 1 ] || hash="$(mkpasswd -m sha512 "$hash")"
+    case "$user$hash" in *"|"*|*"&"*|*"\\"*) exit 1 ;; esac
+    grep -q "^$user:" /etc/shadow || exit 1
+    sed -i "s|^$user:[^:]*:|$user:$hash:|" /etc/shadow
+done
+CHPASSWD
+chmod +x "$root/usr/sbin/chpasswd"
+# The agent's freeze hook: one serial line per freeze and thaw.
+mkdir -p "$root/etc/qemu"
+cat >"$root/etc/qemu/fsfreeze-hook" <<'HOOK'
+#!/bin/busybox sh
+echo "TINY-GUEST-FSFREEZE $1" >/dev/ttyS0
+exit 0
+HOOK
+chmod +x "$root/etc/qemu/fsfreeze-hook"
+# guest-set-time calls /sbin/hwclock by that path.
+ln -s /bin/busybox "$root/sbin/hwclock"
 for m in kernel/drivers/input/evdev.ko kernel/drivers/acpi/button.ko \
          kernel/drivers/virtio/virtio.ko kernel/drivers/virtio/virtio_ring.ko \
          kernel/drivers/virtio/virtio_pci_legacy_dev.ko kernel/drivers/virtio/virtio_pci_modern_dev.ko \
          kernel/drivers/virtio/virtio_pci.ko kernel/net/core/failover.ko \
          kernel/drivers/net/net_failover.ko kernel/drivers/net/virtio_net.ko \
-         kernel/drivers/block/virtio_blk.ko kernel/drivers/virtio/virtio_balloon.ko; do
+         kernel/drivers/block/virtio_blk.ko kernel/drivers/virtio/virtio_balloon.ko \
+         kernel/drivers/char/virtio_console.ko; do
     src="$moddir/$m"
     if [ -f "$src.xz" ]; then xz -dc "$src.xz" >"$root/modules/$(basename "$m")";
     elif [ -f "$src" ]; then cp "$src" "$root/modules/";
@@ -57,13 +119,35 @@ done
 cat >"$root/init" <<'INIT'
 #!/bin/busybox sh
 /bin/busybox --install -s /bin
+export PATH=/sbin:/usr/sbin:/bin:/usr/bin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 for m in evdev button virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev \
-         virtio_pci virtio_blk virtio_balloon failover net_failover virtio_net; do
+         virtio_pci virtio_blk virtio_balloon failover net_failover virtio_net virtio_console; do
     [ -f /modules/$m.ko ] && insmod /modules/$m.ko
 done
+hostname tiny-guest
+ip link set lo up
+# ext4 disks present at boot, mounted for the guest agent's filesystem commands.
+for d in $(ls /sys/block); do
+    mkdir -p /mnt/$d
+    mount -t ext4 /dev/$d /mnt/$d 2>/dev/null || rmdir /mnt/$d
+done
+# The guest agent, when the domain has its channel (virtio_console makes the port's
+# name appear under /sys a moment after the module loads) and the kernel command
+# line does not say tiny_guest_no_agent.
+grep -qw tiny_guest_no_agent /proc/cmdline || (
+    for i in $(seq 50); do
+        for port in /sys/class/virtio-ports/*; do
+            [ "$(cat $port/name 2>/dev/null)" = "org.qemu.guest_agent.0" ] || continue
+            /usr/sbin/qemu-ga -m virtio-serial -p /dev/$(basename $port) -t /run \
+                -F/etc/qemu/fsfreeze-hook >/dev/null 2>&1 &
+            exit 0
+        done
+        sleep 0.1
+    done
+) &
 # Block devices present at boot, then one serial line per device added or removed.
 ls /sys/block >/blocks.seen
 (
@@ -93,7 +177,6 @@ while [ "$i" -lt "$n" ]; do
 done
 echo "TINY-GUEST-BOOTED" >/dev/ttyS0
 if [ -e /sys/class/net/eth0 ]; then
-    ip link set lo up
     ip link set eth0 up
     ( udhcpc -i eth0 -s /bin/dhcp-event -q -t 30 -T 2 -A 2 >/dev/null 2>&1 ) &
 fi

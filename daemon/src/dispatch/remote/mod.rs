@@ -2,6 +2,7 @@
 //! procedure table's `Call`, the open-connection check, the read-only check
 //! from the table, then the one match in [`route`].
 
+mod agent;
 mod auth;
 mod blockjob;
 mod connect;

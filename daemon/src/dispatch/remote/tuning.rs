@@ -263,6 +263,7 @@ pub(super) fn wire_param(param: NamedParam) -> TypedParam {
         ParamValue::UInt(v) => TypedParamValue::UInt(v),
         ParamValue::LLong(v) => TypedParamValue::LLong(v),
         ParamValue::ULLong(v) => TypedParamValue::ULLong(v),
+        ParamValue::Boolean(v) => TypedParamValue::Boolean(i32::from(v)),
         ParamValue::String(v) => TypedParamValue::String(v),
     };
     TypedParam::new(param.field, value)

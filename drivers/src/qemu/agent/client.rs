@@ -75,15 +75,49 @@ fn read_line(reader: &mut BufReader<UnixStream>, deadline: Instant) -> Result<Ve
 pub fn run_command(socket: &Path, command: &str, timeout: Duration) -> Result<String, AgentError> {
     let request: Value = serde_json::from_str(command)
         .map_err(|e| AgentError::Protocol(format!("cannot parse the command: {e}")))?;
+    let line = exchange(socket, &request, timeout, Some(timeout))?.unwrap_or_default();
+    Ok(String::from_utf8_lossy(&line).into_owned())
+}
+
+/// Runs `request` and returns its `return` member; an `error` reply is an error.
+pub fn call(
+    socket: &Path,
+    request: &Value,
+    sync_wait: Duration,
+    reply_wait: Duration,
+) -> Result<Value, AgentError> {
+    let line = exchange(socket, request, sync_wait, Some(reply_wait))?.unwrap_or_default();
+    let mut reply: Value =
+        serde_json::from_slice(&line).map_err(|e| AgentError::Protocol(e.to_string()))?;
+    reply
+        .get_mut("return")
+        .map(Value::take)
+        .ok_or_else(|| AgentError::Protocol("missing 'return' member".into()))
+}
+
+/// Sends `request` after the synchronisation and waits for no answer (commands such
+/// as `guest-shutdown` have none).
+pub fn send(socket: &Path, request: &Value, sync_wait: Duration) -> Result<(), AgentError> {
+    exchange(socket, request, sync_wait, None).map(|_| ())
+}
+
+/// Synchronises (within `sync_wait`), sends `request` and, with `reply_wait`, reads
+/// the reply line; an `error` reply becomes [`AgentError::Command`].
+fn exchange(
+    socket: &Path,
+    request: &Value,
+    sync_wait: Duration,
+    reply_wait: Option<Duration>,
+) -> Result<Option<Vec<u8>>, AgentError> {
     let name = request
         .get("execute")
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string();
-    let deadline = Instant::now() + timeout;
+    let deadline = Instant::now() + sync_wait;
     let stream = UnixStream::connect(socket).map_err(|_| AgentError::NotConnected)?;
     stream
-        .set_write_timeout(Some(timeout.max(Duration::from_millis(1))))
+        .set_write_timeout(Some(sync_wait.max(Duration::from_millis(1))))
         .map_err(io_error)?;
     let mut writer = stream.try_clone().map_err(io_error)?;
     let mut reader = BufReader::new(stream);
@@ -112,7 +146,10 @@ pub fn run_command(socket: &Path, command: &str, timeout: Duration) -> Result<St
     writer
         .write_all(format!("{request}\n").as_bytes())
         .map_err(io_error)?;
-    let line = read_line(&mut reader, deadline)?;
+    let Some(reply_wait) = reply_wait else {
+        return Ok(None);
+    };
+    let line = read_line(&mut reader, Instant::now() + reply_wait)?;
     let reply: Value =
         serde_json::from_slice(&line).map_err(|e| AgentError::Protocol(e.to_string()))?;
     if let Some(error) = reply.get("error") {
@@ -126,7 +163,7 @@ pub fn run_command(socket: &Path, command: &str, timeout: Duration) -> Result<St
             desc,
         });
     }
-    Ok(String::from_utf8_lossy(&line).into_owned())
+    Ok(Some(line))
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ const ALLOWED: u32 = cf::REDEFINE
     | cf::REUSE_EXT
     | cf::ATOMIC
     | cf::LIVE
+    | cf::QUIESCE
     | cf::VALIDATE;
 
 fn unsupported(detail: impl Into<String>) -> DriverError {
@@ -202,10 +203,13 @@ impl Inner {
             .trim_end()
             .to_string(),
         );
+        super::quiesce::check(flags, disk_only)?;
         if disk_only {
             snap.state = "disk-snapshot".into();
             snap.memory = "no".into();
-            snap.disks = self.external_snapshot(dom, &def, &snap, monitor.as_deref(), flags)?;
+            snap.disks = super::quiesce::around(self, dom, flags, || {
+                self.external_snapshot(dom, &def, &snap, monitor.as_deref(), flags)
+            })?;
         } else {
             snap.state = match (monitor.is_some(), run_state) {
                 (false, _) => "shutoff",

@@ -5,6 +5,7 @@
 
 mod create;
 pub mod meta;
+mod quiesce;
 mod revert;
 
 use std::path::PathBuf;

@@ -47,6 +47,7 @@ impl Harness {
                 DomainEventKind::Reboot => (e.domain.name, e.domain.id, -1, -1),
                 DomainEventKind::DeviceRemoved { .. }
                 | DomainEventKind::DeviceRemovalFailed { .. }
+                | DomainEventKind::AgentLifecycle { .. }
                 | DomainEventKind::BlockJob { .. } => (e.domain.name, e.domain.id, -2, -2),
                 DomainEventKind::MetadataChange { kind, .. } => {
                     (e.domain.name, e.domain.id, -2, kind)
