@@ -18,10 +18,9 @@ use qemu_support::{QemuHost, BOOT_TIMEOUT};
 /// Defines and starts `name`; `cmdline_extra` is added to the kernel command line
 /// (` acpi=off`: the guest never answers the power button).
 fn boot_guest(host: &QemuHost, name: &str, cmdline_extra: &str) {
-    let xml = host.guest_xml(name).replace(
-        "<cmdline>console=ttyS0 quiet</cmdline>",
-        &format!("<cmdline>console=ttyS0 quiet{cmdline_extra}</cmdline>"),
-    );
+    let xml = host
+        .guest_xml(name)
+        .replace("</cmdline>", &format!("{cmdline_extra}</cmdline>"));
     let file = host.root().join(format!("{name}.xml"));
     std::fs::write(&file, xml).expect("write guest xml");
     host.virsh_ok(&format!("define {}", file.display()));

@@ -249,7 +249,7 @@ impl QemuHost {
     <type arch='x86_64'>hvm</type>
     <kernel>{}</kernel>
     <initrd>{}</initrd>
-    <cmdline>console=ttyS0 quiet</cmdline>
+    <cmdline>console=ttyS0 quiet no_timer_check</cmdline>
   </os>
   <features><acpi/></features>
   <devices>
