@@ -21,7 +21,7 @@ fn guest_xml(host: &NetHost, name: &str) -> String {
     format!(
         "<domain type='qemu'><name>{name}</name><memory unit='MiB'>128</memory><vcpu>1</vcpu>\
          <os><type arch='x86_64'>hvm</type><kernel>{}</kernel><initrd>{}</initrd>\
-         <cmdline>console=ttyS0 quiet</cmdline></os><features><acpi/></features>\
+         <cmdline>console=ttyS0 quiet no_timer_check</cmdline></os><features><acpi/></features>\
          <devices><serial type='file'><source path='{}'/></serial></devices></domain>",
         kernel.display(),
         initrd.display(),

@@ -117,7 +117,7 @@ fn tiny_guest_boots_with_virt_install_default_devices() {
     <type arch="x86_64" machine="pc">hvm</type>
     <kernel>{kernel}</kernel>
     <initrd>{initrd}</initrd>
-    <cmdline>console=ttyS0 quiet</cmdline>
+    <cmdline>console=ttyS0 quiet no_timer_check</cmdline>
   </os>
   <features><acpi/><apic/><vmport state="off"/></features>
   <clock offset="utc">
