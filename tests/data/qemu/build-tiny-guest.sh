@@ -5,7 +5,10 @@
 # powers off when the ACPI power button is pressed, loads the virtio block and balloon
 # drivers and prints a line on the serial console for every block device that appears
 # or goes (hot plug tests); a virtio NIC, when present, is configured by busybox udhcpc
-# (the lease and a ping of the router go to the console).
+# (the lease and a ping of the router go to the console). With tinyguest.mailbox=<dev>
+# on the kernel command line the guest polls the first sector of that disk (direct
+# reads): a first line "<seq> <command>" with a new seq runs the shell command and
+# prints "TINY-GUEST-MAILBOX <seq> <output on one line>" on the console (disk I/O tests).
 #
 # Usage: build-tiny-guest.sh [OUTDIR]   (default: target/tiny-guest)
 # Produces OUTDIR/vmlinuz and OUTDIR/initrd.gz; does nothing when both exist.
@@ -16,7 +19,7 @@ out="${1:-$here/../../../target/tiny-guest}"
 mkdir -p "$out"
 out="$(cd "$out" && pwd)"
 # Bumped whenever the guest's /init changes, so a cached older build is redone.
-version=4
+version=5
 if [ -s "$out/vmlinuz" ] && [ -s "$out/initrd.gz" ] && [ "$(cat "$out/version" 2>/dev/null)" = "$version" ]; then
     exit 0
 fi
@@ -79,6 +82,23 @@ ls /sys/block >/blocks.seen
         sleep 0.2
     done
 ) &
+# Commands from the host through the first sector of a disk (see the header).
+mailbox="$(sed -n 's/.*tinyguest\.mailbox=\([a-z0-9]*\).*/\1/p' /proc/cmdline)"
+if [ -n "$mailbox" ]; then
+    (
+        last=""
+        while true; do
+            line="$(dd if=/dev/$mailbox bs=512 count=1 iflag=direct 2>/dev/null | tr -d '\000' | head -n 1)"
+            seq="${line%% *}"
+            if [ -n "$line" ] && [ "$seq" != "$last" ]; then
+                last="$seq"
+                out="$(sh -c "${line#* }" 2>&1 | tr '\n' ' ')"
+                echo "TINY-GUEST-MAILBOX $seq $out" >/dev/ttyS0
+            fi
+            sleep 0.2
+        done
+    ) &
+fi
 # Each listener holds its event device open before the boot marker is printed, so
 # a power button pressed as soon as the marker is seen is never lost.
 n=0

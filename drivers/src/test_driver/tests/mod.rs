@@ -47,7 +47,8 @@ impl Harness {
                 DomainEventKind::Reboot => (e.domain.name, e.domain.id, -1, -1),
                 DomainEventKind::DeviceRemoved { .. }
                 | DomainEventKind::DeviceRemovalFailed { .. }
-                | DomainEventKind::BlockJob { .. } => (e.domain.name, e.domain.id, -2, -2),
+                | DomainEventKind::BlockJob { .. }
+                | DomainEventKind::BlockThreshold { .. } => (e.domain.name, e.domain.id, -2, -2),
                 DomainEventKind::MetadataChange { kind, .. } => {
                     (e.domain.name, e.domain.id, -2, kind)
                 }
