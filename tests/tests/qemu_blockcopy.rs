@@ -92,7 +92,11 @@ fn blockcopy_moves_a_running_transient_guest() {
     let mut events = listen_events(&host);
     assert_eq!(mailbox.read16("vda", MIB), BEFORE);
     let pid = *host.guest_pids().first().expect("qemu runs");
-    assert!(has_open(pid, &disk), "qemu does not hold {}", disk.display());
+    assert!(
+        has_open(pid, &disk),
+        "qemu does not hold {}",
+        disk.display()
+    );
 
     // Bad input first: libvirt's errors, nothing started.
     let taken = root.join("taken.qcow2");
@@ -112,7 +116,10 @@ fn blockcopy_moves_a_running_transient_guest() {
     );
     let err = virsh_err(
         &host,
-        &format!("blockcopy {name} vda {}/x --granularity 1000", root.display()),
+        &format!(
+            "blockcopy {name} vda {}/x --granularity 1000",
+            root.display()
+        ),
     );
     assert!(err.contains("granularity must be power of 2"), "{err}");
     let jobs = host.virsh_ok(&format!("blockjob {name} vda --info"));
@@ -163,7 +170,10 @@ fn blockcopy_moves_a_running_transient_guest() {
         &host,
         &format!("blockcopy {name} vda {} --blockdev", taken.display()),
     );
-    assert!(err.contains("already exists and is not a block device"), "{err}");
+    assert!(
+        err.contains("already exists and is not a block device"),
+        "{err}"
+    );
 
     // A shallow copy into a reused overlay keeps the backing chain below it.
     let top = root.join("top.qcow2");

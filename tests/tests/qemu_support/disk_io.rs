@@ -103,7 +103,14 @@ impl Mailbox {
 /// `qemu-io` read of 16 bytes of an image (shared with a running QEMU), as text.
 pub fn image_bytes(image: &Path, format: &str, offset: u64) -> String {
     let out = Command::new("qemu-io")
-        .args(["-U", "-r", "-f", format, "-c", &format!("read -v {offset} 16")])
+        .args([
+            "-U",
+            "-r",
+            "-f",
+            format,
+            "-c",
+            &format!("read -v {offset} 16"),
+        ])
         .arg(image)
         .output()
         .expect("run qemu-io (Debian package qemu-utils)");

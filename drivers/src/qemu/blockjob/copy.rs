@@ -324,8 +324,9 @@ mod tests {
 
     #[test]
     fn destination_xml() {
-        let d = parse_dest("<disk type='block'><source dev='/dev/loop7'/><driver type='raw'/></disk>")
-            .expect("parses");
+        let d =
+            parse_dest("<disk type='block'><source dev='/dev/loop7'/><driver type='raw'/></disk>")
+                .expect("parses");
         assert_eq!(
             d,
             CopyDest {

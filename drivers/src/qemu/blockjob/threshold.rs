@@ -39,7 +39,10 @@ fn node_of(monitor: &Monitor, drive: &str, path: Option<&str>) -> DriverResult<S
         ) && path.is_some()
             && n.get("file").and_then(Value::as_str) == path
     });
-    if let Some(name) = protocol.and_then(|n| n.get("node-name")).and_then(Value::as_str) {
+    if let Some(name) = protocol
+        .and_then(|n| n.get("node-name"))
+        .and_then(Value::as_str)
+    {
         return Ok(name.to_string());
     }
     let blocks = monitor
