@@ -304,10 +304,11 @@ mod tests {
         let snap = Snapshot {
             name: "s1".into(),
             description: Some("a <b>".into()),
-            state: "disk-snapshot".into(),
+            state: "running".into(),
             parent: Some("s0".into()),
             creation_time: 1_700_000_000,
-            memory: "no".into(),
+            memory: "external".into(),
+            memory_file: Some("/x/m.s1".into()),
             disks: vec![SnapDisk {
                 name: "vda".into(),
                 kind: "external".into(),
