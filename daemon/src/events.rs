@@ -379,6 +379,36 @@ mod tests {
     }
 
     #[test]
+    fn block_threshold_event_carries_target_path_threshold_and_excess() {
+        let event = DomainEvent {
+            domain: drivers::api::DomainHandle {
+                name: "d".into(),
+                uuid: [1; 16],
+                id: 3,
+            },
+            kind: DomainEventKind::BlockThreshold {
+                dev: "vda".into(),
+                path: Some("/i/a.qcow2".into()),
+                threshold: 1 << 20,
+                excess: 4096,
+            },
+        };
+        let mut tail = Vec::new();
+        "vda".to_string().encode(&mut tail);
+        Some("/i/a.qcow2".to_string()).encode(&mut tail);
+        (1u64 << 20).encode(&mut tail);
+        4096u64.encode(&mut tail);
+        assert_eq!(
+            procedure_and_tail(
+                &encode_event(Style::Callback, 7, &event).expect("message"),
+                Style::Callback
+            ),
+            (remote_proc::DOMAIN_EVENT_BLOCK_THRESHOLD, tail)
+        );
+        assert!(encode_event(Style::Legacy, 7, &event).is_none());
+    }
+
+    #[test]
     fn device_events_carry_the_alias_in_libvirts_messages() {
         let event = |kind| DomainEvent {
             domain: drivers::api::DomainHandle {
