@@ -153,6 +153,34 @@ fn blockcopy_moves_a_running_transient_guest() {
     let old = image_bytes(&disk, "qcow2", 2 * MIB);
     assert!(!old.contains(AFTER), "{old}");
 
+    let err = virsh_err(&host, &format!("blockjob {name} vda --pivot"));
+    assert!(
+        err.contains("invalid argument: disk vda does not have an active block job"),
+        "{err}"
+    );
+
+    // One job per disk; an aborted copy ends as cancelled.
+    let busy = root.join("busy.qcow2");
+    host.virsh_ok(&format!(
+        "blockcopy {name} vda {} --bandwidth 1",
+        busy.display()
+    ));
+    let err = virsh_err(
+        &host,
+        &format!("blockcopy {name} vda {}/other.qcow2", root.display()),
+    );
+    assert!(
+        err.contains("block copy still active: disk 'vda' already in active block job"),
+        "{err}"
+    );
+    let info = host.virsh_ok(&format!("blockjob {name} vda --info --raw"));
+    assert!(info.contains("type=Block Copy"), "{info}");
+    assert!(info.contains("bandwidth=1\n"), "{info}");
+    host.virsh_ok(&format!("blockjob {name} vda --abort"));
+    expect_event(&mut events, name, "Block Copy for vda canceled");
+    let blk = host.virsh_ok(&format!("domblklist {name}"));
+    assert!(blk.contains(&copy.display().to_string()), "{blk}");
+
     // --finish into a loop device (virDomainBlockCopy: granularity, buffer size):
     // a raw copy of everything the guest wrote, the guest stays on its file.
     let device = LoopDevice::new(&root, 16);

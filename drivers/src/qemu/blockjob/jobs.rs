@@ -183,9 +183,11 @@ impl Inner {
         let (drive, _) = drive_of(&def, disk)?;
         let key = (dom.uuid, drive.clone());
         if jobs().contains_key(&key) {
-            return Err(DriverError::operation_invalid(format!(
-                "disk '{disk}' already in active block job"
-            )));
+            return Err(DriverError::new(
+                crate::api::codes::BLOCK_COPY_ACTIVE,
+                crate::api::domains::QEMU,
+                format!("disk '{disk}' already in active block job"),
+            ));
         }
         let rec = record(&monitor, &drive)?;
         jobs().insert(key.clone(), rec);
@@ -237,12 +239,6 @@ impl Inner {
                 })?,
                 None => 0,
             };
-            if images.len() <= top_at + 1 {
-                return Err(DriverError::invalid_arg(format!(
-                    "top '{}' in chain for '{disk}' has no backing file",
-                    images[top_at].0
-                )));
-            }
             let base_at = match base {
                 Some(b) => images
                     .iter()
@@ -255,7 +251,13 @@ impl Inner {
                             images[top_at].0
                         ))
                     })?,
-                None => images.len() - 1,
+                None if images.len() > top_at + 1 => images.len() - 1,
+                None => {
+                    return Err(DriverError::invalid_arg(format!(
+                        "top '{}' in chain for '{disk}' has no backing file",
+                        images[top_at].0
+                    )))
+                }
             };
             let (path, format) = images[base_at].clone();
             Ok(JobRecord::new(
@@ -358,6 +360,11 @@ impl Inner {
         let pivot = flags & ABORT_PIVOT != 0;
         if pivot {
             let record = jobs().get(&key).cloned();
+            if record.is_none() && !qemu_has_job(&monitor, &drive) {
+                return Err(DriverError::invalid_arg(format!(
+                    "disk {disk} does not have an active block job"
+                )));
+            }
             let ready = match &record {
                 Some(r) if matches!(r.kind, JOB_ACTIVE_COMMIT | JOB_COPY) => {
                     r.ready || qemu_says_ready(&monitor, &drive)
@@ -400,6 +407,20 @@ impl Inner {
     }
 }
 
+/// Whether `query-block-jobs` shows a job on the drive.
+fn qemu_has_job(monitor: &Monitor, drive: &str) -> bool {
+    monitor
+        .execute("query-block-jobs", None)
+        .ok()
+        .and_then(|jobs| {
+            jobs.as_array()?
+                .iter()
+                .find(|j| j.get("device").and_then(Value::as_str) == Some(drive))
+                .map(|_| true)
+        })
+        .unwrap_or(false)
+}
+
 /// Whether `query-block-jobs` shows the drive's job ready for completion.
 fn qemu_says_ready(monitor: &Monitor, drive: &str) -> bool {
     monitor
@@ -418,7 +439,7 @@ fn qemu_says_ready(monitor: &Monitor, drive: &str) -> bool {
 fn no_job_or(disk: &str, e: crate::qemu::qmp::QmpError) -> DriverError {
     let text = e.to_string();
     if text.contains("No active block job") || text.contains("not found") {
-        DriverError::operation_invalid(format!("disk '{disk}' does not have an active block job"))
+        DriverError::invalid_arg(format!("disk {disk} does not have an active block job"))
     } else {
         QemuError::from(e).into()
     }
