@@ -459,4 +459,23 @@ fn external_snapshot_with_memory_of_a_running_guest() {
     assert!(before == after, "bad input changed an image");
     assert!(!stray.exists());
     host.wait_state(name, "running (unpaused)");
+
+    // blockpull --base (virDomainBlockRebase without the copy flag) keeps the base.
+    let err = virsh_err(
+        &host,
+        &format!("blockpull {name} vda --base {} --wait", stray.display()),
+    );
+    assert!(err.contains("could not find image"), "{err}");
+    let out = host.virsh_ok(&format!(
+        "blockpull {name} vda --base {} --wait",
+        disk.display()
+    ));
+    assert!(out.contains("Pull complete"), "{out}");
+    let info = Command::new("qemu-img")
+        .args(["info", "-U"])
+        .arg(&overlay)
+        .output()
+        .expect("run qemu-img");
+    let info = String::from_utf8_lossy(&info.stdout).into_owned();
+    assert!(info.contains("backing file"), "{info}");
 }
