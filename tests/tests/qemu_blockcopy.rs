@@ -305,4 +305,17 @@ fn write_threshold_event_and_copies_of_a_persistent_guest() {
     let inactive = host.virsh_ok(&format!("dumpxml --inactive {name}"));
     assert!(inactive.contains(&copy.display().to_string()), "{inactive}");
     assert_eq!(mailbox.read16("vda", MIB), BEFORE);
+
+    // A job ends with its QEMU: the next run of the guest starts a new one.
+    host.virsh_ok(&format!(
+        "blockcopy {name} vda {}/slow.qcow2 --transient-job --bandwidth 1",
+        root.display()
+    ));
+    host.virsh_ok(&format!("destroy {name}"));
+    host.virsh_ok(&format!("start {name}"));
+    let out = host.virsh_ok(&format!(
+        "blockcopy {name} vda {}/again.qcow2 --transient-job --wait --finish",
+        root.display()
+    ));
+    assert!(out.contains("Successfully copied"), "{out}");
 }

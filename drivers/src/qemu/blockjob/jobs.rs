@@ -76,6 +76,10 @@ fn jobs() -> MutexGuard<'static, JobTable> {
     JOBS.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+pub(super) fn forget_guest(uuid: &Uuid) {
+    jobs().retain(|(u, _), _| u != uuid);
+}
+
 pub(super) fn speed_bytes(bandwidth: u64, in_bytes: bool) -> DriverResult<u64> {
     if in_bytes {
         Ok(bandwidth)

@@ -105,6 +105,12 @@ impl DomainBlockJobs for QemuConnection {
     }
 }
 
+/// Drops the jobs and thresholds of a guest whose QEMU ended: they ended with it.
+pub(super) fn forget_guest(uuid: &crate::api::Uuid) {
+    jobs::forget_guest(uuid);
+    threshold::forget_guest(uuid);
+}
+
 /// Whether `path` names a block device.
 pub(super) fn is_block_device(path: &str) -> bool {
     use std::os::unix::fs::FileTypeExt;

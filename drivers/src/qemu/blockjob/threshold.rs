@@ -26,6 +26,10 @@ fn thresholds() -> MutexGuard<'static, ThresholdTable> {
     TABLE.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+pub(super) fn forget_guest(uuid: &Uuid) {
+    thresholds().retain(|(u, _), _| u != uuid);
+}
+
 /// The node QEMU opened `path` with (its protocol layer), else the format node of
 /// `drive`.
 fn node_of(monitor: &Monitor, drive: &str, path: Option<&str>) -> DriverResult<String> {
