@@ -176,8 +176,18 @@ fn blockcopy_moves_a_running_transient_guest() {
     let info = host.virsh_ok(&format!("blockjob {name} vda --info --raw"));
     assert!(info.contains("type=Block Copy"), "{info}");
     assert!(info.contains("bandwidth=1\n"), "{info}");
+    let dump = host.virsh_ok(&format!("dumpxml {name}"));
+    assert!(
+        dump.contains(&format!(
+            "<mirror type='file' file='{}' format='qcow2' job='copy'",
+            busy.display()
+        )),
+        "{dump}"
+    );
     host.virsh_ok(&format!("blockjob {name} vda --abort"));
     expect_event(&mut events, name, "Block Copy for vda canceled");
+    let dump = host.virsh_ok(&format!("dumpxml {name}"));
+    assert!(!dump.contains("<mirror"), "{dump}");
     let blk = host.virsh_ok(&format!("domblklist {name}"));
     assert!(blk.contains(&copy.display().to_string()), "{blk}");
 
@@ -228,6 +238,7 @@ fn blockcopy_moves_a_running_transient_guest() {
         "{dump}"
     );
     assert!(dump.contains("<backingStore type='file'>"), "{dump}");
+    assert!(!dump.contains("<mirror"), "{dump}");
     assert!(
         dump.contains(&format!("<source file='{}'/>", copy.display())),
         "{dump}"

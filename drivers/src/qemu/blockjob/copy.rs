@@ -8,7 +8,9 @@ use std::os::unix::fs::FileTypeExt;
 use serde_json::{json, Map};
 
 use super::drive_of;
-use super::jobs::{chain, speed_bytes, JobRecord, PivotTarget, JOB_COPY};
+use super::jobs::{
+    chain, copy_state, mirror_element, speed_bytes, JobRecord, PivotTarget, JOB_COPY,
+};
 use crate::api::{codes, domains, BlockCopyParams, DomainRef, DriverError, DriverResult};
 use crate::qemu::Inner;
 
@@ -312,9 +314,28 @@ impl Inner {
                 Vec::new()
             },
         };
+        let mirror = target.clone();
         self.start_block_job(dom, disk, "drive-mirror", args, |_, _| {
             Ok(JobRecord::new(JOB_COPY, Some(target)))
-        })
+        })?;
+        // The live XML shows the copy as libvirt does, unless the job already ended.
+        let mut st = self.lock();
+        let obj = st.get_mut(dom)?;
+        let Some(ready) = copy_state(&dom.uuid, &drive) else {
+            return Ok(());
+        };
+        if let Some(device) = obj.def.devices.iter_mut().find(|d| {
+            d.name == "disk" && d.child("target").and_then(|t| t.attr("dev")) == Some(dst.as_str())
+        }) {
+            let at = device
+                .children
+                .iter()
+                .rposition(|c| c.name == "source" || c.name == "backingStore")
+                .map_or(device.children.len(), |p| p + 1);
+            device.children.insert(at, mirror_element(&mirror, ready));
+        }
+        self.persist_status(obj);
+        Ok(())
     }
 }
 

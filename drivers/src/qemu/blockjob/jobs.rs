@@ -155,6 +155,35 @@ fn retarget(def: &mut DomainDef, dst: &str, to: &PivotTarget) {
     }
 }
 
+/// libvirt's `<mirror>` of a disk under a copy job.
+pub(super) fn mirror_element(to: &PivotTarget, ready: bool) -> Element {
+    let (kind, attr) = if to.block {
+        ("block", "dev")
+    } else {
+        ("file", "file")
+    };
+    let mut mirror = Element::new("mirror").with_attr("type", kind);
+    if !to.block {
+        mirror.set_attr("file", &to.path);
+    }
+    mirror.set_attr("format", &to.format);
+    mirror.set_attr("job", "copy");
+    if ready {
+        mirror.set_attr("ready", "yes");
+    }
+    mirror
+        .with_child(Element::new("format").with_attr("type", &to.format))
+        .with_child(Element::new("source").with_attr(attr, &to.path))
+}
+
+/// Whether the copy job on `drive` of domain `uuid` is still known, and ready.
+pub(super) fn copy_state(uuid: &Uuid, drive: &str) -> Option<bool> {
+    jobs()
+        .get(&(*uuid, drive.to_string()))
+        .filter(|r| r.kind == JOB_COPY)
+        .map(|r| r.ready)
+}
+
 /// libvirt's nested `<backingStore>` elements for a chain, top first.
 fn backing_store(chain: &[(String, String)]) -> Option<Element> {
     let ((path, format), rest) = chain.split_first()?;
@@ -497,6 +526,20 @@ pub fn qmp_event(
         }
     };
     let alias = drive.strip_prefix("drive-").unwrap_or(drive);
+    if kind == JOB_COPY {
+        if let Some(disk) = obj.def.devices.iter_mut().find(|d| {
+            d.name == "disk" && d.child("alias").and_then(|a| a.attr("name")) == Some(alias)
+        }) {
+            if status == STATUS_READY {
+                if let Some(mirror) = disk.child_mut("mirror") {
+                    mirror.set_attr("ready", "yes");
+                }
+            } else {
+                disk.children.retain(|c| c.name != "mirror");
+            }
+            changed = true;
+        }
+    }
     let Some(disk) =
         obj.def.devices.iter().find(|d| {
             d.name == "disk" && d.child("alias").and_then(|a| a.attr("name")) == Some(alias)
