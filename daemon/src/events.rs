@@ -24,6 +24,7 @@ pub const EVENT_ID_BLOCK_JOB_2: i32 = 16;
 pub const EVENT_ID_AGENT_LIFECYCLE: i32 = 18;
 pub const EVENT_ID_DEVICE_REMOVAL_FAILED: i32 = 22;
 pub const EVENT_ID_METADATA_CHANGE: i32 = 23;
+pub const EVENT_ID_BLOCK_THRESHOLD: i32 = 24;
 
 /// Event callbacks one client may hold at once. libvirtd 9.0 has no such
 /// bound: each registration costs the daemon memory and every event a
@@ -131,6 +132,7 @@ impl EventHub {
             DomainEventKind::MetadataChange { .. } => EVENT_ID_METADATA_CHANGE,
             DomainEventKind::BlockJob { v2: false, .. } => EVENT_ID_BLOCK_JOB,
             DomainEventKind::BlockJob { v2: true, .. } => EVENT_ID_BLOCK_JOB_2,
+            DomainEventKind::BlockThreshold { .. } => EVENT_ID_BLOCK_THRESHOLD,
         };
         let regs = self.lock();
         for reg in regs.iter() {
@@ -239,6 +241,24 @@ fn encode_event(style: Style, callback_id: i32, event: &DomainEvent) -> Option<V
             }
         }
         (Style::Legacy, DomainEventKind::BlockJob { v2: true, .. }) => return None,
+        (
+            Style::Callback,
+            DomainEventKind::BlockThreshold {
+                dev,
+                path,
+                threshold,
+                excess,
+            },
+        ) => {
+            callback_id.encode(&mut body);
+            dom.encode(&mut body);
+            dev.encode(&mut body);
+            path.encode(&mut body);
+            threshold.encode(&mut body);
+            excess.encode(&mut body);
+            remote_proc::DOMAIN_EVENT_BLOCK_THRESHOLD
+        }
+        (Style::Legacy, DomainEventKind::BlockThreshold { .. }) => return None,
         (
             Style::Legacy,
             DomainEventKind::BlockJob {
@@ -392,6 +412,36 @@ mod tests {
             encode_event(Style::Legacy, 7, &v2).is_none(),
             "no legacy BLOCK_JOB_2"
         );
+    }
+
+    #[test]
+    fn block_threshold_event_carries_target_path_threshold_and_excess() {
+        let event = DomainEvent {
+            domain: drivers::api::DomainHandle {
+                name: "d".into(),
+                uuid: [1; 16],
+                id: 3,
+            },
+            kind: DomainEventKind::BlockThreshold {
+                dev: "vda".into(),
+                path: Some("/i/a.qcow2".into()),
+                threshold: 1 << 20,
+                excess: 4096,
+            },
+        };
+        let mut tail = Vec::new();
+        "vda".to_string().encode(&mut tail);
+        Some("/i/a.qcow2".to_string()).encode(&mut tail);
+        (1u64 << 20).encode(&mut tail);
+        4096u64.encode(&mut tail);
+        assert_eq!(
+            procedure_and_tail(
+                &encode_event(Style::Callback, 7, &event).expect("message"),
+                Style::Callback
+            ),
+            (remote_proc::DOMAIN_EVENT_BLOCK_THRESHOLD, tail)
+        );
+        assert!(encode_event(Style::Legacy, 7, &event).is_none());
     }
 
     #[test]

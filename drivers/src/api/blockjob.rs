@@ -17,6 +17,17 @@ pub struct BlockJobInfo {
     pub end: u64,
 }
 
+/// The typed parameters of `virDomainBlockCopy`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BlockCopyParams {
+    /// Bytes per second; 0 is unlimited.
+    pub bandwidth: u64,
+    /// Dirty bitmap granularity in bytes; 0 lets QEMU choose.
+    pub granularity: u32,
+    /// Copy buffer size in bytes; 0 lets QEMU choose.
+    pub buf_size: u64,
+}
+
 pub trait DomainBlockJobs {
     /// `virDomainBlockResize`: `size` in KiB, or bytes with [`BLOCK_RESIZE_BYTES`].
     fn block_resize(
@@ -72,5 +83,38 @@ pub trait DomainBlockJobs {
         _flags: u32,
     ) -> DriverResult<()> {
         Err(DriverError::no_support("virDomainBlockJobSetSpeed"))
+    }
+    /// `virDomainBlockCopy` to the `<disk>` described by `destxml`.
+    fn block_copy(
+        &self,
+        _dom: &DomainRef,
+        _disk: &str,
+        _destxml: &str,
+        _params: &BlockCopyParams,
+        _flags: u32,
+    ) -> DriverResult<()> {
+        Err(DriverError::no_support("virDomainBlockCopy"))
+    }
+    /// `virDomainBlockRebase`: `base` is the copy's destination with the COPY flag.
+    fn block_rebase(
+        &self,
+        _dom: &DomainRef,
+        _disk: &str,
+        _base: Option<&str>,
+        _bandwidth: u64,
+        _flags: u32,
+    ) -> DriverResult<()> {
+        Err(DriverError::no_support("virDomainBlockRebase"))
+    }
+    /// `virDomainSetBlockThreshold`: a BLOCK_THRESHOLD event once the guest
+    /// writes past `threshold` bytes of `dev`.
+    fn set_block_threshold(
+        &self,
+        _dom: &DomainRef,
+        _dev: &str,
+        _threshold: u64,
+        _flags: u32,
+    ) -> DriverResult<()> {
+        Err(DriverError::no_support("virDomainSetBlockThreshold"))
     }
 }

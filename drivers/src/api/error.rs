@@ -33,6 +33,7 @@ pub mod codes {
     pub const NO_DOMAIN_METADATA: i32 = 80;
     pub const AGENT_UNRESPONSIVE: i32 = 86;
     pub const OVERFLOW: i32 = 82;
+    pub const BLOCK_COPY_ACTIVE: i32 = 83;
     pub const OPERATION_UNSUPPORTED: i32 = 84;
     pub const DEVICE_MISSING: i32 = 99;
 }
@@ -108,6 +109,7 @@ fn message_formats(code: i32) -> (&'static str, &'static str) {
         codes::NO_DOMAIN_SNAPSHOT => ("Domain snapshot not found: %s", "Domain snapshot not found"),
         codes::ARGUMENT_UNSUPPORTED => ("argument unsupported: %s", "argument unsupported"),
         codes::OVERFLOW => ("numerical overflow: %s", "numerical overflow"),
+        codes::BLOCK_COPY_ACTIVE => ("block copy still active: %s", "block copy still active"),
         codes::OPERATION_ABORTED => ("operation aborted: %s", "operation aborted"),
         codes::AGENT_UNRESPONSIVE => (
             "Guest agent is not responding: %s",

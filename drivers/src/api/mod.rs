@@ -21,7 +21,7 @@ mod tuning;
 use std::sync::Arc;
 
 pub use agent::{guest_info_types, GuestAgentCalls, GuestFsInfo, NoGuestAgent};
-pub use blockjob::{BlockJobInfo, DomainBlockJobs, BLOCK_RESIZE_BYTES};
+pub use blockjob::{BlockCopyParams, BlockJobInfo, DomainBlockJobs, BLOCK_RESIZE_BYTES};
 pub use connection::{Connection, Driver, HypervisorTarget};
 pub use consts::{
     create_flags, define_flags, event, feature, list_flags, reason, state, undefine_flags,
@@ -159,6 +159,14 @@ pub enum DomainEventKind {
         kind: i32,
         status: i32,
         v2: bool,
+    },
+    /// `VIR_DOMAIN_EVENT_ID_BLOCK_THRESHOLD`: `dev` (`vda`) was written past
+    /// `threshold` by `excess` bytes; `path` is the image's source.
+    BlockThreshold {
+        dev: String,
+        path: Option<String>,
+        threshold: u64,
+        excess: u64,
     },
 }
 

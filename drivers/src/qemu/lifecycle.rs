@@ -459,6 +459,7 @@ impl Inner {
         if let Some(process) = process {
             process.reap();
         }
+        super::blockjob::forget_guest(uuid);
         super::tap::remove_bridge_taps(&live_def);
         super::network_ports::unplug(self.network.get(), &live_def);
         super::scheduler::release_guest(id, &live_def.name);

@@ -287,14 +287,14 @@ pub(super) fn state_after_restore(flags: u32) -> DriverResult<Option<bool>> {
 }
 
 /// The name under which QEMU holds the descriptor of the image being written.
-const SAVE_FD_NAME: &str = "libvirt-save";
+pub(super) const SAVE_FD_NAME: &str = "libvirt-save";
 
 /// Opens `partial` as a new 0600 file (never through a symlink), lets `prepare`
 /// write what precedes the stream, pauses the guest and starts QEMU's
 /// migration into the open descriptor (with `bypass`, into a pipe copied into it
 /// with direct I/O). A leftover `partial` of an interrupted save is unlinked first,
 /// never followed.
-fn write_image(
+pub(super) fn write_image(
     monitor: &super::qmp::Monitor,
     target: &Path,
     partial: &Path,
@@ -334,7 +334,7 @@ fn write_image(
 
 /// Makes the finished image durable and gives it its name. `bypass`: what went
 /// through the page cache (the header, the completion mark) leaves it once on disk.
-fn finish_image(
+pub(super) fn finish_image(
     image: &fs::File,
     partial: &Path,
     target: &Path,
@@ -358,7 +358,7 @@ fn finish_image(
 
 /// Waits for an outgoing migration (the save) to finish. Once `cancelled`
 /// says so the migration is cancelled; a save that completes meanwhile counts.
-fn wait_migration(
+pub(super) fn wait_migration(
     monitor: &super::qmp::Monitor,
     on_status: impl Fn(&serde_json::Value),
     cancelled: impl Fn() -> bool,

@@ -156,6 +156,9 @@ fn handle(inner: &Arc<Inner>, uuid: &Uuid, token: u64, ev: &QmpEvent) {
                 events.extend(job_events);
                 persist |= changed;
             }
+            "BLOCK_WRITE_THRESHOLD" => {
+                events.extend(super::blockjob::qmp_threshold_event(uuid, obj, &ev.data));
+            }
             "DEVICE_UNPLUG_GUEST_ERROR" => {
                 if let Some(alias) = ev.data.get("device").and_then(Value::as_str) {
                     events.push(DomainEvent {

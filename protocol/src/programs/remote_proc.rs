@@ -272,7 +272,7 @@ procedure_table! {
     263 DOMAIN_GET_DISK_ERRORS "virDomainGetDiskErrors" Domain Low None allow serve DomainGetDiskErrors(DomainGetDiskErrorsArgs => DomainGetDiskErrorsRet);
     264 DOMAIN_SET_METADATA "virDomainSetMetadata" Domain Low None deny serve DomainSetMetadata(DomainSetMetadataArgs => ());
     265 DOMAIN_GET_METADATA "virDomainGetMetadata" Domain Low None allow serve DomainGetMetadata(DomainGetMetadataArgs => DomainGetMetadataRet);
-    266 DOMAIN_BLOCK_REBASE "virDomainBlockRebase" Domain Low None deny untyped;
+    266 DOMAIN_BLOCK_REBASE "virDomainBlockRebase" Domain Low None deny serve DomainBlockRebase(DomainBlockRebaseArgs => ());
     267 DOMAIN_PM_WAKEUP "virDomainPMWakeup" Domain Low None deny untyped;
     268 DOMAIN_EVENT_TRAY_CHANGE "virDomainEventTrayChange" Domain Low None allow untyped;
     269 DOMAIN_EVENT_PMWAKEUP "virDomainEventPmwakeup" Domain Low None allow untyped;
@@ -351,7 +351,7 @@ procedure_table! {
     342 CONNECT_GET_DOMAIN_CAPABILITIES "virConnectGetDomainCapabilities" Domain Low None deny serve ConnectGetDomainCapabilities(ConnectGetDomainCapabilitiesArgs => ConnectGetDomainCapabilitiesRet);
     343 DOMAIN_OPEN_GRAPHICS_FD "virDomainOpenGraphicsFD" Domain Low None deny untyped;
     344 CONNECT_GET_ALL_DOMAIN_STATS "virConnectGetAllDomainStats" Domain Low None allow serve ConnectGetAllDomainStats(ConnectGetAllDomainStatsArgs => ConnectGetAllDomainStatsRet);
-    345 DOMAIN_BLOCK_COPY "virDomainBlockCopy" Domain Low None deny untyped;
+    345 DOMAIN_BLOCK_COPY "virDomainBlockCopy" Domain Low None deny serve DomainBlockCopy(DomainBlockCopyArgs => ());
     346 DOMAIN_EVENT_CALLBACK_TUNABLE "virDomainEventCallbackTunable" Domain Low None allow event(DomainEventCallbackTunableMsg);
     347 NODE_ALLOC_PAGES "virNodeAllocPages" Node Low None deny untyped;
     348 DOMAIN_EVENT_CALLBACK_AGENT_LIFECYCLE "virDomainEventCallbackAgentLifecycle" Domain Low None allow event(DomainEventCallbackAgentLifecycleMsg);
@@ -392,7 +392,7 @@ procedure_table! {
     383 SECRET_EVENT_VALUE_CHANGED "virSecretEventValueChanged" Secret Low None allow event(SecretEventValueChangedMsg);
     384 DOMAIN_SET_VCPU "virDomainSetVcpu" Domain Low None deny serve DomainSetVcpu(DomainSetVcpuArgs => ());
     385 DOMAIN_EVENT_BLOCK_THRESHOLD "virDomainEventBlockThreshold" Domain Low None allow event(DomainEventBlockThresholdMsg);
-    386 DOMAIN_SET_BLOCK_THRESHOLD "virDomainSetBlockThreshold" Domain Low None deny untyped;
+    386 DOMAIN_SET_BLOCK_THRESHOLD "virDomainSetBlockThreshold" Domain Low None deny serve DomainSetBlockThreshold(DomainSetBlockThresholdArgs => ());
     387 DOMAIN_MIGRATE_GET_MAX_DOWNTIME "virDomainMigrateGetMaxDowntime" Domain Low None allow serve DomainMigrateGetMaxDowntime(DomainMigrateGetMaxDowntimeArgs => DomainMigrateGetMaxDowntimeRet);
     388 DOMAIN_MANAGED_SAVE_GET_XML_DESC "virDomainManagedSaveGetXMLDesc" Domain Low None deny_if(flags & 0x1, secure) serve DomainManagedSaveGetXmlDesc(DomainManagedSaveGetXmlDescArgs => DomainManagedSaveGetXmlDescRet);
     389 DOMAIN_MANAGED_SAVE_DEFINE_XML "virDomainManagedSaveDefineXML" Domain Low None deny serve DomainManagedSaveDefineXml(DomainManagedSaveDefineXmlArgs => ());

@@ -1,6 +1,5 @@
 #!/usr/bin/env bash
 # Builds the tiny bootable guest the qemu tests boot under TCG: a Debian cloud kernel
-# and a busybox-static initramfs whose /init prints a boot marker on the serial console
 # and a busybox-static initramfs whose /init prints a boot marker on the serial console,
 # powers off when the ACPI power button is pressed, loads the virtio block and balloon
 # drivers and prints a line on the serial console for every block device that appears
@@ -9,6 +8,10 @@
 # (qemu-ga, with the shared libraries it links) answers on the virtio-serial port
 # org.qemu.guest_agent.0 when the guest has one; ext4 disks present at boot are
 # mounted under /mnt so the agent has filesystems to report, freeze and thaw.
+# With tinyguest.mailbox=<dev>
+# on the kernel command line the guest polls the first sector of that disk (direct
+# reads): a first line "<seq> <command>" with a new seq runs the shell command and
+# prints "TINY-GUEST-MAILBOX <seq> <output on one line>" on the console (disk I/O tests).
 #
 # Usage: build-tiny-guest.sh [OUTDIR]   (default: target/tiny-guest)
 # Produces OUTDIR/vmlinuz and OUTDIR/initrd.gz; does nothing when both exist.
@@ -20,7 +23,7 @@ out="${1:-$here/../../../target/tiny-guest}"
 mkdir -p "$out"
 out="$(cd "$out" && pwd)"
 # Bumped whenever the guest's /init changes, so a cached older build is redone.
-version=8
+version=9
 if [ -s "$out/vmlinuz" ] && [ -s "$out/initrd.gz" ] && [ "$(cat "$out/version" 2>/dev/null)" = "$version" ]; then
     exit 0
 fi
@@ -163,6 +166,23 @@ ls /sys/block >/blocks.seen
         sleep 0.2
     done
 ) &
+# Commands from the host through the first sector of a disk (see the header).
+mailbox="$(sed -n 's/.*tinyguest\.mailbox=\([a-z0-9]*\).*/\1/p' /proc/cmdline)"
+if [ -n "$mailbox" ]; then
+    (
+        last=""
+        while true; do
+            line="$(dd if=/dev/$mailbox bs=512 count=1 iflag=direct 2>/dev/null | tr -d '\000' | head -n 1)"
+            seq="${line%% *}"
+            if [ -n "$line" ] && [ "$seq" != "$last" ]; then
+                last="$seq"
+                out="$(sh -c "${line#* }" 2>&1 | tr '\n' ' ')"
+                echo "TINY-GUEST-MAILBOX $seq $out" >/dev/ttyS0
+            fi
+            sleep 0.2
+        done
+    ) &
+fi
 # Each listener holds its event device open before the boot marker is printed, so
 # a power button pressed as soon as the marker is seen is never lost.
 n=0

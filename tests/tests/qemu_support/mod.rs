@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+pub mod disk_io;
+
 use integration_tests::tools::require_tool;
 use integration_tests::{libvirtd_bin, virsh, wait_until, CmdOutput};
 

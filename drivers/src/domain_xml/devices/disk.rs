@@ -7,6 +7,7 @@ const DISK_CHILD_ORDER: &[&str] = &[
     "auth",
     "source",
     "backingStore",
+    "mirror",
     "geometry",
     "blockio",
     "target",

@@ -1,7 +1,8 @@
 //! Block jobs through QMP: `block-commit` (active commits wait in the ready state
-//! for a pivot), `block-stream` (blockpull), `block-job-complete` (pivot) and
-//! `block-job-cancel` (abort), with the BLOCK_JOB and BLOCK_JOB_2 events built
-//! from QEMU's job events; the definitions follow a pivot.
+//! for a pivot), `block-stream` (blockpull), `drive-mirror` (blockcopy, in
+//! [`super::copy`]), `block-job-complete` (pivot) and `block-job-cancel` (abort),
+//! with the BLOCK_JOB and BLOCK_JOB_2 events built from QEMU's job events; the
+//! definitions follow a pivot.
 
 use std::collections::HashMap;
 use std::sync::{LazyLock, Mutex, MutexGuard};
@@ -19,6 +20,7 @@ use crate::qemu::Inner;
 
 /// `virDomainBlockJobType`.
 pub const JOB_PULL: i32 = 1;
+pub const JOB_COPY: i32 = 2;
 pub const JOB_COMMIT: i32 = 3;
 pub const JOB_ACTIVE_COMMIT: i32 = 4;
 /// `virConnectDomainEventBlockJobStatus`.
@@ -35,13 +37,36 @@ const PULL_BANDWIDTH_BYTES: u32 = 64;
 const ABORT_ASYNC: u32 = 1;
 const ABORT_PIVOT: u32 = 2;
 
+/// Where a disk points once its job is pivoted.
+#[derive(Clone, Debug, Default)]
+pub(super) struct PivotTarget {
+    pub path: String,
+    pub format: String,
+    /// A block device (`<disk type='block'>`, `<source dev=...>`).
+    pub block: bool,
+    /// The images below `path`, top first: (path, format).
+    pub backing: Vec<(String, String)>,
+}
+
 /// A job this driver started, by domain and QEMU drive id.
 #[derive(Clone, Debug)]
-struct JobRecord {
-    kind: i32,
-    /// Where the disk points once an active commit is pivoted: (path, format).
-    pivot_to: Option<(String, String)>,
-    pivot_requested: bool,
+pub(super) struct JobRecord {
+    pub kind: i32,
+    pub pivot_to: Option<PivotTarget>,
+    pub pivot_requested: bool,
+    /// QEMU reported the job ready (BLOCK_JOB_READY).
+    pub ready: bool,
+}
+
+impl JobRecord {
+    pub fn new(kind: i32, pivot_to: Option<PivotTarget>) -> Self {
+        JobRecord {
+            kind,
+            pivot_to,
+            pivot_requested: false,
+            ready: false,
+        }
+    }
 }
 
 type JobTable = HashMap<(Uuid, String), JobRecord>;
@@ -51,7 +76,11 @@ fn jobs() -> MutexGuard<'static, JobTable> {
     JOBS.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn speed_bytes(bandwidth: u64, in_bytes: bool) -> DriverResult<u64> {
+pub(super) fn forget_guest(uuid: &Uuid) {
+    jobs().retain(|(u, _), _| u != uuid);
+}
+
+pub(super) fn speed_bytes(bandwidth: u64, in_bytes: bool) -> DriverResult<u64> {
     if in_bytes {
         Ok(bandwidth)
     } else {
@@ -65,34 +94,32 @@ fn speed_bytes(bandwidth: u64, in_bytes: bool) -> DriverResult<u64> {
     }
 }
 
-/// The deepest image below the drive's active layer, from `query-block`.
-fn chain_bottom(monitor: &Monitor, drive: &str) -> DriverResult<Option<(String, String)>> {
+/// The drive's image chain from `query-block`, active layer first: (path, format).
+pub(super) fn chain(monitor: &Monitor, drive: &str) -> DriverResult<Vec<(String, String)>> {
     let blocks = monitor
         .execute("query-block", None)
         .map_err(QemuError::from)?;
-    let Some(block) = blocks
+    let block = blocks
         .as_array()
         .into_iter()
         .flatten()
-        .find(|b| b.get("device").and_then(Value::as_str) == Some(drive))
-    else {
-        return Ok(None);
-    };
-    let mut image = block.get("inserted").and_then(|i| i.get("image"));
-    let mut bottom = None;
-    while let Some(next) = image.and_then(|i| i.get("backing-image")) {
-        bottom = Some(next);
-        image = Some(next);
+        .find(|b| b.get("device").and_then(Value::as_str) == Some(drive));
+    let mut image = block
+        .and_then(|b| b.get("inserted"))
+        .and_then(|i| i.get("image"));
+    let mut out = Vec::new();
+    while let Some(i) = image {
+        if let Some(file) = i.get("filename").and_then(Value::as_str) {
+            let format = i.get("format").and_then(Value::as_str).unwrap_or("raw");
+            out.push((file.to_string(), format.to_string()));
+        }
+        image = i.get("backing-image");
     }
-    Ok(bottom.and_then(|b| {
-        let file = b.get("filename")?.as_str()?.to_string();
-        let format = b.get("format").and_then(Value::as_str).unwrap_or("raw");
-        Some((file, format.to_string()))
-    }))
+    Ok(out)
 }
 
-/// Points disk `dst` of `def` at `path` in `format`.
-fn retarget(def: &mut DomainDef, dst: &str, path: &str, format: &str) {
+/// Points disk `dst` of `def` at the pivot target, with its backing chain.
+fn retarget(def: &mut DomainDef, dst: &str, to: &PivotTarget) {
     let Some(disk) = def
         .devices
         .iter_mut()
@@ -100,22 +127,83 @@ fn retarget(def: &mut DomainDef, dst: &str, path: &str, format: &str) {
     else {
         return;
     };
+    disk.set_attr("type", if to.block { "block" } else { "file" });
+    if disk.child("source").is_none() {
+        disk.children.push(Element::new("source"));
+    }
     if let Some(source) = disk.child_mut("source") {
-        source.set_attr("file", path);
+        source.remove_attr(if to.block { "file" } else { "dev" });
+        source.set_attr(if to.block { "dev" } else { "file" }, &to.path);
     }
     match disk.child_mut("driver") {
-        Some(driver) => driver.set_attr("type", format),
+        Some(driver) => driver.set_attr("type", &to.format),
         None => disk.children.insert(
             0,
             Element::new("driver")
                 .with_attr("name", "qemu")
-                .with_attr("type", format),
+                .with_attr("type", &to.format),
         ),
+    }
+    disk.children.retain(|c| c.name != "backingStore");
+    let at = disk
+        .children
+        .iter()
+        .position(|c| c.name == "source")
+        .map_or(disk.children.len(), |p| p + 1);
+    if let Some(chain) = backing_store(&to.backing) {
+        disk.children.insert(at, chain);
     }
 }
 
+/// libvirt's `<mirror>` of a disk under a copy job.
+pub(super) fn mirror_element(to: &PivotTarget, ready: bool) -> Element {
+    let (kind, attr) = if to.block {
+        ("block", "dev")
+    } else {
+        ("file", "file")
+    };
+    let mut mirror = Element::new("mirror").with_attr("type", kind);
+    if !to.block {
+        mirror.set_attr("file", &to.path);
+    }
+    mirror.set_attr("format", &to.format);
+    mirror.set_attr("job", "copy");
+    if ready {
+        mirror.set_attr("ready", "yes");
+    }
+    mirror
+        .with_child(Element::new("format").with_attr("type", &to.format))
+        .with_child(Element::new("source").with_attr(attr, &to.path))
+}
+
+/// Whether the copy job on `drive` of domain `uuid` is still known, and ready.
+pub(super) fn copy_state(uuid: &Uuid, drive: &str) -> Option<bool> {
+    jobs()
+        .get(&(*uuid, drive.to_string()))
+        .filter(|r| r.kind == JOB_COPY)
+        .map(|r| r.ready)
+}
+
+/// libvirt's nested `<backingStore>` elements for a chain, top first.
+fn backing_store(chain: &[(String, String)]) -> Option<Element> {
+    let ((path, format), rest) = chain.split_first()?;
+    let kind = if crate::qemu::blockjob::is_block_device(path) {
+        ("block", "dev")
+    } else {
+        ("file", "file")
+    };
+    let mut element = Element::new("backingStore")
+        .with_attr("type", kind.0)
+        .with_child(Element::new("format").with_attr("type", format))
+        .with_child(Element::new("source").with_attr(kind.1, path));
+    element
+        .children
+        .push(backing_store(rest).unwrap_or_else(|| Element::new("backingStore")));
+    Some(element)
+}
+
 impl Inner {
-    fn start_block_job(
+    pub(super) fn start_block_job(
         &self,
         dom: &DomainRef,
         disk: &str,
@@ -128,9 +216,11 @@ impl Inner {
         let (drive, _) = drive_of(&def, disk)?;
         let key = (dom.uuid, drive.clone());
         if jobs().contains_key(&key) {
-            return Err(DriverError::operation_invalid(format!(
-                "disk '{disk}' already in active block job"
-            )));
+            return Err(DriverError::new(
+                crate::api::codes::BLOCK_COPY_ACTIVE,
+                crate::api::domains::QEMU,
+                format!("disk '{disk}' already in active block job"),
+            ));
         }
         let rec = record(&monitor, &drive)?;
         jobs().insert(key.clone(), rec);
@@ -170,24 +260,52 @@ impl Inner {
         }
         let active = flags & COMMIT_ACTIVE != 0;
         self.start_block_job(dom, disk, "block-commit", args, |monitor, drive| {
-            let bottom = chain_bottom(monitor, drive)?;
-            let Some(bottom) = bottom else {
-                return Err(DriverError::invalid_arg(format!(
-                    "top '{disk}' in chain for '{disk}' has no backing file"
-                )));
+            let images = chain(monitor, drive)?;
+            if images.is_empty() {
+                return Err(DriverError::internal(format!("disk '{disk}' has no image")));
+            }
+            let top_at = match top {
+                Some(t) => images.iter().position(|(p, _)| p == t).ok_or_else(|| {
+                    DriverError::invalid_arg(format!(
+                        "could not find image '{t}' in chain for '{disk}'"
+                    ))
+                })?,
+                None => 0,
             };
-            Ok(JobRecord {
-                kind: if active {
+            let base_at = match base {
+                Some(b) => images
+                    .iter()
+                    .skip(top_at + 1)
+                    .position(|(p, _)| p == b)
+                    .map(|p| p + top_at + 1)
+                    .ok_or_else(|| {
+                        DriverError::invalid_arg(format!(
+                            "could not find image '{b}' beneath '{}' in chain for '{disk}'",
+                            images[top_at].0
+                        ))
+                    })?,
+                None if images.len() > top_at + 1 => images.len() - 1,
+                None => {
+                    return Err(DriverError::invalid_arg(format!(
+                        "top '{}' in chain for '{disk}' has no backing file",
+                        images[top_at].0
+                    )))
+                }
+            };
+            let (path, format) = images[base_at].clone();
+            Ok(JobRecord::new(
+                if active {
                     JOB_ACTIVE_COMMIT
                 } else {
                     JOB_COMMIT
                 },
-                pivot_to: Some(match base {
-                    Some(b) => (b.to_string(), bottom.1),
-                    None => bottom,
+                Some(PivotTarget {
+                    block: super::is_block_device(&path),
+                    path,
+                    format,
+                    backing: images[base_at + 1..].to_vec(),
                 }),
-                pivot_requested: false,
-            })
+            ))
         })
     }
 
@@ -199,17 +317,38 @@ impl Inner {
         flags: u32,
     ) -> DriverResult<()> {
         crate::qemu::lifecycle::check_flags(flags, PULL_BANDWIDTH_BYTES, "qemuDomainBlockPull")?;
+        self.stream(dom, disk, None, bandwidth, flags)
+    }
+
+    /// `block-stream` into the top image, from `base` (or the whole chain).
+    pub(super) fn stream(
+        &self,
+        dom: &DomainRef,
+        disk: &str,
+        base: Option<&str>,
+        bandwidth: u64,
+        flags: u32,
+    ) -> DriverResult<()> {
         let mut args = Map::new();
         args.insert(
             "speed".into(),
             json!(speed_bytes(bandwidth, flags & PULL_BANDWIDTH_BYTES != 0)?),
         );
-        self.start_block_job(dom, disk, "block-stream", args, |_, _| {
-            Ok(JobRecord {
-                kind: JOB_PULL,
-                pivot_to: None,
-                pivot_requested: false,
-            })
+        if let Some(base) = base {
+            args.insert("base".into(), json!(base));
+        }
+        let base = base.map(str::to_string);
+        self.start_block_job(dom, disk, "block-stream", args, |monitor, drive| {
+            if let Some(base) = &base {
+                let images = chain(monitor, drive)?;
+                if !images.iter().skip(1).any(|(p, _)| p == base) {
+                    return Err(DriverError::invalid_arg(format!(
+                        "could not find image '{base}' beneath '{}' in chain for '{disk}'",
+                        images.first().map(|i| i.0.as_str()).unwrap_or_default()
+                    )));
+                }
+            }
+            Ok(JobRecord::new(JOB_PULL, None))
         })
     }
 
@@ -253,13 +392,24 @@ impl Inner {
         let key = (dom.uuid, drive.clone());
         let pivot = flags & ABORT_PIVOT != 0;
         if pivot {
-            let pivotable = jobs()
-                .get(&key)
-                .is_some_and(|r| r.kind == JOB_ACTIVE_COMMIT);
-            if !pivotable {
-                return Err(DriverError::operation_invalid(format!(
-                    "block job '{drive}' not ready for pivot yet"
+            let record = jobs().get(&key).cloned();
+            if record.is_none() && !qemu_has_job(&monitor, &drive) {
+                return Err(DriverError::invalid_arg(format!(
+                    "disk {disk} does not have an active block job"
                 )));
+            }
+            let ready = match &record {
+                Some(r) if matches!(r.kind, JOB_ACTIVE_COMMIT | JOB_COPY) => {
+                    r.ready || qemu_says_ready(&monitor, &drive)
+                }
+                _ => false,
+            };
+            if !ready {
+                return Err(DriverError::new(
+                    crate::api::codes::BLOCK_COPY_ACTIVE,
+                    crate::api::domains::QEMU,
+                    format!("block job '{drive}' not ready for pivot yet"),
+                ));
             }
             if let Some(r) = jobs().get_mut(&key) {
                 r.pivot_requested = true;
@@ -290,10 +440,39 @@ impl Inner {
     }
 }
 
+/// Whether `query-block-jobs` shows a job on the drive.
+fn qemu_has_job(monitor: &Monitor, drive: &str) -> bool {
+    monitor
+        .execute("query-block-jobs", None)
+        .ok()
+        .and_then(|jobs| {
+            jobs.as_array()?
+                .iter()
+                .find(|j| j.get("device").and_then(Value::as_str) == Some(drive))
+                .map(|_| true)
+        })
+        .unwrap_or(false)
+}
+
+/// Whether `query-block-jobs` shows the drive's job ready for completion.
+fn qemu_says_ready(monitor: &Monitor, drive: &str) -> bool {
+    monitor
+        .execute("query-block-jobs", None)
+        .ok()
+        .and_then(|jobs| {
+            jobs.as_array()?
+                .iter()
+                .find(|j| j.get("device").and_then(Value::as_str) == Some(drive))?
+                .get("ready")?
+                .as_bool()
+        })
+        .unwrap_or(false)
+}
+
 fn no_job_or(disk: &str, e: crate::qemu::qmp::QmpError) -> DriverError {
     let text = e.to_string();
     if text.contains("No active block job") || text.contains("not found") {
-        DriverError::operation_invalid(format!("disk '{disk}' does not have an active block job"))
+        DriverError::invalid_arg(format!("disk {disk} does not have an active block job"))
     } else {
         QemuError::from(e).into()
     }
@@ -317,11 +496,16 @@ pub fn qmp_event(
     let kind = record.as_ref().map(|r| r.kind).unwrap_or(match qemu_type {
         "stream" => JOB_PULL,
         "commit" => JOB_COMMIT,
-        _ => 2,
+        _ => JOB_COPY,
     });
     let mut changed = false;
     let status = match name {
-        "BLOCK_JOB_READY" => STATUS_READY,
+        "BLOCK_JOB_READY" => {
+            if let Some(r) = jobs().get_mut(&key) {
+                r.ready = true;
+            }
+            STATUS_READY
+        }
         "BLOCK_JOB_CANCELLED" => {
             jobs().remove(&key);
             STATUS_CANCELED
@@ -331,10 +515,10 @@ pub fn qmp_event(
             jobs().remove(&key);
             if data.get("error").is_some() {
                 STATUS_FAILED
-            } else if kind == JOB_ACTIVE_COMMIT
+            } else if matches!(kind, JOB_ACTIVE_COMMIT | JOB_COPY)
                 && !record.as_ref().is_some_and(|r| r.pivot_requested)
             {
-                // A ready active commit that was cancelled ends as "completed" in QEMU.
+                // A ready two-phase job that was cancelled ends as "completed" in QEMU.
                 STATUS_CANCELED
             } else {
                 STATUS_COMPLETED
@@ -342,6 +526,20 @@ pub fn qmp_event(
         }
     };
     let alias = drive.strip_prefix("drive-").unwrap_or(drive);
+    if kind == JOB_COPY {
+        if let Some(disk) = obj.def.devices.iter_mut().find(|d| {
+            d.name == "disk" && d.child("alias").and_then(|a| a.attr("name")) == Some(alias)
+        }) {
+            if status == STATUS_READY {
+                if let Some(mirror) = disk.child_mut("mirror") {
+                    mirror.set_attr("ready", "yes");
+                }
+            } else {
+                disk.children.retain(|c| c.name != "mirror");
+            }
+            changed = true;
+        }
+    }
     let Some(disk) =
         obj.def.devices.iter().find(|d| {
             d.name == "disk" && d.child("alias").and_then(|a| a.attr("name")) == Some(alias)
@@ -356,21 +554,21 @@ pub fn qmp_event(
         .to_string();
     let mut path = disk
         .child("source")
-        .and_then(|s| s.attr("file"))
+        .and_then(|s| s.attr("file").or(s.attr("dev")))
         .unwrap_or_default()
         .to_string();
-    if status == STATUS_COMPLETED && kind == JOB_ACTIVE_COMMIT {
-        if let Some((base, format)) = record.and_then(|r| r.pivot_to) {
+    if status == STATUS_COMPLETED && matches!(kind, JOB_ACTIVE_COMMIT | JOB_COPY) {
+        if let Some(to) = record.and_then(|r| r.pivot_to) {
             let config = obj.persistent.then(|| obj.persistent_def().clone());
-            retarget(&mut obj.def, &dst, &base, &format);
+            retarget(&mut obj.def, &dst, &to);
             if let Some(mut config) = config {
-                retarget(&mut config, &dst, &base, &format);
+                retarget(&mut config, &dst, &to);
                 if let Err(e) = crate::qemu::store::save_config(paths, &config) {
                     tracing::warn!("cannot save the definition after a pivot: {e}");
                 }
                 obj.new_def = Some(config);
             }
-            path = base;
+            path = to.path;
             changed = true;
         }
     }

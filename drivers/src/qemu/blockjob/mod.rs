@@ -1,20 +1,25 @@
 //! Block operations on running guests through QMP: `block_resize` for
-//! `virsh blockresize`, and `query-block-jobs` for `virsh blockjob --info`.
+//! `virsh blockresize`, `query-block-jobs` for `virsh blockjob --info`, the jobs
+//! themselves ([`jobs`], [`copy`]) and write thresholds ([`threshold`]).
 //! Disks are named by target (`vda`) or source path, as libvirt accepts them.
 
+mod copy;
 mod jobs;
+mod threshold;
 
 use serde_json::{json, Value};
 
 pub use jobs::qmp_event;
+pub use threshold::qmp_threshold_event;
 
 use super::connection::QemuConnection;
 use super::error::QemuError;
 use super::Inner;
 use crate::api::{
-    codes, BlockJobInfo, DomainBlockJobs, DomainRef, DriverError, DriverResult, BLOCK_RESIZE_BYTES,
+    codes, BlockCopyParams, BlockJobInfo, DomainBlockJobs, DomainRef, DriverError, DriverResult,
+    BLOCK_RESIZE_BYTES,
 };
-use crate::domain_xml::DomainDef;
+use crate::domain_xml::{DomainDef, Element};
 
 impl DomainBlockJobs for QemuConnection {
     fn block_resize(&self, dom: &DomainRef, disk: &str, size: u64, flags: u32) -> DriverResult<()> {
@@ -66,20 +71,68 @@ impl DomainBlockJobs for QemuConnection {
     ) -> DriverResult<()> {
         self.inner.block_job_set_speed(dom, disk, bandwidth, flags)
     }
+
+    fn block_copy(
+        &self,
+        dom: &DomainRef,
+        disk: &str,
+        destxml: &str,
+        params: &BlockCopyParams,
+        flags: u32,
+    ) -> DriverResult<()> {
+        self.inner.block_copy(dom, disk, destxml, params, flags)
+    }
+
+    fn block_rebase(
+        &self,
+        dom: &DomainRef,
+        disk: &str,
+        base: Option<&str>,
+        bandwidth: u64,
+        flags: u32,
+    ) -> DriverResult<()> {
+        self.inner.block_rebase(dom, disk, base, bandwidth, flags)
+    }
+
+    fn set_block_threshold(
+        &self,
+        dom: &DomainRef,
+        dev: &str,
+        threshold: u64,
+        flags: u32,
+    ) -> DriverResult<()> {
+        self.inner.set_block_threshold(dom, dev, threshold, flags)
+    }
+}
+
+/// Drops the jobs and thresholds of a guest whose QEMU ended: they ended with it.
+pub(super) fn forget_guest(uuid: &crate::api::Uuid) {
+    jobs::forget_guest(uuid);
+    threshold::forget_guest(uuid);
+}
+
+/// Whether `path` names a block device.
+pub(super) fn is_block_device(path: &str) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    std::fs::metadata(path).is_ok_and(|m| m.file_type().is_block_device())
+}
+
+/// The `<disk>` named `disk` by target or source.
+fn find_disk<'a>(def: &'a DomainDef, disk: &str) -> DriverResult<&'a Element> {
+    def.devices
+        .iter()
+        .filter(|d| d.name == "disk")
+        .find(|d| {
+            d.child("target").and_then(|t| t.attr("dev")) == Some(disk)
+                || d.child("source")
+                    .is_some_and(|s| s.attr("file") == Some(disk) || s.attr("dev") == Some(disk))
+        })
+        .ok_or_else(|| DriverError::invalid_arg(format!("disk '{disk}' not found in domain")))
 }
 
 /// The QEMU drive id (`drive-<alias>`) and format of the disk named `disk`.
 fn drive_of(def: &DomainDef, disk: &str) -> DriverResult<(String, String)> {
-    let found = def.devices.iter().filter(|d| d.name == "disk").find(|d| {
-        d.child("target").and_then(|t| t.attr("dev")) == Some(disk)
-            || d.child("source")
-                .is_some_and(|s| s.attr("file") == Some(disk) || s.attr("dev") == Some(disk))
-    });
-    let Some(device) = found else {
-        return Err(DriverError::invalid_arg(format!(
-            "disk '{disk}' not found in domain"
-        )));
-    };
+    let device = find_disk(def, disk)?;
     let alias = device
         .child("alias")
         .and_then(|a| a.attr("name"))

@@ -204,7 +204,27 @@ impl Inner {
             .to_string(),
         );
         super::quiesce::check(flags, disk_only)?;
-        if disk_only {
+        let memory_file = super::memory::memory_target(
+            &snap,
+            monitor.is_some(),
+            flags & cf::DISK_ONLY != 0 || snap.state == "disk-snapshot",
+        )?;
+        if let (Some(file), Some(monitor)) = (memory_file, &monitor) {
+            if file.exists() {
+                return Err(DriverError::operation_invalid(format!(
+                    "memory snapshot file '{}' already exists",
+                    file.display()
+                )));
+            }
+            let was_running = run_state == state::RUNNING;
+            snap.state = if was_running { "running" } else { "paused" }.into();
+            self.save_memory(dom, monitor, &file, was_running)?;
+            let disks = self.external_snapshot(dom, &def, &snap, Some(monitor), flags);
+            self.resume_after_memory(monitor, was_running);
+            snap.disks = disks.inspect_err(|_| {
+                let _ = std::fs::remove_file(&file);
+            })?;
+        } else if disk_only {
             snap.state = "disk-snapshot".into();
             snap.memory = "no".into();
             snap.disks = super::quiesce::around(self, dom, flags, || {

@@ -30,8 +30,10 @@ pub struct Snapshot {
     pub state: String,
     pub parent: Option<String>,
     pub creation_time: u64,
-    /// `<memory snapshot>`: "internal" or "no".
+    /// `<memory snapshot>`: "internal", "external" or "no".
     pub memory: String,
+    /// `<memory file>` of an external memory snapshot.
+    pub memory_file: Option<String>,
     pub disks: Vec<SnapDisk>,
     /// The `<domain>` element as the snapshot saw the guest.
     pub domain_xml: Option<String>,
@@ -40,7 +42,9 @@ pub struct Snapshot {
 
 impl Snapshot {
     pub fn is_external(&self) -> bool {
-        self.state == "disk-snapshot" || self.disks.iter().any(|d| d.kind == "external")
+        self.state == "disk-snapshot"
+            || self.memory == "external"
+            || self.disks.iter().any(|d| d.kind == "external")
     }
 
     pub fn is_active(&self) -> bool {
@@ -66,10 +70,17 @@ impl Snapshot {
             "  <creationTime>{}</creationTime>\n",
             self.creation_time
         ));
-        out.push_str(&format!(
-            "  <memory snapshot='{}'/>\n",
-            escape(&self.memory)
-        ));
+        match &self.memory_file {
+            Some(file) => out.push_str(&format!(
+                "  <memory snapshot='{}' file='{}'/>\n",
+                escape(&self.memory),
+                escape(file)
+            )),
+            None => out.push_str(&format!(
+                "  <memory snapshot='{}'/>\n",
+                escape(&self.memory)
+            )),
+        }
         if !self.disks.is_empty() {
             out.push_str("  <disks>\n");
             for d in &self.disks {
@@ -158,6 +169,9 @@ pub fn parse(xml: &str) -> DriverResult<Snapshot> {
             .and_then(|m| m.attribute("snapshot"))
             .unwrap_or_default()
             .to_string(),
+        memory_file: child("memory")
+            .and_then(|m| m.attribute("file"))
+            .map(str::to_string),
         current: text("active").as_deref() == Some("1"),
         ..Snapshot::default()
     };
@@ -290,10 +304,11 @@ mod tests {
         let snap = Snapshot {
             name: "s1".into(),
             description: Some("a <b>".into()),
-            state: "disk-snapshot".into(),
+            state: "running".into(),
             parent: Some("s0".into()),
             creation_time: 1_700_000_000,
-            memory: "no".into(),
+            memory: "external".into(),
+            memory_file: Some("/x/m.s1".into()),
             disks: vec![SnapDisk {
                 name: "vda".into(),
                 kind: "external".into(),

@@ -1,9 +1,11 @@
 //! Domain snapshots of the qemu driver: internal ones (qcow2, with the memory state
 //! of a running guest through HMP `savevm`, as libvirt 9.0 takes them; `qemu-img
-//! snapshot` for a guest that is off) and external disk-only ones (qcow2 overlays).
+//! snapshot` for a guest that is off) and external ones (qcow2 overlays, with the
+//! memory state in a save image when asked for).
 //! Metadata lives in files only ([`meta`]), so it survives restarts unchanged.
 
 mod create;
+mod memory;
 pub mod meta;
 mod quiesce;
 mod revert;
