@@ -313,6 +313,7 @@ impl Inner {
     ) -> DomainHandle {
         let id = self.allocate_id();
         super::scheduler::place_guest(id, &def.name, &process, &monitor);
+        super::live_tuning::apply_at_start(&def, process.pid);
         let paused = flags & create_flags::START_PAUSED != 0;
         let restored = matches!(source, StartSource::Restore(..));
         let incoming = matches!(source, StartSource::Incoming(..));
