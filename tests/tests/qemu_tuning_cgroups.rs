@@ -322,3 +322,115 @@ fn blkiotune_memtune_and_numatune_reach_the_guest_cgroups() {
     assert_eq!(read(&cpuset.join("cpuset.mems")), "0");
     host.virsh_ok(&format!("destroy {name}"));
 }
+
+/// Socket ids of the vCPUs QEMU has plugged.
+fn plugged_vcpus(host: &QemuHost, name: &str) -> Vec<u64> {
+    let out = host.virsh_ok(&format!(
+        "qemu-monitor-command {name} '{{\"execute\":\"query-hotpluggable-cpus\"}}'"
+    ));
+    let reply: serde_json::Value = serde_json::from_str(&out).expect("QMP reply");
+    let mut ids: Vec<u64> = reply["return"]
+        .as_array()
+        .expect("slots")
+        .iter()
+        .filter(|s| s.get("qom-path").is_some())
+        .filter_map(|s| s["props"]["socket-id"].as_u64())
+        .collect();
+    ids.sort_unstable();
+    ids
+}
+
+#[test]
+fn setvcpu_config_marks_individual_vcpus_and_start_plugs_them() {
+    let host = QemuHost::start();
+    let name = "cg2";
+    let xml = host
+        .guest_xml(name)
+        .replace("<vcpu>1</vcpu>", "<vcpu current='1'>3</vcpu>");
+    let file = host.root().join("cg2.xml");
+    fs::write(&file, xml).expect("write xml");
+    host.virsh_ok(&format!("define {}", file.display()));
+
+    host.virsh_ok(&format!("setvcpu {name} 2 --enable --config"));
+    let inactive = host.virsh_ok(&format!("dumpxml --inactive {name}"));
+    assert!(
+        inactive.contains("<vcpu placement='static' current='2'>3</vcpu>")
+            && inactive.contains("<vcpu id='0' enabled='yes' hotpluggable='no'/>")
+            && inactive.contains("<vcpu id='1' enabled='no' hotpluggable='yes'/>")
+            && inactive.contains("<vcpu id='2' enabled='yes' hotpluggable='yes'/>"),
+        "{inactive}"
+    );
+    let err = virsh_err(&host, &format!("setvcpu {name} 0 --disable --config"));
+    assert!(err.contains("vCPU '0' can't be modified"), "{err}");
+    let err = virsh_err(&host, &format!("setvcpu {name} 3 --enable --config"));
+    assert!(
+        err.contains("vcpu 3 is not present in persistent config"),
+        "{err}"
+    );
+
+    // Started, QEMU has exactly the enabled vCPUs: 0 and 2, not 1.
+    host.virsh_ok(&format!("start {name}"));
+    assert_eq!(plugged_vcpus(&host, name), vec![0, 2]);
+    host.virsh_ok(&format!("setvcpu {name} 1 --enable --live"));
+    assert_eq!(plugged_vcpus(&host, name), vec![0, 1, 2]);
+    let live = host.virsh_ok(&format!("dumpxml {name}"));
+    assert!(
+        live.contains("<vcpu id='1' enabled='yes' hotpluggable='yes'/>"),
+        "{live}"
+    );
+    assert_eq!(
+        host.virsh_ok(&format!("vcpucount {name} --live --active")),
+        "3"
+    );
+    host.virsh_ok(&format!("destroy {name}"));
+}
+
+#[test]
+fn spice_graphics_with_autoport_password_and_qxl_video() {
+    let host = QemuHost::start();
+    let name = "sp1";
+    let xml = host.guest_xml(name).replace(
+        "</devices>",
+        "<graphics type='spice' autoport='yes' passwd='sp1ce'><listen type='address' \
+         address='127.0.0.1'/></graphics>\n<video><model type='qxl'/></video>\n</devices>",
+    );
+    let file = host.root().join("sp1.xml");
+    fs::write(&file, xml).expect("write xml");
+    host.virsh_ok(&format!("define {}", file.display()));
+    host.virsh_ok(&format!("start {name}"));
+
+    let live = host.virsh_ok(&format!("dumpxml {name}"));
+    let port: u16 = live
+        .split("<graphics type='spice' port='")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no SPICE port in the live XML:\n{live}"));
+    assert!(port >= 5900, "{port}");
+    assert!(
+        !live.contains("sp1ce"),
+        "password shown without --security-info:\n{live}"
+    );
+    // QEMU's SPICE server listens there and asks for the password.
+    std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect to the SPICE port");
+    let spice = host.virsh_ok(&format!(
+        "qemu-monitor-command {name} '{{\"execute\":\"query-spice\"}}'"
+    ));
+    let reply: serde_json::Value = serde_json::from_str(&spice).expect("QMP reply");
+    assert_eq!(
+        reply["return"]["port"].as_u64(),
+        Some(u64::from(port)),
+        "{spice}"
+    );
+    assert_eq!(reply["return"]["auth"].as_str(), Some("spice"), "{spice}");
+    let display = host.virsh_ok(&format!("domdisplay {name}"));
+    assert_eq!(display, format!("spice://127.0.0.1:{port}"));
+    let with_password = host.virsh_ok(&format!("domdisplay --include-password {name}"));
+    assert!(with_password.contains("sp1ce"), "{with_password}");
+    let video = host.virsh_ok(&format!(
+        "qemu-monitor-command {name} '{{\"execute\":\"qom-get\",\"arguments\":\
+         {{\"path\":\"/machine/peripheral/video0\",\"property\":\"type\"}}}}'"
+    ));
+    assert!(video.contains("qxl-vga"), "{video}");
+    host.virsh_ok(&format!("destroy {name}"));
+}

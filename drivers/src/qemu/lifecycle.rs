@@ -282,6 +282,12 @@ impl Inner {
                 ));
             }
         }
+        if matches!(source, StartSource::Boot) {
+            let listed = super::vcpu_list::plugged_at_start(def);
+            if let Err(e) = super::live_tuning::plug_vcpus(&monitor, &listed) {
+                return Err(fail(&process, &format!("cannot plug the vCPUs ({e})")));
+            }
+        }
         if flags & create_flags::START_PAUSED == 0 {
             if let Err(e) = monitor.execute("cont", None) {
                 return Err(fail(

@@ -55,6 +55,7 @@ mod stats;
 mod status;
 mod store;
 mod tap;
+mod vcpu_list;
 mod vcpus;
 mod volumes;
 

@@ -169,6 +169,7 @@ impl Inner {
 }
 
 pub(super) use iothreads::iothread_ids;
+pub(super) use vcpus::plug_vcpus;
 
 /// Applies the definition's `<memtune>`, `<blkiotune>` and `<numatune>` to the cgroups of
 /// a guest that just started. Best effort: what the host cannot apply is logged.
