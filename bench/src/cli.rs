@@ -119,11 +119,14 @@ mod tests {
             ours: Some(PathBuf::from("/a/libvirtd")),
             theirs: Theirs::Path(PathBuf::from("/b/libvirtd")),
             quick: true,
+            domstats_only: false,
         };
         assert_eq!(
             run(&["--ours", "/a/libvirtd", "--theirs=/b/libvirtd", "--quick"]),
             Ok(CliAction::Run(expected))
         );
+        let only = run(&["--domstats-only"]);
+        assert!(matches!(only, Ok(CliAction::Run(o)) if o.domstats_only));
     }
 
     #[test]

@@ -194,7 +194,7 @@ fn parse_devices(text: &str, tunable: DeviceTunable) -> DriverResult<Vec<(String
         )
     };
     let fields: Vec<&str> = text.split(',').collect();
-    if fields.len() % 2 != 0 {
+    if !fields.len().is_multiple_of(2) {
         return Err(parse_error());
     }
     fields
@@ -490,8 +490,10 @@ mod tests {
             &crate::domain_xml::ParseOptions::default(),
         )
         .expect("def");
-        let mut tune = BlkioTune::default();
-        tune.weight = 300;
+        let mut tune = BlkioTune {
+            weight: 300,
+            ..BlkioTune::default()
+        };
         tune.merge(DeviceTunable::ReadIops, &[("/dev/vdb".into(), 100)]);
         tune.merge(DeviceTunable::WriteBytes, &[("/dev/vdb".into(), 4096)]);
         tune.merge(DeviceTunable::Weight, &[("/dev/vdc".into(), 0)]);
