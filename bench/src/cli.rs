@@ -4,7 +4,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 pub const USAGE: &str = "\
-Usage: libvirtd-bench [--ours PATH] [--theirs PATH | --no-theirs] [--quick]
+Usage: libvirtd-bench [--ours PATH] [--theirs PATH | --no-theirs] [--quick] [--domstats-only]
 
 Starts this project's libvirtd and, when installed, the real libvirtd 9.0,
 puts both under the same load (on the Unix socket, then over TLS with
@@ -16,6 +16,7 @@ ratios.
   --theirs PATH   the real libvirtd (default: /usr/sbin/libvirtd)
   --no-theirs     measure our daemon only
   --quick         fewer starts and shorter phases (a rough run in ~25 s)
+  --domstats-only only the domstats and disk hot plug table
   -h, --help      this text
 ";
 
@@ -45,6 +46,8 @@ pub struct Options {
     pub ours: Option<PathBuf>,
     pub theirs: Theirs,
     pub quick: bool,
+    /// Only the bulk statistics and hot plug phase.
+    pub domstats_only: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,6 +79,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<CliAction, CliE
         match name.as_str() {
             "-h" | "--help" => return Ok(CliAction::Help),
             "--quick" => opts.quick = true,
+            "--domstats-only" => opts.domstats_only = true,
             "--ours" => opts.ours = Some(value("--ours")?),
             "--theirs" => {
                 if opts.theirs == Theirs::Skip {
@@ -115,11 +119,14 @@ mod tests {
             ours: Some(PathBuf::from("/a/libvirtd")),
             theirs: Theirs::Path(PathBuf::from("/b/libvirtd")),
             quick: true,
+            domstats_only: false,
         };
         assert_eq!(
             run(&["--ours", "/a/libvirtd", "--theirs=/b/libvirtd", "--quick"]),
             Ok(CliAction::Run(expected))
         );
+        let only = run(&["--domstats-only"]);
+        assert!(matches!(only, Ok(CliAction::Run(o)) if o.domstats_only));
     }
 
     #[test]

@@ -29,8 +29,8 @@ use std::time::{Duration, Instant};
 use crate::isolation::Isolation;
 use crate::launch::{config_text, DaemonSpec, Flavor};
 
-const PYTHON: &str = "/usr/bin/python3";
-const QEMU: &str = "/usr/bin/qemu-system-x86_64";
+pub(crate) const PYTHON: &str = "/usr/bin/python3";
+pub(crate) const QEMU: &str = "/usr/bin/qemu-system-x86_64";
 const QEMU_CONF: &str = "user = \"root\"\ngroup = \"root\"\nstdio_handler = \"file\"\n";
 const READY_LIMIT: Duration = Duration::from_secs(60);
 const STOP_LIMIT: Duration = Duration::from_secs(15);
@@ -246,13 +246,13 @@ fn cpath(path: &Path) -> Result<CString, GuestBenchError> {
 }
 
 /// One running daemon; its guests and the daemon are stopped when dropped.
-struct Instance {
+pub(crate) struct Instance {
     child: Child,
-    uri: String,
+    pub(crate) uri: String,
 }
 
 impl Instance {
-    fn start(spec: &DaemonSpec, dir: &Path) -> Result<Instance, GuestBenchError> {
+    pub(crate) fn start(spec: &DaemonSpec, dir: &Path) -> Result<Instance, GuestBenchError> {
         let socket_dir = dir.join("sock");
         prepare(&socket_dir, fs::create_dir_all(&socket_dir))?;
         let config = dir.join("libvirtd.conf");

@@ -12,6 +12,7 @@
 
 pub mod cli;
 pub mod containers;
+pub mod domstats;
 pub mod flood;
 pub mod guests;
 pub mod hook_overhead;

@@ -188,6 +188,15 @@ pub fn run(opts: &Options, out: &mut impl Write) -> Result<(), RunError> {
         Err(reason) => notes.push(reason),
     }
 
+    if opts.domstats_only {
+        let specs: Vec<&DaemonSpec> = subjects.iter().map(|s| &s.spec).collect();
+        crate::domstats::report(&specs, scratch.path(), opts.quick, out)
+            .map_err(RunError::Output)?;
+        for note in &notes {
+            writeln!(out, "note: {note}").map_err(RunError::Output)?;
+        }
+        return Ok(());
+    }
     let daemons = measure_startups(&mut subjects, &plan, scratch.path())?;
     // Also before pinning: a daemon inherits the CPU affinity of the bench.
     let tls_daemons = match &tls_material {
@@ -225,6 +234,7 @@ pub fn run(opts: &Options, out: &mut impl Write) -> Result<(), RunError> {
     crate::hook_overhead::report(&specs, scratch.path(), opts.quick, out)
         .map_err(RunError::Output)?;
     crate::guests::report(&specs, scratch.path(), opts.quick, out).map_err(RunError::Output)?;
+    crate::domstats::report(&specs, scratch.path(), opts.quick, out).map_err(RunError::Output)?;
     crate::networks::report(&specs, scratch.path(), opts.quick, out).map_err(RunError::Output)?;
     crate::containers::report(&subjects[0].spec, scratch.path(), opts.quick, out)
         .map_err(RunError::Output)

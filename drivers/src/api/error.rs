@@ -60,6 +60,8 @@ pub mod domains {
     /// The CPU drivers (`VIR_FROM_CPU`).
     pub const CPU: i32 = 31;
     pub const URI: i32 = 45;
+    /// The cgroup helpers (`VIR_FROM_CGROUP`).
+    pub const CGROUP: i32 = 54;
 }
 
 /// Format string libvirt uses for `code` when a detail is given (its `%s` takes the detail),

@@ -98,4 +98,16 @@ pub trait DomainLiveTuning {
     ) -> DriverResult<()> {
         Err(DriverError::no_support("virDomainSetNumaParameters"))
     }
+    /// `virDomainGetBlkioParameters` (`blkiotune`).
+    fn blkio_params(&self, _dom: &DomainRef, _flags: u32) -> DriverResult<Vec<NamedParam>> {
+        Err(DriverError::no_support("virDomainGetBlkioParameters"))
+    }
+    fn set_blkio_params(
+        &self,
+        _dom: &DomainRef,
+        _params: &[NamedParam],
+        _flags: u32,
+    ) -> DriverResult<()> {
+        Err(DriverError::no_support("virDomainSetBlkioParameters"))
+    }
 }

@@ -53,7 +53,11 @@ impl CgroupLayout {
                 "cgroup" => {
                     let controllers: Vec<String> = tail[2]
                         .split(',')
-                        .filter(|opt| USED_CONTROLLERS.contains(opt) || opt.starts_with("name="))
+                        .filter(|opt| {
+                            USED_CONTROLLERS.contains(opt)
+                                || *opt == "blkio"
+                                || opt.starts_with("name=")
+                        })
                         .map(str::to_string)
                         .collect();
                     Hierarchy {

@@ -50,7 +50,7 @@ fn cpu_hierarchy() -> Option<Hierarchy> {
 
 /// Where guest groups go: the daemon's own group (without a trailing service unit)
 /// plus the machine partition.
-fn partition_dir(hierarchy: &Hierarchy) -> PathBuf {
+pub(super) fn partition_dir(hierarchy: &Hierarchy) -> PathBuf {
     let own = fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
     let own = process_cgroup(&own, hierarchy).unwrap_or_default();
     let trimmed = own.trim_end_matches('/');

@@ -11,6 +11,7 @@ mod channels;
 mod devices;
 mod machine;
 mod sound;
+mod spice;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
@@ -152,6 +153,7 @@ fn build(def: &DomainDef, ctx: &LaunchContext) -> Result<Vec<String>, QemuError>
         }
     }
     vnc::check_vnc_settings(def, ctx.conf)?;
+    spice::check_spice_settings(def, ctx.conf)?;
     let mut has_graphics = false;
     let mut disk_index = 0usize;
     let mut net_index = 0usize;

@@ -16,8 +16,9 @@
 //! reported), `auto_shutdown_*` (see [`super::auto_shutdown`]), `migration_address`,
 //! `migration_host`, `migration_port_min`/`max` (see [`super::migration`]). Every other option
 //! of libvirt's qemu.conf is read for syntax and
-//! otherwise ignored (security drivers, cgroups, TLS for SPICE, hugepages, ...);
-//! `spice_listen` among them, as SPICE graphics are refused at start.
+//! otherwise ignored (security drivers, cgroups, hugepages, ...). SPICE: `spice_listen`
+//! and `spice_password` are honoured; `spice_tls` and `spice_sasl` refuse SPICE guests
+//! at start.
 
 use std::path::Path;
 
@@ -49,6 +50,13 @@ pub struct QemuConf {
     pub vnc_tls_x509_secret_uuid: Option<String>,
     /// `vnc_sasl` (not supported here).
     pub vnc_sasl: bool,
+    /// `spice_listen`: default listen address of SPICE graphics.
+    pub spice_listen: String,
+    /// `spice_password`: for SPICE graphics that carry no `passwd` of their own.
+    pub spice_password: Option<Secret>,
+    /// `spice_tls` / `spice_sasl` (not supported here: SPICE guests are refused).
+    pub spice_tls: bool,
+    pub spice_sasl: bool,
     pub auto_start_delay_ms: u64,
     /// 0: leave the daemon's limit.
     pub max_processes: u64,
@@ -71,6 +79,10 @@ impl Default for QemuConf {
             vnc_tls_x509_verify: true,
             vnc_tls_x509_secret_uuid: None,
             vnc_sasl: false,
+            spice_listen: "127.0.0.1".to_string(),
+            spice_password: None,
+            spice_tls: false,
+            spice_sasl: false,
             auto_start_delay_ms: 0,
             max_processes: 0,
             max_files: 0,
@@ -174,6 +186,12 @@ impl QemuConf {
         if let Some(password) = string("vnc_password") {
             self.vnc_password = Some(Secret(password));
         }
+        if let Some(password) = string("spice_password") {
+            self.spice_password = Some(Secret(password));
+        }
+        if let Some(listen) = string("spice_listen") {
+            self.spice_listen = listen;
+        }
         if let Some(dir) =
             string("vnc_tls_x509_cert_dir").or_else(|| string("default_tls_x509_cert_dir"))
         {
@@ -198,6 +216,12 @@ impl QemuConf {
         }
         if let Some(v) = boolean("vnc_sasl") {
             self.vnc_sasl = v;
+        }
+        if let Some(v) = boolean("spice_tls") {
+            self.spice_tls = v;
+        }
+        if let Some(v) = boolean("spice_sasl") {
+            self.spice_sasl = v;
         }
     }
 }

@@ -283,6 +283,12 @@ impl Inner {
                 ));
             }
         }
+        if matches!(source, StartSource::Boot) {
+            let listed = super::vcpu_list::plugged_at_start(def);
+            if let Err(e) = super::live_tuning::plug_vcpus(&monitor, &listed) {
+                return Err(fail(&process, &format!("cannot plug the vCPUs ({e})")));
+            }
+        }
         if flags & create_flags::START_PAUSED == 0 {
             if let Err(e) = monitor.execute("cont", None) {
                 return Err(fail(
@@ -314,6 +320,7 @@ impl Inner {
     ) -> DomainHandle {
         let id = self.allocate_id();
         super::scheduler::place_guest(id, &def.name, &process, &monitor);
+        super::live_tuning::apply_at_start(&def, process.pid);
         let paused = flags & create_flags::START_PAUSED != 0;
         let restored = matches!(source, StartSource::Restore(..));
         let incoming = matches!(source, StartSource::Incoming(..));

@@ -67,8 +67,18 @@ pub fn fill_channel_paths(def: &mut DomainDef, channel_dir: &str) {
     }
 }
 
-/// Fills in the VNC port and listen address from `query-vnc`.
+/// Fills in the VNC port and listen address from `query-vnc`, and the SPICE port and
+/// address from `query-spice`.
 pub fn fill_graphics(def: &mut DomainDef, monitor: &Monitor) {
+    if let Some(graphics) = def
+        .devices
+        .iter_mut()
+        .find(|d| d.name == "graphics" && d.attr("type") == Some("spice"))
+    {
+        if let Ok(spice) = monitor.execute("query-spice", None) {
+            apply_spice_answer(graphics, &spice);
+        }
+    }
     let Some(graphics) = def.devices.iter_mut().find(|d| {
         d.name == "graphics" && d.attr("type") == Some("vnc") && d.attr("socket").is_none()
     }) else {
@@ -78,6 +88,34 @@ pub fn fill_graphics(def: &mut DomainDef, monitor: &Monitor) {
         return;
     };
     apply_vnc_answer(graphics, &vnc);
+}
+
+fn apply_spice_answer(graphics: &mut Element, spice: &Value) {
+    if spice.get("enabled").and_then(Value::as_bool) != Some(true) {
+        return;
+    }
+    if let Some(port) = spice.get("port").and_then(Value::as_u64) {
+        graphics.set_attr("port", &port.to_string());
+    }
+    if graphics.attr("autoport").is_none() {
+        graphics.set_attr("autoport", "yes");
+    }
+    if let Some(host) = spice.get("host").and_then(Value::as_str) {
+        graphics.set_attr("listen", host);
+        match graphics.child_mut("listen") {
+            Some(listen) if listen.attr("type") == Some("address") => {
+                listen.set_attr("address", host);
+            }
+            Some(_) => {}
+            None => graphics.children.insert(
+                0,
+                Element::new("listen")
+                    .with_attr("type", "address")
+                    .with_attr("address", host),
+            ),
+        }
+    }
+    graphics.order_attrs(&["type", "port", "tlsPort", "autoport", "listen", "passwd"]);
 }
 
 fn apply_vnc_answer(graphics: &mut Element, vnc: &Value) {

@@ -44,6 +44,7 @@ mod process;
 mod q35;
 pub mod qmp;
 mod reconnect;
+mod resource_cgroup;
 mod restore_hook;
 mod save_image;
 mod save_image_xml;
@@ -54,6 +55,7 @@ mod stats;
 mod status;
 mod store;
 mod tap;
+mod vcpu_list;
 mod vcpus;
 mod volumes;
 

@@ -40,11 +40,13 @@ pub(super) fn place_guest(id: i32, name: &str, process: &GuestProcess, monitor: 
     if let Err(e) = GuestCgroup::place(id, name, process.pid, &threads) {
         tracing::warn!("guest '{name}' is not placed in a cgroup: {e}");
     }
+    super::resource_cgroup::place(id, name, process.pid);
 }
 
 /// Removes the cgroup of a guest that stopped.
 pub(super) fn release_guest(id: i32, name: &str) {
     GuestCgroup::remove(id, name);
+    super::resource_cgroup::remove(id, name);
 }
 
 impl Inner {

@@ -211,8 +211,8 @@ procedure_table! {
     202 DOMAIN_IS_UPDATED "virDomainIsUpdated" Domain High None allow serve DomainIsUpdated(DomainIsUpdatedArgs => DomainIsUpdatedRet);
     203 CONNECT_GET_SYSINFO "virConnectGetSysinfo" Connect High None allow serve ConnectGetSysinfo(ConnectGetSysinfoArgs => ConnectGetSysinfoRet);
     204 DOMAIN_SET_MEMORY_FLAGS "virDomainSetMemoryFlags" Domain Low None deny serve DomainSetMemoryFlags(DomainSetMemoryFlagsArgs => ());
-    205 DOMAIN_SET_BLKIO_PARAMETERS "virDomainSetBlkioParameters" Domain Low None deny untyped;
-    206 DOMAIN_GET_BLKIO_PARAMETERS "virDomainGetBlkioParameters" Domain Low None allow untyped;
+    205 DOMAIN_SET_BLKIO_PARAMETERS "virDomainSetBlkioParameters" Domain Low None deny serve DomainSetBlkioParameters(DomainSetBlkioParametersArgs => ());
+    206 DOMAIN_GET_BLKIO_PARAMETERS "virDomainGetBlkioParameters" Domain Low None allow serve DomainGetBlkioParameters(DomainGetBlkioParametersArgs => DomainGetBlkioParametersRet);
     207 DOMAIN_MIGRATE_SET_MAX_SPEED "virDomainMigrateSetMaxSpeed" Domain Low None deny serve DomainMigrateSetMaxSpeed(DomainMigrateSetMaxSpeedArgs => ());
     208 STORAGE_VOL_UPLOAD "virStorageVolUpload" Storage Low Write deny serve StorageVolUpload(StorageVolTransferArgs => ());
     209 STORAGE_VOL_DOWNLOAD "virStorageVolDownload" Storage Low Read deny serve StorageVolDownload(StorageVolTransferArgs => ());

@@ -9,6 +9,7 @@ use crate::xdr_struct;
 
 pub const IOTHREAD_INFO_MAX: usize = 16_384;
 pub const DOMAIN_NUMA_PARAMETERS_MAX: usize = 16;
+pub const DOMAIN_BLKIO_PARAMETERS_MAX: usize = 16;
 
 xdr_struct! {
     pub struct DomainPinVcpuArgs {
@@ -149,6 +150,29 @@ xdr_struct! {
 xdr_struct! {
     pub struct DomainGetNumaParametersRet {
         pub params: Vec<TypedParam> [DOMAIN_NUMA_PARAMETERS_MAX],
+        pub nparams: i32,
+    }
+}
+
+xdr_struct! {
+    pub struct DomainSetBlkioParametersArgs {
+        pub dom: NonnullDomain,
+        pub params: Vec<TypedParam> [DOMAIN_BLKIO_PARAMETERS_MAX],
+        pub flags: u32,
+    }
+}
+
+xdr_struct! {
+    pub struct DomainGetBlkioParametersArgs {
+        pub dom: NonnullDomain,
+        pub nparams: i32,
+        pub flags: u32,
+    }
+}
+
+xdr_struct! {
+    pub struct DomainGetBlkioParametersRet {
+        pub params: Vec<TypedParam> [DOMAIN_BLKIO_PARAMETERS_MAX],
         pub nparams: i32,
     }
 }

@@ -235,6 +235,31 @@ pub fn set_numa_parameters(
     })
 }
 
+pub fn get_blkio_parameters(
+    c: &Arc<dyn Connection>,
+    h: &Header,
+    a: DomainGetBlkioParametersArgs,
+) -> Action {
+    let c = c.clone();
+    job(h, move || {
+        let params = drv(c.blkio_params(&dom_ref(&a.dom), a.flags))?;
+        let (params, nparams) = limited(params, a.nparams, DOMAIN_BLKIO_PARAMETERS_MAX)?;
+        Ok(DomainGetBlkioParametersRet { params, nparams })
+    })
+}
+
+pub fn set_blkio_parameters(
+    c: &Arc<dyn Connection>,
+    h: &Header,
+    a: DomainSetBlkioParametersArgs,
+) -> Action {
+    let c = c.clone();
+    job(h, move || {
+        let params = driver_params(a.params)?;
+        drv(c.set_blkio_params(&dom_ref(&a.dom), &params, a.flags))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

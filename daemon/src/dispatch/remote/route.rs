@@ -348,6 +348,8 @@ pub fn route(
         Call::DomainSetVcpusFlags(a) => live_tuning::set_vcpus_flags(&conn, h, a),
         Call::DomainGetMemoryParameters(a) => live_tuning::get_memory_parameters(&conn, h, a),
         Call::DomainSetMemoryParameters(a) => live_tuning::set_memory_parameters(&conn, h, a),
+        Call::DomainGetBlkioParameters(a) => live_tuning::get_blkio_parameters(&conn, h, a),
+        Call::DomainSetBlkioParameters(a) => live_tuning::set_blkio_parameters(&conn, h, a),
         Call::DomainGetNumaParameters(a) => live_tuning::get_numa_parameters(&conn, h, a),
         Call::DomainSetNumaParameters(a) => live_tuning::set_numa_parameters(&conn, h, a),
         Call::DomainSetVcpu(a) => live_tuning::set_vcpu(&conn, h, a),

@@ -48,7 +48,7 @@ fn chardev_backend(
             })
         }
         "spicevmc" => Err(QemuError::Unsupported(
-            "chardev 'spicevmc' needs SPICE graphics, which this qemu driver does not support"
+            "chardev 'spicevmc' (the SPICE agent channel) is not supported by this qemu driver"
                 .into(),
         )),
         other => Err(QemuError::Unsupported(format!(

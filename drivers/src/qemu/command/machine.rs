@@ -56,7 +56,7 @@ pub(super) fn cpu_model(def: &DomainDef, accel: &str) -> Result<Option<String>, 
 /// `-smp`: the vCPUs online at boot, and `maxcpus` (one socket each) when some start
 /// offline to be hot plugged later.
 pub(super) fn smp_option(def: &DomainDef) -> String {
-    let (current, max) = (def.vcpu.current, def.vcpu.max);
+    let (current, max) = (crate::qemu::vcpu_list::boot_count(def), def.vcpu.max);
     if current < max {
         format!("{current},maxcpus={max},sockets={max},cores=1,threads=1")
     } else {

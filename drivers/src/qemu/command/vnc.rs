@@ -147,6 +147,7 @@ pub(super) fn graphics_args(
             argv.push(display);
             Ok(())
         }
+        Some("spice") => super::spice::spice_args(device, conf, argv),
         Some(other) => Err(QemuError::Unsupported(format!(
             "graphics type '{other}' is not supported by this qemu driver"
         ))),
@@ -181,6 +182,17 @@ pub fn set_vnc_passwords(
                 )
                 .map_err(monitor_error)?;
         }
+    }
+    for graphics in super::spice::spice_graphics(def) {
+        let Some(secret) = super::spice::spice_password(graphics, conf) else {
+            continue;
+        };
+        monitor
+            .execute(
+                "set_password",
+                Some(json!({ "protocol": "spice", "password": secret })),
+            )
+            .map_err(|e| QemuError::Monitor(e.to_string()))?;
     }
     Ok(())
 }

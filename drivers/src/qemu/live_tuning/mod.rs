@@ -3,7 +3,9 @@
 //! (`vcpupin`, `emulatorpin`, kept as `<cputune>`), and IOThreads.
 
 mod affinity;
+mod blkio;
 pub(super) mod iothreads;
+mod memory_limits;
 mod memory_numa;
 pub(super) mod pinning;
 mod vcpus;
@@ -89,6 +91,19 @@ impl DomainLiveTuning for QemuConnection {
         self.inner.set_numa_params(dom, params, flags)
     }
 
+    fn blkio_params(&self, dom: &DomainRef, flags: u32) -> DriverResult<Vec<NamedParam>> {
+        self.inner.blkio_params(dom, flags)
+    }
+
+    fn set_blkio_params(
+        &self,
+        dom: &DomainRef,
+        params: &[NamedParam],
+        flags: u32,
+    ) -> DriverResult<()> {
+        self.inner.set_blkio_params(dom, params, flags)
+    }
+
     fn add_iothread(&self, dom: &DomainRef, id: u32, flags: u32) -> DriverResult<()> {
         self.inner.change_iothread(dom, id, flags, true)
     }
@@ -154,3 +169,11 @@ impl Inner {
 }
 
 pub(super) use iothreads::iothread_ids;
+pub(super) use vcpus::plug_vcpus;
+
+/// Applies the definition's `<memtune>`, `<blkiotune>` and `<numatune>` to the cgroups of
+/// a guest that just started. Best effort: what the host cannot apply is logged.
+pub(super) fn apply_at_start(def: &crate::domain_xml::DomainDef, pid: i32) {
+    memory_numa::apply_at_start(def, pid);
+    blkio::apply_at_start(def, pid);
+}

@@ -11,6 +11,7 @@ use crate::api::{codes, domains, set_vcpu_flags, DomainRef, DriverError, DriverR
 use crate::qemu::hotplug_refusal;
 use crate::qemu::lifecycle::check_flags;
 use crate::qemu::qmp::Monitor;
+use crate::qemu::vcpu_list::{self, VcpuEntry};
 use crate::qemu::Inner;
 
 /// How long an unplug waits for the guest to release its vCPUs.
@@ -50,6 +51,7 @@ impl Inner {
         }
         if config {
             self.change_config(dom, |def| {
+                vcpu_list::forget(def);
                 if maximum {
                     def.vcpu.max = count;
                     def.vcpu.current = def.vcpu.current.min(count);
@@ -68,9 +70,8 @@ impl Inner {
         Ok(())
     }
 
-    /// `virDomainSetVcpu` on the running guest: the listed vCPUs plugged or
-    /// unplugged one by one. Individual vCPUs of the persistent definition
-    /// (`<vcpus>`) are not modelled, so `--config` is refused.
+    /// `virDomainSetVcpu`: the listed vCPUs plugged or unplugged one by one on the
+    /// running guest, and marked online or offline in the persistent `<vcpus>`.
     pub(super) fn set_vcpu(
         &self,
         dom: &DomainRef,
@@ -80,27 +81,60 @@ impl Inner {
     ) -> DriverResult<()> {
         check_flags(flags, LIVE | CONFIG, "qemuDomainSetVcpu")?;
         let (live, config) = self.affect(dom, flags)?;
-        if config {
-            return Err(DriverError::new(
-                codes::CONFIG_UNSUPPORTED,
-                domains::QEMU,
-                "changing individual vCPUs of the persistent definition is not supported; use setvcpus --config",
-            ));
-        }
         let vcpus = super::affinity::parse_cpuset(cpulist)
-            .filter(|v| !v.is_empty())
             .ok_or_else(|| DriverError::invalid_arg(format!("invalid vcpu list '{cpulist}'")))?;
-        if !live {
-            return Ok(());
+        let Some(last) = vcpus.iter().max().copied() else {
+            return Err(DriverError::new(
+                codes::INVALID_ARG,
+                domains::QEMU,
+                "no vcpus selected for modification",
+            ));
+        };
+        if config {
+            let st = self.lock();
+            let def = st.get(dom)?.persistent_def();
+            if last >= def.vcpu.max {
+                return Err(DriverError::new(
+                    codes::INVALID_ARG,
+                    domains::QEMU,
+                    format!("vcpu {last} is not present in persistent config"),
+                ));
+            }
+            validate_config(def, &vcpus)?;
         }
+        if live {
+            self.set_live_vcpu(dom, &vcpus, last, enable)?;
+        }
+        if config {
+            self.change_config(dom, |def| {
+                let mut list = vcpu_list::entries(def);
+                for v in list.iter_mut().filter(|v| vcpus.contains(&v.id)) {
+                    v.enabled = enable;
+                    v.hotpluggable = true;
+                    v.order = None;
+                }
+                vcpu_list::store(def, &list);
+                Ok(())
+            })?;
+        }
+        Ok(())
+    }
+
+    fn set_live_vcpu(
+        &self,
+        dom: &DomainRef,
+        vcpus: &[u32],
+        last: u32,
+        enable: bool,
+    ) -> DriverResult<()> {
         let (def, monitor, _) = self.live_parts(dom)?;
-        if let Some(bad) = vcpus.iter().find(|v| **v >= def.vcpu.max) {
+        if last >= def.vcpu.max {
             return Err(DriverError::invalid_arg(format!(
-                "vcpu {bad} is not present in live config"
+                "vcpu {last} is not present in live config"
             )));
         }
         let slots = hotpluggable(&monitor)?;
-        for vcpu in &vcpus {
+        for vcpu in vcpus {
             let Some(slot) = slots.iter().find(|s| s.index == u64::from(*vcpu)) else {
                 continue;
             };
@@ -129,8 +163,28 @@ impl Inner {
                 _ => {}
             }
         }
-        let count = crate::qemu::vcpus::vcpu_threads(&monitor).len() as u32;
-        self.change_live(dom, |def| def.vcpu.current = count)
+        let wanted: Vec<u64> = vcpus.iter().map(|v| u64::from(*v)).collect();
+        let deadline = Instant::now() + UNPLUG_WAIT;
+        loop {
+            let now = hotpluggable(&monitor)?;
+            let settled = now
+                .iter()
+                .filter(|s| wanted.contains(&s.index))
+                .all(|s| s.plugged == enable || (!enable && !s.removable() && s.plugged));
+            if settled || Instant::now() >= deadline {
+                let list: Vec<VcpuEntry> = now
+                    .iter()
+                    .map(|s| VcpuEntry {
+                        id: s.index as u32,
+                        enabled: s.plugged,
+                        hotpluggable: !s.plugged || s.removable(),
+                        order: None,
+                    })
+                    .collect();
+                return self.change_live(dom, |def| vcpu_list::store(def, &list));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     fn set_live_vcpus(&self, dom: &DomainRef, count: u32) -> DriverResult<()> {
@@ -190,6 +244,54 @@ impl Inner {
         }
         self.change_live(dom, |def| def.vcpu.current = count)
     }
+}
+
+/// libvirt's checks of the vCPUs `setvcpu --config` may change: never vCPU 0, only
+/// hot-pluggable ones.
+fn validate_config(def: &crate::domain_xml::DomainDef, vcpus: &[u32]) -> DriverResult<()> {
+    if vcpus.contains(&0) {
+        return Err(DriverError::new(
+            codes::INVALID_ARG,
+            domains::QEMU,
+            "vCPU '0' can't be modified",
+        ));
+    }
+    let list = vcpu_list::entries(def);
+    if let Some(fixed) = list
+        .iter()
+        .find(|v| vcpus.contains(&v.id) && !v.hotpluggable && v.enabled)
+    {
+        return Err(DriverError::new(
+            codes::INVALID_ARG,
+            domains::QEMU,
+            format!("vCPU '{}' is not hotpluggable", fixed.id),
+        ));
+    }
+    Ok(())
+}
+
+/// Plugs vCPUs `ids` into a guest QEMU holds paused at start.
+pub(crate) fn plug_vcpus(monitor: &Monitor, ids: &[u32]) -> Result<(), String> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let slots = hotpluggable(monitor).map_err(|e| e.message)?;
+    for id in ids {
+        let slot = slots
+            .iter()
+            .find(|s| s.index == u64::from(*id))
+            .ok_or_else(|| format!("no slot for vCPU {id}"))?;
+        if slot.plugged {
+            continue;
+        }
+        let mut args = slot.props.clone();
+        args["driver"] = json!(slot.driver);
+        args["id"] = json!(format!("vcpu{}", slot.index));
+        monitor
+            .execute("device_add", Some(args))
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
 }
 
 /// One vCPU slot of `query-hotpluggable-cpus`.
