@@ -108,7 +108,6 @@ fn aborted_migration_leaves_the_guest_on_the_source() {
     src.wait_booted("m2", 1);
     // Kinds of migration not implemented are refused before anything moves.
     for option in [
-        "--copy-storage-all",
         "--tls",
         "--postcopy",
         "--tunnelled --p2p",

@@ -173,11 +173,9 @@ impl DomainMigration for QemuConnection {
         flags: u32,
     ) -> DriverResult<MigrationStep> {
         if flags & mf::OFFLINE != 0 {
-            // libvirt's clients skip perform: finish gets prepare's cookie.
-            return Ok(MigrationStep {
-                cookie: cookie.to_vec(),
-                text: None,
-            });
+            // libvirt's clients skip perform; finish then gets no cookie.
+            let _ = cookie;
+            return Ok(MigrationStep::default());
         }
         self.inner
             .migrate_perform(dom, dconnuri, params, cookie, flags)

@@ -120,9 +120,13 @@ impl Inner {
         };
         let reply = Cookie::about(&def.name, def.uuid);
         prepared().insert(def.uuid, persistent);
+        // libvirt's clients want a URI even though nothing will connect to it.
+        let conf = self.conf().migration.clone();
+        let host = conf.host.clone().unwrap_or_else(crate::host::hostname);
+        let port = super::dest::free_port(&conf.address, conf.port_min, conf.port_max)?;
         Ok(MigrationStep {
             cookie: reply.to_bytes(),
-            text: None,
+            text: Some(format!("tcp:{host}:{port}")),
         })
     }
 
