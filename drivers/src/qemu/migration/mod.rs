@@ -9,6 +9,7 @@ mod cookie;
 mod dest;
 mod nbd;
 mod offline;
+mod recovery;
 mod source;
 mod uri;
 
@@ -17,6 +18,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::Value;
 
 pub use conf::MigrationConf;
+pub(super) use recovery::{abort_outgoing, recover};
 
 use super::connection::QemuConnection;
 use super::error::QemuError;
