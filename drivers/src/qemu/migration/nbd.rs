@@ -533,7 +533,7 @@ mod tests {
     #[test]
     fn default_disks_skip_shareable_and_readonly() {
         let def = crate::domain_xml::parse_domain_xml(
-            "<domain type='qemu'><name>d</name><devices>\
+            "<domain type='qemu'><name>d</name><memory>1024</memory><os><type>hvm</type></os><devices>\
              <disk type='file' device='disk'><source file='/a'/><target dev='vda'/><alias name='virtio-disk0'/></disk>\
              <disk type='file' device='disk'><source file='/b'/><target dev='vdb'/><readonly/></disk>\
              <disk type='file' device='disk'><source file='/c'/><target dev='vdc'/><shareable/></disk>\
