@@ -165,9 +165,22 @@ fn copy_storage_all_moves_the_disk_contents() {
     assert!(dst
         .virsh_ok("domblklist s1")
         .contains(dst_image.to_str().unwrap()));
-    // The NBD server is gone once the guest runs on the destination.
     assert!(dst.guest_pids().len() == 1);
-    dst.virsh_ok("destroy s1");
+
+    // And back, copying only the top image, into a third image, with the
+    // NBD server on the port the client names.
+    let back_image = src.root().join("s1-back.qcow2");
+    make_image(&back_image, false);
+    let back_xml = src.root().join("s1-back.xml");
+    write_moved(&dst, "s1", &dst_image, &back_image, &back_xml);
+    dst.virsh_ok(&format!(
+        "migrate --live --copy-storage-inc --disks-port 49399 --xml {} s1 '{}'",
+        back_xml.display(),
+        src.uri()
+    ));
+    assert_eq!(src.domstate("s1"), "running (migrated)");
+    assert_eq!(src.boot_count("s1"), 1, "the guest rebooted");
+    src.virsh_ok("destroy s1");
     assert!(
         has_source_data(&dst_image),
         "the destination's image lacks the data"
@@ -176,6 +189,8 @@ fn copy_storage_all_moves_the_disk_contents() {
         images_identical(&src_image, &dst_image),
         "the images differ"
     );
+    assert!(has_source_data(&back_image), "the way back lost the data");
+    assert!(images_identical(&src_image, &back_image));
 }
 
 #[test]
