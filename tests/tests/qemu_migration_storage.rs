@@ -233,7 +233,8 @@ fn missing_destination_image_is_created_only_through_a_pool() {
         "pool-create-as s2pool dir --target {}",
         pool_dir.display()
     ));
-    src.virsh_ok(&migrate);
+    // Peer to peer this time: the source daemon drives the destination.
+    src.virsh_ok(&migrate.replace("--live", "--live --p2p"));
     assert_eq!(dst.domstate("s2"), "running (migrated)");
     assert!(dst_image.is_file(), "the pool did not create the image");
     dst.virsh_ok("pool-refresh s2pool");
