@@ -8,6 +8,7 @@ mod conf;
 mod cookie;
 mod dest;
 mod nbd;
+mod nbd_server;
 mod offline;
 mod recovery;
 mod source;
