@@ -263,8 +263,11 @@ impl Drop for Reaper {
 #[test]
 fn copy_storage_with_libvirtd_9() {
     let _reaper = Reaper("sref1");
-    let theirs = qemu_reference::ReferenceDaemon::start("");
-    let ours = QemuHost::start();
+    // Port ranges of their own, away from other migrations of this host.
+    let theirs = qemu_reference::ReferenceDaemon::start(
+        "migration_port_min = 49551\nmigration_port_max = 49570\n",
+    );
+    let ours = host_on_loopback((49571, 49590));
     let first = ours.root().join("sref1-a.qcow2");
     let second = ours.root().join("sref1-b.qcow2");
     let third = ours.root().join("sref1-c.qcow2");
