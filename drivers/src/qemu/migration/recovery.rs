@@ -66,12 +66,15 @@ pub(in super::super) fn recover(inner: &Arc<Inner>) -> Vec<String> {
                     },
                     d.state == state::PAUSED && d.reason == reason::PAUSED_MIGRATION,
                     Arc::clone(&run.monitor),
+                    // A restored guest waits "paused (migrating)" too, but its
+                    // state came from a file, not over TCP.
+                    run.process.cmdline().contains(" -incoming tcp:"),
                 ))
             })
             .collect()
     };
     let mut done = Vec::new();
-    for (dom, paused_for_migration, monitor) in guests {
+    for (dom, paused_for_migration, monitor, migrated_in) in guests {
         let Ok(status) = monitor.execute("query-status", None) else {
             continue;
         };
@@ -80,7 +83,9 @@ pub(in super::super) fn recover(inner: &Arc<Inner>) -> Vec<String> {
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_string();
-        if paused_for_migration && matches!(runstate.as_str(), "inmigrate" | "paused" | "prelaunch")
+        if paused_for_migration
+            && migrated_in
+            && matches!(runstate.as_str(), "inmigrate" | "paused" | "prelaunch")
         {
             inner.discard_incoming(&dom);
             done.push(format!(
