@@ -173,6 +173,7 @@ impl Connection for QemuConnection {
                 | feature::FD_PASSING
                 | feature::MIGRATION_V3
                 | feature::MIGRATION_P2P
+                | feature::MIGRATION_OFFLINE
                 | feature::MIGRATION_PARAMS
                 | feature::MIGRATE_CHANGE_PROTECTION
         )

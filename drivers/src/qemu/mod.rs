@@ -122,6 +122,7 @@ impl QemuDriver {
             agent_table: agent::AgentTable::default(),
         });
         problems.extend(reconnect::load_and_reconnect(&inner));
+        problems.extend(migration::recover(&inner));
         problems.extend(auto_shutdown::restore_saved(&inner));
         reconnect::autostart_once(&inner);
         (QemuDriver { inner }, problems)
@@ -210,6 +211,7 @@ impl Driver for QemuDriver {
     /// Saves still running when the daemon stops roll back.
     fn abort_jobs(&self) {
         self.inner.in_flight.abort();
+        migration::abort_outgoing(&self.inner);
     }
 
     fn jobs_running(&self) -> bool {

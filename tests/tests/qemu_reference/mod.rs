@@ -53,6 +53,7 @@ impl ReferenceDaemon {
         let script = format!(
             "for d in /run/libvirt /var/cache/libvirt /etc/libvirt /run/lock; do \
                if [ -d $d ]; then mount -t tmpfs -o mode=0755 tmpfs $d || exit 1; fi; done; \
+             mkdir -p /var/lib/libvirt /var/log/libvirt || exit 1; \
              mount --bind {lib} /var/lib/libvirt || exit 1; \
              mount --bind {log} /var/log/libvirt || exit 1; \
              {accounts}cp {qemu_conf} /etc/libvirt/qemu.conf || exit 1; \

@@ -14,6 +14,8 @@ pub struct Cookie {
     pub hostuuid: Option<Uuid>,
     /// The inactive definition the destination makes persistent.
     pub persistent: Option<String>,
+    /// `<nbd>`: the disks a storage migration copies, and the destination's port.
+    pub nbd: Option<super::nbd::NbdCookie>,
 }
 
 fn escape(text: &str) -> String {
@@ -35,6 +37,7 @@ impl Cookie {
                 *crate::host::default_host_uuid(crate::host::HostUuidSource::Smbios).as_bytes(),
             ),
             persistent: None,
+            nbd: None,
         }
     }
 
@@ -61,6 +64,9 @@ impl Cookie {
             out.push_str("  <persistent>\n");
             out.push_str(xml.trim_end());
             out.push_str("\n  </persistent>\n");
+        }
+        if let Some(nbd) = &self.nbd {
+            nbd.write(&mut out);
         }
         out.push_str("</qemu-migration>\n");
         // libvirt's cookies end with a NUL, as C strings sent as opaque data.
@@ -107,6 +113,7 @@ impl Cookie {
                         cookie.persistent = Some(text[domain.range()].to_string());
                     }
                 }
+                "nbd" => cookie.nbd = Some(super::nbd::NbdCookie::read(child).map_err(bad)?),
                 _ => {}
             }
         }
@@ -126,6 +133,10 @@ mod tests {
             hostname: "h".into(),
             hostuuid: Some([4; 16]),
             persistent: Some("<domain type='qemu'><name>g</name></domain>".into()),
+            nbd: Some(super::super::nbd::NbdCookie {
+                port: Some(5),
+                disks: vec![("vda".into(), 1 << 20)],
+            }),
         };
         assert_eq!(Cookie::parse(&cookie.to_bytes()).unwrap(), cookie);
         assert_eq!(Cookie::parse(b"").unwrap(), Cookie::default());

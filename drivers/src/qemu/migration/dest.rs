@@ -81,6 +81,15 @@ impl Inner {
             (None, Some(host)) => host.clone(),
             (None, None) => crate::host::hostname(),
         };
+        let copy_storage = flags & super::nbd::STORAGE_FLAGS != 0 && cookie.nbd.is_some();
+        if copy_storage {
+            self.precreate_storage(
+                &def,
+                cookie.nbd.as_ref(),
+                &super::nbd::wanted_disks(params),
+                flags & migrate_flags::NON_SHARED_INC != 0,
+            )?;
+        }
         let uuid = def.uuid;
         let name = def.name.clone();
         self.lock().prepare_transient_start(def)?;
@@ -93,17 +102,32 @@ impl Inner {
             self.lock().undo_transient_start(&uuid);
             return Err(e);
         }
-        let reply = Cookie::about(&name, uuid);
+        let dom = DomainRef { name, uuid };
+        let mut reply = Cookie::about(&dom.name, uuid);
+        if copy_storage {
+            match self.start_nbd_server(&dom, &listen, params, flags) {
+                Ok(port) => {
+                    reply.nbd = Some(super::nbd::NbdCookie {
+                        port,
+                        disks: Vec::new(),
+                    })
+                }
+                Err(e) => {
+                    self.discard_incoming(&dom);
+                    return Err(e);
+                }
+            }
+        }
         let step = MigrationStep {
             cookie: reply.to_bytes(),
             text: Some(format!("tcp:{host}:{port}")),
         };
-        Ok((step, DomainRef { name, uuid }))
+        Ok((step, dom))
     }
 
     /// The qemu `migrate begin -` hook: a filter over the incoming definition; its
     /// output (when not empty) replaces it, a failure refuses the migration.
-    fn run_migrate_hook(&self, name: &str, xml: &str) -> DriverResult<String> {
+    pub(super) fn run_migrate_hook(&self, name: &str, xml: &str) -> DriverResult<String> {
         let Some(hooks) = self.hooks.as_ref() else {
             return Ok(xml.to_string());
         };
@@ -170,6 +194,10 @@ impl Inner {
             wait_incoming(&monitor)
         };
         let resumed = arrived.and_then(|_| {
+            if flags & super::nbd::STORAGE_FLAGS != 0 {
+                // The disks arrived with the memory; nobody writes to them now.
+                let _ = monitor.execute("nbd-server-stop", None);
+            }
             if flags & migrate_flags::PAUSED == 0 {
                 monitor.execute("cont", None)?;
             }
@@ -258,7 +286,7 @@ fn wait_incoming(monitor: &super::super::qmp::Monitor) -> Result<(), QemuError> 
 }
 
 /// The first port of the range nothing listens on at `address`.
-fn free_port(address: &str, min: u16, max: u16) -> Result<u16, QemuError> {
+pub(super) fn free_port(address: &str, min: u16, max: u16) -> Result<u16, QemuError> {
     let bare = address.trim_start_matches('[').trim_end_matches(']');
     for port in min..=max {
         if TcpListener::bind((bare, port)).is_ok() {

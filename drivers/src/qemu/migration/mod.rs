@@ -7,6 +7,10 @@
 mod conf;
 mod cookie;
 mod dest;
+mod nbd;
+mod nbd_server;
+mod offline;
+mod recovery;
 mod source;
 mod uri;
 
@@ -15,6 +19,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::Value;
 
 pub use conf::MigrationConf;
+pub(super) use recovery::{abort_outgoing, recover};
 
 use super::connection::QemuConnection;
 use super::error::QemuError;
@@ -47,11 +52,8 @@ pub(super) const SUPPORTED_FLAGS: u32 = mf::LIVE
 fn refuse_unsupported(flags: u32) -> DriverResult<()> {
     for (flag, what) in [
         (mf::TUNNELLED, "tunnelled migration"),
-        (mf::OFFLINE, "offline migration"),
         (mf::POSTCOPY, "post-copy migration"),
         (mf::TLS, "migration over TLS"),
-        (mf::NON_SHARED_DISK, "migration with non-shared storage"),
-        (mf::NON_SHARED_INC, "migration with non-shared storage"),
         (mf::COMPRESSED, "compressed migration"),
     ] {
         if flags & flag != 0 {
@@ -145,6 +147,9 @@ impl DomainMigration for QemuConnection {
         params: &[NamedParam],
         flags: u32,
     ) -> DriverResult<MigrationStep> {
+        if flags & mf::OFFLINE != 0 {
+            return self.inner.offline_begin(dom, params, flags);
+        }
         self.inner.migrate_begin(dom, params, flags)
     }
 
@@ -154,6 +159,9 @@ impl DomainMigration for QemuConnection {
         cookie: &[u8],
         flags: u32,
     ) -> DriverResult<MigrationStep> {
+        if flags & mf::OFFLINE != 0 {
+            return Arc::clone(&self.inner).offline_prepare(params, cookie, flags);
+        }
         let (step, dom) = Arc::clone(&self.inner).migrate_prepare(params, cookie, flags)?;
         self.incoming.add(dom);
         Ok(step)
@@ -164,10 +172,16 @@ impl DomainMigration for QemuConnection {
         dom: &DomainRef,
         dconnuri: Option<&str>,
         params: &[NamedParam],
-        _cookie: &[u8],
+        cookie: &[u8],
         flags: u32,
     ) -> DriverResult<MigrationStep> {
-        self.inner.migrate_perform(dom, dconnuri, params, flags)
+        if flags & mf::OFFLINE != 0 {
+            // libvirt's clients skip perform; finish then gets no cookie.
+            let _ = cookie;
+            return Ok(MigrationStep::default());
+        }
+        self.inner
+            .migrate_perform(dom, dconnuri, params, cookie, flags)
     }
 
     fn migrate_finish(
@@ -177,6 +191,9 @@ impl DomainMigration for QemuConnection {
         flags: u32,
         cancelled: bool,
     ) -> DriverResult<(DomainHandle, Vec<u8>)> {
+        if flags & mf::OFFLINE != 0 {
+            return self.inner.offline_finish(params, cookie, flags, cancelled);
+        }
         let result = self.inner.migrate_finish(params, cookie, flags, cancelled);
         // A finished guest is no longer this connection's to clean up.
         if let Ok((handle, _)) = &result {
@@ -193,6 +210,9 @@ impl DomainMigration for QemuConnection {
         flags: u32,
         cancelled: bool,
     ) -> DriverResult<()> {
+        if flags & mf::OFFLINE != 0 {
+            return self.inner.offline_confirm(dom, flags, cancelled);
+        }
         self.inner.migrate_confirm(dom, flags, cancelled)
     }
 

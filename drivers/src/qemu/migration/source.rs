@@ -39,7 +39,13 @@ impl Inner {
             Some(xml) => xml.to_string(),
             None => obj.xml(false, true),
         };
-        let cookie = self.source_cookie(obj, flags);
+        let mut cookie = self.source_cookie(obj, flags);
+        if flags & super::nbd::STORAGE_FLAGS != 0 {
+            let wanted = super::nbd::wanted_disks(params);
+            super::nbd::check_wanted(&obj.def, &wanted)?;
+            let run = obj.run.as_ref().ok_or_else(not_running)?;
+            cookie.nbd = Some(super::nbd::begin_cookie(&run.monitor, &obj.def, &wanted));
+        }
         Ok(MigrationStep {
             cookie: cookie.to_bytes(),
             text: Some(xml),
@@ -64,6 +70,7 @@ impl Inner {
         dom: &DomainRef,
         dconnuri: Option<&str>,
         params: &[NamedParam],
+        dest_cookie: &[u8],
         flags: u32,
     ) -> DriverResult<MigrationStep> {
         check_flags(flags, SUPPORTED_FLAGS, "qemuDomainMigratePerform3Params")?;
@@ -86,7 +93,8 @@ impl Inner {
             DriverError::no_domain_uuid(crate::api::domains::QEMU, &dom.uuid, &dom.name)
         })?;
         let _job = lock_job_bounded(&job)?;
-        let (monitor, cookie) = {
+        let dest_cookie = Cookie::parse(dest_cookie)?;
+        let (monitor, mut cookie) = {
             let st = self.lock();
             let obj = st.get(dom)?;
             let Some(run) = obj.run.as_ref() else {
@@ -94,6 +102,12 @@ impl Inner {
             };
             (Arc::clone(&run.monitor), self.source_cookie(obj, flags))
         };
+        if let Some(xml) = param_str(params, migrate_param::PERSIST_XML) {
+            if flags & migrate_flags::PERSIST_DEST != 0 {
+                self.parse_def(xml)?;
+                cookie.persistent = Some(xml.to_string());
+            }
+        }
         if let Some(mib) = param_u64(params, migrate_param::BANDWIDTH) {
             set_parameter(&monitor, "max-bandwidth", mib.saturating_mul(1 << 20))?;
         }
@@ -101,6 +115,24 @@ impl Inner {
             &dom.uuid,
             Some(ActiveJob::new(job_operation::MIGRATION_OUT)),
         );
+        let copying = self.start_storage_copy(
+            dom,
+            &monitor,
+            &host,
+            dest_cookie.nbd.as_ref(),
+            params,
+            flags,
+        );
+        let copying = match copying {
+            Ok(copying) => copying,
+            Err(e) => {
+                self.set_job(&dom.uuid, None);
+                return Err(e);
+            }
+        };
+        if copying {
+            cookie.nbd = Some(Default::default());
+        }
         let sent = monitor
             .execute(
                 "migrate",
@@ -109,6 +141,13 @@ impl Inner {
             .map_err(QemuError::from)
             .and_then(|_| self.wait_outgoing(&dom.uuid, &monitor));
         self.set_job(&dom.uuid, None);
+        if copying {
+            if sent.is_err() {
+                let _ = monitor.execute("migrate_cancel", None);
+                super::nbd::abort_mirrors(&monitor, &dom.uuid);
+            }
+            super::nbd::end_storage_copy(&monitor);
+        }
         if let Err(e) = sent {
             let _ = monitor.execute("migrate_cancel", None);
             // QEMU keeps the guest running until the last pass; should it have
@@ -147,6 +186,7 @@ impl Inner {
             self.record_migration_progress(uuid, &status);
             match status.get("status").and_then(Value::as_str) {
                 Some("completed") => return Ok(()),
+                Some("pre-switchover") => super::nbd::at_switchover(monitor, uuid)?,
                 Some("cancelled") | Some("cancelling") => {
                     return Err(QemuError::Aborted(
                         "migration out job: canceled by client".into(),
