@@ -155,6 +155,9 @@ pub enum DomainEventKind {
         status: i32,
         v2: bool,
     },
+    /// `VIR_DOMAIN_EVENT_ID_MIGRATION_ITERATION`: QEMU began pass `iteration`
+    /// over the guest's memory.
+    MigrationIteration { iteration: i32 },
 }
 
 /// One event about one domain.

@@ -4,10 +4,13 @@
 //! connection between the two QEMU processes; the daemons exchange the
 //! `<qemu-migration>` cookie and the domain XML through the client.
 
+mod caps;
 mod conf;
 mod cookie;
 mod dest;
+pub(super) mod postcopy;
 mod source;
+pub mod tls;
 mod uri;
 
 use std::sync::{Arc, Mutex};
@@ -48,11 +51,8 @@ fn refuse_unsupported(flags: u32) -> DriverResult<()> {
     for (flag, what) in [
         (mf::TUNNELLED, "tunnelled migration"),
         (mf::OFFLINE, "offline migration"),
-        (mf::POSTCOPY, "post-copy migration"),
-        (mf::TLS, "migration over TLS"),
         (mf::NON_SHARED_DISK, "migration with non-shared storage"),
         (mf::NON_SHARED_INC, "migration with non-shared storage"),
-        (mf::COMPRESSED, "compressed migration"),
     ] {
         if flags & flag != 0 {
             return Err(DriverError::new(
@@ -223,6 +223,10 @@ impl DomainMigration for QemuConnection {
     fn migrate_get_max_downtime(&self, dom: &DomainRef, flags: u32) -> DriverResult<u64> {
         check_flags(flags, 0, "qemuDomainMigrateGetMaxDowntime")?;
         self.inner.migration_parameter(dom, "downtime-limit")
+    }
+
+    fn migrate_start_postcopy(&self, dom: &DomainRef, flags: u32) -> DriverResult<()> {
+        self.inner.migrate_start_postcopy(dom, flags)
     }
 
     fn abort_job(&self, dom: &DomainRef, flags: Option<u32>) -> DriverResult<()> {
