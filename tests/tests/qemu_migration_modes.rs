@@ -48,6 +48,16 @@ fn capabilities_on(host: &QemuHost, name: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// MiB still to send according to `domjobinfo` (0 when unknown).
+fn remaining_mib(host: &QemuHost, name: &str) -> f64 {
+    let out = host.virsh(&format!("domjobinfo {name}")).stdout;
+    out.lines()
+        .find(|l| l.starts_with("Data remaining:"))
+        .and_then(|l| l.split_whitespace().nth(2))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
+}
+
 /// Starts `virsh migrate` in a thread and waits until the source reports the job.
 fn migrate_in_background(
     src: &QemuHost,
@@ -101,7 +111,8 @@ fn post_copy_migration_switched_by_a_client_and_by_virsh() {
     // Switched by another client while the pre-copy pass is under way.
     let mut src_events = listen_events(&src);
     let mut dst_events = listen_events(&dst);
-    let migrate = migrate_in_background(&src, &dst, "p1", "--postcopy");
+    // The post-copy phase is slowed down too, so that finish finds it running.
+    let migrate = migrate_in_background(&src, &dst, "p1", "--postcopy --postcopy-bandwidth 10");
     assert!(capabilities_on(&src, "p1").contains(&"postcopy-ram".to_string()));
     src.virsh_ok("migrate-postcopy p1");
     let out = migrate.join().expect("virsh thread");
@@ -119,7 +130,7 @@ fn post_copy_migration_switched_by_a_client_and_by_virsh() {
     let mut back_events = listen_events(&dst);
     dst.virsh_ok("migrate-setspeed p1 20");
     let out = dst.virsh(&format!(
-        "migrate --live --postcopy --postcopy-after-precopy p1 '{}'",
+        "migrate --live --postcopy --postcopy-after-precopy --postcopy-bandwidth 10 p1 '{}'",
         src.uri()
     ));
     assert!(out.success(), "{}", out.stderr);
@@ -128,6 +139,7 @@ fn post_copy_migration_switched_by_a_client_and_by_virsh() {
     });
     assert!(iteration.is_some(), "no migration-iteration event");
     expect_event(&mut back_events, "p1", "Suspended Post-copy");
+    expect_event(&mut back_events, "p1", "Stopped Migrated");
     assert_eq!(src.domstate("p1"), "running (migrated)");
 
     src.virsh_ok("shutdown p1");
@@ -155,13 +167,18 @@ fn auto_converge_compression_and_timeout_suspend() {
 
     // Paused by virsh after one second; it arrives paused and runs again
     // once finish resumes it.
+    // (At 5 MiB/s the 128 MiB guest needs well over ten seconds: a pause
+    // seen with most of it still to send is virsh's, not the last pass.)
     let mut events = listen_events(&dst);
     dst.virsh_ok("migrate-setspeed c1 5");
-    let out = dst.virsh(&format!(
-        "migrate --live --timeout 1 --timeout-suspend c1 '{}'",
-        src.uri()
-    ));
+    let migrate = migrate_in_background(&dst, &src, "c1", "--timeout 1 --timeout-suspend");
+    let paused_early = wait_until(Duration::from_secs(20), || {
+        let remaining = remaining_mib(&dst, "c1");
+        dst.domstate("c1") == "paused (migrating)" && remaining > 32.0
+    });
+    let out = migrate.join().expect("virsh thread");
     assert!(out.success(), "{}", out.stderr);
+    assert!(paused_early, "the guest was not paused mid-way");
     expect_event(&mut events, "c1", "Suspended Migrated");
     assert_eq!(src.domstate("c1"), "running (migrated)");
     // The flags themselves were used on this way back: none of them stays.

@@ -29,6 +29,10 @@ pub const RUNNING_POSTCOPY: i32 = 10;
 pub const SUSPENDED_POSTCOPY: i32 = 7;
 pub const RESUMED_POSTCOPY: i32 = 3;
 
+/// `VIR_MIGRATE_PARAM_BANDWIDTH_POSTCOPY` (MiB/s; `virsh migrate
+/// --postcopy-bandwidth`).
+pub const BANDWIDTH_PARAM: &str = "bandwidth.postcopy";
+
 /// How long the rest of a post-copy migration may take once the guest runs on
 /// the destination.
 const POSTCOPY_DEADLINE: Duration = Duration::from_secs(600);

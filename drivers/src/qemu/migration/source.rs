@@ -98,6 +98,13 @@ impl Inner {
         if let Some(mib) = param_u64(params, migrate_param::BANDWIDTH) {
             set_parameter(&monitor, "max-bandwidth", mib.saturating_mul(1 << 20))?;
         }
+        if let Some(mib) = param_u64(params, super::postcopy::BANDWIDTH_PARAM) {
+            set_parameter(
+                &monitor,
+                "max-postcopy-bandwidth",
+                mib.saturating_mul(1 << 20),
+            )?;
+        }
         super::caps::apply(&monitor, flags, super::caps::Side::Source)?;
         let tls = flags & migrate_flags::TLS != 0;
         if tls {
