@@ -118,9 +118,7 @@ fn tls_uri(port: u16, pkipath: Option<&Path>) -> String {
 fn qemu_migration_param(uri: &str, guest: &str, name: &str) -> String {
     let out = virsh(
         uri,
-        &format!(
-            "qemu-monitor-command {guest} '{{\"execute\":\"query-migrate-parameters\"}}'"
-        ),
+        &format!("qemu-monitor-command {guest} '{{\"execute\":\"query-migrate-parameters\"}}'"),
     );
     let value: serde_json::Value = serde_json::from_str(out.stdout.trim()).unwrap_or_default();
     value["return"][name].as_str().unwrap_or("").to_string()
@@ -142,19 +140,28 @@ fn migration_over_tls_connections_and_a_tls_stream() {
     src.virsh_ok("migrate-setspeed t1 40");
     let uri = src_tls.clone();
     let target = dst_tls.clone();
-    let migrate = std::thread::spawn(move || {
-        virsh(&uri, &format!("migrate --live --tls t1 '{target}'"))
-    });
+    let migrate =
+        std::thread::spawn(move || virsh(&uri, &format!("migrate --live --tls t1 '{target}'")));
     let mut seen_src = false;
     let mut seen_dst = false;
     let during = wait_until(Duration::from_secs(60), || {
-        seen_src |= qemu_migration_param(&src.uri(), "t1", "tls-creds") == "objlibvirt_migrate_tls0";
-        seen_dst |= qemu_migration_param(&dst.uri(), "t1", "tls-creds") == "objlibvirt_migrate_tls0";
+        seen_src |=
+            qemu_migration_param(&src.uri(), "t1", "tls-creds") == "objlibvirt_migrate_tls0";
+        seen_dst |=
+            qemu_migration_param(&dst.uri(), "t1", "tls-creds") == "objlibvirt_migrate_tls0";
         seen_src && seen_dst
     });
     let out = migrate.join().expect("virsh thread");
-    assert!(out.success(), "migrate --tls failed: {}\n{}", out.stderr, dst.diagnostics());
-    assert!(during, "tls-creds not seen on both QEMUs (source {seen_src}, destination {seen_dst})");
+    assert!(
+        out.success(),
+        "migrate --tls failed: {}\n{}",
+        out.stderr,
+        dst.diagnostics()
+    );
+    assert!(
+        during,
+        "tls-creds not seen on both QEMUs (source {seen_src}, destination {seen_dst})"
+    );
     assert_eq!(dst.domstate("t1"), "running (migrated)");
     assert_eq!(src.domstate("t1"), "shut off (migrated)");
     // The destination's QEMU kept its TLS endpoint: the hostname is empty
@@ -190,7 +197,12 @@ fn migration_over_tls_connections_and_a_tls_stream() {
 #[test]
 fn tls_stream_checks_certificates_and_configuration() {
     let pki = make_pki();
-    let (src, _) = tls_host(&pki.ca, &pki.certs, (49431, 49440), "migrate_tls_force = 1\n");
+    let (src, _) = tls_host(
+        &pki.ca,
+        &pki.certs,
+        (49431, 49440),
+        "migrate_tls_force = 1\n",
+    );
     let (dst, _) = tls_host(&pki.ca, &pki.certs, (49441, 49450), "");
     src.define_guest("t2");
     src.virsh_ok("start t2");

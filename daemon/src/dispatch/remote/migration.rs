@@ -132,7 +132,9 @@ pub fn start_postcopy(
     h: &Header,
     a: DomainMigrateStartPostCopyArgs,
 ) -> Action {
-    inline(h, || drv(c.migrate_start_postcopy(&dom_ref(&a.dom), a.flags)))
+    inline(h, || {
+        drv(c.migrate_start_postcopy(&dom_ref(&a.dom), a.flags))
+    })
 }
 
 pub fn abort_job_flags(c: &Arc<dyn Connection>, h: &Header, a: DomainAbortJobFlagsArgs) -> Action {

@@ -64,7 +64,10 @@ mod tests {
         };
         assert_eq!(on(mf::LIVE, Side::Source), vec!["events"]);
         assert_eq!(
-            on(mf::AUTO_CONVERGE | mf::COMPRESSED | mf::POSTCOPY, Side::Source),
+            on(
+                mf::AUTO_CONVERGE | mf::COMPRESSED | mf::POSTCOPY,
+                Side::Source
+            ),
             vec!["events", "auto-converge", "xbzrle", "postcopy-ram"]
         );
         assert_eq!(

@@ -47,7 +47,10 @@ impl Harness {
                 DomainEventKind::Reboot => (e.domain.name, e.domain.id, -1, -1),
                 DomainEventKind::DeviceRemoved { .. }
                 | DomainEventKind::DeviceRemovalFailed { .. }
-                | DomainEventKind::BlockJob { .. } => (e.domain.name, e.domain.id, -2, -2),
+                | DomainEventKind::BlockJob { .. }
+                | DomainEventKind::MigrationIteration { .. } => {
+                    (e.domain.name, e.domain.id, -2, -2)
+                }
                 DomainEventKind::MetadataChange { kind, .. } => {
                     (e.domain.name, e.domain.id, -2, kind)
                 }
