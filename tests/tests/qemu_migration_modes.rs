@@ -115,6 +115,19 @@ fn post_copy_migration_switched_by_a_client_and_by_virsh() {
     let migrate = migrate_in_background(&src, &dst, "p1", "--postcopy --postcopy-bandwidth 10");
     assert!(capabilities_on(&src, "p1").contains(&"postcopy-ram".to_string()));
     src.virsh_ok("migrate-postcopy p1");
+    // Once switched (the guest's memory split between the hosts), the job
+    // cannot be aborted.
+    let switched = wait_until(Duration::from_secs(30), || {
+        src.domstate("p1") == "paused (post-copy)"
+    });
+    assert!(switched, "the source never read paused (post-copy)");
+    let out = src.virsh("domjobabort p1");
+    assert!(
+        out.stderr
+            .contains("Requested operation is not valid: cannot abort migration in post-copy mode"),
+        "{}",
+        out.stderr
+    );
     let out = migrate.join().expect("virsh thread");
     assert!(out.success(), "post-copy migration failed: {}", out.stderr);
     expect_event(&mut src_events, "p1", "Suspended Post-copy");

@@ -291,6 +291,14 @@ impl Inner {
 
     /// `virDomainAbortJob`: cancels the outgoing migration of `dom`.
     pub(in super::super) fn abort_migration(&self, dom: &DomainRef) -> DriverResult<()> {
+        // Once switched, the guest's memory is split between the hosts (until
+        // confirm saw the last page go).
+        if super::postcopy::phase(&dom.uuid).requested {
+            return Err(QemuError::InvalidState(
+                "cannot abort migration in post-copy mode".into(),
+            )
+            .into());
+        }
         let monitor = {
             let st = self.lock();
             let obj = st.get(dom)?;
