@@ -134,10 +134,13 @@ class Theirs(Daemons):
                 os.makedirs(os.path.join(d, sub))
             with open(os.path.join(d, "libvirtd.conf"), "w") as f:
                 f.write(f'unix_sock_dir = "{d}/sock"\nauth_unix_rw = "none"\nauth_unix_ro = "none"\n'
-                        f'host_uuid = "5b1f6a2e-9a3c-4d0e-8f5e-2c7d9b1a0e4{i}"\n')
+                        f'host_uuid = "5b1f6a2e-9a3c-4d0e-8f5e-2c7d9b1a0e4{i}"\n'
+                        f'log_outputs = "3:file:{d}/libvirtd.log"\n')
             with open(os.path.join(d, "qemu.conf"), "w") as f:
+                # (libvirt refuses loopback in migration_host and
+                # migration_address: the URI of each migration names 127.0.0.1
+                # instead, for both kinds of daemon.)
                 f.write('user = "root"\ngroup = "root"\nstdio_handler = "file"\n'
-                        f'migration_address = "127.0.0.1"\nmigration_host = "127.0.0.1"\n'
                         f"migration_port_min = {lo}\nmigration_port_max = {hi}\n")
             binds = accounts(d)
             script = (
@@ -203,7 +206,7 @@ def boot_and_migrate(daemons, name, mib):
     boot(lambda: virsh(src, "start", name), lambda: virsh(src, "destroy", name, check=False),
          serial)
     t = time.monotonic()
-    virsh(src, "migrate", "--live", name, dst)
+    virsh(src, "migrate", "--live", name, dst, "--migrateuri", "tcp:127.0.0.1")
     total = (time.monotonic() - t) * 1000
     downtime = daemons.downtime_ms(name)
     virsh(dst, "destroy", name, check=False)
