@@ -180,11 +180,11 @@ impl Inner {
             self.record_migration_progress(uuid, &status);
             match status.get("status").and_then(Value::as_str) {
                 Some("completed") => {
-                    let figure = |name: &str| status.get(name).and_then(Value::as_u64);
+                    let figure = |name: &str| status.get(name).and_then(Value::as_u64).unwrap_or(0);
                     tracing::info!(
-                        total_ms = figure("total-time"),
-                        downtime_ms = figure("downtime"),
-                        "outgoing migration completed"
+                        "outgoing migration completed: total {} ms, downtime {} ms",
+                        figure("total-time"),
+                        figure("downtime")
                     );
                     return Ok(());
                 }
@@ -294,10 +294,9 @@ impl Inner {
         // Once switched, the guest's memory is split between the hosts (until
         // confirm saw the last page go).
         if super::postcopy::phase(&dom.uuid).requested {
-            return Err(QemuError::InvalidState(
-                "cannot abort migration in post-copy mode".into(),
-            )
-            .into());
+            return Err(
+                QemuError::InvalidState("cannot abort migration in post-copy mode".into()).into(),
+            );
         }
         let monitor = {
             let st = self.lock();
