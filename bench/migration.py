@@ -59,7 +59,7 @@ def guest_xml(name, mib, serial):
   <vcpu>1</vcpu>
   <os><type arch='x86_64'>hvm</type>
     <kernel>{GUEST}/vmlinuz</kernel><initrd>{GUEST}/initrd.gz</initrd>
-    <cmdline>console=ttyS0 quiet</cmdline></os>
+    <cmdline>console=ttyS0 quiet no_timer_check</cmdline></os>
   <features><acpi/></features>
   <devices><serial type='file'><source path='{serial}'/></serial></devices>
 </domain>
@@ -250,7 +250,7 @@ def floor(work, mib, port):
     """Two bare QEMUs with the guest's command line, migrating over loopback."""
     base = [QEMU, "-machine", "pc,accel=tcg", "-m", str(mib), "-nodefaults", "-no-user-config",
             "-display", "none", "-kernel", f"{GUEST}/vmlinuz", "-initrd", f"{GUEST}/initrd.gz",
-            "-append", "console=ttyS0 quiet"]
+            "-append", "console=ttyS0 quiet no_timer_check"]
     serial = os.path.join(work, f"floor{mib}.serial")
     procs = []
 
