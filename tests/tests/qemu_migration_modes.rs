@@ -1,6 +1,7 @@
 //! Kinds of live migration beyond plain pre-copy between two of our daemons:
 //! post-copy (switched by `migrate-postcopy` from another client, and by virsh
-//! itself with `--postcopy-after-precopy` on the `MIGRATION_ITERATION` event)
+//! itself with `--postcopy-after-precopy` on the `MIGRATION_ITERATION` event
+//! and with `--timeout-postcopy`)
 //! with libvirt's post-copy states and events on both sides; `--auto-converge`
 //! and `--compressed` (the QEMU capabilities seen set during the job);
 //! `--timeout --timeout-suspend` (the guest paused mid-way finishes moving
@@ -166,6 +167,18 @@ fn post_copy_migration_switched_by_a_client_and_by_virsh() {
     expect_event(&mut back_events, "p1", "Suspended Post-copy");
     expect_event(&mut back_events, "p1", "Stopped Migrated");
     assert_eq!(src.domstate("p1"), "running (migrated)");
+
+    // virsh switches once --timeout expired with --timeout-postcopy.
+    let mut timed_events = listen_events(&src);
+    src.virsh_ok("migrate-setspeed p1 5");
+    let out = src.virsh(&format!(
+        "migrate --live --postcopy --timeout 1 --timeout-postcopy --postcopy-bandwidth 10 p1 '{}'",
+        dst.uri()
+    ));
+    assert!(out.success(), "{}", out.stderr);
+    expect_event(&mut timed_events, "p1", "Suspended Post-copy");
+    assert_eq!(dst.domstate("p1"), "running (migrated)");
+    dst.virsh_ok(&format!("migrate --live p1 '{}'", src.uri()));
 
     src.virsh_ok("shutdown p1");
     src.wait_state("p1", "shut off (shutdown)");
