@@ -25,6 +25,7 @@ pub const EVENT_ID_AGENT_LIFECYCLE: i32 = 18;
 pub const EVENT_ID_DEVICE_REMOVAL_FAILED: i32 = 22;
 pub const EVENT_ID_METADATA_CHANGE: i32 = 23;
 pub const EVENT_ID_BLOCK_THRESHOLD: i32 = 24;
+pub const EVENT_ID_MIGRATION_ITERATION: i32 = 20;
 
 /// Event callbacks one client may hold at once. libvirtd 9.0 has no such
 /// bound: each registration costs the daemon memory and every event a
@@ -133,6 +134,7 @@ impl EventHub {
             DomainEventKind::BlockJob { v2: false, .. } => EVENT_ID_BLOCK_JOB,
             DomainEventKind::BlockJob { v2: true, .. } => EVENT_ID_BLOCK_JOB_2,
             DomainEventKind::BlockThreshold { .. } => EVENT_ID_BLOCK_THRESHOLD,
+            DomainEventKind::MigrationIteration { .. } => EVENT_ID_MIGRATION_ITERATION,
         };
         let regs = self.lock();
         for reg in regs.iter() {
@@ -241,6 +243,13 @@ fn encode_event(style: Style, callback_id: i32, event: &DomainEvent) -> Option<V
             }
         }
         (Style::Legacy, DomainEventKind::BlockJob { v2: true, .. }) => return None,
+        // Callback registrations only, as in libvirt.
+        (_, DomainEventKind::MigrationIteration { iteration }) => {
+            callback_id.encode(&mut body);
+            dom.encode(&mut body);
+            iteration.encode(&mut body);
+            remote_proc::DOMAIN_EVENT_CALLBACK_MIGRATION_ITERATION
+        }
         (
             Style::Callback,
             DomainEventKind::BlockThreshold {

@@ -118,6 +118,11 @@ pub trait DomainMigration {
     fn migrate_get_max_downtime(&self, _dom: &DomainRef, _flags: u32) -> DriverResult<u64> {
         Err(DriverError::no_support("virDomainMigrateGetMaxDowntime"))
     }
+    /// `virDomainMigrateStartPostCopy` (source): switches a running
+    /// `VIR_MIGRATE_POSTCOPY` migration to post-copy.
+    fn migrate_start_postcopy(&self, _dom: &DomainRef, _flags: u32) -> DriverResult<()> {
+        Err(DriverError::no_support("virDomainMigrateStartPostCopy"))
+    }
     /// `virDomainAbortJob(Flags)`; `None` for the flag-less call.
     fn abort_job(&self, _dom: &DomainRef, flags: Option<u32>) -> DriverResult<()> {
         Err(DriverError::no_support(match flags {

@@ -168,6 +168,9 @@ pub enum DomainEventKind {
         threshold: u64,
         excess: u64,
     },
+    /// `VIR_DOMAIN_EVENT_ID_MIGRATION_ITERATION`: QEMU began pass `iteration`
+    /// over the guest's memory.
+    MigrationIteration { iteration: i32 },
 }
 
 /// One event about one domain.

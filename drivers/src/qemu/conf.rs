@@ -130,6 +130,9 @@ impl QemuConf {
         }
         conf.read_vnc(&file, &mut problems);
         conf.migration = super::migration::MigrationConf::read(&file, &mut problems);
+        conf.migration
+            .tls
+            .default_dir(&QemuConf::defaults_for(path).vnc_tls_x509_cert_dir);
         for (key, slot) in [
             ("auto_start_delay", &mut conf.auto_start_delay_ms),
             ("max_processes", &mut conf.max_processes),
@@ -170,6 +173,7 @@ impl QemuConf {
         let mut conf = QemuConf::default();
         if let Some(sysconf) = path.parent().and_then(Path::parent) {
             conf.vnc_tls_x509_cert_dir = sysconf.join("pki/qemu").display().to_string();
+            conf.migration.tls.cert_dir = conf.vnc_tls_x509_cert_dir.clone();
         }
         conf
     }

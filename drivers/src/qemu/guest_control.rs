@@ -115,6 +115,9 @@ impl Inner {
     /// Pause or resume the vCPUs. The state changes before the monitor call so the
     /// STOP/RESUME event QEMU sends finds it already done and adds no second event.
     pub(super) fn set_paused(&self, dom: &DomainRef, pause: bool) -> DriverResult<()> {
+        if pause && self.pause_outgoing(dom)? {
+            return Ok(());
+        }
         let job = self.job_of(&dom.uuid).ok_or_else(|| {
             DriverError::no_domain_uuid(crate::api::domains::QEMU, &dom.uuid, &dom.name)
         })?;

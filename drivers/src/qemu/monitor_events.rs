@@ -110,9 +110,28 @@ fn handle(inner: &Arc<Inner>, uuid: &Uuid, token: u64, ev: &QmpEvent) {
                 }
             }
             "STOP" if !run.got_shutdown && obj.state == state::RUNNING => {
+                let migrating = run
+                    .job
+                    .as_ref()
+                    .is_some_and(|job| job.operation() == crate::api::job_operation::MIGRATION_OUT);
+                let (why, detail) = if migrating {
+                    super::migration::postcopy::stop_reason(uuid)
+                } else {
+                    (reason::PAUSED_UNKNOWN, event::SUSPENDED_PAUSED)
+                };
                 obj.state = state::PAUSED;
-                obj.reason = reason::PAUSED_UNKNOWN;
-                events.push(obj.lifecycle_event(event::SUSPENDED, event::SUSPENDED_PAUSED));
+                obj.reason = why;
+                persist = migrating;
+                events.push(obj.lifecycle_event(event::SUSPENDED, detail));
+            }
+            "MIGRATION_PASS" => {
+                let pass = ev.data.get("pass").and_then(Value::as_i64).unwrap_or(0);
+                events.push(DomainEvent {
+                    domain: obj.handle(),
+                    kind: DomainEventKind::MigrationIteration {
+                        iteration: i32::try_from(pass).unwrap_or(i32::MAX),
+                    },
+                });
             }
             "GUEST_PANICKED" if obj.state != state::CRASHED => {
                 match crash_response(&obj.def.on_crash) {
@@ -128,9 +147,11 @@ fn handle(inner: &Arc<Inner>, uuid: &Uuid, token: u64, ev: &QmpEvent) {
                 events.push(obj.lifecycle_event(event::CRASHED, CRASHED_EVENT_PANICKED));
             }
             "RESUME" if matches!(obj.state, state::PAUSED | state::CRASHED) => {
+                let (why, detail) = super::migration::postcopy::resume_reason(uuid)
+                    .unwrap_or((reason::RUNNING_UNPAUSED, event::RESUMED_UNPAUSED));
                 obj.state = state::RUNNING;
-                obj.reason = reason::RUNNING_UNPAUSED;
-                events.push(obj.lifecycle_event(event::RESUMED, event::RESUMED_UNPAUSED));
+                obj.reason = why;
+                events.push(obj.lifecycle_event(event::RESUMED, detail));
             }
             // The guest released a device (hot unplug done); events without a
             // device id are about the device's internal parts.

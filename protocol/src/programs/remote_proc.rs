@@ -370,7 +370,7 @@ procedure_table! {
     361 CONNECT_UNREGISTER_CLOSE_CALLBACK "virConnectUnregisterCloseCallback" Connect High None allow serve ConnectUnregisterCloseCallback(() => ());
     362 CONNECT_EVENT_CONNECTION_CLOSED "virConnectEventConnectionClosed" Connect Low None allow event(ConnectEventConnectionClosedMsg);
     363 DOMAIN_EVENT_CALLBACK_JOB_COMPLETED "virDomainEventCallbackJobCompleted" Domain Low None allow event(DomainEventCallbackJobCompletedMsg);
-    364 DOMAIN_MIGRATE_START_POST_COPY "virDomainMigrateStartPostCopy" Domain Low None deny untyped;
+    364 DOMAIN_MIGRATE_START_POST_COPY "virDomainMigrateStartPostCopy" Domain Low None deny serve DomainMigrateStartPostCopy(DomainMigrateStartPostCopyArgs => ());
     365 DOMAIN_GET_PERF_EVENTS "virDomainGetPerfEvents" Domain Low None allow untyped;
     366 DOMAIN_SET_PERF_EVENTS "virDomainSetPerfEvents" Domain Low None deny untyped;
     367 DOMAIN_EVENT_CALLBACK_DEVICE_REMOVAL_FAILED "virDomainEventCallbackDeviceRemovalFailed" Domain Low None allow event(DomainEventCallbackDeviceMsg);

@@ -128,6 +128,13 @@ xdr_struct! {
 }
 
 xdr_struct! {
+    pub struct DomainMigrateStartPostCopyArgs {
+        pub dom: NonnullDomain,
+        pub flags: u32,
+    }
+}
+
+xdr_struct! {
     pub struct DomainAbortJobFlagsArgs {
         pub dom: NonnullDomain,
         pub flags: u32,

@@ -52,6 +52,8 @@ pub struct QemuHost {
     /// A bridge made in a network namespace of the daemon's own (see
     /// [`QemuHost::start_in_netns`]).
     netns_bridge: Option<String>,
+    /// Extra command-line arguments of the daemon (`--listen`).
+    daemon_args: Vec<String>,
 }
 
 impl QemuHost {
@@ -74,6 +76,7 @@ impl QemuHost {
             root,
             daemon: None,
             netns_bridge: None,
+            daemon_args: Vec::new(),
         };
         host.start_daemon();
         host
@@ -139,7 +142,7 @@ impl QemuHost {
                         "mkdir -p {cg} && mount --rbind /sys/fs/cgroup {cg} && \
                          mount -t sysfs sysfs /sys && mount --move {cg} /sys/fs/cgroup && \
                          ip link set lo up && ip link add {bridge} type bridge && \
-                         ip link set {bridge} up && exec \"$0\"",
+                         ip link set {bridge} up && exec \"$0\" \"$@\"",
                         cg = cgroups.display()
                     ))
                     .arg(libvirtd_bin());
@@ -147,6 +150,7 @@ impl QemuHost {
             }
         };
         command
+            .args(&self.daemon_args)
             .env("LIBVIRTD_ROOT", self.root())
             .env_remove("LISTEN_PID")
             .env_remove("LISTEN_FDS")
@@ -163,6 +167,11 @@ impl QemuHost {
             UnixStream::connect(&socket).is_ok()
         });
         assert!(ready, "libvirtd did not start\n{}", self.diagnostics());
+    }
+
+    /// The arguments the daemon gets from its next start on.
+    pub fn set_daemon_args(&mut self, args: &[&str]) {
+        self.daemon_args = args.iter().map(|a| a.to_string()).collect();
     }
 
     /// SIGKILL to the daemon (not to its guests, which live in their own sessions).

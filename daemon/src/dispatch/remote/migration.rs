@@ -127,6 +127,16 @@ pub fn abort_job(c: &Arc<dyn Connection>, h: &Header, a: DomainAbortJobArgs) -> 
     inline(h, || drv(c.abort_job(&dom_ref(&a.dom), None)))
 }
 
+pub fn start_postcopy(
+    c: &Arc<dyn Connection>,
+    h: &Header,
+    a: DomainMigrateStartPostCopyArgs,
+) -> Action {
+    inline(h, || {
+        drv(c.migrate_start_postcopy(&dom_ref(&a.dom), a.flags))
+    })
+}
+
 pub fn abort_job_flags(c: &Arc<dyn Connection>, h: &Header, a: DomainAbortJobFlagsArgs) -> Action {
     inline(h, || drv(c.abort_job(&dom_ref(&a.dom), Some(a.flags))))
 }

@@ -28,6 +28,7 @@ const DEFAULT_SOCKET: &str = "/run/libvirt/libvirt-sock";
 enum Peer {
     Unix(String),
     Tcp(String, u16),
+    Tls(String, u16, super::migration_peer_tls::PeerTls),
 }
 
 fn unsupported(uri: &str) -> RemoteError {
@@ -36,7 +37,7 @@ fn unsupported(uri: &str) -> RemoteError {
         domains::QEMU,
         format!(
             "argument unsupported: destination URI '{}' is not supported for peer-to-peer \
-             migration (qemu+unix and qemu+tcp are)",
+             migration (qemu+unix, qemu+tcp and qemu+tls are)",
             uri.escape_default()
         ),
     )
@@ -67,15 +68,26 @@ fn parse_peer(uri: &str) -> Result<(Peer, String), RemoteError> {
             }
             Peer::Unix(socket)
         }
-        "tcp" if !authority.is_empty() => {
+        "tcp" | "tls" if !authority.is_empty() => {
+            let default_port = if transport == "tls" {
+                super::migration_peer_tls::DEFAULT_TLS_PORT
+            } else {
+                DEFAULT_TCP_PORT
+            };
             let (host, port) = match authority.rsplit_once(':') {
                 Some((host, port)) if !host.ends_with(']') || port.is_empty() => {
                     (host, port.parse().map_err(|_| unsupported(uri))?)
                 }
-                _ => (authority, DEFAULT_TCP_PORT),
+                _ => (authority, default_port),
             };
             let host = host.trim_start_matches('[').trim_end_matches(']');
-            Peer::Tcp(host.to_string(), port)
+            if transport == "tcp" {
+                Peer::Tcp(host.to_string(), port)
+            } else {
+                let tls = super::migration_peer_tls::PeerTls::from_query(query)
+                    .map_err(|_| unsupported(uri))?;
+                Peer::Tls(host.to_string(), port, tls)
+            }
         }
         _ => return Err(unsupported(uri)),
     };
@@ -96,10 +108,10 @@ fn peer_error(e: ClientError) -> RemoteError {
 fn connect(uri: &str) -> Result<Client, RemoteError> {
     let (peer, open) = parse_peer(uri)?;
     let mut client = match peer {
-        Peer::Unix(path) => Client::connect_unix(Path::new(&path)),
-        Peer::Tcp(host, port) => Client::connect_tcp(&host, port),
-    }
-    .map_err(peer_error)?;
+        Peer::Unix(path) => Client::connect_unix(Path::new(&path)).map_err(peer_error),
+        Peer::Tcp(host, port) => Client::connect_tcp(&host, port).map_err(peer_error),
+        Peer::Tls(host, port, tls) => tls.connect(&host, port),
+    }?;
     client.set_read_timeout(Some(PEER_TIMEOUT));
     client.open(Some(&open), 0).map_err(peer_error)?;
     Ok(client)
@@ -212,6 +224,10 @@ mod tests {
             parse_peer("qemu+tcp://h/system").unwrap().0,
             Peer::Tcp("h".into(), DEFAULT_TCP_PORT)
         );
+        assert!(matches!(
+            parse_peer("qemu+tls://h/system?pkipath=/p").unwrap().0,
+            Peer::Tls(h, 16514, _) if h == "h"
+        ));
         assert!(parse_peer("lxc:///system").is_err());
         assert!(parse_peer("qemu+ssh://h/system").is_err());
         assert!(parse_peer("qemu+unix:///system?socket=rel").is_err());

@@ -18,6 +18,7 @@ mod live_tuning;
 mod metadata;
 mod migration;
 mod migration_p2p;
+mod migration_peer_tls;
 mod network;
 mod nodedev;
 pub mod qemu_program;

@@ -195,6 +195,7 @@ pub fn route(
         Call::DomainMigrateGetMaxDowntime(a) => migration::get_max_downtime(&conn, h, a),
         Call::DomainAbortJob(a) => migration::abort_job(&conn, h, a),
         Call::DomainAbortJobFlags(a) => migration::abort_job_flags(&conn, h, a),
+        Call::DomainMigrateStartPostCopy(a) => migration::start_postcopy(&conn, h, a),
         Call::DomainGetJobInfo(a) => tuning::domain_get_job_info(&conn, h, a),
         Call::DomainGetJobStats(a) => tuning::domain_get_job_stats(&conn, h, a),
         // networks

@@ -13,6 +13,8 @@ pub struct MigrationConf {
     /// `migration_port_min` / `migration_port_max`: the ports tried, in order.
     pub port_min: u16,
     pub port_max: u16,
+    /// `migrate_tls_*`: the credentials of `--tls` migrations.
+    pub tls: super::tls::MigrateTlsConf,
 }
 
 impl Default for MigrationConf {
@@ -22,13 +24,17 @@ impl Default for MigrationConf {
             host: None,
             port_min: 49152,
             port_max: 49215,
+            tls: Default::default(),
         }
     }
 }
 
 impl MigrationConf {
     pub fn read(file: &ConfFile, problems: &mut Vec<String>) -> Self {
-        let mut conf = MigrationConf::default();
+        let mut conf = MigrationConf {
+            tls: super::tls::MigrateTlsConf::read(file, problems),
+            ..MigrationConf::default()
+        };
         match file.get_string("migration_address") {
             Ok(Some(v)) if super::uri::valid_host(v) => conf.address = v.to_string(),
             Ok(Some(v)) => problems.push(format!("migration_address '{v}' is not valid")),

@@ -4,10 +4,9 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use hooks::{consumes_output, HookDriver};
-use serde_json::Value;
 
 use super::super::error::QemuError;
 use super::super::jobs::lock_job_bounded;
@@ -32,6 +31,8 @@ impl Inner {
     ) -> DriverResult<(MigrationStep, DomainRef)> {
         check_flags(flags, SUPPORTED_FLAGS, "qemuDomainMigratePrepare3Params")?;
         super::refuse_unsupported(flags)?;
+        let tls_conf = self.conf().migration.tls.clone();
+        tls_conf.check_forced(flags)?;
         let cookie = Cookie::parse(cookie)?;
         let xml = param_str(params, migrate_param::DEST_XML).ok_or_else(|| {
             DriverError::internal("no domain XML passed").in_domain(domains::QEMU)
@@ -102,7 +103,14 @@ impl Inner {
             self.lock().undo_transient_start(&uuid);
             return Err(e);
         }
-        let dom = DomainRef { name, uuid };
+        let dom = DomainRef {
+            name: name.clone(),
+            uuid,
+        };
+        if let Err(e) = self.ready_for_incoming(&dom, flags, &tls_conf) {
+            self.discard_incoming(&dom);
+            return Err(e);
+        }
         let mut reply = Cookie::about(&dom.name, uuid);
         if copy_storage {
             match self.start_nbd_server(&dom, &listen, params, flags) {
@@ -123,6 +131,22 @@ impl Inner {
             text: Some(format!("tcp:{host}:{port}")),
         };
         Ok((step, dom))
+    }
+
+    /// The capabilities and TLS credentials of the listening QEMU, set before
+    /// the source connects.
+    fn ready_for_incoming(
+        &self,
+        dom: &DomainRef,
+        flags: u32,
+        tls: &super::tls::MigrateTlsConf,
+    ) -> DriverResult<()> {
+        let (monitor, _, _) = self.running_parts(dom)?;
+        super::caps::apply(&monitor, flags, super::caps::Side::Destination)?;
+        if flags & migrate_flags::TLS != 0 {
+            super::tls::enable(&monitor, tls, super::tls::Endpoint::Server, "")?;
+        }
+        Ok(())
     }
 
     /// The qemu `migrate begin -` hook: a filter over the incoming definition; its
@@ -191,7 +215,7 @@ impl Inner {
                 dom.name
             )))
         } else {
-            wait_incoming(&monitor)
+            super::postcopy::wait_arrival(&uuid, &monitor, INCOMING_DEADLINE)
         };
         let resumed = arrived.and_then(|_| {
             if flags & super::nbd::STORAGE_FLAGS != 0 {
@@ -207,6 +231,11 @@ impl Inner {
             drop(guard);
             self.discard_incoming(&dom);
             return Err(e.into());
+        }
+        if flags & migrate_flags::TLS != 0 {
+            // As libvirt does once the guest arrived: its next migration
+            // starts from clean parameters.
+            super::tls::disable(&monitor);
         }
         let (handle, events) = {
             let mut st = self.lock();
@@ -259,29 +288,6 @@ impl Inner {
         let _ = stop_process(&parts.0, false);
         self.handle_exit(&dom.uuid, parts.1);
         self.lock().undo_transient_start(&dom.uuid);
-    }
-}
-
-/// Waits for QEMU's side of an incoming migration to complete.
-fn wait_incoming(monitor: &super::super::qmp::Monitor) -> Result<(), QemuError> {
-    let deadline = Instant::now() + INCOMING_DEADLINE;
-    let mut pause = Duration::from_millis(2);
-    loop {
-        let status = monitor.execute("query-migrate", None)?;
-        match status.get("status").and_then(Value::as_str) {
-            Some("completed") => return Ok(()),
-            Some("failed") | Some("cancelled") => {
-                return Err(QemuError::Failed(
-                    "migration in job: unexpectedly failed".into(),
-                ))
-            }
-            _ => {}
-        }
-        if Instant::now() >= deadline {
-            return Err(QemuError::Timeout("migration in job: timed out".into()));
-        }
-        std::thread::sleep(pause);
-        pause = (pause * 2).min(Duration::from_millis(50));
     }
 }
 

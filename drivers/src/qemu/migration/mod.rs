@@ -4,6 +4,7 @@
 //! connection between the two QEMU processes; the daemons exchange the
 //! `<qemu-migration>` cookie and the domain XML through the client.
 
+mod caps;
 mod conf;
 mod cookie;
 mod dest;
@@ -11,7 +12,9 @@ mod nbd;
 mod nbd_server;
 mod offline;
 mod recovery;
+pub(super) mod postcopy;
 mod source;
+pub mod tls;
 mod uri;
 
 use std::sync::{Arc, Mutex};
@@ -52,9 +55,6 @@ pub(super) const SUPPORTED_FLAGS: u32 = mf::LIVE
 fn refuse_unsupported(flags: u32) -> DriverResult<()> {
     for (flag, what) in [
         (mf::TUNNELLED, "tunnelled migration"),
-        (mf::POSTCOPY, "post-copy migration"),
-        (mf::TLS, "migration over TLS"),
-        (mf::COMPRESSED, "compressed migration"),
     ] {
         if flags & flag != 0 {
             return Err(DriverError::new(
@@ -243,6 +243,10 @@ impl DomainMigration for QemuConnection {
     fn migrate_get_max_downtime(&self, dom: &DomainRef, flags: u32) -> DriverResult<u64> {
         check_flags(flags, 0, "qemuDomainMigrateGetMaxDowntime")?;
         self.inner.migration_parameter(dom, "downtime-limit")
+    }
+
+    fn migrate_start_postcopy(&self, dom: &DomainRef, flags: u32) -> DriverResult<()> {
+        self.inner.migrate_start_postcopy(dom, flags)
     }
 
     fn abort_job(&self, dom: &DomainRef, flags: Option<u32>) -> DriverResult<()> {

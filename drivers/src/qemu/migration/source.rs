@@ -30,6 +30,7 @@ impl Inner {
     ) -> DriverResult<MigrationStep> {
         check_flags(flags, SUPPORTED_FLAGS, "qemuDomainMigrateBegin3Params")?;
         super::refuse_unsupported(flags)?;
+        self.conf().migration.tls.check_forced(flags)?;
         let st = self.lock();
         let obj = st.get(dom)?;
         if obj.run.is_none() {
@@ -111,6 +112,28 @@ impl Inner {
         if let Some(mib) = param_u64(params, migrate_param::BANDWIDTH) {
             set_parameter(&monitor, "max-bandwidth", mib.saturating_mul(1 << 20))?;
         }
+        if let Some(mib) = param_u64(params, super::postcopy::BANDWIDTH_PARAM) {
+            set_parameter(
+                &monitor,
+                "max-postcopy-bandwidth",
+                mib.saturating_mul(1 << 20),
+            )?;
+        }
+        super::caps::apply(&monitor, flags, super::caps::Side::Source)?;
+        let tls = flags & migrate_flags::TLS != 0;
+        if tls {
+            let conf = self.conf().migration.tls.clone();
+            super::tls::enable(&monitor, &conf, super::tls::Endpoint::Client, &host)?;
+        } else {
+            // A guest that came here over TLS still names its server credentials.
+            super::tls::disable(&monitor);
+        }
+        super::postcopy::update(&dom.uuid, |p| {
+            *p = super::postcopy::Phase {
+                allowed: flags & migrate_flags::POSTCOPY != 0,
+                ..Default::default()
+            }
+        });
         self.set_job(
             &dom.uuid,
             Some(ActiveJob::new(job_operation::MIGRATION_OUT)),
@@ -149,7 +172,11 @@ impl Inner {
             super::nbd::end_storage_copy(&monitor);
         }
         if let Err(e) = sent {
+            super::postcopy::forget(&dom.uuid);
             let _ = monitor.execute("migrate_cancel", None);
+            if tls {
+                super::tls::disable(&monitor);
+            }
             // QEMU keeps the guest running until the last pass; should it have
             // paused it already, it runs again.
             if paused_by_qemu(&monitor) {
@@ -160,10 +187,16 @@ impl Inner {
         let events = {
             let mut st = self.lock();
             let obj = st.get_mut(dom)?;
-            obj.state = state::PAUSED;
-            obj.reason = reason::PAUSED_MIGRATION;
-            self.persist_status(obj);
-            vec![obj.lifecycle_event(event::SUSPENDED, event::SUSPENDED_MIGRATED)]
+            let (why, detail) = super::postcopy::stop_reason(&dom.uuid);
+            // The monitor's STOP event may have said it already.
+            if obj.state == state::PAUSED && obj.reason == why {
+                vec![]
+            } else {
+                obj.state = state::PAUSED;
+                obj.reason = why;
+                self.persist_status(obj);
+                vec![obj.lifecycle_event(event::SUSPENDED, detail)]
+            }
         };
         self.emit(events);
         Ok(MigrationStep {
@@ -185,8 +218,19 @@ impl Inner {
             let status = monitor.execute("query-migrate", None)?;
             self.record_migration_progress(uuid, &status);
             match status.get("status").and_then(Value::as_str) {
-                Some("completed") => return Ok(()),
+                Some("completed") => {
+                    let figure = |name: &str| status.get(name).and_then(Value::as_u64).unwrap_or(0);
+                    tracing::info!(
+                        "outgoing migration completed: total {} ms, downtime {} ms",
+                        figure("total-time"),
+                        figure("downtime")
+                    );
+                    return Ok(());
+                }
                 Some("pre-switchover") => super::nbd::at_switchover(monitor, uuid)?,
+                // The guest runs on the destination from now on; confirm waits
+                // for the rest of its memory to have gone.
+                Some("postcopy-active") => return Ok(()),
                 Some("cancelled") | Some("cancelling") => {
                     return Err(QemuError::Aborted(
                         "migration out job: canceled by client".into(),
@@ -242,6 +286,7 @@ impl Inner {
             }
             return Ok(());
         }
+        self.finish_sending(dom)?;
         {
             let mut st = self.lock();
             let obj = st.get_mut(dom)?;
@@ -261,8 +306,38 @@ impl Inner {
         Ok(())
     }
 
+    /// `virDomainSuspend` while `dom` migrates out (`virsh migrate --timeout
+    /// --timeout-suspend`): the CPUs stop beside perform, which holds the job,
+    /// and the STOP event names it "paused (migrating)". Returns false when no
+    /// migration runs.
+    pub(in super::super) fn pause_outgoing(&self, dom: &DomainRef) -> DriverResult<bool> {
+        let monitor = {
+            let st = self.lock();
+            let obj = st.get(dom)?;
+            let run = obj.run.as_ref().filter(|run| {
+                run.job
+                    .as_ref()
+                    .is_some_and(|job| job.operation() == job_operation::MIGRATION_OUT)
+            });
+            match run {
+                Some(run) if obj.state == state::RUNNING => Arc::clone(&run.monitor),
+                Some(_) => return Ok(true),
+                None => return Ok(false),
+            }
+        };
+        monitor.execute("stop", None).map_err(QemuError::from)?;
+        Ok(true)
+    }
+
     /// `virDomainAbortJob`: cancels the outgoing migration of `dom`.
     pub(in super::super) fn abort_migration(&self, dom: &DomainRef) -> DriverResult<()> {
+        // Once switched, the guest's memory is split between the hosts (until
+        // confirm saw the last page go).
+        if super::postcopy::phase(&dom.uuid).requested {
+            return Err(
+                QemuError::InvalidState("cannot abort migration in post-copy mode".into()).into(),
+            );
+        }
         let monitor = {
             let st = self.lock();
             let obj = st.get(dom)?;

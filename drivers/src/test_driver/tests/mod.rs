@@ -49,7 +49,8 @@ impl Harness {
                 | DomainEventKind::DeviceRemovalFailed { .. }
                 | DomainEventKind::AgentLifecycle { .. }
                 | DomainEventKind::BlockJob { .. }
-                | DomainEventKind::BlockThreshold { .. } => (e.domain.name, e.domain.id, -2, -2),
+                | DomainEventKind::BlockThreshold { .. }
+                | DomainEventKind::MigrationIteration { .. } => (e.domain.name, e.domain.id, -2, -2),
                 DomainEventKind::MetadataChange { kind, .. } => {
                     (e.domain.name, e.domain.id, -2, kind)
                 }
