@@ -17,6 +17,7 @@ pub mod network_events;
 pub mod notify;
 pub mod object_events;
 pub mod paths;
+pub mod peer_drivers;
 pub mod pidfile;
 pub mod polkit;
 pub mod proxy;

@@ -101,6 +101,15 @@ pub fn build_daemon(
         .daemon
         .serves_scheme("storage")
         .then(|| storage_driver(&storage_events));
+    // A hypervisor daemon without them (virtqemud, virtlxcd) reaches the network
+    // and storage drivers of virtnetworkd and virtstoraged through their sockets.
+    let sock_dir = crate::paths::Paths::from_env(nix::unistd::geteuid().is_root()).sock_dir;
+    let guest_network = network
+        .clone()
+        .unwrap_or_else(|| peer_network_driver(&sock_dir));
+    let guest_storage = storage
+        .clone()
+        .unwrap_or_else(|| peer_storage_driver(&sock_dir));
     // Registration order is the probe order for clients that send no URI:
     // qemu first, as libvirtd probes it first.
     let mut available: Vec<Arc<dyn drivers::api::Driver>> = Vec::new();
@@ -108,16 +117,16 @@ pub fn build_daemon(
         available.push(qemu_driver(
             &events,
             &opts.hooks,
-            network.as_ref(),
-            storage.as_ref(),
+            Some(&guest_network),
+            Some(&guest_storage),
         ));
     }
     if opts.daemon.serves_scheme("lxc") {
         available.push(lxc_driver(
             &events,
             &opts.hooks,
-            network.as_ref(),
-            storage.as_ref(),
+            Some(&guest_network),
+            Some(&guest_storage),
         ));
     }
     available.push(Arc::new(drivers::test_driver::TestDriver::new(sink)));
@@ -171,6 +180,30 @@ pub fn build_daemon(
         hooks: opts.hooks.clone(),
     });
     (daemon, requests)
+}
+
+/// virtnetworkd's network driver, reached through its socket in `sock_dir`.
+fn peer_network_driver(sock_dir: &std::path::Path) -> Arc<dyn drivers::api::NetworkDriver> {
+    use crate::peer_drivers::{PeerNetwork, PeerSocket};
+    let socket = PeerSocket::new(
+        sock_dir,
+        "virtnetworkd",
+        "network:///system",
+        "network:///session",
+    );
+    Arc::new(PeerNetwork::new(socket))
+}
+
+/// virtstoraged's storage driver, reached through its socket in `sock_dir`.
+fn peer_storage_driver(sock_dir: &std::path::Path) -> Arc<dyn drivers::api::StorageDriver> {
+    use crate::peer_drivers::{PeerSocket, PeerStorage};
+    let socket = PeerSocket::new(
+        sock_dir,
+        "virtstoraged",
+        "storage:///system",
+        "storage:///session",
+    );
+    Arc::new(PeerStorage::new(socket))
 }
 
 /// The secret driver over this daemon's directories, its persistent secrets loaded.
