@@ -27,4 +27,5 @@ pub mod server;
 pub mod signals;
 pub mod startup;
 pub mod storage_events;
+pub mod system_token;
 pub mod tls;

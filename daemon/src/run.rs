@@ -110,6 +110,16 @@ pub fn build_daemon(
     let guest_storage = storage
         .clone()
         .unwrap_or_else(|| peer_storage_driver(&sock_dir));
+    // secrets: secondary on hypervisor connections, primary for secret:///system;
+    // the qemu driver reads disk passphrases from it (or from virtsecretd).
+    let secret_events = Arc::new(crate::secret_events::SecretEventHub::default());
+    let secrets = opts
+        .daemon
+        .serves_scheme("secret")
+        .then(|| secret_driver(&secret_events));
+    let guest_secrets = secrets
+        .clone()
+        .unwrap_or_else(|| peer_secret_driver(&sock_dir));
     // Registration order is the probe order for clients that send no URI:
     // qemu first, as libvirtd probes it first.
     let mut available: Vec<Arc<dyn drivers::api::Driver>> = Vec::new();
@@ -119,6 +129,7 @@ pub fn build_daemon(
             &opts.hooks,
             Some(&guest_network),
             Some(&guest_storage),
+            &guest_secrets,
         ));
     }
     if opts.daemon.serves_scheme("lxc") {
@@ -130,10 +141,8 @@ pub fn build_daemon(
         ));
     }
     available.push(Arc::new(drivers::test_driver::TestDriver::new(sink)));
-    // secrets: secondary on hypervisor connections, primary for secret:///system.
-    let secret_events = Arc::new(crate::secret_events::SecretEventHub::default());
-    if opts.daemon.serves_scheme("secret") {
-        drivers.set_secret_driver(secret_driver(&secret_events));
+    if let Some(secrets) = secrets {
+        drivers.set_secret_driver(secrets);
         available.push(Arc::new(drivers::secret::SecretPrimaryDriver));
     }
     // node devices: read-only, secondary on hypervisor connections, primary for
@@ -206,6 +215,18 @@ fn peer_storage_driver(sock_dir: &std::path::Path) -> Arc<dyn drivers::api::Stor
     Arc::new(PeerStorage::new(socket))
 }
 
+/// virtsecretd's secret driver, reached through its socket in `sock_dir`.
+fn peer_secret_driver(sock_dir: &std::path::Path) -> Arc<dyn drivers::api::SecretDriver> {
+    use crate::peer_drivers::{PeerSecrets, PeerSocket};
+    let socket = PeerSocket::new(
+        sock_dir,
+        "virtsecretd",
+        "secret:///system",
+        "secret:///session",
+    );
+    Arc::new(PeerSecrets::new(socket))
+}
+
 /// The secret driver over this daemon's directories, its persistent secrets loaded.
 fn secret_driver(
     events: &Arc<crate::secret_events::SecretEventHub>,
@@ -229,6 +250,7 @@ fn qemu_driver(
     hooks: &hooks::Hooks,
     network: Option<&Arc<dyn drivers::api::NetworkDriver>>,
     storage: Option<&Arc<dyn drivers::api::StorageDriver>>,
+    secrets: &Arc<dyn drivers::api::SecretDriver>,
 ) -> Arc<dyn drivers::api::Driver> {
     let privileged = nix::unistd::geteuid().is_root();
     let paths = crate::paths::Paths::from_env(privileged);
@@ -250,6 +272,7 @@ fn qemu_driver(
     if let Some(storage) = storage {
         driver.set_storage_driver(storage.clone());
     }
+    driver.set_secret_driver(secrets.clone());
     Arc::new(driver)
 }
 

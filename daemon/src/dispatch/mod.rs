@@ -73,6 +73,9 @@ pub struct Session {
     pub streams: streams::StreamTable,
     /// virtproxyd: the per-driver daemon this client is forwarded to.
     pub proxy_link: crate::proxy::LinkSlot,
+    /// Another daemon of this host presented the system identity token
+    /// (CONNECT_SET_IDENTITY): its calls are the daemons' own.
+    pub system_identity: bool,
 }
 
 impl Session {
@@ -103,6 +106,7 @@ impl Session {
             sender: None,
             streams: streams::StreamTable::default(),
             proxy_link: Default::default(),
+            system_identity: false,
         }
     }
 

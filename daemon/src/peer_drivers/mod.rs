@@ -5,6 +5,7 @@
 //! use keeps this working across restarts (and socket activation) of the peer.
 
 mod network;
+mod secret;
 mod storage;
 
 use std::path::{Path, PathBuf};
@@ -14,6 +15,7 @@ use client::{Client, ClientError};
 use drivers::api::{codes, DriverError};
 
 pub use network::PeerNetwork;
+pub use secret::PeerSecrets;
 pub use storage::PeerStorage;
 
 /// How long one call to a peer daemon may take.

@@ -22,6 +22,7 @@ mod console;
 mod defaults;
 mod definitions;
 mod direct_io;
+mod disk_secrets;
 mod display;
 mod domcaps;
 mod error;
@@ -92,6 +93,8 @@ pub(crate) struct Inner {
     network: OnceLock<Arc<dyn crate::api::NetworkDriver>>,
     /// The storage driver, for disks that name a volume.
     storage: OnceLock<Arc<dyn crate::api::StorageDriver>>,
+    /// The secret driver, for the passphrases of encrypted disks.
+    secrets: OnceLock<Arc<dyn crate::api::SecretDriver>>,
 }
 
 impl QemuDriver {
@@ -115,6 +118,7 @@ impl QemuDriver {
             in_flight: in_flight::InFlight::default(),
             network: OnceLock::new(),
             storage: OnceLock::new(),
+            secrets: OnceLock::new(),
         });
         problems.extend(reconnect::load_and_reconnect(&inner));
         problems.extend(auto_shutdown::restore_saved(&inner));
@@ -127,6 +131,11 @@ impl QemuDriver {
     /// Gives the driver the network driver for guests' network interfaces.
     pub fn set_network_driver(&self, network: Arc<dyn crate::api::NetworkDriver>) {
         let _ = self.inner.network.set(network);
+    }
+
+    /// Gives the driver the secret driver for the passphrases of encrypted disks.
+    pub fn set_secret_driver(&self, secrets: Arc<dyn crate::api::SecretDriver>) {
+        let _ = self.inner.secrets.set(secrets);
     }
 }
 
