@@ -120,6 +120,10 @@ pub fn build_daemon(
     let guest_secrets = secrets
         .clone()
         .unwrap_or_else(|| peer_secret_driver(&sock_dir));
+    // Passphrases of encrypted volumes come from the same place.
+    if let Some(storage) = &storage {
+        storage.set_secret_driver(guest_secrets.clone());
+    }
     // Registration order is the probe order for clients that send no URI:
     // qemu first, as libvirtd probes it first.
     let mut available: Vec<Arc<dyn drivers::api::Driver>> = Vec::new();

@@ -1,8 +1,9 @@
-//! LUKS-encrypted qcow2 disks whose passphrase is a private secret: QEMU gets a
+//! LUKS-encrypted qcow2 volumes whose passphrase is a private secret, created by
+//! the storage driver (qemu-img reads the passphrase from a 0600 file); QEMU gets a
 //! master key file (0600, in the guest's private directory) and the passphrase
 //! AES-encrypted with it, never in the clear; the guest reads the data written
-//! into the image before. Run under libvirtd, and under virtqemud, which reads
-//! the private secret from virtsecretd.
+//! into the volume before. Run under libvirtd, and under virtstoraged and
+//! virtqemud, which read the private secret from virtsecretd.
 
 mod network_support;
 mod qemu_support;
@@ -22,10 +23,52 @@ const SECRET_UUID: &str = "0a81f5b2-8403-4a8c-9b0e-1a2b3c4d5e6f";
 const PASSPHRASE: &str = "correct horse battery staple";
 const MARKER: &str = "TINYLUKSMARKER-42";
 
-/// An encrypted qcow2 image at `image` whose first bytes are [`MARKER`], made by
-/// converting a plain image (qemu-img reads the passphrase from a 0600 file).
-fn make_luks_image(dir: &Path, image: &Path) {
+/// Retries `attempt` while it fails only because QEMU's PBKDF benchmark, timed
+/// by thread CPU time, came out unusable on a loaded host ("Unable to get
+/// accurate CPU usage"); any other failure is returned at once.
+fn retry_pbkdf_benchmark(
+    mut attempt: impl FnMut() -> integration_tests::CmdOutput,
+) -> integration_tests::CmdOutput {
+    for _ in 0..10 {
+        let out = attempt();
+        if out.success() || !out.stderr.contains("Unable to get accurate CPU usage") {
+            return out;
+        }
+    }
+    attempt()
+}
+
+/// Creates the LUKS qcow2 volume `data.qcow2` in a new dir pool `lp` through
+/// `storage`, then writes [`MARKER`] into it through the passphrase (qemu-img
+/// reads it from a 0600 file). Returns the volume's path.
+fn make_luks_volume(dir: &Path, storage: &str) -> PathBuf {
     let qemu_img = require_tool("qemu-img", "qemu-utils");
+    let pool = dir.join("lpool");
+    let out = virsh(
+        storage,
+        &format!("pool-create-as lp dir --target {} --build", pool.display()),
+    );
+    assert!(out.success(), "{out}");
+    let vol_xml = dir.join("vol.xml");
+    fs::write(
+        &vol_xml,
+        format!(
+            "<volume><name>data.qcow2</name><capacity unit='MiB'>16</capacity>\
+             <target><format type='qcow2'/><encryption format='luks'>\
+             <secret type='passphrase' uuid='{SECRET_UUID}'/></encryption></target></volume>"
+        ),
+    )
+    .expect("volume xml");
+    let out =
+        retry_pbkdf_benchmark(|| virsh(storage, &format!("vol-create lp {}", vol_xml.display())));
+    assert!(out.success(), "vol-create: {out}");
+    let image = pool.join("data.qcow2");
+    let info = run_with_deadline(
+        Command::new(&qemu_img).args(["info", &image.display().to_string()]),
+        Duration::from_secs(30),
+    );
+    assert!(info.stdout.contains("encrypted: yes"), "{info}");
+
     let plain = dir.join("plain.raw");
     let mut data = MARKER.as_bytes().to_vec();
     data.resize(1 << 20, 0);
@@ -33,40 +76,38 @@ fn make_luks_image(dir: &Path, image: &Path) {
     let key = dir.join("passphrase");
     fs::write(&key, PASSPHRASE).expect("passphrase file");
     fs::set_permissions(&key, fs::Permissions::from_mode(0o600)).expect("chmod");
-    // QEMU times its PBKDF benchmark by thread CPU time, which on a loaded host
-    // sometimes comes out unusable ("Unable to get accurate CPU usage"): that
-    // refusal, and only it, is tried again.
-    let mut attempts = 0;
-    loop {
-        let out = run_with_deadline(
-            Command::new(&qemu_img).args([
-                "convert",
-                "--object",
-                &format!("secret,id=sec0,file={}", key.display()),
-                "-O",
-                "qcow2",
-                "-o",
-                "encrypt.format=luks,encrypt.key-secret=sec0,encrypt.iter-time=10",
-                &plain.display().to_string(),
-                &image.display().to_string(),
-            ]),
-            Duration::from_secs(60),
-        );
-        attempts += 1;
-        if out.success() {
-            break;
-        }
-        assert!(
-            attempts < 10 && out.stderr.contains("Unable to get accurate CPU usage"),
-            "qemu-img convert: {out}"
-        );
-    }
-    fs::remove_file(&key).expect("remove passphrase file");
-    let info = run_with_deadline(
-        Command::new("qemu-img").args(["info", &image.display().to_string()]),
-        Duration::from_secs(30),
+    let out = run_with_deadline(
+        Command::new(&qemu_img).args([
+            "convert",
+            "-n",
+            "--object",
+            &format!("secret,id=sec0,file={}", key.display()),
+            "-f",
+            "raw",
+            "--target-image-opts",
+            &plain.display().to_string(),
+            &format!(
+                "driver=qcow2,file.filename={},encrypt.key-secret=sec0",
+                image.display()
+            ),
+        ]),
+        Duration::from_secs(60),
     );
-    assert!(info.stdout.contains("encrypted: yes"), "{info}");
+    fs::remove_file(&key).expect("remove passphrase file");
+    assert!(
+        out.success(),
+        "the volume opens with the secret's passphrase: {out}"
+    );
+    let leftovers: Vec<_> = fs::read_dir(dir.join("run/libvirt/storage"))
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(
+        !leftovers
+            .iter()
+            .any(|n| n.to_string_lossy().contains("secret")),
+        "no passphrase file is left behind: {leftovers:?}"
+    );
+    image
 }
 
 fn secret_xml() -> String {
@@ -99,21 +140,20 @@ fn define_secret(dir: &Path, uri: &str) {
     );
 }
 
-fn guest_xml(name: &str, image: &Path, serial: &Path) -> String {
+fn guest_xml(name: &str, serial: &Path) -> String {
     let (kernel, initrd) = tiny_guest();
     format!(
         "<domain type='qemu'><name>{name}</name><memory unit='MiB'>128</memory><vcpu>1</vcpu>\
          <os><type arch='x86_64'>hvm</type><kernel>{}</kernel><initrd>{}</initrd>\
          <cmdline>console=ttyS0 quiet</cmdline></os><features><acpi/></features>\
          <devices><serial type='file'><source path='{}'/></serial>\
-         <disk type='file' device='disk'><driver name='qemu' type='qcow2'/>\
-         <source file='{}'><encryption format='luks'>\
+         <disk type='volume' device='disk'>\
+         <source pool='lp' volume='data.qcow2'><encryption format='luks'>\
          <secret type='passphrase' uuid='{SECRET_UUID}'/></encryption></source>\
          <target dev='vda' bus='virtio'/></disk></devices></domain>",
         kernel.display(),
         initrd.display(),
-        serial.display(),
-        image.display()
+        serial.display()
     )
 }
 
@@ -133,12 +173,11 @@ fn qemu_cmdline(root: &Path) -> String {
 
 /// Starts the guest through `uri`, waits for it to print the marker read from its
 /// disk, and checks what QEMU was given.
-fn boot_and_read(root: &Path, uri: &str, lib_dir: &Path) {
-    let image = root.join("data.qcow2");
-    make_luks_image(root, &image);
+fn boot_and_read(root: &Path, uri: &str, storage: &str, lib_dir: &Path) {
+    let image = make_luks_volume(root, storage);
     let serial = root.join("g1.serial");
     let file = root.join("g1.xml");
-    fs::write(&file, guest_xml("g1", &image, &serial)).expect("guest xml");
+    fs::write(&file, guest_xml("g1", &serial)).expect("guest xml");
     let out = virsh(uri, &format!("define {}", file.display()));
     assert!(out.success(), "{out}");
     let out = virsh(uri, "start g1");
@@ -168,6 +207,13 @@ fn boot_and_read(root: &Path, uri: &str, lib_dir: &Path) {
         !cmdline.contains(PASSPHRASE),
         "passphrase in the clear: {cmdline}"
     );
+    assert!(
+        cmdline.contains(&format!(
+            "file={},format=qcow2,encrypt.format=luks",
+            image.display()
+        )),
+        "{cmdline}"
+    );
     let meta = fs::metadata(&key_file).expect("master key file");
     assert_eq!(meta.permissions().mode() & 0o777, 0o600);
     assert_eq!(meta.len(), 32);
@@ -184,24 +230,32 @@ fn boot_and_read(root: &Path, uri: &str, lib_dir: &Path) {
 fn libvirtd_guest_reads_a_luks_disk_unlocked_by_a_private_secret() {
     let host = QemuHost::start();
     define_secret(host.root(), &host.uri());
+    let storage = format!(
+        "storage+unix:///system?socket={}",
+        host.root().join("run/libvirt/libvirt-sock").display()
+    );
     boot_and_read(
         host.root(),
         &host.uri(),
+        &storage,
         &host.root().join("var/lib/libvirt/qemu"),
     );
 }
 
 #[test]
-fn virtqemud_reads_the_private_secret_from_virtsecretd() {
+fn virtqemud_and_virtstoraged_read_the_private_secret_from_virtsecretd() {
     let mut host = NetHost::new();
     host.start_modular("virtsecretd");
+    host.start_modular("virtstoraged");
     host.start_modular("virtqemud");
     let secrets = host.modular_uri("secret", "virtsecretd");
+    let storage = host.modular_uri("storage", "virtstoraged");
     let qemu = host.modular_uri("qemu", "virtqemud");
     define_secret(host.root(), &secrets);
     boot_and_read(
         host.root(),
         &qemu,
+        &storage,
         &host.root().join("var/lib/libvirt/qemu"),
     );
     let token = host.root().join("run/libvirt/common/system.token");
