@@ -14,6 +14,7 @@ pub mod host_shutdown;
 pub mod in_process;
 pub mod logging;
 pub mod network_events;
+pub mod nodedev_events;
 pub mod notify;
 pub mod object_events;
 pub mod paths;

@@ -151,8 +151,14 @@ pub fn build_daemon(
     }
     // node devices: read-only, secondary on hypervisor connections, primary for
     // nodedev:///system.
+    let nodedev_events = Arc::new(crate::nodedev_events::NodeDeviceEventHub::default());
     if opts.daemon.serves_scheme("nodedev") {
-        drivers.set_nodedev_driver(Arc::new(drivers::nodedev::NodeDevices::default()));
+        let devices = drivers::nodedev::NodeDevices::default();
+        let hub = nodedev_events.clone();
+        if let Err(e) = devices.watch(Arc::new(move |ev| hub.publish(&ev))) {
+            warn!("node device driver: no device events (uevent socket: {e})");
+        }
+        drivers.set_nodedev_driver(Arc::new(devices));
         available.push(Arc::new(drivers::nodedev::NodeDevPrimaryDriver));
     }
     // A modular daemon runs only its own driver; others' URIs are refused
@@ -181,6 +187,7 @@ pub fn build_daemon(
         network_events,
         storage_events,
         secret_events,
+        nodedev_events,
         proxy: opts.daemon.is_proxy().then(|| crate::proxy::ProxyTargets {
             sock_dir: crate::paths::Paths::from_env(privileged).sock_dir,
         }),

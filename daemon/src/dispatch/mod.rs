@@ -141,6 +141,7 @@ impl Session {
         daemon.storage_events.forget_client(self.info.id);
         self.storage = None;
         daemon.secret_events.forget_client(self.info.id);
+        daemon.nodedev_events.forget_client(self.info.id);
         if let Ok(mut link) = self.proxy_link.lock() {
             link.take();
         }

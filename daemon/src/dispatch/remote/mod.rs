@@ -19,6 +19,7 @@ mod migration;
 mod migration_p2p;
 mod network;
 mod nodedev;
+mod nodedev_events;
 pub mod qemu_program;
 mod route;
 mod save;
