@@ -196,7 +196,8 @@ mod tests {
 
     #[test]
     fn reads_the_secret_of_a_luks_disk() {
-        let xml = "<domain type='qemu'><name>g</name><memory>1024</memory><devices>\
+        let xml = "<domain type='qemu'><name>g</name><memory>1024</memory>\
+                   <os><type arch='x86_64'>hvm</type></os><devices>\
                    <disk type='file'><source file='/x'><encryption format='luks'>\
                    <secret type='passphrase' uuid='6b7c1d0e-0000-4000-8000-000000000001'/>\
                    </encryption></source><target dev='vdb'/></disk></devices></domain>";
