@@ -32,6 +32,8 @@ pub struct Daemon {
     pub storage_events: Arc<StorageEventHub>,
     /// Secret event registrations.
     pub secret_events: Arc<SecretEventHub>,
+    /// Node device event registrations.
+    pub nodedev_events: Arc<crate::nodedev_events::NodeDeviceEventHub>,
     /// virtproxyd: where the per-driver daemons its clients go to listen.
     pub proxy: Option<crate::proxy::ProxyTargets>,
     /// The `libvirtd` server: rw, ro, tcp and tls services.

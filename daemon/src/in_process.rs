@@ -37,6 +37,7 @@ pub fn test_daemon() -> Arc<Daemon> {
         network_events: Default::default(),
         storage_events: Arc::default(),
         secret_events: Default::default(),
+        nodedev_events: Default::default(),
         proxy: None,
         main: Server::new("libvirtd", Limits::default()),
         admin: Server::new("admin", Limits::default()),

@@ -1,5 +1,5 @@
-//! The registration table behind the network, storage pool and secret event
-//! hubs: callback IDs, the per-client cap, removal at disconnect, and the
+//! The registration table behind the network, storage pool, secret and node
+//! device event hubs: callback IDs, the per-client cap, removal at disconnect, and the
 //! sending of one event message per matching registration. Each hub keeps
 //! only what differs: its event IDs and the messages it encodes.
 
@@ -13,27 +13,36 @@ use protocol::programs::{PROTOCOL_VERSION, REMOTE_PROGRAM};
 use crate::events::{TooManyCallbacks, MAX_CALLBACKS_PER_CLIENT};
 use crate::server::client::{Outgoing, OutgoingSender};
 
-struct Registration {
+struct Registration<K> {
     callback_id: i32,
     client_id: u64,
     event_id: i32,
     /// The one object the client asked about, or every object.
-    object: Option<Uuid>,
+    object: Option<K>,
     sender: OutgoingSender,
 }
 
-#[derive(Default)]
-pub struct ObjectEventRegistry {
+/// Registrations keyed by an object's UUID (or, for node devices, its name).
+pub struct ObjectEventRegistry<K = Uuid> {
     next_id: AtomicI32,
-    registrations: Mutex<Vec<Registration>>,
+    registrations: Mutex<Vec<Registration<K>>>,
 }
 
-impl ObjectEventRegistry {
+impl<K> Default for ObjectEventRegistry<K> {
+    fn default() -> Self {
+        ObjectEventRegistry {
+            next_id: AtomicI32::new(0),
+            registrations: Mutex::new(Vec::new()),
+        }
+    }
+}
+
+impl<K: PartialEq> ObjectEventRegistry<K> {
     pub fn register(
         &self,
         client_id: u64,
         event_id: i32,
-        object: Option<Uuid>,
+        object: Option<K>,
         sender: OutgoingSender,
     ) -> Result<i32, TooManyCallbacks> {
         let mut regs = self.lock();
@@ -65,14 +74,9 @@ impl ObjectEventRegistry {
 
     /// Sends an event of `event_id` about `object` to every registration that
     /// covers it; `message` gives the procedure and body for a callback ID.
-    pub fn send(
-        &self,
-        event_id: i32,
-        object: Uuid,
-        mut message: impl FnMut(i32) -> (i32, Vec<u8>),
-    ) {
+    pub fn send(&self, event_id: i32, object: K, mut message: impl FnMut(i32) -> (i32, Vec<u8>)) {
         for reg in self.lock().iter() {
-            if reg.event_id != event_id || reg.object.is_some_and(|u| u != object) {
+            if reg.event_id != event_id || reg.object.as_ref().is_some_and(|u| *u != object) {
                 continue;
             }
             let (proc_, body) = message(reg.callback_id);
@@ -90,7 +94,7 @@ impl ObjectEventRegistry {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Registration>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Registration<K>>> {
         self.registrations.lock().unwrap_or_else(|e| e.into_inner())
     }
 }

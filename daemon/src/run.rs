@@ -101,6 +101,29 @@ pub fn build_daemon(
         .daemon
         .serves_scheme("storage")
         .then(|| storage_driver(&storage_events));
+    // A hypervisor daemon without them (virtqemud, virtlxcd) reaches the network
+    // and storage drivers of virtnetworkd and virtstoraged through their sockets.
+    let sock_dir = crate::paths::Paths::from_env(nix::unistd::geteuid().is_root()).sock_dir;
+    let guest_network = network
+        .clone()
+        .unwrap_or_else(|| peer_network_driver(&sock_dir));
+    let guest_storage = storage
+        .clone()
+        .unwrap_or_else(|| peer_storage_driver(&sock_dir));
+    // secrets: secondary on hypervisor connections, primary for secret:///system;
+    // the qemu driver reads disk passphrases from it (or from virtsecretd).
+    let secret_events = Arc::new(crate::secret_events::SecretEventHub::default());
+    let secrets = opts
+        .daemon
+        .serves_scheme("secret")
+        .then(|| secret_driver(&secret_events));
+    let guest_secrets = secrets
+        .clone()
+        .unwrap_or_else(|| peer_secret_driver(&sock_dir));
+    // Passphrases of encrypted volumes come from the same place.
+    if let Some(storage) = &storage {
+        storage.set_secret_driver(guest_secrets.clone());
+    }
     // Registration order is the probe order for clients that send no URI:
     // qemu first, as libvirtd probes it first.
     let mut available: Vec<Arc<dyn drivers::api::Driver>> = Vec::new();
@@ -108,29 +131,34 @@ pub fn build_daemon(
         available.push(qemu_driver(
             &events,
             &opts.hooks,
-            network.as_ref(),
-            storage.as_ref(),
+            Some(&guest_network),
+            Some(&guest_storage),
+            &guest_secrets,
         ));
     }
     if opts.daemon.serves_scheme("lxc") {
         available.push(lxc_driver(
             &events,
             &opts.hooks,
-            network.as_ref(),
-            storage.as_ref(),
+            Some(&guest_network),
+            Some(&guest_storage),
         ));
     }
     available.push(Arc::new(drivers::test_driver::TestDriver::new(sink)));
-    // secrets: secondary on hypervisor connections, primary for secret:///system.
-    let secret_events = Arc::new(crate::secret_events::SecretEventHub::default());
-    if opts.daemon.serves_scheme("secret") {
-        drivers.set_secret_driver(secret_driver(&secret_events));
+    if let Some(secrets) = secrets {
+        drivers.set_secret_driver(secrets);
         available.push(Arc::new(drivers::secret::SecretPrimaryDriver));
     }
     // node devices: read-only, secondary on hypervisor connections, primary for
     // nodedev:///system.
+    let nodedev_events = Arc::new(crate::nodedev_events::NodeDeviceEventHub::default());
     if opts.daemon.serves_scheme("nodedev") {
-        drivers.set_nodedev_driver(Arc::new(drivers::nodedev::NodeDevices::default()));
+        let devices = drivers::nodedev::NodeDevices::default();
+        let hub = nodedev_events.clone();
+        if let Err(e) = devices.watch(Arc::new(move |ev| hub.publish(&ev))) {
+            warn!("node device driver: no device events (uevent socket: {e})");
+        }
+        drivers.set_nodedev_driver(Arc::new(devices));
         available.push(Arc::new(drivers::nodedev::NodeDevPrimaryDriver));
     }
     // A modular daemon runs only its own driver; others' URIs are refused
@@ -159,6 +187,7 @@ pub fn build_daemon(
         network_events,
         storage_events,
         secret_events,
+        nodedev_events,
         proxy: opts.daemon.is_proxy().then(|| crate::proxy::ProxyTargets {
             sock_dir: crate::paths::Paths::from_env(privileged).sock_dir,
         }),
@@ -171,6 +200,42 @@ pub fn build_daemon(
         hooks: opts.hooks.clone(),
     });
     (daemon, requests)
+}
+
+/// virtnetworkd's network driver, reached through its socket in `sock_dir`.
+fn peer_network_driver(sock_dir: &std::path::Path) -> Arc<dyn drivers::api::NetworkDriver> {
+    use crate::peer_drivers::{PeerNetwork, PeerSocket};
+    let socket = PeerSocket::new(
+        sock_dir,
+        "virtnetworkd",
+        "network:///system",
+        "network:///session",
+    );
+    Arc::new(PeerNetwork::new(socket))
+}
+
+/// virtstoraged's storage driver, reached through its socket in `sock_dir`.
+fn peer_storage_driver(sock_dir: &std::path::Path) -> Arc<dyn drivers::api::StorageDriver> {
+    use crate::peer_drivers::{PeerSocket, PeerStorage};
+    let socket = PeerSocket::new(
+        sock_dir,
+        "virtstoraged",
+        "storage:///system",
+        "storage:///session",
+    );
+    Arc::new(PeerStorage::new(socket))
+}
+
+/// virtsecretd's secret driver, reached through its socket in `sock_dir`.
+fn peer_secret_driver(sock_dir: &std::path::Path) -> Arc<dyn drivers::api::SecretDriver> {
+    use crate::peer_drivers::{PeerSecrets, PeerSocket};
+    let socket = PeerSocket::new(
+        sock_dir,
+        "virtsecretd",
+        "secret:///system",
+        "secret:///session",
+    );
+    Arc::new(PeerSecrets::new(socket))
 }
 
 /// The secret driver over this daemon's directories, its persistent secrets loaded.
@@ -196,6 +261,7 @@ fn qemu_driver(
     hooks: &hooks::Hooks,
     network: Option<&Arc<dyn drivers::api::NetworkDriver>>,
     storage: Option<&Arc<dyn drivers::api::StorageDriver>>,
+    secrets: &Arc<dyn drivers::api::SecretDriver>,
 ) -> Arc<dyn drivers::api::Driver> {
     let privileged = nix::unistd::geteuid().is_root();
     let paths = crate::paths::Paths::from_env(privileged);
@@ -217,6 +283,7 @@ fn qemu_driver(
     if let Some(storage) = storage {
         driver.set_storage_driver(storage.clone());
     }
+    driver.set_secret_driver(secrets.clone());
     Arc::new(driver)
 }
 

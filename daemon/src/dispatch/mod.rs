@@ -73,6 +73,9 @@ pub struct Session {
     pub streams: streams::StreamTable,
     /// virtproxyd: the per-driver daemon this client is forwarded to.
     pub proxy_link: crate::proxy::LinkSlot,
+    /// Another daemon of this host presented the system identity token
+    /// (CONNECT_SET_IDENTITY): its calls are the daemons' own.
+    pub system_identity: bool,
 }
 
 impl Session {
@@ -103,6 +106,7 @@ impl Session {
             sender: None,
             streams: streams::StreamTable::default(),
             proxy_link: Default::default(),
+            system_identity: false,
         }
     }
 
@@ -137,6 +141,7 @@ impl Session {
         daemon.storage_events.forget_client(self.info.id);
         self.storage = None;
         daemon.secret_events.forget_client(self.info.id);
+        daemon.nodedev_events.forget_client(self.info.id);
         if let Ok(mut link) = self.proxy_link.lock() {
             link.take();
         }

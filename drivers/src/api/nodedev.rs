@@ -24,6 +24,31 @@ pub mod nodedev_list_flags {
     pub const ACTIVE: u32 = 1 << 31;
 }
 
+/// `VIR_NODE_DEVICE_EVENT_*` lifecycle events.
+pub mod nodedev_event {
+    pub const CREATED: i32 = 0;
+    pub const DELETED: i32 = 1;
+}
+
+/// What happened to a node device, pushed by the driver to the daemon's fan-out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NodeDeviceEventKind {
+    /// `VIR_NODE_DEVICE_EVENT_ID_LIFECYCLE` with a [`nodedev_event`] type.
+    Lifecycle { event: i32, detail: i32 },
+    /// `VIR_NODE_DEVICE_EVENT_ID_UPDATE`.
+    Update,
+}
+
+/// One event about the node device `name`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeDeviceEvent {
+    pub name: String,
+    pub kind: NodeDeviceEventKind,
+}
+
+/// Where the node device driver delivers its events.
+pub type NodeDeviceEventSink = Arc<dyn Fn(NodeDeviceEvent) + Send + Sync>;
+
 /// One client's view of the node device driver. Devices are named as libvirt
 /// names them (`pci_0000_00_03_0`, `net_eth0_52_54_00_12_34_56`, ...).
 pub trait NodeDeviceConnection: Send + Sync {

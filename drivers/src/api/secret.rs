@@ -96,6 +96,15 @@ pub trait SecretConnection: Send + Sync {
     fn secret_get_value(&self, _secret: &SecretHandle, _flags: u32) -> DriverResult<Vec<u8>> {
         Err(DriverError::no_support("virSecretGetValue"))
     }
+    /// The value as another daemon of this host asks for it (system identity):
+    /// private secrets too.
+    fn secret_get_value_for_daemon(
+        &self,
+        _secret: &SecretHandle,
+        _flags: u32,
+    ) -> DriverResult<Vec<u8>> {
+        Err(DriverError::no_support("virSecretGetValue"))
+    }
     fn secret_undefine(&self, _secret: &SecretHandle) -> DriverResult<()> {
         Err(DriverError::no_support("virSecretUndefine"))
     }
@@ -106,6 +115,11 @@ pub trait SecretConnection: Send + Sync {
 /// The secret driver shared by every connection.
 pub trait SecretDriver: Send + Sync {
     fn open(&self, read_only: bool) -> DriverResult<Arc<dyn SecretConnection>>;
+    /// The value of secret `uuid` for the daemon's own use (a guest's disk
+    /// passphrase): private secrets included, as libvirt's internal calls get them.
+    fn value_for_daemon(&self, _uuid: &Uuid) -> DriverResult<Vec<u8>> {
+        Err(DriverError::no_support("virSecretGetValue"))
+    }
     /// SIGHUP: re-read the persistent secrets from disk.
     fn reload(&self) -> Vec<String> {
         Vec::new()

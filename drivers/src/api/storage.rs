@@ -284,4 +284,6 @@ pub trait StorageDriver: Send + Sync {
     fn resolve_volume(&self, pool: &str, volume: &str) -> DriverResult<VolumeTarget>;
     /// Installs how the driver asks whether a running guest uses a volume.
     fn set_in_use_probe(&self, _probe: InUseProbe) {}
+    /// Where the passphrases of encrypted volumes come from.
+    fn set_secret_driver(&self, _secrets: Arc<dyn super::SecretDriver>) {}
 }

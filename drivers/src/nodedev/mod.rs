@@ -1,7 +1,7 @@
 //! The node device driver, read-only: the host's devices described from sysfs
 //! (and the udev database when there is one) as libvirt 9.0's udev backend
-//! describes them. Each call reads sysfs afresh, so hot-plugged devices show
-//! up without events. Changes to the host (detaching devices from their
+//! describes them. Each call reads sysfs afresh; kernel uevents turn into
+//! node device events (see `uevents`). Changes to the host (detaching devices from their
 //! drivers, creating mediated devices) are refused.
 
 mod format;
@@ -12,6 +12,7 @@ mod pci;
 mod primary;
 mod scan;
 mod sysfs;
+mod uevents;
 
 use std::sync::Arc;
 

@@ -39,6 +39,8 @@ pub struct LaunchContext<'a> {
     pub host: &'a HostFacts,
     /// Directory for the sockets of UNIX channels that name no path.
     pub channel_dir: Option<&'a str>,
+    /// The master key and encrypted passphrases of LUKS disks.
+    pub disk_secrets: Option<&'a super::disk_secrets::DiskSecrets>,
 }
 
 /// A value inside a QEMU `key=value,...` option: commas doubled so that a value such
@@ -80,6 +82,16 @@ fn build(def: &DomainDef, ctx: &LaunchContext) -> Result<Vec<String>, QemuError>
         &format!("guest={},debug-threads=on", opt_value(&def.name)),
     ]);
     push(&["-S"]);
+    if let Some(file) = ctx.disk_secrets.and_then(|s| s.master_key_file.as_deref()) {
+        push(&[
+            "-object",
+            &format!(
+                "secret,id={},format=raw,file={}",
+                super::disk_secrets::MASTER_KEY_ID,
+                opt_value(file)
+            ),
+        ]);
+    }
     let machine = def.os.machine.clone().unwrap_or_else(|| "pc".to_string());
     ctx.host.check_machine(&machine)?;
     push(&["-machine", &machine::machine_option(def, &machine)?]);
@@ -204,7 +216,12 @@ fn build(def: &DomainDef, ctx: &LaunchContext) -> Result<Vec<String>, QemuError>
             }
             "controller" => devices::controller_args(device, &mut argv)?,
             "disk" => {
-                devices::disk_args(device, disk_index, &mut argv)?;
+                let dev = device
+                    .child("target")
+                    .and_then(|t| t.attr("dev"))
+                    .unwrap_or("");
+                let secret = ctx.disk_secrets.and_then(|s| s.for_disk(dev));
+                devices::disk_args(device, disk_index, secret, &mut argv)?;
                 disk_index += 1;
             }
             "interface" => {

@@ -134,6 +134,10 @@ impl Inner {
             }
             Err(err) => {
                 self.in_flight.forget_start(token);
+                super::disk_secrets::forget(&super::disk_secrets::private_dir(
+                    &self.paths.lib_dir,
+                    &def.name,
+                ));
                 super::tap::remove_bridge_taps(&def);
                 super::network_ports::unplug(self.network.get(), &def);
                 if matches!(err, QemuError::StartFailed(_)) {
@@ -196,6 +200,11 @@ impl Inner {
                 .map_err(|e| QemuError::io("cannot create directory", &channel_dir, e))?;
         }
         let channel_dir_text = channel_dir.display().to_string();
+        let disk_secrets = super::disk_secrets::prepare(
+            &with_volumes,
+            self.secrets.get().map(|s| s.as_ref()),
+            &super::disk_secrets::private_dir(&paths.lib_dir, &def.name),
+        )?;
         let argv = build_command_line(
             &with_volumes,
             &LaunchContext {
@@ -204,6 +213,7 @@ impl Inner {
                 conf: &conf,
                 host: self.host(),
                 channel_dir: Some(&channel_dir_text),
+                disk_secrets: Some(&disk_secrets),
             },
         )?;
         let env = vec![
@@ -460,6 +470,10 @@ impl Inner {
             let (live_def, obj_id) = (obj.def.clone(), obj.id);
             let _ = remove_if_exists(&self.paths.status_file(&name));
             let _ = remove_if_exists(&self.paths.monitor_socket(&name));
+            super::disk_secrets::forget(&super::disk_secrets::private_dir(
+                &self.paths.lib_dir,
+                &name,
+            ));
             let (ev, run) = st.mark_stopped(index, shutoff_reason, detail);
             (vec![ev], run.map(|r| r.process), live_def, obj_id)
         };

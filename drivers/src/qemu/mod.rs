@@ -22,6 +22,7 @@ mod console;
 mod defaults;
 mod definitions;
 mod direct_io;
+mod disk_secrets;
 mod display;
 mod domcaps;
 mod error;
@@ -96,6 +97,8 @@ pub(crate) struct Inner {
     storage: OnceLock<Arc<dyn crate::api::StorageDriver>>,
     /// Guest agent response timeouts and call serialisation, per domain.
     agent_table: agent::AgentTable,
+    /// The secret driver, for the passphrases of encrypted disks.
+    secrets: OnceLock<Arc<dyn crate::api::SecretDriver>>,
 }
 
 impl QemuDriver {
@@ -120,6 +123,7 @@ impl QemuDriver {
             network: OnceLock::new(),
             storage: OnceLock::new(),
             agent_table: agent::AgentTable::default(),
+            secrets: OnceLock::new(),
         });
         problems.extend(reconnect::load_and_reconnect(&inner));
         problems.extend(migration::recover(&inner));
@@ -133,6 +137,11 @@ impl QemuDriver {
     /// Gives the driver the network driver for guests' network interfaces.
     pub fn set_network_driver(&self, network: Arc<dyn crate::api::NetworkDriver>) {
         let _ = self.inner.network.set(network);
+    }
+
+    /// Gives the driver the secret driver for the passphrases of encrypted disks.
+    pub fn set_secret_driver(&self, secrets: Arc<dyn crate::api::SecretDriver>) {
+        let _ = self.inner.secrets.set(secrets);
     }
 }
 

@@ -20,6 +20,10 @@ impl SecretDriver for SecretDriverHandle {
     fn reload(&self) -> Vec<String> {
         self.0.load_all()
     }
+
+    fn value_for_daemon(&self, uuid: &Uuid) -> DriverResult<Vec<u8>> {
+        self.0.internal_value(uuid)
+    }
 }
 
 struct SecretConn(Arc<Secrets>);
@@ -100,6 +104,15 @@ impl SecretConnection for SecretConn {
     fn secret_get_value(&self, secret: &SecretHandle, flags: u32) -> DriverResult<Vec<u8>> {
         check_flags(flags, 0, "secretGetValue")?;
         self.0.get_value(&secret.uuid)
+    }
+
+    fn secret_get_value_for_daemon(
+        &self,
+        secret: &SecretHandle,
+        flags: u32,
+    ) -> DriverResult<Vec<u8>> {
+        check_flags(flags, 0, "secretGetValue")?;
+        self.0.internal_value(&secret.uuid)
     }
 
     fn secret_undefine(&self, secret: &SecretHandle) -> DriverResult<()> {

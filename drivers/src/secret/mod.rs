@@ -313,9 +313,19 @@ impl Secrets {
 
     /// The value for a client: refused on a private secret, as libvirt refuses it.
     pub fn get_value(&self, uuid: &Uuid) -> DriverResult<Vec<u8>> {
+        self.value(uuid, false)
+    }
+
+    /// The value for the daemons' own use (or a client holding the system
+    /// identity): private secrets too.
+    pub fn internal_value(&self, uuid: &Uuid) -> DriverResult<Vec<u8>> {
+        self.value(uuid, true)
+    }
+
+    fn value(&self, uuid: &Uuid, internal: bool) -> DriverResult<Vec<u8>> {
         let list = self.lock();
         let secret = list.get(uuid).ok_or_else(|| no_secret_uuid(uuid))?;
-        if secret.def.private {
+        if secret.def.private && !internal {
             return Err(DriverError::new(
                 codes::INVALID_SECRET,
                 domains::SECRET,

@@ -753,6 +753,11 @@ impl StorageConn {
     ) -> DriverResult<VolumeHandle> {
         let def = VolDef::parse(xml)?;
         let paths = &self.inner.paths;
+        let passphrase = match &def.encryption_secret {
+            Some(uuid) => Some(self.inner.secret_value(uuid)?),
+            None => None,
+        };
+        let passphrase = passphrase.as_deref();
         let mut pools = self.inner.lock();
         let source_vol = match source {
             Some(s) => Some(vol_of(&mut pools, s)?.1),
@@ -769,13 +774,14 @@ impl StorageConn {
             let shadow = Pool::new(pool.def.clone(), pool.persistent);
             pool.building.push(def.name.clone());
             drop(pools);
-            let made = volumes::create(paths, &shadow, &def, source_vol.as_ref(), flags);
+            let made =
+                volumes::create(paths, &shadow, &def, source_vol.as_ref(), passphrase, flags);
             pools = self.inner.lock();
             let pool = by_handle(&mut pools, h)?;
             pool.building.retain(|n| n != &def.name);
             made?
         } else {
-            volumes::create(paths, pool, &def, source_vol.as_ref(), flags)?
+            volumes::create(paths, pool, &def, source_vol.as_ref(), passphrase, flags)?
         };
         let pool = by_handle(&mut pools, h)?;
         if pool.def.kind.holds_files() {

@@ -56,6 +56,8 @@ pub(crate) struct Inner {
     pools: Mutex<Vec<Pool>>,
     events: PoolEventSink,
     in_use: OnceLock<InUseProbe>,
+    /// Where passphrases of encrypted volumes come from.
+    secrets: OnceLock<Arc<dyn crate::api::SecretDriver>>,
 }
 
 impl Inner {
@@ -68,6 +70,15 @@ impl Inner {
             pool: pool.handle(),
             kind,
         });
+    }
+
+    /// The value of an encrypted volume's passphrase secret.
+    fn secret_value(&self, uuid: &crate::api::Uuid) -> DriverResult<Vec<u8>> {
+        let secrets = self
+            .secrets
+            .get()
+            .ok_or_else(|| errors::unsupported("encrypted volumes need the secret driver"))?;
+        secrets.value_for_daemon(uuid)
     }
 
     /// The running guest using volume `vol` of `pool` (at `path`), if any.
@@ -85,6 +96,7 @@ impl Storage {
             pools: Mutex::new(Vec::new()),
             events,
             in_use: OnceLock::new(),
+            secrets: OnceLock::new(),
         });
         let problems = persist::load(&inner, true);
         (Storage { inner }, problems)
@@ -109,5 +121,9 @@ impl StorageDriver for Storage {
 
     fn set_in_use_probe(&self, probe: InUseProbe) {
         let _ = self.inner.in_use.set(probe);
+    }
+
+    fn set_secret_driver(&self, secrets: Arc<dyn crate::api::SecretDriver>) {
+        let _ = self.inner.secrets.set(secrets);
     }
 }

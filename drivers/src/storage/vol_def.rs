@@ -16,6 +16,35 @@ pub struct VolDef {
     pub lazy_refcounts: bool,
     pub backing_path: Option<String>,
     pub backing_format: Option<String>,
+    /// `<encryption format='luks'>`: the UUID of the passphrase secret.
+    pub encryption_secret: Option<crate::api::Uuid>,
+}
+
+/// The passphrase secret of `<target><encryption format='luks'>`; other formats
+/// and secrets not named by UUID are refused.
+fn encryption_secret(target: Option<roxmltree::Node>) -> DriverResult<Option<crate::api::Uuid>> {
+    let Some(enc) = target.and_then(|t| child(t, "encryption")) else {
+        return Ok(None);
+    };
+    match enc.attribute("format") {
+        Some("luks") => {}
+        Some(other) => {
+            return Err(errors::unsupported(&format!(
+                "unsupported volume encryption format '{other}'"
+            )))
+        }
+        None => return Err(errors::xml("missing volume encryption format")),
+    }
+    let secret = enc
+        .children()
+        .find(|c| c.has_tag_name("secret") && c.attribute("type") == Some("passphrase"))
+        .ok_or_else(|| errors::xml("missing passphrase secret of the volume encryption"))?;
+    let text = secret.attribute("uuid").ok_or_else(|| {
+        errors::unsupported("only encryption secrets named by uuid are supported")
+    })?;
+    crate::api::parse_uuid(text)
+        .map(Some)
+        .ok_or_else(|| errors::xml(&format!("malformed volume encryption uuid '{text}'")))
 }
 
 /// Bytes in `value` `unit` (libvirt's scaled integers); None on overflow.
@@ -148,6 +177,12 @@ impl VolDef {
                 )));
             }
         }
+        let encryption_secret = encryption_secret(target)?;
+        if encryption_secret.is_some() && format.as_deref() != Some("qcow2") {
+            return Err(errors::unsupported(
+                "LUKS encryption is supported for qcow2 volumes only",
+            ));
+        }
         Ok(VolDef {
             name,
             capacity,
@@ -158,6 +193,7 @@ impl VolDef {
             lazy_refcounts,
             backing_path,
             backing_format,
+            encryption_secret,
         })
     }
 }

@@ -21,14 +21,27 @@ pub const RESIZE_ALLOCATE: u32 = 1;
 pub const RESIZE_DELTA: u32 = 2;
 pub const RESIZE_SHRINK: u32 = 4;
 
-/// Creates the volume `def` in `pool`; `source` is the volume to copy for a clone.
+/// Creates the volume `def` in `pool`; `source` is the volume to copy for a clone;
+/// `passphrase` is the value of an encrypted volume's secret.
 pub fn create(
     paths: &StoragePaths,
     pool: &Pool,
     def: &VolDef,
     source: Option<&Volume>,
+    passphrase: Option<&[u8]>,
     flags: u32,
 ) -> DriverResult<PathBuf> {
+    if def.encryption_secret.is_some()
+        && (source.is_some()
+            || !matches!(
+                pool.def.kind,
+                PoolKind::Dir | PoolKind::Fs | PoolKind::Netfs
+            ))
+    {
+        return Err(errors::unsupported(
+            "encrypted volumes can only be created new in file pools",
+        ));
+    }
     match pool.def.kind {
         PoolKind::Disk => {
             if source.is_some() {
@@ -67,7 +80,12 @@ pub fn create(
             }
             let made = match source {
                 Some(src) => clone_file(src, &path, &format, def),
-                None if format == "qcow2" => create_qcow2(&path, def, flags),
+                None if format == "qcow2" => create_qcow2(
+                    &path,
+                    def,
+                    passphrase.map(|p| (p, paths.run_dir.as_path())),
+                    flags,
+                ),
                 None => create_raw(&path, def),
             };
             if let Err(e) = made {
@@ -138,8 +156,58 @@ fn qcow2_options(def: &VolDef, flags: u32) -> String {
     opts
 }
 
-fn create_qcow2(path: &Path, def: &VolDef, flags: u32) -> DriverResult<()> {
+/// A 0600 file holding an encrypted volume's passphrase for qemu-img (never on
+/// its command line), removed when dropped.
+struct PassphraseFile(PathBuf);
+
+impl PassphraseFile {
+    fn write(dir: &Path, value: &[u8]) -> DriverResult<PassphraseFile> {
+        use std::io::Write;
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| errors::system(&format!("cannot create '{}'", dir.display()), &e))?;
+        let path = dir.join(format!(
+            ".volume-secret-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = fs::remove_file(&path);
+        let file = PassphraseFile(path);
+        OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&file.0)
+            .and_then(|mut f| f.write_all(value))
+            .map_err(|e| errors::system(&format!("cannot write '{}'", file.0.display()), &e))?;
+        Ok(file)
+    }
+}
+
+impl Drop for PassphraseFile {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.0);
+    }
+}
+
+/// `encryption`: the passphrase and the private directory for its file.
+fn create_qcow2(
+    path: &Path,
+    def: &VolDef,
+    encryption: Option<(&[u8], &Path)>,
+    flags: u32,
+) -> DriverResult<()> {
     qemu_img()?;
+    if def.encryption_secret.is_some() && encryption.is_none() {
+        return Err(errors::unsupported(
+            "the passphrase of the encrypted volume is not available",
+        ));
+    }
     if path.exists() {
         return Err(errors::vol_exists(&def.name));
     }
@@ -185,6 +253,19 @@ fn create_qcow2(path: &Path, def: &VolDef, flags: u32) -> DriverResult<()> {
         });
         opts = opts.replace(",preallocation=metadata", "");
         argv.extend(["-b".into(), backing.clone(), "-F".into(), format]);
+    }
+    let mut _passphrase_file = None;
+    if let Some((value, dir)) = encryption {
+        let file = PassphraseFile::write(dir, value)?;
+        argv.extend([
+            "--object".into(),
+            format!(
+                "secret,id=encrypt0,file={}",
+                file.0.display().to_string().replace(',', ",,")
+            ),
+        ]);
+        opts.push_str(",encrypt.format=luks,encrypt.key-secret=encrypt0");
+        _passphrase_file = Some(file);
     }
     argv.extend([
         "-o".into(),

@@ -380,10 +380,10 @@ procedure_table! {
     371 DOMAIN_GET_GUEST_VCPUS "virDomainGetGuestVcpus" Domain Low None deny serve DomainGetGuestVcpus(DomainGetGuestVcpusArgs => DomainGetGuestVcpusRet);
     372 DOMAIN_SET_GUEST_VCPUS "virDomainSetGuestVcpus" Domain Low None deny serve DomainSetGuestVcpus(DomainSetGuestVcpusArgs => ());
     373 STORAGE_POOL_EVENT_REFRESH "virStoragePoolEventRefresh" Storage Low None allow event(StoragePoolEventRefreshMsg);
-    374 CONNECT_NODE_DEVICE_EVENT_REGISTER_ANY "virConnectNodeDeviceEventRegisterAny" Nodedev High None allow untyped;
-    375 CONNECT_NODE_DEVICE_EVENT_DEREGISTER_ANY "virConnectNodeDeviceEventDeregisterAny" Nodedev High None allow untyped;
-    376 NODE_DEVICE_EVENT_LIFECYCLE "virNodeDeviceEventLifecycle" Nodedev Low None allow untyped;
-    377 NODE_DEVICE_EVENT_UPDATE "virNodeDeviceEventUpdate" Nodedev Low None allow untyped;
+    374 CONNECT_NODE_DEVICE_EVENT_REGISTER_ANY "virConnectNodeDeviceEventRegisterAny" Nodedev High None allow serve ConnectNodeDeviceEventRegisterAny(ConnectNodeDeviceEventRegisterAnyArgs => ConnectNodeDeviceEventRegisterAnyRet);
+    375 CONNECT_NODE_DEVICE_EVENT_DEREGISTER_ANY "virConnectNodeDeviceEventDeregisterAny" Nodedev High None allow serve ConnectNodeDeviceEventDeregisterAny(ConnectNodeDeviceEventDeregisterAnyArgs => ());
+    376 NODE_DEVICE_EVENT_LIFECYCLE "virNodeDeviceEventLifecycle" Nodedev Low None allow event(NodeDeviceEventLifecycleMsg);
+    377 NODE_DEVICE_EVENT_UPDATE "virNodeDeviceEventUpdate" Nodedev Low None allow event(NodeDeviceEventUpdateMsg);
     378 STORAGE_VOL_GET_INFO_FLAGS "virStorageVolGetInfoFlags" Storage High None allow serve StorageVolGetInfoFlags(StorageVolFlagsArgs => StorageVolGetInfoRet);
     379 DOMAIN_EVENT_CALLBACK_METADATA_CHANGE "virDomainEventCallbackMetadataChange" Domain Low None allow event(DomainEventCallbackMetadataChangeMsg);
     380 CONNECT_SECRET_EVENT_REGISTER_ANY "virConnectSecretEventRegisterAny" Secret High None allow serve ConnectSecretEventRegisterAny(ConnectSecretEventRegisterAnyArgs => ConnectSecretEventRegisterAnyRet);

@@ -123,3 +123,38 @@ xdr_struct! {
         pub ret: u32,
     }
 }
+
+xdr_struct! {
+    pub struct ConnectNodeDeviceEventRegisterAnyArgs {
+        pub event_id: i32,
+        pub dev: Option<NonnullNodeDevice>,
+    }
+}
+
+xdr_struct! {
+    pub struct ConnectNodeDeviceEventRegisterAnyRet {
+        pub callback_id: i32,
+    }
+}
+
+xdr_struct! {
+    pub struct ConnectNodeDeviceEventDeregisterAnyArgs {
+        pub callback_id: i32,
+    }
+}
+
+xdr_struct! {
+    pub struct NodeDeviceEventLifecycleMsg {
+        pub callback_id: i32,
+        pub dev: NonnullNodeDevice,
+        pub event: i32,
+        pub detail: i32,
+    }
+}
+
+xdr_struct! {
+    pub struct NodeDeviceEventUpdateMsg {
+        pub callback_id: i32,
+        pub dev: NonnullNodeDevice,
+    }
+}

@@ -23,7 +23,7 @@ out="${1:-$here/../../../target/tiny-guest}"
 mkdir -p "$out"
 out="$(cd "$out" && pwd)"
 # Bumped whenever the guest's /init changes, so a cached older build is redone.
-version=9
+version=10
 if [ -s "$out/vmlinuz" ] && [ -s "$out/initrd.gz" ] && [ "$(cat "$out/version" 2>/dev/null)" = "$version" ]; then
     exit 0
 fi
@@ -152,12 +152,18 @@ grep -qw tiny_guest_no_agent /proc/cmdline || (
     done
 ) &
 # Block devices present at boot, then one serial line per device added or removed.
+# Each virtio disk's first 32 bytes (letters, digits and dashes only) are printed
+# once, so tests can check what the guest reads from a disk.
+disk_data() {
+    case "$1" in vd*) echo "TINY-GUEST-DISK-DATA $1 $(head -c 32 /dev/$1 | tr -cd 'A-Za-z0-9-')" >/dev/ttyS0 ;; esac
+}
 ls /sys/block >/blocks.seen
+for d in $(cat /blocks.seen); do disk_data "$d"; done
 (
     while true; do
         ls /sys/block >/blocks.now
         for d in $(cat /blocks.now); do
-            grep -qx "$d" /blocks.seen || echo "TINY-GUEST-DISK-ADDED $d" >/dev/ttyS0
+            grep -qx "$d" /blocks.seen || { echo "TINY-GUEST-DISK-ADDED $d" >/dev/ttyS0; disk_data "$d"; }
         done
         for d in $(cat /blocks.seen); do
             grep -qx "$d" /blocks.now || echo "TINY-GUEST-DISK-REMOVED $d" >/dev/ttyS0

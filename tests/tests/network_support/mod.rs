@@ -23,6 +23,8 @@ pub struct NetHost {
     root: tempfile::TempDir,
     netns: String,
     daemon: Option<Child>,
+    /// Per-driver daemons (`virtqemud`, `virtnetworkd`, ...) started in the namespace.
+    modular: Vec<Child>,
 }
 
 /// Checks the tools the network driver runs, naming their Debian packages.
@@ -55,6 +57,7 @@ impl NetHost {
             root,
             netns,
             daemon: None,
+            modular: Vec::new(),
         };
         host.ns_ok(&["ip", "link", "set", "lo", "up"]);
         host
@@ -118,8 +121,56 @@ impl NetHost {
         assert!(ready, "libvirtd did not start\n{}", self.diagnostics());
     }
 
+    /// Starts the per-driver daemon `name` (the binary through a symlink of that
+    /// name, as it chooses its role by argv[0]) in the namespace on this root and
+    /// waits for its socket.
+    pub fn start_modular(&mut self, name: &str) {
+        let bin_dir = self.root().join("bin");
+        fs::create_dir_all(&bin_dir).expect("bin directory");
+        let link = bin_dir.join(name);
+        if !link.exists() {
+            std::os::unix::fs::symlink(libvirtd_bin(), &link).expect("symlink the daemon");
+        }
+        let child = Command::new("ip")
+            .args(["netns", "exec", &self.netns])
+            .arg(&link)
+            .env("LIBVIRTD_ROOT", self.root())
+            .env_remove("LISTEN_PID")
+            .env_remove("LISTEN_FDS")
+            .env_remove("NOTIFY_SOCKET")
+            .stdin(Stdio::null())
+            .stdout(fs::File::create(self.root().join(format!("{name}.stdout"))).expect("stdout"))
+            .stderr(fs::File::create(self.root().join(format!("{name}.stderr"))).expect("stderr"))
+            .process_group(0)
+            .spawn()
+            .expect("spawn a per-driver daemon");
+        self.modular.push(child);
+        let socket = self.root().join(format!("run/libvirt/{name}-sock"));
+        let ready = wait_until(Duration::from_secs(30), || {
+            UnixStream::connect(&socket).is_ok()
+        });
+        assert!(ready, "{name} did not start\n{}", self.diagnostics());
+    }
+
+    /// A `DRIVER+unix:///system` URI on the socket of per-driver daemon `daemon`.
+    pub fn modular_uri(&self, driver: &str, daemon: &str) -> String {
+        format!(
+            "{driver}+unix:///system?socket={}",
+            self.root()
+                .join(format!("run/libvirt/{daemon}-sock"))
+                .display()
+        )
+    }
+
     /// SIGKILL to the daemon's process group (dnsmasq lives in its own session).
     pub fn kill_daemon(&mut self) {
+        for mut child in self.modular.drain(..) {
+            // SAFETY: signalling the process group we created for that daemon.
+            unsafe {
+                libc::kill(-(child.id() as i32), libc::SIGKILL);
+            }
+            let _ = child.wait();
+        }
         if let Some(mut child) = self.daemon.take() {
             // SAFETY: signalling the process group we created for the daemon.
             unsafe {
@@ -221,11 +272,18 @@ impl NetHost {
 
     pub fn diagnostics(&self) -> String {
         let read = |name: &str| fs::read_to_string(self.root().join(name)).unwrap_or_default();
-        format!(
+        let mut text = format!(
             "--- daemon stderr ---\n{}\n--- daemon stdout ---\n{}",
             read("daemon.stderr"),
             read("daemon.stdout")
-        )
+        );
+        for name in ["virtqemud", "virtnetworkd", "virtstoraged", "virtsecretd"] {
+            let stderr = read(&format!("{name}.stderr"));
+            if !stderr.is_empty() {
+                text.push_str(&format!("\n--- {name} stderr ---\n{stderr}"));
+            }
+        }
+        text
     }
 
     /// Kills every process started for this root (dnsmasq, guests): their command

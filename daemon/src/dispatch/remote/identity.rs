@@ -1,7 +1,9 @@
 //! CONNECT_SET_IDENTITY: a proxy (virtproxyd) tells this daemon whom the
 //! connection it opened is for. The identity is checked and logged; access
-//! is not decided per caller here (no access control drivers), so it changes
-//! nothing else.
+//! is not decided per caller here (no access control drivers). The one field
+//! that changes something is `system.token`: another daemon of this host
+//! presenting the shared token (see [`crate::system_token`]) makes the
+//! connection the daemons' own, as libvirt's elevated identity does.
 
 use protocol::error::codes;
 use protocol::header::Header;
@@ -19,7 +21,8 @@ fn expected(field: &str) -> Option<fn(&TypedParamValue) -> bool> {
         | "group-name"
         | "sasl-user-name"
         | "x509-distinguished-name"
-        | "selinux-context" => |v| matches!(v, TypedParamValue::String(_)),
+        | "selinux-context"
+        | "system.token" => |v| matches!(v, TypedParamValue::String(_)),
         "unix-user-id" | "unix-group-id" | "process-time" => {
             |v| matches!(v, TypedParamValue::ULLong(_))
         }
@@ -45,6 +48,7 @@ pub fn set_identity(session: &mut Session, h: &Header, a: ConnectSetIdentityArgs
             ));
         }
         let mut shown = Vec::new();
+        let mut system = false;
         for p in &a.params {
             match expected(&p.field) {
                 Some(ok) if ok(&p.value) => {}
@@ -59,8 +63,20 @@ pub fn set_identity(session: &mut Session, h: &Header, a: ConnectSetIdentityArgs
                     ));
                 }
             }
+            if p.field == crate::system_token::IDENTITY_FIELD {
+                if let TypedParamValue::String(token) = &p.value {
+                    system = crate::system_token::matches(token);
+                }
+                shown.push(format!(
+                    "{}=<{}>",
+                    p.field,
+                    if system { "valid" } else { "invalid" }
+                ));
+                continue;
+            }
             shown.push(format!("{}={:?}", p.field, p.value));
         }
+        session.system_identity = system;
         info!(client, identity = %shown.join(" "), "identity set by the connecting proxy");
         Ok(())
     })

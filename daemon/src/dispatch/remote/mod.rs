@@ -21,6 +21,7 @@ mod migration_p2p;
 mod migration_peer_tls;
 mod network;
 mod nodedev;
+mod nodedev_events;
 pub mod qemu_program;
 mod route;
 mod save;

@@ -16,7 +16,10 @@ use super::{drv, inline, job, Action, Session};
 use crate::dispatch::reply::with_template;
 
 /// The session's node device connection, or libvirt's "not supported" naming the call's API.
-fn devices(session: &Session, h: &Header) -> Result<Arc<dyn NodeDeviceConnection>, Action> {
+pub(super) fn devices(
+    session: &Session,
+    h: &Header,
+) -> Result<Arc<dyn NodeDeviceConnection>, Action> {
     super::secondary(&session.nodedev, h, domains::NODEDEV)
 }
 

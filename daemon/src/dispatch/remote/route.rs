@@ -7,7 +7,7 @@ use drivers::api::Connection;
 use protocol::header::Header;
 use protocol::programs::remote_proc::Call;
 
-use super::{blockjob, network, nodedev, secret, snapshot, storage};
+use super::{blockjob, network, nodedev, nodedev_events, secret, snapshot, storage};
 use super::{
     connect, console, cpu, devices, domain, events, lifecycle, live_tuning, metadata, migration,
     not_supported, save, stats, tuning,
@@ -305,6 +305,12 @@ pub fn route(
         Call::SecretGetValue(a) => secret::get_value(session, h, a),
         Call::SecretUndefine(a) => secret::undefine(session, h, a),
         Call::ConnectSecretEventRegisterAny(a) => secret::event_register(daemon, session, h, a),
+        Call::ConnectNodeDeviceEventRegisterAny(a) => {
+            nodedev_events::register(daemon, session, h, a)
+        }
+        Call::ConnectNodeDeviceEventDeregisterAny(a) => {
+            nodedev_events::deregister(daemon, session, h, a)
+        }
         Call::ConnectSecretEventDeregisterAny(a) => secret::event_deregister(daemon, session, h, a),
         // node devices
         Call::NodeNumOfDevices(a) => nodedev::num_of_devices(session, h, a),

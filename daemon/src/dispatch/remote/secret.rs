@@ -117,9 +117,15 @@ pub fn set_value(s: &Session, h: &Header, a: SecretSetValueArgs) -> Action {
 }
 
 pub fn get_value(s: &Session, h: &Header, a: SecretFlagsArgs) -> Action {
+    let for_daemon = s.system_identity;
     quick(s, h, |c| {
-        drv(c.secret_get_value(&handle(&a.secret), a.flags))
-            .map(|v| SecretGetValueRet { value: Opaque(v) })
+        let secret = handle(&a.secret);
+        let value = if for_daemon {
+            c.secret_get_value_for_daemon(&secret, a.flags)
+        } else {
+            c.secret_get_value(&secret, a.flags)
+        };
+        drv(value).map(|v| SecretGetValueRet { value: Opaque(v) })
     })
 }
 

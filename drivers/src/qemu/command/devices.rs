@@ -119,11 +119,27 @@ pub(super) fn controller_args(device: &Element, argv: &mut Vec<String>) -> Resul
     Ok(())
 }
 
+/// The `-drive` options of a LUKS disk: qcow2 with LUKS inside, or a LUKS
+/// image (`<driver type='raw'/>`), unlocked by the secret object `secret_id`.
+fn luks_drive_format(format: &str, secret_id: &str) -> String {
+    if format == "raw" {
+        format!("format=luks,key-secret={secret_id}")
+    } else {
+        format!("format={format},encrypt.format=luks,encrypt.key-secret={secret_id}")
+    }
+}
+
+/// `secret`: the id and `-object` value of an encrypted disk's passphrase.
 pub(super) fn disk_args(
     device: &Element,
     index: usize,
+    secret: Option<(&str, &str)>,
     argv: &mut Vec<String>,
 ) -> Result<(), QemuError> {
+    let encrypted = device.child("encryption").is_some()
+        || device
+            .child("source")
+            .is_some_and(|s| s.child("encryption").is_some());
     let kind = device.attr("type").unwrap_or("file");
     let source = device.child("source");
     let path = match kind {
@@ -152,8 +168,23 @@ pub(super) fn disk_args(
     let id = device_id(device).unwrap_or_else(|| format!("{bus}-disk{index}"));
     let drive_id = format!("drive-{id}");
     let mut drive = String::new();
-    if let Some(path) = path {
-        drive.push_str(&format!("file={},format={format},", opt_value(path)));
+    match (path, encrypted.then_some(secret)) {
+        (Some(path), Some(Some((secret_id, object)))) => {
+            argv.push("-object".into());
+            argv.push(object.to_string());
+            drive.push_str(&format!(
+                "file={},{},",
+                opt_value(path),
+                luks_drive_format(format, secret_id)
+            ));
+        }
+        (_, Some(None)) => {
+            return Err(QemuError::Unsupported(format!(
+                "the passphrase of encrypted disk '{dev}' is not available"
+            )))
+        }
+        (Some(path), _) => drive.push_str(&format!("file={},format={format},", opt_value(path))),
+        (None, _) => {}
     }
     drive.push_str(&format!("if=none,id={drive_id}"));
     if cdrom || device.child("readonly").is_some() {

@@ -40,6 +40,7 @@ fn with_conf(conf: &QemuConf) -> LaunchContext<'_> {
         conf,
         host: host(),
         channel_dir: Some("/var/lib/libvirt/qemu/channel/target/domain-g"),
+        disk_secrets: None,
     }
 }
 

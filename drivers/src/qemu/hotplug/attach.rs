@@ -164,6 +164,18 @@ fn plug_disk(
             "cdrom/floppy device hotplug isn't supported",
         ));
     }
+    let encrypted = disk.child("encryption").is_some()
+        || disk
+            .child("source")
+            .is_some_and(|s| s.child("encryption").is_some());
+    if encrypted {
+        return Err(DriverError::new(
+            codes::OPERATION_UNSUPPORTED,
+            domains::QEMU,
+            "hot plug of encrypted disks is not supported by this qemu driver; \
+             define the disk and start the guest",
+        ));
+    }
     let bus = disk
         .child("target")
         .and_then(|t| t.attr("bus"))
