@@ -326,16 +326,16 @@ fn floor_round(root: &Path) -> Result<(Duration, Duration), ContainerBenchError>
     let kill_started = Instant::now();
     match init {
         Some(pid) if line.trim() == "ready" => {
-            // SAFETY: the pid is the child of the unshare process we spawned.
-            unsafe {
-                libc::kill(pid, libc::SIGKILL);
-            }
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
         }
         _ => {
-            // SAFETY: the group is the one of the unshare process we spawned.
-            unsafe {
-                libc::killpg(unshare_pid as libc::pid_t, libc::SIGKILL);
-            }
+            let _ = nix::sys::signal::killpg(
+                nix::unistd::Pid::from_raw(unshare_pid as libc::pid_t),
+                nix::sys::signal::Signal::SIGKILL,
+            );
             let output = child.wait_with_output().ok();
             let stderr = output
                 .map(|o| String::from_utf8_lossy(&o.stderr).trim().to_string())

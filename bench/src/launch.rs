@@ -344,10 +344,10 @@ impl RunningDaemon {
         let Some(mut child) = self.child.take() else {
             return Ok(());
         };
-        // SAFETY: plain signal to our own child.
-        unsafe {
-            libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
-        }
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(child.id() as libc::pid_t),
+            nix::sys::signal::Signal::SIGTERM,
+        );
         let deadline = Instant::now() + STOP_LIMIT;
         loop {
             match child.try_wait() {
@@ -370,10 +370,10 @@ impl RunningDaemon {
 }
 
 fn kill_group(child: &Child) {
-    // SAFETY: the child leads its own process group (process_group(0)).
-    unsafe {
-        libc::killpg(child.id() as libc::pid_t, libc::SIGKILL);
-    }
+    let _ = nix::sys::signal::killpg(
+        nix::unistd::Pid::from_raw(child.id() as libc::pid_t),
+        nix::sys::signal::Signal::SIGKILL,
+    );
 }
 
 impl Drop for RunningDaemon {

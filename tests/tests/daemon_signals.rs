@@ -191,10 +191,10 @@ fn daemon_option_detaches_and_keeps_serving() {
         "socket not accepting"
     );
     assert_virsh_matches_reference(&daemon.rw_uri(), "list --all");
-    // SAFETY: kill has no memory-safety preconditions; pid was checked above.
-    unsafe {
-        libc::kill(pid, libc::SIGTERM);
-    }
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGTERM,
+    );
     let gone = wait_until(EXIT_TIMEOUT, || !daemon.owns_process(pid));
     assert!(gone, "detached daemon ignored SIGTERM");
     assert!(!daemon.pid_file().exists(), "pid file left behind");

@@ -162,10 +162,10 @@ fn aborted_migration_leaves_the_guest_on_the_source() {
     });
     assert!(receiving, "no incoming QEMU seen\n{}", dst.diagnostics());
     for pid in dst.guest_pids() {
-        // SAFETY: the pid runs a qemu whose command line names the test's root.
-        unsafe {
-            libc::kill(pid, libc::SIGKILL);
-        }
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
     }
     let out = migrate.join().expect("virsh thread");
     assert!(!out.success(), "the migration survived its destination");

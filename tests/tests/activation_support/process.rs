@@ -178,10 +178,10 @@ impl Process {
 impl Drop for Process {
     fn drop(&mut self) {
         if self.try_wait().is_none() {
-            // SAFETY: the process group was created by the child for itself.
-            unsafe {
-                libc::kill(-self.pid, libc::SIGKILL);
-            }
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(-self.pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
             let mut raw = 0;
             // SAFETY: reaps our own child.
             unsafe {
