@@ -183,8 +183,7 @@ fn require_file(path: &str, package: &str) -> Result<(), ContainerBenchError> {
 }
 
 fn require_root() -> Result<(), ContainerBenchError> {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } == 0 {
+    if nix::unistd::geteuid().is_root() {
         Ok(())
     } else {
         Err(ContainerBenchError::NotRoot)

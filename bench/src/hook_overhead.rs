@@ -236,17 +236,11 @@ fn write_etc(etc: &Path, hook: bool) -> Result<(), HookBenchError> {
 
 /// Lets a daemon use every CPU even when the benchmark pinned itself to one.
 fn unpin() -> io::Result<()> {
-    // SAFETY: a zeroed cpu_set_t is a valid empty set; the macros and the
-    // system call only touch that local value.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        for cpu in 0..libc::CPU_SETSIZE as usize {
-            libc::CPU_SET(cpu, &mut set);
-        }
-        if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
-            return Err(io::Error::last_os_error());
-        }
+    let mut set = nix::sched::CpuSet::new();
+    for cpu in 0..nix::sched::CpuSet::count() {
+        set.set(cpu)?;
     }
+    nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set)?;
     Ok(())
 }
 

@@ -105,8 +105,7 @@ pub fn report(
 }
 
 fn measure(spec: &DaemonSpec, dir: &Path, repetitions: usize) -> Result<Figures, String> {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
+    if !nix::unistd::geteuid().is_root() {
         return Err("needs root (network namespaces)".into());
     }
     for (path, package) in [
