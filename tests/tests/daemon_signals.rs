@@ -199,3 +199,22 @@ fn daemon_option_detaches_and_keeps_serving() {
     assert!(gone, "detached daemon ignored SIGTERM");
     assert!(!daemon.pid_file().exists(), "pid file left behind");
 }
+
+/// A client going away mid-write must not kill the daemon: SIGPIPE is ignored
+/// (by the Rust runtime, before main), so writes fail with EPIPE instead.
+#[test]
+fn sigpipe_is_ignored() {
+    let daemon = Daemon::start();
+    let status = std::fs::read_to_string(format!("/proc/{}/status", daemon.pid()))
+        .expect("the daemon's status");
+    let ignored = status
+        .lines()
+        .find_map(|l| l.strip_prefix("SigIgn:"))
+        .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+        .expect("a SigIgn line");
+    assert_ne!(
+        ignored & (1 << (libc::SIGPIPE - 1)),
+        0,
+        "SigIgn {ignored:x}"
+    );
+}
