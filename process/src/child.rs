@@ -229,7 +229,7 @@ fn reap(pid: libc::pid_t) -> io::Result<Exit> {
     loop {
         match rustix::process::waitpid(Some(process_id(pid)?), WaitOptions::empty()) {
             Ok(Some((_, status))) => {
-                return Ok(Exit::Status(ExitStatus::from_raw(status.as_raw() as i32)))
+                return Ok(Exit::Status(ExitStatus::from_raw(status.as_raw())))
             }
             Ok(None) => return Ok(Exit::Unknown),
             Err(rustix::io::Errno::INTR) => continue,
