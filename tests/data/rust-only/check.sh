@@ -60,9 +60,11 @@ for tool in cc make virsh qemu-system-x86_64; do
 done
 
 # The source tree as git knows it (tracked files of the working tree), no build output.
+# Extracted with fresh modification times (-m): the kept build directory must not
+# take a changed file for one older than its last build.
 mkdir -p "$root/src" "$root/src/target" "$root/root/.cargo" "$root/root/.rustup"
 git -C "$repo" ls-files -z --cached --others --exclude-standard |
-    (cd "$repo" && tar --null --no-recursion -T - -cf -) | tar -xf - -C "$root/src"
+    (cd "$repo" && tar --null --no-recursion -T - -cf -) | tar -m -xf - -C "$root/src"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
 
 unshare --mount --propagation private /bin/bash -euo pipefail -s -- "$root" "$work/target" \
