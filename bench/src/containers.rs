@@ -183,8 +183,7 @@ fn require_file(path: &str, package: &str) -> Result<(), ContainerBenchError> {
 }
 
 fn require_root() -> Result<(), ContainerBenchError> {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } == 0 {
+    if nix::unistd::geteuid().is_root() {
         Ok(())
     } else {
         Err(ContainerBenchError::NotRoot)
@@ -326,16 +325,16 @@ fn floor_round(root: &Path) -> Result<(Duration, Duration), ContainerBenchError>
     let kill_started = Instant::now();
     match init {
         Some(pid) if line.trim() == "ready" => {
-            // SAFETY: the pid is the child of the unshare process we spawned.
-            unsafe {
-                libc::kill(pid, libc::SIGKILL);
-            }
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
         }
         _ => {
-            // SAFETY: the group is the one of the unshare process we spawned.
-            unsafe {
-                libc::killpg(unshare_pid as libc::pid_t, libc::SIGKILL);
-            }
+            let _ = nix::sys::signal::killpg(
+                nix::unistd::Pid::from_raw(unshare_pid as libc::pid_t),
+                nix::sys::signal::Signal::SIGKILL,
+            );
             let output = child.wait_with_output().ok();
             let stderr = output
                 .map(|o| String::from_utf8_lossy(&o.stderr).trim().to_string())

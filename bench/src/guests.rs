@@ -342,10 +342,10 @@ impl Drop for Instance {
         let Ok(pid) = libc::pid_t::try_from(self.child.id()) else {
             return;
         };
-        // SAFETY: signalling the daemon we spawned.
-        unsafe {
-            libc::kill(pid, libc::SIGTERM);
-        }
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGTERM,
+        );
         let deadline = Instant::now() + STOP_LIMIT;
         while Instant::now() < deadline {
             if self.child.try_wait().ok().flatten().is_some() {
@@ -353,10 +353,10 @@ impl Drop for Instance {
             }
             thread::sleep(Duration::from_millis(10));
         }
-        // SAFETY: the group is the daemon's own (process_group(0)).
-        unsafe {
-            libc::kill(-pid, libc::SIGKILL);
-        }
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(-pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
         let _ = self.child.wait();
     }
 }

@@ -236,17 +236,11 @@ fn write_etc(etc: &Path, hook: bool) -> Result<(), HookBenchError> {
 
 /// Lets a daemon use every CPU even when the benchmark pinned itself to one.
 fn unpin() -> io::Result<()> {
-    // SAFETY: a zeroed cpu_set_t is a valid empty set; the macros and the
-    // system call only touch that local value.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        for cpu in 0..libc::CPU_SETSIZE as usize {
-            libc::CPU_SET(cpu, &mut set);
-        }
-        if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
-            return Err(io::Error::last_os_error());
-        }
+    let mut set = nix::sched::CpuSet::new();
+    for cpu in 0..nix::sched::CpuSet::count() {
+        set.set(cpu)?;
     }
+    nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set)?;
     Ok(())
 }
 
@@ -379,10 +373,10 @@ impl Drop for Instance {
         let Ok(pid) = libc::pid_t::try_from(self.child.id()) else {
             return;
         };
-        // SAFETY: signalling the daemon we spawned (and its process group).
-        unsafe {
-            libc::kill(pid, libc::SIGTERM);
-        }
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGTERM,
+        );
         let deadline = Instant::now() + STOP_LIMIT;
         while Instant::now() < deadline {
             if self.child.try_wait().ok().flatten().is_some() {
@@ -390,10 +384,10 @@ impl Drop for Instance {
             }
             thread::sleep(Duration::from_millis(10));
         }
-        // SAFETY: as above; the group is the daemon's own (process_group(0)).
-        unsafe {
-            libc::kill(-pid, libc::SIGKILL);
-        }
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(-pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
         let _ = self.child.wait();
     }
 }

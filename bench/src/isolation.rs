@@ -11,7 +11,7 @@
 //! has no such user, copies of /etc/passwd and /etc/group with the user
 //! added are bind-mounted over the originals inside the namespace only.
 
-use std::ffi::CString;
+use std::ffi::{CStr, CString};
 use std::fs;
 use std::io;
 use std::os::unix::ffi::OsStrExt;
@@ -135,60 +135,49 @@ impl Isolation {
     /// Enters a private mount namespace and mounts everything. Runs in the
     /// child between fork and exec: system calls only, no allocation.
     pub fn enter(&self) -> io::Result<()> {
-        // SAFETY: each call gets valid NUL-terminated strings owned by self
-        // (or null where the kernel accepts it); no memory is allocated.
-        unsafe {
-            check(libc::unshare(libc::CLONE_NEWNS))?;
-            check(libc::mount(
-                std::ptr::null(),
-                self.root.as_ptr(),
-                std::ptr::null(),
-                libc::MS_REC | libc::MS_PRIVATE,
-                std::ptr::null(),
-            ))?;
-            for dir in &self.tmpfs_dirs {
-                let rc = libc::mkdir(dir.as_ptr(), 0o755);
-                if rc < 0 && io::Error::last_os_error().raw_os_error() != Some(libc::EEXIST) {
-                    return Err(io::Error::last_os_error());
-                }
-                check(libc::mount(
-                    self.tmpfs.as_ptr(),
-                    dir.as_ptr(),
-                    self.tmpfs.as_ptr(),
-                    libc::MS_NOSUID | libc::MS_NODEV,
-                    self.tmpfs_options.as_ptr().cast(),
-                ))?;
+        // nix passes the CStr paths straight to the kernel: nothing allocates.
+        use nix::fcntl::OFlag;
+        use nix::mount::{mount, MsFlags};
+        use nix::sys::stat::Mode;
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS)?;
+        mount(
+            None::<&CStr>,
+            self.root.as_c_str(),
+            None::<&CStr>,
+            MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+            None::<&CStr>,
+        )?;
+        for dir in &self.tmpfs_dirs {
+            match nix::unistd::mkdir(dir.as_c_str(), Mode::from_bits_truncate(0o755)) {
+                Ok(()) | Err(nix::errno::Errno::EEXIST) => {}
+                Err(e) => return Err(e.into()),
             }
-            for (source, target) in &self.binds {
-                check(libc::mount(
-                    source.as_ptr(),
-                    target.as_ptr(),
-                    std::ptr::null(),
-                    libc::MS_BIND,
-                    std::ptr::null(),
-                ))?;
-            }
-            let fd = libc::open(
-                self.qemu_conf_path.as_ptr(),
-                libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC | libc::O_CLOEXEC,
-                0o644,
-            );
-            check(fd)?;
-            let bytes = QEMU_CONF.as_bytes();
-            let written = libc::write(fd, bytes.as_ptr().cast(), bytes.len());
-            libc::close(fd);
-            if written != bytes.len() as isize {
-                return Err(io::Error::last_os_error());
-            }
+            mount(
+                Some(self.tmpfs.as_c_str()),
+                dir.as_c_str(),
+                Some(self.tmpfs.as_c_str()),
+                MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+                Some(self.tmpfs_options.as_c_str()),
+            )?;
         }
-        Ok(())
-    }
-}
-
-fn check(rc: libc::c_int) -> io::Result<()> {
-    if rc < 0 {
-        Err(io::Error::last_os_error())
-    } else {
+        for (source, target) in &self.binds {
+            mount(
+                Some(source.as_c_str()),
+                target.as_c_str(),
+                None::<&CStr>,
+                MsFlags::MS_BIND,
+                None::<&CStr>,
+            )?;
+        }
+        let fd = nix::fcntl::open(
+            self.qemu_conf_path.as_c_str(),
+            OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_TRUNC | OFlag::O_CLOEXEC,
+            Mode::from_bits_truncate(0o644),
+        )?;
+        let bytes = QEMU_CONF.as_bytes();
+        if nix::unistd::write(&fd, bytes)? != bytes.len() {
+            return Err(io::Error::from(io::ErrorKind::WriteZero));
+        }
         Ok(())
     }
 }

@@ -116,31 +116,13 @@ fn prepare(path: &Path, result: io::Result<()>) -> Result<(), LaunchError> {
 
 /// Raises this process's descriptor limit (soft, and hard if needed).
 pub fn raise_nofile_limit() -> io::Result<()> {
-    let limit = libc::rlimit {
-        rlim_cur: NOFILE_LIMIT,
-        rlim_max: NOFILE_LIMIT,
-    };
-    let mut current = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: both structs are valid for the duration of the calls.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut current) == 0
-            && current.rlim_max > NOFILE_LIMIT
-        {
-            let soft_only = libc::rlimit {
-                rlim_cur: NOFILE_LIMIT,
-                rlim_max: current.rlim_max,
-            };
-            if libc::setrlimit(libc::RLIMIT_NOFILE, &soft_only) == 0 {
-                return Ok(());
-            }
-        }
-        if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
-            return Err(io::Error::last_os_error());
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    if let Ok((_, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
+        if hard > NOFILE_LIMIT && setrlimit(Resource::RLIMIT_NOFILE, NOFILE_LIMIT, hard).is_ok() {
+            return Ok(());
         }
     }
+    setrlimit(Resource::RLIMIT_NOFILE, NOFILE_LIMIT, NOFILE_LIMIT)?;
     Ok(())
 }
 
@@ -344,10 +326,10 @@ impl RunningDaemon {
         let Some(mut child) = self.child.take() else {
             return Ok(());
         };
-        // SAFETY: plain signal to our own child.
-        unsafe {
-            libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
-        }
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(child.id() as libc::pid_t),
+            nix::sys::signal::Signal::SIGTERM,
+        );
         let deadline = Instant::now() + STOP_LIMIT;
         loop {
             match child.try_wait() {
@@ -370,10 +352,10 @@ impl RunningDaemon {
 }
 
 fn kill_group(child: &Child) {
-    // SAFETY: the child leads its own process group (process_group(0)).
-    unsafe {
-        libc::killpg(child.id() as libc::pid_t, libc::SIGKILL);
-    }
+    let _ = nix::sys::signal::killpg(
+        nix::unistd::Pid::from_raw(child.id() as libc::pid_t),
+        nix::sys::signal::Signal::SIGKILL,
+    );
 }
 
 impl Drop for RunningDaemon {
@@ -417,15 +399,8 @@ mod tests {
     #[test]
     fn limit_can_be_raised() {
         raise_nofile_limit().unwrap();
-        let mut current = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
-        // SAFETY: valid out-pointer.
-        assert_eq!(
-            unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut current) },
-            0
-        );
-        assert_eq!(current.rlim_cur, NOFILE_LIMIT);
+        let (soft, _) =
+            nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE).unwrap();
+        assert_eq!(soft, NOFILE_LIMIT);
     }
 }

@@ -5,8 +5,9 @@
 //! (no thread wake-ups), which matters on a 2-core machine where the client
 //! and the daemon share the CPUs.
 
+use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
 use std::io::{self, Read, Write};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::time::{Duration, Instant};
 
 use protocol::frame::FrameDecoder;
@@ -105,52 +106,30 @@ impl Slot<'_> {
     }
 }
 
-fn epoll_create() -> Result<OwnedFd, LoadError> {
-    // SAFETY: plain syscall; the returned descriptor is owned below.
-    let fd = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
-    if fd < 0 {
-        return Err(LoadError::Epoll(io::Error::last_os_error()));
-    }
-    // SAFETY: fd is a fresh descriptor nobody else owns.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+fn epoll_create() -> Result<Epoll, LoadError> {
+    Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC).map_err(|e| LoadError::Epoll(e.into()))
 }
 
-fn epoll_add(epoll: &OwnedFd, fd: i32, index: usize) -> Result<(), LoadError> {
-    let mut event = libc::epoll_event {
-        events: libc::EPOLLIN as u32,
-        u64: index as u64,
-    };
-    // SAFETY: both descriptors are open; the event struct outlives the call.
-    let rc = unsafe { libc::epoll_ctl(epoll.as_raw_fd(), libc::EPOLL_CTL_ADD, fd, &mut event) };
-    if rc < 0 {
-        return Err(LoadError::Epoll(io::Error::last_os_error()));
-    }
-    Ok(())
+fn epoll_add(epoll: &Epoll, fd: BorrowedFd<'_>, index: usize) -> Result<(), LoadError> {
+    epoll
+        .add(fd, EpollEvent::new(EpollFlags::EPOLLIN, index as u64))
+        .map_err(|e| LoadError::Epoll(e.into()))
 }
 
 fn epoll_wait(
-    epoll: &OwnedFd,
-    events: &mut [libc::epoll_event],
+    epoll: &Epoll,
+    events: &mut [EpollEvent],
     timeout: Duration,
 ) -> Result<usize, LoadError> {
-    let ms = timeout.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32;
-    // SAFETY: the buffer holds events.len() entries and outlives the call.
-    let n = unsafe {
-        libc::epoll_wait(
-            epoll.as_raw_fd(),
-            events.as_mut_ptr(),
-            events.len() as i32,
-            ms,
-        )
-    };
-    if n < 0 {
-        let err = io::Error::last_os_error();
-        if err.kind() == io::ErrorKind::Interrupted {
-            return Ok(0);
-        }
-        return Err(LoadError::Epoll(err));
+    let ms = timeout.as_micros().div_ceil(1000);
+    match epoll.wait(
+        events,
+        EpollTimeout::try_from(ms).unwrap_or(EpollTimeout::MAX),
+    ) {
+        Ok(n) => Ok(n),
+        Err(nix::errno::Errno::EINTR) => Ok(0),
+        Err(e) => Err(LoadError::Epoll(e.into())),
     }
-    Ok(n as usize)
 }
 
 /// Sends `proc_` with `body` on every session, one call in flight each,
@@ -182,7 +161,7 @@ fn drive(
     let start = Instant::now();
     let mut slots = Vec::with_capacity(sessions.len());
     for (index, session) in sessions.iter_mut().enumerate() {
-        epoll_add(&epoll, session.stream().as_raw_fd(), index)?;
+        epoll_add(&epoll, session.stream().as_fd(), index)?;
         slots.push(Slot {
             session,
             message: template.clone(),
@@ -206,7 +185,7 @@ fn drive(
             outstanding += 1;
         }
     }
-    let mut events = vec![libc::epoll_event { events: 0, u64: 0 }; slots.len().clamp(1, 256)];
+    let mut events = vec![EpollEvent::empty(); slots.len().clamp(1, 256)];
     let mut scratch = vec![0u8; 64 * 1024];
     let mut stopping = false;
     let mut last_progress = Instant::now();
@@ -223,7 +202,7 @@ fn drive(
         }
         let ready = epoll_wait(&epoll, &mut events, wait)?;
         for event in &events[..ready] {
-            let Some(slot) = slots.get_mut(event.u64 as usize) else {
+            let Some(slot) = slots.get_mut(event.data() as usize) else {
                 continue;
             };
             let open = slot.fill(&mut scratch)?;

@@ -42,8 +42,10 @@ fn cpu_model() -> Option<String> {
 pub fn describe() -> String {
     // Online CPUs of the machine, not this thread's affinity (the load
     // generator pins itself to one).
-    // SAFETY: sysconf has no memory-safety preconditions.
-    let cores = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) }.max(1);
+    let cores = match nix::unistd::sysconf(nix::unistd::SysconfVar::_NPROCESSORS_ONLN) {
+        Ok(Some(n)) => n.max(1),
+        _ => 1,
+    };
     let kernel = fs::read_to_string("/proc/sys/kernel/osrelease")
         .map(|s| s.trim().to_string())
         .unwrap_or_else(|_| "unknown".into());

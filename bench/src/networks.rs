@@ -105,8 +105,7 @@ pub fn report(
 }
 
 fn measure(spec: &DaemonSpec, dir: &Path, repetitions: usize) -> Result<Figures, String> {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
+    if !nix::unistd::geteuid().is_root() {
         return Err("needs root (network namespaces)".into());
     }
     for (path, package) in [
@@ -236,10 +235,10 @@ fn run_client(socket: &Path, repetitions: usize) -> Result<Figures, String> {
 /// last process in it (the client destroyed the network, so dnsmasq is gone).
 fn stop(mut child: Child) {
     let group = child.id() as i32;
-    // SAFETY: signalling the process group we created.
-    unsafe {
-        libc::kill(-group, libc::SIGTERM);
-    }
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(-group),
+        nix::sys::signal::Signal::SIGTERM,
+    );
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
         if let Ok(Some(_)) = child.try_wait() {
@@ -247,9 +246,9 @@ fn stop(mut child: Child) {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    // SAFETY: as above.
-    unsafe {
-        libc::kill(-group, libc::SIGKILL);
-    }
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(-group),
+        nix::sys::signal::Signal::SIGKILL,
+    );
     let _ = child.wait();
 }

@@ -104,28 +104,21 @@ pub fn context_switches(pid: u32) -> Result<u64, ProcError> {
 
 /// Clock ticks per second, the unit of [`cpu_ticks`].
 pub fn ticks_per_second() -> u64 {
-    // SAFETY: sysconf has no memory-safety preconditions.
-    let n = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    if n > 0 {
-        n as u64
-    } else {
-        100
+    match nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK) {
+        Ok(Some(n)) if n > 0 => n as u64,
+        _ => 100,
     }
 }
 
 /// This process's own CPU time (all threads), in microseconds: used to show
 /// how much of the machine the load generator itself took.
 pub fn own_cpu_micros() -> u64 {
-    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
-    // SAFETY: getrusage writes one rusage into the pointer we own.
-    let rc = unsafe { libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr()) };
-    if rc != 0 {
+    use nix::sys::time::TimeValLike;
+    let Ok(usage) = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_SELF) else {
         return 0;
-    }
-    // SAFETY: getrusage succeeded, so the struct is initialised.
-    let usage = unsafe { usage.assume_init() };
-    let micros = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
-    micros(usage.ru_utime) + micros(usage.ru_stime)
+    };
+    let micros = |t: nix::sys::time::TimeVal| t.num_microseconds().max(0) as u64;
+    micros(usage.user_time()) + micros(usage.system_time())
 }
 
 #[cfg(test)]

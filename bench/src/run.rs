@@ -363,19 +363,10 @@ fn measure_tls(
 /// wake-up is expensive there); pinned, every phase of a run sees the same
 /// arrangement, so figures within a run are comparable.
 fn pin_to_current_cpu() -> io::Result<()> {
-    // SAFETY: sched_getcpu has no preconditions; the cpu_set_t is
-    // zero-initialised and filled with libc's own macros before use.
-    unsafe {
-        let cpu = libc::sched_getcpu();
-        if cpu < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_SET(cpu as usize, &mut set);
-        if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
-            return Err(io::Error::last_os_error());
-        }
-    }
+    let cpu = nix::sched::sched_getcpu()?;
+    let mut set = nix::sched::CpuSet::new();
+    set.set(cpu)?;
+    nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set)?;
     Ok(())
 }
 

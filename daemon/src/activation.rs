@@ -133,18 +133,14 @@ impl Activation {
         std::env::remove_var("LISTEN_FDS");
         let mut fds = Vec::with_capacity(count as usize);
         for fd in FIRST_FD..FIRST_FD.saturating_add(count as RawFd) {
-            // SAFETY: F_GETFD only inspects the descriptor table.
-            if unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
-                return Err(ActivationError::NotOpen {
-                    fd,
-                    source: io::Error::last_os_error(),
-                });
+            // Open in our descriptor table (its /proc entry is there)?
+            if let Err(source) = std::fs::symlink_metadata(format!("/proc/self/fd/{fd}")) {
+                return Err(ActivationError::NotOpen { fd, source });
             }
-            // SAFETY: the fd is open, was passed to us by the service manager
-            // and nothing in this process owns it yet (see above).
+            // SAFETY: the fd is open (checked above), was passed to us by the
+            // service manager and nothing in this process owns it yet.
             let owned = unsafe { OwnedFd::from_raw_fd(fd) };
-            // SAFETY: FD_CLOEXEC on an open fd we own.
-            unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+            let _ = rustix::io::fcntl_setfd(&owned, rustix::io::FdFlags::CLOEXEC);
             fds.push(owned);
         }
         let names = env.names(count)?;
@@ -190,7 +186,7 @@ impl Activation {
                     source,
                 };
                 let family = socket_family(&fd).map_err(bad)?;
-                listener::set_backlog(raw, backlog).map_err(bad)?;
+                listener::set_backlog(&fd, backlog).map_err(bad)?;
                 match family {
                     libc::AF_UNIX => Ok(Socket::Unix(fd.into())),
                     libc::AF_INET | libc::AF_INET6 => Ok(Socket::Tcp(fd.into())),
@@ -219,21 +215,8 @@ impl Activation {
 
 /// The address family of a socket fd (an error for anything not a socket).
 fn socket_family(fd: &OwnedFd) -> io::Result<i32> {
-    // SAFETY: an all-zero sockaddr_storage is valid for getsockname to fill.
-    let mut addr: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
-    let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-    // SAFETY: addr and len point to writable memory of the stated size.
-    let rc = unsafe {
-        libc::getsockname(
-            fd.as_raw_fd(),
-            (&mut addr as *mut libc::sockaddr_storage).cast(),
-            &mut len,
-        )
-    };
-    if rc != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(i32::from(addr.ss_family))
+    let address = rustix::net::getsockname(fd)?;
+    Ok(i32::from(address.address_family().as_raw()))
 }
 
 #[cfg(test)]

@@ -172,20 +172,14 @@ fn wait_for_daemon(
     child: libc::pid_t,
     mut read_end: File,
 ) -> io::Result<StartupReporter> {
-    let mut status: libc::c_int = 0;
-    loop {
-        // SAFETY: `status` is a valid out-pointer for the call.
-        let reaped = unsafe { libc::waitpid(child, &mut status, 0) };
-        if reaped == child {
-            break;
+    let status = loop {
+        match nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(child), None) {
+            Ok(status) => break status,
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(err) => return Err(err.into()),
         }
-        let err = io::Error::last_os_error();
-        if reaped < 0 && err.kind() == io::ErrorKind::Interrupted {
-            continue;
-        }
-        return Err(err);
-    }
-    if status != 0 {
+    };
+    if status != nix::sys::wait::WaitStatus::Exited(nix::unistd::Pid::from_raw(child), 0) {
         return Err(io::Error::other(
             "the intermediate process failed to start the daemon",
         ));

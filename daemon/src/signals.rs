@@ -35,10 +35,8 @@ pub fn listen() -> std::io::Result<mpsc::UnboundedReceiver<SignalEvent>> {
             }
         });
     }
-    // SIGPIPE must not kill the daemon when a client goes away mid-write.
-    // SAFETY: setting a signal disposition to SIG_IGN is always sound.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
-    }
+    // SIGPIPE must not kill the daemon when a client goes away mid-write:
+    // the Rust runtime set it to SIG_IGN before main (daemon_signals'
+    // sigpipe_is_ignored checks it).
     Ok(rx)
 }

@@ -36,7 +36,7 @@ fn forked_daemon_entry() {
     let facts = format!(
         "pid={}\nsid={}\ncwd={}\nstdin={}\nstdout={}\nstderr={}\n",
         std::process::id(),
-        unsafe { libc::getsid(0) },
+        nix::unistd::getsid(None).expect("getsid").as_raw(),
         std::env::current_dir()
             .map(|dir| dir.display().to_string())
             .unwrap_or_default(),
@@ -93,7 +93,7 @@ fn successful_start_detaches_and_parent_exits_zero() {
     assert!(!stderr.contains("error:"), "{stderr}");
     let daemon_pid: i32 = fact(&facts, "pid").parse().expect("pid");
     let daemon_sid: i32 = fact(&facts, "sid").parse().expect("sid");
-    let our_sid = unsafe { libc::getsid(0) };
+    let our_sid = nix::unistd::getsid(None).expect("getsid").as_raw();
     assert_ne!(daemon_sid, our_sid, "daemon must be in a new session");
     // The session leader was the intermediate process, so the daemon can
     // never reacquire a controlling terminal.

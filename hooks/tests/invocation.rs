@@ -4,7 +4,6 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::ffi::CString;
 use std::time::Duration;
 
 use common::{lines, HookDir};
@@ -214,7 +213,7 @@ fn script_leads_its_own_process_group() {
         "pid and process group differ: {record:?}"
     );
     // SAFETY: getpgrp has no preconditions.
-    let own_group = i64::from(unsafe { libc::getpgrp() });
+    let own_group = i64::from(nix::unistd::getpgrp().as_raw());
     assert_ne!(fields[1], own_group);
 }
 
@@ -224,12 +223,13 @@ fn descriptors_of_the_caller_do_not_leak() {
     let dir = HookDir::new();
     let marker = dir.out("leak-marker");
     std::fs::write(&marker, "secret").expect("write marker");
-    let c_path = CString::new(marker.to_str().expect("utf-8 path")).expect("no NUL");
-    // SAFETY: a plain open(2) of a NUL-terminated path; the descriptor is closed below.
-    let fd = unsafe { libc::open(c_path.as_ptr(), libc::O_RDONLY) };
-    assert!(fd >= 0, "open marker: {}", std::io::Error::last_os_error());
-    // SAFETY: F_GETFD on the descriptor just opened.
-    let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
+    let fd = nix::fcntl::open(
+        &marker,
+        nix::fcntl::OFlag::O_RDONLY,
+        nix::sys::stat::Mode::empty(),
+    )
+    .expect("open marker");
+    let flags = nix::fcntl::fcntl(&fd, nix::fcntl::FcntlArg::F_GETFD).expect("F_GETFD");
     assert_eq!(
         flags & libc::FD_CLOEXEC,
         0,
@@ -238,10 +238,7 @@ fn descriptors_of_the_caller_do_not_leak() {
 
     dir.script("qemu", "ls -l /proc/$$/fd/ > OUT/fds");
     let result = hooks(&dir).run(HookDriver::Qemu, "vm", "start", "begin", "-", None, false);
-    // SAFETY: closing the descriptor opened above.
-    unsafe {
-        libc::close(fd);
-    }
+    drop(fd);
     assert_eq!(result, Ok(None));
     let listing = dir.read("fds");
     assert!(

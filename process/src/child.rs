@@ -1,7 +1,9 @@
 //! A started (or re-attached) process, watched through its pidfd.
 
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+
+use rustix::process::{Pid, PidfdFlags, Signal, WaitOptions};
 use std::os::unix::process::ExitStatusExt;
 use std::process::{ChildStderr, ChildStdin, ChildStdout, ExitStatus};
 use std::sync::Mutex;
@@ -99,12 +101,12 @@ impl Child {
             ));
         }
         let pidfd = pidfd_open(pid)?;
-        // SAFETY: getpgid takes a pid and returns a number or -1.
-        let pgid = unsafe { libc::getpgid(pid) };
+        let leads_group = rustix::process::getpgid(Some(process_id(pid)?))
+            .is_ok_and(|pgid| pgid.as_raw_nonzero().get() == pid);
         Ok(Child {
             pid,
             pidfd,
-            group: (pgid == pid).then_some(pid),
+            group: leads_group.then_some(pid),
             parent: false,
             exit: Mutex::new(None),
             stdin: None,
@@ -185,23 +187,10 @@ impl Child {
     /// Sends `signal` through the pidfd, so never to a process that reused the pid.
     /// A process that is already gone is not an error.
     pub fn signal(&self, signal: libc::c_int) -> io::Result<()> {
-        // SAFETY: pidfd_send_signal with our descriptor and no siginfo.
-        let rc = unsafe {
-            libc::syscall(
-                libc::SYS_pidfd_send_signal,
-                self.pidfd.as_raw_fd(),
-                signal,
-                std::ptr::null::<libc::siginfo_t>(),
-                0,
-            )
-        };
-        if rc < 0 {
-            let err = io::Error::last_os_error();
-            if err.raw_os_error() != Some(libc::ESRCH) {
-                return Err(err);
-            }
+        match rustix::process::pidfd_send_signal(&self.pidfd, named_signal(signal)?) {
+            Ok(()) | Err(rustix::io::Errno::SRCH) => Ok(()),
+            Err(e) => Err(e.into()),
         }
-        Ok(())
     }
 
     /// Sends `signal` to the child's whole process group (to the child alone when it
@@ -216,14 +205,10 @@ impl Child {
         if exit.is_some() || (!self.parent && self.has_exited()) {
             return Ok(());
         }
-        // SAFETY: kill takes plain integers; the group is ours (see above).
-        if unsafe { libc::kill(-group, signal) } < 0 {
-            let err = io::Error::last_os_error();
-            if err.raw_os_error() != Some(libc::ESRCH) {
-                return Err(err);
-            }
+        match rustix::process::kill_process_group(process_id(group)?, named_signal(signal)?) {
+            Ok(()) | Err(rustix::io::Errno::SRCH) => Ok(()),
+            Err(e) => Err(e.into()),
         }
-        Ok(())
     }
 
     pub fn kill(&self) -> io::Result<()> {
@@ -241,66 +226,56 @@ impl Child {
 
 /// Collects the status of our exited child `pid`.
 fn reap(pid: libc::pid_t) -> io::Result<Exit> {
-    let mut status = 0;
     loop {
-        // SAFETY: waitpid on one specific pid writes the status into our integer.
-        let rc = unsafe { libc::waitpid(pid, &mut status, 0) };
-        if rc == pid {
-            return Ok(Exit::Status(ExitStatus::from_raw(status)));
-        }
-        let err = io::Error::last_os_error();
-        match err.raw_os_error() {
-            Some(libc::EINTR) => continue,
+        match rustix::process::waitpid(Some(process_id(pid)?), WaitOptions::empty()) {
+            Ok(Some((_, status))) => {
+                return Ok(Exit::Status(ExitStatus::from_raw(status.as_raw())))
+            }
+            Ok(None) => return Ok(Exit::Unknown),
+            Err(rustix::io::Errno::INTR) => continue,
             // Reaped elsewhere, or SIGCHLD is ignored: gone, status unknown.
-            Some(libc::ECHILD) => return Ok(Exit::Unknown),
-            _ => return Err(err),
+            Err(rustix::io::Errno::CHILD) => return Ok(Exit::Unknown),
+            Err(e) => return Err(e.into()),
         }
     }
 }
 
 /// Polls `fd` for input for at most `timeout` (forever with `None`).
 pub(crate) fn poll_readable(fd: &OwnedFd, timeout: Option<Duration>) -> io::Result<bool> {
+    use rustix::event::{poll, PollFd, PollFlags, Timespec};
     let deadline = timeout.map(|t| Instant::now() + t);
     loop {
-        let millis = match deadline {
-            None => -1,
-            Some(d) => {
-                let left = d.saturating_duration_since(Instant::now());
-                // Round up so a short wait does not spin at 0 ms.
-                let ms = left.as_millis() + u128::from(left.subsec_nanos() % 1_000_000 != 0);
-                libc::c_int::try_from(ms).unwrap_or(libc::c_int::MAX)
+        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        let wait = left.map(|left| Timespec {
+            tv_sec: left.as_secs() as _,
+            tv_nsec: left.subsec_nanos() as _,
+        });
+        let mut pfd = [PollFd::new(fd, PollFlags::IN)];
+        match poll(&mut pfd, wait.as_ref()) {
+            Ok(0) => {
+                if deadline.is_none_or(|d| Instant::now() < d) {
+                    continue;
+                }
+                return Ok(false);
             }
-        };
-        let mut pfd = libc::pollfd {
-            fd: fd.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: one valid pollfd for the duration of the call.
-        let n = unsafe { libc::poll(&mut pfd, 1, millis) };
-        if n > 0 {
-            return Ok(true);
-        }
-        if n == 0 {
-            if deadline.is_none_or(|d| Instant::now() < d) {
-                continue;
-            }
-            return Ok(false);
-        }
-        let err = io::Error::last_os_error();
-        if err.kind() != io::ErrorKind::Interrupted {
-            return Err(err);
+            Ok(_) => return Ok(true),
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => return Err(e.into()),
         }
     }
 }
 
+fn named_signal(signal: libc::c_int) -> io::Result<Signal> {
+    Signal::from_named_raw(signal).ok_or_else(|| io::Error::from_raw_os_error(libc::EINVAL))
+}
+
+fn process_id(pid: libc::pid_t) -> io::Result<Pid> {
+    Pid::from_raw(pid).ok_or_else(|| io::Error::from_raw_os_error(libc::EINVAL))
+}
+
 fn pidfd_open(pid: libc::pid_t) -> io::Result<OwnedFd> {
-    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    let fd = i32::try_from(fd).map_err(|_| io::Error::other("descriptor out of range"))?;
-    // SAFETY: the kernel just gave us this descriptor (close-on-exec); nobody else owns it.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    Ok(rustix::process::pidfd_open(
+        process_id(pid)?,
+        PidfdFlags::empty(),
+    )?)
 }

@@ -17,11 +17,11 @@
 //! Linux only, 5.3 or later (pidfd_open); descriptor marking uses close_range (5.11)
 //! when the kernel has it.
 
+mod after_fork;
 mod child;
-mod fds;
 mod spec;
 mod wait_async;
 
+pub use after_fork::mark_cloexec_from;
 pub use child::{Child, Exit, Finished};
-pub use fds::mark_cloexec_from;
 pub use spec::{Group, Output, Spec, Stdio};

@@ -17,8 +17,8 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::after_fork::ChildStep;
 use crate::child::Child;
-use crate::fds::mark_cloexec_from;
 
 /// Where a standard stream of the child goes.
 #[derive(Debug)]
@@ -193,12 +193,7 @@ impl Spec {
         if self.group == Group::Own {
             command.process_group(0);
         }
-        let mut step = self.child_step()?;
-        // SAFETY: the step only makes async-signal-safe system calls on data prepared
-        // before the fork and allocates nothing (see ChildStep::run).
-        unsafe {
-            command.pre_exec(move || step.run());
-        }
+        self.child_step()?.install(&mut command);
         let child = command.spawn()?;
         let own_group = self.group != Group::Inherit;
         Child::from_std(child, own_group)
@@ -277,95 +272,4 @@ fn std_stdio(how: &Stdio) -> io::Result<std::process::Stdio> {
         Stdio::Pipe => std::process::Stdio::piped(),
         Stdio::File(file) => std::process::Stdio::from(file.try_clone()?),
     })
-}
-
-/// The work done in the child between fork and exec, on data prepared in the parent.
-struct ChildStep {
-    cgroup_procs: Option<CString>,
-    session: bool,
-    rlimits: Vec<(libc::__rlimit_resource_t, u64)>,
-    gid: Option<u32>,
-    uid: Option<u32>,
-    /// (descriptor in the parent, number in the child).
-    pass: Vec<(RawFd, RawFd)>,
-    /// Scratch space, one slot per passed descriptor, filled in the child.
-    parked: Vec<RawFd>,
-    /// Parking numbers start here, above every target.
-    above: RawFd,
-}
-
-impl ChildStep {
-    /// Async-signal-safe: system calls only, no allocation (the error values are plain
-    /// OS error numbers).
-    fn run(&mut self) -> io::Result<()> {
-        if let Some(procs) = &self.cgroup_procs {
-            join_cgroup(procs)?;
-        }
-        // SAFETY: every call below is a plain system call on values owned by self.
-        unsafe {
-            if self.session && libc::setsid() < 0 {
-                return Err(io::Error::last_os_error());
-            }
-            // Descriptors move before limits apply, so a lower RLIMIT_NOFILE cannot
-            // stop the move. Each passed descriptor is parked above all targets
-            // first, so moving one into place never overwrites one still to move.
-            for (slot, (fd, _)) in self.parked.iter_mut().zip(&self.pass) {
-                *slot = libc::fcntl(*fd, libc::F_DUPFD_CLOEXEC, self.above);
-                if *slot < 0 {
-                    return Err(io::Error::last_os_error());
-                }
-            }
-            for (parked, (_, target)) in self.parked.iter().zip(&self.pass) {
-                if libc::dup2(*parked, *target) < 0 {
-                    return Err(io::Error::last_os_error());
-                }
-            }
-            for (resource, value) in &self.rlimits {
-                let limit = libc::rlimit {
-                    rlim_cur: *value,
-                    rlim_max: *value,
-                };
-                if libc::setrlimit(*resource, &limit) != 0 {
-                    return Err(io::Error::last_os_error());
-                }
-            }
-            if let Some(gid) = self.gid {
-                if libc::setgroups(0, std::ptr::null()) != 0 || libc::setgid(gid) != 0 {
-                    return Err(io::Error::last_os_error());
-                }
-            }
-            if let Some(uid) = self.uid {
-                if libc::setuid(uid) != 0 {
-                    return Err(io::Error::last_os_error());
-                }
-            }
-        }
-        mark_cloexec_from(3);
-        for (_, target) in &self.pass {
-            // SAFETY: clearing the flags of a descriptor dup2 just created.
-            if unsafe { libc::fcntl(*target, libc::F_SETFD, 0) } < 0 {
-                return Err(io::Error::last_os_error());
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Moves the calling process into the cgroup whose `cgroup.procs` is `procs` (writing
-/// 0 there means "the writer", in cgroup v1 and v2 alike).
-fn join_cgroup(procs: &CString) -> io::Result<()> {
-    // SAFETY: procs is NUL-terminated; the descriptor is closed before returning.
-    unsafe {
-        let fd = libc::open(procs.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        let written = libc::write(fd, b"0".as_ptr().cast(), 1);
-        let err = io::Error::last_os_error();
-        libc::close(fd);
-        if written != 1 {
-            return Err(err);
-        }
-    }
-    Ok(())
 }

@@ -3,23 +3,23 @@
 
 use std::collections::BTreeSet;
 use std::io::Read;
-use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, OwnedFd, RawFd};
 use std::time::{Duration, Instant};
 
 use process::{Child, Exit, Finished, Group, Spec, Stdio};
 
 /// A descriptor opened without close-on-exec, as a careless parent would leave it.
 fn leaky_fd() -> OwnedFd {
-    // SAFETY: a NUL-terminated path; the new descriptor is owned by the result.
-    let fd = unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY) };
-    assert!(fd >= 0, "open /dev/null");
-    // SAFETY: fd was just opened and nothing else owns it.
-    unsafe { OwnedFd::from_raw_fd(fd) }
+    nix::fcntl::open(
+        "/dev/null",
+        nix::fcntl::OFlag::O_RDONLY,
+        nix::sys::stat::Mode::empty(),
+    )
+    .expect("open /dev/null")
 }
 
-fn is_cloexec(fd: RawFd) -> bool {
-    // SAFETY: F_GETFD only reads descriptor flags.
-    unsafe { libc::fcntl(fd, libc::F_GETFD) & libc::FD_CLOEXEC != 0 }
+fn is_cloexec(fd: &impl AsFd) -> bool {
+    nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_GETFD).expect("F_GETFD") & libc::FD_CLOEXEC != 0
 }
 
 fn open_fds(pid: i32) -> BTreeSet<RawFd> {
@@ -42,8 +42,10 @@ fn sleeper() -> Spec {
 #[test]
 fn descriptors_of_the_parent_do_not_reach_the_child() {
     let leak = leaky_fd();
-    let raw = std::os::fd::AsRawFd::as_raw_fd(&leak);
-    assert!(!is_cloexec(raw), "the test descriptor must be inheritable");
+    assert!(
+        !is_cloexec(&leak),
+        "the test descriptor must be inheritable"
+    );
     let child = sleeper().spawn().expect("spawn");
     // spawn returns after the exec, so the table is the program's own.
     let fds = open_fds(child.id());
@@ -111,8 +113,10 @@ fn own_group_and_own_session() {
     detached.wait().expect("wait");
 
     let inherited = sleeper().spawn().expect("spawn");
-    // SAFETY: getpgrp has no preconditions.
-    assert_eq!(stat_field(inherited.id(), 5), unsafe { libc::getpgrp() });
+    assert_eq!(
+        stat_field(inherited.id(), 5),
+        nix::unistd::getpgrp().as_raw()
+    );
     assert_eq!(inherited.group(), None);
     inherited.kill().expect("kill");
     inherited.wait().expect("wait");

@@ -7,9 +7,8 @@ use std::path::PathBuf;
 use process::{Spec, Stdio};
 
 fn require_root() {
-    // SAFETY: geteuid has no preconditions.
     assert_eq!(
-        unsafe { libc::geteuid() },
+        nix::unistd::geteuid().as_raw(),
         0,
         "these tests change a child's identity and cgroup: run them as root"
     );

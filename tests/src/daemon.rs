@@ -65,29 +65,20 @@ pub fn raise_own_nofile_limit(wanted: u64) {
     if soft >= wanted {
         return;
     }
-    let limit = libc::rlimit {
-        rlim_cur: wanted,
-        rlim_max: hard.max(wanted),
-    };
-    // SAFETY: setrlimit only reads the struct we pass.
-    let rc = unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) };
-    assert_eq!(
-        rc,
-        0,
-        "setrlimit(RLIMIT_NOFILE, {wanted}) failed: {}",
-        std::io::Error::last_os_error()
+    let rc = nix::sys::resource::setrlimit(
+        nix::sys::resource::Resource::RLIMIT_NOFILE,
+        wanted,
+        hard.max(wanted),
+    );
+    assert!(
+        rc.is_ok(),
+        "setrlimit(RLIMIT_NOFILE, {wanted}) failed: {rc:?}"
     );
 }
 
 fn nofile_limit() -> (u64, u64) {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit writes into the struct we own.
-    let rc = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) };
-    assert_eq!(rc, 0, "getrlimit failed");
-    (limit.rlim_cur, limit.rlim_max)
+    nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+        .expect("getrlimit failed")
 }
 
 /// Describes a daemon to start. Configuration lines given with
@@ -390,8 +381,11 @@ impl Daemon {
 
     /// Sends a signal to the spawned process.
     pub fn signal(&self, signal: i32) {
-        // SAFETY: kill has no memory-safety preconditions.
-        let rc = unsafe { libc::kill(self.pid(), signal) };
+        let rc = match nix::sys::signal::Signal::try_from(signal) {
+            Ok(signal) => nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.pid()), signal)
+                .map_or(-1, |()| 0),
+            Err(_) => -1,
+        };
         assert_eq!(
             rc,
             0,
@@ -471,19 +465,18 @@ impl Drop for Daemon {
             eprintln!("{}", self.diagnostics());
         }
         let pgid = self.pid();
-        // SAFETY: kill has no memory-safety preconditions; a negative pid
-        // addresses the process group we created for the daemon.
-        unsafe {
-            libc::kill(-pgid, libc::SIGKILL);
-        }
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(-pgid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
         let _ = self.child.wait();
         if self.daemonizes {
             if let Some(pid) = self.pid_from_file() {
                 if self.owns_process(pid) {
-                    // SAFETY: as above; the pid was checked to be ours.
-                    unsafe {
-                        libc::kill(pid, libc::SIGKILL);
-                    }
+                    let _ = nix::sys::signal::kill(
+                        nix::unistd::Pid::from_raw(pid),
+                        nix::sys::signal::Signal::SIGKILL,
+                    );
                 }
             }
         }

@@ -212,12 +212,10 @@ fn kill_group_of(child: &Child) {
     let Ok(pid) = i32::try_from(child.id()) else {
         return;
     };
-    // SAFETY: getpgid and kill take plain integers; the group is signalled
-    // only when the child leads it, never the test's own group.
-    unsafe {
-        if libc::getpgid(pid) == pid {
-            libc::kill(-pid, libc::SIGKILL);
-        }
+    // The group is signalled only when the child leads it, never the test's own group.
+    let pid = nix::unistd::Pid::from_raw(pid);
+    if nix::unistd::getpgid(Some(pid)) == Ok(pid) {
+        let _ = nix::sys::signal::killpg(pid, nix::sys::signal::Signal::SIGKILL);
     }
 }
 

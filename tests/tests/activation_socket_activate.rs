@@ -116,10 +116,10 @@ fn virsh_and_virt_admin_work_over_every_activated_socket() {
         );
     }
 
-    // SAFETY: kill has no memory-safety preconditions; the pid is our child.
-    unsafe {
-        libc::kill(activator.0.id() as i32, libc::SIGTERM);
-    }
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(activator.0.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    );
     let ended = wait_until(START_TIMEOUT, || {
         matches!(activator.0.try_wait(), Ok(Some(_)))
     });

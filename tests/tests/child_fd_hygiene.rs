@@ -8,8 +8,7 @@ mod lxc_common;
 mod qemu_support;
 
 use std::fs;
-use std::os::fd::{FromRawFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
+use std::os::fd::OwnedFd;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -23,12 +22,12 @@ use qemu_support::QemuHost;
 /// Opens `path` without close-on-exec, so every process spawned after this (the
 /// daemon included) inherits it.
 fn open_inheritable(path: &Path) -> OwnedFd {
-    let name = std::ffi::CString::new(path.as_os_str().as_bytes()).expect("path");
-    // SAFETY: a NUL-terminated path; the new descriptor is owned by the result.
-    let fd = unsafe { libc::open(name.as_ptr(), libc::O_RDONLY) };
-    assert!(fd >= 0, "open {}", path.display());
-    // SAFETY: fd was just opened and nothing else owns it.
-    unsafe { OwnedFd::from_raw_fd(fd) }
+    nix::fcntl::open(
+        path,
+        nix::fcntl::OFlag::O_RDONLY,
+        nix::sys::stat::Mode::empty(),
+    )
+    .unwrap_or_else(|e| panic!("open {}: {e}", path.display()))
 }
 
 /// What the descriptors of process `pid` point at.

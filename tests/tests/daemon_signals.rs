@@ -191,11 +191,30 @@ fn daemon_option_detaches_and_keeps_serving() {
         "socket not accepting"
     );
     assert_virsh_matches_reference(&daemon.rw_uri(), "list --all");
-    // SAFETY: kill has no memory-safety preconditions; pid was checked above.
-    unsafe {
-        libc::kill(pid, libc::SIGTERM);
-    }
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGTERM,
+    );
     let gone = wait_until(EXIT_TIMEOUT, || !daemon.owns_process(pid));
     assert!(gone, "detached daemon ignored SIGTERM");
     assert!(!daemon.pid_file().exists(), "pid file left behind");
+}
+
+/// A client going away mid-write must not kill the daemon: SIGPIPE is ignored
+/// (by the Rust runtime, before main), so writes fail with EPIPE instead.
+#[test]
+fn sigpipe_is_ignored() {
+    let daemon = Daemon::start();
+    let status = std::fs::read_to_string(format!("/proc/{}/status", daemon.pid()))
+        .expect("the daemon's status");
+    let ignored = status
+        .lines()
+        .find_map(|l| l.strip_prefix("SigIgn:"))
+        .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+        .expect("a SigIgn line");
+    assert_ne!(
+        ignored & (1 << (libc::SIGPIPE - 1)),
+        0,
+        "SigIgn {ignored:x}"
+    );
 }

@@ -32,8 +32,7 @@ fn set_mode(path: &Path, mode: u32) {
 /// The test process (and so the daemon it starts) creates files for everyone:
 /// the daemon must not depend on its caller's umask.
 fn permissive_umask() {
-    // SAFETY: umask has no preconditions.
-    unsafe { libc::umask(0) };
+    nix::sys::stat::umask(nix::sys::stat::Mode::empty());
 }
 
 fn as_nobody(args: &[&str], path: &Path) -> integration_tests::CmdOutput {

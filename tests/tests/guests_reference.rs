@@ -26,10 +26,10 @@ struct Killed(Child);
 impl Drop for Killed {
     fn drop(&mut self) {
         let pgid = self.0.id() as i32;
-        // SAFETY: the group of a process this test spawned with process_group(0).
-        unsafe {
-            libc::kill(-pgid, libc::SIGKILL);
-        }
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(-pgid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
         let _ = self.0.wait();
     }
 }

@@ -383,9 +383,9 @@ fn hung_hook_is_killed_at_the_timeout_and_background_children_do_not_delay() {
     let straggler = read_pid(&background);
     host.virsh_ok("destroy busy");
     if !is_dead(straggler) {
-        // SAFETY: the pid is the `sleep` our own hook script started for this test.
-        unsafe {
-            libc::kill(straggler, libc::SIGKILL);
-        }
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(straggler),
+            nix::sys::signal::Signal::SIGKILL,
+        );
     }
 }

@@ -40,10 +40,10 @@ struct Frozen(Vec<i32>);
 impl Frozen {
     fn stop(pids: Vec<i32>) -> Frozen {
         for pid in &pids {
-            // SAFETY: the pids run QEMU processes of this test's private root.
-            unsafe {
-                libc::kill(*pid, libc::SIGSTOP);
-            }
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(*pid),
+                nix::sys::signal::Signal::SIGSTOP,
+            );
         }
         Frozen(pids)
     }
@@ -52,10 +52,10 @@ impl Frozen {
 impl Drop for Frozen {
     fn drop(&mut self) {
         for pid in &self.0 {
-            // SAFETY: as in `stop`.
-            unsafe {
-                libc::kill(*pid, libc::SIGCONT);
-            }
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(*pid),
+                nix::sys::signal::Signal::SIGCONT,
+            );
         }
     }
 }

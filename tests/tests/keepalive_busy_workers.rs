@@ -153,9 +153,7 @@ fn pings_are_answered_and_silent_peers_dropped_while_every_worker_is_busy() {
         .map(|g| state.path().join(format!("release-{g}")))
         .collect();
     for fifo in &fifos {
-        let path = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).expect("path");
-        // SAFETY: a valid NUL-terminated path.
-        assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o600) }, 0, "mkfifo");
+        nix::unistd::mkfifo(fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).expect("mkfifo");
     }
     let release = Release(fifos);
     let daemon = Daemon::builder()

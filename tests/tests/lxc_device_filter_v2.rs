@@ -6,9 +6,7 @@
 
 mod lxc_common;
 
-use std::ffi::CString;
 use std::fs;
-use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 
 use integration_tests::{libvirtd_bin, virsh, Daemon};
@@ -52,10 +50,13 @@ fn device_filter_program_confines_a_container_on_a_v2_host() {
     let name = container_name("v2dev");
     let _cleanup = ContainerCleanup::new(daemon.root(), &name);
     let rootfs = RootFs::new(PROBES);
-    let node = CString::new(rootfs.path().join("net-tun").as_os_str().as_bytes()).expect("path");
-    // SAFETY: valid NUL-terminated path.
-    let rc = unsafe { libc::mknod(node.as_ptr(), libc::S_IFCHR | 0o600, libc::makedev(10, 200)) };
-    assert_eq!(rc, 0, "mknod: {}", std::io::Error::last_os_error());
+    nix::sys::stat::mknod(
+        &rootfs.path().join("net-tun"),
+        nix::sys::stat::SFlag::S_IFCHR,
+        nix::sys::stat::Mode::from_bits_truncate(0o600),
+        nix::sys::stat::makedev(10, 200),
+    )
+    .expect("mknod");
     let xml_path = rootfs.path().join("domain.xml");
     fs::write(&xml_path, domain_xml(&name, rootfs.path(), 64, "")).expect("write xml");
     virsh(&uri, &format!("define {}", xml_path.display())).expect_success("define");

@@ -6,9 +6,7 @@
 
 mod lxc_common;
 
-use std::ffi::CString;
 use std::fs;
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use integration_tests::{virsh, wait_until, Daemon};
@@ -51,44 +49,33 @@ struct HostMount(PathBuf);
 impl HostMount {
     fn tmpfs(at: &Path) -> HostMount {
         fs::create_dir_all(at).expect("create the submount point");
-        let target = CString::new(at.as_os_str().as_bytes()).expect("path");
-        let kind = CString::new("tmpfs").expect("fstype");
-        // SAFETY: valid NUL-terminated strings; no data argument.
-        let rc = unsafe {
-            libc::mount(
-                kind.as_ptr(),
-                target.as_ptr(),
-                kind.as_ptr(),
-                0,
-                std::ptr::null(),
-            )
-        };
-        assert_eq!(rc, 0, "mount tmpfs: {}", std::io::Error::last_os_error());
+        nix::mount::mount(
+            Some("tmpfs"),
+            at,
+            Some("tmpfs"),
+            nix::mount::MsFlags::empty(),
+            None::<&str>,
+        )
+        .expect("mount tmpfs");
         HostMount(at.to_path_buf())
     }
 }
 
 impl Drop for HostMount {
     fn drop(&mut self) {
-        if let Ok(target) = CString::new(self.0.as_os_str().as_bytes()) {
-            // SAFETY: valid NUL-terminated path.
-            unsafe { libc::umount2(target.as_ptr(), libc::MNT_DETACH) };
-        }
+        let _ = nix::mount::umount2(&self.0, nix::mount::MntFlags::MNT_DETACH);
     }
 }
 
 /// Creates a character device node (the host's root may; the container's may not).
 fn make_char_device(path: &Path, major: u32, minor: u32) {
-    let c = CString::new(path.as_os_str().as_bytes()).expect("path");
-    // SAFETY: valid NUL-terminated path; mknod has no other preconditions.
-    let rc = unsafe {
-        libc::mknod(
-            c.as_ptr(),
-            libc::S_IFCHR | 0o600,
-            libc::makedev(major, minor),
-        )
-    };
-    assert_eq!(rc, 0, "mknod: {}", std::io::Error::last_os_error());
+    nix::sys::stat::mknod(
+        path,
+        nix::sys::stat::SFlag::S_IFCHR,
+        nix::sys::stat::Mode::from_bits_truncate(0o600),
+        nix::sys::stat::makedev(major.into(), minor.into()),
+    )
+    .expect("mknod");
 }
 
 fn cap_mask(status: &str, field: &str) -> u64 {

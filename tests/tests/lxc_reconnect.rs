@@ -95,10 +95,10 @@ fn a_container_that_died_while_the_daemon_was_away_is_shut_off() {
     let (init_pid, supervisor_pid) = status_pids(&status_file).expect("status pids");
     daemon.signal(libc::SIGKILL);
     daemon.wait_exit(CONTAINER_TIMEOUT);
-    // SAFETY: the pid is our container's init.
-    unsafe {
-        libc::kill(init_pid, libc::SIGKILL);
-    }
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(init_pid),
+        nix::sys::signal::Signal::SIGKILL,
+    );
     assert!(
         wait_until(CONTAINER_TIMEOUT, || !process_exists(supervisor_pid)),
         "the supervisor did not exit after its container died"

@@ -21,15 +21,15 @@ fn an_unanswered_monitor_command_times_out_and_frees_its_worker() {
     assert_eq!(pids.len(), 1, "expected one QEMU process: {pids:?}");
     let pid = pids[0];
 
-    // SAFETY: the pid runs the QEMU of this test's private root.
-    unsafe {
-        libc::kill(pid, libc::SIGSTOP);
-    }
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGSTOP,
+    );
     let out = host.virsh(r#"qemu-monitor-command mt '{"execute":"query-name"}'"#);
-    // SAFETY: as above.
-    unsafe {
-        libc::kill(pid, libc::SIGCONT);
-    }
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGCONT,
+    );
     assert!(!out.success(), "a stopped QEMU answered: {}", out.stdout);
     assert!(
         out.stderr.contains("Timed out during operation"),

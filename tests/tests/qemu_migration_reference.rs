@@ -17,10 +17,10 @@ struct Reaper(&'static str);
 impl Drop for Reaper {
     fn drop(&mut self) {
         for pid in qemu_reference::guest_pids(self.0) {
-            // SAFETY: the pid runs a qemu whose command line names this test's guest.
-            unsafe {
-                libc::kill(pid, libc::SIGKILL);
-            }
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
         }
     }
 }

@@ -43,10 +43,10 @@ fn guest_survives_daemon_sigkill_and_crash_is_noticed() {
 
     let mut events = listen_events(&host);
     for pid in host.guest_pids() {
-        // SAFETY: the pid runs a qemu of this test's private root.
-        unsafe {
-            libc::kill(pid, libc::SIGKILL);
-        }
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
     }
     host.wait_state("r1", "shut off (crashed)");
     expect_event(&mut events, "r1", "Stopped Failed");

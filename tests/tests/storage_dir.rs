@@ -377,10 +377,10 @@ fn virtstoraged_serves_only_storage() {
         &format!("qemu+unix:///system?socket={}", socket.display()),
         "list",
     );
-    // SAFETY: signalling the process group created for the daemon.
-    unsafe {
-        libc::kill(-(child.id() as i32), libc::SIGKILL);
-    }
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(-(child.id() as i32)),
+        nix::sys::signal::Signal::SIGKILL,
+    );
     let _ = child.wait();
     assert!(ready, "virtstoraged did not listen on {}", socket.display());
     assert!(ours.success() && ours.stdout.contains(" v "), "{ours}");

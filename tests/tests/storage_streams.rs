@@ -37,20 +37,16 @@ fn sparse_source(path: &Path) -> Vec<u8> {
 
 /// The data extents of a file, from SEEK_DATA / SEEK_HOLE.
 fn data_extents(path: &Path) -> Vec<(u64, u64)> {
-    use std::os::fd::AsRawFd;
+    use nix::unistd::{lseek, Whence};
     let file = fs::File::open(path).expect("open");
-    let fd = file.as_raw_fd();
     let len = file.metadata().expect("stat").len() as i64;
     let mut out = Vec::new();
     let mut pos = 0i64;
     while pos < len {
-        // SAFETY: lseek on a descriptor we own.
-        let data = unsafe { libc::lseek(fd, pos, libc::SEEK_DATA) };
-        if data < 0 {
+        let Ok(data) = lseek(&file, pos, Whence::SeekData) else {
             break;
-        }
-        // SAFETY: as above.
-        let hole = unsafe { libc::lseek(fd, data, libc::SEEK_HOLE) };
+        };
+        let hole = lseek(&file, data, Whence::SeekHole).unwrap_or(-1);
         out.push((data as u64, hole as u64));
         pos = hole;
     }

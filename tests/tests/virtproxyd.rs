@@ -159,8 +159,7 @@ fn clients_reach_the_per_driver_daemons_through_virtproxyd() {
     // virtqemud was told whom the read-write connections were for: the local
     // user, and the certificate's name for the TLS client.
     let log = std::fs::read_to_string(root.path().join("virtqemud.log")).unwrap_or_default();
-    // SAFETY: getuid has no preconditions.
-    let uid = unsafe { libc::getuid() };
+    let uid = nix::unistd::getuid();
     assert!(
         log.contains("identity set by the connecting proxy")
             && log.contains(&format!("unix-user-id=ULLong({uid})"))

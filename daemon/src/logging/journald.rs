@@ -4,13 +4,15 @@
 //! A message too large for a datagram is passed as a sealed memfd instead,
 //! as journald expects.
 
-use std::ffi::CString;
 use std::fs::File;
-use std::io::{self, Write};
-use std::os::fd::{AsRawFd, FromRawFd};
-use std::os::unix::ffi::OsStrExt;
+use std::io::{self, IoSlice, Write};
+use std::mem::MaybeUninit;
+use std::os::fd::AsFd;
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
+
+use rustix::fs::{Access, MemfdFlags, SealFlags};
+use rustix::net::{SendAncillaryBuffer, SendAncillaryMessage, SendFlags, SocketAddrUnix};
 
 /// Where journald listens for native messages.
 pub const JOURNAL_SOCKET: &str = "/run/systemd/journal/socket";
@@ -22,11 +24,7 @@ pub fn journald_available() -> bool {
 }
 
 pub(crate) fn socket_is_writable(path: &Path) -> bool {
-    let Ok(c_path) = CString::new(path.as_os_str().as_bytes()) else {
-        return false;
-    };
-    // SAFETY: `c_path` is a valid NUL-terminated string.
-    unsafe { libc::access(c_path.as_ptr(), libc::W_OK) == 0 }
+    rustix::fs::access(path, Access::WRITE_OK).is_ok()
 }
 
 /// Serialises fields in the native protocol.
@@ -80,60 +78,35 @@ impl Journal {
 
     fn send_as_memfd(&self, datagram: &[u8]) -> io::Result<()> {
         let memfd = sealed_memfd(datagram)?;
-        let path = CString::new(self.path.as_os_str().as_bytes()).map_err(io::Error::other)?;
-        // SAFETY: sockaddr_un is plain old data; all-zero is valid.
-        let mut address: libc::sockaddr_un = unsafe { std::mem::zeroed() };
-        address.sun_family = libc::AF_UNIX as libc::sa_family_t;
-        let path_bytes = path.as_bytes_with_nul();
-        if path_bytes.len() > address.sun_path.len() {
-            return Err(io::Error::from_raw_os_error(libc::ENAMETOOLONG));
-        }
-        for (slot, &byte) in address.sun_path.iter_mut().zip(path_bytes) {
-            *slot = byte as libc::c_char;
-        }
-        let fd = memfd.as_raw_fd();
-        let space = unsafe { libc::CMSG_SPACE(std::mem::size_of::<libc::c_int>() as u32) } as usize;
-        let mut control = vec![0u8; space];
-        // SAFETY: msghdr is plain old data; fields are filled in below.
-        let mut message: libc::msghdr = unsafe { std::mem::zeroed() };
-        message.msg_name = (&mut address as *mut libc::sockaddr_un).cast();
-        message.msg_namelen = std::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t;
-        message.msg_control = control.as_mut_ptr().cast();
-        message.msg_controllen = space as _;
-        // SAFETY: the control buffer is CMSG_SPACE bytes for one descriptor,
-        // so the first header and its data fit; all pointers outlive sendmsg.
-        let sent = unsafe {
-            let header = libc::CMSG_FIRSTHDR(&message);
-            (*header).cmsg_level = libc::SOL_SOCKET;
-            (*header).cmsg_type = libc::SCM_RIGHTS;
-            (*header).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<libc::c_int>() as u32) as _;
-            std::ptr::write_unaligned(libc::CMSG_DATA(header).cast::<libc::c_int>(), fd);
-            libc::sendmsg(self.socket.as_raw_fd(), &message, libc::MSG_NOSIGNAL)
-        };
-        if sent < 0 {
-            return Err(io::Error::last_os_error());
-        }
+        let address = SocketAddrUnix::new(self.path.as_path())?;
+        let fds = [memfd.as_fd()];
+        let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
+        let mut control = SendAncillaryBuffer::new(&mut space);
+        control.push(SendAncillaryMessage::ScmRights(&fds));
+        let no_data: [IoSlice<'_>; 0] = [];
+        rustix::net::sendmsg_addr(
+            &self.socket,
+            &address,
+            &no_data,
+            &mut control,
+            SendFlags::NOSIGNAL,
+        )?;
         Ok(())
     }
 }
 
 /// A memfd holding `contents`, sealed against any further change.
 fn sealed_memfd(contents: &[u8]) -> io::Result<File> {
-    let name = c"journal-message";
-    // SAFETY: `name` is NUL-terminated; flags are valid memfd flags.
-    let fd =
-        unsafe { libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING) };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: memfd_create returned a fresh descriptor that we now own.
-    let mut file = unsafe { File::from_raw_fd(fd) };
+    let fd = rustix::fs::memfd_create(
+        c"journal-message",
+        MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING,
+    )?;
+    let mut file = File::from(fd);
     file.write_all(contents)?;
-    let seals = libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE | libc::F_SEAL_SEAL;
-    // SAFETY: the descriptor is open; F_ADD_SEALS takes an int argument.
-    if unsafe { libc::fcntl(file.as_raw_fd(), libc::F_ADD_SEALS, seals) } < 0 {
-        return Err(io::Error::last_os_error());
-    }
+    rustix::fs::fcntl_add_seals(
+        &file,
+        SealFlags::SHRINK | SealFlags::GROW | SealFlags::WRITE | SealFlags::SEAL,
+    )?;
     Ok(file)
 }
 
@@ -173,23 +146,24 @@ mod tests {
         journal.send(&big);
         // The receiver gets an empty datagram carrying one descriptor.
         let mut data = [0u8; 16];
-        let mut iov = libc::iovec {
-            iov_base: data.as_mut_ptr().cast(),
-            iov_len: data.len(),
-        };
-        let space = unsafe { libc::CMSG_SPACE(std::mem::size_of::<libc::c_int>() as u32) } as usize;
-        let mut control = vec![0u8; space];
-        let mut message: libc::msghdr = unsafe { std::mem::zeroed() };
-        message.msg_iov = &mut iov;
-        message.msg_iovlen = 1;
-        message.msg_control = control.as_mut_ptr().cast();
-        message.msg_controllen = space as _;
-        let received = unsafe { libc::recvmsg(listener.as_raw_fd(), &mut message, 0) };
-        assert_eq!(received, 0);
-        let header = unsafe { libc::CMSG_FIRSTHDR(&message) };
-        assert!(!header.is_null());
-        let fd = unsafe { std::ptr::read_unaligned(libc::CMSG_DATA(header).cast::<libc::c_int>()) };
-        let file = unsafe { File::from_raw_fd(fd) };
+        let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
+        let mut control = rustix::net::RecvAncillaryBuffer::new(&mut space);
+        let received = rustix::net::recvmsg(
+            &listener,
+            &mut [std::io::IoSliceMut::new(&mut data)],
+            &mut control,
+            rustix::net::RecvFlags::empty(),
+        )
+        .expect("recvmsg");
+        assert_eq!(received.bytes, 0);
+        let fd = control
+            .drain()
+            .find_map(|message| match message {
+                rustix::net::RecvAncillaryMessage::ScmRights(mut fds) => fds.next(),
+                _ => None,
+            })
+            .expect("a descriptor");
+        let file = File::from(fd);
         assert_eq!(file.metadata().expect("stat").len(), big.len() as u64);
     }
 }

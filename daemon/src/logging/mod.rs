@@ -85,7 +85,8 @@ pub fn os_error_text(err: &io::Error) -> String {
     };
     let mut buffer = [0u8; 256];
     // SAFETY: the buffer is writable for its whole length; the XSI
-    // strerror_r always NUL-terminates on success.
+    // strerror_r always NUL-terminates on success. (nix's Errno::desc has
+    // texts of its own, not the C library's that libvirt shows.)
     let rc = unsafe { libc::strerror_r(code, buffer.as_mut_ptr().cast(), buffer.len()) };
     if rc != 0 {
         return format!("Unknown error {code}");

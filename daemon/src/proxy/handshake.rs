@@ -138,11 +138,7 @@ impl Handshake {
 
 fn io_text(e: &std::io::Error) -> String {
     match e.raw_os_error() {
-        Some(code) => {
-            // SAFETY: strerror returns a pointer to a static string for any errno.
-            let text = unsafe { std::ffi::CStr::from_ptr(libc::strerror(code)) };
-            text.to_string_lossy().into_owned()
-        }
+        Some(_) => crate::logging::os_error_text(e),
         None => e.to_string(),
     }
 }

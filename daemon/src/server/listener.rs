@@ -4,7 +4,7 @@
 
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -62,7 +62,7 @@ pub fn bind_unix(
     if let Some(gid) = gid {
         std::os::unix::fs::chown(path, None, Some(gid))?;
     }
-    set_backlog(listener.as_raw_fd(), backlog)?;
+    set_backlog(&listener, backlog)?;
     Ok(listener)
 }
 
@@ -91,7 +91,7 @@ pub fn bind_tcp(
     for addr in addrs {
         match std::net::TcpListener::bind(addr) {
             Ok(l) => {
-                set_backlog(l.as_raw_fd(), backlog)?;
+                set_backlog(&l, backlog)?;
                 listeners.push(l);
             }
             // With no host, [::] is usually dual-stack and 0.0.0.0 then fails: fine.
@@ -113,13 +113,9 @@ pub fn bind_tcp(
 }
 
 /// `listen()` again with the configured queue length (`max_queued_clients`).
-pub fn set_backlog(fd: i32, backlog: u32) -> io::Result<()> {
+pub fn set_backlog(fd: impl AsFd, backlog: u32) -> io::Result<()> {
     let backlog = backlog.min(i32::MAX as u32) as i32;
-    // SAFETY: fd is a valid, bound socket owned by the caller.
-    if unsafe { libc::listen(fd, backlog) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
+    Ok(rustix::net::listen(fd, backlog)?)
 }
 
 fn now_secs() -> i64 {

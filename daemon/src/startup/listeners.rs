@@ -290,11 +290,8 @@ pub(super) fn create_listeners(
             ..
         }) = out.last()
         {
-            listener::set_backlog(
-                std::os::fd::AsRawFd::as_raw_fd(l),
-                settings.admin_max_queued_clients,
-            )
-            .map_err(|e| format!("Failed to bind socket to '{}': {e}", admin.display()))?;
+            listener::set_backlog(l, settings.admin_max_queued_clients)
+                .map_err(|e| format!("Failed to bind socket to '{}': {e}", admin.display()))?;
         }
     }
     if listen {

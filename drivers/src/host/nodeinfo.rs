@@ -345,9 +345,8 @@ mod tests {
     #[test]
     fn real_host_matches_proc_and_sysconf() {
         let info = node_info().expect("node info of this host");
-        // SAFETY: sysconf has no memory-safety preconditions.
-        let online = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
-        assert_eq!(i64::from(info.cpus), online as i64);
+        let online = nix::unistd::sysconf(nix::unistd::SysconfVar::_NPROCESSORS_ONLN);
+        assert_eq!(online, Ok(Some(i64::from(info.cpus))));
         let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").expect("cpuinfo");
         let processors = cpuinfo
             .lines()

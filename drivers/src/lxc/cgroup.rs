@@ -279,10 +279,10 @@ impl ContainerCgroup {
     pub fn kill_all(&self) {
         let _ = self.set_frozen(false);
         for pid in self.pids() {
-            // SAFETY: kill has no memory-safety preconditions.
-            unsafe {
-                libc::kill(pid, libc::SIGKILL);
-            }
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
         }
     }
 

@@ -1,6 +1,8 @@
 //! A network interface's capability: MAC address, link state and speed from
 //! sysfs, offload features through the ethtool ioctl (as libvirt reads them).
 
+use std::os::fd::{AsRawFd, OwnedFd};
+
 use super::model::NetCap;
 use super::sysfs::RawDevice;
 
@@ -92,13 +94,19 @@ fn features(ifname: &str) -> Vec<&'static str> {
     out
 }
 
-struct EthtoolSocket(libc::c_int);
+struct EthtoolSocket(OwnedFd);
 
 impl EthtoolSocket {
     fn open() -> Option<EthtoolSocket> {
-        // SAFETY: socket has no memory preconditions; the fd is owned below.
-        let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
-        (fd >= 0).then_some(EthtoolSocket(fd))
+        use nix::sys::socket::{socket, AddressFamily, SockFlag, SockType};
+        socket(
+            AddressFamily::Inet,
+            SockType::Datagram,
+            SockFlag::SOCK_CLOEXEC,
+            None,
+        )
+        .ok()
+        .map(EthtoolSocket)
     }
 
     fn get(&self, ifname: &str, cmd: u32) -> Option<u32> {
@@ -124,7 +132,7 @@ impl EthtoolSocket {
         // SAFETY: req is a valid ifreq whose data points to a command buffer that
         // outlives the call and is as large as its command says; the kernel
         // writes only within it.
-        unsafe { libc::ioctl(self.0, SIOCETHTOOL as _, &mut req) == 0 }
+        unsafe { libc::ioctl(self.0.as_raw_fd(), SIOCETHTOOL as _, &mut req) == 0 }
     }
 }
 
@@ -144,12 +152,5 @@ impl EthtoolSocket {
         }
         let active = buf[2 + 4 * (TX_UDP_TNL / 32) as usize + 2];
         active & (1 << (TX_UDP_TNL % 32)) != 0
-    }
-}
-
-impl Drop for EthtoolSocket {
-    fn drop(&mut self) {
-        // SAFETY: the fd was opened by this value and is closed once.
-        unsafe { libc::close(self.0) };
     }
 }

@@ -2,7 +2,7 @@
 //! the process stops, and the next start restores from the image (`-incoming`).
 
 use std::fs;
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -344,10 +344,12 @@ pub(super) fn finish_image(
         .sync_all()
         .map_err(|e| QemuError::io("cannot write save image", partial, e))?;
     if bypass {
-        // SAFETY: advice on a descriptor we own; it changes no memory of ours.
-        unsafe {
-            libc::posix_fadvise(image.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED);
-        }
+        let _ = nix::fcntl::posix_fadvise(
+            image,
+            0,
+            0,
+            nix::fcntl::PosixFadviseAdvice::POSIX_FADV_DONTNEED,
+        );
     }
     fs::rename(partial, target).map_err(|e| QemuError::io("cannot store save image", target, e))?;
     if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {

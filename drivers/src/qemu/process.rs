@@ -112,9 +112,7 @@ impl GuestProcess {
         };
         // Fields 14 and 15 of stat are utime/stime; after ") " the state is field 3.
         let total = ticks(11) + ticks(12);
-        // SAFETY: sysconf has no preconditions.
-        let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-        let hz = u64::try_from(hz).ok().filter(|h| *h > 0).unwrap_or(100);
+        let hz = rustix::param::clock_ticks_per_second().max(1);
         total.saturating_mul(1_000_000_000 / hz)
     }
 }

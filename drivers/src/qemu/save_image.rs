@@ -6,9 +6,9 @@
 //! While the stream is written the magic says "partial"; it is set last, so an
 //! interrupted save never passes for a complete image.
 
+use nix::fcntl::{posix_fadvise, PosixFadviseAdvice};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
@@ -185,24 +185,18 @@ pub fn read_image(path: &Path) -> Result<Option<SaveHeader>, QemuError> {
 /// after it stays out of the page cache (a restore may bypass the cache).
 fn open_header(path: &Path) -> std::io::Result<File> {
     let file = File::open(path)?;
-    // SAFETY: advice on a descriptor we own; it changes no memory of ours.
-    unsafe {
-        libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_RANDOM);
-    }
+    let _ = posix_fadvise(&file, 0, 0, PosixFadviseAdvice::POSIX_FADV_RANDOM);
     Ok(file)
 }
 
 /// Drops the header's pages, read once, from the page cache.
 fn forget_header(file: &File) {
-    // SAFETY: as above.
-    unsafe {
-        libc::posix_fadvise(
-            file.as_raw_fd(),
-            0,
-            (HEADER_LEN + MAX_DATA_LEN) as libc::off_t,
-            libc::POSIX_FADV_DONTNEED,
-        );
-    }
+    let _ = posix_fadvise(
+        file,
+        0,
+        (HEADER_LEN + MAX_DATA_LEN) as libc::off_t,
+        PosixFadviseAdvice::POSIX_FADV_DONTNEED,
+    );
 }
 
 /// An image a save did not finish (cut short or still marked partial): a start from

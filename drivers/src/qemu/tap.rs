@@ -171,12 +171,7 @@ fn add_tap(name: &str, bridge: &str) -> Result<(), QemuError> {
 }
 
 fn attach_and_up(name: &str, bridge: &str) -> io::Result<()> {
-    let cname = CString::new(name).map_err(io::Error::other)?;
-    // SAFETY: if_nametoindex reads a valid C string.
-    let index = unsafe { libc::if_nametoindex(cname.as_ptr()) };
-    if index == 0 {
-        return Err(io::Error::last_os_error());
-    }
+    let index = nix::net::if_::if_nametoindex(name)?;
     // SAFETY: plain system calls on a socket we own and valid ifreq values.
     unsafe {
         let sock = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);

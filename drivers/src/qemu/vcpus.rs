@@ -169,9 +169,7 @@ fn thread_stat(tid: i32) -> Option<ThreadStat> {
 }
 
 fn clock_ticks() -> u64 {
-    // SAFETY: sysconf has no preconditions.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    u64::try_from(hz).ok().filter(|h| *h > 0).unwrap_or(100)
+    rustix::param::clock_ticks_per_second().max(1)
 }
 
 /// utime + stime and the "processor" field of a `stat` line.
@@ -188,19 +186,11 @@ fn parse_thread_stat(text: &str, hz: u64) -> Option<ThreadStat> {
 }
 
 fn thread_affinity(tid: i32) -> Option<Vec<u32>> {
-    // SAFETY: an all-zero cpu_set_t is a valid empty set.
-    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-    // SAFETY: the size passed is the size of `set`, which the kernel fills.
-    let rc =
-        unsafe { libc::sched_getaffinity(tid, std::mem::size_of::<libc::cpu_set_t>(), &mut set) };
-    if rc != 0 {
-        return None;
-    }
-    let max = 8 * std::mem::size_of::<libc::cpu_set_t>();
-    // SAFETY: CPU_ISSET reads a bit of a valid set; the index is below its size.
+    use nix::sched::{sched_getaffinity, CpuSet};
+    let set = sched_getaffinity(nix::unistd::Pid::from_raw(tid)).ok()?;
     Some(
-        (0..max)
-            .filter(|&cpu| unsafe { libc::CPU_ISSET(cpu, &set) })
+        (0..CpuSet::count())
+            .filter(|&cpu| set.is_set(cpu).unwrap_or(false))
             .map(|c| c as u32)
             .collect(),
     )

@@ -5,9 +5,9 @@
 //! volume only when the client finishes the stream: a client that disconnects half
 //! way leaves the volume as it was, never a half-written image passing for complete.
 
+use nix::unistd::Whence;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -195,10 +195,9 @@ pub fn open_download(
     }))
 }
 
-fn lseek(file: &File, pos: u64, whence: i32) -> Option<u64> {
-    // SAFETY: a valid descriptor; lseek has no memory effects.
-    let r = unsafe { libc::lseek(file.as_raw_fd(), pos as libc::off_t, whence) };
-    (r >= 0).then_some(r as u64)
+fn lseek(file: &File, pos: u64, whence: Whence) -> Option<u64> {
+    let r = nix::unistd::lseek(file, pos as libc::off_t, whence).ok()?;
+    u64::try_from(r).ok()
 }
 
 impl VolumeReader for Download {
@@ -207,7 +206,7 @@ impl VolumeReader for Download {
             return Ok(None);
         }
         if self.sparse {
-            let data = lseek(&self.file, self.pos, libc::SEEK_DATA).unwrap_or(self.end);
+            let data = lseek(&self.file, self.pos, Whence::SeekData).unwrap_or(self.end);
             if data > self.pos {
                 let hole_end = data.min(self.end);
                 let len = hole_end - self.pos;
@@ -220,7 +219,7 @@ impl VolumeReader for Download {
         }
         let mut limit = (self.end - self.pos).min(CHUNK as u64);
         if self.sparse {
-            if let Some(hole) = lseek(&self.file, self.pos, libc::SEEK_HOLE) {
+            if let Some(hole) = lseek(&self.file, self.pos, Whence::SeekHole) {
                 limit = limit.min(hole.saturating_sub(self.pos)).max(1);
             }
             self.file

@@ -107,10 +107,10 @@ pub fn read_pid(dir: &HookDir, name: &str) -> i32 {
 
 /// Kills a process a test left running on purpose.
 pub fn kill(pid: i32) {
-    // SAFETY: kill has no memory-safety preconditions.
-    unsafe {
-        libc::kill(pid, libc::SIGKILL);
-    }
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGKILL,
+    );
 }
 
 /// The lines of a record file.

@@ -14,6 +14,7 @@ use std::process::ExitStatus;
 use std::time::Duration;
 
 use integration_tests::wait_until;
+use nix::unistd::Pid;
 
 /// What to start and which sockets it inherits.
 pub struct Launch<'a> {
@@ -152,12 +153,14 @@ impl Process {
     /// The exit status once the process has ended, without blocking.
     pub fn try_wait(&mut self) -> Option<ExitStatus> {
         if self.status.is_none() {
-            let mut raw = 0;
-            // SAFETY: waitpid writes the status into `raw`; the pid is our child.
-            let rc = unsafe { libc::waitpid(self.pid, &mut raw, libc::WNOHANG) };
-            if rc == self.pid {
-                self.status = Some(ExitStatus::from_raw(raw));
-            }
+            use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+            self.status = match waitpid(Pid::from_raw(self.pid), Some(WaitPidFlag::WNOHANG)) {
+                Ok(WaitStatus::Exited(_, code)) => Some(ExitStatus::from_raw((code & 0xff) << 8)),
+                Ok(WaitStatus::Signaled(_, signal, core)) => Some(ExitStatus::from_raw(
+                    signal as i32 | if core { 0x80 } else { 0 },
+                )),
+                _ => None,
+            };
         }
         self.status
     }
@@ -169,24 +172,19 @@ impl Process {
     }
 
     pub fn signal(&self, signal: i32) {
-        // SAFETY: kill has no memory-safety preconditions.
-        let rc = unsafe { libc::kill(self.pid, signal) };
-        assert_eq!(rc, 0, "kill: {}", std::io::Error::last_os_error());
+        let signal = nix::sys::signal::Signal::try_from(signal).expect("a signal number");
+        nix::sys::signal::kill(Pid::from_raw(self.pid), signal).expect("kill");
     }
 }
 
 impl Drop for Process {
     fn drop(&mut self) {
         if self.try_wait().is_none() {
-            // SAFETY: the process group was created by the child for itself.
-            unsafe {
-                libc::kill(-self.pid, libc::SIGKILL);
-            }
-            let mut raw = 0;
-            // SAFETY: reaps our own child.
-            unsafe {
-                libc::waitpid(self.pid, &mut raw, 0);
-            }
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(-self.pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+            let _ = nix::sys::wait::waitpid(Pid::from_raw(self.pid), None);
         }
     }
 }

@@ -4,7 +4,7 @@
 //! does for a `.socket` unit whose service exited). Each start and exit is
 //! reported as an event, in order.
 
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::path::PathBuf;
 use std::process::ExitStatus;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -45,33 +45,19 @@ pub struct Supervisor {
 const POLL_INTERVAL_MS: i32 = 100;
 
 /// Waits until one of `fds` is readable or the poll interval passes.
-fn poll_readable(fds: &[RawFd]) -> bool {
-    let mut polled: Vec<libc::pollfd> = fds
+fn poll_readable(fds: &[&OwnedFd]) -> bool {
+    use nix::poll::{PollFd, PollFlags, PollTimeout};
+    let mut polled: Vec<PollFd> = fds
         .iter()
-        .map(|fd| libc::pollfd {
-            fd: *fd,
-            events: libc::POLLIN,
-            revents: 0,
-        })
+        .map(|fd| PollFd::new(fd.as_fd(), PollFlags::POLLIN))
         .collect();
-    // SAFETY: `polled` is a valid array of pollfd of the given length.
-    let rc = unsafe {
-        libc::poll(
-            polled.as_mut_ptr(),
-            polled.len() as libc::nfds_t,
-            POLL_INTERVAL_MS,
-        )
-    };
-    rc > 0
+    nix::poll::poll(&mut polled, PollTimeout::from(POLL_INTERVAL_MS as u16)).is_ok_and(|n| n > 0)
 }
 
 /// A pidfd for `pid`: readable once the process has exited.
 fn pidfd(pid: i32) -> OwnedFd {
-    // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-    assert!(fd >= 0, "pidfd_open: {}", std::io::Error::last_os_error());
-    // SAFETY: the fd was just created for us.
-    unsafe { OwnedFd::from_raw_fd(fd as RawFd) }
+    let pid = rustix::process::Pid::from_raw(pid).expect("a positive pid");
+    rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()).expect("pidfd_open")
 }
 
 fn serve(
@@ -82,7 +68,7 @@ fn serve(
 ) {
     let fds: Vec<RawFd> = sockets.iter().map(|s| s.as_raw_fd()).collect();
     while !stop.load(Ordering::SeqCst) {
-        if !poll_readable(&fds) {
+        if !poll_readable(&sockets.iter().collect::<Vec<_>>()) {
             continue;
         }
         let launch = Launch {
@@ -108,7 +94,7 @@ fn serve(
                 // Dropping the process kills its group.
                 return;
             }
-            poll_readable(&[exited.as_raw_fd()]);
+            poll_readable(&[&exited]);
         }
     }
     drop(sockets);

@@ -20,7 +20,7 @@ pub const CONTAINER_TIMEOUT: Duration = Duration::from_secs(30);
 pub fn require_container_host() {
     // SAFETY: geteuid has no preconditions.
     assert_eq!(
-        unsafe { libc::geteuid() },
+        nix::unistd::geteuid().as_raw(),
         0,
         "the LXC tests create namespaces and cgroups and must run as root"
     );
@@ -183,13 +183,16 @@ impl Drop for ContainerCleanup {
             return;
         }
         let dirs = cgroup_dirs_of(init);
-        // SAFETY: kill has no memory-safety preconditions; the pids come from our
-        // container's status file.
-        unsafe {
-            libc::kill(init, libc::SIGKILL);
-            if supervisor > 0 {
-                libc::kill(supervisor, libc::SIGKILL);
-            }
+        // The pids come from our container's status file.
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(init),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+        if supervisor > 0 {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(supervisor),
+                nix::sys::signal::Signal::SIGKILL,
+            );
         }
         for dir in dirs {
             wait_until(Duration::from_secs(5), || {
@@ -238,10 +241,10 @@ impl SecondDaemon {
 
 impl Drop for SecondDaemon {
     fn drop(&mut self) {
-        // SAFETY: the negative pid addresses the process group we created.
-        unsafe {
-            libc::kill(-(self.child.id() as i32), libc::SIGKILL);
-        }
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(-(self.child.id() as i32)),
+            nix::sys::signal::Signal::SIGKILL,
+        );
         let _ = self.child.wait();
     }
 }

@@ -172,10 +172,10 @@ impl NetHost {
             let _ = child.wait();
         }
         if let Some(mut child) = self.daemon.take() {
-            // SAFETY: signalling the process group we created for the daemon.
-            unsafe {
-                libc::kill(-(child.id() as i32), libc::SIGKILL);
-            }
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(-(child.id() as i32)),
+                nix::sys::signal::Signal::SIGKILL,
+            );
             let _ = child.wait();
         }
     }
@@ -183,10 +183,10 @@ impl NetHost {
     /// Sends `signal` to the daemon.
     pub fn signal(&self, signal: i32) {
         let child = self.daemon.as_ref().expect("daemon running");
-        // SAFETY: signalling the daemon we started.
-        unsafe {
-            libc::kill(child.id() as i32, signal);
-        }
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(child.id() as i32),
+            nix::sys::signal::Signal::try_from(signal).expect("signal number"),
+        );
     }
 
     pub fn uri(&self) -> String {
@@ -306,10 +306,10 @@ impl NetHost {
             };
             let text = String::from_utf8_lossy(&cmdline);
             if text.contains(&marker) {
-                // SAFETY: a process this test's daemon started (its files are under our root).
-                unsafe {
-                    libc::kill(pid, libc::SIGKILL);
-                }
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
             }
         }
     }

@@ -142,10 +142,10 @@ impl ReferenceDaemon {
 impl Drop for ReferenceDaemon {
     fn drop(&mut self) {
         let pgid = self.child.id() as i32;
-        // SAFETY: the process group of the daemon this test spawned.
-        unsafe {
-            libc::kill(-pgid, libc::SIGKILL);
-        }
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(-pgid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
         let _ = self.child.wait();
     }
 }
@@ -212,10 +212,10 @@ pub struct GuestReaper(pub String);
 impl Drop for GuestReaper {
     fn drop(&mut self) {
         for pid in guest_pids(&self.0) {
-            // SAFETY: a QEMU running this test's uniquely named guest.
-            unsafe {
-                libc::kill(pid, libc::SIGKILL);
-            }
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
         }
     }
 }

@@ -178,10 +178,10 @@ impl QemuHost {
     pub fn kill_daemon(&mut self) {
         if let Some(mut child) = self.daemon.take() {
             let pgid = child.id() as i32;
-            // SAFETY: signalling the process group we created for the daemon.
-            unsafe {
-                libc::kill(-pgid, libc::SIGKILL);
-            }
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(-pgid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
             let _ = child.wait();
         }
     }
@@ -204,10 +204,10 @@ impl QemuHost {
     /// Sends `signal` to the running daemon.
     pub fn signal_daemon(&self, signal: i32) {
         if let Some(child) = &self.daemon {
-            // SAFETY: signalling the daemon process we spawned.
-            unsafe {
-                libc::kill(child.id() as i32, signal);
-            }
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(child.id() as i32),
+                nix::sys::signal::Signal::try_from(signal).expect("signal number"),
+            );
         }
     }
 
@@ -328,10 +328,10 @@ impl Drop for QemuHost {
         }
         self.kill_daemon();
         for pid in self.guest_pids() {
-            // SAFETY: the pid runs a qemu whose command line names our private root.
-            unsafe {
-                libc::kill(pid, libc::SIGKILL);
-            }
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
         }
     }
 }

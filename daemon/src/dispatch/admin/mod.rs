@@ -34,8 +34,7 @@ use crate::server::registry::ClientInfo;
 pub use daemon_ctl::DAEMON_SHUTDOWN_PRESERVE;
 
 pub fn handle(daemon: &Arc<Daemon>, session: &mut Session, h: &Header, body: &[u8]) -> Action {
-    // SAFETY: geteuid has no preconditions.
-    let own_uid = unsafe { libc::geteuid() };
+    let own_uid = nix::unistd::geteuid().as_raw();
     if !peer_allowed(&session.info, own_uid) {
         warn!(
             target: "daemon::admin",

@@ -183,22 +183,13 @@ fn load(rules: &[DeviceRule]) -> io::Result<OwnedFd> {
 }
 
 fn with_unlimited_memlock<T>(f: impl FnOnce() -> io::Result<T>) -> io::Result<T> {
-    let mut old = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: old is a valid rlimit to fill; the new limit is a valid rlimit.
-    unsafe {
-        libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut old);
-        let unlimited = libc::rlimit {
-            rlim_cur: libc::RLIM_INFINITY,
-            rlim_max: libc::RLIM_INFINITY,
-        };
-        libc::setrlimit(libc::RLIMIT_MEMLOCK, &unlimited);
-    }
+    use nix::sys::resource::{getrlimit, setrlimit, Resource, RLIM_INFINITY};
+    let old = getrlimit(Resource::RLIMIT_MEMLOCK);
+    let _ = setrlimit(Resource::RLIMIT_MEMLOCK, RLIM_INFINITY, RLIM_INFINITY);
     let result = f();
-    // SAFETY: restores the limit read above.
-    unsafe { libc::setrlimit(libc::RLIMIT_MEMLOCK, &old) };
+    if let Ok((soft, hard)) = old {
+        let _ = setrlimit(Resource::RLIMIT_MEMLOCK, soft, hard);
+    }
     result
 }
 

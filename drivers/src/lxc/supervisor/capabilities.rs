@@ -165,78 +165,35 @@ pub fn last_cap() -> u32 {
 pub fn reboot_is_contained() -> bool {
     let current = std::fs::read_to_string("/proc/sys/kernel/ctrl-alt-del").unwrap_or_default();
     let cmd = if current.trim() == "0" {
-        libc::LINUX_REBOOT_CMD_CAD_OFF
+        rustix::system::RebootCommand::CadOff
     } else {
-        libc::LINUX_REBOOT_CMD_CAD_ON
+        rustix::system::RebootCommand::CadOn
     };
-    // SAFETY: reboot with a Ctrl-Alt-Del command only toggles a flag (or fails).
-    let rc = unsafe { libc::reboot(cmd) };
-    rc < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINVAL)
+    rustix::system::reboot(cmd) == Err(rustix::io::Errno::INVAL)
 }
-
-#[repr(C)]
-struct CapHeader {
-    version: u32,
-    pid: i32,
-}
-
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-struct CapData {
-    effective: u32,
-    permitted: u32,
-    inheritable: u32,
-}
-
-const CAP_VERSION_3: u32 = 0x2008_0522;
 
 /// Removes `caps` from every set of this process.
 pub fn drop_capabilities(caps: &[u32]) -> Result<(), SupervisorError> {
-    let failed = |what: &str| {
-        SupervisorError::Failed(format!(
-            "{what} failed: {}",
-            std::io::Error::last_os_error()
-        ))
+    use rustix::thread::{capabilities, set_capabilities, CapabilitySet};
+    let failed = |what: &str, e: rustix::io::Errno| {
+        SupervisorError::Failed(format!("{what} failed: {}", std::io::Error::from(e)))
     };
-    for cap in caps {
-        // SAFETY: prctl with PR_CAPBSET_DROP takes a capability number.
-        let rc = unsafe { libc::prctl(libc::PR_CAPBSET_DROP, *cap as libc::c_ulong, 0, 0, 0) };
-        if rc < 0 && std::io::Error::last_os_error().raw_os_error() != Some(libc::EINVAL) {
-            return Err(failed("dropping a capability from the bounding set"));
+    let mut dropped = CapabilitySet::empty();
+    for cap in caps.iter().filter(|cap| **cap < 64) {
+        let one = CapabilitySet::from_bits_retain(1 << cap);
+        dropped |= one;
+        match rustix::thread::remove_capability_from_bounding_set(one) {
+            Ok(()) | Err(rustix::io::Errno::INVAL) => {}
+            Err(e) => return Err(failed("dropping a capability from the bounding set", e)),
         }
     }
-    let mut header = CapHeader {
-        version: CAP_VERSION_3,
-        pid: 0,
-    };
-    let mut data = [CapData::default(); 2];
-    // SAFETY: header and data have the layout capget expects for version 3.
-    if unsafe { libc::syscall(libc::SYS_capget, &mut header, data.as_mut_ptr()) } < 0 {
-        return Err(failed("capget"));
-    }
-    for cap in caps {
-        let (word, bit) = ((*cap / 32) as usize, 1u32 << (*cap % 32));
-        if let Some(d) = data.get_mut(word) {
-            d.effective &= !bit;
-            d.permitted &= !bit;
-            d.inheritable &= !bit;
-        }
-    }
-    // SAFETY: as above.
-    if unsafe { libc::syscall(libc::SYS_capset, &mut header, data.as_ptr()) } < 0 {
-        return Err(failed("capset"));
-    }
-    // SAFETY: prctl with PR_CAP_AMBIENT_CLEAR_ALL has no pointer arguments. Kernels
-    // before 4.3 have no ambient set (EINVAL), which is as good as an empty one.
-    unsafe {
-        libc::prctl(
-            libc::PR_CAP_AMBIENT,
-            libc::PR_CAP_AMBIENT_CLEAR_ALL as libc::c_ulong,
-            0,
-            0,
-            0,
-        )
-    };
+    let mut sets = capabilities(None).map_err(|e| failed("capget", e))?;
+    sets.effective &= !dropped;
+    sets.permitted &= !dropped;
+    sets.inheritable &= !dropped;
+    set_capabilities(None, sets).map_err(|e| failed("capset", e))?;
+    // Kernels before 4.3 have no ambient set (EINVAL), which is as good as an empty one.
+    let _ = rustix::thread::clear_ambient_capability_set();
     Ok(())
 }
 

@@ -5,7 +5,6 @@
 
 use std::fs;
 use std::io::Write;
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::PathBuf;
 
@@ -75,8 +74,8 @@ impl ConsoleLog {
             .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW)
             .open(path);
         if let Ok(file) = fresh {
-            // SAFETY: both descriptors are valid; dup2 replaces stderr atomically.
-            unsafe { libc::dup2(file.as_raw_fd(), 2) };
+            // dup2 replaces stderr atomically.
+            let _ = nix::unistd::dup2_stderr(&file);
         }
         self.written = 0;
     }
@@ -100,17 +99,12 @@ mod tests {
         let mut old = path.clone().into_os_string();
         old.push(".0");
         // Rotation points stderr at the fresh file: keep the test's own to restore it.
-        // SAFETY: dup of a valid descriptor.
-        let saved = unsafe { libc::dup(2) };
+        let saved = nix::unistd::dup(std::io::stderr()).expect("dup stderr");
         log.rotate();
         assert_eq!(fs::read(&old).expect("rotated"), b"old");
         assert!(path.exists(), "a fresh log was created");
         assert_eq!(log.written, 0);
-        // SAFETY: restores the test process's stderr from the saved descriptor.
-        unsafe {
-            libc::dup2(saved, 2);
-            libc::close(saved);
-        }
+        nix::unistd::dup2_stderr(&saved).expect("restore stderr");
         let _ = fs::remove_dir_all(&dir);
     }
 }

@@ -8,11 +8,14 @@
 use std::ffi::CString;
 use std::fs;
 use std::io::{Read, Write};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
+use nix::sched::CloneFlags;
+use nix::unistd::{Gid, Uid};
+
 use super::capabilities;
-use super::mounts::{bad, bind_file, c_path, make_dir, mount, readonly_recursive};
+use super::mounts::{bad, bind_file, make_dir, mount, readonly_recursive};
 use super::SupervisorError;
 use crate::lxc::xml::{ContainerSpec, FilesystemSpec};
 
@@ -67,15 +70,14 @@ fn prepare_and_exec(
         // for the mapped root (no private parent directories).
         super::idmap::become_root_inside()?;
     }
-    let mut flags = libc::CLONE_NEWNS | libc::CLONE_NEWUTS | libc::CLONE_NEWIPC;
+    let mut flags = CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWUTS | CloneFlags::CLONE_NEWIPC;
     if spec.private_net {
-        flags |= libc::CLONE_NEWNET;
+        flags |= CloneFlags::CLONE_NEWNET;
     }
     if Path::new("/proc/self/ns/cgroup").exists() {
-        flags |= libc::CLONE_NEWCGROUP;
+        flags |= CloneFlags::CLONE_NEWCGROUP;
     }
-    // SAFETY: unshare only changes this process's namespaces.
-    check(unsafe { libc::unshare(flags) }, "unshare")?;
+    check(nix::sched::unshare(flags), "unshare")?;
     report
         .write_all(b"R")
         .map_err(|e| SupervisorError::io("cannot report to the supervisor", e))?;
@@ -92,12 +94,7 @@ fn prepare_and_exec(
     let keep_reboot = capabilities::reboot_is_contained();
     build_root(spec, staging, console)?;
     pivot_into(staging)?;
-    let host = CString::new(spec.name.as_bytes()).map_err(|_| bad("hostname"))?;
-    // SAFETY: the pointer and length describe a valid buffer.
-    check(
-        unsafe { libc::sethostname(host.as_ptr(), spec.name.len()) },
-        "sethostname",
-    )?;
+    check(nix::unistd::sethostname(&spec.name), "sethostname")?;
     attach_console(console.is_some())?;
     capabilities::drop_capabilities(
         &spec
@@ -261,18 +258,10 @@ fn pivot_into(staging: &Path) -> Result<(), SupervisorError> {
     std::env::set_current_dir(staging).map_err(|e| SupervisorError::io("cannot enter root", e))?;
     let old = staging.join(".oldroot");
     make_dir(&old)?;
-    let new_root = c_path(Path::new("."))?;
-    let put_old = c_path(Path::new(".oldroot"))?;
-    // SAFETY: both pointers are valid NUL-terminated strings.
-    check(
-        unsafe { libc::syscall(libc::SYS_pivot_root, new_root.as_ptr(), put_old.as_ptr()) } as i32,
-        "pivot_root",
-    )?;
+    check(nix::unistd::pivot_root(".", ".oldroot"), "pivot_root")?;
     std::env::set_current_dir("/").map_err(|e| SupervisorError::io("cannot enter /", e))?;
-    let old_c = c_path(Path::new("/.oldroot"))?;
-    // SAFETY: valid NUL-terminated path.
     check(
-        unsafe { libc::umount2(old_c.as_ptr(), libc::MNT_DETACH) },
+        nix::mount::umount2("/.oldroot", nix::mount::MntFlags::MNT_DETACH),
         "umount old root",
     )?;
     let _ = fs::remove_dir("/.oldroot");
@@ -281,8 +270,7 @@ fn pivot_into(staging: &Path) -> Result<(), SupervisorError> {
 
 /// Makes init a session leader with the console as controlling terminal and stdio.
 fn attach_console(has_console: bool) -> Result<(), SupervisorError> {
-    // SAFETY: setsid has no preconditions.
-    unsafe { libc::setsid() };
+    let _ = nix::unistd::setsid();
     let path = if has_console {
         "/dev/console"
     } else {
@@ -293,37 +281,30 @@ fn attach_console(has_console: bool) -> Result<(), SupervisorError> {
         .write(true)
         .open(path)
         .map_err(|e| SupervisorError::io("cannot open the console", e))?;
-    let fd = file.as_raw_fd();
     if has_console {
-        // SAFETY: fd is an open terminal; TIOCSCTTY takes an int argument.
-        unsafe { libc::ioctl(fd, libc::TIOCSCTTY, 0) };
+        let _ = rustix::process::ioctl_tiocsctty(&file);
     }
-    for target in 0..3 {
-        // SAFETY: both descriptors are valid.
-        check(unsafe { libc::dup2(fd, target) }, "dup2")?;
-    }
+    check(nix::unistd::dup2_stdin(&file), "dup2")?;
+    check(nix::unistd::dup2_stdout(&file), "dup2")?;
+    check(nix::unistd::dup2_stderr(&file), "dup2")?;
     Ok(())
 }
 
 /// Init starts with default signal handling: the supervisor ignores SIGHUP and SIGPIPE,
 /// and ignored signals would stay ignored across exec (a shell could not even trap them).
 fn reset_signals() {
-    // SAFETY: resetting dispositions and the mask has no memory-safety preconditions;
-    // the set is initialised by sigemptyset before use.
-    unsafe {
-        for sig in [
-            libc::SIGHUP,
-            libc::SIGPIPE,
-            libc::SIGTERM,
-            libc::SIGINT,
-            libc::SIGCHLD,
-        ] {
-            libc::signal(sig, libc::SIG_DFL);
-        }
-        let mut empty: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut empty);
-        libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
+    use nix::sys::signal::{sigprocmask, SigHandler, SigSet, SigmaskHow, Signal};
+    for sig in [
+        Signal::SIGHUP,
+        Signal::SIGPIPE,
+        Signal::SIGTERM,
+        Signal::SIGINT,
+        Signal::SIGCHLD,
+    ] {
+        // SAFETY: SIG_DFL installs no handler, so no Rust code runs on a signal.
+        let _ = unsafe { nix::sys::signal::signal(sig, SigHandler::SigDfl) };
     }
+    let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
 }
 
 /// `<inituser>`/`<initgroup>`: numeric ids or names from the container's own files.
@@ -337,13 +318,11 @@ fn set_identity(spec: &ContainerSpec) -> Result<(), SupervisorError> {
         None => None,
     };
     if let Some(gid) = gid {
-        // SAFETY: plain credential syscalls.
-        check(unsafe { libc::setgroups(0, std::ptr::null()) }, "setgroups")?;
-        check(unsafe { libc::setgid(gid) }, "setgid")?;
+        check(nix::unistd::setgroups(&[]), "setgroups")?;
+        check(nix::unistd::setgid(Gid::from_raw(gid)), "setgid")?;
     }
     if let Some(uid) = uid {
-        // SAFETY: plain credential syscall.
-        check(unsafe { libc::setuid(uid) }, "setuid")?;
+        check(nix::unistd::setuid(Uid::from_raw(uid)), "setuid")?;
     }
     Ok(())
 }
@@ -375,19 +354,17 @@ fn exec_init(spec: &ContainerSpec) -> Result<Never, SupervisorError> {
         .into_iter()
         .filter_map(|(k, v)| CString::new(format!("{k}={v}")).ok())
         .collect();
-    let mut argv_ptrs: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
-    argv_ptrs.push(std::ptr::null());
-    let mut env_ptrs: Vec<*const libc::c_char> = envp.iter().map(|e| e.as_ptr()).collect();
-    env_ptrs.push(std::ptr::null());
     // Init gets the standard streams (the console) and nothing else of the supervisor
     // or of whoever started it: the same rule as for every process the daemon starts.
     process::mark_cloexec_from(3);
-    // SAFETY: argv and envp are NULL-terminated arrays of valid C strings that outlive the call.
-    unsafe { libc::execve(program.as_ptr(), argv_ptrs.as_ptr(), env_ptrs.as_ptr()) };
+    let err = match nix::unistd::execve(&program, &argv, &envp) {
+        Err(err) => err,
+        Ok(never) => match never {},
+    };
     Err(SupervisorError::Failed(format!(
         "cannot execute init '{}': {}",
         spec.init,
-        std::io::Error::last_os_error()
+        std::io::Error::from(err)
     )))
 }
 
@@ -395,12 +372,7 @@ fn inside(root: &Path, target: &str) -> PathBuf {
     root.join(target.trim_start_matches('/'))
 }
 
-fn check(rc: i32, what: &str) -> Result<(), SupervisorError> {
-    if rc < 0 {
-        return Err(SupervisorError::Failed(format!(
-            "{what} failed: {}",
-            std::io::Error::last_os_error()
-        )));
-    }
-    Ok(())
+fn check<T>(result: nix::Result<T>, what: &str) -> Result<T, SupervisorError> {
+    result
+        .map_err(|e| SupervisorError::Failed(format!("{what} failed: {}", std::io::Error::from(e))))
 }

@@ -10,8 +10,13 @@
 
 use std::fs;
 use std::io::{Read, Write};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::net::UnixStream;
+
+use nix::sys::signal::{kill, SigSet, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::Pid;
 
 use super::{network, RunningContainer};
 use crate::lxc::control::{ExitNotice, Request};
@@ -50,7 +55,7 @@ pub fn serve(mut running: RunningContainer) -> i32 {
             break notice;
         }
         let mut fds = vec![
-            pollfd(signal_fd.as_raw_fd(), libc::POLLIN),
+            pollfd(signal_fd.as_fd().as_raw_fd(), libc::POLLIN),
             pollfd(running.listener.as_raw_fd(), libc::POLLIN),
         ];
         let console_fd = running.console.as_ref().map(|c| c.master.as_raw_fd());
@@ -180,23 +185,15 @@ fn serve_console_client(
 
 /// Non-blocking check whether init has exited.
 fn reap(pid: i32) -> Option<ExitNotice> {
-    let mut status = 0;
-    // SAFETY: waitpid on our own child with a valid status pointer.
-    let rc = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
-    if rc == pid {
-        let (code, signal) = if libc::WIFEXITED(status) {
-            (libc::WEXITSTATUS(status), 0)
-        } else if libc::WIFSIGNALED(status) {
-            (0, libc::WTERMSIG(status))
-        } else {
-            return None;
-        };
-        return Some(ExitNotice { code, signal });
+    match waitpid(Pid::from_raw(pid), Some(WaitPidFlag::WNOHANG)) {
+        Ok(WaitStatus::Exited(_, code)) => Some(ExitNotice { code, signal: 0 }),
+        Ok(WaitStatus::Signaled(_, signal, _)) => Some(ExitNotice {
+            code: 0,
+            signal: signal as i32,
+        }),
+        Ok(_) => None,
+        Err(_) => Some(ExitNotice { code: 0, signal: 0 }),
     }
-    if rc < 0 {
-        return Some(ExitNotice { code: 0, signal: 0 });
-    }
-    None
 }
 
 /// Reads one request from a client; false when the client is gone.
@@ -219,19 +216,17 @@ fn handle_client(
         let answer = match Request::parse(&word) {
             Some(Request::Info) => format!("running {}\n", running.init_pid),
             Some(Request::Shutdown) => {
-                // SAFETY: kill has no memory-safety preconditions.
-                unsafe { libc::kill(running.init_pid, libc::SIGTERM) };
+                let _ = kill(Pid::from_raw(running.init_pid), Signal::SIGTERM);
                 "ok\n".to_string()
             }
             Some(Request::Destroy) => {
-                // SAFETY: as above; killing init ends the whole PID namespace.
-                unsafe { libc::kill(running.init_pid, libc::SIGKILL) };
+                // Killing init ends the whole PID namespace.
+                let _ = kill(Pid::from_raw(running.init_pid), Signal::SIGKILL);
                 running.cgroup.kill_all();
                 "ok\n".to_string()
             }
             Some(Request::Reboot) => {
-                // SAFETY: kill has no memory-safety preconditions.
-                unsafe { libc::kill(running.init_pid, libc::SIGHUP) };
+                let _ = kill(Pid::from_raw(running.init_pid), Signal::SIGHUP);
                 "ok\n".to_string()
             }
             Some(Request::Watch) => "watching\n".to_string(),
@@ -316,39 +311,22 @@ fn copy_console(
 }
 
 /// SIGCHLD only wakes the loop; SIGTERM/SIGINT to the supervisor destroy the container.
-fn drain_signals(fd: &fs::File, running: &RunningContainer) {
-    let mut info = [0u8; std::mem::size_of::<libc::signalfd_siginfo>()];
-    let mut reader = fd;
-    while let Ok(n) = reader.read(&mut info) {
-        if n < info.len() {
-            break;
-        }
-        // SAFETY: the kernel wrote a complete signalfd_siginfo into the buffer.
-        let si: libc::signalfd_siginfo = unsafe { std::ptr::read_unaligned(info.as_ptr().cast()) };
-        if si.ssi_signo == libc::SIGTERM as u32 || si.ssi_signo == libc::SIGINT as u32 {
-            // SAFETY: kill has no memory-safety preconditions.
-            unsafe { libc::kill(running.init_pid, libc::SIGKILL) };
+fn drain_signals(fd: &SignalFd, running: &RunningContainer) {
+    while let Ok(Some(info)) = fd.read_signal() {
+        if info.ssi_signo == libc::SIGTERM as u32 || info.ssi_signo == libc::SIGINT as u32 {
+            let _ = kill(Pid::from_raw(running.init_pid), Signal::SIGKILL);
             running.cgroup.kill_all();
         }
     }
 }
 
-fn signal_fd() -> std::io::Result<fs::File> {
-    use std::os::fd::FromRawFd;
-    // SAFETY: set is initialised by sigemptyset before use; signalfd returns a new fd.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        for sig in [libc::SIGCHLD, libc::SIGTERM, libc::SIGINT] {
-            libc::sigaddset(&mut set, sig);
-        }
-        libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
-        let fd = libc::signalfd(-1, &set, libc::SFD_NONBLOCK | libc::SFD_CLOEXEC);
-        if fd < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        Ok(fs::File::from_raw_fd(fd))
+fn signal_fd() -> nix::Result<SignalFd> {
+    let mut set = SigSet::empty();
+    for sig in [Signal::SIGCHLD, Signal::SIGTERM, Signal::SIGINT] {
+        set.add(sig);
     }
+    set.thread_block()?;
+    SignalFd::with_flags(&set, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
 }
 
 /// Init is gone: remove what the container left, then tell the watchers and go.

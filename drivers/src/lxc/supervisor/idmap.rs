@@ -2,7 +2,8 @@
 //! given host ranges, so its root is an unprivileged user on the host.
 
 use std::fs::File;
-use std::os::fd::AsRawFd;
+
+use nix::unistd::{Gid, Uid};
 
 use super::SupervisorError;
 use crate::lxc::xml::IdMap;
@@ -34,32 +35,19 @@ pub fn hand_over_console(slave: &File, map: &IdMap) -> Result<(), SupervisorErro
     let (Some(uid), Some(gid)) = (host_id_of_root(&map.uid), host_id_of_root(&map.gid)) else {
         return Ok(());
     };
-    // SAFETY: fchown on a descriptor we own.
-    if unsafe { libc::fchown(slave.as_raw_fd(), uid, gid) } != 0 {
-        return Err(SupervisorError::io(
-            "cannot hand the console to the container",
-            std::io::Error::last_os_error(),
-        ));
-    }
-    Ok(())
+    nix::unistd::fchown(slave, Some(Uid::from_raw(uid)), Some(Gid::from_raw(gid)))
+        .map_err(|e| SupervisorError::io("cannot hand the console to the container", e.into()))
 }
 
 /// In the child, once the maps exist: become uid and gid 0 of the namespace, so init
 /// keeps its capabilities there across exec.
 pub fn become_root_inside() -> Result<(), SupervisorError> {
-    // SAFETY: plain credential syscalls.
-    let ok = unsafe {
-        libc::setgroups(0, std::ptr::null()) == 0
-            && libc::setresgid(0, 0, 0) == 0
-            && libc::setresuid(0, 0, 0) == 0
-    };
-    if !ok {
-        return Err(SupervisorError::io(
-            "cannot become root in the user namespace",
-            std::io::Error::last_os_error(),
-        ));
-    }
-    Ok(())
+    let root_gid = Gid::from_raw(0);
+    let root_uid = Uid::from_raw(0);
+    nix::unistd::setgroups(&[])
+        .and_then(|()| nix::unistd::setresgid(root_gid, root_gid, root_gid))
+        .and_then(|()| nix::unistd::setresuid(root_uid, root_uid, root_uid))
+        .map_err(|e| SupervisorError::io("cannot become root in the user namespace", e.into()))
 }
 
 #[cfg(test)]

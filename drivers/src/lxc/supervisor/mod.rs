@@ -20,7 +20,9 @@ mod pty;
 use std::ffi::OsString;
 use std::fs;
 use std::io::{Read, Write};
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
+
+use nix::sys::signal::{signal, SigHandler, Signal};
 use std::path::{Path, PathBuf};
 
 use super::cgroup::{devices, ContainerCgroup};
@@ -132,11 +134,11 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
         0 => {}
         _ => return 0,
     }
-    // SAFETY: setsid and signal with SIG_IGN have no memory-safety preconditions.
+    let _ = nix::unistd::setsid();
+    // SAFETY: SIG_IGN installs no handler, so no Rust code runs on a signal.
     unsafe {
-        libc::setsid();
-        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
-        libc::signal(libc::SIGHUP, libc::SIG_IGN);
+        let _ = signal(Signal::SIGPIPE, SigHandler::SigIgn);
+        let _ = signal(Signal::SIGHUP, SigHandler::SigIgn);
     }
     let _ = std::env::set_current_dir("/");
     match start(&args) {
@@ -297,11 +299,10 @@ fn spawn_container(
         Ok(()) => Ok((pid, interfaces)),
         Err(e) => {
             network::remove_interfaces(&interfaces);
-            // SAFETY: pid is our own child.
-            unsafe {
-                libc::kill(pid, libc::SIGKILL);
-                libc::waitpid(pid, std::ptr::null_mut(), 0);
-            }
+            // pid is our own child.
+            let child = nix::unistd::Pid::from_raw(pid);
+            let _ = nix::sys::signal::kill(child, Signal::SIGKILL);
+            let _ = nix::sys::wait::waitpid(child, None);
             Err(e)
         }
     }
@@ -327,21 +328,14 @@ fn send_go(go: &mut fs::File) -> Result<(), SupervisorError> {
 }
 
 fn pipe() -> Result<(OwnedFd, OwnedFd), SupervisorError> {
-    let mut fds = [0; 2];
-    // SAFETY: fds has room for the two descriptors pipe2 writes.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-        return Err(SupervisorError::io("pipe", std::io::Error::last_os_error()));
-    }
-    // SAFETY: pipe2 returned two fresh descriptors we now own.
-    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+    nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+        .map_err(|e| SupervisorError::io("pipe", e.into()))
 }
 
 /// After the start-up line the daemon stops reading; stdout goes to /dev/null.
 fn silence_stdout() {
     if let Ok(null) = fs::OpenOptions::new().write(true).open("/dev/null") {
-        use std::os::fd::AsRawFd;
-        // SAFETY: both descriptors are valid.
-        unsafe { libc::dup2(null.as_raw_fd(), 1) };
+        let _ = nix::unistd::dup2_stdout(&null);
     }
 }
 

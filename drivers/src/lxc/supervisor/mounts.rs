@@ -91,14 +91,10 @@ pub fn remount_readonly(target: &Path) -> Result<(), SupervisorError> {
 }
 
 fn statvfs_flags(target: &Path) -> libc::c_ulong {
-    let Ok(path) = c_path(target) else {
+    let Ok(st) = nix::sys::statvfs::statvfs(target) else {
         return 0;
     };
-    // SAFETY: st is plain data filled by statvfs; path is a valid C string.
-    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
-    if unsafe { libc::statvfs(path.as_ptr(), &mut st) } != 0 {
-        return 0;
-    }
+    let st_flags = st.flags().bits();
     let mut flags = 0;
     for (vfs, ms) in [
         (libc::ST_NOSUID, libc::MS_NOSUID),
@@ -108,7 +104,7 @@ fn statvfs_flags(target: &Path) -> libc::c_ulong {
         (libc::ST_NODIRATIME, libc::MS_NODIRATIME),
         (libc::ST_RELATIME, libc::MS_RELATIME),
     ] {
-        if st.f_flag & vfs != 0 {
+        if st_flags & vfs != 0 {
             flags |= ms;
         }
     }
@@ -153,27 +149,15 @@ pub fn mount(
     flags: libc::c_ulong,
     data: Option<&str>,
 ) -> Result<(), SupervisorError> {
-    let source_c = source.map(c_path).transpose()?;
-    let target_c = c_path(target)?;
-    let fstype_c = fstype
-        .map(|t| CString::new(t).map_err(|_| bad("fstype")))
-        .transpose()?;
-    let data_c = data
-        .map(|d| CString::new(d).map_err(|_| bad("options")))
-        .transpose()?;
-    let ptr = |c: &Option<CString>| c.as_ref().map_or(std::ptr::null(), |c| c.as_ptr());
-    // SAFETY: every pointer is NULL or a valid NUL-terminated string alive for the call.
-    let rc = unsafe {
-        libc::mount(
-            ptr(&source_c),
-            target_c.as_ptr(),
-            ptr(&fstype_c),
-            flags,
-            ptr(&data_c).cast(),
-        )
-    };
-    if rc != 0 {
-        return Err(SupervisorError::Failed(format!(
+    nix::mount::mount(
+        source,
+        target,
+        fstype,
+        nix::mount::MsFlags::from_bits_retain(flags),
+        data,
+    )
+    .map_err(|e| {
+        SupervisorError::Failed(format!(
             "cannot mount {} on '{}': {}",
             source
                 .map_or_else(
@@ -182,9 +166,9 @@ pub fn mount(
                 )
                 .to_string_lossy(),
             target.display(),
-            std::io::Error::last_os_error()
-        )));
-    }
+            std::io::Error::from(e)
+        ))
+    })?;
     Ok(())
 }
 

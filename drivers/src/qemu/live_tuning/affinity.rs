@@ -1,6 +1,8 @@
 //! CPU sets: libvirt's text form ("0-2,5") and thread affinity (`sched_setaffinity`).
 
 use crate::api::{codes, domains, DriverError, DriverResult};
+use nix::sched::{sched_getaffinity, sched_setaffinity, CpuSet};
+use nix::unistd::Pid;
 
 /// "0-2,5" for [0, 1, 2, 5].
 pub fn cpuset_text(cpus: &[u32]) -> String {
@@ -46,45 +48,29 @@ pub fn parse_cpuset(text: &str) -> Option<Vec<u32>> {
 
 /// Lets thread `tid` run on `cpus` only.
 pub fn set_thread_affinity(tid: i32, cpus: &[u32]) -> DriverResult<()> {
-    // SAFETY: an all-zero cpu_set_t is a valid empty set.
-    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-    let max = 8 * std::mem::size_of::<libc::cpu_set_t>();
+    let mut set = CpuSet::new();
     for &cpu in cpus {
-        if (cpu as usize) < max {
-            // SAFETY: the index is below the set's size.
-            unsafe { libc::CPU_SET(cpu as usize, &mut set) };
-        }
+        // A CPU beyond the set's size is left out.
+        let _ = set.set(cpu as usize);
     }
-    // SAFETY: the size passed is the size of `set`.
-    let rc = unsafe { libc::sched_setaffinity(tid, std::mem::size_of::<libc::cpu_set_t>(), &set) };
-    if rc != 0 {
-        return Err(DriverError::new(
+    sched_setaffinity(Pid::from_raw(tid), &set).map_err(|e| {
+        DriverError::new(
             codes::SYSTEM_ERROR,
             domains::QEMU,
             format!(
                 "cannot set CPU affinity on process {tid}: {}",
-                std::io::Error::last_os_error()
+                std::io::Error::from(e)
             ),
-        ));
-    }
-    Ok(())
+        )
+    })
 }
 
 /// The CPUs thread `tid` may run on.
 pub fn thread_affinity(tid: i32) -> Option<Vec<u32>> {
-    // SAFETY: an all-zero cpu_set_t is a valid empty set.
-    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-    // SAFETY: the size passed is the size of `set`, which the kernel fills.
-    let rc =
-        unsafe { libc::sched_getaffinity(tid, std::mem::size_of::<libc::cpu_set_t>(), &mut set) };
-    if rc != 0 {
-        return None;
-    }
-    let max = 8 * std::mem::size_of::<libc::cpu_set_t>();
-    // SAFETY: CPU_ISSET reads a bit of a valid set below its size.
+    let set = sched_getaffinity(Pid::from_raw(tid)).ok()?;
     Some(
-        (0..max)
-            .filter(|&c| unsafe { libc::CPU_ISSET(c, &set) })
+        (0..CpuSet::count())
+            .filter(|&c| set.is_set(c).unwrap_or(false))
             .map(|c| c as u32)
             .collect(),
     )

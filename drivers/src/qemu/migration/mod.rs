@@ -11,8 +11,8 @@ mod dest;
 mod nbd;
 mod nbd_server;
 mod offline;
-mod recovery;
 pub(super) mod postcopy;
+mod recovery;
 mod source;
 pub mod tls;
 mod uri;
@@ -53,9 +53,7 @@ pub(super) const SUPPORTED_FLAGS: u32 = mf::LIVE
     | mf::TLS;
 
 fn refuse_unsupported(flags: u32) -> DriverResult<()> {
-    for (flag, what) in [
-        (mf::TUNNELLED, "tunnelled migration"),
-    ] {
+    for (flag, what) in [(mf::TUNNELLED, "tunnelled migration")] {
         if flags & flag != 0 {
             return Err(DriverError::new(
                 crate::api::codes::ARGUMENT_UNSUPPORTED,

@@ -46,9 +46,7 @@ fn process_times(pid: i32) -> CpuTimes {
         .split_whitespace()
         .map(|f| f.parse().unwrap_or(0))
         .collect();
-    // SAFETY: sysconf has no preconditions.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    let tick = 1_000_000_000 / u64::try_from(hz).ok().filter(|h| *h > 0).unwrap_or(100);
+    let tick = 1_000_000_000 / rustix::param::clock_ticks_per_second().max(1);
     let user = fields.get(11).copied().unwrap_or(0) * tick;
     let system = fields.get(12).copied().unwrap_or(0) * tick;
     CpuTimes {

@@ -94,9 +94,7 @@ fn guest_stats(guest: &Value) -> Vec<(i32, u64)> {
 fn rss_kib(pid: i32) -> Option<u64> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/statm")).ok()?;
     let pages: u64 = text.split_whitespace().nth(1)?.parse().ok()?;
-    // SAFETY: sysconf has no preconditions.
-    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    Some(pages * u64::try_from(page).unwrap_or(4096) / 1024)
+    Some(pages * rustix::param::page_size() as u64 / 1024)
 }
 
 impl Inner {

@@ -50,7 +50,9 @@ impl Harness {
                 | DomainEventKind::AgentLifecycle { .. }
                 | DomainEventKind::BlockJob { .. }
                 | DomainEventKind::BlockThreshold { .. }
-                | DomainEventKind::MigrationIteration { .. } => (e.domain.name, e.domain.id, -2, -2),
+                | DomainEventKind::MigrationIteration { .. } => {
+                    (e.domain.name, e.domain.id, -2, -2)
+                }
                 DomainEventKind::MetadataChange { kind, .. } => {
                     (e.domain.name, e.domain.id, -2, kind)
                 }
