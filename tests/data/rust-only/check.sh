@@ -16,7 +16,9 @@
 # offline from the bind-mounted ~/.cargo. The mounts live in a private mount
 # namespace and go with it. The root is built once and kept, as are the build
 # directory and the stock configuration files, under target/rust-only/ (or
-# RUST_ONLY_DIR). MIRROR picks the Debian mirror as in build-root.sh.
+# RUST_ONLY_DIR). RUST_ONLY_TARGET names another build directory to use in the
+# root (CI passes the tree's own target/, whose dependencies are then not
+# compiled twice). MIRROR picks the Debian mirror as in build-root.sh.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/../../.." && pwd)"
 work="${RUST_ONLY_DIR:-$repo/target/rust-only}"
@@ -33,7 +35,8 @@ command -v mmdebstrap >/dev/null || fail "missing mmdebstrap (Debian package mmd
 command -v unshare >/dev/null || fail "missing unshare (Debian package util-linux)"
 [ -x "$cargo_home/bin/cargo" ] || fail "no Rust toolchain in $cargo_home (rustup)"
 [ -d "$rustup_home/toolchains" ] || fail "no rustup toolchains in $rustup_home"
-mkdir -p "$work/target"
+build_dir="${RUST_ONLY_TARGET:-$work/target}"
+mkdir -p "$work" "$build_dir"
 
 # The minimal root, built once.
 base="$work/debian12-apt.tar"
@@ -67,7 +70,7 @@ git -C "$repo" ls-files -z --cached --others --exclude-standard |
     (cd "$repo" && tar --null --no-recursion -T - -cf -) | tar -m -xf - -C "$root/src"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
 
-unshare --mount --propagation private /bin/bash -euo pipefail -s -- "$root" "$work/target" \
+unshare --mount --propagation private /bin/bash -euo pipefail -s -- "$root" "$build_dir" \
     "$cargo_home" "$rustup_home" "$@" <<'INNER'
 root="$1" target="$2" cargo_home="$3" rustup_home="$4"
 shift 4
