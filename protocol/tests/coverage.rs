@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use protocol::table::{coverage_markdown, family_coverage, unserved_markdown};
+use protocol::table::{coverage_markdown, family_coverage, reason_problems, unserved_markdown};
 
 const BEGIN: &str = "<!-- coverage:begin (generated: cargo test -p protocol --test coverage) -->\n";
 const END: &str = "<!-- coverage:end -->";
@@ -79,4 +79,14 @@ fn counts_add_up() {
         .find(|f| f.family.label() == "admin")
         .unwrap();
     assert_eq!((admin.served, admin.total), (20, 20));
+}
+
+#[test]
+fn every_unserved_call_says_why() {
+    let problems = reason_problems();
+    assert!(
+        problems.is_empty(),
+        "protocol/src/table/unserved_reasons.rs is out of date:\n{}",
+        problems.join("\n")
+    );
 }

@@ -2,6 +2,7 @@
 //! README's status section and `docs/coverage.md` are generated from here
 //! (a test keeps them current).
 
+use super::unserved_reasons::unserved_reason;
 use super::{Family, Kind, ProcInfo};
 use crate::programs::{admin_proc, lxc_proc, qemu_proc, remote_proc};
 
@@ -13,6 +14,31 @@ pub struct FamilyCoverage {
     pub total: usize,
     /// The calls without a handler, in number order.
     pub unserved: Vec<&'static ProcInfo>,
+}
+
+/// What is wrong with the reasons list: an unserved call without a reason,
+/// or a served call that still has one. Empty when the list is honest.
+pub fn reason_problems() -> Vec<String> {
+    let mut problems = Vec::new();
+    for row in [
+        remote_proc::ROWS,
+        qemu_proc::ROWS,
+        lxc_proc::ROWS,
+        admin_proc::ROWS,
+    ]
+    .into_iter()
+    .flatten()
+    .filter(|row| row.kind != Kind::Event)
+    {
+        match (row.kind == Kind::Served, unserved_reason(row.api)) {
+            (false, None) => problems.push(format!("{} is not served and has no reason", row.api)),
+            (true, Some(_)) => {
+                problems.push(format!("{} is served but still has a reason", row.api))
+            }
+            _ => {}
+        }
+    }
+    problems
 }
 
 /// Per family, the calls (not the events the server sends) of the remote,
@@ -69,7 +95,8 @@ pub fn unserved_markdown() -> String {
     let mut out = String::from(
         "# Procedures not served yet\n\n\
          Generated from the procedure table (`protocol/src/programs/`); \
-         `cargo test -p protocol --test coverage` checks it is current.\n",
+         `cargo test -p protocol --test coverage` checks it is current; the reasons \
+         come from `protocol/src/table/unserved_reasons.rs`.\n",
     );
     for f in family_coverage() {
         if f.unserved.is_empty() {
@@ -82,7 +109,8 @@ pub fn unserved_markdown() -> String {
             f.total
         ));
         for row in &f.unserved {
-            out.push_str(&format!("- {} `{}`\n", row.number, row.api));
+            let reason = unserved_reason(row.api).unwrap_or("(no reason given)");
+            out.push_str(&format!("- {} `{}`: {reason}\n", row.number, row.api));
         }
     }
     out

@@ -11,9 +11,13 @@
 mod macros;
 mod access;
 mod coverage;
+mod unserved_reasons;
 
 pub use access::{Access, Refusal, Test};
-pub use coverage::{coverage_markdown, family_coverage, unserved_markdown, FamilyCoverage};
+pub use coverage::{
+    coverage_markdown, family_coverage, reason_problems, unserved_markdown, FamilyCoverage,
+};
+pub use unserved_reasons::unserved_reason;
 
 use crate::programs::{
     admin_proc, keepalive, lxc_proc, qemu_proc, remote_proc, ADMIN_PROGRAM, KEEPALIVE_PROGRAM,
