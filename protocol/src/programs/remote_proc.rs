@@ -216,7 +216,7 @@ procedure_table! {
     207 DOMAIN_MIGRATE_SET_MAX_SPEED "virDomainMigrateSetMaxSpeed" Domain Low None deny serve DomainMigrateSetMaxSpeed(DomainMigrateSetMaxSpeedArgs => ());
     208 STORAGE_VOL_UPLOAD "virStorageVolUpload" Storage Low Write deny serve StorageVolUpload(StorageVolTransferArgs => ());
     209 STORAGE_VOL_DOWNLOAD "virStorageVolDownload" Storage Low Read deny serve StorageVolDownload(StorageVolTransferArgs => ());
-    210 DOMAIN_INJECT_NMI "virDomainInjectNMI" Domain Low None deny untyped;
+    210 DOMAIN_INJECT_NMI "virDomainInjectNMI" Domain Low None deny serve DomainInjectNmi(DomainInjectNmiArgs => ());
     211 DOMAIN_SCREENSHOT "virDomainScreenshot" Domain Low Read deny serve DomainScreenshot(DomainScreenshotArgs => DomainScreenshotRet);
     212 DOMAIN_GET_STATE "virDomainGetState" Domain High None allow serve DomainGetState(DomainGetStateArgs => DomainGetStateRet);
     213 DOMAIN_MIGRATE_BEGIN3 "virDomainMigrateBegin3" Domain Low None deny untyped;
@@ -258,8 +258,8 @@ procedure_table! {
     249 DOMAIN_OPEN_GRAPHICS "virDomainOpenGraphics" Domain Low None deny untyped;
     250 NODE_SUSPEND_FOR_DURATION "virNodeSuspendForDuration" Node Low None deny untyped;
     251 DOMAIN_BLOCK_RESIZE "virDomainBlockResize" Domain Low None deny serve DomainBlockResize(DomainBlockResizeArgs => ());
-    252 DOMAIN_SET_BLOCK_IO_TUNE "virDomainSetBlockIoTune" Domain Low None deny untyped;
-    253 DOMAIN_GET_BLOCK_IO_TUNE "virDomainGetBlockIoTune" Domain Low None allow untyped;
+    252 DOMAIN_SET_BLOCK_IO_TUNE "virDomainSetBlockIoTune" Domain Low None deny serve DomainSetBlockIoTune(DomainSetBlockIoTuneArgs => ());
+    253 DOMAIN_GET_BLOCK_IO_TUNE "virDomainGetBlockIoTune" Domain Low None allow serve DomainGetBlockIoTune(DomainGetBlockIoTuneArgs => DomainGetBlockIoTuneRet);
     254 DOMAIN_SET_NUMA_PARAMETERS "virDomainSetNumaParameters" Domain Low None deny serve DomainSetNumaParameters(DomainSetNumaParametersArgs => ());
     255 DOMAIN_GET_NUMA_PARAMETERS "virDomainGetNumaParameters" Domain Low None allow serve DomainGetNumaParameters(DomainGetNumaParametersArgs => DomainGetNumaParametersRet);
     256 DOMAIN_SET_INTERFACE_PARAMETERS "virDomainSetInterfaceParameters" Domain Low None deny untyped;

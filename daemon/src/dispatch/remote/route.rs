@@ -7,7 +7,7 @@ use drivers::api::Connection;
 use protocol::header::Header;
 use protocol::programs::remote_proc::Call;
 
-use super::{blockjob, network, nodedev, secret, snapshot, storage};
+use super::{blockjob, extra_calls, network, nodedev, secret, snapshot, storage};
 use super::{
     connect, console, cpu, devices, domain, events, lifecycle, live_tuning, metadata, migration,
     not_supported, save, stats, tuning,
@@ -334,6 +334,9 @@ pub fn route(
         Call::DomainSetVcpus(a) => live_tuning::set_vcpus(&conn, h, a),
         Call::DomainSetVcpusFlags(a) => live_tuning::set_vcpus_flags(&conn, h, a),
         Call::DomainGetMemoryParameters(a) => live_tuning::get_memory_parameters(&conn, h, a),
+        Call::DomainSetBlockIoTune(a) => extra_calls::set_block_io_tune(&conn, h, a),
+        Call::DomainGetBlockIoTune(a) => extra_calls::get_block_io_tune(&conn, h, a),
+        Call::DomainInjectNmi(a) => extra_calls::inject_nmi(&conn, h, a),
         Call::DomainSetMemoryParameters(a) => live_tuning::set_memory_parameters(&conn, h, a),
         Call::DomainGetNumaParameters(a) => live_tuning::get_numa_parameters(&conn, h, a),
         Call::DomainSetNumaParameters(a) => live_tuning::set_numa_parameters(&conn, h, a),

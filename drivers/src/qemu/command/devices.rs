@@ -156,6 +156,9 @@ pub(super) fn disk_args(
         drive.push_str(&format!("file={},format={format},", opt_value(path)));
     }
     drive.push_str(&format!("if=none,id={drive_id}"));
+    drive.push_str(&crate::qemu::live_tuning::block_iotune::drive_throttling(
+        device,
+    ));
     if cdrom || device.child("readonly").is_some() {
         drive.push_str(",readonly=on");
     }

@@ -3,6 +3,7 @@
 //! (`vcpupin`, `emulatorpin`, kept as `<cputune>`), and IOThreads.
 
 mod affinity;
+pub(super) mod block_iotune;
 pub(super) mod iothreads;
 mod memory_numa;
 pub(super) mod pinning;

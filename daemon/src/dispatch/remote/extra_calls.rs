@@ -1,0 +1,66 @@
+//! Per-disk I/O throttling (`virsh blkdeviotune`) and NMI injection
+//! (`virsh inject-nmi`). Both ask QEMU, so they run on workers.
+
+use std::sync::Arc;
+
+use drivers::api::Connection;
+use protocol::error::{codes, domains, RemoteError};
+use protocol::header::Header;
+use protocol::remote::*;
+
+use super::tuning::{driver_params, wire_param};
+use super::{dom_ref, drv, job, Action};
+
+pub fn set_block_io_tune(
+    c: &Arc<dyn Connection>,
+    h: &Header,
+    a: DomainSetBlockIoTuneArgs,
+) -> Action {
+    let c = c.clone();
+    job(h, move || {
+        let params = driver_params(a.params)?;
+        drv(c.set_block_iotune(&dom_ref(&a.dom), &a.disk, &params, a.flags))
+    })
+}
+
+/// nparams 0 asks how many parameters there are; else the first nparams.
+pub fn get_block_io_tune(
+    c: &Arc<dyn Connection>,
+    h: &Header,
+    a: DomainGetBlockIoTuneArgs,
+) -> Action {
+    let c = c.clone();
+    job(h, move || {
+        if a.nparams > DOMAIN_BLOCK_IO_TUNE_PARAMETERS_MAX as i32 {
+            return Err(RemoteError::new(
+                codes::RPC,
+                domains::RPC,
+                "nparams too large".to_string(),
+            ));
+        }
+        let disk = if a.nparams > 0 {
+            a.disk.as_deref()
+        } else {
+            None
+        };
+        let params = drv(c.block_iotune(&dom_ref(&a.dom), disk, a.flags))?;
+        if a.nparams <= 0 {
+            return Ok(DomainGetBlockIoTuneRet {
+                params: Vec::new(),
+                nparams: params.len() as i32,
+            });
+        }
+        let params: Vec<_> = params
+            .into_iter()
+            .take(a.nparams as usize)
+            .map(wire_param)
+            .collect();
+        let nparams = params.len() as i32;
+        Ok(DomainGetBlockIoTuneRet { params, nparams })
+    })
+}
+
+pub fn inject_nmi(c: &Arc<dyn Connection>, h: &Header, a: DomainInjectNmiArgs) -> Action {
+    let c = c.clone();
+    job(h, move || drv(c.inject_nmi(&dom_ref(&a.dom), a.flags)))
+}

@@ -1,0 +1,31 @@
+//! Per-disk I/O throttling (`virsh blkdeviotune`) and NMI injection, apart from
+//! [`super::Connection`] so that each driver implements them in files of their own.
+
+use super::{DomainRef, DriverError, DriverResult, NamedParam};
+
+pub trait DomainExtraCalls {
+    /// `virDomainGetBlockIoTune`: the throttling parameters of `disk` (target
+    /// name or source path); `None` only when asking for the count.
+    fn block_iotune(
+        &self,
+        _dom: &DomainRef,
+        _disk: Option<&str>,
+        _flags: u32,
+    ) -> DriverResult<Vec<NamedParam>> {
+        Err(DriverError::no_support("virDomainGetBlockIoTune"))
+    }
+    /// `virDomainSetBlockIoTune`.
+    fn set_block_iotune(
+        &self,
+        _dom: &DomainRef,
+        _disk: &str,
+        _params: &[NamedParam],
+        _flags: u32,
+    ) -> DriverResult<()> {
+        Err(DriverError::no_support("virDomainSetBlockIoTune"))
+    }
+    /// `virDomainInjectNMI`.
+    fn inject_nmi(&self, _dom: &DomainRef, _flags: u32) -> DriverResult<()> {
+        Err(DriverError::no_support("virDomainInjectNMI"))
+    }
+}

@@ -1,0 +1,40 @@
+//! Block device I/O throttling (`virsh blkdeviotune`) and NMI injection.
+
+use super::objects::NonnullDomain;
+use crate::typed_param::TypedParam;
+use crate::xdr_struct;
+
+/// `REMOTE_DOMAIN_BLOCK_IO_TUNE_PARAMETERS_MAX`.
+pub const DOMAIN_BLOCK_IO_TUNE_PARAMETERS_MAX: usize = 32;
+
+xdr_struct! {
+    pub struct DomainSetBlockIoTuneArgs {
+        pub dom: NonnullDomain,
+        pub disk: String,
+        pub params: Vec<TypedParam> [DOMAIN_BLOCK_IO_TUNE_PARAMETERS_MAX],
+        pub flags: u32,
+    }
+}
+
+xdr_struct! {
+    pub struct DomainGetBlockIoTuneArgs {
+        pub dom: NonnullDomain,
+        pub disk: Option<String>,
+        pub nparams: i32,
+        pub flags: u32,
+    }
+}
+
+xdr_struct! {
+    pub struct DomainGetBlockIoTuneRet {
+        pub params: Vec<TypedParam> [DOMAIN_BLOCK_IO_TUNE_PARAMETERS_MAX],
+        pub nparams: i32,
+    }
+}
+
+xdr_struct! {
+    pub struct DomainInjectNmiArgs {
+        pub dom: NonnullDomain,
+        pub flags: u32,
+    }
+}
