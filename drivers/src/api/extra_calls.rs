@@ -1,4 +1,5 @@
-//! Per-disk I/O throttling (`virsh blkdeviotune`) and NMI injection, apart from
+//! Per-disk I/O throttling (`virsh blkdeviotune`), NIC bandwidth (`domiftune`)
+//! renaming (`domrename`) and NMI injection, apart from
 //! [`super::Connection`] so that each driver implements them in files of their own.
 
 use super::{DomainRef, DriverError, DriverResult, NamedParam};
@@ -27,5 +28,29 @@ pub trait DomainExtraCalls {
     /// `virDomainInjectNMI`.
     fn inject_nmi(&self, _dom: &DomainRef, _flags: u32) -> DriverResult<()> {
         Err(DriverError::no_support("virDomainInjectNMI"))
+    }
+    /// `virDomainGetInterfaceParameters`: the bandwidth of the NIC `device`
+    /// (target device or MAC address).
+    fn interface_params(
+        &self,
+        _dom: &DomainRef,
+        _device: &str,
+        _flags: u32,
+    ) -> DriverResult<Vec<NamedParam>> {
+        Err(DriverError::no_support("virDomainGetInterfaceParameters"))
+    }
+    /// `virDomainSetInterfaceParameters`.
+    fn set_interface_params(
+        &self,
+        _dom: &DomainRef,
+        _device: &str,
+        _params: &[NamedParam],
+        _flags: u32,
+    ) -> DriverResult<()> {
+        Err(DriverError::no_support("virDomainSetInterfaceParameters"))
+    }
+    /// `virDomainRename`.
+    fn rename(&self, _dom: &DomainRef, _new_name: &str, _flags: u32) -> DriverResult<()> {
+        Err(DriverError::no_support("virDomainRename"))
     }
 }

@@ -44,6 +44,7 @@ mod process;
 mod q35;
 pub mod qmp;
 mod reconnect;
+mod rename;
 mod restore_hook;
 mod save_image;
 mod save_image_xml;

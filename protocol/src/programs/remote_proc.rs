@@ -262,8 +262,8 @@ procedure_table! {
     253 DOMAIN_GET_BLOCK_IO_TUNE "virDomainGetBlockIoTune" Domain Low None allow serve DomainGetBlockIoTune(DomainGetBlockIoTuneArgs => DomainGetBlockIoTuneRet);
     254 DOMAIN_SET_NUMA_PARAMETERS "virDomainSetNumaParameters" Domain Low None deny serve DomainSetNumaParameters(DomainSetNumaParametersArgs => ());
     255 DOMAIN_GET_NUMA_PARAMETERS "virDomainGetNumaParameters" Domain Low None allow serve DomainGetNumaParameters(DomainGetNumaParametersArgs => DomainGetNumaParametersRet);
-    256 DOMAIN_SET_INTERFACE_PARAMETERS "virDomainSetInterfaceParameters" Domain Low None deny untyped;
-    257 DOMAIN_GET_INTERFACE_PARAMETERS "virDomainGetInterfaceParameters" Domain Low None allow untyped;
+    256 DOMAIN_SET_INTERFACE_PARAMETERS "virDomainSetInterfaceParameters" Domain Low None deny serve DomainSetInterfaceParameters(DomainSetInterfaceParametersArgs => ());
+    257 DOMAIN_GET_INTERFACE_PARAMETERS "virDomainGetInterfaceParameters" Domain Low None allow serve DomainGetInterfaceParameters(DomainGetInterfaceParametersArgs => DomainGetInterfaceParametersRet);
     258 DOMAIN_SHUTDOWN_FLAGS "virDomainShutdownFlags" Domain Low None deny serve DomainShutdownFlags(DomainShutdownFlagsArgs => ());
     259 STORAGE_VOL_WIPE_PATTERN "virStorageVolWipePattern" Storage Low None deny serve StorageVolWipePattern(StorageVolWipePatternArgs => ());
     260 STORAGE_VOL_RESIZE "virStorageVolResize" Storage Low None deny serve StorageVolResize(StorageVolResizeArgs => ());
@@ -364,7 +364,7 @@ procedure_table! {
     355 DOMAIN_ADD_IOTHREAD "virDomainAddIOThread" Domain Low None deny serve DomainAddIothread(DomainAddIothreadArgs => ());
     356 DOMAIN_DEL_IOTHREAD "virDomainDelIOThread" Domain Low None deny serve DomainDelIothread(DomainDelIothreadArgs => ());
     357 DOMAIN_SET_USER_PASSWORD "virDomainSetUserPassword" Domain Low None deny untyped;
-    358 DOMAIN_RENAME "virDomainRename" Domain Low None deny untyped;
+    358 DOMAIN_RENAME "virDomainRename" Domain Low None deny serve DomainRename(DomainRenameArgs => DomainRenameRet);
     359 DOMAIN_EVENT_CALLBACK_MIGRATION_ITERATION "virDomainEventCallbackMigrationIteration" Domain Low None allow event(DomainEventCallbackMigrationIterationMsg);
     360 CONNECT_REGISTER_CLOSE_CALLBACK "virConnectRegisterCloseCallback" Connect High None allow serve ConnectRegisterCloseCallback(() => ());
     361 CONNECT_UNREGISTER_CLOSE_CALLBACK "virConnectUnregisterCloseCallback" Connect High None allow serve ConnectUnregisterCloseCallback(() => ());

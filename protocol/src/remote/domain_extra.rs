@@ -1,4 +1,5 @@
-//! Block device I/O throttling (`virsh blkdeviotune`) and NMI injection.
+//! Block device I/O throttling (`virsh blkdeviotune`), NIC bandwidth
+//! (`domiftune`), renaming and NMI injection.
 
 use super::objects::NonnullDomain;
 use crate::typed_param::TypedParam;
@@ -36,5 +37,47 @@ xdr_struct! {
     pub struct DomainInjectNmiArgs {
         pub dom: NonnullDomain,
         pub flags: u32,
+    }
+}
+
+/// `REMOTE_DOMAIN_INTERFACE_PARAMETERS_MAX`.
+pub const DOMAIN_INTERFACE_PARAMETERS_MAX: usize = 16;
+
+xdr_struct! {
+    pub struct DomainSetInterfaceParametersArgs {
+        pub dom: NonnullDomain,
+        pub device: String,
+        pub params: Vec<TypedParam> [DOMAIN_INTERFACE_PARAMETERS_MAX],
+        pub flags: u32,
+    }
+}
+
+xdr_struct! {
+    pub struct DomainGetInterfaceParametersArgs {
+        pub dom: NonnullDomain,
+        pub device: String,
+        pub nparams: i32,
+        pub flags: u32,
+    }
+}
+
+xdr_struct! {
+    pub struct DomainGetInterfaceParametersRet {
+        pub params: Vec<TypedParam> [DOMAIN_INTERFACE_PARAMETERS_MAX],
+        pub nparams: i32,
+    }
+}
+
+xdr_struct! {
+    pub struct DomainRenameArgs {
+        pub dom: NonnullDomain,
+        pub new_name: Option<String>,
+        pub flags: u32,
+    }
+}
+
+xdr_struct! {
+    pub struct DomainRenameRet {
+        pub retcode: i32,
     }
 }

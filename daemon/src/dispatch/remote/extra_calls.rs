@@ -1,5 +1,6 @@
-//! Per-disk I/O throttling (`virsh blkdeviotune`) and NMI injection
-//! (`virsh inject-nmi`). Both ask QEMU, so they run on workers.
+//! Per-disk I/O throttling (`virsh blkdeviotune`), NIC bandwidth (`domiftune`)
+//! renaming (`domrename`) and NMI injection (`virsh inject-nmi`). They ask QEMU
+//! or tc, or move files, so they run on workers.
 
 use std::sync::Arc;
 
@@ -63,4 +64,63 @@ pub fn get_block_io_tune(
 pub fn inject_nmi(c: &Arc<dyn Connection>, h: &Header, a: DomainInjectNmiArgs) -> Action {
     let c = c.clone();
     job(h, move || drv(c.inject_nmi(&dom_ref(&a.dom), a.flags)))
+}
+
+pub fn set_interface_parameters(
+    c: &Arc<dyn Connection>,
+    h: &Header,
+    a: DomainSetInterfaceParametersArgs,
+) -> Action {
+    let c = c.clone();
+    job(h, move || {
+        let params = driver_params(a.params)?;
+        drv(c.set_interface_params(&dom_ref(&a.dom), &a.device, &params, a.flags))
+    })
+}
+
+/// nparams 0 asks how many parameters there are; else the first nparams.
+pub fn get_interface_parameters(
+    c: &Arc<dyn Connection>,
+    h: &Header,
+    a: DomainGetInterfaceParametersArgs,
+) -> Action {
+    let c = c.clone();
+    job(h, move || {
+        if a.nparams > DOMAIN_INTERFACE_PARAMETERS_MAX as i32 {
+            return Err(RemoteError::new(
+                codes::RPC,
+                domains::RPC,
+                "nparams too large".to_string(),
+            ));
+        }
+        let params = drv(c.interface_params(&dom_ref(&a.dom), &a.device, a.flags))?;
+        if a.nparams <= 0 {
+            return Ok(DomainGetInterfaceParametersRet {
+                params: Vec::new(),
+                nparams: params.len() as i32,
+            });
+        }
+        let params: Vec<_> = params
+            .into_iter()
+            .take(a.nparams as usize)
+            .map(wire_param)
+            .collect();
+        let nparams = params.len() as i32;
+        Ok(DomainGetInterfaceParametersRet { params, nparams })
+    })
+}
+
+pub fn rename(c: &Arc<dyn Connection>, h: &Header, a: DomainRenameArgs) -> Action {
+    let c = c.clone();
+    job(h, move || {
+        let Some(new_name) = a.new_name else {
+            return Err(RemoteError::new(
+                codes::INVALID_ARG,
+                domains::QEMU,
+                "invalid argument: new_name in virDomainRename must not be NULL".to_string(),
+            ));
+        };
+        drv(c.rename(&dom_ref(&a.dom), &new_name, a.flags))?;
+        Ok(DomainRenameRet { retcode: 0 })
+    })
 }

@@ -394,6 +394,29 @@ impl crate::api::DomainExtraCalls for crate::qemu::connection::QemuConnection {
     fn inject_nmi(&self, dom: &DomainRef, flags: u32) -> DriverResult<()> {
         self.inner.inject_nmi(dom, flags)
     }
+
+    fn interface_params(
+        &self,
+        dom: &DomainRef,
+        device: &str,
+        flags: u32,
+    ) -> DriverResult<Vec<NamedParam>> {
+        self.inner.interface_params(dom, device, flags)
+    }
+
+    fn set_interface_params(
+        &self,
+        dom: &DomainRef,
+        device: &str,
+        params: &[NamedParam],
+        flags: u32,
+    ) -> DriverResult<()> {
+        self.inner.set_interface_params(dom, device, params, flags)
+    }
+
+    fn rename(&self, dom: &DomainRef, new_name: &str, flags: u32) -> DriverResult<()> {
+        self.inner.rename(dom, new_name, flags)
+    }
 }
 
 impl Inner {
