@@ -1,5 +1,6 @@
 //! Per-disk I/O throttling (`virsh blkdeviotune`), NIC bandwidth (`domiftune`)
-//! renaming (`domrename`) and NMI injection, apart from
+//! renaming (`domrename`), NMI injection, lifecycle actions, IOThread parameters
+//! and dirty rate measurement, apart from
 //! [`super::Connection`] so that each driver implements them in files of their own.
 
 use super::{DomainRef, DriverError, DriverResult, NamedParam};
@@ -52,5 +53,35 @@ pub trait DomainExtraCalls {
     /// `virDomainRename`.
     fn rename(&self, _dom: &DomainRef, _new_name: &str, _flags: u32) -> DriverResult<()> {
         Err(DriverError::no_support("virDomainRename"))
+    }
+    /// `virDomainSetLifecycleAction`: `kind` a `virDomainLifecycle`, `action` a
+    /// `virDomainLifecycleAction`.
+    fn set_lifecycle_action(
+        &self,
+        _dom: &DomainRef,
+        _kind: u32,
+        _action: u32,
+        _flags: u32,
+    ) -> DriverResult<()> {
+        Err(DriverError::no_support("virDomainSetLifecycleAction"))
+    }
+    /// `virDomainSetIOThreadParams`.
+    fn set_iothread_params(
+        &self,
+        _dom: &DomainRef,
+        _id: u32,
+        _params: &[NamedParam],
+        _flags: u32,
+    ) -> DriverResult<()> {
+        Err(DriverError::no_support("virDomainSetIOThreadParams"))
+    }
+    /// `virDomainStartDirtyRateCalc`.
+    fn start_dirty_rate_calc(
+        &self,
+        _dom: &DomainRef,
+        _seconds: i32,
+        _flags: u32,
+    ) -> DriverResult<()> {
+        Err(DriverError::no_support("virDomainStartDirtyRateCalc"))
     }
 }

@@ -396,7 +396,7 @@ procedure_table! {
     387 DOMAIN_MIGRATE_GET_MAX_DOWNTIME "virDomainMigrateGetMaxDowntime" Domain Low None allow serve DomainMigrateGetMaxDowntime(DomainMigrateGetMaxDowntimeArgs => DomainMigrateGetMaxDowntimeRet);
     388 DOMAIN_MANAGED_SAVE_GET_XML_DESC "virDomainManagedSaveGetXMLDesc" Domain Low None deny_if(flags & 0x1, secure) serve DomainManagedSaveGetXmlDesc(DomainManagedSaveGetXmlDescArgs => DomainManagedSaveGetXmlDescRet);
     389 DOMAIN_MANAGED_SAVE_DEFINE_XML "virDomainManagedSaveDefineXML" Domain Low None deny serve DomainManagedSaveDefineXml(DomainManagedSaveDefineXmlArgs => ());
-    390 DOMAIN_SET_LIFECYCLE_ACTION "virDomainSetLifecycleAction" Domain Low None deny untyped;
+    390 DOMAIN_SET_LIFECYCLE_ACTION "virDomainSetLifecycleAction" Domain Low None deny serve DomainSetLifecycleAction(DomainSetLifecycleActionArgs => ());
     391 STORAGE_POOL_LOOKUP_BY_TARGET_PATH "virStoragePoolLookupByTargetPath" Storage High None allow serve StoragePoolLookupByTargetPath(StoragePoolLookupByTargetPathArgs => StoragePoolRefRet);
     392 DOMAIN_DETACH_DEVICE_ALIAS "virDomainDetachDeviceAlias" Domain Low None deny serve DomainDetachDeviceAlias(DomainDetachDeviceAliasArgs => ());
     393 CONNECT_COMPARE_HYPERVISOR_CPU "virConnectCompareHypervisorCPU" Connect Low None deny serve ConnectCompareHypervisorCpu(ConnectCompareHypervisorCpuArgs => ConnectCompareCpuRet);
@@ -408,7 +408,7 @@ procedure_table! {
     399 NWFILTER_BINDING_CREATE_XML "virNWFilterBindingCreateXML" Nwfilter High None deny untyped;
     400 NWFILTER_BINDING_DELETE "virNWFilterBindingDelete" Nwfilter High None deny untyped;
     401 CONNECT_LIST_ALL_NWFILTER_BINDINGS "virConnectListAllNWFilterBindings" Nwfilter High None allow untyped;
-    402 DOMAIN_SET_IOTHREAD_PARAMS "virDomainSetIOThreadParams" Domain Low None deny untyped;
+    402 DOMAIN_SET_IOTHREAD_PARAMS "virDomainSetIOThreadParams" Domain Low None deny serve DomainSetIothreadParams(DomainSetIothreadParamsArgs => ());
     403 CONNECT_GET_STORAGE_POOL_CAPABILITIES "virConnectGetStoragePoolCapabilities" Storage Low None allow serve ConnectGetStoragePoolCapabilities(ConnectGetStoragePoolCapabilitiesArgs => StorageXmlRet);
     404 NETWORK_LIST_ALL_PORTS "virNetworkListAllPorts" Network High None allow serve NetworkListAllPorts(NetworkListAllPortsArgs => NetworkListAllPortsRet);
     405 NETWORK_PORT_LOOKUP_BY_UUID "virNetworkPortLookupByUUID" Network High None allow serve NetworkPortLookupByUuid(NetworkPortLookupByUuidArgs => NetworkPortRet);
@@ -433,7 +433,7 @@ procedure_table! {
     424 DOMAIN_AUTHORIZED_SSH_KEYS_GET "virDomainAuthorizedSSHKeysGet" Domain Low None deny untyped;
     425 DOMAIN_AUTHORIZED_SSH_KEYS_SET "virDomainAuthorizedSSHKeysSet" Domain Low None deny untyped;
     426 DOMAIN_GET_MESSAGES "virDomainGetMessages" Domain Low None allow serve DomainGetMessages(DomainGetMessagesArgs => DomainGetMessagesRet);
-    427 DOMAIN_START_DIRTY_RATE_CALC "virDomainStartDirtyRateCalc" Domain Low None deny untyped;
+    427 DOMAIN_START_DIRTY_RATE_CALC "virDomainStartDirtyRateCalc" Domain Low None deny serve DomainStartDirtyRateCalc(DomainStartDirtyRateCalcArgs => ());
     428 NODE_DEVICE_DEFINE_XML "virNodeDeviceDefineXML" Nodedev Low None deny serve NodeDeviceDefineXml(NodeDeviceXmlArgs => NodeDeviceRefRet);
     429 NODE_DEVICE_UNDEFINE "virNodeDeviceUndefine" Nodedev High None deny serve NodeDeviceUndefine(NodeDeviceNameFlagsArgs => ());
     430 NODE_DEVICE_CREATE "virNodeDeviceCreate" Nodedev High None deny serve NodeDeviceCreate(NodeDeviceNameFlagsArgs => ());

@@ -81,3 +81,32 @@ xdr_struct! {
         pub retcode: i32,
     }
 }
+
+xdr_struct! {
+    pub struct DomainSetLifecycleActionArgs {
+        pub dom: NonnullDomain,
+        pub type_: u32,
+        pub action: u32,
+        pub flags: u32,
+    }
+}
+
+/// `REMOTE_DOMAIN_IOTHREAD_PARAMS_MAX`.
+pub const DOMAIN_IOTHREAD_PARAMS_MAX: usize = 64;
+
+xdr_struct! {
+    pub struct DomainSetIothreadParamsArgs {
+        pub dom: NonnullDomain,
+        pub iothread_id: u32,
+        pub params: Vec<TypedParam> [DOMAIN_IOTHREAD_PARAMS_MAX],
+        pub flags: u32,
+    }
+}
+
+xdr_struct! {
+    pub struct DomainStartDirtyRateCalcArgs {
+        pub dom: NonnullDomain,
+        pub seconds: i32,
+        pub flags: u32,
+    }
+}

@@ -124,3 +124,37 @@ pub fn rename(c: &Arc<dyn Connection>, h: &Header, a: DomainRenameArgs) -> Actio
         Ok(DomainRenameRet { retcode: 0 })
     })
 }
+
+pub fn set_lifecycle_action(
+    c: &Arc<dyn Connection>,
+    h: &Header,
+    a: DomainSetLifecycleActionArgs,
+) -> Action {
+    let c = c.clone();
+    job(h, move || {
+        drv(c.set_lifecycle_action(&dom_ref(&a.dom), a.type_, a.action, a.flags))
+    })
+}
+
+pub fn set_iothread_params(
+    c: &Arc<dyn Connection>,
+    h: &Header,
+    a: DomainSetIothreadParamsArgs,
+) -> Action {
+    let c = c.clone();
+    job(h, move || {
+        let params = driver_params(a.params)?;
+        drv(c.set_iothread_params(&dom_ref(&a.dom), a.iothread_id, &params, a.flags))
+    })
+}
+
+pub fn start_dirty_rate_calc(
+    c: &Arc<dyn Connection>,
+    h: &Header,
+    a: DomainStartDirtyRateCalcArgs,
+) -> Action {
+    let c = c.clone();
+    job(h, move || {
+        drv(c.start_dirty_rate_calc(&dom_ref(&a.dom), a.seconds, a.flags))
+    })
+}

@@ -417,6 +417,30 @@ impl crate::api::DomainExtraCalls for crate::qemu::connection::QemuConnection {
     fn rename(&self, dom: &DomainRef, new_name: &str, flags: u32) -> DriverResult<()> {
         self.inner.rename(dom, new_name, flags)
     }
+
+    fn set_lifecycle_action(
+        &self,
+        dom: &DomainRef,
+        kind: u32,
+        action: u32,
+        flags: u32,
+    ) -> DriverResult<()> {
+        self.inner.set_lifecycle_action(dom, kind, action, flags)
+    }
+
+    fn set_iothread_params(
+        &self,
+        dom: &DomainRef,
+        id: u32,
+        params: &[NamedParam],
+        flags: u32,
+    ) -> DriverResult<()> {
+        self.inner.set_iothread_params(dom, id, params, flags)
+    }
+
+    fn start_dirty_rate_calc(&self, dom: &DomainRef, seconds: i32, flags: u32) -> DriverResult<()> {
+        self.inner.start_dirty_rate_calc(dom, seconds, flags)
+    }
 }
 
 impl Inner {

@@ -4,6 +4,7 @@
 
 mod affinity;
 pub(super) mod block_iotune;
+mod guest_knobs;
 mod interface_tune;
 pub(super) mod iothreads;
 mod memory_numa;
