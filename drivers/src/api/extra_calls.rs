@@ -1,6 +1,7 @@
 //! Per-disk I/O throttling (`virsh blkdeviotune`), NIC bandwidth (`domiftune`)
 //! renaming (`domrename`), NMI injection, lifecycle actions, IOThread parameters
-//! and dirty rate measurement, apart from
+//! dirty rate measurement, memory-only core dumps and peeks at disks and memory,
+//! apart from
 //! [`super::Connection`] so that each driver implements them in files of their own.
 
 use super::{DomainRef, DriverError, DriverResult, NamedParam};
@@ -83,5 +84,37 @@ pub trait DomainExtraCalls {
         _flags: u32,
     ) -> DriverResult<()> {
         Err(DriverError::no_support("virDomainStartDirtyRateCalc"))
+    }
+    /// `virDomainCoreDumpWithFormat` (`format` a `virDomainCoreDumpFormat`);
+    /// `virDomainCoreDump` is the raw format.
+    fn core_dump(
+        &self,
+        _dom: &DomainRef,
+        _to: &str,
+        _format: u32,
+        _flags: u32,
+    ) -> DriverResult<()> {
+        Err(DriverError::no_support("virDomainCoreDumpWithFormat"))
+    }
+    /// `virDomainBlockPeek`: `size` bytes at `offset` of the disk `path`.
+    fn block_peek(
+        &self,
+        _dom: &DomainRef,
+        _path: &str,
+        _offset: u64,
+        _size: u32,
+        _flags: u32,
+    ) -> DriverResult<Vec<u8>> {
+        Err(DriverError::no_support("virDomainBlockPeek"))
+    }
+    /// `virDomainMemoryPeek`.
+    fn memory_peek(
+        &self,
+        _dom: &DomainRef,
+        _offset: u64,
+        _size: u32,
+        _flags: u32,
+    ) -> DriverResult<Vec<u8>> {
+        Err(DriverError::no_support("virDomainMemoryPeek"))
     }
 }

@@ -59,7 +59,7 @@ procedure_table! {
     50 CONNECT_NUM_OF_DEFINED_NETWORKS "virConnectNumOfDefinedNetworks" Network High None allow serve ConnectNumOfDefinedNetworks(() => ConnectNumOfNetworksRet);
     51 CONNECT_NUM_OF_DOMAINS "virConnectNumOfDomains" Domain High None allow serve ConnectNumOfDomains(() => ConnectNumOfDomainsRet);
     52 CONNECT_NUM_OF_NETWORKS "virConnectNumOfNetworks" Network High None allow serve ConnectNumOfNetworks(() => ConnectNumOfNetworksRet);
-    53 DOMAIN_CORE_DUMP "virDomainCoreDump" Domain Low None deny untyped;
+    53 DOMAIN_CORE_DUMP "virDomainCoreDump" Domain Low None deny serve DomainCoreDump(DomainCoreDumpArgs => ());
     54 DOMAIN_RESTORE "virDomainRestore" Domain Low None deny serve DomainRestore(DomainRestoreArgs => ());
     55 DOMAIN_SAVE "virDomainSave" Domain Low None deny serve DomainSave(DomainSaveArgs => ());
     56 DOMAIN_GET_SCHEDULER_TYPE "virDomainGetSchedulerType" Domain Low None allow serve DomainGetSchedulerType(DomainGetSchedulerTypeArgs => DomainGetSchedulerTypeRet);
@@ -109,8 +109,8 @@ procedure_table! {
     100 STORAGE_VOL_GET_PATH "virStorageVolGetPath" Storage High None allow serve StorageVolGetPath(StorageVolRefArgs => StorageVolGetPathRet);
     101 NODE_GET_CELLS_FREE_MEMORY "virNodeGetCellsFreeMemory" Node High None allow serve NodeGetCellsFreeMemory(NodeGetCellsFreeMemoryArgs => NodeGetCellsFreeMemoryRet);
     102 NODE_GET_FREE_MEMORY "virNodeGetFreeMemory" Node High None allow serve NodeGetFreeMemory(() => NodeGetFreeMemoryRet);
-    103 DOMAIN_BLOCK_PEEK "virDomainBlockPeek" Domain Low None deny untyped;
-    104 DOMAIN_MEMORY_PEEK "virDomainMemoryPeek" Domain Low None deny untyped;
+    103 DOMAIN_BLOCK_PEEK "virDomainBlockPeek" Domain Low None deny serve DomainBlockPeek(DomainBlockPeekArgs => DomainBlockPeekRet);
+    104 DOMAIN_MEMORY_PEEK "virDomainMemoryPeek" Domain Low None deny serve DomainMemoryPeek(DomainMemoryPeekArgs => DomainMemoryPeekRet);
     105 CONNECT_DOMAIN_EVENT_REGISTER "virConnectDomainEventRegister" Domain High None allow serve ConnectDomainEventRegister(() => ConnectDomainEventRegisterRet);
     106 CONNECT_DOMAIN_EVENT_DEREGISTER "virConnectDomainEventDeregister" Domain High None allow serve ConnectDomainEventDeregister(() => ConnectDomainEventDeregisterRet);
     107 DOMAIN_EVENT_LIFECYCLE "virDomainEventLifecycle" Domain Low None allow event(DomainEventLifecycleMsg);
@@ -340,7 +340,7 @@ procedure_table! {
     331 DOMAIN_EVENT_CALLBACK_BALLOON_CHANGE "virDomainEventCallbackBalloonChange" Domain Low None allow event(DomainEventCallbackBalloonChangeMsg);
     332 DOMAIN_EVENT_CALLBACK_PMSUSPEND_DISK "virDomainEventCallbackPmsuspendDisk" Domain Low None allow event(DomainEventCallbackPmMsg);
     333 DOMAIN_EVENT_CALLBACK_DEVICE_REMOVED "virDomainEventCallbackDeviceRemoved" Domain Low None allow event(DomainEventCallbackDeviceMsg);
-    334 DOMAIN_CORE_DUMP_WITH_FORMAT "virDomainCoreDumpWithFormat" Domain Low None deny untyped;
+    334 DOMAIN_CORE_DUMP_WITH_FORMAT "virDomainCoreDumpWithFormat" Domain Low None deny serve DomainCoreDumpWithFormat(DomainCoreDumpWithFormatArgs => ());
     335 DOMAIN_FSFREEZE "virDomainFSFreeze" Domain Low None deny untyped;
     336 DOMAIN_FSTHAW "virDomainFSThaw" Domain Low None deny untyped;
     337 DOMAIN_GET_TIME "virDomainGetTime" Domain Low None deny untyped;
@@ -446,8 +446,8 @@ procedure_table! {
     437 NETWORK_CREATE_XML_FLAGS "virNetworkCreateXMLFlags" Network High None deny serve NetworkCreateXmlFlags(NetworkCreateXmlFlagsArgs => NetworkRefRet);
     438 DOMAIN_EVENT_MEMORY_DEVICE_SIZE_CHANGE "virDomainEventMemoryDeviceSizeChange" Domain Low None allow event(DomainEventMemoryDeviceSizeChangeMsg);
     439 DOMAIN_SET_LAUNCH_SECURITY_STATE "virDomainSetLaunchSecurityState" Domain Low None deny untyped;
-    440 DOMAIN_SAVE_PARAMS "virDomainSaveParams" Domain Low None deny untyped;
-    441 DOMAIN_RESTORE_PARAMS "virDomainRestoreParams" Domain Low None deny untyped;
+    440 DOMAIN_SAVE_PARAMS "virDomainSaveParams" Domain Low None deny serve DomainSaveParams(DomainSaveParamsArgs => ());
+    441 DOMAIN_RESTORE_PARAMS "virDomainRestoreParams" Domain Low None deny serve DomainRestoreParams(DomainRestoreParamsArgs => ());
     442 DOMAIN_ABORT_JOB_FLAGS "virDomainAbortJobFlags" Domain Low None deny serve DomainAbortJobFlags(DomainAbortJobFlagsArgs => ());
     443 DOMAIN_FD_ASSOCIATE "virDomainFDAssociate" Domain Low None deny typed(DomainFdAssociateArgs => ());
 }

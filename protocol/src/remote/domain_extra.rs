@@ -1,6 +1,7 @@
 //! Block device I/O throttling (`virsh blkdeviotune`), NIC bandwidth
 //! (`domiftune`), renaming and NMI injection.
 
+use super::domain_tuning::Opaque;
 use super::objects::NonnullDomain;
 use crate::typed_param::TypedParam;
 use crate::xdr_struct;
@@ -108,5 +109,74 @@ xdr_struct! {
         pub dom: NonnullDomain,
         pub seconds: i32,
         pub flags: u32,
+    }
+}
+
+xdr_struct! {
+    pub struct DomainCoreDumpArgs {
+        pub dom: NonnullDomain,
+        pub to: String,
+        pub flags: u32,
+    }
+}
+
+xdr_struct! {
+    pub struct DomainCoreDumpWithFormatArgs {
+        pub dom: NonnullDomain,
+        pub to: String,
+        pub dumpformat: u32,
+        pub flags: u32,
+    }
+}
+
+/// `REMOTE_DOMAIN_SAVE_PARAMS_MAX`.
+pub const DOMAIN_SAVE_PARAMS_MAX: usize = 64;
+
+xdr_struct! {
+    pub struct DomainSaveParamsArgs {
+        pub dom: NonnullDomain,
+        pub params: Vec<TypedParam> [DOMAIN_SAVE_PARAMS_MAX],
+        pub flags: u32,
+    }
+}
+
+xdr_struct! {
+    pub struct DomainRestoreParamsArgs {
+        pub params: Vec<TypedParam> [DOMAIN_SAVE_PARAMS_MAX],
+        pub flags: u32,
+    }
+}
+
+/// `REMOTE_DOMAIN_BLOCK_PEEK_BUFFER_MAX` and `REMOTE_DOMAIN_MEMORY_PEEK_BUFFER_MAX`.
+pub const DOMAIN_PEEK_BUFFER_MAX: usize = 4_194_304;
+
+xdr_struct! {
+    pub struct DomainBlockPeekArgs {
+        pub dom: NonnullDomain,
+        pub path: String,
+        pub offset: u64,
+        pub size: u32,
+        pub flags: u32,
+    }
+}
+
+xdr_struct! {
+    pub struct DomainBlockPeekRet {
+        pub buffer: Opaque [DOMAIN_PEEK_BUFFER_MAX],
+    }
+}
+
+xdr_struct! {
+    pub struct DomainMemoryPeekArgs {
+        pub dom: NonnullDomain,
+        pub offset: u64,
+        pub size: u32,
+        pub flags: u32,
+    }
+}
+
+xdr_struct! {
+    pub struct DomainMemoryPeekRet {
+        pub buffer: Opaque [DOMAIN_PEEK_BUFFER_MAX],
     }
 }

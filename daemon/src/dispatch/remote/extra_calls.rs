@@ -10,6 +10,12 @@ use protocol::header::Header;
 use protocol::remote::*;
 
 use super::tuning::{driver_params, wire_param};
+use crate::dispatch::reply::from_driver;
+
+/// An error of the qemu driver with libvirt's text for `code` around `detail`.
+fn qemu_error(code: i32, detail: String) -> RemoteError {
+    from_driver(drivers::api::DriverError::new(code, domains::QEMU, detail))
+}
 use super::{dom_ref, drv, job, Action};
 
 pub fn set_block_io_tune(
@@ -114,10 +120,9 @@ pub fn rename(c: &Arc<dyn Connection>, h: &Header, a: DomainRenameArgs) -> Actio
     let c = c.clone();
     job(h, move || {
         let Some(new_name) = a.new_name else {
-            return Err(RemoteError::new(
+            return Err(qemu_error(
                 codes::INVALID_ARG,
-                domains::QEMU,
-                "invalid argument: new_name in virDomainRename must not be NULL".to_string(),
+                "new_name in virDomainRename must not be NULL".to_string(),
             ));
         };
         drv(c.rename(&dom_ref(&a.dom), &new_name, a.flags))?;
@@ -156,5 +161,122 @@ pub fn start_dirty_rate_calc(
     let c = c.clone();
     job(h, move || {
         drv(c.start_dirty_rate_calc(&dom_ref(&a.dom), a.seconds, a.flags))
+    })
+}
+
+pub fn core_dump(c: &Arc<dyn Connection>, h: &Header, a: DomainCoreDumpArgs) -> Action {
+    let c = c.clone();
+    job(h, move || {
+        drv(c.core_dump(&dom_ref(&a.dom), &a.to, 0, a.flags))
+    })
+}
+
+pub fn core_dump_with_format(
+    c: &Arc<dyn Connection>,
+    h: &Header,
+    a: DomainCoreDumpWithFormatArgs,
+) -> Action {
+    let c = c.clone();
+    job(h, move || {
+        drv(c.core_dump(&dom_ref(&a.dom), &a.to, a.dumpformat, a.flags))
+    })
+}
+
+/// `VIR_DOMAIN_SAVE_PARAM_FILE` and `VIR_DOMAIN_SAVE_PARAM_DXML` of a parameter
+/// list, checked as libvirt's `virTypedParamsValidate` checks them.
+fn save_params(
+    params: Vec<protocol::TypedParam>,
+) -> Result<(Option<String>, Option<String>), RemoteError> {
+    let mut file = None;
+    let mut dxml = None;
+    for p in params {
+        let slot = match p.field.as_str() {
+            "file" => &mut file,
+            "dxml" => &mut dxml,
+            other => {
+                return Err(qemu_error(
+                    codes::ARGUMENT_UNSUPPORTED,
+                    format!("parameter '{other}' not supported"),
+                ))
+            }
+        };
+        match p.value {
+            protocol::TypedParamValue::String(v) => *slot = Some(v),
+            _ => {
+                return Err(qemu_error(
+                    codes::INVALID_ARG,
+                    format!(
+                        "invalid type for parameter '{}', expected 'string'",
+                        p.field
+                    ),
+                ))
+            }
+        }
+    }
+    Ok((file, dxml))
+}
+
+/// Saves to `file`, or without one as a managed save (as libvirt does).
+pub fn save_params_call(c: &Arc<dyn Connection>, h: &Header, a: DomainSaveParamsArgs) -> Action {
+    let c = c.clone();
+    job(h, move || {
+        let (file, dxml) = save_params(a.params)?;
+        let dom = dom_ref(&a.dom);
+        match (file, dxml) {
+            (Some(file), dxml) => drv(c.save(&dom, &file, dxml.as_deref(), a.flags)),
+            (None, None) => drv(c.managed_save(&dom, a.flags)),
+            (None, Some(_)) => Err(qemu_error(
+                codes::OPERATION_UNSUPPORTED,
+                "changing the domain XML of a managed save is not supported".to_string(),
+            )),
+        }
+    })
+}
+
+pub fn restore_params(c: &Arc<dyn Connection>, h: &Header, a: DomainRestoreParamsArgs) -> Action {
+    let c = c.clone();
+    job(h, move || {
+        let (file, dxml) = save_params(a.params)?;
+        let Some(file) = file else {
+            return Err(qemu_error(
+                codes::INVALID_ARG,
+                "missing the file to restore from".to_string(),
+            ));
+        };
+        drv(c.restore(&file, dxml.as_deref(), a.flags))
+    })
+}
+
+/// The daemon's bound on a peek, as libvirtd's dispatcher checks it.
+fn check_peek_size(size: u32) -> Result<(), RemoteError> {
+    if size as usize > DOMAIN_PEEK_BUFFER_MAX {
+        return Err(RemoteError::new(
+            codes::RPC,
+            domains::RPC,
+            "size > maximum buffer size".to_string(),
+        ));
+    }
+    Ok(())
+}
+
+pub fn block_peek(c: &Arc<dyn Connection>, h: &Header, a: DomainBlockPeekArgs) -> Action {
+    let c = c.clone();
+    job(h, move || {
+        check_peek_size(a.size)?;
+        let buffer = drv(c.block_peek(&dom_ref(&a.dom), &a.path, a.offset, a.size, a.flags))?;
+        Ok(DomainBlockPeekRet {
+            buffer: Opaque(buffer),
+        })
+    })
+}
+
+pub fn memory_peek(c: &Arc<dyn Connection>, h: &Header, a: DomainMemoryPeekArgs) -> Action {
+    let c = c.clone();
+    job(h, move || {
+        check_peek_size(a.size)?;
+        let buffer = drv(c.memory_peek(&dom_ref(&a.dom), a.offset, a.size, a.flags))?;
+        Ok(DomainMemoryPeekRet {
+            buffer: Opaque(buffer),
+        })
     })
 }

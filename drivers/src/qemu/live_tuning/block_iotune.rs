@@ -441,6 +441,31 @@ impl crate::api::DomainExtraCalls for crate::qemu::connection::QemuConnection {
     fn start_dirty_rate_calc(&self, dom: &DomainRef, seconds: i32, flags: u32) -> DriverResult<()> {
         self.inner.start_dirty_rate_calc(dom, seconds, flags)
     }
+
+    fn core_dump(&self, dom: &DomainRef, to: &str, format: u32, flags: u32) -> DriverResult<()> {
+        self.inner.core_dump(dom, to, format, flags)
+    }
+
+    fn block_peek(
+        &self,
+        dom: &DomainRef,
+        path: &str,
+        offset: u64,
+        size: u32,
+        flags: u32,
+    ) -> DriverResult<Vec<u8>> {
+        self.inner.block_peek(dom, path, offset, size, flags)
+    }
+
+    fn memory_peek(
+        &self,
+        dom: &DomainRef,
+        offset: u64,
+        size: u32,
+        flags: u32,
+    ) -> DriverResult<Vec<u8>> {
+        self.inner.memory_peek(dom, offset, size, flags)
+    }
 }
 
 impl Inner {
