@@ -1,7 +1,7 @@
 //! Per-disk I/O throttling (`virsh blkdeviotune`), NIC bandwidth (`domiftune`)
 //! renaming (`domrename`), NMI injection, lifecycle actions, IOThread parameters
-//! dirty rate measurement, memory-only core dumps and peeks at disks and memory,
-//! apart from
+//! dirty rate measurement, memory-only core dumps, peeks at disks and memory, and
+//! host memory settings, apart from
 //! [`super::Connection`] so that each driver implements them in files of their own.
 
 use super::{DomainRef, DriverError, DriverResult, NamedParam};
@@ -116,5 +116,23 @@ pub trait DomainExtraCalls {
         _flags: u32,
     ) -> DriverResult<Vec<u8>> {
         Err(DriverError::no_support("virDomainMemoryPeek"))
+    }
+    /// `virNodeGetMemoryParameters` (kernel same-page merging).
+    fn node_memory_params(&self, _flags: u32) -> DriverResult<Vec<NamedParam>> {
+        Err(DriverError::no_support("virNodeGetMemoryParameters"))
+    }
+    /// `virNodeSetMemoryParameters`.
+    fn set_node_memory_params(&self, _params: &[NamedParam], _flags: u32) -> DriverResult<()> {
+        Err(DriverError::no_support("virNodeSetMemoryParameters"))
+    }
+    /// `virNodeGetFreePages`: free pages of each size (KiB) in `pages`, per cell.
+    fn node_free_pages(
+        &self,
+        _pages: &[u32],
+        _start_cell: i32,
+        _cell_count: u32,
+        _flags: u32,
+    ) -> DriverResult<Vec<u64>> {
+        Err(DriverError::no_support("virNodeGetFreePages"))
     }
 }

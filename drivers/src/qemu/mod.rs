@@ -29,6 +29,7 @@ mod error;
 mod fsutil;
 mod guest_control;
 mod hook_calls;
+mod host_memory;
 mod hotplug;
 mod in_flight;
 mod jobs;

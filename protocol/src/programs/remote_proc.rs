@@ -294,8 +294,8 @@ procedure_table! {
     285 CONNECT_LIST_ALL_NODE_DEVICES "virConnectListAllNodeDevices" Nodedev High None allow serve ConnectListAllNodeDevices(ConnectListAllNodeDevicesArgs => ConnectListAllNodeDevicesRet);
     286 CONNECT_LIST_ALL_NWFILTERS "virConnectListAllNWFilters" Nwfilter High None allow untyped;
     287 CONNECT_LIST_ALL_SECRETS "virConnectListAllSecrets" Secret High None allow serve ConnectListAllSecrets(ConnectListAllSecretsArgs => ConnectListAllSecretsRet);
-    288 NODE_SET_MEMORY_PARAMETERS "virNodeSetMemoryParameters" Node Low None deny untyped;
-    289 NODE_GET_MEMORY_PARAMETERS "virNodeGetMemoryParameters" Node Low None allow untyped;
+    288 NODE_SET_MEMORY_PARAMETERS "virNodeSetMemoryParameters" Node Low None deny serve NodeSetMemoryParameters(NodeSetMemoryParametersArgs => ());
+    289 NODE_GET_MEMORY_PARAMETERS "virNodeGetMemoryParameters" Node Low None allow serve NodeGetMemoryParameters(NodeGetMemoryParametersArgs => NodeGetMemoryParametersRet);
     290 DOMAIN_BLOCK_COMMIT "virDomainBlockCommit" Domain Low None deny serve DomainBlockCommit(DomainBlockCommitArgs => ());
     291 NETWORK_UPDATE "virNetworkUpdate" Network High None deny serve NetworkUpdate(NetworkUpdateArgs => ());
     292 DOMAIN_EVENT_PMSUSPEND_DISK "virDomainEventPmsuspendDisk" Domain Low None allow untyped;
@@ -346,7 +346,7 @@ procedure_table! {
     337 DOMAIN_GET_TIME "virDomainGetTime" Domain Low None deny untyped;
     338 DOMAIN_SET_TIME "virDomainSetTime" Domain Low None deny untyped;
     339 DOMAIN_EVENT_BLOCK_JOB_2 "virDomainEventBlockJob2" Domain Low None allow event(DomainEventBlockJob2Msg);
-    340 NODE_GET_FREE_PAGES "virNodeGetFreePages" Node High None allow untyped;
+    340 NODE_GET_FREE_PAGES "virNodeGetFreePages" Node High None allow serve NodeGetFreePages(NodeGetFreePagesArgs => NodeGetFreePagesRet);
     341 NETWORK_GET_DHCP_LEASES "virNetworkGetDHCPLeases" Network Low None allow serve NetworkGetDhcpLeases(NetworkGetDhcpLeasesArgs => NetworkGetDhcpLeasesRet);
     342 CONNECT_GET_DOMAIN_CAPABILITIES "virConnectGetDomainCapabilities" Domain Low None deny serve ConnectGetDomainCapabilities(ConnectGetDomainCapabilitiesArgs => ConnectGetDomainCapabilitiesRet);
     343 DOMAIN_OPEN_GRAPHICS_FD "virDomainOpenGraphicsFD" Domain Low None deny untyped;

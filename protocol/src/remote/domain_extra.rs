@@ -2,6 +2,7 @@
 //! (`domiftune`), renaming and NMI injection.
 
 use super::domain_tuning::Opaque;
+use super::limits::NODE_MAX_CELLS;
 use super::objects::NonnullDomain;
 use crate::typed_param::TypedParam;
 use crate::xdr_struct;
@@ -178,5 +179,44 @@ xdr_struct! {
 xdr_struct! {
     pub struct DomainMemoryPeekRet {
         pub buffer: Opaque [DOMAIN_PEEK_BUFFER_MAX],
+    }
+}
+
+/// `REMOTE_NODE_MEMORY_PARAMETERS_MAX`.
+pub const NODE_MEMORY_PARAMETERS_MAX: usize = 64;
+
+xdr_struct! {
+    pub struct NodeGetMemoryParametersArgs {
+        pub nparams: i32,
+        pub flags: u32,
+    }
+}
+
+xdr_struct! {
+    pub struct NodeGetMemoryParametersRet {
+        pub params: Vec<TypedParam> [NODE_MEMORY_PARAMETERS_MAX],
+        pub nparams: i32,
+    }
+}
+
+xdr_struct! {
+    pub struct NodeSetMemoryParametersArgs {
+        pub params: Vec<TypedParam> [NODE_MEMORY_PARAMETERS_MAX],
+        pub flags: u32,
+    }
+}
+
+xdr_struct! {
+    pub struct NodeGetFreePagesArgs {
+        pub pages: Vec<u32> [NODE_MAX_CELLS],
+        pub start_cell: i32,
+        pub cell_count: u32,
+        pub flags: u32,
+    }
+}
+
+xdr_struct! {
+    pub struct NodeGetFreePagesRet {
+        pub counts: Vec<u64> [NODE_MAX_CELLS],
     }
 }

@@ -280,3 +280,64 @@ pub fn memory_peek(c: &Arc<dyn Connection>, h: &Header, a: DomainMemoryPeekArgs)
         })
     })
 }
+
+/// nparams 0 asks how many parameters there are; else the first nparams.
+pub fn node_get_memory_parameters(
+    c: &Arc<dyn Connection>,
+    h: &Header,
+    a: NodeGetMemoryParametersArgs,
+) -> Action {
+    let c = c.clone();
+    job(h, move || {
+        if a.nparams > NODE_MEMORY_PARAMETERS_MAX as i32 {
+            return Err(RemoteError::new(
+                codes::RPC,
+                domains::RPC,
+                "nparams too large".to_string(),
+            ));
+        }
+        let params = drv(c.node_memory_params(a.flags))?;
+        if a.nparams <= 0 {
+            return Ok(NodeGetMemoryParametersRet {
+                params: Vec::new(),
+                nparams: params.len() as i32,
+            });
+        }
+        let params: Vec<_> = params
+            .into_iter()
+            .take(a.nparams as usize)
+            .map(wire_param)
+            .collect();
+        let nparams = params.len() as i32;
+        Ok(NodeGetMemoryParametersRet { params, nparams })
+    })
+}
+
+pub fn node_set_memory_parameters(
+    c: &Arc<dyn Connection>,
+    h: &Header,
+    a: NodeSetMemoryParametersArgs,
+) -> Action {
+    let c = c.clone();
+    job(h, move || {
+        let params = driver_params(a.params)?;
+        drv(c.set_node_memory_params(&params, a.flags))
+    })
+}
+
+pub fn node_get_free_pages(c: &Arc<dyn Connection>, h: &Header, a: NodeGetFreePagesArgs) -> Action {
+    let c = c.clone();
+    job(h, move || {
+        if (a.pages.len() as u64) * u64::from(a.cell_count)
+            > protocol::remote::limits::NODE_MAX_CELLS as u64
+        {
+            return Err(RemoteError::new(
+                codes::RPC,
+                domains::RPC,
+                "the result won't fit into REMOTE_NODE_MAX_CELLS".to_string(),
+            ));
+        }
+        let counts = drv(c.node_free_pages(&a.pages, a.start_cell, a.cell_count, a.flags))?;
+        Ok(NodeGetFreePagesRet { counts })
+    })
+}

@@ -466,6 +466,24 @@ impl crate::api::DomainExtraCalls for crate::qemu::connection::QemuConnection {
     ) -> DriverResult<Vec<u8>> {
         self.inner.memory_peek(dom, offset, size, flags)
     }
+
+    fn node_memory_params(&self, flags: u32) -> DriverResult<Vec<NamedParam>> {
+        crate::qemu::host_memory::ksm_params(flags)
+    }
+
+    fn set_node_memory_params(&self, params: &[NamedParam], flags: u32) -> DriverResult<()> {
+        crate::qemu::host_memory::set_ksm_params(params, flags)
+    }
+
+    fn node_free_pages(
+        &self,
+        pages: &[u32],
+        start_cell: i32,
+        cell_count: u32,
+        flags: u32,
+    ) -> DriverResult<Vec<u64>> {
+        crate::qemu::host_memory::free_pages(pages, start_cell, cell_count, flags)
+    }
 }
 
 impl Inner {
