@@ -70,7 +70,10 @@ fn writers_and_secret_readers_are_denied() {
     assert_eq!(verdict(p::DOMAIN_DESTROY, &destroy), Err(Refusal::ReadOnly));
     // An unserved, untyped procedure is refused before "not supported", as
     // libvirt checks read-only access before it looks for a driver.
-    assert_eq!(verdict(p::DOMAIN_BLOCK_PEEK, &[]), Err(Refusal::ReadOnly));
+    assert_eq!(
+        verdict(p::DOMAIN_MIGRATE_PREPARE, &[]),
+        Err(Refusal::ReadOnly)
+    );
     for (prog_access, what) in [
         (qemu_proc::info(qemu_proc::DOMAIN_MONITOR_COMMAND), "qemu"),
         (lxc_proc::info(lxc_proc::DOMAIN_OPEN_NAMESPACE), "lxc"),

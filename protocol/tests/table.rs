@@ -89,8 +89,8 @@ fn trailing_bytes_and_short_bodies_are_refused() {
 #[test]
 fn procedures_without_a_handler_decode_as_unserved() {
     // Untyped: nothing to check.
-    match p::Call::decode(p::DOMAIN_BLOCK_PEEK, &[1, 2, 3]).unwrap() {
-        p::Call::Unserved(u) => assert_eq!(u.info.api, "virDomainBlockPeek"),
+    match p::Call::decode(p::DOMAIN_MIGRATE_PREPARE, &[1, 2, 3]).unwrap() {
+        p::Call::Unserved(u) => assert_eq!(u.info.api, "virDomainMigratePrepare"),
         other => panic!("{other:?}"),
     }
     // Typed but not served: the arguments are still checked.

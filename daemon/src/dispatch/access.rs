@@ -85,11 +85,13 @@ mod tests {
 
     #[test]
     fn unserved_procedures_name_their_api() {
-        let e = not_supported(p::info(p::DOMAIN_BLOCK_PEEK).unwrap());
+        let e = not_supported(p::info(p::DOMAIN_MIGRATE_PREPARE).unwrap());
         assert_eq!(e.code, codes::NO_SUPPORT);
         assert_eq!(
             e.message.as_deref(),
-            Some("this function is not supported by the connection driver: virDomainBlockPeek")
+            Some(
+                "this function is not supported by the connection driver: virDomainMigratePrepare"
+            )
         );
         let e = not_supported(p::info(p::NODE_GET_SEV_INFO).unwrap());
         assert!(e.message.unwrap().ends_with("virNodeGetSEVInfo"));

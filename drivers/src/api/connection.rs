@@ -77,6 +77,7 @@ pub trait Connection:
     + super::DomainSnapshots
     + super::DomainBlockJobs
     + super::DomainMigration
+    + super::DomainExtraCalls
 {
     /// Canonical URI, e.g. "test:///default".
     fn uri(&self) -> String;

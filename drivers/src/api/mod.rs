@@ -7,6 +7,7 @@ mod consts;
 mod devices;
 mod domain_state;
 mod error;
+mod extra_calls;
 mod live_tuning;
 mod migration;
 mod network;
@@ -30,6 +31,7 @@ pub use consts::{
 pub use devices::{device_modify, DomainDevices};
 pub use domain_state::DomainState;
 pub use error::{codes, domains, DriverError, DriverResult};
+pub use extra_calls::DomainExtraCalls;
 pub use live_tuning::{set_vcpu_flags, DomainLiveTuning};
 pub use migration::{migrate_flags, migrate_param, DomainMigration, MigrationStep};
 pub use network::*;

@@ -249,6 +249,7 @@ impl crate::api::DomainDevices for LxcConnection {}
 
 impl crate::api::DomainLiveTuning for LxcConnection {}
 impl crate::api::DomainMigration for LxcConnection {}
+impl crate::api::DomainExtraCalls for LxcConnection {}
 
 impl crate::api::DomainSnapshots for LxcConnection {}
 

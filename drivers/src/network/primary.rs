@@ -41,6 +41,7 @@ impl crate::api::DomainDevices for NetworkPrimaryConnection {}
 impl crate::api::DomainLiveTuning for NetworkPrimaryConnection {}
 
 impl crate::api::DomainMigration for NetworkPrimaryConnection {}
+impl crate::api::DomainExtraCalls for NetworkPrimaryConnection {}
 impl crate::api::DomainSnapshots for NetworkPrimaryConnection {}
 
 impl crate::api::DomainBlockJobs for NetworkPrimaryConnection {}

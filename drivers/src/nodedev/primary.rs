@@ -39,6 +39,7 @@ impl crate::api::DomainDevices for NodeDevPrimaryConnection {}
 
 impl crate::api::DomainLiveTuning for NodeDevPrimaryConnection {}
 impl crate::api::DomainMigration for NodeDevPrimaryConnection {}
+impl crate::api::DomainExtraCalls for NodeDevPrimaryConnection {}
 
 impl crate::api::DomainSnapshots for NodeDevPrimaryConnection {}
 

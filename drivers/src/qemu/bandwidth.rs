@@ -113,6 +113,13 @@ pub fn apply(dev: &str, interface: &Element) -> Result<(), QemuError> {
     Ok(())
 }
 
+/// Removes what [`apply`] set up on `dev` (absent qdiscs are not an error).
+pub fn clear(dev: &str) {
+    for which in ["root", "ingress"] {
+        let _ = tc(&words(&format!("qdisc del dev {dev} {which}")));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

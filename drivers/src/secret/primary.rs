@@ -39,6 +39,7 @@ impl crate::api::DomainDevices for SecretPrimaryConnection {}
 
 impl crate::api::DomainLiveTuning for SecretPrimaryConnection {}
 impl crate::api::DomainMigration for SecretPrimaryConnection {}
+impl crate::api::DomainExtraCalls for SecretPrimaryConnection {}
 
 impl crate::api::DomainSnapshots for SecretPrimaryConnection {}
 

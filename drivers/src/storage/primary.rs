@@ -68,6 +68,7 @@ impl crate::api::DomainDevices for StorageOnly {}
 
 impl crate::api::DomainLiveTuning for StorageOnly {}
 impl crate::api::DomainMigration for StorageOnly {}
+impl crate::api::DomainExtraCalls for StorageOnly {}
 
 impl crate::api::DomainSnapshots for StorageOnly {}
 

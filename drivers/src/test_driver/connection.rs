@@ -267,6 +267,7 @@ impl crate::api::DomainDevices for TestConnection {}
 
 impl crate::api::DomainLiveTuning for TestConnection {}
 impl crate::api::DomainMigration for TestConnection {}
+impl crate::api::DomainExtraCalls for TestConnection {}
 
 impl crate::api::DomainSnapshots for TestConnection {}
 

@@ -59,7 +59,7 @@ procedure_table! {
     50 CONNECT_NUM_OF_DEFINED_NETWORKS "virConnectNumOfDefinedNetworks" Network High None allow serve ConnectNumOfDefinedNetworks(() => ConnectNumOfNetworksRet);
     51 CONNECT_NUM_OF_DOMAINS "virConnectNumOfDomains" Domain High None allow serve ConnectNumOfDomains(() => ConnectNumOfDomainsRet);
     52 CONNECT_NUM_OF_NETWORKS "virConnectNumOfNetworks" Network High None allow serve ConnectNumOfNetworks(() => ConnectNumOfNetworksRet);
-    53 DOMAIN_CORE_DUMP "virDomainCoreDump" Domain Low None deny untyped;
+    53 DOMAIN_CORE_DUMP "virDomainCoreDump" Domain Low None deny serve DomainCoreDump(DomainCoreDumpArgs => ());
     54 DOMAIN_RESTORE "virDomainRestore" Domain Low None deny serve DomainRestore(DomainRestoreArgs => ());
     55 DOMAIN_SAVE "virDomainSave" Domain Low None deny serve DomainSave(DomainSaveArgs => ());
     56 DOMAIN_GET_SCHEDULER_TYPE "virDomainGetSchedulerType" Domain Low None allow serve DomainGetSchedulerType(DomainGetSchedulerTypeArgs => DomainGetSchedulerTypeRet);
@@ -109,8 +109,8 @@ procedure_table! {
     100 STORAGE_VOL_GET_PATH "virStorageVolGetPath" Storage High None allow serve StorageVolGetPath(StorageVolRefArgs => StorageVolGetPathRet);
     101 NODE_GET_CELLS_FREE_MEMORY "virNodeGetCellsFreeMemory" Node High None allow serve NodeGetCellsFreeMemory(NodeGetCellsFreeMemoryArgs => NodeGetCellsFreeMemoryRet);
     102 NODE_GET_FREE_MEMORY "virNodeGetFreeMemory" Node High None allow serve NodeGetFreeMemory(() => NodeGetFreeMemoryRet);
-    103 DOMAIN_BLOCK_PEEK "virDomainBlockPeek" Domain Low None deny untyped;
-    104 DOMAIN_MEMORY_PEEK "virDomainMemoryPeek" Domain Low None deny untyped;
+    103 DOMAIN_BLOCK_PEEK "virDomainBlockPeek" Domain Low None deny serve DomainBlockPeek(DomainBlockPeekArgs => DomainBlockPeekRet);
+    104 DOMAIN_MEMORY_PEEK "virDomainMemoryPeek" Domain Low None deny serve DomainMemoryPeek(DomainMemoryPeekArgs => DomainMemoryPeekRet);
     105 CONNECT_DOMAIN_EVENT_REGISTER "virConnectDomainEventRegister" Domain High None allow serve ConnectDomainEventRegister(() => ConnectDomainEventRegisterRet);
     106 CONNECT_DOMAIN_EVENT_DEREGISTER "virConnectDomainEventDeregister" Domain High None allow serve ConnectDomainEventDeregister(() => ConnectDomainEventDeregisterRet);
     107 DOMAIN_EVENT_LIFECYCLE "virDomainEventLifecycle" Domain Low None allow event(DomainEventLifecycleMsg);
@@ -216,7 +216,7 @@ procedure_table! {
     207 DOMAIN_MIGRATE_SET_MAX_SPEED "virDomainMigrateSetMaxSpeed" Domain Low None deny serve DomainMigrateSetMaxSpeed(DomainMigrateSetMaxSpeedArgs => ());
     208 STORAGE_VOL_UPLOAD "virStorageVolUpload" Storage Low Write deny serve StorageVolUpload(StorageVolTransferArgs => ());
     209 STORAGE_VOL_DOWNLOAD "virStorageVolDownload" Storage Low Read deny serve StorageVolDownload(StorageVolTransferArgs => ());
-    210 DOMAIN_INJECT_NMI "virDomainInjectNMI" Domain Low None deny untyped;
+    210 DOMAIN_INJECT_NMI "virDomainInjectNMI" Domain Low None deny serve DomainInjectNmi(DomainInjectNmiArgs => ());
     211 DOMAIN_SCREENSHOT "virDomainScreenshot" Domain Low Read deny serve DomainScreenshot(DomainScreenshotArgs => DomainScreenshotRet);
     212 DOMAIN_GET_STATE "virDomainGetState" Domain High None allow serve DomainGetState(DomainGetStateArgs => DomainGetStateRet);
     213 DOMAIN_MIGRATE_BEGIN3 "virDomainMigrateBegin3" Domain Low None deny untyped;
@@ -258,12 +258,12 @@ procedure_table! {
     249 DOMAIN_OPEN_GRAPHICS "virDomainOpenGraphics" Domain Low None deny untyped;
     250 NODE_SUSPEND_FOR_DURATION "virNodeSuspendForDuration" Node Low None deny untyped;
     251 DOMAIN_BLOCK_RESIZE "virDomainBlockResize" Domain Low None deny serve DomainBlockResize(DomainBlockResizeArgs => ());
-    252 DOMAIN_SET_BLOCK_IO_TUNE "virDomainSetBlockIoTune" Domain Low None deny untyped;
-    253 DOMAIN_GET_BLOCK_IO_TUNE "virDomainGetBlockIoTune" Domain Low None allow untyped;
+    252 DOMAIN_SET_BLOCK_IO_TUNE "virDomainSetBlockIoTune" Domain Low None deny serve DomainSetBlockIoTune(DomainSetBlockIoTuneArgs => ());
+    253 DOMAIN_GET_BLOCK_IO_TUNE "virDomainGetBlockIoTune" Domain Low None allow serve DomainGetBlockIoTune(DomainGetBlockIoTuneArgs => DomainGetBlockIoTuneRet);
     254 DOMAIN_SET_NUMA_PARAMETERS "virDomainSetNumaParameters" Domain Low None deny serve DomainSetNumaParameters(DomainSetNumaParametersArgs => ());
     255 DOMAIN_GET_NUMA_PARAMETERS "virDomainGetNumaParameters" Domain Low None allow serve DomainGetNumaParameters(DomainGetNumaParametersArgs => DomainGetNumaParametersRet);
-    256 DOMAIN_SET_INTERFACE_PARAMETERS "virDomainSetInterfaceParameters" Domain Low None deny untyped;
-    257 DOMAIN_GET_INTERFACE_PARAMETERS "virDomainGetInterfaceParameters" Domain Low None allow untyped;
+    256 DOMAIN_SET_INTERFACE_PARAMETERS "virDomainSetInterfaceParameters" Domain Low None deny serve DomainSetInterfaceParameters(DomainSetInterfaceParametersArgs => ());
+    257 DOMAIN_GET_INTERFACE_PARAMETERS "virDomainGetInterfaceParameters" Domain Low None allow serve DomainGetInterfaceParameters(DomainGetInterfaceParametersArgs => DomainGetInterfaceParametersRet);
     258 DOMAIN_SHUTDOWN_FLAGS "virDomainShutdownFlags" Domain Low None deny serve DomainShutdownFlags(DomainShutdownFlagsArgs => ());
     259 STORAGE_VOL_WIPE_PATTERN "virStorageVolWipePattern" Storage Low None deny serve StorageVolWipePattern(StorageVolWipePatternArgs => ());
     260 STORAGE_VOL_RESIZE "virStorageVolResize" Storage Low None deny serve StorageVolResize(StorageVolResizeArgs => ());
@@ -294,8 +294,8 @@ procedure_table! {
     285 CONNECT_LIST_ALL_NODE_DEVICES "virConnectListAllNodeDevices" Nodedev High None allow serve ConnectListAllNodeDevices(ConnectListAllNodeDevicesArgs => ConnectListAllNodeDevicesRet);
     286 CONNECT_LIST_ALL_NWFILTERS "virConnectListAllNWFilters" Nwfilter High None allow untyped;
     287 CONNECT_LIST_ALL_SECRETS "virConnectListAllSecrets" Secret High None allow serve ConnectListAllSecrets(ConnectListAllSecretsArgs => ConnectListAllSecretsRet);
-    288 NODE_SET_MEMORY_PARAMETERS "virNodeSetMemoryParameters" Node Low None deny untyped;
-    289 NODE_GET_MEMORY_PARAMETERS "virNodeGetMemoryParameters" Node Low None allow untyped;
+    288 NODE_SET_MEMORY_PARAMETERS "virNodeSetMemoryParameters" Node Low None deny serve NodeSetMemoryParameters(NodeSetMemoryParametersArgs => ());
+    289 NODE_GET_MEMORY_PARAMETERS "virNodeGetMemoryParameters" Node Low None allow serve NodeGetMemoryParameters(NodeGetMemoryParametersArgs => NodeGetMemoryParametersRet);
     290 DOMAIN_BLOCK_COMMIT "virDomainBlockCommit" Domain Low None deny serve DomainBlockCommit(DomainBlockCommitArgs => ());
     291 NETWORK_UPDATE "virNetworkUpdate" Network High None deny serve NetworkUpdate(NetworkUpdateArgs => ());
     292 DOMAIN_EVENT_PMSUSPEND_DISK "virDomainEventPmsuspendDisk" Domain Low None allow untyped;
@@ -340,13 +340,13 @@ procedure_table! {
     331 DOMAIN_EVENT_CALLBACK_BALLOON_CHANGE "virDomainEventCallbackBalloonChange" Domain Low None allow event(DomainEventCallbackBalloonChangeMsg);
     332 DOMAIN_EVENT_CALLBACK_PMSUSPEND_DISK "virDomainEventCallbackPmsuspendDisk" Domain Low None allow event(DomainEventCallbackPmMsg);
     333 DOMAIN_EVENT_CALLBACK_DEVICE_REMOVED "virDomainEventCallbackDeviceRemoved" Domain Low None allow event(DomainEventCallbackDeviceMsg);
-    334 DOMAIN_CORE_DUMP_WITH_FORMAT "virDomainCoreDumpWithFormat" Domain Low None deny untyped;
+    334 DOMAIN_CORE_DUMP_WITH_FORMAT "virDomainCoreDumpWithFormat" Domain Low None deny serve DomainCoreDumpWithFormat(DomainCoreDumpWithFormatArgs => ());
     335 DOMAIN_FSFREEZE "virDomainFSFreeze" Domain Low None deny serve DomainFsfreeze(DomainFsfreezeArgs => DomainFsfreezeRet);
     336 DOMAIN_FSTHAW "virDomainFSThaw" Domain Low None deny serve DomainFsthaw(DomainFsthawArgs => DomainFsthawRet);
     337 DOMAIN_GET_TIME "virDomainGetTime" Domain Low None deny serve DomainGetTime(DomainGetTimeArgs => DomainGetTimeRet);
     338 DOMAIN_SET_TIME "virDomainSetTime" Domain Low None deny serve DomainSetTime(DomainSetTimeArgs => ());
     339 DOMAIN_EVENT_BLOCK_JOB_2 "virDomainEventBlockJob2" Domain Low None allow event(DomainEventBlockJob2Msg);
-    340 NODE_GET_FREE_PAGES "virNodeGetFreePages" Node High None allow untyped;
+    340 NODE_GET_FREE_PAGES "virNodeGetFreePages" Node High None allow serve NodeGetFreePages(NodeGetFreePagesArgs => NodeGetFreePagesRet);
     341 NETWORK_GET_DHCP_LEASES "virNetworkGetDHCPLeases" Network Low None allow serve NetworkGetDhcpLeases(NetworkGetDhcpLeasesArgs => NetworkGetDhcpLeasesRet);
     342 CONNECT_GET_DOMAIN_CAPABILITIES "virConnectGetDomainCapabilities" Domain Low None deny serve ConnectGetDomainCapabilities(ConnectGetDomainCapabilitiesArgs => ConnectGetDomainCapabilitiesRet);
     343 DOMAIN_OPEN_GRAPHICS_FD "virDomainOpenGraphicsFD" Domain Low None deny untyped;
@@ -364,7 +364,7 @@ procedure_table! {
     355 DOMAIN_ADD_IOTHREAD "virDomainAddIOThread" Domain Low None deny serve DomainAddIothread(DomainAddIothreadArgs => ());
     356 DOMAIN_DEL_IOTHREAD "virDomainDelIOThread" Domain Low None deny serve DomainDelIothread(DomainDelIothreadArgs => ());
     357 DOMAIN_SET_USER_PASSWORD "virDomainSetUserPassword" Domain Low None deny serve DomainSetUserPassword(DomainSetUserPasswordArgs => ());
-    358 DOMAIN_RENAME "virDomainRename" Domain Low None deny untyped;
+    358 DOMAIN_RENAME "virDomainRename" Domain Low None deny serve DomainRename(DomainRenameArgs => DomainRenameRet);
     359 DOMAIN_EVENT_CALLBACK_MIGRATION_ITERATION "virDomainEventCallbackMigrationIteration" Domain Low None allow event(DomainEventCallbackMigrationIterationMsg);
     360 CONNECT_REGISTER_CLOSE_CALLBACK "virConnectRegisterCloseCallback" Connect High None allow serve ConnectRegisterCloseCallback(() => ());
     361 CONNECT_UNREGISTER_CLOSE_CALLBACK "virConnectUnregisterCloseCallback" Connect High None allow serve ConnectUnregisterCloseCallback(() => ());
@@ -396,7 +396,7 @@ procedure_table! {
     387 DOMAIN_MIGRATE_GET_MAX_DOWNTIME "virDomainMigrateGetMaxDowntime" Domain Low None allow serve DomainMigrateGetMaxDowntime(DomainMigrateGetMaxDowntimeArgs => DomainMigrateGetMaxDowntimeRet);
     388 DOMAIN_MANAGED_SAVE_GET_XML_DESC "virDomainManagedSaveGetXMLDesc" Domain Low None deny_if(flags & 0x1, secure) serve DomainManagedSaveGetXmlDesc(DomainManagedSaveGetXmlDescArgs => DomainManagedSaveGetXmlDescRet);
     389 DOMAIN_MANAGED_SAVE_DEFINE_XML "virDomainManagedSaveDefineXML" Domain Low None deny serve DomainManagedSaveDefineXml(DomainManagedSaveDefineXmlArgs => ());
-    390 DOMAIN_SET_LIFECYCLE_ACTION "virDomainSetLifecycleAction" Domain Low None deny untyped;
+    390 DOMAIN_SET_LIFECYCLE_ACTION "virDomainSetLifecycleAction" Domain Low None deny serve DomainSetLifecycleAction(DomainSetLifecycleActionArgs => ());
     391 STORAGE_POOL_LOOKUP_BY_TARGET_PATH "virStoragePoolLookupByTargetPath" Storage High None allow serve StoragePoolLookupByTargetPath(StoragePoolLookupByTargetPathArgs => StoragePoolRefRet);
     392 DOMAIN_DETACH_DEVICE_ALIAS "virDomainDetachDeviceAlias" Domain Low None deny serve DomainDetachDeviceAlias(DomainDetachDeviceAliasArgs => ());
     393 CONNECT_COMPARE_HYPERVISOR_CPU "virConnectCompareHypervisorCPU" Connect Low None deny serve ConnectCompareHypervisorCpu(ConnectCompareHypervisorCpuArgs => ConnectCompareCpuRet);
@@ -408,7 +408,7 @@ procedure_table! {
     399 NWFILTER_BINDING_CREATE_XML "virNWFilterBindingCreateXML" Nwfilter High None deny untyped;
     400 NWFILTER_BINDING_DELETE "virNWFilterBindingDelete" Nwfilter High None deny untyped;
     401 CONNECT_LIST_ALL_NWFILTER_BINDINGS "virConnectListAllNWFilterBindings" Nwfilter High None allow untyped;
-    402 DOMAIN_SET_IOTHREAD_PARAMS "virDomainSetIOThreadParams" Domain Low None deny untyped;
+    402 DOMAIN_SET_IOTHREAD_PARAMS "virDomainSetIOThreadParams" Domain Low None deny serve DomainSetIothreadParams(DomainSetIothreadParamsArgs => ());
     403 CONNECT_GET_STORAGE_POOL_CAPABILITIES "virConnectGetStoragePoolCapabilities" Storage Low None allow serve ConnectGetStoragePoolCapabilities(ConnectGetStoragePoolCapabilitiesArgs => StorageXmlRet);
     404 NETWORK_LIST_ALL_PORTS "virNetworkListAllPorts" Network High None allow serve NetworkListAllPorts(NetworkListAllPortsArgs => NetworkListAllPortsRet);
     405 NETWORK_PORT_LOOKUP_BY_UUID "virNetworkPortLookupByUUID" Network High None allow serve NetworkPortLookupByUuid(NetworkPortLookupByUuidArgs => NetworkPortRet);
@@ -433,7 +433,7 @@ procedure_table! {
     424 DOMAIN_AUTHORIZED_SSH_KEYS_GET "virDomainAuthorizedSSHKeysGet" Domain Low None deny untyped;
     425 DOMAIN_AUTHORIZED_SSH_KEYS_SET "virDomainAuthorizedSSHKeysSet" Domain Low None deny untyped;
     426 DOMAIN_GET_MESSAGES "virDomainGetMessages" Domain Low None allow serve DomainGetMessages(DomainGetMessagesArgs => DomainGetMessagesRet);
-    427 DOMAIN_START_DIRTY_RATE_CALC "virDomainStartDirtyRateCalc" Domain Low None deny untyped;
+    427 DOMAIN_START_DIRTY_RATE_CALC "virDomainStartDirtyRateCalc" Domain Low None deny serve DomainStartDirtyRateCalc(DomainStartDirtyRateCalcArgs => ());
     428 NODE_DEVICE_DEFINE_XML "virNodeDeviceDefineXML" Nodedev Low None deny serve NodeDeviceDefineXml(NodeDeviceXmlArgs => NodeDeviceRefRet);
     429 NODE_DEVICE_UNDEFINE "virNodeDeviceUndefine" Nodedev High None deny serve NodeDeviceUndefine(NodeDeviceNameFlagsArgs => ());
     430 NODE_DEVICE_CREATE "virNodeDeviceCreate" Nodedev High None deny serve NodeDeviceCreate(NodeDeviceNameFlagsArgs => ());
@@ -446,8 +446,8 @@ procedure_table! {
     437 NETWORK_CREATE_XML_FLAGS "virNetworkCreateXMLFlags" Network High None deny serve NetworkCreateXmlFlags(NetworkCreateXmlFlagsArgs => NetworkRefRet);
     438 DOMAIN_EVENT_MEMORY_DEVICE_SIZE_CHANGE "virDomainEventMemoryDeviceSizeChange" Domain Low None allow event(DomainEventMemoryDeviceSizeChangeMsg);
     439 DOMAIN_SET_LAUNCH_SECURITY_STATE "virDomainSetLaunchSecurityState" Domain Low None deny untyped;
-    440 DOMAIN_SAVE_PARAMS "virDomainSaveParams" Domain Low None deny untyped;
-    441 DOMAIN_RESTORE_PARAMS "virDomainRestoreParams" Domain Low None deny untyped;
+    440 DOMAIN_SAVE_PARAMS "virDomainSaveParams" Domain Low None deny serve DomainSaveParams(DomainSaveParamsArgs => ());
+    441 DOMAIN_RESTORE_PARAMS "virDomainRestoreParams" Domain Low None deny serve DomainRestoreParams(DomainRestoreParamsArgs => ());
     442 DOMAIN_ABORT_JOB_FLAGS "virDomainAbortJobFlags" Domain Low None deny serve DomainAbortJobFlags(DomainAbortJobFlagsArgs => ());
     443 DOMAIN_FD_ASSOCIATE "virDomainFDAssociate" Domain Low None deny typed(DomainFdAssociateArgs => ());
 }

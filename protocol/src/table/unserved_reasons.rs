@@ -148,22 +148,6 @@ pub fn unserved_reason(api: &str) -> Option<&'static str> {
         | "virInterfaceChangeCommit"
         | "virInterfaceChangeRollback"
         | "virConnectListAllInterfaces" => INTERFACE,
-        "virDomainCoreDump" | "virDomainCoreDumpWithFormat" => {
-            "guest memory dumps (QMP dump-guest-memory) are not implemented; \
-             managed save and save images are served"
-        }
-        "virDomainBlockPeek" | "virDomainMemoryPeek" => {
-            "raw reads of a guest's disk or memory through the daemon are not implemented"
-        }
-        "virDomainInjectNMI" => "NMI injection (QMP inject-nmi) is not implemented",
-        "virDomainSetBlockIoTune" | "virDomainGetBlockIoTune" => {
-            "per-disk I/O throttling (blkdeviotune, QMP block_set_io_throttle) is not \
-             implemented; blkiotune's cgroup throttles are served"
-        }
-        "virDomainSetInterfaceParameters" | "virDomainGetInterfaceParameters" => {
-            "domiftune is not implemented; <bandwidth> in the interface's XML is applied \
-             at start and hot plug"
-        }
         "virDomainPMSuspendForDuration" | "virDomainPMWakeup" => {
             "guest suspend to RAM/disk through the agent is not implemented"
         }
@@ -181,27 +165,8 @@ pub fn unserved_reason(api: &str) -> Option<&'static str> {
             "tunnelled migration (the guest's state relayed through the daemons over an \
              RPC stream) is not implemented; direct and peer-to-peer migration are"
         }
-        "virDomainRename" => "renaming a defined domain is not implemented",
-        "virDomainSetLifecycleAction" => {
-            "changing on_poweroff/on_reboot/on_crash of a running guest is not \
-             implemented; the definition's actions apply"
-        }
-        "virDomainSetIOThreadParams" => {
-            "iothread polling parameters (iothreadset) are not implemented"
-        }
-        "virDomainStartDirtyRateCalc" => {
-            "dirty page rate calculation (QMP calc-dirty-rate) is not implemented; the \
-             dirtyrate statistics group is empty"
-        }
-        "virDomainSaveParams" | "virDomainRestoreParams" => {
-            "the typed-parameter forms of save/restore (libvirt 8.4) are not served; \
-             virDomainSaveFlags and virDomainRestoreFlags are"
-        }
-        "virNodeGetMemoryParameters" | "virNodeSetMemoryParameters" => {
-            "host KSM tuning (node-memory-tune) is not implemented"
-        }
-        "virNodeGetFreePages" | "virNodeAllocPages" => {
-            "host huge page pools (freepages, allocpages) are not implemented"
+        "virNodeAllocPages" => {
+            "changing the host's huge page pools (allocpages) is not offered; freepages is"
         }
         _ => return None,
     })

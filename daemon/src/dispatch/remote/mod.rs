@@ -12,6 +12,7 @@ mod devices;
 pub use connect::LIB_VERSION;
 mod domain;
 mod events;
+mod extra_calls;
 mod identity;
 mod lifecycle;
 mod live_tuning;

@@ -7,7 +7,7 @@ use drivers::api::Connection;
 use protocol::header::Header;
 use protocol::programs::remote_proc::Call;
 
-use super::{blockjob, network, nodedev, nodedev_events, secret, snapshot, storage};
+use super::{blockjob, extra_calls, network, nodedev, nodedev_events, secret, snapshot, storage};
 use super::{
     connect, console, cpu, devices, domain, events, lifecycle, live_tuning, metadata, migration,
     not_supported, save, stats, tuning,
@@ -354,6 +354,24 @@ pub fn route(
         Call::DomainSetVcpus(a) => live_tuning::set_vcpus(&conn, h, a),
         Call::DomainSetVcpusFlags(a) => live_tuning::set_vcpus_flags(&conn, h, a),
         Call::DomainGetMemoryParameters(a) => live_tuning::get_memory_parameters(&conn, h, a),
+        Call::DomainSetBlockIoTune(a) => extra_calls::set_block_io_tune(&conn, h, a),
+        Call::DomainGetBlockIoTune(a) => extra_calls::get_block_io_tune(&conn, h, a),
+        Call::DomainInjectNmi(a) => extra_calls::inject_nmi(&conn, h, a),
+        Call::DomainRename(a) => extra_calls::rename(&conn, h, a),
+        Call::NodeGetMemoryParameters(a) => extra_calls::node_get_memory_parameters(&conn, h, a),
+        Call::NodeSetMemoryParameters(a) => extra_calls::node_set_memory_parameters(&conn, h, a),
+        Call::NodeGetFreePages(a) => extra_calls::node_get_free_pages(&conn, h, a),
+        Call::DomainBlockPeek(a) => extra_calls::block_peek(&conn, h, a),
+        Call::DomainMemoryPeek(a) => extra_calls::memory_peek(&conn, h, a),
+        Call::DomainCoreDump(a) => extra_calls::core_dump(&conn, h, a),
+        Call::DomainCoreDumpWithFormat(a) => extra_calls::core_dump_with_format(&conn, h, a),
+        Call::DomainSaveParams(a) => extra_calls::save_params_call(&conn, h, a),
+        Call::DomainRestoreParams(a) => extra_calls::restore_params(&conn, h, a),
+        Call::DomainSetLifecycleAction(a) => extra_calls::set_lifecycle_action(&conn, h, a),
+        Call::DomainSetIothreadParams(a) => extra_calls::set_iothread_params(&conn, h, a),
+        Call::DomainStartDirtyRateCalc(a) => extra_calls::start_dirty_rate_calc(&conn, h, a),
+        Call::DomainSetInterfaceParameters(a) => extra_calls::set_interface_parameters(&conn, h, a),
+        Call::DomainGetInterfaceParameters(a) => extra_calls::get_interface_parameters(&conn, h, a),
         Call::DomainSetMemoryParameters(a) => live_tuning::set_memory_parameters(&conn, h, a),
         Call::DomainGetBlkioParameters(a) => live_tuning::get_blkio_parameters(&conn, h, a),
         Call::DomainSetBlkioParameters(a) => live_tuning::set_blkio_parameters(&conn, h, a),

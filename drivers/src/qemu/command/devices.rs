@@ -187,6 +187,9 @@ pub(super) fn disk_args(
         (None, _) => {}
     }
     drive.push_str(&format!("if=none,id={drive_id}"));
+    drive.push_str(&crate::qemu::live_tuning::block_iotune::drive_throttling(
+        device,
+    ));
     if cdrom || device.child("readonly").is_some() {
         drive.push_str(",readonly=on");
     }

@@ -4,6 +4,9 @@
 
 mod affinity;
 mod blkio;
+pub(super) mod block_iotune;
+mod guest_knobs;
+mod interface_tune;
 pub(super) mod iothreads;
 mod memory_limits;
 mod memory_numa;
