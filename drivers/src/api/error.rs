@@ -35,6 +35,8 @@ pub mod codes {
     pub const OVERFLOW: i32 = 82;
     pub const OPERATION_UNSUPPORTED: i32 = 84;
     pub const DEVICE_MISSING: i32 = 99;
+    pub const NO_DOMAIN_CHECKPOINT: i32 = 102;
+    pub const CHECKPOINT_INCONSISTENT: i32 = 103;
 }
 
 /// `virErrorDomain` values: which part of libvirt raised the error.
@@ -106,6 +108,11 @@ fn message_formats(code: i32) -> (&'static str, &'static str) {
             "Timed out during operation",
         ),
         codes::NO_DOMAIN_SNAPSHOT => ("Domain snapshot not found: %s", "Domain snapshot not found"),
+        codes::NO_DOMAIN_CHECKPOINT => (
+            "Domain checkpoint not found: %s",
+            "Domain checkpoint not found",
+        ),
+        codes::CHECKPOINT_INCONSISTENT => ("checkpoint inconsistent: %s", "checkpoint inconsistent"),
         codes::ARGUMENT_UNSUPPORTED => ("argument unsupported: %s", "argument unsupported"),
         codes::OVERFLOW => ("numerical overflow: %s", "numerical overflow"),
         codes::OPERATION_ABORTED => ("operation aborted: %s", "operation aborted"),

@@ -2,6 +2,7 @@
 
 mod agent;
 mod blockjob;
+mod checkpoint;
 mod connection;
 mod consts;
 mod devices;
@@ -22,6 +23,10 @@ use std::sync::Arc;
 
 pub use agent::{guest_info_types, GuestAgentCalls, GuestFsInfo, NoGuestAgent};
 pub use blockjob::{BlockJobInfo, DomainBlockJobs, BLOCK_RESIZE_BYTES};
+pub use checkpoint::{
+    checkpoint_create_flags, checkpoint_delete_flags, checkpoint_list_flags, checkpoint_xml_flags,
+    DomainCheckpoints,
+};
 pub use connection::{Connection, Driver, HypervisorTarget};
 pub use consts::{
     create_flags, define_flags, event, feature, list_flags, reason, state, undefine_flags,

@@ -252,6 +252,8 @@ impl crate::api::DomainMigration for LxcConnection {}
 
 impl crate::api::DomainSnapshots for LxcConnection {}
 
+impl crate::api::DomainCheckpoints for LxcConnection {}
+
 impl crate::api::DomainBlockJobs for LxcConnection {}
 
 #[cfg(test)]

@@ -43,4 +43,6 @@ impl crate::api::DomainLiveTuning for NetworkPrimaryConnection {}
 impl crate::api::DomainMigration for NetworkPrimaryConnection {}
 impl crate::api::DomainSnapshots for NetworkPrimaryConnection {}
 
+impl crate::api::DomainCheckpoints for NetworkPrimaryConnection {}
+
 impl crate::api::DomainBlockJobs for NetworkPrimaryConnection {}

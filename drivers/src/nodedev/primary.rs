@@ -42,4 +42,6 @@ impl crate::api::DomainMigration for NodeDevPrimaryConnection {}
 
 impl crate::api::DomainSnapshots for NodeDevPrimaryConnection {}
 
+impl crate::api::DomainCheckpoints for NodeDevPrimaryConnection {}
+
 impl crate::api::DomainBlockJobs for NodeDevPrimaryConnection {}

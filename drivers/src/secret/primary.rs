@@ -42,4 +42,6 @@ impl crate::api::DomainMigration for SecretPrimaryConnection {}
 
 impl crate::api::DomainSnapshots for SecretPrimaryConnection {}
 
+impl crate::api::DomainCheckpoints for SecretPrimaryConnection {}
+
 impl crate::api::DomainBlockJobs for SecretPrimaryConnection {}

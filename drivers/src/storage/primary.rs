@@ -71,4 +71,6 @@ impl crate::api::DomainMigration for StorageOnly {}
 
 impl crate::api::DomainSnapshots for StorageOnly {}
 
+impl crate::api::DomainCheckpoints for StorageOnly {}
+
 impl crate::api::DomainBlockJobs for StorageOnly {}

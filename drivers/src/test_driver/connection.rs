@@ -270,4 +270,6 @@ impl crate::api::DomainMigration for TestConnection {}
 
 impl crate::api::DomainSnapshots for TestConnection {}
 
+impl crate::api::DomainCheckpoints for TestConnection {}
+
 impl crate::api::DomainBlockJobs for TestConnection {}

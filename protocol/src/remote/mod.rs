@@ -5,6 +5,7 @@
 mod agent;
 mod blockjob;
 mod chars;
+mod checkpoint;
 mod connect;
 mod console;
 mod domain;
@@ -46,5 +47,6 @@ pub use nodedev::*;
 pub use objects::*;
 pub use save_image::*;
 pub use secret::*;
+pub use checkpoint::*;
 pub use snapshot::*;
 pub use storage::*;
