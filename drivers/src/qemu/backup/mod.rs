@@ -23,8 +23,6 @@ use def::BackupDef;
 
 /// `VIR_DOMAIN_BACKUP_BEGIN_REUSE_EXTERNAL`.
 const REUSE_EXTERNAL: u32 = 1;
-/// `VIR_ERR_NO_DOMAIN_BACKUP`.
-const NO_DOMAIN_BACKUP: i32 = 104;
 /// How often the copy jobs' progress is read.
 const POLL: Duration = Duration::from_millis(100);
 
@@ -298,7 +296,7 @@ impl Inner {
 
 fn no_backup() -> DriverError {
     DriverError::new(
-        NO_DOMAIN_BACKUP,
+        codes::NO_DOMAIN_BACKUP,
         domains::QEMU,
         "no domain backup job present",
     )
