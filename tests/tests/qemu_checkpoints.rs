@@ -87,6 +87,18 @@ fn live_bitmaps(host: &QemuHost, name: &str) -> Vec<String> {
         .collect()
 }
 
+/// Whether `len` bytes at `offset` of a qcow2 image all hold `pattern`.
+fn reads_pattern(image: &Path, pattern: u8, offset: &str, len: &str) -> bool {
+    let out = Command::new("qemu-io")
+        .args(["-r", "-f", "qcow2", "-c"])
+        .arg(format!("read -P {pattern} {offset} {len}"))
+        .arg(image)
+        .output()
+        .expect("run qemu-io (Debian package qemu-utils)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    out.status.success() && text.contains("read ") && !text.contains("verification failed")
+}
+
 fn virsh_err(host: &QemuHost, commands: &str) -> String {
     let out = host.virsh(commands);
     assert!(!out.success(), "virsh {commands} succeeded: {out}");
@@ -211,17 +223,9 @@ fn checkpoints_and_push_backups_of_a_running_guest() {
     .expect("backup xml");
     host.virsh_ok(&format!("backup-begin {name} {}", backup.display()));
     wait_job_done(&host, name);
-    let cmp = Command::new("qemu-img")
-        .args(["compare", "-U"])
-        .arg(&disk)
-        .arg(&full)
-        .output()
-        .expect("run qemu-img");
-    assert!(
-        cmp.status.success(),
-        "{}",
-        String::from_utf8_lossy(&cmp.stdout)
-    );
+    assert!(reads_pattern(&full, 0x11, "0", "1M"));
+    assert!(reads_pattern(&full, 0, "1M", "1M"));
+    assert!(reads_pattern(&full, 0xab, "2M", "64k"));
 
     // Incremental since c1: exactly the cluster written after it.
     let inc = root.join("inc.qcow2");
@@ -238,16 +242,7 @@ fn checkpoints_and_push_backups_of_a_running_guest() {
     host.virsh_ok(&format!("backup-begin {name} {}", backup.display()));
     wait_job_done(&host, name);
     assert_eq!(data_ranges(&inc), [(2 << 20, 64 << 10)]);
-    let read = Command::new("qemu-io")
-        .args(["-f", "qcow2", "-c", "read -P 0xab 2M 64k"])
-        .arg(&inc)
-        .output()
-        .expect("run qemu-io");
-    assert!(
-        !String::from_utf8_lossy(&read.stdout).contains("verification failed"),
-        "{}",
-        String::from_utf8_lossy(&read.stdout)
-    );
+    assert!(reads_pattern(&inc, 0xab, "2M", "64k"));
     // The checkpoint's bitmap is left as it was.
     assert_eq!(live_bitmaps(&host, name), ["c1", "c2"]);
 
@@ -304,6 +299,18 @@ fn checkpoints_and_push_backups_of_a_running_guest() {
     // QEMU stores persistent bitmaps in the image when it closes it.
     host.virsh_ok(&format!("destroy {name}"));
     assert_eq!(bitmaps(&disk), ["c2"]);
+    // The full backup equals the disk (no write came after it).
+    let cmp = Command::new("qemu-img")
+        .args(["compare", "-U"])
+        .arg(&disk)
+        .arg(&full)
+        .output()
+        .expect("run qemu-img");
+    assert!(
+        cmp.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cmp.stdout)
+    );
     let err = virsh_err(&host, &format!("undefine {name}"));
     assert!(
         err.contains("cannot delete inactive domain with 1 checkpoints"),
