@@ -167,7 +167,9 @@ fn checkpoints_and_push_backups_of_a_running_guest() {
     // A bitmap needs qcow2: the raw disk must be left out.
     let err = virsh_err(&host, &format!("checkpoint-create-as {name} c0"));
     assert!(
-        err.contains("unsupported configuration: checkpoint for disk vdb unsupported for storage type raw"),
+        err.contains(
+            "unsupported configuration: checkpoint for disk vdb unsupported for storage type raw"
+        ),
         "{err}"
     );
     let out = host.virsh_ok(&format!(
@@ -194,7 +196,8 @@ fn checkpoints_and_push_backups_of_a_running_guest() {
     host.virsh_ok(&format!("checkpoint-create-as {name} c2 --diskspec vda"));
     assert_eq!(live_bitmaps(&host, name), ["c1", "c2"]);
     assert_eq!(
-        host.virsh_ok(&format!("checkpoint-parent {name} c2")).trim(),
+        host.virsh_ok(&format!("checkpoint-parent {name} c2"))
+            .trim(),
         "c1"
     );
     let names = host.virsh_ok(&format!("checkpoint-list {name} --name"));
@@ -270,7 +273,9 @@ fn checkpoints_and_push_backups_of_a_running_guest() {
     assert!(err.contains("no domain backup job present"), "{err}");
     let err = virsh_err(&host, &format!("checkpoint-delete {name} missing"));
     assert!(
-        err.contains("Domain checkpoint not found: no domain checkpoint with matching name 'missing'"),
+        err.contains(
+            "Domain checkpoint not found: no domain checkpoint with matching name 'missing'"
+        ),
         "{err}"
     );
     let err = virsh_err(&host, &format!("checkpoint-create-as {name} ../evil"));
@@ -282,7 +287,8 @@ fn checkpoints_and_push_backups_of_a_running_guest() {
     let names = host.virsh_ok(&format!("checkpoint-list {name} --name"));
     assert_eq!(names.split_whitespace().collect::<Vec<_>>(), ["c1", "c2"]);
     assert_eq!(
-        host.virsh_ok(&format!("checkpoint-parent {name} c2")).trim(),
+        host.virsh_ok(&format!("checkpoint-parent {name} c2"))
+            .trim(),
         "c1"
     );
 

@@ -52,7 +52,9 @@ pub trait DomainCheckpoints {
         _name: &str,
         _flags: u32,
     ) -> DriverResult<Vec<String>> {
-        Err(DriverError::no_support("virDomainCheckpointListAllChildren"))
+        Err(DriverError::no_support(
+            "virDomainCheckpointListAllChildren",
+        ))
     }
     /// `virDomainCheckpointLookupByName`: fails when there is no such checkpoint.
     fn checkpoint_lookup(&self, _dom: &DomainRef, _name: &str, _flags: u32) -> DriverResult<()> {

@@ -117,7 +117,9 @@ fn message_formats(code: i32) -> (&'static str, &'static str) {
             "Domain backup job id not found: %s",
             "Domain backup job id not found",
         ),
-        codes::CHECKPOINT_INCONSISTENT => ("checkpoint inconsistent: %s", "checkpoint inconsistent"),
+        codes::CHECKPOINT_INCONSISTENT => {
+            ("checkpoint inconsistent: %s", "checkpoint inconsistent")
+        }
         codes::ARGUMENT_UNSUPPORTED => ("argument unsupported: %s", "argument unsupported"),
         codes::OVERFLOW => ("numerical overflow: %s", "numerical overflow"),
         codes::OPERATION_ABORTED => ("operation aborted: %s", "operation aborted"),

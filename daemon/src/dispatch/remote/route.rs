@@ -103,12 +103,16 @@ pub fn route(
         Call::DomainGetBlockJobInfo(a) => blockjob::domain_get_block_job_info(&conn, h, a),
         Call::DomainSnapshotCreateXml(a) => snapshot::domain_snapshot_create_xml(&conn, h, a),
         Call::DomainCheckpointCreateXml(a) => checkpoint::domain_checkpoint_create_xml(&conn, h, a),
-        Call::DomainCheckpointGetXmlDesc(a) => checkpoint::domain_checkpoint_get_xml_desc(&conn, h, a),
+        Call::DomainCheckpointGetXmlDesc(a) => {
+            checkpoint::domain_checkpoint_get_xml_desc(&conn, h, a)
+        }
         Call::DomainListAllCheckpoints(a) => checkpoint::domain_list_all_checkpoints(&conn, h, a),
         Call::DomainCheckpointListAllChildren(a) => {
             checkpoint::domain_checkpoint_list_all_children(&conn, h, a)
         }
-        Call::DomainCheckpointLookupByName(a) => checkpoint::domain_checkpoint_lookup_by_name(&conn, h, a),
+        Call::DomainCheckpointLookupByName(a) => {
+            checkpoint::domain_checkpoint_lookup_by_name(&conn, h, a)
+        }
         Call::DomainCheckpointGetParent(a) => checkpoint::domain_checkpoint_get_parent(&conn, h, a),
         Call::DomainCheckpointDelete(a) => checkpoint::domain_checkpoint_delete(&conn, h, a),
         Call::DomainBackupBegin(a) => checkpoint::domain_backup_begin(&conn, h, a),

@@ -55,7 +55,10 @@ fn virtual_sizes(monitor: &Monitor) -> DriverResult<HashMap<String, u64>> {
         .filter_map(|dev| {
             Some((
                 dev.get("device")?.as_str()?.to_string(),
-                dev.get("inserted")?.get("image")?.get("virtual-size")?.as_u64()?,
+                dev.get("inserted")?
+                    .get("image")?
+                    .get("virtual-size")?
+                    .as_u64()?,
             ))
         })
         .collect())
@@ -63,7 +66,11 @@ fn virtual_sizes(monitor: &Monitor) -> DriverResult<HashMap<String, u64>> {
 
 /// Fills in the disks a document leaves out: every writable disk is backed up,
 /// read-only ones and CD-ROMs are not; default targets sit beside the source.
-fn align(def: &mut BackupDef, dom_def: &crate::domain_xml::DomainDef, now: u64) -> DriverResult<()> {
+fn align(
+    def: &mut BackupDef,
+    dom_def: &crate::domain_xml::DomainDef,
+    now: u64,
+) -> DriverResult<()> {
     for disk in dom_def.devices.iter().filter(|d| d.name == "disk") {
         let target = disk
             .child("target")
@@ -103,10 +110,9 @@ fn align(def: &mut BackupDef, dom_def: &crate::domain_xml::DomainDef, now: u64) 
         }
     }
     if let Some(unknown) = def.disks.iter().find(|d| {
-        !dom_def
-            .devices
-            .iter()
-            .any(|x| x.name == "disk" && x.child("target").and_then(|t| t.attr("dev")) == Some(&d.name))
+        !dom_def.devices.iter().any(|x| {
+            x.name == "disk" && x.child("target").and_then(|t| t.attr("dev")) == Some(&d.name)
+        })
     }) {
         return Err(DriverError::invalid_arg(format!(
             "no disk named '{}'",
@@ -130,9 +136,9 @@ impl Inner {
             return Err(DriverError::no_support("virDomainBackupBegin"));
         }
         let new_checkpoint = checkpoint_xml.map(chk_meta::parse).transpose()?;
-        let job = self.job_of(&dom.uuid).ok_or_else(|| {
-            DriverError::no_domain_uuid(domains::QEMU, &dom.uuid, &dom.name)
-        })?;
+        let job = self
+            .job_of(&dom.uuid)
+            .ok_or_else(|| DriverError::no_domain_uuid(domains::QEMU, &dom.uuid, &dom.name))?;
         let _job = super::jobs::lock_job_bounded(&job)?;
         let (dom_def, monitor) = {
             let st = self.lock();

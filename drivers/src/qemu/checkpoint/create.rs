@@ -35,8 +35,7 @@ fn domain_disks(def: &DomainDef) -> Vec<DomainDisk> {
                 .and_then(|t| t.attr("type"))
                 .unwrap_or("raw")
                 .to_string(),
-            writable: d.attr("device").unwrap_or("disk") == "disk"
-                && d.child("readonly").is_none(),
+            writable: d.attr("device").unwrap_or("disk") == "disk" && d.child("readonly").is_none(),
         })
         .collect()
 }
@@ -68,7 +67,12 @@ fn align_disks(chk: &mut meta::Checkpoint, def: &DomainDef) -> DriverResult<()> 
         let entry = chk.disks.iter().find(|d| d.name == disk.target).cloned();
         let mut entry = entry.unwrap_or_else(|| CheckpointDisk {
             name: disk.target.clone(),
-            kind: if listed || !disk.writable { "no" } else { "bitmap" }.into(),
+            kind: if listed || !disk.writable {
+                "no"
+            } else {
+                "bitmap"
+            }
+            .into(),
             bitmap: None,
             size: None,
         });
@@ -154,9 +158,8 @@ pub(in crate::qemu) fn prepare(
     );
     let mut actions = Vec::new();
     for d in chk.disks.iter().filter(|d| d.kind == "bitmap") {
-        let node = super::disk_node(def, &d.name).ok_or_else(|| {
-            DriverError::internal(format!("disk '{}' has no alias", d.name))
-        })?;
+        let node = super::disk_node(def, &d.name)
+            .ok_or_else(|| DriverError::internal(format!("disk '{}' has no alias", d.name)))?;
         actions.push(json!({
             "type": "block-dirty-bitmap-add",
             "data": { "node": node, "name": d.bitmap, "persistent": true },
