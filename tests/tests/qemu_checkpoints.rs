@@ -249,6 +249,70 @@ fn checkpoints_and_push_backups_of_a_running_guest() {
     // The checkpoint's bitmap is left as it was.
     assert_eq!(live_bitmaps(&host, name), ["c1", "c2"]);
 
+    // Pull mode: the disk as it was at the start, over NBD on a unix socket,
+    // with the changes since c1 as a bitmap; ended by domjobabort.
+    let sock = root.join("nbd.sock");
+    let scratch = root.join("scratch.qcow2");
+    let pull = root.join("pull.xml");
+    fs::write(
+        &pull,
+        format!(
+            "<domainbackup mode='pull'><incremental>c1</incremental>\
+             <server transport='unix' socket='{}'/><disks>\
+             <disk name='vda' type='file'><scratch file='{}'/></disk>\
+             <disk name='vdb' backup='no'/></disks></domainbackup>",
+            sock.display(),
+            scratch.display()
+        ),
+    )
+    .expect("backup xml");
+    host.virsh_ok(&format!("backup-begin {name} {}", pull.display()));
+    let dump = host.virsh_ok(&format!("backup-dumpxml {name}"));
+    for part in [
+        "<domainbackup mode='pull'>",
+        "<incremental>c1</incremental>",
+        &format!("<server transport='unix' socket='{}'/>", sock.display()),
+        "exportname='vda' exportbitmap='backup-vda'",
+        &format!("<scratch file='{}'/>", scratch.display()),
+    ] {
+        assert!(dump.contains(part), "{part} missing:\n{dump}");
+    }
+    let info = host.virsh_ok(&format!("domjobinfo {name}"));
+    assert!(info.contains("Backup"), "{info}");
+    // The guest goes on writing; the export keeps the old data.
+    guest_write(&host, name, 0xcd, "0", "64k");
+    let uri = format!("nbd+unix:///vda?socket={}", sock.display());
+    let list = Command::new("qemu-nbd")
+        .args(["--list", "-k"])
+        .arg(&sock)
+        .output()
+        .expect("run qemu-nbd (Debian package qemu-utils)");
+    let list = String::from_utf8_lossy(&list.stdout).into_owned();
+    assert!(
+        list.contains("export: 'vda'") && list.contains("qemu:dirty-bitmap:backup-vda"),
+        "{list}"
+    );
+    let copy = root.join("pulled.qcow2");
+    let out = Command::new("qemu-img")
+        .args(["convert", "-f", "raw", "-O", "qcow2", &uri])
+        .arg(&copy)
+        .output()
+        .expect("run qemu-img");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(reads_pattern(&copy, 0x11, "0", "1M"));
+    assert!(reads_pattern(&copy, 0xab, "2M", "64k"));
+    host.virsh_ok(&format!("domjobabort {name}"));
+    wait_job_done(&host, name);
+    assert!(!scratch.exists(), "the scratch file was left behind");
+    let err = virsh_err(&host, &format!("backup-dumpxml {name}"));
+    assert!(err.contains("no domain backup job present"), "{err}");
+    // Back to the content the full backup holds.
+    guest_write(&host, name, 0x11, "0", "64k");
+
     // Bad input: libvirt's errors.
     let bad = root.join("bad.xml");
     fs::write(

@@ -15,6 +15,17 @@ pub struct BackupDisk {
     pub target: Option<String>,
     /// Format of the target: "qcow2" (default) or "raw".
     pub format: String,
+    /// Pull mode: the NBD export's name (default: the disk's target).
+    pub export_name: Option<String>,
+    /// Pull mode: the name of the exported bitmap of an incremental backup.
+    pub export_bitmap: Option<String>,
+}
+
+/// Where a pull-mode backup's NBD server listens.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NbdServer {
+    Unix(String),
+    Tcp { host: String, port: u16 },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
@@ -22,11 +33,65 @@ pub struct BackupDef {
     /// "push" or "pull".
     pub mode: String,
     pub incremental: Option<String>,
+    pub server: Option<NbdServer>,
     pub disks: Vec<BackupDisk>,
 }
 
 fn xml_error(detail: impl Into<String>) -> DriverError {
     DriverError::new(codes::XML_ERROR, BACKUP_DOMAIN, detail)
+}
+
+/// An NBD export or bitmap name: printable, no quotes, bounded.
+fn check_export_name(name: &str) -> DriverResult<()> {
+    if name.is_empty()
+        || name.len() > 255
+        || name
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || c == '\'' || c == '"' || c == '/')
+    {
+        return Err(DriverError::invalid_arg(format!(
+            "invalid export name '{name}'"
+        )));
+    }
+    Ok(())
+}
+
+fn parse_server(node: roxmltree::Node) -> DriverResult<NbdServer> {
+    match node.attribute("transport").unwrap_or("tcp") {
+        "unix" => {
+            let socket = node
+                .attribute("socket")
+                .ok_or_else(|| xml_error("missing socket path of the backup server"))?;
+            check_path(socket)?;
+            Ok(NbdServer::Unix(socket.to_string()))
+        }
+        "tcp" => {
+            let host = node.attribute("name").unwrap_or("localhost");
+            let valid_host = !host.is_empty()
+                && host.len() <= 253
+                && host
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':'));
+            if !valid_host {
+                return Err(DriverError::invalid_arg(format!(
+                    "invalid backup server name '{host}'"
+                )));
+            }
+            let port = node.attribute("port").unwrap_or("10809");
+            let port = port.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| {
+                DriverError::invalid_arg(format!("invalid backup server port '{port}'"))
+            })?;
+            Ok(NbdServer::Tcp {
+                host: host.to_string(),
+                port,
+            })
+        }
+        other => Err(DriverError::new(
+            codes::CONFIG_UNSUPPORTED,
+            crate::api::domains::QEMU,
+            format!("unsupported backup server transport '{other}'"),
+        )),
+    }
 }
 
 /// A target path the daemon may create: absolute, printable, bounded.
@@ -64,9 +129,22 @@ pub fn parse(xml: &str) -> DriverResult<BackupDef> {
         .find(|c| c.has_tag_name("incremental"))
         .and_then(|c| c.text())
         .map(|t| t.trim().to_string());
+    let server = root
+        .children()
+        .find(|c| c.has_tag_name("server"))
+        .map(parse_server)
+        .transpose()?;
+    if mode == "pull" && server.is_none() {
+        return Err(DriverError::new(
+            codes::CONFIG_UNSUPPORTED,
+            crate::api::domains::QEMU,
+            "pull mode backup requires a <server>",
+        ));
+    }
     let mut def = BackupDef {
         mode: mode.to_string(),
         incremental: incremental.clone(),
+        server,
         disks: Vec::new(),
     };
     if let Some(disks) = root.children().find(|c| c.has_tag_name("disks")) {
@@ -96,9 +174,16 @@ pub fn parse(xml: &str) -> DriverResult<BackupDef> {
                     format!("unsupported backup target format '{format}'"),
                 ));
             }
+            let export_name = d.attribute("exportname").map(str::to_string);
+            let export_bitmap = d.attribute("exportbitmap").map(str::to_string);
+            for n in export_name.iter().chain(export_bitmap.iter()) {
+                check_export_name(n)?;
+            }
             def.disks.push(BackupDisk {
                 name: name.to_string(),
                 backup,
+                export_name,
+                export_bitmap,
                 incremental: if full {
                     None
                 } else {
@@ -121,6 +206,17 @@ impl BackupDef {
         if let Some(i) = &self.incremental {
             out.push_str(&format!("  <incremental>{}</incremental>\n", escape(i)));
         }
+        match &self.server {
+            Some(NbdServer::Unix(path)) => out.push_str(&format!(
+                "  <server transport='unix' socket='{}'/>\n",
+                escape(path)
+            )),
+            Some(NbdServer::Tcp { host, port }) => out.push_str(&format!(
+                "  <server transport='tcp' name='{}' port='{port}'/>\n",
+                escape(host)
+            )),
+            None => {}
+        }
         out.push_str("  <disks>\n");
         for d in &self.disks {
             if !d.backup {
@@ -141,10 +237,21 @@ impl BackupDef {
                 )),
                 None => out.push_str(" backupmode='full'"),
             }
+            if let Some(e) = &d.export_name {
+                out.push_str(&format!(" exportname='{}'", escape(e)));
+            }
+            if let Some(b) = &d.export_bitmap {
+                out.push_str(&format!(" exportbitmap='{}'", escape(b)));
+            }
             out.push_str(" state='running'>\n");
             out.push_str(&format!("      <driver type='{}'/>\n", escape(&d.format)));
+            let element = if self.mode == "pull" {
+                "scratch"
+            } else {
+                "target"
+            };
             if let Some(t) = &d.target {
-                out.push_str(&format!("      <target file='{}'/>\n", escape(t)));
+                out.push_str(&format!("      <{element} file='{}'/>\n", escape(t)));
             }
             out.push_str("    </disk>\n");
         }

@@ -3,9 +3,11 @@
 //! copying the whole disk or, for an incremental backup, only the clusters the
 //! checkpoint's bitmap marks. The backup is the domain's job (`domjobinfo`) until
 //! every copy has concluded; `domjobabort` cancels it and removes the targets.
-//! Pull mode (an NBD export) is refused as not supported.
+//! Pull mode exports the disks over QEMU's NBD server ([`pull`]) until
+//! `domjobabort` ends the backup.
 
 mod def;
+mod pull;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
@@ -31,6 +33,13 @@ struct RunningBackup {
     def: BackupDef,
     job_ids: Vec<String>,
     monitor: Arc<Monitor>,
+}
+
+/// Everything a backup set up that its end has to take down again.
+#[derive(Default)]
+struct Teardown {
+    created: Vec<String>,
+    pull: pull::PullState,
 }
 
 fn running() -> MutexGuard<'static, HashMap<Uuid, RunningBackup>> {
@@ -93,6 +102,8 @@ fn align(
                     incremental: def.incremental.clone(),
                     target: None,
                     format: "qcow2".into(),
+                    export_name: None,
+                    export_bitmap: None,
                 });
                 def.disks.len() - 1
             }
@@ -132,9 +143,7 @@ impl Inner {
     ) -> DriverResult<()> {
         super::lifecycle::check_flags(flags, REUSE_EXTERNAL, "qemuDomainBackupBegin")?;
         let mut def = def::parse(backup_xml)?;
-        if def.mode == "pull" {
-            return Err(DriverError::no_support("virDomainBackupBegin"));
-        }
+        let is_pull = def.mode == "pull";
         let new_checkpoint = checkpoint_xml.map(chk_meta::parse).transpose()?;
         let job = self
             .job_of(&dom.uuid)
@@ -158,13 +167,27 @@ impl Inner {
             .map(|d| d.as_secs())
             .unwrap_or_default();
         align(&mut def, &dom_def, now)?;
+        if is_pull {
+            for d in def.disks.iter_mut().filter(|d| d.backup) {
+                d.export_name.get_or_insert_with(|| d.name.clone());
+                if d.incremental.is_some() {
+                    let bitmap = format!("backup-{}", d.name);
+                    d.export_bitmap.get_or_insert(bitmap);
+                }
+            }
+        }
         let dir = chk_meta::dir(&self.paths.lib_dir, &dom_def.name);
         let existing = chk_meta::load_all(&dir)?;
         let bitmaps = checkpoint::bitmap_counts(&monitor)?;
         let sizes = virtual_sizes(&monitor)?;
+        let sources = if is_pull {
+            pull::source_nodes(&monitor)?
+        } else {
+            HashMap::new()
+        };
         let mut actions = Vec::new();
         let mut job_ids = Vec::new();
-        let mut created: Vec<String> = Vec::new();
+        let mut made = Teardown::default();
         let mut prepare = || -> DriverResult<()> {
             for disk in def.disks.iter().filter(|d| d.backup) {
                 let node = checkpoint::disk_node(&dom_def, &disk.name).ok_or_else(|| {
@@ -190,7 +213,17 @@ impl Inner {
                     }
                 }
                 let target = disk.target.clone().unwrap_or_default();
-                if flags & REUSE_EXTERNAL == 0 {
+                if is_pull && disk.format != "qcow2" {
+                    return Err(DriverError::new(
+                        codes::CONFIG_UNSUPPORTED,
+                        domains::QEMU,
+                        format!(
+                            "pull mode backup for disk '{}' requires qcow2 driver",
+                            disk.name
+                        ),
+                    ));
+                }
+                if flags & REUSE_EXTERNAL == 0 || is_pull {
                     if std::path::Path::new(&target).exists() {
                         return Err(DriverError::invalid_arg(format!(
                             "store '{target}' for backup of '{}' exists",
@@ -199,9 +232,35 @@ impl Inner {
                     }
                     let size = sizes.get(&node).copied().unwrap_or(0).to_string();
                     qemu_img_create(&disk.format, &target, &size)?;
-                    created.push(target.clone());
+                    made.created.push(target.clone());
                 }
                 let job_id = format!("backup-{}-libvirt", disk.name);
+                if is_pull {
+                    let source = sources.get(&node).ok_or_else(|| {
+                        DriverError::internal(format!("no block node for disk '{}'", disk.name))
+                    })?;
+                    let export = pull::Export {
+                        id: job_id.clone(),
+                        node: format!("backup-{}-scratch", disk.name),
+                        name: disk
+                            .export_name
+                            .clone()
+                            .unwrap_or_else(|| disk.name.clone()),
+                        bitmap: disk.export_bitmap.clone(),
+                    };
+                    pull::add_scratch(&monitor, &export.node, &target, source)?;
+                    actions.extend(pull::actions(
+                        &job_id,
+                        &node,
+                        &export,
+                        source,
+                        disk.incremental.as_deref(),
+                    ));
+                    made.pull.exports.push(export);
+                    made.pull.scratch_files.push(target.clone());
+                    job_ids.push(job_id);
+                    continue;
+                }
                 let mut data = json!({
                     "job-id": job_id,
                     "device": node,
@@ -224,13 +283,14 @@ impl Inner {
             Ok(())
         };
         let prepared = prepare();
-        let remove_created = |created: &[String]| {
-            for path in created {
+        let undo = |made: &Teardown| {
+            pull::teardown(&monitor, &made.pull);
+            for path in &made.created {
                 let _ = std::fs::remove_file(path);
             }
         };
         if let Err(e) = prepared {
-            remove_created(&created);
+            undo(&made);
             return Err(e);
         }
         let checkpoint = match new_checkpoint {
@@ -240,7 +300,7 @@ impl Inner {
                     Some(p.chk)
                 }
                 Err(e) => {
-                    remove_created(&created);
+                    undo(&made);
                     return Err(e);
                 }
             },
@@ -250,8 +310,18 @@ impl Inner {
             .execute("transaction", Some(json!({ "actions": actions })))
             .map_err(qemu_err)
         {
-            remove_created(&created);
+            undo(&made);
             return Err(e);
+        }
+        if let (true, Some(server)) = (is_pull, &def.server) {
+            if let Err(e) = pull::start(&monitor, server, &mut made.pull) {
+                for id in &job_ids {
+                    let _ = monitor.execute("job-cancel", Some(json!({ "id": id })));
+                    let _ = monitor.execute("job-dismiss", Some(json!({ "id": id })));
+                }
+                undo(&made);
+                return Err(e);
+            }
         }
         if let Some(chk) = &checkpoint {
             chk_meta::save(&dir, chk)?;
@@ -269,7 +339,7 @@ impl Inner {
         let uuid = dom.uuid;
         std::thread::Builder::new()
             .name("backup-watch".into())
-            .spawn(move || watch(&weak, uuid, &monitor, &job_ids))
+            .spawn(move || watch(&weak, uuid, &monitor, &job_ids, &made.pull))
             .map_err(|e| DriverError::internal(format!("cannot start backup watcher: {e}")))?;
         Ok(())
     }
@@ -338,7 +408,13 @@ fn qemu_img_create(format: &str, path: &str, size: &str) -> DriverResult<()> {
 /// Follows the copies until every one has concluded, recording progress in the
 /// domain's job; then dismisses them and ends the job. Targets of a backup that
 /// failed or was cancelled are removed, as libvirt does.
-fn watch(inner: &Weak<Inner>, uuid: Uuid, monitor: &Monitor, ids: &[String]) {
+fn watch(
+    inner: &Weak<Inner>,
+    uuid: Uuid,
+    monitor: &Monitor,
+    ids: &[String],
+    pulled: &pull::PullState,
+) {
     let mut failed = false;
     loop {
         std::thread::sleep(POLL);
@@ -373,11 +449,12 @@ fn watch(inner: &Weak<Inner>, uuid: Uuid, monitor: &Monitor, ids: &[String]) {
             break;
         }
     }
+    pull::teardown(monitor, pulled);
     let finished = running().remove(&uuid);
     if let Some(inner) = inner.upgrade() {
         inner.set_job(&uuid, None);
     }
-    if failed {
+    if failed && pulled.exports.is_empty() {
         if let Some(backup) = finished {
             for disk in backup.def.disks.iter().filter(|d| d.backup) {
                 if let Some(t) = &disk.target {
