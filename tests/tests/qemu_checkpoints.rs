@@ -1,9 +1,10 @@
 //! Checkpoints and backups of a booted tiny guest with a qcow2 disk (and a raw one):
 //! a checkpoint is a persistent dirty bitmap in the image (`qemu-img info -U`),
 //! data written after it (through the guest's block layer, HMP `qemu-io`) is what
-//! an incremental push backup holds, a full push backup equals the disk, the
-//! metadata survives a daemon restart, deleting a checkpoint drops its bitmap; and
-//! libvirt's errors for bad input.
+//! an incremental push backup holds, a full push backup equals the disk, a pull
+//! backup serves the disk as it was over NBD (with the checkpoint's bitmap) until
+//! `domjobabort`, the metadata survives a daemon restart, deleting a checkpoint
+//! drops its bitmap; and libvirt's errors for bad input.
 
 mod qemu_support;
 
@@ -124,7 +125,7 @@ fn wait_job_done(host: &QemuHost, name: &str) {
 }
 
 #[test]
-fn checkpoints_and_push_backups_of_a_running_guest() {
+fn checkpoints_and_push_and_pull_backups_of_a_running_guest() {
     let mut host = QemuHost::start();
     let name = "chk1";
     let root = host.root().to_path_buf();

@@ -1,4 +1,4 @@
-//! Push-mode backups of the qemu driver (`virDomainBackupBegin`): one QMP
+//! Backups of the qemu driver (`virDomainBackupBegin`): one QMP
 //! `drive-backup` job per disk into a target file the daemon creates (qcow2 or raw),
 //! copying the whole disk or, for an incremental backup, only the clusters the
 //! checkpoint's bitmap marks. The backup is the domain's job (`domjobinfo`) until
