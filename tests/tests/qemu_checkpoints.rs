@@ -225,7 +225,21 @@ fn checkpoints_and_push_and_pull_backups_of_a_running_guest() {
         ),
     )
     .expect("backup xml");
+    let mut events = qemu_support::listen_events(&host);
     host.virsh_ok(&format!("backup-begin {name} {}", backup.display()));
+    let completed = format!("event 'job-completed' for domain '{name}'");
+    let seen = events.wait_for_line(qemu_support::STATE_TIMEOUT, |l| l.contains(&completed));
+    assert!(
+        seen.is_some(),
+        "no job-completed event\n{}",
+        events.finish()
+    );
+    let seen = events.wait_for_line(qemu_support::STATE_TIMEOUT, |l| l.contains("operation: 9"));
+    assert!(
+        seen.is_some(),
+        "the event is not about a backup\n{}",
+        events.finish()
+    );
     wait_job_done(&host, name);
     assert!(reads_pattern(&full, 0x11, "0", "1M"));
     assert!(reads_pattern(&full, 0, "1M", "1M"));

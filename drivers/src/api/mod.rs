@@ -165,6 +165,15 @@ pub enum DomainEventKind {
         status: i32,
         v2: bool,
     },
+    /// `VIR_DOMAIN_EVENT_ID_JOB_COMPLETED`: an asynchronous job (a backup) ended,
+    /// with its `virDomainJobOperation`, run time and byte counts.
+    JobCompleted {
+        operation: i32,
+        elapsed_ms: u64,
+        total: u64,
+        processed: u64,
+        success: bool,
+    },
 }
 
 /// One event about one domain.

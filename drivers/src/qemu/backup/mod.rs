@@ -452,7 +452,7 @@ fn watch(
     pull::teardown(monitor, pulled);
     let finished = running().remove(&uuid);
     if let Some(inner) = inner.upgrade() {
-        inner.set_job(&uuid, None);
+        inner.backup_ended(&uuid, !failed);
     }
     if failed && pulled.exports.is_empty() {
         if let Some(backup) = finished {

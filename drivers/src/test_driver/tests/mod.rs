@@ -48,7 +48,8 @@ impl Harness {
                 DomainEventKind::DeviceRemoved { .. }
                 | DomainEventKind::DeviceRemovalFailed { .. }
                 | DomainEventKind::AgentLifecycle { .. }
-                | DomainEventKind::BlockJob { .. } => (e.domain.name, e.domain.id, -2, -2),
+                | DomainEventKind::BlockJob { .. }
+                | DomainEventKind::JobCompleted { .. } => (e.domain.name, e.domain.id, -2, -2),
                 DomainEventKind::MetadataChange { kind, .. } => {
                     (e.domain.name, e.domain.id, -2, kind)
                 }
