@@ -40,6 +40,8 @@ fn bitmaps(image: &Path) -> Vec<String> {
         .map(|b| {
             b.iter()
                 .filter_map(|m| m.get("name").and_then(|n| n.as_str()).map(str::to_string))
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
                 .collect()
         })
         .unwrap_or_default()
@@ -257,12 +259,29 @@ fn checkpoints_and_push_and_pull_backups_of_a_running_guest() {
         ),
     )
     .expect("backup xml");
-    host.virsh_ok(&format!("backup-begin {name} {}", backup.display()));
+    // ... taking checkpoint c3 at the same point in time.
+    let chk_xml = root.join("c3.xml");
+    fs::write(
+        &chk_xml,
+        "<domaincheckpoint><name>c3</name><disks><disk name='vda'/>\
+         <disk name='vdb' checkpoint='no'/></disks></domaincheckpoint>",
+    )
+    .expect("checkpoint xml");
+    host.virsh_ok(&format!(
+        "backup-begin {name} {} --checkpointxml {}",
+        backup.display(),
+        chk_xml.display()
+    ));
     wait_job_done(&host, name);
     assert_eq!(data_ranges(&inc), [(2 << 20, 64 << 10)]);
+    assert_eq!(
+        host.virsh_ok(&format!("checkpoint-parent {name} c3"))
+            .trim(),
+        "c2"
+    );
     assert!(reads_pattern(&inc, 0xab, "2M", "64k"));
     // The checkpoint's bitmap is left as it was.
-    assert_eq!(live_bitmaps(&host, name), ["c1", "c2"]);
+    assert_eq!(live_bitmaps(&host, name), ["c1", "c2", "c3"]);
 
     // Pull mode: the disk as it was at the start, over NBD on a unix socket,
     // with the changes since c1 as a bitmap; ended by domjobabort.
@@ -364,7 +383,10 @@ fn checkpoints_and_push_and_pull_backups_of_a_running_guest() {
     host.kill_daemon();
     host.start_daemon();
     let names = host.virsh_ok(&format!("checkpoint-list {name} --name"));
-    assert_eq!(names.split_whitespace().collect::<Vec<_>>(), ["c1", "c2"]);
+    assert_eq!(
+        names.split_whitespace().collect::<Vec<_>>(),
+        ["c1", "c2", "c3"]
+    );
     assert_eq!(
         host.virsh_ok(&format!("checkpoint-parent {name} c2"))
             .trim(),
@@ -373,7 +395,7 @@ fn checkpoints_and_push_and_pull_backups_of_a_running_guest() {
 
     // Deleting c1 drops its bitmap; c2 becomes a root.
     host.virsh_ok(&format!("checkpoint-delete {name} c1"));
-    assert_eq!(live_bitmaps(&host, name), ["c2"]);
+    assert_eq!(live_bitmaps(&host, name), ["c2", "c3"]);
     let err = virsh_err(&host, &format!("checkpoint-parent {name} c2"));
     assert!(
         err.contains("has no parent") || err.contains("does not have a parent"),
@@ -383,7 +405,7 @@ fn checkpoints_and_push_and_pull_backups_of_a_running_guest() {
     // An inactive domain with checkpoints is only undefined with their metadata.
     // QEMU stores persistent bitmaps in the image when it closes it.
     host.virsh_ok(&format!("destroy {name}"));
-    assert_eq!(bitmaps(&disk), ["c2"]);
+    assert_eq!(bitmaps(&disk), ["c2", "c3"]);
     // The full backup equals the disk (no write came after it).
     let cmp = Command::new("qemu-img")
         .args(["compare", "-U"])
@@ -398,7 +420,7 @@ fn checkpoints_and_push_and_pull_backups_of_a_running_guest() {
     );
     let err = virsh_err(&host, &format!("undefine {name}"));
     assert!(
-        err.contains("cannot delete inactive domain with 1 checkpoints"),
+        err.contains("cannot delete inactive domain with 2 checkpoints"),
         "{err}"
     );
     host.virsh_ok(&format!("undefine {name} --checkpoints-metadata"));
