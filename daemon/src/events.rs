@@ -10,6 +10,7 @@ use drivers::api::{DomainEvent, DomainEventKind, Uuid};
 use protocol::header::{Header, MessageType};
 use protocol::programs::{remote_proc, PROTOCOL_VERSION, REMOTE_PROGRAM};
 use protocol::remote::NonnullDomain;
+use protocol::typed_param::{TypedParam, TypedParamValue};
 use protocol::xdr::Xdr;
 
 use crate::server::client::{Outgoing, OutgoingSender};
@@ -26,6 +27,7 @@ pub const EVENT_ID_DEVICE_REMOVAL_FAILED: i32 = 22;
 pub const EVENT_ID_METADATA_CHANGE: i32 = 23;
 pub const EVENT_ID_BLOCK_THRESHOLD: i32 = 24;
 pub const EVENT_ID_MIGRATION_ITERATION: i32 = 20;
+pub const EVENT_ID_JOB_COMPLETED: i32 = 21;
 
 /// Event callbacks one client may hold at once. libvirtd 9.0 has no such
 /// bound: each registration costs the daemon memory and every event a
@@ -135,6 +137,7 @@ impl EventHub {
             DomainEventKind::BlockJob { v2: true, .. } => EVENT_ID_BLOCK_JOB_2,
             DomainEventKind::BlockThreshold { .. } => EVENT_ID_BLOCK_THRESHOLD,
             DomainEventKind::MigrationIteration { .. } => EVENT_ID_MIGRATION_ITERATION,
+            DomainEventKind::JobCompleted { .. } => EVENT_ID_JOB_COMPLETED,
         };
         let regs = self.lock();
         for reg in regs.iter() {
@@ -242,6 +245,36 @@ fn encode_event(style: Style, callback_id: i32, event: &DomainEvent) -> Option<V
                 remote_proc::DOMAIN_EVENT_CALLBACK_BLOCK_JOB
             }
         }
+        (
+            Style::Callback,
+            DomainEventKind::JobCompleted {
+                operation,
+                elapsed_ms,
+                total,
+                processed,
+                success,
+            },
+        ) => {
+            let params = vec![
+                TypedParam::new("operation", TypedParamValue::Int(*operation)),
+                TypedParam::new("time_elapsed", TypedParamValue::ULLong(*elapsed_ms)),
+                TypedParam::new("disk_total", TypedParamValue::ULLong(*total)),
+                TypedParam::new("disk_processed", TypedParamValue::ULLong(*processed)),
+                TypedParam::new(
+                    "disk_remaining",
+                    TypedParamValue::ULLong(total.saturating_sub(*processed)),
+                ),
+                TypedParam::new("success", TypedParamValue::Boolean(i32::from(*success))),
+            ];
+            protocol::remote::DomainEventCallbackJobCompletedMsg {
+                callback_id,
+                dom,
+                params,
+            }
+            .encode(&mut body);
+            remote_proc::DOMAIN_EVENT_CALLBACK_JOB_COMPLETED
+        }
+        (Style::Legacy, DomainEventKind::JobCompleted { .. }) => return None,
         (Style::Legacy, DomainEventKind::BlockJob { v2: true, .. }) => return None,
         // Callback registrations only, as in libvirt.
         (_, DomainEventKind::MigrationIteration { iteration }) => {

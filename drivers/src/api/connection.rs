@@ -75,6 +75,7 @@ pub trait Connection:
     + DomainDevices
     + DomainLiveTuning
     + super::DomainSnapshots
+    + super::DomainCheckpoints
     + super::DomainBlockJobs
     + super::DomainMigration
     + super::DomainExtraCalls

@@ -36,6 +36,9 @@ pub mod codes {
     pub const BLOCK_COPY_ACTIVE: i32 = 83;
     pub const OPERATION_UNSUPPORTED: i32 = 84;
     pub const DEVICE_MISSING: i32 = 99;
+    pub const NO_DOMAIN_CHECKPOINT: i32 = 103;
+    pub const NO_DOMAIN_BACKUP: i32 = 104;
+    pub const CHECKPOINT_INCONSISTENT: i32 = 109;
 }
 
 /// `virErrorDomain` values: which part of libvirt raised the error.
@@ -109,6 +112,17 @@ fn message_formats(code: i32) -> (&'static str, &'static str) {
             "Timed out during operation",
         ),
         codes::NO_DOMAIN_SNAPSHOT => ("Domain snapshot not found: %s", "Domain snapshot not found"),
+        codes::NO_DOMAIN_CHECKPOINT => (
+            "Domain checkpoint not found: %s",
+            "Domain checkpoint not found",
+        ),
+        codes::NO_DOMAIN_BACKUP => (
+            "Domain backup job id not found: %s",
+            "Domain backup job id not found",
+        ),
+        codes::CHECKPOINT_INCONSISTENT => {
+            ("checkpoint inconsistent: %s", "checkpoint inconsistent")
+        }
         codes::ARGUMENT_UNSUPPORTED => ("argument unsupported: %s", "argument unsupported"),
         codes::OVERFLOW => ("numerical overflow: %s", "numerical overflow"),
         codes::BLOCK_COPY_ACTIVE => ("block copy still active: %s", "block copy still active"),

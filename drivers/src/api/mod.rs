@@ -2,6 +2,7 @@
 
 mod agent;
 mod blockjob;
+mod checkpoint;
 mod connection;
 mod consts;
 mod devices;
@@ -23,6 +24,10 @@ use std::sync::Arc;
 
 pub use agent::{guest_info_types, GuestAgentCalls, GuestFsInfo, NoGuestAgent};
 pub use blockjob::{BlockCopyParams, BlockJobInfo, DomainBlockJobs, BLOCK_RESIZE_BYTES};
+pub use checkpoint::{
+    checkpoint_create_flags, checkpoint_delete_flags, checkpoint_list_flags, checkpoint_xml_flags,
+    DomainCheckpoints,
+};
 pub use connection::{Connection, Driver, HypervisorTarget};
 pub use consts::{
     create_flags, define_flags, event, feature, list_flags, reason, state, undefine_flags,
@@ -173,6 +178,15 @@ pub enum DomainEventKind {
     /// `VIR_DOMAIN_EVENT_ID_MIGRATION_ITERATION`: QEMU began pass `iteration`
     /// over the guest's memory.
     MigrationIteration { iteration: i32 },
+    /// `VIR_DOMAIN_EVENT_ID_JOB_COMPLETED`: an asynchronous job (a backup) ended,
+    /// with its `virDomainJobOperation`, run time and byte counts.
+    JobCompleted {
+        operation: i32,
+        elapsed_ms: u64,
+        total: u64,
+        processed: u64,
+        success: bool,
+    },
 }
 
 /// One event about one domain.

@@ -60,6 +60,7 @@ pub mod job_operation {
     pub const SAVE: i32 = 2;
     pub const MIGRATION_IN: i32 = 4;
     pub const MIGRATION_OUT: i32 = 5;
+    pub const BACKUP: i32 = 9;
 }
 
 /// Progress of the job running on a domain (a save, for now). Sizes in bytes.

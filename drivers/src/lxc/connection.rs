@@ -253,6 +253,8 @@ impl crate::api::DomainExtraCalls for LxcConnection {}
 
 impl crate::api::DomainSnapshots for LxcConnection {}
 
+impl crate::api::DomainCheckpoints for LxcConnection {}
+
 impl crate::api::DomainBlockJobs for LxcConnection {}
 
 #[cfg(test)]

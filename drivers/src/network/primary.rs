@@ -44,4 +44,6 @@ impl crate::api::DomainMigration for NetworkPrimaryConnection {}
 impl crate::api::DomainExtraCalls for NetworkPrimaryConnection {}
 impl crate::api::DomainSnapshots for NetworkPrimaryConnection {}
 
+impl crate::api::DomainCheckpoints for NetworkPrimaryConnection {}
+
 impl crate::api::DomainBlockJobs for NetworkPrimaryConnection {}

@@ -43,4 +43,6 @@ impl crate::api::DomainExtraCalls for NodeDevPrimaryConnection {}
 
 impl crate::api::DomainSnapshots for NodeDevPrimaryConnection {}
 
+impl crate::api::DomainCheckpoints for NodeDevPrimaryConnection {}
+
 impl crate::api::DomainBlockJobs for NodeDevPrimaryConnection {}

@@ -60,6 +60,9 @@ impl Inner {
                 std::fs::remove_dir_all(&snapshots)
                     .map_err(|e| QemuError::io("remove snapshot metadata", &snapshots, e))?;
             }
+            if !st.domains[index].is_active() {
+                super::checkpoint::discard_on_undefine(&self.paths.lib_dir, &name, flags)?;
+            }
             let saves = self.paths.managed_saves();
             if saves.has(&name) {
                 if flags & undefine_flags::MANAGED_SAVE == 0 {

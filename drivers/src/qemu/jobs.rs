@@ -98,6 +98,47 @@ impl Inner {
         }
     }
 
+    /// Ends the backup job of a domain with the job-completed event libvirt sends.
+    pub(super) fn backup_ended(&self, uuid: &Uuid, success: bool) {
+        let event = {
+            let mut st = self.lock();
+            let Some(index) = st.find_by_uuid(uuid) else {
+                return;
+            };
+            let obj = &mut st.domains[index];
+            let Some(job) = obj.run.as_mut().and_then(|r| r.job.take()) else {
+                return;
+            };
+            let figures = job.snapshot();
+            crate::api::DomainEvent {
+                domain: obj.handle(),
+                kind: crate::api::DomainEventKind::JobCompleted {
+                    operation: figures.operation,
+                    elapsed_ms: figures.elapsed_ms,
+                    total: figures.data_total,
+                    processed: figures.data_processed,
+                    success,
+                },
+            }
+        };
+        self.emit(vec![event]);
+    }
+
+    /// Stores the byte counts of a block copy job (a backup) in the domain's job.
+    pub(super) fn record_job_progress(&self, uuid: &Uuid, total: u64, processed: u64) {
+        let mut st = self.lock();
+        if let Some(index) = st.find_by_uuid(uuid) {
+            if let Some(job) = st.domains[index].run.as_mut().and_then(|r| r.job.as_mut()) {
+                job.latest = JobProgress {
+                    data_total: total,
+                    data_processed: processed,
+                    data_remaining: total.saturating_sub(processed),
+                    ..JobProgress::default()
+                };
+            }
+        }
+    }
+
     /// Stores the figures of one `query-migrate` answer in the domain's job.
     pub(super) fn record_migration_progress(&self, uuid: &Uuid, status: &Value) {
         let figures = migration_figures(status);

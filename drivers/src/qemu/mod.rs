@@ -11,10 +11,12 @@
 
 mod agent;
 mod auto_shutdown;
+mod backup;
 mod bandwidth;
 mod blockjob;
 mod bus_addresses;
 mod cgroup;
+mod checkpoint;
 mod command;
 mod conf;
 mod connection;

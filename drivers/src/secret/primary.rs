@@ -43,4 +43,6 @@ impl crate::api::DomainExtraCalls for SecretPrimaryConnection {}
 
 impl crate::api::DomainSnapshots for SecretPrimaryConnection {}
 
+impl crate::api::DomainCheckpoints for SecretPrimaryConnection {}
+
 impl crate::api::DomainBlockJobs for SecretPrimaryConnection {}

@@ -72,4 +72,6 @@ impl crate::api::DomainExtraCalls for StorageOnly {}
 
 impl crate::api::DomainSnapshots for StorageOnly {}
 
+impl crate::api::DomainCheckpoints for StorageOnly {}
+
 impl crate::api::DomainBlockJobs for StorageOnly {}

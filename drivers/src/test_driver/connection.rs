@@ -271,4 +271,6 @@ impl crate::api::DomainExtraCalls for TestConnection {}
 
 impl crate::api::DomainSnapshots for TestConnection {}
 
+impl crate::api::DomainCheckpoints for TestConnection {}
+
 impl crate::api::DomainBlockJobs for TestConnection {}

@@ -3,6 +3,7 @@
 
 pub const DOMAIN_LIST_MAX: usize = 16_384;
 pub const DOMAIN_SNAPSHOT_LIST_MAX: usize = 16_384;
+pub const DOMAIN_CHECKPOINT_LIST_MAX: usize = 16_384;
 pub const NETWORK_LIST_MAX: usize = 16_384;
 pub const INTERFACE_LIST_MAX: usize = 16_384;
 pub const STORAGE_POOL_LIST_MAX: usize = 16_384;

@@ -5,6 +5,7 @@
 mod agent;
 mod blockjob;
 mod chars;
+mod checkpoint;
 mod connect;
 mod console;
 mod domain;
@@ -30,6 +31,7 @@ mod storage;
 pub use agent::*;
 pub use blockjob::*;
 pub use chars::CharArray;
+pub use checkpoint::*;
 pub use connect::*;
 pub use console::*;
 pub use domain::*;

@@ -76,3 +76,11 @@ xdr_struct! {
         pub dom: NonnullDomain,
     }
 }
+
+xdr_struct! {
+    /// `remote_nonnull_domain_checkpoint`.
+    pub struct NonnullDomainCheckpoint {
+        pub name: String,
+        pub dom: NonnullDomain,
+    }
+}

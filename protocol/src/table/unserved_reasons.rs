@@ -104,20 +104,6 @@ pub fn unserved_reason(api: &str) -> Option<&'static str> {
             "per-port bandwidth is applied from the port's XML at creation; changing it \
              on a live port is not implemented"
         }
-        "virDomainBackupBegin" | "virDomainBackupGetXMLDesc" => {
-            "backups (push/pull over NBD) build on checkpoints, which are not \
-             implemented yet"
-        }
-        "virDomainCheckpointCreateXML"
-        | "virDomainCheckpointGetXMLDesc"
-        | "virDomainListAllCheckpoints"
-        | "virDomainCheckpointListAllChildren"
-        | "virDomainCheckpointLookupByName"
-        | "virDomainCheckpointGetParent"
-        | "virDomainCheckpointDelete" => {
-            "checkpoints need persistent dirty bitmaps on -blockdev disks; this daemon \
-             still starts disks with -drive"
-        }
         "virNWFilterLookupByName"
         | "virNWFilterLookupByUUID"
         | "virNWFilterGetXMLDesc"

@@ -5,6 +5,7 @@
 mod agent;
 mod auth;
 mod blockjob;
+mod checkpoint;
 mod connect;
 mod console;
 mod cpu;

@@ -7,7 +7,9 @@ use drivers::api::Connection;
 use protocol::header::Header;
 use protocol::programs::remote_proc::Call;
 
-use super::{blockjob, extra_calls, network, nodedev, nodedev_events, secret, snapshot, storage};
+use super::{
+    blockjob, checkpoint, extra_calls, network, nodedev, nodedev_events, secret, snapshot, storage,
+};
 use super::{
     connect, console, cpu, devices, domain, events, lifecycle, live_tuning, metadata, migration,
     not_supported, save, stats, tuning,
@@ -105,6 +107,21 @@ pub fn route(
         Call::DomainBlockJobAbort(a) => blockjob::domain_block_job_abort(&conn, h, a),
         Call::DomainGetBlockJobInfo(a) => blockjob::domain_get_block_job_info(&conn, h, a),
         Call::DomainSnapshotCreateXml(a) => snapshot::domain_snapshot_create_xml(&conn, h, a),
+        Call::DomainCheckpointCreateXml(a) => checkpoint::domain_checkpoint_create_xml(&conn, h, a),
+        Call::DomainCheckpointGetXmlDesc(a) => {
+            checkpoint::domain_checkpoint_get_xml_desc(&conn, h, a)
+        }
+        Call::DomainListAllCheckpoints(a) => checkpoint::domain_list_all_checkpoints(&conn, h, a),
+        Call::DomainCheckpointListAllChildren(a) => {
+            checkpoint::domain_checkpoint_list_all_children(&conn, h, a)
+        }
+        Call::DomainCheckpointLookupByName(a) => {
+            checkpoint::domain_checkpoint_lookup_by_name(&conn, h, a)
+        }
+        Call::DomainCheckpointGetParent(a) => checkpoint::domain_checkpoint_get_parent(&conn, h, a),
+        Call::DomainCheckpointDelete(a) => checkpoint::domain_checkpoint_delete(&conn, h, a),
+        Call::DomainBackupBegin(a) => checkpoint::domain_backup_begin(&conn, h, a),
+        Call::DomainBackupGetXmlDesc(a) => checkpoint::domain_backup_get_xml_desc(&conn, h, a),
         Call::DomainSnapshotGetXmlDesc(a) => snapshot::domain_snapshot_get_xml_desc(&conn, h, a),
         Call::DomainSnapshotListNames(a) => snapshot::domain_snapshot_list_names(&conn, h, a),
         Call::DomainListAllSnapshots(a) => snapshot::domain_list_all_snapshots(&conn, h, a),

@@ -249,6 +249,9 @@ impl DomainMigration for QemuConnection {
 
     fn abort_job(&self, dom: &DomainRef, flags: Option<u32>) -> DriverResult<()> {
         check_flags(flags.unwrap_or(0), 0, "qemuDomainAbortJobFlags")?;
+        if self.inner.backup_abort(dom)? {
+            return Ok(());
+        }
         self.inner.abort_migration(dom)
     }
 }

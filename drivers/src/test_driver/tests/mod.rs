@@ -50,9 +50,8 @@ impl Harness {
                 | DomainEventKind::AgentLifecycle { .. }
                 | DomainEventKind::BlockJob { .. }
                 | DomainEventKind::BlockThreshold { .. }
-                | DomainEventKind::MigrationIteration { .. } => {
-                    (e.domain.name, e.domain.id, -2, -2)
-                }
+                | DomainEventKind::MigrationIteration { .. }
+                | DomainEventKind::JobCompleted { .. } => (e.domain.name, e.domain.id, -2, -2),
                 DomainEventKind::MetadataChange { kind, .. } => {
                     (e.domain.name, e.domain.id, -2, kind)
                 }
