@@ -49,7 +49,9 @@ impl Harness {
                 | DomainEventKind::DeviceRemovalFailed { .. }
                 | DomainEventKind::AgentLifecycle { .. }
                 | DomainEventKind::BlockJob { .. }
-                | DomainEventKind::BlockThreshold { .. } => (e.domain.name, e.domain.id, -2, -2),
+                | DomainEventKind::BlockThreshold { .. }
+                | DomainEventKind::PmSuspend { .. }
+                | DomainEventKind::PmWakeup { .. } => (e.domain.name, e.domain.id, -2, -2),
                 DomainEventKind::MetadataChange { kind, .. } => {
                     (e.domain.name, e.domain.id, -2, kind)
                 }
