@@ -92,7 +92,12 @@ pub trait GuestAgentCalls: Send + Sync {
         Err(DriverError::no_support("virDomainFSTrim"))
     }
     /// `virDomainAuthorizedSSHKeysGet`: the keys in `user`'s authorized_keys file.
-    fn ssh_keys_get(&self, _dom: &DomainRef, _user: &str, _flags: u32) -> DriverResult<Vec<String>> {
+    fn ssh_keys_get(
+        &self,
+        _dom: &DomainRef,
+        _user: &str,
+        _flags: u32,
+    ) -> DriverResult<Vec<String>> {
         Err(DriverError::no_support("virDomainAuthorizedSSHKeysGet"))
     }
     /// `virDomainAuthorizedSSHKeysSet`: replaces, appends to or removes from
