@@ -162,12 +162,12 @@ pub(super) fn disk_args(
     // `<driver discard='unmap'>`: the guest's discards free the image's blocks.
     match device.child("driver").and_then(|d| d.attr("discard")) {
         Some(policy @ ("unmap" | "ignore")) => drive.push_str(&format!(",discard={policy}")),
+        Some("default") | None => {}
         Some(other) => {
             return Err(QemuError::Unsupported(format!(
                 "unknown disk discard value '{other}'"
             )))
         }
-        None => {}
     }
     argv.push("-drive".into());
     argv.push(drive);
