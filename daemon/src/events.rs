@@ -19,6 +19,9 @@ use crate::server::client::{Outgoing, OutgoingSender};
 pub const DOMAIN_EVENT_ID_LAST: i32 = 27;
 pub const EVENT_ID_LIFECYCLE: i32 = 0;
 pub const EVENT_ID_REBOOT: i32 = 1;
+pub const EVENT_ID_PMWAKEUP: i32 = 11;
+pub const EVENT_ID_PMSUSPEND: i32 = 12;
+pub const EVENT_ID_PMSUSPEND_DISK: i32 = 14;
 pub const EVENT_ID_DEVICE_REMOVED: i32 = 15;
 pub const EVENT_ID_BLOCK_JOB: i32 = 8;
 pub const EVENT_ID_BLOCK_JOB_2: i32 = 16;
@@ -129,6 +132,9 @@ impl EventHub {
         let event_id = match event.kind {
             DomainEventKind::Lifecycle { .. } => EVENT_ID_LIFECYCLE,
             DomainEventKind::Reboot => EVENT_ID_REBOOT,
+            DomainEventKind::PmWakeup { .. } => EVENT_ID_PMWAKEUP,
+            DomainEventKind::PmSuspend { to_disk: false, .. } => EVENT_ID_PMSUSPEND,
+            DomainEventKind::PmSuspend { to_disk: true, .. } => EVENT_ID_PMSUSPEND_DISK,
             DomainEventKind::AgentLifecycle { .. } => EVENT_ID_AGENT_LIFECYCLE,
             DomainEventKind::DeviceRemoved { .. } => EVENT_ID_DEVICE_REMOVED,
             DomainEventKind::DeviceRemovalFailed { .. } => EVENT_ID_DEVICE_REMOVAL_FAILED,
@@ -189,6 +195,35 @@ fn encode_event(style: Style, callback_id: i32, event: &DomainEvent) -> Option<V
         (Style::Legacy, DomainEventKind::Reboot) => {
             dom.encode(&mut body);
             remote_proc::DOMAIN_EVENT_REBOOT
+        }
+        // The callback messages carry the reason before the domain.
+        (Style::Callback, DomainEventKind::PmWakeup { reason }) => {
+            callback_id.encode(&mut body);
+            reason.encode(&mut body);
+            dom.encode(&mut body);
+            remote_proc::DOMAIN_EVENT_CALLBACK_PMWAKEUP
+        }
+        (Style::Legacy, DomainEventKind::PmWakeup { .. }) => {
+            dom.encode(&mut body);
+            remote_proc::DOMAIN_EVENT_PMWAKEUP
+        }
+        (Style::Callback, DomainEventKind::PmSuspend { to_disk, reason }) => {
+            callback_id.encode(&mut body);
+            reason.encode(&mut body);
+            dom.encode(&mut body);
+            if *to_disk {
+                remote_proc::DOMAIN_EVENT_CALLBACK_PMSUSPEND_DISK
+            } else {
+                remote_proc::DOMAIN_EVENT_CALLBACK_PMSUSPEND
+            }
+        }
+        (Style::Legacy, DomainEventKind::PmSuspend { to_disk, .. }) => {
+            dom.encode(&mut body);
+            if *to_disk {
+                remote_proc::DOMAIN_EVENT_PMSUSPEND_DISK
+            } else {
+                remote_proc::DOMAIN_EVENT_PMSUSPEND
+            }
         }
         (Style::Callback, DomainEventKind::DeviceRemoved { alias }) => {
             callback_id.encode(&mut body);

@@ -81,6 +81,51 @@ pub trait GuestAgentCalls: Send + Sync {
     ) -> DriverResult<()> {
         Err(DriverError::no_support("virDomainSetUserPassword"))
     }
+    /// `virDomainFSTrim`: discards the unused blocks of the guest's filesystems.
+    fn fs_trim(
+        &self,
+        _dom: &DomainRef,
+        _mount_point: Option<&str>,
+        _minimum: u64,
+        _flags: u32,
+    ) -> DriverResult<()> {
+        Err(DriverError::no_support("virDomainFSTrim"))
+    }
+    /// `virDomainAuthorizedSSHKeysGet`: the keys in `user`'s authorized_keys file.
+    fn ssh_keys_get(
+        &self,
+        _dom: &DomainRef,
+        _user: &str,
+        _flags: u32,
+    ) -> DriverResult<Vec<String>> {
+        Err(DriverError::no_support("virDomainAuthorizedSSHKeysGet"))
+    }
+    /// `virDomainAuthorizedSSHKeysSet`: replaces, appends to or removes from
+    /// `user`'s authorized keys.
+    fn ssh_keys_set(
+        &self,
+        _dom: &DomainRef,
+        _user: &str,
+        _keys: &[String],
+        _flags: u32,
+    ) -> DriverResult<()> {
+        Err(DriverError::no_support("virDomainAuthorizedSSHKeysSet"))
+    }
+    /// `virDomainPMSuspendForDuration`: the guest suspends itself to `target`
+    /// (`VIR_NODE_SUSPEND_TARGET_*`).
+    fn pm_suspend(
+        &self,
+        _dom: &DomainRef,
+        _target: u32,
+        _duration: u64,
+        _flags: u32,
+    ) -> DriverResult<()> {
+        Err(DriverError::no_support("virDomainPMSuspendForDuration"))
+    }
+    /// `virDomainPMWakeup`.
+    fn pm_wakeup(&self, _dom: &DomainRef, _flags: u32) -> DriverResult<()> {
+        Err(DriverError::no_support("virDomainPMWakeup"))
+    }
     /// `virDomainAgentSetResponseTimeout`.
     fn set_response_timeout(
         &self,

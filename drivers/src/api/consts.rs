@@ -44,6 +44,8 @@ pub mod reason {
     pub const RUNNING_RESTORED: i32 = 3;
     pub const RUNNING_UNPAUSED: i32 = 5;
     pub const RUNNING_MIGRATION_CANCELED: i32 = 6;
+    pub const RUNNING_WAKEUP: i32 = 8;
+    pub const PMSUSPENDED_UNKNOWN: i32 = 0;
     pub const PAUSED_UNKNOWN: i32 = 0;
     pub const PAUSED_USER: i32 = 1;
     /// Started from a saved image and left paused (libvirt's incoming-migration reason).
@@ -83,6 +85,9 @@ pub mod event {
     pub const STARTED_BOOTED: i32 = 0;
     pub const STARTED_MIGRATED: i32 = 1;
     pub const STARTED_RESTORED: i32 = 2;
+    pub const STARTED_WAKEUP: i32 = 4;
+    pub const PMSUSPENDED_MEMORY: i32 = 0;
+    pub const PMSUSPENDED_DISK: i32 = 1;
     pub const SUSPENDED_PAUSED: i32 = 0;
     pub const SUSPENDED_MIGRATED: i32 = 1;
     /// Restored from an image of a guest that was paused when saved.

@@ -151,6 +151,11 @@ pub enum DomainEventKind {
     AgentLifecycle { state: i32, reason: i32 },
     /// `VIR_DOMAIN_EVENT_ID_REBOOT`.
     Reboot,
+    /// `VIR_DOMAIN_EVENT_ID_PMSUSPEND` (`to_disk` false) or
+    /// `VIR_DOMAIN_EVENT_ID_PMSUSPEND_DISK`, with a reason (0).
+    PmSuspend { to_disk: bool, reason: i32 },
+    /// `VIR_DOMAIN_EVENT_ID_PMWAKEUP`, with a reason (0).
+    PmWakeup { reason: i32 },
     /// `VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED`: the guest let go of the device with this alias.
     DeviceRemoved { alias: String },
     /// `VIR_DOMAIN_EVENT_ID_DEVICE_REMOVAL_FAILED`.

@@ -153,6 +153,34 @@ fn handle(inner: &Arc<Inner>, uuid: &Uuid, token: u64, ev: &QmpEvent) {
                 obj.reason = why;
                 events.push(obj.lifecycle_event(event::RESUMED, detail));
             }
+            "SUSPEND" | "SUSPEND_DISK" => {
+                let to_disk = ev.name == "SUSPEND_DISK";
+                if obj.state == state::RUNNING {
+                    obj.state = state::PMSUSPENDED;
+                    obj.reason = reason::PMSUSPENDED_UNKNOWN;
+                    let detail = if to_disk {
+                        event::PMSUSPENDED_DISK
+                    } else {
+                        event::PMSUSPENDED_MEMORY
+                    };
+                    events.push(obj.lifecycle_event(event::PMSUSPENDED, detail));
+                }
+                events.push(DomainEvent {
+                    domain: obj.handle(),
+                    kind: DomainEventKind::PmSuspend { to_disk, reason: 0 },
+                });
+            }
+            "WAKEUP" => {
+                if obj.state == state::PMSUSPENDED {
+                    obj.state = state::RUNNING;
+                    obj.reason = reason::RUNNING_WAKEUP;
+                    events.push(obj.lifecycle_event(event::STARTED, event::STARTED_WAKEUP));
+                }
+                events.push(DomainEvent {
+                    domain: obj.handle(),
+                    kind: DomainEventKind::PmWakeup { reason: 0 },
+                });
+            }
             // The guest released a device (hot unplug done); events without a
             // device id are about the device's internal parts.
             "DEVICE_DELETED" => {

@@ -267,13 +267,13 @@ procedure_table! {
     258 DOMAIN_SHUTDOWN_FLAGS "virDomainShutdownFlags" Domain Low None deny serve DomainShutdownFlags(DomainShutdownFlagsArgs => ());
     259 STORAGE_VOL_WIPE_PATTERN "virStorageVolWipePattern" Storage Low None deny serve StorageVolWipePattern(StorageVolWipePatternArgs => ());
     260 STORAGE_VOL_RESIZE "virStorageVolResize" Storage Low None deny serve StorageVolResize(StorageVolResizeArgs => ());
-    261 DOMAIN_PM_SUSPEND_FOR_DURATION "virDomainPMSuspendForDuration" Domain Low None deny untyped;
+    261 DOMAIN_PM_SUSPEND_FOR_DURATION "virDomainPMSuspendForDuration" Domain Low None deny serve DomainPmSuspendForDuration(DomainPmSuspendForDurationArgs => ());
     262 DOMAIN_GET_CPU_STATS "virDomainGetCPUStats" Domain Low None allow serve DomainGetCpuStats(DomainGetCpuStatsArgs => DomainGetCpuStatsRet);
     263 DOMAIN_GET_DISK_ERRORS "virDomainGetDiskErrors" Domain Low None allow serve DomainGetDiskErrors(DomainGetDiskErrorsArgs => DomainGetDiskErrorsRet);
     264 DOMAIN_SET_METADATA "virDomainSetMetadata" Domain Low None deny serve DomainSetMetadata(DomainSetMetadataArgs => ());
     265 DOMAIN_GET_METADATA "virDomainGetMetadata" Domain Low None allow serve DomainGetMetadata(DomainGetMetadataArgs => DomainGetMetadataRet);
     266 DOMAIN_BLOCK_REBASE "virDomainBlockRebase" Domain Low None deny serve DomainBlockRebase(DomainBlockRebaseArgs => ());
-    267 DOMAIN_PM_WAKEUP "virDomainPMWakeup" Domain Low None deny untyped;
+    267 DOMAIN_PM_WAKEUP "virDomainPMWakeup" Domain Low None deny serve DomainPmWakeup(DomainPmWakeupArgs => ());
     268 DOMAIN_EVENT_TRAY_CHANGE "virDomainEventTrayChange" Domain Low None allow untyped;
     269 DOMAIN_EVENT_PMWAKEUP "virDomainEventPmwakeup" Domain Low None allow untyped;
     270 DOMAIN_EVENT_PMSUSPEND "virDomainEventPmsuspend" Domain Low None allow untyped;
@@ -300,7 +300,7 @@ procedure_table! {
     291 NETWORK_UPDATE "virNetworkUpdate" Network High None deny serve NetworkUpdate(NetworkUpdateArgs => ());
     292 DOMAIN_EVENT_PMSUSPEND_DISK "virDomainEventPmsuspendDisk" Domain Low None allow untyped;
     293 NODE_GET_CPU_MAP "virNodeGetCPUMap" Node Low None allow serve NodeGetCpuMap(NodeGetCpuMapArgs => NodeGetCpuMapRet);
-    294 DOMAIN_FSTRIM "virDomainFSTrim" Domain Low None deny untyped;
+    294 DOMAIN_FSTRIM "virDomainFSTrim" Domain Low None deny serve DomainFstrim(DomainFstrimArgs => ());
     295 DOMAIN_SEND_PROCESS_SIGNAL "virDomainSendProcessSignal" Domain Low None deny untyped;
     296 DOMAIN_OPEN_CHANNEL "virDomainOpenChannel" Domain Low Read deny untyped;
     297 NODE_DEVICE_LOOKUP_SCSI_HOST_BY_WWN "virNodeDeviceLookupSCSIHostByWWN" Nodedev High None allow untyped;
@@ -430,8 +430,8 @@ procedure_table! {
     421 DOMAIN_BACKUP_BEGIN "virDomainBackupBegin" Domain Low None deny serve DomainBackupBegin(DomainBackupBeginArgs => ());
     422 DOMAIN_BACKUP_GET_XML_DESC "virDomainBackupGetXMLDesc" Domain High None allow serve DomainBackupGetXmlDesc(DomainBackupGetXmlDescArgs => DomainBackupGetXmlDescRet);
     423 DOMAIN_EVENT_MEMORY_FAILURE "virDomainEventMemoryFailure" Domain Low None allow event(DomainEventMemoryFailureMsg);
-    424 DOMAIN_AUTHORIZED_SSH_KEYS_GET "virDomainAuthorizedSSHKeysGet" Domain Low None deny untyped;
-    425 DOMAIN_AUTHORIZED_SSH_KEYS_SET "virDomainAuthorizedSSHKeysSet" Domain Low None deny untyped;
+    424 DOMAIN_AUTHORIZED_SSH_KEYS_GET "virDomainAuthorizedSSHKeysGet" Domain Low None deny serve DomainAuthorizedSshKeysGet(DomainAuthorizedSshKeysGetArgs => DomainAuthorizedSshKeysGetRet);
+    425 DOMAIN_AUTHORIZED_SSH_KEYS_SET "virDomainAuthorizedSSHKeysSet" Domain Low None deny serve DomainAuthorizedSshKeysSet(DomainAuthorizedSshKeysSetArgs => ());
     426 DOMAIN_GET_MESSAGES "virDomainGetMessages" Domain Low None allow serve DomainGetMessages(DomainGetMessagesArgs => DomainGetMessagesRet);
     427 DOMAIN_START_DIRTY_RATE_CALC "virDomainStartDirtyRateCalc" Domain Low None deny serve DomainStartDirtyRateCalc(DomainStartDirtyRateCalcArgs => ());
     428 NODE_DEVICE_DEFINE_XML "virNodeDeviceDefineXML" Nodedev Low None deny serve NodeDeviceDefineXml(NodeDeviceXmlArgs => NodeDeviceRefRet);

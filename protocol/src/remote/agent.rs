@@ -144,3 +144,53 @@ xdr_struct! {
         pub result: i32,
     }
 }
+
+pub const DOMAIN_AUTHORIZED_SSH_KEYS_MAX: usize = 2_048;
+
+xdr_struct! {
+    pub struct DomainFstrimArgs {
+        pub dom: NonnullDomain,
+        pub mount_point: Option<String>,
+        pub minimum: u64,
+        pub flags: u32,
+    }
+}
+
+xdr_struct! {
+    pub struct DomainAuthorizedSshKeysGetArgs {
+        pub dom: NonnullDomain,
+        pub user: String,
+        pub flags: u32,
+    }
+}
+
+xdr_struct! {
+    pub struct DomainAuthorizedSshKeysGetRet {
+        pub keys: Vec<String> [DOMAIN_AUTHORIZED_SSH_KEYS_MAX],
+    }
+}
+
+xdr_struct! {
+    pub struct DomainAuthorizedSshKeysSetArgs {
+        pub dom: NonnullDomain,
+        pub user: String,
+        pub keys: Vec<String> [DOMAIN_AUTHORIZED_SSH_KEYS_MAX],
+        pub flags: u32,
+    }
+}
+
+xdr_struct! {
+    pub struct DomainPmSuspendForDurationArgs {
+        pub dom: NonnullDomain,
+        pub target: u32,
+        pub duration: u64,
+        pub flags: u32,
+    }
+}
+
+xdr_struct! {
+    pub struct DomainPmWakeupArgs {
+        pub dom: NonnullDomain,
+        pub flags: u32,
+    }
+}

@@ -134,13 +134,6 @@ pub fn unserved_reason(api: &str) -> Option<&'static str> {
         | "virInterfaceChangeCommit"
         | "virInterfaceChangeRollback"
         | "virConnectListAllInterfaces" => INTERFACE,
-        "virDomainPMSuspendForDuration" | "virDomainPMWakeup" => {
-            "guest suspend to RAM/disk through the agent is not implemented"
-        }
-        "virDomainFSTrim" => "guest-fstrim through the agent is not implemented",
-        "virDomainAuthorizedSSHKeysGet" | "virDomainAuthorizedSSHKeysSet" => {
-            "authorized SSH keys through the agent are not implemented"
-        }
         "virDomainSendProcessSignal" => {
             "signals to processes inside LXC containers are not implemented"
         }

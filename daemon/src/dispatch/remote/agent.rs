@@ -1,10 +1,12 @@
 //! Calls answered through the guest agent (`domtime`, `domfsfreeze`, `domfsthaw`,
-//! `domfsinfo`, `guestinfo`, `guestvcpus`, `set-user-password`,
+//! `domfsinfo`, `domfstrim`, `guestinfo`, `guestvcpus`, `set-user-password`,
+//! `get-user-sshkeys`, `set-user-sshkeys`, `dompmsuspend`, `dompmwakeup`,
 //! `guest-agent-timeout`): they wait for the guest, so they run on workers.
 
 use std::sync::Arc;
 
 use drivers::api::{codes, domains, Connection, DriverError};
+use protocol::error::{codes as rpc_codes, domains as rpc_domains, RemoteError};
 use protocol::header::Header;
 use protocol::remote::*;
 
@@ -146,5 +148,74 @@ pub fn set_response_timeout(
             .guest_agent()
             .set_response_timeout(&dom_ref(&a.dom), a.timeout, a.flags))?;
         Ok(DomainAgentSetResponseTimeoutRet { result: 0 })
+    })
+}
+
+pub fn fs_trim(c: &Arc<dyn Connection>, h: &Header, a: DomainFstrimArgs) -> Action {
+    let c = c.clone();
+    job(h, move || {
+        drv(c.guest_agent().fs_trim(
+            &dom_ref(&a.dom),
+            a.mount_point.as_deref(),
+            a.minimum,
+            a.flags,
+        ))
+    })
+}
+
+pub fn ssh_keys_get(
+    c: &Arc<dyn Connection>,
+    h: &Header,
+    a: DomainAuthorizedSshKeysGetArgs,
+) -> Action {
+    let c = c.clone();
+    job(h, move || {
+        let keys = drv(c
+            .guest_agent()
+            .ssh_keys_get(&dom_ref(&a.dom), &a.user, a.flags))?;
+        if keys.len() > DOMAIN_AUTHORIZED_SSH_KEYS_MAX {
+            return Err(RemoteError::new(
+                rpc_codes::RPC,
+                rpc_domains::RPC,
+                format!(
+                    "Number of keys {}, which exceeds max limit: {DOMAIN_AUTHORIZED_SSH_KEYS_MAX}",
+                    keys.len()
+                ),
+            ));
+        }
+        Ok(DomainAuthorizedSshKeysGetRet { keys })
+    })
+}
+
+pub fn ssh_keys_set(
+    c: &Arc<dyn Connection>,
+    h: &Header,
+    a: DomainAuthorizedSshKeysSetArgs,
+) -> Action {
+    let c = c.clone();
+    job(h, move || {
+        drv(c
+            .guest_agent()
+            .ssh_keys_set(&dom_ref(&a.dom), &a.user, &a.keys, a.flags))
+    })
+}
+
+pub fn pm_suspend(
+    c: &Arc<dyn Connection>,
+    h: &Header,
+    a: DomainPmSuspendForDurationArgs,
+) -> Action {
+    let c = c.clone();
+    job(h, move || {
+        drv(c
+            .guest_agent()
+            .pm_suspend(&dom_ref(&a.dom), a.target, a.duration, a.flags))
+    })
+}
+
+pub fn pm_wakeup(c: &Arc<dyn Connection>, h: &Header, a: DomainPmWakeupArgs) -> Action {
+    let c = c.clone();
+    job(h, move || {
+        drv(c.guest_agent().pm_wakeup(&dom_ref(&a.dom), a.flags))
     })
 }

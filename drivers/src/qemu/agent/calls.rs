@@ -17,6 +17,10 @@ use crate::qemu::Inner;
 const TIME_SYNC: u32 = 1;
 /// `VIR_DOMAIN_PASSWORD_ENCRYPTED`.
 const PASSWORD_ENCRYPTED: u32 = 1;
+/// `VIR_DOMAIN_AUTHORIZED_SSH_KEYS_SET_APPEND`.
+const SSH_KEYS_APPEND: u32 = 1;
+/// `VIR_DOMAIN_AUTHORIZED_SSH_KEYS_SET_REMOVE`.
+const SSH_KEYS_REMOVE: u32 = 2;
 const NANOS: i64 = 1_000_000_000;
 
 impl Inner {
@@ -311,6 +315,96 @@ impl GuestAgentCalls for QemuConnection {
             })),
         )?;
         Ok(())
+    }
+
+    fn fs_trim(
+        &self,
+        dom: &DomainRef,
+        mount_point: Option<&str>,
+        minimum: u64,
+        flags: u32,
+    ) -> DriverResult<()> {
+        check_flags(flags, 0, "qemuDomainFSTrim")?;
+        if mount_point.is_some() {
+            return Err(DriverError::new(
+                codes::ARGUMENT_UNSUPPORTED,
+                domains::QEMU,
+                "Specifying mount point is not supported for now",
+            ));
+        }
+        // The per-filesystem results are not reported, as in libvirt.
+        self.inner
+            .agent(dom)?
+            .call("guest-fstrim", Some(json!({ "minimum": minimum })))?;
+        Ok(())
+    }
+
+    fn ssh_keys_get(&self, dom: &DomainRef, user: &str, flags: u32) -> DriverResult<Vec<String>> {
+        check_flags(flags, 0, "qemuDomainAuthorizedSSHKeysGet")?;
+        let reply = self.inner.agent(dom)?.call(
+            "guest-ssh-get-authorized-keys",
+            Some(json!({ "username": user })),
+        )?;
+        reply
+            .get("keys")
+            .and_then(Value::as_array)
+            .and_then(|keys| {
+                keys.iter()
+                    .map(|k| k.as_str().map(str::to_string))
+                    .collect::<Option<Vec<_>>>()
+            })
+            .ok_or_else(|| {
+                DriverError::new(
+                    codes::INTERNAL_ERROR,
+                    domains::QEMU,
+                    "qemu agent didn't return an array of keys",
+                )
+            })
+    }
+
+    fn ssh_keys_set(
+        &self,
+        dom: &DomainRef,
+        user: &str,
+        keys: &[String],
+        flags: u32,
+    ) -> DriverResult<()> {
+        check_flags(
+            flags,
+            SSH_KEYS_APPEND | SSH_KEYS_REMOVE,
+            "qemuDomainAuthorizedSSHKeysSet",
+        )?;
+        let agent = self.inner.agent(dom)?;
+        if flags & SSH_KEYS_REMOVE != 0 {
+            agent.call(
+                "guest-ssh-remove-authorized-keys",
+                Some(json!({ "username": user, "keys": keys })),
+            )?;
+        } else {
+            agent.call(
+                "guest-ssh-add-authorized-keys",
+                Some(json!({
+                    "username": user,
+                    "keys": keys,
+                    "reset": flags & SSH_KEYS_APPEND == 0,
+                })),
+            )?;
+        }
+        Ok(())
+    }
+
+    fn pm_suspend(
+        &self,
+        dom: &DomainRef,
+        target: u32,
+        duration: u64,
+        flags: u32,
+    ) -> DriverResult<()> {
+        self.inner.pm_suspend(dom, target, duration, flags)
+    }
+
+    fn pm_wakeup(&self, dom: &DomainRef, flags: u32) -> DriverResult<()> {
+        self.inner.pm_wakeup(dom, flags)
     }
 
     fn set_response_timeout(&self, dom: &DomainRef, timeout: i32, flags: u32) -> DriverResult<()> {

@@ -6,6 +6,7 @@ mod calls;
 pub mod channel;
 pub mod client;
 mod guest_info;
+mod power;
 
 pub(super) use calls::{freeze, thaw};
 

@@ -193,6 +193,16 @@ pub(super) fn disk_args(
     if cdrom || device.child("readonly").is_some() {
         drive.push_str(",readonly=on");
     }
+    // `<driver discard='unmap'>`: the guest's discards free the image's blocks.
+    match device.child("driver").and_then(|d| d.attr("discard")) {
+        Some(policy @ ("unmap" | "ignore")) => drive.push_str(&format!(",discard={policy}")),
+        Some("default") | None => {}
+        Some(other) => {
+            return Err(QemuError::Unsupported(format!(
+                "unknown disk discard value '{other}'"
+            )))
+        }
+    }
     argv.push("-drive".into());
     argv.push(drive);
     let frontend = match (bus, cdrom) {

@@ -369,3 +369,30 @@ fn unenforceable_vnc_settings_refuse_the_start() {
     };
     build_command_line(&headless, &with_conf(&conf)).expect("builds");
 }
+
+#[test]
+fn disk_discard_policy_reaches_the_drive() {
+    let disk = |discard: &str| {
+        def(&guest(&format!(
+            "<disk type='file' device='disk'><driver name='qemu' type='raw' discard='{discard}'/>\
+             <source file='/tmp/d'/><target dev='vda' bus='virtio'/></disk>"
+        )))
+    };
+    let argv = build_command_line(&disk("unmap"), &ctx()).expect("builds");
+    assert!(arg_after(&argv, "-drive", "/tmp/d").ends_with(",discard=unmap"));
+    let argv = build_command_line(&disk("default"), &ctx()).expect("builds");
+    assert!(!arg_after(&argv, "-drive", "/tmp/d").contains("discard"));
+    // A value that bypassed the define-time check.
+    let mut bad = disk("unmap");
+    let i = bad
+        .devices
+        .iter()
+        .position(|d| d.name == "disk")
+        .expect("disk");
+    bad.devices[i]
+        .child_mut("driver")
+        .expect("driver")
+        .set_attr("discard", &format!("unmap{INJECTION}"));
+    let err = refused(&bad);
+    assert!(err.contains("unknown disk discard value"), "{err}");
+}

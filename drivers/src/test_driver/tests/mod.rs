@@ -51,7 +51,9 @@ impl Harness {
                 | DomainEventKind::BlockJob { .. }
                 | DomainEventKind::BlockThreshold { .. }
                 | DomainEventKind::MigrationIteration { .. }
-                | DomainEventKind::JobCompleted { .. } => (e.domain.name, e.domain.id, -2, -2),
+                | DomainEventKind::JobCompleted { .. }
+                | DomainEventKind::PmSuspend { .. }
+                | DomainEventKind::PmWakeup { .. } => (e.domain.name, e.domain.id, -2, -2),
                 DomainEventKind::MetadataChange { kind, .. } => {
                     (e.domain.name, e.domain.id, -2, kind)
                 }
