@@ -25,6 +25,7 @@ pub mod phases;
 pub mod pki;
 pub mod plan;
 pub mod procfs;
+pub mod proxy;
 pub mod report;
 pub mod run;
 pub mod stats;
