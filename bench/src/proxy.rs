@@ -535,6 +535,25 @@ pub fn load_average(text: &str) -> Option<f64> {
     text.split_whitespace().next()?.parse().ok()
 }
 
+/// Lets this process (and the daemons it starts, which inherit it) run on
+/// every CPU again: the full run pins the load generator to one CPU before
+/// its first load phases.
+fn unpin() -> io::Result<()> {
+    // SAFETY: the cpu_set_t is zero-initialised and filled with libc's own
+    // macros before use.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        let cpus = libc::sysconf(libc::_SC_NPROCESSORS_CONF).clamp(1, libc::CPU_SETSIZE as i64);
+        for cpu in 0..cpus as usize {
+            libc::CPU_SET(cpu, &mut set);
+        }
+        if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
 /// Runs the phase and writes its tables and notes to `out`.
 pub fn report(
     ours: &Path,
@@ -546,6 +565,9 @@ pub fn report(
 ) -> Result<(), ProxyError> {
     let plan = ProxyPlan::new(quick);
     let mut notes = Vec::new();
+    if let Err(e) = unpin() {
+        notes.push(format!("the load generator stayed pinned to one CPU: {e}"));
+    }
     eprintln!("libvirtd-bench: virtqemud + virtproxyd");
     let set = start_modular(ours, &scratch.join("modular"), tls)?;
     let direct = set
