@@ -52,7 +52,10 @@ pub enum ProxyError {
     #[error("preparing {path}: {source}")]
     Prepare { path: PathBuf, source: io::Error },
     #[error("starting {name}: {source}")]
-    Spawn { name: &'static str, source: io::Error },
+    Spawn {
+        name: &'static str,
+        source: io::Error,
+    },
     #[error("{name} did not serve {QEMU_URI} within {READY_LIMIT:?}: {last}; its output ends with:\n{tail}")]
     NotReady {
         name: &'static str,
@@ -226,7 +229,10 @@ fn ratio_text(v: Option<f64>) -> String {
 
 /// The Markdown tables: every cell, then the derived figures.
 pub fn write_tables(out: &mut impl Write, cells: &[Cell], plan: &ProxyPlan) -> io::Result<()> {
-    writeln!(out, "\n### Through virtproxyd ({QEMU_URI}, {DEFINED_DOMAINS} defined inactive domains)\n")?;
+    writeln!(
+        out,
+        "\n### Through virtproxyd ({QEMU_URI}, {DEFINED_DOMAINS} defined inactive domains)\n"
+    )?;
     writeln!(out, "| call | conn | path | calls/s | p50 | p99 |")?;
     writeln!(out, "|---|---:|---|---:|---:|---:|")?;
     for cell in cells {
@@ -283,7 +289,12 @@ struct Member {
 }
 
 impl Member {
-    fn start(binary: &Path, name: &'static str, root: &Path, args: &[&str]) -> Result<Member, ProxyError> {
+    fn start(
+        binary: &Path,
+        name: &'static str,
+        root: &Path,
+        args: &[&str],
+    ) -> Result<Member, ProxyError> {
         let output = root.join(format!("{name}.out"));
         let file = File::create(&output).map_err(|source| ProxyError::Prepare {
             path: output.clone(),
@@ -607,7 +618,10 @@ pub fn report(
     let mut cells = Vec::new();
     for call in Call::ALL {
         for connections in plan.concurrency {
-            eprintln!("libvirtd-bench: {} with {connections} connections", call.name());
+            eprintln!(
+                "libvirtd-bench: {} with {connections} connections",
+                call.name()
+            );
             for (path, endpoint) in &endpoints {
                 cells.push(measure(endpoint, call, *path, connections, plan.rounds)?);
             }
@@ -679,7 +693,9 @@ mod tests {
         let mut out = Vec::new();
         write_tables(&mut out, &cells, &ProxyPlan::new(true)).unwrap();
         let text = String::from_utf8(out).unwrap();
-        assert!(text.contains("| getLibVersion | 1 | virtproxyd, unix | 10000 | 50.0 us | 120.0 us |"));
+        assert!(
+            text.contains("| getLibVersion | 1 | virtproxyd, unix | 10000 | 50.0 us | 120.0 us |")
+        );
         // a - c, a / c, a / libvirtd unix; no TLS cells: dashes.
         assert!(
             text.contains("| getLibVersion | 1 | +30.0 us | -30.0 us | 0.25 | 2.00 | - | - |"),
@@ -696,7 +712,10 @@ mod tests {
 
     #[test]
     fn calls_carry_their_procedures_and_arguments() {
-        assert_eq!(Call::LibVersion.proc_(), remote_proc::CONNECT_GET_LIB_VERSION);
+        assert_eq!(
+            Call::LibVersion.proc_(),
+            remote_proc::CONNECT_GET_LIB_VERSION
+        );
         assert!(Call::LibVersion.body().is_empty());
         // need_results = 1, flags = 0
         assert_eq!(Call::ListAllDomains.body(), vec![0, 0, 0, 1, 0, 0, 0, 0]);

@@ -195,8 +195,15 @@ pub fn run(opts: &Options, out: &mut impl Write) -> Result<(), RunError> {
     if opts.proxy_only {
         let theirs = subjects.get(1).map(|s| &s.spec);
         let ours = &subjects[0].spec.binary;
-        proxy::report(ours, theirs, tls_material.as_ref(), scratch.path(), opts.quick, out)
-            .map_err(|e| RunError::Proxy(Box::new(e)))?;
+        proxy::report(
+            ours,
+            theirs,
+            tls_material.as_ref(),
+            scratch.path(),
+            opts.quick,
+            out,
+        )
+        .map_err(|e| RunError::Proxy(Box::new(e)))?;
         for note in &notes {
             writeln!(out, "note: {note}").map_err(RunError::Output)?;
         }
@@ -252,7 +259,14 @@ pub fn run(opts: &Options, out: &mut impl Write) -> Result<(), RunError> {
     crate::networks::report(&specs, scratch.path(), opts.quick, out).map_err(RunError::Output)?;
     let theirs = specs.get(1).copied();
     let ours = &subjects[0].spec.binary;
-    if let Err(e) = proxy::report(ours, theirs, tls_material.as_ref(), scratch.path(), opts.quick, out) {
+    if let Err(e) = proxy::report(
+        ours,
+        theirs,
+        tls_material.as_ref(),
+        scratch.path(),
+        opts.quick,
+        out,
+    ) {
         writeln!(out, "\nvirtproxyd phase not measured: {e}").map_err(RunError::Output)?;
     }
     crate::containers::report(&subjects[0].spec, scratch.path(), opts.quick, out)
