@@ -26,6 +26,7 @@ pub mod pki;
 pub mod plan;
 pub mod procfs;
 pub mod proxy;
+pub mod proxy_set;
 pub mod report;
 pub mod run;
 pub mod stats;
