@@ -156,11 +156,11 @@ impl ProxyPlan {
     }
 }
 
-/// One measured cell: a call, a path, a number of connections.
+/// One measured cell: a call, a route, a number of connections.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Cell {
     pub call: Call,
-    pub path: Route,
+    pub route: Route,
     pub connections: usize,
     pub calls_per_second: f64,
     pub latency: Latency,
@@ -197,11 +197,11 @@ pub fn ratio(a: f64, b: f64) -> f64 {
     }
 }
 
-/// The cell of `cells` for this call, path and connection count.
-pub fn find(cells: &[Cell], call: Call, path: Route, connections: usize) -> Option<&Cell> {
+/// The cell of `cells` for this call, route and connection count.
+pub fn find(cells: &[Cell], call: Call, route: Route, connections: usize) -> Option<&Cell> {
     cells
         .iter()
-        .find(|c| c.call == call && c.path == path && c.connections == connections)
+        .find(|c| c.call == call && c.route == route && c.connections == connections)
 }
 
 fn us(d: Duration) -> String {
@@ -225,7 +225,7 @@ pub fn write_tables(out: &mut impl Write, cells: &[Cell], plan: &ProxyPlan) -> i
         out,
         "\n### Through virtproxyd ({QEMU_URI}, {DEFINED_DOMAINS} defined inactive domains)\n"
     )?;
-    writeln!(out, "| call | conn | path | calls/s | p50 | p99 |")?;
+    writeln!(out, "| call | conn | route | calls/s | p50 | p99 |")?;
     writeln!(out, "|---|---:|---|---:|---:|---:|")?;
     for cell in cells {
         writeln!(
@@ -233,7 +233,7 @@ pub fn write_tables(out: &mut impl Write, cells: &[Cell], plan: &ProxyPlan) -> i
             "| {} | {} | {} | {:.0} | {} | {} |",
             cell.call.name(),
             cell.connections,
-            cell.path.label(),
+            cell.route.label(),
             cell.calls_per_second,
             us(cell.latency.p50),
             us(cell.latency.p99)
@@ -247,7 +247,7 @@ pub fn write_tables(out: &mut impl Write, cells: &[Cell], plan: &ProxyPlan) -> i
     writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|")?;
     for call in Call::ALL {
         for connections in plan.concurrency {
-            let get = |path| find(cells, call, path, connections);
+            let get = |route| find(cells, call, route, connections);
             let (Some(a), Some(c)) = (get(Route::ProxyUnix), get(Route::Direct)) else {
                 continue;
             };
@@ -322,7 +322,7 @@ fn listing_size(endpoint: &Endpoint, label: &'static str) -> Result<(), ProxyErr
 fn measure(
     endpoint: &Endpoint,
     call: Call,
-    path: Route,
+    route: Route,
     connections: usize,
     rounds: Rounds,
 ) -> Result<Cell, ProxyError> {
@@ -341,7 +341,7 @@ fn measure(
     let latency = latency(&mut samples).ok_or(ProxyError::NoCalls)?;
     Ok(Cell {
         call,
-        path,
+        route,
         connections,
         calls_per_second: ratio(calls as f64, elapsed.as_secs_f64()),
         latency,
@@ -391,8 +391,8 @@ pub fn report(
             Err(e) => notes.push(format!("{} was not measured: {e}", spec.label)),
         }
     }
-    for (path, endpoint) in &endpoints {
-        listing_size(endpoint, path.label())?;
+    for (route, endpoint) in &endpoints {
+        listing_size(endpoint, route.label())?;
     }
     let load_before = fs::read_to_string("/proc/loadavg")
         .ok()
@@ -405,8 +405,8 @@ pub fn report(
                 "libvirtd-bench: {} with {connections} connections",
                 call.name()
             );
-            for (path, endpoint) in &endpoints {
-                cells.push(measure(endpoint, call, *path, connections, plan.rounds)?);
+            for (route, endpoint) in &endpoints {
+                cells.push(measure(endpoint, call, *route, connections, plan.rounds)?);
             }
         }
     }
@@ -421,7 +421,7 @@ pub fn report(
     set.qemud.stop();
     write_tables(out, &cells, &plan)?;
     if tls.is_none() {
-        notes.push("no TLS paths: certtool (package gnutls-bin) is missing".to_string());
+        notes.push("no TLS routes: certtool (package gnutls-bin) is missing".to_string());
     }
     if let (Some(before), Some(after)) = (load_before, load_after) {
         notes.push(format!(
@@ -442,10 +442,10 @@ pub fn report(
 mod tests {
     use super::*;
 
-    fn cell(path: Route, per_second: f64, p50_us: u64, p99_us: u64) -> Cell {
+    fn cell(route: Route, per_second: f64, p50_us: u64, p99_us: u64) -> Cell {
         Cell {
             call: Call::LibVersion,
-            path,
+            route,
             connections: 1,
             calls_per_second: per_second,
             latency: Latency {
