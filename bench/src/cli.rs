@@ -4,7 +4,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 pub const USAGE: &str = "\
-Usage: libvirtd-bench [--ours PATH] [--theirs PATH | --no-theirs] [--quick] [--domstats-only]
+Usage: libvirtd-bench [--ours PATH] [--theirs PATH | --no-theirs] [--quick] [--domstats-only | --proxy-only]
 
 Starts this project's libvirtd and, when installed, the real libvirtd 9.0,
 puts both under the same load (on the Unix socket, then over TLS with
@@ -17,6 +17,9 @@ ratios.
   --no-theirs     measure our daemon only
   --quick         fewer starts and shorter phases (a rough run in ~25 s)
   --domstats-only only the domstats and disk hot plug table
+  --proxy-only    only getLibVersion and listAllDomains of qemu:///system
+                  through virtproxyd (Unix socket and TLS), straight to
+                  virtqemud, and on the real libvirtd
   -h, --help      this text
 ";
 
@@ -48,6 +51,8 @@ pub struct Options {
     pub quick: bool,
     /// Only the bulk statistics and hot plug phase.
     pub domstats_only: bool,
+    /// Only the virtproxyd phase.
+    pub proxy_only: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,6 +85,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<CliAction, CliE
             "-h" | "--help" => return Ok(CliAction::Help),
             "--quick" => opts.quick = true,
             "--domstats-only" => opts.domstats_only = true,
+            "--proxy-only" => opts.proxy_only = true,
             "--ours" => opts.ours = Some(value("--ours")?),
             "--theirs" => {
                 if opts.theirs == Theirs::Skip {
@@ -120,6 +126,7 @@ mod tests {
             theirs: Theirs::Path(PathBuf::from("/b/libvirtd")),
             quick: true,
             domstats_only: false,
+            proxy_only: false,
         };
         assert_eq!(
             run(&["--ours", "/a/libvirtd", "--theirs=/b/libvirtd", "--quick"]),
@@ -127,6 +134,8 @@ mod tests {
         );
         let only = run(&["--domstats-only"]);
         assert!(matches!(only, Ok(CliAction::Run(o)) if o.domstats_only));
+        let proxy = run(&["--proxy-only", "--quick"]);
+        assert!(matches!(proxy, Ok(CliAction::Run(o)) if o.proxy_only && o.quick));
     }
 
     #[test]

@@ -25,6 +25,8 @@ pub mod phases;
 pub mod pki;
 pub mod plan;
 pub mod procfs;
+pub mod proxy;
+pub mod proxy_set;
 pub mod report;
 pub mod run;
 pub mod stats;

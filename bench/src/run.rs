@@ -14,6 +14,7 @@ use crate::machine;
 use crate::phases::{self, PhaseError};
 use crate::plan::Plan;
 use crate::procfs::{self, ProcError};
+use crate::proxy::{self, ProxyError};
 use crate::report::{self, Figures};
 use crate::tls_run::{self, TlsInstance, TlsMaterial, TlsPlan, TlsRunError};
 use crate::{phases::throughput_on, pki::PkiError, tls_phases, transport::Endpoint};
@@ -62,6 +63,9 @@ pub enum RunError {
     },
     #[error("writing the report: {0}")]
     Output(io::Error),
+    /// Boxed: the phase's errors carry the TLS and launch errors.
+    #[error("virtproxyd phase: {0}")]
+    Proxy(Box<ProxyError>),
 }
 
 impl From<TlsRunError> for RunError {
@@ -188,6 +192,23 @@ pub fn run(opts: &Options, out: &mut impl Write) -> Result<(), RunError> {
         Err(reason) => notes.push(reason),
     }
 
+    if opts.proxy_only {
+        let theirs = subjects.get(1).map(|s| &s.spec);
+        let ours = &subjects[0].spec.binary;
+        proxy::report(
+            ours,
+            theirs,
+            tls_material.as_ref(),
+            scratch.path(),
+            opts.quick,
+            out,
+        )
+        .map_err(|e| RunError::Proxy(Box::new(e)))?;
+        for note in &notes {
+            writeln!(out, "note: {note}").map_err(RunError::Output)?;
+        }
+        return Ok(());
+    }
     if opts.domstats_only {
         let specs: Vec<&DaemonSpec> = subjects.iter().map(|s| &s.spec).collect();
         crate::domstats::report(&specs, scratch.path(), opts.quick, out)
@@ -236,6 +257,18 @@ pub fn run(opts: &Options, out: &mut impl Write) -> Result<(), RunError> {
     crate::guests::report(&specs, scratch.path(), opts.quick, out).map_err(RunError::Output)?;
     crate::domstats::report(&specs, scratch.path(), opts.quick, out).map_err(RunError::Output)?;
     crate::networks::report(&specs, scratch.path(), opts.quick, out).map_err(RunError::Output)?;
+    let theirs = specs.get(1).copied();
+    let ours = &subjects[0].spec.binary;
+    if let Err(e) = proxy::report(
+        ours,
+        theirs,
+        tls_material.as_ref(),
+        scratch.path(),
+        opts.quick,
+        out,
+    ) {
+        writeln!(out, "\nvirtproxyd phase not measured: {e}").map_err(RunError::Output)?;
+    }
     crate::containers::report(&subjects[0].spec, scratch.path(), opts.quick, out)
         .map_err(RunError::Output)
 }

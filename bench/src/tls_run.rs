@@ -81,7 +81,7 @@ pub fn prepare(dir: &Path) -> Result<TlsMaterial, TlsRunError> {
 }
 
 /// A port on 127.0.0.1 nobody listens on right now.
-fn free_port() -> io::Result<u16> {
+pub(crate) fn free_port() -> io::Result<u16> {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
     Ok(listener.local_addr()?.port())
 }
