@@ -55,7 +55,7 @@ fn tunnelled_migration_moves_the_guest_through_the_daemons_stream() {
     assert_eq!(src_qemu.len(), 1);
 
     src.virsh_ok(&format!(
-        "migrate --live --p2p --tunnelled t1 '{}'",
+        "migrate --live --p2p --tunnelled --persistent --undefinesource t1 '{}'",
         dst.uri()
     ));
     assert_eq!(dst.domstate("t1"), "running (migrated)");
