@@ -31,15 +31,15 @@ fn cmdline(pid: i32) -> Vec<String> {
 fn tunnelled_bytes(host: &QemuHost) -> u64 {
     log(host)
         .lines()
+        .rev()
         .filter(|line| line.contains("guest sent through the migration tunnel"))
-        .filter_map(|line| {
+        .find_map(|line| {
             let (_, rest) = line.split_once("bytes=")?;
             rest.split(|c: char| !c.is_ascii_digit())
                 .next()?
                 .parse()
                 .ok()
         })
-        .last()
         .unwrap_or(0)
 }
 
