@@ -43,10 +43,33 @@ fn tunnelled_bytes(host: &QemuHost) -> u64 {
         .unwrap_or(0)
 }
 
+/// A daemon that also listens on plain TCP (`qemu+tcp://`) on loopback.
+fn host_listening_on_tcp() -> (QemuHost, u16) {
+    let mut host = QemuHost::start();
+    host.kill_daemon();
+    let port = integration_tests::daemon::free_tcp_port();
+    let conf = host.root().join("etc/libvirt/libvirtd.conf");
+    let mut text = fs::read_to_string(&conf).expect("read libvirtd.conf");
+    text.push_str(&format!(
+        "listen_tls = 0\nlisten_tcp = 1\nauth_tcp = \"none\"\ntcp_port = \"{port}\"\n\
+         listen_addr = \"127.0.0.1\"\n"
+    ));
+    fs::write(&conf, text).expect("write libvirtd.conf");
+    host.set_daemon_args(&["--listen"]);
+    host.start_daemon();
+    let listening = wait_until(Duration::from_secs(30), || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    assert!(listening, "no TCP listener\n{}", host.diagnostics());
+    (host, port)
+}
+
 #[test]
 fn tunnelled_migration_moves_the_guest_through_the_daemons_stream() {
     let src = QemuHost::start();
-    let dst = QemuHost::start();
+    // The source daemon reaches the destination over qemu+tcp.
+    let (dst, port) = host_listening_on_tcp();
+    let dst_tcp = format!("qemu+tcp://127.0.0.1:{port}/system");
     src.define_guest("t1");
     src.virsh_ok("start t1");
     src.wait_booted("t1", 1);
@@ -55,8 +78,7 @@ fn tunnelled_migration_moves_the_guest_through_the_daemons_stream() {
     assert_eq!(src_qemu.len(), 1);
 
     src.virsh_ok(&format!(
-        "migrate --live --p2p --tunnelled --persistent --undefinesource t1 '{}'",
-        dst.uri()
+        "migrate --live --p2p --tunnelled --persistent --undefinesource t1 '{dst_tcp}'"
     ));
     assert_eq!(dst.domstate("t1"), "running (migrated)");
     assert!(
@@ -107,6 +129,7 @@ fn tunnelled_migration_moves_the_guest_through_the_daemons_stream() {
 #[test]
 fn aborted_tunnelled_migration_leaves_the_guest_on_the_source() {
     let src = QemuHost::start();
+    // Here the destination is reached over qemu+unix.
     let dst = QemuHost::start();
     src.define_guest("t2");
     src.virsh_ok("start t2");
