@@ -1,8 +1,10 @@
 //! Live migration of running guests between two daemons, in libvirt's version 3
 //! protocol with typed parameters: begin, perform and confirm on the source,
 //! prepare and finish on the destination. The guest's state travels over a TCP
-//! connection between the two QEMU processes; the daemons exchange the
-//! `<qemu-migration>` cookie and the domain XML through the client.
+//! connection between the two QEMU processes, or (tunnelled) through a socket
+//! pair on each side whose other ends the daemons relay over their own
+//! connection; the daemons exchange the `<qemu-migration>` cookie and the
+//! domain XML through the client.
 
 mod caps;
 mod conf;
