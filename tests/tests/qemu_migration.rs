@@ -106,12 +106,12 @@ fn aborted_migration_leaves_the_guest_on_the_source() {
     src.define_guest("m2");
     src.virsh_ok("start m2");
     src.wait_booted("m2", 1);
-    // Tunnelled migration, not implemented, is refused before anything moves.
+    // Tunnelled post-copy, not implemented, is refused before anything moves.
     let out = src.virsh(&format!(
-        "migrate --live --tunnelled --p2p m2 '{}'",
+        "migrate --live --tunnelled --p2p --postcopy m2 '{}'",
         dst.uri()
     ));
-    assert!(!out.success(), "tunnelled migration succeeded");
+    assert!(!out.success(), "tunnelled post-copy migration succeeded");
     assert!(out.stderr.contains("not supported"), "{}", out.stderr);
     assert_eq!(src.domstate("m2"), "running (booted)");
     assert!(dst.guest_pids().is_empty());

@@ -62,6 +62,31 @@ pub trait DomainMigration {
     ) -> DriverResult<MigrationStep> {
         Err(DriverError::no_support("virDomainMigratePrepare3Params"))
     }
+    /// `virDomainMigratePrepareTunnel3Params` (destination): starts the incoming
+    /// guest reading its state from the returned socket, whose other end QEMU
+    /// holds; the caller feeds it the bytes of the call's stream.
+    fn migrate_prepare_tunnel(
+        &self,
+        _params: &[NamedParam],
+        _cookie: &[u8],
+        _flags: u32,
+    ) -> DriverResult<(MigrationStep, std::os::unix::net::UnixStream)> {
+        Err(DriverError::no_support(
+            "virDomainMigratePrepareTunnel3Params",
+        ))
+    }
+    /// Perform of a tunnelled migration (source): QEMU writes the guest's state
+    /// into `tunnel`, whose other end the caller relays to the destination.
+    fn migrate_perform_tunnel(
+        &self,
+        _dom: &DomainRef,
+        _params: &[NamedParam],
+        _cookie: &[u8],
+        _flags: u32,
+        _tunnel: std::os::unix::net::UnixStream,
+    ) -> DriverResult<MigrationStep> {
+        Err(DriverError::no_support("virDomainMigratePerform3Params"))
+    }
     /// `virDomainMigratePerform3Params` (source): sends the guest. `dconnuri` is the
     /// destination daemon of a peer-to-peer migration.
     fn migrate_perform(

@@ -310,7 +310,7 @@ procedure_table! {
     301 NODE_DEVICE_DETACH_FLAGS "virNodeDeviceDetachFlags" Nodedev Low None deny serve NodeDeviceDetachFlags(NodeDeviceDetachFlagsArgs => ());
     302 DOMAIN_MIGRATE_BEGIN3_PARAMS "virDomainMigrateBegin3Params" Domain Low None deny serve DomainMigrateBegin3Params(DomainMigrateBegin3ParamsArgs => DomainMigrateBegin3ParamsRet);
     303 DOMAIN_MIGRATE_PREPARE3_PARAMS "virDomainMigratePrepare3Params" Domain Low None deny serve DomainMigratePrepare3Params(DomainMigratePrepare3ParamsArgs => DomainMigratePrepare3ParamsRet);
-    304 DOMAIN_MIGRATE_PREPARE_TUNNEL3_PARAMS "virDomainMigratePrepareTunnel3Params" Domain Low Write deny untyped;
+    304 DOMAIN_MIGRATE_PREPARE_TUNNEL3_PARAMS "virDomainMigratePrepareTunnel3Params" Domain Low Write deny serve DomainMigratePrepareTunnel3Params(DomainMigratePrepareTunnel3ParamsArgs => DomainMigratePrepareTunnel3ParamsRet);
     305 DOMAIN_MIGRATE_PERFORM3_PARAMS "virDomainMigratePerform3Params" Domain Low None deny serve DomainMigratePerform3Params(DomainMigratePerform3ParamsArgs => DomainMigratePerform3ParamsRet);
     306 DOMAIN_MIGRATE_FINISH3_PARAMS "virDomainMigrateFinish3Params" Domain Low None deny serve DomainMigrateFinish3Params(DomainMigrateFinish3ParamsArgs => DomainMigrateFinish3ParamsRet);
     307 DOMAIN_MIGRATE_CONFIRM3_PARAMS "virDomainMigrateConfirm3Params" Domain Low None deny serve DomainMigrateConfirm3Params(DomainMigrateConfirm3ParamsArgs => ());

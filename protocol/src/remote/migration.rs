@@ -31,6 +31,20 @@ xdr_struct! {
 }
 
 xdr_struct! {
+    pub struct DomainMigratePrepareTunnel3ParamsArgs {
+        pub params: Vec<TypedParam> [DOMAIN_MIGRATE_PARAM_LIST_MAX],
+        pub cookie_in: Opaque [MIGRATE_COOKIE_MAX],
+        pub flags: u32,
+    }
+}
+
+xdr_struct! {
+    pub struct DomainMigratePrepareTunnel3ParamsRet {
+        pub cookie_out: Opaque [MIGRATE_COOKIE_MAX],
+    }
+}
+
+xdr_struct! {
     pub struct DomainMigratePrepare3ParamsRet {
         pub cookie_out: Opaque [MIGRATE_COOKIE_MAX],
         pub uri_out: Option<String>,

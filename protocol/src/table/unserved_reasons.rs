@@ -140,10 +140,6 @@ pub fn unserved_reason(api: &str) -> Option<&'static str> {
         "virDomainMigrateGetCompressionCache" | "virDomainMigrateSetCompressionCache" => {
             "the xbzrle cache size is QEMU's default; --compressed migration is served"
         }
-        "virDomainMigratePrepareTunnel3Params" => {
-            "tunnelled migration (the guest's state relayed through the daemons over an \
-             RPC stream) is not implemented; direct and peer-to-peer migration are"
-        }
         "virNodeAllocPages" => {
             "changing the host's huge page pools (allocpages) is not offered; freepages is"
         }

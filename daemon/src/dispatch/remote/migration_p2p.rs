@@ -3,6 +3,7 @@
 //! libvirt client, and drives the five phases: begin, perform and confirm on its
 //! own driver, prepare and finish on the peer.
 
+use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,6 +14,7 @@ use protocol::error::{codes, domains, RemoteError};
 use protocol::programs::{remote_proc as p, REMOTE_PROGRAM};
 use protocol::remote::*;
 
+use super::migration_tunnel::{stop_reading, Tunnel};
 use super::tuning::driver_params;
 use super::{dom_ref, drv};
 
@@ -152,23 +154,27 @@ pub fn perform(
         migrate_param::DEST_XML,
         begun.text.unwrap_or_default(),
     );
-    let prepared: DomainMigratePrepare3ParamsRet = peer
-        .call(
-            REMOTE_PROGRAM,
-            p::DOMAIN_MIGRATE_PREPARE3_PARAMS,
-            &DomainMigratePrepare3ParamsArgs {
-                params: wire_params(&params),
-                cookie_in: Opaque(begun.cookie),
-                flags,
-            },
-        )
-        .map_err(peer_error)?;
-    if let Some(uri) = prepared.uri_out {
-        if !params.iter().any(|p| p.field == migrate_param::URI) {
-            with_param(&mut params, migrate_param::URI, uri);
+    let performed = if flags & migrate_flags::TUNNELLED != 0 {
+        perform_tunnelled(c, &dom, &params, begun.cookie, flags, &mut peer)?
+    } else {
+        let prepared: DomainMigratePrepare3ParamsRet = peer
+            .call(
+                REMOTE_PROGRAM,
+                p::DOMAIN_MIGRATE_PREPARE3_PARAMS,
+                &DomainMigratePrepare3ParamsArgs {
+                    params: wire_params(&params),
+                    cookie_in: Opaque(begun.cookie),
+                    flags,
+                },
+            )
+            .map_err(peer_error)?;
+        if let Some(uri) = prepared.uri_out {
+            if !params.iter().any(|p| p.field == migrate_param::URI) {
+                with_param(&mut params, migrate_param::URI, uri);
+            }
         }
-    }
-    let performed = drv(c.migrate_perform(&dom, None, &params, &prepared.cookie_out.0, flags));
+        drv(c.migrate_perform(&dom, None, &params, &prepared.cookie_out.0, flags))
+    };
     let cookie = performed
         .as_ref()
         .map(|step| step.cookie.clone())
@@ -200,6 +206,64 @@ pub fn perform(
     Ok(DomainMigratePerform3ParamsRet {
         cookie_out: Opaque(Vec::new()),
     })
+}
+
+/// Prepare and perform of a tunnelled migration: QEMU writes the guest into
+/// a socket pair whose other end a thread relays as the stream's data.
+fn perform_tunnelled(
+    c: &Arc<dyn Connection>,
+    dom: &DomainRef,
+    params: &[NamedParam],
+    cookie: Vec<u8>,
+    flags: u32,
+    peer: &mut Client,
+) -> Result<Result<drivers::api::MigrationStep, RemoteError>, RemoteError> {
+    let args = DomainMigratePrepareTunnel3ParamsArgs {
+        params: wire_params(params),
+        cookie_in: Opaque(cookie),
+        flags,
+    };
+    let (tunnel, dest_cookie) = Tunnel::open(peer, &args).map_err(peer_error)?;
+    let (ours, qemus) = match UnixStream::pair() {
+        Ok(pair) => pair,
+        Err(e) => {
+            tunnel.abort(peer);
+            return Err(RemoteError::new(
+                codes::SYSTEM_ERROR,
+                domains::QEMU,
+                format!("cannot create the migration tunnel: {e}"),
+            ));
+        }
+    };
+    let stopper = ours.try_clone().ok();
+    let (performed, pumped) = std::thread::scope(|scope| {
+        let pump = scope.spawn(|| tunnel.pump(peer, ours));
+        let performed = drv(c.migrate_perform_tunnel(dom, params, &dest_cookie, flags, qemus));
+        if performed.is_err() {
+            if let Some(socket) = &stopper {
+                stop_reading(socket);
+            }
+        }
+        let pumped = pump.join().unwrap_or_else(|_| {
+            Err(RemoteError::new(
+                codes::INTERNAL_ERROR,
+                domains::QEMU,
+                "migration tunnel failed",
+            ))
+        });
+        (performed, pumped)
+    });
+    let performed = match (performed, pumped) {
+        (Ok(step), Ok(bytes)) => {
+            tracing::info!(bytes, "guest sent through the migration tunnel");
+            tunnel.finish(peer).map(|_| step)
+        }
+        (Err(e), _) | (Ok(_), Err(e)) => {
+            tunnel.abort(peer);
+            Err(e)
+        }
+    };
+    Ok(performed)
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ mod metadata;
 mod migration;
 mod migration_p2p;
 mod migration_peer_tls;
+mod migration_tunnel;
 mod network;
 mod nodedev;
 mod nodedev_events;

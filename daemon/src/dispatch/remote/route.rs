@@ -208,6 +208,9 @@ pub fn route(
         }
         Call::DomainMigrateBegin3Params(a) => migration::begin(&conn, h, a),
         Call::DomainMigratePrepare3Params(a) => migration::prepare(&conn, h, a),
+        Call::DomainMigratePrepareTunnel3Params(a) => {
+            super::migration_tunnel::prepare(session, &conn, h, a)
+        }
         Call::DomainMigratePerform3Params(a) => migration::perform(&conn, h, a),
         Call::DomainMigrateFinish3Params(a) => migration::finish(&conn, h, a),
         Call::DomainMigrateConfirm3Params(a) => migration::confirm(&conn, h, a),

@@ -3,10 +3,13 @@
 //! guest that arrived, or remove every trace of one that did not).
 
 use std::net::TcpListener;
+use std::os::fd::AsFd;
+use std::os::unix::net::UnixStream;
 use std::sync::Arc;
 use std::time::Duration;
 
 use hooks::{consumes_output, HookDriver};
+use serde_json::json;
 
 use super::super::error::QemuError;
 use super::super::jobs::lock_job_bounded;
@@ -29,6 +32,20 @@ impl Inner {
         cookie: &[u8],
         flags: u32,
     ) -> DriverResult<(MigrationStep, DomainRef)> {
+        super::refuse_tunnelled(flags, "virDomainMigratePrepare3Params")?;
+        let (step, dom, _) = self.prepare_incoming(params, cookie, flags, false)?;
+        Ok((step, dom))
+    }
+
+    /// Starts the paused QEMU that receives the guest: listening on a TCP port,
+    /// or (`tunnelled`) reading from a socket returned to the caller.
+    pub(super) fn prepare_incoming(
+        self: &Arc<Self>,
+        params: &[NamedParam],
+        cookie: &[u8],
+        flags: u32,
+        tunnelled: bool,
+    ) -> DriverResult<(MigrationStep, DomainRef, Option<UnixStream>)> {
         check_flags(flags, SUPPORTED_FLAGS, "qemuDomainMigratePrepare3Params")?;
         super::refuse_unsupported(flags)?;
         let tls_conf = self.conf().migration.tls.clone();
@@ -59,6 +76,9 @@ impl Inner {
             return Err(
                 QemuError::Failed("the migration cookie names another domain".into()).into(),
             );
+        }
+        if tunnelled {
+            return self.prepare_tunnelled(def, flags);
         }
         let conf = self.conf().migration.clone();
         let requested = param_str(params, migrate_param::URI)
@@ -130,7 +150,71 @@ impl Inner {
             cookie: reply.to_bytes(),
             text: Some(format!("tcp:{host}:{port}")),
         };
-        Ok((step, dom))
+        Ok((step, dom, None))
+    }
+
+    /// The tunnelled prepare: QEMU waits (`-incoming defer`) and then reads
+    /// the guest from one end of a socket pair (`getfd`, `migrate-incoming
+    /// fd:`); the other end goes back to the caller.
+    fn prepare_tunnelled(
+        self: &Arc<Self>,
+        def: crate::domain_xml::DomainDef,
+        flags: u32,
+    ) -> DriverResult<(MigrationStep, DomainRef, Option<UnixStream>)> {
+        let uuid = def.uuid;
+        let dom = DomainRef {
+            name: def.name.clone(),
+            uuid,
+        };
+        self.lock().prepare_transient_start(def)?;
+        let started = self.start(
+            &uuid,
+            create_flags::START_PAUSED,
+            StartSource::Incoming("defer".into()),
+        );
+        if let Err(e) = started {
+            self.lock().undo_transient_start(&uuid);
+            return Err(e);
+        }
+        let tls = self.conf().migration.tls.clone();
+        let fed = self
+            .ready_for_incoming(&dom, flags, &tls)
+            .and_then(|_| self.incoming_from_socket(&dom));
+        match fed {
+            Ok(tunnel) => {
+                tracing::info!(domain = %dom.name, "incoming migration through the tunnel");
+                let step = MigrationStep {
+                    cookie: Cookie::about(&dom.name, uuid).to_bytes(),
+                    text: None,
+                };
+                Ok((step, dom, Some(tunnel)))
+            }
+            Err(e) => {
+                self.discard_incoming(&dom);
+                Err(e)
+            }
+        }
+    }
+
+    /// Hands QEMU one end of a new socket pair to read the incoming guest from.
+    fn incoming_from_socket(&self, dom: &DomainRef) -> DriverResult<UnixStream> {
+        let (monitor, _, _) = self.running_parts(dom)?;
+        let (ours, qemus) = UnixStream::pair()
+            .map_err(|e| QemuError::Failed(format!("cannot create the migration tunnel: {e}")))?;
+        monitor
+            .execute_with_fd(
+                "getfd",
+                Some(json!({ "fdname": super::TUNNEL_FD })),
+                qemus.as_fd(),
+            )
+            .map_err(QemuError::from)?;
+        monitor
+            .execute(
+                "migrate-incoming",
+                Some(json!({ "uri": format!("fd:{}", super::TUNNEL_FD) })),
+            )
+            .map_err(QemuError::from)?;
+        Ok(ours)
     }
 
     /// The capabilities and TLS credentials of the listening QEMU, set before

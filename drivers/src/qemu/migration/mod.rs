@@ -1,8 +1,10 @@
 //! Live migration of running guests between two daemons, in libvirt's version 3
 //! protocol with typed parameters: begin, perform and confirm on the source,
 //! prepare and finish on the destination. The guest's state travels over a TCP
-//! connection between the two QEMU processes; the daemons exchange the
-//! `<qemu-migration>` cookie and the domain XML through the client.
+//! connection between the two QEMU processes, or (tunnelled) through a socket
+//! pair on each side whose other ends the daemons relay over their own
+//! connection; the daemons exchange the `<qemu-migration>` cookie and the
+//! domain XML through the client.
 
 mod caps;
 mod conf;
@@ -53,17 +55,39 @@ pub(super) const SUPPORTED_FLAGS: u32 = mf::LIVE
     | mf::TLS;
 
 fn refuse_unsupported(flags: u32) -> DriverResult<()> {
-    for (flag, what) in [(mf::TUNNELLED, "tunnelled migration")] {
+    if flags & mf::TUNNELLED == 0 {
+        return Ok(());
+    }
+    for (flag, what) in [
+        (nbd::STORAGE_FLAGS, "storage copy"),
+        (mf::TLS, "TLS"),
+        (mf::POSTCOPY, "post-copy"),
+    ] {
         if flags & flag != 0 {
             return Err(DriverError::new(
                 crate::api::codes::ARGUMENT_UNSUPPORTED,
                 domains::QEMU,
-                format!("{what} is not supported"),
+                format!("{what} is not supported with tunnelled migration"),
             ));
         }
     }
     Ok(())
 }
+
+/// The calls of a direct migration given the flag of a tunnelled one.
+fn refuse_tunnelled(flags: u32, api: &str) -> DriverResult<()> {
+    if flags & mf::TUNNELLED != 0 {
+        return Err(DriverError::new(
+            crate::api::codes::ARGUMENT_UNSUPPORTED,
+            domains::QEMU,
+            format!("tunnelled migration is not supported by {api}"),
+        ));
+    }
+    Ok(())
+}
+
+/// The name under which QEMU holds the descriptor of a tunnelled migration.
+const TUNNEL_FD: &str = "migrate";
 
 /// A domain name a client may give as the destination name.
 fn valid_name(name: &str) -> bool {
@@ -163,6 +187,37 @@ impl DomainMigration for QemuConnection {
         let (step, dom) = Arc::clone(&self.inner).migrate_prepare(params, cookie, flags)?;
         self.incoming.add(dom);
         Ok(step)
+    }
+
+    fn migrate_prepare_tunnel(
+        &self,
+        params: &[NamedParam],
+        cookie: &[u8],
+        flags: u32,
+    ) -> DriverResult<(MigrationStep, std::os::unix::net::UnixStream)> {
+        if flags & mf::TUNNELLED == 0 || flags & mf::OFFLINE != 0 {
+            return Err(DriverError::invalid_arg(
+                "tunnelled migration needs the tunnelled flag of a live migration",
+            )
+            .in_domain(domains::QEMU));
+        }
+        let (step, dom, tunnel) =
+            Arc::clone(&self.inner).prepare_incoming(params, cookie, flags, true)?;
+        self.incoming.add(dom);
+        let tunnel = tunnel.ok_or_else(|| DriverError::internal("no migration tunnel"))?;
+        Ok((step, tunnel))
+    }
+
+    fn migrate_perform_tunnel(
+        &self,
+        dom: &DomainRef,
+        params: &[NamedParam],
+        cookie: &[u8],
+        flags: u32,
+        tunnel: std::os::unix::net::UnixStream,
+    ) -> DriverResult<MigrationStep> {
+        self.inner
+            .send_guest(dom, params, cookie, flags, source::Channel::Tunnel(tunnel))
     }
 
     fn migrate_perform(

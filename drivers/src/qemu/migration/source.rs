@@ -75,7 +75,7 @@ impl Inner {
         flags: u32,
     ) -> DriverResult<MigrationStep> {
         check_flags(flags, SUPPORTED_FLAGS, "qemuDomainMigratePerform3Params")?;
-        super::refuse_unsupported(flags)?;
+        super::refuse_tunnelled(flags, "virDomainMigratePerform3Params without peer-to-peer")?;
         if flags & migrate_flags::PEER2PEER != 0 || dconnuri.is_some() {
             return Err(DriverError::new(
                 crate::api::codes::ARGUMENT_UNSUPPORTED,
@@ -90,6 +90,24 @@ impl Inner {
         let (host, port) = super::uri::parse_tcp(uri)?;
         let port = port
             .ok_or_else(|| QemuError::Unsupported(format!("migration URI '{uri}' has no port")))?;
+        self.send_guest(dom, params, dest_cookie, flags, Channel::Tcp(host, port))
+    }
+
+    /// Perform's work once the way to the destination is known.
+    pub(super) fn send_guest(
+        self: &Arc<Self>,
+        dom: &DomainRef,
+        params: &[NamedParam],
+        dest_cookie: &[u8],
+        flags: u32,
+        channel: Channel,
+    ) -> DriverResult<MigrationStep> {
+        check_flags(flags, SUPPORTED_FLAGS, "qemuDomainMigratePerform3Params")?;
+        super::refuse_unsupported(flags)?;
+        let host = match &channel {
+            Channel::Tcp(host, _) => host.clone(),
+            Channel::Tunnel(_) => String::new(),
+        };
         let job = self.job_of(&dom.uuid).ok_or_else(|| {
             DriverError::no_domain_uuid(crate::api::domains::QEMU, &dom.uuid, &dom.name)
         })?;
@@ -156,13 +174,8 @@ impl Inner {
         if copying {
             cookie.nbd = Some(Default::default());
         }
-        let sent = monitor
-            .execute(
-                "migrate",
-                Some(json!({ "uri": format!("tcp:{host}:{port}") })),
-            )
-            .map_err(QemuError::from)
-            .and_then(|_| self.wait_outgoing(&dom.uuid, &monitor));
+        let sent =
+            start_migrate(&monitor, channel).and_then(|_| self.wait_outgoing(&dom.uuid, &monitor));
         self.set_job(&dom.uuid, None);
         if copying {
             if sent.is_err() {
@@ -360,6 +373,31 @@ impl Inner {
             .map_err(QemuError::from)?;
         Ok(())
     }
+}
+
+/// Where QEMU sends the guest: a TCP port of the destination's QEMU, or a
+/// socket whose other end the daemon relays (tunnelled migration).
+pub(super) enum Channel {
+    Tcp(String, u16),
+    Tunnel(std::os::unix::net::UnixStream),
+}
+
+/// QEMU's `migrate` towards `channel`; a tunnel's descriptor is passed first
+/// (`getfd`) and closed here once QEMU holds its own copy.
+fn start_migrate(monitor: &super::super::qmp::Monitor, channel: Channel) -> Result<(), QemuError> {
+    let uri = match channel {
+        Channel::Tcp(host, port) => format!("tcp:{host}:{port}"),
+        Channel::Tunnel(tunnel) => {
+            monitor.execute_with_fd(
+                "getfd",
+                Some(json!({ "fdname": super::TUNNEL_FD })),
+                std::os::fd::AsFd::as_fd(&tunnel),
+            )?;
+            format!("fd:{}", super::TUNNEL_FD)
+        }
+    };
+    monitor.execute("migrate", Some(json!({ "uri": uri })))?;
+    Ok(())
 }
 
 /// Whether QEMU reports the guest's CPUs as stopped.
