@@ -47,13 +47,38 @@ fn serial(host: &QemuHost, name: &str) -> String {
     fs::read_to_string(host.serial_log(name)).unwrap_or_default()
 }
 
+/// The values of the guest's "TINY-GUEST-COUNTER n" lines, in console order.
+fn counter_values(host: &QemuHost, name: &str) -> Vec<u64> {
+    serial(host, name)
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("TINY-GUEST-COUNTER "))
+        .filter_map(|n| n.trim().parse().ok())
+        .collect()
+}
+
+/// Defines `name` with the tiny guest's counter on (`tinyguest.counter`).
+fn define_counting_guest(host: &QemuHost, name: &str) {
+    let xml = host
+        .guest_xml(name)
+        .replace("</cmdline>", " tinyguest.counter</cmdline>");
+    let file = host.root().join(format!("{name}.xml"));
+    fs::write(&file, xml).expect("write guest xml");
+    host.virsh_ok(&format!("define {}", file.display()));
+}
+
 #[test]
 fn live_migration_moves_a_running_guest_between_daemons() {
     let src = QemuHost::start();
     let dst = host_listening_on_loopback((49311, 49330));
-    src.define_guest("m1");
+    define_counting_guest(&src, "m1");
     src.virsh_ok("start m1");
     src.wait_booted("m1", 1);
+    assert!(
+        wait_until(Duration::from_secs(30), || counter_values(&src, "m1").len()
+            >= 2),
+        "the guest's counter does not run: {}",
+        serial(&src, "m1")
+    );
     let mut src_events = listen_events(&src);
     let mut dst_events = listen_events(&dst);
     let src_qemu = src.guest_pids();
@@ -90,6 +115,21 @@ fn live_migration_moves_a_running_guest_between_daemons() {
     });
     assert!(gone, "QEMU still runs on the source");
     assert_eq!(dst.guest_pids().len(), 1, "no QEMU on the destination");
+    // The counter goes on on the destination (its QEMU writes the same console
+    // file) from where it was, without starting again at 1.
+    let at_switch = *counter_values(&src, "m1").last().expect("counter lines");
+    assert!(
+        wait_until(Duration::from_secs(30), || {
+            counter_values(&src, "m1").last() >= Some(&(at_switch + 3))
+        }),
+        "the counter stopped after the migration: {}",
+        serial(&src, "m1")
+    );
+    let values = counter_values(&src, "m1");
+    assert!(
+        values.windows(2).all(|w| w[1] > w[0]),
+        "the counter began again: {values:?}"
+    );
 
     // The same guest, not a new boot: it answers the power button on the
     // destination and never printed its boot marker twice.

@@ -12,6 +12,7 @@
 # on the kernel command line the guest polls the first sector of that disk (direct
 # reads): a first line "<seq> <command>" with a new seq runs the shell command and
 # prints "TINY-GUEST-MAILBOX <seq> <output on one line>" on the console (disk I/O tests).
+# With tinyguest.counter it prints "TINY-GUEST-COUNTER n" every half second (migration tests).
 #
 # Usage: build-tiny-guest.sh [OUTDIR]   (default: target/tiny-guest)
 # Produces OUTDIR/vmlinuz and OUTDIR/initrd.gz; does nothing when both exist.
@@ -23,7 +24,7 @@ out="${1:-$here/../../../target/tiny-guest}"
 mkdir -p "$out"
 out="$(cd "$out" && pwd)"
 # Bumped whenever the guest's /init changes, so a cached older build is redone.
-version=10
+version=11
 if [ -s "$out/vmlinuz" ] && [ -s "$out/initrd.gz" ] && [ "$(cat "$out/version" 2>/dev/null)" = "$version" ]; then
     exit 0
 fi
@@ -188,6 +189,12 @@ if [ -n "$mailbox" ]; then
             sleep 0.2
         done
     ) &
+fi
+# With tinyguest.counter on the kernel command line, a line "TINY-GUEST-COUNTER n"
+# every half second, n counting from 1 since boot: a migrated guest's count goes on
+# where it was, a restarted one begins again at 1.
+if grep -qw tinyguest.counter /proc/cmdline; then
+    ( c=0; while true; do c=$((c + 1)); echo "TINY-GUEST-COUNTER $c" >/dev/ttyS0; sleep 0.5; done ) &
 fi
 # Each listener holds its event device open before the boot marker is printed, so
 # a power button pressed as soon as the marker is seen is never lost.
