@@ -41,6 +41,7 @@ mod live_tuning;
 mod live_xml;
 mod managed_save;
 mod metadata;
+mod metadata_files;
 mod migration;
 mod monitor_events;
 mod network_ports;

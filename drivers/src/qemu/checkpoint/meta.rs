@@ -8,9 +8,6 @@ use crate::domain_xml::escape;
 
 /// `VIR_FROM_DOMAIN_CHECKPOINT`.
 pub const CHECKPOINT_DOMAIN: i32 = 69;
-/// Bounds what one metadata file may hold.
-const MAX_FILE: u64 = 4 << 20;
-
 /// One disk of a checkpoint: `checkpoint='bitmap'` with its bitmap, or `'no'`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CheckpointDisk {
@@ -187,53 +184,27 @@ fn dedent(text: &str) -> String {
 
 /// The metadata directory of one domain.
 pub fn dir(lib_dir: &Path, domain: &str) -> PathBuf {
-    lib_dir.join("checkpoint").join(domain)
+    super::super::metadata_files::dir(lib_dir, "checkpoint", domain)
 }
 
 /// Every stored checkpoint of a domain, oldest first (then by name).
 pub fn load_all(dir: &Path) -> DriverResult<Vec<Checkpoint>> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => {
-            return Err(DriverError::internal(format!(
-                "cannot read {}: {e}",
-                dir.display()
-            )))
-        }
-    };
-    let mut all = Vec::new();
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.extension().and_then(|e| e.to_str()) != Some("xml") {
-            continue;
-        }
-        if entry.metadata().map(|m| m.len() > MAX_FILE).unwrap_or(true) {
-            continue;
-        }
-        let Ok(text) = std::fs::read_to_string(&path) else {
-            continue;
-        };
-        match parse(&text) {
-            Ok(c) if !c.name.is_empty() => all.push(c),
-            _ => tracing::warn!("ignoring unreadable checkpoint metadata {}", path.display()),
-        }
-    }
+    let mut all = super::super::metadata_files::load_all(
+        dir,
+        "checkpoint",
+        |text| parse(text).ok(),
+        |object: &Checkpoint| object.name.as_str(),
+    )?;
     all.sort_by(|a, b| (a.creation_time, &a.name).cmp(&(b.creation_time, &b.name)));
     Ok(all)
 }
 
 pub fn save(dir: &Path, chk: &Checkpoint) -> DriverResult<()> {
-    std::fs::create_dir_all(dir)
-        .map_err(|e| DriverError::internal(format!("cannot create {}: {e}", dir.display())))?;
-    let path = dir.join(format!("{}.xml", chk.name));
-    crate::fsutil::atomic_write(&path, chk.to_xml(true).as_bytes())
-        .map_err(|e| DriverError::internal(e.to_string()))
+    super::super::metadata_files::save(dir, &chk.name, &chk.to_xml(true))
 }
 
 pub fn remove(dir: &Path, name: &str) -> DriverResult<()> {
-    crate::fsutil::remove_if_exists(&dir.join(format!("{name}.xml")))
-        .map_err(|e| DriverError::internal(e.to_string()))
+    super::super::metadata_files::remove(dir, name)
 }
 
 /// The error libvirt gives for a name the domain has no checkpoint of.

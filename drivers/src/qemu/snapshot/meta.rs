@@ -9,8 +9,6 @@ use crate::domain_xml::escape;
 
 /// `VIR_FROM_DOMAIN_SNAPSHOT`.
 pub const SNAPSHOT_DOMAIN: i32 = 35;
-/// Bounds what one metadata file may hold (a domain definition and some lines).
-const MAX_FILE: u64 = 4 << 20;
 
 /// One disk of a snapshot: how it was captured and, for external ones, the overlay.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -237,53 +235,27 @@ pub fn without_passwords(xml: &str) -> String {
 
 /// The metadata directory of one domain.
 pub fn dir(lib_dir: &Path, domain: &str) -> PathBuf {
-    lib_dir.join("snapshot").join(domain)
+    super::super::metadata_files::dir(lib_dir, "snapshot", domain)
 }
 
 /// Every stored snapshot of a domain, oldest first (then by name).
 pub fn load_all(dir: &Path) -> DriverResult<Vec<Snapshot>> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => {
-            return Err(DriverError::internal(format!(
-                "cannot read {}: {e}",
-                dir.display()
-            )))
-        }
-    };
-    let mut snaps = Vec::new();
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.extension().and_then(|e| e.to_str()) != Some("xml") {
-            continue;
-        }
-        if entry.metadata().map(|m| m.len() > MAX_FILE).unwrap_or(true) {
-            continue;
-        }
-        let Ok(text) = std::fs::read_to_string(&path) else {
-            continue;
-        };
-        match parse(&text) {
-            Ok(s) if !s.name.is_empty() => snaps.push(s),
-            _ => tracing::warn!("ignoring unreadable snapshot metadata {}", path.display()),
-        }
-    }
-    snaps.sort_by(|a, b| (a.creation_time, &a.name).cmp(&(b.creation_time, &b.name)));
-    Ok(snaps)
+    let mut all = super::super::metadata_files::load_all(
+        dir,
+        "snapshot",
+        |text| parse(text).ok(),
+        |object: &Snapshot| object.name.as_str(),
+    )?;
+    all.sort_by(|a, b| (a.creation_time, &a.name).cmp(&(b.creation_time, &b.name)));
+    Ok(all)
 }
 
 pub fn save(dir: &Path, snap: &Snapshot) -> DriverResult<()> {
-    std::fs::create_dir_all(dir)
-        .map_err(|e| DriverError::internal(format!("cannot create {}: {e}", dir.display())))?;
-    let path = dir.join(format!("{}.xml", snap.name));
-    crate::fsutil::atomic_write(&path, snap.to_xml(true).as_bytes())
-        .map_err(|e| DriverError::internal(e.to_string()))
+    super::super::metadata_files::save(dir, &snap.name, &snap.to_xml(true))
 }
 
 pub fn remove(dir: &Path, name: &str) -> DriverResult<()> {
-    crate::fsutil::remove_if_exists(&dir.join(format!("{name}.xml")))
-        .map_err(|e| DriverError::internal(e.to_string()))
+    super::super::metadata_files::remove(dir, name)
 }
 
 /// The error libvirt gives for a name the domain has no snapshot of.
