@@ -62,24 +62,27 @@ for tool in cc make virsh qemu-system-x86_64; do
     fi
 done
 
-# The source tree as git knows it (tracked files of the working tree), no build output.
+# The source tree as git knows it (tracked files of the working tree), no build output,
+# at the same path as here: the root's build artefacts are then those of this tree
+# (cargo names a workspace member's artefacts by its path relative to the workspace),
+# never a copy's that a later build here could take for its own.
 # Extracted with fresh modification times (-m): the kept build directory must not
 # take a changed file for one older than its last build.
-mkdir -p "$root/src" "$root/src/target" "$root/root/.cargo" "$root/root/.rustup"
+mkdir -p "$root$repo/target" "$root/root/.cargo" "$root/root/.rustup"
 git -C "$repo" ls-files -z --cached --others --exclude-standard |
-    (cd "$repo" && tar --null --no-recursion -T - -cf -) | tar -m -xf - -C "$root/src"
+    (cd "$repo" && tar --null --no-recursion -T - -cf -) | tar -m -xf - -C "$root$repo"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
 
-unshare --mount --propagation private /bin/bash -euo pipefail -s -- "$root" "$build_dir" \
+unshare --mount --propagation private /bin/bash -euo pipefail -s -- "$root" "$repo" "$build_dir" \
     "$cargo_home" "$rustup_home" "$@" <<'INNER'
-root="$1" target="$2" cargo_home="$3" rustup_home="$4"
-shift 4
+root="$1" repo="$2" target="$3" cargo_home="$4" rustup_home="$5"
+shift 5
 mount -t proc proc "$root/proc"
 mount --rbind /dev "$root/dev"
 mount --rbind -o ro /sys "$root/sys" 2>/dev/null || mount --rbind /sys "$root/sys"
 mount -t tmpfs tmpfs "$root/run"
 mount -t tmpfs tmpfs "$root/tmp"
-mount --bind "$target" "$root/src/target"
+mount --bind "$target" "$root$repo/target"
 mount --bind "$cargo_home" "$root/root/.cargo"
 mount -o remount,bind,ro "$root/root/.cargo"
 mount --bind "$rustup_home" "$root/root/.rustup"
@@ -87,6 +90,6 @@ mount -o remount,bind,ro "$root/root/.rustup"
 exec env -i HOME=/root TERM=dumb LANG=C.UTF-8 \
     PATH=/root/.cargo/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     CARGO_HOME=/root/.cargo RUSTUP_HOME=/root/.rustup CARGO_NET_OFFLINE=true \
-    chroot "$root" /bin/bash -c 'cd /src && ./run-tests "$@"' run-tests "$@"
+    chroot "$root" /bin/bash -c 'cd "$0" && ./run-tests "$@"' "$repo" "$@"
 INNER
 echo "rust-only: ./run-tests $* passed in a Debian 12 root that had only Rust"
