@@ -67,8 +67,13 @@ fn virtqemud_uses_its_own_files_and_refuses_other_drivers() {
     let mut daemon = start_modular(&root, "virtqemud", &[], None);
     let rw = root.run_file("virtqemud-sock");
     wait_connectable(&root, &mut daemon, &rw);
+    // The read-only and admin sockets are bound just after the read-write one.
     for name in ["virtqemud-sock-ro", "virtqemud-admin-sock"] {
-        assert!(root.run_file(name).exists(), "{name} missing");
+        let path = root.run_file(name);
+        assert!(
+            wait_until(START_TIMEOUT, || path.exists()),
+            "{name} missing"
+        );
     }
     for name in ["libvirt-sock", "libvirt-sock-ro", "libvirt-admin-sock"] {
         assert!(!root.run_file(name).exists(), "{name} created by virtqemud");
