@@ -234,8 +234,9 @@ fn write_etc(etc: &Path, hook: bool) -> Result<(), HookBenchError> {
     Ok(())
 }
 
-/// Lets a daemon use every CPU even when the benchmark pinned itself to one.
-fn unpin() -> io::Result<()> {
+/// Lets a daemon (or this process, and what it starts) use every CPU even when
+/// the benchmark pinned itself to one.
+pub(crate) fn unpin() -> io::Result<()> {
     let mut set = nix::sched::CpuSet::new();
     for cpu in 0..nix::sched::CpuSet::count() {
         set.set(cpu)?;

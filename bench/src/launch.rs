@@ -351,7 +351,8 @@ impl RunningDaemon {
     }
 }
 
-fn kill_group(child: &Child) {
+/// SIGKILL to the process group `child` leads.
+pub(crate) fn kill_group(child: &Child) {
     let _ = nix::sys::signal::killpg(
         nix::unistd::Pid::from_raw(child.id() as libc::pid_t),
         nix::sys::signal::Signal::SIGKILL,

@@ -22,11 +22,12 @@ use protocol::remote::{
 };
 use protocol::xdr::{from_bytes, to_bytes};
 
+use crate::hook_overhead::unpin;
 use crate::launch::{log_tail, DaemonSpec, LaunchError};
 use crate::load::{run_lockstep, LoadError};
 use crate::phases::Rounds;
 use crate::plan::{bounds, quick_rounds};
-use crate::proxy_set::{start_modular, start_theirs, unpin};
+use crate::proxy_set::{start_modular, start_theirs};
 use crate::stats::{latency, Latency};
 use crate::tls_run::{TlsMaterial, TlsRunError};
 use crate::transport::Endpoint;

@@ -3,7 +3,6 @@
 //! libvirtd 9.0 as the TLS rows start it.
 
 use std::fs::{self, File};
-use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -94,10 +93,10 @@ impl Member {
 
     pub(crate) fn stop(mut self) {
         if let Some(mut child) = self.child.take() {
-            // SAFETY: plain signal to our own child.
-            unsafe {
-                libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
-            }
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(child.id() as libc::pid_t),
+                nix::sys::signal::Signal::SIGTERM,
+            );
             let deadline = Instant::now() + STOP_LIMIT;
             while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
                 thread::sleep(RETRY);
@@ -108,10 +107,7 @@ impl Member {
 }
 
 fn kill_group(child: &mut Child) {
-    // SAFETY: the child leads its own process group (process_group(0)).
-    unsafe {
-        libc::killpg(child.id() as libc::pid_t, libc::SIGKILL);
-    }
+    crate::launch::kill_group(child);
     let _ = child.wait();
 }
 
@@ -208,23 +204,4 @@ pub(crate) fn start_theirs(
     let mut endpoints = vec![(Route::TheirsUnix, Endpoint::Unix(daemon.socket.clone()))];
     endpoints.extend(tls_endpoint.map(|e| (Route::TheirsTls, e)));
     Ok((daemon, endpoints))
-}
-
-/// Lets this process (and the daemons it starts, which inherit it) run on
-/// every CPU again: the full run pins the load generator to one CPU before
-/// its first load phases.
-pub(crate) fn unpin() -> io::Result<()> {
-    // SAFETY: the cpu_set_t is zero-initialised and filled with libc's own
-    // macros before use.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        let cpus = libc::sysconf(libc::_SC_NPROCESSORS_CONF).clamp(1, libc::CPU_SETSIZE as i64);
-        for cpu in 0..cpus as usize {
-            libc::CPU_SET(cpu, &mut set);
-        }
-        if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
-            return Err(io::Error::last_os_error());
-        }
-    }
-    Ok(())
 }
