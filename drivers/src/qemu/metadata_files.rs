@@ -65,3 +65,18 @@ pub fn remove(dir: &Path, name: &str) -> DriverResult<()> {
     crate::fsutil::remove_if_exists(&dir.join(format!("{name}.xml")))
         .map_err(|e| DriverError::internal(e.to_string()))
 }
+
+/// Removes the two-space indentation an embedded `<domain>` carries inside a
+/// `<domainsnapshot>` or `<domaincheckpoint>` document.
+pub fn dedent(text: &str) -> String {
+    let mut lines = text.lines();
+    let mut out = String::new();
+    if let Some(first) = lines.next() {
+        out.push_str(first);
+    }
+    for line in lines {
+        out.push('\n');
+        out.push_str(line.strip_prefix("  ").unwrap_or(line));
+    }
+    out
+}

@@ -160,26 +160,12 @@ pub fn parse(xml: &str) -> DriverResult<Checkpoint> {
         }
     }
     if let Some(domain) = child("domain") {
-        chk.domain_xml = Some(dedent(&xml[domain.range()]));
+        chk.domain_xml = Some(super::super::metadata_files::dedent(&xml[domain.range()]));
     }
     if !chk.name.is_empty() {
         check_name(&chk.name)?;
     }
     Ok(chk)
-}
-
-/// Removes the indentation an embedded `<domain>` carries inside the document.
-fn dedent(text: &str) -> String {
-    let mut lines = text.lines();
-    let mut out = String::new();
-    if let Some(first) = lines.next() {
-        out.push_str(first);
-    }
-    for line in lines {
-        out.push('\n');
-        out.push_str(line.strip_prefix("  ").unwrap_or(line));
-    }
-    out
 }
 
 /// The metadata directory of one domain.

@@ -197,26 +197,12 @@ pub fn parse(xml: &str) -> DriverResult<Snapshot> {
         }
     }
     if let Some(domain) = child("domain") {
-        snap.domain_xml = Some(dedent(&xml[domain.range()]));
+        snap.domain_xml = Some(super::super::metadata_files::dedent(&xml[domain.range()]));
     }
     if !snap.name.is_empty() {
         check_name(&snap.name)?;
     }
     Ok(snap)
-}
-
-/// Removes the indentation an embedded `<domain>` carries inside `<domainsnapshot>`.
-fn dedent(text: &str) -> String {
-    let mut lines = text.lines();
-    let mut out = String::new();
-    if let Some(first) = lines.next() {
-        out.push_str(first);
-    }
-    for line in lines {
-        out.push('\n');
-        out.push_str(line.strip_prefix("  ").unwrap_or(line));
-    }
-    out
 }
 
 /// The embedded definition without its `passwd` attributes (what a client sees
