@@ -9,7 +9,8 @@ use protocol::error::{codes, domains, RemoteError};
 use protocol::header::Header;
 use protocol::remote::*;
 
-use super::tuning::{driver_params, wire_param};
+use super::live_tuning::{check_nparams, limited};
+use super::tuning::driver_params;
 use crate::dispatch::reply::from_driver;
 
 /// An error of the qemu driver with libvirt's text for `code` around `detail`.
@@ -38,31 +39,14 @@ pub fn get_block_io_tune(
 ) -> Action {
     let c = c.clone();
     job(h, move || {
-        if a.nparams > DOMAIN_BLOCK_IO_TUNE_PARAMETERS_MAX as i32 {
-            return Err(RemoteError::new(
-                codes::RPC,
-                domains::RPC,
-                "nparams too large".to_string(),
-            ));
-        }
+        check_nparams(a.nparams, DOMAIN_BLOCK_IO_TUNE_PARAMETERS_MAX)?;
         let disk = if a.nparams > 0 {
             a.disk.as_deref()
         } else {
             None
         };
         let params = drv(c.block_iotune(&dom_ref(&a.dom), disk, a.flags))?;
-        if a.nparams <= 0 {
-            return Ok(DomainGetBlockIoTuneRet {
-                params: Vec::new(),
-                nparams: params.len() as i32,
-            });
-        }
-        let params: Vec<_> = params
-            .into_iter()
-            .take(a.nparams as usize)
-            .map(wire_param)
-            .collect();
-        let nparams = params.len() as i32;
+        let (params, nparams) = limited(params, a.nparams, DOMAIN_BLOCK_IO_TUNE_PARAMETERS_MAX)?;
         Ok(DomainGetBlockIoTuneRet { params, nparams })
     })
 }
@@ -92,26 +76,9 @@ pub fn get_interface_parameters(
 ) -> Action {
     let c = c.clone();
     job(h, move || {
-        if a.nparams > DOMAIN_INTERFACE_PARAMETERS_MAX as i32 {
-            return Err(RemoteError::new(
-                codes::RPC,
-                domains::RPC,
-                "nparams too large".to_string(),
-            ));
-        }
+        check_nparams(a.nparams, DOMAIN_INTERFACE_PARAMETERS_MAX)?;
         let params = drv(c.interface_params(&dom_ref(&a.dom), &a.device, a.flags))?;
-        if a.nparams <= 0 {
-            return Ok(DomainGetInterfaceParametersRet {
-                params: Vec::new(),
-                nparams: params.len() as i32,
-            });
-        }
-        let params: Vec<_> = params
-            .into_iter()
-            .take(a.nparams as usize)
-            .map(wire_param)
-            .collect();
-        let nparams = params.len() as i32;
+        let (params, nparams) = limited(params, a.nparams, DOMAIN_INTERFACE_PARAMETERS_MAX)?;
         Ok(DomainGetInterfaceParametersRet { params, nparams })
     })
 }
@@ -289,26 +256,9 @@ pub fn node_get_memory_parameters(
 ) -> Action {
     let c = c.clone();
     job(h, move || {
-        if a.nparams > NODE_MEMORY_PARAMETERS_MAX as i32 {
-            return Err(RemoteError::new(
-                codes::RPC,
-                domains::RPC,
-                "nparams too large".to_string(),
-            ));
-        }
+        check_nparams(a.nparams, NODE_MEMORY_PARAMETERS_MAX)?;
         let params = drv(c.node_memory_params(a.flags))?;
-        if a.nparams <= 0 {
-            return Ok(NodeGetMemoryParametersRet {
-                params: Vec::new(),
-                nparams: params.len() as i32,
-            });
-        }
-        let params: Vec<_> = params
-            .into_iter()
-            .take(a.nparams as usize)
-            .map(wire_param)
-            .collect();
-        let nparams = params.len() as i32;
+        let (params, nparams) = limited(params, a.nparams, NODE_MEMORY_PARAMETERS_MAX)?;
         Ok(NodeGetMemoryParametersRet { params, nparams })
     })
 }

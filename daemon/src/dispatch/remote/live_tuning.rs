@@ -160,12 +160,8 @@ pub fn del_iothread(c: &Arc<dyn Connection>, h: &Header, a: DomainDelIothreadArg
     })
 }
 
-/// nparams 0 asks how many parameters there are; else the first nparams.
-fn limited(
-    params: Vec<drivers::api::NamedParam>,
-    nparams: i32,
-    max: usize,
-) -> Result<(Vec<protocol::TypedParam>, i32), RemoteError> {
+/// The remote driver's bound on the parameters a client asks for.
+pub(super) fn check_nparams(nparams: i32, max: usize) -> Result<(), RemoteError> {
     if nparams > max as i32 {
         return Err(RemoteError::new(
             codes::RPC,
@@ -173,6 +169,16 @@ fn limited(
             "nparams too large".to_string(),
         ));
     }
+    Ok(())
+}
+
+/// nparams 0 asks how many parameters there are; else the first nparams.
+pub(super) fn limited(
+    params: Vec<drivers::api::NamedParam>,
+    nparams: i32,
+    max: usize,
+) -> Result<(Vec<protocol::TypedParam>, i32), RemoteError> {
+    check_nparams(nparams, max)?;
     if nparams <= 0 {
         return Ok((Vec::new(), params.len() as i32));
     }
