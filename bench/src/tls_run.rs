@@ -140,8 +140,13 @@ mod tests {
 
     #[test]
     fn free_port_can_be_bound() {
-        let port = free_port().unwrap();
-        assert_ne!(port, 0);
-        assert!(TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok());
+        // Another process may take a freed port before we bind it again, so
+        // one success out of a few attempts is the property checked.
+        let bound = (0..5).any(|_| {
+            let port = free_port().unwrap();
+            assert_ne!(port, 0);
+            TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok()
+        });
+        assert!(bound);
     }
 }

@@ -11,7 +11,8 @@ use integration_tests::{virsh, wait_until, Daemon, EventListener};
 use lxc_common::*;
 
 /// Reports, then tries to allocate far more than the container's memory limit in a
-/// subshell, then idles.
+/// subshell, then idles. The subshell marks itself the OOM killer's first choice: a
+/// second OOM while the first victim is still exiting must not take init instead.
 const ISOLATION_AND_MEMORY: &str = r#"
 report() { "$@" > /out/.tmp 2>&1; mv /out/.tmp "/out/$1"; }
 echo $$ > /out/.tmp; mv /out/.tmp /out/pid
@@ -19,7 +20,7 @@ report hostname
 report ps
 cat /proc/mounts > /out/.tmp; mv /out/.tmp /out/mounts
 grep CapBnd /proc/1/status > /out/.tmp; mv /out/.tmp /out/caps
-( x=$(head -c 200000000 /dev/zero | tr '\0' a); echo survived ) > /out/.mem 2>&1
+( echo 1000 > /proc/self/oom_score_adj; x=$(head -c 200000000 /dev/zero | tr '\0' a); echo survived ) > /out/.mem 2>&1
 echo "rc=$?" >> /out/.mem; mv /out/.mem /out/memory
 trap 'exit 0' TERM
 sleep 100000 &
