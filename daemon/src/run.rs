@@ -40,6 +40,8 @@ pub struct RunOptions {
     pub idle_timeout: Option<Duration>,
     /// The hook scripts found at start-up.
     pub hooks: hooks::Hooks,
+    /// secret.conf and the secrets encryption key, read at start-up.
+    pub secret_config: drivers::secret::SecretConfig,
 }
 
 /// Why `run` returned.
@@ -116,7 +118,7 @@ pub fn build_daemon(
     let secrets = opts
         .daemon
         .serves_scheme("secret")
-        .then(|| secret_driver(&secret_events));
+        .then(|| secret_driver(&secret_events, &opts.secret_config));
     let guest_secrets = secrets
         .clone()
         .unwrap_or_else(|| peer_secret_driver(&sock_dir));
@@ -241,15 +243,22 @@ fn peer_secret_driver(sock_dir: &std::path::Path) -> Arc<dyn drivers::api::Secre
 /// The secret driver over this daemon's directories, its persistent secrets loaded.
 fn secret_driver(
     events: &Arc<crate::secret_events::SecretEventHub>,
+    config: &drivers::secret::SecretConfig,
 ) -> Arc<dyn drivers::api::SecretDriver> {
     let privileged = nix::unistd::geteuid().is_root();
     let paths = crate::paths::Paths::from_env(privileged);
     let secret_paths = drivers::secret::SecretPaths::new(&paths.config_dir, &paths.run_dir);
     let hub = events.clone();
     let sink: drivers::api::SecretEventSink = Arc::new(move |ev| hub.publish(&ev));
-    let (secrets, problems) = drivers::secret::Secrets::new(secret_paths, sink);
+    if let Some(path) = &config.key_path {
+        info!(
+            "secret driver: values are stored encrypted with the key '{}'",
+            path.display()
+        );
+    }
+    let (secrets, problems) = drivers::secret::Secrets::with_config(secret_paths, config, sink);
     for problem in problems {
-        warn!("secret driver: {problem}");
+        error!("Error reading secret: {problem}");
     }
     Arc::new(drivers::secret::SecretDriverHandle(secrets))
 }

@@ -59,11 +59,19 @@ pub fn main_entry(args: Vec<OsString>) -> i32 {
     if let Err(e) = refuse_unimplemented_access_drivers(&settings) {
         return StartupError::AccessDrivers(e).report(None);
     }
-    if paths.daemon.serves_scheme("secret") {
-        if let Err(e) = drivers::secret::check_secret_conf(&paths.config_dir) {
-            return StartupError::DriverConfig(e).report(None);
+    let secret_config = if paths.daemon.serves_scheme("secret") {
+        let credentials = std::env::var_os("CREDENTIALS_DIRECTORY").map(std::path::PathBuf::from);
+        match drivers::secret::SecretConfig::load(
+            &paths.config_dir,
+            &paths.run_dir,
+            credentials.as_deref(),
+        ) {
+            Ok(config) => config,
+            Err(e) => return StartupError::DriverConfig(e).report(None),
         }
-    }
+    } else {
+        drivers::secret::SecretConfig::default()
+    };
     let reporter = match detach(&args, &opts) {
         Ok(reporter) => reporter,
         Err(e) => return e.report(None),
@@ -72,7 +80,7 @@ pub fn main_entry(args: Vec<OsString>) -> i32 {
         Ok(prepared) => prepared,
         Err(e) => return e.report(Some(reporter)),
     };
-    match serve(prepared, opts, settings, paths, log, reporter) {
+    match serve(prepared, opts, settings, paths, log, reporter, secret_config) {
         Ok(()) => 0,
         Err(e) => e.report(None),
     }
@@ -231,6 +239,7 @@ fn serve(
     paths: Paths,
     log: LogHandle,
     reporter: StartupReporter,
+    secret_config: drivers::secret::SecretConfig,
 ) -> Result<(), StartupError> {
     let Prepared {
         runtime,
@@ -249,6 +258,7 @@ fn serve(
             .filter(|t| *t > 0)
             .map(|t| Duration::from_secs(t.into())),
         hooks: hooks.clone(),
+        secret_config,
     };
     let tls_servers = crate::tls::listen::servers_of(&listeners);
     crate::server::client::set_auth_timeout(auth_timeout(&settings));

@@ -1,9 +1,12 @@
 //! The secret driver: secrets defined by clients, persistent ones kept as
 //! `<confdir>/secrets/UUID.xml` with their value in `UUID.base64` (both 0600,
-//! written atomically), ephemeral ones only in memory, as libvirt 9.0 keeps them.
+//! written atomically), ephemeral ones only in memory, as libvirt 9.0 keeps them;
+//! with a key (secret.conf, as libvirt 12.1) values are written encrypted to
+//! `UUID.aes256cbc` instead.
 
 mod conf;
 mod connection;
+mod encryption;
 mod primary;
 mod xml;
 
@@ -19,7 +22,8 @@ use crate::api::{
 };
 use crate::fsutil;
 
-pub use conf::check_secret_conf;
+pub use conf::{SecretConfig, CREDENTIAL_NAME};
+pub use encryption::EncryptionKey;
 pub use connection::SecretDriverHandle;
 pub use primary::SecretPrimaryDriver;
 pub use xml::SecretDef;
@@ -45,6 +49,15 @@ impl SecretPaths {
 struct Secret {
     def: SecretDef,
     value: Option<Vec<u8>>,
+}
+
+/// A value leaves no copy behind in freed memory.
+impl Drop for Secret {
+    fn drop(&mut self) {
+        if let Some(value) = &mut self.value {
+            zeroize::Zeroize::zeroize(value);
+        }
+    }
 }
 
 impl Secret {
@@ -76,6 +89,8 @@ fn no_secret_uuid(uuid: &Uuid) -> DriverError {
 /// Every secret of the daemon, by UUID.
 pub struct Secrets {
     paths: SecretPaths,
+    /// Set: values are written encrypted with it (secret.conf).
+    key: Option<Arc<EncryptionKey>>,
     list: Mutex<BTreeMap<Uuid, Secret>>,
     sink: SecretEventSink,
 }
@@ -84,8 +99,18 @@ impl Secrets {
     /// Loads the persistent secrets; problems with single files are returned
     /// (the file is skipped), as libvirt logs and skips them.
     pub fn new(paths: SecretPaths, sink: SecretEventSink) -> (Arc<Secrets>, Vec<String>) {
+        Self::with_config(paths, &SecretConfig::default(), sink)
+    }
+
+    /// Like [`Secrets::new`], values encrypted as `config` says.
+    pub fn with_config(
+        paths: SecretPaths,
+        config: &SecretConfig,
+        sink: SecretEventSink,
+    ) -> (Arc<Secrets>, Vec<String>) {
         let secrets = Arc::new(Secrets {
             paths,
+            key: config.key.clone(),
             list: Mutex::new(BTreeMap::new()),
             sink,
         });
@@ -113,6 +138,19 @@ impl Secrets {
         self.paths
             .config_dir
             .join(format!("{}.base64", format_uuid(uuid)))
+    }
+
+    fn encrypted_value_path(&self, uuid: &Uuid) -> PathBuf {
+        self.paths.config_dir.join(format!(
+            "{}.{}",
+            format_uuid(uuid),
+            encryption::ENCRYPTED_SUFFIX
+        ))
+    }
+
+    /// Both files a value may be stored in, encrypted first.
+    fn value_paths(&self, uuid: &Uuid) -> [PathBuf; 2] {
+        [self.encrypted_value_path(uuid), self.value_path(uuid)]
     }
 
     /// Reads every `UUID.xml` (and its value) of the config directory; secrets
@@ -160,19 +198,46 @@ impl Secrets {
         if def.ephemeral {
             return Err("an ephemeral secret is never stored".to_string());
         }
-        let value_path = self.value_path(&def.uuid);
-        let value = match read_bounded(&value_path, 2 * VALUE_MAX + 16) {
-            Ok(text) => Some(
-                base64::engine::general_purpose::STANDARD
-                    .decode(text.trim_ascii())
-                    .map_err(|e| {
-                        format!("invalid secret value in '{}': {e}", value_path.display())
-                    })?,
-            ),
-            Err(_) if !value_path.exists() => None,
-            Err(e) => return Err(e),
-        };
+        let value = self.load_value(&def.uuid)?;
         Ok(Secret { def, value })
+    }
+
+    /// The stored value: the encrypted file, then the base64 one (which wins
+    /// when both exist, as in libvirt; a write removes the other).
+    fn load_value(&self, uuid: &Uuid) -> Result<Option<Vec<u8>>, String> {
+        let mut value = None;
+        let encrypted = self.encrypted_value_path(uuid);
+        match read_bounded(&encrypted, 2 * VALUE_MAX + 64) {
+            Ok(text) => {
+                let text = zeroize::Zeroizing::new(text);
+                let key = self.key.as_ref().ok_or_else(|| {
+                    format!(
+                        "'{}' holds an encrypted value but encryption of secret values is off \
+                         (encrypt_data = 0 or no key)",
+                        encrypted.display()
+                    )
+                })?;
+                value = Some(key.open(&text).map_err(|e| {
+                    format!("cannot decrypt the value in '{}': {e}", encrypted.display())
+                })?);
+            }
+            Err(_) if !encrypted.exists() => {}
+            Err(e) => return Err(e),
+        }
+        let plain = self.value_path(uuid);
+        match read_bounded(&plain, 2 * VALUE_MAX + 16) {
+            Ok(text) => {
+                let text = zeroize::Zeroizing::new(text);
+                value = Some(
+                    base64::engine::general_purpose::STANDARD
+                        .decode(text.trim_ascii())
+                        .map_err(|e| format!("invalid secret value in '{}': {e}", plain.display()))?,
+                );
+            }
+            Err(_) if !plain.exists() => {}
+            Err(e) => return Err(e),
+        }
+        Ok(value)
     }
 
     fn save_config(&self, def: &SecretDef) -> DriverResult<()> {
@@ -180,14 +245,40 @@ impl Secrets {
             .map_err(system_error)
     }
 
+    /// Writes the value encrypted when there is a key (base64 otherwise), then
+    /// removes the file of the other format.
     fn save_value(&self, uuid: &Uuid, value: &[u8]) -> DriverResult<()> {
-        let text = base64::engine::general_purpose::STANDARD.encode(value);
-        fsutil::atomic_write(&self.value_path(uuid), text.as_bytes()).map_err(system_error)
+        let (path, text) = match &self.key {
+            Some(key) => (
+                self.encrypted_value_path(uuid),
+                zeroize::Zeroizing::new(key.seal(value).map_err(internal)?),
+            ),
+            None => (
+                self.value_path(uuid),
+                zeroize::Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(value)),
+            ),
+        };
+        fsutil::atomic_write(&path, text.as_bytes()).map_err(system_error)?;
+        for other in self.value_paths(uuid) {
+            if other != path {
+                let _ = fsutil::remove_if_exists(&other);
+            }
+        }
+        Ok(())
+    }
+
+    fn remove_values(&self, uuid: &Uuid) {
+        for path in self.value_paths(uuid) {
+            let _ = fsutil::remove_if_exists(&path);
+        }
     }
 
     fn delete_files(&self, uuid: &Uuid) -> DriverResult<()> {
         fsutil::remove_if_exists(&self.xml_path(uuid)).map_err(system_error)?;
-        fsutil::remove_if_exists(&self.value_path(uuid)).map_err(system_error)
+        for path in self.value_paths(uuid) {
+            fsutil::remove_if_exists(&path).map_err(system_error)?;
+        }
+        Ok(())
     }
 
     fn emit(&self, secret: SecretHandle, kind: SecretEventKind) {
@@ -271,7 +362,7 @@ impl Secrets {
             }
             if let Err(e) = self.save_config(&def) {
                 if was_ephemeral {
-                    let _ = fsutil::remove_if_exists(&self.value_path(&def.uuid));
+                    self.remove_values(&def.uuid);
                 }
                 return Err(e);
             }
@@ -304,7 +395,9 @@ impl Secrets {
         if !secret.def.ephemeral {
             self.save_value(uuid, value)?;
         }
-        secret.value = Some(value.to_vec());
+        if let Some(mut old) = secret.value.replace(value.to_vec()) {
+            zeroize::Zeroize::zeroize(&mut old);
+        }
         let handle = secret.handle();
         drop(list);
         self.emit(handle, SecretEventKind::ValueChanged);
@@ -348,7 +441,7 @@ impl Secrets {
             .map(Secret::handle)
             .ok_or_else(|| no_secret_uuid(uuid))?;
         fsutil::remove_if_exists(&self.xml_path(uuid)).map_err(system_error)?;
-        let _ = fsutil::remove_if_exists(&self.value_path(uuid));
+        self.remove_values(uuid);
         list.remove(uuid);
         drop(list);
         self.emit(

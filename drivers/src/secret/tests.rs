@@ -80,3 +80,54 @@ fn ephemeral_and_private_secrets() {
     );
     let _ = std::fs::remove_dir_all(root);
 }
+
+fn keyed(paths: &SecretPaths, key: Option<u8>) -> (Arc<Secrets>, Vec<String>) {
+    let config = SecretConfig {
+        key: key.map(|b| Arc::new(EncryptionKey::from_bytes([b; 32]))),
+        key_path: None,
+    };
+    Secrets::with_config(paths.clone(), &config, Arc::new(|_| {}))
+}
+
+#[test]
+fn values_are_encrypted_with_a_key_and_plain_ones_migrate_on_write() {
+    let (root, paths) = temp_paths("encrypted");
+    let uuid = "11111111-2222-3333-4444-555555555555";
+    let b64 = paths.config_dir.join(format!("{uuid}.base64"));
+    let enc = paths.config_dir.join(format!("{uuid}.aes256cbc"));
+    // A value written before encryption was on.
+    let (plain, _) = keyed(&paths, None);
+    let h = plain.define(VOLUME).expect("define");
+    plain.set_value(&h.uuid, b"hunter2").expect("set");
+    assert!(b64.exists() && !enc.exists());
+    // Read as it is with a key; the next write encrypts it and drops the base64 file.
+    let (secrets, problems) = keyed(&paths, Some(1));
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(secrets.get_value(&h.uuid).expect("value"), b"hunter2");
+    assert!(b64.exists(), "not rewritten at start, as libvirt");
+    secrets.set_value(&h.uuid, b"hunter3").expect("set");
+    assert!(!b64.exists() && enc.exists());
+    let text = std::fs::read_to_string(&enc).expect("read");
+    assert!(!text.contains("hunter3") && !text.contains("aHVudGVyMw"), "{text}");
+    let mode = std::fs::metadata(&enc).expect("meta").permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let (again, problems) = keyed(&paths, Some(1));
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(again.get_value(&h.uuid).expect("value"), b"hunter3");
+    // Without the key the secret is not loaded; with another one neither.
+    let (off, problems) = keyed(&paths, None);
+    assert!(off.lookup_uuid(&h.uuid).is_err());
+    assert!(problems[0].contains("encryption of secret values is off"), "{problems:?}");
+    let (wrong, _) = keyed(&paths, Some(2));
+    assert!(wrong.get_value(&h.uuid).map_or(true, |v| v != b"hunter3"));
+    // Encryption turned off again: the next write goes back to base64.
+    again.set_value(&h.uuid, b"hunter4").expect("set");
+    let (plain, _) = keyed(&paths, None);
+    assert!(plain.lookup_uuid(&h.uuid).is_err(), "still encrypted");
+    plain.define(VOLUME).expect("redefine");
+    plain.set_value(&h.uuid, b"hunter5").expect("set");
+    assert!(b64.exists() && !enc.exists());
+    plain.undefine(&h.uuid).expect("undefine");
+    assert!(!b64.exists() && !enc.exists());
+    let _ = std::fs::remove_dir_all(root);
+}
