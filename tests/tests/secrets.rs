@@ -1,8 +1,8 @@
 //! The secret driver through virsh and python3-libvirt: definitions and values
 //! kept in 0600 files under `<confdir>/secrets` and loaded at start, ephemeral
 //! secrets never written, private values refused, list filters, usage lookups,
-//! lifecycle and value events; `virtsecretd` serving `secret:///system` alone;
-//! `encrypt_data` in secret.conf stopping start-up.
+//! lifecycle and value events; `virtsecretd` serving `secret:///system` alone.
+//! Values encrypted at rest: secret_encryption.rs.
 
 mod activation_support;
 mod qemu_reference;
@@ -246,23 +246,6 @@ fn virtsecretd_serves_only_secrets_on_its_own_sockets() {
         .wait_timeout(START_TIMEOUT)
         .expect("exit after SIGTERM");
     assert_eq!(status.code(), Some(0), "{}", root.diagnostics());
-}
-
-#[test]
-fn encrypt_data_in_secret_conf_stops_start_up() {
-    let mut daemon = DaemonBuilder::new()
-        .log_to_stderr()
-        .file("etc/libvirt/secret.conf", "encrypt_data = 1\n", 0o600)
-        .spawn();
-    let status = daemon.wait_exit(START_TIMEOUT);
-    assert!(!status.success(), "{}", daemon.diagnostics());
-    assert!(
-        daemon
-            .stderr()
-            .contains("encrypt_data = 1 is not supported"),
-        "{}",
-        daemon.diagnostics()
-    );
 }
 
 /// The same definitions, values and mistakes sent to the real libvirtd 9.0 and
