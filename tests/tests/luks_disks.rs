@@ -3,7 +3,8 @@
 //! master key file (0600, in the guest's private directory) and the passphrase
 //! AES-encrypted with it, never in the clear; the guest reads the data written
 //! into the volume before. Run under libvirtd, and under virtstoraged and
-//! virtqemud, which read the private secret from virtsecretd.
+//! virtqemud, which read the private secret from virtsecretd; and with the
+//! passphrase encrypted at rest (secret.conf), read back after a restart.
 
 mod network_support;
 mod qemu_support;
@@ -230,6 +231,42 @@ fn boot_and_read(root: &Path, uri: &str, storage: &str, lib_dir: &Path) {
 fn libvirtd_guest_reads_a_luks_disk_unlocked_by_a_private_secret() {
     let host = QemuHost::start();
     define_secret(host.root(), &host.uri());
+    let storage = format!(
+        "storage+unix:///system?socket={}",
+        host.root().join("run/libvirt/libvirt-sock").display()
+    );
+    boot_and_read(
+        host.root(),
+        &host.uri(),
+        &storage,
+        &host.root().join("var/lib/libvirt/qemu"),
+    );
+}
+
+/// The passphrase secret stored encrypted at rest (secret.conf names a key):
+/// after a daemon restart it is read from `UUID.aes256cbc` and still opens the disk.
+#[test]
+fn a_passphrase_encrypted_at_rest_still_unlocks_the_disk_after_a_restart() {
+    let mut host = QemuHost::start();
+    host.kill_daemon();
+    let key = host.root().join("secrets-key");
+    fs::write(&key, [0x42u8; 32]).expect("key file");
+    fs::set_permissions(&key, fs::Permissions::from_mode(0o600)).expect("chmod key");
+    fs::write(
+        host.root().join("etc/libvirt/secret.conf"),
+        format!("secrets_encryption_key = \"{}\"\n", key.display()),
+    )
+    .expect("secret.conf");
+    host.start_daemon();
+    define_secret(host.root(), &host.uri());
+    let secrets = host.root().join("etc/libvirt/secrets");
+    let stored = fs::read_to_string(secrets.join(format!("{SECRET_UUID}.aes256cbc")))
+        .expect("encrypted passphrase file");
+    assert!(!stored.contains(PASSPHRASE) && !stored.contains("Y29ycmVjdCBob3Jz"));
+    assert!(!secrets.join(format!("{SECRET_UUID}.base64")).exists());
+    // The value now comes from the encrypted file only.
+    host.kill_daemon();
+    host.start_daemon();
     let storage = format!(
         "storage+unix:///system?socket={}",
         host.root().join("run/libvirt/libvirt-sock").display()
