@@ -19,6 +19,8 @@
 #   DOCDIR [$(PREFIX)/share/doc/libvirtd]
 #   SYSCONFDIR [/etc]         the daemon reads /etc/libvirt/<daemon>.conf
 #   RUNSTATEDIR [/run]        socket directory written into the socket units
+#   LOCALSTATEDIR [/var]      the secrets encryption key is kept in
+#                             $(LOCALSTATEDIR)/lib/libvirt/secrets
 #   LIBEXECDIR [$(PREFIX)/lib/libvirt]
 #                             libvirt-guests is installed there
 #   GUESTS_EXEC [$(LIBEXECDIR)/libvirt-guests]
@@ -37,9 +39,10 @@
 # virtlxcd, virtnetworkd, virtsecretd, virtnodedevd and virtproxyd are symbolic links to
 # it, the program name picks the daemon.
 # Unit files are templates (systemd/*.in) with @SBINDIR@, @SYSCONFDIR@,
-# @RUNSTATEDIR@ and @GUESTS_EXEC@ replaced at build time; the per-driver
-# daemons' units come from the modular*.in templates with @DAEMON@ and
-# @DRIVER@ filled in.
+# @RUNSTATEDIR@, @LOCALSTATEDIR@ and @GUESTS_EXEC@ replaced at build time; the
+# per-driver daemons' units come from the modular*.in templates with @DAEMON@
+# and @DRIVER@ filled in. libvirtd.service and virtsecretd.service get the
+# drop-in secret-encryption.conf (the secrets encryption key credential).
 
 PREFIX ?= /usr
 DESTDIR ?=
@@ -49,6 +52,7 @@ MANDIR ?= $(PREFIX)/share/man
 DOCDIR ?= $(PREFIX)/share/doc/libvirtd
 SYSCONFDIR ?= /etc
 RUNSTATEDIR ?= /run
+LOCALSTATEDIR ?= /var
 LIBEXECDIR ?= $(PREFIX)/lib/libvirt
 GUESTS_EXEC ?= $(LIBEXECDIR)/libvirt-guests
 
@@ -75,16 +79,22 @@ MONOLITHIC_UNITS := libvirtd.service libvirtd.socket libvirtd-ro.socket \
 MODULAR_UNITS := $(foreach d,$(MODULAR_DAEMONS),\
 	$(d).service $(d).socket $(d)-ro.socket $(d)-admin.socket)
 STATIC_UNITS := virt-guest-shutdown.target
+# The secrets encryption key: made once, loaded by the secret driver's daemons.
+SECRET_UNITS := virt-secret-init-encryption.service
+SECRET_DROPIN_DIRS := libvirtd.service.d virtsecretd.service.d
+DROPINS := $(addsuffix /secret-encryption.conf,$(SECRET_DROPIN_DIRS))
 # virtproxyd: libvirtd's socket paths and ports, its own unit names.
 PROXY_UNITS := virtproxyd.service virtproxyd.socket virtproxyd-ro.socket \
 	virtproxyd-admin.socket virtproxyd-tcp.socket virtproxyd-tls.socket
-ALL_UNITS := $(MONOLITHIC_UNITS) $(MODULAR_UNITS) $(PROXY_UNITS) $(STATIC_UNITS)
+ALL_UNITS := $(MONOLITHIC_UNITS) $(MODULAR_UNITS) $(PROXY_UNITS) $(STATIC_UNITS) \
+	$(SECRET_UNITS)
 
 CONFIG_NAMES := libvirtd $(MODULAR_DAEMONS) virtproxyd
 
 SUBSTITUTE = sed -e 's|@SBINDIR@|$(SBINDIR)|g' \
 	-e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
 	-e 's|@RUNSTATEDIR@|$(RUNSTATEDIR)|g' \
+	-e 's|@LOCALSTATEDIR@|$(LOCALSTATEDIR)|g' \
 	-e 's|@GUESTS_EXEC@|$(GUESTS_EXEC)|g'
 
 # virtqemud -> qemu, VIRTQEMUD_ARGS
@@ -98,7 +108,7 @@ all: build
 build:
 	$(CARGO) build --release -p daemon -p guests --bin libvirtd --bin libvirt-guests --bin libvirt_lxc
 
-units: $(addprefix $(UNIT_BUILD)/,$(ALL_UNITS))
+units: $(addprefix $(UNIT_BUILD)/,$(ALL_UNITS) $(DROPINS))
 
 $(UNIT_BUILD):
 	mkdir -p $@
@@ -108,6 +118,10 @@ $(UNIT_BUILD)/%: systemd/%.in FORCE | $(UNIT_BUILD)
 
 $(UNIT_BUILD)/%: systemd/% FORCE | $(UNIT_BUILD)
 	cp $< $@
+
+$(UNIT_BUILD)/%.service.d/secret-encryption.conf: systemd/secret-encryption.conf.in FORCE | $(UNIT_BUILD)
+	mkdir -p $(dir $@)
+	$(SUBSTITUTE) $< > $@.tmp && mv $@.tmp $@
 
 # The modular units: one rule per daemon and unit kind.
 define modular_rules
@@ -141,6 +155,10 @@ install: $(BUILD_STEP) units
 	for u in $(ALL_UNITS); do \
 		$(INSTALL) -m 0644 $(UNIT_BUILD)/$$u $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
 	done
+	for d in $(DROPINS); do \
+		$(INSTALL) -d $(DESTDIR)$(UNITDIR)/$$(dirname $$d) || exit 1; \
+		$(INSTALL) -m 0644 $(UNIT_BUILD)/$$d $(DESTDIR)$(UNITDIR)/$$d || exit 1; \
+	done
 	for section in 5 7 8; do \
 		$(INSTALL) -d $(DESTDIR)$(MANDIR)/man$$section || exit 1; \
 		for page in man/*.$$section; do \
@@ -161,7 +179,8 @@ uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/libvirtd
 	for d in $(MODULAR_DAEMONS) virtproxyd; do rm -f $(DESTDIR)$(SBINDIR)/$$d; done
 	rm -f $(DESTDIR)$(LIBEXECDIR)/libvirt-guests $(DESTDIR)$(LIBEXECDIR)/libvirt_lxc
-	for u in $(ALL_UNITS); do rm -f $(DESTDIR)$(UNITDIR)/$$u; done
+	for u in $(ALL_UNITS) $(DROPINS); do rm -f $(DESTDIR)$(UNITDIR)/$$u; done
+	for d in $(SECRET_DROPIN_DIRS); do rmdir $(DESTDIR)$(UNITDIR)/$$d 2>/dev/null || true; done
 	for section in 5 7 8; do \
 		for page in man/*.$$section; do \
 			[ -e "$$page" ] || continue; \

@@ -112,6 +112,9 @@ fn user_data(path: &str) -> bool {
         "./etc/libvirt/qemu/g1.xml",
         "./var/lib/libvirt",
         "./var/lib/libvirt/images",
+        // The secrets encryption key stays with the secrets it protects.
+        "./var/lib/libvirt/secrets",
+        "./var/lib/libvirt/secrets/secrets-encryption-key",
     ]
     .contains(&path)
         || path.starts_with("./var/lib/libvirt/images/")

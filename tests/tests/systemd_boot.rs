@@ -5,7 +5,9 @@
 //! next boot restores it without booting it again. Both ways of running the
 //! daemon of libvirtd(8): socket activation with the shipped units, and
 //! traditional mode with the sockets masked and the documented copy of
-//! libvirt-guests.service ordered after libvirtd.service.
+//! libvirt-guests.service ordered after libvirtd.service. A secret value set in
+//! the first boot is stored encrypted with the key virt-secret-init-encryption
+//! made and systemd passed as a credential, and read back in the second.
 
 mod qemu_support;
 mod systemd_support;
@@ -69,7 +71,9 @@ fn poweroff_saves_and_boot_restores(mode: &str) {
         "socket" => ("sockets: enabled active", "daemon: active 1"),
         _ => ("sockets: masked inactive", "daemon: active 0"),
     };
-    for line in [sockets, daemon] {
+    // The secrets encryption key: made by virt-secret-init-encryption.service,
+    // loaded as a credential, used for the value.
+    for line in [sockets, daemon, "secret encrypted at rest"] {
         assert!(
             first.lines().any(|l| l == line),
             "{mode}: {line:?} not seen:\n{first}"
@@ -108,6 +112,10 @@ fn poweroff_saves_and_boot_restores(mode: &str) {
         "{mode}: the guest booted again instead of resuming:\n{second}"
     );
     assert!(second.contains("save image gone"), "{mode}:\n{second}");
+    assert!(
+        second.contains("secret value after boot: aGVsbG8="),
+        "{mode}: the encrypted secret value was not read after a reboot:\n{second}"
+    );
     assert!(
         journal(&root).contains("Resuming guest g1: done"),
         "{mode}: libvirt-guests start did not resume the guest"

@@ -17,7 +17,7 @@ use integration_tests::tools::{require_tool, run_with_deadline, CmdOutput};
 
 const MAKE_TIMEOUT: Duration = Duration::from_secs(120);
 
-const UNITS: [&str; 34] = [
+const UNITS: [&str; 35] = [
     "libvirtd.service",
     "libvirtd.socket",
     "libvirtd-ro.socket",
@@ -52,6 +52,13 @@ const UNITS: [&str; 34] = [
     "virtproxyd-admin.socket",
     "virtproxyd-tcp.socket",
     "virtproxyd-tls.socket",
+    "virt-secret-init-encryption.service",
+];
+
+/// The drop-ins loading the secrets encryption key credential.
+const SECRET_DROPINS: [&str; 2] = [
+    "libvirtd.service.d/secret-encryption.conf",
+    "virtsecretd.service.d/secret-encryption.conf",
 ];
 
 fn workspace() -> PathBuf {
@@ -154,6 +161,31 @@ fn make_install_with_destdir_installs_everything_at_its_documented_path() {
     assert_eq!(
         single(&units.join("libvirtd.service"), "ExecStart"),
         "/usr/sbin/libvirtd $LIBVIRTD_ARGS"
+    );
+    // The secrets encryption key, as libvirt 12.1 ships it.
+    for dropin in SECRET_DROPINS {
+        let unit = units.join(dropin);
+        assert_eq!(
+            single(&unit, "LoadCredentialEncrypted"),
+            "secrets-encryption-key:/var/lib/libvirt/secrets/secrets-encryption-key",
+            "{dropin}"
+        );
+        assert_eq!(
+            single(&unit, "Requires"),
+            "virt-secret-init-encryption.service"
+        );
+        assert_eq!(single(&unit, "After"), "virt-secret-init-encryption.service");
+    }
+    let init = units.join("virt-secret-init-encryption.service");
+    assert_eq!(
+        single(&init, "ConditionPathExists"),
+        "!/var/lib/libvirt/secrets/secrets-encryption-key"
+    );
+    assert!(single(&init, "ExecStart")
+        .contains("systemd-creds encrypt --name=secrets-encryption-key - /var/lib/libvirt/secrets/secrets-encryption-key"));
+    assert_eq!(
+        values(&init, "Before"),
+        vec!["libvirtd.service", "virtsecretd.service"]
     );
     assert_eq!(
         single(&units.join("virtqemud.service"), "ExecStart"),
