@@ -31,6 +31,7 @@ make -s -C "$workspace" install DESTDIR="$stage" PREFIX=/usr \
 # Configuration files the package owns (conffiles).
 install -m 0644 "$here/conf/qemu.conf" "$stage/etc/libvirt/qemu.conf"
 install -m 0644 "$here/conf/lxc.conf" "$stage/etc/libvirt/lxc.conf"
+install -m 0644 "$here/conf/secret.conf" "$stage/etc/libvirt/secret.conf"
 install -d "$stage/etc/default"
 install -m 0644 "$here/conf/libvirt-guests" "$stage/etc/default/libvirt-guests"
 # The default network's template, copied to /etc by postinst (as Debian's
