@@ -80,7 +80,15 @@ pub fn main_entry(args: Vec<OsString>) -> i32 {
         Ok(prepared) => prepared,
         Err(e) => return e.report(Some(reporter)),
     };
-    match serve(prepared, opts, settings, paths, log, reporter, secret_config) {
+    match serve(
+        prepared,
+        opts,
+        settings,
+        paths,
+        log,
+        reporter,
+        secret_config,
+    ) {
         Ok(()) => 0,
         Err(e) => e.report(None),
     }

@@ -144,7 +144,10 @@ fn values_are_encrypted_with_the_credential_key_and_read_after_a_restart() {
     let text = fs::read_to_string(&log).unwrap_or_default();
     assert!(logged, "no error logged:\n{text}");
     assert!(text.contains("does not decrypt with this key"), "{text}");
-    assert!(!text.contains(VALUE) && !text.contains(VALUE_B64), "value logged: {text}");
+    assert!(
+        !text.contains(VALUE) && !text.contains(VALUE_B64),
+        "value logged: {text}"
+    );
     for uuid in UUIDS {
         let out = get_value(&wrong, uuid);
         assert!(
@@ -230,8 +233,9 @@ fn encryption_without_a_key_stops_start_up() {
         assert!(!status.success(), "{}", daemon.diagnostics());
         let stderr = daemon.stderr();
         assert!(
-            stderr.contains("Driver state initialization failed: cannot load the secrets encryption key")
-                && stderr.contains("run/libvirt/secrets/encryption-key")
+            stderr.contains(
+                "Driver state initialization failed: cannot load the secrets encryption key"
+            ) && stderr.contains("run/libvirt/secrets/encryption-key")
                 && stderr.contains("No such file or directory"),
             "{arg0}: {}",
             daemon.diagnostics()

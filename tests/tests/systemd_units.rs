@@ -174,7 +174,10 @@ fn make_install_with_destdir_installs_everything_at_its_documented_path() {
             single(&unit, "Requires"),
             "virt-secret-init-encryption.service"
         );
-        assert_eq!(single(&unit, "After"), "virt-secret-init-encryption.service");
+        assert_eq!(
+            single(&unit, "After"),
+            "virt-secret-init-encryption.service"
+        );
     }
     let init = units.join("virt-secret-init-encryption.service");
     assert_eq!(

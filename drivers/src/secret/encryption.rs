@@ -73,7 +73,11 @@ impl EncryptionKey {
             format!(
                 "Encryption key length must be '{KEY_LEN}' '{shown}' (it has {}{} bytes)",
                 bytes.len().min(KEY_LEN),
-                if bytes.len() > KEY_LEN { " or more" } else { "" }
+                if bytes.len() > KEY_LEN {
+                    " or more"
+                } else {
+                    ""
+                }
             )
         })?;
         Ok(EncryptionKey(key))
@@ -106,7 +110,7 @@ impl EncryptionKey {
                 .decode(text.trim_ascii())
                 .map_err(|e| format!("invalid base64: {e}"))?,
         );
-        if data.len() < IV_LEN + 16 || (data.len() - IV_LEN) % 16 != 0 {
+        if data.len() < IV_LEN + 16 || !(data.len() - IV_LEN).is_multiple_of(16) {
             return Err(format!("Encrypted secret size '{}' is invalid", data.len()));
         }
         let (iv, cipher) = data.split_at(IV_LEN);
@@ -133,14 +137,21 @@ mod tests {
         assert_ne!(sealed, key.seal(b"hunter2").expect("seal"), "a fresh IV");
         assert_eq!(key.open(sealed.as_bytes()).expect("open"), b"hunter2");
         assert_eq!(
-            key.open(key.seal(b"").expect("seal").as_bytes()).expect("open"),
+            key.open(key.seal(b"").expect("seal").as_bytes())
+                .expect("open"),
             b""
         );
         // A wrong key almost never passes the padding check; it never yields the value.
         let other = EncryptionKey::from_bytes([8; KEY_LEN]);
-        assert_ne!(other.open(sealed.as_bytes()).ok().as_deref(), Some(&b"hunter2"[..]));
+        assert_ne!(
+            other.open(sealed.as_bytes()).ok().as_deref(),
+            Some(&b"hunter2"[..])
+        );
         let err = key.open(b"AAAA").expect_err("too short");
-        assert!(err.contains("Encrypted secret size '3' is invalid"), "{err}");
+        assert!(
+            err.contains("Encrypted secret size '3' is invalid"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -160,13 +171,19 @@ mod tests {
         assert!(err.contains("mode 0644"), "{err}");
         write(&[1; 31], 0o600);
         let err = EncryptionKey::read(&path).expect_err("short");
-        assert!(err.contains("Encryption key length must be '32'") && err.contains("31 bytes"), "{err}");
+        assert!(
+            err.contains("Encryption key length must be '32'") && err.contains("31 bytes"),
+            "{err}"
+        );
         write(&[1; 33], 0o600);
         let err = EncryptionKey::read(&path).expect_err("long");
         assert!(err.contains("32 or more bytes"), "{err}");
         let link = dir.path().join("link");
         std::os::unix::fs::symlink(&path, &link).expect("symlink");
-        assert!(EncryptionKey::read(&link).is_err(), "a symlink is not followed");
+        assert!(
+            EncryptionKey::read(&link).is_err(),
+            "a symlink is not followed"
+        );
         let err = EncryptionKey::read(&dir.path().join("absent")).expect_err("absent");
         assert!(err.contains("Failed to open file"), "{err}");
     }

@@ -23,8 +23,8 @@ use crate::api::{
 use crate::fsutil;
 
 pub use conf::{SecretConfig, CREDENTIAL_NAME};
-pub use encryption::EncryptionKey;
 pub use connection::SecretDriverHandle;
+pub use encryption::EncryptionKey;
 pub use primary::SecretPrimaryDriver;
 pub use xml::SecretDef;
 
@@ -231,7 +231,9 @@ impl Secrets {
                 value = Some(
                     base64::engine::general_purpose::STANDARD
                         .decode(text.trim_ascii())
-                        .map_err(|e| format!("invalid secret value in '{}': {e}", plain.display()))?,
+                        .map_err(|e| {
+                            format!("invalid secret value in '{}': {e}", plain.display())
+                        })?,
                 );
             }
             Err(_) if !plain.exists() => {}

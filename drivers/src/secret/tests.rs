@@ -108,7 +108,10 @@ fn values_are_encrypted_with_a_key_and_plain_ones_migrate_on_write() {
     secrets.set_value(&h.uuid, b"hunter3").expect("set");
     assert!(!b64.exists() && enc.exists());
     let text = std::fs::read_to_string(&enc).expect("read");
-    assert!(!text.contains("hunter3") && !text.contains("aHVudGVyMw"), "{text}");
+    assert!(
+        !text.contains("hunter3") && !text.contains("aHVudGVyMw"),
+        "{text}"
+    );
     let mode = std::fs::metadata(&enc).expect("meta").permissions().mode();
     assert_eq!(mode & 0o777, 0o600);
     let (again, problems) = keyed(&paths, Some(1));
@@ -117,7 +120,10 @@ fn values_are_encrypted_with_a_key_and_plain_ones_migrate_on_write() {
     // Without the key the secret is not loaded; with another one neither.
     let (off, problems) = keyed(&paths, None);
     assert!(off.lookup_uuid(&h.uuid).is_err());
-    assert!(problems[0].contains("encryption of secret values is off"), "{problems:?}");
+    assert!(
+        problems[0].contains("encryption of secret values is off"),
+        "{problems:?}"
+    );
     let (wrong, _) = keyed(&paths, Some(2));
     assert!(wrong.get_value(&h.uuid).map_or(true, |v| v != b"hunter3"));
     // Encryption turned off again: the next write goes back to base64.
