@@ -43,7 +43,8 @@ impl EncryptionKey {
         let shown = path.display();
         let file = std::fs::OpenOptions::new()
             .read(true)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NOCTTY)
+            // O_NONBLOCK: a FIFO in its place must not hang start-up.
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NOCTTY | libc::O_NONBLOCK)
             .open(path)
             .map_err(|e| format!("Failed to open file '{shown}': {e}"))?;
         let meta = file
@@ -178,6 +179,10 @@ mod tests {
         write(&[1; 33], 0o600);
         let err = EncryptionKey::read(&path).expect_err("long");
         assert!(err.contains("32 or more bytes"), "{err}");
+        let fifo = dir.path().join("fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).expect("fifo");
+        let err = EncryptionKey::read(&fifo).expect_err("fifo");
+        assert!(err.contains("not a regular file"), "{err}");
         let link = dir.path().join("link");
         std::os::unix::fs::symlink(&path, &link).expect("symlink");
         assert!(
