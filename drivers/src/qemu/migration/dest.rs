@@ -307,7 +307,14 @@ impl Inner {
                 let _ = monitor.execute("nbd-server-stop", None);
             }
             if flags & migrate_flags::PAUSED == 0 {
-                monitor.execute("cont", None)?;
+                // Running (migrated) before `cont`, as libvirt sets it: QEMU's
+                // RESUME then finds nothing to report, and the one event is
+                // the RESUMED_MIGRATED sent below.
+                self.set_incoming_state(&dom, state::RUNNING, reason::RUNNING_MIGRATED);
+                if let Err(e) = monitor.execute("cont", None) {
+                    self.set_incoming_state(&dom, state::PAUSED, reason::PAUSED_MIGRATION);
+                    return Err(e.into());
+                }
             }
             Ok(())
         });
@@ -353,6 +360,19 @@ impl Inner {
 
     /// Kills the QEMU of an incoming migration that did not complete; the domain
     /// goes (or, if it was defined here before, is inactive again).
+    /// The state of an incoming guest that has not run yet (post-copy moves it itself).
+    fn set_incoming_state(&self, dom: &DomainRef, to: crate::api::DomainState, why: i32) {
+        let mut st = self.lock();
+        if let Ok(obj) = st.get_mut(dom) {
+            let waiting = obj.state == state::PAUSED && obj.reason == reason::PAUSED_MIGRATION;
+            let marked = obj.state == state::RUNNING && obj.reason == reason::RUNNING_MIGRATED;
+            if waiting || marked {
+                obj.state = to;
+                obj.reason = why;
+            }
+        }
+    }
+
     pub(super) fn discard_incoming(&self, dom: &DomainRef) {
         let parts = {
             let mut st = self.lock();
