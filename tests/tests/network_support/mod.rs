@@ -24,7 +24,7 @@ pub struct NetHost {
     netns: String,
     daemon: Option<Child>,
     /// Per-driver daemons (`virtqemud`, `virtnetworkd`, ...) started in the namespace.
-    modular: Vec<Child>,
+    modular: Vec<(String, Child)>,
 }
 
 /// Checks the tools the network driver runs, naming their Debian packages.
@@ -125,6 +125,13 @@ impl NetHost {
     /// name, as it chooses its role by argv[0]) in the namespace on this root and
     /// waits for its socket.
     pub fn start_modular(&mut self, name: &str) {
+        let socket = format!("{name}-sock");
+        self.start_modular_with(name, &[], &socket);
+    }
+
+    /// [`NetHost::start_modular`] with arguments, waiting for `socket` (in
+    /// `run/libvirt`): virtproxyd listens on libvirtd's socket names.
+    pub fn start_modular_with(&mut self, name: &str, args: &[&str], socket: &str) {
         let bin_dir = self.root().join("bin");
         fs::create_dir_all(&bin_dir).expect("bin directory");
         let link = bin_dir.join(name);
@@ -134,6 +141,7 @@ impl NetHost {
         let child = Command::new("ip")
             .args(["netns", "exec", &self.netns])
             .arg(&link)
+            .args(args)
             .env("LIBVIRTD_ROOT", self.root())
             .env_remove("LISTEN_PID")
             .env_remove("LISTEN_FDS")
@@ -144,12 +152,24 @@ impl NetHost {
             .process_group(0)
             .spawn()
             .expect("spawn a per-driver daemon");
-        self.modular.push(child);
-        let socket = self.root().join(format!("run/libvirt/{name}-sock"));
+        self.modular.push((name.to_string(), child));
+        let socket = self.root().join(format!("run/libvirt/{socket}"));
         let ready = wait_until(Duration::from_secs(30), || {
             UnixStream::connect(&socket).is_ok()
         });
         assert!(ready, "{name} did not start\n{}", self.diagnostics());
+    }
+
+    /// SIGKILL to the per-driver daemon `name` only.
+    pub fn kill_modular(&mut self, name: &str) {
+        while let Some(i) = self.modular.iter().position(|(n, _)| n == name) {
+            let (_, mut child) = self.modular.remove(i);
+            // SAFETY: signalling the process group we created for that daemon.
+            unsafe {
+                libc::kill(-(child.id() as i32), libc::SIGKILL);
+            }
+            let _ = child.wait();
+        }
     }
 
     /// A `DRIVER+unix:///system` URI on the socket of per-driver daemon `daemon`.
@@ -164,7 +184,7 @@ impl NetHost {
 
     /// SIGKILL to the daemon's process group (dnsmasq lives in its own session).
     pub fn kill_daemon(&mut self) {
-        for mut child in self.modular.drain(..) {
+        for (_, mut child) in self.modular.drain(..) {
             // SAFETY: signalling the process group we created for that daemon.
             unsafe {
                 libc::kill(-(child.id() as i32), libc::SIGKILL);
@@ -277,7 +297,14 @@ impl NetHost {
             read("daemon.stderr"),
             read("daemon.stdout")
         );
-        for name in ["virtqemud", "virtnetworkd", "virtstoraged", "virtsecretd"] {
+        for name in [
+            "virtqemud",
+            "virtnetworkd",
+            "virtstoraged",
+            "virtsecretd",
+            "virtnodedevd",
+            "virtproxyd",
+        ] {
             let stderr = read(&format!("{name}.stderr"));
             if !stderr.is_empty() {
                 text.push_str(&format!("\n--- {name} stderr ---\n{stderr}"));

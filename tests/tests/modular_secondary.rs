@@ -1,0 +1,300 @@
+//! Per-driver daemons side by side, as systemd runs them: a client of
+//! `virtqemud` (directly, or through `virtproxyd` over TLS) makes network,
+//! storage, secret and node device calls on its `qemu:///system` connection
+//! and virtqemud hands them to `virtnetworkd`, `virtstoraged`, `virtsecretd`
+//! and `virtnodedevd`, as libvirt routes them: the objects land in those
+//! daemons, volume streams and network events come back through virtqemud,
+//! a read-only client stays read-only, and a missing daemon fails only its
+//! own calls.
+
+mod network_support;
+mod tls_pki;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+use std::sync::mpsc::Receiver;
+use std::time::Duration;
+
+use integration_tests::tools::require_python_libvirt;
+use integration_tests::{data_file, virsh, wait_until};
+use network_support::NetHost;
+use serde_json::Value;
+
+const NETWORK: &str = "<network><name>secnet</name><bridge name='lvbr-sec'/></network>";
+const SENTINEL: &str = "<network><name>sentinel</name><bridge name='lvbr-snt'/></network>";
+const DOMAIN: &str = "<domain type='qemu'><name>staying</name><memory unit='MiB'>64</memory>\
+                      <os><type arch='x86_64'>hvm</type></os></domain>";
+const SECRET: &str = "<secret ephemeral='no' private='no'><usage type='volume'>\
+                      <volume>/var/lib/secondary/disk.img</volume></usage></secret>";
+
+fn ok(host: &NetHost, uri: &str, commands: &str) -> String {
+    let out = virsh(uri, commands);
+    assert!(
+        out.success(),
+        "virsh {commands}: {out}\n{}",
+        host.diagnostics()
+    );
+    out.stdout
+}
+
+/// `virsh net-event --loop` on `uri`, its lines through a channel.
+fn net_events(uri: &str) -> (Child, Receiver<String>) {
+    let mut child = integration_tests::tools::virsh_command()
+        .args(["-c", uri, "net-event", "--loop", "--event", "lifecycle"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn virsh net-event");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    (child, lines)
+}
+
+#[test]
+fn hypervisor_connections_reach_the_secondary_drivers_daemons() {
+    let mut host = NetHost::new();
+    for daemon in [
+        "virtnetworkd",
+        "virtstoraged",
+        "virtsecretd",
+        "virtnodedevd",
+        "virtqemud",
+    ] {
+        host.start_modular(daemon);
+    }
+    let qemu = host.modular_uri("qemu", "virtqemud");
+    let network = host.modular_uri("network", "virtnetworkd");
+
+    // A lifecycle event listener registered on the qemu connection.
+    let (mut listener, events) = net_events(&qemu);
+    let sentinel = host.write("sentinel.xml", SENTINEL, 0o644);
+    let listening = wait_until(Duration::from_secs(30), || {
+        ok(&host, &qemu, &format!("net-define {}", sentinel.display()));
+        ok(&host, &qemu, "net-undefine sentinel");
+        events
+            .recv_timeout(Duration::from_millis(300))
+            .is_ok_and(|l| l.contains("sentinel"))
+    });
+    assert!(
+        listening,
+        "no network event on the qemu connection\n{}",
+        host.diagnostics()
+    );
+    while events.recv_timeout(Duration::from_millis(200)).is_ok() {}
+
+    // Networks: defined through virtqemud, held by virtnetworkd.
+    let file = host.write("secnet.xml", NETWORK, 0o644);
+    ok(&host, &qemu, &format!("net-define {}", file.display()));
+    let listed = ok(&host, &qemu, "net-list --all --name");
+    assert!(listed.lines().any(|l| l == "secnet"), "{listed}");
+    let held = ok(&host, &network, "net-list --all --name");
+    assert!(
+        held.lines().any(|l| l == "secnet"),
+        "virtnetworkd holds the network: {held}"
+    );
+    assert!(
+        host.root()
+            .join("etc/libvirt/qemu/networks/secnet.xml")
+            .exists(),
+        "virtnetworkd wrote the definition"
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let mut seen = Vec::new();
+    while !seen.iter().any(|l: &String| l.contains("network secnet: Defined")) {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match events.recv_timeout(left) {
+            Ok(line) => seen.push(line),
+            Err(_) => panic!("no Defined event for secnet: {seen:?}"),
+        }
+    }
+    let _ = listener.kill();
+    let _ = listener.wait();
+
+    // Storage: a pool in virtstoraged, a volume uploaded and downloaded
+    // through virtqemud's connection.
+    let dir = host.root().join("secpool");
+    ok(
+        &host,
+        &qemu,
+        &format!("pool-define-as sp dir --target {}", dir.display()),
+    );
+    ok(&host, &qemu, "pool-build sp; pool-start sp");
+    let pools = ok(
+        &host,
+        &host.modular_uri("storage", "virtstoraged"),
+        "pool-list --all --name",
+    );
+    assert!(pools.lines().any(|l| l == "sp"), "{pools}");
+    ok(&host, &qemu, "vol-create-as sp v1 1M --format raw");
+    let data: Vec<u8> = (0..1024 * 1024u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let upload = host.root().join("upload.bin");
+    std::fs::write(&upload, &data).expect("write upload data");
+    ok(
+        &host,
+        &qemu,
+        &format!("vol-upload --pool sp v1 {}", upload.display()),
+    );
+    assert_eq!(
+        std::fs::read(dir.join("v1")).expect("the volume's file"),
+        data,
+        "the uploaded bytes are in the volume"
+    );
+    let download = host.root().join("download.bin");
+    ok(
+        &host,
+        &qemu,
+        &format!("vol-download --pool sp v1 {}", download.display()),
+    );
+    assert_eq!(
+        std::fs::read(&download).expect("downloaded file"),
+        data,
+        "the downloaded bytes are the volume's"
+    );
+
+    // Secrets: defined and given a value through virtqemud, held by virtsecretd.
+    let secret_file = host.write("secret.xml", SECRET, 0o644);
+    let created = ok(&host, &qemu, &format!("secret-define {}", secret_file.display()));
+    let uuid = created
+        .split_whitespace()
+        .find(|w| w.len() == 36)
+        .unwrap_or_else(|| panic!("no UUID in {created}"))
+        .to_string();
+    ok(
+        &host,
+        &qemu,
+        &format!("secret-set-value --secret {uuid} --base64 c2Vjb25kYXJ5"),
+    );
+    let value = ok(
+        &host,
+        &host.modular_uri("secret", "virtsecretd"),
+        &format!("secret-get-value {uuid}"),
+    );
+    assert_eq!(value.trim(), "c2Vjb25kYXJ5");
+
+    // Node devices: the namespace's loopback interface, from virtnodedevd.
+    let devices = ok(&host, &qemu, "nodedev-list --cap net");
+    assert!(
+        devices.lines().any(|l| l.starts_with("net_lo_")),
+        "{devices}"
+    );
+
+    // A read-only client reads through the read-only sockets, and is refused changes.
+    let ro = format!(
+        "qemu+unix:///system?socket={}",
+        host.root().join("run/libvirt/virtqemud-sock-ro").display()
+    );
+    let listed = ok(&host, &ro, "net-list --all --name");
+    assert!(listed.lines().any(|l| l == "secnet"), "{listed}");
+    let out = virsh(&ro, &format!("net-define {}", sentinel.display()));
+    assert!(
+        !out.success() && out.stderr.contains("read only access prevents virNetworkDefineXML"),
+        "{out}"
+    );
+
+    // Without virtnetworkd, network calls fail and the domain calls go on.
+    let domain = host.write("staying.xml", DOMAIN, 0o644);
+    ok(&host, &qemu, &format!("define {}", domain.display()));
+    let flag = host.root().join("virtnetworkd-killed");
+    let mut script = std::process::Command::new(require_python_libvirt())
+        .arg(data_file("secondary_links.py"))
+        .arg(&qemu)
+        .arg(&flag)
+        .env("LC_ALL", "C")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start secondary_links.py");
+    let mut stdout = BufReader::new(script.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    stdout.read_line(&mut line).expect("the script's first line");
+    assert_eq!(line.trim(), "open", "{}", host.diagnostics());
+    host.kill_modular("virtnetworkd");
+    std::fs::write(&flag, "").expect("write the flag");
+    line.clear();
+    stdout.read_line(&mut line).expect("the script's report");
+    let status = script.wait().expect("secondary_links.py exits");
+    let report: Value = serde_json::from_str(&line)
+        .unwrap_or_else(|e| panic!("{e}: {line:?} (exit {status})\n{}", host.diagnostics()));
+    assert!(
+        report["before"]
+            .as_array()
+            .is_some_and(|n| n.iter().any(|v| v == "secnet")),
+        "{report}"
+    );
+    let socket = host.root().join("run/libvirt/virtnetworkd-sock");
+    let expected = format!("Failed to connect socket to '{}'", socket.display());
+    assert!(
+        report["networks_first"]["error"].is_string(),
+        "the first network call after virtnetworkd went fails: {report}"
+    );
+    assert!(
+        report["networks_again"]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains(&expected)),
+        "{report}"
+    );
+    assert_eq!(report["domains"]["ok"], serde_json::json!(["staying"]), "{report}");
+    assert!(report["hostname"]["ok"].is_string(), "{report}");
+    let out = virsh(&qemu, "net-list --all");
+    assert!(!out.success() && out.stderr.contains(&expected), "{out}");
+    ok(&host, &qemu, "list --all");
+}
+
+#[test]
+fn virtproxyd_tls_clients_reach_virtnetworkd_through_the_qemu_connection() {
+    let mut host = NetHost::new();
+    let pki = tls_pki::TestPki::new();
+    let port = integration_tests::daemon::free_tcp_port();
+    let mut conf = vec![
+        "listen_tls = 1".to_string(),
+        "listen_tcp = 0".to_string(),
+        format!("tls_port = \"{port}\""),
+        "listen_addr = \"127.0.0.1\"".to_string(),
+    ];
+    conf.extend(pki.file_conf());
+    host.write(
+        "etc/libvirt/virtproxyd.conf",
+        &(conf.join("\n") + "\n"),
+        0o644,
+    );
+    host.start_modular("virtnetworkd");
+    host.start_modular("virtqemud");
+    host.start_modular_with("virtproxyd", &["--listen"], "libvirt-sock");
+    let file = host.write("secnet.xml", NETWORK, 0o644);
+    ok(
+        &host,
+        &host.modular_uri("network", "virtnetworkd"),
+        &format!("net-define {}", file.display()),
+    );
+
+    let uri = format!(
+        "qemu+tls://localhost:{port}/system?pkipath={}",
+        pki.good_client.display()
+    );
+    let list = || host.ns(&["env", "LC_ALL=C", "virsh", "-c", &uri, "net-list", "--all"]);
+    let listed = wait_until(Duration::from_secs(30), || list().success());
+    let out = list();
+    assert!(
+        listed && out.stdout.lines().any(|l| l.trim_start().starts_with("secnet ")),
+        "{out}\n{}",
+        host.diagnostics()
+    );
+    // The same connection still answers for the domains of virtqemud.
+    let out = host.ns(&["env", "LC_ALL=C", "virsh", "-c", &uri, "uri"]);
+    assert!(
+        out.success() && out.stdout.contains("qemu:///system"),
+        "{out}"
+    );
+}
