@@ -95,10 +95,10 @@ fn hypervisor_connections_reach_the_secondary_drivers_daemons() {
     let file = host.write("secnet.xml", NETWORK, 0o644);
     ok(&host, &qemu, &format!("net-define {}", file.display()));
     let listed = ok(&host, &qemu, "net-list --all --name");
-    assert!(listed.lines().any(|l| l == "secnet"), "{listed}");
+    assert!(listed.lines().any(|l| l.trim() == "secnet"), "{listed}");
     let held = ok(&host, &network, "net-list --all --name");
     assert!(
-        held.lines().any(|l| l == "secnet"),
+        held.lines().any(|l| l.trim() == "secnet"),
         "virtnetworkd holds the network: {held}"
     );
     assert!(
@@ -133,7 +133,7 @@ fn hypervisor_connections_reach_the_secondary_drivers_daemons() {
         &host.modular_uri("storage", "virtstoraged"),
         "pool-list --all --name",
     );
-    assert!(pools.lines().any(|l| l == "sp"), "{pools}");
+    assert!(pools.lines().any(|l| l.trim() == "sp"), "{pools}");
     ok(&host, &qemu, "vol-create-as sp v1 1M --format raw");
     let data: Vec<u8> = (0..1024 * 1024u32)
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
@@ -195,7 +195,7 @@ fn hypervisor_connections_reach_the_secondary_drivers_daemons() {
         host.root().join("run/libvirt/virtqemud-sock-ro").display()
     );
     let listed = ok(&host, &ro, "net-list --all --name");
-    assert!(listed.lines().any(|l| l == "secnet"), "{listed}");
+    assert!(listed.lines().any(|l| l.trim() == "secnet"), "{listed}");
     let out = virsh(&ro, &format!("net-define {}", sentinel.display()));
     assert!(
         !out.success() && out.stderr.contains("read only access prevents virNetworkDefineXML"),
@@ -291,10 +291,17 @@ fn virtproxyd_tls_clients_reach_virtnetworkd_through_the_qemu_connection() {
         "{out}\n{}",
         host.diagnostics()
     );
-    // The same connection still answers for the domains of virtqemud.
-    let out = host.ns(&["env", "LC_ALL=C", "virsh", "-c", &uri, "uri"]);
+    // Domains and networks on one connection.
+    let out = host.ns(&[
+        "env",
+        "LC_ALL=C",
+        "virsh",
+        "-c",
+        &uri,
+        "list --all; net-info secnet",
+    ]);
     assert!(
-        out.success() && out.stdout.contains("qemu:///system"),
+        out.success() && out.stdout.contains("lvbr-sec"),
         "{out}"
     );
 }
