@@ -269,6 +269,15 @@ fn virtproxyd_tls_clients_reach_virtnetworkd_through_the_qemu_connection() {
         &(conf.join("\n") + "\n"),
         0o644,
     );
+    let network_log = host.root().join("virtnetworkd.log");
+    host.write(
+        "etc/libvirt/virtnetworkd.conf",
+        &format!(
+            "log_level = 2\nlog_outputs = \"2:file:{}\"\n",
+            network_log.display()
+        ),
+        0o644,
+    );
     host.start_modular("virtnetworkd");
     host.start_modular("virtqemud");
     host.start_modular_with("virtproxyd", &["--listen"], "libvirt-sock");
@@ -290,6 +299,14 @@ fn virtproxyd_tls_clients_reach_virtnetworkd_through_the_qemu_connection() {
         listed && out.stdout.lines().any(|l| l.trim_start().starts_with("secnet ")),
         "{out}\n{}",
         host.diagnostics()
+    );
+    // virtnetworkd learnt whom the calls were for: the TLS client's
+    // certificate, as virtproxyd told virtqemud.
+    let log = std::fs::read_to_string(&network_log).unwrap_or_default();
+    assert!(
+        log.contains("identity set by the connecting proxy")
+            && log.contains("x509-distinguished-name=String("),
+        "no identity passed on to virtnetworkd:\n{log}"
     );
     // Domains and networks on one connection.
     let out = host.ns(&[
