@@ -109,7 +109,10 @@ fn hypervisor_connections_reach_the_secondary_drivers_daemons() {
     );
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     let mut seen = Vec::new();
-    while !seen.iter().any(|l: &String| l.contains("network secnet: Defined")) {
+    while !seen
+        .iter()
+        .any(|l: &String| l.contains("network secnet: Defined"))
+    {
         let left = deadline.saturating_duration_since(std::time::Instant::now());
         match events.recv_timeout(left) {
             Ok(line) => seen.push(line),
@@ -164,7 +167,11 @@ fn hypervisor_connections_reach_the_secondary_drivers_daemons() {
 
     // Secrets: defined and given a value through virtqemud, held by virtsecretd.
     let secret_file = host.write("secret.xml", SECRET, 0o644);
-    let created = ok(&host, &qemu, &format!("secret-define {}", secret_file.display()));
+    let created = ok(
+        &host,
+        &qemu,
+        &format!("secret-define {}", secret_file.display()),
+    );
     let uuid = created
         .split_whitespace()
         .find(|w| w.len() == 36)
@@ -198,7 +205,10 @@ fn hypervisor_connections_reach_the_secondary_drivers_daemons() {
     assert!(listed.lines().any(|l| l.trim() == "secnet"), "{listed}");
     let out = virsh(&ro, &format!("net-define {}", sentinel.display()));
     assert!(
-        !out.success() && out.stderr.contains("read only access prevents virNetworkDefineXML"),
+        !out.success()
+            && out
+                .stderr
+                .contains("read only access prevents virNetworkDefineXML"),
         "{out}"
     );
 
@@ -218,7 +228,9 @@ fn hypervisor_connections_reach_the_secondary_drivers_daemons() {
         .expect("start secondary_links.py");
     let mut stdout = BufReader::new(script.stdout.take().expect("stdout"));
     let mut line = String::new();
-    stdout.read_line(&mut line).expect("the script's first line");
+    stdout
+        .read_line(&mut line)
+        .expect("the script's first line");
     assert_eq!(line.trim(), "open", "{}", host.diagnostics());
     host.kill_modular("virtnetworkd");
     std::fs::write(&flag, "").expect("write the flag");
@@ -245,7 +257,11 @@ fn hypervisor_connections_reach_the_secondary_drivers_daemons() {
             .is_some_and(|e| e.contains(&expected)),
         "{report}"
     );
-    assert_eq!(report["domains"]["ok"], serde_json::json!(["staying"]), "{report}");
+    assert_eq!(
+        report["domains"]["ok"],
+        serde_json::json!(["staying"]),
+        "{report}"
+    );
     assert!(report["hostname"]["ok"].is_string(), "{report}");
     let out = virsh(&qemu, "net-list --all");
     assert!(!out.success() && out.stderr.contains(&expected), "{out}");
@@ -296,7 +312,11 @@ fn virtproxyd_tls_clients_reach_virtnetworkd_through_the_qemu_connection() {
     let listed = wait_until(Duration::from_secs(30), || list().success());
     let out = list();
     assert!(
-        listed && out.stdout.lines().any(|l| l.trim_start().starts_with("secnet ")),
+        listed
+            && out
+                .stdout
+                .lines()
+                .any(|l| l.trim_start().starts_with("secnet ")),
         "{out}\n{}",
         host.diagnostics()
     );
@@ -317,8 +337,5 @@ fn virtproxyd_tls_clients_reach_virtnetworkd_through_the_qemu_connection() {
         &uri,
         "list --all; net-info secnet",
     ]);
-    assert!(
-        out.success() && out.stdout.contains("lvbr-sec"),
-        "{out}"
-    );
+    assert!(out.success() && out.stdout.contains("lvbr-sec"), "{out}");
 }

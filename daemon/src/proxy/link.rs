@@ -101,12 +101,13 @@ impl Owed {
         let mut s = self.lock();
         match h.message_type() {
             Some(MessageType::Reply) | Some(MessageType::ReplyWithFds) => {
-                if s.calls.remove(&h.serial).is_some() && h.status == Status::Ok as u32 {
-                    let streams = remote_proc::info(h.proc_)
+                let settled = s.calls.remove(&h.serial).is_some();
+                let opens_stream = settled
+                    && h.status == Status::Ok as u32
+                    && remote_proc::info(h.proc_)
                         .is_some_and(|i| i.stream != protocol::table::Stream::None);
-                    if streams {
-                        s.streams.insert(h.serial, *h);
-                    }
+                if opens_stream {
+                    s.streams.insert(h.serial, *h);
                 }
             }
             Some(MessageType::Stream) if h.status != Status::Continue as u32 => {
@@ -122,10 +123,7 @@ impl Owed {
         let (calls, streams) = {
             let mut s = self.lock();
             s.gone = true;
-            (
-                std::mem::take(&mut s.calls),
-                std::mem::take(&mut s.streams),
-            )
+            (std::mem::take(&mut s.calls), std::mem::take(&mut s.streams))
         };
         let error = peer_gone_error();
         for call in calls.values() {
@@ -139,9 +137,9 @@ impl Owed {
                 status: Status::Error as u32,
                 ..*stream
             };
-            let _ = client.send(Outgoing::Message(
-                protocol::frame::encode_message_with(&header, &error),
-            ));
+            let _ = client.send(Outgoing::Message(protocol::frame::encode_message_with(
+                &header, &error,
+            )));
         }
     }
 }
