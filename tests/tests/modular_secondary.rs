@@ -4,8 +4,9 @@
 //! and virtqemud hands them to `virtnetworkd`, `virtstoraged`, `virtsecretd`
 //! and `virtnodedevd`, as libvirt routes them: the objects land in those
 //! daemons, volume streams and network events come back through virtqemud,
-//! a read-only client stays read-only, and a missing daemon fails only its
-//! own calls.
+//! a read-only client stays read-only, and a missing daemon (virtnetworkd
+//! killed, virtnwfilterd never started) fails only its own calls. An
+//! `lxc:///system` connection of `virtlxcd` does the same.
 
 mod network_support;
 mod tls_pki;
@@ -196,6 +197,18 @@ fn hypervisor_connections_reach_the_secondary_drivers_daemons() {
         "{devices}"
     );
 
+    // Network filters too go to their daemon, which does not run here.
+    let out = virsh(&qemu, "nwfilter-list");
+    let nwfilterd = host.root().join("run/libvirt/virtnwfilterd-sock");
+    assert!(
+        !out.success()
+            && out.stderr.contains(&format!(
+                "Failed to connect socket to '{}': No such file or directory",
+                nwfilterd.display()
+            )),
+        "{out}"
+    );
+
     // A read-only client reads through the read-only sockets, and is refused changes.
     let ro = format!(
         "qemu+unix:///system?socket={}",
@@ -266,6 +279,22 @@ fn hypervisor_connections_reach_the_secondary_drivers_daemons() {
     let out = virsh(&qemu, "net-list --all");
     assert!(!out.success() && out.stderr.contains(&expected), "{out}");
     ok(&host, &qemu, "list --all");
+}
+
+#[test]
+fn virtlxcd_connections_reach_virtnetworkd() {
+    let mut host = NetHost::new();
+    host.start_modular("virtnetworkd");
+    host.start_modular("virtlxcd");
+    let file = host.write("secnet.xml", NETWORK, 0o644);
+    let lxc = host.modular_uri("lxc", "virtlxcd");
+    ok(&host, &lxc, &format!("net-define {}", file.display()));
+    let held = ok(
+        &host,
+        &host.modular_uri("network", "virtnetworkd"),
+        "net-list --all --name",
+    );
+    assert!(held.lines().any(|l| l.trim() == "secnet"), "{held}");
 }
 
 #[test]

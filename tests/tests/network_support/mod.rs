@@ -303,6 +303,7 @@ impl NetHost {
             "virtstoraged",
             "virtsecretd",
             "virtnodedevd",
+            "virtlxcd",
             "virtproxyd",
         ] {
             let stderr = read(&format!("{name}.stderr"));
