@@ -305,3 +305,73 @@ fn open(
         }),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use protocol::programs::remote_proc as p;
+
+    fn routed(proc_: i32) -> bool {
+        SECONDARY.contains(&p::info(proc_).expect("a row").family)
+    }
+
+    #[test]
+    fn connect_level_calls_of_the_families_are_routed() {
+        for proc_ in [
+            p::CONNECT_LIST_ALL_NETWORKS,
+            p::CONNECT_NETWORK_EVENT_REGISTER_ANY,
+            p::CONNECT_NETWORK_EVENT_DEREGISTER_ANY,
+            p::NODE_LIST_DEVICES,
+            p::NODE_NUM_OF_DEVICES,
+            p::CONNECT_FIND_STORAGE_POOL_SOURCES,
+            p::CONNECT_STORAGE_POOL_EVENT_REGISTER_ANY,
+            p::CONNECT_LIST_ALL_SECRETS,
+            p::CONNECT_SECRET_EVENT_REGISTER_ANY,
+            p::CONNECT_NODE_DEVICE_EVENT_REGISTER_ANY,
+            p::CONNECT_LIST_ALL_NWFILTERS,
+            p::CONNECT_LIST_ALL_INTERFACES,
+            p::STORAGE_VOL_UPLOAD,
+            p::STORAGE_VOL_DOWNLOAD,
+        ] {
+            assert!(routed(proc_), "{:?}", p::name(proc_));
+        }
+    }
+
+    /// Every call of the secondary drivers' public API is routed, and no
+    /// call of the domain API is.
+    #[test]
+    fn routing_follows_the_public_api() {
+        const SECONDARY_APIS: [&str; 10] = [
+            "virNetwork",
+            "virConnectListAllNetworks",
+            "virStorage",
+            "virSecret",
+            "virNodeDevice",
+            "virNWFilter",
+            "virInterface",
+            "virConnectListAllStoragePools",
+            "virConnectListAllSecrets",
+            "virConnectListAllNodeDevices",
+        ];
+        for row in p::ROWS {
+            let family_routed = SECONDARY.contains(&row.family);
+            if SECONDARY_APIS.iter().any(|a| row.api.starts_with(a)) {
+                assert!(family_routed, "{} {}", row.name, row.api);
+            }
+            if row.api.starts_with("virDomain") {
+                assert!(!family_routed, "{} {}", row.name, row.api);
+            }
+        }
+    }
+
+    #[test]
+    fn a_daemon_routes_only_what_it_does_not_serve() {
+        let targets =
+            SecondaryTargets::new(PathBuf::from("/run/libvirt"), true, |f| f == Family::Secret);
+        assert!(targets.routes(Family::Network));
+        assert!(targets.routes(Family::Nwfilter));
+        assert!(!targets.routes(Family::Secret));
+        assert!(!targets.routes(Family::Domain));
+        assert!(!targets.routes(Family::Connect));
+    }
+}
