@@ -12,17 +12,15 @@ mod network_support;
 mod tls_pki;
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
-use std::sync::mpsc::Receiver;
+use std::process::Stdio;
 use std::time::Duration;
 
 use integration_tests::tools::require_python_libvirt;
 use integration_tests::{data_file, virsh, wait_until};
-use network_support::NetHost;
+use network_support::{NetEvents, NetHost};
 use serde_json::Value;
 
 const NETWORK: &str = "<network><name>secnet</name><bridge name='lvbr-sec'/></network>";
-const SENTINEL: &str = "<network><name>sentinel</name><bridge name='lvbr-snt'/></network>";
 const DOMAIN: &str = "<domain type='qemu'><name>staying</name><memory unit='MiB'>64</memory>\
                       <os><type arch='x86_64'>hvm</type></os></domain>";
 const SECRET: &str = "<secret ephemeral='no' private='no'><usage type='volume'>\
@@ -36,28 +34,6 @@ fn ok(host: &NetHost, uri: &str, commands: &str) -> String {
         host.diagnostics()
     );
     out.stdout
-}
-
-/// `virsh net-event --loop` on `uri`, its lines through a channel.
-fn net_events(uri: &str) -> (Child, Receiver<String>) {
-    let mut child = integration_tests::tools::virsh_command()
-        .args(["-c", uri, "net-event", "--loop", "--event", "lifecycle"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn virsh net-event");
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, lines) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    (child, lines)
 }
 
 #[test]
@@ -76,21 +52,7 @@ fn hypervisor_connections_reach_the_secondary_drivers_daemons() {
     let network = host.modular_uri("network", "virtnetworkd");
 
     // A lifecycle event listener registered on the qemu connection.
-    let (mut listener, events) = net_events(&qemu);
-    let sentinel = host.write("sentinel.xml", SENTINEL, 0o644);
-    let listening = wait_until(Duration::from_secs(30), || {
-        ok(&host, &qemu, &format!("net-define {}", sentinel.display()));
-        ok(&host, &qemu, "net-undefine sentinel");
-        events
-            .recv_timeout(Duration::from_millis(300))
-            .is_ok_and(|l| l.contains("sentinel"))
-    });
-    assert!(
-        listening,
-        "no network event on the qemu connection\n{}",
-        host.diagnostics()
-    );
-    while events.recv_timeout(Duration::from_millis(200)).is_ok() {}
+    let mut events = NetEvents::start_on(&host, &qemu);
 
     // Networks: defined through virtqemud, held by virtnetworkd.
     let file = host.write("secnet.xml", NETWORK, 0o644);
@@ -108,20 +70,9 @@ fn hypervisor_connections_reach_the_secondary_drivers_daemons() {
             .exists(),
         "virtnetworkd wrote the definition"
     );
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    let mut seen = Vec::new();
-    while !seen
-        .iter()
-        .any(|l: &String| l.contains("network secnet: Defined"))
-    {
-        let left = deadline.saturating_duration_since(std::time::Instant::now());
-        match events.recv_timeout(left) {
-            Ok(line) => seen.push(line),
-            Err(_) => panic!("no Defined event for secnet: {seen:?}"),
-        }
-    }
-    let _ = listener.kill();
-    let _ = listener.wait();
+    let seen = events.collect("secnet", 1, Duration::from_secs(20));
+    assert_eq!(seen, ["Defined"], "the event came through virtqemud");
+    drop(events);
 
     // Storage: a pool in virtstoraged, a volume uploaded and downloaded
     // through virtqemud's connection.
@@ -216,7 +167,7 @@ fn hypervisor_connections_reach_the_secondary_drivers_daemons() {
     );
     let listed = ok(&host, &ro, "net-list --all --name");
     assert!(listed.lines().any(|l| l.trim() == "secnet"), "{listed}");
-    let out = virsh(&ro, &format!("net-define {}", sentinel.display()));
+    let out = virsh(&ro, &format!("net-define {}", file.display()));
     assert!(
         !out.success()
             && out

@@ -367,16 +367,14 @@ impl NetEvents {
     /// Starts the listener and waits until it reports events (a sentinel network is
     /// defined and undefined until one shows up).
     pub fn start(host: &NetHost) -> NetEvents {
+        NetEvents::start_on(host, &host.uri())
+    }
+
+    /// [`NetEvents::start`] on the connection `uri` (the sentinel is defined there too).
+    pub fn start_on(host: &NetHost, uri: &str) -> NetEvents {
         use std::io::BufRead;
         let mut child = integration_tests::virsh_command()
-            .args([
-                "-c",
-                &host.uri(),
-                "net-event",
-                "--loop",
-                "--event",
-                "lifecycle",
-            ])
+            .args(["-c", uri, "net-event", "--loop", "--event", "lifecycle"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -394,9 +392,12 @@ impl NetEvents {
         });
         let mut events = NetEvents { child, lines };
         let sentinel = "<network><name>sentinel</name><bridge name='lvbr-sent'/></network>";
+        let file = host.write("sentinel.xml", sentinel, 0o644);
         let ready = wait_until(Duration::from_secs(20), || {
-            assert!(host.define("sentinel", sentinel).success());
-            host.virsh_ok("net-undefine sentinel");
+            let out = virsh(uri, &format!("net-define {}", file.display()));
+            assert!(out.success(), "{out}");
+            let out = virsh(uri, "net-undefine sentinel");
+            assert!(out.success(), "{out}");
             events
                 .next(Duration::from_millis(300))
                 .is_some_and(|l| l.contains("sentinel"))
