@@ -73,6 +73,23 @@ fn hypervisor_connections_reach_the_secondary_drivers_daemons() {
     let seen = events.collect("secnet", 1, Duration::from_secs(20));
     assert_eq!(seen, ["Defined"], "the event came through virtqemud");
     drop(events);
+    // Every virsh is gone, and with their connections the links.
+    let admin = format!(
+        "virtnetworkd:///system?socket={}",
+        host.root()
+            .join("run/libvirt/virtnetworkd-admin-sock")
+            .display()
+    );
+    let closed = wait_until(Duration::from_secs(20), || {
+        integration_tests::virt_admin(&admin, "srv-clients-info virtnetworkd")
+            .stdout
+            .contains("nclients            : 0\n")
+    });
+    assert!(
+        closed,
+        "links left open on virtnetworkd: {}",
+        integration_tests::virt_admin(&admin, "srv-clients-list virtnetworkd")
+    );
 
     // Storage: a pool in virtstoraged, a volume uploaded and downloaded
     // through virtqemud's connection.
@@ -207,6 +224,13 @@ fn hypervisor_connections_reach_the_secondary_drivers_daemons() {
         report["before"]
             .as_array()
             .is_some_and(|n| n.iter().any(|v| v == "secnet")),
+        "{report}"
+    );
+    // Calls made together while the link was being opened all went through.
+    assert!(
+        report["together"]
+            .as_array()
+            .is_some_and(|all| all.len() == 8 && all.iter().all(|n| *n == report["before"])),
         "{report}"
     );
     let socket = host.root().join("run/libvirt/virtnetworkd-sock");
