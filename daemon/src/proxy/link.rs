@@ -90,9 +90,10 @@ impl Owed {
         !s.gone
     }
 
-    /// A call that could not be forwarded after all.
-    fn forget(&self, serial: u32) {
-        self.lock().calls.remove(&serial);
+    /// A call that could not be forwarded after all; false when it was
+    /// answered already (the daemon went away in between).
+    fn forget(&self, serial: u32) -> bool {
+        self.lock().calls.remove(&serial).is_some()
     }
 
     /// A message of the daemon passed to the client: a reply settles its
@@ -251,14 +252,19 @@ impl ProxyLink {
                 return Err(ForwardError::Gone);
             }
         }
-        self.to_daemon.try_send(bytes).map_err(|e| {
-            if let Some(owed) = &self.owed {
-                owed.forget(header.serial);
+        let Err(e) = self.to_daemon.try_send(bytes) else {
+            return Ok(());
+        };
+        if let Some(owed) = &self.owed {
+            if call && !owed.forget(header.serial) {
+                // The daemon went away meanwhile and the call was answered
+                // with the others it owed.
+                return Ok(());
             }
-            match e {
-                mpsc::error::TrySendError::Full(_) => ForwardError::Backlog,
-                mpsc::error::TrySendError::Closed(_) => ForwardError::Gone,
-            }
+        }
+        Err(match e {
+            mpsc::error::TrySendError::Full(_) => ForwardError::Backlog,
+            mpsc::error::TrySendError::Closed(_) => ForwardError::Gone,
         })
     }
 
