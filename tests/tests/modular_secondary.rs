@@ -256,6 +256,75 @@ fn hypervisor_connections_reach_the_secondary_drivers_daemons() {
     ok(&host, &qemu, "list --all");
 }
 
+/// An upload faster than virtstoraged takes it (virtstoraged stopped
+/// mid-way) holds virsh back instead of piling up in virtqemud until the
+/// client is dropped; once virtstoraged runs again the upload completes.
+#[test]
+fn an_upload_faster_than_virtstoraged_waits_for_it() {
+    use nix::sys::signal::Signal;
+    use std::io::Write;
+    const SIZE: usize = 160 << 20;
+    const FIRST: usize = 4 << 20;
+    let mut host = NetHost::new();
+    host.start_modular("virtstoraged");
+    host.start_modular("virtqemud");
+    let qemu = host.modular_uri("qemu", "virtqemud");
+    let dir = host.root().join("slowpool");
+    ok(
+        &host,
+        &qemu,
+        &format!("pool-create-as slow dir --target {} --build", dir.display()),
+    );
+    ok(&host, &qemu, "vol-create-as slow big 160M --format raw");
+    let data: Vec<u8> = (0..SIZE as u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8)
+        .collect();
+    // virsh reads the data from a pipe, so the test decides when it flows.
+    let fifo = host.root().join("upload.fifo");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).expect("mkfifo");
+    let mut upload = integration_tests::tools::virsh_command()
+        .args(["-c", &qemu, "vol-upload", "--pool", "slow", "big"])
+        .arg(&fifo)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn virsh vol-upload");
+    let mut pipe = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&fifo)
+        .expect("open the pipe");
+    // Once virsh took these bytes the upload's stream is flowing.
+    pipe.write_all(&data[..FIRST]).expect("first bytes");
+    host.signal_modular("virtstoraged", Signal::SIGSTOP);
+    let rest = data[FIRST..].to_vec();
+    let writer = std::thread::spawn(move || pipe.write_all(&rest));
+    let ended = wait_until(Duration::from_secs(3), || {
+        upload.try_wait().ok().flatten().is_some()
+    });
+    host.signal_modular("virtstoraged", Signal::SIGCONT);
+    assert!(
+        !ended,
+        "virsh ended while virtstoraged was stopped: {:?}",
+        upload.wait_with_output()
+    );
+    let out = upload.wait_with_output().expect("virsh vol-upload");
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        host.diagnostics()
+    );
+    writer
+        .join()
+        .expect("writer")
+        .expect("the rest of the data");
+    assert!(
+        std::fs::read(dir.join("big")).expect("the volume's file") == data,
+        "the volume holds the uploaded bytes"
+    );
+}
+
 #[test]
 fn virtlxcd_connections_reach_virtnetworkd() {
     let mut host = NetHost::new();

@@ -128,6 +128,17 @@ impl Session {
         }
     }
 
+    /// Whether input waits for a stream's guest or for another daemon a
+    /// link forwards to: the session then stops reading the client.
+    pub fn input_full(&self) -> bool {
+        self.streams.input_full()
+            || self.secondary.input_full()
+            || self
+                .proxy_link
+                .lock()
+                .is_ok_and(|l| l.as_ref().is_some_and(|l| l.input_full()))
+    }
+
     /// Connects the session to its client's outgoing queue.
     pub fn attach_sender(&mut self, sender: OutgoingSender) {
         self.sender = Some(sender);

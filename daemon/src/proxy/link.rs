@@ -34,6 +34,10 @@ pub struct Keepalive {
 }
 /// Messages from the client waiting to be written to the daemon.
 const QUEUE: usize = 256;
+/// Waiting messages at which the client's session stops reading (stream
+/// data of an upload faster than the daemon takes it) until the link
+/// catches up, well before the queue is full.
+const PAUSE_AT: usize = 64;
 
 /// A keepalive message (`PING` or `PONG`).
 pub fn keepalive(proc_: i32) -> Vec<u8> {
@@ -200,10 +204,15 @@ impl ProxyLink {
         let (mut reader, mut writer) = stream.into_split();
         let (to_daemon, mut queue) = mpsc::channel::<Vec<u8>>(QUEUE);
         let closing = Arc::new(AtomicBool::new(false));
+        let reader_wake = client.clone();
         let write_task = tokio::spawn(async move {
             while let Some(bytes) = queue.recv().await {
+                let backed_up = queue.len() + 1 >= PAUSE_AT;
                 if writer.write_all(&bytes).await.is_err() {
                     break;
+                }
+                if backed_up && queue.len() < PAUSE_AT {
+                    reader_wake.wake_reader();
                 }
             }
             let _ = writer.shutdown().await;
@@ -266,6 +275,12 @@ impl ProxyLink {
             mpsc::error::TrySendError::Full(_) => ForwardError::Backlog,
             mpsc::error::TrySendError::Closed(_) => ForwardError::Gone,
         })
+    }
+
+    /// Whether so many messages wait for the daemon that the client's
+    /// session should stop reading until the link wakes it.
+    pub fn input_full(&self) -> bool {
+        QUEUE - self.to_daemon.capacity() >= PAUSE_AT
     }
 
     /// Whether the daemon went away (secondary links only; a proxied

@@ -104,6 +104,15 @@ impl Links {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Whether a link holds back so much of the client's input that the
+    /// session should stop reading.
+    pub fn input_full(&self) -> bool {
+        self.lock().values().any(|slot| match slot {
+            Slot::Open(link) => link.input_full(),
+            Slot::Opening { queue, .. } => queue.len() >= OPENING_QUEUE,
+        })
+    }
+
     /// Closes every link (CONNECT_CLOSE, the client went away).
     pub fn close(&self) {
         self.lock().clear();

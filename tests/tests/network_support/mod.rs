@@ -160,6 +160,13 @@ impl NetHost {
         assert!(ready, "{name} did not start\n{}", self.diagnostics());
     }
 
+    /// Sends `signal` to the per-driver daemon `name`.
+    pub fn signal_modular(&self, name: &str, signal: nix::sys::signal::Signal) {
+        for (_, child) in self.modular.iter().filter(|(n, _)| n == name) {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), signal);
+        }
+    }
+
     /// SIGKILL to the per-driver daemon `name` only.
     pub fn kill_modular(&mut self, name: &str) {
         while let Some(i) = self.modular.iter().position(|(n, _)| n == name) {
