@@ -261,21 +261,42 @@ fn hypervisor_connections_reach_the_secondary_drivers_daemons() {
 /// client is dropped; once virtstoraged runs again the upload completes.
 #[test]
 fn an_upload_faster_than_virtstoraged_waits_for_it() {
-    use nix::sys::signal::Signal;
-    use std::io::Write;
-    const SIZE: usize = 160 << 20;
-    const FIRST: usize = 4 << 20;
     let mut host = NetHost::new();
     host.start_modular("virtstoraged");
     host.start_modular("virtqemud");
     let qemu = host.modular_uri("qemu", "virtqemud");
+    upload_while_stopped(&host, &qemu, "virtstoraged");
+}
+
+/// The same through virtproxyd, with virtqemud stopped: virtproxyd holds
+/// the client back too.
+#[test]
+fn an_upload_through_virtproxyd_faster_than_virtqemud_waits_for_it() {
+    let mut host = NetHost::new();
+    host.start_modular("virtstoraged");
+    host.start_modular("virtqemud");
+    host.start_modular_with("virtproxyd", &[], "libvirt-sock");
+    let uri = format!(
+        "qemu+unix:///system?socket={}",
+        host.root().join("run/libvirt/libvirt-sock").display()
+    );
+    upload_while_stopped(&host, &uri, "virtqemud");
+}
+
+/// Uploads 160 MiB on `uri`, stopping daemon `stopped` for a while once the
+/// data flows: virsh must neither end nor fail meanwhile.
+fn upload_while_stopped(host: &NetHost, qemu: &str, stopped: &str) {
+    use nix::sys::signal::Signal;
+    use std::io::Write;
+    const SIZE: usize = 160 << 20;
+    const FIRST: usize = 4 << 20;
     let dir = host.root().join("slowpool");
     ok(
-        &host,
-        &qemu,
+        host,
+        qemu,
         &format!("pool-create-as slow dir --target {} --build", dir.display()),
     );
-    ok(&host, &qemu, "vol-create-as slow big 160M --format raw");
+    ok(host, qemu, "vol-create-as slow big 160M --format raw");
     let data: Vec<u8> = (0..SIZE as u32)
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8)
         .collect();
@@ -283,7 +304,7 @@ fn an_upload_faster_than_virtstoraged_waits_for_it() {
     let fifo = host.root().join("upload.fifo");
     nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).expect("mkfifo");
     let mut upload = integration_tests::tools::virsh_command()
-        .args(["-c", &qemu, "vol-upload", "--pool", "slow", "big"])
+        .args(["-c", qemu, "vol-upload", "--pool", "slow", "big"])
         .arg(&fifo)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -296,16 +317,16 @@ fn an_upload_faster_than_virtstoraged_waits_for_it() {
         .expect("open the pipe");
     // Once virsh took these bytes the upload's stream is flowing.
     pipe.write_all(&data[..FIRST]).expect("first bytes");
-    host.signal_modular("virtstoraged", Signal::SIGSTOP);
+    host.signal_modular(stopped, Signal::SIGSTOP);
     let rest = data[FIRST..].to_vec();
     let writer = std::thread::spawn(move || pipe.write_all(&rest));
     let ended = wait_until(Duration::from_secs(3), || {
         upload.try_wait().ok().flatten().is_some()
     });
-    host.signal_modular("virtstoraged", Signal::SIGCONT);
+    host.signal_modular(stopped, Signal::SIGCONT);
     assert!(
         !ended,
-        "virsh ended while virtstoraged was stopped: {:?}",
+        "virsh ended while {stopped} was stopped: {:?}",
         upload.wait_with_output()
     );
     let out = upload.wait_with_output().expect("virsh vol-upload");
