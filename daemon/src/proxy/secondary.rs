@@ -66,8 +66,12 @@ impl SecondaryTargets {
         }
     }
 
-    fn routes(&self, family: Family) -> bool {
-        self.families.contains(&family)
+    /// The daemon that serves `family` when this one does not.
+    fn daemon_for(&self, family: Family) -> Option<&'static str> {
+        if !self.families.contains(&family) {
+            return None;
+        }
+        daemon_for_scheme(family.label())
     }
 }
 
@@ -208,9 +212,10 @@ pub fn relay_call(
     family: Family,
 ) -> Option<Action> {
     let targets = daemon.secondary.as_ref()?;
-    if !matches!(session.scheme, "qemu" | "lxc") || !targets.routes(family) {
+    if !matches!(session.scheme, "qemu" | "lxc") {
         return None;
     }
+    let name = targets.daemon_for(family)?;
     // Descriptors are not passed on (no procedure served here takes any).
     let header = Header {
         mtype: MessageType::Call as u32,
@@ -230,7 +235,7 @@ pub fn relay_call(
             let _ = sender.send(Outgoing::CallDone(reply));
             Some(Action::Nothing)
         }
-        Pushed::Open(attempt) => Some(open(daemon, targets, session, h, family, attempt)),
+        Pushed::Open(attempt) => Some(open(daemon, targets, session, h, (family, name), attempt)),
     }
 }
 
@@ -271,11 +276,10 @@ fn open(
     targets: &SecondaryTargets,
     session: &mut Session,
     h: &Header,
-    family: Family,
+    (family, name): (Family, &'static str),
     attempt: u64,
 ) -> Action {
     let scheme = family.label();
-    let name = daemon_for_scheme(scheme).unwrap_or("virtqemud");
     let suffix = if session.read_only {
         "-sock-ro"
     } else {
@@ -377,10 +381,16 @@ mod tests {
     fn a_daemon_routes_only_what_it_does_not_serve() {
         let targets =
             SecondaryTargets::new(PathBuf::from("/run/libvirt"), true, |f| f == Family::Secret);
-        assert!(targets.routes(Family::Network));
-        assert!(targets.routes(Family::Nwfilter));
-        assert!(!targets.routes(Family::Secret));
-        assert!(!targets.routes(Family::Domain));
-        assert!(!targets.routes(Family::Connect));
+        assert_eq!(targets.daemon_for(Family::Network), Some("virtnetworkd"));
+        assert_eq!(targets.daemon_for(Family::Storage), Some("virtstoraged"));
+        assert_eq!(targets.daemon_for(Family::Nodedev), Some("virtnodedevd"));
+        assert_eq!(targets.daemon_for(Family::Nwfilter), Some("virtnwfilterd"));
+        assert_eq!(
+            targets.daemon_for(Family::Interface),
+            Some("virtinterfaced")
+        );
+        assert_eq!(targets.daemon_for(Family::Secret), None);
+        assert_eq!(targets.daemon_for(Family::Domain), None);
+        assert_eq!(targets.daemon_for(Family::Connect), None);
     }
 }
