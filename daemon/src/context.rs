@@ -36,6 +36,8 @@ pub struct Daemon {
     pub nodedev_events: Arc<crate::nodedev_events::NodeDeviceEventHub>,
     /// virtproxyd: where the per-driver daemons its clients go to listen.
     pub proxy: Option<crate::proxy::ProxyTargets>,
+    /// virtqemud, virtlxcd: where the secondary drivers' daemons listen.
+    pub secondary: Option<crate::proxy::secondary::SecondaryTargets>,
     /// The `libvirtd` server: rw, ro, tcp and tls services.
     pub main: Arc<Server>,
     /// The `admin` server: the admin socket.

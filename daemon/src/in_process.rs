@@ -39,6 +39,7 @@ pub fn test_daemon() -> Arc<Daemon> {
         secret_events: Default::default(),
         nodedev_events: Default::default(),
         proxy: None,
+        secondary: None,
         main: Server::new("libvirtd", Limits::default()),
         admin: Server::new("admin", Limits::default()),
         log: None,

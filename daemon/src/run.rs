@@ -193,6 +193,7 @@ pub fn build_daemon(
         proxy: opts.daemon.is_proxy().then(|| crate::proxy::ProxyTargets {
             sock_dir: crate::paths::Paths::from_env(privileged).sock_dir,
         }),
+        secondary: secondary_targets(opts.daemon, sock_dir),
         main: Server::new(opts.daemon.as_str(), opts.main_limits.clone()),
         admin: Server::new("admin", opts.admin_limits.clone()),
         log,
@@ -202,6 +203,31 @@ pub fn build_daemon(
         hooks: opts.hooks.clone(),
     });
     (daemon, requests)
+}
+
+/// A per-driver hypervisor daemon (virtqemud, virtlxcd) hands the calls of
+/// the secondary drivers on its connections to their daemons in `sock_dir`;
+/// libvirtd serves them all itself.
+fn secondary_targets(
+    daemon: crate::paths::DaemonName,
+    sock_dir: std::path::PathBuf,
+) -> Option<crate::proxy::secondary::SecondaryTargets> {
+    use protocol::table::Family;
+    let hypervisor = daemon.serves_scheme("qemu") || daemon.serves_scheme("lxc");
+    if daemon == crate::paths::DaemonName::Libvirtd || !hypervisor {
+        return None;
+    }
+    let privileged = nix::unistd::geteuid().is_root();
+    Some(crate::proxy::secondary::SecondaryTargets::new(
+        sock_dir,
+        privileged,
+        |family| match family {
+            Family::Network | Family::Storage | Family::Secret | Family::Nodedev => {
+                daemon.serves_scheme(family.label())
+            }
+            _ => false,
+        },
+    ))
 }
 
 /// virtnetworkd's network driver, reached through its socket in `sock_dir`.

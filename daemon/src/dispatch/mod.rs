@@ -76,6 +76,12 @@ pub struct Session {
     /// Another daemon of this host presented the system identity token
     /// (CONNECT_SET_IDENTITY): its calls are the daemons' own.
     pub system_identity: bool,
+    /// The identity a proxy set for this connection (CONNECT_SET_IDENTITY),
+    /// passed on to the secondary drivers' daemons.
+    pub identity: Option<Vec<protocol::typed_param::TypedParam>>,
+    /// virtqemud, virtlxcd: links to the secondary drivers' daemons, opened
+    /// on a hypervisor connection's first call of their family.
+    pub secondary: crate::proxy::secondary::Links,
 }
 
 impl Session {
@@ -107,6 +113,8 @@ impl Session {
             streams: streams::StreamTable::default(),
             proxy_link: Default::default(),
             system_identity: false,
+            identity: None,
+            secondary: Default::default(),
         }
     }
 
@@ -118,6 +126,17 @@ impl Session {
             server.clients.authenticated();
             server.capacity_freed.notify_waiters();
         }
+    }
+
+    /// Whether input waits for a stream's guest or for another daemon a
+    /// link forwards to: the session then stops reading the client.
+    pub fn input_full(&self) -> bool {
+        self.streams.input_full()
+            || self.secondary.input_full()
+            || self
+                .proxy_link
+                .lock()
+                .is_ok_and(|l| l.as_ref().is_some_and(|l| l.input_full()))
     }
 
     /// Connects the session to its client's outgoing queue.
@@ -145,6 +164,7 @@ impl Session {
         if let Ok(mut link) = self.proxy_link.lock() {
             link.take();
         }
+        self.secondary.close();
         self.secret = None;
         self.nodedev = None;
         if let Some(conn) = self.conn.take() {
@@ -173,6 +193,10 @@ pub fn handle_message(
             header.message_type(),
             Some(MessageType::Stream) | Some(MessageType::StreamHole)
         ) {
+            // Data of a stream a secondary driver's daemon opened.
+            if let Some(action) = crate::proxy::secondary::relay_stream(session, header, body) {
+                return action;
+            }
             if let Some(reply) = session.streams.incoming(header, body) {
                 return Action::Reply(reply);
             }

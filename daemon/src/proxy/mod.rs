@@ -6,6 +6,7 @@
 
 mod handshake;
 mod link;
+pub mod secondary;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -20,7 +21,7 @@ use tracing::{debug, warn};
 
 use crate::dispatch::{error_reply, Action, Job, Session};
 use crate::server::ClientDetails;
-pub use link::{Keepalive, ProxyLink};
+pub use link::{Keepalive, PeerLoss, ProxyLink};
 
 /// Where the per-driver daemons listen (their default socket directory).
 #[derive(Clone, Debug)]
@@ -122,6 +123,20 @@ fn identity(session: &Session, details: Option<ClientDetails>) -> Vec<TypedParam
     params
 }
 
+/// The identity of `session`'s client as another daemon is to learn it:
+/// the one a proxy set on this connection, else the client's own.
+fn client_identity(daemon: &crate::context::Daemon, session: &Session) -> Vec<TypedParam> {
+    if let Some(params) = &session.identity {
+        return params.clone();
+    }
+    let details = daemon
+        .main
+        .clients
+        .get_with_details(session.info.id)
+        .map(|(_, d)| d);
+    identity(session, details)
+}
+
 fn user_name(uid: u32) -> Option<String> {
     let text = std::fs::read_to_string("/etc/passwd").ok()?;
     text.lines().find_map(|l| {
@@ -183,18 +198,8 @@ pub fn open(
         .iter()
         .map(|d| (d.to_string(), targets.sock_dir.join(format!("{d}{suffix}"))))
         .collect();
-    let details = daemon
-        .main
-        .clients
-        .get_with_details(session.info.id)
-        .map(|(_, d)| d);
-    let identity = (!session.read_only).then(|| identity(session, details));
-    let limits = daemon.main.limits();
-    let keepalive = Keepalive {
-        interval: (limits.keepalive_interval > 0)
-            .then(|| std::time::Duration::from_secs(limits.keepalive_interval as u64)),
-        count: limits.keepalive_count,
-    };
+    let identity = (!session.read_only).then(|| client_identity(daemon, session));
+    let keepalive = link_keepalive(daemon);
     let slot = session.proxy_link.clone();
     let client = session.sender();
     let header = *h;
@@ -219,7 +224,13 @@ pub fn open(
                 backend(&socket, &args, identity).map(|stream| (name, stream))
             }) {
                 Ok((name, stream)) => {
-                    match ProxyLink::start(stream, client, name.clone(), keepalive) {
+                    match ProxyLink::start(
+                        stream,
+                        client,
+                        name.clone(),
+                        keepalive,
+                        PeerLoss::DisconnectClient,
+                    ) {
                         Ok(link) => {
                             debug!(daemon = %name, "client forwarded");
                             if let Ok(mut slot) = slot.lock() {
@@ -233,28 +244,47 @@ pub fn open(
                         ),
                     }
                 }
-                Err(handshake::HandshakeError::Refused(h, body)) => {
-                    let reply = Header {
-                        serial: header.serial,
-                        proc_: header.proc_,
-                        prog: header.prog,
-                        ..h
-                    };
-                    encode_message(&reply, &body)
-                }
-                Err(handshake::HandshakeError::Connect(msg)) => {
-                    error_reply(&header, &rpc_failure(codes::SYSTEM_ERROR, msg))
-                }
-                Err(handshake::HandshakeError::Other(msg)) => {
-                    warn!("proxy: {msg}");
-                    error_reply(
-                        &header,
-                        &rpc_failure(codes::INTERNAL_ERROR, format!("internal error: {msg}")),
-                    )
-                }
+                Err(e) => handshake_failure(&header, &e),
             }
         }),
     })
+}
+
+/// Keepalive on links to other daemons: this daemon's own settings.
+fn link_keepalive(daemon: &crate::context::Daemon) -> Keepalive {
+    let limits = daemon.main.limits();
+    Keepalive {
+        interval: (limits.keepalive_interval > 0)
+            .then(|| std::time::Duration::from_secs(limits.keepalive_interval as u64)),
+        count: limits.keepalive_count,
+    }
+}
+
+/// The reply to `call` when the link it needed could not be opened: the
+/// daemon's own refusal as it sent it, libvirt's text for a socket that
+/// cannot be reached, or an internal error.
+fn handshake_failure(call: &Header, e: &handshake::HandshakeError) -> Vec<u8> {
+    match e {
+        handshake::HandshakeError::Refused(h, body) => {
+            let reply = Header {
+                serial: call.serial,
+                proc_: call.proc_,
+                prog: call.prog,
+                ..*h
+            };
+            encode_message(&reply, body)
+        }
+        handshake::HandshakeError::Connect(msg) => {
+            error_reply(call, &rpc_failure(codes::SYSTEM_ERROR, msg.clone()))
+        }
+        handshake::HandshakeError::Other(msg) => {
+            warn!("link to another daemon: {msg}");
+            error_reply(
+                call,
+                &rpc_failure(codes::INTERNAL_ERROR, format!("internal error: {msg}")),
+            )
+        }
+    }
 }
 
 /// Connects, authenticates, opens and sets the identity on the daemon at `socket`.
@@ -296,7 +326,7 @@ pub fn relay(session: &mut Session, h: &Header, body: &[u8]) -> Option<Action> {
     if call {
         let _ = sender.send(crate::server::client::Outgoing::CallForwarded);
     }
-    match link.forward(encode_message(h, body)) {
+    match link.forward(h, encode_message(h, body)) {
         Ok(()) => Some(Action::Nothing),
         Err(why) => {
             warn!(daemon = %link.target, ?why, "cannot forward to the proxied daemon");

@@ -177,8 +177,9 @@ async fn run<S>(
             }
         }
         let calls_full = conn.outbox.in_flight() >= max_requests || !conn.deferred.is_empty();
-        // Stream data the guest has not taken yet holds reading back too.
-        let held_back = calls_full || conn.session.streams.input_full();
+        // Stream data the guest (or a linked daemon) has not taken yet holds
+        // reading back too.
+        let held_back = calls_full || conn.session.input_full();
         let can_read = !held_back && conn.outbox.has_room();
         // One timer for both deadlines: every timer is part of each idle
         // connection's memory.

@@ -24,7 +24,7 @@ pub struct NetHost {
     netns: String,
     daemon: Option<Child>,
     /// Per-driver daemons (`virtqemud`, `virtnetworkd`, ...) started in the namespace.
-    modular: Vec<Child>,
+    modular: Vec<(String, Child)>,
 }
 
 /// Checks the tools the network driver runs, naming their Debian packages.
@@ -125,6 +125,13 @@ impl NetHost {
     /// name, as it chooses its role by argv[0]) in the namespace on this root and
     /// waits for its socket.
     pub fn start_modular(&mut self, name: &str) {
+        let socket = format!("{name}-sock");
+        self.start_modular_with(name, &[], &socket);
+    }
+
+    /// [`NetHost::start_modular`] with arguments, waiting for `socket` (in
+    /// `run/libvirt`): virtproxyd listens on libvirtd's socket names.
+    pub fn start_modular_with(&mut self, name: &str, args: &[&str], socket: &str) {
         let bin_dir = self.root().join("bin");
         fs::create_dir_all(&bin_dir).expect("bin directory");
         let link = bin_dir.join(name);
@@ -134,6 +141,7 @@ impl NetHost {
         let child = Command::new("ip")
             .args(["netns", "exec", &self.netns])
             .arg(&link)
+            .args(args)
             .env("LIBVIRTD_ROOT", self.root())
             .env_remove("LISTEN_PID")
             .env_remove("LISTEN_FDS")
@@ -144,12 +152,31 @@ impl NetHost {
             .process_group(0)
             .spawn()
             .expect("spawn a per-driver daemon");
-        self.modular.push(child);
-        let socket = self.root().join(format!("run/libvirt/{name}-sock"));
+        self.modular.push((name.to_string(), child));
+        let socket = self.root().join(format!("run/libvirt/{socket}"));
         let ready = wait_until(Duration::from_secs(30), || {
             UnixStream::connect(&socket).is_ok()
         });
         assert!(ready, "{name} did not start\n{}", self.diagnostics());
+    }
+
+    /// Sends `signal` to the per-driver daemon `name`.
+    pub fn signal_modular(&self, name: &str, signal: nix::sys::signal::Signal) {
+        for (_, child) in self.modular.iter().filter(|(n, _)| n == name) {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), signal);
+        }
+    }
+
+    /// SIGKILL to the per-driver daemon `name` only.
+    pub fn kill_modular(&mut self, name: &str) {
+        while let Some(i) = self.modular.iter().position(|(n, _)| n == name) {
+            let (_, mut child) = self.modular.remove(i);
+            // SAFETY: signalling the process group we created for that daemon.
+            unsafe {
+                libc::kill(-(child.id() as i32), libc::SIGKILL);
+            }
+            let _ = child.wait();
+        }
     }
 
     /// A `DRIVER+unix:///system` URI on the socket of per-driver daemon `daemon`.
@@ -164,7 +191,7 @@ impl NetHost {
 
     /// SIGKILL to the daemon's process group (dnsmasq lives in its own session).
     pub fn kill_daemon(&mut self) {
-        for mut child in self.modular.drain(..) {
+        for (_, mut child) in self.modular.drain(..) {
             // SAFETY: signalling the process group we created for that daemon.
             unsafe {
                 libc::kill(-(child.id() as i32), libc::SIGKILL);
@@ -277,7 +304,15 @@ impl NetHost {
             read("daemon.stderr"),
             read("daemon.stdout")
         );
-        for name in ["virtqemud", "virtnetworkd", "virtstoraged", "virtsecretd"] {
+        for name in [
+            "virtqemud",
+            "virtnetworkd",
+            "virtstoraged",
+            "virtsecretd",
+            "virtnodedevd",
+            "virtlxcd",
+            "virtproxyd",
+        ] {
             let stderr = read(&format!("{name}.stderr"));
             if !stderr.is_empty() {
                 text.push_str(&format!("\n--- {name} stderr ---\n{stderr}"));
@@ -339,16 +374,14 @@ impl NetEvents {
     /// Starts the listener and waits until it reports events (a sentinel network is
     /// defined and undefined until one shows up).
     pub fn start(host: &NetHost) -> NetEvents {
+        NetEvents::start_on(host, &host.uri())
+    }
+
+    /// [`NetEvents::start`] on the connection `uri` (the sentinel is defined there too).
+    pub fn start_on(host: &NetHost, uri: &str) -> NetEvents {
         use std::io::BufRead;
         let mut child = integration_tests::virsh_command()
-            .args([
-                "-c",
-                &host.uri(),
-                "net-event",
-                "--loop",
-                "--event",
-                "lifecycle",
-            ])
+            .args(["-c", uri, "net-event", "--loop", "--event", "lifecycle"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -366,9 +399,12 @@ impl NetEvents {
         });
         let mut events = NetEvents { child, lines };
         let sentinel = "<network><name>sentinel</name><bridge name='lvbr-sent'/></network>";
+        let file = host.write("sentinel.xml", sentinel, 0o644);
         let ready = wait_until(Duration::from_secs(20), || {
-            assert!(host.define("sentinel", sentinel).success());
-            host.virsh_ok("net-undefine sentinel");
+            let out = virsh(uri, &format!("net-define {}", file.display()));
+            assert!(out.success(), "{out}");
+            let out = virsh(uri, "net-undefine sentinel");
+            assert!(out.success(), "{out}");
             events
                 .next(Duration::from_millis(300))
                 .is_some_and(|l| l.contains("sentinel"))

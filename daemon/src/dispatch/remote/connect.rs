@@ -185,6 +185,7 @@ pub fn close(session: &mut Session, h: &Header) -> Action {
     session.storage = None;
     session.secret = None;
     session.nodedev = None;
+    session.secondary.close();
     Action::Reply(empty_reply(h))
 }
 

@@ -3,7 +3,9 @@
 //! is not decided per caller here (no access control drivers). The one field
 //! that changes something is `system.token`: another daemon of this host
 //! presenting the shared token (see [`crate::system_token`]) makes the
-//! connection the daemons' own, as libvirt's elevated identity does.
+//! connection the daemons' own, as libvirt's elevated identity does. The
+//! identity is also what this daemon passes on to the secondary drivers'
+//! daemons it opens links to for the connection.
 
 use protocol::error::codes;
 use protocol::header::Header;
@@ -77,6 +79,7 @@ pub fn set_identity(session: &mut Session, h: &Header, a: ConnectSetIdentityArgs
             shown.push(format!("{}={:?}", p.field, p.value));
         }
         session.system_identity = system;
+        session.identity = Some(a.params.clone());
         info!(client, identity = %shown.join(" "), "identity set by the connecting proxy");
         Ok(())
     })

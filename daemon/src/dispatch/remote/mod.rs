@@ -87,6 +87,12 @@ pub fn handle(daemon: &Arc<Daemon>, session: &mut Session, h: &Header, body: &[u
                     return reply_err(h, read_only_error(call.info(), refusal));
                 }
             }
+            // virtqemud, virtlxcd: the secondary drivers' calls go to their daemons.
+            if let Some(action) =
+                crate::proxy::secondary::relay_call(daemon, session, h, body, call.info().family)
+            {
+                return action;
+            }
             route::route(daemon, session, conn, h, call)
         }
     }
