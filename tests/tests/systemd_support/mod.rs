@@ -75,9 +75,16 @@ pub fn unpack_root(scratch: &Path, name: &str) -> PathBuf {
     root
 }
 
+/// One booted system at a time: with `--keep-unit` every container of this
+/// process gets the process's own cgroup as its root, so two systems booted
+/// at once share `/system.slice/...` and one's shutdown removes the other's
+/// unit cgroups (its ExecStop then fails with status 219/CGROUP).
+static BOOTING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Boots `root` with systemd as PID 1 in its own namespaces (no network:
 /// the host's is never touched) until the system inside powers off.
 pub fn boot(root: &Path) -> CmdOutput {
+    let _one_at_a_time = BOOTING.lock().unwrap_or_else(|e| e.into_inner());
     let name = root.file_name().expect("root name").to_string_lossy();
     run_with_deadline(
         Command::new(require_tool("systemd-nspawn", "systemd-container"))
