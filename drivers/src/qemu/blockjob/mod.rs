@@ -5,12 +5,14 @@
 
 mod copy;
 mod jobs;
+mod saved;
 mod threshold;
 
 use serde_json::{json, Value};
 
 pub use jobs::qmp_event;
 pub use threshold::qmp_threshold_event;
+pub(super) use saved::{restore, status_element};
 
 use super::connection::QemuConnection;
 use super::error::QemuError;
