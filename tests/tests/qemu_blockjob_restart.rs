@@ -130,18 +130,25 @@ fn blockcopy_is_followed_across_daemon_restarts() {
     );
     assert!(!dump.contains("ready='yes'"), "{dump}");
 
+    // While no daemon runs, the copy catches up and becomes ready.
     stop_daemon(&mut host);
+    {
+        let mut qmp = Qmp::connect(&host, name);
+        qmp.execute(
+            "block-job-set-speed",
+            "{\"device\":\"drive-virtio-disk0\",\"speed\":0}",
+        );
+        wait_for("the copy to be ready", || {
+            qmp.execute("query-block-jobs", "{}")[0]["ready"].as_bool() == Some(true)
+        });
+    }
     host.start_daemon();
     assert_eq!(host.guest_pids(), vec![pid], "the guest did not stay");
+    let dump = host.virsh_ok(&format!("dumpxml {name}"));
+    assert!(dump.contains("job='copy' ready='yes'"), "{dump}");
     let mut events = listen_events(&host);
     let info = host.virsh_ok(&format!("blockjob {name} vda --info --raw"));
     assert!(info.contains("type=Block Copy"), "{info}");
-    host.virsh_ok(&format!("blockjob {name} vda --bandwidth 100"));
-    expect_event(&mut events, name, "Block Copy for vda ready");
-    wait_for("the mirror to be ready", || {
-        host.virsh_ok(&format!("dumpxml {name}"))
-            .contains("job='copy' ready='yes'")
-    });
     host.virsh_ok(&format!("blockjob {name} vda --pivot"));
     expect_event(&mut events, name, "Block Copy for vda completed");
     let blk = host.virsh_ok(&format!("domblklist {name}"));
@@ -211,6 +218,10 @@ fn active_commit_that_ended_while_the_daemon_was_down_is_followed() {
         "snapshot-create-as {name} s2 --disk-only --no-metadata --diskspec vda,file={}",
         top2.display()
     ));
+    // Data in the overlay: the commit has something to copy before it is ready.
+    host.virsh_ok(&format!(
+        "qemu-monitor-command --hmp {name} 'qemu-io drive-virtio-disk0 \"write -P 0x5a 4M 1M\"'"
+    ));
     host.virsh_ok(&format!(
         "blockcommit {name} vda --active --bandwidth 1 --bytes"
     ));
@@ -247,15 +258,19 @@ fn backups_are_followed_across_daemon_restarts() {
     let mut host = QemuHost::start();
     let name = "bjbackup";
     let root = host.root().to_path_buf();
-    let disk = qcow2_with(&root, "data", MARKER);
+    // 256 MiB of data: far more than QEMU copies before the speed limit applies.
+    let disk = root.join("data.qcow2");
+    qemu_img_ok(&["create", "-q", "-f", "qcow2", disk.to_str().expect("path"), "256M"]);
+    let out = Command::new("qemu-io")
+        .args(["-f", "qcow2", "-c", "write -P 0x5a 0 256M"])
+        .arg(&disk)
+        .output()
+        .expect("run qemu-io (Debian package qemu-utils)");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let mailbox = Mailbox::create(&root, host.serial_log(name));
     let xml = guest_with_disk(&host, name, &disk, &mailbox);
     host.virsh_ok(&format!("create {xml}"));
     host.wait_booted(name, 1);
-    // Data all over the disk, so that the copy has something to do.
-    host.virsh_ok(&format!(
-        "qemu-monitor-command --hmp {name} 'qemu-io drive-virtio-disk0 \"write -P 0x5a 2M 12M\"'"
-    ));
 
     // Push mode, slowed down right away so that it runs through the restart.
     let target = root.join("full.qcow2");
