@@ -112,8 +112,8 @@ fn blockcopy_is_followed_across_daemon_restarts() {
         "blockcopy {name} vda {} --bandwidth 1 --bytes",
         copy.display()
     ));
-    let status = fs::read_to_string(root.join(format!("run/libvirt/qemu/{name}.xml")))
-        .expect("status file");
+    let status =
+        fs::read_to_string(root.join(format!("run/libvirt/qemu/{name}.xml"))).expect("status file");
     assert!(
         status.contains("<blockjob name='drive-virtio-disk0' type='copy' state='running'>"),
         "{status}"
@@ -260,13 +260,24 @@ fn backups_are_followed_across_daemon_restarts() {
     let root = host.root().to_path_buf();
     // 256 MiB of data: far more than QEMU copies before the speed limit applies.
     let disk = root.join("data.qcow2");
-    qemu_img_ok(&["create", "-q", "-f", "qcow2", disk.to_str().expect("path"), "256M"]);
+    qemu_img_ok(&[
+        "create",
+        "-q",
+        "-f",
+        "qcow2",
+        disk.to_str().expect("path"),
+        "256M",
+    ]);
     let out = Command::new("qemu-io")
         .args(["-f", "qcow2", "-c", "write -P 0x5a 0 256M"])
         .arg(&disk)
         .output()
         .expect("run qemu-io (Debian package qemu-utils)");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mailbox = Mailbox::create(&root, host.serial_log(name));
     let xml = guest_with_disk(&host, name, &disk, &mailbox);
     host.virsh_ok(&format!("create {xml}"));
@@ -305,7 +316,11 @@ fn backups_are_followed_across_daemon_restarts() {
     ));
     let completed = format!("event 'job-completed' for domain '{name}'");
     let seen = events.wait_for_line(STATE_TIMEOUT, |l| l.contains(&completed));
-    assert!(seen.is_some(), "no job-completed event\n{}", events.finish());
+    assert!(
+        seen.is_some(),
+        "no job-completed event\n{}",
+        events.finish()
+    );
     let info = host.virsh_ok(&format!("domjobinfo {name}"));
     assert!(info.contains("None"), "{info}");
     let cmp = qemu_img_ok(&[
@@ -365,7 +380,11 @@ fn backups_are_followed_across_daemon_restarts() {
     assert!(cmp.contains("Images are identical"), "{cmp}");
     host.virsh_ok(&format!("domjobabort {name}"));
     let seen = events.wait_for_line(STATE_TIMEOUT, |l| l.contains(&completed));
-    assert!(seen.is_some(), "no job-completed event\n{}", events.finish());
+    assert!(
+        seen.is_some(),
+        "no job-completed event\n{}",
+        events.finish()
+    );
     wait_for("the scratch file to go", || !scratch.exists());
     assert!(!sock.exists() || UnixStream::connect(&sock).is_err());
     let err = host.virsh(&format!("backup-dumpxml {name}"));

@@ -57,7 +57,9 @@ impl ActiveJob {
     /// A job that has been running for `elapsed` already (one a previous daemon began).
     pub fn resumed(operation: i32, elapsed: Duration) -> Self {
         ActiveJob {
-            started: Instant::now().checked_sub(elapsed).unwrap_or_else(Instant::now),
+            started: Instant::now()
+                .checked_sub(elapsed)
+                .unwrap_or_else(Instant::now),
             ..ActiveJob::new(operation)
         }
     }

@@ -121,7 +121,8 @@ mod tests {
             got_shutdown: false,
             fake_reboot: true,
             jobs: vec![
-                "<blockjobs active='yes'><blockjob drive='drive-virtio-disk0'/></blockjobs>".to_string(),
+                "<blockjobs active='yes'><blockjob drive='drive-virtio-disk0'/></blockjobs>"
+                    .to_string(),
             ],
             def,
         };

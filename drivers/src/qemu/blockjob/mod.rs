@@ -11,8 +11,8 @@ mod threshold;
 use serde_json::{json, Value};
 
 pub use jobs::qmp_event;
-pub use threshold::qmp_threshold_event;
 pub(super) use saved::{restore, status_element};
+pub use threshold::qmp_threshold_event;
 
 use super::connection::QemuConnection;
 use super::error::QemuError;

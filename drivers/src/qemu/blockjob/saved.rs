@@ -74,10 +74,7 @@ pub(in crate::qemu) fn status_element(uuid: &Uuid) -> Option<String> {
         } else {
             out.push_str(">\n");
             for (path, format) in &to.backing {
-                out.push_str(&format!(
-                    "      <backing {}/>\n",
-                    image_attrs(path, format)
-                ));
+                out.push_str(&format!("      <backing {}/>\n", image_attrs(path, format)));
             }
             out.push_str("    </target>\n");
         }
@@ -230,7 +227,10 @@ impl Inner {
                 Some((_, true)) if !record.ready => "BLOCK_JOB_READY",
                 Some(_) => continue,
                 None => {
-                    let top = tops.iter().find(|(d, _)| *d == drive).and_then(|t| t.1.as_ref());
+                    let top = tops
+                        .iter()
+                        .find(|(d, _)| *d == drive)
+                        .and_then(|t| t.1.as_ref());
                     let pivoted = matches!(record.kind, JOB_COPY | JOB_ACTIVE_COMMIT)
                         && record.pivot_to.as_ref().map(|t| &t.path) == top;
                     if let Some(r) = jobs().get_mut(&key) {
