@@ -449,6 +449,9 @@ fn watch(
     pulled: &pull::PullState,
 ) {
     let mut failed = false;
+    // Copies QEMU no longer knows (a daemon stopped after dismissing them but
+    // before recording the end): their outcome is unknown, their targets stay.
+    let mut vanished = false;
     loop {
         std::thread::sleep(POLL);
         let Ok(reply) = monitor.execute("query-jobs", None) else {
@@ -475,7 +478,8 @@ fn watch(
             .iter()
             .all(|j| j.get("status").and_then(Value::as_str) == Some("concluded"));
         if concluded {
-            failed |= ours.iter().any(|j| j.get("error").is_some()) || ours.len() < ids.len();
+            vanished = ours.len() < ids.len();
+            failed |= ours.iter().any(|j| j.get("error").is_some()) || vanished;
             for id in ids {
                 let _ = monitor.execute("job-dismiss", Some(json!({ "id": id })));
             }
@@ -487,7 +491,7 @@ fn watch(
     if let Some(inner) = inner.upgrade() {
         inner.backup_ended(&uuid, !failed);
     }
-    if failed && pulled.exports.is_empty() {
+    if failed && !vanished && pulled.exports.is_empty() {
         if let Some(backup) = finished {
             for disk in backup.def.disks.iter().filter(|d| d.backup) {
                 if let Some(t) = &disk.target {
