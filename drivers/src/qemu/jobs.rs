@@ -54,6 +54,16 @@ impl ActiveJob {
         }
     }
 
+    /// A job that has been running for `elapsed` already (one a previous daemon began).
+    pub fn resumed(operation: i32, elapsed: Duration) -> Self {
+        ActiveJob {
+            started: Instant::now()
+                .checked_sub(elapsed)
+                .unwrap_or_else(Instant::now),
+            ..ActiveJob::new(operation)
+        }
+    }
+
     /// `virDomainJobOperation` of the job.
     pub fn operation(&self) -> i32 {
         self.operation
@@ -109,6 +119,8 @@ impl Inner {
             let Some(job) = obj.run.as_mut().and_then(|r| r.job.take()) else {
                 return;
             };
+            // The backup is no longer in the status file.
+            self.persist_status(obj);
             let figures = job.snapshot();
             crate::api::DomainEvent {
                 domain: obj.handle(),

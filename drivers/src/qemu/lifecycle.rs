@@ -417,6 +417,10 @@ impl Inner {
             started: run.started,
             got_shutdown: run.got_shutdown,
             fake_reboot: run.fake_reboot,
+            jobs: super::blockjob::status_element(&obj.def.uuid)
+                .into_iter()
+                .chain(super::backup::status_element(&obj.def.uuid))
+                .collect(),
             def: obj.def.clone(),
         };
         // A status file that cannot be written costs only the reason after a restart;

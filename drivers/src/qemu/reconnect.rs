@@ -43,6 +43,8 @@ pub fn load_and_reconnect(inner: &Arc<Inner>) -> Vec<String> {
         .and_then(|t| t.trim().parse::<i32>().ok())
         .unwrap_or(0);
     let mut revived: Vec<(usize, GuestProcess, u64)> = Vec::new();
+    // The jobs recorded in the status files of the guests found again.
+    let mut saved_jobs: Vec<(crate::api::Uuid, Vec<String>)> = Vec::new();
     let mut next_token = 0u64;
     for path in status_files(inner) {
         let record = match read_status(&path) {
@@ -90,6 +92,10 @@ pub fn load_and_reconnect(inner: &Arc<Inner>) -> Vec<String> {
                     let _ = process.signal(libc::SIGTERM);
                 }
                 revived.push((index, process, next_token));
+                if !record.jobs.is_empty() {
+                    super::blockjob::restore(&record.def.uuid, &record.jobs);
+                    saved_jobs.push((record.def.uuid, record.jobs.clone()));
+                }
             }
             Err(lost) => {
                 problems.push(match lost {
@@ -151,6 +157,11 @@ pub fn load_and_reconnect(inner: &Arc<Inner>) -> Vec<String> {
     }
     for (uuid, token, process) in watchers {
         inner.spawn_exit_watcher(uuid, token, process);
+    }
+    // Block jobs and backups that ran on while no daemon did, as libvirt follows them.
+    for (uuid, jobs) in saved_jobs {
+        inner.reconcile_block_jobs(&uuid);
+        inner.restore_backup(&uuid, &jobs);
     }
     problems
 }

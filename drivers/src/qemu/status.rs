@@ -25,7 +25,25 @@ pub struct StatusRecord {
     /// `virsh reboot` asked for a fake reboot that has not happened yet: a daemon
     /// that finds the guest powered off finishes it (reset and resume).
     pub fake_reboot: bool,
+    /// The jobs running on the guest (`<blockjobs>`, `<domainbackup>`), as the
+    /// elements the block job and backup code write and read back.
+    pub jobs: Vec<String>,
     pub def: DomainDef,
+}
+
+/// The elements below `<domstatus>` that describe jobs.
+const JOB_ELEMENTS: &[&str] = &["blockjobs", "domainbackup"];
+
+/// The text of the job elements of a status document.
+fn job_elements(text: &str) -> Vec<String> {
+    let Ok(doc) = roxmltree::Document::parse(text) else {
+        return Vec::new();
+    };
+    doc.root_element()
+        .children()
+        .filter(|n| n.is_element() && JOB_ELEMENTS.contains(&n.tag_name().name()))
+        .map(|n| text[n.range()].to_string())
+        .collect()
 }
 
 pub fn write_status(path: &Path, record: &StatusRecord) -> Result<(), QemuError> {
@@ -37,6 +55,8 @@ pub fn write_status(path: &Path, record: &StatusRecord) -> Result<(), QemuError>
         "<monitor path='{}'/>",
         escape(&record.monitor.display().to_string())
     );
+    let mut children = vec![monitor];
+    children.extend(record.jobs.iter().cloned());
     let text = format_status(
         &[
             ("state", record.state.wire().to_string()),
@@ -47,7 +67,7 @@ pub fn write_status(path: &Path, record: &StatusRecord) -> Result<(), QemuError>
             ("shutdown", u8::from(record.got_shutdown).to_string()),
             ("fakereboot", u8::from(record.fake_reboot).to_string()),
         ],
-        &[monitor],
+        &children,
         &domain,
     );
     atomic_write(path, text.as_bytes())
@@ -78,6 +98,7 @@ pub fn read_status(path: &Path) -> Result<StatusRecord, String> {
         started: u64::try_from(num("started")?).map_err(|e| e.to_string())?,
         got_shutdown: num("shutdown").unwrap_or(0) != 0,
         fake_reboot: num("fakereboot").unwrap_or(0) != 0,
+        jobs: job_elements(&text),
         def,
     })
 }
@@ -99,6 +120,10 @@ mod tests {
             started: 1_700_000_000,
             got_shutdown: false,
             fake_reboot: true,
+            jobs: vec![
+                "<blockjobs active='yes'><blockjob drive='drive-virtio-disk0'/></blockjobs>"
+                    .to_string(),
+            ],
             def,
         };
         let path = std::env::temp_dir().join(format!("qemu-status-{}.xml", std::process::id()));

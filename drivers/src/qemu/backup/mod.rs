@@ -8,6 +8,9 @@
 
 mod def;
 mod pull;
+mod saved;
+
+pub(super) use saved::status_element;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
@@ -33,6 +36,26 @@ struct RunningBackup {
     def: BackupDef,
     job_ids: Vec<String>,
     monitor: Arc<Monitor>,
+    /// Milliseconds since the epoch when the backup began.
+    started_ms: u64,
+}
+
+/// QEMU's job id of the copy of one disk.
+fn job_id(disk: &str) -> String {
+    format!("backup-{disk}-libvirt")
+}
+
+/// The NBD export of one disk of a pull-mode backup.
+fn export_of(disk: &def::BackupDisk) -> pull::Export {
+    pull::Export {
+        id: job_id(&disk.name),
+        node: format!("backup-{}-scratch", disk.name),
+        name: disk
+            .export_name
+            .clone()
+            .unwrap_or_else(|| disk.name.clone()),
+        bitmap: disk.export_bitmap.clone(),
+    }
 }
 
 /// Everything a backup set up that its end has to take down again.
@@ -234,20 +257,12 @@ impl Inner {
                     qemu_img_create(&disk.format, &target, &size)?;
                     made.created.push(target.clone());
                 }
-                let job_id = format!("backup-{}-libvirt", disk.name);
+                let job_id = job_id(&disk.name);
                 if is_pull {
                     let source = sources.get(&node).ok_or_else(|| {
                         DriverError::internal(format!("no block node for disk '{}'", disk.name))
                     })?;
-                    let export = pull::Export {
-                        id: job_id.clone(),
-                        node: format!("backup-{}-scratch", disk.name),
-                        name: disk
-                            .export_name
-                            .clone()
-                            .unwrap_or_else(|| disk.name.clone()),
-                        bitmap: disk.export_bitmap.clone(),
-                    };
+                    let export = export_of(disk);
                     pull::add_scratch(&monitor, &export.node, &target, source)?;
                     actions.extend(pull::actions(
                         &job_id,
@@ -333,13 +348,31 @@ impl Inner {
                 def,
                 job_ids: job_ids.clone(),
                 monitor: Arc::clone(&monitor),
+                started_ms: saved::now_ms(),
             },
         );
+        {
+            // A restarted daemon follows the backup from the status file.
+            let st = self.lock();
+            if let Ok(obj) = st.get(dom) {
+                self.persist_status(obj);
+            }
+        }
+        self.watch_backup(dom.uuid, monitor, job_ids, made.pull)
+    }
+
+    /// Starts the thread that follows the backup's copies to their end.
+    fn watch_backup(
+        self: &Arc<Self>,
+        uuid: Uuid,
+        monitor: Arc<Monitor>,
+        job_ids: Vec<String>,
+        pulled: pull::PullState,
+    ) -> DriverResult<()> {
         let weak = Arc::downgrade(self);
-        let uuid = dom.uuid;
         std::thread::Builder::new()
             .name("backup-watch".into())
-            .spawn(move || watch(&weak, uuid, &monitor, &job_ids, &made.pull))
+            .spawn(move || watch(&weak, uuid, &monitor, &job_ids, &pulled))
             .map_err(|e| DriverError::internal(format!("cannot start backup watcher: {e}")))?;
         Ok(())
     }
@@ -416,6 +449,9 @@ fn watch(
     pulled: &pull::PullState,
 ) {
     let mut failed = false;
+    // Copies QEMU no longer knows (a daemon stopped after dismissing them but
+    // before recording the end): their outcome is unknown, their targets stay.
+    let mut vanished = false;
     loop {
         std::thread::sleep(POLL);
         let Ok(reply) = monitor.execute("query-jobs", None) else {
@@ -442,7 +478,8 @@ fn watch(
             .iter()
             .all(|j| j.get("status").and_then(Value::as_str) == Some("concluded"));
         if concluded {
-            failed |= ours.iter().any(|j| j.get("error").is_some()) || ours.len() < ids.len();
+            vanished = ours.len() < ids.len();
+            failed |= ours.iter().any(|j| j.get("error").is_some()) || vanished;
             for id in ids {
                 let _ = monitor.execute("job-dismiss", Some(json!({ "id": id })));
             }
@@ -454,7 +491,7 @@ fn watch(
     if let Some(inner) = inner.upgrade() {
         inner.backup_ended(&uuid, !failed);
     }
-    if failed && pulled.exports.is_empty() {
+    if failed && !vanished && pulled.exports.is_empty() {
         if let Some(backup) = finished {
             for disk in backup.def.disks.iter().filter(|d| d.backup) {
                 if let Some(t) = &disk.target {

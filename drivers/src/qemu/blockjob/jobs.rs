@@ -71,7 +71,7 @@ impl JobRecord {
 
 type JobTable = HashMap<(Uuid, String), JobRecord>;
 
-fn jobs() -> MutexGuard<'static, JobTable> {
+pub(super) fn jobs() -> MutexGuard<'static, JobTable> {
     static JOBS: LazyLock<Mutex<JobTable>> = LazyLock::new(|| Mutex::new(HashMap::new()));
     JOBS.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -203,6 +203,14 @@ fn backing_store(chain: &[(String, String)]) -> Option<Element> {
 }
 
 impl Inner {
+    /// Records the domain's jobs in its status file, for a restarted daemon.
+    fn persist_jobs(&self, dom: &DomainRef) {
+        let st = self.lock();
+        if let Ok(obj) = st.get(dom) {
+            self.persist_status(obj);
+        }
+    }
+
     pub(super) fn start_block_job(
         &self,
         dom: &DomainRef,
@@ -230,6 +238,7 @@ impl Inner {
             jobs().remove(&key);
             return Err(QemuError::from(e).into());
         }
+        self.persist_jobs(dom);
         Ok(())
     }
 
@@ -420,6 +429,7 @@ impl Inner {
                 }
                 return Err(no_job_or(disk, e));
             }
+            self.persist_jobs(dom);
         } else {
             monitor
                 .execute("block-job-cancel", Some(json!({"device": drive})))
@@ -498,7 +508,8 @@ pub fn qmp_event(
         "commit" => JOB_COMMIT,
         _ => JOB_COPY,
     });
-    let mut changed = false;
+    // The job table is part of the status file.
+    let mut changed = record.is_some() && name != "BLOCK_JOB_ERROR";
     let status = match name {
         "BLOCK_JOB_READY" => {
             if let Some(r) = jobs().get_mut(&key) {
@@ -545,7 +556,7 @@ pub fn qmp_event(
             d.name == "disk" && d.child("alias").and_then(|a| a.attr("name")) == Some(alias)
         })
     else {
-        return (Vec::new(), false);
+        return (Vec::new(), changed);
     };
     let dst = disk
         .child("target")

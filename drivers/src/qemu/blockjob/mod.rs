@@ -5,11 +5,13 @@
 
 mod copy;
 mod jobs;
+mod saved;
 mod threshold;
 
 use serde_json::{json, Value};
 
 pub use jobs::qmp_event;
+pub(super) use saved::{restore, status_element};
 pub use threshold::qmp_threshold_event;
 
 use super::connection::QemuConnection;
