@@ -323,6 +323,17 @@ pub fn relay(session: &mut Session, h: &Header, body: &[u8]) -> Option<Action> {
             session.keepalive_requested = true;
         }
     }
+    let passes_fds = !session.fds.is_empty()
+        || (h.prog == protocol::programs::REMOTE_PROGRAM && h.proc_ == p::DOMAIN_OPEN_GRAPHICS_FD);
+    if call && passes_fds {
+        // The link to the proxied daemon carries bytes only: calls that pass
+        // descriptors either way are refused here (libvirtd(8)).
+        let err = match protocol::table::info(h.prog, h.proc_) {
+            Some(info) => crate::dispatch::not_supported(info),
+            None => crate::dispatch::rpc_error(codes::RPC, "file descriptors cannot be relayed"),
+        };
+        return Some(Action::Reply(error_reply(h, &err)));
+    }
     if call {
         let _ = sender.send(crate::server::client::Outgoing::CallForwarded);
     }

@@ -307,6 +307,27 @@ pub trait Connection:
     ) -> DriverResult<std::os::unix::net::UnixStream> {
         Err(DriverError::no_support("virDomainOpenConsole"))
     }
+    /// `virDomainOpenGraphicsFD`: a socket already connected to graphics
+    /// device `idx`'s display server (VNC or SPICE), handed to the caller.
+    fn open_graphics_fd(
+        &self,
+        _dom: &DomainRef,
+        _idx: u32,
+        _flags: u32,
+    ) -> DriverResult<std::os::fd::OwnedFd> {
+        Err(DriverError::no_support("virDomainOpenGraphicsFD"))
+    }
+    /// `virDomainOpenGraphics`: hands the caller's socket `fd` to graphics
+    /// device `idx`'s display server as a new client.
+    fn open_graphics(
+        &self,
+        _dom: &DomainRef,
+        _idx: u32,
+        _fd: std::os::fd::OwnedFd,
+        _flags: u32,
+    ) -> DriverResult<()> {
+        Err(DriverError::no_support("virDomainOpenGraphics"))
+    }
     /// `virDomainScreenshot`: the image's MIME type and a socket its bytes can be read
     /// from until end of file.
     fn screenshot(

@@ -340,6 +340,25 @@ impl Connection for QemuConnection {
         self.inner.screenshot(dom, screen, flags)
     }
 
+    fn open_graphics_fd(
+        &self,
+        dom: &DomainRef,
+        idx: u32,
+        flags: u32,
+    ) -> DriverResult<std::os::fd::OwnedFd> {
+        self.inner.open_graphics_fd(dom, idx, flags)
+    }
+
+    fn open_graphics(
+        &self,
+        dom: &DomainRef,
+        idx: u32,
+        fd: std::os::fd::OwnedFd,
+        flags: u32,
+    ) -> DriverResult<()> {
+        self.inner.open_graphics(dom, idx, fd, flags)
+    }
+
     fn send_key(
         &self,
         dom: &DomainRef,

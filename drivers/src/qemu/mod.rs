@@ -27,6 +27,7 @@ mod definitions;
 mod direct_io;
 mod disk_secrets;
 mod display;
+mod graphics_fd;
 mod domcaps;
 mod error;
 mod fsutil;

@@ -56,14 +56,9 @@ pub fn unserved_reason(api: &str) -> Option<&'static str> {
         }
         "virDomainCreateXMLWithFiles"
         | "virDomainCreateWithFiles"
-        | "virDomainOpenGraphicsFD"
         | "virDomainFDAssociate"
         | "virDomainQemuMonitorCommandWithFiles"
         | "virDomainLxcOpenNamespace" => FD_PASSING,
-        "virDomainOpenGraphics" => {
-            "hands a client socket to QEMU's VNC server; needs file descriptors passed \
-             over the unix socket, which the RPC layer does not carry yet"
-        }
         "virDomainOpenChannel" => {
             "guest channel streams are not implemented; `console` streams are served"
         }

@@ -8,7 +8,8 @@ use protocol::header::Header;
 use protocol::programs::remote_proc::Call;
 
 use super::{
-    blockjob, checkpoint, extra_calls, network, nodedev, nodedev_events, secret, snapshot, storage,
+    blockjob, checkpoint, extra_calls, graphics, network, nodedev, nodedev_events, secret, snapshot,
+    storage,
 };
 use super::{
     connect, console, cpu, devices, domain, events, lifecycle, live_tuning, metadata, migration,
@@ -44,6 +45,8 @@ pub fn route(
         Call::DomainOpenConsole(a) => console::open(session, &conn, h, a),
         Call::DomainScreenshot(a) => console::screenshot(session, &conn, h, a),
         Call::DomainSendKey(a) => console::send_key(&conn, h, a),
+        Call::DomainOpenGraphics(a) => graphics::open_graphics(session, &conn, h, a),
+        Call::DomainOpenGraphicsFd(a) => graphics::open_graphics_fd(session, &conn, h, a),
         Call::ConnectDomainEventCallbackRegisterAny(a) => {
             events::callback_register_any(daemon, session, h, a)
         }
