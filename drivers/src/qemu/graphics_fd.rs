@@ -74,7 +74,7 @@ impl Inner {
                 DriverError::new(
                     codes::INTERNAL_ERROR,
                     domains::QEMU,
-                    format!("internal error: No graphics backend with index {idx}"),
+                    format!("No graphics backend with index {idx}"),
                 )
             })?;
         match graphics.attr("type") {
@@ -84,7 +84,7 @@ impl Inner {
                 codes::CONFIG_UNSUPPORTED,
                 domains::QEMU,
                 format!(
-                    "unsupported configuration: Can only open VNC or SPICE graphics backends, not {}",
+                    "Can only open VNC or SPICE graphics backends, not {}",
                     other.unwrap_or("")
                 ),
             )),
