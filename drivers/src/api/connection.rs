@@ -307,6 +307,15 @@ pub trait Connection:
     ) -> DriverResult<std::os::unix::net::UnixStream> {
         Err(DriverError::no_support("virDomainOpenConsole"))
     }
+    /// `virDomainLxcOpenNamespace` (LXC program): descriptors of the
+    /// namespaces of the container's init, for a client to enter them.
+    fn lxc_open_namespace(
+        &self,
+        _dom: &DomainRef,
+        _flags: u32,
+    ) -> DriverResult<Vec<std::os::fd::OwnedFd>> {
+        Err(DriverError::no_support("virDomainLxcOpenNamespace"))
+    }
     /// `virDomainOpenGraphicsFD`: a socket already connected to graphics
     /// device `idx`'s display server (VNC or SPICE), handed to the caller.
     fn open_graphics_fd(
@@ -393,6 +402,18 @@ pub trait Connection:
     /// `virDomainSetMemoryFlags` (KiB; `virDomainSetMemory` is flags 0).
     fn set_memory_flags(&self, _dom: &DomainRef, _kib: u64, _flags: u32) -> DriverResult<()> {
         Err(DriverError::no_support("virDomainSetMemoryFlags"))
+    }
+    /// `virDomainQemuMonitorCommandWithFiles` (QEMU program): as
+    /// [`Connection::qemu_monitor_command`] with the caller's descriptors
+    /// passed to QEMU along the command (`flags`: bit 0 HMP).
+    fn qemu_monitor_command_with_files(
+        &self,
+        _dom: &DomainRef,
+        _cmd: &str,
+        _fds: Vec<std::os::fd::OwnedFd>,
+        _flags: u32,
+    ) -> DriverResult<String> {
+        Err(DriverError::no_support("virDomainQemuMonitorCommandWithFiles"))
     }
     /// `virDomainQemuMonitorCommand` (QEMU program): QMP JSON, or HMP text when `hmp`.
     fn qemu_monitor_command(

@@ -151,6 +151,15 @@ impl Connection for LxcConnection {
         self.inner.destroy(dom, flags)
     }
 
+    fn lxc_open_namespace(
+        &self,
+        dom: &DomainRef,
+        flags: u32,
+    ) -> DriverResult<Vec<std::os::fd::OwnedFd>> {
+        check_flags(flags, 0, "lxcDomainLxcOpenNamespace")?;
+        self.inner.open_namespaces(dom)
+    }
+
     fn open_console(
         &self,
         dom: &DomainRef,

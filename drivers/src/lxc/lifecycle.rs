@@ -225,6 +225,27 @@ impl Inner {
         Ok(())
     }
 
+    /// The namespaces of the container's init that can be opened, in
+    /// libvirt's order: user, ipc, uts, net, pid, mnt.
+    pub(super) fn open_namespaces(
+        &self,
+        dom: &DomainRef,
+    ) -> DriverResult<Vec<std::os::fd::OwnedFd>> {
+        let init_pid = {
+            let st = self.lock();
+            let obj = st.get(dom)?;
+            obj.run.as_ref().ok_or_else(not_running)?.init_pid
+        };
+        if init_pid <= 0 {
+            return Err(invalid("Init pid is not yet available"));
+        }
+        Ok(["user", "ipc", "uts", "net", "pid", "mnt"]
+            .iter()
+            .filter_map(|ns| std::fs::File::open(format!("/proc/{init_pid}/ns/{ns}")).ok())
+            .map(std::os::fd::OwnedFd::from)
+            .collect())
+    }
+
     /// A byte channel to the container's console, relayed by its supervisor.
     pub(super) fn open_console(
         &self,

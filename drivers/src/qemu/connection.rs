@@ -541,6 +541,25 @@ impl Connection for QemuConnection {
         self.inner.monitor_command(dom, cmd, hmp)
     }
 
+    fn qemu_monitor_command_with_files(
+        &self,
+        dom: &DomainRef,
+        cmd: &str,
+        fds: Vec<std::os::fd::OwnedFd>,
+        flags: u32,
+    ) -> DriverResult<String> {
+        check_flags(flags, 1, "qemuDomainQemuMonitorCommandWithFiles")?;
+        if fds.len() > 1 {
+            return Err(crate::api::DriverError::new(
+                codes::OPERATION_UNSUPPORTED,
+                domains::QEMU,
+                "at most 1 fd can be passed to qemu along with a command",
+            ));
+        }
+        let fd = fds.into_iter().next();
+        self.inner.monitor_command_passing(dom, cmd, flags & 1 != 0, fd)
+    }
+
     fn guest_agent(&self) -> &dyn crate::api::GuestAgentCalls {
         self
     }

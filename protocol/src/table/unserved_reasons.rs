@@ -56,9 +56,7 @@ pub fn unserved_reason(api: &str) -> Option<&'static str> {
         }
         "virDomainCreateXMLWithFiles"
         | "virDomainCreateWithFiles"
-        | "virDomainFDAssociate"
-        | "virDomainQemuMonitorCommandWithFiles"
-        | "virDomainLxcOpenNamespace" => FD_PASSING,
+        | "virDomainFDAssociate" => FD_PASSING,
         "virDomainOpenChannel" => {
             "guest channel streams are not implemented; `console` streams are served"
         }

@@ -7,12 +7,11 @@ use std::sync::Arc;
 
 use drivers::api::Connection;
 use protocol::error::codes;
-use protocol::frame;
-use protocol::header::{Header, MessageType};
+use protocol::header::Header;
 use protocol::remote::{DomainOpenGraphicsArgs, DomainOpenGraphicsFdArgs};
 
 use super::{dom_ref, reply_err, Action, Job, Session};
-use crate::dispatch::reply::{empty_reply, error_reply, from_driver, rpc_error};
+use crate::dispatch::reply::{empty_reply, error_reply, fds_reply, from_driver, rpc_error};
 use crate::server::client::Outgoing;
 
 pub fn open_graphics(
@@ -56,11 +55,9 @@ pub fn open_graphics_fd(
         run: Box::new(move || {
             match conn.open_graphics_fd(&dom_ref(&args.dom), args.idx, args.flags) {
                 Ok(fd) => {
-                    let mut reply = header.reply_to();
-                    reply.mtype = MessageType::ReplyWithFds as u32;
-                    let bytes = frame::encode_message(&reply, &1u32.to_be_bytes());
                     // Sent from here, with its descriptor; the job's own
                     // reply is then empty.
+                    let bytes = fds_reply(&header, &(), 1);
                     let _ = out.send(Outgoing::MessageWithFds(bytes, vec![fd]));
                     Vec::new()
                 }
