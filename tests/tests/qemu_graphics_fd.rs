@@ -3,6 +3,7 @@
 //! as a client (REPLY_WITH_FDS), `virDomainOpenGraphics` hands QEMU the
 //! caller's socket (CALL_WITH_FDS). Both are checked by the RFB greeting the
 //! VNC server sends on them, and the daemon keeps none of the descriptors.
+//! Guests are not started with passed files, as in libvirt's qemu driver.
 
 mod qemu_support;
 
@@ -62,5 +63,18 @@ fn vnc_clients_over_passed_descriptors() {
     assert!(
         after <= baseline,
         "the daemon kept descriptors: {baseline} before, {after} after"
+    );
+
+    // libvirt's qemu driver starts no guest with passed files.
+    let xml2 = host.guest_xml("g2");
+    let file2 = host.root().join("g2.xml");
+    fs::write(&file2, xml2).expect("write xml");
+    let out = host.virsh(&format!("create {} --pass-fds 0", file2.display()));
+    assert!(
+        !out.success()
+            && out.stderr.contains(
+                "this function is not supported by the connection driver: virDomainCreateXMLWithFiles"
+            ),
+        "{out}"
     );
 }

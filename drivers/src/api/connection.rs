@@ -198,6 +198,25 @@ pub trait Connection:
         Err(DriverError::no_support("virDomainUndefineFlags"))
     }
     /// Start a defined domain; returns the handle with its new id.
+    /// `virDomainCreateXMLWithFiles`: as [`Connection::create_xml`], with
+    /// `fds` handed to the guest's init (lxc: from fd 3 on, LISTEN_FDS).
+    fn create_xml_with_files(
+        &self,
+        _xml: &str,
+        _fds: Vec<std::os::fd::OwnedFd>,
+        _flags: u32,
+    ) -> DriverResult<DomainHandle> {
+        Err(DriverError::no_support("virDomainCreateXMLWithFiles"))
+    }
+    /// `virDomainCreateWithFiles`: as [`Connection::create`] with `fds`.
+    fn create_with_files(
+        &self,
+        _dom: &DomainRef,
+        _fds: Vec<std::os::fd::OwnedFd>,
+        _flags: u32,
+    ) -> DriverResult<DomainHandle> {
+        Err(DriverError::no_support("virDomainCreateWithFiles"))
+    }
     fn create(&self, _dom: &DomainRef, _flags: u32) -> DriverResult<DomainHandle> {
         Err(DriverError::no_support("virDomainCreateWithFlags"))
     }

@@ -147,6 +147,25 @@ impl Connection for LxcConnection {
         self.inner.start(&dom.uuid, flags)
     }
 
+    fn create_with_files(
+        &self,
+        dom: &DomainRef,
+        fds: Vec<std::os::fd::OwnedFd>,
+        flags: u32,
+    ) -> DriverResult<DomainHandle> {
+        self.inner.lock().get(dom)?;
+        self.inner.start_with_files(&dom.uuid, flags, fds)
+    }
+
+    fn create_xml_with_files(
+        &self,
+        xml: &str,
+        fds: Vec<std::os::fd::OwnedFd>,
+        flags: u32,
+    ) -> DriverResult<DomainHandle> {
+        self.inner.create_xml_with_files(xml, fds, flags)
+    }
+
     fn destroy(&self, dom: &DomainRef, flags: u32) -> DriverResult<()> {
         self.inner.destroy(dom, flags)
     }

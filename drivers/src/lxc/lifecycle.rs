@@ -49,6 +49,17 @@ impl Inner {
 
     /// Starts a defined domain (also used by create_xml and autostart).
     pub(super) fn start(self: &Arc<Self>, uuid: &Uuid, flags: u32) -> DriverResult<DomainHandle> {
+        self.start_with_files(uuid, flags, Vec::new())
+    }
+
+    /// Starts the container; `fds` become its init's descriptors 3 and up
+    /// (LISTEN_FDS), as libvirt's `virsh start --pass-fds`.
+    pub(super) fn start_with_files(
+        self: &Arc<Self>,
+        uuid: &Uuid,
+        flags: u32,
+        fds: Vec<std::os::fd::OwnedFd>,
+    ) -> DriverResult<DomainHandle> {
         check_flags(
             flags,
             create_flags::START_PAUSED | create_flags::AUTODESTROY | create_flags::FORCE_BOOT,
@@ -77,7 +88,7 @@ impl Inner {
             let spawned = save_status(&status, &StatusInfo::starting(persistent), &def)
                 .map_err(DriverError::from)
                 .and_then(|()| {
-                    spawn_supervisor(&self.paths, &name).map_err(|e| {
+                    spawn_supervisor(&self.paths, &name, fds).map_err(|e| {
                         DriverError::new(
                             codes::INTERNAL_ERROR,
                             domains::LXC,

@@ -315,8 +315,8 @@ procedure_table! {
     306 DOMAIN_MIGRATE_FINISH3_PARAMS "virDomainMigrateFinish3Params" Domain Low None deny serve DomainMigrateFinish3Params(DomainMigrateFinish3ParamsArgs => DomainMigrateFinish3ParamsRet);
     307 DOMAIN_MIGRATE_CONFIRM3_PARAMS "virDomainMigrateConfirm3Params" Domain Low None deny serve DomainMigrateConfirm3Params(DomainMigrateConfirm3ParamsArgs => ());
     308 DOMAIN_SET_MEMORY_STATS_PERIOD "virDomainSetMemoryStatsPeriod" Domain Low None deny serve DomainSetMemoryStatsPeriod(DomainSetMemoryStatsPeriodArgs => ());
-    309 DOMAIN_CREATE_XML_WITH_FILES "virDomainCreateXMLWithFiles" Domain Low None deny untyped;
-    310 DOMAIN_CREATE_WITH_FILES "virDomainCreateWithFiles" Domain Low None deny untyped;
+    309 DOMAIN_CREATE_XML_WITH_FILES "virDomainCreateXMLWithFiles" Domain Low None deny serve DomainCreateXmlWithFiles(DomainCreateXmlArgs => DomainCreateXmlRet);
+    310 DOMAIN_CREATE_WITH_FILES "virDomainCreateWithFiles" Domain Low None deny serve DomainCreateWithFiles(DomainCreateWithFlagsArgs => DomainCreateWithFlagsRet);
     311 DOMAIN_EVENT_DEVICE_REMOVED "virDomainEventDeviceRemoved" Domain Low None allow untyped;
     312 CONNECT_GET_CPU_MODEL_NAMES "virConnectGetCPUModelNames" Connect Low None allow serve ConnectGetCpuModelNames(ConnectGetCpuModelNamesArgs => ConnectGetCpuModelNamesRet);
     313 CONNECT_NETWORK_EVENT_REGISTER_ANY "virConnectNetworkEventRegisterAny" Network High None allow serve ConnectNetworkEventRegisterAny(ConnectNetworkEventRegisterAnyArgs => ConnectNetworkEventRegisterAnyRet);

@@ -54,9 +54,7 @@ pub fn unserved_reason(api: &str) -> Option<&'static str> {
             "VNC/SPICE connect and disconnect events: QEMU's VNC_* events are not \
              forwarded yet"
         }
-        "virDomainCreateXMLWithFiles"
-        | "virDomainCreateWithFiles"
-        | "virDomainFDAssociate" => FD_PASSING,
+        "virDomainFDAssociate" => FD_PASSING,
         "virDomainOpenChannel" => {
             "guest channel streams are not implemented; `console` streams are served"
         }

@@ -170,6 +170,10 @@ pub fn route(
         Call::DomainCreate(a) => lifecycle::domain_create(&conn, h, a),
         Call::DomainCreateWithFlags(a) => lifecycle::domain_create_with_flags(&conn, h, a),
         Call::DomainCreateXml(a) => lifecycle::domain_create_xml(&conn, h, a),
+        Call::DomainCreateXmlWithFiles(a) => {
+            lifecycle::domain_create_xml_with_files(session, &conn, h, a)
+        }
+        Call::DomainCreateWithFiles(a) => lifecycle::domain_create_with_files(session, &conn, h, a),
         Call::DomainDestroy(a) => lifecycle::domain_destroy(&conn, h, a),
         Call::DomainDestroyFlags(a) => lifecycle::domain_destroy_flags(&conn, h, a),
         Call::DomainSuspend(a) => lifecycle::domain_suspend(&conn, h, a),
