@@ -21,7 +21,8 @@ pub const NUM_FDS_MAX: u32 = 32;
 /// The descriptor count word that opens the body of a `*_WITH_FDS` message:
 /// `None` when the body is too short to hold it.
 pub fn fd_count(body: &[u8]) -> Option<u32> {
-    body.get(..4).map(|w| u32::from_be_bytes([w[0], w[1], w[2], w[3]]))
+    body.get(..4)
+        .map(|w| u32::from_be_bytes([w[0], w[1], w[2], w[3]]))
 }
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]

@@ -103,9 +103,14 @@ fn passed_descriptors_are_taken_in_step_and_never_kept() {
     let mut short = opened_unix(&daemon);
     short.send_bytes(&get_type_with_fds(7, 2)).expect("send");
     send_fd(short.client().stream().as_raw_fd(), spare.as_raw_fd());
-    short.send_call(REMOTE_PROGRAM, remote_proc::CONNECT_GET_TYPE, &[]).expect("send");
+    short
+        .send_call(REMOTE_PROGRAM, remote_proc::CONNECT_GET_TYPE, &[])
+        .expect("send");
     let got = short.wait_for_close(CLOSE_TIMEOUT).expect("hung up");
-    assert!(got.is_empty(), "replies to a short descriptor count: {got:?}");
+    assert!(
+        got.is_empty(),
+        "replies to a short descriptor count: {got:?}"
+    );
 
     // More than libvirt's 32 descriptors per message.
     let mut many = opened_unix(&daemon);
@@ -117,7 +122,10 @@ fn passed_descriptors_are_taken_in_step_and_never_kept() {
     let mut tcp = RawClient::tcp(daemon.tcp_port());
     tcp.open("test:///default", 0);
     tcp.send_bytes(&get_type_with_fds(9, 0)).expect("send");
-    let body = tcp.wait_reply(9).expect("reply").expect_ok("no descriptors over TCP");
+    let body = tcp
+        .wait_reply(9)
+        .expect("reply")
+        .expect_ok("no descriptors over TCP");
     assert_eq!(&body[4..8], b"TEST");
     tcp.send_bytes(&get_type_with_fds(10, 1)).expect("send");
     tcp.send_bytes(&[0]).expect("send a carrier byte");

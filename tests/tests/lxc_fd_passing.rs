@@ -89,21 +89,35 @@ fn a_command_runs_in_the_container_namespaces() {
         &format!("lxc-enter-namespace {name} --noseclabel -- /bin/sh -c 'hostname; cat /out/pid; echo $$'"),
     )
     .expect_success("lxc-enter-namespace");
-    let lines: Vec<&str> = out.stdout.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let lines: Vec<&str> = out
+        .stdout
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
     assert_eq!(lines.first().copied(), Some(inside.as_str()), "{out}");
     // In the container's pid namespace init is 1, and the command is
     // another process of it.
     assert_eq!(lines.get(1).copied(), Some("1"), "{out}");
-    let own_pid: u32 = lines.get(2).and_then(|p| p.parse().ok()).expect("pid printed");
+    let own_pid: u32 = lines
+        .get(2)
+        .and_then(|p| p.parse().ok())
+        .expect("pid printed");
     assert!(own_pid > 1, "{out}");
 
     // Without --noseclabel virsh asks the security model first, as users run it.
-    let out = virsh(&uri, &format!("lxc-enter-namespace {name} -- /bin/hostname"))
-        .expect_success("lxc-enter-namespace");
+    let out = virsh(
+        &uri,
+        &format!("lxc-enter-namespace {name} -- /bin/hostname"),
+    )
+    .expect_success("lxc-enter-namespace");
     assert_eq!(out.stdout.trim(), inside, "{out}");
 
     virsh(&uri, &format!("destroy {name}")).expect_success("destroy");
-    let out = virsh(&uri, &format!("lxc-enter-namespace {name} -- /bin/hostname"));
+    let out = virsh(
+        &uri,
+        &format!("lxc-enter-namespace {name} -- /bin/hostname"),
+    );
     assert!(
         !out.success() && out.stderr.contains("domain is not running"),
         "{out}"

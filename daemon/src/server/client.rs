@@ -104,7 +104,16 @@ pub fn serve_unix(
     );
     let details = (details != ClientDetails::default()).then(|| Box::new(details));
     let (stream, port) = UnixFdStream::new(stream);
-    run(stream, daemon, server, kind, Box::new(info), details, Some(port)).instrument(span)
+    run(
+        stream,
+        daemon,
+        server,
+        kind,
+        Box::new(info),
+        details,
+        Some(port),
+    )
+    .instrument(span)
 }
 
 /// [`serve`] for a client whose identity is partly known before its first
@@ -410,7 +419,10 @@ impl Conn<'_> {
                 }
                 let waiting = self.awaiting_fds.take().expect("checked above");
                 decoder.discard(count);
-                let port = self.fd_port.as_ref().ok_or("descriptors without a unix socket")?;
+                let port = self
+                    .fd_port
+                    .as_ref()
+                    .ok_or("descriptors without a unix socket")?;
                 let carriers = waiting.carriers_at..waiting.carriers_at + count as u64;
                 // libvirtd: "Unable to receive file descriptor" closes the client.
                 let fds = port.claim(carriers).ok_or("file descriptor missing")?;

@@ -432,7 +432,9 @@ pub trait Connection:
         _fds: Vec<std::os::fd::OwnedFd>,
         _flags: u32,
     ) -> DriverResult<String> {
-        Err(DriverError::no_support("virDomainQemuMonitorCommandWithFiles"))
+        Err(DriverError::no_support(
+            "virDomainQemuMonitorCommandWithFiles",
+        ))
     }
     /// `virDomainQemuMonitorCommand` (QEMU program): QMP JSON, or HMP text when `hmp`.
     fn qemu_monitor_command(

@@ -557,7 +557,8 @@ impl Connection for QemuConnection {
             ));
         }
         let fd = fds.into_iter().next();
-        self.inner.monitor_command_passing(dom, cmd, flags & 1 != 0, fd)
+        self.inner
+            .monitor_command_passing(dom, cmd, flags & 1 != 0, fd)
     }
 
     fn guest_agent(&self) -> &dyn crate::api::GuestAgentCalls {

@@ -24,7 +24,10 @@ pub fn open_graphics(
     if session.fds.is_empty() {
         return reply_err(
             h,
-            rpc_error(codes::INTERNAL_ERROR, "internal error: No FD available at slot 0"),
+            rpc_error(
+                codes::INTERNAL_ERROR,
+                "internal error: No FD available at slot 0",
+            ),
         );
     }
     let fd = session.fds.remove(0);

@@ -7,8 +7,8 @@ use drivers::api::Connection;
 use protocol::header::Header;
 use protocol::remote::*;
 
-use crate::dispatch::Session;
 use super::{dom_ref, drv, job, wire_dom, Action};
+use crate::dispatch::Session;
 
 pub fn domain_define_xml(c: &Arc<dyn Connection>, h: &Header, a: DomainDefineXmlArgs) -> Action {
     let c = c.clone();

@@ -7,8 +7,8 @@ use protocol::error::codes;
 use protocol::header::Header;
 use protocol::programs::{lxc_proc, qemu_proc};
 use protocol::qemu::{
-    QemuDomainAgentCommandArgs, QemuDomainAgentCommandRet, QemuDomainMonitorCommandArgs,
-    QemuDomainMonitorCommandRet, LxcDomainOpenNamespaceArgs,
+    LxcDomainOpenNamespaceArgs, QemuDomainAgentCommandArgs, QemuDomainAgentCommandRet,
+    QemuDomainMonitorCommandArgs, QemuDomainMonitorCommandRet,
 };
 use protocol::table::CallCodec;
 use std::sync::Arc;
@@ -85,15 +85,17 @@ fn open_namespace(
     let header = *h;
     Action::Job(crate::dispatch::Job {
         header,
-        run: Box::new(move || match conn.lxc_open_namespace(&dom_ref(&a.dom), a.flags) {
-            Ok(fds) if fds.is_empty() => fds_reply(&header, &(), 0),
-            Ok(fds) => {
-                let bytes = fds_reply(&header, &(), fds.len());
-                let _ = out.send(Outgoing::MessageWithFds(bytes, fds));
-                Vec::new()
-            }
-            Err(e) => error_reply(&header, &from_driver(e)),
-        }),
+        run: Box::new(
+            move || match conn.lxc_open_namespace(&dom_ref(&a.dom), a.flags) {
+                Ok(fds) if fds.is_empty() => fds_reply(&header, &(), 0),
+                Ok(fds) => {
+                    let bytes = fds_reply(&header, &(), fds.len());
+                    let _ = out.send(Outgoing::MessageWithFds(bytes, fds));
+                    Vec::new()
+                }
+                Err(e) => error_reply(&header, &from_driver(e)),
+            },
+        ),
     })
 }
 
@@ -107,12 +109,8 @@ fn monitor_command_with_files(
 ) -> Action {
     job(h, move || {
         let hmp = a.flags & HMP != 0;
-        let result = drv(conn.qemu_monitor_command_with_files(
-            &dom_ref(&a.dom),
-            &a.cmd,
-            fds,
-            a.flags,
-        ))?;
+        let result =
+            drv(conn.qemu_monitor_command_with_files(&dom_ref(&a.dom), &a.cmd, fds, a.flags))?;
         Ok(QemuDomainMonitorCommandRet {
             result: compact_json(&result, hmp),
         })
