@@ -380,8 +380,20 @@ mod tests {
             status: "/run/libvirt/lxc/c1.xml".into(),
             socket: "/run/libvirt/lxc/c1.sock".into(),
             staging: "/run/libvirt/lxc/c1.root".into(),
+            pass_fds: 0,
         };
         assert_eq!(SupervisorArgs::parse(args.to_args()).expect("parses"), args);
+        let passing = SupervisorArgs {
+            pass_fds: 3,
+            ..args.clone()
+        };
+        assert_eq!(
+            SupervisorArgs::parse(passing.to_args()).expect("parses"),
+            passing
+        );
+        let mut too_many = args.to_args();
+        too_many.extend(["--pass-fds".into(), "33".into()]);
+        assert!(SupervisorArgs::parse(too_many).is_err());
         let err = SupervisorArgs::parse(vec![OsString::from("--name")]).expect_err("no value");
         assert!(err.to_string().contains("needs a value"), "{err}");
         let err = SupervisorArgs::parse(vec![OsString::from("--name"), OsString::from("c")])
