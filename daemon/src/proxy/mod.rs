@@ -323,21 +323,12 @@ pub fn relay(session: &mut Session, h: &Header, body: &[u8]) -> Option<Action> {
             session.keepalive_requested = true;
         }
     }
-    let passes_fds = !session.fds.is_empty()
-        || (h.prog == protocol::programs::REMOTE_PROGRAM && h.proc_ == p::DOMAIN_OPEN_GRAPHICS_FD);
-    if call && passes_fds {
-        // The link to the proxied daemon carries bytes only: calls that pass
-        // descriptors either way are refused here (libvirtd(8)).
-        let err = match protocol::table::info(h.prog, h.proc_) {
-            Some(info) => crate::dispatch::not_supported(info),
-            None => crate::dispatch::rpc_error(codes::RPC, "file descriptors cannot be relayed"),
-        };
-        return Some(Action::Reply(error_reply(h, &err)));
-    }
     if call {
         let _ = sender.send(crate::server::client::Outgoing::CallForwarded);
     }
-    match link.forward(h, encode_message(h, body)) {
+    // Descriptors passed with a call go on with it.
+    let fds = std::mem::take(&mut session.fds);
+    match link.forward_with_fds(h, encode_message(h, body), fds) {
         Ok(()) => Some(Action::Nothing),
         Err(why) => {
             warn!(daemon = %link.target, ?why, "cannot forward to the proxied daemon");

@@ -83,6 +83,19 @@ impl FdPort {
         }
     }
 
+    /// Files what a read outside [`UnixFdStream`] returned: `n` bytes, the
+    /// last of which carried `fds`.
+    pub fn record(&self, n: usize, fds: Vec<OwnedFd>) {
+        let mut s = self.lock();
+        s.read_total += n as u64;
+        let at = s.read_total.saturating_sub(1);
+        for fd in fds {
+            if n > 0 && s.received.len() < MAX_UNCLAIMED {
+                s.received.push_back((at, fd));
+            }
+        }
+    }
+
     /// Sends `fd` attached to the byte at stream offset `offset` (a 0x00 the
     /// caller puts there).
     pub fn send_at(&self, offset: u64, fd: OwnedFd) {
@@ -125,6 +138,46 @@ fn receive(fd: RawFd, buf: &mut [u8]) -> io::Result<(usize, Vec<OwnedFd>)> {
     Ok((msg.bytes, fds))
 }
 
+/// Reads from `stream` into `buf` with `recvmsg`, returning the byte count
+/// and the descriptors that came with them.
+pub async fn read_with_fds(
+    stream: &UnixStream,
+    buf: &mut [u8],
+) -> io::Result<(usize, Vec<OwnedFd>)> {
+    let raw = stream.as_raw_fd();
+    loop {
+        stream.readable().await?;
+        match stream.try_io(Interest::READABLE, || receive(raw, buf)) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+            result => return result,
+        }
+    }
+}
+
+/// Sends `fd` on its own carrier byte (0x00), as libvirt passes each one.
+pub async fn send_carrier(stream: &UnixStream, fd: std::os::fd::BorrowedFd<'_>) -> io::Result<()> {
+    let raw = stream.as_raw_fd();
+    let rights = [fd.as_raw_fd()];
+    loop {
+        stream.writable().await?;
+        let sent = stream.try_io(Interest::WRITABLE, || {
+            sendmsg::<()>(
+                raw,
+                &[IoSlice::new(&[0])],
+                &[ControlMessage::ScmRights(&rights)],
+                MsgFlags::MSG_NOSIGNAL,
+                None,
+            )
+            .map_err(io::Error::from)
+        });
+        match sent {
+            Ok(_) => return Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 impl AsyncRead for UnixFdStream {
     fn poll_read(
         self: Pin<&mut Self>,
@@ -145,14 +198,7 @@ impl AsyncRead for UnixFdStream {
                 Ok((n, fds)) => {
                     unsafe { buf.assume_init(n) };
                     buf.advance(n);
-                    let mut s = this.port.lock();
-                    s.read_total += n as u64;
-                    let at = s.read_total.saturating_sub(1);
-                    for fd in fds {
-                        if n > 0 && s.received.len() < MAX_UNCLAIMED {
-                            s.received.push_back((at, fd));
-                        }
-                    }
+                    this.port.record(n, fds);
                     return Poll::Ready(Ok(()));
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,

@@ -50,6 +50,10 @@ pub enum Outgoing {
     CallDone(Vec<u8>),
     /// An event message or stream data (anything unsolicited).
     Message(Vec<u8>),
+    /// [`Outgoing::CallDone`] for a REPLY_WITH_FDS (a reply relayed from
+    /// another daemon); its descriptors follow it as in
+    /// [`Outgoing::MessageWithFds`].
+    CallDoneWithFds(Vec<u8>, Vec<std::os::fd::OwnedFd>),
     /// A REPLY_WITH_FDS message: the descriptors follow its bytes, each on
     /// its own carrier byte (unix sockets only; elsewhere the client is
     /// disconnected, as libvirtd does when it cannot send them).
@@ -93,6 +97,11 @@ impl OutgoingSender {
                 sent
             }
             Outgoing::Message(bytes) => outbox.push(bytes, true),
+            Outgoing::CallDoneWithFds(bytes, fds) => {
+                let sent = outbox.push_with_fds(bytes, fds);
+                outbox.call_finished();
+                sent
+            }
             Outgoing::MessageWithFds(bytes, fds) => outbox.push_with_fds(bytes, fds),
             Outgoing::Authenticated => {
                 outbox.authenticated_by_call.store(true, Ordering::SeqCst);
