@@ -3,7 +3,9 @@
 //! as a client (REPLY_WITH_FDS), `virDomainOpenGraphics` hands QEMU the
 //! caller's socket (CALL_WITH_FDS). Both are checked by the RFB greeting the
 //! VNC server sends on them, and the daemon keeps none of the descriptors.
-//! Guests are not started with passed files, as in libvirt's qemu driver.
+//! `qemu-monitor-command --pass-fds` hands QEMU one descriptor with the
+//! command; guests are not started with passed files, as in libvirt's qemu
+//! driver.
 
 mod qemu_support;
 
@@ -29,6 +31,32 @@ fn wait_fds_at_most(pid: u32, baseline: usize) -> usize {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// virsh with `/dev/null` open at each of `fds`.
+fn virsh_passing(uri: &str, args: &[&str], fds: &[i32]) -> integration_tests::CmdOutput {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::process::CommandExt;
+    let null = fs::File::open("/dev/null").expect("open /dev/null");
+    let raw = null.as_raw_fd();
+    let targets = fds.to_vec();
+    let mut command = integration_tests::tools::virsh_command();
+    command.arg("-c").arg(uri).args(args);
+    // SAFETY: only dup2, which is async-signal-safe, runs before exec.
+    unsafe {
+        command.pre_exec(move || {
+            for target in &targets {
+                if libc::dup2(raw, *target) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
+    }
+    integration_tests::tools::run_with_deadline(
+        &mut command,
+        integration_tests::tools::CLIENT_TIMEOUT,
+    )
 }
 
 #[test]
@@ -63,6 +91,44 @@ fn vnc_clients_over_passed_descriptors() {
     assert!(
         after <= baseline,
         "the daemon kept descriptors: {baseline} before, {after} after"
+    );
+
+    // qemu-monitor-command --pass-fds: QEMU gets the descriptor with the
+    // command (add-fd puts it in an fd set that query-fdsets then lists).
+    let add = virsh_passing(
+        &host.uri(),
+        &[
+            "qemu-monitor-command",
+            "g1",
+            "--pass-fds",
+            "7",
+            r#"{"execute":"add-fd","arguments":{"fdset-id":5}}"#,
+        ],
+        &[7],
+    );
+    assert!(
+        add.success() && add.stdout.contains("\"fdset-id\":5"),
+        "{add}"
+    );
+    let sets = host.virsh_ok(r#"qemu-monitor-command g1 '{"execute":"query-fdsets"}'"#);
+    assert!(sets.contains("\"fdset-id\":5"), "{sets}");
+    let two = virsh_passing(
+        &host.uri(),
+        &[
+            "qemu-monitor-command",
+            "g1",
+            "--pass-fds",
+            "7,8",
+            r#"{"execute":"query-fdsets"}"#,
+        ],
+        &[7, 8],
+    );
+    assert!(
+        !two.success()
+            && two
+                .stderr
+                .contains("at most 1 fd can be passed to qemu along with a command"),
+        "{two}"
     );
 
     // libvirt's qemu driver starts no guest with passed files.
