@@ -14,6 +14,16 @@ pub const LEN_WORD: usize = 4;
 pub const MIN_MESSAGE_LEN: usize = LEN_WORD + HEADER_LEN;
 /// Largest legal length word.
 pub const MAX_MESSAGE_LEN: usize = LEN_WORD + MAX_PAYLOAD;
+/// The most file descriptors one CALL_WITH_FDS / REPLY_WITH_FDS message may
+/// carry (libvirt's `VIR_NET_MESSAGE_NUM_FDS_MAX`).
+pub const NUM_FDS_MAX: u32 = 32;
+
+/// The descriptor count word that opens the body of a `*_WITH_FDS` message:
+/// `None` when the body is too short to hold it.
+pub fn fd_count(body: &[u8]) -> Option<u32> {
+    body.get(..4)
+        .map(|w| u32::from_be_bytes([w[0], w[1], w[2], w[3]]))
+}
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum FrameError {
@@ -203,6 +213,14 @@ impl FrameDecoder {
         self.start += len;
         let (header, body) = split_message(&self.buf[start..start + len])?;
         Ok(Some((header, body)))
+    }
+
+    /// Drops up to `n` received bytes that are not part of any message (the
+    /// one-byte carriers of passed descriptors); returns how many it dropped.
+    pub fn discard(&mut self, n: usize) -> usize {
+        let n = n.min(self.buffered());
+        self.start += n;
+        n
     }
 
     /// Returns the buffer to the allocator when nothing is pending and it

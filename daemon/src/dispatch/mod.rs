@@ -25,6 +25,7 @@ use crate::server::client::OutgoingSender;
 use crate::server::registry::ClientInfo;
 use crate::server::ServiceKind;
 
+pub use access::not_supported;
 pub use reply::{error_reply, from_driver, rpc_error};
 
 /// A call that may block (starting a guest, probing the host): it runs on a
@@ -82,6 +83,9 @@ pub struct Session {
     /// virtqemud, virtlxcd: links to the secondary drivers' daemons, opened
     /// on a hypervisor connection's first call of their family.
     pub secondary: crate::proxy::secondary::Links,
+    /// Descriptors passed with the call being handled (CALL_WITH_FDS); a
+    /// handler takes those it uses, the rest are closed after it returns.
+    pub fds: Vec<std::os::fd::OwnedFd>,
 }
 
 impl Session {
@@ -115,6 +119,7 @@ impl Session {
             system_identity: false,
             identity: None,
             secondary: Default::default(),
+            fds: Vec::new(),
         }
     }
 
@@ -222,8 +227,8 @@ pub fn handle_message(
         return Action::Reply(error_reply(header, &rpc_error(codes::RPC, &msg)));
     }
     let body = if header.message_type() == Some(MessageType::CallWithFds) {
-        // The descriptor count word precedes the arguments; descriptors passed
-        // over unix sockets are not used by any procedure served yet.
+        // The descriptor count word precedes the arguments; the session
+        // put the descriptors themselves in `session.fds`.
         body.get(4..).unwrap_or(&[])
     } else {
         body

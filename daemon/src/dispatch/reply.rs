@@ -11,6 +11,20 @@ pub fn ok_reply<T: Xdr>(call: &Header, ret: &T) -> Vec<u8> {
     frame::encode_message_with(&call.reply_to(), ret)
 }
 
+/// A successful reply whose `count` descriptors follow it: REPLY_WITH_FDS
+/// with the count word before `ret`, or a plain reply when there are none,
+/// as libvirtd sends.
+pub fn fds_reply<T: Xdr>(call: &Header, ret: &T, count: usize) -> Vec<u8> {
+    if count == 0 {
+        return ok_reply(call, ret);
+    }
+    let mut header = call.reply_to();
+    header.mtype = protocol::header::MessageType::ReplyWithFds as u32;
+    let mut body = (count as u32).to_be_bytes().to_vec();
+    body.extend_from_slice(&protocol::xdr::to_bytes(ret));
+    frame::encode_message(&header, &body)
+}
+
 /// An empty successful reply.
 pub fn empty_reply(call: &Header) -> Vec<u8> {
     frame::encode_message(&call.reply_to(), &[])

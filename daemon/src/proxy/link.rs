@@ -16,11 +16,14 @@ use protocol::error::{codes, domains};
 use protocol::frame::{encode_message, FrameDecoder};
 use protocol::header::{Header, MessageType, Status};
 use protocol::programs::{remote_proc, KEEPALIVE_PROGRAM, PROTOCOL_VERSION};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use std::os::fd::{AsFd, OwnedFd};
+
+use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
 use tracing::debug;
 
 use crate::server::client::{Outgoing, OutgoingSender};
+use crate::server::fd_port::{read_with_fds, send_carrier, FdPort};
 
 pub const PING: i32 = 1;
 pub const PONG: i32 = 2;
@@ -159,9 +162,13 @@ pub fn peer_gone_error() -> protocol::error::RemoteError {
     error
 }
 
+/// A message for the daemon and the descriptors that follow it (each on
+/// its own carrier byte, as libvirt sends them).
+type Outbound = (Vec<u8>, Vec<OwnedFd>);
+
 /// The open link of one client to another daemon.
 pub struct ProxyLink {
-    to_daemon: mpsc::Sender<Vec<u8>>,
+    to_daemon: mpsc::Sender<Outbound>,
     /// Set for a secondary link (see [`PeerLoss::FailOwed`]).
     owed: Option<Arc<Owed>>,
     /// Set once the client sent CONNECT_CLOSE: the daemon hanging up after
@@ -202,13 +209,21 @@ impl ProxyLink {
         stream.set_nonblocking(true)?;
         let stream = tokio::net::UnixStream::from_std(stream)?;
         let (mut reader, mut writer) = stream.into_split();
-        let (to_daemon, mut queue) = mpsc::channel::<Vec<u8>>(QUEUE);
+        let (to_daemon, mut queue) = mpsc::channel::<Outbound>(QUEUE);
         let closing = Arc::new(AtomicBool::new(false));
         let reader_wake = client.clone();
         let write_task = tokio::spawn(async move {
-            while let Some(bytes) = queue.recv().await {
+            while let Some((bytes, fds)) = queue.recv().await {
                 let backed_up = queue.len() + 1 >= PAUSE_AT;
                 if writer.write_all(&bytes).await.is_err() {
+                    break;
+                }
+                let mut sent = true;
+                for fd in &fds {
+                    sent = sent && send_carrier(writer.as_ref(), fd.as_fd()).await.is_ok();
+                }
+                drop(fds);
+                if !sent {
                     break;
                 }
                 if backed_up && queue.len() < PAUSE_AT {
@@ -252,6 +267,16 @@ impl ProxyLink {
     /// Queues one whole message (`header` and its encoding) for the daemon;
     /// a secondary link records the calls it will owe.
     pub fn forward(&self, header: &Header, bytes: Vec<u8>) -> Result<(), ForwardError> {
+        self.forward_with_fds(header, bytes, Vec::new())
+    }
+
+    /// [`ProxyLink::forward`] for a CALL_WITH_FDS and its descriptors.
+    pub fn forward_with_fds(
+        &self,
+        header: &Header,
+        bytes: Vec<u8>,
+        fds: Vec<OwnedFd>,
+    ) -> Result<(), ForwardError> {
         let call = matches!(
             header.message_type(),
             Some(MessageType::Call) | Some(MessageType::CallWithFds)
@@ -261,7 +286,7 @@ impl ProxyLink {
                 return Err(ForwardError::Gone);
             }
         }
-        let Err(e) = self.to_daemon.try_send(bytes) else {
+        let Err(e) = self.to_daemon.try_send((bytes, fds)) else {
             return Ok(());
         };
         if let Some(owed) = &self.owed {
@@ -299,41 +324,75 @@ impl ProxyLink {
 async fn relay_from_daemon(
     reader: &mut tokio::net::unix::OwnedReadHalf,
     client: &OutgoingSender,
-    to_daemon: &mpsc::Sender<Vec<u8>>,
+    to_daemon: &mpsc::Sender<Outbound>,
     pings: Keepalive,
     owed: Option<&Owed>,
 ) -> &'static str {
     let mut decoder = FrameDecoder::new();
     let mut buf = vec![0u8; 64 * 1024];
     let mut missed = 0u32;
+    // Descriptors the daemon sent (REPLY_WITH_FDS), by stream offset.
+    let port = FdPort::default();
+    let mut awaiting: Option<(protocol::frame::Message, u32, u64)> = None;
     loop {
         let wait = pings.interval.unwrap_or(Duration::MAX);
-        let read = match tokio::time::timeout(wait, reader.read(&mut buf)).await {
+        let read = match tokio::time::timeout(wait, read_with_fds(reader.as_ref(), &mut buf)).await
+        {
             Err(_) => {
                 missed += 1;
                 if missed > pings.count {
                     return "no keepalive response from the daemon";
                 }
-                if to_daemon.try_send(keepalive(PING)).is_err() {
+                if to_daemon.try_send((keepalive(PING), Vec::new())).is_err() {
                     return "cannot ping the daemon";
                 }
                 continue;
             }
-            Ok(Ok(0)) => return "end of file",
+            Ok(Ok((0, _))) => return "end of file",
             Ok(Err(_)) => return "read failed",
-            Ok(Ok(n)) => n,
+            Ok(Ok((n, fds))) => {
+                port.record(n, fds);
+                n
+            }
         };
         missed = 0;
         decoder.push(&buf[..read]);
         loop {
-            let msg = match decoder.next_message() {
-                Ok(Some(msg)) => msg,
-                Ok(None) => break,
-                Err(_) => return "bad message from the daemon",
+            let (msg, fds) = if let Some((_, count, _)) = &awaiting {
+                if decoder.buffered() < *count as usize {
+                    break;
+                }
+                let (msg, count, at) = awaiting.take().expect("checked above");
+                decoder.discard(count as usize);
+                match port.claim(at..at + u64::from(count)) {
+                    Some(fds) => (msg, fds),
+                    None => return "file descriptor missing from the daemon",
+                }
+            } else {
+                let consumed = port.read_total() - decoder.buffered() as u64;
+                let msg = match decoder.next_message() {
+                    Ok(Some(msg)) => msg,
+                    Ok(None) => break,
+                    Err(_) => return "bad message from the daemon",
+                };
+                let end = consumed
+                    + (protocol::frame::LEN_WORD + protocol::header::HEADER_LEN + msg.body.len())
+                        as u64;
+                if msg.header.message_type() == Some(MessageType::ReplyWithFds) {
+                    match protocol::frame::fd_count(&msg.body) {
+                        Some(n) if n <= protocol::frame::NUM_FDS_MAX => {
+                            awaiting = Some((msg, n, end));
+                            continue;
+                        }
+                        _ => return "bad message from the daemon",
+                    }
+                }
+                port.drop_before(end);
+                (msg, Vec::new())
             };
             let h = msg.header;
             if h.prog == KEEPALIVE_PROGRAM {
-                if h.proc_ == PING && to_daemon.try_send(keepalive(PONG)).is_err() {
+                if h.proc_ == PING && to_daemon.try_send((keepalive(PONG), Vec::new())).is_err() {
                     return "cannot answer the daemon's ping";
                 }
                 continue;
@@ -346,7 +405,9 @@ async fn relay_from_daemon(
                 h.message_type(),
                 Some(MessageType::Reply) | Some(MessageType::ReplyWithFds)
             );
-            let sent = if reply {
+            let sent = if !fds.is_empty() {
+                client.send(Outgoing::CallDoneWithFds(bytes, fds))
+            } else if reply {
                 client.send(Outgoing::CallDone(bytes))
             } else {
                 // Stream data (a volume download) waits while the client's

@@ -326,7 +326,9 @@ pub fn relay(session: &mut Session, h: &Header, body: &[u8]) -> Option<Action> {
     if call {
         let _ = sender.send(crate::server::client::Outgoing::CallForwarded);
     }
-    match link.forward(h, encode_message(h, body)) {
+    // Descriptors passed with a call go on with it.
+    let fds = std::mem::take(&mut session.fds);
+    match link.forward_with_fds(h, encode_message(h, body), fds) {
         Ok(()) => Some(Action::Nothing),
         Err(why) => {
             warn!(daemon = %link.target, ?why, "cannot forward to the proxied daemon");

@@ -11,6 +11,7 @@
 
 use std::collections::VecDeque;
 use std::future::Future;
+use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -24,6 +25,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time;
 use tracing::{debug, debug_span, info, warn, Instrument, Span};
 
+use super::fd_port::{FdPort, UnixFdStream};
 use super::keepalive::{Keepalive, KeepaliveAction};
 use super::outbox::{Outbox, WRITE_STALL};
 use super::registry::{Activity, ClientDetails, ClientInfo};
@@ -84,6 +86,36 @@ where
     serve_with_details(stream, daemon, server, kind, info, ClientDetails::default())
 }
 
+/// [`serve_with_details`] for a unix socket client, which may pass file
+/// descriptors (CALL_WITH_FDS) and receive them (REPLY_WITH_FDS).
+pub fn serve_unix(
+    stream: tokio::net::UnixStream,
+    daemon: Arc<Daemon>,
+    server: Arc<Server>,
+    kind: ServiceKind,
+    info: ClientInfo,
+    details: ClientDetails,
+) -> impl Future<Output = ()> + Send {
+    let span = debug_span!(
+        "client",
+        client = info.id,
+        transport = ?info.transport,
+        server = server.name
+    );
+    let details = (details != ClientDetails::default()).then(|| Box::new(details));
+    let (stream, port) = UnixFdStream::new(stream);
+    run(
+        stream,
+        daemon,
+        server,
+        kind,
+        Box::new(info),
+        details,
+        Some(port),
+    )
+    .instrument(span)
+}
+
 /// [`serve`] for a client whose identity is partly known before its first
 /// message (the DN of its TLS certificate).
 pub fn serve_with_details<S>(
@@ -106,7 +138,7 @@ where
         server = server.name
     );
     let details = (details != ClientDetails::default()).then(|| Box::new(details));
-    run(stream, daemon, server, kind, Box::new(info), details).instrument(span)
+    run(stream, daemon, server, kind, Box::new(info), details, None).instrument(span)
 }
 
 async fn run<S>(
@@ -116,6 +148,7 @@ async fn run<S>(
     kind: ServiceKind,
     info: Box<ClientInfo>,
     details: Option<Box<ClientDetails>>,
+    fd_port: Option<Arc<FdPort>>,
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -142,6 +175,9 @@ async fn run<S>(
         admitted.close.clone(),
         WRITE_STALL,
     );
+    if let Some(port) = &fd_port {
+        outbox.set_fd_port(port.clone());
+    }
     let mut session = Session::new(info, kind, authenticated);
     session.attach_sender(OutgoingSender::new(outbox.clone()));
     let mut conn = Conn {
@@ -152,6 +188,8 @@ async fn run<S>(
         activity: admitted.activity.clone(),
         deferred: VecDeque::new(),
         out: Vec::new(),
+        fd_port,
+        awaiting_fds: None,
     };
     let limits = server.limits();
     let mut keepalive = Keepalive::new(
@@ -335,9 +373,23 @@ struct Conn<'a> {
     activity: Arc<Activity>,
     /// Calls read while `max_client_requests` calls ran; reading stops
     /// until they have run, so these are at most one read's worth.
-    deferred: VecDeque<(Header, Vec<u8>)>,
+    deferred: VecDeque<(Header, Vec<u8>, Vec<OwnedFd>)>,
     /// Inline replies and PONGs of the current read, written together.
     out: Vec<u8>,
+    /// The unix socket's descriptors (none on TCP and TLS).
+    fd_port: Option<Arc<FdPort>>,
+    /// A CALL_WITH_FDS whose descriptors have not all arrived yet.
+    awaiting_fds: Option<Box<AwaitingFds>>,
+}
+
+/// A CALL_WITH_FDS read up to its last message byte: its descriptors follow
+/// on one carrier byte each.
+struct AwaitingFds {
+    header: Header,
+    body: Vec<u8>,
+    count: u32,
+    /// Stream offset of the first carrier byte.
+    carriers_at: u64,
 }
 
 impl Conn<'_> {
@@ -359,7 +411,62 @@ impl Conn<'_> {
         decoder: &mut FrameDecoder,
         max_requests: usize,
     ) -> Result<(), &'static str> {
-        while let Some((header, body)) = decoder.next_frame().map_err(|_| "bad message length")? {
+        loop {
+            if let Some(waiting) = &self.awaiting_fds {
+                let count = waiting.count as usize;
+                if decoder.buffered() < count {
+                    return Ok(());
+                }
+                let waiting = self.awaiting_fds.take().expect("checked above");
+                decoder.discard(count);
+                let port = self
+                    .fd_port
+                    .as_ref()
+                    .ok_or("descriptors without a unix socket")?;
+                let carriers = waiting.carriers_at..waiting.carriers_at + count as u64;
+                // libvirtd: "Unable to receive file descriptor" closes the client.
+                let fds = port.claim(carriers).ok_or("file descriptor missing")?;
+                self.run_or_defer(waiting.header, waiting.body, fds, max_requests);
+                if self.session.closing {
+                    break;
+                }
+                continue;
+            }
+            let consumed = self
+                .fd_port
+                .as_ref()
+                .map(|p| p.read_total() - decoder.buffered() as u64);
+            let Some((header, body)) = decoder.next_frame().map_err(|_| "bad message length")?
+            else {
+                break;
+            };
+            let frame_end = consumed
+                .map(|c| c + (frame::LEN_WORD + protocol::header::HEADER_LEN + body.len()) as u64);
+            if header.message_type() == Some(MessageType::CallWithFds) {
+                // As libvirtd: a count that cannot be read or exceeds the
+                // limit, or descriptors on a socket that cannot carry them,
+                // close the connection.
+                let count = frame::fd_count(body).ok_or("unable to decode number of FDs")?;
+                if count > frame::NUM_FDS_MAX {
+                    return Err("too many FDs received");
+                }
+                if count > 0 {
+                    let Some(carriers_at) = frame_end else {
+                        return Err("receiving file descriptors is not supported on this socket");
+                    };
+                    self.awaiting_fds = Some(Box::new(AwaitingFds {
+                        header,
+                        body: body.to_vec(),
+                        count,
+                        carriers_at,
+                    }));
+                    continue;
+                }
+            }
+            if let (Some(port), Some(end)) = (&self.fd_port, frame_end) {
+                // Descriptors riding on message bytes are nobody's.
+                port.drop_before(end);
+            }
             if header.prog == KEEPALIVE_PROGRAM {
                 if header.proc_ == keepalive::PING {
                     frame::encode_message_into(
@@ -371,10 +478,10 @@ impl Conn<'_> {
                 continue;
             }
             if self.outbox.in_flight() >= max_requests || !self.deferred.is_empty() {
-                self.deferred.push_back((header, body.to_vec()));
+                self.deferred.push_back((header, body.to_vec(), Vec::new()));
                 continue;
             }
-            self.run(&header, body);
+            self.run(&header, body, Vec::new());
             if self.session.closing {
                 break;
             }
@@ -382,13 +489,28 @@ impl Conn<'_> {
         Ok(())
     }
 
+    /// Runs a call now, or holds it back while `max_requests` calls run.
+    fn run_or_defer(
+        &mut self,
+        header: Header,
+        body: Vec<u8>,
+        fds: Vec<OwnedFd>,
+        max_requests: usize,
+    ) {
+        if self.outbox.in_flight() >= max_requests || !self.deferred.is_empty() {
+            self.deferred.push_back((header, body, fds));
+        } else {
+            self.run(&header, &body, fds);
+        }
+    }
+
     /// Runs held-back calls while request slots are free.
     fn run_deferred(&mut self, max_requests: usize) {
         while self.outbox.in_flight() < max_requests && !self.session.closing {
-            let Some((header, body)) = self.deferred.pop_front() else {
+            let Some((header, body, fds)) = self.deferred.pop_front() else {
                 break;
             };
-            self.run(&header, &body);
+            self.run(&header, &body, fds);
         }
     }
 
@@ -402,8 +524,10 @@ impl Conn<'_> {
     }
 
     /// Runs one non-keepalive message; an inline reply joins `out`.
-    fn run(&mut self, header: &Header, body: &[u8]) {
+    fn run(&mut self, header: &Header, body: &[u8], fds: Vec<OwnedFd>) {
         self.sync_authentication();
+        // What the call does not take is closed once it has been handled.
+        self.session.fds = fds;
         let span = debug_span!(
             "call",
             proc = procedure_name(header.prog, header.proc_).unwrap_or("unknown"),
@@ -413,6 +537,7 @@ impl Conn<'_> {
             debug!("call received");
             dispatch::handle_message(self.daemon, &mut self.session, header, body)
         });
+        self.session.fds.clear();
         match action {
             Action::Nothing => {}
             Action::Reply(bytes) if self.out.is_empty() => self.out = bytes,

@@ -204,7 +204,7 @@ pub async fn accept_loop(listener: Listener, daemon: Arc<Daemon>, shutdown: Canc
                     ..ClientDetails::default()
                 };
                 server.clients.arriving();
-                tokio::spawn(client::serve_with_details(
+                tokio::spawn(client::serve_unix(
                     stream,
                     daemon.clone(),
                     server.clone(),

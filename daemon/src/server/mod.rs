@@ -5,6 +5,7 @@
 //! the admin interface exposes by these names.
 
 pub mod client;
+pub mod fd_port;
 pub mod keepalive;
 pub mod listener;
 pub mod outbox;

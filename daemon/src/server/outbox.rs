@@ -50,6 +50,14 @@ pub enum Outgoing {
     CallDone(Vec<u8>),
     /// An event message or stream data (anything unsolicited).
     Message(Vec<u8>),
+    /// [`Outgoing::CallDone`] for a REPLY_WITH_FDS (a reply relayed from
+    /// another daemon); its descriptors follow it as in
+    /// [`Outgoing::MessageWithFds`].
+    CallDoneWithFds(Vec<u8>, Vec<std::os::fd::OwnedFd>),
+    /// A REPLY_WITH_FDS message: the descriptors follow its bytes, each on
+    /// its own carrier byte (unix sockets only; elsewhere the client is
+    /// disconnected, as libvirtd does when it cannot send them).
+    MessageWithFds(Vec<u8>, Vec<std::os::fd::OwnedFd>),
     /// A call running on a worker established the client's identity (polkit
     /// granted the action); sent before that call's reply.
     Authenticated,
@@ -89,6 +97,12 @@ impl OutgoingSender {
                 sent
             }
             Outgoing::Message(bytes) => outbox.push(bytes, true),
+            Outgoing::CallDoneWithFds(bytes, fds) => {
+                let sent = outbox.push_with_fds(bytes, fds);
+                outbox.call_finished();
+                sent
+            }
+            Outgoing::MessageWithFds(bytes, fds) => outbox.push_with_fds(bytes, fds),
             Outgoing::Authenticated => {
                 outbox.authenticated_by_call.store(true, Ordering::SeqCst);
                 Ok(())
@@ -164,9 +178,13 @@ pub struct Outbox {
     /// How long queued bytes may wait for the peer ([`WRITE_STALL`]).
     stall: Duration,
     runtime: tokio::runtime::Handle,
+    /// The unix socket's descriptor passing, when the transport has it.
+    fd_port: std::sync::OnceLock<Arc<super::fd_port::FdPort>>,
 }
 
 struct State {
+    /// Bytes ever pushed: the stream offset where the next message starts.
+    pushed_total: u64,
     /// None once the session ended: nothing more is sent.
     sink: Option<Sink>,
     queue: VecDeque<Vec<u8>>,
@@ -196,6 +214,7 @@ impl Outbox {
             me: me.clone(),
             client_id,
             state: Mutex::new(State {
+                pushed_total: 0,
                 sink: Some(sink),
                 queue: VecDeque::new(),
                 offset: 0,
@@ -213,6 +232,37 @@ impl Outbox {
             close,
             stall,
             runtime: tokio::runtime::Handle::current(),
+            fd_port: std::sync::OnceLock::new(),
+        })
+    }
+
+    /// Lets this outbox send descriptors (the transport is a unix socket).
+    pub fn set_fd_port(&self, port: Arc<super::fd_port::FdPort>) {
+        let _ = self.fd_port.set(port);
+    }
+
+    /// Sends a `*_WITH_FDS` message and then its descriptors, one per
+    /// carrier byte, as libvirt does. Without descriptor passing the client
+    /// is disconnected.
+    pub fn push_with_fds(
+        &self,
+        mut bytes: Vec<u8>,
+        fds: Vec<std::os::fd::OwnedFd>,
+    ) -> Result<(), Closed> {
+        let Some(port) = self.fd_port.get() else {
+            warn!(
+                client = self.client_id,
+                "disconnecting client: descriptors cannot be sent over its socket"
+            );
+            self.fail("descriptor passing not supported");
+            return Err(Closed);
+        };
+        let message_len = bytes.len() as u64;
+        bytes.resize(bytes.len() + fds.len(), 0);
+        self.push_inner(bytes, false, |start| {
+            for (i, fd) in fds.into_iter().enumerate() {
+                port.send_at(start + message_len + i as u64, fd);
+            }
         })
     }
 
@@ -292,12 +342,29 @@ impl Outbox {
     /// them, else queued for the writer task. `unsolicited` messages (events,
     /// stream data) may not grow the queue past [`UNSOLICITED_LIMIT`].
     pub fn push(&self, bytes: Vec<u8>, unsolicited: bool) -> Result<(), Closed> {
+        self.push_inner(bytes, unsolicited, |_| {})
+    }
+
+    /// [`Outbox::push`]; `at_offset` learns the stream offset where the
+    /// bytes start before any of them is written.
+    fn push_inner(
+        &self,
+        bytes: Vec<u8>,
+        unsolicited: bool,
+        at_offset: impl FnOnce(u64),
+    ) -> Result<(), Closed> {
         if bytes.is_empty() {
             return Ok(());
         }
         let mut s = self.lock();
         if s.failure.is_some() {
             return Err(Closed);
+        }
+        let refused = s.sink.is_none()
+            || (!s.queue.is_empty() && unsolicited && s.queued + bytes.len() > UNSOLICITED_LIMIT);
+        if !refused {
+            at_offset(s.pushed_total);
+            s.pushed_total += bytes.len() as u64;
         }
         let State {
             sink,

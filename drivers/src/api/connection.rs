@@ -198,6 +198,25 @@ pub trait Connection:
         Err(DriverError::no_support("virDomainUndefineFlags"))
     }
     /// Start a defined domain; returns the handle with its new id.
+    /// `virDomainCreateXMLWithFiles`: as [`Connection::create_xml`], with
+    /// `fds` handed to the guest's init (lxc: from fd 3 on, LISTEN_FDS).
+    fn create_xml_with_files(
+        &self,
+        _xml: &str,
+        _fds: Vec<std::os::fd::OwnedFd>,
+        _flags: u32,
+    ) -> DriverResult<DomainHandle> {
+        Err(DriverError::no_support("virDomainCreateXMLWithFiles"))
+    }
+    /// `virDomainCreateWithFiles`: as [`Connection::create`] with `fds`.
+    fn create_with_files(
+        &self,
+        _dom: &DomainRef,
+        _fds: Vec<std::os::fd::OwnedFd>,
+        _flags: u32,
+    ) -> DriverResult<DomainHandle> {
+        Err(DriverError::no_support("virDomainCreateWithFiles"))
+    }
     fn create(&self, _dom: &DomainRef, _flags: u32) -> DriverResult<DomainHandle> {
         Err(DriverError::no_support("virDomainCreateWithFlags"))
     }
@@ -307,6 +326,36 @@ pub trait Connection:
     ) -> DriverResult<std::os::unix::net::UnixStream> {
         Err(DriverError::no_support("virDomainOpenConsole"))
     }
+    /// `virDomainLxcOpenNamespace` (LXC program): descriptors of the
+    /// namespaces of the container's init, for a client to enter them.
+    fn lxc_open_namespace(
+        &self,
+        _dom: &DomainRef,
+        _flags: u32,
+    ) -> DriverResult<Vec<std::os::fd::OwnedFd>> {
+        Err(DriverError::no_support("virDomainLxcOpenNamespace"))
+    }
+    /// `virDomainOpenGraphicsFD`: a socket already connected to graphics
+    /// device `idx`'s display server (VNC or SPICE), handed to the caller.
+    fn open_graphics_fd(
+        &self,
+        _dom: &DomainRef,
+        _idx: u32,
+        _flags: u32,
+    ) -> DriverResult<std::os::fd::OwnedFd> {
+        Err(DriverError::no_support("virDomainOpenGraphicsFD"))
+    }
+    /// `virDomainOpenGraphics`: hands the caller's socket `fd` to graphics
+    /// device `idx`'s display server as a new client.
+    fn open_graphics(
+        &self,
+        _dom: &DomainRef,
+        _idx: u32,
+        _fd: std::os::fd::OwnedFd,
+        _flags: u32,
+    ) -> DriverResult<()> {
+        Err(DriverError::no_support("virDomainOpenGraphics"))
+    }
     /// `virDomainScreenshot`: the image's MIME type and a socket its bytes can be read
     /// from until end of file.
     fn screenshot(
@@ -372,6 +421,20 @@ pub trait Connection:
     /// `virDomainSetMemoryFlags` (KiB; `virDomainSetMemory` is flags 0).
     fn set_memory_flags(&self, _dom: &DomainRef, _kib: u64, _flags: u32) -> DriverResult<()> {
         Err(DriverError::no_support("virDomainSetMemoryFlags"))
+    }
+    /// `virDomainQemuMonitorCommandWithFiles` (QEMU program): as
+    /// [`Connection::qemu_monitor_command`] with the caller's descriptors
+    /// passed to QEMU along the command (`flags`: bit 0 HMP).
+    fn qemu_monitor_command_with_files(
+        &self,
+        _dom: &DomainRef,
+        _cmd: &str,
+        _fds: Vec<std::os::fd::OwnedFd>,
+        _flags: u32,
+    ) -> DriverResult<String> {
+        Err(DriverError::no_support(
+            "virDomainQemuMonitorCommandWithFiles",
+        ))
     }
     /// `virDomainQemuMonitorCommand` (QEMU program): QMP JSON, or HMP text when `hmp`.
     fn qemu_monitor_command(

@@ -147,8 +147,36 @@ impl Connection for LxcConnection {
         self.inner.start(&dom.uuid, flags)
     }
 
+    fn create_with_files(
+        &self,
+        dom: &DomainRef,
+        fds: Vec<std::os::fd::OwnedFd>,
+        flags: u32,
+    ) -> DriverResult<DomainHandle> {
+        self.inner.lock().get(dom)?;
+        self.inner.start_with_files(&dom.uuid, flags, fds)
+    }
+
+    fn create_xml_with_files(
+        &self,
+        xml: &str,
+        fds: Vec<std::os::fd::OwnedFd>,
+        flags: u32,
+    ) -> DriverResult<DomainHandle> {
+        self.inner.create_xml_with_files(xml, fds, flags)
+    }
+
     fn destroy(&self, dom: &DomainRef, flags: u32) -> DriverResult<()> {
         self.inner.destroy(dom, flags)
+    }
+
+    fn lxc_open_namespace(
+        &self,
+        dom: &DomainRef,
+        flags: u32,
+    ) -> DriverResult<Vec<std::os::fd::OwnedFd>> {
+        check_flags(flags, 0, "lxcDomainLxcOpenNamespace")?;
+        self.inner.open_namespaces(dom)
     }
 
     fn open_console(

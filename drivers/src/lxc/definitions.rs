@@ -59,6 +59,16 @@ impl Inner {
         xml: &str,
         flags: u32,
     ) -> DriverResult<DomainHandle> {
+        self.create_xml_with_files(xml, Vec::new(), flags)
+    }
+
+    /// [`Inner::create_xml`] with descriptors handed to the container's init.
+    pub(super) fn create_xml_with_files(
+        self: &Arc<Self>,
+        xml: &str,
+        fds: Vec<std::os::fd::OwnedFd>,
+        flags: u32,
+    ) -> DriverResult<DomainHandle> {
         check_flags(
             flags,
             create_flags::START_PAUSED | create_flags::AUTODESTROY | create_flags::VALIDATE,
@@ -67,7 +77,7 @@ impl Inner {
         let (def, _) = parse_lxc_xml(xml)?;
         let uuid = def.uuid;
         self.lock().prepare_transient_start(def)?;
-        let result = self.start(&uuid, flags & create_flags::START_PAUSED);
+        let result = self.start_with_files(&uuid, flags & create_flags::START_PAUSED, fds);
         if result.is_err() {
             self.lock().undo_transient_start(&uuid);
         }

@@ -49,6 +49,17 @@ impl Inner {
 
     /// Starts a defined domain (also used by create_xml and autostart).
     pub(super) fn start(self: &Arc<Self>, uuid: &Uuid, flags: u32) -> DriverResult<DomainHandle> {
+        self.start_with_files(uuid, flags, Vec::new())
+    }
+
+    /// Starts the container; `fds` become its init's descriptors 3 and up
+    /// (LISTEN_FDS), as libvirt's `virsh start --pass-fds`.
+    pub(super) fn start_with_files(
+        self: &Arc<Self>,
+        uuid: &Uuid,
+        flags: u32,
+        fds: Vec<std::os::fd::OwnedFd>,
+    ) -> DriverResult<DomainHandle> {
         check_flags(
             flags,
             create_flags::START_PAUSED | create_flags::AUTODESTROY | create_flags::FORCE_BOOT,
@@ -77,7 +88,7 @@ impl Inner {
             let spawned = save_status(&status, &StatusInfo::starting(persistent), &def)
                 .map_err(DriverError::from)
                 .and_then(|()| {
-                    spawn_supervisor(&self.paths, &name).map_err(|e| {
+                    spawn_supervisor(&self.paths, &name, fds).map_err(|e| {
                         DriverError::new(
                             codes::INTERNAL_ERROR,
                             domains::LXC,
@@ -223,6 +234,27 @@ impl Inner {
         let name = self.running_name(dom)?;
         control::request(&self.paths.control_socket(&name), Request::Shutdown)?;
         Ok(())
+    }
+
+    /// The namespaces of the container's init that can be opened, in
+    /// libvirt's order: user, ipc, uts, net, pid, mnt.
+    pub(super) fn open_namespaces(
+        &self,
+        dom: &DomainRef,
+    ) -> DriverResult<Vec<std::os::fd::OwnedFd>> {
+        let init_pid = {
+            let st = self.lock();
+            let obj = st.get(dom)?;
+            obj.run.as_ref().ok_or_else(not_running)?.init_pid
+        };
+        if init_pid <= 0 {
+            return Err(invalid("Init pid is not yet available"));
+        }
+        Ok(["user", "ipc", "uts", "net", "pid", "mnt"]
+            .iter()
+            .filter_map(|ns| std::fs::File::open(format!("/proc/{init_pid}/ns/{ns}")).ok())
+            .map(std::os::fd::OwnedFd::from)
+            .collect())
     }
 
     /// A byte channel to the container's console, relayed by its supervisor.

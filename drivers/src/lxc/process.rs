@@ -27,7 +27,11 @@ pub struct Started {
 
 /// Runs the supervisor for container `name`, whose live definition is already in its
 /// status file, and waits for its start-up line.
-pub fn spawn_supervisor(paths: &LxcPaths, name: &str) -> Result<Started, LxcError> {
+pub fn spawn_supervisor(
+    paths: &LxcPaths,
+    name: &str,
+    pass_fds: Vec<std::os::fd::OwnedFd>,
+) -> Result<Started, LxcError> {
     // The container's root is staged below the run directory, and a container
     // with `<idmap>` mounts it as an unprivileged host user: that user must be
     // able to traverse (never list) the directory.
@@ -47,8 +51,14 @@ pub fn spawn_supervisor(paths: &LxcPaths, name: &str) -> Result<Started, LxcErro
         status: paths.status_file(name),
         socket: paths.control_socket(name),
         staging: paths.root_staging(name),
+        pass_fds: pass_fds.len() as u32,
     };
-    let mut child = process::Spec::new(&paths.supervisor)
+    let mut spec = process::Spec::new(&paths.supervisor);
+    // The supervisor holds them at 3, 4, ... until init has them there too.
+    for (i, fd) in pass_fds.into_iter().enumerate() {
+        spec = spec.pass_fd(fd, 3 + i as i32);
+    }
+    let mut child = spec
         .args(args.to_args())
         .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
         .stdin(process::Stdio::Null)

@@ -340,6 +340,25 @@ impl Connection for QemuConnection {
         self.inner.screenshot(dom, screen, flags)
     }
 
+    fn open_graphics_fd(
+        &self,
+        dom: &DomainRef,
+        idx: u32,
+        flags: u32,
+    ) -> DriverResult<std::os::fd::OwnedFd> {
+        self.inner.open_graphics_fd(dom, idx, flags)
+    }
+
+    fn open_graphics(
+        &self,
+        dom: &DomainRef,
+        idx: u32,
+        fd: std::os::fd::OwnedFd,
+        flags: u32,
+    ) -> DriverResult<()> {
+        self.inner.open_graphics(dom, idx, fd, flags)
+    }
+
     fn send_key(
         &self,
         dom: &DomainRef,
@@ -520,6 +539,26 @@ impl Connection for QemuConnection {
 
     fn qemu_monitor_command(&self, dom: &DomainRef, cmd: &str, hmp: bool) -> DriverResult<String> {
         self.inner.monitor_command(dom, cmd, hmp)
+    }
+
+    fn qemu_monitor_command_with_files(
+        &self,
+        dom: &DomainRef,
+        cmd: &str,
+        fds: Vec<std::os::fd::OwnedFd>,
+        flags: u32,
+    ) -> DriverResult<String> {
+        check_flags(flags, 1, "qemuDomainQemuMonitorCommandWithFiles")?;
+        if fds.len() > 1 {
+            return Err(crate::api::DriverError::new(
+                codes::OPERATION_UNSUPPORTED,
+                domains::QEMU,
+                "at most 1 fd can be passed to qemu along with a command",
+            ));
+        }
+        let fd = fds.into_iter().next();
+        self.inner
+            .monitor_command_passing(dom, cmd, flags & 1 != 0, fd)
     }
 
     fn guest_agent(&self) -> &dyn crate::api::GuestAgentCalls {

@@ -175,11 +175,25 @@ impl Inner {
         command: &str,
         hmp: bool,
     ) -> DriverResult<String> {
+        self.monitor_command_passing(dom, command, hmp, None)
+    }
+
+    /// [`Inner::monitor_command`] with `fd` passed to QEMU along the
+    /// command (SCM_RIGHTS on the monitor socket).
+    pub(super) fn monitor_command_passing(
+        &self,
+        dom: &DomainRef,
+        command: &str,
+        hmp: bool,
+        fd: Option<std::os::fd::OwnedFd>,
+    ) -> DriverResult<String> {
+        use std::os::fd::AsFd;
         let (monitor, _, _) = self.running_parts(dom)?;
+        let fd = fd.as_ref().map(|f| f.as_fd());
         let result = if hmp {
-            monitor.execute_hmp(command)
+            monitor.execute_hmp_passing(command, fd)
         } else {
-            monitor.execute_raw(command)
+            monitor.execute_raw_passing(command, fd)
         };
         result.map_err(|e| QemuError::from(e).into())
     }

@@ -162,6 +162,15 @@ impl Monitor {
     /// Sends a client-written QMP command and returns QEMU's reply text unchanged
     /// (`virsh qemu-monitor-command`).
     pub fn execute_raw(&self, command: &str) -> Result<String, QmpError> {
+        self.execute_raw_passing(command, None)
+    }
+
+    /// [`Monitor::execute_raw`] with `fd` passed along the command.
+    pub fn execute_raw_passing(
+        &self,
+        command: &str,
+        fd: Option<BorrowedFd<'_>>,
+    ) -> Result<String, QmpError> {
         let message: Value =
             serde_json::from_str(command).map_err(|e| QmpError::BadJson(e.to_string()))?;
         if !message.is_object() {
@@ -169,14 +178,24 @@ impl Monitor {
                 "a QMP command must be a JSON object".into(),
             ));
         }
-        Ok(self.send(message, None)?.raw)
+        Ok(self.send(message, fd)?.raw)
     }
 
     /// Runs a human monitor command and returns its output.
     pub fn execute_hmp(&self, command_line: &str) -> Result<String, QmpError> {
-        let output = self.execute(
+        self.execute_hmp_passing(command_line, None)
+    }
+
+    /// [`Monitor::execute_hmp`] with `fd` passed along the command.
+    pub fn execute_hmp_passing(
+        &self,
+        command_line: &str,
+        fd: Option<BorrowedFd<'_>>,
+    ) -> Result<String, QmpError> {
+        let output = self.execute_passing(
             "human-monitor-command",
             Some(json!({ "command-line": command_line })),
+            fd,
         )?;
         Ok(output.as_str().unwrap_or_default().to_string())
     }

@@ -7,5 +7,5 @@
 use crate::qemu::LxcDomainOpenNamespaceArgs;
 
 procedure_table! {
-    1 DOMAIN_OPEN_NAMESPACE "virDomainLxcOpenNamespace" Lxc Low None deny typed(LxcDomainOpenNamespaceArgs => ());
+    1 DOMAIN_OPEN_NAMESPACE "virDomainLxcOpenNamespace" Lxc Low None deny serve DomainOpenNamespace(LxcDomainOpenNamespaceArgs => ());
 }

@@ -13,5 +13,5 @@ procedure_table! {
     4 CONNECT_DOMAIN_MONITOR_EVENT_REGISTER "virConnectDomainQemuMonitorEventRegister" Qemu High None deny typed(QemuConnectDomainMonitorEventRegisterArgs => QemuConnectDomainMonitorEventRegisterRet);
     5 CONNECT_DOMAIN_MONITOR_EVENT_DEREGISTER "virConnectDomainQemuMonitorEventDeregister" Qemu High None deny typed(QemuConnectDomainMonitorEventDeregisterArgs => ());
     6 DOMAIN_MONITOR_EVENT "virDomainMonitorEvent" Qemu Low None allow event(QemuDomainMonitorEventMsg);
-    7 DOMAIN_MONITOR_COMMAND_WITH_FILES "virDomainQemuMonitorCommandWithFiles" Qemu Low None deny untyped;
+    7 DOMAIN_MONITOR_COMMAND_WITH_FILES "virDomainQemuMonitorCommandWithFiles" Qemu Low None deny serve DomainMonitorCommandWithFiles(QemuDomainMonitorCommandArgs => QemuDomainMonitorCommandRet);
 }

@@ -255,7 +255,7 @@ procedure_table! {
     246 DOMAIN_SNAPSHOT_NUM_CHILDREN "virDomainSnapshotNumChildren" Snapshot High None allow serve DomainSnapshotNumChildren(DomainSnapshotFlagsArgs => DomainSnapshotIntRet);
     247 DOMAIN_SNAPSHOT_LIST_CHILDREN_NAMES "virDomainSnapshotListChildrenNames" Snapshot High None allow serve DomainSnapshotListChildrenNames(DomainSnapshotListChildrenNamesArgs => DomainSnapshotListNamesRet);
     248 DOMAIN_EVENT_DISK_CHANGE "virDomainEventDiskChange" Domain Low None allow untyped;
-    249 DOMAIN_OPEN_GRAPHICS "virDomainOpenGraphics" Domain Low None deny untyped;
+    249 DOMAIN_OPEN_GRAPHICS "virDomainOpenGraphics" Domain Low None deny serve DomainOpenGraphics(DomainOpenGraphicsArgs => ());
     250 NODE_SUSPEND_FOR_DURATION "virNodeSuspendForDuration" Node Low None deny untyped;
     251 DOMAIN_BLOCK_RESIZE "virDomainBlockResize" Domain Low None deny serve DomainBlockResize(DomainBlockResizeArgs => ());
     252 DOMAIN_SET_BLOCK_IO_TUNE "virDomainSetBlockIoTune" Domain Low None deny serve DomainSetBlockIoTune(DomainSetBlockIoTuneArgs => ());
@@ -315,8 +315,8 @@ procedure_table! {
     306 DOMAIN_MIGRATE_FINISH3_PARAMS "virDomainMigrateFinish3Params" Domain Low None deny serve DomainMigrateFinish3Params(DomainMigrateFinish3ParamsArgs => DomainMigrateFinish3ParamsRet);
     307 DOMAIN_MIGRATE_CONFIRM3_PARAMS "virDomainMigrateConfirm3Params" Domain Low None deny serve DomainMigrateConfirm3Params(DomainMigrateConfirm3ParamsArgs => ());
     308 DOMAIN_SET_MEMORY_STATS_PERIOD "virDomainSetMemoryStatsPeriod" Domain Low None deny serve DomainSetMemoryStatsPeriod(DomainSetMemoryStatsPeriodArgs => ());
-    309 DOMAIN_CREATE_XML_WITH_FILES "virDomainCreateXMLWithFiles" Domain Low None deny untyped;
-    310 DOMAIN_CREATE_WITH_FILES "virDomainCreateWithFiles" Domain Low None deny untyped;
+    309 DOMAIN_CREATE_XML_WITH_FILES "virDomainCreateXMLWithFiles" Domain Low None deny serve DomainCreateXmlWithFiles(DomainCreateXmlArgs => DomainCreateXmlRet);
+    310 DOMAIN_CREATE_WITH_FILES "virDomainCreateWithFiles" Domain Low None deny serve DomainCreateWithFiles(DomainCreateWithFlagsArgs => DomainCreateWithFlagsRet);
     311 DOMAIN_EVENT_DEVICE_REMOVED "virDomainEventDeviceRemoved" Domain Low None allow untyped;
     312 CONNECT_GET_CPU_MODEL_NAMES "virConnectGetCPUModelNames" Connect Low None allow serve ConnectGetCpuModelNames(ConnectGetCpuModelNamesArgs => ConnectGetCpuModelNamesRet);
     313 CONNECT_NETWORK_EVENT_REGISTER_ANY "virConnectNetworkEventRegisterAny" Network High None allow serve ConnectNetworkEventRegisterAny(ConnectNetworkEventRegisterAnyArgs => ConnectNetworkEventRegisterAnyRet);
@@ -349,7 +349,7 @@ procedure_table! {
     340 NODE_GET_FREE_PAGES "virNodeGetFreePages" Node High None allow serve NodeGetFreePages(NodeGetFreePagesArgs => NodeGetFreePagesRet);
     341 NETWORK_GET_DHCP_LEASES "virNetworkGetDHCPLeases" Network Low None allow serve NetworkGetDhcpLeases(NetworkGetDhcpLeasesArgs => NetworkGetDhcpLeasesRet);
     342 CONNECT_GET_DOMAIN_CAPABILITIES "virConnectGetDomainCapabilities" Domain Low None deny serve ConnectGetDomainCapabilities(ConnectGetDomainCapabilitiesArgs => ConnectGetDomainCapabilitiesRet);
-    343 DOMAIN_OPEN_GRAPHICS_FD "virDomainOpenGraphicsFD" Domain Low None deny untyped;
+    343 DOMAIN_OPEN_GRAPHICS_FD "virDomainOpenGraphicsFD" Domain Low None deny serve DomainOpenGraphicsFd(DomainOpenGraphicsFdArgs => ());
     344 CONNECT_GET_ALL_DOMAIN_STATS "virConnectGetAllDomainStats" Domain Low None allow serve ConnectGetAllDomainStats(ConnectGetAllDomainStatsArgs => ConnectGetAllDomainStatsRet);
     345 DOMAIN_BLOCK_COPY "virDomainBlockCopy" Domain Low None deny serve DomainBlockCopy(DomainBlockCopyArgs => ());
     346 DOMAIN_EVENT_CALLBACK_TUNABLE "virDomainEventCallbackTunable" Domain Low None allow event(DomainEventCallbackTunableMsg);

@@ -65,3 +65,23 @@ xdr_struct! {
         pub flags: u32,
     }
 }
+
+xdr_struct! {
+    /// DOMAIN_OPEN_GRAPHICS, sent as CALL_WITH_FDS: the client's socket
+    /// travels as the one descriptor.
+    pub struct DomainOpenGraphicsArgs {
+        pub dom: NonnullDomain,
+        pub idx: u32,
+        pub flags: u32,
+    }
+}
+
+xdr_struct! {
+    /// DOMAIN_OPEN_GRAPHICS_FD: answered with REPLY_WITH_FDS carrying one
+    /// end of a socket pair whose other end the display server took.
+    pub struct DomainOpenGraphicsFdArgs {
+        pub dom: NonnullDomain,
+        pub idx: u32,
+        pub flags: u32,
+    }
+}

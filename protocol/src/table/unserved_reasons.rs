@@ -11,8 +11,6 @@ pub fn unserved_reason(api: &str) -> Option<&'static str> {
         since then use version 3 with parameters, which is served";
     const V3_NO_PARAMS: &str = "version 3 migration without parameters (libvirt before 1.1); \
         clients that know parameters use the served Params form";
-    const FD_PASSING: &str = "needs file descriptors passed over the unix socket \
-        (SCM_RIGHTS), which the RPC layer does not carry yet";
     const NWFILTER: &str = "network filter driver (virtnwfilterd) not built: the daemon \
         writes no ebtables/nftables filter rules for guests";
     const INTERFACE: &str = "host interface driver (virtinterfaced, netcf/udev backend) \
@@ -54,15 +52,9 @@ pub fn unserved_reason(api: &str) -> Option<&'static str> {
             "VNC/SPICE connect and disconnect events: QEMU's VNC_* events are not \
              forwarded yet"
         }
-        "virDomainCreateXMLWithFiles"
-        | "virDomainCreateWithFiles"
-        | "virDomainOpenGraphicsFD"
-        | "virDomainFDAssociate"
-        | "virDomainQemuMonitorCommandWithFiles"
-        | "virDomainLxcOpenNamespace" => FD_PASSING,
-        "virDomainOpenGraphics" => {
-            "hands a client socket to QEMU's VNC server; needs file descriptors passed \
-             over the unix socket, which the RPC layer does not carry yet"
+        "virDomainFDAssociate" => {
+            "the descriptors are received and closed, but domains keep no fd groups for \
+             `<source fdgroup=...>` disks yet"
         }
         "virDomainOpenChannel" => {
             "guest channel streams are not implemented; `console` streams are served"

@@ -8,6 +8,7 @@ use protocol::header::Header;
 use protocol::remote::*;
 
 use super::{dom_ref, drv, job, wire_dom, Action};
+use crate::dispatch::Session;
 
 pub fn domain_define_xml(c: &Arc<dyn Connection>, h: &Header, a: DomainDefineXmlArgs) -> Action {
     let c = c.clone();
@@ -62,6 +63,37 @@ pub fn domain_create_xml(c: &Arc<dyn Connection>, h: &Header, a: DomainCreateXml
     let c = c.clone();
     job(h, move || {
         drv(c.create_xml(&a.xml_desc, a.flags)).map(|d| DomainCreateXmlRet { dom: wire_dom(d) })
+    })
+}
+
+/// `virsh create --pass-fds`: the descriptors passed with the call go to
+/// the guest.
+pub fn domain_create_xml_with_files(
+    session: &mut Session,
+    c: &Arc<dyn Connection>,
+    h: &Header,
+    a: DomainCreateXmlArgs,
+) -> Action {
+    let c = c.clone();
+    let fds = std::mem::take(&mut session.fds);
+    job(h, move || {
+        drv(c.create_xml_with_files(&a.xml_desc, fds, a.flags))
+            .map(|d| DomainCreateXmlRet { dom: wire_dom(d) })
+    })
+}
+
+/// `virsh start --pass-fds`.
+pub fn domain_create_with_files(
+    session: &mut Session,
+    c: &Arc<dyn Connection>,
+    h: &Header,
+    a: DomainCreateWithFlagsArgs,
+) -> Action {
+    let c = c.clone();
+    let fds = std::mem::take(&mut session.fds);
+    job(h, move || {
+        drv(c.create_with_files(&dom_ref(&a.dom), fds, a.flags))
+            .map(|d| DomainCreateWithFlagsRet { dom: wire_dom(d) })
     })
 }
 

@@ -14,6 +14,7 @@ pub use connect::LIB_VERSION;
 mod domain;
 mod events;
 mod extra_calls;
+mod graphics;
 mod identity;
 mod lifecycle;
 mod live_tuning;

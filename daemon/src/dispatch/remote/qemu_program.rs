@@ -7,15 +7,16 @@ use protocol::error::codes;
 use protocol::header::Header;
 use protocol::programs::{lxc_proc, qemu_proc};
 use protocol::qemu::{
-    QemuDomainAgentCommandArgs, QemuDomainAgentCommandRet, QemuDomainMonitorCommandArgs,
-    QemuDomainMonitorCommandRet,
+    LxcDomainOpenNamespaceArgs, QemuDomainAgentCommandArgs, QemuDomainAgentCommandRet,
+    QemuDomainMonitorCommandArgs, QemuDomainMonitorCommandRet,
 };
 use protocol::table::CallCodec;
 use std::sync::Arc;
 
 use super::{decode_error, dom_ref, drv, job, open_connection, reply_err, Action, Session};
 use crate::dispatch::access::{not_supported, read_only_error};
-use crate::dispatch::reply::rpc_error;
+use crate::dispatch::reply::{error_reply, fds_reply, from_driver, rpc_error};
+use crate::server::client::Outgoing;
 
 /// `VIR_DOMAIN_QEMU_MONITOR_COMMAND_HMP`.
 const HMP: u32 = 1;
@@ -43,7 +44,7 @@ fn admit<C: CallCodec>(
     Ok((call, conn))
 }
 
-pub fn handle(session: &Session, h: &Header, body: &[u8]) -> Action {
+pub fn handle(session: &mut Session, h: &Header, body: &[u8]) -> Action {
     use qemu_proc::Call;
     let (call, conn) = match admit::<Call>(session, h, body) {
         Ok(admitted) => admitted,
@@ -52,19 +53,68 @@ pub fn handle(session: &Session, h: &Header, body: &[u8]) -> Action {
     match call {
         Call::DomainMonitorCommand(a) => monitor_command(conn, h, a),
         Call::DomainAgentCommand(a) => agent_command(conn, h, a),
+        Call::DomainMonitorCommandWithFiles(a) => {
+            let fds = std::mem::take(&mut session.fds);
+            monitor_command_with_files(conn, h, a, fds)
+        }
         Call::Unserved(u) => reply_err(h, not_supported(u.info)),
     }
 }
 
-pub fn handle_lxc(session: &Session, h: &Header, body: &[u8]) -> Action {
+pub fn handle_lxc(session: &mut Session, h: &Header, body: &[u8]) -> Action {
     use lxc_proc::Call;
-    let (call, _conn) = match admit::<Call>(session, h, body) {
+    let (call, conn) = match admit::<Call>(session, h, body) {
         Ok(admitted) => admitted,
         Err(refused) => return refused,
     };
     match call {
+        Call::DomainOpenNamespace(a) => open_namespace(session, conn, h, a),
         Call::Unserved(u) => reply_err(h, not_supported(u.info)),
     }
+}
+
+/// `virsh lxc-enter-namespace`: the namespaces of the container's init,
+/// as descriptors following the reply (REPLY_WITH_FDS).
+fn open_namespace(
+    session: &mut Session,
+    conn: Arc<dyn Connection>,
+    h: &Header,
+    a: LxcDomainOpenNamespaceArgs,
+) -> Action {
+    let out = session.sender();
+    let header = *h;
+    Action::Job(crate::dispatch::Job {
+        header,
+        run: Box::new(
+            move || match conn.lxc_open_namespace(&dom_ref(&a.dom), a.flags) {
+                Ok(fds) if fds.is_empty() => fds_reply(&header, &(), 0),
+                Ok(fds) => {
+                    let bytes = fds_reply(&header, &(), fds.len());
+                    let _ = out.send(Outgoing::MessageWithFds(bytes, fds));
+                    Vec::new()
+                }
+                Err(e) => error_reply(&header, &from_driver(e)),
+            },
+        ),
+    })
+}
+
+/// `virsh qemu-monitor-command --pass-fds`: at most one descriptor goes to
+/// QEMU with the command; none come back, so the reply is a plain one.
+fn monitor_command_with_files(
+    conn: Arc<dyn Connection>,
+    h: &Header,
+    a: QemuDomainMonitorCommandArgs,
+    fds: Vec<std::os::fd::OwnedFd>,
+) -> Action {
+    job(h, move || {
+        let hmp = a.flags & HMP != 0;
+        let result =
+            drv(conn.qemu_monitor_command_with_files(&dom_ref(&a.dom), &a.cmd, fds, a.flags))?;
+        Ok(QemuDomainMonitorCommandRet {
+            result: compact_json(&result, hmp),
+        })
+    })
 }
 
 fn monitor_command(

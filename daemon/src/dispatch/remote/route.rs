@@ -8,7 +8,8 @@ use protocol::header::Header;
 use protocol::programs::remote_proc::Call;
 
 use super::{
-    blockjob, checkpoint, extra_calls, network, nodedev, nodedev_events, secret, snapshot, storage,
+    blockjob, checkpoint, extra_calls, graphics, network, nodedev, nodedev_events, secret,
+    snapshot, storage,
 };
 use super::{
     connect, console, cpu, devices, domain, events, lifecycle, live_tuning, metadata, migration,
@@ -44,6 +45,8 @@ pub fn route(
         Call::DomainOpenConsole(a) => console::open(session, &conn, h, a),
         Call::DomainScreenshot(a) => console::screenshot(session, &conn, h, a),
         Call::DomainSendKey(a) => console::send_key(&conn, h, a),
+        Call::DomainOpenGraphics(a) => graphics::open_graphics(session, &conn, h, a),
+        Call::DomainOpenGraphicsFd(a) => graphics::open_graphics_fd(session, &conn, h, a),
         Call::ConnectDomainEventCallbackRegisterAny(a) => {
             events::callback_register_any(daemon, session, h, a)
         }
@@ -167,6 +170,10 @@ pub fn route(
         Call::DomainCreate(a) => lifecycle::domain_create(&conn, h, a),
         Call::DomainCreateWithFlags(a) => lifecycle::domain_create_with_flags(&conn, h, a),
         Call::DomainCreateXml(a) => lifecycle::domain_create_xml(&conn, h, a),
+        Call::DomainCreateXmlWithFiles(a) => {
+            lifecycle::domain_create_xml_with_files(session, &conn, h, a)
+        }
+        Call::DomainCreateWithFiles(a) => lifecycle::domain_create_with_files(session, &conn, h, a),
         Call::DomainDestroy(a) => lifecycle::domain_destroy(&conn, h, a),
         Call::DomainDestroyFlags(a) => lifecycle::domain_destroy_flags(&conn, h, a),
         Call::DomainSuspend(a) => lifecycle::domain_suspend(&conn, h, a),

@@ -29,6 +29,8 @@ pub struct ChildSetup<'a> {
     pub staging: PathBuf,
     /// Path of the console pty's slave on the host.
     pub console: Option<PathBuf>,
+    /// Descriptors for init at 3 and up (LISTEN_FDS).
+    pub pass_fds: u32,
     /// Parent -> child: one byte after the child joined its cgroup, one after the
     /// parent finished the outside setup (network).
     pub go: OwnedFd,
@@ -42,11 +44,13 @@ pub fn run_child(setup: ChildSetup) -> SupervisorError {
         spec,
         staging,
         console,
+        pass_fds,
         go,
         report,
     } = setup;
     let mut report = fs::File::from(report);
-    let err = match prepare_and_exec(spec, &staging, console.as_deref(), &go, &mut report) {
+    let paths = (staging.as_path(), console.as_deref());
+    let err = match prepare_and_exec(spec, paths, pass_fds, &go, &mut report) {
         Ok(never) => match never {},
         Err(e) => e,
     };
@@ -58,8 +62,8 @@ enum Never {}
 
 fn prepare_and_exec(
     spec: &ContainerSpec,
-    staging: &Path,
-    console: Option<&Path>,
+    (staging, console): (&Path, Option<&Path>),
+    pass_fds: u32,
     go: &OwnedFd,
     report: &mut fs::File,
 ) -> Result<Never, SupervisorError> {
@@ -107,7 +111,7 @@ fn prepare_and_exec(
         std::env::set_current_dir(dir)
             .map_err(|e| SupervisorError::io("cannot enter initdir", e))?;
     }
-    exec_init(spec)
+    exec_init(spec, pass_fds)
 }
 
 fn wait_go(go: &OwnedFd) -> Result<(), SupervisorError> {
@@ -343,20 +347,27 @@ fn lookup_id(file: &str, name: &str) -> Result<u32, SupervisorError> {
         })
 }
 
-fn exec_init(spec: &ContainerSpec) -> Result<Never, SupervisorError> {
+fn exec_init(spec: &ContainerSpec, pass_fds: u32) -> Result<Never, SupervisorError> {
     let program = CString::new(spec.init.as_bytes()).map_err(|_| bad("init"))?;
     let mut argv = vec![program.clone()];
     for arg in &spec.init_args {
         argv.push(CString::new(arg.as_bytes()).map_err(|_| bad("initarg"))?);
     }
-    let envp: Vec<CString> = spec
-        .environment()
+    let mut env = spec.environment();
+    if pass_fds > 0 {
+        // As libvirt: init finds them the systemd way.
+        env.retain(|(k, _)| k != "LISTEN_PID" && k != "LISTEN_FDS");
+        env.push(("LISTEN_PID".to_string(), "1".to_string()));
+        env.push(("LISTEN_FDS".to_string(), pass_fds.to_string()));
+    }
+    let envp: Vec<CString> = env
         .into_iter()
         .filter_map(|(k, v)| CString::new(format!("{k}={v}")).ok())
         .collect();
-    // Init gets the standard streams (the console) and nothing else of the supervisor
-    // or of whoever started it: the same rule as for every process the daemon starts.
-    process::mark_cloexec_from(3);
+    // Init gets the standard streams (the console), the descriptors passed for it
+    // and nothing else of the supervisor or of whoever started it: the same rule
+    // as for every process the daemon starts.
+    process::mark_cloexec_from(3 + pass_fds as i32);
     let err = match nix::unistd::execve(&program, &argv, &envp) {
         Err(err) => err,
         Ok(never) => match never {},

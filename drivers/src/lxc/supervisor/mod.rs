@@ -69,11 +69,13 @@ pub struct SupervisorArgs {
     pub status: PathBuf,
     pub socket: PathBuf,
     pub staging: PathBuf,
+    /// Descriptors passed for init, at 3 and up (`virsh create --pass-fds`).
+    pub pass_fds: u32,
 }
 
 impl SupervisorArgs {
     pub fn to_args(&self) -> Vec<OsString> {
-        vec![
+        let mut args = vec![
             "--name".into(),
             self.name.clone().into(),
             "--status".into(),
@@ -82,7 +84,12 @@ impl SupervisorArgs {
             self.socket.clone().into(),
             "--staging".into(),
             self.staging.clone().into(),
-        ]
+        ];
+        if self.pass_fds > 0 {
+            args.push("--pass-fds".into());
+            args.push(self.pass_fds.to_string().into());
+        }
+        args
     }
 
     pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Self, SupervisorError> {
@@ -90,6 +97,7 @@ impl SupervisorArgs {
         let mut status = None;
         let mut socket = None;
         let mut staging = None;
+        let mut pass_fds = 0;
         let mut iter = args.into_iter();
         while let Some(flag) = iter.next() {
             let value = iter
@@ -100,6 +108,13 @@ impl SupervisorArgs {
                 Some("--status") => status = Some(PathBuf::from(value)),
                 Some("--socket") => socket = Some(PathBuf::from(value)),
                 Some("--staging") => staging = Some(PathBuf::from(value)),
+                Some("--pass-fds") => {
+                    pass_fds = value
+                        .to_str()
+                        .and_then(|v| v.parse().ok())
+                        .filter(|n| *n <= protocol_fd_limit())
+                        .ok_or_else(|| SupervisorError::Failed("bad --pass-fds".into()))?
+                }
                 _ => return Err(SupervisorError::Failed(format!("unknown option {flag:?}"))),
             }
         }
@@ -109,8 +124,14 @@ impl SupervisorArgs {
             status: status.ok_or_else(|| missing("status"))?,
             socket: socket.ok_or_else(|| missing("socket"))?,
             staging: staging.ok_or_else(|| missing("staging"))?,
+            pass_fds,
         })
     }
+}
+
+/// The most descriptors one call can pass (libvirt's RPC limit).
+fn protocol_fd_limit() -> u32 {
+    32
 }
 
 /// Entry point of the `libvirt_lxc` binary (arguments without the program name).
@@ -141,7 +162,15 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
         let _ = signal(Signal::SIGHUP, SigHandler::SigIgn);
     }
     let _ = std::env::set_current_dir("/");
-    match start(&args) {
+    let started = start(&args);
+    // Init holds the passed descriptors now (or never will): the supervisor
+    // lets go of its copies.
+    for fd in 3..3 + args.pass_fds as i32 {
+        // SAFETY: 3.. are the descriptors the daemon passed for init; nothing
+        // else of this process uses them.
+        unsafe { libc::close(fd) };
+    }
+    match started {
         Ok(running) => {
             let tty = running
                 .console
@@ -254,6 +283,7 @@ fn spawn_container(
             spec,
             staging: args.staging.clone(),
             console: Some(console.slave_path.clone()),
+            pass_fds: args.pass_fds,
             go: go_read,
             report: report_write,
         });
@@ -350,8 +380,20 @@ mod tests {
             status: "/run/libvirt/lxc/c1.xml".into(),
             socket: "/run/libvirt/lxc/c1.sock".into(),
             staging: "/run/libvirt/lxc/c1.root".into(),
+            pass_fds: 0,
         };
         assert_eq!(SupervisorArgs::parse(args.to_args()).expect("parses"), args);
+        let passing = SupervisorArgs {
+            pass_fds: 3,
+            ..args.clone()
+        };
+        assert_eq!(
+            SupervisorArgs::parse(passing.to_args()).expect("parses"),
+            passing
+        );
+        let mut too_many = args.to_args();
+        too_many.extend(["--pass-fds".into(), "33".into()]);
+        assert!(SupervisorArgs::parse(too_many).is_err());
         let err = SupervisorArgs::parse(vec![OsString::from("--name")]).expect_err("no value");
         assert!(err.to_string().contains("needs a value"), "{err}");
         let err = SupervisorArgs::parse(vec![OsString::from("--name"), OsString::from("c")])
