@@ -23,6 +23,7 @@ mod migration_p2p;
 mod migration_peer_tls;
 mod migration_tunnel;
 mod network;
+mod interface;
 mod nodedev;
 mod nodedev_events;
 pub mod qemu_program;
