@@ -232,9 +232,7 @@ fn secondary_targets(
             | Family::Storage
             | Family::Secret
             | Family::Nodedev
-            | Family::Interface => {
-                daemon.serves_scheme(family.label())
-            }
+            | Family::Interface => daemon.serves_scheme(family.label()),
             _ => false,
         },
     ))

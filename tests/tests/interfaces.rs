@@ -53,7 +53,11 @@ fn build_links(host: &NetHost) -> Vec<&'static str> {
         "lo", "vethA", "vethB", "br0", "vnet7", "mv0", "vethC.10", "vethD", "tap0", "nosuch0",
     ];
     let vlan_args = "ip link add link vethA name vethA.20 type vlan id 20";
-    if optional_link(host, &vlan_args.split(' ').collect::<Vec<_>>(), "802.1Q VLAN") {
+    if optional_link(
+        host,
+        &vlan_args.split(' ').collect::<Vec<_>>(),
+        "802.1Q VLAN",
+    ) {
         names.push("vethA.20");
         ip("ip link set vethA.20 up");
     }
@@ -68,14 +72,19 @@ fn build_links(host: &NetHost) -> Vec<&'static str> {
     }
     // Links settle asynchronously: wait for the states compared below.
     let settled = wait_until(Duration::from_secs(30), || {
-        [("vethA", "up"), ("br0", "up"), ("mv0", "up"), ("vethC.10", "lowerlayerdown")]
-            .iter()
-            .all(|(name, state)| {
-                host.ns(&["cat", &format!("/sys/class/net/{name}/operstate")])
-                    .stdout
-                    .trim()
-                    == *state
-            })
+        [
+            ("vethA", "up"),
+            ("br0", "up"),
+            ("mv0", "up"),
+            ("vethC.10", "lowerlayerdown"),
+        ]
+        .iter()
+        .all(|(name, state)| {
+            host.ns(&["cat", &format!("/sys/class/net/{name}/operstate")])
+                .stdout
+                .trim()
+                == *state
+        })
     });
     assert!(settled, "{}", host.ns_ok(&["ip", "link"]));
     names
@@ -141,7 +150,10 @@ fn interfaces_match_libvirtd_9_in_a_namespace() {
     assert_same(&theirs, &ours, "iface-list");
     assert_same(&theirs, &ours, "iface-list --inactive");
     assert_same(&theirs_ro, &ours_ro, "iface-list --all");
-    let qemu_ours = format!("qemu:///system?socket={}", run.join("libvirt-sock").display());
+    let qemu_ours = format!(
+        "qemu:///system?socket={}",
+        run.join("libvirt-sock").display()
+    );
     let qemu_theirs = format!("qemu:///system?socket={}", reference.socket().display());
     assert_same(&qemu_theirs, &qemu_ours, "iface-list --all");
     assert_same(&qemu_theirs, &qemu_ours, "iface-dumpxml br0");
@@ -153,11 +165,19 @@ fn interfaces_match_libvirtd_9_in_a_namespace() {
     }
     let bridge = assert_same(&theirs_ro, &ours_ro, "iface-dumpxml br0");
     assert!(
-        bridge.stdout.contains("<interface type='ethernet' name='vethB'>")
+        bridge
+            .stdout
+            .contains("<interface type='ethernet' name='vethB'>")
             && !bridge.stdout.contains("vnet7"),
         "{bridge}"
     );
-    for mac in [MAC_A, "52:54:00:AA:00:01", "52:54:00:aa:00:0?", "'*'", "00:11:22:33:44:55"] {
+    for mac in [
+        MAC_A,
+        "52:54:00:AA:00:01",
+        "52:54:00:aa:00:0?",
+        "'*'",
+        "00:11:22:33:44:55",
+    ] {
         assert_same(&theirs, &ours, &format!("iface-name {mac}"));
     }
 
@@ -223,7 +243,9 @@ impl Drop for Activator {
 fn virtinterfaced_by_socket_activation_alone_and_behind_other_daemons() {
     let tool = require_tool("systemd-socket-activate", "systemd");
     let mut host = NetHost::new();
-    host.ns_ok(&["ip", "link", "add", "vethA", "type", "veth", "peer", "name", "vethB"]);
+    host.ns_ok(&[
+        "ip", "link", "add", "vethA", "type", "veth", "peer", "name", "vethB",
+    ]);
     host.ns_ok(&["ip", "link", "set", "vethA", "address", MAC_A]);
     // The program name picks the daemon: activate it through a link of that name.
     let bin = host.root().join("bin");
@@ -301,8 +323,14 @@ fn virtinterfaced_by_socket_activation_alone_and_behind_other_daemons() {
     let out = virsh(&proxied, "iface-name 52:54:00:aa:00:01").expect_success("through virtproxyd");
     assert_eq!(out.stdout.trim(), "vethA", "{out}");
     host.start_modular("virtqemud");
-    let qemu = format!("qemu:///system?socket={}", run.join("virtqemud-sock").display());
+    let qemu = format!(
+        "qemu:///system?socket={}",
+        run.join("virtqemud-sock").display()
+    );
     let out = virsh(&qemu, "iface-list --all").expect_success("through virtqemud");
-    assert!(out.stdout.contains("vethA") && out.stdout.contains(MAC_A), "{out}");
+    assert!(
+        out.stdout.contains("vethA") && out.stdout.contains(MAC_A),
+        "{out}"
+    );
     assert!(UnixStream::connect(&rw).is_ok());
 }

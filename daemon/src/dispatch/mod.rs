@@ -12,7 +12,8 @@ pub(crate) mod vol_streams;
 use std::sync::Arc;
 
 use drivers::api::{
-    Connection, InterfaceConnection, NetworkConnection, NodeDeviceConnection, SecretConnection, StorageConnection,
+    Connection, InterfaceConnection, NetworkConnection, NodeDeviceConnection, SecretConnection,
+    StorageConnection,
 };
 use protocol::error::codes;
 use protocol::header::{Header, MessageType, Status};

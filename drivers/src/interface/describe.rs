@@ -107,7 +107,11 @@ fn describe_at(src: &Sources, name: &str, depth: usize) -> DriverResult<Iface> {
 fn vlan(src: &Sources, name: &str) -> DriverResult<Kind> {
     let path = src.proc_vlan.join(name);
     let text = read_small(&path)?;
-    let no_vid = || internal(format!("failed to find the VID for the VLAN device '{name}'"));
+    let no_vid = || {
+        internal(format!(
+            "failed to find the VID for the VLAN device '{name}'"
+        ))
+    };
     let no_dev = || {
         internal(format!(
             "failed to find the real device for the VLAN device '{name}'"
@@ -186,7 +190,14 @@ fn bridge(src: &Sources, dev: &RawDevice, name: &str, depth: usize) -> DriverRes
     })?;
     let mut ports = Vec::new();
     for member in members.iter().filter(|m| !is_guest_tap(m)) {
-        ports.push(member_of(src, member, member, name, "a member of bridge", depth)?);
+        ports.push(member_of(
+            src,
+            member,
+            member,
+            name,
+            "a member of bridge",
+            depth,
+        )?);
     }
     Ok(Kind::Bridge { stp, delay, ports })
 }
@@ -264,7 +275,14 @@ fn bond(src: &Sources, dev: &RawDevice, name: &str, depth: usize) -> DriverResul
                 "Invalid enslaved interface name '{entry}' seen for bond '{name}'"
             )));
         }
-        slaves.push(member_of(src, slave, entry, name, "a enslaved in bond", depth)?);
+        slaves.push(member_of(
+            src,
+            slave,
+            entry,
+            name,
+            "a enslaved in bond",
+            depth,
+        )?);
     }
     Ok(Bond {
         mode,

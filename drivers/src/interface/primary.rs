@@ -17,7 +17,13 @@ impl Driver for InterfacePrimaryDriver {
     }
 
     fn open(&self, uri: &str, _read_only: bool) -> DriverResult<Arc<dyn Connection>> {
-        open_system_uri(uri, &["/system"], "interface", "interface", domains::INTERFACE)?;
+        open_system_uri(
+            uri,
+            &["/system"],
+            "interface",
+            "interface",
+            domains::INTERFACE,
+        )?;
         Ok(Arc::new(InterfacePrimaryConnection))
     }
 }

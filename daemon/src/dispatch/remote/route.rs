@@ -8,8 +8,8 @@ use protocol::header::Header;
 use protocol::programs::remote_proc::Call;
 
 use super::{
-    blockjob, checkpoint, extra_calls, interface, network, nodedev, nodedev_events, secret, snapshot,
-    storage,
+    blockjob, checkpoint, extra_calls, interface, network, nodedev, nodedev_events, secret,
+    snapshot, storage,
 };
 use super::{
     connect, console, cpu, devices, domain, events, lifecycle, live_tuning, metadata, migration,
