@@ -169,3 +169,6 @@ impl InterfaceConnection for Interfaces {
             .ok_or_else(|| describe::not_found(name))
     }
 }
+
+#[cfg(test)]
+mod tests;
