@@ -14,7 +14,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use integration_tests::tools::require_tool;
-use integration_tests::{libvirtd_bin, python, virsh, wait_until, CmdOutput};
+use integration_tests::{libvirtd_bin, python, virsh, wait_until, CmdOutput, Daemon};
 use network_support::NetHost;
 use qemu_reference::ReferenceDaemon;
 use serde_json::Value;
@@ -227,6 +227,31 @@ fn interfaces_match_libvirtd_9_in_a_namespace() {
     );
     assert_eq!(ours_seen["vethA"]["mac"], MAC_A, "{ours_seen}");
     assert_eq!(ours_seen["vethA"]["active"]["ok"], 1, "{ours_seen}");
+}
+
+/// The host's own interfaces: a physical NIC (with the speed its driver
+/// reports, unknown for virtio NICs) reads the same as from libvirtd 9.0.
+#[test]
+fn host_nic_matches_libvirtd_9() {
+    let reference = ReferenceDaemon::start("");
+    let daemon = Daemon::start();
+    let ours = interface_uri(&daemon.rw_socket());
+    let theirs = interface_uri(&reference.socket());
+    let list = assert_same(&theirs, &ours, "iface-list --all");
+    let names: Vec<&str> = list
+        .stdout
+        .lines()
+        .skip(2)
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert!(names.contains(&"lo"), "{list}");
+    if let Some(nic) = names
+        .iter()
+        .find(|n| n.starts_with("eth") || n.starts_with("en"))
+    {
+        let xml = assert_same(&theirs, &ours, &format!("iface-dumpxml {nic}"));
+        assert!(xml.stdout.contains("<mac address="), "{xml}");
+    }
 }
 
 /// Kills systemd-socket-activate (by then: virtinterfaced) on drop.

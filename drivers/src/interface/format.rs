@@ -64,11 +64,12 @@ fn write_iface(out: &mut String, iface: &Iface, depth: usize, top: bool) {
 }
 
 fn link(out: &mut String, indent: &str, iface: &Iface) {
-    if iface.speed.is_none() && iface.state.is_none() {
+    let speed = iface.speed.filter(|s| *s != 0);
+    if speed.is_none() && iface.state.is_none() {
         return;
     }
     let _ = write!(out, "{indent}<link");
-    if let Some(speed) = iface.speed {
+    if let Some(speed) = speed {
         let _ = write!(out, " speed='{speed}'");
     }
     if let Some(state) = &iface.state {

@@ -48,15 +48,14 @@ pub fn read(dev: &RawDevice) -> Option<NetCap> {
 }
 
 /// A link's operational state and speed in Mbit/s, as libvirt's
-/// `virNetDevGetLinkInfo` reads them: the speed of links that are up only, and
-/// none when the driver reports it unknown (-1).
+/// `virNetDevGetLinkInfo` reads them: the speed of links that are up only
+/// (an unknown speed, -1, reads as 4294967295, as in libvirt 9.0).
 pub(crate) fn link_info(dev: &RawDevice) -> (Option<String>, Option<u32>) {
     let state = dev.attr("operstate");
     let speed = if state.as_deref() == Some("up") {
         dev.attr("speed")
             .and_then(|s| s.trim().parse::<i64>().ok())
             .map(|s| s as u32)
-            .filter(|s| *s != u32::MAX && *s != 0)
     } else {
         None
     };
