@@ -315,6 +315,7 @@ impl NetHost {
             "virtstoraged",
             "virtsecretd",
             "virtnodedevd",
+            "virtinterfaced",
             "virtlxcd",
             "virtproxyd",
         ] {
