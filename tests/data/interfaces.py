@@ -40,6 +40,9 @@ def main():
         "bad_list_flags": attempt(lambda: conn.listAllInterfaces(4)),
         "missing": attempt(lambda: conn.interfaceLookupByName("nosuch0").name()),
         "any_mac": attempt(lambda: conn.interfaceLookupByMACString("*").name()),
+        "mac_pattern": attempt(lambda: [
+            (i.name(), i.MACString())
+            for i in [conn.interfaceLookupByMACString("52:54:00:aa:00:0?")]]),
         "define": attempt(lambda: conn.interfaceDefineXML(
             "<interface type='ethernet' name='eth9'/>", 0).name()),
         "change_begin": attempt(lambda: conn.changeBegin(0)),

@@ -326,6 +326,11 @@ fn virtinterfaced_by_socket_activation_alone_and_behind_other_daemons() {
         "{seen}"
     );
     assert_eq!(seen["define"]["code"], 29, "read-only: {seen}");
+    assert_eq!(
+        seen["mac_pattern"]["ok"],
+        serde_json::json!([["vethA", MAC_A]]),
+        "a MAC address pattern finds the interface and its address: {seen}"
+    );
     let out = virsh(&interface_uri(&rw), "uri; iface-mac vethA")
         .expect_success("iface-mac on virtinterfaced");
     assert!(

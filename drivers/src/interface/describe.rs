@@ -78,7 +78,7 @@ pub fn describe(src: &Sources, name: &str) -> DriverResult<Iface> {
 
 fn describe_at(src: &Sources, name: &str, depth: usize) -> DriverResult<Iface> {
     let dev = scan::by_name(src.paths, name).ok_or_else(|| not_found(name))?;
-    let mtu_text = dev.attr("mtu").unwrap_or_default();
+    let mtu_text = dev.attr("mtu").unwrap_or_else(|| "<null>".to_string());
     let mtu = mtu_text
         .trim()
         .parse::<u32>()

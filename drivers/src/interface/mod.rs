@@ -137,10 +137,7 @@ impl InterfaceConnection for Interfaces {
             .filter(|d| scan::glob_matches(mac, &scan::mac(d)))
             .collect();
         match found.as_slice() {
-            [one] => Ok(InterfaceRef {
-                name: one.sysname.clone(),
-                mac: mac.to_string(),
-            }),
+            [one] => Ok(Self::reference(one)),
             [] => Err(DriverError::new(
                 codes::NO_INTERFACE,
                 domains::INTERFACE,
