@@ -51,8 +51,15 @@ pub fn mac(dev: &RawDevice) -> String {
     dev.attr("address").unwrap_or_default()
 }
 
+/// Longest pattern matched: far beyond any address a link layer has, short
+/// enough that a client's pattern cannot make matching costly.
+const MAX_PATTERN: usize = 1024;
+
 /// udev's attribute match: `pattern` is a shell glob (`fnmatch`).
 pub fn glob_matches(pattern: &str, value: &str) -> bool {
+    if pattern.len() > MAX_PATTERN {
+        return false;
+    }
     let (Ok(pattern), Ok(value)) = (CString::new(pattern), CString::new(value)) else {
         return false;
     };
@@ -80,5 +87,6 @@ mod tests {
         assert!(!glob_matches("52:54:00:AA:00:01", "52:54:00:aa:00:01"));
         assert!(glob_matches("*", "52:54:00:aa:00:01"));
         assert!(glob_matches("52:54:00:aa:00:0?", "52:54:00:aa:00:01"));
+        assert!(!glob_matches(&"*".repeat(5000), "52:54:00:aa:00:01"));
     }
 }
