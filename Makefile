@@ -36,8 +36,8 @@
 #                             $(SBINDIR) looks for it (../lib/libvirt/)
 #
 # One binary serves as libvirtd and as the per-driver daemons: virtqemud,
-# virtlxcd, virtnetworkd, virtsecretd, virtnodedevd and virtproxyd are symbolic links to
-# it, the program name picks the daemon.
+# virtlxcd, virtnetworkd, virtsecretd, virtnodedevd, virtinterfaced and virtproxyd
+# are symbolic links to it, the program name picks the daemon.
 # Unit files are templates (systemd/*.in) with @SBINDIR@, @SYSCONFDIR@,
 # @RUNSTATEDIR@, @LOCALSTATEDIR@ and @GUESTS_EXEC@ replaced at build time; the
 # per-driver daemons' units come from the modular*.in templates with @DAEMON@
@@ -69,7 +69,8 @@ endif
 GUESTS_BIN ?= $(dir $(BIN))libvirt-guests
 LXC_BIN ?= $(dir $(BIN))libvirt_lxc
 
-MODULAR_DAEMONS := virtqemud virtlxcd virtnetworkd virtstoraged virtsecretd virtnodedevd
+MODULAR_DAEMONS := virtqemud virtlxcd virtnetworkd virtstoraged virtsecretd virtnodedevd \
+	virtinterfaced
 UNIT_BUILD := $(TARGET_DIR)/systemd-units
 DEB_DIR ?= $(TARGET_DIR)/deb
 

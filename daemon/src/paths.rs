@@ -51,6 +51,8 @@ pub enum DaemonName {
     Virtsecretd,
     /// Only the `nodedev` driver, on UNIX sockets.
     Virtnodedevd,
+    /// Only the host interface driver, on UNIX sockets.
+    Virtinterfaced,
     /// No driver: forwards each client to the per-driver daemon of its URI,
     /// on libvirtd's socket names and, with `--listen`, TCP and TLS.
     Virtproxyd,
@@ -71,6 +73,7 @@ impl DaemonName {
             "virtstoraged" => DaemonName::Virtstoraged,
             "virtsecretd" => DaemonName::Virtsecretd,
             "virtnodedevd" => DaemonName::Virtnodedevd,
+            "virtinterfaced" => DaemonName::Virtinterfaced,
             "virtproxyd" => DaemonName::Virtproxyd,
             _ => DaemonName::Libvirtd,
         }
@@ -85,6 +88,7 @@ impl DaemonName {
             DaemonName::Virtstoraged => "virtstoraged",
             DaemonName::Virtsecretd => "virtsecretd",
             DaemonName::Virtnodedevd => "virtnodedevd",
+            DaemonName::Virtinterfaced => "virtinterfaced",
             DaemonName::Virtproxyd => "virtproxyd",
         }
     }
@@ -128,6 +132,7 @@ impl DaemonName {
             DaemonName::Virtstoraged => scheme == "storage",
             DaemonName::Virtsecretd => scheme == "secret",
             DaemonName::Virtnodedevd => scheme == "nodedev",
+            DaemonName::Virtinterfaced => scheme == "interface",
             DaemonName::Virtproxyd => false,
         }
     }
@@ -586,6 +591,7 @@ mod tests {
         assert_eq!(of("virtlxcd"), DaemonName::Virtlxcd);
         assert_eq!(of("virtsecretd"), DaemonName::Virtsecretd);
         assert_eq!(of("virtnodedevd"), DaemonName::Virtnodedevd);
+        assert_eq!(of("virtinterfaced"), DaemonName::Virtinterfaced);
         assert_eq!(of("virtproxyd"), DaemonName::Virtproxyd);
         assert!(!DaemonName::Virtproxyd.is_modular());
         assert_eq!(DaemonName::Virtproxyd.socket_prefix(), "libvirt");

@@ -163,6 +163,12 @@ pub fn build_daemon(
         drivers.set_nodedev_driver(Arc::new(devices));
         available.push(Arc::new(drivers::nodedev::NodeDevPrimaryDriver));
     }
+    // host interfaces: read-only, secondary on hypervisor connections, primary
+    // for interface:///system.
+    if opts.daemon.serves_scheme("interface") {
+        drivers.set_interface_driver(Arc::new(drivers::interface::Interfaces::default()));
+        available.push(Arc::new(drivers::interface::InterfacePrimaryDriver));
+    }
     // A modular daemon runs only its own driver; others' URIs are refused
     // with "no connection driver available for ...".
     for driver in available {
@@ -222,9 +228,11 @@ fn secondary_targets(
         sock_dir,
         privileged,
         |family| match family {
-            Family::Network | Family::Storage | Family::Secret | Family::Nodedev => {
-                daemon.serves_scheme(family.label())
-            }
+            Family::Network
+            | Family::Storage
+            | Family::Secret
+            | Family::Nodedev
+            | Family::Interface => daemon.serves_scheme(family.label()),
             _ => false,
         },
     ))

@@ -8,6 +8,7 @@ pub mod domain_list;
 pub mod domain_xml;
 pub mod fsutil;
 pub mod host;
+pub mod interface;
 pub mod lxc;
 pub mod network;
 pub mod nodedev;

@@ -17,7 +17,7 @@ use integration_tests::tools::{require_tool, run_with_deadline, CmdOutput};
 
 const MAKE_TIMEOUT: Duration = Duration::from_secs(120);
 
-const UNITS: [&str; 35] = [
+const UNITS: [&str; 39] = [
     "libvirtd.service",
     "libvirtd.socket",
     "libvirtd-ro.socket",
@@ -46,6 +46,10 @@ const UNITS: [&str; 35] = [
     "virtnodedevd.socket",
     "virtnodedevd-ro.socket",
     "virtnodedevd-admin.socket",
+    "virtinterfaced.service",
+    "virtinterfaced.socket",
+    "virtinterfaced-ro.socket",
+    "virtinterfaced-admin.socket",
     "virtproxyd.service",
     "virtproxyd.socket",
     "virtproxyd-ro.socket",
@@ -143,6 +147,7 @@ fn make_install_with_destdir_installs_everything_at_its_documented_path() {
         "virtnetworkd",
         "virtsecretd",
         "virtnodedevd",
+        "virtinterfaced",
         "virtproxyd",
     ] {
         let link = std::fs::read_link(sbin.join(daemon))
@@ -213,6 +218,7 @@ fn make_install_with_destdir_installs_everything_at_its_documented_path() {
         "man8/virtnetworkd.8",
         "man8/virtsecretd.8",
         "man8/virtnodedevd.8",
+        "man8/virtinterfaced.8",
         "man8/virtproxyd.8",
         "man5/libvirtd.conf.5",
     ] {
@@ -229,6 +235,7 @@ fn make_install_with_destdir_installs_everything_at_its_documented_path() {
         "etc/libvirt/virtqemud.conf",
         "etc/libvirt/virtlxcd.conf",
         "etc/libvirt/virtnetworkd.conf",
+        "etc/libvirt/virtinterfaced.conf",
     ] {
         let text = std::fs::read_to_string(dest.join(conf))
             .unwrap_or_else(|e| panic!("{conf} not installed: {e}"));

@@ -12,7 +12,8 @@ pub(crate) mod vol_streams;
 use std::sync::Arc;
 
 use drivers::api::{
-    Connection, NetworkConnection, NodeDeviceConnection, SecretConnection, StorageConnection,
+    Connection, InterfaceConnection, NetworkConnection, NodeDeviceConnection, SecretConnection,
+    StorageConnection,
 };
 use protocol::error::codes;
 use protocol::header::{Header, MessageType, Status};
@@ -57,6 +58,8 @@ pub struct Session {
     pub secret: Option<Arc<dyn SecretConnection>>,
     /// The node device driver's side of the connection (none on test:///).
     pub nodedev: Option<Arc<dyn NodeDeviceConnection>>,
+    /// The host interface driver's side of the connection (none on test:///).
+    pub interface: Option<Arc<dyn InterfaceConnection>>,
     pub scheme: &'static str,
     pub keepalive_requested: bool,
     pub keepalive_armed: bool,
@@ -107,6 +110,7 @@ impl Session {
             storage: None,
             secret: None,
             nodedev: None,
+            interface: None,
             scheme: "",
             keepalive_requested: false,
             keepalive_armed: false,
@@ -172,6 +176,7 @@ impl Session {
         self.secondary.close();
         self.secret = None;
         self.nodedev = None;
+        self.interface = None;
         if let Some(conn) = self.conn.take() {
             conn.close();
         }

@@ -23,6 +23,8 @@ pub mod codes {
     pub const NO_NODE_DEVICE: i32 = 53;
     pub const NO_SECURITY_MODEL: i32 = 54;
     pub const OPERATION_INVALID: i32 = 55;
+    pub const NO_INTERFACE: i32 = 57;
+    pub const MULTIPLE_INTERFACES: i32 = 59;
     pub const INVALID_SECRET: i32 = 65;
     pub const NO_SECRET: i32 = 66;
     pub const CONFIG_UNSUPPORTED: i32 = 67;
@@ -58,6 +60,8 @@ pub mod domains {
     /// The node device driver (`VIR_FROM_NODEDEV`).
     pub const NODEDEV: i32 = 22;
     pub const SECURITY: i32 = 24;
+    /// The host interface driver (`VIR_FROM_INTERFACE`).
+    pub const INTERFACE: i32 = 26;
     /// The secret driver and secret config code (`VIR_FROM_SECRET`).
     pub const SECRET: i32 = 30;
     /// The CPU drivers (`VIR_FROM_CPU`).
@@ -104,6 +108,11 @@ fn message_formats(code: i32) -> (&'static str, &'static str) {
             "Requested operation is not valid",
         ),
         codes::NO_NODE_DEVICE => ("Node device not found: %s", "Node device not found"),
+        codes::NO_INTERFACE => ("Interface not found: %s", "Interface not found"),
+        codes::MULTIPLE_INTERFACES => (
+            "multiple matching interfaces found: %s",
+            "multiple matching interfaces found",
+        ),
         codes::INVALID_SECRET => ("Invalid secret: %s", "Invalid secret"),
         codes::NO_SECRET => ("Secret not found: %s", "Secret not found"),
         codes::CONFIG_UNSUPPORTED => ("unsupported configuration: %s", "unsupported configuration"),

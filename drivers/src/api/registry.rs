@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use super::{Driver, NetworkDriver, NodeDeviceDriver, SecretDriver, StorageDriver};
+use super::{
+    Driver, InterfaceDriver, NetworkDriver, NodeDeviceDriver, SecretDriver, StorageDriver,
+};
 
 /// The set of drivers a daemon runs; picks one by URI scheme ("test:///default" -> test driver).
 #[derive(Default)]
@@ -16,6 +18,8 @@ pub struct DriverRegistry {
     secret: Option<Arc<dyn SecretDriver>>,
     /// The node device driver, served beside the hypervisor driver of a connection.
     nodedev: Option<Arc<dyn NodeDeviceDriver>>,
+    /// The host interface driver, served beside the hypervisor driver of a connection.
+    interface: Option<Arc<dyn InterfaceDriver>>,
 }
 
 impl DriverRegistry {
@@ -63,6 +67,15 @@ impl DriverRegistry {
 
     pub fn nodedev_driver(&self) -> Option<Arc<dyn NodeDeviceDriver>> {
         self.nodedev.clone()
+    }
+
+    /// Sets the host interface driver (secondary on hypervisor connections).
+    pub fn set_interface_driver(&mut self, driver: Arc<dyn InterfaceDriver>) {
+        self.interface = Some(driver);
+    }
+
+    pub fn interface_driver(&self) -> Option<Arc<dyn InterfaceDriver>> {
+        self.interface.clone()
     }
 
     /// The driver whose scheme is the URI's scheme. A transport suffix ("test+unix") is

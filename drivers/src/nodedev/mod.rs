@@ -7,11 +7,11 @@
 mod format;
 mod ids;
 mod model;
-mod net;
+pub(crate) mod net;
 mod pci;
 mod primary;
 mod scan;
-mod sysfs;
+pub(crate) mod sysfs;
 mod uevents;
 
 use std::sync::Arc;

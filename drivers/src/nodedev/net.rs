@@ -31,15 +31,7 @@ struct IfReq {
 pub fn read(dev: &RawDevice) -> Option<NetCap> {
     let ifname = dev.prop("INTERFACE")?.to_string();
     let address = dev.attr("address");
-    let state = dev.attr("operstate");
-    // libvirt reads the speed of links that are up only.
-    let speed = if state.as_deref() == Some("up") {
-        dev.attr("speed")
-            .and_then(|s| s.trim().parse::<i64>().ok())
-            .map(|s| s as u32)
-    } else {
-        None
-    };
+    let (state, speed) = link_info(dev);
     let subtype = if dev.devtype() == Some("wlan") {
         "80211"
     } else {
@@ -53,6 +45,21 @@ pub fn read(dev: &RawDevice) -> Option<NetCap> {
         state,
         subtype,
     })
+}
+
+/// A link's operational state and speed in Mbit/s, as libvirt's
+/// `virNetDevGetLinkInfo` reads them: the speed of links that are up only
+/// (an unknown speed, -1, reads as 4294967295, as in libvirt 9.0).
+pub(crate) fn link_info(dev: &RawDevice) -> (Option<String>, Option<u32>) {
+    let state = dev.attr("operstate");
+    let speed = if state.as_deref() == Some("up") {
+        dev.attr("speed")
+            .and_then(|s| s.trim().parse::<i64>().ok())
+            .map(|s| s as u32)
+    } else {
+        None
+    };
+    (state, speed)
 }
 
 /// The offloads libvirt reports, in its order (`rx`, `tx`, `sg`, `tso`, `gso`,

@@ -13,8 +13,6 @@ pub fn unserved_reason(api: &str) -> Option<&'static str> {
         clients that know parameters use the served Params form";
     const NWFILTER: &str = "network filter driver (virtnwfilterd) not built: the daemon \
         writes no ebtables/nftables filter rules for guests";
-    const INTERFACE: &str = "host interface driver (virtinterfaced, netcf/udev backend) \
-        not built; host NICs are listed by the node-device driver";
     const SEV: &str = "AMD SEV launch security: no SEV firmware on the hosts this daemon \
         supports yet; domcapabilities reports <sev supported='no'/>";
     Some(match api {
@@ -110,22 +108,6 @@ pub fn unserved_reason(api: &str) -> Option<&'static str> {
         | "virNWFilterBindingDelete"
         | "virConnectListAllNWFilterBindings"
         | "virNWFilterDefineXMLFlags" => NWFILTER,
-        "virConnectNumOfInterfaces"
-        | "virConnectListInterfaces"
-        | "virInterfaceLookupByName"
-        | "virInterfaceLookupByMACString"
-        | "virInterfaceGetXMLDesc"
-        | "virInterfaceDefineXML"
-        | "virInterfaceUndefine"
-        | "virInterfaceCreate"
-        | "virInterfaceDestroy"
-        | "virConnectNumOfDefinedInterfaces"
-        | "virConnectListDefinedInterfaces"
-        | "virInterfaceIsActive"
-        | "virInterfaceChangeBegin"
-        | "virInterfaceChangeCommit"
-        | "virInterfaceChangeRollback"
-        | "virConnectListAllInterfaces" => INTERFACE,
         "virDomainSendProcessSignal" => {
             "signals to processes inside LXC containers are not implemented"
         }

@@ -74,6 +74,11 @@ impl NetHost {
         self.root.path()
     }
 
+    /// The name of the network namespace (`ip netns exec NAME ...`).
+    pub fn netns(&self) -> &str {
+        &self.netns
+    }
+
     /// Writes a file below the root (config files, hook scripts) with `mode`.
     pub fn write(&self, relative: &str, text: &str, mode: u32) -> PathBuf {
         let path = self.root().join(relative);
@@ -310,6 +315,7 @@ impl NetHost {
             "virtstoraged",
             "virtsecretd",
             "virtnodedevd",
+            "virtinterfaced",
             "virtlxcd",
             "virtproxyd",
         ] {

@@ -26,6 +26,16 @@ impl ReferenceDaemon {
     /// Starts it with `qemu.conf` holding root as user and group, file output for
     /// guests, and `extra_qemu_conf` (lines ending in `\n`).
     pub fn start(extra_qemu_conf: &str) -> ReferenceDaemon {
+        Self::start_with(extra_qemu_conf, None)
+    }
+
+    /// [`ReferenceDaemon::start`] inside the network namespace `netns` (made with
+    /// `ip netns add`), with that namespace's sysfs.
+    pub fn start_in_netns(netns: &str) -> ReferenceDaemon {
+        Self::start_with("", Some(netns))
+    }
+
+    fn start_with(extra_qemu_conf: &str, netns: Option<&str>) -> ReferenceDaemon {
         let libvirtd = require_tool("/usr/sbin/libvirtd", "libvirt-daemon");
         let unshare = require_tool("unshare", "util-linux");
         let dir = tempfile::Builder::new()
@@ -66,7 +76,15 @@ impl ReferenceDaemon {
             conf = d.join("libvirtd.conf").display(),
             pid = d.join("libvirtd.pid").display(),
         );
-        let child = Command::new(unshare)
+        let mut command = match netns {
+            Some(netns) => {
+                let mut ip = Command::new(require_tool("ip", "iproute2"));
+                ip.args(["netns", "exec", netns]).arg(unshare);
+                ip
+            }
+            None => Command::new(unshare),
+        };
+        let child = command
             .args(["--mount", "--propagation", "private", "--", "sh", "-c"])
             .arg(&script)
             .stdin(Stdio::null())

@@ -158,6 +158,9 @@ pub fn open(
                 if let Some(nodedev) = daemon.drivers.nodedev_driver() {
                     session.nodedev = nodedev.open(session.read_only).ok();
                 }
+                if let Some(interface) = daemon.drivers.interface_driver() {
+                    session.interface = interface.open(session.read_only).ok();
+                }
             }
             Action::Reply(empty_reply(h))
         }
@@ -185,6 +188,7 @@ pub fn close(session: &mut Session, h: &Header) -> Action {
     session.storage = None;
     session.secret = None;
     session.nodedev = None;
+    session.interface = None;
     session.secondary.close();
     Action::Reply(empty_reply(h))
 }

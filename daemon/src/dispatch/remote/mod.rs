@@ -16,6 +16,7 @@ mod events;
 mod extra_calls;
 mod graphics;
 mod identity;
+mod interface;
 mod lifecycle;
 mod live_tuning;
 mod metadata;

@@ -8,8 +8,8 @@ use protocol::header::Header;
 use protocol::programs::remote_proc::Call;
 
 use super::{
-    blockjob, checkpoint, extra_calls, graphics, network, nodedev, nodedev_events, secret,
-    snapshot, storage,
+    blockjob, checkpoint, extra_calls, graphics, interface, network, nodedev, nodedev_events,
+    secret, snapshot, storage,
 };
 use super::{
     connect, console, cpu, devices, domain, events, lifecycle, live_tuning, metadata, migration,
@@ -366,6 +366,25 @@ pub fn route(
         | Call::NodeDeviceDestroy(_)
         | Call::NodeDeviceUndefine(_)
         | Call::NodeDeviceSetAutostart(_) => nodedev::refuse(session, h),
+        // host interfaces
+        Call::ConnectNumOfInterfaces(()) => interface::num_of_active(session, h),
+        Call::ConnectListInterfaces(a) => interface::list_active(session, h, a),
+        Call::ConnectNumOfDefinedInterfaces(()) => interface::num_of_inactive(session, h),
+        Call::ConnectListDefinedInterfaces(a) => interface::list_inactive(session, h, a),
+        Call::ConnectListAllInterfaces(a) => interface::list_all(session, h, a),
+        Call::InterfaceLookupByName(a) => interface::lookup_by_name(session, h, a),
+        Call::InterfaceLookupByMacString(a) => interface::lookup_by_mac(session, h, a),
+        Call::InterfaceGetXmlDesc(a) => interface::xml_desc(session, h, a),
+        Call::InterfaceIsActive(a) => interface::is_active(session, h, a),
+        Call::InterfaceDefineXml(_) => {
+            interface::refuse::<protocol::remote::InterfaceRefRet>(session, h)
+        }
+        Call::InterfaceUndefine(_)
+        | Call::InterfaceCreate(_)
+        | Call::InterfaceDestroy(_)
+        | Call::InterfaceChangeBegin(_)
+        | Call::InterfaceChangeCommit(_)
+        | Call::InterfaceChangeRollback(_) => interface::refuse::<()>(session, h),
         Call::DomainBlockStats(a) => stats::domain_block_stats(&conn, h, a),
         Call::DomainBlockStatsFlags(a) => stats::domain_block_stats_flags(&conn, h, a),
         Call::DomainInterfaceStats(a) => stats::domain_interface_stats(&conn, h, a),
