@@ -329,7 +329,7 @@ procedure_table! {
     320 DOMAIN_EVENT_CALLBACK_RTC_CHANGE "virDomainEventCallbackRtcChange" Domain Low None allow event(DomainEventCallbackRtcChangeMsg);
     321 DOMAIN_EVENT_CALLBACK_WATCHDOG "virDomainEventCallbackWatchdog" Domain Low None allow event(DomainEventCallbackWatchdogMsg);
     322 DOMAIN_EVENT_CALLBACK_IO_ERROR "virDomainEventCallbackIOError" Domain Low None allow event(DomainEventCallbackIoErrorMsg);
-    323 DOMAIN_EVENT_CALLBACK_GRAPHICS "virDomainEventCallbackGraphics" Domain Low None allow untyped;
+    323 DOMAIN_EVENT_CALLBACK_GRAPHICS "virDomainEventCallbackGraphics" Domain Low None allow event(DomainEventCallbackGraphicsMsg);
     324 DOMAIN_EVENT_CALLBACK_IO_ERROR_REASON "virDomainEventCallbackIOErrorReason" Domain Low None allow event(DomainEventCallbackIoErrorReasonMsg);
     325 DOMAIN_EVENT_CALLBACK_CONTROL_ERROR "virDomainEventCallbackControlError" Domain Low None allow event(DomainEventCallbackControlErrorMsg);
     326 DOMAIN_EVENT_CALLBACK_BLOCK_JOB "virDomainEventCallbackBlockJob" Domain Low None allow event(DomainEventCallbackBlockJobMsg);

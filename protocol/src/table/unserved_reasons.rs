@@ -50,10 +50,6 @@ pub fn unserved_reason(api: &str) -> Option<&'static str> {
         | "virDomainEventBalloonChange"
         | "virDomainEventPmsuspendDisk"
         | "virDomainEventDeviceRemoved" => LEGACY_EVENT,
-        "virDomainEventCallbackGraphics" => {
-            "VNC/SPICE connect and disconnect events: QEMU's VNC_* events are not \
-             forwarded yet"
-        }
         "virDomainCreateXMLWithFiles"
         | "virDomainCreateWithFiles"
         | "virDomainOpenGraphicsFD"
@@ -80,11 +76,6 @@ pub fn unserved_reason(api: &str) -> Option<&'static str> {
         }
         "virDomainQemuAttach" => {
             "libvirt's own qemu driver stopped supporting attach to a foreign QEMU in 5.5"
-        }
-        "virConnectDomainQemuMonitorEventRegister"
-        | "virConnectDomainQemuMonitorEventDeregister" => {
-            "raw QMP event pass-through (qemu-monitor-event) is not implemented; \
-             qemu-monitor-command is served"
         }
         "virConnectDomainXMLFromNative" => {
             "libvirt 9.0's qemu driver no longer converts QEMU command lines to XML"

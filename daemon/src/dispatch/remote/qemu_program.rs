@@ -3,9 +3,13 @@
 //! read-only gates as the REMOTE program, then one match each.
 
 use drivers::api::Connection;
-use protocol::error::codes;
+use protocol::error::{codes, domains};
 use protocol::header::Header;
 use protocol::programs::{lxc_proc, qemu_proc};
+use protocol::qemu::{
+    QemuConnectDomainMonitorEventDeregisterArgs, QemuConnectDomainMonitorEventRegisterArgs,
+    QemuConnectDomainMonitorEventRegisterRet,
+};
 use protocol::qemu::{
     QemuDomainAgentCommandArgs, QemuDomainAgentCommandRet, QemuDomainMonitorCommandArgs,
     QemuDomainMonitorCommandRet,
@@ -13,9 +17,11 @@ use protocol::qemu::{
 use protocol::table::CallCodec;
 use std::sync::Arc;
 
-use super::{decode_error, dom_ref, drv, job, open_connection, reply_err, Action, Session};
+use super::{decode_error, dom_ref, drv, inline, job, open_connection, reply_err, Action, Session};
+use crate::context::Daemon;
 use crate::dispatch::access::{not_supported, read_only_error};
-use crate::dispatch::reply::rpc_error;
+use crate::dispatch::reply::{rpc_error, with_template};
+use crate::monitor_events::{Filter, FLAG_NOCASE, FLAG_REGEX};
 
 /// `VIR_DOMAIN_QEMU_MONITOR_COMMAND_HMP`.
 const HMP: u32 = 1;
@@ -43,7 +49,7 @@ fn admit<C: CallCodec>(
     Ok((call, conn))
 }
 
-pub fn handle(session: &Session, h: &Header, body: &[u8]) -> Action {
+pub fn handle(daemon: &Daemon, session: &mut Session, h: &Header, body: &[u8]) -> Action {
     use qemu_proc::Call;
     let (call, conn) = match admit::<Call>(session, h, body) {
         Ok(admitted) => admitted,
@@ -52,8 +58,96 @@ pub fn handle(session: &Session, h: &Header, body: &[u8]) -> Action {
     match call {
         Call::DomainMonitorCommand(a) => monitor_command(conn, h, a),
         Call::DomainAgentCommand(a) => agent_command(conn, h, a),
+        // Only the QEMU driver passes its monitor's events on, as in libvirt.
+        Call::ConnectDomainMonitorEventRegister(_)
+        | Call::ConnectDomainMonitorEventDeregister(_)
+            if session.scheme != "qemu" =>
+        {
+            reply_err(h, not_supported(call.info()))
+        }
+        Call::ConnectDomainMonitorEventRegister(a) => monitor_event_register(daemon, session, h, a),
+        Call::ConnectDomainMonitorEventDeregister(a) => {
+            monitor_event_deregister(daemon, session, h, a)
+        }
         Call::Unserved(u) => reply_err(h, not_supported(u.info)),
     }
+}
+
+/// `virsh qemu-monitor-event`: flags and the pattern are checked as libvirt's
+/// event state does; the domain need not exist (its events simply never come).
+fn monitor_event_register(
+    daemon: &Daemon,
+    session: &mut Session,
+    h: &Header,
+    a: QemuConnectDomainMonitorEventRegisterArgs,
+) -> Action {
+    let client = session.info.id;
+    let sender = session.sender();
+    inline(h, || {
+        let unknown = a.flags & !(FLAG_REGEX | FLAG_NOCASE);
+        if unknown != 0 {
+            let detail = format!(
+                "unsupported flags (0x{unknown:x}) in function \
+                 virDomainQemuMonitorEventStateRegisterID"
+            );
+            return Err(with_template(
+                codes::INVALID_ARG,
+                domains::NONE,
+                &format!("invalid argument: {detail}"),
+                "invalid argument: %s",
+                &detail,
+            ));
+        }
+        let filter = Filter::new(a.event.as_deref(), a.flags).map_err(|why| {
+            let detail = format!(
+                "failed to compile regex '{}': {why}",
+                a.event.as_deref().unwrap_or("")
+            );
+            with_template(
+                codes::INVALID_ARG,
+                domains::NONE,
+                &format!("invalid argument: {detail}"),
+                "invalid argument: %s",
+                &detail,
+            )
+        })?;
+        let callback_id = daemon
+            .events
+            .monitor
+            .register(client, a.dom.map(|d| d.uuid), filter, sender)
+            .map_err(|e| {
+                with_template(
+                    codes::OPERATION_FAILED,
+                    domains::RPC,
+                    &format!("operation failed: {e}"),
+                    "operation failed: %s",
+                    &e.to_string(),
+                )
+            })?;
+        Ok(QemuConnectDomainMonitorEventRegisterRet { callback_id })
+    })
+}
+
+fn monitor_event_deregister(
+    daemon: &Daemon,
+    session: &mut Session,
+    h: &Header,
+    a: QemuConnectDomainMonitorEventDeregisterArgs,
+) -> Action {
+    let client = session.info.id;
+    inline(h, || {
+        if daemon.events.monitor.deregister(client, a.callback_id) {
+            return Ok(());
+        }
+        let detail = format!("qemu monitor event {} not registered", a.callback_id);
+        Err(with_template(
+            codes::INTERNAL_ERROR,
+            domains::RPC,
+            &format!("internal error: {detail}"),
+            "internal error: %s",
+            &detail,
+        ))
+    })
 }
 
 pub fn handle_lxc(session: &Session, h: &Header, body: &[u8]) -> Action {
