@@ -301,7 +301,7 @@ procedure_table! {
     292 DOMAIN_EVENT_PMSUSPEND_DISK "virDomainEventPmsuspendDisk" Domain Low None allow untyped;
     293 NODE_GET_CPU_MAP "virNodeGetCPUMap" Node Low None allow serve NodeGetCpuMap(NodeGetCpuMapArgs => NodeGetCpuMapRet);
     294 DOMAIN_FSTRIM "virDomainFSTrim" Domain Low None deny serve DomainFstrim(DomainFstrimArgs => ());
-    295 DOMAIN_SEND_PROCESS_SIGNAL "virDomainSendProcessSignal" Domain Low None deny untyped;
+    295 DOMAIN_SEND_PROCESS_SIGNAL "virDomainSendProcessSignal" Domain Low None deny serve DomainSendProcessSignal(DomainSendProcessSignalArgs => ());
     296 DOMAIN_OPEN_CHANNEL "virDomainOpenChannel" Domain Low Read deny untyped;
     297 NODE_DEVICE_LOOKUP_SCSI_HOST_BY_WWN "virNodeDeviceLookupSCSIHostByWWN" Nodedev High None allow untyped;
     298 DOMAIN_GET_JOB_STATS "virDomainGetJobStats" Domain Low None allow serve DomainGetJobStats(DomainGetJobStatsArgs => DomainGetJobStatsRet);

@@ -125,9 +125,6 @@ pub fn unserved_reason(api: &str) -> Option<&'static str> {
         | "virInterfaceChangeCommit"
         | "virInterfaceChangeRollback"
         | "virConnectListAllInterfaces" => INTERFACE,
-        "virDomainSendProcessSignal" => {
-            "signals to processes inside LXC containers are not implemented"
-        }
         "virDomainMigrateGetCompressionCache" | "virDomainMigrateSetCompressionCache" => {
             "the xbzrle cache size is QEMU's default; --compressed migration is served"
         }
