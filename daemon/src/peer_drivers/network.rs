@@ -90,13 +90,15 @@ impl NetworkDriver for PeerNetwork {
         owner_name: &str,
         owner_uuid: &Uuid,
         mac: &str,
+        bandwidth: &drivers::api::PortBandwidth,
     ) -> DriverResult<String> {
         let xml = format!(
             "<networkport>\n  <owner>\n    <name>{}</name>\n    <uuid>{}</uuid>\n  </owner>\n  \
-             <mac address='{}'/>\n</networkport>\n",
+             <mac address='{}'/>\n{}</networkport>\n",
             escape(owner_name),
             format_uuid(owner_uuid),
-            escape(mac)
+            escape(mac),
+            bandwidth.xml(2)
         );
         self.with_network(network, |client, net| {
             let created: NetworkPortRet = client

@@ -12,6 +12,7 @@ mod lifecycle;
 mod network_hooks;
 mod nftables;
 mod objects;
+mod port_params;
 mod ports;
 mod primary;
 mod update;
@@ -256,8 +257,9 @@ impl NetworkDriver for NetworkDriverHandle {
         owner_name: &str,
         owner_uuid: &Uuid,
         mac: &str,
+        bandwidth: &crate::api::PortBandwidth,
     ) -> DriverResult<String> {
-        ports::create(&self.0, network, owner_name, owner_uuid, mac)
+        ports::create(&self.0, network, owner_name, owner_uuid, mac, *bandwidth)
     }
     fn port_delete(&self, network: &str, mac: &str) {
         ports::delete(&self.0, network, mac)

@@ -413,8 +413,8 @@ procedure_table! {
     404 NETWORK_LIST_ALL_PORTS "virNetworkListAllPorts" Network High None allow serve NetworkListAllPorts(NetworkListAllPortsArgs => NetworkListAllPortsRet);
     405 NETWORK_PORT_LOOKUP_BY_UUID "virNetworkPortLookupByUUID" Network High None allow serve NetworkPortLookupByUuid(NetworkPortLookupByUuidArgs => NetworkPortRet);
     406 NETWORK_PORT_CREATE_XML "virNetworkPortCreateXML" Network Low None deny serve NetworkPortCreateXml(NetworkPortCreateXmlArgs => NetworkPortRet);
-    407 NETWORK_PORT_GET_PARAMETERS "virNetworkPortGetParameters" Network Low None allow untyped;
-    408 NETWORK_PORT_SET_PARAMETERS "virNetworkPortSetParameters" Network Low None deny untyped;
+    407 NETWORK_PORT_GET_PARAMETERS "virNetworkPortGetParameters" Network Low None allow serve NetworkPortGetParameters(NetworkPortGetParametersArgs => NetworkPortGetParametersRet);
+    408 NETWORK_PORT_SET_PARAMETERS "virNetworkPortSetParameters" Network Low None deny serve NetworkPortSetParameters(NetworkPortSetParametersArgs => ());
     409 NETWORK_PORT_GET_XML_DESC "virNetworkPortGetXMLDesc" Network Low None allow serve NetworkPortGetXmlDesc(NetworkPortFlagsArgs => NetworkPortGetXmlDescRet);
     410 NETWORK_PORT_DELETE "virNetworkPortDelete" Network Low None deny serve NetworkPortDelete(NetworkPortFlagsArgs => ());
     411 DOMAIN_CHECKPOINT_CREATE_XML "virDomainCheckpointCreateXML" Checkpoint Low None deny serve DomainCheckpointCreateXml(DomainCheckpointCreateXmlArgs => DomainCheckpointRet);

@@ -91,10 +91,6 @@ pub fn unserved_reason(api: &str) -> Option<&'static str> {
             "no Fibre Channel HBAs are modelled by the node-device driver (read-only, \
              PCI/USB/net/storage/SCSI from sysfs)"
         }
-        "virNetworkPortGetParameters" | "virNetworkPortSetParameters" => {
-            "per-port bandwidth is applied from the port's XML at creation; changing it \
-             on a live port is not implemented"
-        }
         "virNWFilterLookupByName"
         | "virNWFilterLookupByUUID"
         | "virNWFilterGetXMLDesc"

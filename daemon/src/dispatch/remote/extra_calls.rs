@@ -66,11 +66,15 @@ pub fn send_process_signal(
     let c = c.clone();
     job(h, move || {
         if a.pid_value == 0 {
-            return Err(from_driver(drivers::api::DriverError::new(
+            // virReportInvalidNonZeroArg: the text without the code's prefix.
+            let mut err = RemoteError::new(
                 codes::INVALID_ARG,
                 domains::DOMAIN,
                 "pid_value in virDomainSendProcessSignal must not be zero",
-            )));
+            );
+            err.str1 = Some("virDomainSendProcessSignal".into());
+            err.str2 = Some("pid_value".into());
+            return Err(err);
         }
         drv(c.send_process_signal(&dom_ref(&a.dom), a.pid_value, a.signum, a.flags))
     })

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use super::{decode_error, dom_ref, drv, inline, job, open_connection, reply_err, Action, Session};
 use crate::context::Daemon;
 use crate::dispatch::access::{not_supported, read_only_error};
-use crate::dispatch::reply::{rpc_error, with_template};
+use crate::dispatch::reply::{from_driver, rpc_error, with_template};
 use crate::monitor_events::{Filter, FLAG_NOCASE, FLAG_REGEX};
 
 /// `VIR_DOMAIN_QEMU_MONITOR_COMMAND_HMP`.
@@ -86,17 +86,11 @@ fn monitor_event_register(
     inline(h, || {
         let unknown = a.flags & !(FLAG_REGEX | FLAG_NOCASE);
         if unknown != 0 {
-            let detail = format!(
-                "unsupported flags (0x{unknown:x}) in function \
-                 virDomainQemuMonitorEventStateRegisterID"
-            );
-            return Err(with_template(
-                codes::INVALID_ARG,
+            return Err(from_driver(drivers::api::DriverError::unsupported_flags(
                 domains::NONE,
-                &format!("invalid argument: {detail}"),
-                "invalid argument: %s",
-                &detail,
-            ));
+                unknown,
+                "virDomainQemuMonitorEventStateRegisterID",
+            )));
         }
         let filter = Filter::new(a.event.as_deref(), a.flags).map_err(|why| {
             let detail = format!(

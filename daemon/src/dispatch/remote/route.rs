@@ -255,6 +255,8 @@ pub fn route(
         Call::NetworkPortCreateXml(a) => network::port_create(session, h, a),
         Call::NetworkPortGetXmlDesc(a) => network::port_xml(session, h, a),
         Call::NetworkPortDelete(a) => network::port_delete(session, h, a),
+        Call::NetworkPortGetParameters(a) => network::port_get_parameters(session, h, a),
+        Call::NetworkPortSetParameters(a) => network::port_set_parameters(session, h, a),
         Call::DomainInterfaceAddresses(a) => network::domain_interface_addresses(&conn, h, a),
         // storage
         Call::ConnectListAllStoragePools(a) => {
