@@ -189,7 +189,8 @@ mod tests {
             bw.xml(2),
             "  <bandwidth>\n    <inbound average='2000' burst='64'/>\n  </bandwidth>\n"
         );
-        let doc = roxmltree::Document::parse(&format!("<port>{}</port>", bw.xml(0))).unwrap();
+        let text = format!("<port>{}</port>", bw.xml(0));
+        let doc = roxmltree::Document::parse(&text).expect("well-formed");
         assert_eq!(parse(doc.root_element()), bw);
         assert!(from_params(&[NamedParam::new(IN_PEAK, ParamValue::LLong(1))]).is_err());
     }
