@@ -47,9 +47,11 @@ pub(super) fn send_process_signal(
     }
     // libvirt's numbers are Linux's, so the number goes to kill(2) as it is.
     let signal = i32::try_from(signum).unwrap_or(i32::MAX);
-    // SAFETY: kill(2) takes plain integers and touches no memory of ours.
+    // SAFETY: kill(2) takes plain integers and touches no memory of ours. (The
+    // signal types of nix and rustix do not name the real-time signals.)
     if unsafe { libc::kill(run.init_pid, signal) } < 0 {
-        let err = std::io::Error::last_os_error();
+        // The C library's text, as libvirt prints it.
+        let err = nix::errno::Errno::last().desc();
         return Err(DriverError::new(
             codes::SYSTEM_ERROR,
             domains::LXC,
