@@ -168,6 +168,14 @@ fn qmp_events_reach_monitor_and_graphics_listeners() {
         exact.finish()
     );
 
+    // A registration that times out is deregistered (virsh reports an error when
+    // that fails).
+    let out = host.virsh("qemu-monitor-event --domain g --event NO_SUCH_EVENT --timeout 1");
+    assert!(
+        out.stdout.contains("events received: 0") && !out.stderr.contains("error"),
+        "{out}"
+    );
+
     // A pattern that does not compile is refused as libvirt refuses it.
     let out = host.virsh("qemu-monitor-event --event '(' --regex --timeout 1");
     assert!(
