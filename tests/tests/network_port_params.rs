@@ -1,8 +1,8 @@
 //! Bandwidth parameters of a running guest's network port: python3-libvirt reads
 //! the port's `<bandwidth>` (from the guest's NIC) as typed parameters and
 //! replaces it; the port's XML and the network's status file keep the new
-//! values across a daemon restart, and a floor without the network's inbound QoS
-//! is refused as libvirt refuses it.
+//! values across a daemon restart, a floor without the network's inbound QoS
+//! is refused as libvirt refuses it, and `domiftune` on the NIC updates the port.
 
 mod network_support;
 mod qemu_support;
@@ -74,5 +74,14 @@ fn port_bandwidth_parameters_are_read_and_replaced() {
     host.kill_daemon();
     host.start_daemon();
     assert!(port_xml(&host).contains(changed), "{}", port_xml(&host));
+
+    // domiftune on the guest's NIC reaches the port too, as libvirt's qemu driver
+    // tells its network driver.
+    host.virsh_ok("domiftune bw 52:54:00:12:34:77 --live --inbound 3000,4000,16");
+    let xml = port_xml(&host);
+    assert!(
+        xml.contains("<inbound average='3000' peak='4000' burst='16'/>"),
+        "{xml}"
+    );
     host.virsh_ok("destroy bw");
 }

@@ -77,6 +77,29 @@ impl PortBandwidth {
         PortBandwidth::new(rate("inbound"), rate("outbound"))
     }
 
+    /// The port parameters (`virNetworkPortGetParameters`) in libvirt's order.
+    pub fn to_params(&self) -> Vec<super::NamedParam> {
+        let mut out = Vec::new();
+        let mut add = |field: &str, value: u32| {
+            out.push(super::NamedParam::new(
+                field,
+                super::ParamValue::UInt(value),
+            ))
+        };
+        if let Some(r) = self.inbound {
+            add("inbound.average", r.average);
+            add("inbound.peak", r.peak);
+            add("inbound.floor", r.floor);
+            add("inbound.burst", r.burst);
+        }
+        if let Some(r) = self.outbound {
+            add("outbound.average", r.average);
+            add("outbound.peak", r.peak);
+            add("outbound.burst", r.burst);
+        }
+        out
+    }
+
     /// The `<bandwidth>` element (empty text when there is nothing to say),
     /// attributes in libvirt's order.
     pub fn xml(&self, indent: usize) -> String {
@@ -314,6 +337,17 @@ pub trait NetworkDriver: Send + Sync {
         _bandwidth: &PortBandwidth,
     ) -> DriverResult<String> {
         Err(DriverError::no_support("virNetworkPortCreateXML"))
+    }
+    /// `domiftune` changed the bandwidth of the guest NIC `mac` on `network`: its
+    /// port records it, as libvirt's hypervisor drivers tell the network driver
+    /// through `virNetworkPortSetParameters` (which may refuse a floor).
+    fn port_set_bandwidth(
+        &self,
+        _network: &str,
+        _mac: &str,
+        _bandwidth: &PortBandwidth,
+    ) -> DriverResult<()> {
+        Ok(())
     }
     /// The guest NIC with `mac` on `network` went away.
     fn port_delete(&self, _network: &str, _mac: &str) {}

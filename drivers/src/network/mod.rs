@@ -264,6 +264,14 @@ impl NetworkDriver for NetworkDriverHandle {
     fn port_delete(&self, network: &str, mac: &str) {
         ports::delete(&self.0, network, mac)
     }
+    fn port_set_bandwidth(
+        &self,
+        network: &str,
+        mac: &str,
+        bandwidth: &crate::api::PortBandwidth,
+    ) -> DriverResult<()> {
+        port_params::set_by_mac(&self.0, network, mac, *bandwidth)
+    }
     fn leases(&self, network: &str) -> Vec<crate::api::DhcpLease> {
         self.0.leases(network)
     }

@@ -36,21 +36,7 @@ pub fn parse(parent: roxmltree::Node) -> PortBandwidth {
 
 /// The parameters of `bw` in libvirt's order.
 pub fn to_params(bw: &PortBandwidth) -> Vec<NamedParam> {
-    let mut out = Vec::new();
-    let mut add =
-        |field: &str, value: u32| out.push(NamedParam::new(field, ParamValue::UInt(value)));
-    if let Some(r) = bw.inbound {
-        add(IN_AVERAGE, r.average);
-        add(IN_PEAK, r.peak);
-        add(IN_FLOOR, r.floor);
-        add(IN_BURST, r.burst);
-    }
-    if let Some(r) = bw.outbound {
-        add(OUT_AVERAGE, r.average);
-        add(OUT_PEAK, r.peak);
-        add(OUT_BURST, r.burst);
-    }
-    out
+    bw.to_params()
 }
 
 /// The bandwidth `params` describe: fields not given are 0, unknown fields are
@@ -125,6 +111,38 @@ pub fn set(
     if !obj.active {
         return Err(not_active(obj.def.name()));
     }
+    replace(driver, obj, index, bandwidth)
+}
+
+/// The bandwidth of the port of NIC `mac` on `network` changed with the NIC's
+/// (`domiftune`).
+pub fn set_by_mac(
+    driver: &Networks,
+    network: &str,
+    mac: &str,
+    bandwidth: PortBandwidth,
+) -> DriverResult<()> {
+    let mut inner = driver.lock();
+    let Some(obj) = inner.nets.iter_mut().find(|n| n.def.name() == network) else {
+        return Err(objects::no_network_name(network));
+    };
+    let Some(index) = obj
+        .ports
+        .iter()
+        .position(|p| p.mac.eq_ignore_ascii_case(mac))
+    else {
+        // A guest started before its port existed (none to keep in step).
+        return Ok(());
+    };
+    replace(driver, obj, index, bandwidth)
+}
+
+fn replace(
+    driver: &Networks,
+    obj: &mut objects::NetObj,
+    index: usize,
+    bandwidth: PortBandwidth,
+) -> DriverResult<()> {
     if bandwidth.inbound.is_some_and(|r| r.floor > 0) {
         return Err(floor_refused(obj, &obj.ports[index].mac));
     }
