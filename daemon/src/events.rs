@@ -557,6 +557,41 @@ mod tests {
     }
 
     #[test]
+    fn graphics_events_are_callback_messages_with_both_ends_and_the_subject() {
+        let end = |service: &str| drivers::api::GraphicsAddress {
+            family: 0,
+            node: "127.0.0.1".into(),
+            service: service.into(),
+        };
+        let event = DomainEvent {
+            domain: drivers::api::DomainHandle {
+                name: "d".into(),
+                uuid: [1; 16],
+                id: 3,
+            },
+            kind: DomainEventKind::Graphics {
+                phase: 1,
+                local: end("5900"),
+                remote: end("40000"),
+                auth_scheme: "none".into(),
+                subject: vec![("x509dname".into(), "CN=c".into())],
+            },
+        };
+        let message = encode_event(Style::Callback, 7, &event).expect("a message");
+        let raw: &[u8; 24] = message[4..28].try_into().expect("24 header bytes");
+        assert_eq!(
+            Header::decode(raw).proc_,
+            remote_proc::DOMAIN_EVENT_CALLBACK_GRAPHICS
+        );
+        let msg: protocol::remote::DomainEventCallbackGraphicsMsg =
+            protocol::xdr::from_bytes_exact(&message[28..]).expect("decodes as libvirt's message");
+        assert_eq!((msg.callback_id, msg.msg.phase), (7, 1));
+        assert_eq!(msg.msg.remote.service, "40000");
+        assert_eq!(msg.msg.subject[0].name, "CN=c");
+        assert!(encode_event(Style::Legacy, 7, &event).is_none());
+    }
+
+    #[test]
     fn block_threshold_event_carries_target_path_threshold_and_excess() {
         let event = DomainEvent {
             domain: drivers::api::DomainHandle {
