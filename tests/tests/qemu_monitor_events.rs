@@ -3,6 +3,7 @@
 //! name or regular expression, and `virsh event` gets libvirt's graphics event
 //! when a VNC client connects, completes its RFB handshake and leaves.
 
+mod qemu_reference;
 mod qemu_support;
 
 use std::fs;
@@ -11,13 +12,18 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use integration_tests::{virsh_command, EventListener};
+use qemu_reference::{GuestReaper, ReferenceDaemon};
 use qemu_support::{listen_events, QemuHost};
 
 /// `virsh qemu-monitor-event --loop` with `args` on this daemon.
 fn monitor_listener(host: &QemuHost, args: &[&str]) -> EventListener {
+    monitor_listener_on(&host.uri(), args)
+}
+
+fn monitor_listener_on(uri: &str, args: &[&str]) -> EventListener {
     let mut command = virsh_command();
     command
-        .args(["-c", &host.uri(), "qemu-monitor-event", "--loop"])
+        .args(["-c", uri, "qemu-monitor-event", "--loop"])
         .args(args);
     EventListener::spawn_command(command)
 }
@@ -25,12 +31,22 @@ fn monitor_listener(host: &QemuHost, args: &[&str]) -> EventListener {
 /// Pauses and resumes `name` until every listener printed a line containing
 /// `wanted` (so their registrations are known to be in place).
 fn cycle_until_seen(host: &QemuHost, name: &str, listeners: &mut [(&mut EventListener, &str)]) {
+    cycle_on(
+        &|c: &str| {
+            host.virsh_ok(c);
+        },
+        name,
+        listeners,
+    )
+}
+
+fn cycle_on(virsh: &dyn Fn(&str), name: &str, listeners: &mut [(&mut EventListener, &str)]) {
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut pending: Vec<usize> = (0..listeners.len()).collect();
     while !pending.is_empty() {
         assert!(Instant::now() < deadline, "listeners saw no event");
-        host.virsh_ok(&format!("suspend {name}"));
-        host.virsh_ok(&format!("resume {name}"));
+        virsh(&format!("suspend {name}"));
+        virsh(&format!("resume {name}"));
         pending.retain(|&i| {
             let (listener, wanted) = &mut listeners[i];
             assert!(
@@ -183,4 +199,102 @@ fn qmp_events_reach_monitor_and_graphics_listeners() {
         "{out}"
     );
     host.virsh_ok("destroy g");
+}
+
+/// The graphics and monitor events of one guest under one daemon, for
+/// comparison: digits (timestamps, ports) become `N`, the guest's name `D`.
+fn event_transcript(
+    uri: &str,
+    virsh: &dyn Fn(&str) -> String,
+    events: &mut EventListener,
+    name: &str,
+) -> Vec<String> {
+    let mut monitor = monitor_listener_on(uri, &["--domain", name]);
+    cycle_on(
+        &|c: &str| {
+            virsh(c);
+        },
+        name,
+        &mut [(&mut monitor, "event RESUME at "), (events, "Resumed")],
+    );
+    let display: u16 = virsh(&format!("vncdisplay {name}"))
+        .trim()
+        .rsplit(':')
+        .next()
+        .and_then(|d| d.parse().ok())
+        .expect("display number");
+    rfb_handshake(5900 + display);
+    let graphics_done = events.wait_for_line(Duration::from_secs(30), |l| {
+        l.contains("graphics") && l.contains(": disconnect ")
+    });
+    assert!(graphics_done.is_some(), "{}", events.finish());
+    let monitor_done = monitor.wait_for_line(Duration::from_secs(30), |l| {
+        l.contains("event VNC_DISCONNECTED ")
+    });
+    assert!(monitor_done.is_some(), "{}", monitor.finish());
+    let normal = |l: &str| {
+        let l = l.replace(&format!("'{name}'"), "'D'");
+        let mut out = String::new();
+        for c in l.chars() {
+            if c.is_ascii_digit() {
+                if !out.ends_with('N') {
+                    out.push('N');
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    };
+    let mut lines: Vec<String> = monitor
+        .seen
+        .iter()
+        .filter(|l| l.contains("event VNC_"))
+        .map(|l| normal(l))
+        .collect();
+    lines.extend(
+        events
+            .seen
+            .iter()
+            .filter(|l| l.contains("'graphics'"))
+            .map(|l| normal(l)),
+    );
+    lines
+}
+
+#[test]
+fn monitor_and_graphics_events_read_as_with_libvirtd() {
+    let host = QemuHost::start();
+    let vnc = |xml: String| {
+        xml.replace(
+            "</devices>",
+            "<graphics type='vnc' port='-1' listen='127.0.0.1'/></devices>",
+        )
+    };
+    let file = host.root().join("ours.xml");
+    fs::write(&file, vnc(host.guest_xml("ours"))).expect("write xml");
+    host.virsh_ok(&format!("create {}", file.display()));
+    let mut our_events = EventListener::spawn(&host.uri());
+    let ours = event_transcript(
+        &host.uri(),
+        &|c: &str| host.virsh_ok(c),
+        &mut our_events,
+        "ours",
+    );
+
+    let real = ReferenceDaemon::start("");
+    let theirs = format!("monref{}", std::process::id());
+    let _reaper = GuestReaper(theirs.clone());
+    let file = host.root().join("theirs.xml");
+    fs::write(&file, vnc(host.guest_xml(&theirs))).expect("write xml");
+    real.virsh_ok(&format!("create {}", file.display()));
+    let mut their_events = EventListener::spawn(&real.uri());
+    let reference = event_transcript(
+        &real.uri(),
+        &|c: &str| real.virsh_ok(c),
+        &mut their_events,
+        &theirs,
+    );
+    assert_eq!(ours, reference);
+    assert_eq!(ours.len(), 6, "{ours:#?}");
 }
