@@ -1,7 +1,8 @@
 //! QMP events of a running guest reach clients: `virsh qemu-monitor-event` gets
 //! the raw events (name, timestamp, QEMU's data) filtered by name, case-blind
 //! name or regular expression, and `virsh event` gets libvirt's graphics event
-//! when a VNC client connects, completes its RFB handshake and leaves.
+//! when a VNC client connects, completes its RFB handshake and leaves; both read
+//! as under the real libvirtd 9.0 (which the second test runs for comparison).
 
 mod qemu_reference;
 mod qemu_support;
