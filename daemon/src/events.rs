@@ -19,6 +19,7 @@ use crate::server::client::{Outgoing, OutgoingSender};
 pub const DOMAIN_EVENT_ID_LAST: i32 = 27;
 pub const EVENT_ID_LIFECYCLE: i32 = 0;
 pub const EVENT_ID_REBOOT: i32 = 1;
+pub const EVENT_ID_GRAPHICS: i32 = 5;
 pub const EVENT_ID_PMWAKEUP: i32 = 11;
 pub const EVENT_ID_PMSUSPEND: i32 = 12;
 pub const EVENT_ID_PMSUSPEND_DISK: i32 = 14;
@@ -65,6 +66,8 @@ struct Registration {
 pub struct EventHub {
     next_id: AtomicI32,
     registrations: Mutex<Vec<Registration>>,
+    /// `qemu-monitor-event` registrations (the QEMU program's own events).
+    pub monitor: crate::monitor_events::MonitorEventHub,
 }
 
 impl EventHub {
@@ -125,11 +128,28 @@ impl EventHub {
 
     pub fn forget_client(&self, client_id: u64) {
         self.lock().retain(|r| r.client_id != client_id);
+        self.monitor.forget_client(client_id);
     }
 
     /// Sends `event` from the driver serving `scheme` to every matching registration.
     pub fn publish(&self, scheme: &str, event: &DomainEvent) {
         let event_id = match event.kind {
+            DomainEventKind::QemuMonitor {
+                event: ref name,
+                seconds,
+                micros,
+                ref details,
+            } => {
+                self.monitor.publish(&crate::monitor_events::MonitorEvent {
+                    domain: &event.domain,
+                    event: name,
+                    seconds,
+                    micros,
+                    details: details.as_deref(),
+                });
+                return;
+            }
+            DomainEventKind::Graphics { .. } => EVENT_ID_GRAPHICS,
             DomainEventKind::Lifecycle { .. } => EVENT_ID_LIFECYCLE,
             DomainEventKind::Reboot => EVENT_ID_REBOOT,
             DomainEventKind::PmWakeup { .. } => EVENT_ID_PMWAKEUP,
@@ -310,6 +330,51 @@ fn encode_event(style: Style, callback_id: i32, event: &DomainEvent) -> Option<V
             remote_proc::DOMAIN_EVENT_CALLBACK_JOB_COMPLETED
         }
         (Style::Legacy, DomainEventKind::JobCompleted { .. }) => return None,
+        (
+            Style::Callback,
+            DomainEventKind::Graphics {
+                phase,
+                local,
+                remote,
+                auth_scheme,
+                subject,
+            },
+        ) => {
+            use protocol::remote::{
+                DomainEventCallbackGraphicsMsg, DomainEventGraphicsAddress as Address,
+                DomainEventGraphicsIdentity, DomainEventGraphicsMsg,
+            };
+            let address = |a: &drivers::api::GraphicsAddress| Address {
+                family: a.family,
+                node: a.node.clone(),
+                service: a.service.clone(),
+            };
+            DomainEventCallbackGraphicsMsg {
+                callback_id,
+                msg: DomainEventGraphicsMsg {
+                    dom,
+                    phase: *phase,
+                    local: address(local),
+                    remote: address(remote),
+                    auth_scheme: auth_scheme.clone(),
+                    // libvirt's limit on identities; QEMU reports at most two.
+                    subject: subject
+                        .iter()
+                        .take(protocol::remote::limits::DOMAIN_EVENT_GRAPHICS_IDENTITY_MAX)
+                        .map(|(kind, name)| DomainEventGraphicsIdentity {
+                            kind: kind.clone(),
+                            name: name.clone(),
+                        })
+                        .collect(),
+                },
+            }
+            .encode(&mut body);
+            remote_proc::DOMAIN_EVENT_CALLBACK_GRAPHICS
+        }
+        // Legacy registrations get the callback forms' older siblings only for the
+        // events listed above; the monitor pass-through has its own program.
+        (Style::Legacy, DomainEventKind::Graphics { .. })
+        | (_, DomainEventKind::QemuMonitor { .. }) => return None,
         (Style::Legacy, DomainEventKind::BlockJob { v2: true, .. }) => return None,
         // Callback registrations only, as in libvirt.
         (_, DomainEventKind::MigrationIteration { iteration }) => {
@@ -489,6 +554,41 @@ mod tests {
             encode_event(Style::Legacy, 7, &v2).is_none(),
             "no legacy BLOCK_JOB_2"
         );
+    }
+
+    #[test]
+    fn graphics_events_are_callback_messages_with_both_ends_and_the_subject() {
+        let end = |service: &str| drivers::api::GraphicsAddress {
+            family: 0,
+            node: "127.0.0.1".into(),
+            service: service.into(),
+        };
+        let event = DomainEvent {
+            domain: drivers::api::DomainHandle {
+                name: "d".into(),
+                uuid: [1; 16],
+                id: 3,
+            },
+            kind: DomainEventKind::Graphics {
+                phase: 1,
+                local: end("5900"),
+                remote: end("40000"),
+                auth_scheme: "none".into(),
+                subject: vec![("x509dname".into(), "CN=c".into())],
+            },
+        };
+        let message = encode_event(Style::Callback, 7, &event).expect("a message");
+        let raw: &[u8; 24] = message[4..28].try_into().expect("24 header bytes");
+        assert_eq!(
+            Header::decode(raw).proc_,
+            remote_proc::DOMAIN_EVENT_CALLBACK_GRAPHICS
+        );
+        let msg: protocol::remote::DomainEventCallbackGraphicsMsg =
+            protocol::xdr::from_bytes_exact(&message[28..]).expect("decodes as libvirt's message");
+        assert_eq!((msg.callback_id, msg.msg.phase), (7, 1));
+        assert_eq!(msg.msg.remote.service, "40000");
+        assert_eq!(msg.msg.subject[0].name, "CN=c");
+        assert!(encode_event(Style::Legacy, 7, &event).is_none());
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod events;
 pub mod host_shutdown;
 pub mod in_process;
 pub mod logging;
+pub mod monitor_events;
 pub mod network_events;
 pub mod nodedev_events;
 pub mod notify;

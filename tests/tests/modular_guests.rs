@@ -89,6 +89,14 @@ fn virtqemud_guest_uses_ports_of_virtnetworkd_and_volumes_of_virtstoraged() {
         bridged.contains("vnet0"),
         "the tap is on the bridge: {bridged}"
     );
+    // domiftune in virtqemud reaches the port in virtnetworkd.
+    ok(
+        &host,
+        &qemu,
+        "domiftune g1 52:54:00:12:34:77 --live --inbound 2000",
+    );
+    let port_xml = ok(&host, &net, &format!("net-port-dumpxml default {port}"));
+    assert!(port_xml.contains("<inbound average='2000'/>"), "{port_xml}");
 
     // The disk is the volume's file, as virtstoraged reported it.
     let block = ok(

@@ -241,7 +241,7 @@ pub fn handle_message(
     match header.prog {
         ADMIN_PROGRAM => admin::handle(daemon, session, header, body),
         REMOTE_PROGRAM => remote::handle(daemon, session, header, body),
-        QEMU_PROGRAM => remote::qemu_program::handle(session, header, body),
+        QEMU_PROGRAM => remote::qemu_program::handle(daemon, session, header, body),
         // LXC_PROGRAM: the only other program that passed the check above.
         _ => remote::qemu_program::handle_lxc(session, header, body),
     }

@@ -13,7 +13,7 @@ use protocol::remote::{
     NetworkGetDhcpLeasesArgs, NetworkGetDhcpLeasesRet, NetworkListAllPortsArgs,
     NetworkListAllPortsRet, NetworkLookupByNameArgs, NetworkLookupByNameRet,
     NetworkPortCreateXmlArgs, NetworkPortFlagsArgs, NetworkPortGetXmlDescRet, NetworkPortRet,
-    NonnullNetwork,
+    NetworkPortSetParametersArgs, NonnullNetwork,
 };
 
 use super::{close, PeerSocket};
@@ -90,13 +90,15 @@ impl NetworkDriver for PeerNetwork {
         owner_name: &str,
         owner_uuid: &Uuid,
         mac: &str,
+        bandwidth: &drivers::api::PortBandwidth,
     ) -> DriverResult<String> {
         let xml = format!(
             "<networkport>\n  <owner>\n    <name>{}</name>\n    <uuid>{}</uuid>\n  </owner>\n  \
-             <mac address='{}'/>\n</networkport>\n",
+             <mac address='{}'/>\n{}</networkport>\n",
             escape(owner_name),
             format_uuid(owner_uuid),
-            escape(mac)
+            escape(mac),
+            bandwidth.xml(2)
         );
         self.with_network(network, |client, net| {
             let created: NetworkPortRet = client
@@ -162,6 +164,57 @@ impl NetworkDriver for PeerNetwork {
                 e.message
             );
         }
+    }
+
+    fn port_set_bandwidth(
+        &self,
+        network: &str,
+        mac: &str,
+        bandwidth: &drivers::api::PortBandwidth,
+    ) -> DriverResult<()> {
+        let params: Vec<protocol::TypedParam> = bandwidth
+            .to_params()
+            .into_iter()
+            .map(|p| match p.value {
+                drivers::api::ParamValue::UInt(v) => {
+                    protocol::TypedParam::new(p.field.as_str(), protocol::TypedParamValue::UInt(v))
+                }
+                // to_params gives unsigned values only.
+                _ => {
+                    protocol::TypedParam::new(p.field.as_str(), protocol::TypedParamValue::UInt(0))
+                }
+            })
+            .collect();
+        self.with_network(network, |client, net| {
+            let ports: NetworkListAllPortsRet = client
+                .call(
+                    REMOTE_PROGRAM,
+                    p::NETWORK_LIST_ALL_PORTS,
+                    &NetworkListAllPortsArgs {
+                        network: net.clone(),
+                        need_results: 1,
+                        flags: 0,
+                    },
+                )
+                .map_err(|e| self.socket.error(e))?;
+            for port in ports.ports {
+                let args = NetworkPortFlagsArgs { port, flags: 0 };
+                let desc: NetworkPortGetXmlDescRet = client
+                    .call(REMOTE_PROGRAM, p::NETWORK_PORT_GET_XML_DESC, &args)
+                    .map_err(|e| self.socket.error(e))?;
+                if port_mac(&desc.xml).is_some_and(|m| m.eq_ignore_ascii_case(mac)) {
+                    let set = NetworkPortSetParametersArgs {
+                        port: args.port,
+                        params: params.clone(),
+                        flags: 0,
+                    };
+                    client
+                        .call::<_, ()>(REMOTE_PROGRAM, p::NETWORK_PORT_SET_PARAMETERS, &set)
+                        .map_err(|e| self.socket.error(e))?;
+                }
+            }
+            Ok(())
+        })
     }
 
     fn leases(&self, network: &str) -> Vec<DhcpLease> {

@@ -27,6 +27,17 @@ pub trait DomainExtraCalls {
     ) -> DriverResult<()> {
         Err(DriverError::no_support("virDomainSetBlockIoTune"))
     }
+    /// `virDomainSendProcessSignal`: `signum` (a `virDomainProcessSignal`,
+    /// numbered as Linux numbers signals) to the guest's process `pid`.
+    fn send_process_signal(
+        &self,
+        _dom: &DomainRef,
+        _pid: i64,
+        _signum: u32,
+        _flags: u32,
+    ) -> DriverResult<()> {
+        Err(DriverError::no_support("virDomainSendProcessSignal"))
+    }
     /// `virDomainInjectNMI`.
     fn inject_nmi(&self, _dom: &DomainRef, _flags: u32) -> DriverResult<()> {
         Err(DriverError::no_support("virDomainInjectNMI"))

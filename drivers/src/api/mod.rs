@@ -194,6 +194,33 @@ pub enum DomainEventKind {
         processed: u64,
         success: bool,
     },
+    /// `VIR_DOMAIN_EVENT_ID_GRAPHICS`: a VNC or SPICE client connected (phase 0),
+    /// finished its handshake (1) or left (2).
+    Graphics {
+        phase: i32,
+        local: GraphicsAddress,
+        remote: GraphicsAddress,
+        auth_scheme: String,
+        /// (type, name) pairs: `x509dname`, `saslUsername`.
+        subject: Vec<(String, String)>,
+    },
+    /// A QMP event as QEMU sent it, for `qemu-monitor-event` clients: name,
+    /// timestamp and the `data` member's JSON text.
+    QemuMonitor {
+        event: String,
+        seconds: i64,
+        micros: u32,
+        details: Option<String>,
+    },
+}
+
+/// One end of a graphics connection: `virDomainEventGraphicsAddressType`
+/// (0 IPv4, 1 IPv6, 2 unix), host and port (or socket path).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GraphicsAddress {
+    pub family: i32,
+    pub node: String,
+    pub service: String,
 }
 
 /// One event about one domain.

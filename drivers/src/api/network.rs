@@ -20,6 +20,114 @@ pub struct NetworkPortHandle {
     pub uuid: Uuid,
 }
 
+/// One direction of a port's `<bandwidth>`: kilobytes per second (average,
+/// peak, floor) and kilobytes (burst); 0 where not set.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BandwidthRate {
+    pub average: u32,
+    pub peak: u32,
+    pub burst: u32,
+    pub floor: u32,
+}
+
+impl BandwidthRate {
+    /// The rate of an `<inbound>`/`<outbound>` element read through `attr`;
+    /// values that are no numbers count as unset (the hypervisor driver
+    /// refuses them when it applies the NIC's bandwidth).
+    pub fn from_attrs<'a>(attr: impl Fn(&str) -> Option<&'a str>) -> BandwidthRate {
+        let number = |name: &str| {
+            attr(name)
+                .and_then(|v| v.trim().parse::<u32>().ok())
+                .unwrap_or(0)
+        };
+        BandwidthRate {
+            average: number("average"),
+            peak: number("peak"),
+            burst: number("burst"),
+            floor: number("floor"),
+        }
+    }
+}
+
+/// A network port's `<bandwidth>`, as libvirt keeps it: inbound only with an
+/// average or a floor, outbound only with an average.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PortBandwidth {
+    pub inbound: Option<BandwidthRate>,
+    pub outbound: Option<BandwidthRate>,
+}
+
+impl PortBandwidth {
+    pub fn new(inbound: Option<BandwidthRate>, outbound: Option<BandwidthRate>) -> PortBandwidth {
+        PortBandwidth {
+            inbound: inbound.filter(|r| r.average > 0 || r.floor > 0),
+            outbound: outbound.filter(|r| r.average > 0),
+        }
+    }
+
+    /// The `<bandwidth>` of a guest NIC (`None`: no element).
+    pub fn of_nic(nic: &crate::domain_xml::Element) -> PortBandwidth {
+        let Some(bw) = nic.child("bandwidth") else {
+            return PortBandwidth::default();
+        };
+        let rate = |which: &str| {
+            bw.child(which)
+                .map(|el| BandwidthRate::from_attrs(|name| el.attr(name)))
+        };
+        PortBandwidth::new(rate("inbound"), rate("outbound"))
+    }
+
+    /// The port parameters (`virNetworkPortGetParameters`) in libvirt's order.
+    pub fn to_params(&self) -> Vec<super::NamedParam> {
+        let mut out = Vec::new();
+        let mut add = |field: &str, value: u32| {
+            out.push(super::NamedParam::new(
+                field,
+                super::ParamValue::UInt(value),
+            ))
+        };
+        if let Some(r) = self.inbound {
+            add("inbound.average", r.average);
+            add("inbound.peak", r.peak);
+            add("inbound.floor", r.floor);
+            add("inbound.burst", r.burst);
+        }
+        if let Some(r) = self.outbound {
+            add("outbound.average", r.average);
+            add("outbound.peak", r.peak);
+            add("outbound.burst", r.burst);
+        }
+        out
+    }
+
+    /// The `<bandwidth>` element (empty text when there is nothing to say),
+    /// attributes in libvirt's order.
+    pub fn xml(&self, indent: usize) -> String {
+        if self.inbound.is_none() && self.outbound.is_none() {
+            return String::new();
+        }
+        let pad = " ".repeat(indent);
+        let mut out = format!("{pad}<bandwidth>\n");
+        for (name, rate) in [("inbound", self.inbound), ("outbound", self.outbound)] {
+            let Some(rate) = rate else { continue };
+            out.push_str(&format!("{pad}  <{name}"));
+            for (attr, value) in [
+                ("average", rate.average),
+                ("peak", rate.peak),
+                ("floor", rate.floor),
+                ("burst", rate.burst),
+            ] {
+                if value > 0 {
+                    out.push_str(&format!(" {attr}='{value}'"));
+                }
+            }
+            out.push_str("/>\n");
+        }
+        out.push_str(&format!("{pad}</bandwidth>\n"));
+        out
+    }
+}
+
 /// One DHCP lease (`virNetworkDHCPLease`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DhcpLease {
@@ -185,6 +293,24 @@ pub trait NetworkConnection: Send + Sync {
     fn network_port_delete(&self, _port: &NetworkPortHandle, _flags: u32) -> DriverResult<()> {
         Err(DriverError::no_support("virNetworkPortDelete"))
     }
+    /// `virNetworkPortGetParameters`: the port's bandwidth as `inbound.*` and
+    /// `outbound.*` unsigned values.
+    fn network_port_get_parameters(
+        &self,
+        _port: &NetworkPortHandle,
+        _flags: u32,
+    ) -> DriverResult<Vec<super::NamedParam>> {
+        Err(DriverError::no_support("virNetworkPortGetParameters"))
+    }
+    /// `virNetworkPortSetParameters`: replaces the port's bandwidth.
+    fn network_port_set_parameters(
+        &self,
+        _port: &NetworkPortHandle,
+        _params: &[super::NamedParam],
+        _flags: u32,
+    ) -> DriverResult<()> {
+        Err(DriverError::no_support("virNetworkPortSetParameters"))
+    }
     /// The client closed its connection.
     fn close(&self) {}
 }
@@ -208,8 +334,20 @@ pub trait NetworkDriver: Send + Sync {
         _owner_name: &str,
         _owner_uuid: &Uuid,
         _mac: &str,
+        _bandwidth: &PortBandwidth,
     ) -> DriverResult<String> {
         Err(DriverError::no_support("virNetworkPortCreateXML"))
+    }
+    /// `domiftune` changed the bandwidth of the guest NIC `mac` on `network`: its
+    /// port records it, as libvirt's hypervisor drivers tell the network driver
+    /// through `virNetworkPortSetParameters` (which may refuse a floor).
+    fn port_set_bandwidth(
+        &self,
+        _network: &str,
+        _mac: &str,
+        _bandwidth: &PortBandwidth,
+    ) -> DriverResult<()> {
+        Ok(())
     }
     /// The guest NIC with `mac` on `network` went away.
     fn port_delete(&self, _network: &str, _mac: &str) {}

@@ -277,7 +277,17 @@ impl crate::api::DomainDevices for LxcConnection {}
 
 impl crate::api::DomainLiveTuning for LxcConnection {}
 impl crate::api::DomainMigration for LxcConnection {}
-impl crate::api::DomainExtraCalls for LxcConnection {}
+impl crate::api::DomainExtraCalls for LxcConnection {
+    fn send_process_signal(
+        &self,
+        dom: &DomainRef,
+        pid: i64,
+        signum: u32,
+        flags: u32,
+    ) -> DriverResult<()> {
+        super::signals::send_process_signal(&self.inner, dom, pid, signum, flags)
+    }
+}
 
 impl crate::api::DomainSnapshots for LxcConnection {}
 

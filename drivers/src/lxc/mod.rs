@@ -24,6 +24,7 @@ mod network_ports;
 mod paths;
 mod process;
 mod reconnect;
+mod signals;
 mod state;
 pub mod status;
 mod store;

@@ -42,9 +42,15 @@ pub fn plug(network: Option<&Arc<dyn NetworkDriver>>, def: &mut DomainDef) -> Dr
             "interface type 'network' needs the network driver, which this daemon does not run",
         ));
     };
+    let bandwidths: Vec<crate::api::PortBandwidth> = def
+        .devices
+        .iter()
+        .filter(|d| is_network_nic(d))
+        .map(crate::api::PortBandwidth::of_nic)
+        .collect();
     let mut bridges = Vec::new();
-    for (net, mac) in &nics {
-        match driver.port_create(net, &def.name, &def.uuid, mac) {
+    for ((net, mac), bandwidth) in nics.iter().zip(&bandwidths) {
+        match driver.port_create(net, &def.name, &def.uuid, mac, bandwidth) {
             Ok(bridge) => bridges.push(bridge),
             Err(e) => {
                 for (net, mac) in nics.iter().take(bridges.len()) {

@@ -248,6 +248,23 @@ impl NetworkConnection for NetConn {
         super::ports::create_xml(&self.driver, h, xml)
     }
 
+    fn network_port_get_parameters(
+        &self,
+        port: &crate::api::NetworkPortHandle,
+        flags: u32,
+    ) -> DriverResult<Vec<crate::api::NamedParam>> {
+        super::port_params::get(&self.driver, port, flags)
+    }
+
+    fn network_port_set_parameters(
+        &self,
+        port: &crate::api::NetworkPortHandle,
+        params: &[crate::api::NamedParam],
+        flags: u32,
+    ) -> DriverResult<()> {
+        super::port_params::set(&self.driver, port, params, flags)
+    }
+
     fn network_port_get_xml_desc(
         &self,
         port: &crate::api::NetworkPortHandle,

@@ -12,6 +12,7 @@ mod lifecycle;
 mod network_hooks;
 mod nftables;
 mod objects;
+mod port_params;
 mod ports;
 mod primary;
 mod update;
@@ -256,11 +257,20 @@ impl NetworkDriver for NetworkDriverHandle {
         owner_name: &str,
         owner_uuid: &Uuid,
         mac: &str,
+        bandwidth: &crate::api::PortBandwidth,
     ) -> DriverResult<String> {
-        ports::create(&self.0, network, owner_name, owner_uuid, mac)
+        ports::create(&self.0, network, owner_name, owner_uuid, mac, *bandwidth)
     }
     fn port_delete(&self, network: &str, mac: &str) {
         ports::delete(&self.0, network, mac)
+    }
+    fn port_set_bandwidth(
+        &self,
+        network: &str,
+        mac: &str,
+        bandwidth: &crate::api::PortBandwidth,
+    ) -> DriverResult<()> {
+        port_params::set_by_mac(&self.0, network, mac, *bandwidth)
     }
     fn leases(&self, network: &str) -> Vec<crate::api::DhcpLease> {
         self.0.leases(network)

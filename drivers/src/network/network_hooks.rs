@@ -33,13 +33,19 @@ pub fn port_xml(port: &Port, bridge: &str, indent: usize) -> String {
     );
     e.children
         .push(Element::new("mac").with_attr("address", &port.mac));
-    e.children.push(
-        Element::new("plug")
-            .with_attr("type", "network")
-            .with_attr("bridge", bridge),
-    );
+    let plug = Element::new("plug")
+        .with_attr("type", "network")
+        .with_attr("bridge", bridge);
     let mut out = String::new();
     e.write(&mut out, indent);
+    // The bandwidth sits between the MAC and the plug, as libvirt writes it.
+    let bandwidth = port.bandwidth.xml(indent + 2);
+    let mut plug_text = String::new();
+    plug.write(&mut plug_text, indent + 2);
+    let close = format!("{}</networkport>\n", " ".repeat(indent));
+    if let Some(body) = out.strip_suffix(&close) {
+        out = format!("{body}{bandwidth}{plug_text}{close}");
+    }
     out
 }
 

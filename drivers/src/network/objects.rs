@@ -18,6 +18,8 @@ pub struct Port {
     pub mac: String,
     pub owner_name: String,
     pub owner_uuid: Uuid,
+    /// The NIC's `<bandwidth>` (`virsh net-port-dumpxml`, port parameters).
+    pub bandwidth: crate::api::PortBandwidth,
 }
 
 /// One network the driver knows.
@@ -126,6 +128,12 @@ pub fn save_status(paths: &NetworkPaths, obj: &NetObj) -> DriverResult<()> {
             .with_attr("owneruuid", &format_uuid(&p.owner_uuid));
         let mut s = String::new();
         e.write(&mut s, 2);
+        let bandwidth = p.bandwidth.xml(4);
+        if !bandwidth.is_empty() {
+            // `<port .../>` becomes `<port ...>` with the bandwidth inside.
+            let open = s.trim_end().trim_end_matches("/>").to_string();
+            s = format!("{open}>\n{bandwidth}  </port>\n");
+        }
         text.push_str(&s);
     }
     text.push_str("</networkstatus>\n");
@@ -156,6 +164,7 @@ fn read_status(path: &Path) -> Option<(NetworkDef, Vec<Port>)> {
                 mac: n.attribute("mac")?.to_string(),
                 owner_name: n.attribute("owner")?.to_string(),
                 owner_uuid: crate::api::parse_uuid(n.attribute("owneruuid")?)?,
+                bandwidth: super::port_params::parse(n),
             })
         })
         .collect();

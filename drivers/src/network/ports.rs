@@ -17,12 +17,14 @@ pub fn create(
     owner_name: &str,
     owner_uuid: &Uuid,
     mac: &str,
+    bandwidth: crate::api::PortBandwidth,
 ) -> DriverResult<String> {
     let port = Port {
         uuid: *uuid::Uuid::new_v4().as_bytes(),
         mac: mac.to_string(),
         owner_name: owner_name.to_string(),
         owner_uuid: *owner_uuid,
+        bandwidth,
     };
     add(driver, |n| n.def.name() == network, network, port, true)
 }
@@ -73,7 +75,7 @@ fn add(
 const NETWORK_PORT_EXIST: i32 = 106;
 const NO_NETWORK_PORT: i32 = 107;
 
-fn no_port(uuid: &Uuid) -> DriverError {
+pub(super) fn no_port(uuid: &Uuid) -> DriverError {
     let detail = format!("no network port with matching uuid '{}'", format_uuid(uuid));
     DriverError {
         code: NO_NETWORK_PORT,
@@ -184,6 +186,7 @@ pub fn create_xml(
         mac,
         owner_name,
         owner_uuid,
+        bandwidth: super::port_params::parse(root),
     };
     add(driver, |n| n.def.uuid() == h.uuid, &h.name, port, false)?;
     Ok(NetworkPortHandle {

@@ -30,6 +30,7 @@ mod display;
 mod domcaps;
 mod error;
 mod fsutil;
+mod graphics_events;
 mod graphics_fd;
 mod guest_control;
 mod hook_calls;

@@ -64,10 +64,27 @@ fn handle(inner: &Arc<Inner>, uuid: &Uuid, token: u64, ev: &QmpEvent) {
             return;
         };
         let obj = &mut st.domains[index];
+        let domain = obj.handle();
         let Some(run) = obj.run.as_mut() else {
             return;
         };
-        if run.token != token || run.expected_stop.is_some() {
+        if run.token != token {
+            return;
+        }
+        // Every event reaches `qemu-monitor-event` clients, as in libvirt,
+        // before (and whether or not) the driver acts on it.
+        events.push(DomainEvent {
+            domain,
+            kind: DomainEventKind::QemuMonitor {
+                event: ev.name.clone(),
+                seconds: ev.seconds,
+                micros: ev.micros,
+                details: ev.details.clone(),
+            },
+        });
+        if run.expected_stop.is_some() {
+            drop(st);
+            inner.emit(events);
             return;
         }
         let parts = (Arc::clone(&run.monitor), run.process.clone());
@@ -222,6 +239,14 @@ fn handle(inner: &Arc<Inner>, uuid: &Uuid, token: u64, ev: &QmpEvent) {
                 let (changed, event) = super::agent::channel::port_changed(obj, &ev.data);
                 persist |= changed;
                 events.extend(event);
+            }
+            name if name.starts_with("VNC_") || name.starts_with("SPICE_") => {
+                if let Some(kind) = super::graphics_events::from_qmp(name, &ev.data) {
+                    events.push(DomainEvent {
+                        domain: obj.handle(),
+                        kind,
+                    });
+                }
             }
             "RESET" if matches!(obj.state, state::RUNNING | state::PAUSED) => {
                 events.push(DomainEvent {

@@ -44,9 +44,15 @@ pub fn plug(
                 .into(),
         ));
     };
+    let bandwidths: Vec<crate::api::PortBandwidth> = def
+        .devices
+        .iter()
+        .filter(|d| d.name == "interface" && d.attr("type") == Some("network"))
+        .map(crate::api::PortBandwidth::of_nic)
+        .collect();
     let mut bridges = Vec::new();
-    for (net, mac) in &nics {
-        match driver.port_create(net, &def.name, &def.uuid, mac) {
+    for ((net, mac), bandwidth) in nics.iter().zip(&bandwidths) {
+        match driver.port_create(net, &def.name, &def.uuid, mac, bandwidth) {
             Ok(bridge) => bridges.push(bridge),
             Err(e) => {
                 for (net, mac) in nics.iter().take(bridges.len()) {

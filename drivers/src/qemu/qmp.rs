@@ -41,6 +41,64 @@ pub enum QmpError {
 pub struct QmpEvent {
     pub name: String,
     pub data: Value,
+    /// QEMU's timestamp (-1 and 0 when the event carries none, as libvirt reports it).
+    pub seconds: i64,
+    pub micros: u32,
+    /// The `data` member as QEMU sent it (key order kept), without whitespace:
+    /// what `qemu-monitor-event` clients receive.
+    pub details: Option<String>,
+}
+
+impl QmpEvent {
+    /// The event of one monitor line, or `None` when the line is no event.
+    pub fn parse(line: &str) -> Option<QmpEvent> {
+        let value: Value = serde_json::from_str(line).ok()?;
+        let name = value.get("event")?.as_str()?.to_string();
+        let raw: HashMap<String, Box<serde_json::value::RawValue>> =
+            serde_json::from_str(line).ok()?;
+        let stamp = value.get("timestamp");
+        let seconds = stamp
+            .and_then(|t| t.get("seconds"))
+            .and_then(Value::as_i64)
+            .unwrap_or(-1);
+        let micros = stamp
+            .and_then(|t| t.get("microseconds"))
+            .and_then(Value::as_u64)
+            .and_then(|m| u32::try_from(m).ok())
+            .unwrap_or(0);
+        Some(QmpEvent {
+            name,
+            data: value.get("data").cloned().unwrap_or(Value::Null),
+            seconds,
+            micros,
+            details: raw.get("data").map(|d| compact_json(d.get())),
+        })
+    }
+}
+
+/// JSON text without the whitespace between tokens (strings kept as they are).
+pub fn compact_json(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_string = false;
+    let mut escaped = false;
+    for c in text.chars() {
+        if in_string {
+            out.push(c);
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+        } else if c == '"' {
+            in_string = true;
+            out.push(c);
+        } else if !c.is_whitespace() {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Receives the monitor's events; `None` once the connection is gone.
@@ -328,11 +386,10 @@ fn read_loop(mut reader: BufReader<UnixStream>, shared: Arc<Shared>, on_event: E
         let Ok(value) = serde_json::from_str::<Value>(&line) else {
             continue;
         };
-        if let Some(name) = value.get("event").and_then(Value::as_str) {
-            on_event(Some(QmpEvent {
-                name: name.to_string(),
-                data: value.get("data").cloned().unwrap_or(Value::Null),
-            }));
+        if value.get("event").is_some() {
+            if let Some(event) = QmpEvent::parse(&line) {
+                on_event(Some(event));
+            }
             continue;
         }
         let id = value.get("id").and_then(Value::as_str).map(str::to_string);
@@ -363,6 +420,23 @@ mod line_limit_tests {
         let err = read_bounded_line(&mut reader, &mut line).unwrap_err();
         assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
         assert!(line.len() as u64 <= MAX_LINE + 1);
+    }
+
+    #[test]
+    fn events_keep_qemus_data_text_and_timestamp() {
+        let line = "{\"timestamp\": {\"seconds\": 1700000000, \"microseconds\": 12}, \
+            \"event\": \"VNC_CONNECTED\", \"data\": {\"server\": {\"host\": \"a b\"}, \
+            \"client\": {\"service\": \"5\"}}}\n";
+        let ev = QmpEvent::parse(line).expect("an event");
+        assert_eq!(ev.name, "VNC_CONNECTED");
+        assert_eq!((ev.seconds, ev.micros), (1_700_000_000, 12));
+        assert_eq!(
+            ev.details.as_deref(),
+            Some("{\"server\":{\"host\":\"a b\"},\"client\":{\"service\":\"5\"}}")
+        );
+        let bare = QmpEvent::parse("{\"event\": \"STOP\"}").expect("an event");
+        assert_eq!((bare.seconds, bare.micros, bare.details), (-1, 0, None));
+        assert!(QmpEvent::parse("{\"return\": {}}").is_none());
     }
 
     #[test]

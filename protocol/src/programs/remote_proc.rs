@@ -301,7 +301,7 @@ procedure_table! {
     292 DOMAIN_EVENT_PMSUSPEND_DISK "virDomainEventPmsuspendDisk" Domain Low None allow untyped;
     293 NODE_GET_CPU_MAP "virNodeGetCPUMap" Node Low None allow serve NodeGetCpuMap(NodeGetCpuMapArgs => NodeGetCpuMapRet);
     294 DOMAIN_FSTRIM "virDomainFSTrim" Domain Low None deny serve DomainFstrim(DomainFstrimArgs => ());
-    295 DOMAIN_SEND_PROCESS_SIGNAL "virDomainSendProcessSignal" Domain Low None deny untyped;
+    295 DOMAIN_SEND_PROCESS_SIGNAL "virDomainSendProcessSignal" Domain Low None deny serve DomainSendProcessSignal(DomainSendProcessSignalArgs => ());
     296 DOMAIN_OPEN_CHANNEL "virDomainOpenChannel" Domain Low Read deny untyped;
     297 NODE_DEVICE_LOOKUP_SCSI_HOST_BY_WWN "virNodeDeviceLookupSCSIHostByWWN" Nodedev High None allow untyped;
     298 DOMAIN_GET_JOB_STATS "virDomainGetJobStats" Domain Low None allow serve DomainGetJobStats(DomainGetJobStatsArgs => DomainGetJobStatsRet);
@@ -329,7 +329,7 @@ procedure_table! {
     320 DOMAIN_EVENT_CALLBACK_RTC_CHANGE "virDomainEventCallbackRtcChange" Domain Low None allow event(DomainEventCallbackRtcChangeMsg);
     321 DOMAIN_EVENT_CALLBACK_WATCHDOG "virDomainEventCallbackWatchdog" Domain Low None allow event(DomainEventCallbackWatchdogMsg);
     322 DOMAIN_EVENT_CALLBACK_IO_ERROR "virDomainEventCallbackIOError" Domain Low None allow event(DomainEventCallbackIoErrorMsg);
-    323 DOMAIN_EVENT_CALLBACK_GRAPHICS "virDomainEventCallbackGraphics" Domain Low None allow untyped;
+    323 DOMAIN_EVENT_CALLBACK_GRAPHICS "virDomainEventCallbackGraphics" Domain Low None allow event(DomainEventCallbackGraphicsMsg);
     324 DOMAIN_EVENT_CALLBACK_IO_ERROR_REASON "virDomainEventCallbackIOErrorReason" Domain Low None allow event(DomainEventCallbackIoErrorReasonMsg);
     325 DOMAIN_EVENT_CALLBACK_CONTROL_ERROR "virDomainEventCallbackControlError" Domain Low None allow event(DomainEventCallbackControlErrorMsg);
     326 DOMAIN_EVENT_CALLBACK_BLOCK_JOB "virDomainEventCallbackBlockJob" Domain Low None allow event(DomainEventCallbackBlockJobMsg);
@@ -413,8 +413,8 @@ procedure_table! {
     404 NETWORK_LIST_ALL_PORTS "virNetworkListAllPorts" Network High None allow serve NetworkListAllPorts(NetworkListAllPortsArgs => NetworkListAllPortsRet);
     405 NETWORK_PORT_LOOKUP_BY_UUID "virNetworkPortLookupByUUID" Network High None allow serve NetworkPortLookupByUuid(NetworkPortLookupByUuidArgs => NetworkPortRet);
     406 NETWORK_PORT_CREATE_XML "virNetworkPortCreateXML" Network Low None deny serve NetworkPortCreateXml(NetworkPortCreateXmlArgs => NetworkPortRet);
-    407 NETWORK_PORT_GET_PARAMETERS "virNetworkPortGetParameters" Network Low None allow untyped;
-    408 NETWORK_PORT_SET_PARAMETERS "virNetworkPortSetParameters" Network Low None deny untyped;
+    407 NETWORK_PORT_GET_PARAMETERS "virNetworkPortGetParameters" Network Low None allow serve NetworkPortGetParameters(NetworkPortGetParametersArgs => NetworkPortGetParametersRet);
+    408 NETWORK_PORT_SET_PARAMETERS "virNetworkPortSetParameters" Network Low None deny serve NetworkPortSetParameters(NetworkPortSetParametersArgs => ());
     409 NETWORK_PORT_GET_XML_DESC "virNetworkPortGetXMLDesc" Network Low None allow serve NetworkPortGetXmlDesc(NetworkPortFlagsArgs => NetworkPortGetXmlDescRet);
     410 NETWORK_PORT_DELETE "virNetworkPortDelete" Network Low None deny serve NetworkPortDelete(NetworkPortFlagsArgs => ());
     411 DOMAIN_CHECKPOINT_CREATE_XML "virDomainCheckpointCreateXML" Checkpoint Low None deny serve DomainCheckpointCreateXml(DomainCheckpointCreateXmlArgs => DomainCheckpointRet);

@@ -36,6 +36,17 @@ xdr_struct! {
 }
 
 xdr_struct! {
+    /// `virsh send-process-signal`: a process of the guest (by its PID as the
+    /// guest sees it) and a `virDomainProcessSignal` number.
+    pub struct DomainSendProcessSignalArgs {
+        pub dom: NonnullDomain,
+        pub pid_value: i64,
+        pub signum: u32,
+        pub flags: u32,
+    }
+}
+
+xdr_struct! {
     pub struct DomainInjectNmiArgs {
         pub dom: NonnullDomain,
         pub flags: u32,

@@ -2,7 +2,9 @@
 //! the server sends. Modern ("callback") messages start with the
 //! callbackID returned at registration.
 
-use super::limits::{DOMAIN_EVENT_TUNABLE_MAX, DOMAIN_JOB_STATS_MAX};
+use super::limits::{
+    DOMAIN_EVENT_GRAPHICS_IDENTITY_MAX, DOMAIN_EVENT_TUNABLE_MAX, DOMAIN_JOB_STATS_MAX,
+};
 use super::objects::NonnullDomain;
 use crate::typed_param::TypedParam;
 use crate::xdr_struct;
@@ -83,6 +85,43 @@ xdr_struct! {
     pub struct DomainEventCallbackRebootMsg {
         pub callback_id: i32,
         pub dom: NonnullDomain,
+    }
+}
+
+xdr_struct! {
+    /// One end of a VNC/SPICE connection: family (0 IPv4, 1 IPv6, 2 unix),
+    /// host and port.
+    pub struct DomainEventGraphicsAddress {
+        pub family: i32,
+        pub node: String,
+        pub service: String,
+    }
+}
+
+xdr_struct! {
+    /// Who the graphics client proved to be (`x509dname`, `saslUsername`).
+    pub struct DomainEventGraphicsIdentity {
+        pub kind: String,
+        pub name: String,
+    }
+}
+
+xdr_struct! {
+    pub struct DomainEventGraphicsMsg {
+        pub dom: NonnullDomain,
+        pub phase: i32,
+        pub local: DomainEventGraphicsAddress,
+        pub remote: DomainEventGraphicsAddress,
+        pub auth_scheme: String,
+        pub subject: Vec<DomainEventGraphicsIdentity> [DOMAIN_EVENT_GRAPHICS_IDENTITY_MAX],
+    }
+}
+
+xdr_struct! {
+    /// Graphics event (proc 323).
+    pub struct DomainEventCallbackGraphicsMsg {
+        pub callback_id: i32,
+        pub msg: DomainEventGraphicsMsg,
     }
 }
 

@@ -302,6 +302,33 @@ xdr_struct! {
     }
 }
 
+/// `REMOTE_NETWORK_PORT_PARAMETERS_MAX`.
+pub const NETWORK_PORT_PARAMETERS_MAX: usize = 16;
+
+xdr_struct! {
+    pub struct NetworkPortSetParametersArgs {
+        pub port: NonnullNetworkPort,
+        pub params: Vec<crate::typed_param::TypedParam> [NETWORK_PORT_PARAMETERS_MAX],
+        pub flags: u32,
+    }
+}
+
+xdr_struct! {
+    pub struct NetworkPortGetParametersArgs {
+        pub port: NonnullNetworkPort,
+        pub nparams: i32,
+        pub flags: u32,
+    }
+}
+
+xdr_struct! {
+    /// Every parameter of the port (the library allocates the array).
+    pub struct NetworkPortGetParametersRet {
+        pub params: Vec<crate::typed_param::TypedParam> [NETWORK_PORT_PARAMETERS_MAX],
+        pub nparams: i32,
+    }
+}
+
 xdr_struct! {
     /// Arguments of PORT_GET_XML_DESC and PORT_DELETE.
     pub struct NetworkPortFlagsArgs {

@@ -46,10 +46,6 @@ pub fn unserved_reason(api: &str) -> Option<&'static str> {
         | "virDomainEventBalloonChange"
         | "virDomainEventPmsuspendDisk"
         | "virDomainEventDeviceRemoved" => LEGACY_EVENT,
-        "virDomainEventCallbackGraphics" => {
-            "VNC/SPICE connect and disconnect events: QEMU's VNC_* events are not \
-             forwarded yet"
-        }
         "virDomainFDAssociate" => {
             "the descriptors are received and closed, but domains keep no fd groups for \
              `<source fdgroup=...>` disks yet"
@@ -71,11 +67,6 @@ pub fn unserved_reason(api: &str) -> Option<&'static str> {
         "virDomainQemuAttach" => {
             "libvirt's own qemu driver stopped supporting attach to a foreign QEMU in 5.5"
         }
-        "virConnectDomainQemuMonitorEventRegister"
-        | "virConnectDomainQemuMonitorEventDeregister" => {
-            "raw QMP event pass-through (qemu-monitor-event) is not implemented; \
-             qemu-monitor-command is served"
-        }
         "virConnectDomainXMLFromNative" => {
             "libvirt 9.0's qemu driver no longer converts QEMU command lines to XML"
         }
@@ -89,10 +80,6 @@ pub fn unserved_reason(api: &str) -> Option<&'static str> {
         "virNodeDeviceLookupSCSIHostByWWN" => {
             "no Fibre Channel HBAs are modelled by the node-device driver (read-only, \
              PCI/USB/net/storage/SCSI from sysfs)"
-        }
-        "virNetworkPortGetParameters" | "virNetworkPortSetParameters" => {
-            "per-port bandwidth is applied from the port's XML at creation; changing it \
-             on a live port is not implemented"
         }
         "virNWFilterLookupByName"
         | "virNWFilterLookupByUUID"
@@ -108,9 +95,6 @@ pub fn unserved_reason(api: &str) -> Option<&'static str> {
         | "virNWFilterBindingDelete"
         | "virConnectListAllNWFilterBindings"
         | "virNWFilterDefineXMLFlags" => NWFILTER,
-        "virDomainSendProcessSignal" => {
-            "signals to processes inside LXC containers are not implemented"
-        }
         "virDomainMigrateGetCompressionCache" | "virDomainMigrateSetCompressionCache" => {
             "the xbzrle cache size is QEMU's default; --compressed migration is served"
         }

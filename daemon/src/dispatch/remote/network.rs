@@ -363,6 +363,26 @@ pub fn port_xml(s: &Session, h: &Header, a: NetworkPortFlagsArgs) -> Action {
     })
 }
 
+pub fn port_get_parameters(s: &Session, h: &Header, a: NetworkPortGetParametersArgs) -> Action {
+    quick(s, h, |n| {
+        let params = drv(n.network_port_get_parameters(&port_handle(&a.port), a.flags))?;
+        let params: Vec<protocol::TypedParam> = params
+            .into_iter()
+            .take(NETWORK_PORT_PARAMETERS_MAX)
+            .map(super::tuning::wire_param)
+            .collect();
+        let nparams = params.len() as i32;
+        Ok(NetworkPortGetParametersRet { params, nparams })
+    })
+}
+
+pub fn port_set_parameters(s: &Session, h: &Header, a: NetworkPortSetParametersArgs) -> Action {
+    slow(s, h, move |n| {
+        let params = super::tuning::driver_params(a.params)?;
+        drv(n.network_port_set_parameters(&port_handle(&a.port), &params, a.flags))
+    })
+}
+
 pub fn port_delete(s: &Session, h: &Header, a: NetworkPortFlagsArgs) -> Action {
     slow(s, h, move |n| {
         drv(n.network_port_delete(&port_handle(&a.port), a.flags))

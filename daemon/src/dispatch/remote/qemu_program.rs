@@ -3,19 +3,25 @@
 //! read-only gates as the REMOTE program, then one match each.
 
 use drivers::api::Connection;
-use protocol::error::codes;
+use protocol::error::{codes, domains};
 use protocol::header::Header;
 use protocol::programs::{lxc_proc, qemu_proc};
 use protocol::qemu::{
     LxcDomainOpenNamespaceArgs, QemuDomainAgentCommandArgs, QemuDomainAgentCommandRet,
     QemuDomainMonitorCommandArgs, QemuDomainMonitorCommandRet,
 };
+use protocol::qemu::{
+    QemuConnectDomainMonitorEventDeregisterArgs, QemuConnectDomainMonitorEventRegisterArgs,
+    QemuConnectDomainMonitorEventRegisterRet,
+};
 use protocol::table::CallCodec;
 use std::sync::Arc;
 
-use super::{decode_error, dom_ref, drv, job, open_connection, reply_err, Action, Session};
+use super::{decode_error, dom_ref, drv, inline, job, open_connection, reply_err, Action, Session};
+use crate::context::Daemon;
 use crate::dispatch::access::{not_supported, read_only_error};
-use crate::dispatch::reply::{error_reply, fds_reply, from_driver, rpc_error};
+use crate::dispatch::reply::{error_reply, fds_reply, from_driver, rpc_error, with_template};
+use crate::monitor_events::{Filter, FLAG_NOCASE, FLAG_REGEX};
 use crate::server::client::Outgoing;
 
 /// `VIR_DOMAIN_QEMU_MONITOR_COMMAND_HMP`.
@@ -44,7 +50,7 @@ fn admit<C: CallCodec>(
     Ok((call, conn))
 }
 
-pub fn handle(session: &mut Session, h: &Header, body: &[u8]) -> Action {
+pub fn handle(daemon: &Daemon, session: &mut Session, h: &Header, body: &[u8]) -> Action {
     use qemu_proc::Call;
     let (call, conn) = match admit::<Call>(session, h, body) {
         Ok(admitted) => admitted,
@@ -57,8 +63,90 @@ pub fn handle(session: &mut Session, h: &Header, body: &[u8]) -> Action {
             let fds = std::mem::take(&mut session.fds);
             monitor_command_with_files(conn, h, a, fds)
         }
+        // Only the QEMU driver passes its monitor's events on, as in libvirt.
+        Call::ConnectDomainMonitorEventRegister(_)
+        | Call::ConnectDomainMonitorEventDeregister(_)
+            if session.scheme != "qemu" =>
+        {
+            reply_err(h, not_supported(call.info()))
+        }
+        Call::ConnectDomainMonitorEventRegister(a) => monitor_event_register(daemon, session, h, a),
+        Call::ConnectDomainMonitorEventDeregister(a) => {
+            monitor_event_deregister(daemon, session, h, a)
+        }
         Call::Unserved(u) => reply_err(h, not_supported(u.info)),
     }
+}
+
+/// `virsh qemu-monitor-event`: flags and the pattern are checked as libvirt's
+/// event state does; the domain need not exist (its events simply never come).
+fn monitor_event_register(
+    daemon: &Daemon,
+    session: &mut Session,
+    h: &Header,
+    a: QemuConnectDomainMonitorEventRegisterArgs,
+) -> Action {
+    let client = session.info.id;
+    let sender = session.sender();
+    inline(h, || {
+        let unknown = a.flags & !(FLAG_REGEX | FLAG_NOCASE);
+        if unknown != 0 {
+            return Err(from_driver(drivers::api::DriverError::unsupported_flags(
+                domains::NONE,
+                unknown,
+                "virDomainQemuMonitorEventStateRegisterID",
+            )));
+        }
+        let filter = Filter::new(a.event.as_deref(), a.flags).map_err(|why| {
+            let detail = format!(
+                "failed to compile regex '{}': {why}",
+                a.event.as_deref().unwrap_or("")
+            );
+            with_template(
+                codes::INVALID_ARG,
+                domains::NONE,
+                &format!("invalid argument: {detail}"),
+                "invalid argument: %s",
+                &detail,
+            )
+        })?;
+        let callback_id = daemon
+            .events
+            .monitor
+            .register(client, a.dom.map(|d| d.uuid), filter, sender)
+            .map_err(|e| {
+                with_template(
+                    codes::OPERATION_FAILED,
+                    domains::RPC,
+                    &format!("operation failed: {e}"),
+                    "operation failed: %s",
+                    &e.to_string(),
+                )
+            })?;
+        Ok(QemuConnectDomainMonitorEventRegisterRet { callback_id })
+    })
+}
+
+fn monitor_event_deregister(
+    daemon: &Daemon,
+    session: &mut Session,
+    h: &Header,
+    a: QemuConnectDomainMonitorEventDeregisterArgs,
+) -> Action {
+    let client = session.info.id;
+    inline(h, || {
+        if daemon.events.monitor.deregister(client, a.callback_id) {
+            return Ok(());
+        }
+        let detail = format!("qemu monitor event {} not registered", a.callback_id);
+        Err(with_template(
+            codes::INTERNAL_ERROR,
+            domains::RPC,
+            &format!("internal error: {detail}"),
+            "internal error: %s",
+            &detail,
+        ))
+    })
 }
 
 pub fn handle_lxc(session: &mut Session, h: &Header, body: &[u8]) -> Action {

@@ -262,6 +262,8 @@ pub fn route(
         Call::NetworkPortCreateXml(a) => network::port_create(session, h, a),
         Call::NetworkPortGetXmlDesc(a) => network::port_xml(session, h, a),
         Call::NetworkPortDelete(a) => network::port_delete(session, h, a),
+        Call::NetworkPortGetParameters(a) => network::port_get_parameters(session, h, a),
+        Call::NetworkPortSetParameters(a) => network::port_set_parameters(session, h, a),
         Call::DomainInterfaceAddresses(a) => network::domain_interface_addresses(&conn, h, a),
         // storage
         Call::ConnectListAllStoragePools(a) => {
@@ -408,6 +410,7 @@ pub fn route(
         Call::DomainSetBlockIoTune(a) => extra_calls::set_block_io_tune(&conn, h, a),
         Call::DomainGetBlockIoTune(a) => extra_calls::get_block_io_tune(&conn, h, a),
         Call::DomainInjectNmi(a) => extra_calls::inject_nmi(&conn, h, a),
+        Call::DomainSendProcessSignal(a) => extra_calls::send_process_signal(&conn, h, a),
         Call::DomainRename(a) => extra_calls::rename(&conn, h, a),
         Call::NodeGetMemoryParameters(a) => extra_calls::node_get_memory_parameters(&conn, h, a),
         Call::NodeSetMemoryParameters(a) => extra_calls::node_set_memory_parameters(&conn, h, a),

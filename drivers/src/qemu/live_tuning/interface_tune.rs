@@ -218,6 +218,18 @@ impl Inner {
                 (index, updated(old, &given)?, tap)
             };
             bandwidth::check(&new).map_err(DriverError::from)?;
+            // The network's port learns the new bandwidth first: it may refuse a floor.
+            if let (Some("network"), Some(network)) = (new.attr("type"), self.network.get()) {
+                let net = new.child("source").and_then(|s| s.attr("network"));
+                let mac = new.child("mac").and_then(|m| m.attr("address"));
+                if let (Some(net), Some(mac)) = (net, mac) {
+                    network.port_set_bandwidth(
+                        net,
+                        mac,
+                        &crate::api::PortBandwidth::of_nic(&new),
+                    )?;
+                }
+            }
             bandwidth::clear(&tap);
             bandwidth::apply(&tap, &new).map_err(DriverError::from)?;
             self.change_live(dom, |def| {

@@ -52,6 +52,8 @@ impl Harness {
                 | DomainEventKind::BlockThreshold { .. }
                 | DomainEventKind::MigrationIteration { .. }
                 | DomainEventKind::JobCompleted { .. }
+                | DomainEventKind::Graphics { .. }
+                | DomainEventKind::QemuMonitor { .. }
                 | DomainEventKind::PmSuspend { .. }
                 | DomainEventKind::PmWakeup { .. } => (e.domain.name, e.domain.id, -2, -2),
                 DomainEventKind::MetadataChange { kind, .. } => {
