@@ -273,7 +273,36 @@ fn create_qcow2(
         path.display().to_string(),
         def.capacity.to_string(),
     ]);
-    tools::run(&argv).map(|_| ())
+    if encryption.is_none() {
+        return tools::run(&argv).map(|_| ());
+    }
+    run_luks_create(path, || tools::run(&argv))
+}
+
+/// What qemu-img prints when its LUKS key-derivation benchmark measured no CPU
+/// time at all: with tick-based thread CPU accounting the ~10 ms first round
+/// can fall between two ticks. The measurement, not the request, failed.
+const PBKDF_CLOCK_MISS: &str = "Unable to get accurate CPU usage";
+
+/// Runs an encrypted `qemu-img create`, repeating it (at most three times in
+/// all) when only the PBKDF benchmark's clock reading failed; a half-written
+/// image left by a failed round is removed first, the path was free before.
+fn run_luks_create(path: &Path, mut run: impl FnMut() -> DriverResult<String>) -> DriverResult<()> {
+    const ATTEMPTS: usize = 3;
+    let mut attempt = 1;
+    loop {
+        match run() {
+            Ok(_) => return Ok(()),
+            Err(e) if attempt < ATTEMPTS && e.message.contains(PBKDF_CLOCK_MISS) => {
+                let _ = fs::remove_file(path);
+                attempt += 1;
+            }
+            Err(e) => {
+                let _ = fs::remove_file(path);
+                return Err(e);
+            }
+        }
+    }
 }
 
 /// Copies a raw file, leaving every all-zero 4 KiB block as a hole.
@@ -660,4 +689,60 @@ pub fn format_xml(vol: &Volume) -> String {
     }
     out.push_str("</volume>\n");
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn clock_miss() -> DriverResult<String> {
+        Err(errors::internal(&format!(
+            "qemu-img: x.qcow2: {PBKDF_CLOCK_MISS}"
+        )))
+    }
+
+    #[test]
+    fn a_missed_benchmark_clock_is_retried_and_its_half_image_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let image = dir.path().join("v.qcow2");
+        let mut rounds = 0;
+        let result = run_luks_create(&image, || {
+            rounds += 1;
+            assert!(
+                !image.exists(),
+                "round {rounds} found the last round's image"
+            );
+            fs::write(&image, b"partial").unwrap();
+            if rounds < 3 {
+                clock_miss()
+            } else {
+                Ok(String::new())
+            }
+        });
+        assert!(result.is_ok());
+        assert_eq!(rounds, 3);
+    }
+
+    #[test]
+    fn retries_are_bounded_and_other_failures_are_not_retried() {
+        let dir = tempfile::tempdir().unwrap();
+        let image = dir.path().join("v.qcow2");
+        let mut rounds = 0;
+        let err = run_luks_create(&image, || {
+            rounds += 1;
+            clock_miss()
+        })
+        .unwrap_err();
+        assert!(err.message.contains(PBKDF_CLOCK_MISS));
+        assert_eq!(rounds, 3);
+        let mut rounds = 0;
+        run_luks_create(&image, || {
+            rounds += 1;
+            fs::write(&image, b"partial").unwrap();
+            Err(errors::internal("qemu-img: no space left"))
+        })
+        .unwrap_err();
+        assert_eq!(rounds, 1);
+        assert!(!image.exists());
+    }
 }
