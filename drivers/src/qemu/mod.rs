@@ -15,6 +15,7 @@ mod backup;
 mod bandwidth;
 mod blockjob;
 mod bus_addresses;
+mod channel_stream;
 mod cgroup;
 mod checkpoint;
 mod command;
