@@ -14,8 +14,8 @@ use super::error::QemuError;
 use super::lifecycle::not_running;
 use super::Inner;
 use crate::api::{DomainRef, DriverResult};
-use crate::domain_xml::Element;
 use crate::domain_list::lock_unpoisoned;
+use crate::domain_xml::Element;
 
 /// `VIR_DOMAIN_CHANNEL_FORCE`: end an existing stream of the channel.
 pub const CHANNEL_FORCE: u32 = 1;
@@ -65,7 +65,8 @@ impl Inner {
         let (ours, theirs) = UnixStream::pair()
             .map_err(|e| QemuError::Failed(format!("cannot make a socket pair: {e}")))?;
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-        let failed = |e: std::io::Error| QemuError::Failed(format!("cannot relay the channel: {e}"));
+        let failed =
+            |e: std::io::Error| QemuError::Failed(format!("cannot relay the channel: {e}"));
         let entry = OpenStream {
             id,
             guest: guest.try_clone().map_err(failed)?,
@@ -160,7 +161,10 @@ mod tests {
             PathBuf::from("/run/echo")
         );
         let missing = channel_socket(&devices, Some("nope")).expect_err("missing");
-        assert_eq!(missing.to_string(), "internal error: cannot find channel nope");
+        assert_eq!(
+            missing.to_string(),
+            "internal error: cannot find channel nope"
+        );
         let pty = channel_socket(&devices, None).expect_err("first is a pty");
         assert_eq!(
             pty.to_string(),

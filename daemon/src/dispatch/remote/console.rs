@@ -12,7 +12,8 @@ use drivers::api::Connection;
 use protocol::error::codes;
 use protocol::header::Header;
 use protocol::remote::{
-    DomainOpenChannelArgs, DomainOpenConsoleArgs, DomainScreenshotArgs, DomainScreenshotRet, DomainSendKeyArgs,
+    DomainOpenChannelArgs, DomainOpenConsoleArgs, DomainScreenshotArgs, DomainScreenshotRet,
+    DomainSendKeyArgs,
 };
 
 use super::{dom_ref, reply_err, Action, Job, Session};
