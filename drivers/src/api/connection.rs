@@ -326,6 +326,16 @@ pub trait Connection:
     ) -> DriverResult<std::os::unix::net::UnixStream> {
         Err(DriverError::no_support("virDomainOpenConsole"))
     }
+    /// A byte channel to a guest `<channel>` (`virDomainOpenChannel`), as a
+    /// unix stream socket the daemon relays over an RPC stream.
+    fn open_channel(
+        &self,
+        _dom: &DomainRef,
+        _name: Option<&str>,
+        _flags: u32,
+    ) -> DriverResult<std::os::unix::net::UnixStream> {
+        Err(DriverError::no_support("virDomainOpenChannel"))
+    }
     /// `virDomainLxcOpenNamespace` (LXC program): descriptors of the
     /// namespaces of the container's init, for a client to enter them.
     fn lxc_open_namespace(

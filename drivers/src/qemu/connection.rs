@@ -589,6 +589,20 @@ impl Connection for QemuConnection {
         check_flags(flags, 3, "qemuDomainOpenConsole")?;
         self.inner.open_console(dom, dev_name)
     }
+
+    fn open_channel(
+        &self,
+        dom: &DomainRef,
+        name: Option<&str>,
+        flags: u32,
+    ) -> DriverResult<std::os::unix::net::UnixStream> {
+        check_flags(
+            flags,
+            super::channel_stream::CHANNEL_FORCE,
+            "qemuDomainOpenChannel",
+        )?;
+        self.inner.open_channel(dom, name, flags)
+    }
 }
 
 fn request(target: HypervisorTarget<'_>) -> super::domcaps::Request<'_> {

@@ -67,18 +67,36 @@ fn chardev_label(dev_name: Option<&str>) -> Result<String, QemuError> {
     }
 }
 
-/// Two copying threads; each ends when its source or destination closes
-/// (the pty side ends at the latest when qemu exits).
-fn relay(tty: File, socket: UnixStream) -> std::io::Result<()> {
-    let tty_in = tty.try_clone()?;
+/// Two copying threads between a character device (`dev` and its clone
+/// `dev_in`) and the daemon's socket; each ends when its source or destination
+/// closes (a pty at the latest when qemu exits). `on_end` runs once the way
+/// from the daemon to the device has ended (the client closed its stream).
+pub(super) fn relay_device<D: Read + Write + Send + 'static>(
+    dev: D,
+    dev_in: D,
+    socket: UnixStream,
+    on_end: impl FnOnce() + Send + 'static,
+) -> std::io::Result<()> {
     let socket_out = socket.try_clone()?;
     std::thread::Builder::new()
-        .name("console-out".into())
-        .spawn(move || copy(tty, socket_out))?;
+        .name("chardev-out".into())
+        .spawn(move || {
+            copy(dev, &socket_out);
+            // The device closed (the guest quit): the client's stream ends too.
+            let _ = socket_out.shutdown(std::net::Shutdown::Both);
+        })?;
     std::thread::Builder::new()
-        .name("console-in".into())
-        .spawn(move || copy(socket, tty_in))?;
+        .name("chardev-in".into())
+        .spawn(move || {
+            copy(&socket, dev_in);
+            on_end();
+        })?;
     Ok(())
+}
+
+fn relay(tty: File, socket: UnixStream) -> std::io::Result<()> {
+    let tty_in = tty.try_clone()?;
+    relay_device(tty, tty_in, socket, || {})
 }
 
 fn copy(mut from: impl Read, mut to: impl Write) {

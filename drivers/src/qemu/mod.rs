@@ -16,6 +16,7 @@ mod bandwidth;
 mod blockjob;
 mod bus_addresses;
 mod cgroup;
+mod channel_stream;
 mod checkpoint;
 mod command;
 mod conf;

@@ -302,7 +302,7 @@ procedure_table! {
     293 NODE_GET_CPU_MAP "virNodeGetCPUMap" Node Low None allow serve NodeGetCpuMap(NodeGetCpuMapArgs => NodeGetCpuMapRet);
     294 DOMAIN_FSTRIM "virDomainFSTrim" Domain Low None deny serve DomainFstrim(DomainFstrimArgs => ());
     295 DOMAIN_SEND_PROCESS_SIGNAL "virDomainSendProcessSignal" Domain Low None deny serve DomainSendProcessSignal(DomainSendProcessSignalArgs => ());
-    296 DOMAIN_OPEN_CHANNEL "virDomainOpenChannel" Domain Low Read deny untyped;
+    296 DOMAIN_OPEN_CHANNEL "virDomainOpenChannel" Domain Low Read deny serve DomainOpenChannel(DomainOpenChannelArgs => ());
     297 NODE_DEVICE_LOOKUP_SCSI_HOST_BY_WWN "virNodeDeviceLookupSCSIHostByWWN" Nodedev High None allow untyped;
     298 DOMAIN_GET_JOB_STATS "virDomainGetJobStats" Domain Low None allow serve DomainGetJobStats(DomainGetJobStatsArgs => DomainGetJobStatsRet);
     299 DOMAIN_MIGRATE_GET_COMPRESSION_CACHE "virDomainMigrateGetCompressionCache" Domain Low None allow untyped;

@@ -13,6 +13,14 @@ xdr_struct! {
     }
 }
 
+xdr_struct! {
+    pub struct DomainOpenChannelArgs {
+        pub dom: NonnullDomain,
+        pub name: Option<String>,
+        pub flags: u32,
+    }
+}
+
 /// Largest payload of one STREAM message (libvirt's VIR_NET_MESSAGE_LEGACY_PAYLOAD_MAX).
 pub const STREAM_CHUNK_MAX: usize = 262_120;
 

@@ -50,9 +50,6 @@ pub fn unserved_reason(api: &str) -> Option<&'static str> {
             "the descriptors are received and closed, but domains keep no fd groups for \
              `<source fdgroup=...>` disks yet"
         }
-        "virDomainOpenChannel" => {
-            "guest channel streams are not implemented; `console` streams are served"
-        }
         "virDomainGetSecurityLabelList" => {
             "no security driver (SELinux/AppArmor) is implemented; qemu guests run with \
              the daemon's own DAC confinement (libvirtd(8))"

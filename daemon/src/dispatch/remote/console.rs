@@ -1,17 +1,19 @@
-//! `virsh console`: DOMAIN_OPEN_CONSOLE answers like any call, then the
-//! console's bytes flow over the stream the call opened.
+//! `virsh console` and guest channels: DOMAIN_OPEN_CONSOLE / DOMAIN_OPEN_CHANNEL
+//! answer like any call, then the device's bytes flow over the stream the call opened.
 //!
 //! Opening a console asks the guest (QMP `query-chardev`, the pty, or the
 //! container's supervisor), which a hung guest may never answer, so it runs
 //! on a worker thread like any job; the relay then runs on the event loop.
 
+use std::os::unix::net::UnixStream;
 use std::sync::Arc;
 
 use drivers::api::Connection;
 use protocol::error::codes;
 use protocol::header::Header;
 use protocol::remote::{
-    DomainOpenConsoleArgs, DomainScreenshotArgs, DomainScreenshotRet, DomainSendKeyArgs,
+    DomainOpenChannelArgs, DomainOpenConsoleArgs, DomainScreenshotArgs, DomainScreenshotRet,
+    DomainSendKeyArgs,
 };
 
 use super::{dom_ref, reply_err, Action, Job, Session};
@@ -24,6 +26,33 @@ pub fn open(
     h: &Header,
     args: DomainOpenConsoleArgs,
 ) -> Action {
+    let conn = Arc::clone(conn);
+    open_device_stream(session, h, "console", move || {
+        conn.open_console(&dom_ref(&args.dom), args.dev_name.as_deref(), args.flags)
+    })
+}
+
+/// `virDomainOpenChannel`: the same for a guest channel.
+pub fn open_channel(
+    session: &mut Session,
+    conn: &Arc<dyn Connection>,
+    h: &Header,
+    args: DomainOpenChannelArgs,
+) -> Action {
+    let conn = Arc::clone(conn);
+    open_device_stream(session, h, "channel", move || {
+        conn.open_channel(&dom_ref(&args.dom), args.name.as_deref(), args.flags)
+    })
+}
+
+/// Opens a character device's socket on a worker thread and relays it over the
+/// stream the call `h` opened; `what` names the device in errors.
+fn open_device_stream(
+    session: &mut Session,
+    h: &Header,
+    what: &'static str,
+    open_socket: impl FnOnce() -> drivers::api::DriverResult<UnixStream> + Send + 'static,
+) -> Action {
     if session.streams.is_open(h.serial) {
         return reply_err(
             h,
@@ -33,20 +62,16 @@ pub fn open(
     let pending = session.streams.reserve(h.serial);
     let out = session.sender();
     let runtime = tokio::runtime::Handle::current();
-    let conn = Arc::clone(conn);
     let header = *h;
     let run = move || {
-        let opened = conn
-            .open_console(&dom_ref(&args.dom), args.dev_name.as_deref(), args.flags)
-            .map_err(from_driver)
-            .and_then(|socket| {
-                pending.attach(socket, &runtime).map_err(|e| {
-                    rpc_error(
-                        codes::INTERNAL_ERROR,
-                        &format!("internal error: cannot relay the console: {e}"),
-                    )
-                })
-            });
+        let opened = open_socket().map_err(from_driver).and_then(|socket| {
+            pending.attach(socket, &runtime).map_err(|e| {
+                rpc_error(
+                    codes::INTERNAL_ERROR,
+                    &format!("internal error: cannot relay the {what}: {e}"),
+                )
+            })
+        });
         match opened {
             Ok(stream) => {
                 // The reply goes out before the relay's first bytes (same

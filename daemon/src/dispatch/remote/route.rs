@@ -43,6 +43,7 @@ pub fn route(
             Action::Reply(empty_reply(h))
         }
         Call::DomainOpenConsole(a) => console::open(session, &conn, h, a),
+        Call::DomainOpenChannel(a) => console::open_channel(session, &conn, h, a),
         Call::DomainScreenshot(a) => console::screenshot(session, &conn, h, a),
         Call::DomainSendKey(a) => console::send_key(&conn, h, a),
         Call::DomainOpenGraphics(a) => graphics::open_graphics(session, &conn, h, a),
