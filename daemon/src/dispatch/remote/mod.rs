@@ -27,6 +27,7 @@ mod migration_tunnel;
 mod network;
 mod nodedev;
 mod nodedev_events;
+mod object_events;
 pub mod qemu_program;
 mod route;
 mod save;
