@@ -1,7 +1,7 @@
 //! Encoding replies and the error bodies libvirtd sends.
 
 use drivers::api::DriverError;
-use protocol::error::{domains, RemoteError};
+use protocol::error::{codes, domains, RemoteError};
 use protocol::frame;
 use protocol::header::{Header, Status};
 use protocol::xdr::Xdr;
@@ -40,6 +40,30 @@ pub fn error_reply(call: &Header, err: &RemoteError) -> Vec<u8> {
 /// libvirtd's: the template is "%s" and the detail is the whole message.
 pub fn rpc_error(code: i32, message: &str) -> RemoteError {
     with_template(code, domains::RPC, message, "%s", message)
+}
+
+/// libvirtd's "internal error: <detail>" of the RPC layer, with its template.
+pub fn rpc_internal(detail: &str) -> RemoteError {
+    with_template(
+        codes::INTERNAL_ERROR,
+        domains::RPC,
+        &format!("internal error: {detail}"),
+        "internal error: %s",
+        detail,
+    )
+}
+
+/// libvirtd's "operation failed: <why>" of the RPC layer, with its template
+/// (a client over its limit of event callbacks).
+pub fn rpc_operation_failed(why: &dyn std::fmt::Display) -> RemoteError {
+    let why = why.to_string();
+    with_template(
+        codes::OPERATION_FAILED,
+        domains::RPC,
+        &format!("operation failed: {why}"),
+        "operation failed: %s",
+        &why,
+    )
 }
 
 pub fn with_template(code: i32, domain: i32, message: &str, str1: &str, str2: &str) -> RemoteError {

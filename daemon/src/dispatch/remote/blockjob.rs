@@ -1,118 +1,61 @@
 //! Block device calls on running guests (`virsh blockresize`, `blockjob --info`).
-
-use std::sync::Arc;
+//! Each runs on a worker thread through [`super::conn_job`], called from `route`.
 
 use drivers::api::{BlockCopyParams, Connection};
 use protocol::error::{codes, domains, RemoteError};
-use protocol::header::Header;
 use protocol::remote::*;
 use protocol::{TypedParam, TypedParamValue};
 
-use super::{dom_ref, drv, job, Action};
+use super::{dom_ref, drv};
 
-pub fn domain_block_resize(
-    c: &Arc<dyn Connection>,
-    h: &Header,
-    a: DomainBlockResizeArgs,
-) -> Action {
-    let c = c.clone();
-    job(h, move || {
-        drv(c.block_resize(&dom_ref(&a.dom), &a.disk, a.size, a.flags))
-    })
+type Reply<T> = Result<T, RemoteError>;
+
+pub fn resize(c: &dyn Connection, a: DomainBlockResizeArgs) -> Reply<()> {
+    drv(c.block_resize(&dom_ref(&a.dom), &a.disk, a.size, a.flags))
 }
 
-pub fn domain_get_block_job_info(
-    c: &Arc<dyn Connection>,
-    h: &Header,
+pub fn job_info(
+    c: &dyn Connection,
     a: DomainGetBlockJobInfoArgs,
-) -> Action {
-    let c = c.clone();
-    job(h, move || {
-        drv(c.block_job_info(&dom_ref(&a.dom), &a.path, a.flags)).map(|info| match info {
-            Some(i) => DomainGetBlockJobInfoRet {
-                found: 1,
-                type_: i.kind,
-                bandwidth: i.bandwidth,
-                cur: i.cur,
-                end: i.end,
-            },
-            None => DomainGetBlockJobInfoRet {
-                found: 0,
-                type_: 0,
-                bandwidth: 0,
-                cur: 0,
-                end: 0,
-            },
-        })
+) -> Reply<DomainGetBlockJobInfoRet> {
+    drv(c.block_job_info(&dom_ref(&a.dom), &a.path, a.flags)).map(|info| match info {
+        Some(i) => DomainGetBlockJobInfoRet {
+            found: 1,
+            type_: i.kind,
+            bandwidth: i.bandwidth,
+            cur: i.cur,
+            end: i.end,
+        },
+        None => DomainGetBlockJobInfoRet {
+            found: 0,
+            type_: 0,
+            bandwidth: 0,
+            cur: 0,
+            end: 0,
+        },
     })
 }
 
-pub fn domain_block_commit(
-    c: &Arc<dyn Connection>,
-    h: &Header,
-    a: DomainBlockCommitArgs,
-) -> Action {
-    let c = c.clone();
-    job(h, move || {
-        drv(c.block_commit(
-            &dom_ref(&a.dom),
-            &a.disk,
-            a.base.as_deref(),
-            a.top.as_deref(),
-            a.bandwidth,
-            a.flags,
-        ))
-    })
+pub fn commit(c: &dyn Connection, a: DomainBlockCommitArgs) -> Reply<()> {
+    let (base, top) = (a.base.as_deref(), a.top.as_deref());
+    drv(c.block_commit(&dom_ref(&a.dom), &a.disk, base, top, a.bandwidth, a.flags))
 }
 
-pub fn domain_block_pull(
-    c: &Arc<dyn Connection>,
-    h: &Header,
-    a: DomainBlockJobBandwidthArgs,
-) -> Action {
-    let c = c.clone();
-    job(h, move || {
-        drv(c.block_pull(&dom_ref(&a.dom), &a.path, a.bandwidth, a.flags))
-    })
+pub fn pull(c: &dyn Connection, a: DomainBlockJobBandwidthArgs) -> Reply<()> {
+    drv(c.block_pull(&dom_ref(&a.dom), &a.path, a.bandwidth, a.flags))
 }
 
-pub fn domain_block_job_set_speed(
-    c: &Arc<dyn Connection>,
-    h: &Header,
-    a: DomainBlockJobBandwidthArgs,
-) -> Action {
-    let c = c.clone();
-    job(h, move || {
-        drv(c.block_job_set_speed(&dom_ref(&a.dom), &a.path, a.bandwidth, a.flags))
-    })
+pub fn set_speed(c: &dyn Connection, a: DomainBlockJobBandwidthArgs) -> Reply<()> {
+    drv(c.block_job_set_speed(&dom_ref(&a.dom), &a.path, a.bandwidth, a.flags))
 }
 
-pub fn domain_block_job_abort(
-    c: &Arc<dyn Connection>,
-    h: &Header,
-    a: DomainBlockJobAbortArgs,
-) -> Action {
-    let c = c.clone();
-    job(h, move || {
-        drv(c.block_job_abort(&dom_ref(&a.dom), &a.path, a.flags))
-    })
+pub fn abort(c: &dyn Connection, a: DomainBlockJobAbortArgs) -> Reply<()> {
+    drv(c.block_job_abort(&dom_ref(&a.dom), &a.path, a.flags))
 }
 
-pub fn domain_block_rebase(
-    c: &Arc<dyn Connection>,
-    h: &Header,
-    a: DomainBlockRebaseArgs,
-) -> Action {
-    let c = c.clone();
-    job(h, move || {
-        drv(c.block_rebase(
-            &dom_ref(&a.dom),
-            &a.path,
-            a.base.as_deref(),
-            a.bandwidth,
-            a.flags,
-        ))
-    })
+pub fn rebase(c: &dyn Connection, a: DomainBlockRebaseArgs) -> Reply<()> {
+    let base = a.base.as_deref();
+    drv(c.block_rebase(&dom_ref(&a.dom), &a.path, base, a.bandwidth, a.flags))
 }
 
 /// The `bandwidth`, `granularity` and `buf-size` parameters of `virDomainBlockCopy`,
@@ -160,22 +103,12 @@ fn type_name(v: &TypedParamValue) -> &'static str {
     }
 }
 
-pub fn domain_block_copy(c: &Arc<dyn Connection>, h: &Header, a: DomainBlockCopyArgs) -> Action {
-    let c = c.clone();
-    job(h, move || {
-        let mut params = BlockCopyParams::default();
-        copy_params(a.params, &mut params)?;
-        drv(c.block_copy(&dom_ref(&a.dom), &a.path, &a.destxml, &params, a.flags))
-    })
+pub fn copy(c: &dyn Connection, a: DomainBlockCopyArgs) -> Reply<()> {
+    let mut params = BlockCopyParams::default();
+    copy_params(a.params, &mut params)?;
+    drv(c.block_copy(&dom_ref(&a.dom), &a.path, &a.destxml, &params, a.flags))
 }
 
-pub fn domain_set_block_threshold(
-    c: &Arc<dyn Connection>,
-    h: &Header,
-    a: DomainSetBlockThresholdArgs,
-) -> Action {
-    let c = c.clone();
-    job(h, move || {
-        drv(c.set_block_threshold(&dom_ref(&a.dom), &a.dev, a.threshold, a.flags))
-    })
+pub fn set_threshold(c: &dyn Connection, a: DomainSetBlockThresholdArgs) -> Reply<()> {
+    drv(c.set_block_threshold(&dom_ref(&a.dom), &a.dev, a.threshold, a.flags))
 }

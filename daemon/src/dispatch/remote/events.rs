@@ -6,37 +6,19 @@ use protocol::remote::*;
 
 use super::{inline, Action, Session};
 use crate::context::Daemon;
-use crate::dispatch::reply::with_template;
+use crate::dispatch::reply::{rpc_internal, rpc_operation_failed, with_template};
 use crate::events::{Style, DOMAIN_EVENT_ID_LAST, EVENT_ID_LIFECYCLE};
 
 fn unsupported_event(event_id: i32) -> RemoteError {
-    with_template(
-        codes::INTERNAL_ERROR,
-        domains::RPC,
-        &format!("internal error: unsupported event ID {event_id}"),
-        "internal error: %s",
-        &format!("unsupported event ID {event_id}"),
-    )
+    rpc_internal(&format!("unsupported event ID {event_id}"))
 }
 
 fn not_registered(event_id: i32) -> RemoteError {
-    with_template(
-        codes::INTERNAL_ERROR,
-        domains::RPC,
-        &format!("internal error: domain event {event_id} not registered"),
-        "internal error: %s",
-        &format!("domain event {event_id} not registered"),
-    )
+    rpc_internal(&format!("domain event {event_id} not registered"))
 }
 
 fn too_many(e: crate::events::TooManyCallbacks) -> RemoteError {
-    with_template(
-        codes::OPERATION_FAILED,
-        domains::RPC,
-        &format!("operation failed: {e}"),
-        "operation failed: %s",
-        &e.to_string(),
-    )
+    rpc_operation_failed(&e)
 }
 
 /// Who registers: the hub, the client, its driver scheme and its outgoing queue.
@@ -120,16 +102,8 @@ pub fn register_any(
             return Err(unsupported_event(a.event_id));
         }
         if r.hub.has_legacy(r.client, a.event_id) {
-            return Err(with_template(
-                codes::INTERNAL_ERROR,
-                domains::RPC,
-                &format!(
-                    "internal error: domain event {} already registered",
-                    a.event_id
-                ),
-                "internal error: %s",
-                &format!("domain event {} already registered", a.event_id),
-            ));
+            let detail = format!("domain event {} already registered", a.event_id);
+            return Err(rpc_internal(&detail));
         }
         r.hub
             .register(

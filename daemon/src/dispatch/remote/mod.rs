@@ -27,6 +27,7 @@ mod migration_tunnel;
 mod network;
 mod nodedev;
 mod nodedev_events;
+mod object_events;
 pub mod qemu_program;
 mod route;
 mod save;
@@ -163,6 +164,17 @@ where
         header,
         run: Box::new(move || respond(&header, f())),
     })
+}
+
+/// Runs `f` on a worker thread with its own handle on the connection: the
+/// shape of the calls that only forward their arguments to the driver.
+pub(super) fn conn_job<R, F>(c: &Arc<dyn Connection>, h: &Header, f: F) -> Action
+where
+    R: Xdr,
+    F: FnOnce(&dyn Connection) -> Result<R, RemoteError> + Send + 'static,
+{
+    let c = c.clone();
+    job(h, move || f(c.as_ref()))
 }
 
 pub(super) fn wire_dom(d: DomainHandle) -> NonnullDomain {

@@ -9,6 +9,7 @@ use protocol::header::Header;
 use protocol::remote::*;
 use protocol::xdr::Xdr;
 
+use super::object_events::{checked_deregister, checked_register};
 use super::{drv, inline, job, Action, Session};
 use crate::context::Daemon;
 use crate::dispatch::reply::with_template;
@@ -226,28 +227,11 @@ pub fn event_register(
     let sender = s.sender();
     let client = s.info.id;
     inline(h, || {
-        if !(0..NETWORK_EVENT_ID_LAST).contains(&a.event_id) {
-            let detail = format!("unsupported network event ID {}", a.event_id);
-            return Err(with_template(
-                codes::INTERNAL_ERROR,
-                domains::RPC,
-                &format!("internal error: {detail}"),
-                "internal error: %s",
-                &detail,
-            ));
-        }
-        let callback_id = daemon
-            .network_events
-            .register(client, a.net.map(|n| n.uuid), sender)
-            .map_err(|e| {
-                with_template(
-                    codes::OPERATION_FAILED,
-                    domains::RPC,
-                    &format!("operation failed: {e}"),
-                    "operation failed: %s",
-                    &e.to_string(),
-                )
-            })?;
+        let callback_id = checked_register("network", a.event_id, NETWORK_EVENT_ID_LAST, || {
+            daemon
+                .network_events
+                .register(client, a.net.map(|n| n.uuid), sender)
+        })?;
         Ok(ConnectNetworkEventRegisterAnyRet { callback_id })
     })
 }
@@ -260,18 +244,8 @@ pub fn event_deregister(
 ) -> Action {
     let client = s.info.id;
     inline(h, || {
-        if daemon.network_events.deregister(client, a.callback_id) {
-            Ok(())
-        } else {
-            let detail = format!("network event callback {} not registered", a.callback_id);
-            Err(with_template(
-                codes::INTERNAL_ERROR,
-                domains::RPC,
-                &format!("internal error: {detail}"),
-                "internal error: %s",
-                &detail,
-            ))
-        }
+        let removed = daemon.network_events.deregister(client, a.callback_id);
+        checked_deregister("network", a.callback_id, removed)
     })
 }
 

@@ -20,7 +20,10 @@ use std::sync::Arc;
 use super::{decode_error, dom_ref, drv, inline, job, open_connection, reply_err, Action, Session};
 use crate::context::Daemon;
 use crate::dispatch::access::{not_supported, read_only_error};
-use crate::dispatch::reply::{error_reply, fds_reply, from_driver, rpc_error, with_template};
+use crate::dispatch::reply::{
+    error_reply, fds_reply, from_driver, rpc_error, rpc_internal, rpc_operation_failed,
+    with_template,
+};
 use crate::monitor_events::{Filter, FLAG_NOCASE, FLAG_REGEX};
 use crate::server::client::Outgoing;
 
@@ -114,15 +117,7 @@ fn monitor_event_register(
             .events
             .monitor
             .register(client, a.dom.map(|d| d.uuid), filter, sender)
-            .map_err(|e| {
-                with_template(
-                    codes::OPERATION_FAILED,
-                    domains::RPC,
-                    &format!("operation failed: {e}"),
-                    "operation failed: %s",
-                    &e.to_string(),
-                )
-            })?;
+            .map_err(|e| rpc_operation_failed(&e))?;
         Ok(QemuConnectDomainMonitorEventRegisterRet { callback_id })
     })
 }
@@ -139,13 +134,7 @@ fn monitor_event_deregister(
             return Ok(());
         }
         let detail = format!("qemu monitor event {} not registered", a.callback_id);
-        Err(with_template(
-            codes::INTERNAL_ERROR,
-            domains::RPC,
-            &format!("internal error: {detail}"),
-            "internal error: %s",
-            &detail,
-        ))
+        Err(rpc_internal(&detail))
     })
 }
 

@@ -11,11 +11,11 @@ use super::{
     blockjob, checkpoint, extra_calls, graphics, interface, network, nodedev, nodedev_events,
     secret, snapshot, storage,
 };
+use super::{conn_job, reply_err, Action, Session};
 use super::{
     connect, console, cpu, devices, domain, events, lifecycle, live_tuning, metadata, migration,
     not_supported, save, stats, tuning,
 };
-use super::{reply_err, Action, Session};
 use crate::context::Daemon;
 use crate::dispatch::reply::{empty_reply, rpc_error};
 
@@ -101,15 +101,17 @@ pub fn route(
         Call::DomainGetVcpusFlags(a) => domain::domain_get_vcpus_flags(&conn, h, a),
         Call::DomainHasManagedSaveImage(a) => domain::domain_has_managed_save_image(&conn, h, a),
         Call::DomainSnapshotNum(a) => domain::domain_snapshot_num(&conn, h, a),
-        Call::DomainBlockResize(a) => blockjob::domain_block_resize(&conn, h, a),
-        Call::DomainBlockCommit(a) => blockjob::domain_block_commit(&conn, h, a),
-        Call::DomainBlockPull(a) => blockjob::domain_block_pull(&conn, h, a),
-        Call::DomainBlockRebase(a) => blockjob::domain_block_rebase(&conn, h, a),
-        Call::DomainBlockCopy(a) => blockjob::domain_block_copy(&conn, h, a),
-        Call::DomainSetBlockThreshold(a) => blockjob::domain_set_block_threshold(&conn, h, a),
-        Call::DomainBlockJobSetSpeed(a) => blockjob::domain_block_job_set_speed(&conn, h, a),
-        Call::DomainBlockJobAbort(a) => blockjob::domain_block_job_abort(&conn, h, a),
-        Call::DomainGetBlockJobInfo(a) => blockjob::domain_get_block_job_info(&conn, h, a),
+        Call::DomainBlockResize(a) => conn_job(&conn, h, move |c| blockjob::resize(c, a)),
+        Call::DomainBlockCommit(a) => conn_job(&conn, h, move |c| blockjob::commit(c, a)),
+        Call::DomainBlockPull(a) => conn_job(&conn, h, move |c| blockjob::pull(c, a)),
+        Call::DomainBlockRebase(a) => conn_job(&conn, h, move |c| blockjob::rebase(c, a)),
+        Call::DomainBlockCopy(a) => conn_job(&conn, h, move |c| blockjob::copy(c, a)),
+        Call::DomainSetBlockThreshold(a) => {
+            conn_job(&conn, h, move |c| blockjob::set_threshold(c, a))
+        }
+        Call::DomainBlockJobSetSpeed(a) => conn_job(&conn, h, move |c| blockjob::set_speed(c, a)),
+        Call::DomainBlockJobAbort(a) => conn_job(&conn, h, move |c| blockjob::abort(c, a)),
+        Call::DomainGetBlockJobInfo(a) => conn_job(&conn, h, move |c| blockjob::job_info(c, a)),
         Call::DomainSnapshotCreateXml(a) => snapshot::domain_snapshot_create_xml(&conn, h, a),
         Call::DomainCheckpointCreateXml(a) => checkpoint::domain_checkpoint_create_xml(&conn, h, a),
         Call::DomainCheckpointGetXmlDesc(a) => {

@@ -9,6 +9,7 @@ use protocol::remote::limits::{SECRET_LIST_MAX, SECRET_UUID_LIST_MAX};
 use protocol::remote::*;
 use protocol::xdr::Xdr;
 
+use super::object_events::{checked_deregister, checked_register};
 use super::{drv, inline, Action, Session};
 use crate::context::Daemon;
 use crate::dispatch::reply::with_template;
@@ -145,28 +146,12 @@ pub fn event_register(
     let sender = s.sender();
     let client = s.info.id;
     inline(h, || {
-        if !(0..SECRET_EVENT_ID_LAST).contains(&a.event_id) {
-            let detail = format!("unsupported secret event ID {}", a.event_id);
-            return Err(with_template(
-                codes::INTERNAL_ERROR,
-                domains::RPC,
-                &format!("internal error: {detail}"),
-                "internal error: %s",
-                &detail,
-            ));
-        }
-        let callback_id = daemon
-            .secret_events
-            .register(client, a.event_id, a.secret.map(|x| x.uuid), sender)
-            .map_err(|e| {
-                with_template(
-                    codes::OPERATION_FAILED,
-                    domains::RPC,
-                    &format!("operation failed: {e}"),
-                    "operation failed: %s",
-                    &e.to_string(),
-                )
-            })?;
+        let callback_id = checked_register("secret", a.event_id, SECRET_EVENT_ID_LAST, || {
+            let secret = a.secret.map(|x| x.uuid);
+            daemon
+                .secret_events
+                .register(client, a.event_id, secret, sender)
+        })?;
         Ok(ConnectSecretEventRegisterAnyRet { callback_id })
     })
 }
@@ -179,17 +164,7 @@ pub fn event_deregister(
 ) -> Action {
     let client = s.info.id;
     inline(h, || {
-        if daemon.secret_events.deregister(client, a.callback_id) {
-            Ok(())
-        } else {
-            let detail = format!("secret event callback {} not registered", a.callback_id);
-            Err(with_template(
-                codes::INTERNAL_ERROR,
-                domains::RPC,
-                &format!("internal error: {detail}"),
-                "internal error: %s",
-                &detail,
-            ))
-        }
+        let removed = daemon.secret_events.deregister(client, a.callback_id);
+        checked_deregister("secret", a.callback_id, removed)
     })
 }

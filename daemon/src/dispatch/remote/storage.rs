@@ -11,12 +11,11 @@ use protocol::programs::remote_proc as p;
 use protocol::remote::limits::{STORAGE_POOL_LIST_MAX, STORAGE_VOL_LIST_MAX};
 use protocol::remote::*;
 
-use protocol::error::{codes, domains};
-
+use super::object_events::{checked_deregister, checked_register};
 use super::{drv, inline, job, reply_err, Action, Session};
 use crate::context::Daemon;
 use crate::dispatch::access::not_supported;
-use crate::dispatch::reply::{rpc_error, with_template};
+use crate::dispatch::reply::rpc_error;
 use crate::dispatch::vol_streams;
 use crate::storage_events::POOL_EVENT_ID_LAST;
 
@@ -184,29 +183,13 @@ pub fn connect_storage_pool_event_register_any(
     let client = session.info.id;
     let sender = session.sender();
     inline(h, || {
-        if !(0..POOL_EVENT_ID_LAST).contains(&a.event_id) {
-            let detail = format!("unsupported storage pool event ID {}", a.event_id);
-            return Err(with_template(
-                codes::INTERNAL_ERROR,
-                domains::RPC,
-                &format!("internal error: {detail}"),
-                "internal error: %s",
-                &detail,
-            ));
-        }
-        daemon
-            .storage_events
-            .register(client, a.event_id, a.pool.map(|p| p.uuid), sender)
-            .map(|callback_id| ConnectStoragePoolEventRegisterAnyRet { callback_id })
-            .map_err(|e| {
-                with_template(
-                    codes::OPERATION_FAILED,
-                    domains::RPC,
-                    &format!("operation failed: {e}"),
-                    "operation failed: %s",
-                    &e.to_string(),
-                )
-            })
+        let callback_id = checked_register("storage pool", a.event_id, POOL_EVENT_ID_LAST, || {
+            let pool = a.pool.map(|p| p.uuid);
+            daemon
+                .storage_events
+                .register(client, a.event_id, pool, sender)
+        })?;
+        Ok(ConnectStoragePoolEventRegisterAnyRet { callback_id })
     })
 }
 
@@ -218,21 +201,8 @@ pub fn connect_storage_pool_event_deregister_any(
 ) -> Action {
     let client = session.info.id;
     inline(h, || {
-        if daemon.storage_events.deregister(client, a.callback_id) {
-            Ok(())
-        } else {
-            let detail = format!(
-                "storage pool event callback {} not registered",
-                a.callback_id
-            );
-            Err(with_template(
-                codes::INTERNAL_ERROR,
-                domains::RPC,
-                &format!("internal error: {detail}"),
-                "internal error: %s",
-                &detail,
-            ))
-        }
+        let removed = daemon.storage_events.deregister(client, a.callback_id);
+        checked_deregister("storage pool", a.callback_id, removed)
     })
 }
 
