@@ -112,6 +112,8 @@ measure() {
     local dir="$work/$tag-guest"
     mkdir -p "$dir"
     cp "$work/data.qcow2" "$dir/disk.qcow2"
+    # Written back now: otherwise the first savevm's flush pays for the copy.
+    sync "$dir/disk.qcow2"
     cat >"$dir/guest.xml" <<XML
 <domain type='qemu'>
   <name>bench</name>

@@ -266,6 +266,7 @@ impl Monitor {
         if self.is_closed() {
             return Err(QmpError::Closed);
         }
+        let started = Instant::now();
         let id = format!("libvirt-{}", self.next_id.fetch_add(1, Ordering::Relaxed));
         message["id"] = Value::String(id.clone());
         let (tx, rx) = mpsc::channel();
@@ -292,7 +293,15 @@ impl Monitor {
             return Err(QmpError::Io(e));
         }
         match rx.recv_timeout(COMMAND_TIMEOUT) {
-            Ok(reply) => Ok(reply),
+            Ok(reply) => {
+                // The command's name only: arguments may carry secrets.
+                tracing::debug!(
+                    "QMP {} {id} answered in {} us",
+                    message["execute"].as_str().unwrap_or_default(),
+                    started.elapsed().as_micros()
+                );
+                Ok(reply)
+            }
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 lock(&self.shared.pending).remove(&id);
                 Err(QmpError::Timeout)
