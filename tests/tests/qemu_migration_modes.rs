@@ -3,7 +3,8 @@
 //! itself with `--postcopy-after-precopy` on the `MIGRATION_ITERATION` event
 //! and with `--timeout-postcopy`)
 //! with libvirt's post-copy states and events on both sides; `--auto-converge`
-//! and `--compressed` (the QEMU capabilities seen set during the job);
+//! and `--compressed` (the QEMU capabilities seen set during the job, the
+//! xbzrle cache of `migrate-compcache` and of `--comp-xbzrle-cache`);
 //! `--timeout --timeout-suspend` (the guest paused mid-way finishes moving
 //! paused and resumes on the destination). The guest is the same one
 //! throughout: it booted once and answers the power button at the end.
@@ -47,6 +48,15 @@ fn capabilities_on(host: &QemuHost, name: &str) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// One of QEMU's migration parameters for guest `name`, as QEMU reports it.
+fn migrate_parameter(host: &QemuHost, name: &str, parameter: &str) -> Option<u64> {
+    let out = host.virsh(&format!(
+        "qemu-monitor-command {name} '{{\"execute\":\"query-migrate-parameters\"}}'"
+    ));
+    let value: serde_json::Value = serde_json::from_str(out.stdout.trim()).ok()?;
+    value["return"][parameter].as_u64()
 }
 
 /// MiB still to send according to `domjobinfo` (0 when unknown).
@@ -193,14 +203,52 @@ fn auto_converge_compression_and_timeout_suspend() {
     src.virsh_ok("start c1");
     src.wait_booted("c1", 1);
 
+    // The xbzrle cache: QEMU's default, then set by migrate-compcache, then
+    // by the migration's own parameter (refused without --compressed).
+    let cache = |h: &QemuHost| migrate_parameter(h, "c1", "xbzrle-cache-size");
+    assert_eq!(
+        src.virsh_ok("migrate-compcache c1"),
+        "Compression cache: 64.000 MiB"
+    );
+    assert_eq!(
+        src.virsh_ok("migrate-compcache c1 --size 16777216"),
+        "Compression cache: 16.000 MiB"
+    );
+    assert_eq!(cache(&src), Some(16 << 20));
+    let refused = src.virsh(&format!(
+        "migrate --live --comp-xbzrle-cache 33554432 c1 '{}'",
+        dst.uri()
+    ));
+    assert!(
+        refused
+            .stderr
+            .contains("Turn xbzrle compression on to tune cache size"),
+        "{refused}"
+    );
+    assert_eq!(src.domstate("c1"), "running (booted)");
+    assert_eq!(cache(&src), Some(16 << 20));
+    let out = src.virsh("migrate-compcache c1 --size 1");
+    assert!(!out.success(), "a 1-byte cache was accepted: {out}");
+    assert!(
+        src.virsh("migrate-compcache c1").stderr.is_empty() && cache(&src) == Some(16 << 20),
+        "a refused size changed the cache"
+    );
+
     src.virsh_ok("migrate-setspeed c1 20");
-    let migrate = migrate_in_background(&src, &dst, "c1", "--auto-converge --compressed");
+    let migrate = migrate_in_background(
+        &src,
+        &dst,
+        "c1",
+        "--auto-converge --compressed --comp-xbzrle-cache 33554432",
+    );
     let caps = capabilities_on(&src, "c1");
+    let cache_during = cache(&src);
     let out = migrate.join().expect("virsh thread");
     assert!(out.success(), "{}", out.stderr);
     for cap in ["auto-converge", "xbzrle", "events"] {
         assert!(caps.contains(&cap.to_string()), "{cap} not set: {caps:?}");
     }
+    assert_eq!(cache_during, Some(32 << 20), "the migration's cache size");
     assert_eq!(dst.domstate("c1"), "running (migrated)");
 
     // Paused by virsh after one second; it arrives paused and runs again

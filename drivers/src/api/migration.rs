@@ -33,6 +33,8 @@ pub mod migrate_param {
     pub const PERSIST_XML: &str = "persistent_xml";
     pub const BANDWIDTH: &str = "bandwidth";
     pub const LISTEN_ADDRESS: &str = "listen_address";
+    /// Size in bytes of the xbzrle page cache of a `--compressed` migration.
+    pub const COMPRESSION_XBZRLE_CACHE: &str = "compression.xbzrle.cache";
 }
 
 /// What a phase hands back: the cookie for the other side and, depending on the
@@ -142,6 +144,23 @@ pub trait DomainMigration {
     /// `virDomainMigrateGetMaxDowntime` (milliseconds).
     fn migrate_get_max_downtime(&self, _dom: &DomainRef, _flags: u32) -> DriverResult<u64> {
         Err(DriverError::no_support("virDomainMigrateGetMaxDowntime"))
+    }
+    /// `virDomainMigrateGetCompressionCache` (bytes of the xbzrle page cache).
+    fn migrate_get_compression_cache(&self, _dom: &DomainRef, _flags: u32) -> DriverResult<u64> {
+        Err(DriverError::no_support(
+            "virDomainMigrateGetCompressionCache",
+        ))
+    }
+    /// `virDomainMigrateSetCompressionCache` (bytes).
+    fn migrate_set_compression_cache(
+        &self,
+        _dom: &DomainRef,
+        _bytes: u64,
+        _flags: u32,
+    ) -> DriverResult<()> {
+        Err(DriverError::no_support(
+            "virDomainMigrateSetCompressionCache",
+        ))
     }
     /// `virDomainMigrateStartPostCopy` (source): switches a running
     /// `VIR_MIGRATE_POSTCOPY` migration to post-copy.

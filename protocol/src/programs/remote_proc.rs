@@ -305,8 +305,8 @@ procedure_table! {
     296 DOMAIN_OPEN_CHANNEL "virDomainOpenChannel" Domain Low Read deny serve DomainOpenChannel(DomainOpenChannelArgs => ());
     297 NODE_DEVICE_LOOKUP_SCSI_HOST_BY_WWN "virNodeDeviceLookupSCSIHostByWWN" Nodedev High None allow untyped;
     298 DOMAIN_GET_JOB_STATS "virDomainGetJobStats" Domain Low None allow serve DomainGetJobStats(DomainGetJobStatsArgs => DomainGetJobStatsRet);
-    299 DOMAIN_MIGRATE_GET_COMPRESSION_CACHE "virDomainMigrateGetCompressionCache" Domain Low None allow untyped;
-    300 DOMAIN_MIGRATE_SET_COMPRESSION_CACHE "virDomainMigrateSetCompressionCache" Domain Low None deny untyped;
+    299 DOMAIN_MIGRATE_GET_COMPRESSION_CACHE "virDomainMigrateGetCompressionCache" Domain Low None allow serve DomainMigrateGetCompressionCache(DomainMigrateGetCompressionCacheArgs => DomainMigrateGetCompressionCacheRet);
+    300 DOMAIN_MIGRATE_SET_COMPRESSION_CACHE "virDomainMigrateSetCompressionCache" Domain Low None deny serve DomainMigrateSetCompressionCache(DomainMigrateSetCompressionCacheArgs => ());
     301 NODE_DEVICE_DETACH_FLAGS "virNodeDeviceDetachFlags" Nodedev Low None deny serve NodeDeviceDetachFlags(NodeDeviceDetachFlagsArgs => ());
     302 DOMAIN_MIGRATE_BEGIN3_PARAMS "virDomainMigrateBegin3Params" Domain Low None deny serve DomainMigrateBegin3Params(DomainMigrateBegin3ParamsArgs => DomainMigrateBegin3ParamsRet);
     303 DOMAIN_MIGRATE_PREPARE3_PARAMS "virDomainMigratePrepare3Params" Domain Low None deny serve DomainMigratePrepare3Params(DomainMigratePrepare3ParamsArgs => DomainMigratePrepare3ParamsRet);

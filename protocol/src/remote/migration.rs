@@ -136,6 +136,27 @@ xdr_struct! {
 }
 
 xdr_struct! {
+    pub struct DomainMigrateGetCompressionCacheArgs {
+        pub dom: NonnullDomain,
+        pub flags: u32,
+    }
+}
+
+xdr_struct! {
+    pub struct DomainMigrateGetCompressionCacheRet {
+        pub cache_size: u64,
+    }
+}
+
+xdr_struct! {
+    pub struct DomainMigrateSetCompressionCacheArgs {
+        pub dom: NonnullDomain,
+        pub cache_size: u64,
+        pub flags: u32,
+    }
+}
+
+xdr_struct! {
     pub struct DomainAbortJobArgs {
         pub dom: NonnullDomain,
     }

@@ -92,9 +92,6 @@ pub fn unserved_reason(api: &str) -> Option<&'static str> {
         | "virNWFilterBindingDelete"
         | "virConnectListAllNWFilterBindings"
         | "virNWFilterDefineXMLFlags" => NWFILTER,
-        "virDomainMigrateGetCompressionCache" | "virDomainMigrateSetCompressionCache" => {
-            "the xbzrle cache size is QEMU's default; --compressed migration is served"
-        }
         "virNodeAllocPages" => {
             "changing the host's huge page pools (allocpages) is not offered; freepages is"
         }

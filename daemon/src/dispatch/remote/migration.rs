@@ -123,6 +123,27 @@ pub fn get_max_downtime(
     })
 }
 
+pub fn get_compression_cache(
+    c: &Arc<dyn Connection>,
+    h: &Header,
+    a: DomainMigrateGetCompressionCacheArgs,
+) -> Action {
+    inline(h, || {
+        drv(c.migrate_get_compression_cache(&dom_ref(&a.dom), a.flags))
+            .map(|cache_size| DomainMigrateGetCompressionCacheRet { cache_size })
+    })
+}
+
+pub fn set_compression_cache(
+    c: &Arc<dyn Connection>,
+    h: &Header,
+    a: DomainMigrateSetCompressionCacheArgs,
+) -> Action {
+    inline(h, || {
+        drv(c.migrate_set_compression_cache(&dom_ref(&a.dom), a.cache_size, a.flags))
+    })
+}
+
 pub fn abort_job(c: &Arc<dyn Connection>, h: &Header, a: DomainAbortJobArgs) -> Action {
     inline(h, || drv(c.abort_job(&dom_ref(&a.dom), None)))
 }

@@ -228,6 +228,8 @@ pub fn route(
         Call::DomainMigrateGetMaxSpeed(a) => migration::get_max_speed(&conn, h, a),
         Call::DomainMigrateSetMaxDowntime(a) => migration::set_max_downtime(&conn, h, a),
         Call::DomainMigrateGetMaxDowntime(a) => migration::get_max_downtime(&conn, h, a),
+        Call::DomainMigrateGetCompressionCache(a) => migration::get_compression_cache(&conn, h, a),
+        Call::DomainMigrateSetCompressionCache(a) => migration::set_compression_cache(&conn, h, a),
         Call::DomainAbortJob(a) => migration::abort_job(&conn, h, a),
         Call::DomainAbortJobFlags(a) => migration::abort_job_flags(&conn, h, a),
         Call::DomainMigrateStartPostCopy(a) => migration::start_postcopy(&conn, h, a),

@@ -108,6 +108,10 @@ fn param_str<'a>(params: &'a [NamedParam], field: &str) -> Option<&'a str> {
         })
 }
 
+/// QEMU's migration parameter behind the compression cache calls and the
+/// `compression.xbzrle.cache` migration parameter.
+pub(super) const XBZRLE_CACHE_SIZE: &str = "xbzrle-cache-size";
+
 fn param_u64(params: &[NamedParam], field: &str) -> Option<u64> {
     params
         .iter()
@@ -296,6 +300,22 @@ impl DomainMigration for QemuConnection {
     fn migrate_get_max_downtime(&self, dom: &DomainRef, flags: u32) -> DriverResult<u64> {
         check_flags(flags, 0, "qemuDomainMigrateGetMaxDowntime")?;
         self.inner.migration_parameter(dom, "downtime-limit")
+    }
+
+    fn migrate_get_compression_cache(&self, dom: &DomainRef, flags: u32) -> DriverResult<u64> {
+        check_flags(flags, 0, "qemuDomainMigrateGetCompressionCache")?;
+        self.inner.migration_parameter(dom, XBZRLE_CACHE_SIZE)
+    }
+
+    fn migrate_set_compression_cache(
+        &self,
+        dom: &DomainRef,
+        bytes: u64,
+        flags: u32,
+    ) -> DriverResult<()> {
+        check_flags(flags, 0, "qemuDomainMigrateSetCompressionCache")?;
+        self.inner
+            .set_migration_parameter(dom, XBZRLE_CACHE_SIZE, bytes)
     }
 
     fn migrate_start_postcopy(&self, dom: &DomainRef, flags: u32) -> DriverResult<()> {
