@@ -37,21 +37,21 @@ pub(crate) fn reopen_after_restart(def: &mut DomainDef, pid: i32) -> PerfCounter
 }
 
 /// The requested `(event, enabled)` pairs, checked as libvirt's
-/// `virTypedParamsValidate` checks them.
+/// `virTypedParamsValidate` checks them (its errors carry no error domain).
 fn requested(params: &[NamedParam]) -> DriverResult<Vec<(&'static str, bool)>> {
     let mut wanted: Vec<(&'static str, bool)> = Vec::new();
     for p in params {
         let Some(name) = PERF_EVENTS.iter().find(|e| **e == p.field) else {
             return Err(DriverError::new(
                 codes::ARGUMENT_UNSUPPORTED,
-                domains::QEMU,
+                domains::NONE,
                 format!("parameter '{}' not supported", p.field),
             ));
         };
         let ParamValue::Boolean(enabled) = p.value else {
             return Err(DriverError::new(
                 codes::INVALID_ARG,
-                domains::QEMU,
+                domains::NONE,
                 format!(
                     "invalid type '{}' for parameter '{name}', expected 'boolean'",
                     type_name(&p.value)
@@ -61,7 +61,7 @@ fn requested(params: &[NamedParam]) -> DriverResult<Vec<(&'static str, bool)>> {
         if wanted.iter().any(|(n, _)| n == name) {
             return Err(DriverError::new(
                 codes::INVALID_ARG,
-                domains::QEMU,
+                domains::NONE,
                 format!("parameter '{name}' occurs multiple times"),
             ));
         }
@@ -88,17 +88,17 @@ impl Inner {
             LIVE | CONFIG | STRING_OKAY,
             "qemuDomainGetPerfEvents",
         )?;
+        // Checked by libvirt's domain config code, hence its error domain.
         if flags & (LIVE | CONFIG) == LIVE | CONFIG {
             return Err(DriverError::invalid_arg(
                 "Flags 'VIR_DOMAIN_AFFECT_LIVE' and 'VIR_DOMAIN_AFFECT_CONFIG' are mutually exclusive",
             )
-            .in_domain(domains::QEMU));
+            .in_domain(domains::DOMAIN));
         }
+        // Refuses live on an inactive domain and config on a transient one.
+        self.affect(dom, flags & (LIVE | CONFIG))?;
         let st = self.lock();
         let obj = st.get(dom)?;
-        if flags & LIVE != 0 && !obj.is_active() {
-            return Err(not_running());
-        }
         let enabled: Vec<bool> = match &obj.run {
             Some(run) if flags & CONFIG == 0 => PERF_EVENTS
                 .iter()
