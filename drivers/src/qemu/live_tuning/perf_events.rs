@@ -70,6 +70,22 @@ fn requested(params: &[NamedParam]) -> DriverResult<Vec<(&'static str, bool)>> {
     Ok(wanted)
 }
 
+/// libvirt's domain config code refuses both affect flags with `virReportInvalidArg`:
+/// the text alone as message, the function and argument as its extra strings.
+fn both_affect_flags() -> DriverError {
+    DriverError {
+        code: codes::INVALID_ARG,
+        domain: domains::DOMAIN,
+        message: "Flags 'VIR_DOMAIN_AFFECT_LIVE' and 'VIR_DOMAIN_AFFECT_CONFIG' are mutually \
+                  exclusive"
+            .to_string(),
+        str1: Some("virDomainObjGetOneDefState".to_string()),
+        str2: Some("flags".to_string()),
+        int1: 0,
+        int2: 0,
+    }
+}
+
 fn type_name(value: &ParamValue) -> &'static str {
     match value {
         ParamValue::Int(_) => "int",
@@ -88,12 +104,8 @@ impl Inner {
             LIVE | CONFIG | STRING_OKAY,
             "qemuDomainGetPerfEvents",
         )?;
-        // Checked by libvirt's domain config code, hence its error domain.
         if flags & (LIVE | CONFIG) == LIVE | CONFIG {
-            return Err(DriverError::invalid_arg(
-                "Flags 'VIR_DOMAIN_AFFECT_LIVE' and 'VIR_DOMAIN_AFFECT_CONFIG' are mutually exclusive",
-            )
-            .in_domain(domains::DOMAIN));
+            return Err(both_affect_flags());
         }
         // Refuses live on an inactive domain and config on a transient one.
         self.affect(dom, flags & (LIVE | CONFIG))?;
