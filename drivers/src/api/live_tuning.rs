@@ -110,4 +110,17 @@ pub trait DomainLiveTuning {
     ) -> DriverResult<()> {
         Err(DriverError::no_support("virDomainSetBlkioParameters"))
     }
+    /// `virDomainGetPerfEvents` (`virsh perf`): every perf event by name, enabled or not.
+    fn perf_events(&self, _dom: &DomainRef, _flags: u32) -> DriverResult<Vec<NamedParam>> {
+        Err(DriverError::no_support("virDomainGetPerfEvents"))
+    }
+    /// `virDomainSetPerfEvents`: booleans named after the events.
+    fn set_perf_events(
+        &self,
+        _dom: &DomainRef,
+        _params: &[NamedParam],
+        _flags: u32,
+    ) -> DriverResult<()> {
+        Err(DriverError::no_support("virDomainSetPerfEvents"))
+    }
 }

@@ -66,6 +66,10 @@ pub enum DomainXmlError {
     BadNetModel,
     #[error("unknown driver format value '{0}'")]
     UnknownDiskFormat(String),
+    #[error("Missing required attribute '{attr}' in element '{element}'")]
+    MissingAttr { attr: String, element: String },
+    #[error("perf event '{0}' was already specified")]
+    DuplicatePerfEvent(String),
     /// An enumerated attribute with a value outside its enumeration.
     #[error("Invalid value for attribute '{attr}' in element '{element}': '{value}'.")]
     InvalidAttr {
@@ -105,9 +109,11 @@ impl DomainXmlError {
     fn error_domain(&self) -> i32 {
         use DomainXmlError::*;
         match self {
-            WrongRoot(_) | InvalidValue { .. } | NameWithNewline | InvalidAttr { .. } => {
-                domains::XML
-            }
+            WrongRoot(_)
+            | InvalidValue { .. }
+            | NameWithNewline
+            | InvalidAttr { .. }
+            | MissingAttr { .. } => domains::XML,
             UnknownUnit(_) | ValueTooLarge(_) => domains::NONE,
             _ => domains::DOMAIN,
         }

@@ -15,6 +15,7 @@ mod metadata;
 mod parse;
 #[cfg(test)]
 mod parse_tests;
+mod perf;
 mod units;
 
 pub use devices::{disk_name_index, is_net_model_name};
@@ -24,6 +25,7 @@ pub use format::FormatOptions;
 pub use limits::{check_document as check_xml_limits, MAX_BYTES, MAX_DEPTH, MAX_NODES};
 pub use metadata::{get_metadata, metadata_targets, metadata_type, set_metadata};
 pub use parse::{is_arch_name, parse_domain_xml, ParseOptions};
+pub use perf::PERF_EVENTS;
 
 use crate::api::Uuid;
 

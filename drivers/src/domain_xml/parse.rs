@@ -195,6 +195,10 @@ pub fn parse_domain_xml(xml: &str, options: &ParseOptions) -> Result<DomainDef, 
     if let Some(features) = extra.iter_mut().find(|e| e.name == "features") {
         features.order_children(FEATURE_ORDER);
     }
+    if let Some(perf) = extra.iter_mut().find(|e| e.name == "perf") {
+        super::perf::normalise(perf)?;
+    }
+    extra.retain(|e| e.name != "perf" || !e.children.is_empty());
 
     let raw_devices: Vec<Element> = child(root, "devices")
         .map(|d| {

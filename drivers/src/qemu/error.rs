@@ -33,6 +33,10 @@ pub enum QemuError {
     /// A client cancelled the job (`virsh domjobabort`).
     #[error("operation aborted: {0}")]
     Aborted(String),
+    /// A failure that already carries the libvirt error to report (a perf counter
+    /// the host cannot open).
+    #[error(transparent)]
+    Driver(DriverError),
 }
 
 impl QemuError {
@@ -62,6 +66,7 @@ impl From<QemuError> for DriverError {
             QemuError::Aborted(msg) => {
                 DriverError::new(codes::OPERATION_ABORTED, domains::QEMU, msg)
             }
+            QemuError::Driver(err) => err,
         }
     }
 }

@@ -12,6 +12,7 @@ use super::error::QemuError;
 use super::fsutil::remove_if_exists;
 use super::hook_calls::run_qemu_hook;
 use super::monitor_events;
+use super::perf_counters::PerfCounters;
 use super::process::{GuestProcess, ProcessLimits};
 use super::qmp::Monitor;
 use super::state::Running;
@@ -23,6 +24,9 @@ use crate::api::{
 use crate::domain_xml::DomainDef;
 
 /// How long QEMU gets to bring up its monitor.
+/// A started QEMU: its process, monitor and open perf counters.
+type Launched = (GuestProcess, Arc<Monitor>, PerfCounters);
+
 const MONITOR_DEADLINE: Duration = Duration::from_secs(30);
 /// SIGTERM grace period before SIGKILL, as libvirt's.
 const TERM_GRACE: Duration = Duration::from_secs(10);
@@ -116,7 +120,7 @@ impl Inner {
         }
         let launched = prepared.and_then(|_| self.launch(&def, flags, &source, token));
         match launched {
-            Ok((process, monitor)) => {
+            Ok((process, monitor, perf)) => {
                 let mut def = def;
                 super::live_xml::fill_graphics(&mut def, &monitor);
                 super::stats::apply_balloon_period(&def, &monitor);
@@ -130,7 +134,7 @@ impl Inner {
                     )
                     .into());
                 };
-                Ok(self.mark_started(uuid, def, flags, &source, process, monitor, token))
+                Ok(self.mark_started(uuid, def, flags, &source, (process, monitor, perf), token))
             }
             Err(err) => {
                 self.in_flight.forget_start(token);
@@ -140,7 +144,7 @@ impl Inner {
                 ));
                 super::tap::remove_bridge_taps(&def);
                 super::network_ports::unplug(self.network.get(), &def);
-                if matches!(err, QemuError::StartFailed(_)) {
+                if matches!(err, QemuError::StartFailed(_) | QemuError::Driver(_)) {
                     let hooks = self.hooks.as_ref();
                     let _ = run_qemu_hook(hooks, &def, "stopped", "end");
                     let _ = run_qemu_hook(hooks, &def, "release", "end");
@@ -159,14 +163,15 @@ impl Inner {
         }
     }
 
-    /// Spawns QEMU, connects its monitor and lets the CPUs run.
+    /// Spawns QEMU, connects its monitor, opens the perf counters the definition
+    /// enables and lets the CPUs run.
     fn launch(
         self: &Arc<Self>,
         def: &DomainDef,
         flags: u32,
         source: &StartSource,
         token: u64,
-    ) -> Result<(GuestProcess, Arc<Monitor>), QemuError> {
+    ) -> Result<Launched, QemuError> {
         let paths = &self.paths;
         for dir in [&paths.run_dir, &paths.log_dir, &paths.lib_dir] {
             fs::create_dir_all(dir)
@@ -299,6 +304,13 @@ impl Inner {
                 return Err(fail(&process, &format!("cannot plug the vCPUs ({e})")));
             }
         }
+        let perf = match super::live_tuning::open_perf_at_start(def, process.pid) {
+            Ok(perf) => perf,
+            Err(e) => {
+                let _ = fail(&process, "cannot open the perf events");
+                return Err(QemuError::Driver(e));
+            }
+        };
         if flags & create_flags::START_PAUSED == 0 {
             if let Err(e) = monitor.execute("cont", None) {
                 return Err(fail(
@@ -313,7 +325,7 @@ impl Inner {
             let _ = run_qemu_hook(hooks, def, "release", "end");
             return Err(e.into());
         }
-        Ok((process, monitor))
+        Ok((process, monitor, perf))
     }
 
     /// Records a successful start: state, status file, events and the exit watcher.
@@ -324,8 +336,7 @@ impl Inner {
         def: DomainDef,
         flags: u32,
         source: &StartSource,
-        process: GuestProcess,
-        monitor: Arc<Monitor>,
+        (process, monitor, perf): Launched,
         token: u64,
     ) -> DomainHandle {
         let id = self.allocate_id();
@@ -362,6 +373,7 @@ impl Inner {
                 fake_reboot: false,
                 started: now_secs(),
                 job: None,
+                perf,
             });
             if paused {
                 obj.state = state::PAUSED;

@@ -50,6 +50,7 @@ mod monitor_events;
 mod network_ports;
 mod paths;
 mod peek;
+mod perf_counters;
 mod process;
 mod q35;
 pub mod qmp;

@@ -74,6 +74,7 @@ pub fn load_and_reconnect(inner: &Arc<Inner>) -> Vec<String> {
                 obj.id = record.id;
                 (obj.state, obj.reason) = found.run_state;
                 let process = found.process;
+                let perf = super::live_tuning::reopen_perf_events(&mut obj.def, process.pid);
                 // Channels the guest opened or closed while no daemon listened.
                 super::agent::channel::refresh(&mut obj.def, &found.monitor);
                 obj.run = Some(Running {
@@ -85,6 +86,7 @@ pub fn load_and_reconnect(inner: &Arc<Inner>) -> Vec<String> {
                     fake_reboot: found.fake_reboot,
                     started: record.started,
                     job: None,
+                    perf,
                 });
                 if found.expected_stop.is_some() {
                     // Finishing the shutdown the guest did while no daemon ran: the

@@ -25,6 +25,8 @@ pub struct Running {
     pub started: u64,
     /// The slow job in progress (a save), for `virDomainGetJobStats`.
     pub job: Option<super::jobs::ActiveJob>,
+    /// The host perf counters open on the process (`<perf>`); closed with it.
+    pub perf: super::perf_counters::PerfCounters,
 }
 
 /// One domain of the driver.

@@ -371,8 +371,8 @@ procedure_table! {
     362 CONNECT_EVENT_CONNECTION_CLOSED "virConnectEventConnectionClosed" Connect Low None allow event(ConnectEventConnectionClosedMsg);
     363 DOMAIN_EVENT_CALLBACK_JOB_COMPLETED "virDomainEventCallbackJobCompleted" Domain Low None allow event(DomainEventCallbackJobCompletedMsg);
     364 DOMAIN_MIGRATE_START_POST_COPY "virDomainMigrateStartPostCopy" Domain Low None deny serve DomainMigrateStartPostCopy(DomainMigrateStartPostCopyArgs => ());
-    365 DOMAIN_GET_PERF_EVENTS "virDomainGetPerfEvents" Domain Low None allow untyped;
-    366 DOMAIN_SET_PERF_EVENTS "virDomainSetPerfEvents" Domain Low None deny untyped;
+    365 DOMAIN_GET_PERF_EVENTS "virDomainGetPerfEvents" Domain Low None allow serve DomainGetPerfEvents(DomainGetPerfEventsArgs => DomainGetPerfEventsRet);
+    366 DOMAIN_SET_PERF_EVENTS "virDomainSetPerfEvents" Domain Low None deny serve DomainSetPerfEvents(DomainSetPerfEventsArgs => ());
     367 DOMAIN_EVENT_CALLBACK_DEVICE_REMOVAL_FAILED "virDomainEventCallbackDeviceRemovalFailed" Domain Low None allow event(DomainEventCallbackDeviceMsg);
     368 CONNECT_STORAGE_POOL_EVENT_REGISTER_ANY "virConnectStoragePoolEventRegisterAny" Storage High None allow serve ConnectStoragePoolEventRegisterAny(ConnectStoragePoolEventRegisterAnyArgs => ConnectStoragePoolEventRegisterAnyRet);
     369 CONNECT_STORAGE_POOL_EVENT_DEREGISTER_ANY "virConnectStoragePoolEventDeregisterAny" Storage High None allow serve ConnectStoragePoolEventDeregisterAny(ConnectStoragePoolEventDeregisterAnyArgs => ());

@@ -176,3 +176,27 @@ xdr_struct! {
         pub nparams: i32,
     }
 }
+
+/// `REMOTE_DOMAIN_PERF_EVENTS_MAX`.
+pub const DOMAIN_PERF_EVENTS_MAX: usize = 64;
+
+xdr_struct! {
+    pub struct DomainSetPerfEventsArgs {
+        pub dom: NonnullDomain,
+        pub params: Vec<TypedParam> [DOMAIN_PERF_EVENTS_MAX],
+        pub flags: u32,
+    }
+}
+
+xdr_struct! {
+    pub struct DomainGetPerfEventsArgs {
+        pub dom: NonnullDomain,
+        pub flags: u32,
+    }
+}
+
+xdr_struct! {
+    pub struct DomainGetPerfEventsRet {
+        pub params: Vec<TypedParam> [DOMAIN_PERF_EVENTS_MAX],
+    }
+}

@@ -57,10 +57,6 @@ pub fn unserved_reason(api: &str) -> Option<&'static str> {
         "virDomainGetLaunchSecurityInfo"
         | "virDomainSetLaunchSecurityState"
         | "virNodeGetSEVInfo" => SEV,
-        "virDomainGetPerfEvents" | "virDomainSetPerfEvents" => {
-            "perf event counters per guest (perf_event_open on the QEMU process) are not \
-             implemented"
-        }
         "virDomainQemuAttach" => {
             "libvirt's own qemu driver stopped supporting attach to a foreign QEMU in 5.5"
         }

@@ -1,6 +1,6 @@
 //! Live tuning (`virsh setvcpus`, `setmaxmem`, `vcpupin`, `emulatorpin`,
-//! `iothreadinfo`, `iothreadadd`, `iothreaddel`): on workers, since they talk to
-//! QEMU.
+//! `iothreadinfo`, `iothreadadd`, `iothreaddel`, `perf`): on workers, since they
+//! talk to QEMU or the host.
 
 use std::sync::Arc;
 
@@ -263,6 +263,24 @@ pub fn set_blkio_parameters(
     job(h, move || {
         let params = driver_params(a.params)?;
         drv(c.set_blkio_params(&dom_ref(&a.dom), &params, a.flags))
+    })
+}
+
+pub fn get_perf_events(c: &Arc<dyn Connection>, h: &Header, a: DomainGetPerfEventsArgs) -> Action {
+    let c = c.clone();
+    job(h, move || {
+        let params = drv(c.perf_events(&dom_ref(&a.dom), a.flags))?;
+        Ok(DomainGetPerfEventsRet {
+            params: params.into_iter().map(wire_param).collect(),
+        })
+    })
+}
+
+pub fn set_perf_events(c: &Arc<dyn Connection>, h: &Header, a: DomainSetPerfEventsArgs) -> Action {
+    let c = c.clone();
+    job(h, move || {
+        let params = driver_params(a.params)?;
+        drv(c.set_perf_events(&dom_ref(&a.dom), &params, a.flags))
     })
 }
 

@@ -434,6 +434,8 @@ pub fn route(
         Call::DomainSetMemoryParameters(a) => live_tuning::set_memory_parameters(&conn, h, a),
         Call::DomainGetBlkioParameters(a) => live_tuning::get_blkio_parameters(&conn, h, a),
         Call::DomainSetBlkioParameters(a) => live_tuning::set_blkio_parameters(&conn, h, a),
+        Call::DomainGetPerfEvents(a) => live_tuning::get_perf_events(&conn, h, a),
+        Call::DomainSetPerfEvents(a) => live_tuning::set_perf_events(&conn, h, a),
         Call::DomainGetNumaParameters(a) => live_tuning::get_numa_parameters(&conn, h, a),
         Call::DomainSetNumaParameters(a) => live_tuning::set_numa_parameters(&conn, h, a),
         Call::DomainSetVcpu(a) => live_tuning::set_vcpu(&conn, h, a),

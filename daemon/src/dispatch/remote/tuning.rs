@@ -156,7 +156,8 @@ pub(super) fn driver_params(params: Vec<TypedParam>) -> Result<Vec<NamedParam>, 
                 TypedParamValue::LLong(v) => ParamValue::LLong(v),
                 TypedParamValue::ULLong(v) => ParamValue::ULLong(v),
                 TypedParamValue::String(v) => ParamValue::String(v),
-                TypedParamValue::Double(_) | TypedParamValue::Boolean(_) => {
+                TypedParamValue::Boolean(v) => ParamValue::Boolean(v != 0),
+                TypedParamValue::Double(_) => {
                     return Err(RemoteError::new(
                         codes::INVALID_ARG,
                         domains::QEMU,

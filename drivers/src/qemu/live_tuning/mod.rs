@@ -1,6 +1,6 @@
 //! Live tuning of the qemu driver's guests: vCPU hot plug (`setvcpus`), the maximum
 //! memory (`setmaxmem`), real CPU affinity of vCPU and emulator threads
-//! (`vcpupin`, `emulatorpin`, kept as `<cputune>`), and IOThreads.
+//! (`vcpupin`, `emulatorpin`, kept as `<cputune>`), IOThreads and perf events.
 
 mod affinity;
 mod blkio;
@@ -10,6 +10,7 @@ mod interface_tune;
 pub(super) mod iothreads;
 mod memory_limits;
 mod memory_numa;
+mod perf_events;
 pub(super) mod pinning;
 mod vcpus;
 
@@ -107,6 +108,19 @@ impl DomainLiveTuning for QemuConnection {
         self.inner.set_blkio_params(dom, params, flags)
     }
 
+    fn perf_events(&self, dom: &DomainRef, flags: u32) -> DriverResult<Vec<NamedParam>> {
+        self.inner.perf_events(dom, flags)
+    }
+
+    fn set_perf_events(
+        &self,
+        dom: &DomainRef,
+        params: &[NamedParam],
+        flags: u32,
+    ) -> DriverResult<()> {
+        self.inner.set_perf_events(dom, params, flags)
+    }
+
     fn add_iothread(&self, dom: &DomainRef, id: u32, flags: u32) -> DriverResult<()> {
         self.inner.change_iothread(dom, id, flags, true)
     }
@@ -172,6 +186,9 @@ impl Inner {
 }
 
 pub(super) use iothreads::iothread_ids;
+pub(super) use perf_events::{
+    open_at_start as open_perf_at_start, reopen_after_restart as reopen_perf_events,
+};
 pub(super) use vcpus::plug_vcpus;
 
 /// Applies the definition's `<memtune>`, `<blkiotune>` and `<numatune>` to the cgroups of

@@ -22,6 +22,9 @@ struct Snapshot {
     reason: i32,
     def: DomainDef,
     live: Option<(Arc<Monitor>, i32)>,
+    /// `(event, value)` of the perf counters open on the guest, read with the table
+    /// held so that none closes under the read.
+    perf: Vec<(&'static str, u64)>,
 }
 
 pub(super) fn all_domain_stats(
@@ -45,7 +48,7 @@ pub(super) fn all_domain_stats(
         0 => g::ALL,
         asked => asked,
     };
-    let snapshots = snapshots(inner, request)?;
+    let snapshots = snapshots(inner, request, groups)?;
     Ok(snapshots
         .into_iter()
         .map(|snap| DomainStatsRecord {
@@ -55,7 +58,7 @@ pub(super) fn all_domain_stats(
         .collect())
 }
 
-fn snapshots(inner: &Inner, request: &StatsRequest) -> DriverResult<Vec<Snapshot>> {
+fn snapshots(inner: &Inner, request: &StatsRequest, groups: u32) -> DriverResult<Vec<Snapshot>> {
     let st = inner.lock();
     let handles = match &request.domains {
         Some(list) => list
@@ -70,7 +73,15 @@ fn snapshots(inner: &Inner, request: &StatsRequest) -> DriverResult<Vec<Snapshot
         .into_iter()
         .map(|handle| {
             let obj = st.get(&crate::api::DomainRef::from(&handle))?;
+            let perf = match (&obj.run, groups & g::PERF != 0) {
+                (Some(run), true) => run.perf.read_all().unwrap_or_else(|e| {
+                    tracing::warn!("perf counters of '{}' not read: {e}", obj.def.name);
+                    Vec::new()
+                }),
+                _ => Vec::new(),
+            };
             Ok(Snapshot {
+                perf,
                 state: i32::from(obj.state),
                 reason: obj.reason,
                 def: obj.def.clone(),
@@ -120,8 +131,12 @@ fn record(snap: &Snapshot, groups: u32) -> Vec<NamedParam> {
     if groups & g::BLOCK != 0 {
         block_group(&mut p, snap);
     }
-    // perf: no perf events are enabled; memory: no resctrl monitors; vm: QEMU
-    // reports no VM statistics under TCG.
+    if groups & g::PERF != 0 {
+        for (name, value) in &snap.perf {
+            p.ull(format!("perf.{name}"), *value);
+        }
+    }
+    // memory: no resctrl monitors; vm: QEMU reports no VM statistics under TCG.
     if groups & g::IOTHREAD != 0 {
         iothread_group(&mut p, snap);
     }
