@@ -146,4 +146,17 @@ pub trait DomainExtraCalls {
     ) -> DriverResult<Vec<u64>> {
         Err(DriverError::no_support("virNodeGetFreePages"))
     }
+    /// `virNodeAllocPages`: sizes the huge page pools of each page size (KiB)
+    /// on `cell_count` cells from `start_cell` (-1: system-wide); answers how
+    /// many pools were sized.
+    fn node_alloc_pages(
+        &self,
+        _sizes: &[u32],
+        _counts: &[u64],
+        _start_cell: i32,
+        _cell_count: u32,
+        _flags: u32,
+    ) -> DriverResult<i32> {
+        Err(DriverError::no_support("virNodeAllocPages"))
+    }
 }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use crate::api::{codes, domains, DriverError, DriverResult, NamedParam, ParamValue};
 
 const KSM_DIR: &str = "/sys/kernel/mm/ksm";
-const NODE_DIR: &str = "/sys/devices/system/node";
+pub(super) const NODE_DIR: &str = "/sys/devices/system/node";
 /// libvirt's parameters in its order: (name, whether a UINT (else ULLONG), settable).
 const KSM_PARAMS: [(&str, bool, bool); 8] = [
     ("shm_pages_to_scan", true, true),
@@ -21,13 +21,13 @@ const KSM_PARAMS: [(&str, bool, bool); 8] = [
     ("shm_merge_across_nodes", true, true),
 ];
 /// The system page size in KiB.
-const SYSTEM_PAGE_KIB: u32 = 4;
+pub(super) const SYSTEM_PAGE_KIB: u32 = 4;
 
 fn ksm_file(param: &str) -> PathBuf {
     Path::new(KSM_DIR).join(param.trim_start_matches("shm_"))
 }
 
-fn read_number(path: &Path) -> DriverResult<u64> {
+pub(super) fn read_number(path: &Path) -> DriverResult<u64> {
     let text = fs::read_to_string(path).map_err(|e| {
         DriverError::new(
             codes::SYSTEM_ERROR,
@@ -107,7 +107,7 @@ pub fn set_ksm_params(params: &[NamedParam], flags: u32) -> DriverResult<()> {
 }
 
 /// NUMA cells of the host (`node0`, `node1` ...), highest index.
-fn last_cell() -> i32 {
+pub(super) fn last_cell() -> i32 {
     fs::read_dir(NODE_DIR)
         .map(|entries| {
             entries

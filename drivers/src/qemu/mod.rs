@@ -36,6 +36,7 @@ mod graphics_fd;
 mod guest_control;
 mod hook_calls;
 mod host_memory;
+mod host_page_pools;
 mod hotplug;
 mod in_flight;
 mod jobs;

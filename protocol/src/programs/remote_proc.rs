@@ -353,7 +353,7 @@ procedure_table! {
     344 CONNECT_GET_ALL_DOMAIN_STATS "virConnectGetAllDomainStats" Domain Low None allow serve ConnectGetAllDomainStats(ConnectGetAllDomainStatsArgs => ConnectGetAllDomainStatsRet);
     345 DOMAIN_BLOCK_COPY "virDomainBlockCopy" Domain Low None deny serve DomainBlockCopy(DomainBlockCopyArgs => ());
     346 DOMAIN_EVENT_CALLBACK_TUNABLE "virDomainEventCallbackTunable" Domain Low None allow event(DomainEventCallbackTunableMsg);
-    347 NODE_ALLOC_PAGES "virNodeAllocPages" Node Low None deny untyped;
+    347 NODE_ALLOC_PAGES "virNodeAllocPages" Node Low None deny serve NodeAllocPages(NodeAllocPagesArgs => NodeAllocPagesRet);
     348 DOMAIN_EVENT_CALLBACK_AGENT_LIFECYCLE "virDomainEventCallbackAgentLifecycle" Domain Low None allow event(DomainEventCallbackAgentLifecycleMsg);
     349 DOMAIN_GET_FSINFO "virDomainGetFSInfo" Domain Low None deny serve DomainGetFsinfo(DomainGetFsinfoArgs => DomainGetFsinfoRet);
     350 DOMAIN_DEFINE_XML_FLAGS "virDomainDefineXMLFlags" Domain High None deny serve DomainDefineXmlFlags(DomainDefineXmlFlagsArgs => DomainDefineXmlFlagsRet);

@@ -231,3 +231,19 @@ xdr_struct! {
         pub counts: Vec<u64> [NODE_MAX_CELLS],
     }
 }
+
+xdr_struct! {
+    pub struct NodeAllocPagesArgs {
+        pub page_sizes: Vec<u32> [NODE_MAX_CELLS],
+        pub page_counts: Vec<u64> [NODE_MAX_CELLS],
+        pub start_cell: i32,
+        pub cell_count: u32,
+        pub flags: u32,
+    }
+}
+
+xdr_struct! {
+    pub struct NodeAllocPagesRet {
+        pub ret: i32,
+    }
+}

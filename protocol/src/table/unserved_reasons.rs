@@ -88,9 +88,6 @@ pub fn unserved_reason(api: &str) -> Option<&'static str> {
         | "virNWFilterBindingDelete"
         | "virConnectListAllNWFilterBindings"
         | "virNWFilterDefineXMLFlags" => NWFILTER,
-        "virNodeAllocPages" => {
-            "changing the host's huge page pools (allocpages) is not offered; freepages is"
-        }
         _ => return None,
     })
 }

@@ -315,3 +315,17 @@ pub fn node_get_free_pages(c: &Arc<dyn Connection>, h: &Header, a: NodeGetFreePa
         Ok(NodeGetFreePagesRet { counts })
     })
 }
+
+pub fn node_alloc_pages(c: &Arc<dyn Connection>, h: &Header, a: NodeAllocPagesArgs) -> Action {
+    let c = c.clone();
+    job(h, move || {
+        let ret = drv(c.node_alloc_pages(
+            &a.page_sizes,
+            &a.page_counts,
+            a.start_cell,
+            a.cell_count,
+            a.flags,
+        ))?;
+        Ok(NodeAllocPagesRet { ret })
+    })
+}

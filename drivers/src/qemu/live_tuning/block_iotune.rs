@@ -484,6 +484,17 @@ impl crate::api::DomainExtraCalls for crate::qemu::connection::QemuConnection {
     ) -> DriverResult<Vec<u64>> {
         crate::qemu::host_memory::free_pages(pages, start_cell, cell_count, flags)
     }
+
+    fn node_alloc_pages(
+        &self,
+        sizes: &[u32],
+        counts: &[u64],
+        start_cell: i32,
+        cell_count: u32,
+        flags: u32,
+    ) -> DriverResult<i32> {
+        crate::qemu::host_page_pools::alloc_pages(sizes, counts, start_cell, cell_count, flags)
+    }
 }
 
 impl Inner {
