@@ -159,4 +159,8 @@ pub trait DomainExtraCalls {
     ) -> DriverResult<i32> {
         Err(DriverError::no_support("virNodeAllocPages"))
     }
+    /// `virConnectDomainXMLToNative`: the hypervisor's own form of a definition.
+    fn domain_xml_to_native(&self, _format: &str, _xml: &str, _flags: u32) -> DriverResult<String> {
+        Err(DriverError::no_support("virConnectDomainXMLToNative"))
+    }
 }

@@ -221,14 +221,7 @@ impl Inner {
                 disk_secrets: Some(&disk_secrets),
             },
         )?;
-        let env = vec![
-            ("LC_ALL".to_string(), "C".to_string()),
-            (
-                "PATH".to_string(),
-                "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".to_string(),
-            ),
-            ("HOME".to_string(), paths.lib_dir.display().to_string()),
-        ];
+        let env = super::native_argv::qemu_env(&paths.lib_dir.display().to_string());
         let hooks = self.hooks.as_ref();
         if let Err(e) = run_qemu_hook(hooks, def, "start", "begin") {
             let _ = run_qemu_hook(hooks, def, "release", "end");

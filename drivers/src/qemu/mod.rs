@@ -48,6 +48,7 @@ mod metadata;
 mod metadata_files;
 mod migration;
 mod monitor_events;
+mod native_argv;
 mod network_ports;
 mod paths;
 mod peek;

@@ -142,7 +142,7 @@ procedure_table! {
     133 INTERFACE_CREATE "virInterfaceCreate" Interface Low None deny serve InterfaceCreate(InterfaceFlagsArgs => ());
     134 INTERFACE_DESTROY "virInterfaceDestroy" Interface High None deny serve InterfaceDestroy(InterfaceFlagsArgs => ());
     135 CONNECT_DOMAIN_XML_FROM_NATIVE "virConnectDomainXMLFromNative" Domain Low None deny untyped;
-    136 CONNECT_DOMAIN_XML_TO_NATIVE "virConnectDomainXMLToNative" Domain Low None deny untyped;
+    136 CONNECT_DOMAIN_XML_TO_NATIVE "virConnectDomainXMLToNative" Domain Low None deny serve ConnectDomainXmlToNative(ConnectDomainXmlToNativeArgs => ConnectDomainXmlToNativeRet);
     137 CONNECT_NUM_OF_DEFINED_INTERFACES "virConnectNumOfDefinedInterfaces" Interface High None allow serve ConnectNumOfDefinedInterfaces(() => ConnectNumOfInterfacesRet);
     138 CONNECT_LIST_DEFINED_INTERFACES "virConnectListDefinedInterfaces" Interface High None allow serve ConnectListDefinedInterfaces(ConnectListInterfacesArgs => ConnectListInterfacesRet);
     139 CONNECT_NUM_OF_SECRETS "virConnectNumOfSecrets" Secret High None allow serve ConnectNumOfSecrets(() => ConnectNumOfSecretsRet);

@@ -247,3 +247,17 @@ xdr_struct! {
         pub ret: i32,
     }
 }
+
+xdr_struct! {
+    pub struct ConnectDomainXmlToNativeArgs {
+        pub native_format: String,
+        pub domain_xml: String,
+        pub flags: u32,
+    }
+}
+
+xdr_struct! {
+    pub struct ConnectDomainXmlToNativeRet {
+        pub native_config: String,
+    }
+}

@@ -63,10 +63,6 @@ pub fn unserved_reason(api: &str) -> Option<&'static str> {
         "virConnectDomainXMLFromNative" => {
             "libvirt 9.0's qemu driver no longer converts QEMU command lines to XML"
         }
-        "virConnectDomainXMLToNative" => {
-            "domxml-to-native is not implemented; the QEMU command line of a running \
-             guest is in its log under /var/log/libvirt/qemu"
-        }
         "virNodeSuspendForDuration" => {
             "suspending the host (rtcwake) is not offered by this daemon"
         }

@@ -329,3 +329,15 @@ pub fn node_alloc_pages(c: &Arc<dyn Connection>, h: &Header, a: NodeAllocPagesAr
         Ok(NodeAllocPagesRet { ret })
     })
 }
+
+pub fn connect_domain_xml_to_native(
+    c: &Arc<dyn Connection>,
+    h: &Header,
+    a: ConnectDomainXmlToNativeArgs,
+) -> Action {
+    let c = c.clone();
+    job(h, move || {
+        let native_config = drv(c.domain_xml_to_native(&a.native_format, &a.domain_xml, a.flags))?;
+        Ok(ConnectDomainXmlToNativeRet { native_config })
+    })
+}

@@ -421,6 +421,7 @@ pub fn route(
         Call::NodeSetMemoryParameters(a) => extra_calls::node_set_memory_parameters(&conn, h, a),
         Call::NodeGetFreePages(a) => extra_calls::node_get_free_pages(&conn, h, a),
         Call::NodeAllocPages(a) => extra_calls::node_alloc_pages(&conn, h, a),
+        Call::ConnectDomainXmlToNative(a) => extra_calls::connect_domain_xml_to_native(&conn, h, a),
         Call::DomainBlockPeek(a) => extra_calls::block_peek(&conn, h, a),
         Call::DomainMemoryPeek(a) => extra_calls::memory_peek(&conn, h, a),
         Call::DomainCoreDump(a) => extra_calls::core_dump(&conn, h, a),

@@ -495,6 +495,10 @@ impl crate::api::DomainExtraCalls for crate::qemu::connection::QemuConnection {
     ) -> DriverResult<i32> {
         crate::qemu::host_page_pools::alloc_pages(sizes, counts, start_cell, cell_count, flags)
     }
+
+    fn domain_xml_to_native(&self, format: &str, xml: &str, flags: u32) -> DriverResult<String> {
+        self.inner.xml_to_native(format, xml, flags)
+    }
 }
 
 impl Inner {
