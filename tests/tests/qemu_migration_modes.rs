@@ -227,6 +227,17 @@ fn auto_converge_compression_and_timeout_suspend() {
     );
     assert_eq!(src.domstate("c1"), "running (booted)");
     assert_eq!(cache(&src), Some(16 << 20));
+    let refused = src.virsh(&format!(
+        "migrate --live --compressed --comp-methods mt c1 '{}'",
+        dst.uri()
+    ));
+    assert!(
+        refused
+            .stderr
+            .contains("compression method 'mt' is not offered"),
+        "{refused}"
+    );
+    assert_eq!(src.domstate("c1"), "running (booted)");
     let out = src.virsh("migrate-compcache c1 --size 1");
     assert!(!out.success(), "a 1-byte cache was accepted: {out}");
     assert!(

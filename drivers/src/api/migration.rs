@@ -33,6 +33,8 @@ pub mod migrate_param {
     pub const PERSIST_XML: &str = "persistent_xml";
     pub const BANDWIDTH: &str = "bandwidth";
     pub const LISTEN_ADDRESS: &str = "listen_address";
+    /// A compression method of a `--compressed` migration (may repeat).
+    pub const COMPRESSION: &str = "compression";
     /// Size in bytes of the xbzrle page cache of a `--compressed` migration.
     pub const COMPRESSION_XBZRLE_CACHE: &str = "compression.xbzrle.cache";
 }

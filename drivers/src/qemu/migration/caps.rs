@@ -8,7 +8,10 @@
 use serde_json::json;
 
 use super::super::qmp::{Monitor, QmpError};
-use crate::api::{codes, domains, migrate_flags as mf, DriverError, DriverResult};
+use crate::api::{
+    codes, domains, migrate_flags as mf, migrate_param as mp, DriverError, DriverResult,
+    NamedParam, ParamValue,
+};
 
 /// Which QEMU the capabilities are for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,6 +29,36 @@ pub fn wanted(flags: u32, side: Side) -> Vec<(&'static str, bool)> {
         ("xbzrle", source && flags & mf::COMPRESSED != 0),
         ("postcopy-ram", flags & mf::POSTCOPY != 0),
     ]
+}
+
+/// The `--compressed` parameters of a migration: every `compression` method
+/// named must be xbzrle (the only one offered; others are refused rather than
+/// replaced by it), and the xbzrle cache size to set, which needs the flag.
+pub fn xbzrle_cache(params: &[NamedParam], flags: u32) -> DriverResult<Option<u64>> {
+    let other_method = params.iter().find_map(|p| match &p.value {
+        ParamValue::String(method) if p.field == mp::COMPRESSION && method != "xbzrle" => {
+            Some(method.clone())
+        }
+        _ => None,
+    });
+    if let Some(method) = other_method {
+        return Err(DriverError::new(
+            codes::ARGUMENT_UNSUPPORTED,
+            domains::QEMU,
+            format!("compression method '{method}' is not offered; xbzrle is"),
+        ));
+    }
+    let Some(bytes) = super::param_u64(params, mp::COMPRESSION_XBZRLE_CACHE) else {
+        return Ok(None);
+    };
+    if flags & mf::COMPRESSED == 0 {
+        return Err(DriverError::new(
+            codes::INVALID_ARG,
+            domains::QEMU,
+            "Turn xbzrle compression on to tune cache size",
+        ));
+    }
+    Ok(Some(bytes))
 }
 
 pub fn apply(monitor: &Monitor, flags: u32, side: Side) -> DriverResult<()> {
@@ -52,6 +85,29 @@ pub fn apply(monitor: &Monitor, flags: u32, side: Side) -> DriverResult<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_xbzrle_compression_is_taken_and_its_cache_needs_the_flag() {
+        let text = |field: &str, v: &str| NamedParam::new(field, ParamValue::String(v.into()));
+        let size = NamedParam::new(mp::COMPRESSION_XBZRLE_CACHE, ParamValue::ULLong(1 << 25));
+        let on = mf::COMPRESSED;
+        assert_eq!(xbzrle_cache(&[], on).unwrap(), None);
+        let params = [text(mp::COMPRESSION, "xbzrle"), size.clone()];
+        assert_eq!(xbzrle_cache(&params, on).unwrap(), Some(1 << 25));
+        let mt = [text(mp::COMPRESSION, "xbzrle"), text(mp::COMPRESSION, "mt")];
+        let err = xbzrle_cache(&mt, on).unwrap_err();
+        assert!(
+            err.message.contains("compression method 'mt'"),
+            "{}",
+            err.message
+        );
+        let err = xbzrle_cache(&[size], 0).unwrap_err();
+        assert!(
+            err.message.contains("Turn xbzrle compression on"),
+            "{}",
+            err.message
+        );
+    }
 
     #[test]
     fn flags_to_capabilities() {

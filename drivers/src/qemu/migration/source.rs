@@ -130,14 +130,7 @@ impl Inner {
         if let Some(mib) = param_u64(params, migrate_param::BANDWIDTH) {
             set_parameter(&monitor, "max-bandwidth", mib.saturating_mul(1 << 20))?;
         }
-        if let Some(bytes) = param_u64(params, migrate_param::COMPRESSION_XBZRLE_CACHE) {
-            if flags & migrate_flags::COMPRESSED == 0 {
-                return Err(DriverError::new(
-                    crate::api::codes::INVALID_ARG,
-                    crate::api::domains::QEMU,
-                    "Turn xbzrle compression on to tune cache size".to_string(),
-                ));
-            }
+        if let Some(bytes) = super::caps::xbzrle_cache(params, flags)? {
             set_parameter(&monitor, super::XBZRLE_CACHE_SIZE, bytes)?;
         }
         if let Some(mib) = param_u64(params, super::postcopy::BANDWIDTH_PARAM) {
