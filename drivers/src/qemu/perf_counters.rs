@@ -98,40 +98,30 @@ impl PerfCounters {
     }
 }
 
+/// Where the events counted by the CPU (`PERF_TYPE_HARDWARE`), by the kernel
+/// (`PERF_TYPE_SOFTWARE`) and by the cache QoS PMU stand in [`PERF_EVENTS`]; an
+/// event's place in its range is the kernel's config number (`PERF_COUNT_HW_*`,
+/// `PERF_COUNT_SW_*`; the QoS events count from 1).
+const CACHE_QOS_EVENTS: std::ops::Range<usize> = 0..3;
+const HARDWARE_EVENTS: std::ops::Range<usize> = 3..13;
+const SOFTWARE_EVENTS: std::ops::Range<usize> = 13..22;
+
 /// The perf type and config of an event, or `None` for a cache QoS event on a host
 /// without that PMU.
 fn event_kind(name: &str) -> Option<(u32, u64)> {
-    let hardware = [
-        "cpu_cycles",
-        "instructions",
-        "cache_references",
-        "cache_misses",
-        "branch_instructions",
-        "branch_misses",
-        "bus_cycles",
-        "stalled_cycles_frontend",
-        "stalled_cycles_backend",
-        "ref_cpu_cycles",
-    ];
-    let software = [
-        "cpu_clock",
-        "task_clock",
-        "page_faults",
-        "context_switches",
-        "cpu_migrations",
-        "page_faults_min",
-        "page_faults_maj",
-        "alignment_faults",
-        "emulation_faults",
-    ];
-    let index = |list: &[&str]| list.iter().position(|e| *e == name).map(|i| i as u64);
-    if let Some(config) = index(&hardware) {
+    let place = |range: std::ops::Range<usize>| {
+        PERF_EVENTS[range]
+            .iter()
+            .position(|e| *e == name)
+            .map(|i| i as u64)
+    };
+    if let Some(config) = place(HARDWARE_EVENTS) {
         return Some((HARDWARE, config));
     }
-    if let Some(config) = index(&software) {
+    if let Some(config) = place(SOFTWARE_EVENTS) {
         return Some((SOFTWARE, config));
     }
-    let config = index(&["", "cmt", "mbmt", "mbml"])?;
+    let config = place(CACHE_QOS_EVENTS)? + 1;
     let kind = std::fs::read_to_string(format!("{CQM_PMU}/type")).ok()?;
     Some((kind.trim().parse().ok()?, config))
 }
@@ -211,6 +201,16 @@ fn describe(err: &std::io::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn event_places_are_the_kernels_config_numbers() {
+        assert_eq!(event_kind("cpu_cycles"), Some((HARDWARE, 0)));
+        assert_eq!(event_kind("ref_cpu_cycles"), Some((HARDWARE, 9)));
+        assert_eq!(event_kind("cpu_clock"), Some((SOFTWARE, 0)));
+        assert_eq!(event_kind("context_switches"), Some((SOFTWARE, 3)));
+        assert_eq!(event_kind("emulation_faults"), Some((SOFTWARE, 8)));
+        assert_eq!(PERF_EVENTS[CACHE_QOS_EVENTS], ["cmt", "mbmt", "mbml"]);
+    }
 
     #[test]
     fn attr_is_the_first_kernel_version() {
