@@ -89,14 +89,7 @@ impl Inner {
             obj.def.clone()
         };
         let mut def = def;
-        // The names QEMU knows the devices by, kept in the live definition.
-        super::hotplug::alias::assign_aliases(&mut def);
-        if self.conf().vnc_auto_unix_socket {
-            let socket = self.paths.vnc_socket(&def.name);
-            super::live_xml::use_vnc_socket(&mut def, &socket.display().to_string());
-        }
-        let channel_dir = self.paths.channel_dir(&def.name);
-        super::live_xml::fill_channel_paths(&mut def, &channel_dir.display().to_string());
+        self.name_runtime_parts(&mut def);
         super::agent::channel::mark_disconnected(&mut def);
         // First, before anything is checked or allocated: the hook may create what
         // the guest needs (the bridge its interface names, for one).
@@ -153,6 +146,19 @@ impl Inner {
                 Err(err.into())
             }
         }
+    }
+
+    /// What a start adds to the definition before QEMU's command line is built:
+    /// the aliases QEMU knows the devices by, the VNC socket when qemu.conf asks
+    /// for one, and the paths of UNIX channels that name none.
+    pub(super) fn name_runtime_parts(&self, def: &mut DomainDef) {
+        super::hotplug::alias::assign_aliases(def);
+        if self.conf().vnc_auto_unix_socket {
+            let socket = self.paths.vnc_socket(&def.name);
+            super::live_xml::use_vnc_socket(def, &socket.display().to_string());
+        }
+        let channel_dir = self.paths.channel_dir(&def.name);
+        super::live_xml::fill_channel_paths(def, &channel_dir.display().to_string());
     }
 
     /// The reason an inactive domain shows after a start that did not succeed.

@@ -61,14 +61,9 @@ impl Inner {
             ));
         }
         let mut def = self.parse_def(xml)?;
-        super::hotplug::alias::assign_aliases(&mut def);
+        self.name_runtime_parts(&mut def);
         let conf = self.conf();
-        if conf.vnc_auto_unix_socket {
-            let socket = self.paths.vnc_socket(&def.name);
-            super::live_xml::use_vnc_socket(&mut def, &socket.display().to_string());
-        }
         let channel_dir = self.paths.channel_dir(&def.name).display().to_string();
-        super::live_xml::fill_channel_paths(&mut def, &channel_dir);
         let def = super::volumes::resolved(self, &def)?;
         let monitor = self.paths.monitor_socket(&def.name).display().to_string();
         let argv = build_command_line(
