@@ -9,6 +9,7 @@ use crate::api::{codes, domains, DriverError, DriverResult, NamedParam, ParamVal
 
 const KSM_DIR: &str = "/sys/kernel/mm/ksm";
 pub(super) const NODE_DIR: &str = "/sys/devices/system/node";
+const SYSTEM_HUGEPAGES_DIR: &str = "/sys/kernel/mm/hugepages";
 /// libvirt's parameters in its order: (name, whether a UINT (else ULLONG), settable).
 const KSM_PARAMS: [(&str, bool, bool); 8] = [
     ("shm_pages_to_scan", true, true),
@@ -144,12 +145,20 @@ fn free_pages_of(cell: i32, page_kib: u32) -> DriverResult<u64> {
             .unwrap_or(0);
         return Ok(free_kib / u64::from(SYSTEM_PAGE_KIB));
     }
-    read_number(
-        &node
+    read_number(&hugepage_file(cell, page_kib, "free_hugepages"))
+}
+
+/// A counter file of the `page_kib` huge page pool of NUMA `cell`, or of the
+/// whole system for cell -1 (`/sys/kernel/mm/hugepages`).
+pub(super) fn hugepage_file(cell: i32, page_kib: u32, file: &str) -> PathBuf {
+    let pools = if cell == -1 {
+        PathBuf::from(SYSTEM_HUGEPAGES_DIR)
+    } else {
+        Path::new(NODE_DIR)
+            .join(format!("node{cell}"))
             .join("hugepages")
-            .join(format!("hugepages-{page_kib}kB"))
-            .join("free_hugepages"),
-    )
+    };
+    pools.join(format!("hugepages-{page_kib}kB")).join(file)
 }
 
 /// `virNodeGetFreePages`: for each cell from `start`, the free pages of each size.

@@ -5,10 +5,9 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::host_memory::{last_cell, read_number, NODE_DIR, SYSTEM_PAGE_KIB};
+use super::host_memory::{hugepage_file, last_cell, read_number, NODE_DIR, SYSTEM_PAGE_KIB};
 use crate::api::{codes, domains, DriverError, DriverResult};
 
-const SYSTEM_HUGEPAGES_DIR: &str = "/sys/kernel/mm/hugepages";
 /// `VIR_NODE_ALLOC_PAGES_SET`: the counts are the pools' new sizes, not additions.
 pub const ALLOC_PAGES_SET: u32 = 1;
 
@@ -19,21 +18,13 @@ fn failed(detail: String) -> DriverError {
 /// The pool file of `page_kib` pages on `cell` (-1: the whole system), with
 /// libvirt's errors for a cell or a page size the host does not have.
 fn pool_file(cell: i32, page_kib: u32) -> DriverResult<PathBuf> {
-    let node = Path::new(NODE_DIR).join(format!("node{cell}"));
-    let dir = if cell == -1 {
-        PathBuf::from(SYSTEM_HUGEPAGES_DIR)
-    } else {
-        node.join("hugepages")
-    };
-    let path = dir
-        .join(format!("hugepages-{page_kib}kB"))
-        .join("nr_hugepages");
+    let path = hugepage_file(cell, page_kib, "nr_hugepages");
     if path.exists() {
         return Ok(path);
     }
     Err(failed(if cell == -1 {
         format!("page size {page_kib} is not available")
-    } else if !node.exists() {
+    } else if !Path::new(NODE_DIR).join(format!("node{cell}")).exists() {
         format!("NUMA node {cell} is not available")
     } else {
         format!("page size {page_kib} is not available on node {cell}")
