@@ -215,29 +215,22 @@ fn auto_converge_compression_and_timeout_suspend() {
         "Compression cache: 16.000 MiB"
     );
     assert_eq!(cache(&src), Some(16 << 20));
-    let refused = src.virsh(&format!(
-        "migrate --live --comp-xbzrle-cache 33554432 c1 '{}'",
-        dst.uri()
-    ));
-    assert!(
-        refused
-            .stderr
-            .contains("Turn xbzrle compression on to tune cache size"),
-        "{refused}"
-    );
-    assert_eq!(src.domstate("c1"), "running (booted)");
-    assert_eq!(cache(&src), Some(16 << 20));
-    let refused = src.virsh(&format!(
-        "migrate --live --compressed --comp-methods mt c1 '{}'",
-        dst.uri()
-    ));
-    assert!(
-        refused
-            .stderr
-            .contains("compression method 'mt' is not offered"),
-        "{refused}"
-    );
-    assert_eq!(src.domstate("c1"), "running (booted)");
+    let refusals = [
+        (
+            "--comp-xbzrle-cache 33554432",
+            "Turn xbzrle compression on to tune cache size",
+        ),
+        (
+            "--compressed --comp-methods mt",
+            "compression method 'mt' is not offered",
+        ),
+    ];
+    for (options, message) in refusals {
+        let refused = src.virsh(&format!("migrate --live {options} c1 '{}'", dst.uri()));
+        assert!(refused.stderr.contains(message), "{options}: {refused}");
+        assert_eq!(src.domstate("c1"), "running (booted)", "{options}");
+        assert_eq!(cache(&src), Some(16 << 20), "{options}");
+    }
     let out = src.virsh("migrate-compcache c1 --size 1");
     assert!(!out.success(), "a 1-byte cache was accepted: {out}");
     assert!(
